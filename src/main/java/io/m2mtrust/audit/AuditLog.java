@@ -1,0 +1,154 @@
+package io.m2mtrust.audit;
+
+import io.m2mtrust.hsm.HsmCrypto;
+import io.m2mtrust.hsm.HsmKeyLabel;
+import io.m2mtrust.hsm.HsmKeyNotFoundException;
+import io.m2mtrust.keys.KeyVersionRepository;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+import jakarta.transaction.Transactional;
+import org.jboss.logging.Logger;
+
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+
+/**
+ * Appends to and verifies the per-tenant audit hash chains.
+ *
+ * <p>An append joins the caller's transaction (the event commits with the state change it records, or
+ * neither does), takes a per-chain advisory lock so links are strictly sequential across replicas, and
+ * signs the new head with the chain owner's HSM signing key.
+ */
+@ApplicationScoped
+public class AuditLog {
+
+    private static final Logger LOG = Logger.getLogger(AuditLog.class);
+
+    public enum Outcome { SUCCESS, FAILURE, DENIED }
+
+    private final EntityManager em;
+    private final HsmCrypto crypto;
+    private final KeyVersionRepository keyVersions;
+
+    AuditLog(EntityManager em, HsmCrypto crypto, KeyVersionRepository keyVersions) {
+        this.em = em;
+        this.crypto = crypto;
+        this.keyVersions = keyVersions;
+    }
+
+    /** Appends within the current transaction (required). */
+    @Transactional(Transactional.TxType.MANDATORY)
+    public AuditEvent append(String chain, String actor, String action, String target, Outcome outcome, String detail) {
+        em.createNativeQuery("select count(*) from (select pg_advisory_xact_lock(hashtextextended(?1, 7301))) l")
+                .setParameter(1, chain).getSingleResult();
+        List<AuditEvent> heads = em.createQuery("from AuditEvent where chain = ?1 order by seq desc", AuditEvent.class)
+                .setParameter(1, chain).setMaxResults(1).getResultList();
+        AuditEvent head = heads.isEmpty() ? null : heads.get(0);
+        AuditEvent e = new AuditEvent();
+        e.chain = chain;
+        e.seq = head == null ? 1 : head.seq + 1;
+        e.prevHash = head == null ? AuditChainHash.GENESIS : head.hash;
+        e.occurredAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        e.actor = truncate(actor, 200);
+        e.action = action;
+        e.target = truncate(target, 300);
+        e.outcome = outcome.name();
+        e.detail = truncate(detail, 1000);
+        e.hash = AuditChainHash.of(e);
+        em.persist(e);
+        signHead(chain, e.seq, e.hash);
+        return e;
+    }
+
+    /** Appends in its own transaction: for failures whose main transaction rolls back. */
+    @Transactional(Transactional.TxType.REQUIRES_NEW)
+    public void appendIndependently(String chain, String actor, String action, String target, Outcome outcome, String detail) {
+        append(chain, actor, action, target, outcome, detail);
+    }
+
+    private void signHead(String chain, long seq, byte[] hash) {
+        HsmKeyLabel key = keyVersions.signingKeyOf(chain);
+        AuditHeadSignature s = new AuditHeadSignature();
+        s.chain = chain;
+        s.seq = seq;
+        s.hash = hash;
+        s.keyLabel = key.value();
+        s.signature = crypto.signEcdsaP256(key, AuditChainHash.headStatement(chain, seq, hash));
+        s.signedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        em.persist(s);
+    }
+
+    /** Walks the whole chain, recomputing every link, then checks the newest head signature. */
+    @Transactional(Transactional.TxType.SUPPORTS)
+    public ChainVerification verify(String chain) {
+        byte[] prev = AuditChainHash.GENESIS;
+        long expectedSeq = 1;
+        long count = 0;
+        int page = 0;
+        final int pageSize = 1000;
+        while (true) {
+            List<AuditEvent> batch = em.createQuery("from AuditEvent where chain = ?1 and seq >= ?2 order by seq", AuditEvent.class)
+                    .setParameter(1, chain).setParameter(2, expectedSeq).setMaxResults(pageSize).getResultList();
+            for (AuditEvent e : batch) {
+                em.detach(e);
+                String broken = null;
+                if (e.seq != expectedSeq) {
+                    broken = "sequence gap: expected " + expectedSeq + ", found " + e.seq;
+                } else if (!MessageDigest.isEqual(prev, e.prevHash)) {
+                    broken = "previous-hash link does not match event " + (expectedSeq - 1);
+                } else if (!MessageDigest.isEqual(AuditChainHash.of(e), e.hash)) {
+                    broken = "event content does not match its hash";
+                }
+                if (broken != null) {
+                    return ChainVerification.broken(chain, count, expectedSeq, broken);
+                }
+                prev = e.hash;
+                expectedSeq++;
+                count++;
+            }
+            if (batch.size() < pageSize) {
+                break;
+            }
+            page++;
+        }
+        if (count == 0) {
+            return ChainVerification.intact(chain, 0, null, null, null);
+        }
+        List<AuditHeadSignature> sigs = em.createQuery("from AuditHeadSignature where chain = ?1 order by seq desc", AuditHeadSignature.class)
+                .setParameter(1, chain).setMaxResults(1).getResultList();
+        if (sigs.isEmpty()) {
+            return ChainVerification.intact(chain, count, count, false, null);
+        }
+        AuditHeadSignature s = sigs.get(0);
+        boolean valid = s.seq == count && MessageDigest.isEqual(s.hash, prev) && verifySignature(s);
+        if (!valid) {
+            return ChainVerification.broken(chain, count, s.seq, "head signature does not verify");
+        }
+        return ChainVerification.intact(chain, count, s.seq, true, s.keyLabel);
+    }
+
+    private boolean verifySignature(AuditHeadSignature s) {
+        HsmKeyLabel label = HsmKeyLabel.parse(s.keyLabel);
+        if (label == null) {
+            return false;
+        }
+        try {
+            return crypto.verifyEcdsaP256(label, AuditChainHash.headStatement(s.chain, s.seq, s.hash), s.signature);
+        } catch (HsmKeyNotFoundException e) {
+            LOG.warnf("audit head of %s was signed with %s, which no longer exists", s.chain, s.keyLabel);
+            return false;
+        }
+    }
+
+    @Transactional(Transactional.TxType.SUPPORTS)
+    public List<AuditEvent> list(String chain, long afterSeq, int limit) {
+        return em.createQuery("from AuditEvent where chain = ?1 and seq > ?2 order by seq", AuditEvent.class)
+                .setParameter(1, chain).setParameter(2, afterSeq).setMaxResults(limit).getResultList();
+    }
+
+    private static String truncate(String s, int max) {
+        return s == null || s.length() <= max ? s : s.substring(0, max);
+    }
+}

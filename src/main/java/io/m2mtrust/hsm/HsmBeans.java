@@ -1,0 +1,52 @@
+package io.m2mtrust.hsm;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.arc.DefaultBean;
+import io.quarkus.runtime.Startup;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import org.jboss.logging.Logger;
+
+/** CDI wiring of the plain {@link Pkcs11Token} and {@link HsmCrypto} (which the benchmark builds by hand). */
+@ApplicationScoped
+public class HsmBeans {
+
+    private static final Logger LOG = Logger.getLogger(HsmBeans.class);
+
+    @Produces
+    @Singleton
+    @Startup
+    Pkcs11Token token(HsmConfig config, MeterRegistry registry) {
+        Pkcs11Token token;
+        try {
+            token = new Pkcs11Token(config.settings());
+        } catch (HsmStartupException e) {
+            // One clear line; the service must not start without its HSM.
+            LOG.error("HSM start-up failed: " + e.getMessage());
+            throw new HsmStartupException(e.getMessage(), null);
+        }
+        Gauge.builder("m2m.hsm.up", token, t -> t.isUp() ? 1 : 0).description("1 when the PKCS#11 token answers").register(registry);
+        Gauge.builder("m2m.hsm.reopens", token, Pkcs11Token::reopenCount).description("times the token was reopened after an outage").register(registry);
+        return token;
+    }
+
+    void close(@Disposes Pkcs11Token token) {
+        token.close();
+    }
+
+    @Produces
+    @Singleton
+    HsmCrypto crypto(Pkcs11Token token, MeterRegistry registry) {
+        return new HsmCrypto(token, registry);
+    }
+
+    @Produces
+    @Singleton
+    @DefaultBean
+    Pkcs11Token.CertificateMaker certificateMaker() {
+        return new SelfSignedCertificates();
+    }
+}

@@ -1,0 +1,168 @@
+package io.m2mtrust.hsm;
+
+import io.m2mtrust.common.SecretBytes;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.Mac;
+import javax.crypto.spec.GCMParameterSpec;
+import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.Signature;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * The cryptographic operations that run inside the token: HMAC-SHA256 derivation, AES-256-GCM
+ * seal/open with associated data, ECDSA P-256 signing. Each call is timed and counted per operation
+ * and outcome ({@code m2m_hsm_operation_seconds}).
+ */
+public final class HsmCrypto {
+
+    public static final int GCM_IV_BYTES = 12;
+    public static final int GCM_TAG_BITS = 128;
+
+    public enum Op { HMAC, SEAL, OPEN, SIGN }
+
+    private final Pkcs11Token token;
+    private final Map<Op, Timer> ok = new EnumMap<>(Op.class);
+    private final Map<Op, Timer> failed = new EnumMap<>(Op.class);
+
+    public HsmCrypto(Pkcs11Token token, MeterRegistry registry) {
+        this.token = token;
+        for (Op op : Op.values()) {
+            ok.put(op, timer(registry, op, "ok"));
+            failed.put(op, timer(registry, op, "error"));
+        }
+    }
+
+    private static Timer timer(MeterRegistry registry, Op op, String outcome) {
+        return Timer.builder("m2m.hsm.operation")
+                .description("PKCS#11 operations run by the service")
+                .tag("op", op.name().toLowerCase())
+                .tag("outcome", outcome)
+                .publishPercentileHistogram(false)
+                .register(registry);
+    }
+
+    public Pkcs11Token token() {
+        return token;
+    }
+
+    /** HMAC-SHA256 under an HSM derivation key; the output is key material, so it comes back as a secret. */
+    public SecretBytes hmacSha256(HsmKeyLabel key, byte[] data) {
+        long t0 = System.nanoTime();
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256", token.provider());
+            mac.init(token.key(key));
+            SecretBytes out = SecretBytes.adopt(mac.doFinal(data));
+            ok.get(Op.HMAC).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            return out;
+        } catch (GeneralSecurityException | RuntimeException e) {
+            failed.get(Op.HMAC).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            throw rethrow("HMAC with " + key, e);
+        }
+    }
+
+    /** AES-256-GCM encryption under an HSM KEK; returns ciphertext || 16-byte tag. */
+    public byte[] sealAesGcm(HsmKeyLabel kek, byte[] iv, byte[] plaintext, byte[] aad) {
+        checkIv(iv);
+        long t0 = System.nanoTime();
+        try {
+            Cipher c = Cipher.getInstance("AES/GCM/NoPadding", token.provider());
+            c.init(Cipher.ENCRYPT_MODE, token.key(kek), new GCMParameterSpec(GCM_TAG_BITS, iv));
+            c.updateAAD(aad);
+            byte[] out = c.doFinal(plaintext);
+            ok.get(Op.SEAL).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            return out;
+        } catch (GeneralSecurityException | RuntimeException e) {
+            failed.get(Op.SEAL).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            throw rethrow("seal with " + kek, e);
+        }
+    }
+
+    /**
+     * AES-256-GCM decryption under an HSM KEK. A wrong tag, key or associated data answers
+     * {@link SealedBlobRejectedException}; the plaintext is key material and comes back as a secret.
+     */
+    public SecretBytes openAesGcm(HsmKeyLabel kek, byte[] iv, byte[] ciphertextAndTag, byte[] aad) {
+        checkIv(iv);
+        long t0 = System.nanoTime();
+        try {
+            Cipher c = Cipher.getInstance("AES/GCM/NoPadding", token.provider());
+            c.init(Cipher.DECRYPT_MODE, token.key(kek), new GCMParameterSpec(GCM_TAG_BITS, iv));
+            c.updateAAD(aad);
+            byte[] out = c.doFinal(ciphertextAndTag);
+            ok.get(Op.OPEN).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            return SecretBytes.adopt(out);
+        } catch (AEADBadTagException e) {
+            failed.get(Op.OPEN).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            throw new SealedBlobRejectedException("sealed blob failed authentication");
+        } catch (GeneralSecurityException | RuntimeException e) {
+            failed.get(Op.OPEN).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            if (isBadTag(e)) {
+                throw new SealedBlobRejectedException("sealed blob failed authentication");
+            }
+            throw rethrow("open with " + kek, e);
+        }
+    }
+
+    /** ECDSA P-256 with SHA-256 (SoftHSM has no CKM_ECDSA_SHA256: SunPKCS11 hashes, the token signs). DER output. */
+    public byte[] signEcdsaP256(HsmKeyLabel key, byte[] data) {
+        long t0 = System.nanoTime();
+        try {
+            Signature s = Signature.getInstance("SHA256withECDSA", token.provider());
+            s.initSign((PrivateKey) token.key(key));
+            s.update(data);
+            byte[] out = s.sign();
+            ok.get(Op.SIGN).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            return out;
+        } catch (GeneralSecurityException | RuntimeException e) {
+            failed.get(Op.SIGN).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            throw rethrow("sign with " + key, e);
+        }
+    }
+
+    /** Verifies in software with the public key stored beside the HSM private key. */
+    public boolean verifyEcdsaP256(HsmKeyLabel key, byte[] data, byte[] derSignature) {
+        try {
+            Signature s = Signature.getInstance("SHA256withECDSA");
+            s.initVerify(token.publicKey(key));
+            s.update(data);
+            return s.verify(derSignature);
+        } catch (java.security.SignatureException e) {
+            return false;
+        } catch (GeneralSecurityException e) {
+            throw new HsmCryptoException("verification with " + key + " failed", e);
+        }
+    }
+
+    private static void checkIv(byte[] iv) {
+        if (iv == null || iv.length != GCM_IV_BYTES) {
+            throw new IllegalArgumentException("AES-GCM IV must be 12 bytes");
+        }
+    }
+
+    private static boolean isBadTag(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof AEADBadTagException) {
+                return true;
+            }
+            String m = t.getMessage();
+            if (m != null && (m.contains("CKR_ENCRYPTED_DATA_INVALID") || m.contains("CKR_ENCRYPTED_DATA_LEN_RANGE"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private RuntimeException rethrow(String what, Exception e) {
+        if (e instanceof HsmKeyNotFoundException || e instanceof HsmUnavailableException
+                || e instanceof HsmCryptoException || e instanceof IllegalArgumentException) {
+            return (RuntimeException) e;
+        }
+        return token.classify(what, e);
+    }
+}

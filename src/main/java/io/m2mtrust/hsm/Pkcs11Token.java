@@ -1,0 +1,426 @@
+package io.m2mtrust.hsm;
+
+import org.jboss.logging.Logger;
+
+import javax.crypto.KeyGenerator;
+import javax.crypto.Mac;
+import javax.crypto.SecretKey;
+import java.io.IOException;
+import java.lang.reflect.Field;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.Key;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.Provider;
+import java.security.PublicKey;
+import java.security.Security;
+import java.security.cert.Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The one place that opens the PKCS#11 token (SunPKCS11, configured from {@code hsm-config/}).
+ *
+ * <p>The provider is used by instance and never registered in {@link Security}, so SecureRandom,
+ * TLS and software AES never route through the token by accident. Key objects are looked up by label
+ * once and cached (SoftHSM searches are slow, cloud HSMs rate-limit them). When an operation fails
+ * and the probe key also fails, the token is marked down: cached handles are dropped and every call
+ * answers {@link HsmUnavailableException} until {@link #probe()} reopens it.
+ */
+public final class Pkcs11Token implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(Pkcs11Token.class);
+
+    /** The HMAC key the health probe uses; created at first start, one per token. */
+    public static final HsmKeyLabel PROBE_KEY = HsmKeyLabel.of(HsmKeyLabel.PLATFORM, KeyPurpose.DERIVE, 1);
+
+    private final HsmSettings settings;
+    private final Object lifecycle = new Object();
+    private volatile Generation current;
+    private volatile String downReason = "not opened";
+    private final AtomicLong reopenCount = new AtomicLong();
+
+    /** Provider, logged-in key store and handle cache of one successful open. */
+    record Generation(Provider provider, KeyStore keyStore, Map<String, Key> handles, Map<String, PublicKey> publicKeys) {
+    }
+
+    /** Opens the token or throws {@link HsmStartupException} with one clear sentence. */
+    public Pkcs11Token(HsmSettings settings) {
+        this.settings = settings;
+        this.current = open(settings, false);
+        this.downReason = null;
+        ensureProbeKey();
+    }
+
+    Generation generation() {
+        Generation g = current;
+        if (g == null) {
+            throw new HsmUnavailableException("HSM token unavailable: " + downReason);
+        }
+        return g;
+    }
+
+    public Provider provider() {
+        return generation().provider();
+    }
+
+    public boolean isUp() {
+        return current != null;
+    }
+
+    public Optional<String> downReason() {
+        return Optional.ofNullable(current == null ? downReason : null);
+    }
+
+    public long reopenCount() {
+        return reopenCount.get();
+    }
+
+    // ---------------------------------------------------------------- key objects
+
+    /** The cached handle of a secret or private key; one token search per label and generation. */
+    public Key key(HsmKeyLabel label) {
+        Generation g = generation();
+        Key k = g.handles().get(label.value());
+        if (k != null) {
+            return k;
+        }
+        try {
+            k = g.keyStore().getKey(label.value(), null);
+        } catch (Exception e) {
+            throw classify("key lookup " + label, e);
+        }
+        if (k == null) {
+            throw new HsmKeyNotFoundException(label);
+        }
+        g.handles().put(label.value(), k);
+        return k;
+    }
+
+    /** The public half of an EC key pair (from the certificate stored beside it). */
+    public PublicKey publicKey(HsmKeyLabel label) {
+        Generation g = generation();
+        PublicKey pk = g.publicKeys().get(label.value());
+        if (pk != null) {
+            return pk;
+        }
+        Certificate c;
+        try {
+            c = g.keyStore().getCertificate(label.value());
+        } catch (Exception e) {
+            throw classify("public key lookup " + label, e);
+        }
+        if (c == null) {
+            throw new HsmKeyNotFoundException(label);
+        }
+        g.publicKeys().put(label.value(), c.getPublicKey());
+        return c.getPublicKey();
+    }
+
+    public boolean exists(HsmKeyLabel label) {
+        try {
+            return generation().keyStore().containsAlias(label.value());
+        } catch (Exception e) {
+            throw classify("key lookup " + label, e);
+        }
+    }
+
+    /** Labels of every object the service created (parsed), optionally of one owner. */
+    public List<HsmKeyLabel> labels(String ownerOrNull) {
+        try {
+            List<HsmKeyLabel> out = new ArrayList<>();
+            for (String alias : Collections.list(generation().keyStore().aliases())) {
+                HsmKeyLabel l = HsmKeyLabel.parse(alias);
+                if (l != null && (ownerOrNull == null || l.owner().equals(ownerOrNull))) {
+                    out.add(l);
+                }
+            }
+            return out;
+        } catch (Exception e) {
+            throw classify("listing keys", e);
+        }
+    }
+
+    /**
+     * Generates a key inside the token (CKA_SENSITIVE, non-extractable: the generate templates in the
+     * provider config) and persists it under {@code label}. The generator makes a session object;
+     * {@code KeyStore.setEntry} copies it to a token object carrying the label.
+     */
+    public void generate(HsmKeyLabel label, CertificateMaker certificateMaker) {
+        Generation g = generation();
+        try {
+            if (g.keyStore().containsAlias(label.value())) {
+                throw new IllegalStateException("HSM key already exists: " + label);
+            }
+            switch (label.purpose()) {
+                case KEK -> {
+                    KeyGenerator kg = KeyGenerator.getInstance("AES", g.provider());
+                    kg.init(256);
+                    g.keyStore().setEntry(label.value(), new KeyStore.SecretKeyEntry(kg.generateKey()), null);
+                }
+                case DERIVE -> {
+                    // SoftHSM refuses HMAC keys under 32 bytes (CKR_KEY_SIZE_RANGE).
+                    KeyGenerator kg = KeyGenerator.getInstance("HmacSHA256", g.provider());
+                    kg.init(256);
+                    SecretKey k = kg.generateKey();
+                    g.keyStore().setEntry(label.value(), new KeyStore.SecretKeyEntry(k), null);
+                }
+                case SIGN -> {
+                    KeyPairGenerator kpg = KeyPairGenerator.getInstance("EC", g.provider());
+                    kpg.initialize(new ECGenParameterSpec("secp256r1"));
+                    KeyPair kp = kpg.generateKeyPair();
+                    // A PKCS#11 KeyStore stores a private key only with a certificate chain.
+                    Certificate cert = certificateMaker.selfSigned(label, kp, g.provider());
+                    g.keyStore().setEntry(label.value(), new KeyStore.PrivateKeyEntry(kp.getPrivate(), new Certificate[]{cert}), null);
+                }
+                default -> throw new IllegalArgumentException("unsupported purpose");
+            }
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            throw e;
+        } catch (Exception e) {
+            throw classify("generating " + label, e);
+        }
+    }
+
+    /** Destroys the object (crypto-shredding): blobs sealed under it become unreadable. */
+    public void destroy(HsmKeyLabel label) {
+        Generation g = generation();
+        try {
+            if (g.keyStore().containsAlias(label.value())) {
+                g.keyStore().deleteEntry(label.value());
+            }
+        } catch (Exception e) {
+            throw classify("destroying " + label, e);
+        } finally {
+            g.handles().remove(label.value());
+            g.publicKeys().remove(label.value());
+        }
+    }
+
+    /** Makes the self-signed certificate that must accompany a private key in a PKCS#11 KeyStore. */
+    @FunctionalInterface
+    public interface CertificateMaker {
+        Certificate selfSigned(HsmKeyLabel label, KeyPair keyPair, Provider provider) throws Exception;
+    }
+
+    // ---------------------------------------------------------------- health and recovery
+
+    /**
+     * True when the token answers an HMAC with the probe key. When it does not, the token is marked
+     * down; when it was down, the probe tries to reopen it (reload, then a full module re-initialise,
+     * which SoftHSM needs after its token directory came back).
+     */
+    public boolean probe() {
+        Generation g = current;
+        if (g != null) {
+            if (probeOnce(g)) {
+                return true;
+            }
+            markDown("probe failed");
+        }
+        return tryReopen();
+    }
+
+    private boolean probeOnce(Generation g) {
+        try {
+            Key k = g.handles().get(PROBE_KEY.value());
+            if (k == null) {
+                k = g.keyStore().getKey(PROBE_KEY.value(), null);
+                if (k == null) {
+                    return false;
+                }
+                g.handles().put(PROBE_KEY.value(), k);
+            }
+            Mac mac = Mac.getInstance("HmacSHA256", g.provider());
+            mac.init(k);
+            mac.doFinal(new byte[]{1});
+            return true;
+        } catch (Exception | Error e) {
+            return false;
+        }
+    }
+
+    private void markDown(String reason) {
+        synchronized (lifecycle) {
+            if (current != null) {
+                LOG.errorf("HSM token marked DOWN: %s", reason);
+                current = null;
+                downReason = reason;
+            }
+        }
+    }
+
+    private boolean tryReopen() {
+        synchronized (lifecycle) {
+            if (current != null) {
+                return true;
+            }
+            for (boolean resetModule : new boolean[]{false, true}) {
+                try {
+                    Generation g = open(settings, resetModule);
+                    if (probeOnce(g)) {
+                        current = g;
+                        downReason = null;
+                        reopenCount.incrementAndGet();
+                        LOG.warnf("HSM token is UP again (reopened%s)", resetModule ? " after module re-initialise" : "");
+                        return true;
+                    }
+                } catch (RuntimeException e) {
+                    downReason = e.getMessage();
+                }
+            }
+            return false;
+        }
+    }
+
+    /**
+     * Turns a failure into either {@link HsmUnavailableException} (the probe fails too: the token is
+     * gone) or {@link HsmCryptoException} (the token works, the input was refused).
+     */
+    RuntimeException classify(String what, Exception e) {
+        if (e instanceof HsmUnavailableException u) {
+            return u;
+        }
+        Generation g = current;
+        if (g == null || !probeOnce(g)) {
+            markDown(what + ": " + rootMessage(e));
+            return new HsmUnavailableException("HSM token unavailable during " + what, e);
+        }
+        return new HsmCryptoException(what + " refused by the HSM", e);
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable r = t;
+        while (r.getCause() != null && r.getCause() != r) {
+            r = r.getCause();
+        }
+        return r.getClass().getSimpleName() + (r.getMessage() == null ? "" : " " + r.getMessage());
+    }
+
+    private void ensureProbeKey() {
+        if (!exists(PROBE_KEY)) {
+            generate(PROBE_KEY, null);
+            LOG.infof("created HSM probe key %s", PROBE_KEY);
+        }
+    }
+
+    // ---------------------------------------------------------------- opening
+
+    private static Generation open(HsmSettings settings, boolean resetModule) {
+        Path cfg = settings.providerConfig();
+        if (!Files.isReadable(cfg)) {
+            throw new HsmStartupException("HSM provider config " + cfg + " is missing or unreadable", null);
+        }
+        String library = libraryOf(cfg);
+        if (library != null && !Files.exists(Path.of(library))) {
+            throw new HsmStartupException("PKCS#11 library " + library + " (from " + cfg + ") does not exist", null);
+        }
+        if (resetModule) {
+            reinitialiseModules();
+        }
+        Provider provider;
+        try {
+            provider = Security.getProvider("SunPKCS11").configure(cfg.toString());
+        } catch (RuntimeException e) {
+            throw new HsmStartupException("PKCS#11 module " + library + " could not open the configured slot ("
+                    + rootMessage(e) + "); check slot/slotListIndex in " + cfg + " and SOFTHSM2_CONF", e);
+        }
+        char[] pin = settings.readPin();
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS11", provider);
+            ks.load(null, pin);
+            return new Generation(provider, ks, new ConcurrentHashMap<>(), new ConcurrentHashMap<>());
+        } catch (IOException e) {
+            String root = rootMessage(e);
+            String hint = root.contains("PIN") ? "wrong HSM PIN" : "login to the token failed";
+            throw new HsmStartupException(hint + " (" + root + ")", e);
+        } catch (Exception e) {
+            throw new HsmStartupException("HSM key store could not be opened (" + rootMessage(e) + ")", e);
+        } finally {
+            Arrays.fill(pin, '\0');
+        }
+    }
+
+    private static String libraryOf(Path cfg) {
+        try {
+            for (String line : Files.readAllLines(cfg, StandardCharsets.UTF_8)) {
+                String t = line.strip();
+                if (t.startsWith("library") && t.contains("=")) {
+                    return t.substring(t.indexOf('=') + 1).strip();
+                }
+            }
+            return null;
+        } catch (IOException e) {
+            throw new HsmStartupException("HSM provider config " + cfg + " cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * C_Finalize every loaded PKCS#11 module and forget it, so the next provider C_Initialize-s
+     * afresh. SunPKCS11 keeps one initialised module per library path for the life of the JVM; SoftHSM
+     * (and some network HSM clients) never recover a token that vanished until re-initialised. Needs
+     * {@code --add-opens jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED} (set in the jar
+     * manifest and the scripts); without it recovery needs a restart, which is logged once.
+     */
+    private static void reinitialiseModules() {
+        try {
+            Class<?> wrapper = Class.forName("sun.security.pkcs11.wrapper.PKCS11");
+            Field moduleMap = wrapper.getDeclaredField("moduleMap");
+            moduleMap.setAccessible(true);
+            Map<?, ?> modules = (Map<?, ?>) moduleMap.get(null);
+            Method finalizeModule = wrapper.getMethod("C_Finalize", Object.class);
+            synchronized (wrapper) {
+                for (Object module : modules.values()) {
+                    try {
+                        finalizeModule.invoke(module, (Object) null);
+                    } catch (InvocationTargetException ignored) {
+                        // already finalised or the device is gone: nothing more to release
+                    }
+                }
+                modules.clear();
+            }
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            if (!reinitWarned) {
+                reinitWarned = true;
+                LOG.warn("PKCS#11 module cannot be re-initialised in this JVM (missing --add-opens "
+                        + "jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED); HSM recovery may need a restart");
+            }
+        }
+    }
+
+    private static volatile boolean reinitWarned;
+
+    @Override
+    public void close() {
+        synchronized (lifecycle) {
+            Generation g = current;
+            current = null;
+            downReason = "closed";
+            if (g != null) {
+                g.handles().clear();
+                g.publicKeys().clear();
+                if (g.provider() instanceof java.security.AuthProvider ap) {
+                    try {
+                        ap.logout();
+                    } catch (Exception ignored) {
+                        // closing anyway
+                    }
+                }
+            }
+        }
+    }
+
+}

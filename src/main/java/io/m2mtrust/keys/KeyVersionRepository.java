@@ -1,0 +1,75 @@
+package io.m2mtrust.keys;
+
+import io.m2mtrust.hsm.HsmKeyLabel;
+import io.m2mtrust.hsm.KeyPurpose;
+import io.quarkus.hibernate.orm.panache.PanacheRepositoryBase;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Reads key versions, with a short in-memory cache of each tenant's primary version so hot paths
+ * (seal, derive, audit signing) do not query the database per call. The cache is dropped on every
+ * local rotation; another replica sees a rotation within {@link #PRIMARY_CACHE_TTL} (older versions
+ * keep opening, so a slightly stale primary is safe).
+ */
+@ApplicationScoped
+public class KeyVersionRepository implements PanacheRepositoryBase<TenantKeyVersion, TenantKeyVersion.Key> {
+
+    static final Duration PRIMARY_CACHE_TTL = Duration.ofSeconds(30);
+
+    private record Cached(HsmKeyLabel label, long loadedAt) {
+    }
+
+    private final Map<String, Cached> primaries = new ConcurrentHashMap<>();
+
+    public List<TenantKeyVersion> ofTenant(String tenantId) {
+        return list("tenantId = ?1 order by purpose, version", tenantId);
+    }
+
+    public Optional<TenantKeyVersion> version(String tenantId, KeyPurpose purpose, int version) {
+        return find("tenantId = ?1 and purpose = ?2 and version = ?3", tenantId, purpose, version).firstResultOptional();
+    }
+
+    public Optional<TenantKeyVersion> primaryRow(String tenantId, KeyPurpose purpose) {
+        return find("tenantId = ?1 and purpose = ?2 and state = ?3", tenantId, purpose, TenantKeyVersion.State.PRIMARY)
+                .firstResultOptional();
+    }
+
+    public int maxVersion(String tenantId, KeyPurpose purpose) {
+        Integer v = getEntityManager()
+                .createQuery("select max(k.version) from TenantKeyVersion k where k.tenantId = ?1 and k.purpose = ?2", Integer.class)
+                .setParameter(1, tenantId).setParameter(2, purpose).getSingleResult();
+        return v == null ? 0 : v;
+    }
+
+    /** The primary key of a tenant and purpose, cached. Empty when the tenant has none (deleted). */
+    public Optional<HsmKeyLabel> primary(String tenantId, KeyPurpose purpose) {
+        String k = tenantId + "|" + purpose;
+        Cached c = primaries.get(k);
+        long now = System.nanoTime();
+        if (c != null && now - c.loadedAt() < PRIMARY_CACHE_TTL.toNanos()) {
+            return Optional.of(c.label());
+        }
+        Optional<HsmKeyLabel> label = primaryRow(tenantId, purpose).map(TenantKeyVersion::label);
+        label.ifPresentOrElse(l -> primaries.put(k, new Cached(l, now)), () -> primaries.remove(k));
+        return label;
+    }
+
+    /** The key that signs a chain's head: the tenant's primary SIGN key, or the platform key. */
+    public HsmKeyLabel signingKeyOf(String chain) {
+        if (HsmKeyLabel.PLATFORM.equals(chain)) {
+            return PlatformKeys.PLATFORM_SIGN;
+        }
+        return primary(chain, KeyPurpose.SIGN)
+                .orElseThrow(() -> new IllegalStateException("tenant " + chain + " has no signing key"));
+    }
+
+    public void forgetPrimaries(String tenantId) {
+        primaries.keySet().removeIf(k -> k.startsWith(tenantId + "|"));
+    }
+}

@@ -1,0 +1,220 @@
+package io.m2mtrust.keys;
+
+import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.hsm.HsmKeyLabel;
+import io.m2mtrust.hsm.KeyPurpose;
+import io.m2mtrust.hsm.Pkcs11Token;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.quarkus.scheduler.Scheduled;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+import jakarta.transaction.Transactional;
+import org.jboss.logging.Logger;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Life cycle of per-tenant HSM keys: initial generation, rotation (a new primary version; older ones
+ * still open and verify), retirement (the object is destroyed) and crypto-shredding of a deleted
+ * tenant. The HSM objects per tenant are a small constant times the number of live versions.
+ */
+@ApplicationScoped
+public class TenantKeyService {
+
+    private static final Logger LOG = Logger.getLogger(TenantKeyService.class);
+
+    /** The purposes every tenant gets at creation. */
+    public static final List<KeyPurpose> TENANT_PURPOSES = List.of(KeyPurpose.KEK, KeyPurpose.DERIVE, KeyPurpose.SIGN);
+
+    private final Pkcs11Token token;
+    private final Pkcs11Token.CertificateMaker certificates;
+    private final KeyVersionRepository versions;
+    private final AuditLog audit;
+    private final EntityManager em;
+
+    TenantKeyService(Pkcs11Token token, Pkcs11Token.CertificateMaker certificates, KeyVersionRepository versions,
+                     AuditLog audit, EntityManager em) {
+        this.token = token;
+        this.certificates = certificates;
+        this.versions = versions;
+        this.audit = audit;
+        this.em = em;
+    }
+
+    /**
+     * Generates version 1 of every tenant key inside the token, outside any transaction. On failure
+     * the objects already made are destroyed before the exception propagates. A stale object with the
+     * same label (a crash between HSM and database) is replaced, since no tenant row refers to it.
+     */
+    public List<HsmKeyLabel> generateInitialKeys(String tenantId) {
+        List<HsmKeyLabel> made = new ArrayList<>();
+        try {
+            for (KeyPurpose p : TENANT_PURPOSES) {
+                HsmKeyLabel label = HsmKeyLabel.of(tenantId, p, 1);
+                if (token.exists(label)) {
+                    LOG.warnf("replacing orphan HSM object %s left by an interrupted tenant creation", label);
+                    token.destroy(label);
+                }
+                token.generate(label, certificates);
+                made.add(label);
+            }
+            return made;
+        } catch (RuntimeException e) {
+            destroyQuietly(made);
+            throw e;
+        }
+    }
+
+    /** Records the generated versions and audits each key creation (in the caller's transaction). */
+    @Transactional(Transactional.TxType.MANDATORY)
+    public void recordInitialKeys(String tenantId, List<HsmKeyLabel> labels, String actor) {
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        for (HsmKeyLabel l : labels) {
+            TenantKeyVersion v = new TenantKeyVersion();
+            v.tenantId = tenantId;
+            v.purpose = l.purpose();
+            v.version = l.version();
+            v.state = TenantKeyVersion.State.PRIMARY;
+            v.hsmLabel = l.value();
+            v.createdAt = now;
+            versions.persist(v);
+        }
+        versions.flush();
+        for (HsmKeyLabel l : labels) {
+            audit.append(tenantId, actor, "key.create", l.value(), AuditLog.Outcome.SUCCESS, keyTypeOf(l.purpose()) + " generated in the HSM");
+        }
+    }
+
+    /**
+     * Makes version n+1 the primary. The tenant row is locked for the whole operation so concurrent
+     * rotations serialise; if the database part fails the new HSM object is destroyed again.
+     */
+    @Transactional
+    public TenantKeyVersion rotate(String tenantId, KeyPurpose purpose, String actor) {
+        lockTenant(tenantId);
+        int next = versions.maxVersion(tenantId, purpose) + 1;
+        HsmKeyLabel label = HsmKeyLabel.of(tenantId, purpose, next);
+        if (token.exists(label)) {
+            token.destroy(label); // orphan of an interrupted rotation: no row refers to it
+        }
+        token.generate(label, certificates);
+        try {
+            versions.primaryRow(tenantId, purpose).ifPresent(old -> old.state = TenantKeyVersion.State.ACTIVE);
+            versions.flush();
+            TenantKeyVersion v = new TenantKeyVersion();
+            v.tenantId = tenantId;
+            v.purpose = purpose;
+            v.version = next;
+            v.state = TenantKeyVersion.State.PRIMARY;
+            v.hsmLabel = label.value();
+            v.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            versions.persist(v);
+            versions.flush();
+            versions.forgetPrimaries(tenantId);
+            audit.append(tenantId, actor, "key.rotate", label.value(), AuditLog.Outcome.SUCCESS,
+                    purpose.code() + " version " + next + " is now primary");
+            return v;
+        } catch (RuntimeException e) {
+            versions.forgetPrimaries(tenantId);
+            destroyQuietly(List.of(label));
+            throw e;
+        }
+    }
+
+    /**
+     * Retires a non-primary version: it stops opening/verifying at once, and its HSM object is
+     * destroyed after the database commit (the reconciler finishes the job if the HSM fails then).
+     */
+    public TenantKeyVersion retire(String tenantId, KeyPurpose purpose, int version, String actor) {
+        TenantKeyVersion v = QuarkusTransaction.requiringNew().call(() -> {
+            lockTenant(tenantId);
+            TenantKeyVersion row = versions.version(tenantId, purpose, version)
+                    .orElseThrow(() -> ApiProblem.notFound("key version " + purpose.code() + "/v" + version));
+            if (row.state == TenantKeyVersion.State.PRIMARY) {
+                throw ApiProblem.conflict("the primary version cannot be retired; rotate first");
+            }
+            if (row.state != TenantKeyVersion.State.ACTIVE) {
+                throw ApiProblem.conflict("version " + version + " is already " + row.state.name().toLowerCase());
+            }
+            row.state = TenantKeyVersion.State.RETIRED;
+            row.retiredAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            audit.append(tenantId, actor, "key.retire", row.hsmLabel, AuditLog.Outcome.SUCCESS, "retired; HSM object destroyed");
+            return row;
+        });
+        destroyQuietly(List.of(v.label()));
+        return v;
+    }
+
+    /** Marks every version destroyed (in the caller's transaction); {@link #shred} then removes the objects. */
+    @Transactional(Transactional.TxType.MANDATORY)
+    public void markAllDestroyed(String tenantId, String actor) {
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        for (TenantKeyVersion v : versions.ofTenant(tenantId)) {
+            if (v.state != TenantKeyVersion.State.DESTROYED && v.state != TenantKeyVersion.State.RETIRED) {
+                v.retiredAt = now;
+            }
+            v.state = TenantKeyVersion.State.DESTROYED;
+        }
+        versions.forgetPrimaries(tenantId);
+    }
+
+    /** Crypto-shredding: destroys every HSM object of the tenant. Returns how many were destroyed. */
+    public int shred(String tenantId) {
+        List<HsmKeyLabel> labels = token.labels(tenantId);
+        for (HsmKeyLabel l : labels) {
+            token.destroy(l);
+        }
+        versions.forgetPrimaries(tenantId);
+        return labels.size();
+    }
+
+    /**
+     * Destroys HSM objects that the database says must not exist any more (retired versions, deleted
+     * tenants) but survived because the HSM failed at the time. Labels without any row are left alone:
+     * they may belong to a creation in progress.
+     */
+    @Scheduled(every = "${m2m.keys.reconcile-interval:60s}", delayed = "30s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    @Transactional
+    void reconcile() {
+        if (!token.isUp()) {
+            return;
+        }
+        Set<String> dead = em.createQuery("select k.hsmLabel from TenantKeyVersion k where k.state in ?1", String.class)
+                .setParameter(1, List.of(TenantKeyVersion.State.RETIRED, TenantKeyVersion.State.DESTROYED))
+                .getResultStream().collect(Collectors.toSet());
+        for (HsmKeyLabel l : token.labels(null)) {
+            if (dead.contains(l.value())) {
+                LOG.warnf("reconciler destroys %s, retired or shredded while the HSM was unavailable", l);
+                token.destroy(l);
+            }
+        }
+    }
+
+    private void lockTenant(String tenantId) {
+        em.createNativeQuery("select id from tenant where id = ?1 for update").setParameter(1, tenantId).getResultList();
+    }
+
+    private void destroyQuietly(List<HsmKeyLabel> labels) {
+        for (HsmKeyLabel l : labels) {
+            try {
+                token.destroy(l);
+            } catch (RuntimeException e) {
+                LOG.errorf("could not destroy %s while undoing a failed operation; the reconciler or an operator must", l);
+            }
+        }
+    }
+
+    static String keyTypeOf(KeyPurpose p) {
+        return switch (p) {
+            case KEK -> "AES-256 key-encryption key";
+            case DERIVE -> "HMAC-SHA256 derivation key";
+            case SIGN -> "EC P-256 signing key";
+        };
+    }
+}

@@ -1,0 +1,77 @@
+package io.m2mtrust.keys;
+
+import io.m2mtrust.hsm.HsmKeyLabel;
+import io.m2mtrust.hsm.KeyPurpose;
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+import jakarta.persistence.IdClass;
+import jakarta.persistence.Table;
+
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * Metadata of one version of a per-tenant HSM key. The key itself exists only in the token, under
+ * {@link #hsmLabel}. PRIMARY seals/derives/signs; ACTIVE still opens/verifies; RETIRED and DESTROYED
+ * have no HSM object any more.
+ */
+@Entity
+@Table(name = "tenant_key_version")
+@IdClass(TenantKeyVersion.Key.class)
+public class TenantKeyVersion extends PanacheEntityBase {
+
+    public enum State { PRIMARY, ACTIVE, RETIRED, DESTROYED }
+
+    @Id
+    @Column(name = "tenant_id")
+    public String tenantId;
+
+    @Id
+    @Enumerated(EnumType.STRING)
+    public KeyPurpose purpose;
+
+    @Id
+    public int version;
+
+    @Enumerated(EnumType.STRING)
+    @Column(nullable = false)
+    public State state;
+
+    @Column(name = "hsm_label", nullable = false)
+    public String hsmLabel;
+
+    @Column(name = "created_at", nullable = false)
+    public Instant createdAt;
+
+    @Column(name = "retired_at")
+    public Instant retiredAt;
+
+    public HsmKeyLabel label() {
+        return HsmKeyLabel.of(tenantId, purpose, version);
+    }
+
+    public boolean usableForOpen() {
+        return state == State.PRIMARY || state == State.ACTIVE;
+    }
+
+    public static class Key implements Serializable {
+        public String tenantId;
+        public KeyPurpose purpose;
+        public int version;
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.version == version && k.purpose == purpose && Objects.equals(k.tenantId, tenantId);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(tenantId, purpose, version);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+package io.m2mtrust.tenant;
+
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+import jakarta.persistence.Table;
+import jakarta.persistence.Version;
+
+import java.time.Instant;
+
+/** A customer of the platform. Deleted tenants stay as tombstones: ids are never reused. */
+@Entity
+@Table(name = "tenant")
+public class Tenant extends PanacheEntityBase {
+
+    public enum Status { ACTIVE, SUSPENDED, DELETED }
+
+    @Id
+    public String id;
+
+    @Column(nullable = false)
+    public String name;
+
+    @Enumerated(EnumType.STRING)
+    @Column(nullable = false)
+    public Status status;
+
+    @Column(name = "created_at", nullable = false)
+    public Instant createdAt;
+
+    @Column(name = "updated_at", nullable = false)
+    public Instant updatedAt;
+
+    @Column(name = "deleted_at")
+    public Instant deletedAt;
+
+    @Version
+    public long version;
+}

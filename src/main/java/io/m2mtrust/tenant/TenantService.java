@@ -1,0 +1,150 @@
+package io.m2mtrust.tenant;
+
+import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.hsm.HsmKeyLabel;
+import io.m2mtrust.keys.TenantKeyService;
+import io.m2mtrust.policy.PolicyService;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+import jakarta.persistence.LockModeType;
+import org.jboss.logging.Logger;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+
+/**
+ * Creates, changes and deletes tenants. Creation touches the HSM and the database: the keys are
+ * generated first, and destroyed again if the database part fails, so a failed creation leaves
+ * neither a row nor an HSM object. Deletion commits the tombstone first, then crypto-shreds; the
+ * key reconciler finishes shredding if the HSM fails in between.
+ */
+@ApplicationScoped
+public class TenantService {
+
+    private static final Logger LOG = Logger.getLogger(TenantService.class);
+
+    private final EntityManager em;
+    private final TenantKeyService keys;
+    private final PolicyService policies;
+    private final AuditLog audit;
+
+    TenantService(EntityManager em, TenantKeyService keys, PolicyService policies, AuditLog audit) {
+        this.em = em;
+        this.keys = keys;
+        this.policies = policies;
+        this.audit = audit;
+    }
+
+    public Tenant create(TenantDtos.CreateTenant req, String actor) {
+        String id = TenantIds.require(req.id());
+        if (QuarkusTransaction.requiringNew().call(() -> Tenant.findById(id) != null)) {
+            throw ApiProblem.conflict("tenant " + id + " exists or existed; tenant ids are never reused");
+        }
+        List<HsmKeyLabel> made = keys.generateInitialKeys(id);
+        try {
+            return QuarkusTransaction.requiringNew().call(() -> {
+                Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+                Tenant t = new Tenant();
+                t.id = id;
+                t.name = req.name().strip();
+                t.status = Tenant.Status.ACTIVE;
+                t.createdAt = now;
+                t.updatedAt = now;
+                em.persist(t);
+                em.flush();
+                policies.createDefault(id);
+                keys.recordInitialKeys(id, made, actor);
+                audit.append(id, actor, "tenant.create", "tenant/" + id, AuditLog.Outcome.SUCCESS, "name=" + t.name);
+                return t;
+            });
+        } catch (RuntimeException e) {
+            try {
+                keys.shred(id);
+            } catch (RuntimeException shredFailure) {
+                LOG.errorf("tenant %s: creation failed and its HSM keys %s could not be destroyed now", id, made);
+            }
+            if (isUniqueViolation(e)) {
+                throw ApiProblem.conflict("tenant " + id + " exists or existed; tenant ids are never reused");
+            }
+            throw e;
+        }
+    }
+
+    private static boolean isUniqueViolation(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.hibernate.exception.ConstraintViolationException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The tenant, whatever its status; 404 if it never existed. */
+    public Tenant get(String id) {
+        Tenant t = Tenant.findById(TenantIds.require(id));
+        if (t == null) {
+            throw ApiProblem.notFound("tenant " + id);
+        }
+        return t;
+    }
+
+    /** A tenant whose keys and policy still exist; 410 for a deleted (crypto-shredded) tenant. */
+    public Tenant requireLive(String id) {
+        Tenant t = get(id);
+        if (t.status == Tenant.Status.DELETED) {
+            throw ApiProblem.gone("tenant " + id + " was deleted and its keys destroyed");
+        }
+        return t;
+    }
+
+    public List<Tenant> list(String onlyIdOrNull) {
+        if (onlyIdOrNull != null) {
+            Tenant t = Tenant.findById(onlyIdOrNull);
+            return t == null ? List.of() : List.of(t);
+        }
+        return Tenant.list("order by id");
+    }
+
+    public Tenant update(String id, TenantDtos.UpdateTenant req, String ifMatch, String actor) {
+        return QuarkusTransaction.requiringNew().call(() -> {
+            Tenant t = requireLive(id);
+            em.lock(t, LockModeType.OPTIMISTIC);
+            io.m2mtrust.common.ETags.requireMatch(ifMatch, t.version);
+            if (req.status() == Tenant.Status.DELETED) {
+                throw ApiProblem.badRequest("validation", "use DELETE to delete a tenant");
+            }
+            String change = (t.status != req.status() ? "status " + t.status + "->" + req.status() + " " : "")
+                    + (!t.name.equals(req.name().strip()) ? "name changed" : "");
+            t.name = req.name().strip();
+            t.status = req.status();
+            t.updatedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            em.flush();
+            audit.append(id, actor, "tenant.update", "tenant/" + id, AuditLog.Outcome.SUCCESS, change.isBlank() ? "no change" : change.strip());
+            return t;
+        });
+    }
+
+    /** Tombstones the tenant, then destroys its HSM keys. Returns the number of HSM objects destroyed. */
+    public int delete(String id, String actor) {
+        QuarkusTransaction.requiringNew().run(() -> {
+            Tenant t = requireLive(id);
+            em.lock(t, LockModeType.PESSIMISTIC_WRITE);
+            audit.append(id, actor, "tenant.delete", "tenant/" + id, AuditLog.Outcome.SUCCESS,
+                    "tenant deleted; HSM keys crypto-shredded");
+            Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            t.status = Tenant.Status.DELETED;
+            t.deletedAt = now;
+            t.updatedAt = now;
+            keys.markAllDestroyed(id, actor);
+        });
+        try {
+            return keys.shred(id);
+        } catch (RuntimeException e) {
+            LOG.errorf("tenant %s deleted but its HSM keys could not be destroyed now (%s); the reconciler retries", id, e.getMessage());
+            return -1;
+        }
+    }
+}
