@@ -32,6 +32,8 @@ create table tenant_key_version (
     version     integer      not null check (version > 0),
     state       varchar(16)  not null check (state in ('PRIMARY', 'ACTIVE', 'RETIRED', 'DESTROYED')),
     hsm_label   varchar(100) not null unique,
+    -- SubjectPublicKeyInfo of SIGN keys: public, kept so signatures stay verifiable after shredding
+    public_key  bytea,
     created_at  timestamptz  not null,
     retired_at  timestamptz,
     primary key (tenant_id, purpose, version)

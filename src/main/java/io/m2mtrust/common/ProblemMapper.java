@@ -42,6 +42,12 @@ public class ProblemMapper {
                 "unknown field '" + e.getPropertyName() + "'", List.of(), null);
     }
 
+    /** Wrong JSON types (a string where a number belongs); overrides Quarkus's built-in mapper. */
+    @ServerExceptionMapper
+    public Response mismatchedInput(com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
+        return malformedJson(e);
+    }
+
     @ServerExceptionMapper
     public Response malformedJson(JsonProcessingException e) {
         return respond(400, "urn:m2m-trust:problem:malformed-json", "Bad Request",

@@ -69,6 +69,20 @@ public class KeyVersionRepository implements PanacheRepositoryBase<TenantKeyVers
                 .orElseThrow(() -> new IllegalStateException("tenant " + chain + " has no signing key"));
     }
 
+    /** The public key of a SIGN key version, from the database (still there after the HSM object is gone). */
+    public Optional<java.security.PublicKey> signingPublicKey(HsmKeyLabel label) {
+        return find("hsmLabel", label.value()).firstResultOptional()
+                .filter(v -> v.publicKey != null)
+                .map(v -> {
+                    try {
+                        return java.security.KeyFactory.getInstance("EC")
+                                .generatePublic(new java.security.spec.X509EncodedKeySpec(v.publicKey));
+                    } catch (java.security.GeneralSecurityException e) {
+                        throw new IllegalStateException("stored public key of " + label + " is not an EC key", e);
+                    }
+                });
+    }
+
     public void forgetPrimaries(String tenantId) {
         primaries.keySet().removeIf(k -> k.startsWith(tenantId + "|"));
     }

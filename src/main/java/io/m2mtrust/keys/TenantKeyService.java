@@ -82,6 +82,7 @@ public class TenantKeyService {
             v.version = l.version();
             v.state = TenantKeyVersion.State.PRIMARY;
             v.hsmLabel = l.value();
+            v.publicKey = publicKeyOf(l);
             v.createdAt = now;
             versions.persist(v);
         }
@@ -113,6 +114,7 @@ public class TenantKeyService {
             v.version = next;
             v.state = TenantKeyVersion.State.PRIMARY;
             v.hsmLabel = label.value();
+            v.publicKey = publicKeyOf(label);
             v.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
             versions.persist(v);
             versions.flush();
@@ -194,6 +196,10 @@ public class TenantKeyService {
                 token.destroy(l);
             }
         }
+    }
+
+    private byte[] publicKeyOf(HsmKeyLabel l) {
+        return l.purpose() == KeyPurpose.SIGN ? token.publicKey(l).getEncoded() : null;
     }
 
     private void lockTenant(String tenantId) {

@@ -45,6 +45,10 @@ public class TenantKeyVersion extends PanacheEntityBase {
     @Column(name = "hsm_label", nullable = false)
     public String hsmLabel;
 
+    /** X.509 SubjectPublicKeyInfo of a SIGN key (public material), so old signatures stay verifiable. */
+    @Column(name = "public_key")
+    public byte[] publicKey;
+
     @Column(name = "created_at", nullable = false)
     public Instant createdAt;
 

@@ -30,6 +30,14 @@ public final class Api {
         return id;
     }
 
+    /** Creates the tenant unless it exists (for @BeforeEach set-up shared by a class's tests). */
+    public static String ensureTenant(String id) {
+        if (as(Tokens.platformAdmin()).get("/api/v1/tenants/" + id).statusCode() == 404) {
+            createTenant(id);
+        }
+        return id;
+    }
+
     /** Asserts an RFC 9457 problem with the given status and type suffix, and no stack trace or class name. */
     public static void assertProblem(Response r, int status, String typeSuffix) {
         assertThat(r.statusCode()).as(r.asString()).isEqualTo(status);

@@ -1,0 +1,81 @@
+package io.m2mtrust.audit;
+
+import io.m2mtrust.testsupport.Api;
+import io.m2mtrust.testsupport.PostgresResource;
+import io.m2mtrust.testsupport.Tokens;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.response.Response;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+
+import static io.m2mtrust.testsupport.Api.as;
+import static org.assertj.core.api.Assertions.assertThat;
+
+@QuarkusTest
+class AuditChainTest {
+
+    @Test
+    void untouched_chain_verifies_with_a_valid_hsm_signature_on_its_head() {
+        String t = Api.createTenant("audit-ok");
+        as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/derive/rotate").then().statusCode(200);
+        Response v = as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit/verify");
+        assertThat(v.jsonPath().getBoolean("intact")).isTrue();
+        assertThat(v.jsonPath().getInt("eventsVerified")).isEqualTo(5);
+        assertThat(v.jsonPath().getInt("signedHeadSeq")).isEqualTo(5);
+        assertThat(v.jsonPath().getBoolean("headSignatureValid")).isTrue();
+        assertThat(v.jsonPath().getString("headSignedBy")).isEqualTo("m2m/" + t + "/sign/v1");
+    }
+
+    @Test
+    void a_row_changed_in_postgresql_is_reported_as_the_first_broken_link() throws Exception {
+        String t = Api.createTenant("audit-tamper");
+        sql("update audit_event set actor = 'someone-else' where chain = ? and seq = 2", t);
+        Response v = as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit/verify");
+        assertThat(v.jsonPath().getBoolean("intact")).isFalse();
+        assertThat(v.jsonPath().getInt("firstBrokenSeq")).isEqualTo(2);
+        assertThat(v.jsonPath().getString("reason")).contains("hash");
+    }
+
+    @Test
+    void a_deleted_row_is_reported_as_a_gap() throws Exception {
+        String t = Api.createTenant("audit-gap");
+        sql("delete from audit_event where chain = ? and seq = 3", t);
+        Response v = as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit/verify");
+        assertThat(v.jsonPath().getBoolean("intact")).isFalse();
+        assertThat(v.jsonPath().getInt("firstBrokenSeq")).isEqualTo(3);
+        assertThat(v.jsonPath().getString("reason")).contains("gap");
+    }
+
+    @Test
+    void a_rewritten_chain_without_the_hsm_key_fails_the_head_signature() throws Exception {
+        String t = Api.createTenant("audit-rewrite");
+        // an attacker with database access drops the newest event: every remaining link is consistent,
+        // but the newest signed head no longer matches
+        sql("delete from audit_event where chain = ? and seq = 4", t);
+        Response v = as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit/verify");
+        assertThat(v.jsonPath().getBoolean("intact")).isFalse();
+        assertThat(v.jsonPath().getString("reason")).contains("head signature");
+    }
+
+    @Test
+    void events_name_actor_action_target_outcome_and_time() {
+        String t = Api.createTenant("audit-fields");
+        Response r = as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit");
+        assertThat(r.jsonPath().getString("[3].actor")).contains("olivia-operator");
+        assertThat(r.jsonPath().getString("[3].action")).isEqualTo("tenant.create");
+        assertThat(r.jsonPath().getString("[3].target")).isEqualTo("tenant/" + t);
+        assertThat(r.jsonPath().getString("[3].outcome")).isEqualTo("SUCCESS");
+        assertThat(r.jsonPath().getString("[3].occurredAt")).isNotBlank();
+        Api.assertProblem(as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit?limit=5000"), 400, "validation");
+    }
+
+    private static void sql(String statement, String tenant) throws Exception {
+        try (Connection c = PostgresResource.postgres().getDatabase("postgres", "m2mtrust").getConnection();
+             PreparedStatement ps = c.prepareStatement(statement)) {
+            ps.setString(1, tenant);
+            assertThat(ps.executeUpdate()).isEqualTo(1);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package io.m2mtrust.hsm;
+
+import io.m2mtrust.testsupport.Api;
+import io.m2mtrust.testsupport.TestHsm;
+import io.m2mtrust.testsupport.Tokens;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.RestAssured;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.IntPredicate;
+
+import static io.m2mtrust.testsupport.Api.as;
+import static io.m2mtrust.testsupport.Api.assertProblem;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A real token outage: SoftHSM's token directory is moved away (as root, file permissions would not
+ * stop SoftHSM) and back. Readiness goes DOWN, HSM-backed writes answer 503 and write nothing, and
+ * readiness comes back UP without a restart.
+ */
+@QuarkusTest
+class HsmOutageTest {
+
+    @Test
+    void token_outage_makes_readiness_down_writes_503_and_recovers_without_restart() throws Exception {
+        String t = Api.createTenant("outage-co");
+        waitForReadiness(s -> s == 200, Duration.ofSeconds(10));
+        int auditBefore = auditCount(t);
+
+        Path dir = TestHsm.tokenDirectory();
+        Path away = dir.resolveSibling(dir.getFileName() + ".away");
+        Files.move(dir, away);
+        try {
+            waitForReadiness(s -> s == 503, Duration.ofSeconds(15));
+            String body = RestAssured.get("/q/health/ready").asString();
+            assertThat(body).contains("\"hsm\"").contains("DOWN");
+
+            assertProblem(as(Tokens.platformAdmin()).body(Map.of("id", "outage-new", "name", "x")).post("/api/v1/tenants"),
+                    503, "hsm-unavailable");
+            assertProblem(as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/kek/rotate"), 503, "hsm-unavailable");
+            // reads that need only the database still work
+            as(Tokens.tenantAdmin(t)).get("/api/v1/tenants/" + t + "/policy").then().statusCode(200);
+            assertThat(as(Tokens.platformAdmin()).get("/api/v1/hsm").jsonPath().getBoolean("up")).isFalse();
+        } finally {
+            Files.move(away, dir);
+        }
+        waitForReadiness(s -> s == 200, Duration.ofSeconds(30));
+
+        // nothing was half-written while the HSM was away
+        assertProblem(as(Tokens.platformAdmin()).get("/api/v1/tenants/outage-new"), 404, "not-found");
+        assertThat(as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/keys").jsonPath().getList("version")).containsOnly(1);
+        assertThat(auditCount(t)).isEqualTo(auditBefore);
+
+        // and the service works again, with the same keys
+        as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/kek/rotate").then().statusCode(200);
+        Api.createTenant("outage-new");
+        assertThat(as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit/verify").jsonPath().getBoolean("intact")).isTrue();
+        assertThat(as(Tokens.platformAdmin()).get("/api/v1/hsm").jsonPath().getInt("reopens")).isPositive();
+    }
+
+    private static int auditCount(String t) {
+        return as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit?limit=1000").jsonPath().getList("seq").size();
+    }
+
+    private static void waitForReadiness(IntPredicate status, Duration max) throws InterruptedException {
+        long end = System.nanoTime() + max.toNanos();
+        int last = -1;
+        while (System.nanoTime() < end) {
+            last = RestAssured.get("/q/health/ready").statusCode();
+            if (status.test(last)) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError("readiness did not reach the expected state in " + max + "; last status " + last);
+    }
+}

@@ -1,0 +1,163 @@
+package io.m2mtrust.security;
+
+import io.m2mtrust.testsupport.Api;
+import io.m2mtrust.testsupport.Tokens;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.response.Response;
+import io.restassured.specification.RequestSpecification;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static io.m2mtrust.testsupport.Api.assertProblem;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Every admin endpoint: no token 401, no role 403, another tenant's resource 404, auditor writes 403,
+ * platform-only actions 403 for tenant roles. The bodies are valid, so only authorisation can refuse.
+ */
+@QuarkusTest
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class AdminSecurityMatrixTest {
+
+    static final String MINE = "sec-mine";
+    static final String OTHER = "sec-other";
+
+    record Endpoint(String method, String path, Object body, boolean write, boolean platformOnly) {
+        Response call(RequestSpecification r) {
+            if (body != null) {
+                r = r.body(body);
+            }
+            r = r.header("If-Match", "\"v0\"");
+            return switch (method) {
+                case "GET" -> r.get(path);
+                case "POST" -> r.post(path);
+                case "PUT" -> r.put(path);
+                case "DELETE" -> r.delete(path);
+                default -> throw new IllegalArgumentException(method);
+            };
+        }
+
+        @Override
+        public String toString() {
+            return method + " " + path;
+        }
+    }
+
+    static Stream<Endpoint> endpoints() {
+        Map<String, Object> policy = Map.of("allowedSuids", List.of(12), "joseAlgs", List.of("dir"), "joseEncs", List.of("A128GCM"),
+                "tlsCipherSuites", List.of("TLS_PSK_WITH_AES_128_CBC_SHA256"), "defaultKeyLifetimeSeconds", 3600,
+                "maxKeyLifetimeSeconds", 7200, "maxEsdataTargets", 4, "requestQuotaPerSecond", 10, "allowHostMemoryKeys", false);
+        String t = "/api/v1/tenants/" + OTHER;
+        return Stream.of(
+                new Endpoint("GET", "/api/v1/tenants", null, false, false),
+                new Endpoint("POST", "/api/v1/tenants", Map.of("id", "sec-new", "name", "n"), true, true),
+                new Endpoint("GET", t, null, false, false),
+                new Endpoint("PUT", t, Map.of("name", "x", "status", "ACTIVE"), true, true),
+                new Endpoint("DELETE", t, null, true, true),
+                new Endpoint("GET", t + "/policy", null, false, false),
+                new Endpoint("PUT", t + "/policy", policy, true, false),
+                new Endpoint("GET", t + "/keys", null, false, false),
+                new Endpoint("POST", t + "/keys/sign/rotate", null, true, false),
+                new Endpoint("POST", t + "/keys/sign/versions/1/retire", null, true, false),
+                new Endpoint("GET", t + "/audit", null, false, false),
+                new Endpoint("GET", t + "/audit/verify", null, false, false),
+                new Endpoint("GET", "/api/v1/hsm", null, false, true));
+    }
+
+    @BeforeEach
+    void tenants() {
+        Api.ensureTenant(MINE);
+        Api.ensureTenant(OTHER);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("endpoints")
+    void without_token_is_401(Endpoint e) {
+        Response r = e.call(Api.anonymous());
+        assertThat(r.statusCode()).isEqualTo(401);
+        assertThat(r.header("WWW-Authenticate")).startsWith("Bearer");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("endpoints")
+    void token_without_any_m2m_role_is_403(Endpoint e) {
+        assertProblem(e.call(Api.as(Tokens.noRoles())), 403, "forbidden");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("endpoints")
+    void other_tenants_admin_gets_404_or_403_for_platform_actions(Endpoint e) {
+        Response r = e.call(Api.as(Tokens.tenantAdmin(MINE)));
+        if (e.platformOnly()) {
+            assertProblem(r, 403, "forbidden");
+        } else if (e.path().equals("/api/v1/tenants")) {
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.jsonPath().getList("id")).containsExactly(MINE);
+        } else {
+            assertProblem(r, 404, "not-found");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("endpoints")
+    void auditor_of_the_tenant_may_read_and_never_write(Endpoint e) {
+        Response r = e.call(Api.as(Tokens.auditor(OTHER)));
+        if (e.write() || e.platformOnly()) {
+            assertProblem(r, 403, "forbidden");
+        } else {
+            assertThat(r.statusCode()).as(r.asString()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void tenant_role_without_tenant_claim_is_403() {
+        String token = Tokens.token("lost", List.of("tenant-admin"), null);
+        assertProblem(Api.as(token).get("/api/v1/tenants/" + MINE), 403, "forbidden");
+    }
+
+    @Test
+    void expired_token_is_401() {
+        String token = Tokens.claims("late", List.of("platform-admin"), null)
+                .issuedAt(System.currentTimeMillis() / 1000 - 7200).expiresAt(System.currentTimeMillis() / 1000 - 3600)
+                .jws().keyId("1").sign("privateKey.jwk");
+        assertThat(Api.as(token).get("/api/v1/tenants").statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void token_for_another_audience_is_401() {
+        String token = Tokens.claims("elsewhere", List.of("platform-admin"), null).audience("some-other-api")
+                .jws().keyId("1").sign("privateKey.jwk");
+        assertThat(Api.as(token).get("/api/v1/tenants").statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void token_from_another_issuer_is_401() {
+        String token = Tokens.claims("forged", List.of("platform-admin"), null).issuer("https://evil.example.com")
+                .jws().keyId("1").sign("privateKey.jwk");
+        assertThat(Api.as(token).get("/api/v1/tenants").statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void unsigned_alg_none_token_is_401() {
+        String header = Base64.getUrlEncoder().withoutPadding().encodeToString("{\"alg\":\"none\",\"typ\":\"JWT\"}".getBytes());
+        String valid = Tokens.platformAdmin();
+        String payload = valid.split("\\.")[1];
+        assertThat(Api.as(header + "." + payload + ".").get("/api/v1/tenants").statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void token_with_a_tampered_payload_is_401() {
+        String[] parts = Tokens.tenantAdmin(MINE).split("\\.");
+        String forged = Base64.getUrlEncoder().withoutPadding().encodeToString(
+                new String(Base64.getUrlDecoder().decode(parts[1])).replace(MINE, OTHER).getBytes());
+        assertThat(Api.as(parts[0] + "." + forged + "." + parts[2]).get("/api/v1/tenants/" + OTHER).statusCode()).isEqualTo(401);
+    }
+}

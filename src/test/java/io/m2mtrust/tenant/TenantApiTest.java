@@ -1,0 +1,149 @@
+package io.m2mtrust.tenant;
+
+import io.m2mtrust.hsm.HsmKeyLabel;
+import io.m2mtrust.hsm.Pkcs11Token;
+import io.m2mtrust.testsupport.Api;
+import io.m2mtrust.testsupport.TestHsm;
+import io.m2mtrust.testsupport.Tokens;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.response.Response;
+import jakarta.inject.Inject;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.Map;
+
+import static io.m2mtrust.testsupport.Api.as;
+import static io.m2mtrust.testsupport.Api.assertProblem;
+import static org.assertj.core.api.Assertions.assertThat;
+
+@QuarkusTest
+class TenantApiTest {
+
+    @Inject
+    Pkcs11Token token;
+
+    @Test
+    void platform_admin_creates_a_tenant_with_hsm_keys_policy_and_audit() {
+        Response r = as(Tokens.platformAdmin()).body(Map.of("id", "acme-energy", "name", "ACME Energy")).post("/api/v1/tenants");
+        assertThat(r.statusCode()).as(r.asString()).isEqualTo(201);
+        assertThat(r.header("Location")).endsWith("/api/v1/tenants/acme-energy");
+        assertThat(r.header("ETag")).isEqualTo("\"v0\"");
+        assertThat(r.jsonPath().getString("status")).isEqualTo("ACTIVE");
+
+        assertThat(token.labels("acme-energy")).extracting(HsmKeyLabel::value)
+                .containsExactlyInAnyOrder("m2m/acme-energy/kek/v1", "m2m/acme-energy/derive/v1", "m2m/acme-energy/sign/v1");
+        as(Tokens.tenantAdmin("acme-energy")).get("/api/v1/tenants/acme-energy/policy").then().statusCode(200);
+        assertThat(as(Tokens.auditor("acme-energy")).get("/api/v1/tenants/acme-energy/audit").jsonPath().getList("action"))
+                .containsExactly("key.create", "key.create", "key.create", "tenant.create");
+    }
+
+    @Test
+    void duplicate_tenant_is_409_and_changes_nothing() {
+        Api.createTenant("dup-co");
+        int audit = auditCount("dup-co");
+        Response r = as(Tokens.platformAdmin()).body(Map.of("id", "dup-co", "name", "Again")).post("/api/v1/tenants");
+        assertProblem(r, 409, "conflict");
+        assertThat(auditCount("dup-co")).isEqualTo(audit);
+        assertThat(token.labels("dup-co")).hasSize(3);
+        assertThat(as(Tokens.platformAdmin()).get("/api/v1/tenants/dup-co").jsonPath().getString("name")).isEqualTo("Tenant dup-co");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"A", "ab", "Upper-Case", "has_underscore", "-lead", "trail-", "double--hyphen",
+            "toolong-toolong-toolong-toolong-toolong-x", "sp ace", "ünicode"})
+    void invalid_tenant_ids_are_400_and_create_nothing(String id) {
+        Response r = as(Tokens.platformAdmin()).body(Map.of("id", id, "name", "x")).post("/api/v1/tenants");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.contentType()).startsWith("application/problem+json");
+        assertThat(as(Tokens.platformAdmin()).get("/api/v1/tenants").jsonPath().getList("id")).doesNotContain(id);
+    }
+
+    @Test
+    void invalid_tenant_id_in_the_path_is_400() {
+        assertProblem(as(Tokens.platformAdmin()).get("/api/v1/tenants/Not_Valid"), 400, "invalid-tenant-id");
+    }
+
+    @Test
+    void unknown_tenant_is_404() {
+        assertProblem(as(Tokens.platformAdmin()).get("/api/v1/tenants/never-was"), 404, "not-found");
+    }
+
+    @Test
+    void malformed_json_is_400_problem() {
+        Response r = as(Tokens.platformAdmin()).body("{\"id\": \"broken\", ").post("/api/v1/tenants");
+        assertProblem(r, 400, "malformed-json");
+    }
+
+    @Test
+    void unknown_fields_are_400_problem() {
+        Response r = as(Tokens.platformAdmin()).body(Map.of("id", "unk-field", "name", "x", "isAdmin", true)).post("/api/v1/tenants");
+        assertProblem(r, 400, "unknown-field");
+        assertThat(r.jsonPath().getString("detail")).contains("isAdmin");
+        assertProblem(as(Tokens.platformAdmin()).get("/api/v1/tenants/unk-field"), 404, "not-found");
+    }
+
+    @Test
+    void missing_fields_are_400_with_field_errors() {
+        Response r = as(Tokens.platformAdmin()).body(Map.of("id", "no-name")).post("/api/v1/tenants");
+        assertProblem(r, 400, "validation");
+        assertThat(r.jsonPath().getList("errors.field")).contains("name");
+    }
+
+    @Test
+    void oversized_body_is_413_problem() {
+        String big = "x".repeat(70 * 1024);
+        Response r = as(Tokens.platformAdmin()).body(Map.of("id", "big-body", "name", big)).post("/api/v1/tenants");
+        assertThat(r.statusCode()).isEqualTo(413);
+        assertProblem(as(Tokens.platformAdmin()).get("/api/v1/tenants/big-body"), 404, "not-found");
+    }
+
+    @Test
+    void wrong_media_type_is_415_problem() {
+        Response r = io.restassured.RestAssured.given().auth().oauth2(Tokens.platformAdmin()).contentType("text/plain")
+                .body("id=x").post("/api/v1/tenants");
+        assertProblem(r, 415, "http-415");
+    }
+
+    @Test
+    void update_needs_if_match_and_refuses_stale_versions() {
+        Api.createTenant("upd-co");
+        Map<String, String> body = Map.of("name", "Renamed", "status", "SUSPENDED");
+        assertProblem(as(Tokens.platformAdmin()).body(body).put("/api/v1/tenants/upd-co"), 428, "precondition-required");
+        Response ok = as(Tokens.platformAdmin()).header("If-Match", "\"v0\"").body(body).put("/api/v1/tenants/upd-co");
+        assertThat(ok.statusCode()).as(ok.asString()).isEqualTo(200);
+        assertThat(ok.header("ETag")).isEqualTo("\"v1\"");
+        assertThat(ok.jsonPath().getString("status")).isEqualTo("SUSPENDED");
+        Response stale = as(Tokens.platformAdmin()).header("If-Match", "\"v0\"").body(Map.of("name", "Lost update", "status", "ACTIVE"))
+                .put("/api/v1/tenants/upd-co");
+        assertProblem(stale, 412, "precondition-failed");
+        assertThat(as(Tokens.platformAdmin()).get("/api/v1/tenants/upd-co").jsonPath().getString("name")).isEqualTo("Renamed");
+    }
+
+    @Test
+    void deleting_a_tenant_shreds_its_keys_and_keeps_a_readable_tombstone_and_audit_chain() throws Exception {
+        Api.createTenant("shred-me");
+        assertThat(token.labels("shred-me")).hasSize(3);
+        as(Tokens.platformAdmin()).delete("/api/v1/tenants/shred-me").then().statusCode(204);
+
+        assertThat(token.labels("shred-me")).isEmpty();
+        assertThat(TestHsm.pkcs11ToolListObjects()).doesNotContain("m2m/shred-me/");
+        assertThat(as(Tokens.platformAdmin()).get("/api/v1/tenants/shred-me").jsonPath().getString("status")).isEqualTo("DELETED");
+        // requests for the destroyed tenant's keys and policy
+        assertProblem(as(Tokens.platformAdmin()).get("/api/v1/tenants/shred-me/keys"), 410, "gone");
+        assertProblem(as(Tokens.platformAdmin()).post("/api/v1/tenants/shred-me/keys/kek/rotate"), 410, "gone");
+        assertProblem(as(Tokens.tenantAdmin("shred-me")).get("/api/v1/tenants/shred-me/policy"), 410, "gone");
+        assertProblem(as(Tokens.platformAdmin()).delete("/api/v1/tenants/shred-me"), 410, "gone");
+        // the id is never reused
+        assertProblem(as(Tokens.platformAdmin()).body(Map.of("id", "shred-me", "name", "again")).post("/api/v1/tenants"), 409, "conflict");
+        // the chain is still verifiable: the delete event was signed before the signing key was destroyed
+        Response v = as(Tokens.platformAdmin()).get("/api/v1/tenants/shred-me/audit/verify");
+        assertThat(v.jsonPath().getBoolean("intact")).as(v.asString()).isTrue();
+        assertThat(as(Tokens.platformAdmin()).get("/api/v1/tenants/shred-me/audit").jsonPath().getList("action")).last().isEqualTo("tenant.delete");
+    }
+
+    private static int auditCount(String tenant) {
+        return as(Tokens.platformAdmin()).get("/api/v1/tenants/" + tenant + "/audit?limit=1000").jsonPath().getList("seq").size();
+    }
+}
