@@ -7,7 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 
-/** The fresh SoftHSM2 token that bin/test initialises for this run. */
+/** The fresh SoftHSM2 token that src/bin/test initialises for this run. */
 public final class TestHsm {
 
     private TestHsm() {
@@ -17,7 +17,7 @@ public final class TestHsm {
         String conf = System.getenv("SOFTHSM2_CONF");
         String pin = System.getenv("M2M_HSM_PIN");
         if (conf == null || pin == null) {
-            throw new IllegalStateException("run the tests with bin/test: it initialises a fresh SoftHSM2 token and sets "
+            throw new IllegalStateException("run the tests with src/bin/test: it initialises a fresh SoftHSM2 token and sets "
                     + "SOFTHSM2_CONF and M2M_HSM_PIN");
         }
         return new HsmSettings(Path.of("hsm-config/softhsm2.cfg").toAbsolutePath(), Optional.of(pin), Optional.empty());

@@ -1,0 +1,185 @@
+package io.m2mtrust.devstack;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+
+/**
+ * A real Keycloak from its distribution zip (Maven Central, {@code org.keycloak:keycloak-quarkus-dist}),
+ * started in dev mode with the repo's realm imported. Keycloak needs Java 21+: it runs on the JDK named
+ * by {@code M2M_KEYCLOAK_JAVA_HOME} or the first Temurin 21+ under /usr/lib/jvm.
+ */
+public final class KeycloakServer implements AutoCloseable {
+
+    public static final String REALM = "m2m-trust";
+    public static final Path REALM_FILE = Path.of("src/main/keycloak/m2m-trust-realm.json");
+
+    private final Process process;
+    private final int port;
+    private final Path log;
+
+    private KeycloakServer(Process process, int port, Path log) {
+        this.process = process;
+        this.port = port;
+        this.log = log;
+    }
+
+    /** A Java 21+ home for Keycloak, or empty (then the caller says clearly why Keycloak cannot run). */
+    public static Optional<Path> javaHome() {
+        String env = System.getenv("M2M_KEYCLOAK_JAVA_HOME");
+        if (env != null && Files.isExecutable(Path.of(env, "bin", "java"))) {
+            return Optional.of(Path.of(env));
+        }
+        try (Stream<Path> s = Files.list(Path.of("/usr/lib/jvm"))) {
+            return s.filter(p -> p.getFileName().toString().matches("(temurin|java|jdk)-?(2[1-9]|[3-9][0-9]).*"))
+                    .filter(p -> Files.isExecutable(p.resolve("bin/java")))
+                    .sorted(Comparator.reverseOrder()).findFirst();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    public static KeycloakServer start(Path workDir, Path javaHome, Path distZip, String version) throws Exception {
+        Path home = workDir.resolve("keycloak-" + version);
+        if (!Files.isExecutable(home.resolve("bin/kc.sh"))) {
+            unzip(distZip, workDir);
+        }
+        deleteRecursively(home.resolve("data"));
+        Files.createDirectories(home.resolve("data/import"));
+        Files.copy(REALM_FILE, home.resolve("data/import/" + REALM + "-realm.json"), StandardCopyOption.REPLACE_EXISTING);
+
+        int port = freePort();
+        int management = freePort();
+        Path log = workDir.resolve("keycloak.log");
+        ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/kc.sh").toString(), "start-dev",
+                "--http-port=" + port, "--http-management-port=" + management, "--import-realm",
+                "--hostname-strict=false", "--cache=local")
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("JAVA_HOME", javaHome.toString());
+        pb.environment().put("KC_BOOTSTRAP_ADMIN_USERNAME", "kc-bootstrap-admin");
+        byte[] pw = new byte[18];
+        new SecureRandom().nextBytes(pw);
+        pb.environment().put("KC_BOOTSTRAP_ADMIN_PASSWORD", HexFormat.of().formatHex(pw));
+        KeycloakServer kc = new KeycloakServer(pb.start(), port, log);
+        kc.awaitRealm(Duration.ofSeconds(240));
+        return kc;
+    }
+
+    public String realmUrl() {
+        return "http://localhost:" + port + "/realms/" + REALM;
+    }
+
+    /** An access token by the password grant of the public {@code m2m-trust-cli} client. */
+    public String passwordGrant(String user, String password) throws IOException, InterruptedException {
+        String form = "grant_type=password&client_id=m2m-trust-cli&scope=openid&username=" + enc(user) + "&password=" + enc(password);
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(realmUrl() + "/protocol/openid-connect/token"))
+                .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(form)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("Keycloak refused the password grant for " + user + ": HTTP " + r.statusCode());
+        }
+        String body = r.body();
+        int i = body.indexOf("\"access_token\":\"") + 16;
+        return body.substring(i, body.indexOf('"', i));
+    }
+
+    private void awaitRealm(Duration max) throws Exception {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        long end = System.nanoTime() + max.toNanos();
+        while (System.nanoTime() < end) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("Keycloak exited with " + process.exitValue() + "; see " + log);
+            }
+            try {
+                HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(realmUrl() + "/.well-known/openid-configuration"))
+                        .timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.discarding());
+                if (r.statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // still starting
+            }
+            Thread.sleep(500);
+        }
+        close();
+        throw new IllegalStateException("Keycloak did not serve realm " + REALM + " within " + max + "; see " + log);
+    }
+
+    @Override
+    public void close() {
+        process.descendants().forEach(ProcessHandle::destroy);
+        process.destroy();
+        try {
+            if (!process.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void unzip(Path zip, Path into) throws IOException {
+        if (!Files.isRegularFile(zip)) {
+            throw new IllegalStateException("Keycloak distribution " + zip + " is missing: build with Maven (the dependency plugin copies it)");
+        }
+        Files.createDirectories(into);
+        Path root = into.toRealPath();
+        try (InputStream in = Files.newInputStream(zip); ZipInputStream z = new ZipInputStream(in)) {
+            for (ZipEntry e; (e = z.getNextEntry()) != null; ) {
+                Path target = root.resolve(e.getName()).normalize();
+                if (!target.startsWith(root)) {
+                    throw new IOException("zip entry outside the target: " + e.getName());
+                }
+                if (e.isDirectory()) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.createDirectories(target.getParent());
+                    Files.copy(z, target, StandardCopyOption.REPLACE_EXISTING);
+                    if (target.toString().endsWith(".sh")) {
+                        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x"));
+                    }
+                }
+            }
+        }
+    }
+
+    private static void deleteRecursively(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(q);
+            }
+        }
+    }
+}

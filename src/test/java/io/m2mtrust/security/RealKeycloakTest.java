@@ -1,0 +1,52 @@
+package io.m2mtrust.security;
+
+import io.m2mtrust.testsupport.Api;
+import io.m2mtrust.testsupport.RealKeycloakProfile;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static io.m2mtrust.testsupport.Api.as;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The one end-to-end OIDC test: tokens from the real Keycloak distribution (password grant, the
+ * repo's realm with its audience and tenant mappers) against the admin API.
+ */
+@QuarkusTest
+@TestProfile(RealKeycloakProfile.class)
+class RealKeycloakTest {
+
+    @Test
+    void real_keycloak_tokens_get_200_403_and_404_as_the_roles_say() throws Exception {
+        var kc = RealKeycloakProfile.keycloak;
+        String olivia = kc.passwordGrant("olivia", "olivia-demo-password");
+        String ada = kc.passwordGrant("ada", "ada-demo-password");
+        String audrey = kc.passwordGrant("audrey", "audrey-demo-password");
+        String bob = kc.passwordGrant("bob", "bob-demo-password");
+
+        // platform-admin creates the tenant the realm's users are bound to
+        assertThat(as(olivia).body(Map.of("id", "demo", "name", "Demo")).post("/api/v1/tenants").statusCode()).isEqualTo(201);
+        assertThat(as(olivia).body(Map.of("id", "other-co", "name", "Other")).post("/api/v1/tenants").statusCode()).isEqualTo(201);
+
+        // tenant-admin of demo: reads and writes demo
+        var policy = as(ada).get("/api/v1/tenants/demo/policy");
+        assertThat(policy.statusCode()).isEqualTo(200);
+        assertThat(as(ada).post("/api/v1/tenants/demo/keys/derive/rotate").statusCode()).isEqualTo(200);
+        // ...cannot create tenants
+        Api.assertProblem(as(ada).body(Map.of("id", "nope-co", "name", "x")).post("/api/v1/tenants"), 403, "forbidden");
+        // auditor reads, cannot write
+        assertThat(as(audrey).get("/api/v1/tenants/demo/audit/verify").jsonPath().getBoolean("intact")).isTrue();
+        Api.assertProblem(as(audrey).post("/api/v1/tenants/demo/keys/derive/rotate"), 403, "forbidden");
+        // another tenant's admin gets 404 for demo
+        Api.assertProblem(as(bob).get("/api/v1/tenants/demo/policy"), 404, "not-found");
+        assertThat(as(bob).get("/api/v1/tenants/other-co/policy").statusCode()).isEqualTo(200);
+        // the audit names the Keycloak user
+        assertThat(as(audrey).get("/api/v1/tenants/demo/audit").jsonPath().getList("actor").toString()).contains("ada");
+        // a token Keycloak did not sign
+        assertThat(Api.anonymous().header("Authorization", "Bearer " + ada.substring(0, ada.length() - 4) + "AAAA")
+                .get("/api/v1/tenants/demo").statusCode()).isEqualTo(401);
+    }
+}
