@@ -4,7 +4,7 @@
 create table tenant (
     id          varchar(40)  primary key,
     name        varchar(200) not null,
-    status      varchar(16)  not null check (status in ('ACTIVE', 'SUSPENDED', 'DELETED')),
+    status      varchar(16)  not null check (status in ('CREATING', 'ACTIVE', 'SUSPENDED', 'DELETED')),
     created_at  timestamptz  not null,
     updated_at  timestamptz  not null,
     deleted_at  timestamptz,

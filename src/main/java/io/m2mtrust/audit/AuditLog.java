@@ -70,6 +70,27 @@ public class AuditLog {
         append(chain, actor, action, target, outcome, detail);
     }
 
+    /**
+     * Runs an admin action and, when it is refused (conflict, precondition, validation), chains a
+     * FAILURE event in its own transaction before rethrowing. HSM outages are not chained: the head
+     * could not be signed; they are logged and visible in metrics.
+     */
+    public <T> T auditRefusals(String chain, String actor, String action, String target, java.util.function.Supplier<T> work) {
+        try {
+            return work.get();
+        } catch (io.m2mtrust.hsm.HsmUnavailableException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            String why = e instanceof io.m2mtrust.common.ApiProblem p ? p.status() + " " + p.detail() : "refused: " + e.getMessage();
+            try {
+                appendIndependently(chain, actor, action, target, Outcome.FAILURE, why);
+            } catch (RuntimeException auditFailure) {
+                LOG.warnf("could not chain the refused %s on %s (%s)", action, chain, auditFailure.getMessage());
+            }
+            throw e;
+        }
+    }
+
     private void signHead(String chain, long seq, byte[] hash) {
         HsmKeyLabel key = keyVersions.signingKeyOf(chain);
         AuditHeadSignature s = new AuditHeadSignature();

@@ -13,6 +13,7 @@ import java.security.PrivateKey;
 import java.security.Signature;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The cryptographic operations that run inside the token: HMAC-SHA256 derivation, AES-256-GCM
@@ -55,13 +56,14 @@ public final class HsmCrypto {
     public SecretBytes hmacSha256(HsmKeyLabel key, byte[] data) {
         long t0 = System.nanoTime();
         try {
-            Mac mac = Mac.getInstance("HmacSHA256", token.provider());
-            mac.init(token.key(key));
+            Pkcs11Token.Generation g = token.generation();
+            Mac mac = Mac.getInstance("HmacSHA256", g.provider());
+            mac.init(token.key(g, key));
             SecretBytes out = SecretBytes.adopt(mac.doFinal(data));
-            ok.get(Op.HMAC).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            ok.get(Op.HMAC).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
             return out;
         } catch (GeneralSecurityException | RuntimeException e) {
-            failed.get(Op.HMAC).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            failed.get(Op.HMAC).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
             throw rethrow("HMAC with " + key, e);
         }
     }
@@ -71,14 +73,15 @@ public final class HsmCrypto {
         checkIv(iv);
         long t0 = System.nanoTime();
         try {
-            Cipher c = Cipher.getInstance("AES/GCM/NoPadding", token.provider());
-            c.init(Cipher.ENCRYPT_MODE, token.key(kek), new GCMParameterSpec(GCM_TAG_BITS, iv));
+            Pkcs11Token.Generation g = token.generation();
+            Cipher c = Cipher.getInstance("AES/GCM/NoPadding", g.provider());
+            c.init(Cipher.ENCRYPT_MODE, token.key(g, kek), new GCMParameterSpec(GCM_TAG_BITS, iv));
             c.updateAAD(aad);
             byte[] out = c.doFinal(plaintext);
-            ok.get(Op.SEAL).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            ok.get(Op.SEAL).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
             return out;
         } catch (GeneralSecurityException | RuntimeException e) {
-            failed.get(Op.SEAL).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            failed.get(Op.SEAL).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
             throw rethrow("seal with " + kek, e);
         }
     }
@@ -91,17 +94,18 @@ public final class HsmCrypto {
         checkIv(iv);
         long t0 = System.nanoTime();
         try {
-            Cipher c = Cipher.getInstance("AES/GCM/NoPadding", token.provider());
-            c.init(Cipher.DECRYPT_MODE, token.key(kek), new GCMParameterSpec(GCM_TAG_BITS, iv));
+            Pkcs11Token.Generation g = token.generation();
+            Cipher c = Cipher.getInstance("AES/GCM/NoPadding", g.provider());
+            c.init(Cipher.DECRYPT_MODE, token.key(g, kek), new GCMParameterSpec(GCM_TAG_BITS, iv));
             c.updateAAD(aad);
             byte[] out = c.doFinal(ciphertextAndTag);
-            ok.get(Op.OPEN).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            ok.get(Op.OPEN).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
             return SecretBytes.adopt(out);
         } catch (AEADBadTagException e) {
-            failed.get(Op.OPEN).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            failed.get(Op.OPEN).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
             throw new SealedBlobRejectedException("sealed blob failed authentication");
         } catch (GeneralSecurityException | RuntimeException e) {
-            failed.get(Op.OPEN).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            failed.get(Op.OPEN).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
             if (isBadTag(e)) {
                 throw new SealedBlobRejectedException("sealed blob failed authentication");
             }
@@ -113,14 +117,15 @@ public final class HsmCrypto {
     public byte[] signEcdsaP256(HsmKeyLabel key, byte[] data) {
         long t0 = System.nanoTime();
         try {
-            Signature s = Signature.getInstance("SHA256withECDSA", token.provider());
-            s.initSign((PrivateKey) token.key(key));
+            Pkcs11Token.Generation g = token.generation();
+            Signature s = Signature.getInstance("SHA256withECDSA", g.provider());
+            s.initSign((PrivateKey) token.key(g, key));
             s.update(data);
             byte[] out = s.sign();
-            ok.get(Op.SIGN).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            ok.get(Op.SIGN).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
             return out;
         } catch (GeneralSecurityException | RuntimeException e) {
-            failed.get(Op.SIGN).record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+            failed.get(Op.SIGN).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
             throw rethrow("sign with " + key, e);
         }
     }

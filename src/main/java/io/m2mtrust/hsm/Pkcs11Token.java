@@ -93,7 +93,11 @@ public final class Pkcs11Token implements AutoCloseable {
 
     /** The cached handle of a secret or private key; one token search per label and generation. */
     public Key key(HsmKeyLabel label) {
-        Generation g = generation();
+        return key(generation(), label);
+    }
+
+    /** The handle in a given generation, so an operation uses one provider and its own handles. */
+    Key key(Generation g, HsmKeyLabel label) {
         Key k = g.handles().get(label.value());
         if (k != null) {
             return k;

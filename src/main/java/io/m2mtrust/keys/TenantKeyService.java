@@ -96,8 +96,12 @@ public class TenantKeyService {
      * Makes version n+1 the primary. The tenant row is locked for the whole operation so concurrent
      * rotations serialise; if the database part fails the new HSM object is destroyed again.
      */
-    @Transactional
     public TenantKeyVersion rotate(String tenantId, KeyPurpose purpose, String actor) {
+        return audit.auditRefusals(tenantId, actor, "key.rotate", "m2m/" + tenantId + "/" + purpose.code(),
+                () -> QuarkusTransaction.requiringNew().call(() -> rotateLocked(tenantId, purpose, actor)));
+    }
+
+    private TenantKeyVersion rotateLocked(String tenantId, KeyPurpose purpose, String actor) {
         lockTenant(tenantId);
         int next = versions.maxVersion(tenantId, purpose) + 1;
         HsmKeyLabel label = HsmKeyLabel.of(tenantId, purpose, next);
@@ -134,6 +138,11 @@ public class TenantKeyService {
      * destroyed after the database commit (the reconciler finishes the job if the HSM fails then).
      */
     public TenantKeyVersion retire(String tenantId, KeyPurpose purpose, int version, String actor) {
+        return audit.auditRefusals(tenantId, actor, "key.retire", "m2m/" + tenantId + "/" + purpose.code() + "/v" + version,
+                () -> retireChecked(tenantId, purpose, version, actor));
+    }
+
+    private TenantKeyVersion retireChecked(String tenantId, KeyPurpose purpose, int version, String actor) {
         TenantKeyVersion v = QuarkusTransaction.requiringNew().call(() -> {
             lockTenant(tenantId);
             TenantKeyVersion row = versions.version(tenantId, purpose, version)

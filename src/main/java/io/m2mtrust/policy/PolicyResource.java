@@ -4,7 +4,6 @@ import io.m2mtrust.common.ETags;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.tenant.TenantIds;
 import io.m2mtrust.tenant.TenantService;
-import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -49,7 +48,7 @@ public class PolicyResource {
     @PUT
     @Operation(summary = "Replace the policy; If-Match with the ETag of the last GET is required (412 when stale)")
     public Response replace(@PathParam("tenant") String tenant, @HeaderParam("If-Match") String ifMatch,
-                            @Valid @NotNull PolicyDocument doc) {
+                            @NotNull PolicyDocument doc) {
         TenantIds.require(tenant);
         access.require(tenant, AdminAccess.Need.WRITE);
         tenants.requireLive(tenant);

@@ -7,6 +7,8 @@ import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
 import jakarta.transaction.Transactional;
+import jakarta.validation.ConstraintViolation;
+import jakarta.validation.Validator;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -20,10 +22,12 @@ public class PolicyService {
 
     private final EntityManager em;
     private final AuditLog audit;
+    private final Validator validator;
 
-    PolicyService(EntityManager em, AuditLog audit) {
+    PolicyService(EntityManager em, AuditLog audit, Validator validator) {
         this.em = em;
         this.audit = audit;
+        this.validator = validator;
     }
 
     @Transactional(Transactional.TxType.MANDATORY)
@@ -46,6 +50,23 @@ public class PolicyService {
 
     /** Replaces the policy if {@code ifMatch} names its current version (412 otherwise). */
     public TenantPolicy replace(String tenantId, PolicyDocument doc, String ifMatch, String actor) {
+        return audit.auditRefusals(tenantId, actor, "policy.update", "tenant/" + tenantId + "/policy",
+                () -> replaceChecked(tenantId, doc, ifMatch, actor));
+    }
+
+    private TenantPolicy replaceChecked(String tenantId, PolicyDocument doc, String ifMatch, String actor) {
+        // validated here rather than at the resource so that every refused change is chained as a FAILURE
+        List<java.util.Map<String, String>> errors = new ArrayList<>();
+        for (ConstraintViolation<PolicyDocument> v : validator.validate(doc)) {
+            String path = v.getPropertyPath().toString();
+            int dot = path.indexOf('.');
+            int bracket = path.indexOf('[');
+            int cut = dot < 0 ? bracket : (bracket < 0 ? dot : Math.min(dot, bracket));
+            errors.add(ApiProblem.fieldError(cut < 0 ? path : path.substring(0, cut), v.getMessage()));
+        }
+        if (!errors.isEmpty()) {
+            throw ApiProblem.invalid(errors);
+        }
         PolicyRules.check(doc);
         return QuarkusTransaction.requiringNew().call(() -> {
             TenantPolicy p = get(tenantId);

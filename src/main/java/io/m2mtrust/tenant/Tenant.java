@@ -16,7 +16,8 @@ import java.time.Instant;
 @Table(name = "tenant")
 public class Tenant extends PanacheEntityBase {
 
-    public enum Status { ACTIVE, SUSPENDED, DELETED }
+    /** CREATING claims the id while the HSM keys are generated; only ACTIVE/SUSPENDED/DELETED are visible. */
+    public enum Status { CREATING, ACTIVE, SUSPENDED, DELETED }
 
     @Id
     public String id;

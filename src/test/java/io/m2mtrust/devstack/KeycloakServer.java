@@ -36,6 +36,8 @@ public final class KeycloakServer implements AutoCloseable {
     private final int port;
     private final Path log;
 
+    private String bootstrapPassword;
+
     private KeycloakServer(Process process, int port, Path log) {
         this.process = process;
         this.port = port;
@@ -58,6 +60,11 @@ public final class KeycloakServer implements AutoCloseable {
     }
 
     public static KeycloakServer start(Path workDir, Path javaHome, Path distZip, String version) throws Exception {
+        return start(workDir, javaHome, distZip, version, 0);
+    }
+
+    /** Starts on {@code preferredPort} when it is free (0: any free port). */
+    public static KeycloakServer start(Path workDir, Path javaHome, Path distZip, String version, int preferredPort) throws Exception {
         Path home = workDir.resolve("keycloak-" + version);
         if (!Files.isExecutable(home.resolve("bin/kc.sh"))) {
             unzip(distZip, workDir);
@@ -66,7 +73,7 @@ public final class KeycloakServer implements AutoCloseable {
         Files.createDirectories(home.resolve("data/import"));
         Files.copy(REALM_FILE, home.resolve("data/import/" + REALM + "-realm.json"), StandardCopyOption.REPLACE_EXISTING);
 
-        int port = freePort();
+        int port = preferredPort > 0 && isFree(preferredPort) ? preferredPort : freePort();
         int management = freePort();
         Path log = workDir.resolve("keycloak.log");
         ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/kc.sh").toString(), "start-dev",
@@ -79,6 +86,7 @@ public final class KeycloakServer implements AutoCloseable {
         new SecureRandom().nextBytes(pw);
         pb.environment().put("KC_BOOTSTRAP_ADMIN_PASSWORD", HexFormat.of().formatHex(pw));
         KeycloakServer kc = new KeycloakServer(pb.start(), port, log);
+        kc.bootstrapPassword = pb.environment().get("KC_BOOTSTRAP_ADMIN_PASSWORD");
         kc.awaitRealm(Duration.ofSeconds(240));
         return kc;
     }
@@ -139,6 +147,18 @@ public final class KeycloakServer implements AutoCloseable {
 
     private static String enc(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    static boolean isFree(int port) {
+        try (ServerSocket s = new ServerSocket(port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    public String bootstrapAdminPassword() {
+        return bootstrapPassword;
     }
 
     static int freePort() throws IOException {

@@ -73,6 +73,9 @@ class PolicyApiTest {
         second.put("maxEsdataTargets", 9);
         assertProblem(as(Tokens.tenantAdmin(T)).header("If-Match", old).body(second).put(PATH), 412, "precondition-failed");
         assertThat(as(Tokens.auditor(T)).get(PATH).jsonPath().getInt("maxEsdataTargets")).isEqualTo(5);
+        Response last = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000");
+        assertThat(last.jsonPath().getList("outcome")).last().isEqualTo("FAILURE");
+        assertThat(last.jsonPath().getList("detail").get(last.jsonPath().getList("detail").size() - 1).toString()).startsWith("412 ");
     }
 
     @Test
@@ -108,8 +111,12 @@ class PolicyApiTest {
         missing.remove("joseEncs");
         assertProblem(as(Tokens.tenantAdmin(T)).header("If-Match", etag).body(missing).put(PATH), 400, "validation");
 
+        // the policy is untouched; each refusal is chained as a FAILURE event, nothing else
         assertThat(etag()).isEqualTo(etag);
-        assertThat(auditCount()).isEqualTo(events);
+        Response audit = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000&afterSeq=" + events);
+        assertThat(audit.jsonPath().getList("action")).containsOnly("policy.update").hasSize(3);
+        assertThat(audit.jsonPath().getList("outcome")).containsOnly("FAILURE");
+        assertThat(audit.jsonPath().getString("[0].detail")).startsWith("400 ");
     }
 
     @Test
@@ -120,6 +127,7 @@ class PolicyApiTest {
     }
 
     int auditCount() {
-        return as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000").jsonPath().getList("seq").size();
+        java.util.List<Integer> seqs = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000").jsonPath().getList("seq");
+        return seqs.get(seqs.size() - 1);
     }
 }

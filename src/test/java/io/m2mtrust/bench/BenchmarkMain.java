@@ -1,0 +1,116 @@
+package io.m2mtrust.bench;
+
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.Options;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+import org.openjdk.jmh.annotations.Mode;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs {@link HsmLayerBenchmark} with one and two threads, throughput and sampled latency, and writes
+ * the table to BENCHMARKS.md (between markers, so other sections survive). Never part of the test suite.
+ */
+public final class BenchmarkMain {
+
+    private BenchmarkMain() {
+    }
+
+    record Row(double opsPerSec, double p50us, double p99us) {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int warmups = Integer.parseInt(System.getProperty("bench.wi", "2"));
+        int iterations = Integer.parseInt(System.getProperty("bench.i", "3"));
+        int seconds = Integer.parseInt(System.getProperty("bench.seconds", "2"));
+        StringBuilder table = new StringBuilder();
+        table.append("| Operation | Threads | Raw SunPKCS11 ops/s | hsm layer ops/s | Ratio layer/raw | Layer p50 µs | Layer p99 µs | Raw p50 µs | Raw p99 µs |\n");
+        table.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (int threads : new int[]{1, 2}) {
+            Map<String, Row> rows = new LinkedHashMap<>();
+            Map<String, Double> thr = run(Mode.Throughput, threads, warmups, iterations, seconds);
+            Map<String, double[]> lat = runLatency(threads, warmups, iterations, seconds);
+            for (String op : new String[]{"Hmac", "Seal", "Open", "Sign"}) {
+                for (String side : new String[]{"raw", "layer"}) {
+                    String name = side + op;
+                    double[] p = lat.get(name);
+                    rows.put(name, new Row(thr.get(name), p[0], p[1]));
+                }
+            }
+            for (String op : new String[]{"Hmac", "Seal", "Open", "Sign"}) {
+                Row raw = rows.get("raw" + op);
+                Row layer = rows.get("layer" + op);
+                table.append(String.format(Locale.ROOT, "| %s | %d | %,.0f | %,.0f | %.2f | %.1f | %.1f | %.1f | %.1f |%n",
+                        label(op), threads, raw.opsPerSec(), layer.opsPerSec(), layer.opsPerSec() / raw.opsPerSec(),
+                        layer.p50us(), layer.p99us(), raw.p50us(), raw.p99us()));
+            }
+        }
+        String section = "<!-- hsm-layer:start -->\n"
+                + "Measured " + Instant.now().toString().substring(0, 16).replace('T', ' ') + " UTC on " + Runtime.getRuntime().availableProcessors()
+                + " cores, " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version")
+                + ", SoftHSM2 through SunPKCS11; JMH " + warmups + " warm-up + " + iterations + " × " + seconds + " s iterations, 1 fork.\n\n"
+                + table + "<!-- hsm-layer:end -->";
+        Path md = Path.of("BENCHMARKS.md");
+        String text = Files.exists(md) ? Files.readString(md) : "";
+        int a = text.indexOf("<!-- hsm-layer:start -->");
+        int b = text.indexOf("<!-- hsm-layer:end -->");
+        if (a >= 0 && b > a) {
+            text = text.substring(0, a) + section + text.substring(b + "<!-- hsm-layer:end -->".length());
+        } else {
+            text = text + "\n" + section + "\n";
+        }
+        Files.writeString(md, text);
+        System.out.println(table);
+    }
+
+    private static String label(String op) {
+        return switch (op) {
+            case "Hmac" -> "HMAC-SHA256 derivation (64 B)";
+            case "Seal" -> "AES-256-GCM seal (256 B)";
+            case "Open" -> "AES-256-GCM open (256 B)";
+            case "Sign" -> "ECDSA P-256 sign";
+            default -> op;
+        };
+    }
+
+    private static Options options(Mode mode, int threads, int wi, int i, int seconds) {
+        return new OptionsBuilder().include(HsmLayerBenchmark.class.getName() + "\\.")
+                .mode(mode).threads(threads).forks(1).warmupIterations(wi).measurementIterations(i)
+                .warmupTime(TimeValue.seconds(seconds)).measurementTime(TimeValue.seconds(seconds))
+                .timeUnit(mode == Mode.Throughput ? TimeUnit.SECONDS : TimeUnit.MICROSECONDS)
+                .jvmArgsAppend("-Xmx1g").shouldFailOnError(true).build();
+    }
+
+    private static Map<String, Double> run(Mode mode, int threads, int wi, int i, int seconds) throws Exception {
+        Collection<RunResult> results = new Runner(options(mode, threads, wi, i, seconds)).run();
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (RunResult r : results) {
+            out.put(method(r), r.getPrimaryResult().getScore());
+        }
+        return out;
+    }
+
+    private static Map<String, double[]> runLatency(int threads, int wi, int i, int seconds) throws Exception {
+        Collection<RunResult> results = new Runner(options(Mode.SampleTime, threads, wi, i, seconds)).run();
+        Map<String, double[]> out = new LinkedHashMap<>();
+        for (RunResult r : results) {
+            var stats = r.getPrimaryResult().getStatistics();
+            out.put(method(r), new double[]{stats.getPercentile(50), stats.getPercentile(99)});
+        }
+        return out;
+    }
+
+    private static String method(RunResult r) {
+        String label = r.getParams().getBenchmark();
+        return label.substring(label.lastIndexOf('.') + 1);
+    }
+}
