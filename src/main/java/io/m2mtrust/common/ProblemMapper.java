@@ -133,7 +133,7 @@ public class ProblemMapper {
     static Response respond(int status, String type, String title, String detail, List<Map<String, String>> errors, String instanceId) {
         String id = instanceId != null ? instanceId : UUID.randomUUID().toString();
         if (instanceId == null && status >= 400) {
-            LOG.debugf("[%s] %d %s: %s", id, status, type, detail);
+            LOG.infof("[%s] %d %s: %s", id, status, type, detail);
         }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("type", type);

@@ -3,6 +3,7 @@ package io.m2mtrust.hsm;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.arc.DefaultBean;
+import io.quarkus.runtime.LaunchMode;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Disposes;
@@ -24,8 +25,15 @@ public class HsmBeans {
         try {
             token = new Pkcs11Token(config.settings());
         } catch (HsmStartupException e) {
-            // One clear line; the service must not start without its HSM.
+            // One clear line; the service must not start without its HSM. In production the process
+            // ends here (exit 78, EX_CONFIG) rather than under pages of framework stack traces.
             LOG.error("HSM start-up failed: " + e.getMessage());
+            if (LaunchMode.current() == LaunchMode.NORMAL) {
+                // halt, not exit: exit's shutdown hooks wait for this very start-up thread and hang
+                System.out.flush();
+                System.err.flush();
+                Runtime.getRuntime().halt(78);
+            }
             throw new HsmStartupException(e.getMessage(), null);
         }
         Gauge.builder("m2m.hsm.up", token, t -> t.isUp() ? 1 : 0).description("1 when the PKCS#11 token answers").register(registry);

@@ -29,8 +29,8 @@ public final class BenchmarkMain {
     }
 
     public static void main(String[] args) throws Exception {
-        int warmups = Integer.parseInt(System.getProperty("bench.wi", "2"));
-        int iterations = Integer.parseInt(System.getProperty("bench.i", "3"));
+        int warmups = Integer.parseInt(System.getProperty("bench.wi", "3"));
+        int iterations = Integer.parseInt(System.getProperty("bench.i", "5"));
         int seconds = Integer.parseInt(System.getProperty("bench.seconds", "2"));
         StringBuilder table = new StringBuilder();
         table.append("| Operation | Threads | Raw SunPKCS11 ops/s | hsm layer ops/s | Ratio layer/raw | Layer p50 µs | Layer p99 µs | Raw p50 µs | Raw p99 µs |\n");
@@ -39,16 +39,16 @@ public final class BenchmarkMain {
             Map<String, Row> rows = new LinkedHashMap<>();
             Map<String, Double> thr = run(Mode.Throughput, threads, warmups, iterations, seconds);
             Map<String, double[]> lat = runLatency(threads, warmups, iterations, seconds);
-            for (String op : new String[]{"Hmac", "Seal", "Open", "Sign"}) {
-                for (String side : new String[]{"raw", "layer"}) {
-                    String name = side + op;
+            for (String op : new String[]{"hmac", "seal", "open", "sign"}) {
+                for (String side : new String[]{"Raw", "Layer"}) {
+                    String name = op + side;
                     double[] p = lat.get(name);
                     rows.put(name, new Row(thr.get(name), p[0], p[1]));
                 }
             }
-            for (String op : new String[]{"Hmac", "Seal", "Open", "Sign"}) {
-                Row raw = rows.get("raw" + op);
-                Row layer = rows.get("layer" + op);
+            for (String op : new String[]{"hmac", "seal", "open", "sign"}) {
+                Row raw = rows.get(op + "Raw");
+                Row layer = rows.get(op + "Layer");
                 table.append(String.format(Locale.ROOT, "| %s | %d | %,.0f | %,.0f | %.2f | %.1f | %.1f | %.1f | %.1f |%n",
                         label(op), threads, raw.opsPerSec(), layer.opsPerSec(), layer.opsPerSec() / raw.opsPerSec(),
                         layer.p50us(), layer.p99us(), raw.p50us(), raw.p99us()));
@@ -74,10 +74,10 @@ public final class BenchmarkMain {
 
     private static String label(String op) {
         return switch (op) {
-            case "Hmac" -> "HMAC-SHA256 derivation (64 B)";
-            case "Seal" -> "AES-256-GCM seal (256 B)";
-            case "Open" -> "AES-256-GCM open (256 B)";
-            case "Sign" -> "ECDSA P-256 sign";
+            case "hmac" -> "HMAC-SHA256 derivation (64 B)";
+            case "seal" -> "AES-256-GCM seal (256 B)";
+            case "open" -> "AES-256-GCM open (256 B)";
+            case "sign" -> "ECDSA P-256 sign";
             default -> op;
         };
     }

@@ -28,7 +28,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The {@code hsm} layer (handle cache, error classification, metrics, secret type) against raw
- * SunPKCS11 calls on the same token, keys and provider in the same run. "raw*" is the ceiling.
+ * SunPKCS11 calls on the same token, keys and provider in the same run. "*Raw" is the ceiling; each
+ * pair is named so that JMH runs its two halves back to back (less drift between them).
  */
 public class HsmLayerBenchmark {
 
@@ -84,14 +85,14 @@ public class HsmLayerBenchmark {
     // ---------------------------------------------------------------- HMAC-SHA256 derivation (64 B)
 
     @Benchmark
-    public byte[] rawHmac(Token t) throws Exception {
+    public byte[] hmacRaw(Token t) throws Exception {
         Mac mac = Mac.getInstance("HmacSHA256", t.provider);
         mac.init(t.rawDerive);
         return mac.doFinal(t.input64);
     }
 
     @Benchmark
-    public int layerHmac(Token t) {
+    public int hmacLayer(Token t) {
         try (SecretBytes out = t.crypto.hmacSha256(DERIVE, t.input64)) {
             return out.length();
         }
@@ -100,7 +101,7 @@ public class HsmLayerBenchmark {
     // ---------------------------------------------------------------- AES-256-GCM seal / open (256 B)
 
     @Benchmark
-    public byte[] rawSeal(Token t) throws Exception {
+    public byte[] sealRaw(Token t) throws Exception {
         Cipher c = Cipher.getInstance("AES/GCM/NoPadding", t.provider);
         c.init(Cipher.ENCRYPT_MODE, t.rawKek, new GCMParameterSpec(128, t.nextIv()));
         c.updateAAD(t.aad);
@@ -108,12 +109,12 @@ public class HsmLayerBenchmark {
     }
 
     @Benchmark
-    public byte[] layerSeal(Token t) {
+    public byte[] sealLayer(Token t) {
         return t.crypto.sealAesGcm(KEK, t.nextIv(), t.plain256, t.aad);
     }
 
     @Benchmark
-    public byte[] rawOpen(Token t) throws Exception {
+    public byte[] openRaw(Token t) throws Exception {
         Cipher c = Cipher.getInstance("AES/GCM/NoPadding", t.provider);
         c.init(Cipher.DECRYPT_MODE, t.rawKek, new GCMParameterSpec(128, t.sealedIv));
         c.updateAAD(t.aad);
@@ -121,7 +122,7 @@ public class HsmLayerBenchmark {
     }
 
     @Benchmark
-    public int layerOpen(Token t) {
+    public int openLayer(Token t) {
         try (SecretBytes out = t.crypto.openAesGcm(KEK, t.sealedIv, t.sealed, t.aad)) {
             return out.length();
         }
@@ -130,7 +131,7 @@ public class HsmLayerBenchmark {
     // ---------------------------------------------------------------- ECDSA P-256 sign
 
     @Benchmark
-    public byte[] rawSign(Token t) throws Exception {
+    public byte[] signRaw(Token t) throws Exception {
         Signature s = Signature.getInstance("SHA256withECDSA", t.provider);
         s.initSign(t.rawSign);
         s.update(t.digestInput);
@@ -138,7 +139,7 @@ public class HsmLayerBenchmark {
     }
 
     @Benchmark
-    public byte[] layerSign(Token t) {
+    public byte[] signLayer(Token t) {
         return t.crypto.signEcdsaP256(SIGN, t.digestInput);
     }
 }

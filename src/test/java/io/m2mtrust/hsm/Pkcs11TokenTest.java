@@ -201,6 +201,12 @@ class Pkcs11TokenTest {
     }
 
     @Test
+    void settings_never_print_the_pin() {
+        HsmSettings s = TestHsm.settings();
+        assertThat(s.toString()).doesNotContain(s.pin().orElseThrow()).contains("[redacted]");
+    }
+
+    @Test
     void missing_pin_is_a_clear_start_up_error() {
         HsmSettings s = TestHsm.settings();
         assertThatThrownBy(() -> new Pkcs11Token(new HsmSettings(s.providerConfig(), Optional.empty(), Optional.empty())))

@@ -128,6 +128,33 @@ class TenantApiTest {
     }
 
     @Test
+    void database_failure_after_key_generation_destroys_the_new_keys_and_leaves_no_tenant() throws Exception {
+        // a real PostgreSQL failure in the middle of creation: a trigger refuses this tenant's policy row
+        sql("create or replace function refuse_policy() returns trigger language plpgsql as "
+                + "$$ begin raise exception 'injected failure'; end $$");
+        sql("create trigger refuse_policy before insert on tenant_policy for each row "
+                + "when (new.tenant_id = 'half-made') execute function refuse_policy()");
+        try {
+            Response r = as(Tokens.platformAdmin()).body(Map.of("id", "half-made", "name", "x")).post("/api/v1/tenants");
+            assertProblem(r, 500, "internal");
+            assertThat(token.labels("half-made")).isEmpty();
+            assertProblem(as(Tokens.platformAdmin()).get("/api/v1/tenants/half-made"), 404, "not-found");
+        } finally {
+            sql("drop trigger refuse_policy on tenant_policy");
+        }
+        // the same request succeeds later
+        Api.createTenant("half-made");
+        assertThat(token.labels("half-made")).hasSize(3);
+    }
+
+    private static void sql(String statement) throws Exception {
+        try (var c = io.m2mtrust.testsupport.PostgresResource.postgres().getDatabase("postgres", "m2mtrust").getConnection();
+             var s = c.createStatement()) {
+            s.execute(statement);
+        }
+    }
+
+    @Test
     void concurrent_creations_of_one_id_make_exactly_one_tenant_with_one_set_of_keys() throws Exception {
         var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
         try {
