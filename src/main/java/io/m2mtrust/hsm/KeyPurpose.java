@@ -7,7 +7,9 @@ public enum KeyPurpose {
     /** HMAC-SHA256 generic secret: derivations under a master key run inside the HSM. */
     DERIVE("derive"),
     /** EC P-256: signs the audit chain head (and later CRLs, certificates). */
-    SIGN("sign");
+    SIGN("sign"),
+    /** HMAC-SHA256 key of one enrolment group: each device's Kpm is derived from it inside the HSM. */
+    GROUP("group");
 
     private final String code;
 

@@ -175,7 +175,7 @@ public final class Pkcs11Token implements AutoCloseable {
                     kg.init(256);
                     g.keyStore().setEntry(label.value(), new KeyStore.SecretKeyEntry(kg.generateKey()), null);
                 }
-                case DERIVE -> {
+                case DERIVE, GROUP -> {
                     // SoftHSM refuses HMAC keys under 32 bytes (CKR_KEY_SIZE_RANGE).
                     KeyGenerator kg = KeyGenerator.getInstance("HmacSHA256", g.provider());
                     kg.init(256);

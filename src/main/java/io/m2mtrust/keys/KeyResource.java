@@ -83,9 +83,13 @@ public class KeyResource {
 
     private static KeyPurpose purpose(String code) {
         try {
-            return KeyPurpose.fromCode(code);
+            KeyPurpose p = KeyPurpose.fromCode(code);
+            if (TenantKeyService.TENANT_PURPOSES.contains(p)) {
+                return p;
+            }
         } catch (IllegalArgumentException e) {
-            throw ApiProblem.badRequest("invalid-key-purpose", "key purpose must be one of kek, derive, sign");
+            // answered below
         }
+        throw ApiProblem.badRequest("invalid-key-purpose", "key purpose must be one of kek, derive, sign");
     }
 }

@@ -230,6 +230,7 @@ public class TenantKeyService {
             case KEK -> "AES-256 key-encryption key";
             case DERIVE -> "HMAC-SHA256 derivation key";
             case SIGN -> "EC P-256 signing key";
+            case GROUP -> "HMAC-SHA256 enrolment group key";
         };
     }
 }

@@ -33,6 +33,7 @@ class HelmChartTest {
         assertThat(y).contains("path: /q/health/ready").contains("path: /q/health/live").contains("path: /q/health/started");
         assertThat(y).contains("requests:").contains("limits:").contains("memory: 1536Mi");
         assertThat(y).contains("automountServiceAccountToken: false");
+        assertThat(y).contains("name: device-tls").contains("containerPort: 8443");
     }
 
     @Test

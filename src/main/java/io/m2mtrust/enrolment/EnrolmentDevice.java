@@ -1,0 +1,74 @@
+package io.m2mtrust.enrolment;
+
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+import jakarta.persistence.IdClass;
+import jakarta.persistence.Table;
+
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.Objects;
+
+/** A device listed explicitly, or the per-device state (denied, Kpm exported) of a device from a range. */
+@Entity
+@Table(name = "enrolment_device")
+@IdClass(EnrolmentDevice.Key.class)
+public class EnrolmentDevice extends PanacheEntityBase {
+
+    public enum Status { ALLOWED, DENIED }
+
+    @Id
+    @Column(name = "tenant_id")
+    public String tenantId;
+
+    @Id
+    @Column(name = "group_id")
+    public String groupId;
+
+    @Id
+    @Column(name = "device_id")
+    public String deviceId;
+
+    @Enumerated(EnumType.STRING)
+    @Column(nullable = false)
+    public Status status;
+
+    @Column(name = "kpm_exported_at")
+    public Instant kpmExportedAt;
+
+    @Column(name = "created_at", nullable = false)
+    public Instant createdAt;
+
+    @Column(name = "updated_at", nullable = false)
+    public Instant updatedAt;
+
+    public static class Key implements Serializable {
+        public String tenantId;
+        public String groupId;
+        public String deviceId;
+
+        public Key() {
+        }
+
+        public Key(String tenantId, String groupId, String deviceId) {
+            this.tenantId = tenantId;
+            this.groupId = groupId;
+            this.deviceId = deviceId;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.groupId, groupId)
+                    && Objects.equals(k.deviceId, deviceId);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(tenantId, groupId, deviceId);
+        }
+    }
+}

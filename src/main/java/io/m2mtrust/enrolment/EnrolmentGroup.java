@@ -1,0 +1,73 @@
+package io.m2mtrust.enrolment;
+
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+import jakarta.persistence.IdClass;
+import jakarta.persistence.Table;
+import jakarta.persistence.Version;
+
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.Objects;
+
+/** A group of devices whose Kpm are derived from one HSM group key; {@link #epoch} is its primary version. */
+@Entity
+@Table(name = "enrolment_group")
+@IdClass(EnrolmentGroup.Key.class)
+public class EnrolmentGroup extends PanacheEntityBase {
+
+    public enum Status { ACTIVE, DELETED }
+
+    @Id
+    @Column(name = "tenant_id")
+    public String tenantId;
+
+    @Id
+    public String id;
+
+    @Column(nullable = false)
+    public String name;
+
+    @Column(nullable = false)
+    public int epoch;
+
+    @Enumerated(EnumType.STRING)
+    @Column(nullable = false)
+    public Status status;
+
+    @Column(name = "created_at", nullable = false)
+    public Instant createdAt;
+
+    @Column(name = "updated_at", nullable = false)
+    public Instant updatedAt;
+
+    @Version
+    public long version;
+
+    public static class Key implements Serializable {
+        public String tenantId;
+        public String id;
+
+        public Key() {
+        }
+
+        public Key(String tenantId, String id) {
+            this.tenantId = tenantId;
+            this.id = id;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.id, id);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(tenantId, id);
+        }
+    }
+}

@@ -1,0 +1,354 @@
+package io.m2mtrust.enrolment;
+
+import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.hsm.HsmKeyLabel;
+import io.m2mtrust.hsm.Pkcs11Token;
+import io.m2mtrust.policy.PolicyService;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+import jakarta.persistence.LockModeType;
+import org.jboss.logging.Logger;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Enrolment groups: the group key lives in the HSM (one object per live epoch), devices are rows or
+ * ranges, and a device's Kpm is derived on demand. Rotation starts a new epoch; KpmIDs of older
+ * epochs keep enrolling until that epoch is retired.
+ */
+@ApplicationScoped
+public class EnrolmentGroupService {
+
+    private static final Logger LOG = Logger.getLogger(EnrolmentGroupService.class);
+
+    private final EntityManager em;
+    private final Pkcs11Token token;
+    private final AuditLog audit;
+    private final KpmDerivation kpm;
+    private final DeviceFqdns fqdns;
+    private final PolicyService policies;
+
+    EnrolmentGroupService(EntityManager em, Pkcs11Token token, AuditLog audit, KpmDerivation kpm, DeviceFqdns fqdns,
+                          PolicyService policies) {
+        this.em = em;
+        this.token = token;
+        this.audit = audit;
+        this.kpm = kpm;
+        this.fqdns = fqdns;
+        this.policies = policies;
+    }
+
+    public EnrolmentGroup create(String tenantId, String groupId, String name, String actor) {
+        return QuarkusTransaction.requiringNew().call(() -> {
+            lockTenant(tenantId);
+            if (em.find(EnrolmentGroup.class, new EnrolmentGroup.Key(tenantId, groupId)) != null) {
+                throw ApiProblem.conflict("enrolment group " + groupId + " exists or existed; group ids are never reused");
+            }
+            HsmKeyLabel label = GroupKey.label(tenantId, groupId, 1);
+            if (token.exists(label)) {
+                token.destroy(label); // orphan of an interrupted creation: no row refers to it
+            }
+            token.generate(label, null);
+            try {
+                Instant now = now();
+                EnrolmentGroup g = new EnrolmentGroup();
+                g.tenantId = tenantId;
+                g.id = groupId;
+                g.name = name;
+                g.epoch = 1;
+                g.status = EnrolmentGroup.Status.ACTIVE;
+                g.createdAt = now;
+                g.updatedAt = now;
+                em.persist(g);
+                em.persist(groupKey(tenantId, groupId, 1, label, now));
+                em.flush();
+                audit.append(tenantId, actor, "group.create", "group/" + groupId, AuditLog.Outcome.SUCCESS,
+                        "group key " + label + " generated in the HSM");
+                return g;
+            } catch (RuntimeException e) {
+                destroyQuietly(label);
+                throw e;
+            }
+        });
+    }
+
+    public EnrolmentGroup get(String tenantId, String groupId) {
+        EnrolmentGroup g = em.find(EnrolmentGroup.class, new EnrolmentGroup.Key(tenantId, groupId));
+        if (g == null) {
+            throw ApiProblem.notFound("enrolment group " + groupId);
+        }
+        if (g.status == EnrolmentGroup.Status.DELETED) {
+            throw ApiProblem.gone("enrolment group " + groupId + " was deleted and its keys destroyed");
+        }
+        return g;
+    }
+
+    public List<EnrolmentGroup> list(String tenantId) {
+        return em.createQuery("from EnrolmentGroup where tenantId = ?1 order by id", EnrolmentGroup.class)
+                .setParameter(1, tenantId).getResultList();
+    }
+
+    public List<GroupKey> keys(String tenantId, String groupId) {
+        return em.createQuery("from GroupKey where tenantId = ?1 and groupId = ?2 order by epoch", GroupKey.class)
+                .setParameter(1, tenantId).setParameter(2, groupId).getResultList();
+    }
+
+    /** Adds explicit devices; ids already present are left as they are. Returns how many were new. */
+    public int addDevices(String tenantId, String groupId, List<String> deviceIds, String actor) {
+        return audit.auditRefusals(tenantId, actor, "group.devices.add", "group/" + groupId, () ->
+                QuarkusTransaction.requiringNew().call(() -> {
+                    get(tenantId, groupId);
+                    int added = 0;
+                    Instant now = now();
+                    for (String d : deviceIds) {
+                        added += em.createNativeQuery("insert into enrolment_device (tenant_id, group_id, device_id, status, created_at, updated_at) "
+                                        + "values (?1, ?2, ?3, 'ALLOWED', ?4, ?4) on conflict do nothing")
+                                .setParameter(1, tenantId).setParameter(2, groupId).setParameter(3, d).setParameter(4, now)
+                                .executeUpdate();
+                    }
+                    audit.append(tenantId, actor, "group.devices.add", "group/" + groupId, AuditLog.Outcome.SUCCESS,
+                            added + " of " + deviceIds.size() + " devices added");
+                    return added;
+                }));
+    }
+
+    public EnrolmentRange addRange(String tenantId, String groupId, String prefix, int width, long first, long last, String actor) {
+        return audit.auditRefusals(tenantId, actor, "group.range.add", "group/" + groupId, () ->
+                QuarkusTransaction.requiringNew().call(() -> {
+                    get(tenantId, groupId);
+                    if (Long.toString(last).length() > width) {
+                        throw ApiProblem.badRequest("validation", "last does not fit in " + width + " digits");
+                    }
+                    EnrolmentRange r = new EnrolmentRange();
+                    r.tenantId = tenantId;
+                    r.groupId = groupId;
+                    r.prefix = prefix;
+                    r.width = width;
+                    r.firstNo = first;
+                    r.lastNo = last;
+                    r.createdAt = now();
+                    em.persist(r);
+                    em.flush();
+                    audit.append(tenantId, actor, "group.range.add", "group/" + groupId, AuditLog.Outcome.SUCCESS,
+                            prefix + "[" + first + ".." + last + "] (" + (last - first + 1) + " devices)");
+                    return r;
+                }));
+    }
+
+    /** Whether the device belongs to the group (row or range) and is not denied. */
+    public boolean mayEnrol(String tenantId, String groupId, String deviceId) {
+        EnrolmentDevice d = em.find(EnrolmentDevice.class, new EnrolmentDevice.Key(tenantId, groupId, deviceId));
+        if (d != null) {
+            return d.status == EnrolmentDevice.Status.ALLOWED;
+        }
+        return inRange(tenantId, groupId, deviceId);
+    }
+
+    private boolean inRange(String tenantId, String groupId, String deviceId) {
+        List<EnrolmentRange> candidates = em.createQuery(
+                        "from EnrolmentRange where tenantId = ?1 and groupId = ?2 and length(prefix) <= ?3 "
+                                + "and substring(?4, 1, length(prefix)) = prefix", EnrolmentRange.class)
+                .setParameter(1, tenantId).setParameter(2, groupId).setParameter(3, deviceId.length()).setParameter(4, deviceId)
+                .getResultList();
+        return candidates.stream().anyMatch(r -> r.contains(deviceId));
+    }
+
+    /** Denies or re-allows one device (also one from a range: its state row is created). */
+    public EnrolmentDevice setStatus(String tenantId, String groupId, String deviceId, EnrolmentDevice.Status status, String actor) {
+        return audit.auditRefusals(tenantId, actor, status == EnrolmentDevice.Status.DENIED ? "device.deny" : "device.allow",
+                "group/" + groupId + "/device/" + deviceId, () -> QuarkusTransaction.requiringNew().call(() -> {
+                    get(tenantId, groupId);
+                    EnrolmentDevice d = em.find(EnrolmentDevice.class, new EnrolmentDevice.Key(tenantId, groupId, deviceId),
+                            LockModeType.PESSIMISTIC_WRITE);
+                    if (d == null) {
+                        if (!inRange(tenantId, groupId, deviceId)) {
+                            throw ApiProblem.notFound("device " + deviceId);
+                        }
+                        d = newDevice(tenantId, groupId, deviceId);
+                    }
+                    d.status = status;
+                    d.updatedAt = now();
+                    em.flush();
+                    audit.append(tenantId, actor, status == EnrolmentDevice.Status.DENIED ? "device.deny" : "device.allow",
+                            "group/" + groupId + "/device/" + deviceId, AuditLog.Outcome.SUCCESS, null);
+                    return d;
+                }));
+    }
+
+    /** The Kpm of a device for factory provisioning: once per device, if the tenant's policy allows keys in host memory. */
+    public record KpmExport(String kpmId, SecretBytes kpm) {
+    }
+
+    public KpmExport exportKpm(String tenantId, String groupId, String deviceId, String actor) {
+        return audit.auditRefusals(tenantId, actor, "device.kpm.export", "group/" + groupId + "/device/" + deviceId, () ->
+                QuarkusTransaction.requiringNew().call(() -> {
+                    if (!policies.get(tenantId).allowHostMemoryKeys) {
+                        throw ApiProblem.forbidden("the tenant's policy does not allow key material to leave the HSM (allowHostMemoryKeys)");
+                    }
+                    EnrolmentGroup g = get(tenantId, groupId);
+                    EnrolmentDevice d = em.find(EnrolmentDevice.class, new EnrolmentDevice.Key(tenantId, groupId, deviceId),
+                            LockModeType.PESSIMISTIC_WRITE);
+                    if (d == null) {
+                        if (!inRange(tenantId, groupId, deviceId)) {
+                            throw ApiProblem.notFound("device " + deviceId);
+                        }
+                        d = newDevice(tenantId, groupId, deviceId);
+                    }
+                    if (d.status == EnrolmentDevice.Status.DENIED) {
+                        throw ApiProblem.conflict("device " + deviceId + " is denied");
+                    }
+                    if (d.kpmExportedAt != null) {
+                        throw ApiProblem.conflict("the Kpm of device " + deviceId + " was already exported at " + d.kpmExportedAt
+                                + "; rotate the group key to issue a new one");
+                    }
+                    d.kpmExportedAt = now();
+                    d.updatedAt = d.kpmExportedAt;
+                    KpmId id = new KpmId(deviceId, g.epoch, groupId, fqdns.mef(tenantId));
+                    SecretBytes key = kpm.derive(tenantId, id);
+                    em.flush();
+                    audit.append(tenantId, actor, "device.kpm.export", "group/" + groupId + "/device/" + deviceId,
+                            AuditLog.Outcome.SUCCESS, "Kpm of " + id + " exported once for factory provisioning");
+                    return new KpmExport(id.value(), key);
+                }));
+    }
+
+    /** A new epoch becomes primary; older epochs keep enrolling until retired. */
+    public GroupKey rotate(String tenantId, String groupId, String actor) {
+        return audit.auditRefusals(tenantId, actor, "group.rotate", "group/" + groupId, () ->
+                QuarkusTransaction.requiringNew().call(() -> {
+                    lockTenant(tenantId);
+                    EnrolmentGroup g = get(tenantId, groupId);
+                    em.lock(g, LockModeType.PESSIMISTIC_WRITE);
+                    int next = g.epoch + 1;
+                    HsmKeyLabel label = GroupKey.label(tenantId, groupId, next);
+                    if (token.exists(label)) {
+                        token.destroy(label);
+                    }
+                    token.generate(label, null);
+                    try {
+                        Instant now = now();
+                        GroupKey old = em.find(GroupKey.class, groupKeyId(tenantId, groupId, g.epoch));
+                        if (old != null && old.state == GroupKey.State.PRIMARY) {
+                            old.state = GroupKey.State.ACTIVE;
+                        }
+                        GroupKey k = groupKey(tenantId, groupId, next, label, now);
+                        em.persist(k);
+                        g.epoch = next;
+                        g.updatedAt = now;
+                        em.flush();
+                        audit.append(tenantId, actor, "group.rotate", label.value(), AuditLog.Outcome.SUCCESS,
+                                "epoch " + next + " is primary; KpmIDs now end in ~" + next);
+                        return k;
+                    } catch (RuntimeException e) {
+                        destroyQuietly(label);
+                        throw e;
+                    }
+                }));
+    }
+
+    /** Retires an older epoch: its KpmIDs stop enrolling and the HSM object is destroyed after commit. */
+    public GroupKey retireEpoch(String tenantId, String groupId, int epoch, String actor) {
+        GroupKey k = audit.auditRefusals(tenantId, actor, "group.epoch.retire", "group/" + groupId + "/v" + epoch, () ->
+                QuarkusTransaction.requiringNew().call(() -> {
+                    get(tenantId, groupId);
+                    GroupKey row = em.find(GroupKey.class, groupKeyId(tenantId, groupId, epoch), LockModeType.PESSIMISTIC_WRITE);
+                    if (row == null) {
+                        throw ApiProblem.notFound("epoch " + epoch);
+                    }
+                    if (row.state == GroupKey.State.PRIMARY) {
+                        throw ApiProblem.conflict("the primary epoch cannot be retired; rotate first");
+                    }
+                    if (row.state != GroupKey.State.ACTIVE) {
+                        throw ApiProblem.conflict("epoch " + epoch + " is already " + row.state.name().toLowerCase());
+                    }
+                    row.state = GroupKey.State.RETIRED;
+                    row.retiredAt = now();
+                    audit.append(tenantId, actor, "group.epoch.retire", row.hsmLabel, AuditLog.Outcome.SUCCESS, "HSM object destroyed");
+                    return row;
+                }));
+        destroyQuietly(GroupKey.label(tenantId, groupId, epoch));
+        return k;
+    }
+
+    /** Deletes the group: its keys are destroyed, its devices can no longer enrol. */
+    public void delete(String tenantId, String groupId, String actor) {
+        QuarkusTransaction.requiringNew().run(() -> {
+            EnrolmentGroup g = get(tenantId, groupId);
+            em.lock(g, LockModeType.PESSIMISTIC_WRITE);
+            g.status = EnrolmentGroup.Status.DELETED;
+            g.updatedAt = now();
+            for (GroupKey k : keys(tenantId, groupId)) {
+                if (k.state != GroupKey.State.RETIRED && k.state != GroupKey.State.DESTROYED) {
+                    k.retiredAt = g.updatedAt;
+                }
+                k.state = GroupKey.State.DESTROYED;
+            }
+            audit.append(tenantId, actor, "group.delete", "group/" + groupId, AuditLog.Outcome.SUCCESS, "group keys destroyed");
+        });
+        for (GroupKey k : QuarkusTransaction.requiringNew().call(() -> keys(tenantId, groupId))) {
+            destroyQuietly(GroupKey.label(tenantId, groupId, k.epoch));
+        }
+    }
+
+    /** The epoch's key state, if the group is live and the epoch exists. */
+    public Optional<GroupKey> liveKey(String tenantId, String groupId, int epoch) {
+        EnrolmentGroup g = em.find(EnrolmentGroup.class, new EnrolmentGroup.Key(tenantId, groupId));
+        if (g == null || g.status != EnrolmentGroup.Status.ACTIVE) {
+            return Optional.empty();
+        }
+        return Optional.ofNullable(em.find(GroupKey.class, groupKeyId(tenantId, groupId, epoch))).filter(GroupKey::enrols);
+    }
+
+    private EnrolmentDevice newDevice(String tenantId, String groupId, String deviceId) {
+        EnrolmentDevice d = new EnrolmentDevice();
+        d.tenantId = tenantId;
+        d.groupId = groupId;
+        d.deviceId = deviceId;
+        d.status = EnrolmentDevice.Status.ALLOWED;
+        d.createdAt = now();
+        d.updatedAt = d.createdAt;
+        em.persist(d);
+        return d;
+    }
+
+    private static GroupKey groupKey(String tenantId, String groupId, int epoch, HsmKeyLabel label, Instant now) {
+        GroupKey k = new GroupKey();
+        k.tenantId = tenantId;
+        k.groupId = groupId;
+        k.epoch = epoch;
+        k.state = GroupKey.State.PRIMARY;
+        k.hsmLabel = label.value();
+        k.createdAt = now;
+        return k;
+    }
+
+    private static GroupKey.Key groupKeyId(String tenantId, String groupId, int epoch) {
+        GroupKey.Key k = new GroupKey.Key();
+        k.tenantId = tenantId;
+        k.groupId = groupId;
+        k.epoch = epoch;
+        return k;
+    }
+
+    private void lockTenant(String tenantId) {
+        em.createNativeQuery("select id from tenant where id = ?1 for update").setParameter(1, tenantId).getResultList();
+    }
+
+    private void destroyQuietly(HsmKeyLabel label) {
+        try {
+            token.destroy(label);
+        } catch (RuntimeException e) {
+            LOG.errorf("could not destroy %s now; the reconciler will", label);
+        }
+    }
+
+    private static Instant now() {
+        return Instant.now().truncatedTo(ChronoUnit.MICROS);
+    }
+}

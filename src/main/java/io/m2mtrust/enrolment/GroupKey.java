@@ -1,0 +1,73 @@
+package io.m2mtrust.enrolment;
+
+import io.m2mtrust.hsm.HsmKeyLabel;
+import io.m2mtrust.hsm.KeyPurpose;
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+import jakarta.persistence.IdClass;
+import jakarta.persistence.Table;
+
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.Objects;
+
+/** One version (epoch) of a group key. PRIMARY and ACTIVE epochs enrol; RETIRED/DESTROYED do not. */
+@Entity
+@Table(name = "enrolment_group_key")
+@IdClass(GroupKey.Key.class)
+public class GroupKey extends PanacheEntityBase {
+
+    public enum State { PRIMARY, ACTIVE, RETIRED, DESTROYED }
+
+    @Id
+    @Column(name = "tenant_id")
+    public String tenantId;
+
+    @Id
+    @Column(name = "group_id")
+    public String groupId;
+
+    @Id
+    public int epoch;
+
+    @Enumerated(EnumType.STRING)
+    @Column(nullable = false)
+    public State state;
+
+    @Column(name = "hsm_label", nullable = false)
+    public String hsmLabel;
+
+    @Column(name = "created_at", nullable = false)
+    public Instant createdAt;
+
+    @Column(name = "retired_at")
+    public Instant retiredAt;
+
+    public boolean enrols() {
+        return state == State.PRIMARY || state == State.ACTIVE;
+    }
+
+    public static HsmKeyLabel label(String tenantId, String groupId, int epoch) {
+        return HsmKeyLabel.named(tenantId, KeyPurpose.GROUP, groupId, epoch);
+    }
+
+    public static class Key implements Serializable {
+        public String tenantId;
+        public String groupId;
+        public int epoch;
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.epoch == epoch && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.groupId, groupId);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(tenantId, groupId, epoch);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package io.m2mtrust.mef;
+
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+import jakarta.persistence.IdClass;
+import jakarta.persistence.Table;
+
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * An Enrolee's Ke (TS-0003 §8.3.2.1): sealed under the tenant KEK with AAD (tenant, KeID, "Ke"),
+ * valid until {@link #expiresAt} (§10.7: Km and Kpsa never outlive it). At most one ACTIVE per enrolee.
+ */
+@Entity
+@Table(name = "enrolment")
+@IdClass(Enrolment.Key.class)
+public class Enrolment extends PanacheEntityBase {
+
+    public enum Status { ACTIVE, REPLACED, REVOKED }
+
+    public enum Credential { PSK, CERTIFICATE }
+
+    @Id
+    @Column(name = "tenant_id")
+    public String tenantId;
+
+    @Id
+    @Column(name = "ke_id")
+    public String keId;
+
+    @Column(name = "enrolee_id", nullable = false)
+    public String enroleeId;
+
+    @Enumerated(EnumType.STRING)
+    @Column(nullable = false)
+    public Credential credential;
+
+    @Column(name = "sealed_ke", nullable = false)
+    public byte[] sealedKe;
+
+    @Enumerated(EnumType.STRING)
+    @Column(nullable = false)
+    public Status status;
+
+    @Column(name = "created_at", nullable = false)
+    public Instant createdAt;
+
+    @Column(name = "expires_at", nullable = false)
+    public Instant expiresAt;
+
+    public static class Key implements Serializable {
+        public String tenantId;
+        public String keId;
+
+        public Key() {
+        }
+
+        public Key(String tenantId, String keId) {
+            this.tenantId = tenantId;
+            this.keId = keId;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.keId, keId);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(tenantId, keId);
+        }
+    }
+}

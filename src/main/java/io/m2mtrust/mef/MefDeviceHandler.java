@@ -1,0 +1,105 @@
+package io.m2mtrust.mef;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.hsm.HsmUnavailableException;
+import io.m2mtrust.tls.DeviceHttp;
+import io.m2mtrust.tls.DevicePeer;
+import io.m2mtrust.tls.DeviceRequestHandler;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The MEF's requests inside the RSPF TLS session. {@code POST /enrolment} is the Enrolment Exchange of
+ * TS-0003 §8.3.2.1: the Enrolee's indications in, the MEF's instructions and the KeID out.
+ */
+@ApplicationScoped
+public class MefDeviceHandler implements DeviceRequestHandler {
+
+    /** Enrolee → MEF indications (§8.3.2.1 b); absent means false. */
+    public record EnrolmentIndications(Boolean certificateEnrolmentIndication, Boolean mafEnrolmentIndication,
+                                       Boolean remoteManagementIndication) {
+    }
+
+    private final EnrolmentService enrolments;
+    private final DeviceFqdns fqdns;
+    private final ObjectMapper json;
+
+    MefDeviceHandler(EnrolmentService enrolments, DeviceFqdns fqdns, ObjectMapper mapper) {
+        this.enrolments = enrolments;
+        this.fqdns = fqdns;
+        this.json = mapper.copy().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+    }
+
+    @Override
+    public DeviceFqdns.Function function() {
+        return DeviceFqdns.Function.MEF;
+    }
+
+    @Override
+    public DeviceHttp.Response handle(DevicePeer peer, DeviceHttp.Request request) {
+        if (!request.path().equals("/enrolment")) {
+            return error(404, "no such MEF resource");
+        }
+        if (!request.method().equals("POST")) {
+            return error(405, "use POST");
+        }
+        String ct = request.header("content-type");
+        if (ct == null || !ct.toLowerCase().startsWith("application/json")) {
+            return error(415, "send application/json");
+        }
+        EnrolmentIndications ind;
+        try {
+            ind = request.body().length == 0 ? new EnrolmentIndications(null, null, null)
+                    : json.readValue(request.body(), EnrolmentIndications.class);
+        } catch (JsonProcessingException e) {
+            return error(400, "malformed enrolment indications");
+        } catch (java.io.IOException e) {
+            return error(400, "malformed enrolment indications");
+        }
+        EnrolmentService.Enrolled done;
+        try (SecretBytes export = peer.export(EnrolmentService.BOOTSTRAP_LABEL)) {
+            Enrolment.Credential cred = peer.credential() == DevicePeer.Credential.PSK ? Enrolment.Credential.PSK : Enrolment.Credential.CERTIFICATE;
+            done = enrolments.enrol(peer.tenantId(), peer.identity(), cred, export);
+        } catch (EnrolmentService.ConcurrentEnrolmentException e) {
+            return error(409, e.getMessage());
+        } catch (HsmUnavailableException e) {
+            return error(503, "the HSM is not available; retry later");
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("keId", done.keId());
+        out.put("expirationTime", done.expiresAt().toString());
+        Map<String, Object> instructions = new LinkedHashMap<>();
+        String mef = "https://" + fqdns.mef(peer.tenantId());
+        if (Boolean.TRUE.equals(ind.certificateEnrolmentIndication())) {
+            instructions.put("certificateEnrolment", Map.of("instructionType", "EST", "uri", mef + "/.well-known/est"));
+        }
+        if (Boolean.TRUE.equals(ind.mafEnrolmentIndication())) {
+            String maf = "https://" + fqdns.maf(peer.tenantId());
+            instructions.put("mafEnrolment", Map.of("credentialType", "symmetric",
+                    "mafClientRegistrationUri", maf + "/clientRegistration",
+                    "mafKeyRegistrationUri", maf + "/keyRegistration",
+                    "mafKeyRetrievalUri", maf + "/keyRetrieval",
+                    "lifetime", done.expiresAt().toString()));
+        }
+        if (Boolean.TRUE.equals(ind.remoteManagementIndication())) {
+            instructions.put("remoteManagement", Map.of("instructionType", "none", "reason", "no remote management server is configured"));
+        }
+        out.put("instructions", instructions);
+        try {
+            return DeviceHttp.Response.json(201, json.writeValueAsString(out));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static DeviceHttp.Response error(int status, String message) {
+        return DeviceHttp.Response.json(status, "{\"error\":\"" + message.replace("\"", "'") + "\"}");
+    }
+}

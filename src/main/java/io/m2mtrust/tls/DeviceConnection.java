@@ -1,0 +1,153 @@
+package io.m2mtrust.tls;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetSocket;
+import org.bouncycastle.tls.TlsServerProtocol;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+
+/**
+ * One TCP connection: bytes from the socket go into a non-blocking {@link TlsServerProtocol} on the
+ * connection's serial worker (never the event loop: the PSK lookup inside {@code offerInput} touches the
+ * database and the HSM); TLS output goes back to the socket; decrypted bytes feed the HTTP decoder and
+ * each request is answered by the handler of the SNI-selected function.
+ */
+final class DeviceConnection {
+
+    private static final Logger LOG = Logger.getLogger(DeviceConnection.class);
+
+    private final NetSocket socket;
+    private final TlsServerProtocol tls = new TlsServerProtocol();
+    private final DeviceTlsServer server;
+    private final SerialExecutor serial;
+    private final DeviceHttp.Decoder http;
+    private final Function<io.m2mtrust.enrolment.DeviceFqdns.Function, DeviceRequestHandler> handlers;
+    private DevicePeer peer;
+    private boolean closed;
+
+    DeviceConnection(NetSocket socket, DeviceTlsServer server, Executor pool, DeviceTlsConfig config,
+                     Function<io.m2mtrust.enrolment.DeviceFqdns.Function, DeviceRequestHandler> handlers) {
+        this.socket = socket;
+        this.server = server;
+        this.serial = new SerialExecutor(pool);
+        this.http = new DeviceHttp.Decoder(config.maxHeadBytes(), config.maxBodyBytes());
+        this.handlers = handlers;
+    }
+
+    void start() throws IOException {
+        tls.accept(server);
+        socket.handler(buffer -> {
+            byte[] bytes = buffer.getBytes();
+            serial.execute(() -> onBytes(bytes));
+        });
+        socket.closeHandler(v -> serial.execute(this::onClosed));
+        socket.exceptionHandler(e -> serial.execute(this::closeQuietly));
+    }
+
+    /** Closes a connection that is still handshaking (slow or stalled clients). */
+    void handshakeDeadline() {
+        serial.execute(() -> {
+            if (!closed && !server.handshakeComplete()) {
+                LOG.debugf("closing %s: handshake not finished in time", socket.remoteAddress());
+                closeQuietly();
+            }
+        });
+    }
+
+    private void onBytes(byte[] bytes) {
+        if (closed) {
+            return;
+        }
+        try {
+            tls.offerInput(bytes);
+        } catch (IOException e) {
+            // BC has queued the alert (unknown_psk_identity, unrecognized_name, bad_record_mac, decode_error…)
+            LOG.debugf("TLS from %s failed: %s", socket.remoteAddress(), e.getMessage());
+            flushTls();
+            closeQuietly();
+            return;
+        }
+        flushTls();
+        if (server.handshakeComplete() && peer == null) {
+            peer = new DevicePeer(server.host().tenantId(), server.host().function(), server.sniHost(),
+                    DevicePeer.Credential.PSK, server.pskIdentity(), server::export);
+        }
+        try {
+            int available = tls.getAvailableInputBytes();
+            if (available > 0) {
+                byte[] plain = new byte[available];
+                tls.readInput(plain, 0, available);
+                http.feed(plain, 0, available);
+                for (DeviceHttp.Request r; (r = http.next()) != null; ) {
+                    respond(handle(r), "close".equalsIgnoreCase(r.header("connection")));
+                    if (closed) {
+                        return;
+                    }
+                }
+            }
+        } catch (DeviceHttp.BadRequest e) {
+            respond(DeviceHttp.Response.json(e.status, "{\"error\":\"" + e.getMessage() + "\"}"), true);
+        }
+        if (tls.isClosed()) {
+            closeQuietly();
+        }
+    }
+
+    private DeviceHttp.Response handle(DeviceHttp.Request r) {
+        DeviceRequestHandler h = handlers.apply(peer.function());
+        try {
+            return h.handle(peer, r);
+        } catch (RuntimeException e) {
+            String id = java.util.UUID.randomUUID().toString();
+            LOG.errorf(e, "[%s] device request %s %s failed", id, r.method(), r.path());
+            return DeviceHttp.Response.json(500, "{\"error\":\"internal error\",\"instance\":\"urn:uuid:" + id + "\"}");
+        }
+    }
+
+    private void respond(DeviceHttp.Response response, boolean close) {
+        try {
+            byte[] out = response.encode(close);
+            tls.writeApplicationData(out, 0, out.length);
+            if (close) {
+                tls.close();
+            }
+        } catch (IOException e) {
+            LOG.debugf("could not answer %s: %s", socket.remoteAddress(), e.getMessage());
+        }
+        flushTls();
+        if (close) {
+            closeQuietly();
+        }
+    }
+
+    private void flushTls() {
+        int n = tls.getAvailableOutputBytes();
+        if (n > 0) {
+            byte[] out = new byte[n];
+            tls.readOutput(out, 0, n);
+            socket.write(Buffer.buffer(out));
+        }
+    }
+
+    private void onClosed() {
+        closed = true;
+        server.destroySecrets();
+    }
+
+    private void closeQuietly() {
+        server.destroySecrets();
+        if (closed) {
+            return;
+        }
+        closed = true;
+        socket.close();
+    }
+
+    @Override
+    public String toString() {
+        return "DeviceConnection[" + socket.remoteAddress() + (peer == null ? "" : ", " + peer) + "]";
+    }
+}

@@ -1,0 +1,116 @@
+package io.m2mtrust.tls;
+
+import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.policy.TenantPolicy;
+import io.m2mtrust.tenant.Tenant;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.NetSocket;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+import jakarta.persistence.EntityManager;
+import org.bouncycastle.tls.crypto.impl.bc.BcTlsCrypto;
+import org.jboss.logging.Logger;
+
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The device-facing TLS 1.2 listener (ADR 0006): Vert.x accepts TCP, Bouncy Castle does TLS (PSK,
+ * exporters), the function's handler answers HTTP/1.1 inside the session.
+ */
+@ApplicationScoped
+public class DeviceTlsListener {
+
+    private static final Logger LOG = Logger.getLogger(DeviceTlsListener.class);
+
+    private final Vertx vertx;
+    private final DeviceTlsConfig config;
+    private final DeviceFqdns fqdns;
+    private final EntityManager em;
+    private final Map<DeviceFqdns.Function, PskResolver> pskResolvers = new EnumMap<>(DeviceFqdns.Function.class);
+    private final Map<DeviceFqdns.Function, DeviceRequestHandler> handlers = new EnumMap<>(DeviceFqdns.Function.class);
+    private final SecureRandom random = new SecureRandom();
+    private ExecutorService workers;
+    private NetServer server;
+    private volatile int port = -1;
+
+    DeviceTlsListener(Vertx vertx, DeviceTlsConfig config, DeviceFqdns fqdns, EntityManager em,
+                      Instance<PskResolver> resolvers, Instance<DeviceRequestHandler> requestHandlers) {
+        this.vertx = vertx;
+        this.config = config;
+        this.fqdns = fqdns;
+        this.em = em;
+        resolvers.forEach(r -> pskResolvers.put(r.function(), r));
+        requestHandlers.forEach(h -> handlers.put(h.function(), h));
+    }
+
+    void start(@Observes StartupEvent ev) {
+        if (!config.enabled()) {
+            return;
+        }
+        AtomicInteger n = new AtomicInteger();
+        workers = new ThreadPoolExecutor(config.workerThreads(), config.workerThreads(), 60, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(10_000), r -> {
+            Thread t = new Thread(r, "device-tls-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        }, new ThreadPoolExecutor.AbortPolicy());
+        server = vertx.createNetServer(new NetServerOptions().setHost(config.host()).setPort(config.port()).setTcpNoDelay(true));
+        server.connectHandler(this::accept);
+        server = server.listen().toCompletionStage().toCompletableFuture().join();
+        port = server.actualPort();
+        LOG.infof("device TLS listener (TLS 1.2, PSK) on %s:%d for %s", config.host(), port, handlers.keySet());
+    }
+
+    void stop(@Observes ShutdownEvent ev) {
+        if (server != null) {
+            server.close();
+        }
+        if (workers != null) {
+            workers.shutdownNow();
+        }
+    }
+
+    /** The bound port (useful when configured as 0). */
+    public int port() {
+        return port;
+    }
+
+    private void accept(NetSocket socket) {
+        DeviceTlsServer tlsServer = new DeviceTlsServer(new BcTlsCrypto(random), fqdns, this::activeTenantSuites, pskResolvers::get);
+        DeviceConnection c = new DeviceConnection(socket, tlsServer, workers, config, handlers::get);
+        try {
+            c.start();
+            vertx.setTimer(config.handshakeTimeout().toMillis(), id -> c.handshakeDeadline());
+        } catch (Exception e) {
+            LOG.warnf("could not start TLS for %s: %s", socket.remoteAddress(), e.getMessage());
+            socket.close();
+        }
+    }
+
+    private Optional<List<String>> activeTenantSuites(String tenantId) {
+        return QuarkusTransaction.requiringNew().call(() -> {
+            Tenant t = em.find(Tenant.class, tenantId);
+            if (t == null || t.status != Tenant.Status.ACTIVE) {
+                return Optional.empty();
+            }
+            TenantPolicy p = em.find(TenantPolicy.class, tenantId);
+            return p == null ? Optional.empty() : Optional.of(Arrays.asList(p.tlsCipherSuites));
+        });
+    }
+}
