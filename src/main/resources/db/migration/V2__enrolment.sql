@@ -33,6 +33,8 @@ create table enrolment_device (
     device_id        varchar(64)  not null,
     status           varchar(16)  not null check (status in ('ALLOWED', 'DENIED')),
     kpm_exported_at  timestamptz,
+    -- the group-key epoch whose Kpm was exported (once per device and epoch)
+    kpm_exported_epoch integer,
     created_at       timestamptz  not null,
     updated_at       timestamptz  not null,
     primary key (tenant_id, group_id, device_id),

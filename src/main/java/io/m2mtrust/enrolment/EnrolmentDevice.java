@@ -40,6 +40,9 @@ public class EnrolmentDevice extends PanacheEntityBase {
     @Column(name = "kpm_exported_at")
     public Instant kpmExportedAt;
 
+    @Column(name = "kpm_exported_epoch")
+    public Integer kpmExportedEpoch;
+
     @Column(name = "created_at", nullable = false)
     public Instant createdAt;
 

@@ -203,11 +203,12 @@ public class EnrolmentGroupService {
                     if (d.status == EnrolmentDevice.Status.DENIED) {
                         throw ApiProblem.conflict("device " + deviceId + " is denied");
                     }
-                    if (d.kpmExportedAt != null) {
-                        throw ApiProblem.conflict("the Kpm of device " + deviceId + " was already exported at " + d.kpmExportedAt
-                                + "; rotate the group key to issue a new one");
+                    if (d.kpmExportedEpoch != null && d.kpmExportedEpoch == g.epoch) {
+                        throw ApiProblem.conflict("the Kpm of device " + deviceId + " for epoch " + g.epoch + " was already exported at "
+                                + d.kpmExportedAt + "; rotate the group key to issue a new one");
                     }
                     d.kpmExportedAt = now();
+                    d.kpmExportedEpoch = g.epoch;
                     d.updatedAt = d.kpmExportedAt;
                     KpmId id = new KpmId(deviceId, g.epoch, groupId, fqdns.mef(tenantId));
                     SecretBytes key = kpm.derive(tenantId, id);

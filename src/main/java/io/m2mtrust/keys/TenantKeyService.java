@@ -198,7 +198,10 @@ public class TenantKeyService {
         }
         Set<String> dead = em.createQuery("select k.hsmLabel from TenantKeyVersion k where k.state in ?1", String.class)
                 .setParameter(1, List.of(TenantKeyVersion.State.RETIRED, TenantKeyVersion.State.DESTROYED))
-                .getResultStream().collect(Collectors.toSet());
+                .getResultStream().collect(Collectors.toCollection(java.util.HashSet::new));
+        // enrolment group keys (epochs) retired or destroyed with their group
+        dead.addAll(em.createNativeQuery("select hsm_label from enrolment_group_key where state in ('RETIRED', 'DESTROYED')")
+                .getResultList().stream().map(Object::toString).toList());
         for (HsmKeyLabel l : token.labels(null)) {
             if (dead.contains(l.value())) {
                 LOG.warnf("reconciler destroys %s, retired or shredded while the HSM was unavailable", l);

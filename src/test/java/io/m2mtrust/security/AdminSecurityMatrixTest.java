@@ -69,13 +69,29 @@ class AdminSecurityMatrixTest {
                 new Endpoint("POST", t + "/keys/sign/versions/1/retire", null, true, false),
                 new Endpoint("GET", t + "/audit", null, false, false),
                 new Endpoint("GET", t + "/audit/verify", null, false, false),
+                new Endpoint("GET", t + "/enrolment-groups", null, false, false),
+                new Endpoint("POST", t + "/enrolment-groups", Map.of("id", "sec-group", "name", "g"), true, false),
+                new Endpoint("GET", t + "/enrolment-groups/g1", null, false, false),
+                new Endpoint("DELETE", t + "/enrolment-groups/g1", null, true, false),
+                new Endpoint("GET", t + "/enrolment-groups/g1/keys", null, false, false),
+                new Endpoint("POST", t + "/enrolment-groups/g1/rotate", null, true, false),
+                new Endpoint("POST", t + "/enrolment-groups/g1/keys/1/retire", null, true, false),
+                new Endpoint("POST", t + "/enrolment-groups/g1/devices", Map.of("deviceIds", List.of("d1")), true, false),
+                new Endpoint("POST", t + "/enrolment-groups/g1/ranges", Map.of("prefix", "d", "width", 3, "first", 0, "last", 9), true, false),
+                new Endpoint("POST", t + "/enrolment-groups/g1/devices/d1/deny", null, true, false),
+                new Endpoint("POST", t + "/enrolment-groups/g1/devices/d1/allow", null, true, false),
+                new Endpoint("POST", t + "/enrolment-groups/g1/devices/d1/kpm-export", null, true, false),
                 new Endpoint("GET", "/api/v1/hsm", null, false, true));
     }
 
     @BeforeEach
     void tenants() {
         Api.ensureTenant(MINE);
-        Api.ensureTenant(OTHER);
+        if (Api.as(Tokens.platformAdmin()).get("/api/v1/tenants/" + OTHER).statusCode() == 404) {
+            Api.createTenant(OTHER);
+            Api.as(Tokens.platformAdmin()).body(Map.of("id", "g1", "name", "group one"))
+                    .post("/api/v1/tenants/" + OTHER + "/enrolment-groups").then().statusCode(201);
+        }
     }
 
     @ParameterizedTest(name = "{0}")
