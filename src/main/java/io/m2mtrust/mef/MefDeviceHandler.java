@@ -27,11 +27,13 @@ public class MefDeviceHandler implements DeviceRequestHandler {
     }
 
     private final EnrolmentService enrolments;
+    private final CredentialFetchService fetches;
     private final DeviceFqdns fqdns;
     private final ObjectMapper json;
 
-    MefDeviceHandler(EnrolmentService enrolments, DeviceFqdns fqdns, ObjectMapper mapper) {
+    MefDeviceHandler(EnrolmentService enrolments, CredentialFetchService fetches, DeviceFqdns fqdns, ObjectMapper mapper) {
         this.enrolments = enrolments;
+        this.fetches = fetches;
         this.fqdns = fqdns;
         this.json = mapper.copy().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
@@ -44,6 +46,9 @@ public class MefDeviceHandler implements DeviceRequestHandler {
 
     @Override
     public DeviceHttp.Response handle(DevicePeer peer, DeviceHttp.Request request) {
+        if (request.path().startsWith("/fetchCredentials/")) {
+            return fetchCredentials(peer, request);
+        }
         if (!request.path().equals("/enrolment")) {
             return error(404, "no such MEF resource");
         }
@@ -97,6 +102,50 @@ public class MefDeviceHandler implements DeviceRequestHandler {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * {@code GET /fetchCredentials/<KeID>/<SUID>} (§8.3.2.1 f): Status, Credential (base64), EnroleeID,
+     * Lifetime on success; Status=False and ErrorString otherwise.
+     */
+    private DeviceHttp.Response fetchCredentials(DevicePeer peer, DeviceHttp.Request request) {
+        if (!request.method().equals("GET")) {
+            return error(405, "use GET");
+        }
+        String[] parts = request.path().substring("/fetchCredentials/".length()).split("/");
+        if (parts.length != 2 || !parts[1].matches("[0-9]{2}")) {
+            return fetchRefused(400, "expected /fetchCredentials/<KeID>/<SUID>");
+        }
+        String keId = java.net.URLDecoder.decode(parts[0], java.nio.charset.StandardCharsets.UTF_8);
+        if (keId.length() > 300 || !keId.matches("[0-9a-f]{32}@[a-z0-9.-]+")) {
+            return fetchRefused(400, "malformed KeID");
+        }
+        CredentialFetchService.Outcome outcome;
+        try {
+            outcome = fetches.fetch(peer.tenantId(), peer.identity(), keId, Integer.parseInt(parts[1]));
+        } catch (HsmUnavailableException e) {
+            return fetchRefused(503, "the HSM is not available; retry later");
+        }
+        if (outcome instanceof CredentialFetchService.Refused r) {
+            return fetchRefused(r.status(), r.errorString());
+        }
+        CredentialFetchService.Fetched f = (CredentialFetchService.Fetched) outcome;
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("status", true);
+        try (SecretBytes k = f.credential()) {
+            out.put("credential", k.reveal(b -> java.util.Base64.getEncoder().encodeToString(b)));
+        }
+        out.put("enroleeId", f.enroleeId());
+        out.put("lifetime", f.lifetime().toString());
+        try {
+            return DeviceHttp.Response.json(200, json.writeValueAsString(out));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static DeviceHttp.Response fetchRefused(int status, String why) {
+        return DeviceHttp.Response.json(status, "{\"status\":false,\"errorString\":\"" + why.replace("\"", "'") + "\"}");
     }
 
     private static DeviceHttp.Response error(int status, String message) {

@@ -81,6 +81,9 @@ class AdminSecurityMatrixTest {
                 new Endpoint("POST", t + "/enrolment-groups/g1/devices/d1/deny", null, true, false),
                 new Endpoint("POST", t + "/enrolment-groups/g1/devices/d1/allow", null, true, false),
                 new Endpoint("POST", t + "/enrolment-groups/g1/devices/d1/kpm-export", null, true, false),
+                new Endpoint("GET", t + "/enrolment-targets", null, false, false),
+                new Endpoint("PUT", t + "/enrolment-targets/cse-x", Map.of("targetFqdn", "cse.example.com", "allowedSuids", List.of(22)), true, false),
+                new Endpoint("DELETE", t + "/enrolment-targets/cse-x", null, true, false),
                 new Endpoint("GET", "/api/v1/hsm", null, false, true));
     }
 

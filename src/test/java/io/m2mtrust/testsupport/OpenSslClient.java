@@ -74,6 +74,10 @@ public final class OpenSslClient {
         return new Result(p.isAlive() ? -1 : p.exitValue(), text);
     }
 
+    public static String get(String host, String path) {
+        return "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
+    }
+
     public static String post(String host, String path, String json) {
         byte[] body = json.getBytes(StandardCharsets.UTF_8);
         return "POST " + path + " HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nContent-Length: "

@@ -1,0 +1,87 @@
+package io.m2mtrust.mef;
+
+import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.keys.KeySealer;
+import io.m2mtrust.policy.PolicyService;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Set;
+
+/**
+ * {@code fetchCredentials/<KeID>/<SUID>} (TS-0003 §8.3.2.1 f): an authenticated Enrolment Target gets
+ * the §10.3.7 usage-constrained key of an enrolee's live Ke — always that key, whatever the SUID
+ * (ARCHITECTURE interop profile) — if the target is registered, the SUID is one it may fetch and the
+ * tenant policy allows it. The key's lifetime is the Ke's (§10.7).
+ */
+@ApplicationScoped
+public class CredentialFetchService {
+
+    /** SUIDs of RSPF-provisioned keys (m2m:suid 2x): shared with a MAF, SAEF, ESPrim, ESData. */
+    static final Set<Integer> FETCHABLE_SUIDS = Set.of(21, 22, 23, 24, 25);
+
+    public sealed interface Outcome permits Fetched, Refused {
+    }
+
+    public record Fetched(SecretBytes credential, String enroleeId, Instant lifetime) implements Outcome {
+    }
+
+    /** {@code status} is the HTTP status that carries {@code Status=False, ErrorString}. */
+    public record Refused(int status, String errorString) implements Outcome {
+    }
+
+    private final EntityManager em;
+    private final KeySealer sealer;
+    private final PolicyService policies;
+    private final AuditLog audit;
+
+    CredentialFetchService(EntityManager em, KeySealer sealer, PolicyService policies, AuditLog audit) {
+        this.em = em;
+        this.sealer = sealer;
+        this.policies = policies;
+        this.audit = audit;
+    }
+
+    public Outcome fetch(String tenantId, String targetIdentity, String keId, int suid) {
+        // allow-lists before any key lookup
+        if (!FETCHABLE_SUIDS.contains(suid)) {
+            return refuse(tenantId, targetIdentity, keId, suid, 400, "SUID " + suid + " is not an RSPF-provisioned key usage (21-25)");
+        }
+        return QuarkusTransaction.requiringNew().call(() -> {
+            EnrolmentTarget target = em.find(EnrolmentTarget.class, new EnrolmentTarget.Key(tenantId, targetIdentity));
+            if (target == null) {
+                return refuse(tenantId, targetIdentity, keId, suid, 403, "not a registered Enrolment Target");
+            }
+            if (!Arrays.asList(target.allowedSuids).contains(suid) || !Arrays.asList(policies.get(tenantId).allowedSuids).contains(suid)) {
+                return refuse(tenantId, targetIdentity, keId, suid, 403, "SUID " + suid + " is not allowed for this target");
+            }
+            Enrolment e = em.find(Enrolment.class, new Enrolment.Key(tenantId, keId));
+            if (e == null || e.status != Enrolment.Status.ACTIVE) {
+                return refuse(tenantId, targetIdentity, keId, suid, 404, "no live enrolment with that KeID");
+            }
+            if (!e.expiresAt.isAfter(Instant.now())) {
+                return refuse(tenantId, targetIdentity, keId, suid, 410, "the enrolment has expired");
+            }
+            SecretBytes k;
+            try (SecretBytes ke = sealer.open(new KeySealer.SealContext(tenantId, keId, EnrolmentService.SEAL_PURPOSE), e.sealedKe)) {
+                k = EnrolmentKdf.usageConstrained(ke, suid, target.targetFqdn);
+            }
+            audit.append(tenantId, "target " + targetIdentity, "credentials.fetch", keId + "/" + suid, AuditLog.Outcome.SUCCESS,
+                    "usage-constrained key for " + target.targetFqdn + ", valid until " + e.expiresAt);
+            return new Fetched(k, e.enroleeId, e.expiresAt);
+        });
+    }
+
+    private Refused refuse(String tenantId, String target, String keId, int suid, int status, String why) {
+        try {
+            audit.appendIndependently(tenantId, "target " + target, "credentials.fetch", keId + "/" + suid, AuditLog.Outcome.DENIED, why);
+        } catch (RuntimeException ignored) {
+            // the refusal stands even if it cannot be chained (HSM down): it is logged by the caller
+        }
+        return new Refused(status, why);
+    }
+}

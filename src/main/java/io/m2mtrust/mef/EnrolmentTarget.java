@@ -1,0 +1,68 @@
+package io.m2mtrust.mef;
+
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.Id;
+import jakarta.persistence.IdClass;
+import jakarta.persistence.Table;
+import org.hibernate.annotations.JdbcTypeCode;
+import org.hibernate.type.SqlTypes;
+
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * An Enrolment Target (a MAF or a CSE) allowed to call {@code fetchCredentials}: matched by the identity
+ * it authenticates with on the device listener, limited to {@link #allowedSuids}, and derived for with
+ * {@link #targetFqdn} as Enrolment-Target-ID (§10.3.7).
+ */
+@Entity
+@Table(name = "enrolment_target")
+@IdClass(EnrolmentTarget.Key.class)
+public class EnrolmentTarget extends PanacheEntityBase {
+
+    @Id
+    @Column(name = "tenant_id")
+    public String tenantId;
+
+    @Id
+    public String identity;
+
+    @Column(name = "target_fqdn", nullable = false)
+    public String targetFqdn;
+
+    @JdbcTypeCode(SqlTypes.ARRAY)
+    @Column(name = "allowed_suids", nullable = false)
+    public Integer[] allowedSuids;
+
+    @Column(name = "created_at", nullable = false)
+    public Instant createdAt;
+
+    @Column(name = "updated_at", nullable = false)
+    public Instant updatedAt;
+
+    public static class Key implements Serializable {
+        public String tenantId;
+        public String identity;
+
+        public Key() {
+        }
+
+        public Key(String tenantId, String identity) {
+            this.tenantId = tenantId;
+            this.identity = identity;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.identity, identity);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(tenantId, identity);
+        }
+    }
+}
