@@ -21,11 +21,16 @@ public class MefPskResolver implements PskResolver {
     private final EnrolmentGroupService groups;
     private final KpmDerivation kpm;
     private final DeviceFqdns fqdns;
+    private final jakarta.persistence.EntityManager em;
+    private final io.m2mtrust.keys.KeySealer sealer;
 
-    MefPskResolver(EnrolmentGroupService groups, KpmDerivation kpm, DeviceFqdns fqdns) {
+    MefPskResolver(EnrolmentGroupService groups, KpmDerivation kpm, DeviceFqdns fqdns, jakarta.persistence.EntityManager em,
+                   io.m2mtrust.keys.KeySealer sealer) {
         this.groups = groups;
         this.kpm = kpm;
         this.fqdns = fqdns;
+        this.em = em;
+        this.sealer = sealer;
     }
 
     @Override
@@ -35,6 +40,9 @@ public class MefPskResolver implements PskResolver {
 
     @Override
     public Optional<SecretBytes> resolve(String tenantId, String identity) {
+        if (!identity.contains("~")) {
+            return imported(tenantId, identity);
+        }
         Optional<KpmId> parsed = KpmId.parse(identity).filter(id -> id.mefFqdn().equals(fqdns.mef(tenantId)));
         if (parsed.isEmpty()) {
             return Optional.empty();
@@ -43,5 +51,14 @@ public class MefPskResolver implements PskResolver {
         boolean allowed = QuarkusTransaction.requiringNew().call(() ->
                 groups.liveKey(tenantId, id.groupId(), id.epoch()).isPresent() && groups.mayEnrol(tenantId, id.groupId(), id.deviceId()));
         return allowed ? Optional.of(kpm.derive(tenantId, id)) : Optional.empty();
+    }
+
+    /** An individually pre-provisioned Kpm, unsealed in the HSM. */
+    private Optional<SecretBytes> imported(String tenantId, String identity) {
+        return QuarkusTransaction.requiringNew().call(() -> {
+            ImportedKpm k = em.find(ImportedKpm.class, new ImportedKpm.Key(tenantId, identity));
+            return k == null ? Optional.<SecretBytes>empty()
+                    : Optional.of(sealer.open(new io.m2mtrust.keys.KeySealer.SealContext(tenantId, identity, ImportedKpmResource.SEAL_PURPOSE), k.sealedKpm));
+        });
     }
 }

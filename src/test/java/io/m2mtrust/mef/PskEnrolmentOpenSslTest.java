@@ -139,6 +139,42 @@ class PskEnrolmentOpenSslTest {
     }
 
     @Test
+    void an_individually_imported_kpm_enrols_and_is_stored_only_sealed() throws Exception {
+        byte[] legacy = new byte[32];
+        new java.security.SecureRandom().nextBytes(legacy);
+        String id = "legacy-7@" + MEF;
+        String path = "/api/v1/tenants/" + T + "/imported-kpms";
+        as(Tokens.tenantAdmin(T)).body(Map.of("kpmId", id, "kpm", Base64.getEncoder().encodeToString(legacy))).post(path)
+                .then().statusCode(201);
+        Api.assertProblem(as(Tokens.tenantAdmin(T)).body(Map.of("kpmId", id, "kpm", Base64.getEncoder().encodeToString(legacy))).post(path),
+                409, "conflict");
+        Api.assertProblem(as(Tokens.tenantAdmin(T)).body(Map.of("kpmId", "x~1@" + MEF, "kpm", Base64.getEncoder().encodeToString(legacy))).post(path),
+                400, "validation");
+        Api.assertProblem(as(Tokens.tenantAdmin(T)).body(Map.of("kpmId", "x@mef.other.m2m-trust.local", "kpm", Base64.getEncoder().encodeToString(legacy)))
+                .post(path), 400, "validation");
+        Api.assertProblem(as(Tokens.tenantAdmin(T)).body(Map.of("kpmId", "short@" + MEF, "kpm", Base64.getEncoder().encodeToString(new byte[8]) + "AAAAAAAAAAAA"))
+                .post(path), 400, "validation");
+        Api.assertProblem(as(Tokens.tenantAdmin(T)).body(Map.of("kpmId", "bad@" + MEF, "kpm", "!!!not base64!!!!!!!!!!!!")).post(path),
+                400, "validation");
+        assertThat(as(Tokens.auditor(T)).get(path).asString()).contains(id).doesNotContain(Base64.getEncoder().encodeToString(legacy));
+
+        try (var c = io.m2mtrust.testsupport.PostgresResource.postgres().getDatabase("postgres", "m2mtrust").getConnection();
+             var st = c.prepareStatement("select sealed_kpm from imported_kpm where kpm_id = ?")) {
+            st.setString(1, id);
+            var rs = st.executeQuery();
+            assertThat(rs.next()).isTrue();
+            assertThat(HexFormat.of().formatHex(rs.getBytes(1))).doesNotContain(HexFormat.of().formatHex(legacy));
+        }
+        OpenSslClient.Result r = OpenSslClient.pskRequest(listener.port(), MEF, id, legacy, "PSK-AES128-CBC-SHA256", null,
+                OpenSslClient.post(MEF, "/enrolment", "{}"));
+        assertThat(r.httpStatus()).as(r.output()).isEqualTo(201);
+        as(Tokens.tenantAdmin(T)).delete(path + "/{id}", id).then().statusCode(204);
+        OpenSslClient.Result gone = OpenSslClient.pskRequest(listener.port(), MEF, id, legacy, "PSK-AES128-CBC-SHA256", null,
+                OpenSslClient.post(MEF, "/enrolment", "{}"));
+        assertThat(gone.output()).containsIgnoringCase("alert unknown psk identity");
+    }
+
+    @Test
     void kpm_export_happens_once() {
         as(Tokens.tenantAdmin(T)).post("/api/v1/tenants/" + T + "/enrolment-groups/meters/devices/meter-1/kpm-export")
                 .then().statusCode(409);

@@ -84,6 +84,10 @@ class AdminSecurityMatrixTest {
                 new Endpoint("GET", t + "/enrolment-targets", null, false, false),
                 new Endpoint("PUT", t + "/enrolment-targets/cse-x", Map.of("targetFqdn", "cse.example.com", "allowedSuids", List.of(22)), true, false),
                 new Endpoint("DELETE", t + "/enrolment-targets/cse-x", null, true, false),
+                new Endpoint("GET", t + "/imported-kpms", null, false, false),
+                new Endpoint("POST", t + "/imported-kpms", Map.of("kpmId", "x@mef." + OTHER + ".m2m-trust.local",
+                        "kpm", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), true, false),
+                new Endpoint("DELETE", t + "/imported-kpms/x", null, true, false),
                 new Endpoint("GET", "/api/v1/hsm", null, false, true));
     }
 

@@ -1,0 +1,148 @@
+package io.m2mtrust.mef;
+
+import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.keys.KeySealer;
+import io.m2mtrust.policy.PolicyService;
+import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.tenant.TenantIds;
+import io.m2mtrust.tenant.TenantService;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import jakarta.persistence.EntityManager;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Size;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+
+/** Import of individually pre-provisioned Kpm: sealed at once under the tenant KEK; the value is never shown again. */
+@Path("/api/v1/tenants/{tenant}/imported-kpms")
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.APPLICATION_JSON)
+@Tag(name = "Enrolment groups")
+@SecurityRequirement(name = "oidc")
+public class ImportedKpmResource {
+
+    static final String SEAL_PURPOSE = "Kpm";
+
+    public record ImportKpm(@NotNull @Size(min = 3, max = 300) String kpmId,
+                            @NotNull @Size(min = 24, max = 100) String kpm) {
+        @Override
+        public String toString() {
+            return "ImportKpm[" + kpmId + ", kpm=[redacted]]";
+        }
+    }
+
+    public record ImportedView(String kpmId, Instant createdAt) {
+    }
+
+    private final EntityManager em;
+    private final KeySealer sealer;
+    private final PolicyService policies;
+    private final TenantService tenants;
+    private final AdminAccess access;
+    private final AuditLog audit;
+    private final DeviceFqdns fqdns;
+
+    ImportedKpmResource(EntityManager em, KeySealer sealer, PolicyService policies, TenantService tenants, AdminAccess access,
+                        AuditLog audit, DeviceFqdns fqdns) {
+        this.em = em;
+        this.sealer = sealer;
+        this.policies = policies;
+        this.tenants = tenants;
+        this.access = access;
+        this.audit = audit;
+        this.fqdns = fqdns;
+    }
+
+    @GET
+    public List<ImportedView> list(@PathParam("tenant") String tenant) {
+        door(tenant, AdminAccess.Need.READ);
+        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from ImportedKpm where tenantId = ?1 order by kpmId", ImportedKpm.class)
+                .setParameter(1, tenant).getResultStream().map(k -> new ImportedView(k.kpmId, k.createdAt)).toList());
+    }
+
+    @POST
+    @Operation(summary = "Import a pre-provisioned Kpm (base64, 16-64 bytes); KpmID = <id>@<this tenant's MEF FQDN>, no '~'")
+    public Response importKpm(@PathParam("tenant") String tenant, @Valid @NotNull ImportKpm req) {
+        door(tenant, AdminAccess.Need.WRITE);
+        String suffix = "@" + fqdns.mef(tenant);
+        String local = req.kpmId().endsWith(suffix) ? req.kpmId().substring(0, req.kpmId().length() - suffix.length()) : null;
+        if (local == null || !local.matches("[A-Za-z0-9._-]{1,64}")) {
+            throw ApiProblem.invalid(List.of(ApiProblem.fieldError("kpmId", "must be <id>" + suffix + " with id of A-Z a-z 0-9 . _ -")));
+        }
+        byte[] raw;
+        try {
+            raw = Base64.getDecoder().decode(req.kpm());
+        } catch (IllegalArgumentException e) {
+            throw ApiProblem.invalid(List.of(ApiProblem.fieldError("kpm", "not base64")));
+        }
+        try (SecretBytes kpm = SecretBytes.adopt(raw)) {
+            if (kpm.length() < 16 || kpm.length() > 64) {
+                throw ApiProblem.invalid(List.of(ApiProblem.fieldError("kpm", "must be 16 to 64 bytes")));
+            }
+            return audit.auditRefusals(tenant, access.actor(), "kpm.import", "kpm/" + req.kpmId(), () -> QuarkusTransaction.requiringNew().call(() -> {
+                if (!policies.get(tenant).allowHostMemoryKeys) {
+                    throw ApiProblem.forbidden("the tenant's policy does not allow client-supplied key material (allowHostMemoryKeys)");
+                }
+                if (em.find(ImportedKpm.class, new ImportedKpm.Key(tenant, req.kpmId())) != null) {
+                    throw ApiProblem.conflict("KpmID " + req.kpmId() + " is already imported");
+                }
+                ImportedKpm k = new ImportedKpm();
+                k.tenantId = tenant;
+                k.kpmId = req.kpmId();
+                k.sealedKpm = sealer.seal(new KeySealer.SealContext(tenant, req.kpmId(), SEAL_PURPOSE), kpm);
+                k.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+                em.persist(k);
+                em.flush();
+                audit.append(tenant, access.actor(), "kpm.import", "kpm/" + req.kpmId(), AuditLog.Outcome.SUCCESS,
+                        kpm.length() + "-byte Kpm sealed under the tenant KEK");
+                return Response.status(201).entity(new ImportedView(k.kpmId, k.createdAt)).build();
+            }));
+        } finally {
+            Arrays.fill(raw, (byte) 0);
+        }
+    }
+
+    @DELETE
+    @Path("{kpmId}")
+    public Response delete(@PathParam("tenant") String tenant, @PathParam("kpmId") String kpmId) {
+        door(tenant, AdminAccess.Need.WRITE);
+        int n = QuarkusTransaction.requiringNew().call(() -> {
+            int d = em.createQuery("delete from ImportedKpm where tenantId = ?1 and kpmId = ?2").setParameter(1, tenant)
+                    .setParameter(2, kpmId).executeUpdate();
+            if (d > 0) {
+                audit.append(tenant, access.actor(), "kpm.delete", "kpm/" + kpmId, AuditLog.Outcome.SUCCESS, null);
+            }
+            return d;
+        });
+        if (n == 0) {
+            throw ApiProblem.notFound("imported Kpm " + kpmId);
+        }
+        return Response.noContent().build();
+    }
+
+    private void door(String tenant, AdminAccess.Need need) {
+        TenantIds.require(tenant);
+        access.require(tenant, need);
+        tenants.requireLive(tenant);
+    }
+}
