@@ -19,7 +19,7 @@ public class KpmDerivation {
 
     private final HsmCrypto crypto;
 
-    KpmDerivation(HsmCrypto crypto) {
+    public KpmDerivation(HsmCrypto crypto) {
         this.crypto = crypto;
     }
 

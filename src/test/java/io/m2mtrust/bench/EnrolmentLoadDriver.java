@@ -1,0 +1,355 @@
+package io.m2mtrust.bench;
+
+import io.m2mtrust.devstack.KeycloakServer;
+import io.m2mtrust.hsm.HsmCrypto;
+import io.m2mtrust.hsm.HsmKeyLabel;
+import io.m2mtrust.hsm.KeyPurpose;
+import io.m2mtrust.hsm.Pkcs11Token;
+import io.m2mtrust.hsm.SelfSignedCertificates;
+import io.m2mtrust.testsupport.TestHsm;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.bouncycastle.tls.BasicTlsPSKIdentity;
+import org.bouncycastle.tls.CipherSuite;
+import org.bouncycastle.tls.NameType;
+import org.bouncycastle.tls.PSKTlsClient;
+import org.bouncycastle.tls.ProtocolVersion;
+import org.bouncycastle.tls.ServerName;
+import org.bouncycastle.tls.TlsClientProtocol;
+import org.bouncycastle.tls.TlsExtensionsUtils;
+import org.bouncycastle.tls.crypto.impl.bc.BcTlsCrypto;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Locale;
+import java.util.Vector;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Load driver for full PSK enrolments against the packaged service (never part of the test suite):
+ * TLS 1.2 PSK handshake (Bouncy Castle client) + exporter + Kpm derivation in the HSM + sealed Ke + audit,
+ * measured with an almost empty database and again with 1,000,000 devices in the group, beside the raw
+ * HSM ceiling of the same three HSM operations measured in this run. Writes a section of BENCHMARKS.md.
+ */
+public final class EnrolmentLoadDriver {
+
+    static final String TENANT = "bench-co";
+    static final String GROUP = "meters";
+
+    private EnrolmentLoadDriver() {
+    }
+
+    record Provisioned(String kpmId, byte[] kpm) {
+    }
+
+    record Run(String scenario, int threads, double perSecond, double p50ms, double p99ms, long errors) {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int seconds = Integer.parseInt(System.getProperty("bench.seconds", "20"));
+        Path work = Path.of("target/bench-enrolment");
+        Files.createDirectories(work);
+        EmbeddedPostgres pg = EmbeddedPostgres.builder().setDataDirectory(work.resolve("pgdata")).setCleanDataDirectory(true).start();
+        try (Connection c = pg.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            s.execute("create database m2mtrust");
+        }
+        KeycloakServer kc = KeycloakServer.start(Path.of("target/keycloak"), KeycloakServer.javaHome().orElseThrow(),
+                Path.of(System.getProperty("m2m.keycloak.zip")), System.getProperty("m2m.keycloak.version"));
+        int http = freePort();
+        int tls = freePort();
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED", "-jar", "target/quarkus-app/quarkus-run.jar")
+                .redirectErrorStream(true).redirectOutput(work.resolve("service.log").toFile());
+        pb.environment().put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
+        pb.environment().put("M2M_DB_USER", "postgres");
+        pb.environment().put("M2M_OIDC_URL", kc.realmUrl());
+        pb.environment().put("M2M_HTTP_PORT", Integer.toString(http));
+        pb.environment().put("M2M_DEVICE_TLS_PORT", Integer.toString(tls));
+        Process service = pb.start();
+        try {
+            String base = "http://localhost:" + http;
+            await(base + "/q/health/ready");
+            String admin = kc.passwordGrant("olivia", "olivia-demo-password");
+            call(admin, "POST", base + "/api/v1/tenants", "{\"id\":\"" + TENANT + "\",\"name\":\"bench\"}", 201);
+            String policyUrl = base + "/api/v1/tenants/" + TENANT + "/policy";
+            HttpResponse<String> pol = send(admin, "GET", policyUrl, null);
+            String body = pol.body().replace("\"allowHostMemoryKeys\":false", "\"allowHostMemoryKeys\":true");
+            send(admin, "PUT", policyUrl, body, pol.headers().firstValue("ETag").orElseThrow());
+            String groups = base + "/api/v1/tenants/" + TENANT + "/enrolment-groups";
+            call(admin, "POST", groups, "{\"id\":\"" + GROUP + "\",\"name\":\"bench meters\"}", 201);
+            List<Provisioned> devices = new ArrayList<>();
+            StringBuilder ids = new StringBuilder();
+            for (int i = 0; i < 64; i++) {
+                ids.append(i == 0 ? "" : ",").append("\"bench-").append(i).append('"');
+            }
+            call(admin, "POST", groups + "/" + GROUP + "/devices", "{\"deviceIds\":[" + ids + "]}", 200);
+            for (int i = 0; i < 64; i++) {
+                HttpResponse<String> r = send(admin, "POST", groups + "/" + GROUP + "/devices/bench-" + i + "/kpm-export", null);
+                devices.add(new Provisioned(field(r.body(), "kpmId"), Base64.getDecoder().decode(field(r.body(), "kpm"))));
+            }
+            String objectsBefore = field(send(admin, "GET", base + "/api/v1/hsm", null).body(), "objects");
+
+            List<Run> runs = new ArrayList<>();
+            String sni = "mef." + TENANT + ".m2m-trust.local";
+            System.out.println(">> warming the service up (JIT) for 20 s");
+            load("warm-up", 2, 20, tls, sni, devices);
+            for (int threads : new int[]{1, 2}) {
+                runs.add(load("empty database", threads, seconds, tls, sni, devices));
+            }
+            System.out.println(">> inserting 1,000,000 devices into the group");
+            try (Connection c = pg.getDatabase("postgres", "m2mtrust").getConnection(); Statement s = c.createStatement()) {
+                s.execute("insert into enrolment_device (tenant_id, group_id, device_id, status, created_at, updated_at) "
+                        + "select '" + TENANT + "', '" + GROUP + "', 'fleet-' || lpad(g::text, 7, '0'), 'ALLOWED', now(), now() "
+                        + "from generate_series(1, 1000000) g");
+                s.execute("analyze");
+            }
+            for (int threads : new int[]{1, 2}) {
+                runs.add(load("1,000,000 devices", threads, seconds, tls, sni, devices));
+            }
+            String objectsAfter = field(send(kc.passwordGrant("olivia", "olivia-demo-password"), "GET", base + "/api/v1/hsm", null).body(), "objects");
+            double[] ceiling = rawCeiling();
+            write(runs, objectsBefore, objectsAfter, ceiling, seconds);
+        } finally {
+            service.destroy();
+            service.waitFor();
+            kc.close();
+            pg.close();
+        }
+    }
+
+    /** Single-thread raw SunPKCS11 ops/s of HMAC, AES-GCM seal and ECDSA sign, and the sequential ceiling. */
+    static double[] rawCeiling() throws Exception {
+        try (Pkcs11Token token = new Pkcs11Token(TestHsm.settings())) {
+            HsmCrypto crypto = new HsmCrypto(token, new SimpleMeterRegistry());
+            HsmKeyLabel h = HsmKeyLabel.of("bench-raw", KeyPurpose.DERIVE, 1);
+            HsmKeyLabel a = HsmKeyLabel.of("bench-raw", KeyPurpose.KEK, 1);
+            HsmKeyLabel s = HsmKeyLabel.of("bench-raw", KeyPurpose.SIGN, 1);
+            for (HsmKeyLabel l : List.of(h, a, s)) {
+                if (!token.exists(l)) {
+                    token.generate(l, new SelfSignedCertificates());
+                }
+            }
+            double hmac = rate(() -> crypto.hmacSha256(h, new byte[96]).close());
+            long[] iv = {0};
+            double seal = rate(() -> crypto.sealAesGcm(a, java.nio.ByteBuffer.allocate(12).putLong(++iv[0]).array(), new byte[32], new byte[64]));
+            double sign = rate(() -> crypto.signEcdsaP256(s, new byte[100]));
+            for (HsmKeyLabel l : List.of(h, a, s)) {
+                token.destroy(l);
+            }
+            return new double[]{hmac, seal, sign, 1.0 / (1.0 / hmac + 1.0 / seal + 1.0 / sign)};
+        }
+    }
+
+    static double rate(Runnable op) {
+        for (int i = 0; i < 2000; i++) {
+            op.run();
+        }
+        long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        long n = 0;
+        long start = System.nanoTime();
+        while (System.nanoTime() < end) {
+            op.run();
+            n++;
+        }
+        return n / ((System.nanoTime() - start) / 1e9);
+    }
+
+    static Run load(String scenario, int threads, int seconds, int port, String sni, List<Provisioned> devices) throws Exception {
+        System.out.println(">> " + scenario + ", " + threads + " thread(s), " + seconds + " s");
+        ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
+        AtomicBoolean stop = new AtomicBoolean();
+        long[] errors = new long[threads];
+        List<Thread> ts = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int me = t;
+            Thread th = new Thread(() -> {
+                int i = me;
+                while (!stop.get()) {
+                    Provisioned d = devices.get(i % devices.size());
+                    i += threads; // each thread uses its own devices: no concurrent enrolment of one device
+                    long t0 = System.nanoTime();
+                    try {
+                        if (enrol(port, sni, d) == 201) {
+                            latencies.add(System.nanoTime() - t0);
+                        } else {
+                            errors[me]++;
+                        }
+                    } catch (IOException e) {
+                        errors[me]++;
+                    }
+                }
+            });
+            ts.add(th);
+        }
+        // warm-up
+        long warm = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (System.nanoTime() < warm) {
+            enrol(port, sni, devices.get(0));
+        }
+        ts.forEach(Thread::start);
+        long start = System.nanoTime();
+        Thread.sleep(seconds * 1000L);
+        stop.set(true);
+        for (Thread th : ts) {
+            th.join();
+        }
+        double elapsed = (System.nanoTime() - start) / 1e9;
+        long[] sorted = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
+        return new Run(scenario, threads, sorted.length / elapsed, pct(sorted, 0.50) / 1e6, pct(sorted, 0.99) / 1e6,
+                Arrays.stream(errors).sum());
+    }
+
+    static double pct(long[] sorted, double p) {
+        return sorted.length == 0 ? Double.NaN : sorted[Math.min(sorted.length - 1, (int) Math.ceil(p * sorted.length) - 1)];
+    }
+
+    /** One full enrolment with a Bouncy Castle TLS 1.2 PSK client; returns the HTTP status. */
+    static int enrol(int port, String sni, Provisioned d) throws IOException {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(30_000);
+            socket.setTcpNoDelay(true); // a device stack would too; otherwise Nagle + delayed ACK add ~40 ms per flight
+            TlsClientProtocol proto = new TlsClientProtocol(socket.getInputStream(), socket.getOutputStream());
+            proto.connect(new PSKTlsClient(new BcTlsCrypto(new SecureRandom()),
+                    new BasicTlsPSKIdentity(d.kpmId().getBytes(StandardCharsets.UTF_8), d.kpm())) {
+                @Override
+                protected ProtocolVersion[] getSupportedVersions() {
+                    return ProtocolVersion.TLSv12.only();
+                }
+
+                @Override
+                protected int[] getSupportedCipherSuites() {
+                    return new int[]{CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256};
+                }
+
+                @Override
+                public Hashtable getClientExtensions() throws IOException {
+                    Hashtable ext = super.getClientExtensions();
+                    if (ext == null) {
+                        ext = new Hashtable();
+                    }
+                    Vector<ServerName> names = new Vector<>();
+                    names.add(new ServerName(NameType.host_name, sni.getBytes(StandardCharsets.US_ASCII)));
+                    TlsExtensionsUtils.addServerNameExtensionClient(ext, names);
+                    return ext;
+                }
+            });
+            byte[] req = ("POST /enrolment HTTP/1.1\r\nHost: " + sni + "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                    + "Connection: close\r\n\r\n{}").getBytes(StandardCharsets.US_ASCII);
+            OutputStream out = proto.getOutputStream();
+            out.write(req);
+            out.flush();
+            InputStream in = proto.getInputStream();
+            byte[] head = new byte[12];
+            int n = 0;
+            while (n < 12) {
+                int r = in.read(head, n, 12 - n);
+                if (r < 0) {
+                    break;
+                }
+                n += r;
+            }
+            proto.close();
+            return n == 12 ? Integer.parseInt(new String(head, 9, 3, StandardCharsets.US_ASCII)) : -1;
+        }
+    }
+
+    static void write(List<Run> runs, String before, String after, double[] ceiling, int seconds) throws IOException {
+        StringBuilder t = new StringBuilder();
+        t.append("Measured ").append(Instant.now().toString(), 0, 16).append(" UTC, ").append(Runtime.getRuntime().availableProcessors())
+                .append(" cores; each client thread runs full enrolments (TCP + TLS 1.2 PSK handshake with a Bouncy Castle client, ")
+                .append("`POST /enrolment`, connection close) for ").append(seconds).append(" s after a 5 s warm-up; the service, PostgreSQL ")
+                .append("and the client share the machine.\n\n");
+        t.append("| Scenario | Client threads | Enrolments/s | p50 ms | p99 ms | Errors | Ratio to raw HSM ceiling |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        for (Run r : runs) {
+            t.append(String.format(Locale.ROOT, "| %s | %d | %,.0f | %.1f | %.1f | %d | %.2f |%n", r.scenario(), r.threads(), r.perSecond(),
+                    r.p50ms(), r.p99ms(), r.errors(), r.perSecond() / ceiling[3]));
+        }
+        Run e1 = runs.get(0);
+        Run m1 = runs.get(2);
+        t.append(String.format(Locale.ROOT, "%nLatency with 1,000,000 devices vs the empty database (1 thread): p50 × %.2f, p99 × %.2f "
+                        + "(target ≤ 1.5). HSM objects before: %s, after 1,000,000 devices: %s.%n%n"
+                        + "Raw HSM ceiling in this run (one thread, SunPKCS11 on SoftHSM2): HMAC-SHA256 %,.0f ops/s (Kpm derivation), "
+                        + "AES-256-GCM seal %,.0f ops/s (Ke sealing), ECDSA P-256 %,.0f ops/s (audit head); one enrolment needs one of each, "
+                        + "so the sequential ceiling is %,.0f enrolments/s.%n",
+                m1.p50ms() / e1.p50ms(), m1.p99ms() / e1.p99ms(), before, after, ceiling[0], ceiling[1], ceiling[2], ceiling[3]));
+        String section = "<!-- mef-enrolment:start -->\n" + t + "<!-- mef-enrolment:end -->";
+        Path md = Path.of("BENCHMARKS.md");
+        String text = Files.readString(md);
+        int a = text.indexOf("<!-- mef-enrolment:start -->");
+        int b = text.indexOf("<!-- mef-enrolment:end -->");
+        text = a >= 0 && b > a ? text.substring(0, a) + section + text.substring(b + "<!-- mef-enrolment:end -->".length())
+                : text + "\n## MEF: full PSK enrolments\n\n" + section + "\n";
+        Files.writeString(md, text);
+        System.out.println(t);
+    }
+
+    static void await(String url) throws Exception {
+        HttpClient c = HttpClient.newHttpClient();
+        long end = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+        while (System.nanoTime() < end) {
+            try {
+                if (c.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // starting
+            }
+            Thread.sleep(500);
+        }
+        throw new IllegalStateException("service not ready; see target/bench-enrolment/service.log");
+    }
+
+    static HttpResponse<String> send(String token, String method, String url, String json, String... ifMatch) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + token)
+                .header("Content-Type", "application/json")
+                .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+        if (ifMatch.length > 0) {
+            b.header("If-Match", ifMatch[0]);
+        }
+        return HttpClient.newHttpClient().send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static void call(String token, String method, String url, String json, int expected) throws Exception {
+        HttpResponse<String> r = send(token, method, url, json);
+        if (r.statusCode() != expected) {
+            throw new IllegalStateException(method + " " + url + " answered " + r.statusCode() + ": " + r.body());
+        }
+    }
+
+    static String field(String json, String name) {
+        Matcher m = Pattern.compile("\"" + name + "\":\"?([^\",}]*)").matcher(json);
+        if (!m.find()) {
+            throw new IllegalStateException("no " + name + " in " + json);
+        }
+        return m.group(1);
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
