@@ -1,8 +1,7 @@
 package io.m2mtrust.enrolment;
 
 import io.m2mtrust.security.AdminAccess;
-import io.m2mtrust.tenant.TenantIds;
-import io.m2mtrust.tenant.TenantService;
+import io.m2mtrust.tenant.TenantDoor;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
@@ -60,13 +59,13 @@ public class EnrolmentGroupResource {
     }
 
     private final EnrolmentGroupService groups;
-    private final TenantService tenants;
+    private final TenantDoor door;
     private final AdminAccess access;
     private final DeviceFqdns fqdns;
 
-    EnrolmentGroupResource(EnrolmentGroupService groups, TenantService tenants, AdminAccess access, DeviceFqdns fqdns) {
+    EnrolmentGroupResource(EnrolmentGroupService groups, TenantDoor door, AdminAccess access, DeviceFqdns fqdns) {
         this.groups = groups;
-        this.tenants = tenants;
+        this.door = door;
         this.access = access;
         this.fqdns = fqdns;
     }
@@ -183,14 +182,10 @@ public class EnrolmentGroupResource {
     }
 
     private void read(String tenant) {
-        TenantIds.require(tenant);
-        access.require(tenant, AdminAccess.Need.READ);
-        tenants.requireLive(tenant);
+        door.enter(tenant, AdminAccess.Need.READ);
     }
 
     private void write(String tenant) {
-        TenantIds.require(tenant);
-        access.require(tenant, AdminAccess.Need.WRITE);
-        tenants.requireLive(tenant);
+        door.enter(tenant, AdminAccess.Need.WRITE);
     }
 }

@@ -5,7 +5,7 @@ import io.m2mtrust.hsm.KeyPurpose;
 import io.m2mtrust.hsm.Pkcs11Token;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.tenant.TenantIds;
-import io.m2mtrust.tenant.TenantService;
+import io.m2mtrust.tenant.TenantDoor;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -32,14 +32,14 @@ public class KeyResource {
 
     private final KeyVersionRepository versions;
     private final TenantKeyService keys;
-    private final TenantService tenants;
+    private final TenantDoor door;
     private final Pkcs11Token token;
     private final AdminAccess access;
 
-    KeyResource(KeyVersionRepository versions, TenantKeyService keys, TenantService tenants, Pkcs11Token token, AdminAccess access) {
+    KeyResource(KeyVersionRepository versions, TenantKeyService keys, TenantDoor door, Pkcs11Token token, AdminAccess access) {
         this.versions = versions;
         this.keys = keys;
-        this.tenants = tenants;
+        this.door = door;
         this.token = token;
         this.access = access;
     }
@@ -47,9 +47,7 @@ public class KeyResource {
     @GET
     @Operation(summary = "Every key version of the tenant, and whether its HSM object exists")
     public List<KeyVersionView> list(@PathParam("tenant") String tenant) {
-        TenantIds.require(tenant);
-        access.require(tenant, AdminAccess.Need.READ);
-        tenants.requireLive(tenant);
+        door.enter(tenant, AdminAccess.Need.READ);
         return versions.ofTenant(tenant).stream().map(this::view).toList();
     }
 
@@ -59,8 +57,7 @@ public class KeyResource {
     public KeyVersionView rotate(@PathParam("tenant") String tenant, @PathParam("purpose") String purpose) {
         TenantIds.require(tenant);
         KeyPurpose p = purpose(purpose);
-        access.require(tenant, AdminAccess.Need.WRITE);
-        tenants.requireLive(tenant);
+        door.enter(tenant, AdminAccess.Need.WRITE);
         return view(keys.rotate(tenant, p, access.actor()));
     }
 
@@ -71,8 +68,7 @@ public class KeyResource {
                                  @PathParam("version") int version) {
         TenantIds.require(tenant);
         KeyPurpose p = purpose(purpose);
-        access.require(tenant, AdminAccess.Need.WRITE);
-        tenants.requireLive(tenant);
+        door.enter(tenant, AdminAccess.Need.WRITE);
         return view(keys.retire(tenant, p, version, access.actor()));
     }
 

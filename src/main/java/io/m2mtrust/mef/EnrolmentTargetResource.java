@@ -4,8 +4,7 @@ import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.policy.PolicyRules;
 import io.m2mtrust.security.AdminAccess;
-import io.m2mtrust.tenant.TenantIds;
-import io.m2mtrust.tenant.TenantService;
+import io.m2mtrust.tenant.TenantDoor;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.persistence.EntityManager;
 import jakarta.validation.Valid;
@@ -51,11 +50,11 @@ public class EnrolmentTargetResource {
     }
 
     private final EntityManager em;
-    private final TenantService tenants;
+    private final TenantDoor tenants;
     private final AdminAccess access;
     private final AuditLog audit;
 
-    EnrolmentTargetResource(EntityManager em, TenantService tenants, AdminAccess access, AuditLog audit) {
+    EnrolmentTargetResource(EntityManager em, TenantDoor tenants, AdminAccess access, AuditLog audit) {
         this.em = em;
         this.tenants = tenants;
         this.access = access;
@@ -125,8 +124,6 @@ public class EnrolmentTargetResource {
     }
 
     private void door(String tenant, AdminAccess.Need need) {
-        TenantIds.require(tenant);
-        access.require(tenant, need);
-        tenants.requireLive(tenant);
+        tenants.enter(tenant, need);
     }
 }

@@ -7,8 +7,7 @@ import io.m2mtrust.enrolment.DeviceFqdns;
 import io.m2mtrust.keys.KeySealer;
 import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.security.AdminAccess;
-import io.m2mtrust.tenant.TenantIds;
-import io.m2mtrust.tenant.TenantService;
+import io.m2mtrust.tenant.TenantDoor;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.persistence.EntityManager;
 import jakarta.validation.Valid;
@@ -57,12 +56,12 @@ public class ImportedKpmResource {
     private final EntityManager em;
     private final KeySealer sealer;
     private final PolicyService policies;
-    private final TenantService tenants;
+    private final TenantDoor tenants;
     private final AdminAccess access;
     private final AuditLog audit;
     private final DeviceFqdns fqdns;
 
-    ImportedKpmResource(EntityManager em, KeySealer sealer, PolicyService policies, TenantService tenants, AdminAccess access,
+    ImportedKpmResource(EntityManager em, KeySealer sealer, PolicyService policies, TenantDoor tenants, AdminAccess access,
                         AuditLog audit, DeviceFqdns fqdns) {
         this.em = em;
         this.sealer = sealer;
@@ -141,8 +140,6 @@ public class ImportedKpmResource {
     }
 
     private void door(String tenant, AdminAccess.Need need) {
-        TenantIds.require(tenant);
-        access.require(tenant, need);
-        tenants.requireLive(tenant);
+        tenants.enter(tenant, need);
     }
 }

@@ -2,8 +2,7 @@ package io.m2mtrust.policy;
 
 import io.m2mtrust.common.ETags;
 import io.m2mtrust.security.AdminAccess;
-import io.m2mtrust.tenant.TenantIds;
-import io.m2mtrust.tenant.TenantService;
+import io.m2mtrust.tenant.TenantDoor;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -26,21 +25,19 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 public class PolicyResource {
 
     private final PolicyService policies;
-    private final TenantService tenants;
+    private final TenantDoor door;
     private final AdminAccess access;
 
-    PolicyResource(PolicyService policies, TenantService tenants, AdminAccess access) {
+    PolicyResource(PolicyService policies, TenantDoor door, AdminAccess access) {
         this.policies = policies;
-        this.tenants = tenants;
+        this.door = door;
         this.access = access;
     }
 
     @GET
     @Operation(summary = "The tenant's security policy, with its ETag")
     public Response get(@PathParam("tenant") String tenant) {
-        TenantIds.require(tenant);
-        access.require(tenant, AdminAccess.Need.READ);
-        tenants.requireLive(tenant);
+        door.enter(tenant, AdminAccess.Need.READ);
         TenantPolicy p = policies.get(tenant);
         return Response.ok(PolicyDocument.of(p)).tag(ETags.of(p.version)).build();
     }
@@ -49,9 +46,7 @@ public class PolicyResource {
     @Operation(summary = "Replace the policy; If-Match with the ETag of the last GET is required (412 when stale)")
     public Response replace(@PathParam("tenant") String tenant, @HeaderParam("If-Match") String ifMatch,
                             @NotNull PolicyDocument doc) {
-        TenantIds.require(tenant);
-        access.require(tenant, AdminAccess.Need.WRITE);
-        tenants.requireLive(tenant);
+        door.enter(tenant, AdminAccess.Need.WRITE);
         TenantPolicy p = policies.replace(tenant, doc, ifMatch, access.actor());
         return Response.ok(PolicyDocument.of(p)).tag(ETags.of(p.version)).build();
     }

@@ -1,0 +1,26 @@
+package io.m2mtrust.tenant;
+
+import io.m2mtrust.security.AdminAccess;
+import jakarta.enterprise.context.ApplicationScoped;
+
+/**
+ * The first line of every tenant-scoped admin endpoint: a well-formed id (400), the caller's right to
+ * it (404 for another tenant, 403 for a missing role), and a tenant that still exists (404/410).
+ */
+@ApplicationScoped
+public class TenantDoor {
+
+    private final AdminAccess access;
+    private final TenantService tenants;
+
+    TenantDoor(AdminAccess access, TenantService tenants) {
+        this.access = access;
+        this.tenants = tenants;
+    }
+
+    public Tenant enter(String tenantId, AdminAccess.Need need) {
+        TenantIds.require(tenantId);
+        access.require(tenantId, need);
+        return tenants.requireLive(tenantId);
+    }
+}
