@@ -27,7 +27,8 @@ public class KpmDerivation {
         return crypto.hmacSha256(GroupKey.label(tenantId, id.groupId(), id.epoch()), input(id));
     }
 
-    static byte[] input(KpmId id) {
+    /** The HMAC input for a KpmID (public for the benchmark's raw baseline). */
+    public static byte[] input(KpmId id) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.writeBytes(LABEL);
         out.write(0);

@@ -37,6 +37,8 @@ public class HsmLayerBenchmark {
     static final HsmKeyLabel KEK = HsmKeyLabel.of(OWNER, KeyPurpose.KEK, 1);
     static final HsmKeyLabel DERIVE = HsmKeyLabel.of(OWNER, KeyPurpose.DERIVE, 1);
     static final HsmKeyLabel SIGN = HsmKeyLabel.of(OWNER, KeyPurpose.SIGN, 1);
+    static final HsmKeyLabel GROUP = HsmKeyLabel.named(OWNER, KeyPurpose.GROUP, "meters", 1);
+    static final io.m2mtrust.enrolment.KpmId KPM_ID = new io.m2mtrust.enrolment.KpmId("meter-0000042", 1, "meters", "mef.bench.m2m-trust.local");
 
     @State(Scope.Benchmark)
     public static class Token {
@@ -46,6 +48,9 @@ public class HsmLayerBenchmark {
         Key rawKek;
         Key rawDerive;
         PrivateKey rawSign;
+        Key rawGroup;
+        io.m2mtrust.enrolment.KpmDerivation kpm;
+        final byte[] kpmInput = io.m2mtrust.enrolment.KpmDerivation.input(KPM_ID);
         final byte[] input64 = new byte[64];
         final byte[] plain256 = new byte[256];
         final byte[] aad = "tenant|key-id|purpose".getBytes();
@@ -58,7 +63,7 @@ public class HsmLayerBenchmark {
         public void open() throws Exception {
             token = new Pkcs11Token(TestHsm.settings());
             crypto = new HsmCrypto(token, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
-            for (HsmKeyLabel l : new HsmKeyLabel[]{KEK, DERIVE, SIGN}) {
+            for (HsmKeyLabel l : new HsmKeyLabel[]{KEK, DERIVE, SIGN, GROUP}) {
                 if (!token.exists(l)) {
                     token.generate(l, new SelfSignedCertificates());
                 }
@@ -67,6 +72,8 @@ public class HsmLayerBenchmark {
             rawKek = token.key(KEK);
             rawDerive = token.key(DERIVE);
             rawSign = (PrivateKey) token.key(SIGN);
+            rawGroup = token.key(GROUP);
+            kpm = new io.m2mtrust.enrolment.KpmDerivation(crypto);
             sealedIv = nextIv();
             sealed = crypto.sealAesGcm(KEK, sealedIv, plain256, aad);
         }
@@ -124,6 +131,22 @@ public class HsmLayerBenchmark {
     @Benchmark
     public int openLayer(Token t) {
         try (SecretBytes out = t.crypto.openAesGcm(KEK, t.sealedIv, t.sealed, t.aad)) {
+            return out.length();
+        }
+    }
+
+    // ---------------------------------------------------------------- Kpm derivation (MEF group enrolment)
+
+    @Benchmark
+    public byte[] kpmRaw(Token t) throws Exception {
+        Mac mac = Mac.getInstance("HmacSHA256", t.provider);
+        mac.init(t.rawGroup);
+        return mac.doFinal(t.kpmInput);
+    }
+
+    @Benchmark
+    public int kpmLayer(Token t) {
+        try (SecretBytes out = t.kpm.derive(OWNER, KPM_ID)) {
             return out.length();
         }
     }
