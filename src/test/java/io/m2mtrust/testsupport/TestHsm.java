@@ -41,7 +41,8 @@ public final class TestHsm {
     public static String pkcs11ToolListObjects() throws IOException, InterruptedException {
         Process p = new ProcessBuilder("pkcs11-tool", "--module", "/usr/lib/softhsm/libsofthsm2.so", "--login",
                 "--pin", System.getenv("M2M_HSM_PIN"), "--list-objects")
-                .redirectErrorStream(true).start();
+                // stderr (OpenSC's CKR_ATTRIBUTE_SENSITIVE warnings) would interleave with the object blocks
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         String out = new String(p.getInputStream().readAllBytes());
         p.waitFor();
         return out;
