@@ -80,8 +80,14 @@ public final class EnrolmentLoadDriver {
                 Path.of(System.getProperty("m2m.keycloak.zip")), System.getProperty("m2m.keycloak.version"));
         int http = freePort();
         int tls = freePort();
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED", "-jar", "target/quarkus-app/quarkus-run.jar")
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED"));
+        if (System.getProperty("bench.jfr") != null) {
+            // -Dbench.jfr=<file>: profile the service while the driver loads it
+            cmd.add("-XX:StartFlightRecording=settings=profile,filename=" + System.getProperty("bench.jfr"));
+        }
+        cmd.addAll(List.of("-jar", "target/quarkus-app/quarkus-run.jar"));
+        ProcessBuilder pb = new ProcessBuilder(cmd)
                 .redirectErrorStream(true).redirectOutput(work.resolve("service.log").toFile());
         pb.environment().put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
         pb.environment().put("M2M_DB_USER", "postgres");
