@@ -10,7 +10,6 @@ import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
 import jakarta.persistence.LockModeType;
-import org.jboss.logging.Logger;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -25,7 +24,6 @@ import java.util.Optional;
 @ApplicationScoped
 public class EnrolmentGroupService {
 
-    private static final Logger LOG = Logger.getLogger(EnrolmentGroupService.class);
 
     private final EntityManager em;
     private final Pkcs11Token token;
@@ -51,10 +49,7 @@ public class EnrolmentGroupService {
                 throw ApiProblem.conflict("enrolment group " + groupId + " exists or existed; group ids are never reused");
             }
             HsmKeyLabel label = GroupKey.label(tenantId, groupId, 1);
-            if (token.exists(label)) {
-                token.destroy(label); // orphan of an interrupted creation: no row refers to it
-            }
-            token.generate(label, null);
+            token.generateReplacingOrphan(label, null); // no group row exists: an object with this label is an orphan
             try {
                 Instant now = now();
                 EnrolmentGroup g = new EnrolmentGroup();
@@ -228,10 +223,7 @@ public class EnrolmentGroupService {
                     em.lock(g, LockModeType.PESSIMISTIC_WRITE);
                     int next = g.epoch + 1;
                     HsmKeyLabel label = GroupKey.label(tenantId, groupId, next);
-                    if (token.exists(label)) {
-                        token.destroy(label);
-                    }
-                    token.generate(label, null);
+                    token.generateReplacingOrphan(label, null); // the group row lock makes epoch n+1 ours
                     try {
                         Instant now = now();
                         GroupKey old = em.find(GroupKey.class, groupKeyId(tenantId, groupId, g.epoch));
@@ -338,15 +330,11 @@ public class EnrolmentGroupService {
     }
 
     private void lockTenant(String tenantId) {
-        em.createNativeQuery("select id from tenant where id = ?1 for update").setParameter(1, tenantId).getResultList();
+        io.m2mtrust.tenant.Tenant.lockForUpdate(em, tenantId);
     }
 
     private void destroyQuietly(HsmKeyLabel label) {
-        try {
-            token.destroy(label);
-        } catch (RuntimeException e) {
-            LOG.errorf("could not destroy %s now; the reconciler will", label);
-        }
+        token.destroyQuietly(label);
     }
 
     private static Instant now() {

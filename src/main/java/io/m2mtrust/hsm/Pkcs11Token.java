@@ -214,6 +214,33 @@ public final class Pkcs11Token implements AutoCloseable {
         }
     }
 
+    /**
+     * Generates {@code label}, first destroying an object already carrying it. Only for callers that
+     * hold the claim that nothing refers to such an object: an orphan of a creation or rotation that was
+     * interrupted between the HSM and the database.
+     */
+    public void generateReplacingOrphan(HsmKeyLabel label, CertificateMaker certificateMaker) {
+        if (exists(label)) {
+            LOG.warnf("replacing orphan HSM object %s left by an interrupted operation", label);
+            destroy(label);
+        }
+        generate(label, certificateMaker);
+    }
+
+    /**
+     * {@link #destroy} for undo and clean-up paths, where a failure must not hide the original outcome:
+     * logged, and left to the key reconciler. Returns whether the object is gone.
+     */
+    public boolean destroyQuietly(HsmKeyLabel label) {
+        try {
+            destroy(label);
+            return true;
+        } catch (RuntimeException e) {
+            LOG.errorf("could not destroy %s now (%s); the key reconciler retries", label, e.getMessage());
+            return false;
+        }
+    }
+
     /** Makes the self-signed certificate that must accompany a private key in a PKCS#11 KeyStore. */
     @FunctionalInterface
     public interface CertificateMaker {

@@ -4,7 +4,6 @@ import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.hsm.KeyPurpose;
 import io.m2mtrust.hsm.Pkcs11Token;
 import io.m2mtrust.security.AdminAccess;
-import io.m2mtrust.tenant.TenantIds;
 import io.m2mtrust.tenant.TenantDoor;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -55,9 +54,8 @@ public class KeyResource {
     @Path("{purpose}/rotate")
     @Operation(summary = "Generate a new primary version in the HSM; older versions keep opening/verifying")
     public KeyVersionView rotate(@PathParam("tenant") String tenant, @PathParam("purpose") String purpose) {
-        TenantIds.require(tenant);
-        KeyPurpose p = purpose(purpose);
         door.enter(tenant, AdminAccess.Need.WRITE);
+        KeyPurpose p = purpose(purpose);
         return view(keys.rotate(tenant, p, access.actor()));
     }
 
@@ -66,9 +64,8 @@ public class KeyResource {
     @Operation(summary = "Retire a non-primary version: its HSM object is destroyed")
     public KeyVersionView retire(@PathParam("tenant") String tenant, @PathParam("purpose") String purpose,
                                  @PathParam("version") int version) {
-        TenantIds.require(tenant);
-        KeyPurpose p = purpose(purpose);
         door.enter(tenant, AdminAccess.Need.WRITE);
+        KeyPurpose p = purpose(purpose);
         return view(keys.retire(tenant, p, version, access.actor()));
     }
 

@@ -57,11 +57,7 @@ public class TenantKeyService {
         try {
             for (KeyPurpose p : TENANT_PURPOSES) {
                 HsmKeyLabel label = HsmKeyLabel.of(tenantId, p, 1);
-                if (token.exists(label)) {
-                    LOG.warnf("replacing orphan HSM object %s left by an interrupted tenant creation", label);
-                    token.destroy(label);
-                }
-                token.generate(label, certificates);
+                token.generateReplacingOrphan(label, certificates);
                 made.add(label);
             }
             return made;
@@ -105,10 +101,7 @@ public class TenantKeyService {
         lockTenant(tenantId);
         int next = versions.maxVersion(tenantId, purpose) + 1;
         HsmKeyLabel label = HsmKeyLabel.of(tenantId, purpose, next);
-        if (token.exists(label)) {
-            token.destroy(label); // orphan of an interrupted rotation: no row refers to it
-        }
-        token.generate(label, certificates);
+        token.generateReplacingOrphan(label, certificates); // the tenant row lock makes v(n+1) ours
         try {
             versions.primaryRow(tenantId, purpose).ifPresent(old -> old.state = TenantKeyVersion.State.ACTIVE);
             versions.flush();
@@ -215,17 +208,11 @@ public class TenantKeyService {
     }
 
     private void lockTenant(String tenantId) {
-        em.createNativeQuery("select id from tenant where id = ?1 for update").setParameter(1, tenantId).getResultList();
+        io.m2mtrust.tenant.Tenant.lockForUpdate(em, tenantId);
     }
 
     private void destroyQuietly(List<HsmKeyLabel> labels) {
-        for (HsmKeyLabel l : labels) {
-            try {
-                token.destroy(l);
-            } catch (RuntimeException e) {
-                LOG.errorf("could not destroy %s while undoing a failed operation; the reconciler or an operator must", l);
-            }
-        }
+        labels.forEach(token::destroyQuietly);
     }
 
     static String keyTypeOf(KeyPurpose p) {

@@ -24,8 +24,6 @@ public class Enrolment extends PanacheEntityBase {
 
     public enum Status { ACTIVE, REPLACED, REVOKED }
 
-    public enum Credential { PSK, CERTIFICATE }
-
     @Id
     @Column(name = "tenant_id")
     public String tenantId;
@@ -39,7 +37,7 @@ public class Enrolment extends PanacheEntityBase {
 
     @Enumerated(EnumType.STRING)
     @Column(nullable = false)
-    public Credential credential;
+    public io.m2mtrust.tls.DevicePeer.Credential credential;
 
     @Column(name = "sealed_ke", nullable = false)
     public byte[] sealedKe;

@@ -51,7 +51,7 @@ public class EnrolmentService {
     }
 
     /** Stores the session's Ke for {@code enroleeId}, replacing an earlier enrolment of the same enrolee. */
-    public Enrolled enrol(String tenantId, String enroleeId, Enrolment.Credential credential, SecretBytes bootstrapExport) {
+    public Enrolled enrol(String tenantId, String enroleeId, io.m2mtrust.tls.DevicePeer.Credential credential, SecretBytes bootstrapExport) {
         if (bootstrapExport.length() != 48) {
             throw new IllegalArgumentException("the Bootstrap exporter gives 48 bytes");
         }

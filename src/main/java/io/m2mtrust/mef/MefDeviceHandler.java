@@ -70,8 +70,7 @@ public class MefDeviceHandler implements DeviceRequestHandler {
         }
         EnrolmentService.Enrolled done;
         try (SecretBytes export = peer.export(EnrolmentService.BOOTSTRAP_LABEL)) {
-            Enrolment.Credential cred = peer.credential() == DevicePeer.Credential.PSK ? Enrolment.Credential.PSK : Enrolment.Credential.CERTIFICATE;
-            done = enrolments.enrol(peer.tenantId(), peer.identity(), cred, export);
+            done = enrolments.enrol(peer.tenantId(), peer.identity(), peer.credential(), export);
         } catch (EnrolmentService.ConcurrentEnrolmentException e) {
             return error(409, e.getMessage());
         } catch (HsmUnavailableException e) {
