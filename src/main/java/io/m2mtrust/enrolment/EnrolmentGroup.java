@@ -45,6 +45,18 @@ public class EnrolmentGroup extends PanacheEntityBase {
     @Column(name = "updated_at", nullable = false)
     public Instant updatedAt;
 
+    /**
+     * Certificate profile of the group's devices (null: they get no certificates): the flavour, and the
+     * identity template in which {@code {device}} stands for the device id. EST issues exactly that
+     * identity to a device authenticated with its KpmID (TS-0003 §8.3.6.2.2 step 3 d).
+     */
+    @Enumerated(EnumType.STRING)
+    @Column(name = "cert_subject_type")
+    public io.m2mtrust.ca.SubjectType certSubjectType;
+
+    @Column(name = "cert_subject_template")
+    public String certSubjectTemplate;
+
     @Version
     public long version;
 

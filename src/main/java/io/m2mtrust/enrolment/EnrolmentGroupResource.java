@@ -13,6 +13,7 @@ import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
@@ -49,7 +50,11 @@ public class EnrolmentGroupResource {
                            @NotNull @Min(0) Long first, @NotNull @Min(0) Long last) {
     }
 
-    public record GroupView(String id, String name, int epoch, String status, String kpmIdPattern, Instant createdAt) {
+    public record CertificateProfile(@NotNull String subjectType, @NotBlank @Size(max = 300) String subjectTemplate) {
+    }
+
+    public record GroupView(String id, String name, int epoch, String status, String kpmIdPattern, CertificateProfile certificateProfile,
+                            Instant createdAt) {
     }
 
     public record GroupKeyView(int epoch, String state, String hsmLabel, Instant createdAt, Instant retiredAt) {
@@ -177,8 +182,35 @@ public class EnrolmentGroupResource {
         }
     }
 
+    @PUT
+    @Path("{group}/certificate-profile")
+    @Operation(summary = "Which certificate identity the group's devices may request over EST: subjectType NODE_ID, CSE_ID, "
+            + "AE_ID or FQDN, and a template in which {device} stands for the device id")
+    public GroupView setCertificateProfile(@PathParam("tenant") String tenant, @PathParam("group") String group,
+                                           @Valid @NotNull CertificateProfile req) {
+        write(tenant);
+        io.m2mtrust.ca.SubjectType type;
+        try {
+            type = io.m2mtrust.ca.SubjectType.parse(req.subjectType());
+        } catch (IllegalArgumentException e) {
+            throw io.m2mtrust.common.ApiProblem.invalid(List.of(io.m2mtrust.common.ApiProblem.fieldError("subjectType",
+                    "one of NODE_ID, CSE_ID, AE_ID, FQDN")));
+        }
+        return view(tenant, groups.setCertificateProfile(tenant, group, type, req.subjectTemplate(), access.actor()));
+    }
+
+    @DELETE
+    @Path("{group}/certificate-profile")
+    @Operation(summary = "The group's devices may no longer request certificates (issued ones stay valid until revoked)")
+    public GroupView removeCertificateProfile(@PathParam("tenant") String tenant, @PathParam("group") String group) {
+        write(tenant);
+        return view(tenant, groups.setCertificateProfile(tenant, group, null, null, access.actor()));
+    }
+
     private GroupView view(String tenant, EnrolmentGroup g) {
-        return new GroupView(g.id, g.name, g.epoch, g.status.name(), "<device-id>~" + g.epoch + "@" + g.id + "." + fqdns.mef(tenant), g.createdAt);
+        CertificateProfile profile = g.certSubjectType == null ? null : new CertificateProfile(g.certSubjectType.name(), g.certSubjectTemplate);
+        return new GroupView(g.id, g.name, g.epoch, g.status.name(), "<device-id>~" + g.epoch + "@" + g.id + "." + fqdns.mef(tenant),
+                profile, g.createdAt);
     }
 
     private void read(String tenant) {

@@ -136,6 +136,45 @@ public class EnrolmentGroupService {
                 }));
     }
 
+    /**
+     * Sets (or with a null type, removes) the certificate identity the group's devices may request over
+     * EST: {@code template} with {@code {device}} replaced by the device id must be a valid identity of
+     * {@code type}. Checked here with a sample id, and again for each real device at issue time.
+     */
+    public EnrolmentGroup setCertificateProfile(String tenantId, String groupId, io.m2mtrust.ca.SubjectType type, String template, String actor) {
+        return audit.auditRefusals(tenantId, actor, "group.certificate-profile", "group/" + groupId, () -> {
+            if (type != null) {
+                if (template == null || template.indexOf("{device}") < 0 || template.indexOf("{device}") != template.lastIndexOf("{device}")) {
+                    throw ApiProblem.invalid(List.of(ApiProblem.fieldError("subjectTemplate", "must contain {device} exactly once")));
+                }
+                String problem = type.problemWith(template.replace("{device}", "device-1"));
+                if (problem != null) {
+                    throw ApiProblem.invalid(List.of(ApiProblem.fieldError("subjectTemplate", problem)));
+                }
+            }
+            return QuarkusTransaction.requiringNew().call(() -> {
+                EnrolmentGroup g = get(tenantId, groupId);
+                em.lock(g, LockModeType.PESSIMISTIC_WRITE);
+                g.certSubjectType = type;
+                g.certSubjectTemplate = type == null ? null : template;
+                g.updatedAt = now();
+                em.flush();
+                audit.append(tenantId, actor, "group.certificate-profile", "group/" + groupId, AuditLog.Outcome.SUCCESS,
+                        type == null ? "removed: devices get no certificates" : type + " " + template);
+                return g;
+            });
+        });
+    }
+
+    /** The certificate identity of a device of the group, or empty when the group has no profile. */
+    public Optional<io.m2mtrust.ca.CertificateSubject> certificateSubject(String tenantId, String groupId, String deviceId) {
+        EnrolmentGroup g = em.find(EnrolmentGroup.class, new EnrolmentGroup.Key(tenantId, groupId));
+        if (g == null || g.status != EnrolmentGroup.Status.ACTIVE || g.certSubjectType == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new io.m2mtrust.ca.CertificateSubject(g.certSubjectType, g.certSubjectTemplate.replace("{device}", deviceId)));
+    }
+
     /** Whether the device belongs to the group (row or range) and is not denied. */
     public boolean mayEnrol(String tenantId, String groupId, String deviceId) {
         EnrolmentDevice d = em.find(EnrolmentDevice.class, new EnrolmentDevice.Key(tenantId, groupId, deviceId));

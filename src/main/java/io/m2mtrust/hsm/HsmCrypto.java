@@ -130,6 +130,29 @@ public final class HsmCrypto {
         }
     }
 
+    /**
+     * ECDSA P-256 over a SHA-256 digest computed by the caller (CKM_ECDSA, "NONEwithECDSA"): the TLS
+     * stack hashes the handshake itself and hands over only the digest. DER output.
+     */
+    public byte[] signEcdsaP256Digest(HsmKeyLabel key, byte[] sha256Digest) {
+        if (sha256Digest == null || sha256Digest.length != 32) {
+            throw new IllegalArgumentException("expected a 32-byte SHA-256 digest");
+        }
+        long t0 = System.nanoTime();
+        try {
+            Pkcs11Token.Generation g = token.generation();
+            Signature s = Signature.getInstance("NONEwithECDSA", g.provider());
+            s.initSign((PrivateKey) token.key(g, key));
+            s.update(sha256Digest);
+            byte[] out = s.sign();
+            ok.get(Op.SIGN).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+            return out;
+        } catch (GeneralSecurityException | RuntimeException e) {
+            failed.get(Op.SIGN).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+            throw rethrow("sign digest with " + key, e);
+        }
+    }
+
     /** Verifies in software with the public key stored beside the HSM private key. */
     public boolean verifyEcdsaP256(HsmKeyLabel key, byte[] data, byte[] derSignature) {
         try {

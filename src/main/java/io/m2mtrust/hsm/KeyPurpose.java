@@ -6,10 +6,14 @@ public enum KeyPurpose {
     KEK("kek"),
     /** HMAC-SHA256 generic secret: derivations under a master key run inside the HSM. */
     DERIVE("derive"),
-    /** EC P-256: signs the audit chain head (and later CRLs, certificates). */
+    /** EC P-256: signs the audit chain head. */
     SIGN("sign"),
     /** HMAC-SHA256 key of one enrolment group: each device's Kpm is derived from it inside the HSM. */
-    GROUP("group");
+    GROUP("group"),
+    /** EC P-256 key of the tenant CA: issues device / CSE / AE certificates (EST) and signs CRLs. */
+    CA("ca"),
+    /** EC P-256 key of the tenant's MEF/MAF FQDN certificate (ECDHE_ECDSA on the device listener). */
+    TLS("tls");
 
     private final String code;
 
@@ -19,6 +23,11 @@ public enum KeyPurpose {
 
     public String code() {
         return code;
+    }
+
+    /** EC P-256 key pairs (private key in the HSM, public key stored beside it). */
+    public boolean isEcKeyPair() {
+        return this == SIGN || this == CA || this == TLS;
     }
 
     public static KeyPurpose fromCode(String code) {

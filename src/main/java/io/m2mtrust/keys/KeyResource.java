@@ -77,12 +77,12 @@ public class KeyResource {
     private static KeyPurpose purpose(String code) {
         try {
             KeyPurpose p = KeyPurpose.fromCode(code);
-            if (TenantKeyService.TENANT_PURPOSES.contains(p)) {
+            if (TenantKeyService.TENANT_PURPOSES.contains(p) || TenantKeyService.ON_DEMAND_PURPOSES.contains(p)) {
                 return p;
             }
         } catch (IllegalArgumentException e) {
             // answered below
         }
-        throw ApiProblem.badRequest("invalid-key-purpose", "key purpose must be one of kek, derive, sign");
+        throw ApiProblem.badRequest("invalid-key-purpose", "key purpose must be one of kek, derive, sign, ca, tls");
     }
 }

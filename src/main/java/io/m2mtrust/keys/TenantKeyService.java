@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -31,6 +32,12 @@ public class TenantKeyService {
 
     /** The purposes every tenant gets at creation. */
     public static final List<KeyPurpose> TENANT_PURPOSES = List.of(KeyPurpose.KEK, KeyPurpose.DERIVE, KeyPurpose.SIGN);
+
+    /**
+     * Purposes made on first use ({@link #ensurePrimary}): a tenant that never issues certificates or
+     * serves certificate TLS holds no CA or TLS key objects.
+     */
+    public static final List<KeyPurpose> ON_DEMAND_PURPOSES = List.of(KeyPurpose.CA, KeyPurpose.TLS);
 
     private final Pkcs11Token token;
     private final Pkcs11Token.CertificateMaker certificates;
@@ -95,6 +102,33 @@ public class TenantKeyService {
     public TenantKeyVersion rotate(String tenantId, KeyPurpose purpose, String actor) {
         return audit.auditRefusals(tenantId, actor, "key.rotate", "m2m/" + tenantId + "/" + purpose.code(),
                 () -> QuarkusTransaction.requiringNew().call(() -> rotateLocked(tenantId, purpose, actor)));
+    }
+
+    /**
+     * The primary version of an on-demand purpose, generating version 1 (or the next version, after every
+     * earlier one was retired) when there is none. Concurrent first uses serialise on the tenant row, so
+     * exactly one key is made.
+     */
+    public HsmKeyLabel ensurePrimary(String tenantId, KeyPurpose purpose, String actor) {
+        if (!ON_DEMAND_PURPOSES.contains(purpose)) {
+            throw new IllegalArgumentException(purpose + " keys are made with the tenant");
+        }
+        Optional<HsmKeyLabel> cached = QuarkusTransaction.joiningExisting().call(() -> versions.primary(tenantId, purpose));
+        if (cached.isPresent()) {
+            return cached.get();
+        }
+        return QuarkusTransaction.requiringNew().call(() -> {
+            lockTenant(tenantId);
+            io.m2mtrust.tenant.Tenant t = em.find(io.m2mtrust.tenant.Tenant.class, tenantId);
+            if (t == null || t.status != io.m2mtrust.tenant.Tenant.Status.ACTIVE) {
+                throw ApiProblem.conflict("tenant " + tenantId + " is not active: no new " + purpose.code() + " key");
+            }
+            Optional<TenantKeyVersion> row = versions.primaryRow(tenantId, purpose);
+            if (row.isPresent()) {
+                return row.get().label();
+            }
+            return rotateLocked(tenantId, purpose, actor).label();
+        });
     }
 
     private TenantKeyVersion rotateLocked(String tenantId, KeyPurpose purpose, String actor) {
@@ -204,7 +238,7 @@ public class TenantKeyService {
     }
 
     private byte[] publicKeyOf(HsmKeyLabel l) {
-        return l.purpose() == KeyPurpose.SIGN ? token.publicKey(l).getEncoded() : null;
+        return l.purpose().isEcKeyPair() ? token.publicKey(l).getEncoded() : null;
     }
 
     private void lockTenant(String tenantId) {
@@ -221,6 +255,8 @@ public class TenantKeyService {
             case DERIVE -> "HMAC-SHA256 derivation key";
             case SIGN -> "EC P-256 signing key";
             case GROUP -> "HMAC-SHA256 enrolment group key";
+            case CA -> "EC P-256 tenant CA key";
+            case TLS -> "EC P-256 service TLS key";
         };
     }
 }

@@ -111,20 +111,11 @@ public class TenantService {
         } catch (ApiProblem p) {
             throw p;
         } catch (RuntimeException e) {
-            if (isUniqueViolation(e)) {
+            if (io.m2mtrust.common.Sql.isUniqueViolation(e)) {
                 throw ApiProblem.conflict("tenant " + id + " exists, existed or is being created; tenant ids are never reused");
             }
             throw e;
         }
-    }
-
-    private static boolean isUniqueViolation(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof org.hibernate.exception.ConstraintViolationException) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** The tenant, whatever its status; 404 if it never existed. */

@@ -72,8 +72,12 @@ final class DeviceConnection {
         }
         flushTls();
         if (server.handshakeComplete() && peer == null) {
-            peer = new DevicePeer(server.host().tenantId(), server.host().function(), server.sniHost(),
-                    DevicePeer.Credential.PSK, server.pskIdentity(), server::export);
+            CertificateAuthentication.AuthenticatedCertificate cert = server.clientCertificate();
+            peer = cert == null
+                    ? new DevicePeer(server.host().tenantId(), server.host().function(), server.sniHost(),
+                            DevicePeer.Credential.PSK, server.pskIdentity(), null, server::export)
+                    : new DevicePeer(server.host().tenantId(), server.host().function(), server.sniHost(),
+                            DevicePeer.Credential.CERTIFICATE, cert.identity(), cert.serial(), server::export);
         }
         try {
             int available = tls.getAvailableInputBytes();

@@ -22,14 +22,33 @@ public final class DeviceHttp {
         }
     }
 
-    public record Response(int status, String contentType, byte[] body) {
+    /** {@code base64Body}: the body is base64 text (RFC 7030 §4 answers carry Content-Transfer-Encoding: base64). */
+    public record Response(int status, String contentType, byte[] body, boolean base64Body) {
+        public Response(int status, String contentType, byte[] body) {
+            this(status, contentType, body, false);
+        }
+
         public static Response json(int status, String json) {
             return new Response(status, "application/json", json.getBytes(StandardCharsets.UTF_8));
+        }
+
+        public static Response text(int status, String text) {
+            return new Response(status, "text/plain; charset=utf-8", (text + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+
+        /** DER content, base64 with MIME line breaks (RFC 2045), as EST answers. */
+        public static Response base64(int status, String contentType, byte[] der) {
+            byte[] text = java.util.Base64.getMimeEncoder().encode(der);
+            byte[] withEol = java.util.Arrays.copyOf(text, text.length + 2);
+            withEol[text.length] = '\r';
+            withEol[text.length + 1] = '\n';
+            return new Response(status, contentType, withEol, true);
         }
 
         byte[] encode(boolean close) {
             String head = "HTTP/1.1 " + status + " " + reason(status) + "\r\n"
                     + "Content-Type: " + contentType + "\r\n"
+                    + (base64Body ? "Content-Transfer-Encoding: base64\r\n" : "")
                     + "Content-Length: " + body.length + "\r\n"
                     + "Cache-Control: no-store\r\n"
                     + (close ? "Connection: close\r\n" : "")
@@ -152,6 +171,7 @@ public final class DeviceHttp {
             case 201 -> "Created";
             case 204 -> "No Content";
             case 400 -> "Bad Request";
+            case 401 -> "Unauthorized";
             case 403 -> "Forbidden";
             case 404 -> "Not Found";
             case 405 -> "Method Not Allowed";

@@ -44,13 +44,18 @@ public class DeviceTlsListener {
     private final EntityManager em;
     private final Map<DeviceFqdns.Function, PskResolver> pskResolvers = new EnumMap<>(DeviceFqdns.Function.class);
     private final Map<DeviceFqdns.Function, DeviceRequestHandler> handlers = new EnumMap<>(DeviceFqdns.Function.class);
+    private final CertificateAuthentication certificates;
+    private final io.m2mtrust.hsm.HsmCrypto hsm;
     private final SecureRandom random = new SecureRandom();
     private ExecutorService workers;
     private NetServer server;
     private volatile int port = -1;
 
     DeviceTlsListener(Vertx vertx, DeviceTlsConfig config, DeviceFqdns fqdns, EntityManager em,
-                      Instance<PskResolver> resolvers, Instance<DeviceRequestHandler> requestHandlers) {
+                      Instance<PskResolver> resolvers, Instance<DeviceRequestHandler> requestHandlers,
+                      Instance<CertificateAuthentication> certificates, io.m2mtrust.hsm.HsmCrypto hsm) {
+        this.certificates = certificates.isResolvable() ? certificates.get() : null;
+        this.hsm = hsm;
         this.vertx = vertx;
         this.config = config;
         this.fqdns = fqdns;
@@ -74,7 +79,7 @@ public class DeviceTlsListener {
         server.connectHandler(this::accept);
         server = server.listen().toCompletionStage().toCompletableFuture().join();
         port = server.actualPort();
-        LOG.infof("device TLS listener (TLS 1.2, PSK) on %s:%d for %s", config.host(), port, handlers.keySet());
+        LOG.infof("device TLS listener (TLS 1.2, PSK%s) on %s:%d for %s", certificates == null ? "" : " and ECDHE_ECDSA", config.host(), port, handlers.keySet());
     }
 
     void stop(@Observes ShutdownEvent ev) {
@@ -92,7 +97,8 @@ public class DeviceTlsListener {
     }
 
     private void accept(NetSocket socket) {
-        DeviceTlsServer tlsServer = new DeviceTlsServer(new BcTlsCrypto(random), fqdns, this::activeTenantSuites, pskResolvers::get);
+        DeviceTlsServer tlsServer = new DeviceTlsServer(new BcTlsCrypto(random), fqdns, this::activeTenantSuites, pskResolvers::get,
+                certificates, hsm);
         DeviceConnection c = new DeviceConnection(socket, tlsServer, workers, config, handlers::get);
         try {
             c.start();

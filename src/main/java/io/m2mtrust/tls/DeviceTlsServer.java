@@ -2,7 +2,22 @@ package io.m2mtrust.tls;
 
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.hsm.HsmCrypto;
+import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.tls.AbstractTlsServer;
+import org.bouncycastle.tls.Certificate;
+import org.bouncycastle.tls.CertificateRequest;
+import org.bouncycastle.tls.ClientCertificateType;
+import org.bouncycastle.tls.DefaultTlsCredentialedSigner;
+import org.bouncycastle.tls.HashAlgorithm;
+import org.bouncycastle.tls.KeyExchangeAlgorithm;
+import org.bouncycastle.tls.NamedGroup;
+import org.bouncycastle.tls.SignatureAlgorithm;
+import org.bouncycastle.tls.SignatureAndHashAlgorithm;
+import org.bouncycastle.tls.TlsUtils;
+import org.bouncycastle.tls.crypto.TlsCertificate;
+import org.bouncycastle.tls.crypto.TlsCryptoParameters;
+import org.bouncycastle.tls.crypto.TlsSigner;
 import org.bouncycastle.tls.AlertDescription;
 import org.bouncycastle.tls.CipherSuite;
 import org.bouncycastle.tls.NameType;
@@ -38,6 +53,14 @@ final class DeviceTlsServer extends AbstractTlsServer {
             "TLS_PSK_WITH_AES_128_CBC_SHA256", CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256,
             "TLS_PSK_WITH_AES_128_GCM_SHA256", CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256);
 
+    /** Certificate suites (TS-0003 §10.2.3): mutual authentication, P-256 keys, ECDHE on secp256r1. */
+    static final Map<String, Integer> CERTIFICATE_SUITES = Map.of(
+            "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+
+    private static final SignatureAndHashAlgorithm ECDSA_P256_SHA256 =
+            SignatureAndHashAlgorithm.getInstance(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa);
+
     interface TenantDirectory {
         /** The tenant's TLS suite names if it exists and is ACTIVE. */
         Optional<java.util.List<String>> activeTenantSuites(String tenantId);
@@ -46,17 +69,24 @@ final class DeviceTlsServer extends AbstractTlsServer {
     private final DeviceFqdns fqdns;
     private final TenantDirectory tenants;
     private final Function<DeviceFqdns.Function, PskResolver> pskResolvers;
+    private final CertificateAuthentication certificates;
+    private final HsmCrypto hsm;
 
     private DeviceFqdns.Host host;
     private String sniHost;
     private String pskIdentity;
+    private CertificateAuthentication.AuthenticatedCertificate clientCertificate;
     private boolean handshakeComplete;
 
-    DeviceTlsServer(TlsCrypto crypto, DeviceFqdns fqdns, TenantDirectory tenants, Function<DeviceFqdns.Function, PskResolver> pskResolvers) {
+    /** {@code certificates} may be null: then only PSK suites are offered. */
+    DeviceTlsServer(TlsCrypto crypto, DeviceFqdns fqdns, TenantDirectory tenants, Function<DeviceFqdns.Function, PskResolver> pskResolvers,
+                    CertificateAuthentication certificates, HsmCrypto hsm) {
         super(crypto);
         this.fqdns = fqdns;
         this.tenants = tenants;
         this.pskResolvers = pskResolvers;
+        this.certificates = certificates;
+        this.hsm = hsm;
     }
 
     @Override
@@ -66,7 +96,8 @@ final class DeviceTlsServer extends AbstractTlsServer {
 
     @Override
     protected int[] getSupportedCipherSuites() {
-        return PSK_SUITES.values().stream().mapToInt(Integer::intValue).toArray();
+        return java.util.stream.Stream.concat(PSK_SUITES.values().stream(), CERTIFICATE_SUITES.values().stream())
+                .mapToInt(Integer::intValue).toArray();
     }
 
     @Override
@@ -92,9 +123,13 @@ final class DeviceTlsServer extends AbstractTlsServer {
         }
         java.util.List<String> allowed = tenants.activeTenantSuites(host.tenantId())
                 .orElseThrow(() -> new TlsFatalAlert(AlertDescription.unrecognized_name, "no such active tenant"));
-        int[] suites = allowed.stream().filter(PSK_SUITES::containsKey).mapToInt(PSK_SUITES::get).toArray();
+        // certificate suites only when the tenant has a CA (its FQDN certificate is issued by it)
+        boolean withCertificates = certificates != null && certificates.serverIdentityAvailable(host.tenantId());
+        int[] suites = allowed.stream()
+                .filter(n -> PSK_SUITES.containsKey(n) || (withCertificates && CERTIFICATE_SUITES.containsKey(n)))
+                .mapToInt(n -> PSK_SUITES.getOrDefault(n, CERTIFICATE_SUITES.get(n))).toArray();
         if (suites.length == 0) {
-            throw new TlsFatalAlert(AlertDescription.handshake_failure, "tenant policy allows no PSK suite");
+            throw new TlsFatalAlert(AlertDescription.handshake_failure, "tenant policy allows no suite this tenant can serve");
         }
         // the negotiable suites are the tenant's, in the policy's order of preference
         this.cipherSuites = suites;
@@ -137,24 +172,91 @@ final class DeviceTlsServer extends AbstractTlsServer {
         };
     }
 
-    @Override
-    public TlsCredentials getCredentials() {
-        return null; // plain PSK key exchange: no server certificate
+    private boolean certificateSuiteSelected() {
+        return TlsUtils.getKeyExchangeAlgorithm(selectedCipherSuite) == KeyExchangeAlgorithm.ECDHE_ECDSA;
     }
 
-    /** RFC 5705 labels each function needs; BC exports only inside notifyHandshakeComplete. */
-    static final Map<DeviceFqdns.Function, java.util.List<String>> EXPORT_LABELS = Map.of(
-            DeviceFqdns.Function.MEF, java.util.List.of("EXPORTER-oneM2M-Bootstrap"),
-            DeviceFqdns.Function.MAF, java.util.List.of("EXPORTER-oneM2M-Connection"));
+    @Override
+    public TlsCredentials getCredentials() throws IOException {
+        if (!certificateSuiteSelected()) {
+            return null; // plain PSK key exchange: no server certificate
+        }
+        CertificateAuthentication.ServerIdentity id;
+        try {
+            id = certificates.serverIdentity(host.tenantId())
+                    .orElseThrow(() -> new TlsFatalAlert(AlertDescription.handshake_failure, "tenant has no CA"));
+        } catch (RuntimeException e) {
+            LOG.warnf("server certificate of tenant %s unavailable: %s", host.tenantId(), e.getMessage());
+            throw new TlsFatalAlert(AlertDescription.internal_error, "server certificate unavailable");
+        }
+        TlsCertificate[] chain = new TlsCertificate[id.chainDer().size()];
+        for (int i = 0; i < chain.length; i++) {
+            chain[i] = getCrypto().createCertificate(id.chainDer().get(i));
+        }
+        TlsSigner signer = new HsmTlsSigner(hsm, id.key());
+        return new DefaultTlsCredentialedSigner(new TlsCryptoParameters(context), signer, new Certificate(chain), ECDSA_P256_SHA256);
+    }
+
+    /** ECDHE on secp256r1 only (the certificate profile's curve, TS-0003 §10.1.1.1). */
+    @Override
+    protected int selectECDH(int minimumCurveBits) {
+        int[] offered = context.getSecurityParametersHandshake().getClientSupportedGroups();
+        if (offered == null) {
+            return NamedGroup.secp256r1; // RFC 8422 §4: no extension means any curve
+        }
+        return Arrays.stream(offered).anyMatch(g -> g == NamedGroup.secp256r1) ? NamedGroup.secp256r1 : -1;
+    }
+
+    @Override
+    public CertificateRequest getCertificateRequest() {
+        if (!certificateSuiteSelected()) {
+            return null;
+        }
+        Vector<SignatureAndHashAlgorithm> algs = new Vector<>();
+        algs.add(ECDSA_P256_SHA256);
+        Vector<X500Name> authorities = new Vector<>();
+        for (byte[] der : certificates.acceptedIssuers(host.tenantId())) {
+            authorities.add(X500Name.getInstance(der));
+        }
+        return new CertificateRequest(new short[]{ClientCertificateType.ecdsa_sign}, algs, authorities);
+    }
+
+    /** Mutual authentication is mandatory on certificate suites (TS-0003 §8.3.2.2); BC then checks CertificateVerify. */
+    @Override
+    public void notifyClientCertificate(Certificate clientCert) throws IOException {
+        java.util.List<byte[]> chain = new java.util.ArrayList<>();
+        for (int i = 0; i < clientCert.getLength(); i++) {
+            chain.add(clientCert.getCertificateAt(i).getEncoded());
+        }
+        try {
+            clientCertificate = certificates.authenticateClient(host.tenantId(), chain);
+        } catch (CertificateAuthentication.RejectedCertificate e) {
+            LOG.debugf("client certificate refused for tenant %s: %s", host.tenantId(), e.getMessage());
+            throw new TlsFatalAlert(e.alert(), e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.warnf("client certificate check failed for tenant %s: %s", host.tenantId(), e.getMessage());
+            throw new TlsFatalAlert(AlertDescription.internal_error, "certificate check unavailable");
+        }
+    }
+
+    /**
+     * RFC 5705 labels (and lengths) each function needs; BC exports only inside notifyHandshakeComplete.
+     * {@code EXPORTER-Channel-Binding} (32 bytes, RFC 9266's tls-exporter label, here without context like
+     * the others) links an EST CSR to the TLS session (interop profile, "EST").
+     */
+    static final Map<DeviceFqdns.Function, Map<String, Integer>> EXPORT_LABELS = Map.of(
+            DeviceFqdns.Function.MEF, Map.of("EXPORTER-oneM2M-Bootstrap", 48, "EXPORTER-oneM2M-Connection", 48,
+                    DevicePeer.CHANNEL_BINDING_LABEL, 32),
+            DeviceFqdns.Function.MAF, Map.of("EXPORTER-oneM2M-Connection", 48, DevicePeer.CHANNEL_BINDING_LABEL, 32));
 
     private final Map<String, SecretBytes> exports = new java.util.HashMap<>();
 
     @Override
     public void notifyHandshakeComplete() throws IOException {
         super.notifyHandshakeComplete();
-        for (String label : EXPORT_LABELS.get(host.function())) {
-            // 48 bytes, no context (interop profile): first 16 identifier, last 32 key
-            exports.put(label, SecretBytes.adopt(context.exportKeyingMaterial(label, null, 48)));
+        for (Map.Entry<String, Integer> e : EXPORT_LABELS.get(host.function()).entrySet()) {
+            // no context (interop profile); the oneM2M labels give 48 bytes: first 16 identifier, last 32 key
+            exports.put(e.getKey(), SecretBytes.adopt(context.exportKeyingMaterial(e.getKey(), null, e.getValue())));
         }
         handshakeComplete = true;
     }
@@ -173,6 +275,11 @@ final class DeviceTlsServer extends AbstractTlsServer {
 
     String pskIdentity() {
         return pskIdentity;
+    }
+
+    /** The authenticated client certificate on certificate suites, else null. */
+    CertificateAuthentication.AuthenticatedCertificate clientCertificate() {
+        return clientCertificate;
     }
 
     /** A copy of an export made at handshake completion (the caller closes it). */

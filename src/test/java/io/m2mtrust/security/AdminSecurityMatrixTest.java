@@ -81,6 +81,19 @@ class AdminSecurityMatrixTest {
                 new Endpoint("POST", t + "/enrolment-groups/g1/devices/d1/deny", null, true, false),
                 new Endpoint("POST", t + "/enrolment-groups/g1/devices/d1/allow", null, true, false),
                 new Endpoint("POST", t + "/enrolment-groups/g1/devices/d1/kpm-export", null, true, false),
+                new Endpoint("PUT", t + "/enrolment-groups/g1/certificate-profile", Map.of("subjectType", "CSE_ID", "subjectTemplate", "{device}.x.example"), true, false),
+                new Endpoint("DELETE", t + "/enrolment-groups/g1/certificate-profile", null, true, false),
+                new Endpoint("GET", t + "/ca", null, false, false),
+                new Endpoint("POST", t + "/ca", null, true, false),
+                new Endpoint("GET", t + "/ca/1/crl", null, false, false),
+                new Endpoint("GET", t + "/certificates", null, false, false),
+                new Endpoint("POST", t + "/certificates/4abc/revoke", Map.of("reason", "keyCompromise"), true, false),
+                new Endpoint("GET", t + "/mef-clients", null, false, false),
+                new Endpoint("DELETE", t + "/mef-clients/mcr-x", null, true, false),
+                new Endpoint("GET", t + "/mef-clients/mcr-x/commands", null, false, false),
+                new Endpoint("POST", t + "/mef-clients/mcr-x/commands", Map.of("cmdClass", "CERT_PROV"), true, false),
+                new Endpoint("GET", t + "/mef-keys", null, false, false),
+                new Endpoint("DELETE", t + "/mef-keys/" + "0".repeat(32), null, true, false),
                 new Endpoint("GET", t + "/enrolment-targets", null, false, false),
                 new Endpoint("PUT", t + "/enrolment-targets/cse-x", Map.of("targetFqdn", "cse.example.com", "allowedSuids", List.of(22)), true, false),
                 new Endpoint("DELETE", t + "/enrolment-targets/cse-x", null, true, false),
@@ -98,6 +111,7 @@ class AdminSecurityMatrixTest {
             Api.createTenant(OTHER);
             Api.as(Tokens.platformAdmin()).body(Map.of("id", "g1", "name", "group one"))
                     .post("/api/v1/tenants/" + OTHER + "/enrolment-groups").then().statusCode(201);
+            Api.as(Tokens.platformAdmin()).post("/api/v1/tenants/" + OTHER + "/ca").then().statusCode(201);
         }
     }
 

@@ -1,0 +1,102 @@
+package io.m2mtrust.ca;
+
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+import jakarta.persistence.IdClass;
+import jakarta.persistence.Table;
+
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.Objects;
+
+/** A certificate the tenant CA issued: an end-entity certificate (EST) or the service's FQDN certificate. */
+@Entity
+@Table(name = "issued_certificate")
+@IdClass(IssuedCertificate.Key.class)
+public class IssuedCertificate {
+
+    public enum Kind { CLIENT, SERVER }
+
+    /** VALID until revoked by an admin or superseded by a re-enrolment of the same subject (both are on the CRL). */
+    public enum Status { VALID, REVOKED, SUPERSEDED }
+
+    @Id
+    @Column(name = "tenant_id")
+    public String tenantId;
+
+    /** Lowercase hex of the certificate's serial number. */
+    @Id
+    public String serial;
+
+    @Enumerated(EnumType.STRING)
+    @Column(nullable = false)
+    public Kind kind;
+
+    @Enumerated(EnumType.STRING)
+    @Column(name = "subject_type", nullable = false)
+    public SubjectType subjectType;
+
+    @Column(name = "subject_id", nullable = false)
+    public String subjectId;
+
+    /** The authenticated client that asked (KpmID or certificate identity); null for SERVER certificates. */
+    @Column(name = "enrolee_id")
+    public String enroleeId;
+
+    @Column(name = "ca_version", nullable = false)
+    public int caVersion;
+
+    @Column(name = "tls_key_version")
+    public Integer tlsKeyVersion;
+
+    @Column(nullable = false)
+    public byte[] der;
+
+    @Enumerated(EnumType.STRING)
+    @Column(nullable = false)
+    public Status status;
+
+    @Column(name = "not_before", nullable = false)
+    public Instant notBefore;
+
+    @Column(name = "not_after", nullable = false)
+    public Instant notAfter;
+
+    @Column(name = "issued_at", nullable = false)
+    public Instant issuedAt;
+
+    @Column(name = "revoked_at")
+    public Instant revokedAt;
+
+    @Column(name = "revocation_reason")
+    public Integer revocationReason;
+
+    @Column(name = "replaced_by")
+    public String replacedBy;
+
+    public static class Key implements Serializable {
+        public String tenantId;
+        public String serial;
+
+        public Key() {
+        }
+
+        public Key(String tenantId, String serial) {
+            this.tenantId = tenantId;
+            this.serial = serial;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.serial, serial);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(tenantId, serial);
+        }
+    }
+}

@@ -1,0 +1,584 @@
+package io.m2mtrust.ca;
+
+import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.hsm.HsmCrypto;
+import io.m2mtrust.hsm.HsmKeyLabel;
+import io.m2mtrust.hsm.KeyPurpose;
+import io.m2mtrust.keys.KeyVersionRepository;
+import io.m2mtrust.keys.TenantKeyService;
+import io.m2mtrust.keys.TenantKeyVersion;
+import io.m2mtrust.tenant.Tenant;
+import io.m2mtrust.tls.CertificateAuthentication;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.CRLDistPoint;
+import org.bouncycastle.asn1.x509.DistributionPoint;
+import org.bouncycastle.asn1.x509.DistributionPointName;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.tls.AlertDescription;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.X509v2CRLBuilder;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
+import org.jboss.logging.Logger;
+
+import java.io.ByteArrayInputStream;
+import java.math.BigInteger;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.interfaces.ECPublicKey;
+import java.security.spec.ECParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The per-tenant certificate authority of the certificate RSPF (TS-0003 §8.3.6, profile §10.1): its
+ * key and the service's TLS key live in the HSM (made on first use); every certificate and CRL is
+ * signed there. Issued certificates are recorded; a re-enrolment supersedes the subject's previous
+ * certificate, which goes on the CRL with reason {@code superseded}.
+ */
+@ApplicationScoped
+public class TenantCa implements CertificateAuthentication {
+
+    private static final Logger LOG = Logger.getLogger(TenantCa.class);
+
+    @ConfigMapping(prefix = "m2m.ca")
+    public interface Config {
+        /** Lifetime of end-entity certificates (capped by the CA certificate's own expiry). */
+        @WithDefault("P365D")
+        Duration certificateLifetime();
+
+        /** Lifetime of a CA certificate (one per CA key version). */
+        @WithDefault("P3650D")
+        Duration caLifetime();
+
+        /** Lifetime of the service's MEF/MAF FQDN certificate; renewed when a third is left. */
+        @WithDefault("P90D")
+        Duration serverCertificateLifetime();
+
+        /** nextUpdate − thisUpdate of CRLs; a CRL is re-signed when half of it has passed or on revocation. */
+        @WithDefault("P1D")
+        Duration crlValidity();
+
+        /** Public base URL of the PKI endpoints (e.g. https://pki.example.com); when set, certificates carry a CRL distribution point. */
+        Optional<String> publicBaseUrl();
+    }
+
+    /** RFC 5280 §5.3.1 reason codes used here. */
+    public static final int REASON_UNSPECIFIED = 0;
+    public static final int REASON_KEY_COMPROMISE = 1;
+    public static final int REASON_SUPERSEDED = 4;
+    public static final int REASON_CESSATION = 5;
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Duration ANCHOR_CACHE_TTL = Duration.ofSeconds(30);
+
+    /** The tenant CA of one key version. */
+    public record Ca(int version, HsmKeyLabel key, X509Certificate certificate) {
+    }
+
+    private record Anchors(List<Ca> cas, long loadedAt) {
+    }
+
+    private record Server(ServerIdentity identity, Instant renewAfter, String fqdns) {
+    }
+
+    private final Config config;
+    private final EntityManager em;
+    private final HsmCrypto hsm;
+    private final TenantKeyService keys;
+    private final KeyVersionRepository versions;
+    private final AuditLog audit;
+    private final DeviceFqdns fqdns;
+    private final Map<String, Anchors> anchors = new ConcurrentHashMap<>();
+    private final Map<String, Server> servers = new ConcurrentHashMap<>();
+
+    TenantCa(Config config, EntityManager em, HsmCrypto hsm, TenantKeyService keys, KeyVersionRepository versions,
+             AuditLog audit, DeviceFqdns fqdns) {
+        this.config = config;
+        this.em = em;
+        this.hsm = hsm;
+        this.keys = keys;
+        this.versions = versions;
+        this.audit = audit;
+        this.fqdns = fqdns;
+    }
+
+    // ---------------------------------------------------------------- the CA itself
+
+    /** The tenant's current CA, making its HSM key and self-signed certificate on first use. */
+    public Ca current(String tenantId, String actor) {
+        HsmKeyLabel key = keys.ensurePrimary(tenantId, KeyPurpose.CA, actor);
+        CaCertificate row = QuarkusTransaction.requiringNew().call(() -> {
+            CaCertificate c = em.find(CaCertificate.class, new CaCertificate.Key(tenantId, key.version()));
+            if (c != null) {
+                return c;
+            }
+            Tenant.lockForUpdate(em, tenantId); // one certificate per CA key version
+            c = em.find(CaCertificate.class, new CaCertificate.Key(tenantId, key.version()));
+            return c != null ? c : createCaCertificate(tenantId, key, actor);
+        });
+        anchors.remove(tenantId);
+        return new Ca(key.version(), key, parse(row.der));
+    }
+
+    /** Whether the tenant has a CA (its certificate suites and EST work only then). */
+    public boolean exists(String tenantId) {
+        return !cas(tenantId).isEmpty();
+    }
+
+    /** CAs whose key still exists (PRIMARY or ACTIVE) and has a certificate: the tenant's trust anchors. */
+    public List<Ca> cas(String tenantId) {
+        Anchors a = anchors.get(tenantId);
+        long now = System.nanoTime();
+        if (a != null && now - a.loadedAt() < ANCHOR_CACHE_TTL.toNanos()) {
+            return a.cas();
+        }
+        List<Ca> loaded = QuarkusTransaction.requiringNew().call(() -> {
+            List<Ca> out = new ArrayList<>();
+            for (TenantKeyVersion v : versions.ofTenant(tenantId)) {
+                if (v.purpose != KeyPurpose.CA || !v.usableForOpen()) {
+                    continue;
+                }
+                CaCertificate c = em.find(CaCertificate.class, new CaCertificate.Key(tenantId, v.version));
+                if (c != null) {
+                    out.add(new Ca(v.version, v.label(), parse(c.der)));
+                }
+            }
+            out.sort((x, y) -> Integer.compare(y.version(), x.version())); // newest first
+            return List.copyOf(out);
+        });
+        anchors.put(tenantId, new Anchors(loaded, now));
+        return loaded;
+    }
+
+    private CaCertificate createCaCertificate(String tenantId, HsmKeyLabel key, String actor) {
+        try {
+            Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+            X500Name name = new X500NameBuilder(BCStyle.INSTANCE)
+                    .addRDN(BCStyle.O, "m2m-trust").addRDN(BCStyle.OU, "tenant " + tenantId)
+                    .addRDN(BCStyle.CN, "m2m-trust " + tenantId + " CA v" + key.version()).build();
+            PublicKey pub = hsm.token().publicKey(key);
+            JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
+            X509v3CertificateBuilder b = new X509v3CertificateBuilder(name, randomSerial(), Date.from(now.minus(1, ChronoUnit.MINUTES)),
+                    Date.from(now.plus(config.caLifetime())), name, SubjectPublicKeyInfo.getInstance(pub.getEncoded()));
+            b.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
+            // TS-0003 §10.1.1.1: every certificate's key usage includes digitalSignature
+            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature));
+            b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(pub));
+            X509CertificateHolder h = b.build(new HsmContentSigner(hsm, key));
+            CaCertificate c = new CaCertificate();
+            c.tenantId = tenantId;
+            c.keyVersion = key.version();
+            c.der = h.getEncoded();
+            c.notBefore = h.getNotBefore().toInstant();
+            c.notAfter = h.getNotAfter().toInstant();
+            c.createdAt = now;
+            em.persist(c);
+            em.flush();
+            audit.append(tenantId, actor, "ca.create", key.value(), AuditLog.Outcome.SUCCESS,
+                    "CA certificate v" + key.version() + " valid until " + c.notAfter);
+            LOG.infof("tenant %s: CA certificate for %s created", tenantId, key);
+            return c;
+        } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("CA certificate could not be built", e);
+        }
+    }
+
+    // ---------------------------------------------------------------- issuing
+
+    /** What to put in a certificate: subject flavour and identity, the public key, who asked. */
+    public record IssueRequest(SubjectType subjectType, String subjectId, PublicKey publicKey, String enroleeId) {
+    }
+
+    /**
+     * Issues an end-entity certificate (TS-0003 §10.1.1.3 profile) signed in the HSM, records it and
+     * supersedes the subject's previous valid certificate in the same transaction. The caller has checked
+     * the request (CSR policy, authorisation).
+     */
+    public IssuedCertificate issue(String tenantId, IssueRequest req, String actor) {
+        String problem = req.subjectType().problemWith(req.subjectId());
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
+        }
+        requireP256(req.publicKey());
+        Ca ca = current(tenantId, actor);
+        return QuarkusTransaction.requiringNew().call(() -> {
+            // serialise issuing per subject: the partial unique index makes a concurrent twin fail instead
+            List<IssuedCertificate> previous = em.createQuery(
+                            "from IssuedCertificate where tenantId = ?1 and kind = ?2 and subjectId = ?3 and status = ?4", IssuedCertificate.class)
+                    .setParameter(1, tenantId).setParameter(2, IssuedCertificate.Kind.CLIENT).setParameter(3, req.subjectId())
+                    .setParameter(4, IssuedCertificate.Status.VALID)
+                    .setLockMode(jakarta.persistence.LockModeType.PESSIMISTIC_WRITE).getResultList();
+            Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+            Instant notAfter = min(now.plus(config.certificateLifetime()), ca.certificate().getNotAfter().toInstant());
+            X509CertificateHolder h = build(ca, req.subjectType(), List.of(req.subjectId()), req.publicKey(), now, notAfter, false);
+            IssuedCertificate c = record(tenantId, IssuedCertificate.Kind.CLIENT, req.subjectType(), req.subjectId(), req.enroleeId(), ca, h);
+            for (IssuedCertificate p : previous) {
+                p.status = IssuedCertificate.Status.SUPERSEDED;
+                p.revokedAt = now;
+                p.revocationReason = REASON_SUPERSEDED;
+                p.replacedBy = c.serial;
+                markCrlStale(tenantId, p.caVersion);
+            }
+            em.flush(); // superseded rows first, so the new VALID row satisfies the one-valid index
+            em.persist(c);
+            em.flush();
+            audit.append(tenantId, actor, "certificate.issue", "certificate/" + c.serial, AuditLog.Outcome.SUCCESS,
+                    req.subjectType() + " " + req.subjectId() + " until " + c.notAfter
+                            + (previous.isEmpty() ? "" : "; supersedes " + previous.stream().map(p -> p.serial).toList()));
+            return c;
+        });
+    }
+
+    private IssuedCertificate record(String tenantId, IssuedCertificate.Kind kind, SubjectType type, String subjectId, String enroleeId,
+                                     Ca ca, X509CertificateHolder h) throws java.io.IOException {
+        IssuedCertificate c = new IssuedCertificate();
+        c.tenantId = tenantId;
+        c.serial = h.getSerialNumber().toString(16);
+        c.kind = kind;
+        c.subjectType = type;
+        c.subjectId = subjectId;
+        c.enroleeId = enroleeId;
+        c.caVersion = ca.version();
+        c.der = h.getEncoded();
+        c.status = IssuedCertificate.Status.VALID;
+        c.notBefore = h.getNotBefore().toInstant();
+        c.notAfter = h.getNotAfter().toInstant();
+        c.issuedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        return c;
+    }
+
+    private X509CertificateHolder build(Ca ca, SubjectType type, List<String> ids, PublicKey subjectKey, Instant notBefore, Instant notAfter,
+                                        boolean server) {
+        try {
+            JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
+            String first = ids.get(0);
+            // RFC 5280 ub-common-name is 64: longer identities live only in the (then critical) subjectAltName
+            X500Name subject = first.length() <= 64 ? new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, first).build() : new X500Name(new org.bouncycastle.asn1.x500.RDN[0]);
+            boolean sanCritical = first.length() > 64;
+            X509v3CertificateBuilder b = new X509v3CertificateBuilder(X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded()),
+                    randomSerial(), Date.from(notBefore.minus(1, ChronoUnit.MINUTES)), Date.from(notAfter), subject,
+                    SubjectPublicKeyInfo.getInstance(subjectKey.getEncoded()));
+            b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | (server ? 0 : KeyUsage.keyAgreement)));
+            b.addExtension(Extension.extendedKeyUsage, false, server ? new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth)
+                    : new ExtendedKeyUsage(new KeyPurposeId[]{KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth}));
+            b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(subjectKey));
+            b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(ca.certificate()));
+            GeneralName[] names = ids.stream().map(type::generalName).toArray(GeneralName[]::new);
+            b.addExtension(Extension.subjectAlternativeName, sanCritical, new GeneralNames(names));
+            config.publicBaseUrl().ifPresent(base -> {
+                try {
+                    String url = base.replaceAll("/+$", "") + "/pki/" + tenantOf(ca) + "/crl/" + ca.version();
+                    b.addExtension(Extension.cRLDistributionPoints, false, new CRLDistPoint(new DistributionPoint[]{
+                            new DistributionPoint(new DistributionPointName(new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, url))), null, null)}));
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            return b.build(new HsmContentSigner(hsm, ca.key()));
+        } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("certificate could not be built", e);
+        }
+    }
+
+    private static String tenantOf(Ca ca) {
+        return ca.key().owner();
+    }
+
+    // ---------------------------------------------------------------- revocation and CRL
+
+    /** Revokes a certificate (RFC 5280 reason code); the next CRL lists it and handshakes with it fail at once. */
+    public IssuedCertificate revoke(String tenantId, String serial, int reason, String actor) {
+        return audit.auditRefusals(tenantId, actor, "certificate.revoke", "certificate/" + serial, () ->
+                QuarkusTransaction.requiringNew().call(() -> {
+                    IssuedCertificate c = em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, serial),
+                            jakarta.persistence.LockModeType.PESSIMISTIC_WRITE);
+                    if (c == null) {
+                        throw ApiProblem.notFound("certificate " + serial);
+                    }
+                    if (c.status != IssuedCertificate.Status.VALID) {
+                        throw ApiProblem.conflict("certificate " + serial + " is already " + c.status.name().toLowerCase());
+                    }
+                    c.status = IssuedCertificate.Status.REVOKED;
+                    c.revokedAt = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+                    c.revocationReason = reason;
+                    markCrlStale(tenantId, c.caVersion);
+                    if (c.kind == IssuedCertificate.Kind.SERVER) {
+                        servers.remove(tenantId);
+                    }
+                    audit.append(tenantId, actor, "certificate.revoke", "certificate/" + serial, AuditLog.Outcome.SUCCESS,
+                            c.subjectType + " " + c.subjectId + ", reason " + reason);
+                    return c;
+                }));
+    }
+
+    private void markCrlStale(String tenantId, int caVersion) {
+        em.createNativeQuery("update tenant_crl set der = null where tenant_id = ?1 and ca_version = ?2")
+                .setParameter(1, tenantId).setParameter(2, caVersion).executeUpdate();
+    }
+
+    /**
+     * The current CRL (DER) of a CA version: re-signed in the HSM when none exists, after a revocation,
+     * or when half of its validity has passed. The CRL number only grows.
+     */
+    public byte[] crl(String tenantId, int caVersion) {
+        Ca ca = cas(tenantId).stream().filter(c -> c.version() == caVersion).findFirst()
+                .orElseThrow(() -> ApiProblem.notFound("CA version " + caVersion));
+        return QuarkusTransaction.requiringNew().call(() -> {
+            em.createNativeQuery("insert into tenant_crl (tenant_id, ca_version, crl_number) values (?1, ?2, 0) on conflict do nothing")
+                    .setParameter(1, tenantId).setParameter(2, caVersion).executeUpdate();
+            Object[] row = (Object[]) em.createNativeQuery("select crl_number, der, next_update from tenant_crl where tenant_id = ?1 and ca_version = ?2 for update")
+                    .setParameter(1, tenantId).setParameter(2, caVersion).getSingleResult();
+            long number = ((Number) row[0]).longValue();
+            byte[] der = (byte[]) row[1];
+            Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+            Instant nextUpdate = row[2] == null ? null : toInstant(row[2]);
+            if (der != null && nextUpdate != null && nextUpdate.minus(config.crlValidity().dividedBy(2)).isAfter(now)) {
+                return der;
+            }
+            long next = number + 1;
+            byte[] signed = signCrl(tenantId, ca, next, now);
+            em.createNativeQuery("update tenant_crl set crl_number = ?3, der = ?4, this_update = ?5, next_update = ?6 where tenant_id = ?1 and ca_version = ?2")
+                    .setParameter(1, tenantId).setParameter(2, caVersion).setParameter(3, next).setParameter(4, signed)
+                    .setParameter(5, now).setParameter(6, now.plus(config.crlValidity())).executeUpdate();
+            return signed;
+        });
+    }
+
+    private byte[] signCrl(String tenantId, Ca ca, long number, Instant now) {
+        try {
+            X509v2CRLBuilder b = new X509v2CRLBuilder(X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded()), Date.from(now));
+            b.setNextUpdate(Date.from(now.plus(config.crlValidity())));
+            List<IssuedCertificate> revoked = em.createQuery(
+                            "from IssuedCertificate where tenantId = ?1 and caVersion = ?2 and status <> ?3 and notAfter > ?4 order by revokedAt", IssuedCertificate.class)
+                    .setParameter(1, tenantId).setParameter(2, ca.version()).setParameter(3, IssuedCertificate.Status.VALID)
+                    .setParameter(4, now).getResultList();
+            for (IssuedCertificate c : revoked) {
+                b.addCRLEntry(new BigInteger(c.serial, 16), Date.from(c.revokedAt), c.revocationReason == null ? REASON_UNSPECIFIED : c.revocationReason);
+            }
+            b.addExtension(Extension.cRLNumber, false, new ASN1Integer(number));
+            b.addExtension(Extension.authorityKeyIdentifier, false, new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(ca.certificate()));
+            return b.build(new HsmContentSigner(hsm, ca.key())).getEncoded();
+        } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("CRL could not be built", e);
+        }
+    }
+
+    // ---------------------------------------------------------------- the listener's side
+
+    @Override
+    public boolean serverIdentityAvailable(String tenantId) {
+        return exists(tenantId);
+    }
+
+    @Override
+    public Optional<ServerIdentity> serverIdentity(String tenantId) {
+        if (!exists(tenantId)) {
+            return Optional.empty();
+        }
+        String names = fqdns.mef(tenantId) + " " + fqdns.maf(tenantId);
+        Server s = servers.get(tenantId);
+        if (s != null && s.renewAfter().isAfter(Instant.now()) && s.fqdns().equals(names)) {
+            return Optional.of(s.identity());
+        }
+        Server fresh = loadOrIssueServer(tenantId, names);
+        servers.put(tenantId, fresh);
+        return Optional.of(fresh.identity());
+    }
+
+    private Server loadOrIssueServer(String tenantId, String names) {
+        Ca ca = cas(tenantId).get(0);
+        HsmKeyLabel tlsKey = keys.ensurePrimary(tenantId, KeyPurpose.TLS, "system");
+        return QuarkusTransaction.requiringNew().call(() -> {
+            Tenant.lockForUpdate(em, tenantId); // one replica issues; the others find its certificate
+            Instant now = Instant.now();
+            for (IssuedCertificate c : em.createQuery("from IssuedCertificate where tenantId = ?1 and kind = ?2 and status = ?3", IssuedCertificate.class)
+                    .setParameter(1, tenantId).setParameter(2, IssuedCertificate.Kind.SERVER).setParameter(3, IssuedCertificate.Status.VALID).getResultList()) {
+                Instant renewAfter = c.notAfter.minus(Duration.between(c.notBefore, c.notAfter).dividedBy(3));
+                if (c.subjectId.equals(names) && c.caVersion == ca.version() && c.tlsKeyVersion != null
+                        && c.tlsKeyVersion == tlsKey.version() && renewAfter.isAfter(now)) {
+                    return new Server(new ServerIdentity(List.of(c.der, ca.certificate().getEncoded()), tlsKey), renewAfter, names);
+                }
+                c.status = IssuedCertificate.Status.SUPERSEDED;
+                c.revokedAt = now.truncatedTo(ChronoUnit.SECONDS);
+                c.revocationReason = REASON_SUPERSEDED;
+                markCrlStale(tenantId, c.caVersion);
+            }
+            em.flush();
+            Instant start = now.truncatedTo(ChronoUnit.SECONDS);
+            Instant notAfter = min(start.plus(config.serverCertificateLifetime()), ca.certificate().getNotAfter().toInstant());
+            X509CertificateHolder h = build(ca, SubjectType.FQDN, List.of(fqdns.mef(tenantId), fqdns.maf(tenantId)),
+                    hsm.token().publicKey(tlsKey), start, notAfter, true);
+            IssuedCertificate c = record(tenantId, IssuedCertificate.Kind.SERVER, SubjectType.FQDN, names, null, ca, h);
+            c.tlsKeyVersion = tlsKey.version();
+            em.persist(c);
+            em.flush();
+            audit.append(tenantId, "system", "certificate.issue", "certificate/" + c.serial, AuditLog.Outcome.SUCCESS,
+                    "service FQDN certificate for " + names + " until " + c.notAfter);
+            Instant renewAfter = c.notAfter.minus(Duration.between(c.notBefore, c.notAfter).dividedBy(3));
+            return new Server(new ServerIdentity(List.of(c.der, ca.certificate().getEncoded()), tlsKey), renewAfter, names);
+        });
+    }
+
+    @Override
+    public List<byte[]> acceptedIssuers(String tenantId) {
+        return cas(tenantId).stream().map(c -> c.certificate().getSubjectX500Principal().getEncoded()).toList();
+    }
+
+    @Override
+    public AuthenticatedCertificate authenticateClient(String tenantId, List<byte[]> chainDer) throws RejectedCertificate {
+        if (chainDer.isEmpty()) {
+            throw new RejectedCertificate(AlertDescription.handshake_failure, "a client certificate is required");
+        }
+        X509Certificate leaf;
+        try {
+            leaf = parse(chainDer.get(0));
+        } catch (IllegalArgumentException e) {
+            throw new RejectedCertificate(AlertDescription.bad_certificate, "unparseable client certificate");
+        }
+        Ca issuer = null;
+        for (Ca ca : cas(tenantId)) {
+            if (ca.certificate().getSubjectX500Principal().equals(leaf.getIssuerX500Principal())) {
+                try {
+                    leaf.verify(ca.certificate().getPublicKey());
+                    issuer = ca;
+                    break;
+                } catch (java.security.GeneralSecurityException e) {
+                    // another CA version may carry the same name: keep looking
+                }
+            }
+        }
+        if (issuer == null) {
+            throw new RejectedCertificate(AlertDescription.unknown_ca, "not issued by this tenant's CA");
+        }
+        try {
+            leaf.checkValidity();
+        } catch (CertificateException e) {
+            throw new RejectedCertificate(AlertDescription.certificate_expired, "client certificate is outside its validity");
+        }
+        if (!isP256(leaf.getPublicKey())) {
+            throw new RejectedCertificate(AlertDescription.unsupported_certificate, "client key is not EC P-256 (TS-0003 §10.1.1.1)");
+        }
+        String serial = leaf.getSerialNumber().toString(16);
+        IssuedCertificate row = QuarkusTransaction.requiringNew().call(() ->
+                em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, serial)));
+        if (row == null || row.kind != IssuedCertificate.Kind.CLIENT) {
+            throw new RejectedCertificate(AlertDescription.bad_certificate, "certificate is not a recorded client certificate");
+        }
+        if (row.status != IssuedCertificate.Status.VALID) {
+            throw new RejectedCertificate(AlertDescription.certificate_revoked, "certificate " + serial + " is " + row.status.name().toLowerCase());
+        }
+        return new AuthenticatedCertificate(row.subjectId, serial);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    static X509Certificate parse(byte[] der) {
+        try {
+            return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
+        } catch (CertificateException | RuntimeException e) {
+            throw new IllegalArgumentException("not an X.509 certificate", e);
+        }
+    }
+
+    private static final ECParameterSpec P256 = p256();
+
+    private static ECParameterSpec p256() {
+        try {
+            java.security.AlgorithmParameters p = java.security.AlgorithmParameters.getInstance("EC");
+            p.init(new java.security.spec.ECGenParameterSpec("secp256r1"));
+            return p.getParameterSpec(ECParameterSpec.class);
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static boolean isP256(PublicKey key) {
+        if (!(key instanceof ECPublicKey ec)) {
+            return false;
+        }
+        ECParameterSpec s = ec.getParams();
+        return s.getCurve().equals(P256.getCurve()) && s.getGenerator().equals(P256.getGenerator()) && s.getOrder().equals(P256.getOrder());
+    }
+
+    private static void requireP256(PublicKey key) {
+        if (!isP256(key)) {
+            throw new IllegalArgumentException("the subject key must be EC P-256 (TS-0003 §10.1.1.1)");
+        }
+    }
+
+    private static BigInteger randomSerial() {
+        byte[] b = new byte[16];
+        RANDOM.nextBytes(b);
+        b[0] &= 0x7f; // positive (RFC 5280 §4.1.2.2)
+        b[0] |= 0x40; // and always 16 octets, so the hex form has a fixed width
+        return new BigInteger(b);
+    }
+
+    private static Instant min(Instant a, Instant b) {
+        return a.isBefore(b) ? a : b;
+    }
+
+    private static Instant toInstant(Object o) {
+        if (o instanceof Instant i) {
+            return i;
+        }
+        if (o instanceof java.time.OffsetDateTime odt) {
+            return odt.toInstant();
+        }
+        if (o instanceof java.sql.Timestamp ts) {
+            return ts.toInstant();
+        }
+        throw new IllegalStateException("unexpected timestamp type " + o.getClass());
+    }
+
+    /** Hex of a byte array, for fingerprints in views. */
+    static String sha256Hex(byte[] der) {
+        try {
+            return HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(der));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The RFC 5280 reason code for a name used in the admin API. */
+    public static int reasonCode(String name) {
+        return switch (name == null ? "unspecified" : name) {
+            case "unspecified" -> REASON_UNSPECIFIED;
+            case "keyCompromise" -> REASON_KEY_COMPROMISE;
+            case "superseded" -> REASON_SUPERSEDED;
+            case "cessationOfOperation" -> REASON_CESSATION;
+            default -> throw ApiProblem.badRequest("invalid-reason", "reason must be unspecified, keyCompromise, superseded or cessationOfOperation");
+        };
+    }
+}

@@ -1,0 +1,185 @@
+package io.m2mtrust.mef;
+
+import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.ca.CertificateSubject;
+import io.m2mtrust.ca.EstService;
+import io.m2mtrust.ca.SubjectType;
+import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.tenant.TenantDoor;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.vertx.core.json.JsonObject;
+import jakarta.persistence.EntityManager;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+import java.net.URI;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** MEF client registrations, their commands (CERT_PROV) and key registrations — metadata only, never Key Values. */
+@Path("/api/v1/tenants/{tenant}")
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.APPLICATION_JSON)
+@Tag(name = "MEF clients")
+@SecurityRequirement(name = "oidc")
+public class MefClientResource {
+
+    public record RegistrationView(String mefClientRegId, String mefClientId, String adminFqdn, List<String> labels, Instant expirationTime,
+                                   Instant createdAt) {
+        static RegistrationView of(MefClientRegistration r) {
+            return new RegistrationView(r.regId, r.clientId, r.adminFqdn, List.of(r.labels), r.expiresAt, r.createdAt);
+        }
+    }
+
+    public record CommandView(String cmdId, int cmdClassId, Map<String, Object> cmdArgs, String state, int deliveredCount,
+                              Integer reportedCmdStatusCode, Instant createdAt, Instant updatedAt) {
+        static CommandView of(MefClientCommand c) {
+            return new CommandView(c.cmdId, c.cmdClass, new JsonObject(c.cmdArgs).getMap(), c.state.name(), c.deliveredCount, c.reportedCode,
+                    c.createdAt, c.updatedAt);
+        }
+    }
+
+    public record KeyView(String relativeKeyId, String sourceMefClientId, int suid, List<String> targetIds, List<String> labels,
+                          String adminFqdn, String keySource, Instant expirationTime, Instant createdAt) {
+        static KeyView of(MefKeyRegistration k) {
+            return new KeyView(k.relativeKeyId, k.sourceClientId, k.suid, List.of(k.targetIds), List.of(k.labels), k.adminFqdn, k.keySource,
+                    k.expiresAt, k.createdAt);
+        }
+    }
+
+    public record QueueCommand(@NotNull @Pattern(regexp = "CERT_PROV", message = "only CERT_PROV is issued by this MEF") String cmdClass) {
+    }
+
+    private final EntityManager em;
+    private final TenantDoor door;
+    private final AdminAccess access;
+    private final MefProcedures procedures;
+    private final EstService est;
+    private final DeviceFqdns fqdns;
+    private final AuditLog audit;
+
+    MefClientResource(EntityManager em, TenantDoor door, AdminAccess access, MefProcedures procedures, EstService est, DeviceFqdns fqdns,
+                      AuditLog audit) {
+        this.em = em;
+        this.door = door;
+        this.access = access;
+        this.procedures = procedures;
+        this.est = est;
+        this.fqdns = fqdns;
+        this.audit = audit;
+    }
+
+    @GET
+    @Path("mef-clients")
+    @Operation(summary = "MEF client registrations (TS-0003 §8.3.5.2.3)")
+    public List<RegistrationView> registrations(@PathParam("tenant") String tenant) {
+        door.enter(tenant, AdminAccess.Need.READ);
+        return QuarkusTransaction.requiringNew().call(() -> em.createQuery(
+                        "from MefClientRegistration where tenantId = ?1 order by createdAt desc", MefClientRegistration.class)
+                .setParameter(1, tenant).setMaxResults(1000).getResultStream().map(RegistrationView::of).toList());
+    }
+
+    @DELETE
+    @Path("mef-clients/{reg}")
+    @Operation(summary = "End a registration: its key registrations and commands are deleted")
+    public Response deleteRegistration(@PathParam("tenant") String tenant, @PathParam("reg") String reg) {
+        door.enter(tenant, AdminAccess.Need.WRITE);
+        int n = QuarkusTransaction.requiringNew().call(() -> {
+            int deleted = em.createQuery("delete from MefClientRegistration where tenantId = ?1 and regId = ?2")
+                    .setParameter(1, tenant).setParameter(2, reg).executeUpdate();
+            if (deleted > 0) {
+                audit.append(tenant, access.actor(), "mef.client.delete", "mef-client/" + reg, AuditLog.Outcome.SUCCESS,
+                        "its key registrations and commands are deleted");
+            }
+            return deleted;
+        });
+        if (n == 0) {
+            throw ApiProblem.notFound("MEF client registration " + reg);
+        }
+        return Response.noContent().build();
+    }
+
+    @GET
+    @Path("mef-clients/{reg}/commands")
+    public List<CommandView> commands(@PathParam("tenant") String tenant, @PathParam("reg") String reg) {
+        door.enter(tenant, AdminAccess.Need.READ);
+        return QuarkusTransaction.requiringNew().call(() -> em.createQuery(
+                        "from MefClientCommand where tenantId = ?1 and regId = ?2 order by createdAt, cmdId", MefClientCommand.class)
+                .setParameter(1, tenant).setParameter(2, reg).getResultStream().map(CommandView::of).toList());
+    }
+
+    @POST
+    @Path("mef-clients/{reg}/commands")
+    @Operation(summary = "Queue a MEF Client Command (§8.3.9): CERT_PROV tells the client to get a certificate over EST "
+            + "for the identity the MEF associates with it")
+    public Response queue(@PathParam("tenant") String tenant, @PathParam("reg") String reg, @Valid @NotNull QueueCommand req) {
+        door.enter(tenant, AdminAccess.Need.WRITE);
+        MefClientRegistration r = QuarkusTransaction.requiringNew().call(() -> em.find(MefClientRegistration.class, new MefClientRegistration.Key(tenant, reg)));
+        if (r == null) {
+            throw ApiProblem.notFound("MEF client registration " + reg);
+        }
+        Optional<CertificateSubject> subject = est.subjectOfClient(tenant, r.clientId);
+        if (subject.isEmpty() || subject.get().type() == SubjectType.FQDN) {
+            throw ApiProblem.conflict("no Node-ID, CSE-ID or AE-ID certificate identity is associated with " + r.clientId
+                    + " (set the enrolment group's certificate profile)");
+        }
+        // sec:certProvArgs (TS-0003 §8.3.9.7): protocol 1 = EST, base URI on this MEF, subject type and id
+        JsonObject args = new JsonObject().put("certProvArgs", new JsonObject()
+                .put("certProvProtocolId", 1)
+                .put("uri", "https://" + fqdns.mef(tenant) + "/.well-known/est")
+                .put("certSubjectType", subject.get().type().certSubjectType())
+                .put("certSubjectId", subject.get().id()));
+        try {
+            MefClientCommand c = procedures.queueCommand(tenant, reg, MefProcedures.CLASS_CERT_PROV, args.encode(), access.actor());
+            return Response.created(URI.create("/api/v1/tenants/" + tenant + "/mef-clients/" + reg + "/commands")).entity(CommandView.of(c)).build();
+        } catch (MefProcedures.Problem p) {
+            throw new ApiProblem(p.status, "not-found", "Not Found", p.getMessage());
+        }
+    }
+
+    @GET
+    @Path("mef-keys")
+    @Operation(summary = "Key registrations (§8.3.5.2.7): metadata only, never the Key Value")
+    public List<KeyView> keys(@PathParam("tenant") String tenant) {
+        door.enter(tenant, AdminAccess.Need.READ);
+        return QuarkusTransaction.requiringNew().call(() -> em.createQuery(
+                        "from MefKeyRegistration where tenantId = ?1 order by createdAt desc", MefKeyRegistration.class)
+                .setParameter(1, tenant).setMaxResults(1000).getResultStream().map(KeyView::of).toList());
+    }
+
+    @DELETE
+    @Path("mef-keys/{relativeKeyId}")
+    @Operation(summary = "Revoke a key registration: its sealed Key Value is deleted and targets can no longer retrieve it")
+    public Response revokeKey(@PathParam("tenant") String tenant, @PathParam("relativeKeyId") String rel) {
+        door.enter(tenant, AdminAccess.Need.WRITE);
+        int n = QuarkusTransaction.requiringNew().call(() -> {
+            int deleted = em.createQuery("delete from MefKeyRegistration where tenantId = ?1 and relativeKeyId = ?2")
+                    .setParameter(1, tenant).setParameter(2, rel).executeUpdate();
+            if (deleted > 0) {
+                audit.append(tenant, access.actor(), "mef.key.revoke", rel + "@" + fqdns.mef(tenant), AuditLog.Outcome.SUCCESS, null);
+            }
+            return deleted;
+        });
+        if (n == 0) {
+            throw ApiProblem.notFound("key registration " + rel);
+        }
+        return Response.noContent().build();
+    }
+}
