@@ -25,11 +25,15 @@ final class DeviceConnection {
     private final SerialExecutor serial;
     private final DeviceHttp.Decoder http;
     private final Function<io.m2mtrust.enrolment.DeviceFqdns.Function, DeviceRequestHandler> handlers;
+    private final Runnable onSocketClosed;
+    private final Runnable onPause;
     private DevicePeer peer;
     private boolean closed;
 
     DeviceConnection(NetSocket socket, DeviceTlsServer server, Executor pool, DeviceTlsConfig config,
-                     Function<io.m2mtrust.enrolment.DeviceFqdns.Function, DeviceRequestHandler> handlers) {
+                     Function<io.m2mtrust.enrolment.DeviceFqdns.Function, DeviceRequestHandler> handlers, Runnable onSocketClosed, Runnable onPause) {
+        this.onSocketClosed = onSocketClosed;
+        this.onPause = onPause;
         this.socket = socket;
         this.server = server;
         this.serial = new SerialExecutor(pool);
@@ -37,19 +41,59 @@ final class DeviceConnection {
         this.handlers = handlers;
     }
 
+    /**
+     * Back-pressure: a peer that sends faster than its worker processes is paused at {@link #PAUSE_AT}
+     * queued bytes and resumed below {@link #RESUME_AT}, so one connection can neither grow its queue
+     * without bound nor take more than its share of the worker pool.
+     */
+    static final long PAUSE_AT = 256 * 1024;
+    static final long RESUME_AT = 64 * 1024;
+
+    private final java.util.concurrent.atomic.AtomicLong queuedBytes = new java.util.concurrent.atomic.AtomicLong();
+    private volatile boolean paused;
+
     void start() throws IOException {
         tls.accept(server);
         socket.handler(buffer -> {
             byte[] bytes = buffer.getBytes();
-            serial.execute(() -> onBytes(bytes));
+            if (queuedBytes.addAndGet(bytes.length) > PAUSE_AT && !paused) {
+                paused = true;
+                socket.pause();
+                onPause.run();
+            }
+            submit(() -> {
+                try {
+                    onBytes(bytes);
+                } finally {
+                    if (queuedBytes.addAndGet(-bytes.length) < RESUME_AT && paused && !closed) {
+                        paused = false;
+                        socket.resume();
+                    }
+                }
+            });
         });
-        socket.closeHandler(v -> serial.execute(this::onClosed));
-        socket.exceptionHandler(e -> serial.execute(this::closeQuietly));
+        socket.closeHandler(v -> {
+            onSocketClosed.run();
+            submit(this::onClosed);
+        });
+        socket.exceptionHandler(e -> submit(this::closeQuietly));
+    }
+
+    private void submit(Runnable task) {
+        try {
+            serial.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the worker pool is saturated: shed this connection rather than queue without bound
+            LOG.warnf("device listener overloaded: closing %s", socket.remoteAddress());
+            closed = true;
+            server.destroySecrets();
+            socket.close();
+        }
     }
 
     /** Closes a connection that is still handshaking (slow or stalled clients). */
     void handshakeDeadline() {
-        serial.execute(() -> {
+        submit(() -> {
             if (!closed && !server.handshakeComplete()) {
                 LOG.debugf("closing %s: handshake not finished in time", socket.remoteAddress());
                 closeQuietly();

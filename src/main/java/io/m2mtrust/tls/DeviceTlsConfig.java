@@ -31,6 +31,10 @@ public interface DeviceTlsConfig {
     @WithDefault("65536")
     int maxBodyBytes();
 
+    /** Open connections beyond this are closed at once (each holds TLS state and a queue). */
+    @WithDefault("10000")
+    int maxConnections();
+
     /** Largest request head (request line and headers). */
     @WithDefault("8192")
     int maxHeadBytes();

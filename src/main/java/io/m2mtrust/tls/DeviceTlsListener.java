@@ -45,6 +45,8 @@ public class DeviceTlsListener {
     private final Map<DeviceFqdns.Function, PskResolver> pskResolvers = new EnumMap<>(DeviceFqdns.Function.class);
     private final Map<DeviceFqdns.Function, DeviceRequestHandler> handlers = new EnumMap<>(DeviceFqdns.Function.class);
     private final CertificateAuthentication certificates;
+    private final AtomicInteger open = new AtomicInteger();
+    private final io.micrometer.core.instrument.Counter pauses;
     private final io.m2mtrust.hsm.HsmCrypto hsm;
     private final SecureRandom random = new SecureRandom();
     private ExecutorService workers;
@@ -53,7 +55,12 @@ public class DeviceTlsListener {
 
     DeviceTlsListener(Vertx vertx, DeviceTlsConfig config, DeviceFqdns fqdns, EntityManager em,
                       Instance<PskResolver> resolvers, Instance<DeviceRequestHandler> requestHandlers,
-                      Instance<CertificateAuthentication> certificates, io.m2mtrust.hsm.HsmCrypto hsm) {
+                      Instance<CertificateAuthentication> certificates, io.m2mtrust.hsm.HsmCrypto hsm,
+                      io.micrometer.core.instrument.MeterRegistry registry) {
+        this.pauses = io.micrometer.core.instrument.Counter.builder("m2m.device_tls.pauses")
+                .description("times a device connection was paused because it sent faster than it was served").register(registry);
+        io.micrometer.core.instrument.Gauge.builder("m2m.device_tls.connections", open, AtomicInteger::get)
+                .description("open device TLS connections").register(registry);
         this.certificates = certificates.isResolvable() ? certificates.get() : null;
         this.hsm = hsm;
         this.vertx = vertx;
@@ -96,15 +103,23 @@ public class DeviceTlsListener {
         return port;
     }
 
+
     private void accept(NetSocket socket) {
+        if (open.incrementAndGet() > config.maxConnections()) {
+            open.decrementAndGet();
+            LOG.warnf("device listener at its connection limit (%d): refusing %s", config.maxConnections(), socket.remoteAddress());
+            socket.close();
+            return;
+        }
         DeviceTlsServer tlsServer = new DeviceTlsServer(new BcTlsCrypto(random), fqdns, this::activeTenantSuites, pskResolvers::get,
                 certificates, hsm);
-        DeviceConnection c = new DeviceConnection(socket, tlsServer, workers, config, handlers::get);
+        DeviceConnection c = new DeviceConnection(socket, tlsServer, workers, config, handlers::get, open::decrementAndGet, pauses::increment);
         try {
             c.start();
             vertx.setTimer(config.handshakeTimeout().toMillis(), id -> c.handshakeDeadline());
         } catch (Exception e) {
             LOG.warnf("could not start TLS for %s: %s", socket.remoteAddress(), e.getMessage());
+            open.decrementAndGet(); // start() fails before it installs the close handler
             socket.close();
         }
     }

@@ -72,7 +72,12 @@ public final class EnrolmentLoadDriver {
         int seconds = Integer.parseInt(System.getProperty("bench.seconds", "20"));
         Path work = Path.of("target/bench-enrolment");
         Files.createDirectories(work);
-        EmbeddedPostgres pg = EmbeddedPostgres.builder().setDataDirectory(work.resolve("pgdata")).setCleanDataDirectory(true).start();
+        EmbeddedPostgres.Builder pgBuilder = EmbeddedPostgres.builder().setDataDirectory(work.resolve("pgdata")).setCleanDataDirectory(true);
+        if (Boolean.getBoolean("bench.pg.async-commit")) {
+            // experiment only (-Dbench.pg.async-commit=true): how much of an enrolment is waiting for WAL flushes
+            pgBuilder.setServerConfig("synchronous_commit", "off");
+        }
+        EmbeddedPostgres pg = pgBuilder.start();
         try (Connection c = pg.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
             s.execute("create database m2mtrust");
         }
@@ -135,9 +140,33 @@ public final class EnrolmentLoadDriver {
             for (int threads : new int[]{1, 2}) {
                 runs.add(load("1,000,000 devices", threads, seconds, tls, sni, devices));
             }
-            String objectsAfter = field(send(kc.passwordGrant("olivia", "olivia-demo-password"), "GET", base + "/api/v1/hsm", null).body(), "objects");
+            String admin2 = kc.passwordGrant("olivia", "olivia-demo-password");
+            String objectsAfter = field(send(admin2, "GET", base + "/api/v1/hsm", null).body(), "objects");
+
+            // EST: the tenant CA (key in the HSM) issues a certificate per request; each device renews its own
+            call(admin2, "POST", base + "/api/v1/tenants/" + TENANT + "/ca", null, 201);
+            call(admin2, "PUT", groups + "/" + GROUP + "/certificate-profile",
+                    "{\"subjectType\":\"CSE_ID\",\"subjectTemplate\":\"{device}.in.bench.example\"}", 200);
+            java.security.KeyPairGenerator kpg = java.security.KeyPairGenerator.getInstance("EC");
+            kpg.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+            List<java.security.KeyPair> keys = new ArrayList<>();
+            for (int i = 0; i < devices.size(); i++) {
+                keys.add(kpg.generateKeyPair());
+            }
+            List<Run> estRuns = new ArrayList<>();
+            for (int threads : new int[]{1, 2}) {
+                estRuns.add(load("EST simpleenroll", threads, seconds, devices.size(), 200,
+                        i -> est(tls, sni, devices.get(i), keys.get(i), "bench-" + i + ".in.bench.example")));
+            }
             double[] ceiling = rawCeiling();
-            write(runs, objectsBefore, objectsAfter, ceiling, seconds);
+            if (Boolean.getBoolean("bench.pg.async-commit")) {
+                System.out.println("synchronous_commit=off: results printed only, BENCHMARKS.md unchanged");
+                runs.forEach(System.out::println);
+                estRuns.forEach(System.out::println);
+            } else {
+                write(runs, objectsBefore, objectsAfter, ceiling, seconds);
+                writeEst(estRuns, ceiling, seconds);
+            }
         } finally {
             service.destroy();
             service.waitFor();
@@ -183,7 +212,17 @@ public final class EnrolmentLoadDriver {
         return n / ((System.nanoTime() - start) / 1e9);
     }
 
+    @FunctionalInterface
+    interface Op {
+        /** One operation for device {@code i}; returns the HTTP status. */
+        int run(int i) throws Exception;
+    }
+
     static Run load(String scenario, int threads, int seconds, int port, String sni, List<Provisioned> devices) throws Exception {
+        return load(scenario, threads, seconds, devices.size(), 201, i -> enrol(port, sni, devices.get(i)));
+    }
+
+    static Run load(String scenario, int threads, int seconds, int deviceCount, int expected, Op op) throws Exception {
         System.out.println(">> " + scenario + ", " + threads + " thread(s), " + seconds + " s");
         ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
         AtomicBoolean stop = new AtomicBoolean();
@@ -194,16 +233,16 @@ public final class EnrolmentLoadDriver {
             Thread th = new Thread(() -> {
                 int i = me;
                 while (!stop.get()) {
-                    Provisioned d = devices.get(i % devices.size());
+                    int device = i % deviceCount;
                     i += threads; // each thread uses its own devices: no concurrent enrolment of one device
                     long t0 = System.nanoTime();
                     try {
-                        if (enrol(port, sni, d) == 201) {
+                        if (op.run(device) == expected) {
                             latencies.add(System.nanoTime() - t0);
                         } else {
                             errors[me]++;
                         }
-                    } catch (IOException e) {
+                    } catch (Exception e) {
                         errors[me]++;
                     }
                 }
@@ -213,7 +252,7 @@ public final class EnrolmentLoadDriver {
         // warm-up
         long warm = System.nanoTime() + Duration.ofSeconds(5).toNanos();
         while (System.nanoTime() < warm) {
-            enrol(port, sni, devices.get(0));
+            op.run(0);
         }
         ts.forEach(Thread::start);
         long start = System.nanoTime();
@@ -238,48 +277,95 @@ public final class EnrolmentLoadDriver {
             socket.setSoTimeout(30_000);
             socket.setTcpNoDelay(true); // a device stack would too; otherwise Nagle + delayed ACK add ~40 ms per flight
             TlsClientProtocol proto = new TlsClientProtocol(socket.getInputStream(), socket.getOutputStream());
-            proto.connect(new PSKTlsClient(new BcTlsCrypto(new SecureRandom()),
-                    new BasicTlsPSKIdentity(d.kpmId().getBytes(StandardCharsets.UTF_8), d.kpm())) {
-                @Override
-                protected ProtocolVersion[] getSupportedVersions() {
-                    return ProtocolVersion.TLSv12.only();
-                }
-
-                @Override
-                protected int[] getSupportedCipherSuites() {
-                    return new int[]{CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256};
-                }
-
-                @Override
-                public Hashtable getClientExtensions() throws IOException {
-                    Hashtable ext = super.getClientExtensions();
-                    if (ext == null) {
-                        ext = new Hashtable();
-                    }
-                    Vector<ServerName> names = new Vector<>();
-                    names.add(new ServerName(NameType.host_name, sni.getBytes(StandardCharsets.US_ASCII)));
-                    TlsExtensionsUtils.addServerNameExtensionClient(ext, names);
-                    return ext;
-                }
-            });
+            proto.connect(pskClient(sni, d, null, null));
             byte[] req = ("POST /enrolment HTTP/1.1\r\nHost: " + sni + "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
                     + "Connection: close\r\n\r\n{}").getBytes(StandardCharsets.US_ASCII);
             OutputStream out = proto.getOutputStream();
             out.write(req);
             out.flush();
-            InputStream in = proto.getInputStream();
-            byte[] head = new byte[12];
-            int n = 0;
-            while (n < 12) {
-                int r = in.read(head, n, 12 - n);
-                if (r < 0) {
-                    break;
-                }
-                n += r;
-            }
-            proto.close();
-            return n == 12 ? Integer.parseInt(new String(head, 9, 3, StandardCharsets.US_ASCII)) : -1;
+            return readStatus(proto);
         }
+    }
+
+    /** A Bouncy Castle TLS 1.2 PSK client with SNI; if {@code exportLabel} is set, its 32-byte export lands in {@code export[0]}. */
+    static PSKTlsClient pskClient(String sni, Provisioned d, String exportLabel, byte[][] export) {
+        return new PSKTlsClient(new BcTlsCrypto(new SecureRandom()), new BasicTlsPSKIdentity(d.kpmId().getBytes(StandardCharsets.UTF_8), d.kpm())) {
+            @Override
+            protected ProtocolVersion[] getSupportedVersions() {
+                return ProtocolVersion.TLSv12.only();
+            }
+
+            @Override
+            protected int[] getSupportedCipherSuites() {
+                return new int[]{CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256};
+            }
+
+            @Override
+            public Hashtable getClientExtensions() throws IOException {
+                Hashtable ext = super.getClientExtensions();
+                if (ext == null) {
+                    ext = new Hashtable();
+                }
+                Vector<ServerName> names = new Vector<>();
+                names.add(new ServerName(NameType.host_name, sni.getBytes(StandardCharsets.US_ASCII)));
+                TlsExtensionsUtils.addServerNameExtensionClient(ext, names);
+                return ext;
+            }
+
+            @Override
+            public void notifyHandshakeComplete() throws IOException {
+                super.notifyHandshakeComplete();
+                if (exportLabel != null) {
+                    export[0] = context.exportKeyingMaterial(exportLabel, null, 32);
+                }
+            }
+        };
+    }
+
+    /**
+     * One EST simpleenroll (RFC 7030) inside a PSK session: the CSR (a P-256 key of the device, made in
+     * advance) is signed after the handshake with the session's channel binding as challengePassword.
+     */
+    static int est(int port, String sni, Provisioned d, java.security.KeyPair key, String san) throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(30_000);
+            socket.setTcpNoDelay(true);
+            byte[][] binding = new byte[1][];
+            TlsClientProtocol proto = new TlsClientProtocol(socket.getInputStream(), socket.getOutputStream());
+            proto.connect(pskClient(sni, d, "EXPORTER-Channel-Binding", binding));
+            org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder b = new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(
+                    new org.bouncycastle.asn1.x500.X500Name("CN=" + san), key.getPublic());
+            b.addAttribute(org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.pkcs_9_at_challengePassword,
+                    new org.bouncycastle.asn1.DERPrintableString(Base64.getEncoder().encodeToString(binding[0])));
+            org.bouncycastle.asn1.x509.ExtensionsGenerator eg = new org.bouncycastle.asn1.x509.ExtensionsGenerator();
+            eg.addExtension(org.bouncycastle.asn1.x509.Extension.subjectAlternativeName, false, new org.bouncycastle.asn1.x509.GeneralNames(
+                    new org.bouncycastle.asn1.x509.GeneralName(org.bouncycastle.asn1.x509.GeneralName.dNSName, san)));
+            b.addAttribute(org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, eg.generate());
+            byte[] csr = b.build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(key.getPrivate())).getEncoded();
+            byte[] body = Base64.getEncoder().encode(csr);
+            byte[] head = ("POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: " + sni + "\r\nContent-Type: application/pkcs10\r\n"
+                    + "Content-Length: " + body.length + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+            OutputStream out = proto.getOutputStream();
+            out.write(head);
+            out.write(body);
+            out.flush();
+            return readStatus(proto);
+        }
+    }
+
+    static int readStatus(TlsClientProtocol proto) throws IOException {
+        InputStream in = proto.getInputStream();
+        byte[] head = new byte[12];
+        int n = 0;
+        while (n < 12) {
+            int r = in.read(head, n, 12 - n);
+            if (r < 0) {
+                break;
+            }
+            n += r;
+        }
+        proto.close();
+        return n == 12 ? Integer.parseInt(new String(head, 9, 3, StandardCharsets.US_ASCII)) : -1;
     }
 
     static void write(List<Run> runs, String before, String after, double[] ceiling, int seconds) throws IOException {
@@ -310,6 +396,38 @@ public final class EnrolmentLoadDriver {
                 : text + "\n## MEF: full PSK enrolments\n\n" + section + "\n";
         Files.writeString(md, text);
         System.out.println(t);
+    }
+
+    /** EST rows: each issue signs the certificate and the audit head in the HSM (two ECDSA signatures). */
+    static void writeEst(List<Run> runs, double[] ceiling, int seconds) throws IOException {
+        double estCeiling = ceiling[2] / 2;
+        StringBuilder t = new StringBuilder();
+        t.append("Measured ").append(Instant.now().toString(), 0, 16).append(" UTC, same run and machine as above. Each operation: TCP + ")
+                .append("TLS 1.2 PSK handshake (Bouncy Castle client) exporting `EXPORTER-Channel-Binding`, a P-256 CSR signed by the client ")
+                .append("with it as challengePassword, `POST /.well-known/est/simpleenroll`, the certificate (signed in the HSM) back; each ")
+                .append("device re-enrols its own identity, so every issue also supersedes the previous certificate. ").append(seconds)
+                .append(" s per row after a 5 s warm-up.\n\n");
+        t.append("| Operation | Client threads | Certificates/s | p50 ms | p99 ms | Errors | Ratio to raw HSM ceiling |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        for (Run r : runs) {
+            t.append(String.format(Locale.ROOT, "| %s | %d | %,.0f | %.1f | %.1f | %d | %.2f |%n", r.scenario(), r.threads(), r.perSecond(),
+                    r.p50ms(), r.p99ms(), r.errors(), r.perSecond() / estCeiling));
+        }
+        t.append(String.format(Locale.ROOT, "%nRaw HSM ceiling: ECDSA P-256 %,.0f signatures/s in this run; an EST issue needs two "
+                + "(certificate, audit head), so %,.0f issues/s.%n", ceiling[2], estCeiling));
+        replaceSection("est-enrolment", "## MEF: EST certificate enrolments", t.toString());
+        System.out.println(t);
+    }
+
+    static void replaceSection(String name, String heading, String body) throws IOException {
+        String start = "<!-- " + name + ":start -->";
+        String end = "<!-- " + name + ":end -->";
+        String section = start + "\n" + body + end;
+        Path md = Path.of("BENCHMARKS.md");
+        String text = Files.readString(md);
+        int a = text.indexOf(start);
+        int b = text.indexOf(end);
+        text = a >= 0 && b > a ? text.substring(0, a) + section + text.substring(b + end.length()) : text + "\n" + heading + "\n\n" + section + "\n";
+        Files.writeString(md, text);
     }
 
     static void await(String url) throws Exception {
