@@ -277,6 +277,27 @@ class CertificateRspfOpenSslTest {
         }
     }
 
+    @Test
+    void gcm_certificate_suite_works_when_the_policy_allows_it() throws Exception {
+        Path ca = caFile();
+        OpenSslClient.Result enrolled = pskEst("gw-4", "gw-4", "P-256", "DNS:gw-4" + CSE_DOMAIN);
+        assertThat(enrolled.httpStatus()).as(enrolled.output()).isEqualTo(200);
+        Path cert = pkcs7ToPem(OpenSsl.httpBody(enrolled.output()), "gw-4.pem");
+        List<String> gcm = OpenSsl.withCertificate(OpenSsl.sClient(listener.port(), MEF), cert, dir.resolve("gw-4.key"), ca, MEF);
+        gcm.set(gcm.indexOf("ECDHE-ECDSA-AES128-SHA256"), "ECDHE-ECDSA-AES128-GCM-SHA256");
+        // not in the default policy: refused
+        assertThat(handshakeOnly(gcm).output()).contains("handshake failure");
+        Response policy = as(Tokens.tenantAdmin(T)).get("/api/v1/tenants/" + T + "/policy");
+        Map<String, Object> doc = policy.jsonPath().getMap("");
+        List<String> suites = new java.util.ArrayList<>(policy.jsonPath().getList("tlsCipherSuites", String.class));
+        suites.add("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
+        doc.put("tlsCipherSuites", suites);
+        as(Tokens.tenantAdmin(T)).header("If-Match", policy.header("ETag")).body(doc).put("/api/v1/tenants/" + T + "/policy").then().statusCode(200);
+        OpenSslClient.Result ok = requestOver(gcm, OpenSslClient.get(MEF, "/.well-known/est/csrattrs"));
+        assertThat(ok.output()).contains("ECDHE-ECDSA-AES128-GCM-SHA256");
+        assertThat(ok.httpStatus()).as(ok.output()).isEqualTo(200);
+    }
+
     // ---------------------------------------------------------------- bad input, each refused with nothing issued
 
     @Test
