@@ -1,6 +1,10 @@
 package io.m2mtrust.mef;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.registration.ClientRegistration;
+import io.m2mtrust.registration.KeyRegistration;
+import io.m2mtrust.registration.Registrar;
+import io.m2mtrust.registration.RegistrationProcedures;
 import io.m2mtrust.ca.CertificateSubject;
 import io.m2mtrust.ca.EstService;
 import io.m2mtrust.ca.SubjectType;
@@ -43,7 +47,7 @@ public class MefClientResource {
 
     public record RegistrationView(String mefClientRegId, String mefClientId, String adminFqdn, List<String> labels, Instant expirationTime,
                                    Instant createdAt) {
-        static RegistrationView of(MefClientRegistration r) {
+        static RegistrationView of(ClientRegistration r) {
             return new RegistrationView(r.regId, r.clientId, r.adminFqdn, List.of(r.labels), r.expiresAt, r.createdAt);
         }
     }
@@ -58,7 +62,7 @@ public class MefClientResource {
 
     public record KeyView(String relativeKeyId, String sourceMefClientId, int suid, List<String> targetIds, List<String> labels,
                           String adminFqdn, String keySource, Instant expirationTime, Instant createdAt) {
-        static KeyView of(MefKeyRegistration k) {
+        static KeyView of(KeyRegistration k) {
             return new KeyView(k.relativeKeyId, k.sourceClientId, k.suid, List.of(k.targetIds), List.of(k.labels), k.adminFqdn, k.keySource,
                     k.expiresAt, k.createdAt);
         }
@@ -70,17 +74,17 @@ public class MefClientResource {
     private final EntityManager em;
     private final TenantDoor door;
     private final AdminAccess access;
-    private final MefProcedures procedures;
+    private final MefCommands commands;
     private final EstService est;
     private final DeviceFqdns fqdns;
     private final AuditLog audit;
 
-    MefClientResource(EntityManager em, TenantDoor door, AdminAccess access, MefProcedures procedures, EstService est, DeviceFqdns fqdns,
+    MefClientResource(EntityManager em, TenantDoor door, AdminAccess access, MefCommands commands, EstService est, DeviceFqdns fqdns,
                       AuditLog audit) {
         this.em = em;
         this.door = door;
         this.access = access;
-        this.procedures = procedures;
+        this.commands = commands;
         this.est = est;
         this.fqdns = fqdns;
         this.audit = audit;
@@ -92,8 +96,8 @@ public class MefClientResource {
     public List<RegistrationView> registrations(@PathParam("tenant") String tenant) {
         door.enter(tenant, AdminAccess.Need.READ);
         return QuarkusTransaction.requiringNew().call(() -> em.createQuery(
-                        "from MefClientRegistration where tenantId = ?1 order by createdAt desc", MefClientRegistration.class)
-                .setParameter(1, tenant).setMaxResults(1000).getResultStream().map(RegistrationView::of).toList());
+                        "from ClientRegistration where tenantId = ?1 and registrar = ?2 order by createdAt desc", ClientRegistration.class)
+                .setParameter(1, tenant).setParameter(2, Registrar.MEF).setMaxResults(1000).getResultStream().map(RegistrationView::of).toList());
     }
 
     @DELETE
@@ -102,8 +106,8 @@ public class MefClientResource {
     public Response deleteRegistration(@PathParam("tenant") String tenant, @PathParam("reg") String reg) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         int n = QuarkusTransaction.requiringNew().call(() -> {
-            int deleted = em.createQuery("delete from MefClientRegistration where tenantId = ?1 and regId = ?2")
-                    .setParameter(1, tenant).setParameter(2, reg).executeUpdate();
+            int deleted = em.createQuery("delete from ClientRegistration where tenantId = ?1 and regId = ?2 and registrar = ?3")
+                    .setParameter(1, tenant).setParameter(2, reg).setParameter(3, Registrar.MEF).executeUpdate();
             if (deleted > 0) {
                 audit.append(tenant, access.actor(), "mef.client.delete", "mef-client/" + reg, AuditLog.Outcome.SUCCESS,
                         "its key registrations and commands are deleted");
@@ -131,8 +135,8 @@ public class MefClientResource {
             + "for the identity the MEF associates with it")
     public Response queue(@PathParam("tenant") String tenant, @PathParam("reg") String reg, @Valid @NotNull QueueCommand req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
-        MefClientRegistration r = QuarkusTransaction.requiringNew().call(() -> em.find(MefClientRegistration.class, new MefClientRegistration.Key(tenant, reg)));
-        if (r == null) {
+        ClientRegistration r = QuarkusTransaction.requiringNew().call(() -> em.find(ClientRegistration.class, new ClientRegistration.Key(tenant, reg)));
+        if (r == null || r.registrar != Registrar.MEF) {
             throw ApiProblem.notFound("MEF client registration " + reg);
         }
         Optional<CertificateSubject> subject = est.subjectOfClient(tenant, r.clientId);
@@ -147,9 +151,9 @@ public class MefClientResource {
                 .put("certSubjectType", subject.get().type().certSubjectType())
                 .put("certSubjectId", subject.get().id()));
         try {
-            MefClientCommand c = procedures.queueCommand(tenant, reg, MefProcedures.CLASS_CERT_PROV, args.encode(), access.actor());
+            MefClientCommand c = commands.queueCommand(tenant, reg, MefCommands.CLASS_CERT_PROV, args.encode(), access.actor());
             return Response.created(URI.create("/api/v1/tenants/" + tenant + "/mef-clients/" + reg + "/commands")).entity(CommandView.of(c)).build();
-        } catch (MefProcedures.Problem p) {
+        } catch (RegistrationProcedures.Problem p) {
             throw new ApiProblem(p.status, "not-found", "Not Found", p.getMessage());
         }
     }
@@ -160,8 +164,8 @@ public class MefClientResource {
     public List<KeyView> keys(@PathParam("tenant") String tenant) {
         door.enter(tenant, AdminAccess.Need.READ);
         return QuarkusTransaction.requiringNew().call(() -> em.createQuery(
-                        "from MefKeyRegistration where tenantId = ?1 order by createdAt desc", MefKeyRegistration.class)
-                .setParameter(1, tenant).setMaxResults(1000).getResultStream().map(KeyView::of).toList());
+                        "from KeyRegistration where tenantId = ?1 and registrar = ?2 order by createdAt desc", KeyRegistration.class)
+                .setParameter(1, tenant).setParameter(2, Registrar.MEF).setMaxResults(1000).getResultStream().map(KeyView::of).toList());
     }
 
     @DELETE
@@ -170,8 +174,8 @@ public class MefClientResource {
     public Response revokeKey(@PathParam("tenant") String tenant, @PathParam("relativeKeyId") String rel) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         int n = QuarkusTransaction.requiringNew().call(() -> {
-            int deleted = em.createQuery("delete from MefKeyRegistration where tenantId = ?1 and relativeKeyId = ?2")
-                    .setParameter(1, tenant).setParameter(2, rel).executeUpdate();
+            int deleted = em.createQuery("delete from KeyRegistration where tenantId = ?1 and registrar = ?2 and relativeKeyId = ?3")
+                    .setParameter(1, tenant).setParameter(2, Registrar.MEF).setParameter(3, rel).executeUpdate();
             if (deleted > 0) {
                 audit.append(tenant, access.actor(), "mef.key.revoke", rel + "@" + fqdns.mef(tenant), AuditLog.Outcome.SUCCESS, null);
             }

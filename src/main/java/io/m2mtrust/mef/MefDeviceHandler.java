@@ -29,13 +29,17 @@ public class MefDeviceHandler implements DeviceRequestHandler {
     private final EnrolmentService enrolments;
     private final io.m2mtrust.ca.EstService est;
     private final CredentialFetchService fetches;
-    private final MefProcedures procedures;
+    private static final java.util.regex.Pattern COMMAND = java.util.regex.Pattern.compile("/clientRegistration/([^/?]{1,40})/command");
+
+    private final io.m2mtrust.registration.RegistrationRoutes routes;
+    private final MefCommands commands;
     private final DeviceFqdns fqdns;
     private final ObjectMapper json;
 
-    MefDeviceHandler(EnrolmentService enrolments, io.m2mtrust.ca.EstService est, CredentialFetchService fetches, MefProcedures procedures,
-                     DeviceFqdns fqdns, ObjectMapper mapper) {
-        this.procedures = procedures;
+    MefDeviceHandler(EnrolmentService enrolments, io.m2mtrust.ca.EstService est, CredentialFetchService fetches,
+                     io.m2mtrust.registration.RegistrationRoutes routes, MefCommands commands, DeviceFqdns fqdns, ObjectMapper mapper) {
+        this.routes = routes;
+        this.commands = commands;
         this.enrolments = enrolments;
         this.est = est;
         this.fetches = fetches;
@@ -57,9 +61,12 @@ public class MefDeviceHandler implements DeviceRequestHandler {
         if (request.path().startsWith("/fetchCredentials/")) {
             return fetchCredentials(peer, request);
         }
-        if (request.path().startsWith("/clientRegistration") || request.path().startsWith("/keyRegistration")
-                || request.path().startsWith("/keyRetrieval/")) {
-            return procedure(peer, request);
+        java.util.regex.Matcher cmd = COMMAND.matcher(request.path());
+        if (cmd.matches()) {
+            return command(peer, request, cmd.group(1));
+        }
+        if (io.m2mtrust.registration.RegistrationRoutes.matches(request.path())) {
+            return routes.handle(io.m2mtrust.registration.Registrar.MEF, peer, request, java.util.Optional::empty);
         }
         if (!request.path().equals("/enrolment")) {
             return error(404, "no such MEF resource");
@@ -155,113 +162,21 @@ public class MefDeviceHandler implements DeviceRequestHandler {
         }
     }
 
-    /**
-     * The generic MEF procedures (§8.3.5.2) and client commands (§8.3.9) as JSON resources:
-     * {@code /clientRegistration[/<MEFClientRegID>[/command]]}, {@code /keyRegistration[/<RelativeKeyID>]},
-     * {@code /keyRetrieval/<RelativeKeyID>[?suid=NN]}. Field names follow TS-0003's tables (docs/interop-profile.md).
-     */
-    private DeviceHttp.Response procedure(DevicePeer peer, DeviceHttp.Request request) {
-        String full = request.path();
-        int q = full.indexOf('?');
-        String path = q < 0 ? full : full.substring(0, q);
-        String query = q < 0 ? "" : full.substring(q + 1);
-        String[] seg = path.substring(1).split("/", -1);
-        String method = request.method();
-        String tenant = peer.tenantId();
-        String mef = fqdns.mef(tenant);
-        String client = peer.identity();
+    /** MEF Client Command Retrieve / Update (§8.3.9): {@code GET|PUT /clientRegistration/<MEFClientRegID>/command}. */
+    private DeviceHttp.Response command(DevicePeer peer, DeviceHttp.Request request, String regId) {
         try {
-            switch (seg[0]) {
-                case "clientRegistration" -> {
-                    if (seg.length == 1 && method.equals("POST")) {
-                        return ok(201, procedures.register(tenant, mef, client, body(request, MefProcedures.ClientRegistration.class)));
-                    }
-                    if (seg.length == 2 && method.equals("GET")) {
-                        return ok(200, procedures.configuration(tenant, mef, client, seg[1]));
-                    }
-                    if (seg.length == 2 && method.equals("PUT")) {
-                        return ok(200, procedures.updateRegistration(tenant, client, seg[1], body(request, MefProcedures.ClientRegistrationUpdate.class)));
-                    }
-                    if (seg.length == 2 && method.equals("DELETE")) {
-                        procedures.deregister(tenant, client, seg[1]);
-                        return new DeviceHttp.Response(204, "application/json", new byte[0]);
-                    }
-                    if (seg.length == 3 && seg[2].equals("command") && method.equals("GET")) {
-                        return ok(200, procedures.retrieveCommand(tenant, client, seg[1]));
-                    }
-                    if (seg.length == 3 && seg[2].equals("command") && method.equals("PUT")) {
-                        return ok(200, procedures.updateCommand(tenant, client, seg[1], body(request, MefProcedures.CommandUpdate.class)));
-                    }
-                }
-                case "keyRegistration" -> {
-                    if (seg.length == 1 && method.equals("POST")) {
-                        MefProcedures.KeyRegistration req = body(request, MefProcedures.KeyRegistration.class);
-                        return ok(201, procedures.registerKey(tenant, mef, client, req, () -> peer.export(MefProcedures.CONNECTION_LABEL)));
-                    }
-                    if (seg.length == 2 && method.equals("PUT")) {
-                        return ok(200, procedures.updateKey(tenant, mef, client, seg[1], body(request, MefProcedures.KeyRegistrationUpdate.class)));
-                    }
-                    if (seg.length == 2 && method.equals("DELETE")) {
-                        procedures.deregisterKey(tenant, mef, client, seg[1]);
-                        return new DeviceHttp.Response(204, "application/json", new byte[0]);
-                    }
-                }
-                case "keyRetrieval" -> {
-                    if (seg.length == 2 && method.equals("GET")) {
-                        Integer suid = null;
-                        if (!query.isEmpty()) {
-                            if (!query.matches("suid=[0-9]{2}")) {
-                                return error(400, "the only query parameter is suid=NN");
-                            }
-                            suid = Integer.parseInt(query.substring(5));
-                        }
-                        return ok(200, procedures.retrieveKey(tenant, mef, client, seg[1], suid));
-                    }
-                }
-                default -> {
-                    return error(404, "no such MEF resource");
-                }
+            if (request.method().equals("GET")) {
+                return routes.ok(200, commands.retrieveCommand(peer.tenantId(), peer.identity(), regId));
             }
-            return error(405, "method not allowed on " + seg[0]);
-        } catch (MefProcedures.Problem p) {
-            return error(p.status, p.getMessage());
-        } catch (BadBody b) {
-            return error(b.status, b.getMessage());
+            if (request.method().equals("PUT")) {
+                return routes.ok(200, commands.updateCommand(peer.tenantId(), peer.identity(), regId,
+                        routes.body(request, MefCommands.CommandUpdate.class)));
+            }
+            return routes.error(405, "use GET or PUT");
+        } catch (io.m2mtrust.registration.RegistrationProcedures.Problem p) {
+            return routes.error(p.status, p.getMessage());
         } catch (HsmUnavailableException e) {
-            return error(503, "the HSM is not available; retry later");
-        }
-    }
-
-    private static final class BadBody extends RuntimeException {
-        final int status;
-
-        BadBody(int status, String message) {
-            super(message, null, false, false);
-            this.status = status;
-        }
-    }
-
-    private <T> T body(DeviceHttp.Request request, Class<T> type) {
-        String ct = request.header("content-type");
-        if (ct == null || !ct.toLowerCase().startsWith("application/json")) {
-            throw new BadBody(415, "send application/json");
-        }
-        try {
-            T v = json.readValue(request.body(), type);
-            if (v == null) {
-                throw new BadBody(400, "malformed JSON");
-            }
-            return v;
-        } catch (java.io.IOException e) {
-            throw new BadBody(400, "malformed JSON or unknown fields");
-        }
-    }
-
-    private DeviceHttp.Response ok(int status, Object body) {
-        try {
-            return DeviceHttp.Response.json(status, json.writeValueAsString(body));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
+            return routes.error(503, "the HSM is not available; retry later");
         }
     }
 

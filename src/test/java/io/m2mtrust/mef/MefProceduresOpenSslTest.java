@@ -42,7 +42,7 @@ class MefProceduresOpenSslTest {
     DeviceTlsListener listener;
 
     @Inject
-    MefProcedures procedures;
+    io.m2mtrust.registration.RegistrationProcedures procedures;
 
     static final Map<String, String> kpmIds = new HashMap<>();
     static final Map<String, byte[]> kpms = new HashMap<>();
@@ -250,7 +250,7 @@ class MefProceduresOpenSslTest {
         assertThat(call("d-2", "GET", "/keyRetrieval/" + rel, null).status()).isEqualTo(404);
         procedures.purgeExpired();
         assertThat(as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/mef-keys").asString()).doesNotContain(rel);
-        assertThat(as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000").jsonPath().getList("action")).contains("mef.purge");
+        assertThat(as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000").jsonPath().getList("action")).contains("registrations.purge");
     }
 
     @Test

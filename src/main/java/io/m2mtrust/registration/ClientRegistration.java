@@ -1,4 +1,4 @@
-package io.m2mtrust.mef;
+package io.m2mtrust.registration;
 
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
@@ -10,11 +10,11 @@ import java.io.Serializable;
 import java.time.Instant;
 import java.util.Objects;
 
-/** An MEF Client Registration record (TS-0003 §8.3.5.2.3; {@code <mefClientReg>} in the resource model). */
+/** A MEF or MAF Client Registration record (TS-0003 §8.3.5.2.3 / §8.8.2.3; {@code <mefClientReg>} for the MEF). */
 @Entity
-@Table(name = "mef_client_registration")
-@IdClass(MefClientRegistration.Key.class)
-public class MefClientRegistration {
+@Table(name = "client_registration")
+@IdClass(ClientRegistration.Key.class)
+public class ClientRegistration {
 
     @Id
     @Column(name = "tenant_id")
@@ -25,7 +25,11 @@ public class MefClientRegistration {
     @Column(name = "reg_id")
     public String regId;
 
-    /** MEF Client ID: the identity the client authenticated with. */
+    @jakarta.persistence.Enumerated(jakarta.persistence.EnumType.STRING)
+    @Column(nullable = false)
+    public Registrar registrar;
+
+    /** MEF/MAF Client ID: the identity the client authenticated with. */
     @Column(name = "client_id", nullable = false)
     public String clientId;
 
@@ -46,6 +50,22 @@ public class MefClientRegistration {
 
     @Column(name = "next_cmd_no", nullable = false)
     public int nextCmdNo;
+
+    /** MAF only, remotely provisioned Km (§8.8.2.3): the KeID it was fetched for. */
+    @Column(name = "ke_id")
+    public String keId;
+
+    /** MAF only: the MAF-assigned KmID (assignedSymmKeyID), the psk_identity of later MAF handshakes. */
+    @Column(name = "km_id")
+    public String kmId;
+
+    /** MAF only: Km sealed under the tenant KEK (AAD tenant, KmID, "Km"). */
+    @Column(name = "sealed_km")
+    public byte[] sealedKm;
+
+    /** MAF only: Km never outlives the Ke it came from (§10.7). */
+    @Column(name = "km_expires_at")
+    public Instant kmExpiresAt;
 
     public boolean expired(Instant now) {
         return !expiresAt.isAfter(now);

@@ -1,4 +1,4 @@
-package io.m2mtrust.mef;
+package io.m2mtrust.registration;
 
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
@@ -11,17 +11,21 @@ import java.time.Instant;
 import java.util.Objects;
 
 /**
- * A key registered with the MEF by a Source MEF Client (TS-0003 §8.3.5.2.7) for Target MEF Clients; the
- * Key Value is sealed under the tenant KEK with AAD (tenant, Key Identifier, SUID).
+ * A key registered with the MEF or MAF by a source client (TS-0003 §8.3.5.2.7 / §8.8.2.7) for target
+ * clients; the Key Value is sealed under the tenant KEK with AAD (tenant, Key Identifier, SUID).
  */
 @Entity
-@Table(name = "mef_key_registration")
-@IdClass(MefKeyRegistration.Key.class)
-public class MefKeyRegistration {
+@Table(name = "key_registration")
+@IdClass(KeyRegistration.Key.class)
+public class KeyRegistration {
 
     @Id
     @Column(name = "tenant_id")
     public String tenantId;
+
+    @Id
+    @jakarta.persistence.Enumerated(jakarta.persistence.EnumType.STRING)
+    public Registrar registrar;
 
     /** Lowercase hex of 16 bytes. */
     @Id
@@ -63,24 +67,27 @@ public class MefKeyRegistration {
 
     public static class Key implements Serializable {
         public String tenantId;
+        public Registrar registrar;
         public String relativeKeyId;
 
         public Key() {
         }
 
-        public Key(String tenantId, String relativeKeyId) {
+        public Key(String tenantId, Registrar registrar, String relativeKeyId) {
             this.tenantId = tenantId;
+            this.registrar = registrar;
             this.relativeKeyId = relativeKeyId;
         }
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.relativeKeyId, relativeKeyId);
+            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && k.registrar == registrar
+                    && Objects.equals(k.relativeKeyId, relativeKeyId);
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(tenantId, relativeKeyId);
+            return Objects.hash(tenantId, registrar, relativeKeyId);
         }
     }
 }
