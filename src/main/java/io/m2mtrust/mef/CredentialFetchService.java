@@ -76,6 +76,36 @@ public class CredentialFetchService {
         });
     }
 
+    /**
+     * The tenant's own MAF as Enrolment Target (TS-0003 §8.8.2.3: a client that registers with its KeID):
+     * the §10.3.7 key with SUID 21 and the MAF's FQDN as Enrolment-Target-ID, if the tenant policy allows
+     * SUID 21. In-process, so the MAF needs no Enrolment Target row; audited like any fetch.
+     */
+    public Outcome fetchForOwnMaf(String tenantId, String mafFqdn, String keId) {
+        return QuarkusTransaction.requiringNew().call(() -> {
+            if (!Arrays.asList(policies.get(tenantId).allowedSuids).contains(MAF_SUID)) {
+                return refuse(tenantId, mafFqdn, keId, MAF_SUID, 403, "the tenant policy does not allow SUID 21 (Km shared with the MAF)");
+            }
+            Enrolment e = em.find(Enrolment.class, new Enrolment.Key(tenantId, keId));
+            if (e == null || e.status != Enrolment.Status.ACTIVE) {
+                return refuse(tenantId, mafFqdn, keId, MAF_SUID, 404, "no live enrolment with that KeID");
+            }
+            if (!e.expiresAt.isAfter(Instant.now())) {
+                return refuse(tenantId, mafFqdn, keId, MAF_SUID, 410, "the enrolment has expired");
+            }
+            SecretBytes k;
+            try (SecretBytes ke = sealer.open(new KeySealer.SealContext(tenantId, keId, EnrolmentService.SEAL_PURPOSE), e.sealedKe)) {
+                k = EnrolmentKdf.usageConstrained(ke, MAF_SUID, mafFqdn);
+            }
+            audit.append(tenantId, "target " + mafFqdn, "credentials.fetch", keId + "/" + MAF_SUID, AuditLog.Outcome.SUCCESS,
+                    "Km for the tenant's MAF, valid until " + e.expiresAt);
+            return new Fetched(k, e.enroleeId, e.expiresAt);
+        });
+    }
+
+    /** SUID of a key provisioned via an RSPF and shared with a MAF (TS-0004). */
+    public static final int MAF_SUID = 21;
+
     private Refused refuse(String tenantId, String target, String keId, int suid, int status, String why) {
         try {
             audit.appendIndependently(tenantId, "target " + target, "credentials.fetch", keId + "/" + suid, AuditLog.Outcome.DENIED, why);

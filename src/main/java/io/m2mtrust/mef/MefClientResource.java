@@ -37,7 +37,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** MEF client registrations, their commands (CERT_PROV) and key registrations — metadata only, never Key Values. */
+/** MEF Client Commands of a MEF client registration (§8.3.9): queue CERT_PROV, list their states. */
 @Path("/api/v1/tenants/{tenant}")
 @Produces(MediaType.APPLICATION_JSON)
 @Consumes(MediaType.APPLICATION_JSON)
@@ -45,26 +45,11 @@ import java.util.Optional;
 @SecurityRequirement(name = "oidc")
 public class MefClientResource {
 
-    public record RegistrationView(String mefClientRegId, String mefClientId, String adminFqdn, List<String> labels, Instant expirationTime,
-                                   Instant createdAt) {
-        static RegistrationView of(ClientRegistration r) {
-            return new RegistrationView(r.regId, r.clientId, r.adminFqdn, List.of(r.labels), r.expiresAt, r.createdAt);
-        }
-    }
-
     public record CommandView(String cmdId, int cmdClassId, Map<String, Object> cmdArgs, String state, int deliveredCount,
                               Integer reportedCmdStatusCode, Instant createdAt, Instant updatedAt) {
         static CommandView of(MefClientCommand c) {
             return new CommandView(c.cmdId, c.cmdClass, new JsonObject(c.cmdArgs).getMap(), c.state.name(), c.deliveredCount, c.reportedCode,
                     c.createdAt, c.updatedAt);
-        }
-    }
-
-    public record KeyView(String relativeKeyId, String sourceMefClientId, int suid, List<String> targetIds, List<String> labels,
-                          String adminFqdn, String keySource, Instant expirationTime, Instant createdAt) {
-        static KeyView of(KeyRegistration k) {
-            return new KeyView(k.relativeKeyId, k.sourceClientId, k.suid, List.of(k.targetIds), List.of(k.labels), k.adminFqdn, k.keySource,
-                    k.expiresAt, k.createdAt);
         }
     }
 
@@ -88,36 +73,6 @@ public class MefClientResource {
         this.est = est;
         this.fqdns = fqdns;
         this.audit = audit;
-    }
-
-    @GET
-    @Path("mef-clients")
-    @Operation(summary = "MEF client registrations (TS-0003 §8.3.5.2.3)")
-    public List<RegistrationView> registrations(@PathParam("tenant") String tenant) {
-        door.enter(tenant, AdminAccess.Need.READ);
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery(
-                        "from ClientRegistration where tenantId = ?1 and registrar = ?2 order by createdAt desc", ClientRegistration.class)
-                .setParameter(1, tenant).setParameter(2, Registrar.MEF).setMaxResults(1000).getResultStream().map(RegistrationView::of).toList());
-    }
-
-    @DELETE
-    @Path("mef-clients/{reg}")
-    @Operation(summary = "End a registration: its key registrations and commands are deleted")
-    public Response deleteRegistration(@PathParam("tenant") String tenant, @PathParam("reg") String reg) {
-        door.enter(tenant, AdminAccess.Need.WRITE);
-        int n = QuarkusTransaction.requiringNew().call(() -> {
-            int deleted = em.createQuery("delete from ClientRegistration where tenantId = ?1 and regId = ?2 and registrar = ?3")
-                    .setParameter(1, tenant).setParameter(2, reg).setParameter(3, Registrar.MEF).executeUpdate();
-            if (deleted > 0) {
-                audit.append(tenant, access.actor(), "mef.client.delete", "mef-client/" + reg, AuditLog.Outcome.SUCCESS,
-                        "its key registrations and commands are deleted");
-            }
-            return deleted;
-        });
-        if (n == 0) {
-            throw ApiProblem.notFound("MEF client registration " + reg);
-        }
-        return Response.noContent().build();
     }
 
     @GET
@@ -156,34 +111,5 @@ public class MefClientResource {
         } catch (RegistrationProcedures.Problem p) {
             throw new ApiProblem(p.status, "not-found", "Not Found", p.getMessage());
         }
-    }
-
-    @GET
-    @Path("mef-keys")
-    @Operation(summary = "Key registrations (§8.3.5.2.7): metadata only, never the Key Value")
-    public List<KeyView> keys(@PathParam("tenant") String tenant) {
-        door.enter(tenant, AdminAccess.Need.READ);
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery(
-                        "from KeyRegistration where tenantId = ?1 and registrar = ?2 order by createdAt desc", KeyRegistration.class)
-                .setParameter(1, tenant).setParameter(2, Registrar.MEF).setMaxResults(1000).getResultStream().map(KeyView::of).toList());
-    }
-
-    @DELETE
-    @Path("mef-keys/{relativeKeyId}")
-    @Operation(summary = "Revoke a key registration: its sealed Key Value is deleted and targets can no longer retrieve it")
-    public Response revokeKey(@PathParam("tenant") String tenant, @PathParam("relativeKeyId") String rel) {
-        door.enter(tenant, AdminAccess.Need.WRITE);
-        int n = QuarkusTransaction.requiringNew().call(() -> {
-            int deleted = em.createQuery("delete from KeyRegistration where tenantId = ?1 and registrar = ?2 and relativeKeyId = ?3")
-                    .setParameter(1, tenant).setParameter(2, Registrar.MEF).setParameter(3, rel).executeUpdate();
-            if (deleted > 0) {
-                audit.append(tenant, access.actor(), "mef.key.revoke", rel + "@" + fqdns.mef(tenant), AuditLog.Outcome.SUCCESS, null);
-            }
-            return deleted;
-        });
-        if (n == 0) {
-            throw ApiProblem.notFound("key registration " + rel);
-        }
-        return Response.noContent().build();
     }
 }

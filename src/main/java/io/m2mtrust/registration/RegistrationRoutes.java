@@ -59,7 +59,12 @@ public class RegistrationRoutes {
                 case "clientRegistration" -> {
                     if (seg.length == 1 && method.equals("POST")) {
                         RegistrationProcedures.ClientRegistrationRequest req = body(request, RegistrationProcedures.ClientRegistrationRequest.class);
-                        return ok(201, procedures.register(registrar, tenant, fqdn, client, req, remoteKm.get().orElse(null)));
+                        Optional<RegistrationProcedures.RemoteKm> km = remoteKm.get();
+                        try {
+                            return ok(201, procedures.register(registrar, tenant, fqdn, client, req, km.orElse(null)));
+                        } finally {
+                            km.ifPresent(k -> k.km().close());
+                        }
                     }
                     if (seg.length == 2 && method.equals("GET")) {
                         return ok(200, procedures.configuration(registrar, tenant, fqdn, client, seg[1]));

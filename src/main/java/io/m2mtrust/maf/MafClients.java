@@ -1,0 +1,113 @@
+package io.m2mtrust.maf;
+
+import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.mef.CredentialFetchService;
+import io.m2mtrust.registration.ClientRegistration;
+import io.m2mtrust.registration.Registrar;
+import io.m2mtrust.registration.RegistrationProcedures;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * Who a MAF peer is (TS-0003 §8.8.2.2–3). A client whose Km was remotely provisioned first connects
+ * with its KeID as psk_identity: the MAF fetches Km from the MEF (SUID 21) and, at registration, assigns
+ * a KmID ({@code assignedSymmKeyId}); later sessions use that KmID. The MAF Client ID is the enrolee's
+ * identity either way (its KpmID or certificate identity), so targets are named the same at MEF and MAF.
+ */
+@ApplicationScoped
+public class MafClients {
+
+    /** A KeID or a KmID: 32 lowercase hex digits "@" an FQDN (interop profile). */
+    static final Pattern KEY_ID = Pattern.compile("([0-9a-f]{32})@([a-z0-9.-]{1,253})");
+
+    /** The Km of a MAF session and the client it belongs to. */
+    public record KmHolder(String clientId, SecretBytes km, Instant expiresAt, String keId) {
+    }
+
+    private final CredentialFetchService fetches;
+    private final RegistrationProcedures registrations;
+    private final DeviceFqdns fqdns;
+    private final EntityManager em;
+
+    MafClients(CredentialFetchService fetches, RegistrationProcedures registrations, DeviceFqdns fqdns, EntityManager em) {
+        this.fetches = fetches;
+        this.registrations = registrations;
+        this.fqdns = fqdns;
+        this.em = em;
+    }
+
+    /** Km for a psk_identity on the MAF: a KmID this MAF assigned, or a KeID of this tenant's MEF. */
+    public Optional<KmHolder> km(String tenantId, String identity) {
+        var m = KEY_ID.matcher(identity);
+        if (!m.matches()) {
+            return Optional.empty();
+        }
+        if (m.group(2).equals(fqdns.maf(tenantId))) {
+            return assigned(tenantId, identity);
+        }
+        if (m.group(2).equals(fqdns.mef(tenantId))) {
+            return fromMef(tenantId, identity);
+        }
+        return Optional.empty(); // another tenant's or an unknown function's identifier
+    }
+
+    private Optional<KmHolder> assigned(String tenantId, String kmId) {
+        return QuarkusTransaction.requiringNew().call(() -> {
+            List<ClientRegistration> rs = em.createQuery("from ClientRegistration where tenantId = ?1 and registrar = ?2 and kmId = ?3",
+                            ClientRegistration.class)
+                    .setParameter(1, tenantId).setParameter(2, Registrar.MAF).setParameter(3, kmId).getResultList();
+            Instant now = Instant.now();
+            if (rs.isEmpty() || rs.get(0).expired(now) || !rs.get(0).kmExpiresAt.isAfter(now)) {
+                return Optional.<KmHolder>empty(); // Km never outlives its Ke (§10.7), nor the registration
+            }
+            ClientRegistration r = rs.get(0);
+            return Optional.of(new KmHolder(r.clientId, registrations.openKm(r), r.kmExpiresAt, r.keId));
+        });
+    }
+
+    /** Who the MAF Client behind a psk_identity is, without opening any key (per request). */
+    public Optional<String> clientIdOf(String tenantId, String identity) {
+        var m = KEY_ID.matcher(identity);
+        if (!m.matches()) {
+            return Optional.empty();
+        }
+        boolean kmId = m.group(2).equals(fqdns.maf(tenantId));
+        boolean keId = m.group(2).equals(fqdns.mef(tenantId));
+        if (!kmId && !keId) {
+            return Optional.empty();
+        }
+        return QuarkusTransaction.requiringNew().call(() -> {
+            Instant now = Instant.now();
+            if (kmId) {
+                return em.createQuery("from ClientRegistration where tenantId = ?1 and registrar = ?2 and kmId = ?3", ClientRegistration.class)
+                        .setParameter(1, tenantId).setParameter(2, Registrar.MAF).setParameter(3, identity).getResultStream()
+                        .filter(r -> !r.expired(now) && r.kmExpiresAt.isAfter(now)).map(r -> r.clientId).findFirst();
+            }
+            io.m2mtrust.mef.Enrolment e = em.find(io.m2mtrust.mef.Enrolment.class, new io.m2mtrust.mef.Enrolment.Key(tenantId, identity));
+            return e != null && e.status == io.m2mtrust.mef.Enrolment.Status.ACTIVE && e.expiresAt.isAfter(now)
+                    ? Optional.of(e.enroleeId) : Optional.<String>empty();
+        });
+    }
+
+    /** Whether {@code identity} is a KeID of this tenant's MEF (a first registration with a remotely provisioned Km). */
+    public boolean isKeId(String tenantId, String identity) {
+        var m = KEY_ID.matcher(identity);
+        return m.matches() && m.group(2).equals(fqdns.mef(tenantId));
+    }
+
+    /** The Km fetched from the MEF for a KeID (audited there), for the registration to seal. */
+    public Optional<KmHolder> fromMef(String tenantId, String keId) {
+        CredentialFetchService.Outcome o = fetches.fetchForOwnMaf(tenantId, fqdns.maf(tenantId), keId);
+        if (o instanceof CredentialFetchService.Fetched f) {
+            return Optional.of(new KmHolder(f.enroleeId(), f.credential(), f.lifetime(), keId));
+        }
+        return Optional.empty();
+    }
+}

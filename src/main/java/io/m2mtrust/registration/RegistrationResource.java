@@ -1,0 +1,164 @@
+package io.m2mtrust.registration;
+
+import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.tenant.TenantDoor;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import jakarta.persistence.EntityManager;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * MEF and MAF client registrations and key registrations per tenant ({@code mef-…} / {@code maf-…}):
+ * metadata only, never a Key Value or Km; revoking a client ends its registration and its keys; the
+ * lineage of a client is its enrolment (KeID), its Km and its registered keys.
+ */
+@Path("/api/v1/tenants/{tenant}")
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.APPLICATION_JSON)
+@Tag(name = "MEF and MAF registrations")
+@SecurityRequirement(name = "oidc")
+public class RegistrationResource {
+
+    public record RegistrationView(String clientRegId, String clientId, String adminFqdn, List<String> labels, Instant expirationTime,
+                                   String keId, String assignedSymmKeyId, Instant kmExpirationTime, Instant createdAt) {
+        static RegistrationView of(ClientRegistration r) {
+            return new RegistrationView(r.regId, r.clientId, r.adminFqdn, List.of(r.labels), r.expiresAt, r.keId, r.kmId, r.kmExpiresAt, r.createdAt);
+        }
+    }
+
+    public record KeyView(String relativeKeyId, String keyIdentifier, String sourceClientId, int suid, List<String> targetIds,
+                          List<String> labels, String adminFqdn, String keySource, Instant expirationTime, Instant createdAt) {
+    }
+
+    private final EntityManager em;
+    private final TenantDoor door;
+    private final AdminAccess access;
+    private final DeviceFqdns fqdns;
+    private final AuditLog audit;
+
+    RegistrationResource(EntityManager em, TenantDoor door, AdminAccess access, DeviceFqdns fqdns, AuditLog audit) {
+        this.em = em;
+        this.door = door;
+        this.access = access;
+        this.fqdns = fqdns;
+        this.audit = audit;
+    }
+
+    @GET
+    @Path("{fn: mef|maf}-clients")
+    @Operation(summary = "Client registrations with the MEF (§8.3.5.2.3) or the MAF (§8.8.2.3), newest first")
+    public List<RegistrationView> registrations(@PathParam("tenant") String tenant, @PathParam("fn") String fn) {
+        door.enter(tenant, AdminAccess.Need.READ);
+        Registrar r = registrar(fn);
+        return QuarkusTransaction.requiringNew().call(() -> em.createQuery(
+                        "from ClientRegistration where tenantId = ?1 and registrar = ?2 order by createdAt desc", ClientRegistration.class)
+                .setParameter(1, tenant).setParameter(2, r).setMaxResults(1000).getResultStream().map(RegistrationView::of).toList());
+    }
+
+    @DELETE
+    @Path("{fn: mef|maf}-clients/{reg}")
+    @Operation(summary = "Revoke a client: its registration, its Km (MAF) and its key registrations are deleted, so its keys are no "
+            + "longer retrievable and its KmID no longer completes a handshake")
+    public Response revokeClient(@PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("reg") String reg) {
+        door.enter(tenant, AdminAccess.Need.WRITE);
+        Registrar r = registrar(fn);
+        int n = QuarkusTransaction.requiringNew().call(() -> {
+            int deleted = em.createQuery("delete from ClientRegistration where tenantId = ?1 and regId = ?2 and registrar = ?3")
+                    .setParameter(1, tenant).setParameter(2, reg).setParameter(3, r).executeUpdate();
+            if (deleted > 0) {
+                audit.append(tenant, access.actor(), r.prefix() + ".client.revoke", r.prefix() + "-client/" + reg, AuditLog.Outcome.SUCCESS,
+                        "registration, Km and key registrations deleted");
+            }
+            return deleted;
+        });
+        if (n == 0) {
+            throw ApiProblem.notFound(r + " client registration " + reg);
+        }
+        return Response.noContent().build();
+    }
+
+    @GET
+    @Path("{fn: mef|maf}-clients/{reg}/lineage")
+    @Operation(summary = "Key lineage of a client: its enrolment (KeID, enrolee, expiry) → Km (MAF) → its registered keys")
+    public Map<String, Object> lineage(@PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("reg") String reg) {
+        door.enter(tenant, AdminAccess.Need.READ);
+        Registrar r = registrar(fn);
+        return QuarkusTransaction.requiringNew().call(() -> {
+            ClientRegistration c = em.find(ClientRegistration.class, new ClientRegistration.Key(tenant, reg));
+            if (c == null || c.registrar != r) {
+                throw ApiProblem.notFound(r + " client registration " + reg);
+            }
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("client", RegistrationView.of(c));
+            List<Object[]> enrolments = em.createQuery(
+                            "select e.keId, e.enroleeId, e.status, e.createdAt, e.expiresAt from Enrolment e where e.tenantId = ?1 and "
+                                    + "(e.keId = ?2 or e.enroleeId = ?3) order by e.createdAt desc", Object[].class)
+                    .setParameter(1, tenant).setParameter(2, c.keId == null ? "" : c.keId).setParameter(3, c.clientId).setMaxResults(10)
+                    .getResultList();
+            out.put("enrolments", enrolments.stream().map(e -> Map.of("keId", e[0], "enroleeId", e[1], "status", e[2].toString(),
+                    "createdAt", e[3], "expirationTime", e[4])).toList());
+            out.put("keys", keysOf(tenant, r, c.regId));
+            return out;
+        });
+    }
+
+    @GET
+    @Path("{fn: mef|maf}-keys")
+    @Operation(summary = "Key registrations (§8.3.5.2.7 / §8.8.2.7): metadata only, never the Key Value")
+    public List<KeyView> keys(@PathParam("tenant") String tenant, @PathParam("fn") String fn) {
+        door.enter(tenant, AdminAccess.Need.READ);
+        Registrar r = registrar(fn);
+        return QuarkusTransaction.requiringNew().call(() -> keysOf(tenant, r, null));
+    }
+
+    @DELETE
+    @Path("{fn: mef|maf}-keys/{relativeKeyId}")
+    @Operation(summary = "Revoke a key registration: its sealed Key Value is deleted and targets can no longer retrieve it")
+    public Response revokeKey(@PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("relativeKeyId") String rel) {
+        door.enter(tenant, AdminAccess.Need.WRITE);
+        Registrar r = registrar(fn);
+        int n = QuarkusTransaction.requiringNew().call(() -> {
+            int deleted = em.createQuery("delete from KeyRegistration where tenantId = ?1 and registrar = ?2 and relativeKeyId = ?3")
+                    .setParameter(1, tenant).setParameter(2, r).setParameter(3, rel).executeUpdate();
+            if (deleted > 0) {
+                audit.append(tenant, access.actor(), r.prefix() + ".key.revoke", rel + "@" + r.fqdn(fqdns, tenant), AuditLog.Outcome.SUCCESS, null);
+            }
+            return deleted;
+        });
+        if (n == 0) {
+            throw ApiProblem.notFound("key registration " + rel);
+        }
+        return Response.noContent().build();
+    }
+
+    private List<KeyView> keysOf(String tenant, Registrar r, String regIdOrNull) {
+        String fqdn = r.fqdn(fqdns, tenant);
+        return em.createQuery("from KeyRegistration where tenantId = ?1 and registrar = ?2 and (?3 is null or sourceRegId = ?3) "
+                        + "order by createdAt desc", KeyRegistration.class)
+                .setParameter(1, tenant).setParameter(2, r).setParameter(3, regIdOrNull).setMaxResults(1000).getResultStream()
+                .map(k -> new KeyView(k.relativeKeyId, k.relativeKeyId + "@" + fqdn, k.sourceClientId, k.suid, List.of(k.targetIds),
+                        List.of(k.labels), k.adminFqdn, k.keySource, k.expiresAt, k.createdAt))
+                .toList();
+    }
+
+    private static Registrar registrar(String fn) {
+        return "maf".equals(fn) ? Registrar.MAF : Registrar.MEF;
+    }
+}

@@ -1,0 +1,252 @@
+package io.m2mtrust.maf;
+
+import io.m2mtrust.testsupport.Api;
+import io.m2mtrust.testsupport.OpenSsl;
+import io.m2mtrust.testsupport.OpenSslClient;
+import io.m2mtrust.testsupport.Tokens;
+import io.m2mtrust.tls.DeviceTlsListener;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.path.json.JsonPath;
+import io.restassured.response.Response;
+import jakarta.inject.Inject;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+import static io.m2mtrust.testsupport.Api.as;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The MAF with real OpenSSL clients, end to end: a device enrols at the MEF (PSK with its Kpm, exports
+ * Ke), derives Km itself (TS-0003 §10.3.7, SUID 21, the MAF's FQDN — plain HMAC here, independent of the
+ * service's code), registers at the MAF with its KeID and gets a KmID, then uses KmID/Km; it registers an
+ * ESPrim key from the Connection exporter for a target, which retrieves the same bytes OpenSSL exported.
+ */
+@QuarkusTest
+class MafOpenSslTest {
+
+    static final String T = "maf-co";
+    static final String MEF = "mef.maf-co.m2m-trust.local";
+    static final String MAF = "maf.maf-co.m2m-trust.local";
+    static final String ADMIN = "admin.maf-co.example";
+
+    @Inject
+    DeviceTlsListener listener;
+
+    static final Map<String, String> kpmIds = new HashMap<>();
+    static final Map<String, byte[]> kpms = new HashMap<>();
+
+    record Answer(int status, String body, String output) {
+        JsonPath json() {
+            return JsonPath.from(body);
+        }
+    }
+
+    /** What a device holds after enrolling and registering at the MAF. */
+    record Device(String kpmId, String keId, byte[] km, String kmId) {
+    }
+
+    @BeforeEach
+    void setUp() {
+        if (!kpms.isEmpty()) {
+            return;
+        }
+        Api.createTenant(T);
+        Response policy = as(Tokens.tenantAdmin(T)).get("/api/v1/tenants/" + T + "/policy");
+        Map<String, Object> doc = policy.jsonPath().getMap("");
+        doc.put("allowHostMemoryKeys", true);
+        doc.put("maxEsdataTargets", 2);
+        as(Tokens.tenantAdmin(T)).header("If-Match", policy.header("ETag")).body(doc).put("/api/v1/tenants/" + T + "/policy")
+                .then().statusCode(200);
+        as(Tokens.tenantAdmin(T)).body(Map.of("id", "dev", "name", "devices")).post("/api/v1/tenants/" + T + "/enrolment-groups")
+                .then().statusCode(201);
+        List<String> ids = List.of("m-1", "m-2", "m-3", "m-4");
+        as(Tokens.tenantAdmin(T)).body(Map.of("deviceIds", ids)).post("/api/v1/tenants/" + T + "/enrolment-groups/dev/devices").then().statusCode(200);
+        for (String d : ids) {
+            JsonPath e = as(Tokens.tenantAdmin(T)).post("/api/v1/tenants/" + T + "/enrolment-groups/dev/devices/" + d + "/kpm-export")
+                    .then().statusCode(200).extract().jsonPath();
+            kpmIds.put(d, e.getString("kpmId"));
+            kpms.put(d, Base64.getDecoder().decode(e.getString("kpm")));
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private Answer request(String host, String identity, byte[] psk, String method, String path, String json) throws Exception {
+        try (OpenSsl.Session s = OpenSsl.start(OpenSsl.withPsk(OpenSsl.sClient(listener.port(), host), identity, psk))) {
+            s.await("(?m)^\\s*Cipher\\s*: PSK", Duration.ofSeconds(20));
+            return answer(s.send(OpenSsl.request(method, host, path, json == null ? null : "application/json",
+                    json == null ? new byte[0] : json.getBytes(StandardCharsets.UTF_8))));
+        }
+    }
+
+    private static Answer answer(OpenSslClient.Result r) {
+        Integer status = r.httpStatus();
+        assertThat(status).as(r.output()).isNotNull();
+        return new Answer(status, OpenSsl.httpBody(r.output()), r.output());
+    }
+
+    /** §10.3.7 computed here with javax.crypto: HMAC-SHA256(Ke, label ‖ "21" ‖ MAF-FQDN). */
+    static byte[] km(byte[] ke) throws Exception {
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec(ke, "HmacSHA256"));
+        ByteArrayOutputStream in = new ByteArrayOutputStream();
+        in.writeBytes("oneM2M Enrolment Key to Usage-Constrained Symmetric Key derivation".getBytes(StandardCharsets.US_ASCII));
+        in.writeBytes("21".getBytes(StandardCharsets.US_ASCII));
+        in.writeBytes(MAF.getBytes(StandardCharsets.UTF_8));
+        return mac.doFinal(in.toByteArray());
+    }
+
+    /** Enrols at the MEF with OpenSSL, derives Km, registers at the MAF with the KeID: the device's MAF credentials. */
+    private Device enrolAndRegister(String device) throws Exception {
+        byte[] exported;
+        Answer enrolled;
+        try (OpenSsl.Session s = OpenSsl.start(OpenSsl.withExport(OpenSsl.withPsk(OpenSsl.sClient(listener.port(), MEF), kpmIds.get(device),
+                kpms.get(device)), "EXPORTER-oneM2M-Bootstrap", 48))) {
+            exported = s.keyingMaterial();
+            enrolled = answer(s.send(OpenSslClient.post(MEF, "/enrolment", "{\"mafEnrolmentIndication\":true}").getBytes(StandardCharsets.UTF_8)));
+        }
+        assertThat(enrolled.status()).as(enrolled.output()).isEqualTo(201);
+        String keId = HexFormat.of().formatHex(exported, 0, 16) + "@" + MEF;
+        assertThat(enrolled.json().getString("keId")).isEqualTo(keId);
+        byte[] km = km(Arrays.copyOfRange(exported, 16, 48));
+
+        Answer reg = request(MAF, keId, km, "POST", "/clientRegistration", "{\"mafFqdn\":\"" + MAF + "\",\"expirationTime\":\""
+                + Instant.now().plusSeconds(7 * 86400) + "\",\"adminFqdn\":\"" + ADMIN + "\"}");
+        assertThat(reg.status()).as(reg.output()).isEqualTo(201);
+        assertThat(reg.json().getString("mafClientId")).isEqualTo(kpmIds.get(device));
+        String kmId = reg.json().getString("assignedSymmKeyId");
+        assertThat(kmId).matches("[0-9a-f]{32}@" + MAF.replace(".", "\\."));
+        // the registration lasts no longer than the Km, which lasts no longer than the Ke (§10.7)
+        assertThat(Instant.parse(reg.json().getString("expirationTime"))).isBefore(Instant.now().plusSeconds(86400 + 60));
+        return new Device(kpmIds.get(device), keId, km, kmId);
+    }
+
+    private String esprimKeyRequest(List<String> targets, String keyValue, int suid) {
+        StringBuilder b = new StringBuilder("{\"mafFqdn\":\"" + MAF + "\",\"expirationTime\":\"" + Instant.now().plusSeconds(3600)
+                + "\",\"adminFqdn\":\"" + ADMIN + "\",\"suid\":" + suid + ",\"targetIds\":[");
+        for (int i = 0; i < targets.size(); i++) {
+            b.append(i == 0 ? "" : ",").append('"').append(targets.get(i)).append('"');
+        }
+        b.append(']');
+        if (keyValue != null) {
+            b.append(",\"keyValue\":\"").append(keyValue).append('"');
+        }
+        return b.append('}').toString();
+    }
+
+    // ---------------------------------------------------------------- the chain
+
+    @Test
+    void device_enrols_registers_with_its_kmid_and_a_target_retrieves_the_exported_esprim_key() throws Exception {
+        Device source = enrolAndRegister("m-1");
+        Device target = enrolAndRegister("m-2");
+
+        // the MAF handshake with KmID/Km; a key registration without Key Value takes this session's exporter
+        byte[] exported;
+        Answer reg;
+        try (OpenSsl.Session s = OpenSsl.start(OpenSsl.withExport(OpenSsl.withPsk(OpenSsl.sClient(listener.port(), MAF), source.kmId(),
+                source.km()), "EXPORTER-oneM2M-Connection", 48))) {
+            exported = s.keyingMaterial();
+            reg = answer(s.send(OpenSsl.request("POST", MAF, "/keyRegistration", "application/json",
+                    esprimKeyRequest(List.of(target.kpmId()), null, 33).getBytes(StandardCharsets.UTF_8))));
+        }
+        assertThat(reg.status()).as(reg.output()).isEqualTo(201);
+        String rel = reg.json().getString("relativeKeyId");
+        assertThat(rel).isEqualTo(HexFormat.of().formatHex(exported, 0, 16));
+        assertThat(reg.json().getString("keyIdentifier")).isEqualTo(rel + "@" + MAF);
+        assertThat(reg.json().getString("sourceMafClientId")).isEqualTo(source.kpmId());
+
+        Answer got = request(MAF, target.kmId(), target.km(), "GET", "/keyRetrieval/" + rel + "?suid=33", null);
+        assertThat(got.status()).as(got.output()).isEqualTo(200);
+        assertThat(Base64.getDecoder().decode(got.json().getString("keyValue"))).isEqualTo(Arrays.copyOfRange(exported, 16, 48));
+        assertThat(got.json().getInt("suid")).isEqualTo(33);
+        assertThat(got.json().getString("sourceMafClientId")).isEqualTo(source.kpmId());
+
+        // usage-constrained: not for another SUID; not for a non-target (403, audited)
+        assertThat(request(MAF, target.kmId(), target.km(), "GET", "/keyRetrieval/" + rel + "?suid=34", null).status()).isEqualTo(403);
+        assertThat(request(MAF, source.kmId(), source.km(), "GET", "/keyRetrieval/" + rel, null).status()).isEqualTo(403);
+        List<Map<String, Object>> events = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000").jsonPath().getList("");
+        assertThat(events).anyMatch(e -> "maf.key.retrieve".equals(e.get("action")) && "DENIED".equals(e.get("outcome")));
+
+        // the admin API shows the client with its KmID and lineage, never a key value
+        String clients = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/maf-clients").asString();
+        assertThat(clients).contains(source.kmId()).contains(source.keId());
+        String reg1 = JsonPath.from(clients).getString("find { it.clientId == '" + source.kpmId() + "' }.clientRegId");
+        JsonPath lineage = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/maf-clients/" + reg1 + "/lineage").then().statusCode(200)
+                .extract().jsonPath();
+        assertThat(lineage.getString("enrolments[0].keId")).isEqualTo(source.keId());
+        assertThat(lineage.getList("keys.relativeKeyId")).containsExactly(rel);
+        assertThat(as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/maf-keys").asString()).contains(rel).doesNotContain("keyValue");
+
+        // revoking the source client: its keys stop being retrievable and its KmID no longer completes a handshake
+        as(Tokens.auditor(T)).delete("/api/v1/tenants/" + T + "/maf-clients/" + reg1).then().statusCode(403);
+        as(Tokens.tenantAdmin(T)).delete("/api/v1/tenants/" + T + "/maf-clients/" + reg1).then().statusCode(204);
+        assertThat(request(MAF, target.kmId(), target.km(), "GET", "/keyRetrieval/" + rel, null).status()).isEqualTo(404);
+        OpenSslClient.Result refused = OpenSslClient.pskRequest(listener.port(), MAF, source.kmId(), source.km(), "PSK-AES128-CBC-SHA256", null,
+                OpenSslClient.get(MAF, "/keyRetrieval/" + rel));
+        assertThat(refused.output()).containsIgnoringCase("alert unknown psk identity");
+    }
+
+    @Test
+    void supplied_esdata_key_for_several_targets_and_bad_registrations() throws Exception {
+        Device source = enrolAndRegister("m-3");
+        byte[] value = new byte[64];
+        new java.security.SecureRandom().nextBytes(value);
+        String b64 = Base64.getEncoder().encodeToString(value);
+        Answer reg = request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
+                esprimKeyRequest(List.of(kpmIds.get("m-1"), kpmIds.get("m-2")), b64, 34));
+        assertThat(reg.status()).as(reg.output()).isEqualTo(201);
+
+        assertThat(request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
+                esprimKeyRequest(List.of("a", "b", "c"), b64, 34)).status()).as("over the policy's 2 targets").isEqualTo(400);
+        assertThat(request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
+                esprimKeyRequest(List.of("a", "b"), b64, 32)).status()).as("SAEF takes one target").isEqualTo(400);
+        assertThat(request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
+                esprimKeyRequest(List.of("a"), Base64.getEncoder().encodeToString(new byte[20]), 34)).status()).as("20-byte key").isEqualTo(400);
+        assertThat(request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
+                esprimKeyRequest(List.of("a"), b64, 23)).status()).as("an MEF SUID at the MAF").isEqualTo(400);
+        assertThat(request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
+                esprimKeyRequest(List.of("a\u0001"), b64, 34)).status()).as("malformed target").isEqualTo(400);
+        assertThat(request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
+                "{\"mefFqdn\":\"" + MEF + "\",\"expirationTime\":\"" + Instant.now().plusSeconds(60) + "\",\"adminFqdn\":\"" + ADMIN
+                        + "\",\"suid\":34,\"targetIds\":[\"a\"]}").status()).as("mefFqdn at the MAF").isEqualTo(400);
+    }
+
+    @Test
+    void unknown_foreign_and_stale_identities_fail_the_maf_handshake() throws Exception {
+        byte[] psk = new byte[32];
+        // a KeID that was never issued, a KmID never assigned, and a KpmID (Kpm is for the MEF only)
+        for (String identity : List.of("0".repeat(32) + "@" + MEF, "1".repeat(32) + "@" + MAF, kpmIds.get("m-4"),
+                "2".repeat(32) + "@mef.other-co.m2m-trust.local")) {
+            OpenSslClient.Result r = OpenSslClient.pskRequest(listener.port(), MAF, identity, psk, "PSK-AES128-CBC-SHA256", null,
+                    OpenSslClient.get(MAF, "/clientRegistration/x"));
+            assertThat(r.output()).as(identity).containsIgnoringCase("alert unknown psk identity");
+            assertThat(r.httpStatus()).isNull();
+        }
+        // a KeID replaced by a newer enrolment no longer fetches Km
+        Device first = enrolAndRegister("m-4");
+        Device second = enrolAndRegister("m-4");
+        assertThat(second.keId()).isNotEqualTo(first.keId());
+        OpenSslClient.Result stale = OpenSslClient.pskRequest(listener.port(), MAF, first.keId(), first.km(), "PSK-AES128-CBC-SHA256", null,
+                OpenSslClient.get(MAF, "/clientRegistration/x"));
+        assertThat(stale.output()).containsIgnoringCase("alert unknown psk identity");
+        // and the KmID assigned for the replaced KeID was replaced too
+        OpenSslClient.Result staleKm = OpenSslClient.pskRequest(listener.port(), MAF, first.kmId(), first.km(), "PSK-AES128-CBC-SHA256", null,
+                OpenSslClient.get(MAF, "/clientRegistration/x"));
+        assertThat(staleKm.output()).containsIgnoringCase("alert unknown psk identity");
+        assertThat(request(MAF, second.kmId(), second.km(), "GET", "/keyRetrieval/" + "0".repeat(32), null).status()).isEqualTo(404);
+    }
+}
