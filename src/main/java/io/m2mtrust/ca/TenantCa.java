@@ -406,7 +406,7 @@ public class TenantCa implements CertificateAuthentication {
         if (!exists(tenantId)) {
             return Optional.empty();
         }
-        String names = fqdns.mef(tenantId) + " " + fqdns.maf(tenantId);
+        String names = fqdns.mef(tenantId) + " " + fqdns.maf(tenantId) + " " + fqdns.cse(tenantId);
         Server s = servers.get(tenantId);
         if (s != null && s.renewAfter().isAfter(Instant.now()) && s.fqdns().equals(names)) {
             return Optional.of(s.identity());
@@ -437,7 +437,7 @@ public class TenantCa implements CertificateAuthentication {
             em.flush();
             Instant start = now.truncatedTo(ChronoUnit.SECONDS);
             Instant notAfter = min(start.plus(config.serverCertificateLifetime()), ca.certificate().getNotAfter().toInstant());
-            X509CertificateHolder h = build(ca, SubjectType.FQDN, List.of(fqdns.mef(tenantId), fqdns.maf(tenantId)),
+            X509CertificateHolder h = build(ca, SubjectType.FQDN, List.of(fqdns.mef(tenantId), fqdns.maf(tenantId), fqdns.cse(tenantId)),
                     hsm.token().publicKey(tlsKey), start, notAfter, true);
             IssuedCertificate c = record(tenantId, IssuedCertificate.Kind.SERVER, SubjectType.FQDN, names, null, ca, h);
             c.tlsKeyVersion = tlsKey.version();

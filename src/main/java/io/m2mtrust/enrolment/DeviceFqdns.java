@@ -21,7 +21,11 @@ public class DeviceFqdns {
         String baseDomain();
     }
 
-    public enum Function { MEF, MAF }
+    /**
+     * MEF and MAF; SAEF is the MAF-based SAEF Entity B endpoint ({@code cse.<tenant>.<base>}), the front of
+     * the tenant's CSE (TS-0003 §8.2.2.3).
+     */
+    public enum Function { MEF, MAF, SAEF }
 
     public record Host(Function function, String tenantId) {
     }
@@ -34,6 +38,11 @@ public class DeviceFqdns {
 
     public String mef(String tenantId) {
         return "mef." + tenantId + "." + base;
+    }
+
+    /** The tenant's CSE front: Entity B of the MAF-based SAEF; also its CSE-ID public domain name here. */
+    public String cse(String tenantId) {
+        return "cse." + tenantId + "." + base;
     }
 
     public String maf(String tenantId) {
@@ -63,6 +72,7 @@ public class DeviceFqdns {
         return switch (fn) {
             case "mef" -> Optional.of(new Host(Function.MEF, tenant));
             case "maf" -> Optional.of(new Host(Function.MAF, tenant));
+            case "cse" -> Optional.of(new Host(Function.SAEF, tenant));
             default -> Optional.empty();
         };
     }

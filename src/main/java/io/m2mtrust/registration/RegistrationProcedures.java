@@ -95,9 +95,32 @@ public class RegistrationProcedures {
         requireOwnFqdn(registrar, req.mefFqdn(), req.mafFqdn(), fqdn);
         String admin = requireFqdn("adminFqdn", req.adminFqdn());
         List<String> labels = labels(req.labels());
-        return QuarkusTransaction.requiringNew().call(() -> {
+        try {
+            return QuarkusTransaction.requiringNew().call(() -> registerTx(registrar, tenantId, fqdn, clientId, req, remoteKm, admin, labels));
+        } catch (RuntimeException e) {
+            if (io.m2mtrust.common.Sql.isUniqueViolation(e)) {
+                throw new Problem(409, "another registration of this client completed at the same moment; retry");
+            }
+            throw e;
+        }
+    }
+
+    private Map<String, Object> registerTx(Registrar registrar, String tenantId, String fqdn, String clientId, ClientRegistrationRequest req,
+                                           RemoteKm remoteKm, String admin, List<String> labels) {
+        {
             Instant now = now();
             Instant expires = capExpiry(tenantId, req.expirationTime(), now, remoteKm == null ? null : remoteKm.expiresAt());
+            // registrations of one client serialise (a row lock would not: the row is replaced, not updated)
+            em.createNativeQuery("select pg_advisory_xact_lock(hashtextextended(?1, 0))")
+                    .setParameter(1, "registration|" + tenantId + "|" + registrar + "|" + clientId).getSingleResult();
+            // a client re-registering over its KmID session keeps its Km (only a new KeID replaces it)
+            ClientRegistration previous = em.createQuery("from ClientRegistration where tenantId = ?1 and registrar = ?2 and clientId = ?3",
+                            ClientRegistration.class)
+                    .setParameter(1, tenantId).setParameter(2, registrar).setParameter(3, clientId)
+                    .getResultStream().findFirst().orElse(null);
+            if (previous != null) {
+                em.detach(previous);
+            }
             int replaced = em.createQuery("delete from ClientRegistration where tenantId = ?1 and registrar = ?2 and clientId = ?3")
                     .setParameter(1, tenantId).setParameter(2, registrar).setParameter(3, clientId).executeUpdate();
             if (remoteKm != null) {
@@ -117,6 +140,15 @@ public class RegistrationProcedures {
             r.createdAt = now;
             r.updatedAt = now;
             r.nextCmdNo = 1;
+            if (remoteKm == null && previous != null && previous.kmId != null) {
+                r.keId = previous.keId;
+                r.kmId = previous.kmId;
+                r.sealedKm = previous.sealedKm;
+                r.kmExpiresAt = previous.kmExpiresAt;
+                if (r.expiresAt.isAfter(r.kmExpiresAt)) {
+                    r.expiresAt = r.kmExpiresAt;
+                }
+            }
             if (remoteKm != null) {
                 r.keId = remoteKm.keId();
                 r.kmId = randomHex(16) + "@" + fqdn;
@@ -127,7 +159,8 @@ public class RegistrationProcedures {
             em.flush();
             String p = registrar.prefix();
             audit.append(tenantId, actor(registrar, clientId), p + ".client.register", p + "-client/" + r.regId, AuditLog.Outcome.SUCCESS,
-                    "until " + expires + (r.kmId == null ? "" : "; Km fetched for " + r.keId + ", KmID " + r.kmId)
+                    "until " + r.expiresAt + (remoteKm != null ? "; Km fetched for " + r.keId + ", KmID " + r.kmId
+                            : r.kmId != null ? "; keeps KmID " + r.kmId : "")
                             + (replaced > 0 ? "; replaces the previous registration and its keys" : ""));
             Map<String, Object> out = new LinkedHashMap<>();
             out.put(p + "ClientRegId", r.regId);
@@ -139,7 +172,7 @@ public class RegistrationProcedures {
                 out.put("assignedSymmKeyId", r.kmId);
             }
             return out;
-        });
+        }
     }
 
     /** MEFClientCfg / MAFClientCfg (sec:clientRegCfg, TS-0003 §12.4): what the function holds for this registration. */
@@ -329,6 +362,79 @@ public class RegistrationProcedures {
         });
     }
 
+    public record BatchRetrieval(List<String> relativeKeyIds, Integer suid) {
+    }
+
+    /** Most keys one batch retrieval names. */
+    public static final int MAX_BATCH = 100;
+
+    /**
+     * Batch Key Retrieval for gateways (one round trip, one transaction): each item gets its own result —
+     * 200 with the key, or 400/403/404 with the reason — under the same rules as a single retrieval. One
+     * audit event lists the keys retrieved, another the refusals.
+     */
+    public Map<String, Object> retrieveKeys(Registrar registrar, String tenantId, String fqdn, String clientId, BatchRetrieval req) {
+        if (req.relativeKeyIds() == null || req.relativeKeyIds().isEmpty() || req.relativeKeyIds().size() > MAX_BATCH) {
+            throw new Problem(400, "relativeKeyIds: 1 to " + MAX_BATCH + " items");
+        }
+        String action = registrar.prefix() + ".key.retrieve";
+        List<String> denied = new ArrayList<>();
+        Map<String, Object> result = QuarkusTransaction.requiringNew().call(() -> {
+            List<Map<String, Object>> items = new ArrayList<>();
+            List<String> retrieved = new ArrayList<>();
+            Instant now = now();
+            for (String rel : req.relativeKeyIds()) {
+                Map<String, Object> item = new LinkedHashMap<>();
+                item.put("relativeKeyId", rel);
+                if (rel == null || !RELATIVE_ID.matcher(rel).matches()) {
+                    item.put("status", 400);
+                    item.put("error", "RelativeKeyID is 32 lowercase hex digits");
+                    items.add(item);
+                    continue;
+                }
+                KeyRegistration m = em.find(KeyRegistration.class, new KeyRegistration.Key(tenantId, registrar, rel));
+                String why = null;
+                int status = 200;
+                if (m == null || !m.expiresAt.isAfter(now)) {
+                    status = 404;
+                    why = "no live key registration";
+                } else if (!Arrays.asList(m.targetIds).contains(clientId)) {
+                    status = 403;
+                    why = "this client is not a target";
+                } else if (req.suid() != null && req.suid() != m.suid) {
+                    status = 403;
+                    why = "the key is registered for SUID " + m.suid;
+                }
+                item.put("status", status);
+                if (why != null) {
+                    item.put("error", why);
+                    denied.add(rel + " (" + status + ")");
+                } else {
+                    String keyIdentifier = rel + "@" + fqdn;
+                    item.putAll(keyMetadata(registrar, m));
+                    try (SecretBytes k = sealer.open(sealContext(tenantId, keyIdentifier, m.suid), m.sealedKey)) {
+                        item.put("keyValue", k.reveal(b -> java.util.Base64.getEncoder().encodeToString(b)));
+                    }
+                    retrieved.add(keyIdentifier);
+                }
+                items.add(item);
+            }
+            if (!retrieved.isEmpty()) {
+                audit.append(tenantId, actor(registrar, clientId), action, "batch of " + retrieved.size(), AuditLog.Outcome.SUCCESS,
+                        abbreviate(String.join(" ", retrieved)));
+            }
+            return Map.<String, Object>of("results", items);
+        });
+        if (!denied.isEmpty()) {
+            refuse(registrar, tenantId, clientId, action, 403, "batch refusals: " + abbreviate(String.join(" ", denied)));
+        }
+        return result;
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 900 ? s : s.substring(0, 900) + "…";
+    }
+
     /** Key Registration Update by the source (§8.3.5.2.9): the answer echoes only what was asked. */
     public Map<String, Object> updateKey(Registrar registrar, String tenantId, String fqdn, String clientId, String relativeKeyId,
                                          KeyRegistrationUpdate req) {
@@ -391,7 +497,7 @@ public class RegistrationProcedures {
     }
 
     /** AAD of a registered Key Value: tenant, Key Identifier (which names the function's FQDN) and SUID. */
-    static KeySealer.SealContext sealContext(String tenantId, String keyIdentifier, int suid) {
+    public static KeySealer.SealContext sealContext(String tenantId, String keyIdentifier, int suid) {
         return new KeySealer.SealContext(tenantId, keyIdentifier, "registered-key/" + suid);
     }
 

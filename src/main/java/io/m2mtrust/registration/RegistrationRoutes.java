@@ -36,7 +36,7 @@ public class RegistrationRoutes {
     /** Whether {@code path} is one of these resources. */
     public static boolean matches(String path) {
         return path.equals("/clientRegistration") || path.startsWith("/clientRegistration/") || path.equals("/keyRegistration")
-                || path.startsWith("/keyRegistration/") || path.startsWith("/keyRetrieval/");
+                || path.startsWith("/keyRegistration/") || path.equals("/keyRetrieval") || path.startsWith("/keyRetrieval/");
     }
 
     /**
@@ -94,6 +94,10 @@ public class RegistrationRoutes {
                     }
                 }
                 case "keyRetrieval" -> {
+                    if (seg.length == 1 && method.equals("POST")) {
+                        return ok(200, procedures.retrieveKeys(registrar, tenant, fqdn, client,
+                                body(request, RegistrationProcedures.BatchRetrieval.class)));
+                    }
                     if (seg.length == 2 && method.equals("GET")) {
                         Integer suid = null;
                         if (!query.isEmpty()) {

@@ -247,7 +247,8 @@ final class DeviceTlsServer extends AbstractTlsServer {
     static final Map<DeviceFqdns.Function, Map<String, Integer>> EXPORT_LABELS = Map.of(
             DeviceFqdns.Function.MEF, Map.of("EXPORTER-oneM2M-Bootstrap", 48, "EXPORTER-oneM2M-Connection", 48,
                     DevicePeer.CHANNEL_BINDING_LABEL, 32),
-            DeviceFqdns.Function.MAF, Map.of("EXPORTER-oneM2M-Connection", 48, DevicePeer.CHANNEL_BINDING_LABEL, 32));
+            DeviceFqdns.Function.MAF, Map.of("EXPORTER-oneM2M-Connection", 48, DevicePeer.CHANNEL_BINDING_LABEL, 32),
+            DeviceFqdns.Function.SAEF, Map.of(DevicePeer.CHANNEL_BINDING_LABEL, 32));
 
     private final Map<String, SecretBytes> exports = new java.util.HashMap<>();
 

@@ -45,6 +45,9 @@ class MafOpenSslTest {
     @Inject
     DeviceTlsListener listener;
 
+    @Inject
+    jakarta.persistence.EntityManager em;
+
     static final Map<String, String> kpmIds = new HashMap<>();
     static final Map<String, byte[]> kpms = new HashMap<>();
 
@@ -72,7 +75,7 @@ class MafOpenSslTest {
                 .then().statusCode(200);
         as(Tokens.tenantAdmin(T)).body(Map.of("id", "dev", "name", "devices")).post("/api/v1/tenants/" + T + "/enrolment-groups")
                 .then().statusCode(201);
-        List<String> ids = List.of("m-1", "m-2", "m-3", "m-4");
+        List<String> ids = List.of("m-1", "m-2", "m-3", "m-4", "m-5", "m-6", "m-7");
         as(Tokens.tenantAdmin(T)).body(Map.of("deviceIds", ids)).post("/api/v1/tenants/" + T + "/enrolment-groups/dev/devices").then().statusCode(200);
         for (String d : ids) {
             JsonPath e = as(Tokens.tenantAdmin(T)).post("/api/v1/tenants/" + T + "/enrolment-groups/dev/devices/" + d + "/kpm-export")
@@ -248,5 +251,110 @@ class MafOpenSslTest {
                 OpenSslClient.get(MAF, "/clientRegistration/x"));
         assertThat(staleKm.output()).containsIgnoringCase("alert unknown psk identity");
         assertThat(request(MAF, second.kmId(), second.km(), "GET", "/keyRetrieval/" + "0".repeat(32), null).status()).isEqualTo(404);
+    }
+
+    @Test
+    void batch_retrieval_answers_each_item() throws Exception {
+        Device source = enrolAndRegister("m-5");
+        Device target = enrolAndRegister("m-6");
+        List<String> rels = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            byte[] v = new byte[32];
+            v[0] = (byte) i;
+            Answer reg = request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
+                    esprimKeyRequest(List.of(target.kpmId()), Base64.getEncoder().encodeToString(v), 34));
+            assertThat(reg.status()).isEqualTo(201);
+            rels.add(reg.json().getString("relativeKeyId"));
+        }
+        Answer notMine = request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
+                esprimKeyRequest(List.of(source.kpmId()), Base64.getEncoder().encodeToString(new byte[32]), 34));
+        String body = "{\"relativeKeyIds\":[\"" + String.join("\",\"", rels) + "\",\"" + notMine.json().getString("relativeKeyId")
+                + "\",\"" + "0".repeat(32) + "\",\"XYZ\"],\"suid\":34}";
+        Answer batch = request(MAF, target.kmId(), target.km(), "POST", "/keyRetrieval", body);
+        assertThat(batch.status()).as(batch.output()).isEqualTo(200);
+        List<Integer> statuses = batch.json().getList("results.status");
+        assertThat(statuses).containsExactly(200, 200, 200, 403, 404, 400);
+        for (int i = 0; i < 3; i++) {
+            assertThat(Base64.getDecoder().decode(batch.json().getString("results[" + i + "].keyValue"))[0]).isEqualTo((byte) i);
+        }
+        assertThat(batch.json().getString("results[3].keyValue")).isNull();
+        String tooMany = "{\"relativeKeyIds\":[" + String.join(",", java.util.Collections.nCopies(101, "\"" + "0".repeat(32) + "\"")) + "]}";
+        assertThat(request(MAF, target.kmId(), target.km(), "POST", "/keyRetrieval", tooMany).status()).isEqualTo(400);
+        assertThat(request(MAF, target.kmId(), target.km(), "POST", "/keyRetrieval", "{\"relativeKeyIds\":[]}").status()).isEqualTo(400);
+    }
+
+    @Test
+    void maf_based_saef_accepts_the_key_identifier_until_the_key_expires() throws Exception {
+        Device entityA = enrolAndRegister("m-7");
+        String cse = "cse.maf-co.m2m-trust.local";
+        byte[] value = new byte[64];
+        new java.security.SecureRandom().nextBytes(value);
+        String req = "{\"mafFqdn\":\"" + MAF + "\",\"expirationTime\":\"" + Instant.now().plusSeconds(4) + "\",\"adminFqdn\":\"" + ADMIN
+                + "\",\"suid\":32,\"targetIds\":[\"" + cse + "\"],\"keyValue\":\"" + Base64.getEncoder().encodeToString(value) + "\"}";
+        Answer reg = request(MAF, entityA.kmId(), entityA.km(), "POST", "/keyRegistration", req);
+        assertThat(reg.status()).as(reg.output()).isEqualTo(201);
+        String keyIdentifier = reg.json().getString("keyIdentifier");
+        byte[] psk = Arrays.copyOf(value, 32); // the first half (interop profile)
+
+        Answer assoc = request(cse, keyIdentifier, psk, "GET", "/association", null);
+        assertThat(assoc.status()).as(assoc.output()).isEqualTo(200);
+        assertThat(assoc.json().getString("entityA")).isEqualTo(entityA.kpmId());
+        // the whole 64 bytes are not the PSK
+        OpenSslClient.Result wrong = OpenSslClient.pskRequest(listener.port(), cse, keyIdentifier, value, "PSK-AES128-CBC-SHA256", null,
+                OpenSslClient.get(cse, "/association"));
+        assertThat(wrong.httpStatus()).isNull();
+        // an ESData key (SUID 34) is not a SAEF key even if it names this CSE
+        Answer esdata = request(MAF, entityA.kmId(), entityA.km(), "POST", "/keyRegistration", req.replace("\"suid\":32", "\"suid\":34"));
+        OpenSslClient.Result notSaef = OpenSslClient.pskRequest(listener.port(), cse, esdata.json().getString("keyIdentifier"), psk,
+                "PSK-AES128-CBC-SHA256", null, OpenSslClient.get(cse, "/association"));
+        assertThat(notSaef.output()).containsIgnoringCase("alert unknown psk identity");
+
+        Thread.sleep(5000);
+        OpenSslClient.Result expired = OpenSslClient.pskRequest(listener.port(), cse, keyIdentifier, psk, "PSK-AES128-CBC-SHA256", null,
+                OpenSslClient.get(cse, "/association"));
+        assertThat(expired.output()).containsIgnoringCase("alert unknown psk identity");
+    }
+
+    @Test
+    void km_expires_with_its_ke_and_replayed_or_concurrent_registrations_leave_one_record() throws Exception {
+        Device d = enrolAndRegister("m-3");
+        // replay: a second exporter-keyed registration in the same session is refused
+        String twice = esprimKeyRequest(List.of(kpmIds.get("m-1")), null, 33);
+        byte[] one = OpenSsl.request("POST", MAF, "/keyRegistration", "application/json", twice.getBytes(StandardCharsets.UTF_8));
+        String first = new String(one, StandardCharsets.ISO_8859_1).replace("Connection: close\r\n", "");
+        byte[] both = (first + new String(one, StandardCharsets.ISO_8859_1)).getBytes(StandardCharsets.ISO_8859_1);
+        OpenSslClient.Result pipelined;
+        try (OpenSsl.Session s = OpenSsl.start(OpenSsl.withPsk(OpenSsl.sClient(listener.port(), MAF), d.kmId(), d.km()))) {
+            s.await("(?m)^\\s*Cipher\\s*: PSK", Duration.ofSeconds(20));
+            pipelined = s.send(both);
+        }
+        assertThat(pipelined.output()).contains("HTTP/1.1 201").contains("HTTP/1.1 409");
+
+        // concurrent client registrations of one device: every answer is 201 or 409, and one record remains
+        List<java.util.concurrent.Future<Answer>> fs = new java.util.ArrayList<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+        for (int i = 0; i < 3; i++) {
+            fs.add(pool.submit(() -> request(MAF, d.kmId(), d.km(), "POST", "/clientRegistration", "{\"mafFqdn\":\"" + MAF
+                    + "\",\"expirationTime\":\"" + Instant.now().plusSeconds(3600) + "\",\"adminFqdn\":\"" + ADMIN + "\"}")));
+        }
+        List<Integer> statuses = new java.util.ArrayList<>();
+        for (var f : fs) {
+            statuses.add(f.get().status());
+        }
+        pool.shutdown();
+        assertThat(statuses).allMatch(st -> st == 201 || st == 409).contains(201);
+        // re-registering over the KmID session keeps the Km: the KmID still works
+        assertThat(request(MAF, d.kmId(), d.km(), "GET", "/keyRetrieval/" + "0".repeat(32), null).status()).isEqualTo(404);
+        List<String> clients = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/maf-clients").jsonPath().getList("clientId");
+        assertThat(clients.stream().filter(c -> c.equals(d.kpmId()))).hasSize(1);
+
+        // Km never outlives its Ke (§10.7): once the Ke has expired, the KmID no longer completes a handshake
+        Device e = enrolAndRegister("m-2");
+        io.quarkus.narayana.jta.QuarkusTransaction.requiringNew().run(() -> em.createNativeQuery(
+                        "update client_registration set km_expires_at = now() - interval '1 second' where km_id = ?1")
+                .setParameter(1, e.kmId()).executeUpdate());
+        OpenSslClient.Result afterKe = OpenSslClient.pskRequest(listener.port(), MAF, e.kmId(), e.km(), "PSK-AES128-CBC-SHA256", null,
+                OpenSslClient.get(MAF, "/clientRegistration/x"));
+        assertThat(afterKe.output()).containsIgnoringCase("alert unknown psk identity");
     }
 }
