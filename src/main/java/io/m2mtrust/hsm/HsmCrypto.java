@@ -115,19 +115,7 @@ public final class HsmCrypto {
 
     /** ECDSA P-256 with SHA-256 (SoftHSM has no CKM_ECDSA_SHA256: SunPKCS11 hashes, the token signs). DER output. */
     public byte[] signEcdsaP256(HsmKeyLabel key, byte[] data) {
-        long t0 = System.nanoTime();
-        try {
-            Pkcs11Token.Generation g = token.generation();
-            Signature s = Signature.getInstance("SHA256withECDSA", g.provider());
-            s.initSign((PrivateKey) token.key(g, key));
-            s.update(data);
-            byte[] out = s.sign();
-            ok.get(Op.SIGN).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-            return out;
-        } catch (GeneralSecurityException | RuntimeException e) {
-            failed.get(Op.SIGN).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-            throw rethrow("sign with " + key, e);
-        }
+        return sign(key, "SHA256withECDSA", data, "sign with ");
     }
 
     /**
@@ -138,18 +126,22 @@ public final class HsmCrypto {
         if (sha256Digest == null || sha256Digest.length != 32) {
             throw new IllegalArgumentException("expected a 32-byte SHA-256 digest");
         }
+        return sign(key, "NONEwithECDSA", sha256Digest, "sign digest with ");
+    }
+
+    private byte[] sign(HsmKeyLabel key, String algorithm, byte[] input, String what) {
         long t0 = System.nanoTime();
         try {
             Pkcs11Token.Generation g = token.generation();
-            Signature s = Signature.getInstance("NONEwithECDSA", g.provider());
+            Signature s = Signature.getInstance(algorithm, g.provider());
             s.initSign((PrivateKey) token.key(g, key));
-            s.update(sha256Digest);
+            s.update(input);
             byte[] out = s.sign();
             ok.get(Op.SIGN).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
             return out;
         } catch (GeneralSecurityException | RuntimeException e) {
             failed.get(Op.SIGN).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-            throw rethrow("sign digest with " + key, e);
+            throw rethrow(what + key, e);
         }
     }
 

@@ -158,6 +158,7 @@ public final class EnrolmentLoadDriver {
                 estRuns.add(load("EST simpleenroll", threads, seconds, devices.size(), 200,
                         i -> est(tls, sni, devices.get(i), keys.get(i), "bench-" + i + ".in.bench.example")));
             }
+            List<Run> mafRuns = MafLoad.run(tls, TENANT, devices, seconds);
             double[] ceiling = rawCeiling();
             if (Boolean.getBoolean("bench.pg.async-commit")) {
                 System.out.println("synchronous_commit=off: results printed only, BENCHMARKS.md unchanged");
@@ -166,6 +167,7 @@ public final class EnrolmentLoadDriver {
             } else {
                 write(runs, objectsBefore, objectsAfter, ceiling, seconds);
                 writeEst(estRuns, ceiling, seconds);
+                MafLoad.write(mafRuns, ceiling, seconds);
             }
         } finally {
             service.destroy();
@@ -191,10 +193,13 @@ public final class EnrolmentLoadDriver {
             long[] iv = {0};
             double seal = rate(() -> crypto.sealAesGcm(a, java.nio.ByteBuffer.allocate(12).putLong(++iv[0]).array(), new byte[32], new byte[64]));
             double sign = rate(() -> crypto.signEcdsaP256(s, new byte[100]));
+            byte[] openIv = new byte[12];
+            byte[] sealed = crypto.sealAesGcm(a, openIv, new byte[32], new byte[64]);
+            double open = rate(() -> crypto.openAesGcm(a, openIv, sealed, new byte[64]).close());
             for (HsmKeyLabel l : List.of(h, a, s)) {
                 token.destroy(l);
             }
-            return new double[]{hmac, seal, sign, 1.0 / (1.0 / hmac + 1.0 / seal + 1.0 / sign)};
+            return new double[]{hmac, seal, sign, 1.0 / (1.0 / hmac + 1.0 / seal + 1.0 / sign), open};
         }
     }
 
@@ -289,6 +294,10 @@ public final class EnrolmentLoadDriver {
 
     /** A Bouncy Castle TLS 1.2 PSK client with SNI; if {@code exportLabel} is set, its 32-byte export lands in {@code export[0]}. */
     static PSKTlsClient pskClient(String sni, Provisioned d, String exportLabel, byte[][] export) {
+        return pskClient(sni, d, exportLabel, 32, export);
+    }
+
+    static PSKTlsClient pskClient(String sni, Provisioned d, String exportLabel, int exportLength, byte[][] export) {
         return new PSKTlsClient(new BcTlsCrypto(new SecureRandom()), new BasicTlsPSKIdentity(d.kpmId().getBytes(StandardCharsets.UTF_8), d.kpm())) {
             @Override
             protected ProtocolVersion[] getSupportedVersions() {
@@ -316,7 +325,7 @@ public final class EnrolmentLoadDriver {
             public void notifyHandshakeComplete() throws IOException {
                 super.notifyHandshakeComplete();
                 if (exportLabel != null) {
-                    export[0] = context.exportKeyingMaterial(exportLabel, null, 32);
+                    export[0] = context.exportKeyingMaterial(exportLabel, null, exportLength);
                 }
             }
         };

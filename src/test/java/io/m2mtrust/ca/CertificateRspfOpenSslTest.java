@@ -298,6 +298,28 @@ class CertificateRspfOpenSslTest {
         assertThat(ok.httpStatus()).as(ok.output()).isEqualTo(200);
     }
 
+    @Test
+    void a_certificate_holder_registers_at_the_maf_over_mutual_certificate_tls() throws Exception {
+        Path ca = caFile();
+        OpenSslClient.Result enrolled = pskEst("gw-3", "gw-3", "P-256", "DNS:gw-3" + CSE_DOMAIN);
+        assertThat(enrolled.httpStatus()).as(enrolled.output()).isEqualTo(200);
+        Path cert = pkcs7ToPem(OpenSsl.httpBody(enrolled.output()), "gw-3.pem");
+        String maf = "maf.cert-co.m2m-trust.local";
+        List<String> session = OpenSsl.withCertificate(OpenSsl.sClient(listener.port(), maf), cert, dir.resolve("gw-3.key"), ca, maf);
+        OpenSslClient.Result r;
+        try (OpenSsl.Session s = OpenSsl.start(session)) {
+            s.await("Verify return code", Duration.ofSeconds(20));
+            r = s.send(OpenSsl.request("POST", maf, "/clientRegistration", "application/json", ("{\"mafFqdn\":\"" + maf
+                    + "\",\"expirationTime\":\"" + java.time.Instant.now().plusSeconds(3600) + "\",\"adminFqdn\":\"admin.cert-co.example\"}")
+                    .getBytes(StandardCharsets.UTF_8)));
+        }
+        assertThat(r.output()).contains("Verify return code: 0 (ok)");
+        OpenSsl.Answer a = OpenSsl.answer(r);
+        assertThat(a.status()).as(a.output()).isEqualTo(201);
+        assertThat(a.json().getString("mafClientId")).isEqualTo("gw-3" + CSE_DOMAIN);
+        assertThat(a.json().getString("assignedSymmKeyId")).isNull(); // no Km: the certificate is the credential
+    }
+
     // ---------------------------------------------------------------- bad input, each refused with nothing issued
 
     @Test

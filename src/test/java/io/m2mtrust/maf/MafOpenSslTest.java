@@ -2,6 +2,7 @@ package io.m2mtrust.maf;
 
 import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.OpenSsl;
+import io.m2mtrust.testsupport.OpenSsl.Answer;
 import io.m2mtrust.testsupport.OpenSslClient;
 import io.m2mtrust.testsupport.Tokens;
 import io.m2mtrust.tls.DeviceTlsListener;
@@ -51,12 +52,6 @@ class MafOpenSslTest {
     static final Map<String, String> kpmIds = new HashMap<>();
     static final Map<String, byte[]> kpms = new HashMap<>();
 
-    record Answer(int status, String body, String output) {
-        JsonPath json() {
-            return JsonPath.from(body);
-        }
-    }
-
     /** What a device holds after enrolling and registering at the MAF. */
     record Device(String kpmId, String keId, byte[] km, String kmId) {
     }
@@ -88,17 +83,7 @@ class MafOpenSslTest {
     // ---------------------------------------------------------------- helpers
 
     private Answer request(String host, String identity, byte[] psk, String method, String path, String json) throws Exception {
-        try (OpenSsl.Session s = OpenSsl.start(OpenSsl.withPsk(OpenSsl.sClient(listener.port(), host), identity, psk))) {
-            s.await("(?m)^\\s*Cipher\\s*: PSK", Duration.ofSeconds(20));
-            return answer(s.send(OpenSsl.request(method, host, path, json == null ? null : "application/json",
-                    json == null ? new byte[0] : json.getBytes(StandardCharsets.UTF_8))));
-        }
-    }
-
-    private static Answer answer(OpenSslClient.Result r) {
-        Integer status = r.httpStatus();
-        assertThat(status).as(r.output()).isNotNull();
-        return new Answer(status, OpenSsl.httpBody(r.output()), r.output());
+        return OpenSsl.pskCall(listener.port(), host, identity, psk, method, path, json);
     }
 
     /** §10.3.7 computed here with javax.crypto: HMAC-SHA256(Ke, label ‖ "21" ‖ MAF-FQDN). */
@@ -119,7 +104,7 @@ class MafOpenSslTest {
         try (OpenSsl.Session s = OpenSsl.start(OpenSsl.withExport(OpenSsl.withPsk(OpenSsl.sClient(listener.port(), MEF), kpmIds.get(device),
                 kpms.get(device)), "EXPORTER-oneM2M-Bootstrap", 48))) {
             exported = s.keyingMaterial();
-            enrolled = answer(s.send(OpenSslClient.post(MEF, "/enrolment", "{\"mafEnrolmentIndication\":true}").getBytes(StandardCharsets.UTF_8)));
+            enrolled = OpenSsl.answer(s.send(OpenSslClient.post(MEF, "/enrolment", "{\"mafEnrolmentIndication\":true}").getBytes(StandardCharsets.UTF_8)));
         }
         assertThat(enrolled.status()).as(enrolled.output()).isEqualTo(201);
         String keId = HexFormat.of().formatHex(exported, 0, 16) + "@" + MEF;
@@ -138,16 +123,7 @@ class MafOpenSslTest {
     }
 
     private String esprimKeyRequest(List<String> targets, String keyValue, int suid) {
-        StringBuilder b = new StringBuilder("{\"mafFqdn\":\"" + MAF + "\",\"expirationTime\":\"" + Instant.now().plusSeconds(3600)
-                + "\",\"adminFqdn\":\"" + ADMIN + "\",\"suid\":" + suid + ",\"targetIds\":[");
-        for (int i = 0; i < targets.size(); i++) {
-            b.append(i == 0 ? "" : ",").append('"').append(targets.get(i)).append('"');
-        }
-        b.append(']');
-        if (keyValue != null) {
-            b.append(",\"keyValue\":\"").append(keyValue).append('"');
-        }
-        return b.append('}').toString();
+        return OpenSsl.keyRegistration("mafFqdn", MAF, ADMIN, suid, targets, keyValue, Instant.now().plusSeconds(3600));
     }
 
     // ---------------------------------------------------------------- the chain
@@ -163,7 +139,7 @@ class MafOpenSslTest {
         try (OpenSsl.Session s = OpenSsl.start(OpenSsl.withExport(OpenSsl.withPsk(OpenSsl.sClient(listener.port(), MAF), source.kmId(),
                 source.km()), "EXPORTER-oneM2M-Connection", 48))) {
             exported = s.keyingMaterial();
-            reg = answer(s.send(OpenSsl.request("POST", MAF, "/keyRegistration", "application/json",
+            reg = OpenSsl.answer(s.send(OpenSsl.request("POST", MAF, "/keyRegistration", "application/json",
                     esprimKeyRequest(List.of(target.kpmId()), null, 33).getBytes(StandardCharsets.UTF_8))));
         }
         assertThat(reg.status()).as(reg.output()).isEqualTo(201);
@@ -213,6 +189,12 @@ class MafOpenSslTest {
                 esprimKeyRequest(List.of(kpmIds.get("m-1"), kpmIds.get("m-2")), b64, 34));
         assertThat(reg.status()).as(reg.output()).isEqualTo(201);
 
+        String rel = reg.json().getString("relativeKeyId");
+        Device other = enrolAndRegister("m-1");
+        assertThat(request(MAF, other.kmId(), other.km(), "PUT", "/keyRegistration/" + rel, "{\"labels\":[\"x\"]}").status())
+                .as("update by a non-source").isEqualTo(404);
+        assertThat(request(MAF, other.kmId(), other.km(), "DELETE", "/keyRegistration/" + rel, null).status())
+                .as("de-registration by a non-source").isEqualTo(404);
         assertThat(request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
                 esprimKeyRequest(List.of("a", "b", "c"), b64, 34)).status()).as("over the policy's 2 targets").isEqualTo(400);
         assertThat(request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",

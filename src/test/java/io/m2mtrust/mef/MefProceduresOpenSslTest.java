@@ -2,6 +2,7 @@ package io.m2mtrust.mef;
 
 import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.OpenSsl;
+import io.m2mtrust.testsupport.OpenSsl.Answer;
 import io.m2mtrust.testsupport.OpenSslClient;
 import io.m2mtrust.testsupport.Tokens;
 import io.m2mtrust.tls.DeviceTlsListener;
@@ -47,12 +48,6 @@ class MefProceduresOpenSslTest {
     static final Map<String, String> kpmIds = new HashMap<>();
     static final Map<String, byte[]> kpms = new HashMap<>();
 
-    record Answer(int status, String body, String output) {
-        JsonPath json() {
-            return JsonPath.from(body);
-        }
-    }
-
     @BeforeEach
     void setUp() {
         if (!kpms.isEmpty()) {
@@ -80,17 +75,7 @@ class MefProceduresOpenSslTest {
     }
 
     private Answer call(String device, String method, String path, String json) throws Exception {
-        try (OpenSsl.Session s = OpenSsl.start(OpenSsl.withPsk(OpenSsl.sClient(listener.port(), MEF), kpmIds.get(device), kpms.get(device)))) {
-            s.await("(?m)^\\s*Cipher\\s*: PSK", Duration.ofSeconds(20));
-            return answer(s.send(OpenSsl.request(method, MEF, path, json == null ? null : "application/json",
-                    json == null ? new byte[0] : json.getBytes(StandardCharsets.UTF_8))));
-        }
-    }
-
-    private static Answer answer(OpenSslClient.Result r) {
-        Integer status = r.httpStatus();
-        assertThat(status).as(r.output()).isNotNull();
-        return new Answer(status, OpenSsl.httpBody(r.output()), r.output());
+        return OpenSsl.pskCall(listener.port(), MEF, kpmIds.get(device), kpms.get(device), method, path, json);
     }
 
     private String register(String device) throws Exception {
@@ -102,16 +87,7 @@ class MefProceduresOpenSslTest {
     }
 
     private String keyRequest(int suid, List<String> targets, String keyValue, Instant expires) {
-        StringBuilder b = new StringBuilder("{\"mefFqdn\":\"" + MEF + "\",\"expirationTime\":\"" + expires + "\",\"adminFqdn\":\"" + ADMIN
-                + "\",\"suid\":" + suid + ",\"targetIds\":[");
-        for (int i = 0; i < targets.size(); i++) {
-            b.append(i == 0 ? "" : ",").append('"').append(targets.get(i)).append('"');
-        }
-        b.append(']');
-        if (keyValue != null) {
-            b.append(",\"keyValue\":\"").append(keyValue).append('"');
-        }
-        return b.append('}').toString();
+        return OpenSsl.keyRegistration("mefFqdn", MEF, ADMIN, suid, targets, keyValue, expires);
     }
 
     @Test
@@ -163,7 +139,7 @@ class MefProceduresOpenSslTest {
         Answer reg;
         try (OpenSsl.Session s = OpenSsl.start(session)) {
             exported = s.keyingMaterial();
-            reg = answer(s.send(OpenSsl.request("POST", MEF, "/keyRegistration", "application/json",
+            reg = OpenSsl.answer(s.send(OpenSsl.request("POST", MEF, "/keyRegistration", "application/json",
                     keyRequest(23, List.of(kpmIds.get("d-2")), null, Instant.now().plusSeconds(3600)).getBytes(StandardCharsets.UTF_8))));
         }
         assertThat(reg.status()).as(reg.output()).isEqualTo(201);

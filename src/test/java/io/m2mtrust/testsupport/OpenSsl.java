@@ -159,6 +159,46 @@ public final class OpenSsl {
         return output.substring(head + 4, Math.min(output.length(), head + 4 + len));
     }
 
+    /** An HTTP answer read from s_client's output. */
+    public record Answer(int status, String body, String output) {
+        public io.restassured.path.json.JsonPath json() {
+            return io.restassured.path.json.JsonPath.from(body);
+        }
+    }
+
+    /** The first HTTP answer in a session's output; fails (with the output) when there is none. */
+    public static Answer answer(OpenSslClient.Result r) {
+        Integer status = r.httpStatus();
+        if (status == null) {
+            throw new AssertionError("no HTTP answer:\n" + r.output());
+        }
+        return new Answer(status, httpBody(r.output()), r.output());
+    }
+
+    /** One JSON request in a fresh TLS-PSK session. */
+    public static Answer pskCall(int port, String host, String identity, byte[] psk, String method, String path, String json) throws Exception {
+        try (Session s = start(withPsk(sClient(port, host), identity, psk))) {
+            s.await("(?m)^\\s*Cipher\\s*: PSK", Duration.ofSeconds(20));
+            return answer(s.send(request(method, host, path, json == null ? null : "application/json",
+                    json == null ? new byte[0] : json.getBytes(StandardCharsets.UTF_8))));
+        }
+    }
+
+    /** A key registration body (TS-0003 §8.3.5.2.7 / §8.8.2.7) for the function whose FQDN field is {@code fqdnField}. */
+    public static String keyRegistration(String fqdnField, String fqdn, String adminFqdn, int suid, List<String> targets, String keyValue,
+                                         java.time.Instant expires) {
+        StringBuilder b = new StringBuilder("{\"" + fqdnField + "\":\"" + fqdn + "\",\"expirationTime\":\"" + expires + "\",\"adminFqdn\":\""
+                + adminFqdn + "\",\"suid\":" + suid + ",\"targetIds\":[");
+        for (int i = 0; i < targets.size(); i++) {
+            b.append(i == 0 ? "" : ",").append('"').append(targets.get(i)).append('"');
+        }
+        b.append(']');
+        if (keyValue != null) {
+            b.append(",\"keyValue\":\"").append(keyValue).append('"');
+        }
+        return b.append('}').toString();
+    }
+
     public static byte[] request(String method, String host, String path, String contentType, byte[] body) {
         String head = method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\n"
                 + (contentType == null ? "" : "Content-Type: " + contentType + "\r\n")
