@@ -21,10 +21,12 @@ public class MafDeviceHandler implements DeviceRequestHandler {
 
     private final RegistrationRoutes routes;
     private final MafClients clients;
+    private final io.m2mtrust.esdata.EsDataRoutes esdata;
 
-    MafDeviceHandler(RegistrationRoutes routes, MafClients clients) {
+    MafDeviceHandler(RegistrationRoutes routes, MafClients clients, io.m2mtrust.esdata.EsDataRoutes esdata) {
         this.routes = routes;
         this.clients = clients;
+        this.esdata = esdata;
     }
 
     @Override
@@ -34,7 +36,8 @@ public class MafDeviceHandler implements DeviceRequestHandler {
 
     @Override
     public DeviceHttp.Response handle(DevicePeer peer, DeviceHttp.Request request) {
-        if (!RegistrationRoutes.matches(request.path())) {
+        boolean esdataCall = io.m2mtrust.esdata.EsDataRoutes.matches(request.path());
+        if (!RegistrationRoutes.matches(request.path()) && !esdataCall) {
             return routes.error(404, "no such MAF resource");
         }
         DevicePeer client = peer;
@@ -48,6 +51,9 @@ public class MafDeviceHandler implements DeviceRequestHandler {
             keId = clients.isKeId(peer.tenantId(), peer.identity()) ? peer.identity() : null;
             client = new DevicePeer(peer.tenantId(), peer.function(), peer.sniHost(), peer.credential(), clientId.get(),
                     peer.certificateSerial(), peer::export);
+        }
+        if (esdataCall) {
+            return esdata.handle(client, request);
         }
         String presentedKeId = keId;
         return routes.handle(Registrar.MAF, client, request, () -> presentedKeId == null ? Optional.empty()

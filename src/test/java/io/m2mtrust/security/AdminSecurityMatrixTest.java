@@ -94,6 +94,8 @@ class AdminSecurityMatrixTest {
                 new Endpoint("POST", t + "/mef-clients/mcr-x/commands", Map.of("cmdClass", "CERT_PROV"), true, false),
                 new Endpoint("GET", t + "/mef-keys", null, false, false),
                 new Endpoint("DELETE", t + "/mef-keys/" + "0".repeat(32), null, true, false),
+                new Endpoint("POST", t + "/esdata/dry-run", Map.of("endPoint", "x", "request",
+                        Map.of("payload", "AA==", "contentSecurity", 1, "macWith", "k")), false, false),
                 new Endpoint("GET", t + "/maf-clients", null, false, false),
                 new Endpoint("DELETE", t + "/maf-clients/acr-x", null, true, false),
                 new Endpoint("GET", t + "/maf-keys", null, false, false),

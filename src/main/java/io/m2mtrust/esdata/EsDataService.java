@@ -1,0 +1,266 @@
+package io.m2mtrust.esdata;
+
+import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.policy.PolicyService;
+import io.m2mtrust.policy.TenantPolicy;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * ESData protect / unprotect for a tenant end-point (the caller's identity decides which keys it may
+ * use), and the dry-run that says which option, keys and algorithms a protect call would use, or why it
+ * would fail, without touching a key. Symmetric options: encryption with MAF/MEF keys (SUID 34/24), MAC
+ * with MAF/MEF keys (35/25).
+ */
+@ApplicationScoped
+public class EsDataService {
+
+    @ConfigMapping(prefix = "m2m.esdata")
+    public interface Config {
+        /** Largest plaintext protected or returned. */
+        @WithDefault("65536")
+        int maxPayloadBytes();
+
+        /** Largest envelope accepted. */
+        @WithDefault("200000")
+        int maxEnvelopeBytes();
+
+        /** Items in one batch call. */
+        @WithDefault("50")
+        int maxBatch();
+    }
+
+    /** What to protect: encrypt for {@code encryptFor} key ids and/or MAC with {@code macWith}; base64 payload and AAD. */
+    public record ProtectRequest(String payload, String aad, List<String> encryptFor, String macWith, String alg, String enc,
+                                 Integer contentSecurity) {
+    }
+
+    public record UnprotectRequest(String envelope, Integer contentSecurity, String expect) {
+    }
+
+    /** An answer or a refusal; {@code status} is the HTTP status for the item. */
+    public record Outcome(int status, Map<String, Object> body) {
+    }
+
+    private final EsDataKeys keys;
+    private final PolicyService policies;
+    private final Config config;
+
+    EsDataService(EsDataKeys keys, PolicyService policies, Config config) {
+        this.keys = keys;
+        this.policies = policies;
+        this.config = config;
+    }
+
+    public Outcome protect(String tenantId, String caller, ProtectRequest req) {
+        return QuarkusTransaction.requiringNew().call(() -> protectTx(tenantId, caller, req, false));
+    }
+
+    /** The dry-run (crypto-policy simulator seed): every check of {@link #protect}, no key opened, nothing produced. */
+    public Outcome dryRun(String tenantId, String caller, ProtectRequest req) {
+        return QuarkusTransaction.requiringNew().call(() -> protectTx(tenantId, caller, req, true));
+    }
+
+    public Outcome unprotect(String tenantId, String caller, UnprotectRequest req) {
+        return QuarkusTransaction.requiringNew().call(() -> {
+            JoseEnvelopes.Policy policy = policy(tenantId);
+            JoseEnvelopes.Serialization s = serialization(req.contentSecurity());
+            if (s == null || req.envelope() == null) {
+                return refused(400, "give envelope and contentSecurity 1, 2 or 3");
+            }
+            boolean mac = "mac".equals(req.expect());
+            if (req.expect() != null && !mac && !"encryption".equals(req.expect())) {
+                return refused(400, "expect is encryption or mac");
+            }
+            if (!mac && req.expect() == null) {
+                mac = looksLikeJws(req.envelope(), s);
+            }
+            List<String> used = new ArrayList<>();
+            EsDataKeys.Usage usage = mac ? EsDataKeys.Usage.MAC : EsDataKeys.Usage.ENCRYPT;
+            JoseEnvelopes.KeyLookup lookup = kid -> {
+                var k = keys.open(tenantId, caller, kid, usage);
+                k.ifPresent(x -> used.add(kid));
+                return k;
+            };
+            try {
+                byte[] plain = mac ? JoseEnvelopes.verify(req.envelope(), s, lookup, policy) : JoseEnvelopes.decrypt(req.envelope(), s, lookup, policy);
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("payload", Base64.getEncoder().encodeToString(plain));
+                out.put("class", mac ? "signature" : "encryption");
+                out.put("keyId", used.isEmpty() ? null : used.get(used.size() - 1));
+                return new Outcome(200, out);
+            } catch (JoseEnvelopes.Refused r) {
+                return refused(statusOf(r), r.getMessage());
+            }
+        });
+    }
+
+    private Outcome protectTx(String tenantId, String caller, ProtectRequest req, boolean dry) {
+        JoseEnvelopes.Policy policy = policy(tenantId);
+        JoseEnvelopes.Serialization s = serialization(req.contentSecurity());
+        List<String> problems = new ArrayList<>();
+        if (s == null) {
+            problems.add("contentSecurity must be 1 (compact), 2 (JSON) or 3 (base64 JSON)");
+        }
+        byte[] payload = decode(req.payload(), "payload", problems);
+        byte[] aad = req.aad() == null ? null : decode(req.aad(), "aad", problems);
+        boolean encrypt = req.encryptFor() != null && !req.encryptFor().isEmpty();
+        boolean mac = req.macWith() != null;
+        if (encrypt == mac) {
+            problems.add("give either encryptFor (encryption) or macWith (MAC); nested sign-then-encrypt needs a certificate signature");
+        }
+        if (payload != null && payload.length > policy.maxPayloadBytes()) {
+            problems.add("payload larger than " + policy.maxPayloadBytes() + " bytes");
+        }
+        String alg = req.alg() != null ? req.alg() : encrypt ? (req.encryptFor().size() == 1 ? "dir" : "A256KW") : "HS256";
+        String enc = encrypt ? (req.enc() != null ? req.enc() : "A256GCM") : null;
+        if (!policy.algs().contains(alg) || "none".equalsIgnoreCase(alg)) {
+            problems.add("alg " + alg + " is not allowed by the tenant policy");
+        }
+        if (enc != null && !policy.encs().contains(enc)) {
+            problems.add("enc " + enc + " is not allowed by the tenant policy");
+        }
+        if (encrypt && req.encryptFor().size() > policy.maxRecipients()) {
+            problems.add("at most " + policy.maxRecipients() + " recipients (tenant policy maxEsdataTargets)");
+        }
+        List<Map<String, Object>> keyViews = new ArrayList<>();
+        List<JoseEnvelopes.Recipient> recipients = new ArrayList<>();
+        List<String> kids = encrypt ? req.encryptFor() : mac ? List.of(req.macWith()) : List.of();
+        if (problems.isEmpty()) { // allow-lists first: no key is looked up for a refused request
+            for (String kid : kids) {
+                EsDataKeys.Resolution r = keys.resolve(tenantId, caller, kid, encrypt ? EsDataKeys.Usage.ENCRYPT : EsDataKeys.Usage.MAC, !dry);
+                Map<String, Object> v = new LinkedHashMap<>();
+                v.put("keyId", kid);
+                v.put("usable", r.usable());
+                if (r.usable()) {
+                    v.put("suid", r.suid());
+                    v.put("expirationTime", r.expiresAt().toString());
+                    if (!dry) {
+                        recipients.add(new JoseEnvelopes.Recipient(kid, r.key()));
+                    }
+                } else {
+                    v.put("problem", r.problem());
+                    problems.add(kid + ": " + r.problem());
+                }
+                keyViews.add(v);
+            }
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("class", encrypt ? "encryption" : "signature");
+        out.put("option", encrypt ? (alg.equals("dir") ? "direct symmetric key" : "symmetric key wrap (random CEK per envelope)") : "MAC with a symmetric key");
+        out.put("alg", alg);
+        if (enc != null) {
+            out.put("enc", enc);
+        }
+        out.put("contentSecurity", s == null ? null : s.contentSecurity);
+        out.put("keys", keyViews);
+        try {
+            if (!problems.isEmpty()) {
+                out.put("problems", problems);
+                return new Outcome(dry ? 200 : problemStatus(problems), withVerdict(out, false, dry));
+            }
+            if (dry) {
+                return new Outcome(200, withVerdict(out, true, true));
+            }
+            String envelope = encrypt ? JoseEnvelopes.encrypt(payload, aad, recipients, alg, enc, s, policy)
+                    : JoseEnvelopes.mac(payload, recipients.get(0), alg, s, policy);
+            out.put("envelope", envelope);
+            return new Outcome(200, out);
+        } catch (JoseEnvelopes.Refused r) {
+            out.put("problems", List.of(r.getMessage()));
+            return new Outcome(statusOf(r), withVerdict(out, false, false));
+        } finally {
+            recipients.forEach(r -> r.key().close());
+        }
+    }
+
+    private static Map<String, Object> withVerdict(Map<String, Object> out, boolean ok, boolean dry) {
+        if (dry) {
+            out.put("wouldSucceed", ok);
+        }
+        return out;
+    }
+
+    private static int problemStatus(List<String> problems) {
+        return problems.stream().anyMatch(p -> p.contains("unknown") || p.contains("expired")) ? 404
+                : problems.stream().anyMatch(p -> p.contains("SUID") || p.contains("policy")) ? 403 : 400;
+    }
+
+    private static int statusOf(JoseEnvelopes.Refused r) {
+        return switch (r.reason) {
+            case POLICY -> 403;
+            case MALFORMED, KEY_UNSUITABLE -> 400;
+            case UNKNOWN_KEY -> 404;
+            case INTEGRITY -> 422;
+        };
+    }
+
+    private static Outcome refused(int status, String why) {
+        return new Outcome(status, Map.of("problems", List.of(why)));
+    }
+
+    JoseEnvelopes.Policy policy(String tenantId) {
+        TenantPolicy p = policies.get(tenantId);
+        return new JoseEnvelopes.Policy(Set.of(p.joseAlgs), Set.of(p.joseEncs), p.maxEsdataTargets, config.maxPayloadBytes(), config.maxEnvelopeBytes());
+    }
+
+    private static JoseEnvelopes.Serialization serialization(Integer contentSecurity) {
+        if (contentSecurity == null) {
+            return null;
+        }
+        for (JoseEnvelopes.Serialization s : JoseEnvelopes.Serialization.values()) {
+            if (s.contentSecurity == contentSecurity) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    private static byte[] decode(String b64, String field, List<String> problems) {
+        if (b64 == null) {
+            problems.add(field + " is required (base64)");
+            return null;
+        }
+        try {
+            return Base64.getDecoder().decode(b64);
+        } catch (IllegalArgumentException e) {
+            problems.add(field + " is not base64");
+            return null;
+        }
+    }
+
+    private static boolean looksLikeJws(String envelope, JoseEnvelopes.Serialization s) {
+        if (s == JoseEnvelopes.Serialization.COMPACT) {
+            return envelope.chars().filter(c -> c == '.').count() == 2;
+        }
+        String json = envelope;
+        if (s == JoseEnvelopes.Serialization.JSON_BASE64) {
+            try {
+                json = new String(Base64.getMimeDecoder().decode(envelope), java.nio.charset.StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                return false;
+            }
+        }
+        return json.contains("\"signatures\"") || json.contains("\"signature\"");
+    }
+
+    int maxBatch() {
+        return config.maxBatch();
+    }
+
+    /** Closes a secret quietly (helper for callers holding resolutions). */
+    static void close(SecretBytes s) {
+        if (s != null) {
+            s.close();
+        }
+    }
+}
