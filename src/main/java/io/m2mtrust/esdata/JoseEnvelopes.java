@@ -101,6 +101,18 @@ public final class JoseEnvelopes {
 
     public static String encrypt(byte[] payload, byte[] aad, List<Recipient> recipients, String alg, String enc, Serialization serialization,
                                  Policy policy) throws Refused {
+        return encrypt(payload, aad, recipients, alg, enc, serialization, policy, null);
+    }
+
+    /** Nested sign-then-encrypt (§8.5): the plaintext is a JWS, signalled by {@code cty} "JOSE" (compact) or "JOSE+JSON". */
+    public static String encryptNested(String jws, Serialization innerSerialization, List<Recipient> recipients, String alg, String enc,
+                                       Serialization serialization, Policy policy) throws Refused {
+        return encrypt(jws.getBytes(StandardCharsets.US_ASCII), null, recipients, alg, enc, serialization, policy,
+                innerSerialization == Serialization.COMPACT ? "JOSE" : "JOSE+JSON");
+    }
+
+    private static String encrypt(byte[] payload, byte[] aad, List<Recipient> recipients, String alg, String enc, Serialization serialization,
+                                  Policy policy, String contentType) throws Refused {
         checkAllowed(policy, alg, enc);
         if (recipients.isEmpty() || recipients.size() > policy.maxRecipients()) {
             throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " recipients");
@@ -120,7 +132,7 @@ public final class JoseEnvelopes {
         try {
             if (recipients.size() == 1) {
                 Recipient r = recipients.get(0);
-                JWEHeader header = new JWEHeader.Builder(a, e).keyID(r.kid()).build();
+                JWEHeader header = new JWEHeader.Builder(a, e).keyID(r.kid()).contentType(contentType).build();
                 JWEEncrypter encrypter = r.key().reveal(k -> {
                     try {
                         return a.equals(JWEAlgorithm.DIR) ? new DirectEncrypter(secret(k)) : new AESEncrypter(secret(k));
@@ -142,7 +154,8 @@ public final class JoseEnvelopes {
             for (Recipient r : recipients) {
                 keys.add(r.key().reveal(k -> new OctetSequenceKey.Builder(k).keyID(r.kid()).algorithm(a).keyUse(KeyUse.ENCRYPTION).build()));
             }
-            JWEObjectJSON jwe = new JWEObjectJSON(new JWEHeader.Builder(e).build(), new Payload(payload), null, hasAad ? aad : null);
+            JWEObjectJSON jwe = new JWEObjectJSON(new JWEHeader.Builder(e).contentType(contentType).build(), new Payload(payload), null,
+                    hasAad ? aad : null);
             jwe.encrypt(new MultiEncrypter(new JWKSet(keys)));
             return json(jwe.serializeGeneral(), serialization);
         } catch (IllegalArgumentException | JOSEException x) {
@@ -213,6 +226,188 @@ public final class JoseEnvelopes {
             throw new Refused(Refused.Reason.INTEGRITY, "decryption failed (wrong key, or the envelope was altered)");
         } catch (IllegalArgumentException | IllegalStateException x) {
             throw new Refused(Refused.Reason.KEY_UNSUITABLE, "the key does not fit the envelope: " + x.getMessage());
+        }
+    }
+
+    // ---------------------------------------------------------------- certificates: encrypt for, sign with, verify
+
+    /** A target end-point's certificate: its public key is wrapped for (ECDH-ES+A*KW for EC, RSA-OAEP-256 for RSA). */
+    public record CertificateRecipient(java.security.cert.X509Certificate certificate) {
+        public String thumbprint() {
+            try {
+                return Base64.getUrlEncoder().withoutPadding().encodeToString(
+                        java.security.MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded()));
+            } catch (java.security.GeneralSecurityException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /** Finds a certificate by its {@code x5t#S256} thumbprint (valid, this tenant's); empty when unknown. */
+    @FunctionalInterface
+    public interface CertificateLookup {
+        Optional<java.security.cert.X509Certificate> find(String x5tS256);
+    }
+
+    /**
+     * Encrypts for target certificates (and optionally symmetric recipients too): a random CEK wrapped per
+     * recipient. Identified by {@code x5t#S256} (interop profile). RSA keys under 2048 bits are refused.
+     */
+    public static String encryptForCertificates(byte[] payload, byte[] aad, List<CertificateRecipient> certs, String ecAlg, String enc,
+                                                Serialization serialization, Policy policy) throws Refused {
+        if (certs.isEmpty() || certs.size() > policy.maxRecipients()) {
+            throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " recipients");
+        }
+        checkAllowed(policy, ecAlg, enc);
+        if (payload.length > policy.maxPayloadBytes()) {
+            throw new Refused(Refused.Reason.POLICY, "payload larger than " + policy.maxPayloadBytes() + " bytes");
+        }
+        boolean hasAad = aad != null && aad.length > 0;
+        if (serialization == Serialization.COMPACT && (certs.size() > 1 || hasAad)) {
+            throw new Refused(Refused.Reason.POLICY, "several recipients or AAD need JSON serialization");
+        }
+        EncryptionMethod e = EncryptionMethod.parse(enc);
+        try {
+            List<JWK> keys = new ArrayList<>();
+            for (CertificateRecipient c : certs) {
+                java.security.PublicKey pk = c.certificate().getPublicKey();
+                com.nimbusds.jose.util.Base64URL x5t = new com.nimbusds.jose.util.Base64URL(c.thumbprint());
+                if (pk instanceof java.security.interfaces.ECPublicKey ec) {
+                    keys.add(new com.nimbusds.jose.jwk.ECKey.Builder(com.nimbusds.jose.jwk.Curve.forECParameterSpec(ec.getParams()), ec)
+                            .algorithm(JWEAlgorithm.parse(ecAlg)).keyID(c.thumbprint()).x509CertSHA256Thumbprint(x5t).build());
+                } else if (pk instanceof java.security.interfaces.RSAPublicKey rsa) {
+                    if (rsa.getModulus().bitLength() < 2048) {
+                        throw new Refused(Refused.Reason.POLICY, "RSA keys under 2048 bits are refused");
+                    }
+                    checkAllowed(policy, "RSA-OAEP-256", enc);
+                    keys.add(new com.nimbusds.jose.jwk.RSAKey.Builder(rsa).algorithm(JWEAlgorithm.RSA_OAEP_256).keyID(c.thumbprint())
+                            .x509CertSHA256Thumbprint(x5t).build());
+                } else {
+                    throw new Refused(Refused.Reason.KEY_UNSUITABLE, "unsupported certificate key");
+                }
+            }
+            if (keys.size() == 1 && serialization == Serialization.COMPACT) {
+                JWK k = keys.get(0);
+                JWEHeader header = new JWEHeader.Builder((JWEAlgorithm) k.getAlgorithm(), e).x509CertSHA256Thumbprint(k.getX509CertSHA256Thumbprint())
+                        .keyID(k.getKeyID()).build();
+                JWEObject jwe = new JWEObject(header, new Payload(payload));
+                jwe.encrypt(k instanceof com.nimbusds.jose.jwk.ECKey ec ? new com.nimbusds.jose.crypto.ECDHEncrypter(ec)
+                        : new com.nimbusds.jose.crypto.RSAEncrypter((com.nimbusds.jose.jwk.RSAKey) k));
+                return jwe.serialize();
+            }
+            JWEObjectJSON jwe = new JWEObjectJSON(new JWEHeader.Builder(e).build(), new Payload(payload), null, hasAad ? aad : null);
+            jwe.encrypt(new MultiEncrypter(new JWKSet(keys)));
+            return json(jwe.serializeGeneral(), serialization);
+        } catch (JOSEException x) {
+            throw new Refused(Refused.Reason.KEY_UNSUITABLE, "cannot encrypt for the certificate: " + x.getMessage());
+        }
+    }
+
+    /**
+     * Signs with the source's certificate key (its private key in the HSM, {@link HsmJwsSigner}); the header
+     * names the certificate by {@code x5t#S256} (and carries {@code x5c} when asked). {@code contentType}
+     * is set on nested envelopes.
+     */
+    public static String sign(byte[] payload, com.nimbusds.jose.JWSSigner signer, java.security.cert.X509Certificate certificate, boolean withX5c,
+                              Serialization serialization, Policy policy) throws Refused {
+        checkAllowed(policy, "ES256", null);
+        if (payload.length > policy.maxPayloadBytes()) {
+            throw new Refused(Refused.Reason.POLICY, "payload larger than " + policy.maxPayloadBytes() + " bytes");
+        }
+        try {
+            CertificateRecipient c = new CertificateRecipient(certificate);
+            JWSHeader.Builder h = new JWSHeader.Builder(JWSAlgorithm.ES256).x509CertSHA256Thumbprint(new com.nimbusds.jose.util.Base64URL(c.thumbprint()));
+            if (withX5c) {
+                h.x509CertChain(List.of(com.nimbusds.jose.util.Base64.encode(certificate.getEncoded())));
+            }
+            if (serialization == Serialization.COMPACT) {
+                JWSObject jws = new JWSObject(h.build(), new Payload(payload));
+                jws.sign(signer);
+                return jws.serialize();
+            }
+            JWSObjectJSON jws = new JWSObjectJSON(new Payload(payload));
+            jws.sign(h.build(), signer);
+            return json(jws.serializeGeneral(), serialization);
+        } catch (JOSEException | java.security.cert.CertificateEncodingException x) {
+            throw new Refused(Refused.Reason.KEY_UNSUITABLE, "signing failed: " + x.getMessage());
+        }
+    }
+
+    /**
+     * Verifies a certificate signature (ES256/384/512, RS256/384/512) with the certificate its
+     * {@code x5t#S256} names in {@code certs} — never with a key carried in the envelope, and never an HMAC.
+     */
+    public static byte[] verifySignature(String envelope, Serialization serialization, CertificateLookup certs, Policy policy) throws Refused {
+        checkSize(envelope, policy);
+        try {
+            List<JWSHeader> headers = new ArrayList<>();
+            List<java.util.function.Function<com.nimbusds.jose.JWSVerifier, Boolean>> checks = new ArrayList<>();
+            byte[] payload;
+            if (serialization == Serialization.COMPACT) {
+                JWSObject jws = parseCompactJws(envelope, policy);
+                headers.add(jws.getHeader());
+                checks.add(v -> {
+                    try {
+                        return jws.verify(v);
+                    } catch (JOSEException x) {
+                        return false;
+                    }
+                });
+                payload = jws.getPayload().toBytes();
+            } else {
+                JWSObjectJSON jws = JWSObjectJSON.parse(strictJson(envelope, serialization));
+                for (JWSObjectJSON.Signature s : jws.getSignatures()) {
+                    headers.add(s.getHeader());
+                    checks.add(v -> {
+                        try {
+                            return s.verify(v);
+                        } catch (JOSEException x) {
+                            return false;
+                        }
+                    });
+                }
+                payload = jws.getPayload().toBytes();
+            }
+            for (int i = 0; i < headers.size(); i++) {
+                JWSHeader h = headers.get(i);
+                checkAllowed(policy, h.getAlgorithm().getName(), null);
+                boolean ec = JWSAlgorithm.Family.EC.contains(h.getAlgorithm());
+                boolean rsa = JWSAlgorithm.Family.RSA.contains(h.getAlgorithm()) && h.getAlgorithm().getName().startsWith("RS");
+                if (!ec && !rsa) {
+                    throw new Refused(Refused.Reason.POLICY, h.getAlgorithm() + " is not a certificate signature algorithm");
+                }
+                if (h.getCriticalParams() != null && !h.getCriticalParams().isEmpty()) {
+                    throw new Refused(Refused.Reason.POLICY, "unknown critical header parameters " + h.getCriticalParams());
+                }
+                if (h.getX509CertSHA256Thumbprint() == null) {
+                    continue;
+                }
+                Optional<java.security.cert.X509Certificate> cert = certs.find(h.getX509CertSHA256Thumbprint().toString());
+                if (cert.isEmpty()) {
+                    continue;
+                }
+                java.security.PublicKey pk = cert.get().getPublicKey();
+                com.nimbusds.jose.JWSVerifier verifier;
+                if (ec && pk instanceof java.security.interfaces.ECPublicKey e) {
+                    verifier = new com.nimbusds.jose.crypto.ECDSAVerifier(e);
+                } else if (rsa && pk instanceof java.security.interfaces.RSAPublicKey r) {
+                    if (r.getModulus().bitLength() < 2048) {
+                        throw new Refused(Refused.Reason.POLICY, "RSA keys under 2048 bits are refused");
+                    }
+                    verifier = new com.nimbusds.jose.crypto.RSASSAVerifier(r);
+                } else {
+                    throw new Refused(Refused.Reason.POLICY, "the certificate's key does not match " + h.getAlgorithm());
+                }
+                if (!checks.get(i).apply(verifier)) {
+                    throw new Refused(Refused.Reason.INTEGRITY, "signature does not verify");
+                }
+                return payload;
+            }
+            throw new Refused(Refused.Reason.UNKNOWN_KEY, "no signature names a certificate known here");
+        } catch (java.text.ParseException x) {
+            throw new Refused(Refused.Reason.MALFORMED, "not a JWS: " + x.getMessage());
+        } catch (JOSEException x) {
+            throw new Refused(Refused.Reason.KEY_UNSUITABLE, "unsupported key: " + x.getMessage());
         }
     }
 
