@@ -24,8 +24,8 @@ public record HsmKeyLabel(String owner, KeyPurpose purpose, String name, int ver
         if (purpose == null || version < 1 || version > 999_999) {
             throw new IllegalArgumentException("invalid key purpose or version");
         }
-        if ((purpose == KeyPurpose.GROUP) != (name != null)) {
-            throw new IllegalArgumentException("group keys, and only they, carry a name");
+        if (purpose.isNamed() != (name != null)) {
+            throw new IllegalArgumentException("group and end-point keys, and only they, carry a name");
         }
         if (name != null && !NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("invalid key name");

@@ -13,7 +13,9 @@ public enum KeyPurpose {
     /** EC P-256 key of the tenant CA: issues device / CSE / AE certificates (EST) and signs CRLs. */
     CA("ca"),
     /** EC P-256 key of the tenant's MEF/MAF FQDN certificate (ECDHE_ECDSA on the device listener). */
-    TLS("tls");
+    TLS("tls"),
+    /** EC P-256 certificate key of an end-point the service acts for (ESData signatures), named by the end-point. */
+    ENDPOINT("endpoint");
 
     private final String code;
 
@@ -25,9 +27,14 @@ public enum KeyPurpose {
         return code;
     }
 
+    /** Keys that carry a name in their label (one object per group or end-point). */
+    public boolean isNamed() {
+        return this == GROUP || this == ENDPOINT;
+    }
+
     /** EC P-256 key pairs (private key in the HSM, public key stored beside it). */
     public boolean isEcKeyPair() {
-        return this == SIGN || this == CA || this == TLS;
+        return this == SIGN || this == CA || this == TLS || this == ENDPOINT;
     }
 
     public static KeyPurpose fromCode(String code) {

@@ -182,7 +182,7 @@ public final class Pkcs11Token implements AutoCloseable {
                     SecretKey k = kg.generateKey();
                     g.keyStore().setEntry(label.value(), new KeyStore.SecretKeyEntry(k), null);
                 }
-                case SIGN, CA, TLS -> {
+                case SIGN, CA, TLS, ENDPOINT -> {
                     KeyPairGenerator kpg = KeyPairGenerator.getInstance("EC", g.provider());
                     kpg.initialize(new ECGenParameterSpec("secp256r1"));
                     KeyPair kp = kpg.generateKeyPair();

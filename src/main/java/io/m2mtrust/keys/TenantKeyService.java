@@ -229,6 +229,9 @@ public class TenantKeyService {
         // enrolment group keys (epochs) retired or destroyed with their group
         dead.addAll(em.createNativeQuery("select hsm_label from enrolment_group_key where state in ('RETIRED', 'DESTROYED')")
                 .getResultList().stream().map(Object::toString).toList());
+        // end-point keys of deleted end-points
+        dead.addAll(em.createNativeQuery("select hsm_label from endpoint where status = 'DELETED'")
+                .getResultList().stream().map(Object::toString).toList());
         for (HsmKeyLabel l : token.labels(null)) {
             if (dead.contains(l.value())) {
                 LOG.warnf("reconciler destroys %s, retired or shredded while the HSM was unavailable", l);
@@ -257,6 +260,7 @@ public class TenantKeyService {
             case GROUP -> "HMAC-SHA256 enrolment group key";
             case CA -> "EC P-256 tenant CA key";
             case TLS -> "EC P-256 service TLS key";
+            case ENDPOINT -> "EC P-256 end-point certificate key";
         };
     }
 }

@@ -1,0 +1,76 @@
+package io.m2mtrust.esdata;
+
+import io.m2mtrust.ca.SubjectType;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+import jakarta.persistence.IdClass;
+import jakarta.persistence.Table;
+
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.Objects;
+
+/** An end-point the service acts for: its certificate (tenant CA) and its private key in the HSM. */
+@Entity
+@Table(name = "endpoint")
+@IdClass(Endpoint.Key.class)
+public class Endpoint {
+
+    public enum Status { ACTIVE, DELETED }
+
+    @Id
+    @Column(name = "tenant_id")
+    public String tenantId;
+
+    @Id
+    public String id;
+
+    @Enumerated(EnumType.STRING)
+    @Column(name = "subject_type", nullable = false)
+    public SubjectType subjectType;
+
+    @Column(name = "subject_id", nullable = false)
+    public String subjectId;
+
+    @Column(name = "hsm_label", nullable = false)
+    public String hsmLabel;
+
+    @Column(name = "cert_serial", nullable = false)
+    public String certSerial;
+
+    @Enumerated(EnumType.STRING)
+    @Column(nullable = false)
+    public Status status;
+
+    @Column(name = "created_at", nullable = false)
+    public Instant createdAt;
+
+    @Column(name = "deleted_at")
+    public Instant deletedAt;
+
+    public static class Key implements Serializable {
+        public String tenantId;
+        public String id;
+
+        public Key() {
+        }
+
+        public Key(String tenantId, String id) {
+            this.tenantId = tenantId;
+            this.id = id;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.id, id);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(tenantId, id);
+        }
+    }
+}

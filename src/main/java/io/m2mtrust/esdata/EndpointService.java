@@ -1,0 +1,314 @@
+package io.m2mtrust.esdata;
+
+import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.ca.IssuedCertificate;
+import io.m2mtrust.ca.SubjectType;
+import io.m2mtrust.ca.TenantCa;
+import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.hsm.HsmCrypto;
+import io.m2mtrust.hsm.HsmKeyLabel;
+import io.m2mtrust.hsm.KeyPurpose;
+import io.m2mtrust.hsm.Pkcs11Token;
+import io.m2mtrust.hsm.SelfSignedCertificates;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+
+import java.io.ByteArrayInputStream;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * End-points the service acts for (TS-0003 §8.5 "its private key in the HSM"): an EC P-256 key made in
+ * the HSM and a certificate from the tenant CA for the end-point's identity; ESData protect/unprotect as
+ * that end-point — ES256 signatures in the HSM, encryption for target end-points' certificates, nested
+ * sign-then-encrypt, and the symmetric options with the keys registered for its identity.
+ */
+@ApplicationScoped
+public class EndpointService {
+
+    static final String SLUG = "[a-z0-9][a-z0-9-]{0,38}[a-z0-9]|[a-z0-9]";
+
+    /** A protect request of a service-held end-point: the symmetric fields plus certificate options. */
+    public record EndpointProtect(String payload, String aad, List<String> encryptFor, List<String> encryptForCertificatesOf, String macWith,
+                                  Boolean sign, String alg, String enc, Integer contentSecurity) {
+    }
+
+    private final EntityManager em;
+    private final Pkcs11Token token;
+    private final HsmCrypto hsm;
+    private final TenantCa ca;
+    private final EsDataService esdata;
+    private final EsDataKeys keys;
+    private final AuditLog audit;
+
+    EndpointService(EntityManager em, Pkcs11Token token, HsmCrypto hsm, TenantCa ca, EsDataService esdata, EsDataKeys keys, AuditLog audit) {
+        this.em = em;
+        this.token = token;
+        this.hsm = hsm;
+        this.ca = ca;
+        this.esdata = esdata;
+        this.keys = keys;
+        this.audit = audit;
+    }
+
+    public Endpoint create(String tenantId, String id, SubjectType type, String subjectId, String actor) {
+        if (id == null || !id.matches(SLUG)) {
+            throw ApiProblem.invalid(List.of(ApiProblem.fieldError("id", "1-40 of a-z, 0-9 and inner hyphens")));
+        }
+        String problem = type.problemWith(subjectId);
+        if (problem != null) {
+            throw ApiProblem.invalid(List.of(ApiProblem.fieldError("subjectId", problem)));
+        }
+        if (!ca.exists(tenantId)) {
+            throw ApiProblem.conflict("the tenant has no CA yet: create it first (POST /ca)");
+        }
+        boolean taken = QuarkusTransaction.requiringNew().call(() -> em.find(Endpoint.class, new Endpoint.Key(tenantId, id)) != null
+                || !em.createQuery("from Endpoint where tenantId = ?1 and subjectId = ?2 and status = ?3", Endpoint.class)
+                .setParameter(1, tenantId).setParameter(2, subjectId).setParameter(3, Endpoint.Status.ACTIVE).getResultList().isEmpty());
+        if (taken) {
+            throw ApiProblem.conflict("end-point " + id + " or identity " + subjectId + " exists or existed; end-point ids are never reused");
+        }
+        HsmKeyLabel label = HsmKeyLabel.named(tenantId, KeyPurpose.ENDPOINT, id, 1);
+        token.generateReplacingOrphan(label, new SelfSignedCertificates());
+        try {
+            IssuedCertificate cert = ca.issue(tenantId, new TenantCa.IssueRequest(type, subjectId, token.publicKey(label), "endpoint " + id), actor);
+            return QuarkusTransaction.requiringNew().call(() -> {
+                Endpoint e = new Endpoint();
+                e.tenantId = tenantId;
+                e.id = id;
+                e.subjectType = type;
+                e.subjectId = subjectId;
+                e.hsmLabel = label.value();
+                e.certSerial = cert.serial;
+                e.status = Endpoint.Status.ACTIVE;
+                e.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+                em.persist(e);
+                em.flush();
+                audit.append(tenantId, actor, "endpoint.create", "endpoint/" + id, AuditLog.Outcome.SUCCESS,
+                        type + " " + subjectId + ", key " + label + " in the HSM, certificate " + cert.serial);
+                return e;
+            });
+        } catch (RuntimeException e) {
+            token.destroyQuietly(label);
+            throw e;
+        }
+    }
+
+    public void delete(String tenantId, String id, String actor) {
+        Endpoint e = QuarkusTransaction.requiringNew().call(() -> {
+            Endpoint x = live(tenantId, id);
+            x.status = Endpoint.Status.DELETED;
+            x.deletedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            audit.append(tenantId, actor, "endpoint.delete", "endpoint/" + id, AuditLog.Outcome.SUCCESS, "key destroyed, certificate revoked");
+            return x;
+        });
+        try {
+            ca.revoke(tenantId, e.certSerial, TenantCa.REASON_CESSATION, actor);
+        } catch (ApiProblem already) {
+            // superseded or revoked before: nothing more to do
+        }
+        token.destroyQuietly(HsmKeyLabel.parse(e.hsmLabel));
+    }
+
+    public List<Endpoint> list(String tenantId) {
+        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from Endpoint where tenantId = ?1 order by id", Endpoint.class)
+                .setParameter(1, tenantId).getResultList());
+    }
+
+    public Endpoint get(String tenantId, String id) {
+        return QuarkusTransaction.requiringNew().call(() -> live(tenantId, id));
+    }
+
+    public X509Certificate certificate(Endpoint e) {
+        IssuedCertificate c = QuarkusTransaction.requiringNew().call(() -> em.find(IssuedCertificate.class, new IssuedCertificate.Key(e.tenantId, e.certSerial)));
+        return parse(c.der);
+    }
+
+    private Endpoint live(String tenantId, String id) {
+        Endpoint e = em.find(Endpoint.class, new Endpoint.Key(tenantId, id));
+        if (e == null || e.status != Endpoint.Status.ACTIVE) {
+            throw ApiProblem.notFound("end-point " + id);
+        }
+        return e;
+    }
+
+    // ---------------------------------------------------------------- ESData as the end-point
+
+    public EsDataService.Outcome protect(String tenantId, String id, EndpointProtect req) {
+        Endpoint e = get(tenantId, id);
+        boolean sign = Boolean.TRUE.equals(req.sign());
+        boolean toCerts = req.encryptForCertificatesOf() != null && !req.encryptForCertificatesOf().isEmpty();
+        boolean toKeys = req.encryptFor() != null && !req.encryptFor().isEmpty();
+        if (!sign && !toCerts) {
+            // the symmetric options, with the keys registered for this end-point's identity
+            return esdata.protect(tenantId, e.subjectId, new EsDataService.ProtectRequest(req.payload(), req.aad(), req.encryptFor(), req.macWith(),
+                    req.alg(), req.enc(), req.contentSecurity()));
+        }
+        if (toCerts && toKeys) {
+            return refused(400, "encrypt either for certificates or for symmetric keys, not both in one call");
+        }
+        if (req.macWith() != null) {
+            return refused(400, "a MAC and a certificate signature do not go together");
+        }
+        JoseEnvelopes.Serialization s = serialization(req.contentSecurity());
+        if (s == null) {
+            return refused(400, "contentSecurity must be 1, 2 or 3");
+        }
+        byte[] payload;
+        byte[] aad;
+        try {
+            payload = Base64.getDecoder().decode(req.payload() == null ? "" : req.payload());
+            aad = req.aad() == null ? null : Base64.getDecoder().decode(req.aad());
+        } catch (IllegalArgumentException x) {
+            return refused(400, "payload and aad are base64");
+        }
+        JoseEnvelopes.Policy policy = esdata.policy(tenantId);
+        Map<String, Object> out = new LinkedHashMap<>();
+        try {
+            String content = null;
+            JoseEnvelopes.Serialization inner = JoseEnvelopes.Serialization.COMPACT;
+            if (sign) {
+                X509Certificate cert = certificate(e);
+                content = JoseEnvelopes.sign(payload, new HsmJwsSigner(hsm, HsmKeyLabel.parse(e.hsmLabel)), cert, false,
+                        toCerts || toKeys ? inner : s, policy);
+                out.put("class", toCerts || toKeys ? "nested" : "signature");
+            }
+            if (toCerts) {
+                List<JoseEnvelopes.CertificateRecipient> recipients = new ArrayList<>();
+                for (String subject : req.encryptForCertificatesOf()) {
+                    Optional<X509Certificate> c = validCertificateOf(tenantId, subject);
+                    if (c.isEmpty()) {
+                        return refused(404, "no valid certificate for " + subject);
+                    }
+                    recipients.add(new JoseEnvelopes.CertificateRecipient(c.get()));
+                }
+                String alg = req.alg() != null ? req.alg() : "ECDH-ES+A256KW";
+                String enc = req.enc() != null ? req.enc() : "A256GCM";
+                byte[] plain = content != null ? content.getBytes(java.nio.charset.StandardCharsets.US_ASCII) : payload;
+                content = JoseEnvelopes.encryptForCertificates(plain, aad, recipients, alg, enc, s, policy);
+                out.putIfAbsent("class", "encryption");
+            } else if (toKeys) {
+                List<JoseEnvelopes.Recipient> recipients = new ArrayList<>();
+                try {
+                    for (String kid : req.encryptFor()) {
+                        EsDataKeys.Resolution r = QuarkusTransaction.requiringNew().call(() ->
+                                keys.resolve(tenantId, e.subjectId, kid, EsDataKeys.Usage.ENCRYPT, true));
+                        if (!r.usable()) {
+                            return refused(r.problem().contains("SUID") ? 403 : 404, kid + ": " + r.problem());
+                        }
+                        recipients.add(new JoseEnvelopes.Recipient(kid, r.key()));
+                    }
+                    String alg = req.alg() != null ? req.alg() : recipients.size() == 1 ? "dir" : "A256KW";
+                    content = JoseEnvelopes.encryptNested(content, inner, recipients, alg, req.enc() != null ? req.enc() : "A256GCM", s, policy);
+                } finally {
+                    recipients.forEach(r -> r.key().close());
+                }
+            }
+            out.put("envelope", content);
+            out.put("contentSecurity", s.contentSecurity);
+            return new EsDataService.Outcome(200, out);
+        } catch (JoseEnvelopes.Refused r) {
+            return refused(switch (r.reason) {
+                case POLICY -> 403;
+                case UNKNOWN_KEY -> 404;
+                case INTEGRITY -> 422;
+                default -> 400;
+            }, r.getMessage());
+        }
+    }
+
+    /**
+     * Unprotects as the end-point: symmetric envelopes with its keys, certificate signatures with the
+     * tenant's valid certificates (by {@code x5t#S256}), and nested envelopes (decrypt, then verify the JWS).
+     */
+    public EsDataService.Outcome unprotect(String tenantId, String id, EsDataService.UnprotectRequest req) {
+        Endpoint e = get(tenantId, id);
+        JoseEnvelopes.Serialization s = serialization(req.contentSecurity());
+        if (s == null || req.envelope() == null) {
+            return refused(400, "give envelope and contentSecurity 1, 2 or 3");
+        }
+        JoseEnvelopes.Policy policy = esdata.policy(tenantId);
+        JoseEnvelopes.CertificateLookup certs = x5t -> QuarkusTransaction.requiringNew().call(() -> validCertificateByThumbprint(tenantId, x5t));
+        if ("signature".equals(req.expect())) {
+            try {
+                byte[] plain = JoseEnvelopes.verifySignature(req.envelope(), s, certs, policy);
+                return new EsDataService.Outcome(200, Map.of("payload", Base64.getEncoder().encodeToString(plain), "class", "signature"));
+            } catch (JoseEnvelopes.Refused r) {
+                return refused(r.reason == JoseEnvelopes.Refused.Reason.UNKNOWN_KEY ? 404 : r.reason == JoseEnvelopes.Refused.Reason.INTEGRITY ? 422
+                        : r.reason == JoseEnvelopes.Refused.Reason.POLICY ? 403 : 400, r.getMessage());
+            }
+        }
+        EsDataService.Outcome first = esdata.unprotect(tenantId, e.subjectId, new EsDataService.UnprotectRequest(req.envelope(), req.contentSecurity(),
+                req.expect()));
+        if (first.status() != 200 || !"encryption".equals(first.body().get("class"))) {
+            return first;
+        }
+        byte[] plain = Base64.getDecoder().decode((String) first.body().get("payload"));
+        String text = new String(plain, java.nio.charset.StandardCharsets.US_ASCII);
+        if (!text.matches("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]+")) {
+            return first;
+        }
+        try { // nested: the plaintext is a compact JWS; its certificate signature must verify too
+            byte[] inner = JoseEnvelopes.verifySignature(text, JoseEnvelopes.Serialization.COMPACT, certs, policy);
+            Map<String, Object> out = new LinkedHashMap<>(first.body());
+            out.put("payload", Base64.getEncoder().encodeToString(inner));
+            out.put("class", "nested");
+            return new EsDataService.Outcome(200, out);
+        } catch (JoseEnvelopes.Refused r) {
+            return refused(r.reason == JoseEnvelopes.Refused.Reason.INTEGRITY ? 422 : 404, "inner signature: " + r.getMessage());
+        }
+    }
+
+    private Optional<X509Certificate> validCertificateOf(String tenantId, String subjectId) {
+        return QuarkusTransaction.requiringNew().call(() -> em.createQuery(
+                        "from IssuedCertificate where tenantId = ?1 and subjectId = ?2 and status = ?3 and kind = ?4 order by issuedAt desc",
+                        IssuedCertificate.class)
+                .setParameter(1, tenantId).setParameter(2, subjectId).setParameter(3, IssuedCertificate.Status.VALID)
+                .setParameter(4, IssuedCertificate.Kind.CLIENT).setMaxResults(1).getResultStream().findFirst().map(c -> parse(c.der)));
+    }
+
+    private Optional<X509Certificate> validCertificateByThumbprint(String tenantId, String x5t) {
+        for (IssuedCertificate c : em.createQuery("from IssuedCertificate where tenantId = ?1 and status = ?2 and kind = ?3", IssuedCertificate.class)
+                .setParameter(1, tenantId).setParameter(2, IssuedCertificate.Status.VALID).setParameter(3, IssuedCertificate.Kind.CLIENT)
+                .getResultList()) {
+            X509Certificate x = parse(c.der);
+            if (new JoseEnvelopes.CertificateRecipient(x).thumbprint().equals(x5t)) {
+                return Optional.of(x);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static X509Certificate parse(byte[] der) {
+        try {
+            return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
+        } catch (java.security.cert.CertificateException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static JoseEnvelopes.Serialization serialization(Integer cs) {
+        if (cs == null) {
+            return null;
+        }
+        for (JoseEnvelopes.Serialization s : JoseEnvelopes.Serialization.values()) {
+            if (s.contentSecurity == cs) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    private static EsDataService.Outcome refused(int status, String why) {
+        return new EsDataService.Outcome(status, Map.of("problems", List.of(why)));
+    }
+}
