@@ -80,6 +80,7 @@ public class EndpointService {
         HsmKeyLabel label = HsmKeyLabel.named(tenantId, KeyPurpose.ENDPOINT, id, 1);
         token.generateReplacingOrphan(label, new SelfSignedCertificates());
         try {
+            new io.m2mtrust.hsm.EcdhInToken(token).allowDerive(label); // ECDH-ES envelopes for this end-point are unwrapped in the HSM
             IssuedCertificate cert = ca.issue(tenantId, new TenantCa.IssueRequest(type, subjectId, token.publicKey(label), "endpoint " + id), actor);
             return QuarkusTransaction.requiringNew().call(() -> {
                 Endpoint e = new Endpoint();
@@ -194,7 +195,7 @@ public class EndpointService {
                 String alg = req.alg() != null ? req.alg() : "ECDH-ES+A256KW";
                 String enc = req.enc() != null ? req.enc() : "A256GCM";
                 byte[] plain = content != null ? content.getBytes(java.nio.charset.StandardCharsets.US_ASCII) : payload;
-                content = JoseEnvelopes.encryptForCertificates(plain, aad, recipients, alg, enc, s, policy);
+                content = JoseEnvelopes.encryptForCertificates(plain, aad, recipients, alg, enc, s, policy, sign ? "JOSE" : null);
                 out.putIfAbsent("class", "encryption");
             } else if (toKeys) {
                 List<JoseEnvelopes.Recipient> recipients = new ArrayList<>();
@@ -238,6 +239,27 @@ public class EndpointService {
         }
         JoseEnvelopes.Policy policy = esdata.policy(tenantId);
         JoseEnvelopes.CertificateLookup certs = x5t -> QuarkusTransaction.requiringNew().call(() -> validCertificateByThumbprint(tenantId, x5t));
+        if (looksLikeEcdhEs(req.envelope(), s)) {
+            try {
+                X509Certificate mine = certificate(e);
+                byte[] plain = JoseEnvelopes.decryptForCertificate(req.envelope(), s, new JoseEnvelopes.CertificateRecipient(mine).thumbprint(),
+                        new HsmEcdhDecrypter(new io.m2mtrust.hsm.EcdhInToken(token), HsmKeyLabel.parse(e.hsmLabel), JoseEnvelopes.softwareProvider()),
+                        policy);
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("payload", Base64.getEncoder().encodeToString(plain));
+                out.put("class", "encryption");
+                String text = new String(plain, java.nio.charset.StandardCharsets.US_ASCII);
+                if (text.matches("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]+")) {
+                    byte[] inner = JoseEnvelopes.verifySignature(text, JoseEnvelopes.Serialization.COMPACT, certs, policy);
+                    out.put("payload", Base64.getEncoder().encodeToString(inner));
+                    out.put("class", "nested");
+                }
+                return new EsDataService.Outcome(200, out);
+            } catch (JoseEnvelopes.Refused r) {
+                return refused(r.reason == JoseEnvelopes.Refused.Reason.UNKNOWN_KEY ? 404 : r.reason == JoseEnvelopes.Refused.Reason.INTEGRITY ? 422
+                        : r.reason == JoseEnvelopes.Refused.Reason.POLICY ? 403 : 400, r.getMessage());
+            }
+        }
         if ("signature".equals(req.expect())) {
             try {
                 byte[] plain = JoseEnvelopes.verifySignature(req.envelope(), s, certs, policy);
@@ -265,6 +287,26 @@ public class EndpointService {
             return new EsDataService.Outcome(200, out);
         } catch (JoseEnvelopes.Refused r) {
             return refused(r.reason == JoseEnvelopes.Refused.Reason.INTEGRITY ? 422 : 404, "inner signature: " + r.getMessage());
+        }
+    }
+
+    /** Whether the envelope's key management is ECDH-ES (encrypted for a certificate), by its (protected or per-recipient) header. */
+    private static boolean looksLikeEcdhEs(String envelope, JoseEnvelopes.Serialization s) {
+        try {
+            String text = envelope;
+            if (s == JoseEnvelopes.Serialization.COMPACT) {
+                int dot = envelope.indexOf('.');
+                text = dot < 0 ? "" : new String(Base64.getUrlDecoder().decode(envelope.substring(0, dot)), java.nio.charset.StandardCharsets.UTF_8);
+            } else if (s == JoseEnvelopes.Serialization.JSON_BASE64) {
+                text = new String(Base64.getMimeDecoder().decode(envelope), java.nio.charset.StandardCharsets.UTF_8);
+            }
+            if (text.contains("\"ECDH-ES")) {
+                return true; // compact header, or per-recipient headers of a JSON envelope
+            }
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"protected\"\\s*:\\s*\"([A-Za-z0-9_-]+)\"").matcher(text);
+            return m.find() && new String(Base64.getUrlDecoder().decode(m.group(1)), java.nio.charset.StandardCharsets.UTF_8).contains("\"ECDH-ES");
+        } catch (IllegalArgumentException x) {
+            return false;
         }
     }
 

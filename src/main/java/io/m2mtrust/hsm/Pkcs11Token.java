@@ -73,6 +73,11 @@ public final class Pkcs11Token implements AutoCloseable {
         return g;
     }
 
+    /** Where the token is configured (PKCS#11 library, slot) and how to log in. */
+    public HsmSettings settings() {
+        return settings;
+    }
+
     public Provider provider() {
         return generation().provider();
     }

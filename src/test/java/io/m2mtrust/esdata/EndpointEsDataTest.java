@@ -134,6 +134,34 @@ class EndpointEsDataTest {
     }
 
     @Test
+    void ecdh_es_envelopes_for_a_service_held_end_point_are_unwrapped_in_the_hsm() throws Exception {
+        byte[] payload = "only app can read this".getBytes(StandardCharsets.UTF_8);
+        String b64 = Base64.getEncoder().encodeToString(payload);
+        for (int cs : new int[]{1, 2, 3}) {
+            JsonPath p = protect("sensor", Map.of("payload", b64, "encryptForCertificatesOf", List.of(APP), "contentSecurity", cs), 200);
+            JsonPath u = unprotect("app", p.getString("envelope"), cs, null, 200);
+            assertThat(Base64.getDecoder().decode(u.getString("payload"))).as("contentSecurity " + cs).isEqualTo(payload);
+            // not for the sensor's own certificate
+            unprotect("sensor", p.getString("envelope"), cs, null, 404);
+        }
+        // two certificate recipients in one JSON envelope: each opens its own
+        JsonPath both = protect("app", Map.of("payload", b64, "encryptForCertificatesOf", List.of(APP, SENSOR), "contentSecurity", 2), 200);
+        assertThat(Base64.getDecoder().decode(unprotect("sensor", both.getString("envelope"), 2, null, 200).getString("payload"))).isEqualTo(payload);
+        assertThat(Base64.getDecoder().decode(unprotect("app", both.getString("envelope"), 2, null, 200).getString("payload"))).isEqualTo(payload);
+        // nested: signed in the HSM by the sensor, encrypted for the app's certificate, verified after the HSM unwrap
+        JsonPath nested = protect("sensor", Map.of("payload", b64, "sign", true, "encryptForCertificatesOf", List.of(APP), "contentSecurity", 1), 200);
+        JsonPath n = unprotect("app", nested.getString("envelope"), 1, null, 200);
+        assertThat(n.getString("class")).isEqualTo("nested");
+        assertThat(Base64.getDecoder().decode(n.getString("payload"))).isEqualTo(payload);
+        // a tampered ciphertext fails the tag
+        String env = protect("sensor", Map.of("payload", b64, "encryptForCertificatesOf", List.of(APP), "contentSecurity", 1), 200).getString("envelope");
+        String[] parts = env.split("\\.");
+        char c = parts[3].charAt(3);
+        parts[3] = parts[3].substring(0, 3) + (c == 'A' ? 'B' : 'A') + parts[3].substring(4);
+        unprotect("app", String.join(".", parts), 1, null, 422);
+    }
+
+    @Test
     void encryption_for_a_target_certificate_names_it_by_thumbprint() throws Exception {
         JsonPath p = protect("sensor", Map.of("payload", "AAEC", "encryptForCertificatesOf", List.of(APP), "contentSecurity", 1), 200);
         JsonWebEncryption jwe = new JsonWebEncryption();
