@@ -338,19 +338,11 @@ public class EndpointService {
         }
     }
 
-    private static JoseEnvelopes.Serialization serialization(Integer cs) {
-        if (cs == null) {
-            return null;
-        }
-        for (JoseEnvelopes.Serialization s : JoseEnvelopes.Serialization.values()) {
-            if (s.contentSecurity == cs) {
-                return s;
-            }
-        }
-        return null;
+    private static EsDataService.Outcome refused(int status, String why) {
+        return EsDataService.refused(status, why);
     }
 
-    private static EsDataService.Outcome refused(int status, String why) {
-        return new EsDataService.Outcome(status, Map.of("problems", List.of(why)));
+    private static JoseEnvelopes.Serialization serialization(Integer cs) {
+        return EsDataService.serialization(cs);
     }
 }

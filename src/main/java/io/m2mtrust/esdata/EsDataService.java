@@ -204,7 +204,7 @@ public class EsDataService {
         };
     }
 
-    private static Outcome refused(int status, String why) {
+    static Outcome refused(int status, String why) {
         return new Outcome(status, Map.of("problems", List.of(why)));
     }
 
@@ -213,7 +213,7 @@ public class EsDataService {
         return new JoseEnvelopes.Policy(Set.of(p.joseAlgs), Set.of(p.joseEncs), p.maxEsdataTargets, config.maxPayloadBytes(), config.maxEnvelopeBytes());
     }
 
-    private static JoseEnvelopes.Serialization serialization(Integer contentSecurity) {
+    static JoseEnvelopes.Serialization serialization(Integer contentSecurity) {
         if (contentSecurity == null) {
             return null;
         }
