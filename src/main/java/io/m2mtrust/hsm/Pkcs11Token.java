@@ -446,15 +446,11 @@ public final class Pkcs11Token implements AutoCloseable {
             current = null;
             downReason = "closed";
             if (g != null) {
+                // No C_Logout: PKCS#11 login state belongs to the process, so logging out here would log out
+                // every other user of the token in this JVM (another Pkcs11Token, the probe's reopen) and hide
+                // their private objects. The login ends with the process.
                 g.handles().clear();
                 g.publicKeys().clear();
-                if (g.provider() instanceof java.security.AuthProvider ap) {
-                    try {
-                        ap.logout();
-                    } catch (Exception ignored) {
-                        // closing anyway
-                    }
-                }
             }
         }
     }
