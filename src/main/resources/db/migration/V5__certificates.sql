@@ -28,6 +28,8 @@ create table issued_certificate (
     ca_version         integer       not null,
     tls_key_version    integer,
     der                bytea         not null,
+    -- x5t#S256 (base64url SHA-256 of der): how JOSE headers name the certificate (ESData)
+    thumbprint         varchar(43)   not null,
     status             varchar(16)   not null check (status in ('VALID', 'REVOKED', 'SUPERSEDED')),
     not_before         timestamptz   not null,
     not_after          timestamptz   not null,
@@ -41,6 +43,7 @@ create table issued_certificate (
 -- one valid end-entity certificate per subject: a re-enrolment supersedes the previous one
 create unique index issued_certificate_one_valid on issued_certificate (tenant_id, kind, subject_id) where status = 'VALID';
 create index issued_certificate_listing on issued_certificate (tenant_id, issued_at desc);
+create index issued_certificate_thumbprint on issued_certificate (tenant_id, thumbprint);
 
 -- the latest CRL per tenant CA version; crl_number only grows (RFC 5280 §5.2.3)
 create table tenant_crl (

@@ -1,7 +1,6 @@
 package io.m2mtrust.ca;
 
 import org.bouncycastle.asn1.ASN1Encodable;
-import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1String;
 import org.bouncycastle.asn1.pkcs.Attribute;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
@@ -166,8 +165,4 @@ public final class CsrCheck {
         return v.replaceAll("[^\\x20-\\x7e]", "?");
     }
 
-    /** For tests and csrattrs: the OID of challengePassword. */
-    static ASN1ObjectIdentifier challengePasswordOid() {
-        return PKCSObjectIdentifiers.pkcs_9_at_challengePassword;
-    }
 }

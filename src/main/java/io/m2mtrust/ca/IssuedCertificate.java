@@ -55,6 +55,10 @@ public class IssuedCertificate {
     @Column(nullable = false)
     public byte[] der;
 
+    /** {@code x5t#S256}: base64url of the SHA-256 of {@link #der}. */
+    @Column(nullable = false)
+    public String thumbprint;
+
     @Enumerated(EnumType.STRING)
     @Column(nullable = false)
     public Status status;

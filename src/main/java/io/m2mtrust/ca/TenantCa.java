@@ -137,16 +137,16 @@ public class TenantCa implements CertificateAuthentication {
     /** The tenant's current CA, making its HSM key and self-signed certificate on first use. */
     public Ca current(String tenantId, String actor) {
         HsmKeyLabel key = keys.ensurePrimary(tenantId, KeyPurpose.CA, actor);
+        Optional<Ca> known = cas(tenantId).stream().filter(c -> c.version() == key.version()).findFirst();
+        if (known.isPresent()) {
+            return known.get(); // the usual case: no database round trip per issued certificate
+        }
         CaCertificate row = QuarkusTransaction.requiringNew().call(() -> {
-            CaCertificate c = em.find(CaCertificate.class, new CaCertificate.Key(tenantId, key.version()));
-            if (c != null) {
-                return c;
-            }
             Tenant.lockForUpdate(em, tenantId); // one certificate per CA key version
-            c = em.find(CaCertificate.class, new CaCertificate.Key(tenantId, key.version()));
+            CaCertificate c = em.find(CaCertificate.class, new CaCertificate.Key(tenantId, key.version()));
             return c != null ? c : createCaCertificate(tenantId, key, actor);
         });
-        anchors.remove(tenantId);
+        anchors.remove(tenantId); // a new CA version: the trust anchors change
         return new Ca(key.version(), key, parse(row.der));
     }
 
@@ -270,6 +270,7 @@ public class TenantCa implements CertificateAuthentication {
         c.enroleeId = enroleeId;
         c.caVersion = ca.version();
         c.der = h.getEncoded();
+        c.thumbprint = thumbprint(c.der);
         c.status = IssuedCertificate.Status.VALID;
         c.notBefore = h.getNotBefore().toInstant();
         c.notAfter = h.getNotAfter().toInstant();
@@ -503,7 +504,17 @@ public class TenantCa implements CertificateAuthentication {
 
     // ---------------------------------------------------------------- helpers
 
-    static X509Certificate parse(byte[] der) {
+    /** {@code x5t#S256} of a DER certificate (RFC 7515 §4.1.8): base64url of its SHA-256, unpadded. */
+    public static String thumbprint(byte[] der) {
+        try {
+            return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(java.security.MessageDigest.getInstance("SHA-256").digest(der));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A DER X.509 certificate; IllegalArgumentException when it is not one. */
+    public static X509Certificate parse(byte[] der) {
         try {
             return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
         } catch (CertificateException | RuntimeException e) {

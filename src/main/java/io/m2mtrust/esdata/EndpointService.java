@@ -14,8 +14,6 @@ import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
 
-import java.io.ByteArrayInputStream;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -49,6 +47,7 @@ public class EndpointService {
     private final EsDataService esdata;
     private final EsDataKeys keys;
     private final AuditLog audit;
+    private final io.m2mtrust.hsm.EcdhInToken ecdh;
 
     EndpointService(EntityManager em, Pkcs11Token token, HsmCrypto hsm, TenantCa ca, EsDataService esdata, EsDataKeys keys, AuditLog audit) {
         this.em = em;
@@ -58,6 +57,7 @@ public class EndpointService {
         this.esdata = esdata;
         this.keys = keys;
         this.audit = audit;
+        this.ecdh = new io.m2mtrust.hsm.EcdhInToken(token);
     }
 
     public Endpoint create(String tenantId, String id, SubjectType type, String subjectId, String actor) {
@@ -80,7 +80,7 @@ public class EndpointService {
         HsmKeyLabel label = HsmKeyLabel.named(tenantId, KeyPurpose.ENDPOINT, id, 1);
         token.generateReplacingOrphan(label, new SelfSignedCertificates());
         try {
-            new io.m2mtrust.hsm.EcdhInToken(token).allowDerive(label); // ECDH-ES envelopes for this end-point are unwrapped in the HSM
+            ecdh.allowDerive(label); // ECDH-ES envelopes for this end-point are unwrapped in the HSM
             IssuedCertificate cert = ca.issue(tenantId, new TenantCa.IssueRequest(type, subjectId, token.publicKey(label), "endpoint " + id), actor);
             return QuarkusTransaction.requiringNew().call(() -> {
                 Endpoint e = new Endpoint();
@@ -131,7 +131,7 @@ public class EndpointService {
 
     public X509Certificate certificate(Endpoint e) {
         IssuedCertificate c = QuarkusTransaction.requiringNew().call(() -> em.find(IssuedCertificate.class, new IssuedCertificate.Key(e.tenantId, e.certSerial)));
-        return parse(c.der);
+        return TenantCa.parse(c.der);
     }
 
     private Endpoint live(String tenantId, String id) {
@@ -243,7 +243,7 @@ public class EndpointService {
             try {
                 X509Certificate mine = certificate(e);
                 byte[] plain = JoseEnvelopes.decryptForCertificate(req.envelope(), s, new JoseEnvelopes.CertificateRecipient(mine).thumbprint(),
-                        new HsmEcdhDecrypter(new io.m2mtrust.hsm.EcdhInToken(token), HsmKeyLabel.parse(e.hsmLabel), JoseEnvelopes.softwareProvider()),
+                        new HsmEcdhDecrypter(ecdh, HsmKeyLabel.parse(e.hsmLabel), JoseEnvelopes.softwareProvider()),
                         policy);
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("payload", Base64.getEncoder().encodeToString(plain));
@@ -315,27 +315,14 @@ public class EndpointService {
                         "from IssuedCertificate where tenantId = ?1 and subjectId = ?2 and status = ?3 and kind = ?4 order by issuedAt desc",
                         IssuedCertificate.class)
                 .setParameter(1, tenantId).setParameter(2, subjectId).setParameter(3, IssuedCertificate.Status.VALID)
-                .setParameter(4, IssuedCertificate.Kind.CLIENT).setMaxResults(1).getResultStream().findFirst().map(c -> parse(c.der)));
+                .setParameter(4, IssuedCertificate.Kind.CLIENT).setMaxResults(1).getResultStream().findFirst().map(c -> TenantCa.parse(c.der)));
     }
 
+    /** The tenant's valid end-entity certificate that {@code x5t#S256} names (indexed column, one query). */
     private Optional<X509Certificate> validCertificateByThumbprint(String tenantId, String x5t) {
-        for (IssuedCertificate c : em.createQuery("from IssuedCertificate where tenantId = ?1 and status = ?2 and kind = ?3", IssuedCertificate.class)
-                .setParameter(1, tenantId).setParameter(2, IssuedCertificate.Status.VALID).setParameter(3, IssuedCertificate.Kind.CLIENT)
-                .getResultList()) {
-            X509Certificate x = parse(c.der);
-            if (new JoseEnvelopes.CertificateRecipient(x).thumbprint().equals(x5t)) {
-                return Optional.of(x);
-            }
-        }
-        return Optional.empty();
-    }
-
-    private static X509Certificate parse(byte[] der) {
-        try {
-            return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
-        } catch (java.security.cert.CertificateException e) {
-            throw new IllegalStateException(e);
-        }
+        return em.createQuery("from IssuedCertificate where tenantId = ?1 and thumbprint = ?2 and status = ?3 and kind = ?4", IssuedCertificate.class)
+                .setParameter(1, tenantId).setParameter(2, x5t).setParameter(3, IssuedCertificate.Status.VALID)
+                .setParameter(4, IssuedCertificate.Kind.CLIENT).getResultStream().findFirst().map(c -> TenantCa.parse(c.der));
     }
 
     private static EsDataService.Outcome refused(int status, String why) {

@@ -1,6 +1,5 @@
 package io.m2mtrust.esdata;
 
-import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.policy.TenantPolicy;
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -257,10 +256,4 @@ public class EsDataService {
         return config.maxBatch();
     }
 
-    /** Closes a secret quietly (helper for callers holding resolutions). */
-    static void close(SecretBytes s) {
-        if (s != null) {
-            s.close();
-        }
-    }
 }

@@ -241,9 +241,8 @@ public final class JoseEnvelopes {
     public record CertificateRecipient(java.security.cert.X509Certificate certificate) {
         public String thumbprint() {
             try {
-                return Base64.getUrlEncoder().withoutPadding().encodeToString(
-                        java.security.MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded()));
-            } catch (java.security.GeneralSecurityException e) {
+                return io.m2mtrust.ca.TenantCa.thumbprint(certificate.getEncoded());
+            } catch (java.security.cert.CertificateEncodingException e) {
                 throw new IllegalStateException(e);
             }
         }

@@ -27,6 +27,8 @@ public final class EcdhInToken {
     private static final long CKM_ECDH1_DERIVE = 0x1050, CKD_NULL = 0x1;
 
     private final Pkcs11Token token;
+    /** The PKCS#11 library named by the provider config, read once (not per decryption). */
+    private volatile String library;
 
     public EcdhInToken(Pkcs11Token token) {
         this.token = token;
@@ -99,12 +101,15 @@ public final class EcdhInToken {
 
     /** The module SunPKCS11 already initialised for the configured library (same login state). */
     private Object module() throws Exception {
-        String library = null;
-        for (String line : Files.readAllLines(token.settings().providerConfig(), StandardCharsets.UTF_8)) {
-            String t = line.strip();
-            if (t.startsWith("library") && t.contains("=")) {
-                library = t.substring(t.indexOf('=') + 1).strip();
+        String library = this.library;
+        if (library == null) {
+            for (String line : Files.readAllLines(token.settings().providerConfig(), StandardCharsets.UTF_8)) {
+                String t = line.strip();
+                if (t.startsWith("library") && t.contains("=")) {
+                    library = t.substring(t.indexOf('=') + 1).strip();
+                }
             }
+            this.library = library;
         }
         token.generation(); // makes sure the provider (and so the module) is open
         Method getInstance = cls("PKCS11").getMethod("getInstance", String.class, String.class, cls("CK_C_INITIALIZE_ARGS"), boolean.class);

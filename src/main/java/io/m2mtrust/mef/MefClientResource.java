@@ -1,8 +1,6 @@
 package io.m2mtrust.mef;
 
-import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.registration.ClientRegistration;
-import io.m2mtrust.registration.KeyRegistration;
 import io.m2mtrust.registration.Registrar;
 import io.m2mtrust.registration.RegistrationProcedures;
 import io.m2mtrust.ca.CertificateSubject;
@@ -19,7 +17,6 @@ import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
 import jakarta.ws.rs.Consumes;
-import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -62,17 +59,14 @@ public class MefClientResource {
     private final MefCommands commands;
     private final EstService est;
     private final DeviceFqdns fqdns;
-    private final AuditLog audit;
 
-    MefClientResource(EntityManager em, TenantDoor door, AdminAccess access, MefCommands commands, EstService est, DeviceFqdns fqdns,
-                      AuditLog audit) {
+    MefClientResource(EntityManager em, TenantDoor door, AdminAccess access, MefCommands commands, EstService est, DeviceFqdns fqdns) {
         this.em = em;
         this.door = door;
         this.access = access;
         this.commands = commands;
         this.est = est;
         this.fqdns = fqdns;
-        this.audit = audit;
     }
 
     @GET

@@ -20,8 +20,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -109,7 +107,7 @@ public class RegistrationProcedures {
                                            RemoteKm remoteKm, String admin, List<String> labels) {
         {
             Instant now = now();
-            Instant expires = capExpiry(tenantId, req.expirationTime(), now, remoteKm == null ? null : remoteKm.expiresAt());
+            Instant expires = capExpiry(policies.get(tenantId), req.expirationTime(), now, remoteKm == null ? null : remoteKm.expiresAt());
             // registrations of one client serialise (a row lock would not: the row is replaced, not updated)
             em.createNativeQuery("select pg_advisory_xact_lock(hashtextextended(?1, 0))")
                     .setParameter(1, "registration|" + tenantId + "|" + registrar + "|" + clientId).getSingleResult();
@@ -198,7 +196,7 @@ public class RegistrationProcedures {
             ClientRegistration r = ownLiveRegistration(registrar, tenantId, clientId, regId, true);
             Map<String, Object> out = new LinkedHashMap<>();
             if (req.expirationTime() != null) {
-                r.expiresAt = capExpiry(tenantId, req.expirationTime(), now(), r.kmExpiresAt);
+                r.expiresAt = capExpiry(policies.get(tenantId), req.expirationTime(), now(), r.kmExpiresAt);
                 out.put("expirationTime", r.expiresAt.toString());
             }
             if (labels != null) {
@@ -313,7 +311,7 @@ public class RegistrationProcedures {
                 m.targetIds = targets.toArray(String[]::new);
                 m.keySource = source;
                 m.sealedKey = sealer.seal(sealContext(tenantId, keyIdentifier, suid), k);
-                m.expiresAt = capExpiry(tenantId, req.expirationTime(), now, reg.expiresAt);
+                m.expiresAt = capExpiry(policy, req.expirationTime(), now, reg.expiresAt);
                 m.createdAt = now;
                 m.updatedAt = now;
                 em.persist(m);
@@ -443,11 +441,12 @@ public class RegistrationProcedures {
         }
         List<String> labels = req.labels() == null ? null : labels(req.labels());
         return QuarkusTransaction.requiringNew().call(() -> {
+            TenantPolicy policy = policies.get(tenantId);
             KeyRegistration m = ownLiveKey(registrar, tenantId, clientId, relativeKeyId);
             Map<String, Object> out = new LinkedHashMap<>();
             if (req.expirationTime() != null) {
                 ClientRegistration reg = em.find(ClientRegistration.class, new ClientRegistration.Key(tenantId, m.sourceRegId));
-                m.expiresAt = capExpiry(tenantId, req.expirationTime(), now(), reg.expiresAt);
+                m.expiresAt = capExpiry(policy, req.expirationTime(), now(), reg.expiresAt);
                 out.put("expirationTime", m.expiresAt.toString());
             }
             if (labels != null) {
@@ -455,7 +454,7 @@ public class RegistrationProcedures {
                 out.put("labels", labels);
             }
             if (req.targetIds() != null) {
-                List<String> targets = targets(registrar, req.targetIds(), m.suid, policies.get(tenantId));
+                List<String> targets = targets(registrar, req.targetIds(), m.suid, policy);
                 m.targetIds = targets.toArray(String[]::new);
                 out.put("targetIds", targets);
             }
@@ -529,14 +528,13 @@ public class RegistrationProcedures {
 
     // ---------------------------------------------------------------- checks
 
-    private Instant capExpiry(String tenantId, Instant proposed, Instant now, Instant notAfter) {
+    private Instant capExpiry(TenantPolicy p, Instant proposed, Instant now, Instant notAfter) {
         if (proposed == null) {
             throw new Problem(400, "expirationTime is required");
         }
         if (!proposed.isAfter(now)) {
             throw new Problem(400, "expirationTime must be in the future");
         }
-        TenantPolicy p = policies.get(tenantId);
         Instant cap = now.plusSeconds(p.maxKeyLifetimeSeconds);
         Instant e = proposed.isAfter(cap) ? cap : proposed;
         if (notAfter != null && e.isAfter(notAfter)) {

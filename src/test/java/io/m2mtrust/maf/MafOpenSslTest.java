@@ -1,6 +1,7 @@
 package io.m2mtrust.maf;
 
-import io.m2mtrust.testsupport.Api;
+import io.m2mtrust.testsupport.MafDevices;
+import io.m2mtrust.testsupport.MafDevices.Device;
 import io.m2mtrust.testsupport.OpenSsl;
 import io.m2mtrust.testsupport.OpenSsl.Answer;
 import io.m2mtrust.testsupport.OpenSslClient;
@@ -8,20 +9,15 @@ import io.m2mtrust.testsupport.Tokens;
 import io.m2mtrust.tls.DeviceTlsListener;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
-import io.restassured.response.Response;
 import jakarta.inject.Inject;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -49,35 +45,19 @@ class MafOpenSslTest {
     @Inject
     jakarta.persistence.EntityManager em;
 
-    static final Map<String, String> kpmIds = new HashMap<>();
-    static final Map<String, byte[]> kpms = new HashMap<>();
-
-    /** What a device holds after enrolling and registering at the MAF. */
-    record Device(String kpmId, String keId, byte[] km, String kmId) {
-    }
+    static MafDevices fleet;
+    static Map<String, String> kpmIds;
+    static Map<String, byte[]> kpms;
 
     @BeforeEach
     void setUp() {
-        if (!kpms.isEmpty()) {
+        if (fleet != null) {
             return;
         }
-        Api.createTenant(T);
-        Response policy = as(Tokens.tenantAdmin(T)).get("/api/v1/tenants/" + T + "/policy");
-        Map<String, Object> doc = policy.jsonPath().getMap("");
-        doc.put("allowHostMemoryKeys", true);
-        doc.put("maxEsdataTargets", 2);
-        as(Tokens.tenantAdmin(T)).header("If-Match", policy.header("ETag")).body(doc).put("/api/v1/tenants/" + T + "/policy")
-                .then().statusCode(200);
-        as(Tokens.tenantAdmin(T)).body(Map.of("id", "dev", "name", "devices")).post("/api/v1/tenants/" + T + "/enrolment-groups")
-                .then().statusCode(201);
-        List<String> ids = List.of("m-1", "m-2", "m-3", "m-4", "m-5", "m-6", "m-7");
-        as(Tokens.tenantAdmin(T)).body(Map.of("deviceIds", ids)).post("/api/v1/tenants/" + T + "/enrolment-groups/dev/devices").then().statusCode(200);
-        for (String d : ids) {
-            JsonPath e = as(Tokens.tenantAdmin(T)).post("/api/v1/tenants/" + T + "/enrolment-groups/dev/devices/" + d + "/kpm-export")
-                    .then().statusCode(200).extract().jsonPath();
-            kpmIds.put(d, e.getString("kpmId"));
-            kpms.put(d, Base64.getDecoder().decode(e.getString("kpm")));
-        }
+        fleet = MafDevices.create(T, listener.port(), List.of("m-1", "m-2", "m-3", "m-4", "m-5", "m-6", "m-7"),
+                doc -> doc.put("maxEsdataTargets", 2));
+        kpmIds = fleet.kpmIds;
+        kpms = fleet.kpms;
     }
 
     // ---------------------------------------------------------------- helpers
@@ -86,40 +66,24 @@ class MafOpenSslTest {
         return OpenSsl.pskCall(listener.port(), host, identity, psk, method, path, json);
     }
 
-    /** §10.3.7 computed here with javax.crypto: HMAC-SHA256(Ke, label ‖ "21" ‖ MAF-FQDN). */
-    static byte[] km(byte[] ke) throws Exception {
-        Mac mac = Mac.getInstance("HmacSHA256");
-        mac.init(new SecretKeySpec(ke, "HmacSHA256"));
-        ByteArrayOutputStream in = new ByteArrayOutputStream();
-        in.writeBytes("oneM2M Enrolment Key to Usage-Constrained Symmetric Key derivation".getBytes(StandardCharsets.US_ASCII));
-        in.writeBytes("21".getBytes(StandardCharsets.US_ASCII));
-        in.writeBytes(MAF.getBytes(StandardCharsets.UTF_8));
-        return mac.doFinal(in.toByteArray());
-    }
-
-    /** Enrols at the MEF with OpenSSL, derives Km, registers at the MAF with the KeID: the device's MAF credentials. */
+    /**
+     * Enrols at the MEF with OpenSSL, derives Km (plain HMAC in {@link MafDevices#km}), registers at the MAF with
+     * the KeID: the device's MAF credentials, with every answer checked.
+     */
     private Device enrolAndRegister(String device) throws Exception {
-        byte[] exported;
-        Answer enrolled;
-        try (OpenSsl.Session s = OpenSsl.start(OpenSsl.withExport(OpenSsl.withPsk(OpenSsl.sClient(listener.port(), MEF), kpmIds.get(device),
-                kpms.get(device)), "EXPORTER-oneM2M-Bootstrap", 48))) {
-            exported = s.keyingMaterial();
-            enrolled = OpenSsl.answer(s.send(OpenSslClient.post(MEF, "/enrolment", "{\"mafEnrolmentIndication\":true}").getBytes(StandardCharsets.UTF_8)));
-        }
+        MafDevices.Registered r = fleet.enrolAndRegisterAnswered(device);
+        Answer enrolled = r.enrolment();
         assertThat(enrolled.status()).as(enrolled.output()).isEqualTo(201);
-        String keId = HexFormat.of().formatHex(exported, 0, 16) + "@" + MEF;
-        assertThat(enrolled.json().getString("keId")).isEqualTo(keId);
-        byte[] km = km(Arrays.copyOfRange(exported, 16, 48));
-
-        Answer reg = request(MAF, keId, km, "POST", "/clientRegistration", "{\"mafFqdn\":\"" + MAF + "\",\"expirationTime\":\""
-                + Instant.now().plusSeconds(7 * 86400) + "\",\"adminFqdn\":\"" + ADMIN + "\"}");
+        assertThat(enrolled.json().getString("keId")).isEqualTo(r.device().keId());
+        assertThat(r.device().keId()).matches("[0-9a-f]{32}@" + MEF.replace(".", "\\."));
+        Answer reg = r.registration();
         assertThat(reg.status()).as(reg.output()).isEqualTo(201);
         assertThat(reg.json().getString("mafClientId")).isEqualTo(kpmIds.get(device));
         String kmId = reg.json().getString("assignedSymmKeyId");
         assertThat(kmId).matches("[0-9a-f]{32}@" + MAF.replace(".", "\\."));
         // the registration lasts no longer than the Km, which lasts no longer than the Ke (§10.7)
         assertThat(Instant.parse(reg.json().getString("expirationTime"))).isBefore(Instant.now().plusSeconds(86400 + 60));
-        return new Device(kpmIds.get(device), keId, km, kmId);
+        return r.device();
     }
 
     private String esprimKeyRequest(List<String> targets, String keyValue, int suid) {

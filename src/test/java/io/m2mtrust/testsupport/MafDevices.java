@@ -79,8 +79,21 @@ public final class MafDevices {
         return mac.doFinal(in.toByteArray());
     }
 
+    /** A device's enrolment and MAF registration as answered, for tests that check the answers themselves. */
+    public record Registered(Device device, OpenSsl.Answer enrolment, OpenSsl.Answer registration) {
+    }
+
     /** Enrols at the MEF with OpenSSL, derives Km, registers at the MAF with the KeID. */
     public Device enrolAndRegister(String device) throws Exception {
+        Registered r = enrolAndRegisterAnswered(device);
+        if (r.enrolment().status() != 201 || r.registration().status() != 201) {
+            throw new AssertionError("enrolment or MAF registration failed: " + r.enrolment().output() + r.registration().output());
+        }
+        return r.device();
+    }
+
+    /** {@link #enrolAndRegister} without judging the answers. */
+    public Registered enrolAndRegisterAnswered(String device) throws Exception {
         byte[] exported;
         OpenSsl.Answer enrolled;
         try (OpenSsl.Session s = OpenSsl.start(OpenSsl.withExport(OpenSsl.withPsk(OpenSsl.sClient(port, mef), kpmIds.get(device),
@@ -88,17 +101,12 @@ public final class MafDevices {
             exported = s.keyingMaterial();
             enrolled = OpenSsl.answer(s.send(OpenSslClient.post(mef, "/enrolment", "{\"mafEnrolmentIndication\":true}").getBytes(StandardCharsets.UTF_8)));
         }
-        if (enrolled.status() != 201) {
-            throw new AssertionError("enrolment failed: " + enrolled.output());
-        }
         String keId = HexFormat.of().formatHex(exported, 0, 16) + "@" + mef;
         byte[] km = km(Arrays.copyOfRange(exported, 16, 48));
         OpenSsl.Answer reg = OpenSsl.pskCall(port, maf, keId, km, "POST", "/clientRegistration", "{\"mafFqdn\":\"" + maf
                 + "\",\"expirationTime\":\"" + Instant.now().plusSeconds(7 * 86400) + "\",\"adminFqdn\":\"" + admin + "\"}");
-        if (reg.status() != 201) {
-            throw new AssertionError("MAF registration failed: " + reg.output());
-        }
-        return new Device(kpmIds.get(device), keId, km, reg.json().getString("assignedSymmKeyId"));
+        String kmId = reg.status() == 201 ? reg.json().getString("assignedSymmKeyId") : null;
+        return new Registered(new Device(kpmIds.get(device), keId, km, kmId), enrolled, reg);
     }
 
     /** One JSON request of {@code device} on the MAF (KmID/Km). */
