@@ -54,6 +54,10 @@ public final class HsmCrypto {
 
     /** HMAC-SHA256 under an HSM derivation key; the output is key material, so it comes back as a secret. */
     public SecretBytes hmacSha256(HsmKeyLabel key, byte[] data) {
+        return retryingStaleHandle(() -> hmacSha256Once(key, data));
+    }
+
+    private SecretBytes hmacSha256Once(HsmKeyLabel key, byte[] data) {
         long t0 = System.nanoTime();
         try {
             Pkcs11Token.Generation g = token.generation();
@@ -71,6 +75,10 @@ public final class HsmCrypto {
     /** AES-256-GCM encryption under an HSM KEK; returns ciphertext || 16-byte tag. */
     public byte[] sealAesGcm(HsmKeyLabel kek, byte[] iv, byte[] plaintext, byte[] aad) {
         checkIv(iv);
+        return retryingStaleHandle(() -> sealAesGcmOnce(kek, iv, plaintext, aad));
+    }
+
+    private byte[] sealAesGcmOnce(HsmKeyLabel kek, byte[] iv, byte[] plaintext, byte[] aad) {
         long t0 = System.nanoTime();
         try {
             Pkcs11Token.Generation g = token.generation();
@@ -92,6 +100,10 @@ public final class HsmCrypto {
      */
     public SecretBytes openAesGcm(HsmKeyLabel kek, byte[] iv, byte[] ciphertextAndTag, byte[] aad) {
         checkIv(iv);
+        return retryingStaleHandle(() -> openAesGcmOnce(kek, iv, ciphertextAndTag, aad));
+    }
+
+    private SecretBytes openAesGcmOnce(HsmKeyLabel kek, byte[] iv, byte[] ciphertextAndTag, byte[] aad) {
         long t0 = System.nanoTime();
         try {
             Pkcs11Token.Generation g = token.generation();
@@ -130,6 +142,10 @@ public final class HsmCrypto {
     }
 
     private byte[] sign(HsmKeyLabel key, String algorithm, byte[] input, String what) {
+        return retryingStaleHandle(() -> signOnce(key, algorithm, input, what));
+    }
+
+    private byte[] signOnce(HsmKeyLabel key, String algorithm, byte[] input, String what) {
         long t0 = System.nanoTime();
         try {
             Pkcs11Token.Generation g = token.generation();
@@ -176,6 +192,15 @@ public final class HsmCrypto {
             }
         }
         return false;
+    }
+
+    /** One retry with fresh handles when the token reported a stale cached handle ({@link Pkcs11Token#classify}). */
+    private static <T> T retryingStaleHandle(java.util.function.Supplier<T> op) {
+        try {
+            return op.get();
+        } catch (HsmStaleHandleException stale) {
+            return op.get();
+        }
     }
 
     private RuntimeException rethrow(String what, Exception e) {

@@ -335,6 +335,12 @@ public final class Pkcs11Token implements AutoCloseable {
             markDown(what + ": " + rootMessage(e));
             return new HsmUnavailableException("HSM token unavailable during " + what, e);
         }
+        String root = rootMessage(e);
+        if (root.contains("CKR_OBJECT_HANDLE_INVALID") || root.contains("CKR_KEY_HANDLE_INVALID")) {
+            // the token works but a cached handle went stale: forget this generation's handles, the caller retries once
+            g.handles().clear();
+            return new HsmStaleHandleException(what + ": stale object handle (handles dropped)", e);
+        }
         return new HsmCryptoException(what + " refused by the HSM", e);
     }
 
