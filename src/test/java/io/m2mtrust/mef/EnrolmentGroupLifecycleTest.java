@@ -134,7 +134,8 @@ class EnrolmentGroupLifecycleTest {
         } finally {
             pool.shutdown();
         }
-        assertThat(statuses).containsOnly(201, 409).contains(201);
+        // each answer is 201 or 409 (whether any overlap produces a 409 depends on timing); at least one succeeds
+        assertThat(statuses).allMatch(s -> s != null && (s == 201 || s == 409)).contains(201);
         long created = statuses.stream().filter(s -> s == 201).count();
         String enrolee = "'" + p.kpmId() + "'";
         assertThat(rows("select count(*) from enrolment where enrolee_id = " + enrolee + " and status = 'ACTIVE'")).isEqualTo(1);
