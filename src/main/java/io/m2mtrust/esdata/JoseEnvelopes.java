@@ -306,8 +306,7 @@ public final class JoseEnvelopes {
                         : new com.nimbusds.jose.crypto.RSAEncrypter((com.nimbusds.jose.jwk.RSAKey) k);
                 encrypter.getJCAContext().setProvider(BC);
                 if (hasAad) {
-                    // the ephemeral key joins the protected header during encryption, after the JSON AAD would be fixed
-                    throw new Refused(Refused.Reason.POLICY, "AAD with a single certificate recipient is not supported yet; add a recipient");
+                    return json(oneCertificateRecipientWithAad(k, e, contentType, payload, aad), serialization);
                 }
                 JWEObject jwe = new JWEObject(header, new Payload(payload));
                 jwe.encrypt(encrypter);
@@ -332,18 +331,85 @@ public final class JoseEnvelopes {
     }
 
     /**
+     * One certificate recipient with AAD (JWE JSON): the ephemeral key (or the RSA-wrapped CEK) goes in the
+     * recipient's own header, so the protected header ({@code enc}, {@code cty}) and with it the JSON AAD
+     * (RFC 7516 §5.1 step 14: BASE64URL(protected) "." BASE64URL(aad)) are fixed before the key is wrapped.
+     * ECDH-ES+A*KW per RFC 7518 §4.6 (Concat KDF over the recipient's {@code alg}, no apu/apv).
+     */
+    private static String oneCertificateRecipientWithAad(JWK k, EncryptionMethod e, String contentType, byte[] payload, byte[] aad)
+            throws JOSEException {
+        java.security.SecureRandom random = new java.security.SecureRandom();
+        SecretKey cek = com.nimbusds.jose.crypto.impl.ContentCryptoProvider.generateCEK(e, random);
+        JWEAlgorithm alg = (JWEAlgorithm) k.getAlgorithm();
+        Map<String, Object> recipientHeader = new java.util.LinkedHashMap<>();
+        recipientHeader.put("alg", alg.getName());
+        recipientHeader.put("kid", k.getKeyID());
+        recipientHeader.put("x5t#S256", k.getX509CertSHA256Thumbprint().toString());
+        byte[] encryptedKey;
+        if (k instanceof com.nimbusds.jose.jwk.ECKey ec) {
+            try {
+                java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC", BC);
+                g.initialize(ec.getCurve().toECParameterSpec(), random);
+                java.security.KeyPair eph = g.generateKeyPair();
+                com.nimbusds.jose.jwk.ECKey epk = new com.nimbusds.jose.jwk.ECKey.Builder(ec.getCurve(),
+                        (java.security.interfaces.ECPublicKey) eph.getPublic()).build();
+                SecretKey z = com.nimbusds.jose.crypto.impl.ECDH.deriveSharedSecret(ec.toECPublicKey(), eph.getPrivate(), BC);
+                JWEHeader kdfHeader = new JWEHeader.Builder(alg, e).build();
+                SecretKey kek = com.nimbusds.jose.crypto.impl.ECDH.deriveSharedKey(kdfHeader, z,
+                        new com.nimbusds.jose.crypto.impl.ConcatKDF("SHA-256"));
+                encryptedKey = com.nimbusds.jose.crypto.impl.AESKW.wrapCEK(cek, kek, BC);
+                recipientHeader.put("epk", epk.toJSONObject());
+            } catch (java.security.GeneralSecurityException x) {
+                throw new JOSEException("ephemeral key: " + x.getMessage(), x);
+            }
+        } else {
+            encryptedKey = com.nimbusds.jose.crypto.impl.RSA_OAEP_SHA2.encryptCEK(((com.nimbusds.jose.jwk.RSAKey) k).toRSAPublicKey(), cek, 256,
+                    com.nimbusds.jose.crypto.opts.CipherMode.ENCRYPT_DECRYPT, BC);
+        }
+        JWEHeader protectedHeader = new JWEHeader.Builder(e).contentType(contentType).build();
+        String protectedB64 = protectedHeader.toBase64URL().toString();
+        byte[] fullAad = (protectedB64 + "." + com.nimbusds.jose.util.Base64URL.encode(aad)).getBytes(StandardCharsets.US_ASCII);
+        byte[] iv = com.nimbusds.jose.crypto.impl.AESGCM.generateIV(random);
+        com.nimbusds.jose.crypto.impl.AuthenticatedCipherText ct = com.nimbusds.jose.crypto.impl.AESGCM.encrypt(cek,
+                new com.nimbusds.jose.util.Container<>(iv), payload, fullAad, null);
+        Map<String, Object> recipient = new java.util.LinkedHashMap<>();
+        recipient.put("header", recipientHeader);
+        recipient.put("encrypted_key", com.nimbusds.jose.util.Base64URL.encode(encryptedKey).toString());
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        out.put("protected", protectedB64);
+        out.put("recipients", List.of(recipient));
+        out.put("aad", com.nimbusds.jose.util.Base64URL.encode(aad).toString());
+        out.put("iv", com.nimbusds.jose.util.Base64URL.encode(iv).toString());
+        out.put("ciphertext", com.nimbusds.jose.util.Base64URL.encode(ct.getCipherText()).toString());
+        out.put("tag", com.nimbusds.jose.util.Base64URL.encode(ct.getAuthenticationTag()).toString());
+        return com.nimbusds.jose.util.JSONObjectUtils.toJSONString(out);
+    }
+
+    /**
      * Decrypts an envelope encrypted for a certificate whose private key is in the HSM ({@code x5t} is its
      * thumbprint): compact, or JSON with that recipient among others.
      */
     public static byte[] decryptForCertificate(String envelope, Serialization serialization, String x5t, JWEDecrypter hsmDecrypter, Policy policy)
             throws Refused {
+        return decryptFor(envelope, serialization, h -> h.getX509CertSHA256Thumbprint() != null && x5t.equals(h.getX509CertSHA256Thumbprint().toString()),
+                hsmDecrypter, policy);
+    }
+
+    /**
+     * Decrypts for the recipient whose (merged) header {@code mine} accepts, with {@code decrypter} (ECDH-ES+A*KW
+     * or RSA-OAEP-256 with a private key); the same checks as every other path. Production names
+     * certificates by {@code x5t#S256}; the RFC 7520 vectors name theirs by {@code kid}.
+     */
+    static byte[] decryptFor(String envelope, Serialization serialization, java.util.function.Predicate<JWEHeader> mine, JWEDecrypter decrypter,
+                             Policy policy) throws Refused {
+        JWEDecrypter hsmDecrypter = decrypter;
         checkSize(envelope, policy);
         try {
             if (serialization == Serialization.COMPACT) {
                 JWEObject jwe = parseCompactJwe(envelope, policy);
                 JWEHeader h = jwe.getHeader();
                 checkHeader(policy, h.getAlgorithm().getName(), h.getEncryptionMethod().getName(), h.getCriticalParams(), h.getCompressionAlgorithm() != null);
-                if (h.getX509CertSHA256Thumbprint() == null || !x5t.equals(h.getX509CertSHA256Thumbprint().toString())) {
+                if (!mine.test(h)) {
                     throw new Refused(Refused.Reason.UNKNOWN_KEY, "not encrypted for this end-point's certificate");
                 }
                 jwe.decrypt(hsmDecrypter);
@@ -351,9 +417,9 @@ public final class JoseEnvelopes {
             }
             JWEObjectJSON jwe = JWEObjectJSON.parse(strictJson(envelope, serialization));
             JWEHeader shared = jwe.getHeader();
-            if (jwe.getRecipients().size() == 1 && shared.getX509CertSHA256Thumbprint() != null) {
-                // one recipient: its header is the protected header; Nimbus assembles the JSON AAD itself
-                if (!x5t.equals(shared.getX509CertSHA256Thumbprint().toString())) {
+            if (jwe.getRecipients().size() == 1 && shared.getAlgorithm() != null) {
+                // one recipient whose header is the protected header; Nimbus assembles the JSON AAD itself
+                if (!mine.test(shared)) {
                     throw new Refused(Refused.Reason.UNKNOWN_KEY, "not encrypted for this end-point's certificate");
                 }
                 checkHeader(policy, shared.getAlgorithm().getName(), shared.getEncryptionMethod().getName(), shared.getCriticalParams(),
@@ -361,15 +427,17 @@ public final class JoseEnvelopes {
                 jwe.decrypt(hsmDecrypter);
                 return jwe.getPayload().toBytes();
             }
+            if (jwe.getRecipients().isEmpty() || jwe.getRecipients().size() > policy.maxRecipients()) {
+                throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " recipients");
+            }
             for (JWEObjectJSON.Recipient r : jwe.getRecipients()) {
-                Object t = r.getUnprotectedHeader() == null ? null : r.getUnprotectedHeader().getParam("x5t#S256");
-                if (t == null && shared.getX509CertSHA256Thumbprint() != null && jwe.getRecipients().size() == 1) {
-                    t = shared.getX509CertSHA256Thumbprint(); // one recipient: its header is the protected one
-                }
-                if (t == null || !x5t.equals(t.toString())) {
+                if (r.getUnprotectedHeader() == null || r.getUnprotectedHeader().getParam("alg") == null) {
                     continue;
                 }
                 JWEHeader merged = JWEHeader.parse(mergeHeaders(shared, r));
+                if (!mine.test(merged)) {
+                    continue;
+                }
                 checkHeader(policy, merged.getAlgorithm().getName(), merged.getEncryptionMethod().getName(), merged.getCriticalParams(),
                         merged.getCompressionAlgorithm() != null);
                 byte[] aadBytes = jwe.getAAD() != null ? jwe.getAAD() : jweJsonAad(shared, null); // Nimbus returns the full JSON AAD
@@ -406,127 +474,19 @@ public final class JoseEnvelopes {
         return BC;
     }
 
-    /**
-     * Signs with the source's certificate key (its private key in the HSM, {@link HsmJwsSigner}); the header
-     * names the certificate by {@code x5t#S256} (and carries {@code x5c} when asked). {@code contentType}
-     * is set on nested envelopes.
-     */
-    public static String sign(byte[] payload, com.nimbusds.jose.JWSSigner signer, java.security.cert.X509Certificate certificate, boolean withX5c,
-                              Serialization serialization, Policy policy) throws Refused {
-        checkAllowed(policy, "ES256", null);
-        if (payload.length > policy.maxPayloadBytes()) {
-            throw new Refused(Refused.Reason.POLICY, "payload larger than " + policy.maxPayloadBytes() + " bytes");
-        }
-        try {
-            CertificateRecipient c = new CertificateRecipient(certificate);
-            JWSHeader.Builder h = new JWSHeader.Builder(JWSAlgorithm.ES256).x509CertSHA256Thumbprint(new com.nimbusds.jose.util.Base64URL(c.thumbprint()));
-            if (withX5c) {
-                h.x509CertChain(List.of(com.nimbusds.jose.util.Base64.encode(certificate.getEncoded())));
-            }
-            if (serialization == Serialization.COMPACT) {
-                JWSObject jws = new JWSObject(h.build(), new Payload(payload));
-                jws.sign(signer);
-                return jws.serialize();
-            }
-            JWSObjectJSON jws = new JWSObjectJSON(new Payload(payload));
-            jws.sign(h.build(), signer);
-            return json(jws.serializeGeneral(), serialization);
-        } catch (JOSEException | java.security.cert.CertificateEncodingException x) {
-            throw new Refused(Refused.Reason.KEY_UNSUITABLE, "signing failed: " + x.getMessage());
-        }
+    // ---------------------------------------------------------------- JWS: MACs and certificate signatures, one or several
+
+    /** One signature to make: its header (alg, and kid or x5t#S256) and the signer (an HMAC key, or the HSM). */
+    public record SigningKey(JWSHeader header, com.nimbusds.jose.JWSSigner signer) {
     }
 
-    /**
-     * Verifies a certificate signature (ES256/384/512, RS256/384/512) with the certificate its
-     * {@code x5t#S256} names in {@code certs} — never with a key carried in the envelope, and never an HMAC.
-     */
-    public static byte[] verifySignature(String envelope, Serialization serialization, CertificateLookup certs, Policy policy) throws Refused {
-        checkSize(envelope, policy);
-        try {
-            List<JWSHeader> headers = new ArrayList<>();
-            List<java.util.function.Function<com.nimbusds.jose.JWSVerifier, Boolean>> checks = new ArrayList<>();
-            byte[] payload;
-            if (serialization == Serialization.COMPACT) {
-                JWSObject jws = parseCompactJws(envelope, policy);
-                headers.add(jws.getHeader());
-                checks.add(v -> {
-                    try {
-                        return jws.verify(v);
-                    } catch (JOSEException x) {
-                        return false;
-                    }
-                });
-                payload = jws.getPayload().toBytes();
-            } else {
-                JWSObjectJSON jws = JWSObjectJSON.parse(strictJson(envelope, serialization));
-                for (JWSObjectJSON.Signature s : jws.getSignatures()) {
-                    headers.add(s.getHeader());
-                    checks.add(v -> {
-                        try {
-                            return s.verify(v);
-                        } catch (JOSEException x) {
-                            return false;
-                        }
-                    });
-                }
-                payload = jws.getPayload().toBytes();
-            }
-            for (int i = 0; i < headers.size(); i++) {
-                JWSHeader h = headers.get(i);
-                checkAllowed(policy, h.getAlgorithm().getName(), null);
-                boolean ec = JWSAlgorithm.Family.EC.contains(h.getAlgorithm());
-                boolean rsa = JWSAlgorithm.Family.RSA.contains(h.getAlgorithm()) && h.getAlgorithm().getName().startsWith("RS");
-                if (!ec && !rsa) {
-                    throw new Refused(Refused.Reason.POLICY, h.getAlgorithm() + " is not a certificate signature algorithm");
-                }
-                if (h.getCriticalParams() != null && !h.getCriticalParams().isEmpty()) {
-                    throw new Refused(Refused.Reason.POLICY, "unknown critical header parameters " + h.getCriticalParams());
-                }
-                if (h.getX509CertSHA256Thumbprint() == null) {
-                    continue;
-                }
-                Optional<java.security.cert.X509Certificate> cert = certs.find(h.getX509CertSHA256Thumbprint().toString());
-                if (cert.isEmpty()) {
-                    continue;
-                }
-                java.security.PublicKey pk = cert.get().getPublicKey();
-                com.nimbusds.jose.JWSVerifier verifier;
-                if (ec && pk instanceof java.security.interfaces.ECPublicKey e) {
-                    verifier = new com.nimbusds.jose.crypto.ECDSAVerifier(e);
-                } else if (rsa && pk instanceof java.security.interfaces.RSAPublicKey r) {
-                    if (r.getModulus().bitLength() < 2048) {
-                        throw new Refused(Refused.Reason.POLICY, "RSA keys under 2048 bits are refused");
-                    }
-                    verifier = new com.nimbusds.jose.crypto.RSASSAVerifier(r);
-                } else {
-                    throw new Refused(Refused.Reason.POLICY, "the certificate's key does not match " + h.getAlgorithm());
-                }
-                verifier.getJCAContext().setProvider(BC);
-                if (!checks.get(i).apply(verifier)) {
-                    throw new Refused(Refused.Reason.INTEGRITY, "signature does not verify");
-                }
-                return payload;
-            }
-            throw new Refused(Refused.Reason.UNKNOWN_KEY, "no signature names a certificate known here");
-        } catch (java.text.ParseException x) {
-            throw new Refused(Refused.Reason.MALFORMED, "not a JWS: " + x.getMessage());
-        } catch (JOSEException x) {
-            throw new Refused(Refused.Reason.KEY_UNSUITABLE, "unsupported key: " + x.getMessage());
-        }
-    }
-
-    // ---------------------------------------------------------------- MAC (signature-only class, symmetric)
-
-    public static String mac(byte[] payload, Recipient key, String alg, Serialization serialization, Policy policy) throws Refused {
+    /** A MAC with a symmetric key (HS256/384/512; RFC 7518 wants a key at least as long as the hash). */
+    public static SigningKey macKey(Recipient key, String alg, Policy policy) throws Refused {
         checkAllowed(policy, alg, null);
-        if (payload.length > policy.maxPayloadBytes()) {
-            throw new Refused(Refused.Reason.POLICY, "payload larger than " + policy.maxPayloadBytes() + " bytes");
-        }
         JWSAlgorithm a = JWSAlgorithm.parse(alg);
         if (!JWSAlgorithm.Family.HMAC_SHA.contains(a)) {
             throw new Refused(Refused.Reason.POLICY, alg + " is not an HMAC algorithm");
         }
-        JWSHeader header = new JWSHeader.Builder(a).keyID(key.kid()).build();
         try {
             MACSigner signer = key.key().reveal(k -> {
                 try {
@@ -535,61 +495,299 @@ public final class JoseEnvelopes {
                     throw new IllegalArgumentException(x.getMessage());
                 }
             });
-            if (serialization == Serialization.COMPACT) {
-                JWSObject jws = new JWSObject(header, new Payload(payload));
-                jws.sign(signer);
-                return jws.serialize();
+            if (!signer.supportedJWSAlgorithms().contains(a)) {
+                throw new Refused(Refused.Reason.KEY_UNSUITABLE, "the key does not fit " + alg + " (RFC 7518 wants at least the hash length)");
             }
-            JWSObjectJSON jws = new JWSObjectJSON(new Payload(payload));
-            jws.sign(header, signer);
-            return json(jws.serializeGeneral(), serialization);
-        } catch (IllegalArgumentException | JOSEException x) {
+            return new SigningKey(new JWSHeader.Builder(a).keyID(key.kid()).build(), signer);
+        } catch (IllegalArgumentException x) {
             throw new Refused(Refused.Reason.KEY_UNSUITABLE, "the key does not fit " + alg + " (RFC 7518 wants at least the hash length): "
                     + x.getMessage());
         }
     }
 
-    /** Verifies with the first signature whose {@code kid} the lookup knows; returns the payload. */
-    public static byte[] verify(String envelope, Serialization serialization, KeyLookup keys, Policy policy) throws Refused {
-        checkSize(envelope, policy);
+    /**
+     * A signature with the source's certificate key ({@code signer} holds it in the HSM, e.g. {@link HsmJwsSigner});
+     * the header names the certificate by {@code x5t#S256} (and carries {@code x5c} when asked).
+     */
+    public static SigningKey certificateKey(com.nimbusds.jose.JWSSigner signer, java.security.cert.X509Certificate certificate, boolean withX5c,
+                                            Policy policy) throws Refused {
+        JWSAlgorithm alg = signer.supportedJWSAlgorithms().iterator().next();
+        checkAllowed(policy, alg.getName(), null);
+        try {
+            JWSHeader.Builder h = new JWSHeader.Builder(alg).x509CertSHA256Thumbprint(
+                    new com.nimbusds.jose.util.Base64URL(new CertificateRecipient(certificate).thumbprint()));
+            if (withX5c) {
+                h.x509CertChain(List.of(com.nimbusds.jose.util.Base64.encode(certificate.getEncoded())));
+            }
+            return new SigningKey(h.build(), signer);
+        } catch (java.security.cert.CertificateEncodingException x) {
+            throw new Refused(Refused.Reason.KEY_UNSUITABLE, "unusable certificate");
+        }
+    }
+
+    /**
+     * Signs {@code payload} with every key given: compact takes exactly one, JSON (general serialization,
+     * RFC 7515 §7.2.1) one signature per key, each with its own protected header.
+     */
+    public static String signAll(byte[] payload, List<SigningKey> keys, Serialization serialization, Policy policy) throws Refused {
+        if (keys.isEmpty() || keys.size() > policy.maxRecipients()) {
+            throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " signatures");
+        }
+        if (serialization == Serialization.COMPACT && keys.size() > 1) {
+            throw new Refused(Refused.Reason.POLICY, "several signatures need JSON serialization");
+        }
+        if (payload.length > policy.maxPayloadBytes()) {
+            throw new Refused(Refused.Reason.POLICY, "payload larger than " + policy.maxPayloadBytes() + " bytes");
+        }
         try {
             if (serialization == Serialization.COMPACT) {
-                JWSObject jws = parseCompactJws(envelope, policy);
-                JWSHeader h = jws.getHeader();
-                checkMacHeader(policy, h);
-                try (SecretBytes key = lookup(keys, h.getKeyID())) {
-                    if (!jws.verify(macVerifier(key, h))) {
-                        throw new Refused(Refused.Reason.INTEGRITY, "MAC does not verify");
-                    }
-                }
-                return jws.getPayload().toBytes();
+                JWSObject jws = new JWSObject(keys.get(0).header(), new Payload(payload));
+                jws.sign(keys.get(0).signer());
+                return jws.serialize();
             }
-            JWSObjectJSON jws = JWSObjectJSON.parse(strictJson(envelope, serialization));
-            if (jws.getSignatures().isEmpty() || jws.getSignatures().size() > policy.maxRecipients()) {
+            JWSObjectJSON jws = new JWSObjectJSON(new Payload(payload));
+            for (SigningKey k : keys) {
+                jws.sign(k.header(), k.signer());
+            }
+            return json(jws.serializeGeneral(), serialization);
+        } catch (JOSEException x) {
+            throw new Refused(Refused.Reason.KEY_UNSUITABLE, "signing failed: " + x.getMessage());
+        }
+    }
+
+    /** A MAC envelope with one symmetric key. */
+    public static String mac(byte[] payload, Recipient key, String alg, Serialization serialization, Policy policy) throws Refused {
+        return signAll(payload, List.of(macKey(key, alg, policy)), serialization, policy);
+    }
+
+    /** A certificate signature made in the HSM ({@link #certificateKey}). */
+    public static String sign(byte[] payload, com.nimbusds.jose.JWSSigner signer, java.security.cert.X509Certificate certificate, boolean withX5c,
+                              Serialization serialization, Policy policy) throws Refused {
+        return signAll(payload, List.of(certificateKey(signer, certificate, withX5c, policy)), serialization, policy);
+    }
+
+    /** A key that checks one signature: a symmetric key (HMACs only) or a certificate's public key (RS and ES only). */
+    public sealed interface VerificationKey extends AutoCloseable {
+        String id();
+
+        @Override
+        void close();
+
+        record Symmetric(String id, SecretBytes key) implements VerificationKey {
+            @Override
+            public void close() {
+                key.close();
+            }
+        }
+
+        record Asymmetric(String id, java.security.PublicKey key) implements VerificationKey {
+            @Override
+            public void close() {
+            }
+        }
+    }
+
+    /** Finds the key a signature's header names ({@code kid} for symmetric keys, {@code x5t#S256} for certificates). */
+    @FunctionalInterface
+    public interface VerificationKeys {
+        Optional<VerificationKey> find(JWSHeader header);
+    }
+
+    /** A verified payload and the ids of the keys whose signatures verified. */
+    public record Verified(byte[] payload, List<String> keyIds) {
+    }
+
+    /**
+     * Verifies a JWS, compact or JSON with several signatures (RFC 7515 §7.2). Every signature must use an
+     * allowed algorithm with an integrity-protected {@code alg} (a signature whose {@code alg} sits only in the
+     * unprotected header is not counted); every signature whose key is known here must verify, and at least
+     * one must. The key's kind must match the algorithm: an HMAC is never checked with a public key, an RS/ES
+     * signature never with a symmetric key (algorithm confusion), RSA keys under 2048 bits are refused.
+     */
+    public static Verified verifyAll(String envelope, Serialization serialization, VerificationKeys keys, Policy policy) throws Refused {
+        return verifyAll(envelope, serialization, keys, policy, Accept.ANY);
+    }
+
+    /** Which signatures a caller checks: MACs only, certificate signatures only, or both (refused before any key lookup). */
+    public enum Accept { MAC, CERTIFICATE, ANY }
+
+    public static Verified verifyAll(String envelope, Serialization serialization, VerificationKeys keys, Policy policy, Accept accept) throws Refused {
+        checkSize(envelope, policy);
+        List<String[]> parts = new ArrayList<>(); // protected, payload, signature, unprotected JSON (or null)
+        if (serialization == Serialization.COMPACT) {
+            if (envelope.chars().filter(c -> c == '.').count() != 2) {
+                throw new Refused(Refused.Reason.MALFORMED, "a compact JWS has three parts");
+            }
+            requireBase64Url(envelope);
+            String[] p = envelope.split("\\.", -1);
+            parts.add(new String[] {p[0], p[1], p[2], null});
+        } else {
+            Map<String, Object> m = strictJson(envelope, serialization);
+            if (!(m.get("payload") instanceof String payload)) {
+                throw new Refused(Refused.Reason.MALFORMED, "a JWS JSON has a payload string");
+            }
+            List<?> sigs;
+            if (m.containsKey("signatures")) {
+                if (!(m.get("signatures") instanceof List<?> l) || m.containsKey("signature")) {
+                    throw new Refused(Refused.Reason.MALFORMED, "signatures is an array (and not mixed with the flattened form)");
+                }
+                sigs = l;
+            } else {
+                sigs = List.of(m); // flattened (RFC 7515 §7.2.2)
+            }
+            if (sigs.isEmpty() || sigs.size() > policy.maxRecipients()) {
                 throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " signatures");
             }
-            for (JWSObjectJSON.Signature s : jws.getSignatures()) {
-                JWSHeader h = s.getHeader();
-                checkMacHeader(policy, h);
-                Optional<SecretBytes> key = h.getKeyID() == null ? Optional.empty() : keys.find(h.getKeyID());
-                if (key.isEmpty()) {
+            for (Object o : sigs) {
+                if (!(o instanceof Map<?, ?> sm) || !(sm.get("signature") instanceof String sig)
+                        || (sm.get("protected") != null && !(sm.get("protected") instanceof String))
+                        || (sm.get("header") != null && !(sm.get("header") instanceof Map))) {
+                    throw new Refused(Refused.Reason.MALFORMED, "each signature has a signature string, a protected string and a header object");
+                }
+                String unprotected = sm.get("header") == null ? null : com.nimbusds.jose.util.JSONObjectUtils.toJSONString(castMap(sm.get("header")));
+                parts.add(new String[] {(String) sm.get("protected"), payload, sig, unprotected});
+            }
+            for (String[] p : parts) {
+                requireBase64Url((p[0] == null ? "" : p[0]) + "." + p[1] + "." + p[2]);
+            }
+        }
+        List<String> verified = new ArrayList<>();
+        byte[] payload = null;
+        String otherKind = null;
+        int otherKinds = 0;
+        try {
+            for (String[] p : parts) {
+                if (p[0] == null || p[0].isEmpty()) {
+                    continue; // alg not integrity-protected (e.g. RFC 7520 §4.8's second signature): not counted
+                }
+                precheckHeader(p[0], policy);
+                JWSObject jws = new JWSObject(new com.nimbusds.jose.util.Base64URL(p[0]), new com.nimbusds.jose.util.Base64URL(p[1]),
+                        new com.nimbusds.jose.util.Base64URL(p[2]));
+                JWSHeader h = jws.getHeader();
+                if (p[3] != null) { // RFC 7515 §7.2.1: protected and unprotected members are disjoint; the union names the key
+                    Map<String, Object> merged = new java.util.LinkedHashMap<>(h.toJSONObject());
+                    Map<String, Object> unprotected = com.nimbusds.jose.util.JSONObjectUtils.parse(p[3]);
+                    for (String name : unprotected.keySet()) {
+                        if (merged.containsKey(name) || "crit".equals(name) || "b64".equals(name)) {
+                            throw new Refused(Refused.Reason.MALFORMED, "header member " + name + " is both protected and unprotected, or may not be unprotected");
+                        }
+                    }
+                    merged.putAll(unprotected);
+                    h = JWSHeader.parse(merged);
+                }
+                if (h.getCriticalParams() != null && !h.getCriticalParams().isEmpty()) {
+                    throw new Refused(Refused.Reason.POLICY, "unknown critical header parameters " + h.getCriticalParams());
+                }
+                if (!h.isBase64URLEncodePayload()) {
+                    throw new Refused(Refused.Reason.POLICY, "unencoded payloads (b64=false) are not accepted");
+                }
+                JWSAlgorithm alg = h.getAlgorithm();
+                boolean hmac = JWSAlgorithm.Family.HMAC_SHA.contains(alg);
+                boolean ec = JWSAlgorithm.Family.EC.contains(alg) && alg.getName().startsWith("ES") && !alg.equals(JWSAlgorithm.ES256K);
+                boolean rsa = alg.getName().matches("RS(256|384|512)");
+                if (!hmac && !ec && !rsa) {
+                    throw new Refused(Refused.Reason.POLICY, alg + " is not an ESData signature algorithm");
+                }
+                if ((accept == Accept.MAC && !hmac) || (accept == Accept.CERTIFICATE && hmac)) {
+                    otherKind = accept == Accept.MAC ? alg + " is not a MAC: symmetric keys verify HMACs only"
+                            : alg + " is not a certificate signature algorithm";
+                    otherKinds++;
+                    continue; // another receiver's kind of signature: not looked up, not counted
+                }
+                Optional<VerificationKey> found = keys.find(h);
+                if (found.isEmpty()) {
                     continue;
                 }
-                try (SecretBytes k = key.get()) {
-                    if (!s.verify(macVerifier(k, h))) {
-                        throw new Refused(Refused.Reason.INTEGRITY, "MAC does not verify");
+                try (VerificationKey key = found.get()) {
+                    com.nimbusds.jose.JWSVerifier verifier = verifierFor(alg, hmac, ec, key);
+                    if (!jws.verify(verifier)) {
+                        throw new Refused(Refused.Reason.INTEGRITY, "signature by " + key.id() + " does not verify");
                     }
+                    verified.add(key.id());
+                    payload = jws.getPayload().toBytes();
                 }
-                return jws.getPayload().toBytes();
             }
-            throw new Refused(Refused.Reason.UNKNOWN_KEY, "none of the signatures' keys is known to this end-point");
-        } catch (java.text.ParseException x) {
+        } catch (java.text.ParseException | IllegalArgumentException x) {
             throw new Refused(Refused.Reason.MALFORMED, "not a JWS: " + x.getMessage());
         } catch (JOSEException x) {
-            throw new Refused(Refused.Reason.INTEGRITY, "verification failed");
-        } catch (IllegalArgumentException x) {
-            throw new Refused(Refused.Reason.KEY_UNSUITABLE, "the key does not fit the envelope: " + x.getMessage());
+            throw new Refused(Refused.Reason.KEY_UNSUITABLE, "the key does not fit the signature: " + x.getMessage());
         }
+        if (verified.isEmpty() && otherKinds == parts.size()) {
+            throw new Refused(Refused.Reason.POLICY, otherKind);
+        }
+        if (verified.isEmpty()) {
+            throw new Refused(Refused.Reason.UNKNOWN_KEY, "no signature names a key known to this end-point");
+        }
+        return new Verified(payload, List.copyOf(verified));
+    }
+
+    private static com.nimbusds.jose.JWSVerifier verifierFor(JWSAlgorithm alg, boolean hmac, boolean ec, VerificationKey key) throws Refused, JOSEException {
+        if (hmac) {
+            if (!(key instanceof VerificationKey.Symmetric s)) {
+                throw new Refused(Refused.Reason.POLICY, alg + " with a public key: an HMAC is only checked with a symmetric key");
+            }
+            return s.key().reveal(k -> {
+                try {
+                    MACVerifier v = new MACVerifier(k);
+                    if (!v.supportedJWSAlgorithms().contains(alg)) {
+                        throw new IllegalStateException("the key is shorter than " + alg + " needs");
+                    }
+                    return v;
+                } catch (JOSEException x) {
+                    throw new IllegalStateException(x.getMessage());
+                }
+            });
+        }
+        if (!(key instanceof VerificationKey.Asymmetric a)) {
+            throw new Refused(Refused.Reason.POLICY, alg + " with a symmetric key: signatures are only checked with a certificate's public key");
+        }
+        com.nimbusds.jose.JWSVerifier v;
+        if (ec && a.key() instanceof java.security.interfaces.ECPublicKey e) {
+            com.nimbusds.jose.jwk.Curve curve = com.nimbusds.jose.jwk.Curve.forECParameterSpec(e.getParams());
+            if (curve == null || !com.nimbusds.jose.jwk.Curve.forJWSAlgorithm(alg).contains(curve)) {
+                throw new Refused(Refused.Reason.POLICY, alg + " does not go with the key's curve " + curve);
+            }
+            v = new com.nimbusds.jose.crypto.ECDSAVerifier(e);
+        } else if (!ec && a.key() instanceof java.security.interfaces.RSAPublicKey r) {
+            if (r.getModulus().bitLength() < 2048) {
+                throw new Refused(Refused.Reason.POLICY, "RSA keys under 2048 bits are refused");
+            }
+            v = new com.nimbusds.jose.crypto.RSASSAVerifier(r);
+        } else {
+            throw new Refused(Refused.Reason.POLICY, "the certificate's key does not match " + alg);
+        }
+        v.getJCAContext().setProvider(BC);
+        return v;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> castMap(Object o) {
+        return (Map<String, Object>) o;
+    }
+
+    /**
+     * Verifies a certificate signature (ES256/384/512, RS256/384/512) with the certificate its
+     * {@code x5t#S256} names in {@code certs} — never with a key carried in the envelope, and never an HMAC.
+     */
+    public static byte[] verifySignature(String envelope, Serialization serialization, CertificateLookup certs, Policy policy) throws Refused {
+        return verifyAll(envelope, serialization, certificateKeys(certs), policy, Accept.CERTIFICATE).payload();
+    }
+
+    /** Certificate keys by {@code x5t#S256} (the only way a certificate is named here; x5c and jwk in headers are ignored). */
+    public static VerificationKeys certificateKeys(CertificateLookup certs) {
+        return h -> h.getX509CertSHA256Thumbprint() == null ? Optional.empty()
+                : certs.find(h.getX509CertSHA256Thumbprint().toString())
+                .map(c -> new VerificationKey.Asymmetric(h.getX509CertSHA256Thumbprint().toString(), c.getPublicKey()));
+    }
+
+    /** Symmetric keys by {@code kid}. */
+    public static VerificationKeys symmetricKeys(KeyLookup keys) {
+        return h -> h.getKeyID() == null ? Optional.empty() : keys.find(h.getKeyID()).map(k -> new VerificationKey.Symmetric(h.getKeyID(), k));
+    }
+
+    /** Verifies a MAC with the symmetric keys the lookup knows; returns the payload. */
+    public static byte[] verify(String envelope, Serialization serialization, KeyLookup keys, Policy policy) throws Refused {
+        return verifyAll(envelope, serialization, symmetricKeys(keys), policy, Accept.MAC).payload();
     }
 
     // ---------------------------------------------------------------- checks and helpers
@@ -616,18 +814,6 @@ public final class JoseEnvelopes {
         }
     }
 
-    private static void checkMacHeader(Policy policy, JWSHeader h) throws Refused {
-        checkAllowed(policy, h.getAlgorithm().getName(), null);
-        if (!JWSAlgorithm.Family.HMAC_SHA.contains(h.getAlgorithm())) {
-            throw new Refused(Refused.Reason.POLICY, h.getAlgorithm() + " is not a MAC: symmetric keys verify HMACs only");
-        }
-        if (h.getCriticalParams() != null && !h.getCriticalParams().isEmpty()) {
-            throw new Refused(Refused.Reason.POLICY, "unknown critical header parameters " + h.getCriticalParams());
-        }
-        if (!h.isBase64URLEncodePayload()) {
-            throw new Refused(Refused.Reason.POLICY, "unencoded payloads (b64=false) are not accepted");
-        }
-    }
 
     private static void checkSize(String envelope, Policy policy) throws Refused {
         if (envelope == null || envelope.isEmpty()) {
@@ -647,14 +833,6 @@ public final class JoseEnvelopes {
         return JWEObject.parse(s);
     }
 
-    private static JWSObject parseCompactJws(String s, Policy policy) throws java.text.ParseException, Refused {
-        if (s.chars().filter(c -> c == '.').count() != 2) {
-            throw new Refused(Refused.Reason.MALFORMED, "a compact JWS has three parts");
-        }
-        requireBase64Url(s);
-        precheckHeader(s.substring(0, s.indexOf('.')), policy);
-        return JWSObject.parse(s);
-    }
 
     /** The protected header as sent: strict JSON (no duplicate members) and an allowed {@code alg}, before Nimbus sees it. */
     private static void precheckHeader(String b64u, Policy policy) throws Refused {
@@ -739,15 +917,6 @@ public final class JoseEnvelopes {
         });
     }
 
-    private static MACVerifier macVerifier(SecretBytes key, JWSHeader h) {
-        return key.reveal(k -> {
-            try {
-                return new MACVerifier(k);
-            } catch (JOSEException x) {
-                throw new IllegalArgumentException(x.getMessage());
-            }
-        });
-    }
 
     private static SecretKey secret(byte[] k) {
         return new SecretKeySpec(k.clone(), "AES");

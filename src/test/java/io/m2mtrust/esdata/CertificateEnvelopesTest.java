@@ -186,6 +186,25 @@ class CertificateEnvelopesTest {
     }
 
     @Test
+    void an_hsm_signature_and_a_mac_on_one_payload_are_verified_independently_and_by_us() throws Exception {
+        byte[] payload = "{\"con\":\"signed twice\"}".getBytes(StandardCharsets.UTF_8);
+        byte[] mac = new byte[32];
+        new SecureRandom().nextBytes(mac);
+        String kid = "00112233445566778899aabbccddeeff@maf.acme.example";
+        String env = JoseEnvelopes.signAll(payload, List.of(
+                JoseEnvelopes.certificateKey(new HsmJwsSigner(hsm, SOURCE), sourceCert, false, POLICY),
+                JoseEnvelopes.macKey(new JoseEnvelopes.Recipient(kid, SecretBytes.copyOf(mac)), "HS256", POLICY)), Serialization.JSON, POLICY);
+        String thumb = new CertificateRecipient(sourceCert).thumbprint();
+        assertThat(io.m2mtrust.testsupport.JcaJose.verifyJws(env, h -> h.has("kid") ? new javax.crypto.spec.SecretKeySpec(mac, "HmacSHA256")
+                : sourceCert.getPublicKey())).containsExactly(thumb, kid);
+        JoseEnvelopes.VerificationKeys both = h -> h.getKeyID() != null
+                ? Optional.of(new JoseEnvelopes.VerificationKey.Symmetric(kid, SecretBytes.copyOf(mac)))
+                : JoseEnvelopes.certificateKeys(t -> t.equals(thumb) ? Optional.of(sourceCert) : Optional.empty()).find(h);
+        assertThat(JoseEnvelopes.verifyAll(env, Serialization.JSON, both, POLICY).keyIds()).containsExactly(thumb, kid);
+        assertThat(JoseEnvelopes.verifySignature(env, Serialization.JSON, t -> Optional.of(sourceCert), POLICY)).isEqualTo(payload);
+    }
+
+    @Test
     void nested_sign_then_encrypt_opens_and_verifies_with_jose4j() throws Exception {
         byte[] payload = "signed, then sealed".getBytes(StandardCharsets.UTF_8);
         String inner = JoseEnvelopes.sign(payload, new HsmJwsSigner(hsm, SOURCE), sourceCert, false, Serialization.COMPACT, POLICY);
