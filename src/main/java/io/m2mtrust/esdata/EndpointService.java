@@ -36,8 +36,9 @@ public class EndpointService {
     static final String SLUG = "[a-z0-9][a-z0-9-]{0,38}[a-z0-9]|[a-z0-9]";
 
     /** A protect request of a service-held end-point: the symmetric fields plus certificate options. */
-    public record EndpointProtect(String payload, String aad, List<String> encryptFor, List<String> encryptForCertificatesOf, String macWith,
-                                  Boolean sign, String alg, String enc, Integer contentSecurity) {
+    public record EndpointProtect(String payload, String aad, List<String> encryptFor, List<String> encryptForCertificatesOf,
+                                  @com.fasterxml.jackson.annotation.JsonFormat(with = com.fasterxml.jackson.annotation.JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+                                  List<String> macWith, Boolean sign, String alg, String enc, String macAlg, Integer contentSecurity) {
     }
 
     private final EntityManager em;
@@ -157,8 +158,9 @@ public class EndpointService {
         if (toCerts && toKeys) {
             return refused(400, "encrypt either for certificates or for symmetric keys, not both in one call");
         }
-        if (req.macWith() != null) {
-            return refused(400, "a MAC and a certificate signature do not go together");
+        boolean macs = req.macWith() != null && !req.macWith().isEmpty();
+        if (macs && !sign) {
+            return refused(400, "MACs go with a certificate signature (sign) or alone, not with encryption for certificates");
         }
         JoseEnvelopes.Serialization s = serialization(req.contentSecurity());
         if (s == null) {
@@ -178,9 +180,28 @@ public class EndpointService {
             String content = null;
             JoseEnvelopes.Serialization inner = JoseEnvelopes.Serialization.COMPACT;
             if (sign) {
-                X509Certificate cert = certificate(e);
-                content = JoseEnvelopes.sign(payload, new HsmJwsSigner(hsm, HsmKeyLabel.parse(e.hsmLabel)), cert, false,
-                        toCerts || toKeys ? inner : s, policy);
+                // the certificate signature made in the HSM, plus a MAC per macWith key (JWS JSON when several)
+                List<JoseEnvelopes.SigningKey> signers = new ArrayList<>();
+                signers.add(JoseEnvelopes.certificateKey(new HsmJwsSigner(hsm, HsmKeyLabel.parse(e.hsmLabel)), certificate(e), false, policy));
+                List<JoseEnvelopes.Recipient> macKeys = new ArrayList<>();
+                try {
+                    for (String kid : macs ? req.macWith() : List.<String>of()) {
+                        EsDataKeys.Resolution r = QuarkusTransaction.requiringNew().call(() ->
+                                keys.resolve(tenantId, e.subjectId, kid, EsDataKeys.Usage.MAC, true));
+                        if (!r.usable()) {
+                            return refused(r.problem().contains("SUID") ? 403 : 404, kid + ": " + r.problem());
+                        }
+                        JoseEnvelopes.Recipient k = new JoseEnvelopes.Recipient(kid, r.key());
+                        macKeys.add(k);
+                        signers.add(JoseEnvelopes.macKey(k, req.macAlg() != null ? req.macAlg() : "HS256", policy));
+                    }
+                    if (signers.size() > 1) {
+                        inner = JoseEnvelopes.Serialization.JSON;
+                    }
+                    content = JoseEnvelopes.signAll(payload, signers, toCerts || toKeys ? inner : s, policy);
+                } finally {
+                    macKeys.forEach(k -> k.key().close());
+                }
                 out.put("class", toCerts || toKeys ? "nested" : "signature");
             }
             if (toCerts) {
@@ -195,7 +216,8 @@ public class EndpointService {
                 String alg = req.alg() != null ? req.alg() : "ECDH-ES+A256KW";
                 String enc = req.enc() != null ? req.enc() : "A256GCM";
                 byte[] plain = content != null ? content.getBytes(java.nio.charset.StandardCharsets.US_ASCII) : payload;
-                content = JoseEnvelopes.encryptForCertificates(plain, aad, recipients, alg, enc, s, policy, sign ? "JOSE" : null);
+                content = JoseEnvelopes.encryptForCertificates(plain, aad, recipients, alg, enc, s, policy,
+                        !sign ? null : inner == JoseEnvelopes.Serialization.COMPACT ? "JOSE" : "JOSE+JSON");
                 out.putIfAbsent("class", "encryption");
             } else if (toKeys) {
                 List<JoseEnvelopes.Recipient> recipients = new ArrayList<>();
@@ -228,8 +250,9 @@ public class EndpointService {
     }
 
     /**
-     * Unprotects as the end-point: symmetric envelopes with its keys, certificate signatures with the
-     * tenant's valid certificates (by {@code x5t#S256}), and nested envelopes (decrypt, then verify the JWS).
+     * Unprotects as the end-point: symmetric envelopes with its keys, signatures (certificate signatures by
+     * {@code x5t#S256} from the tenant's valid certificates, MACs with its keys, several on one payload), and
+     * nested envelopes (decrypt, then every known signature of the inner JWS must verify).
      */
     public EsDataService.Outcome unprotect(String tenantId, String id, EsDataService.UnprotectRequest req) {
         Endpoint e = get(tenantId, id);
@@ -238,56 +261,81 @@ public class EndpointService {
             return refused(400, "give envelope and contentSecurity 1, 2 or 3");
         }
         JoseEnvelopes.Policy policy = esdata.policy(tenantId);
-        JoseEnvelopes.CertificateLookup certs = x5t -> QuarkusTransaction.requiringNew().call(() -> validCertificateByThumbprint(tenantId, x5t));
-        if (looksLikeEcdhEs(req.envelope(), s)) {
-            try {
+        JoseEnvelopes.VerificationKeys signers = signerKeys(tenantId, e.subjectId);
+        try {
+            if (looksLikeEcdhEs(req.envelope(), s)) {
                 X509Certificate mine = certificate(e);
                 byte[] plain = JoseEnvelopes.decryptForCertificate(req.envelope(), s, new JoseEnvelopes.CertificateRecipient(mine).thumbprint(),
-                        new HsmEcdhDecrypter(ecdh, HsmKeyLabel.parse(e.hsmLabel), JoseEnvelopes.softwareProvider()),
-                        policy);
+                        new HsmEcdhDecrypter(ecdh, HsmKeyLabel.parse(e.hsmLabel), JoseEnvelopes.softwareProvider()), policy);
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("payload", Base64.getEncoder().encodeToString(plain));
                 out.put("class", "encryption");
-                String text = new String(plain, java.nio.charset.StandardCharsets.US_ASCII);
-                if (text.matches("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]+")) {
-                    byte[] inner = JoseEnvelopes.verifySignature(text, JoseEnvelopes.Serialization.COMPACT, certs, policy);
-                    out.put("payload", Base64.getEncoder().encodeToString(inner));
-                    out.put("class", "nested");
-                }
+                return nested(out, plain, signers, policy);
+            }
+            if (EsDataService.looksLikeJws(req.envelope(), s)) {
+                JoseEnvelopes.Accept accept = "signature".equals(req.expect()) ? JoseEnvelopes.Accept.CERTIFICATE
+                        : "mac".equals(req.expect()) ? JoseEnvelopes.Accept.MAC : JoseEnvelopes.Accept.ANY;
+                JoseEnvelopes.Verified v = JoseEnvelopes.verifyAll(req.envelope(), s, signers, policy, accept);
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("payload", Base64.getEncoder().encodeToString(v.payload()));
+                out.put("class", "signature");
+                out.put("keyIds", v.keyIds());
                 return new EsDataService.Outcome(200, out);
-            } catch (JoseEnvelopes.Refused r) {
-                return refused(r.reason == JoseEnvelopes.Refused.Reason.UNKNOWN_KEY ? 404 : r.reason == JoseEnvelopes.Refused.Reason.INTEGRITY ? 422
-                        : r.reason == JoseEnvelopes.Refused.Reason.POLICY ? 403 : 400, r.getMessage());
             }
-        }
-        if ("signature".equals(req.expect())) {
-            try {
-                byte[] plain = JoseEnvelopes.verifySignature(req.envelope(), s, certs, policy);
-                return new EsDataService.Outcome(200, Map.of("payload", Base64.getEncoder().encodeToString(plain), "class", "signature"));
-            } catch (JoseEnvelopes.Refused r) {
-                return refused(r.reason == JoseEnvelopes.Refused.Reason.UNKNOWN_KEY ? 404 : r.reason == JoseEnvelopes.Refused.Reason.INTEGRITY ? 422
-                        : r.reason == JoseEnvelopes.Refused.Reason.POLICY ? 403 : 400, r.getMessage());
-            }
+        } catch (JoseEnvelopes.Refused r) {
+            return refused(statusOf(r), r.getMessage());
         }
         EsDataService.Outcome first = esdata.unprotect(tenantId, e.subjectId, new EsDataService.UnprotectRequest(req.envelope(), req.contentSecurity(),
-                req.expect()));
-        if (first.status() != 200 || !"encryption".equals(first.body().get("class"))) {
+                "encryption"));
+        if (first.status() != 200) {
             return first;
         }
-        byte[] plain = Base64.getDecoder().decode((String) first.body().get("payload"));
-        String text = new String(plain, java.nio.charset.StandardCharsets.US_ASCII);
-        if (!text.matches("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]+")) {
-            return first;
-        }
-        try { // nested: the plaintext is a compact JWS; its certificate signature must verify too
-            byte[] inner = JoseEnvelopes.verifySignature(text, JoseEnvelopes.Serialization.COMPACT, certs, policy);
-            Map<String, Object> out = new LinkedHashMap<>(first.body());
-            out.put("payload", Base64.getEncoder().encodeToString(inner));
-            out.put("class", "nested");
-            return new EsDataService.Outcome(200, out);
+        try {
+            return nested(new LinkedHashMap<>(first.body()), Base64.getDecoder().decode((String) first.body().get("payload")), signers, policy);
         } catch (JoseEnvelopes.Refused r) {
-            return refused(r.reason == JoseEnvelopes.Refused.Reason.INTEGRITY ? 422 : 404, "inner signature: " + r.getMessage());
+            return refused(statusOf(r), "inner signature: " + r.getMessage());
         }
+    }
+
+    /** A decrypted plaintext that is itself a JWS (nested sign-then-encrypt, §8.5): its signatures must verify too. */
+    private static EsDataService.Outcome nested(Map<String, Object> out, byte[] plain, JoseEnvelopes.VerificationKeys signers, JoseEnvelopes.Policy policy)
+            throws JoseEnvelopes.Refused {
+        String text = new String(plain, java.nio.charset.StandardCharsets.UTF_8);
+        JoseEnvelopes.Serialization inner = text.matches("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]+") ? JoseEnvelopes.Serialization.COMPACT
+                : text.startsWith("{") && text.contains("\"payload\"") && text.contains("\"signature") ? JoseEnvelopes.Serialization.JSON : null;
+        if (inner == null) {
+            return new EsDataService.Outcome(200, out);
+        }
+        JoseEnvelopes.Verified v = JoseEnvelopes.verifyAll(text, inner, signers, policy);
+        out.put("payload", Base64.getEncoder().encodeToString(v.payload()));
+        out.put("class", "nested");
+        out.put("signedBy", v.keyIds());
+        return new EsDataService.Outcome(200, out);
+    }
+
+    /** Who may have signed for this end-point: the tenant's valid certificates by x5t#S256, and its MAC keys by kid. */
+    private JoseEnvelopes.VerificationKeys signerKeys(String tenantId, String subjectId) {
+        JoseEnvelopes.VerificationKeys certs = JoseEnvelopes.certificateKeys(x5t ->
+                QuarkusTransaction.requiringNew().call(() -> validCertificateByThumbprint(tenantId, x5t)));
+        return h -> {
+            if (h.getX509CertSHA256Thumbprint() != null) {
+                return certs.find(h);
+            }
+            if (h.getKeyID() == null) {
+                return Optional.empty();
+            }
+            return QuarkusTransaction.requiringNew().call(() -> keys.open(tenantId, subjectId, h.getKeyID(), EsDataKeys.Usage.MAC))
+                    .map(k -> new JoseEnvelopes.VerificationKey.Symmetric(h.getKeyID(), k));
+        };
+    }
+
+    private static int statusOf(JoseEnvelopes.Refused r) {
+        return switch (r.reason) {
+            case POLICY -> 403;
+            case UNKNOWN_KEY -> 404;
+            case INTEGRITY -> 422;
+            default -> 400;
+        };
     }
 
     /** Whether the envelope's key management is ECDH-ES (encrypted for a certificate), by its (protected or per-recipient) header. */

@@ -3,6 +3,8 @@ package io.m2mtrust.esdata;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.enrolment.DeviceFqdns;
 import io.m2mtrust.keys.KeySealer;
+import io.m2mtrust.mef.CredentialFetchService;
+import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.registration.KeyRegistration;
 import io.m2mtrust.registration.Registrar;
 import io.m2mtrust.registration.RegistrationProcedures;
@@ -25,15 +27,18 @@ import java.util.regex.Pattern;
 @ApplicationScoped
 public class EsDataKeys {
 
+    /** SUIDs per usage (TS-0004 m2m:suid): pre-provisioned 1x, RSPF/MEF 2x, MAF 3x. */
     public enum Usage {
-        ENCRYPT(34, 24), MAC(35, 25);
+        ENCRYPT(34, 24, 14), MAC(35, 25, 15);
 
         final int mafSuid;
         final int mefSuid;
+        final int preSuid;
 
-        Usage(int mafSuid, int mefSuid) {
+        Usage(int mafSuid, int mefSuid, int preSuid) {
             this.mafSuid = mafSuid;
             this.mefSuid = mefSuid;
+            this.preSuid = preSuid;
         }
     }
 
@@ -49,31 +54,50 @@ public class EsDataKeys {
     }
 
     private static final Pattern KEY_ID = Pattern.compile("([0-9a-f]{32})@([a-z0-9.-]{1,253})");
+    private static final Pattern ANY_KEY_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}@[a-z0-9.-]{1,253}");
+    /** {@code fetchCredentials} keys: {@code <KeID>/<SUID>} (interop profile), the KeID being {@code RelativeKeID@MEF-FQDN}. */
+    private static final Pattern FETCHED_KEY_ID = Pattern.compile("([0-9a-f]{32}@[a-z0-9.-]{1,253})/([0-9]{2})");
 
     private final EntityManager em;
     private final KeySealer sealer;
     private final DeviceFqdns fqdns;
+    private final CredentialFetchService fetches;
+    private final PolicyService policies;
 
-    EsDataKeys(EntityManager em, KeySealer sealer, DeviceFqdns fqdns) {
+    EsDataKeys(EntityManager em, KeySealer sealer, DeviceFqdns fqdns, CredentialFetchService fetches, PolicyService policies) {
         this.em = em;
         this.sealer = sealer;
         this.fqdns = fqdns;
+        this.fetches = fetches;
+        this.policies = policies;
     }
 
-    /** Resolves {@code kid} for {@code caller}; with {@code open=false} only checks (dry-run). */
+    /**
+     * Resolves {@code kid} for {@code caller}; with {@code open=false} only checks (dry-run). Three sources:
+     * keys registered with the tenant's MAF or MEF ({@code hex@maf-fqdn}, {@code hex@mef-fqdn}; the first half
+     * of the Key Value), {@code fetchCredentials} keys ({@code <KeID>/24} or {@code /25}: the §10.3.7 key the
+     * caller, a registered Enrolment Target, would fetch; used whole) and pre-provisioned keys
+     * ({@code id@another-fqdn}, SUID 14/15, imported by an admin; used whole).
+     */
     public Resolution resolve(String tenantId, String caller, String kid, Usage usage, boolean open) {
-        Matcher m = kid == null ? null : KEY_ID.matcher(kid);
-        if (m == null || !m.matches()) {
+        if (kid == null || kid.length() > 330) {
             return Resolution.refused(kid, "not a key identifier (RelativeKeyID@FQDN)");
         }
-        Registrar registrar;
-        if (m.group(2).equals(fqdns.maf(tenantId))) {
-            registrar = Registrar.MAF;
-        } else if (m.group(2).equals(fqdns.mef(tenantId))) {
-            registrar = Registrar.MEF;
-        } else {
-            return Resolution.refused(kid, "unknown key (not this tenant's MAF or MEF)");
+        Matcher fetched = FETCHED_KEY_ID.matcher(kid);
+        if (fetched.matches()) {
+            return resolveFetched(tenantId, caller, kid, fetched.group(1), Integer.parseInt(fetched.group(2)), usage, open);
         }
+        Matcher m = KEY_ID.matcher(kid);
+        String fqdn = kid.substring(kid.indexOf('@') + 1);
+        boolean registered = fqdn.equals(fqdns.maf(tenantId)) || fqdn.equals(fqdns.mef(tenantId));
+        if (!registered) {
+            return ANY_KEY_ID.matcher(kid).matches() ? resolvePreprovisioned(tenantId, caller, kid, usage, open)
+                    : Resolution.refused(kid, "not a key identifier (RelativeKeyID@FQDN)");
+        }
+        if (!m.matches()) {
+            return Resolution.refused(kid, "not a key identifier (RelativeKeyID@FQDN)");
+        }
+        Registrar registrar = m.group(2).equals(fqdns.maf(tenantId)) ? Registrar.MAF : Registrar.MEF;
         KeyRegistration k = em.find(KeyRegistration.class, new KeyRegistration.Key(tenantId, registrar, m.group(1)));
         if (k == null || !k.expiresAt.isAfter(Instant.now())) {
             return Resolution.refused(kid, "unknown or expired key");
@@ -85,6 +109,9 @@ public class EsDataKeys {
         if (k.suid != wanted) {
             return Resolution.refused(kid, "the key is registered for SUID " + k.suid + ", not " + wanted + " (" + usage.name().toLowerCase() + ")");
         }
+        if (!policyAllows(tenantId, k.suid)) {
+            return Resolution.refused(kid, "SUID " + k.suid + " is not allowed by the tenant policy");
+        }
         if (!open) {
             return new Resolution(kid, null, k.suid, k.expiresAt, null);
         }
@@ -93,6 +120,42 @@ public class EsDataKeys {
             SecretBytes half = value.reveal(b -> SecretBytes.copyOf(Arrays.copyOf(b, b.length / 2)));
             return new Resolution(kid, half, k.suid, k.expiresAt, null);
         }
+    }
+
+    private Resolution resolveFetched(String tenantId, String caller, String kid, String keId, int suid, Usage usage, boolean open) {
+        if (suid != usage.mefSuid) {
+            return Resolution.refused(kid, "a fetchCredentials key for SUID " + suid + " is not an ESData " + usage.name().toLowerCase()
+                    + " key (SUID " + usage.mefSuid + ")");
+        }
+        CredentialFetchService.Outcome o = fetches.derive(tenantId, caller, keId, suid, open);
+        if (o instanceof CredentialFetchService.Refused r) {
+            // not a target, or no live enrolment: indistinguishable from an unknown key; SUID rules are said
+            return Resolution.refused(kid, r.status() == 403 && r.errorString().contains("SUID") ? r.errorString() : "unknown or expired key");
+        }
+        CredentialFetchService.Fetched f = (CredentialFetchService.Fetched) o;
+        return new Resolution(kid, f.credential(), suid, f.lifetime(), null);
+    }
+
+    private Resolution resolvePreprovisioned(String tenantId, String caller, String kid, Usage usage, boolean open) {
+        PreprovisionedKey k = em.find(PreprovisionedKey.class, new PreprovisionedKey.Key(tenantId, kid));
+        if (k == null || k.revokedAt != null || !k.expiresAt.isAfter(Instant.now()) || !Arrays.asList(k.holders).contains(caller)) {
+            return Resolution.refused(kid, "unknown or expired key");
+        }
+        if (k.suid != usage.preSuid) {
+            return Resolution.refused(kid, "the key is pre-provisioned for SUID " + k.suid + ", not " + usage.preSuid + " ("
+                    + usage.name().toLowerCase() + ")");
+        }
+        if (!policyAllows(tenantId, k.suid)) {
+            return Resolution.refused(kid, "SUID " + k.suid + " is not allowed by the tenant policy");
+        }
+        if (!open) {
+            return new Resolution(kid, null, k.suid, k.expiresAt, null);
+        }
+        return new Resolution(kid, sealer.open(PreprovisionedKeyResource.seal(tenantId, kid), k.sealedKey), k.suid, k.expiresAt, null);
+    }
+
+    private boolean policyAllows(String tenantId, int suid) {
+        return Arrays.asList(policies.get(tenantId).allowedSuids).contains(suid);
     }
 
     public Optional<SecretBytes> open(String tenantId, String caller, String kid, Usage usage) {

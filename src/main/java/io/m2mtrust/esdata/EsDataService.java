@@ -39,8 +39,9 @@ public class EsDataService {
     }
 
     /** What to protect: encrypt for {@code encryptFor} key ids and/or MAC with {@code macWith}; base64 payload and AAD. */
-    public record ProtectRequest(String payload, String aad, List<String> encryptFor, String macWith, String alg, String enc,
-                                 Integer contentSecurity) {
+    public record ProtectRequest(String payload, String aad, List<String> encryptFor,
+                                 @com.fasterxml.jackson.annotation.JsonFormat(with = com.fasterxml.jackson.annotation.JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+                                 List<String> macWith, String alg, String enc, Integer contentSecurity) {
     }
 
     public record UnprotectRequest(String envelope, Integer contentSecurity, String expect) {
@@ -91,11 +92,22 @@ public class EsDataService {
                 return k;
             };
             try {
-                byte[] plain = mac ? JoseEnvelopes.verify(req.envelope(), s, lookup, policy) : JoseEnvelopes.decrypt(req.envelope(), s, lookup, policy);
+                byte[] plain;
+                List<String> keyIds;
+                if (mac) {
+                    JoseEnvelopes.Verified v = JoseEnvelopes.verifyAll(req.envelope(), s, JoseEnvelopes.symmetricKeys(lookup), policy,
+                            JoseEnvelopes.Accept.MAC);
+                    plain = v.payload();
+                    keyIds = v.keyIds();
+                } else {
+                    plain = JoseEnvelopes.decrypt(req.envelope(), s, lookup, policy);
+                    keyIds = List.copyOf(used);
+                }
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("payload", Base64.getEncoder().encodeToString(plain));
                 out.put("class", mac ? "signature" : "encryption");
-                out.put("keyId", used.isEmpty() ? null : used.get(used.size() - 1));
+                out.put("keyId", keyIds.isEmpty() ? null : keyIds.get(0));
+                out.put("keyIds", keyIds);
                 return new Outcome(200, out);
             } catch (JoseEnvelopes.Refused r) {
                 return refused(statusOf(r), r.getMessage());
@@ -113,7 +125,7 @@ public class EsDataService {
         byte[] payload = decode(req.payload(), "payload", problems);
         byte[] aad = req.aad() == null ? null : decode(req.aad(), "aad", problems);
         boolean encrypt = req.encryptFor() != null && !req.encryptFor().isEmpty();
-        boolean mac = req.macWith() != null;
+        boolean mac = req.macWith() != null && !req.macWith().isEmpty();
         if (encrypt == mac) {
             problems.add("give either encryptFor (encryption) or macWith (MAC); nested sign-then-encrypt needs a certificate signature");
         }
@@ -131,9 +143,15 @@ public class EsDataService {
         if (encrypt && req.encryptFor().size() > policy.maxRecipients()) {
             problems.add("at most " + policy.maxRecipients() + " recipients (tenant policy maxEsdataTargets)");
         }
+        if (mac && req.macWith().size() > policy.maxRecipients()) {
+            problems.add("at most " + policy.maxRecipients() + " signatures (tenant policy maxEsdataTargets)");
+        }
+        if (mac && req.macWith().size() > 1 && s == JoseEnvelopes.Serialization.COMPACT) {
+            problems.add("several MACs need JSON serialization (contentSecurity 2 or 3)");
+        }
         List<Map<String, Object>> keyViews = new ArrayList<>();
         List<JoseEnvelopes.Recipient> recipients = new ArrayList<>();
-        List<String> kids = encrypt ? req.encryptFor() : mac ? List.of(req.macWith()) : List.of();
+        List<String> kids = encrypt ? req.encryptFor() : mac ? req.macWith() : List.of();
         if (problems.isEmpty()) { // allow-lists first: no key is looked up for a refused request
             for (String kid : kids) {
                 EsDataKeys.Resolution r = keys.resolve(tenantId, caller, kid, encrypt ? EsDataKeys.Usage.ENCRYPT : EsDataKeys.Usage.MAC, !dry);
@@ -170,8 +188,16 @@ public class EsDataService {
             if (dry) {
                 return new Outcome(200, withVerdict(out, true, true));
             }
-            String envelope = encrypt ? JoseEnvelopes.encrypt(payload, aad, recipients, alg, enc, s, policy)
-                    : JoseEnvelopes.mac(payload, recipients.get(0), alg, s, policy);
+            String envelope;
+            if (encrypt) {
+                envelope = JoseEnvelopes.encrypt(payload, aad, recipients, alg, enc, s, policy);
+            } else {
+                List<JoseEnvelopes.SigningKey> signers = new ArrayList<>();
+                for (JoseEnvelopes.Recipient r : recipients) {
+                    signers.add(JoseEnvelopes.macKey(r, alg, policy));
+                }
+                envelope = JoseEnvelopes.signAll(payload, signers, s, policy);
+            }
             out.put("envelope", envelope);
             return new Outcome(200, out);
         } catch (JoseEnvelopes.Refused r) {
@@ -237,7 +263,7 @@ public class EsDataService {
         }
     }
 
-    private static boolean looksLikeJws(String envelope, JoseEnvelopes.Serialization s) {
+    static boolean looksLikeJws(String envelope, JoseEnvelopes.Serialization s) {
         if (s == JoseEnvelopes.Serialization.COMPACT) {
             return envelope.chars().filter(c -> c == '.').count() == 2;
         }

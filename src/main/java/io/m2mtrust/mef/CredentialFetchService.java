@@ -52,28 +52,47 @@ public class CredentialFetchService {
             return refuse(tenantId, targetIdentity, keId, suid, 400, "SUID " + suid + " is not an RSPF-provisioned key usage (21-25)");
         }
         return QuarkusTransaction.requiringNew().call(() -> {
-            EnrolmentTarget target = em.find(EnrolmentTarget.class, new EnrolmentTarget.Key(tenantId, targetIdentity));
-            if (target == null) {
-                return refuse(tenantId, targetIdentity, keId, suid, 403, "not a registered Enrolment Target");
+            Outcome o = derive(tenantId, targetIdentity, keId, suid, true);
+            if (o instanceof Refused r) {
+                return refuse(tenantId, targetIdentity, keId, suid, r.status(), r.errorString());
             }
-            if (!Arrays.asList(target.allowedSuids).contains(suid) || !Arrays.asList(policies.get(tenantId).allowedSuids).contains(suid)) {
-                return refuse(tenantId, targetIdentity, keId, suid, 403, "SUID " + suid + " is not allowed for this target");
-            }
-            Enrolment e = em.find(Enrolment.class, new Enrolment.Key(tenantId, keId));
-            if (e == null || e.status != Enrolment.Status.ACTIVE) {
-                return refuse(tenantId, targetIdentity, keId, suid, 404, "no live enrolment with that KeID");
-            }
-            if (!e.expiresAt.isAfter(Instant.now())) {
-                return refuse(tenantId, targetIdentity, keId, suid, 410, "the enrolment has expired");
-            }
-            SecretBytes k;
-            try (SecretBytes ke = sealer.open(new KeySealer.SealContext(tenantId, keId, EnrolmentService.SEAL_PURPOSE), e.sealedKe)) {
-                k = EnrolmentKdf.usageConstrained(ke, suid, target.targetFqdn);
-            }
+            Fetched f = (Fetched) o;
             audit.append(tenantId, "target " + targetIdentity, "credentials.fetch", keId + "/" + suid, AuditLog.Outcome.SUCCESS,
-                    "usage-constrained key for " + target.targetFqdn + ", valid until " + e.expiresAt);
-            return new Fetched(k, e.enroleeId, e.expiresAt);
+                    "usage-constrained key for the target, valid until " + f.lifetime());
+            return f;
         });
+    }
+
+    /**
+     * The key {@code fetchCredentials/<KeID>/<SUID>} would give {@code targetIdentity}, with the same checks,
+     * for per-message use (ESData with SUID 24/25 keys: counted, not chained in the audit log). With
+     * {@code open=false} only checks (dry-run; {@link Fetched#credential()} is null). Runs in the caller's
+     * transaction.
+     */
+    public Outcome derive(String tenantId, String targetIdentity, String keId, int suid, boolean open) {
+        if (!FETCHABLE_SUIDS.contains(suid)) {
+            return new Refused(400, "SUID " + suid + " is not an RSPF-provisioned key usage (21-25)");
+        }
+        EnrolmentTarget target = em.find(EnrolmentTarget.class, new EnrolmentTarget.Key(tenantId, targetIdentity));
+        if (target == null) {
+            return new Refused(403, "not a registered Enrolment Target");
+        }
+        if (!Arrays.asList(target.allowedSuids).contains(suid) || !Arrays.asList(policies.get(tenantId).allowedSuids).contains(suid)) {
+            return new Refused(403, "SUID " + suid + " is not allowed for this target");
+        }
+        Enrolment e = em.find(Enrolment.class, new Enrolment.Key(tenantId, keId));
+        if (e == null || e.status != Enrolment.Status.ACTIVE) {
+            return new Refused(404, "no live enrolment with that KeID");
+        }
+        if (!e.expiresAt.isAfter(Instant.now())) {
+            return new Refused(410, "the enrolment has expired");
+        }
+        if (!open) {
+            return new Fetched(null, e.enroleeId, e.expiresAt);
+        }
+        try (SecretBytes ke = sealer.open(new KeySealer.SealContext(tenantId, keId, EnrolmentService.SEAL_PURPOSE), e.sealedKe)) {
+            return new Fetched(EnrolmentKdf.usageConstrained(ke, suid, target.targetFqdn), e.enroleeId, e.expiresAt);
+        }
     }
 
     /**

@@ -162,6 +162,45 @@ class EndpointEsDataTest {
     }
 
     @Test
+    void a_certificate_signature_and_macs_on_one_payload_in_jws_json_plain_and_nested() throws Exception {
+        // a SUID 35 (MAC) key registered for both end-points
+        byte[] macValue = new byte[64];
+        new java.security.SecureRandom().nextBytes(macValue);
+        OpenSsl.Answer reg = fleet.maf(keyOwner, "POST", "/keyRegistration", OpenSsl.keyRegistration("mafFqdn", fleet.maf, fleet.admin, 35,
+                List.of(SENSOR, APP), Base64.getEncoder().encodeToString(macValue), Instant.now().plusSeconds(3600)));
+        assertThat(reg.status()).as(reg.output()).isEqualTo(201);
+        String macKid = reg.json().getString("keyIdentifier");
+        byte[] payload = "{\"m2m:cin\":{\"con\":\"twice\"}}".getBytes(StandardCharsets.UTF_8);
+        String b64 = Base64.getEncoder().encodeToString(payload);
+        X509Certificate sensorCert = certificateOf(SENSOR);
+        String thumb = new JoseEnvelopes.CertificateRecipient(sensorCert).thumbprint();
+
+        JsonPath p = protect("sensor", Map.of("payload", b64, "sign", true, "macWith", List.of(macKid), "contentSecurity", 2), 200);
+        // the independent JDK-only JOSE checks both signatures (MAC key = first half of the Key Value)
+        List<String> checked = io.m2mtrust.testsupport.JcaJose.verifyJws(p.getString("envelope"), h -> h.has("kid")
+                ? new javax.crypto.spec.SecretKeySpec(Arrays.copyOf(macValue, 32), "HmacSHA256") : sensorCert.getPublicKey());
+        assertThat(checked).containsExactly(thumb, macKid);
+        JsonPath u = unprotect("app", p.getString("envelope"), 2, null, 200);
+        assertThat(u.getList("keyIds", String.class)).containsExactly(thumb, macKid);
+        assertThat(Base64.getDecoder().decode(u.getString("payload"))).isEqualTo(payload);
+        // a receiver asking for the certificate signature only counts that one
+        assertThat(unprotect("app", p.getString("envelope"), 2, "signature", 200).getList("keyIds", String.class)).containsExactly(thumb);
+        // several signatures cannot be compact
+        protect("sensor", Map.of("payload", b64, "sign", true, "macWith", List.of(macKid), "contentSecurity", 1), 403);
+
+        // nested: the doubly signed JWS (JSON) encrypted for the app's certificate; cty says JOSE+JSON
+        JsonPath n = protect("sensor", Map.of("payload", b64, "sign", true, "macWith", macKid, "encryptForCertificatesOf", List.of(APP),
+                "contentSecurity", 1), 200);
+        JsonWebEncryption outer = new JsonWebEncryption();
+        outer.setCompactSerialization(n.getString("envelope"));
+        assertThat(outer.getContentTypeHeaderValue()).isEqualTo("JOSE+JSON");
+        JsonPath nu = unprotect("app", n.getString("envelope"), 1, null, 200);
+        assertThat(nu.getString("class")).isEqualTo("nested");
+        assertThat(nu.getList("signedBy", String.class)).containsExactly(thumb, macKid);
+        assertThat(Base64.getDecoder().decode(nu.getString("payload"))).isEqualTo(payload);
+    }
+
+    @Test
     void encryption_for_a_target_certificate_names_it_by_thumbprint() throws Exception {
         JsonPath p = protect("sensor", Map.of("payload", "AAEC", "encryptForCertificatesOf", List.of(APP), "contentSecurity", 1), 200);
         JsonWebEncryption jwe = new JsonWebEncryption();

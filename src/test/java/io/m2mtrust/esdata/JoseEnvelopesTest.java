@@ -252,7 +252,7 @@ class JoseEnvelopesTest {
             assertRefused(() -> JoseEnvelopes.decrypt(p[0] + "." + p[1] + "." + p[2] + "." + p[3] + "." + flip(p[4]), s, keys, POLICY), Refused.Reason.INTEGRITY);
             String otherHeader = header("{\"alg\":\"A256KW\",\"enc\":\"A256GCM\",\"kid\":\"k@maf.acme.example\",\"x\":1}");
             assertRefused(() -> JoseEnvelopes.decrypt(otherHeader + "." + p[1] + "." + p[2] + "." + p[3] + "." + p[4], s, keys, POLICY), Refused.Reason.INTEGRITY);
-            assertRefused(() -> JoseEnvelopes.decrypt(env.replace('-', '+'), s, keys, POLICY), Refused.Reason.MALFORMED);
+            assertRefused(() -> JoseEnvelopes.decrypt(env.substring(0, 10) + "+" + env.substring(11), s, keys, POLICY), Refused.Reason.MALFORMED);
             assertRefused(() -> JoseEnvelopes.decrypt(env, s, only("other@maf.acme.example", key), POLICY), Refused.Reason.UNKNOWN_KEY);
         } else {
             ObjectNode j = (ObjectNode) JSON.readTree(env);

@@ -1,0 +1,78 @@
+package io.m2mtrust.esdata;
+
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.Id;
+import jakarta.persistence.IdClass;
+import jakarta.persistence.Table;
+import org.hibernate.annotations.JdbcTypeCode;
+import org.hibernate.type.SqlTypes;
+
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.Objects;
+
+/** A pre-provisioned ESData key (SUID 14 or 15), sealed; the value never leaves the sealed form except in the HSM-opened moment of use. */
+@Entity
+@Table(name = "preprovisioned_key")
+@IdClass(PreprovisionedKey.Key.class)
+public class PreprovisionedKey {
+
+    @Id
+    @Column(name = "tenant_id")
+    public String tenantId;
+
+    @Id
+    @Column(name = "key_id")
+    public String keyId;
+
+    @Column(nullable = false)
+    public int suid;
+
+    @JdbcTypeCode(SqlTypes.ARRAY)
+    @Column(nullable = false)
+    public String[] holders;
+
+    @Column(name = "sealed_key", nullable = false)
+    public byte[] sealedKey;
+
+    @Column(name = "key_length", nullable = false)
+    public int keyLength;
+
+    @Column(name = "expires_at", nullable = false)
+    public Instant expiresAt;
+
+    @Column(name = "created_at", nullable = false)
+    public Instant createdAt;
+
+    @Column(name = "revoked_at")
+    public Instant revokedAt;
+
+    @Override
+    public String toString() {
+        return "PreprovisionedKey[" + tenantId + "/" + keyId + ", suid " + suid + "]";
+    }
+
+    public static class Key implements Serializable {
+        public String tenantId;
+        public String keyId;
+
+        public Key() {
+        }
+
+        public Key(String tenantId, String keyId) {
+            this.tenantId = tenantId;
+            this.keyId = keyId;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.keyId, keyId);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(tenantId, keyId);
+        }
+    }
+}
