@@ -225,11 +225,26 @@ public class TenantCa implements CertificateAuthentication {
      * the request (CSR policy, authorisation).
      */
     public IssuedCertificate issue(String tenantId, IssueRequest req, String actor) {
+        return issue(tenantId, req, actor, false);
+    }
+
+    /**
+     * {@link #issue(String, IssueRequest, String)}; with {@code esdataKey} the subject key may also be EC P-384,
+     * P-521 or RSA 2048/3072: certificates of service-held ESData end-points whose JOSE algorithms need them
+     * (seed Table X.2.2-1). Such a certificate never authenticates on the device listener, which takes P-256 only.
+     */
+    public IssuedCertificate issue(String tenantId, IssueRequest req, String actor, boolean esdataKey) {
         String problem = req.subjectType().problemWith(req.subjectId());
         if (problem != null) {
             throw new IllegalArgumentException(problem);
         }
-        requireP256(req.publicKey());
+        if (esdataKey) {
+            if (io.m2mtrust.hsm.AsymmetricKeyType.of(req.publicKey()).isEmpty()) {
+                throw new IllegalArgumentException("the subject key must be EC P-256/384/521 or RSA 2048/3072");
+            }
+        } else {
+            requireP256(req.publicKey());
+        }
         Ca ca = current(tenantId, actor);
         return QuarkusTransaction.requiringNew().call(() -> {
             // serialise issuing per subject: the partial unique index makes a concurrent twin fail instead
@@ -290,7 +305,8 @@ public class TenantCa implements CertificateAuthentication {
                     randomSerial(), Date.from(notBefore.minus(1, ChronoUnit.MINUTES)), Date.from(notAfter), subject,
                     SubjectPublicKeyInfo.getInstance(subjectKey.getEncoded()));
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | (server ? 0 : KeyUsage.keyAgreement)));
+            int encipherment = subjectKey instanceof java.security.interfaces.RSAPublicKey ? KeyUsage.keyEncipherment : KeyUsage.keyAgreement;
+            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | (server ? 0 : encipherment)));
             b.addExtension(Extension.extendedKeyUsage, false, server ? new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth)
                     : new ExtendedKeyUsage(new KeyPurposeId[]{KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth}));
             b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(subjectKey));

@@ -35,6 +35,10 @@ public class Endpoint {
     @Column(name = "subject_id", nullable = false)
     public String subjectId;
 
+    @Column(name = "key_type", nullable = false)
+    @jakarta.persistence.Enumerated(jakarta.persistence.EnumType.STRING)
+    public io.m2mtrust.hsm.AsymmetricKeyType keyType = io.m2mtrust.hsm.AsymmetricKeyType.EC_P256;
+
     @Column(name = "hsm_label", nullable = false)
     public String hsmLabel;
 

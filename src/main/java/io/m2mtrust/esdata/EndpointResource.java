@@ -34,13 +34,15 @@ import java.util.Map;
 @SecurityRequirement(name = "oidc")
 public class EndpointResource {
 
-    public record CreateEndpoint(@NotBlank @Size(max = 40) String id, @NotBlank String subjectType, @NotBlank @Size(max = 300) String subjectId) {
+    public record CreateEndpoint(@NotBlank @Size(max = 40) String id, @NotBlank String subjectType, @NotBlank @Size(max = 300) String subjectId,
+                                 String keyType) {
     }
 
-    public record EndpointView(String id, String subjectType, String subjectId, String hsmLabel, String certificateSerial, String status,
-                               Instant createdAt) {
+    public record EndpointView(String id, String subjectType, String subjectId, String keyType, List<String> signatureAlgorithms, String hsmLabel,
+                               String certificateSerial, String status, Instant createdAt) {
         static EndpointView of(Endpoint e) {
-            return new EndpointView(e.id, e.subjectType.name(), e.subjectId, e.hsmLabel, e.certSerial, e.status.name(), e.createdAt);
+            return new EndpointView(e.id, e.subjectType.name(), e.subjectId, e.keyType.name(), e.keyType.jwsAlgorithms(), e.hsmLabel, e.certSerial,
+                    e.status.name(), e.createdAt);
         }
     }
 
@@ -64,7 +66,8 @@ public class EndpointResource {
     }
 
     @POST
-    @Operation(summary = "Create an end-point: EC P-256 key generated in the HSM, certificate from the tenant CA for its identity")
+    @Operation(summary = "Create an end-point: a key pair generated in the HSM (keyType EC_P256 by default; EC_P384, EC_P521, RSA_2048, "
+            + "RSA_3072), certificate from the tenant CA for its identity")
     public Response create(@PathParam("tenant") String tenant, @Valid @NotNull CreateEndpoint req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         SubjectType type;
@@ -73,7 +76,13 @@ public class EndpointResource {
         } catch (IllegalArgumentException e) {
             throw ApiProblem.invalid(List.of(ApiProblem.fieldError("subjectType", "one of NODE_ID, CSE_ID, AE_ID, FQDN")));
         }
-        Endpoint e = endpoints.create(tenant, req.id(), type, req.subjectId(), access.actor());
+        io.m2mtrust.hsm.AsymmetricKeyType keyType;
+        try {
+            keyType = req.keyType() == null ? io.m2mtrust.hsm.AsymmetricKeyType.EC_P256 : io.m2mtrust.hsm.AsymmetricKeyType.valueOf(req.keyType());
+        } catch (IllegalArgumentException e) {
+            throw ApiProblem.invalid(List.of(ApiProblem.fieldError("keyType", "one of EC_P256, EC_P384, EC_P521, RSA_2048, RSA_3072")));
+        }
+        Endpoint e = endpoints.create(tenant, req.id(), type, req.subjectId(), keyType, access.actor());
         return Response.created(URI.create("/api/v1/tenants/" + tenant + "/endpoints/" + e.id)).entity(EndpointView.of(e)).build();
     }
 

@@ -38,7 +38,7 @@ public class EndpointService {
     /** A protect request of a service-held end-point: the symmetric fields plus certificate options. */
     public record EndpointProtect(String payload, String aad, List<String> encryptFor, List<String> encryptForCertificatesOf,
                                   @com.fasterxml.jackson.annotation.JsonFormat(with = com.fasterxml.jackson.annotation.JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
-                                  List<String> macWith, Boolean sign, String alg, String enc, String macAlg, Integer contentSecurity) {
+                                  List<String> macWith, Boolean sign, String signAlg, String alg, String enc, String macAlg, Integer contentSecurity) {
     }
 
     private final EntityManager em;
@@ -62,6 +62,10 @@ public class EndpointService {
     }
 
     public Endpoint create(String tenantId, String id, SubjectType type, String subjectId, String actor) {
+        return create(tenantId, id, type, subjectId, io.m2mtrust.hsm.AsymmetricKeyType.EC_P256, actor);
+    }
+
+    public Endpoint create(String tenantId, String id, SubjectType type, String subjectId, io.m2mtrust.hsm.AsymmetricKeyType keyType, String actor) {
         if (id == null || !id.matches(SLUG)) {
             throw ApiProblem.invalid(List.of(ApiProblem.fieldError("id", "1-40 of a-z, 0-9 and inner hyphens")));
         }
@@ -79,10 +83,13 @@ public class EndpointService {
             throw ApiProblem.conflict("end-point " + id + " or identity " + subjectId + " exists or existed; end-point ids are never reused");
         }
         HsmKeyLabel label = HsmKeyLabel.named(tenantId, KeyPurpose.ENDPOINT, id, 1);
-        token.generateReplacingOrphan(label, new SelfSignedCertificates());
+        token.generateReplacingOrphan(label, new SelfSignedCertificates(), keyType);
         try {
-            ecdh.allowDerive(label); // ECDH-ES envelopes for this end-point are unwrapped in the HSM
-            IssuedCertificate cert = ca.issue(tenantId, new TenantCa.IssueRequest(type, subjectId, token.publicKey(label), "endpoint " + id), actor);
+            if (keyType.isEc()) {
+                ecdh.allowDerive(label); // ECDH-ES envelopes for this end-point are unwrapped in the HSM
+            }
+            IssuedCertificate cert = ca.issue(tenantId, new TenantCa.IssueRequest(type, subjectId, token.publicKey(label), "endpoint " + id), actor,
+                    true);
             return QuarkusTransaction.requiringNew().call(() -> {
                 Endpoint e = new Endpoint();
                 e.tenantId = tenantId;
@@ -90,13 +97,14 @@ public class EndpointService {
                 e.subjectType = type;
                 e.subjectId = subjectId;
                 e.hsmLabel = label.value();
+                e.keyType = keyType;
                 e.certSerial = cert.serial;
                 e.status = Endpoint.Status.ACTIVE;
                 e.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
                 em.persist(e);
                 em.flush();
                 audit.append(tenantId, actor, "endpoint.create", "endpoint/" + id, AuditLog.Outcome.SUCCESS,
-                        type + " " + subjectId + ", key " + label + " in the HSM, certificate " + cert.serial);
+                        type + " " + subjectId + ", " + keyType + " key " + label + " in the HSM, certificate " + cert.serial);
                 return e;
             });
         } catch (RuntimeException e) {
@@ -182,7 +190,12 @@ public class EndpointService {
             if (sign) {
                 // the certificate signature made in the HSM, plus a MAC per macWith key (JWS JSON when several)
                 List<JoseEnvelopes.SigningKey> signers = new ArrayList<>();
-                signers.add(JoseEnvelopes.certificateKey(new HsmJwsSigner(hsm, HsmKeyLabel.parse(e.hsmLabel)), certificate(e), false, policy));
+                String signAlg = req.signAlg() != null ? req.signAlg() : e.keyType.jwsAlgorithms().get(0);
+                if (!e.keyType.jwsAlgorithms().contains(signAlg)) {
+                    return refused(400, "an " + e.keyType + " key signs " + e.keyType.jwsAlgorithms() + ", not " + signAlg);
+                }
+                signers.add(JoseEnvelopes.certificateKey(new HsmJwsSigner(hsm, HsmKeyLabel.parse(e.hsmLabel), e.keyType, signAlg), certificate(e), false,
+                        policy));
                 List<JoseEnvelopes.Recipient> macKeys = new ArrayList<>();
                 try {
                     for (String kid : macs ? req.macWith() : List.<String>of()) {
@@ -263,10 +276,15 @@ public class EndpointService {
         JoseEnvelopes.Policy policy = esdata.policy(tenantId);
         JoseEnvelopes.VerificationKeys signers = signerKeys(tenantId, e.subjectId);
         try {
-            if (looksLikeEcdhEs(req.envelope(), s)) {
+            if (looksLikeCertificateEnvelope(req.envelope(), s)) {
                 X509Certificate mine = certificate(e);
+                HsmKeyLabel label = HsmKeyLabel.parse(e.hsmLabel);
+                com.nimbusds.jose.JWEDecrypter inHsm = e.keyType.isEc()
+                        ? new HsmEcdhDecrypter(ecdh, label, com.nimbusds.jose.jwk.Curve.forECParameterSpec(
+                        ((java.security.interfaces.ECPublicKey) mine.getPublicKey()).getParams()), JoseEnvelopes.softwareProvider())
+                        : new HsmRsaOaepDecrypter(hsm, label, (java.security.interfaces.RSAPublicKey) mine.getPublicKey(), JoseEnvelopes.softwareProvider());
                 byte[] plain = JoseEnvelopes.decryptForCertificate(req.envelope(), s, new JoseEnvelopes.CertificateRecipient(mine).thumbprint(),
-                        new HsmEcdhDecrypter(ecdh, HsmKeyLabel.parse(e.hsmLabel), JoseEnvelopes.softwareProvider()), policy);
+                        inHsm, policy);
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("payload", Base64.getEncoder().encodeToString(plain));
                 out.put("class", "encryption");
@@ -338,8 +356,8 @@ public class EndpointService {
         };
     }
 
-    /** Whether the envelope's key management is ECDH-ES (encrypted for a certificate), by its (protected or per-recipient) header. */
-    private static boolean looksLikeEcdhEs(String envelope, JoseEnvelopes.Serialization s) {
+    /** Whether the envelope's key management is ECDH-ES or RSA-OAEP-256 (encrypted for a certificate), by its (protected or per-recipient) header. */
+    private static boolean looksLikeCertificateEnvelope(String envelope, JoseEnvelopes.Serialization s) {
         try {
             String text = envelope;
             if (s == JoseEnvelopes.Serialization.COMPACT) {
@@ -348,11 +366,12 @@ public class EndpointService {
             } else if (s == JoseEnvelopes.Serialization.JSON_BASE64) {
                 text = new String(Base64.getMimeDecoder().decode(envelope), java.nio.charset.StandardCharsets.UTF_8);
             }
-            if (text.contains("\"ECDH-ES")) {
+            if (text.contains("\"ECDH-ES") || text.contains("\"RSA-OAEP-256\"")) {
                 return true; // compact header, or per-recipient headers of a JSON envelope
             }
             java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"protected\"\\s*:\\s*\"([A-Za-z0-9_-]+)\"").matcher(text);
-            return m.find() && new String(Base64.getUrlDecoder().decode(m.group(1)), java.nio.charset.StandardCharsets.UTF_8).contains("\"ECDH-ES");
+            String header = m.find() ? new String(Base64.getUrlDecoder().decode(m.group(1)), java.nio.charset.StandardCharsets.UTF_8) : "";
+            return header.contains("\"ECDH-ES") || header.contains("\"RSA-OAEP-256\"");
         } catch (IllegalArgumentException x) {
             return false;
         }

@@ -24,7 +24,7 @@ import java.util.Set;
 /**
  * Decrypts {@code ECDH-ES+A128KW/A192KW/A256KW} for a service-held end-point (RFC 7518 §4.6): the ECDH
  * with its private key runs in the HSM ({@link EcdhInToken}); Concat KDF, AES key unwrap and the content
- * decryption run in software. The ephemeral key must be a valid P-256 point (invalid-curve attacks).
+ * decryption run in software. The ephemeral key must be a valid point of the end-point key's curve (invalid-curve attacks).
  */
 final class HsmEcdhDecrypter implements JWEDecrypter {
 
@@ -34,9 +34,17 @@ final class HsmEcdhDecrypter implements JWEDecrypter {
     private final HsmKeyLabel key;
     private final JWEJCAContext jca = new JWEJCAContext();
 
+    private final Curve curve;
+
     HsmEcdhDecrypter(EcdhInToken ecdh, HsmKeyLabel key, java.security.Provider software) {
+        this(ecdh, key, Curve.P_256, software);
+    }
+
+    /** For an end-point key on {@code curve} (P-256, P-384 or P-521): the ephemeral key must be a valid point of the same curve. */
+    HsmEcdhDecrypter(EcdhInToken ecdh, HsmKeyLabel key, Curve curve, java.security.Provider software) {
         this.ecdh = ecdh;
         this.key = key;
+        this.curve = curve;
         jca.setProvider(software);
     }
 
@@ -47,8 +55,8 @@ final class HsmEcdhDecrypter implements JWEDecrypter {
             throw new JOSEException("not an ECDH-ES key-wrap algorithm: " + header.getAlgorithm());
         }
         if (header.getEphemeralPublicKey() == null || !(header.getEphemeralPublicKey() instanceof com.nimbusds.jose.jwk.ECKey epk)
-                || !Curve.P_256.equals(epk.getCurve())) {
-            throw new JOSEException("the ephemeral key must be a P-256 EC key");
+                || !curve.equals(epk.getCurve())) {
+            throw new JOSEException("the ephemeral key must be a " + curve + " EC key");
         }
         ECPublicKey peer = epk.toECPublicKey(); // Nimbus checks the point is on the curve
         byte[] z = ecdh.sharedSecret(key, peer);

@@ -34,16 +34,17 @@ public final class EcdhInToken {
         this.token = token;
     }
 
-    /** Z = ECDH(private key of {@code label}, {@code peer}), 32 bytes for P-256. */
+    /** Z = ECDH(private key of {@code label}, {@code peer}): the x coordinate, 32 bytes for P-256, 48 for P-384, 66 for P-521. */
     public byte[] sharedSecret(HsmKeyLabel label, ECPublicKey peer) {
         byte[] point = uncompressed(peer);
+        long zLength = coordinateLength(peer);
         return withSession((p11, session) -> {
             long key = privateKeyHandle(p11, session, label);
             Object params = cls("CK_ECDH1_DERIVE_PARAMS").getConstructor(long.class, byte[].class, byte[].class)
                     .newInstance(CKD_NULL, null, point);
             Object mechanism = cls("CK_MECHANISM").getConstructor(long.class, cls("CK_ECDH1_DERIVE_PARAMS")).newInstance(CKM_ECDH1_DERIVE, params);
             Object template = attributes(
-                    attr(CKA_CLASS, CKO_SECRET_KEY), attr(CKA_KEY_TYPE, CKK_GENERIC_SECRET), attr(CKA_VALUE_LEN, 32L),
+                    attr(CKA_CLASS, CKO_SECRET_KEY), attr(CKA_KEY_TYPE, CKK_GENERIC_SECRET), attr(CKA_VALUE_LEN, zLength),
                     attr(CKA_TOKEN, false), attr(CKA_SENSITIVE, false), attr(CKA_EXTRACTABLE, true));
             long derived = (long) p11.getClass().getMethod("C_DeriveKey", long.class, cls("CK_MECHANISM"), long.class, template.getClass())
                     .invoke(p11, session, mechanism, key, template);
@@ -161,26 +162,24 @@ public final class EcdhInToken {
         return Class.forName("sun.security.pkcs11.wrapper." + name);
     }
 
+    /** Bytes of one coordinate (and of Z) on the key's curve: 32 for P-256, 48 for P-384, 66 for P-521. */
+    private static int coordinateLength(ECPublicKey k) {
+        return (k.getParams().getCurve().getField().getFieldSize() + 7) / 8;
+    }
+
     private static byte[] uncompressed(ECPublicKey k) {
-        byte[] x = fixed(k.getW().getAffineX().toByteArray());
-        byte[] y = fixed(k.getW().getAffineY().toByteArray());
-        byte[] out = new byte[65];
+        int n = coordinateLength(k);
+        byte[] out = new byte[1 + 2 * n];
         out[0] = 0x04;
-        System.arraycopy(x, 0, out, 1, 32);
-        System.arraycopy(y, 0, out, 33, 32);
+        System.arraycopy(fixed(k.getW().getAffineX().toByteArray(), n), 0, out, 1, n);
+        System.arraycopy(fixed(k.getW().getAffineY().toByteArray(), n), 0, out, 1 + n, n);
         return out;
     }
 
-    private static byte[] fixed(byte[] b) {
-        if (b.length == 32) {
-            return b;
-        }
-        byte[] out = new byte[32];
-        if (b.length > 32) {
-            System.arraycopy(b, b.length - 32, out, 0, 32);
-        } else {
-            System.arraycopy(b, 0, out, 32 - b.length, b.length);
-        }
-        return Arrays.copyOf(out, 32);
+    private static byte[] fixed(byte[] b, int n) {
+        byte[] out = new byte[n];
+        int len = Math.min(b.length, n);
+        System.arraycopy(b, b.length - len, out, n - len, len);
+        return out;
     }
 }

@@ -141,6 +141,32 @@ public final class HsmCrypto {
         return sign(key, "NONEwithECDSA", sha256Digest, "sign digest with ");
     }
 
+    /** A signature with an end-point key of any {@link AsymmetricKeyType} (JCA algorithm, e.g. SHA384withECDSA, SHA256withRSA). */
+    public byte[] signWith(HsmKeyLabel key, String jcaAlgorithm, byte[] data) {
+        return sign(key, jcaAlgorithm, data, "sign with ");
+    }
+
+    /**
+     * The raw RSA private-key operation (CKM_RSA_X_509, "RSA/ECB/NoPadding") on one block: the padding
+     * (OAEP) is removed by the caller, so the private key never leaves the token whatever padding the
+     * token's provider supports.
+     */
+    public byte[] rsaPrivateRaw(HsmKeyLabel key, byte[] block) {
+        return retryingStaleHandle(() -> {
+            long t0 = System.nanoTime();
+            try {
+                Pkcs11Token.Generation g = token.generation();
+                javax.crypto.Cipher c = javax.crypto.Cipher.getInstance("RSA/ECB/NoPadding", g.provider());
+                c.init(javax.crypto.Cipher.DECRYPT_MODE, (PrivateKey) token.key(g, key));
+                byte[] out = c.doFinal(block);
+                ok.get(Op.SIGN).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+                return out;
+            } catch (java.security.GeneralSecurityException e) {
+                throw token.classify("RSA private operation with " + key, e);
+            }
+        });
+    }
+
     private byte[] sign(HsmKeyLabel key, String algorithm, byte[] input, String what) {
         return retryingStaleHandle(() -> signOnce(key, algorithm, input, what));
     }

@@ -169,6 +169,11 @@ public final class Pkcs11Token implements AutoCloseable {
      * {@code KeyStore.setEntry} copies it to a token object carrying the label.
      */
     public void generate(HsmKeyLabel label, CertificateMaker certificateMaker) {
+        generate(label, certificateMaker, AsymmetricKeyType.EC_P256);
+    }
+
+    /** {@link #generate(HsmKeyLabel, CertificateMaker)} with the key pair type of an end-point key. */
+    public void generate(HsmKeyLabel label, CertificateMaker certificateMaker, AsymmetricKeyType keyType) {
         Generation g = generation();
         try {
             if (g.keyStore().containsAlias(label.value())) {
@@ -188,8 +193,11 @@ public final class Pkcs11Token implements AutoCloseable {
                     g.keyStore().setEntry(label.value(), new KeyStore.SecretKeyEntry(k), null);
                 }
                 case SIGN, CA, TLS, ENDPOINT -> {
-                    KeyPairGenerator kpg = KeyPairGenerator.getInstance("EC", g.provider());
-                    kpg.initialize(new ECGenParameterSpec("secp256r1"));
+                    if (keyType != AsymmetricKeyType.EC_P256 && label.purpose() != KeyPurpose.ENDPOINT) {
+                        throw new IllegalArgumentException(label.purpose() + " keys are EC P-256");
+                    }
+                    KeyPairGenerator kpg = KeyPairGenerator.getInstance(keyType.jcaKeyAlgorithm(), g.provider());
+                    keyType.initialize(kpg);
                     KeyPair kp = kpg.generateKeyPair();
                     // A PKCS#11 KeyStore stores a private key only with a certificate chain.
                     Certificate cert = certificateMaker.selfSigned(label, kp, g.provider());
@@ -225,11 +233,15 @@ public final class Pkcs11Token implements AutoCloseable {
      * interrupted between the HSM and the database.
      */
     public void generateReplacingOrphan(HsmKeyLabel label, CertificateMaker certificateMaker) {
+        generateReplacingOrphan(label, certificateMaker, AsymmetricKeyType.EC_P256);
+    }
+
+    public void generateReplacingOrphan(HsmKeyLabel label, CertificateMaker certificateMaker, AsymmetricKeyType keyType) {
         if (exists(label)) {
             LOG.warnf("replacing orphan HSM object %s left by an interrupted operation", label);
             destroy(label);
         }
-        generate(label, certificateMaker);
+        generate(label, certificateMaker, keyType);
     }
 
     /**

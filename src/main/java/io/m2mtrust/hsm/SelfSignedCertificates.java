@@ -31,7 +31,7 @@ public final class SelfSignedCertificates implements Pkcs11Token.CertificateMake
         JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(subject, new BigInteger(127, RANDOM),
                 Date.from(now.minus(1, ChronoUnit.MINUTES)), Date.from(now.plus(3650, ChronoUnit.DAYS)), subject,
                 keyPair.getPublic());
-        ContentSigner signer = new JcaContentSignerBuilder("SHA256withECDSA").setProvider(provider).build(keyPair.getPrivate());
+        ContentSigner signer = new JcaContentSignerBuilder(keyPair.getPublic() instanceof java.security.interfaces.RSAPublicKey ? "SHA256withRSA" : "SHA256withECDSA").setProvider(provider).build(keyPair.getPrivate());
         return new JcaX509CertificateConverter().getCertificate(builder.build(signer));
     }
 }

@@ -159,6 +159,13 @@ public final class EnrolmentLoadDriver {
                         i -> est(tls, sni, devices.get(i), keys.get(i), "bench-" + i + ".in.bench.example")));
             }
             List<Run> mafRuns = MafLoad.run(tls, TENANT, devices, seconds);
+            List<EsDataRestLoad.Row> esdataRows = EsDataRestLoad.run(base, TENANT, () -> {
+                try {
+                    return kc.passwordGrant("olivia", "olivia-demo-password");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, Integer.getInteger("bench.esdata.seconds", 5));
             double[] ceiling = rawCeiling();
             if (Boolean.getBoolean("bench.pg.async-commit")) {
                 System.out.println("synchronous_commit=off: results printed only, BENCHMARKS.md unchanged");
@@ -168,6 +175,7 @@ public final class EnrolmentLoadDriver {
                 write(runs, objectsBefore, objectsAfter, ceiling, seconds);
                 writeEst(estRuns, ceiling, seconds);
                 MafLoad.write(mafRuns, ceiling, seconds);
+                EsDataRestLoad.write(esdataRows, ceiling, Integer.getInteger("bench.esdata.seconds", 5));
             }
         } finally {
             service.destroy();
@@ -196,10 +204,17 @@ public final class EnrolmentLoadDriver {
             byte[] openIv = new byte[12];
             byte[] sealed = crypto.sealAesGcm(a, openIv, new byte[32], new byte[64]);
             double open = rate(() -> crypto.openAesGcm(a, openIv, sealed, new byte[64]).close());
+            // ECDH P-256 derive on the token (what unwrapping an ECDH-ES envelope for a service-held end-point costs)
+            io.m2mtrust.hsm.EcdhInToken ecdh = new io.m2mtrust.hsm.EcdhInToken(token);
+            ecdh.allowDerive(s);
+            java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+            g.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+            java.security.interfaces.ECPublicKey peer = (java.security.interfaces.ECPublicKey) g.generateKeyPair().getPublic();
+            double derive = rate(() -> java.util.Arrays.fill(ecdh.sharedSecret(s, peer), (byte) 0));
             for (HsmKeyLabel l : List.of(h, a, s)) {
                 token.destroy(l);
             }
-            return new double[]{hmac, seal, sign, 1.0 / (1.0 / hmac + 1.0 / seal + 1.0 / sign), open};
+            return new double[]{hmac, seal, sign, 1.0 / (1.0 / hmac + 1.0 / seal + 1.0 / sign), open, derive};
         }
     }
 
