@@ -18,6 +18,9 @@ public class RequestSizeLimit {
         long maxBodyBytes();
     }
 
+    /** Largest primitive the oneM2M proxy binding takes (an ESPrim object carries the whole inner primitive). */
+    public static final int ONEM2M_MAX_BODY_BYTES = 512 * 1024;
+
     private final Limits limits;
 
     RequestSizeLimit(Limits limits) {
@@ -25,10 +28,10 @@ public class RequestSizeLimit {
     }
 
     @ServerRequestFilter(preMatching = true)
-    public void checkDeclaredLength(ContainerRequestContext ctx) {
+    public jakarta.ws.rs.core.Response checkDeclaredLength(ContainerRequestContext ctx) {
         String declared = ctx.getHeaderString("Content-Length");
         if (declared == null) {
-            return;
+            return null;
         }
         long length;
         try {
@@ -36,9 +39,16 @@ public class RequestSizeLimit {
         } catch (NumberFormatException e) {
             throw ApiProblem.badRequest("bad-content-length", "Content-Length is not a number");
         }
+        String path = ctx.getUriInfo().getPath();
+        if (path.startsWith("/onem2m")) {
+            // the proxy's oneM2M binding: a larger limit, and a oneM2M answer (TS-0009) rather than problem+json
+            return length <= ONEM2M_MAX_BODY_BYTES ? null : jakarta.ws.rs.core.Response.status(400).header("X-M2M-RSC", "4000")
+                    .type("application/json").entity("{\"m2m:dbg\":\"the primitive is larger than " + ONEM2M_MAX_BODY_BYTES + " bytes\"}").build();
+        }
         if (length > limits.maxBodyBytes()) {
             throw new ApiProblem(413, "payload-too-large", "Payload Too Large",
                     "the request body is larger than " + limits.maxBodyBytes() + " bytes");
         }
+        return null;
     }
 }

@@ -29,7 +29,9 @@ public class EsDataKeys {
 
     /** SUIDs per usage (TS-0004 m2m:suid): pre-provisioned 1x, RSPF/MEF 2x, MAF 3x. */
     public enum Usage {
-        ENCRYPT(34, 24, 14), MAC(35, 25, 15);
+        ENCRYPT(34, 24, 14), MAC(35, 25, 15),
+        /** pairwiseESPrimKey (TS-0003 §8.4.2 A): MAF 33, RSPF 23, pre-provisioned 13. */
+        ESPRIM(33, 23, 13);
 
         final int mafSuid;
         final int mefSuid;
@@ -43,9 +45,18 @@ public class EsDataKeys {
     }
 
     /** A usable key, or why not (for answers and the dry-run; never key material). */
-    public record Resolution(String kid, SecretBytes key, int suid, Instant expiresAt, String problem) {
+    public record Resolution(String kid, SecretBytes key, int suid, Instant expiresAt, String problem, java.util.List<String> peers) {
+        public Resolution(String kid, SecretBytes key, int suid, Instant expiresAt, String problem) {
+            this(kid, key, suid, expiresAt, problem, java.util.List.of());
+        }
+
         public static Resolution refused(String kid, String problem) {
             return new Resolution(kid, null, 0, null, problem);
+        }
+
+        /** The same key with the identities it is shared with besides the caller (for ESPrim's impersonation check). */
+        Resolution withPeers(java.util.List<String> peers) {
+            return new Resolution(kid, key, suid, expiresAt, problem, java.util.List.copyOf(peers));
         }
 
         public boolean usable() {
@@ -113,12 +124,12 @@ public class EsDataKeys {
             return Resolution.refused(kid, "SUID " + k.suid + " is not allowed by the tenant policy");
         }
         if (!open) {
-            return new Resolution(kid, null, k.suid, k.expiresAt, null);
+            return new Resolution(kid, null, k.suid, k.expiresAt, null).withPeers(registrationPeers(k, caller));
         }
         try (SecretBytes value = sealer.open(RegistrationProcedures.sealContext(tenantId, kid, k.suid), k.sealedKey)) {
             // a protocol that needs one key takes the first half of a distributed key (interop profile)
             SecretBytes half = value.reveal(b -> SecretBytes.copyOf(Arrays.copyOf(b, b.length / 2)));
-            return new Resolution(kid, half, k.suid, k.expiresAt, null);
+            return new Resolution(kid, half, k.suid, k.expiresAt, null).withPeers(registrationPeers(k, caller));
         }
     }
 
@@ -133,7 +144,7 @@ public class EsDataKeys {
             return Resolution.refused(kid, r.status() == 403 && r.errorString().contains("SUID") ? r.errorString() : "unknown or expired key");
         }
         CredentialFetchService.Fetched f = (CredentialFetchService.Fetched) o;
-        return new Resolution(kid, f.credential(), suid, f.lifetime(), null);
+        return new Resolution(kid, f.credential(), suid, f.lifetime(), null).withPeers(java.util.List.of(f.enroleeId()));
     }
 
     private Resolution resolvePreprovisioned(String tenantId, String caller, String kid, Usage usage, boolean open) {
@@ -149,9 +160,14 @@ public class EsDataKeys {
             return Resolution.refused(kid, "SUID " + k.suid + " is not allowed by the tenant policy");
         }
         if (!open) {
-            return new Resolution(kid, null, k.suid, k.expiresAt, null);
+            return new Resolution(kid, null, k.suid, k.expiresAt, null).withPeers(java.util.Arrays.stream(k.holders).filter(h -> !h.equals(caller)).toList());
         }
-        return new Resolution(kid, sealer.open(PreprovisionedKeyResource.seal(tenantId, kid), k.sealedKey), k.suid, k.expiresAt, null);
+        return new Resolution(kid, sealer.open(PreprovisionedKeyResource.seal(tenantId, kid), k.sealedKey), k.suid, k.expiresAt, null).withPeers(java.util.Arrays.stream(k.holders).filter(h -> !h.equals(caller)).toList());
+    }
+
+    /** The registration's other parties: the source when the caller is a target, the targets when the caller is the source. */
+    private static java.util.List<String> registrationPeers(KeyRegistration k, String caller) {
+        return k.sourceClientId.equals(caller) ? java.util.List.of(k.targetIds) : java.util.List.of(k.sourceClientId);
     }
 
     private boolean policyAllows(String tenantId, int suid) {

@@ -26,7 +26,7 @@ import java.util.Set;
  * with its private key runs in the HSM ({@link EcdhInToken}); Concat KDF, AES key unwrap and the content
  * decryption run in software. The ephemeral key must be a valid point of the end-point key's curve (invalid-curve attacks).
  */
-final class HsmEcdhDecrypter implements JWEDecrypter {
+public final class HsmEcdhDecrypter implements JWEDecrypter {
 
     private static final Set<JWEAlgorithm> ALGS = Set.of(JWEAlgorithm.ECDH_ES_A128KW, JWEAlgorithm.ECDH_ES_A192KW, JWEAlgorithm.ECDH_ES_A256KW);
 
@@ -35,6 +35,11 @@ final class HsmEcdhDecrypter implements JWEDecrypter {
     private final JWEJCAContext jca = new JWEJCAContext();
 
     private final Curve curve;
+
+    /** For a P-256 key in the HSM (benchmarks and tools outside this package). */
+    public static com.nimbusds.jose.JWEDecrypter of(EcdhInToken ecdh, HsmKeyLabel key) {
+        return new HsmEcdhDecrypter(ecdh, key, JoseEnvelopes.softwareProvider());
+    }
 
     HsmEcdhDecrypter(EcdhInToken ecdh, HsmKeyLabel key, java.security.Provider software) {
         this(ecdh, key, Curve.P_256, software);

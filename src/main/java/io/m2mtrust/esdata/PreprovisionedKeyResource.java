@@ -97,7 +97,7 @@ public class PreprovisionedKeyResource {
     }
 
     @POST
-    @Operation(summary = "Import a pre-provisioned ESData key (SUID 14 encryption or 15 MAC; 16/24/32/48/64 bytes, base64) for its holders")
+    @Operation(summary = "Import a pre-provisioned key (SUID 13 pairwiseESPrimKey, 14 ESData encryption, 15 ESData MAC; 16/24/32/48/64 bytes, base64) for its holders")
     public Response importKey(@PathParam("tenant") String tenant, @Valid @NotNull ImportKey req) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
         List<java.util.Map<String, String>> errors = new ArrayList<>();
@@ -107,8 +107,8 @@ public class PreprovisionedKeyResource {
         } else if (fqdn.equals(fqdns.maf(tenant)) || fqdn.equals(fqdns.mef(tenant))) {
             errors.add(ApiProblem.fieldError("keyId", "the tenant's MAF and MEF FQDNs name registered keys; use another domain"));
         }
-        if (req.suid() != 14 && req.suid() != 15) {
-            errors.add(ApiProblem.fieldError("suid", "14 (ESData encryption) or 15 (ESData MAC)"));
+        if (req.suid() < 13 || req.suid() > 15) {
+            errors.add(ApiProblem.fieldError("suid", "13 (pairwiseESPrimKey), 14 (ESData encryption) or 15 (ESData MAC)"));
         }
         if (req.holders().stream().anyMatch(h -> h == null || h.isBlank() || h.length() > 300) || req.holders().stream().distinct().count() != req.holders().size()) {
             errors.add(ApiProblem.fieldError("holders", "1-16 distinct end-point identities of at most 300 characters"));

@@ -62,6 +62,8 @@ public class EsDataBenchmark {
         String esEnv;
         String nestedEnv;
         String threeEnv;
+        String ecdhEnv;
+        io.m2mtrust.hsm.EcdhInToken ecdh;
         byte[] sealed;
         byte[] iv = new byte[12];
 
@@ -89,6 +91,11 @@ public class EsDataBenchmark {
             esEnv = JoseEnvelopes.sign(payload, new HsmJwsSigner(hsm, SIGN), sourceCert, false, Serialization.COMPACT, POLICY);
             nestedEnv = JoseEnvelopes.encryptNested(esEnv, Serialization.COMPACT, List.of(rec("a", k1)), "A256KW", "A256GCM", Serialization.COMPACT, POLICY);
             threeEnv = JoseEnvelopes.encrypt(payload, null, List.of(rec("a", k1), rec("b", k2), rec("c", k3)), "A256KW", "A256GCM", Serialization.JSON, POLICY);
+            // an envelope for the HSM key's own certificate: unprotect derives Z in the token (CKM_ECDH1_DERIVE)
+            ecdh = new io.m2mtrust.hsm.EcdhInToken(token);
+            ecdh.allowDerive(SIGN);
+            ecdhEnv = JoseEnvelopes.encryptForCertificates(payload, null, List.of(new JoseEnvelopes.CertificateRecipient(sourceCert)), "ECDH-ES+A256KW",
+                    "A256GCM", Serialization.COMPACT, POLICY);
         }
 
         X509Certificate selfSigned(java.security.PublicKey pk, KeyPair software) throws Exception {
@@ -158,6 +165,12 @@ public class EsDataBenchmark {
     }
 
     @Benchmark
+    public byte[] unprotectEcdhEsA256kw(Keys k) throws Exception {
+        return JoseEnvelopes.decryptForCertificate(k.ecdhEnv, Serialization.COMPACT, new JoseEnvelopes.CertificateRecipient(k.sourceCert).thumbprint(),
+                io.m2mtrust.esdata.HsmEcdhDecrypter.of(k.ecdh, SIGN), POLICY);
+    }
+
+    @Benchmark
     public String protectEs256(Keys k) throws Exception {
         return JoseEnvelopes.sign(k.payload, new HsmJwsSigner(k.hsm, SIGN), k.sourceCert, false, Serialization.COMPACT, POLICY);
     }
@@ -203,5 +216,10 @@ public class EsDataBenchmark {
     @Benchmark
     public byte[] rawHsmSign(Keys k) {
         return k.hsm.signEcdsaP256(SIGN, k.payload);
+    }
+
+    @Benchmark
+    public byte[] rawHsmEcdh(Keys k) {
+        return k.ecdh.sharedSecret(SIGN, (java.security.interfaces.ECPublicKey) k.targetCert.getPublicKey());
     }
 }

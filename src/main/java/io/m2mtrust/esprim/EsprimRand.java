@@ -1,0 +1,97 @@
+package io.m2mtrust.esprim;
+
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+import jakarta.persistence.IdClass;
+import jakarta.persistence.Table;
+import org.hibernate.annotations.JdbcTypeCode;
+import org.hibernate.type.SqlTypes;
+
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+
+/** A stored rand object: ours as receiver (shared or for one originator), or an originator's we accepted. */
+@Entity
+@Table(name = "esprim_rand")
+@IdClass(EsprimRand.Key.class)
+public class EsprimRand {
+
+    /** RECEIVER/ORIGINATOR: this service is the receiver; PEER_RECEIVER/OWN_ORIGINATOR: it originates for a local entity. */
+    public enum Role { RECEIVER, ORIGINATOR, PEER_RECEIVER, OWN_ORIGINATOR }
+
+    @Id
+    @Column(name = "tenant_id")
+    public String tenantId;
+
+    @Id
+    @Column(name = "entity_id")
+    public String entityId;
+
+    @Id
+    @Enumerated(EnumType.STRING)
+    public Role role;
+
+    @Id
+    @Column(name = "rand_id")
+    public String randId;
+
+    /** Receiver rands made for one originator, and originator rands: that originator. */
+    public String peer;
+
+    @Column(nullable = false)
+    public boolean shared;
+
+    @Column(name = "rand_value", nullable = false)
+    public byte[] randValue;
+
+    @JdbcTypeCode(SqlTypes.ARRAY)
+    @Column(name = "key_gen_algs", nullable = false)
+    public Integer[] keyGenAlgs;
+
+    @JdbcTypeCode(SqlTypes.ARRAY)
+    @Column(name = "protocol_algs", nullable = false)
+    public Integer[] protocolAlgs;
+
+    @Column(name = "expires_at", nullable = false)
+    public Instant expiresAt;
+
+    @Column(name = "created_at", nullable = false)
+    public Instant createdAt;
+
+    public RandObject toRandObject() {
+        return new RandObject(randId, randValue, expiresAt, List.of(keyGenAlgs), List.of(protocolAlgs));
+    }
+
+    public static class Key implements Serializable {
+        public String tenantId;
+        public String entityId;
+        public Role role;
+        public String randId;
+
+        public Key() {
+        }
+
+        public Key(String tenantId, String entityId, Role role, String randId) {
+            this.tenantId = tenantId;
+            this.entityId = entityId;
+            this.role = role;
+            this.randId = randId;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.entityId, entityId) && k.role == role
+                    && Objects.equals(k.randId, randId);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(tenantId, entityId, role, randId);
+        }
+    }
+}

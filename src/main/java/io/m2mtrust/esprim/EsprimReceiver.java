@@ -1,0 +1,274 @@
+package io.m2mtrust.esprim;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.common.Sql;
+import io.m2mtrust.esdata.EsDataKeys;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The Receiver of ESPrim (TS-0003 §8.4.2 B–C; TS-0001 §11.4.2) for an entity the service protects: it
+ * issues receiver rand objects (shared, or per originator on a type-3 request), and opens ESPrim objects
+ * with every receiver check — known key ({@code kid}, 4112), known unexpired receiver rand ({@code rri},
+ * 4114) and originator rand ({@code ori}/{@code oro}, 4113; expiry not after the receiver's, key-generation
+ * algorithm and AEAD ids within the receiver's, {@code enc} within the originator's: 4111), the tag (4115),
+ * the inner {@code From} equal to the identity bound to the pairwise key (4116), no nested securityInfo, and
+ * replay protection kept in PostgreSQL (the same key and IV, or the same originator and request id, are
+ * refused while the rand objects live — also after a restart). Session keys are derived again when needed
+ * and never stored.
+ */
+@ApplicationScoped
+public class EsprimReceiver {
+
+    /** What an opened ESPrim object carried, and what answering it needs. */
+    public record Opened(Map<String, Object> inner, String from, String kid, String ori, String rri, String enc, SecretBytes sessionKey)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            sessionKey.close();
+        }
+
+        @Override
+        public String toString() {
+            return "Opened[" + kid + ", from " + from + "]";
+        }
+    }
+
+    static final ObjectMapper STRICT = JsonMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION).build();
+    private static final SecureRandom RANDOM = new SecureRandom();
+    static final String REQUEST_TYPE = "application/vnd.onem2m-preq+json";
+    static final String RESPONSE_TYPE = "application/vnd.onem2m-prsp+json";
+
+    private final EntityManager em;
+    private final EsDataKeys keys;
+
+    EsprimReceiver(EntityManager em, EsDataKeys keys) {
+        this.em = em;
+        this.keys = keys;
+    }
+
+    /** A new receiver rand object for {@code entity}: for one originator (type-3 request) or shared ({@code originator} null). */
+    public RandObject issue(String tenantId, String entityId, String originator, Duration lifetime) {
+        byte[] value = new byte[16];
+        RANDOM.nextBytes(value);
+        byte[] idBytes = new byte[12];
+        RANDOM.nextBytes(idBytes);
+        // the id says whether the object is shared (TS-0003 §8.4.2 B): "s" shared, "r" for one originator
+        String id = (originator == null ? "s" : "r") + java.util.HexFormat.of().formatHex(idBytes);
+        Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        EsprimRand r = new EsprimRand();
+        r.tenantId = tenantId;
+        r.entityId = entityId;
+        r.role = EsprimRand.Role.RECEIVER;
+        r.randId = id;
+        r.peer = originator;
+        r.shared = originator == null;
+        r.randValue = value;
+        r.keyGenAlgs = new Integer[]{EsprimKdf.KEY_GEN_HMAC_SHA256};
+        r.protocolAlgs = RandObject.ALL_PROTOCOL_ALGS.toArray(Integer[]::new);
+        r.expiresAt = now.plus(lifetime);
+        r.createdAt = now;
+        QuarkusTransaction.requiringNew().run(() -> em.persist(r));
+        return r.toRandObject();
+    }
+
+    /** The entity's current shared receiver rand object, if one lives at least {@code margin} longer. */
+    public java.util.Optional<RandObject> currentShared(String tenantId, String entityId, Duration margin) {
+        return QuarkusTransaction.requiringNew().call(() -> em.createQuery(
+                        "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and shared = true and expiresAt > ?4 order by expiresAt desc",
+                        EsprimRand.class).setParameter(1, tenantId).setParameter(2, entityId).setParameter(3, EsprimRand.Role.RECEIVER)
+                .setParameter(4, Instant.now().plus(margin)).setMaxResults(1).getResultStream().findFirst().map(EsprimRand::toRandObject));
+    }
+
+    /** Opens an ESPrim object sent to {@code entityId}; every refusal carries its oneM2M status code. */
+    public Opened open(String tenantId, String entityId, String compact) throws EsprimError {
+        EsprimObject.Parsed p = EsprimObject.parse(compact); // shape and options, before any lookup
+        Instant now = Instant.now();
+        EsprimRand receiver = QuarkusTransaction.requiringNew().call(() ->
+                em.find(EsprimRand.class, new EsprimRand.Key(tenantId, entityId, EsprimRand.Role.RECEIVER, p.rri())));
+        if (receiver == null || !receiver.expiresAt.isAfter(now)) {
+            throw new EsprimError(EsprimError.UNKNOWN_RECV_RAND_ID, "unknown or expired receiver rand id " + p.rri());
+        }
+        RandObject rr = receiver.toRandObject();
+        RandObject or;
+        boolean newOriginatorRand = false;
+        if (p.oro() != null) {
+            try {
+                or = RandObject.fromJson(p.oro(), false);
+            } catch (IllegalArgumentException e) {
+                throw new EsprimError(EsprimError.BAD_REQUEST, "oro: " + e.getMessage());
+            }
+            if (!or.id().equals(p.ori())) {
+                throw new EsprimError(EsprimError.BAD_REQUEST, "oro's esri is not the ori of the header");
+            }
+            newOriginatorRand = true;
+        } else {
+            EsprimRand stored = QuarkusTransaction.requiringNew().call(() ->
+                    em.find(EsprimRand.class, new EsprimRand.Key(tenantId, entityId, EsprimRand.Role.ORIGINATOR, p.ori())));
+            if (stored == null) {
+                throw new EsprimError(EsprimError.UNKNOWN_ORIG_RAND_ID, "unknown originator rand id " + p.ori() + " (send oro with it first)");
+            }
+            or = stored.toRandObject();
+        }
+        if (!or.expiry().isAfter(now)) {
+            throw new EsprimError(EsprimError.UNKNOWN_ORIG_RAND_ID, "the originator rand object " + p.ori() + " has expired");
+        }
+        checkAgreement(rr, or, p.enc());
+
+        EsDataKeys.Resolution key = QuarkusTransaction.requiringNew().call(() -> keys.resolve(tenantId, entityId, p.kid(), EsDataKeys.Usage.ESPRIM, true));
+        if (!key.usable()) {
+            throw new EsprimError(EsprimError.UNKNOWN_KEY_ID, "unknown key id " + p.kid() + ": " + key.problem());
+        }
+        SecretBytes session;
+        try (SecretBytes pairwise = key.key()) {
+            session = EsprimKdf.sessionKey(pairwise, rr.value(), or.value());
+        }
+        boolean handedOver = false;
+        try {
+            byte[] plain = EsprimObject.decrypt(p, session);
+            Map<String, Object> inner = innerRequest(plain);
+            String from = (String) inner.get("fr");
+            // TS-0003 §7.2.2: the inner From must be the identity the pairwise key is bound to
+            if (from == null || !key.peers().contains(from)) {
+                throw new EsprimError(EsprimError.IMPERSONATION, "the inner From is not the identity bound to key " + p.kid());
+            }
+            if (receiver.peer != null && !receiver.peer.equals(from)) {
+                throw new EsprimError(EsprimError.IMPERSONATION, "the receiver rand object " + p.rri() + " was issued to another originator");
+            }
+            Instant until = rr.expiry().isBefore(or.expiry()) ? rr.expiry() : or.expiry();
+            remember(tenantId, entityId, List.of("iv:" + p.kid() + ":" + EsprimObject.iv(p), "rqi:" + from + ":" + inner.get("rqi")), until);
+            if (newOriginatorRand) {
+                keepOriginatorRand(tenantId, entityId, from, or);
+            }
+            handedOver = true;
+            return new Opened(inner, from, p.kid(), p.ori(), p.rri(), p.enc(), session);
+        } finally {
+            if (!handedOver) {
+                session.close();
+            }
+        }
+    }
+
+    /** Protects the inner response with the session key of the request, header kid, ori and rri (§8.4.2 C). */
+    public String protectResponse(Opened o, byte[] innerResponse) throws EsprimError {
+        return EsprimObject.protect(innerResponse, o.sessionKey(), o.enc(), o.kid(), o.ori(), o.rri(), RESPONSE_TYPE, null, null);
+    }
+
+    /** The originator's choices must fit the receiver's offer (TS-0003 §8.4.2 B–C). */
+    static void checkAgreement(RandObject receiver, RandObject originator, String enc) throws EsprimError {
+        if (originator.expiry().isAfter(receiver.expiry())) {
+            throw new EsprimError(EsprimError.UNSUPPORTED_OPTION, "the originator rand object outlives the receiver's");
+        }
+        if (originator.keyGenAlgs().size() != 1 || !receiver.keyGenAlgs().contains(originator.keyGenAlgs().get(0))) {
+            throw new EsprimError(EsprimError.UNSUPPORTED_OPTION, "esk must be one of the receiver's esks " + receiver.keyGenAlgs());
+        }
+        if (!new HashSet<>(receiver.protocolAlgs()).containsAll(originator.protocolAlgs())) {
+            throw new EsprimError(EsprimError.UNSUPPORTED_OPTION, "espa must be a subset of the receiver's " + receiver.protocolAlgs());
+        }
+        if (!originator.protocolAlgs().contains(RandObject.protocolAlg(enc))) {
+            throw new EsprimError(EsprimError.UNSUPPORTED_OPTION, "enc " + enc + " is not among the originator's espa " + originator.protocolAlgs());
+        }
+    }
+
+    /** The inner request primitive (TS-0004 JSON, short names); a Notify carrying securityInfo is refused (no recursion). */
+    static Map<String, Object> innerRequest(byte[] plain) throws EsprimError {
+        Map<String, Object> m;
+        try {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> parsed = STRICT.readValue(plain, Map.class);
+            m = parsed;
+        } catch (Exception e) {
+            throw new EsprimError(EsprimError.BAD_REQUEST, "the inner primitive is not a JSON request primitive");
+        }
+        if (m.containsKey("m2m:rqp")) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> wrapped = m.get("m2m:rqp") instanceof Map<?, ?> w ? (Map<String, Object>) w : null;
+            if (wrapped == null) {
+                throw new EsprimError(EsprimError.BAD_REQUEST, "m2m:rqp is an object");
+            }
+            m = wrapped;
+        }
+        if (!(m.get("op") instanceof Number op) || op.intValue() < 1 || op.intValue() > 5) {
+            throw new EsprimError(EsprimError.BAD_REQUEST, "the inner primitive has no valid op");
+        }
+        if (!(m.get("to") instanceof String) || !(m.get("fr") instanceof String) || !(m.get("rqi") instanceof String rqi) || rqi.length() > 200) {
+            throw new EsprimError(EsprimError.BAD_REQUEST, "the inner primitive needs to, fr and rqi");
+        }
+        if (op.intValue() == 5 && m.get("pc") instanceof Map<?, ?> pc && pc.containsKey("m2m:seci")) {
+            throw new EsprimError(EsprimError.BAD_REQUEST, "an inner Notify carrying securityInfo is not processed (no recursion)");
+        }
+        return m;
+    }
+
+    private void remember(String tenantId, String entityId, List<String> fingerprints, Instant until) throws EsprimError {
+        try {
+            QuarkusTransaction.requiringNew().run(() -> {
+                for (String f : fingerprints) {
+                    em.createNativeQuery("insert into esprim_seen (tenant_id, entity_id, fingerprint, expires_at) values (?1, ?2, ?3, ?4)")
+                            .setParameter(1, tenantId).setParameter(2, entityId).setParameter(3, f.length() > 400 ? f.substring(0, 400) : f)
+                            .setParameter(4, until).executeUpdate();
+                }
+            });
+        } catch (RuntimeException e) {
+            if (Sql.isUniqueViolation(e)) {
+                throw new EsprimError(EsprimError.BAD_REQUEST, "replayed: this ESPrim object or inner request id was seen before");
+            }
+            throw e;
+        }
+    }
+
+    private void keepOriginatorRand(String tenantId, String entityId, String from, RandObject or) throws EsprimError {
+        EsprimRand existing = QuarkusTransaction.requiringNew().call(() ->
+                em.find(EsprimRand.class, new EsprimRand.Key(tenantId, entityId, EsprimRand.Role.ORIGINATOR, or.id())));
+        if (existing != null) {
+            if (!java.util.Arrays.equals(existing.randValue, or.value()) || !from.equals(existing.peer)) {
+                throw new EsprimError(EsprimError.UNKNOWN_ORIG_RAND_ID, "originator rand id " + or.id() + " is taken by another rand object");
+            }
+            return;
+        }
+        EsprimRand r = new EsprimRand();
+        r.tenantId = tenantId;
+        r.entityId = entityId;
+        r.role = EsprimRand.Role.ORIGINATOR;
+        r.randId = or.id();
+        r.peer = from;
+        r.shared = false;
+        r.randValue = or.value();
+        r.keyGenAlgs = or.keyGenAlgs().toArray(Integer[]::new);
+        r.protocolAlgs = or.protocolAlgs().toArray(Integer[]::new);
+        r.expiresAt = or.expiry();
+        r.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        try {
+            QuarkusTransaction.requiringNew().run(() -> em.persist(r));
+        } catch (RuntimeException e) {
+            if (!Sql.isUniqueViolation(e)) {
+                throw e;
+            }
+        }
+    }
+
+    /** Removes expired rand objects and replay fingerprints (scheduled by the proxy). */
+    public int purgeExpired() {
+        return QuarkusTransaction.requiringNew().call(() -> {
+            Instant now = Instant.now();
+            int a = em.createQuery("delete from EsprimRand where expiresAt < ?1").setParameter(1, now).executeUpdate();
+            int b = em.createNativeQuery("delete from esprim_seen where expires_at < ?1").setParameter(1, now).executeUpdate();
+            return a + b;
+        });
+    }
+}

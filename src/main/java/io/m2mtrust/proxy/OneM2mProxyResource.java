@@ -1,0 +1,86 @@
+package io.m2mtrust.proxy;
+
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The proxy's oneM2M HTTP binding (TS-0009): {@code /onem2m/<tenant>/<CSE-relative path>}, e.g.
+ * {@code /onem2m/acme/cse-in/Capp}. No bearer token: oneM2M peers authenticate with ESPrim (and the CSE's
+ * own access control for what passes through).
+ */
+@Path("/onem2m/{tenant}/{path: .+}")
+@Tag(name = "oneM2M proxy")
+public class OneM2mProxyResource {
+
+    private final ProxyService proxy;
+
+    OneM2mProxyResource(ProxyService proxy) {
+        this.proxy = proxy;
+    }
+
+    @GET
+    @Operation(summary = "oneM2M Retrieve through the proxy")
+    public Response get(@PathParam("tenant") String tenant, @PathParam("path") String path, @Context HttpHeaders headers, @Context UriInfo uri) {
+        return handle("GET", tenant, path, headers, uri, null);
+    }
+
+    @POST
+    @Consumes("*/*")
+    @Operation(summary = "oneM2M Create or Notify through the proxy (Notify with securityInfo to a protected entity: ESPrim)")
+    public Response post(@PathParam("tenant") String tenant, @PathParam("path") String path, @Context HttpHeaders headers, @Context UriInfo uri,
+                         byte[] body) {
+        return handle("POST", tenant, path, headers, uri, body);
+    }
+
+    @PUT
+    @Consumes("*/*")
+    @Operation(summary = "oneM2M Update through the proxy")
+    public Response put(@PathParam("tenant") String tenant, @PathParam("path") String path, @Context HttpHeaders headers, @Context UriInfo uri,
+                        byte[] body) {
+        return handle("PUT", tenant, path, headers, uri, body);
+    }
+
+    @DELETE
+    @Operation(summary = "oneM2M Delete through the proxy")
+    public Response delete(@PathParam("tenant") String tenant, @PathParam("path") String path, @Context HttpHeaders headers, @Context UriInfo uri) {
+        return handle("DELETE", tenant, path, headers, uri, null);
+    }
+
+    private Response handle(String method, String tenant, String path, HttpHeaders headers, UriInfo uri, byte[] body) {
+        return toResponse(proxy.handle(tenant, incoming(method, path, headers, uri, body)));
+    }
+
+    static ProxyService.Incoming incoming(String method, String path, HttpHeaders headers, UriInfo uri, byte[] body) {
+        Map<String, String> h = new LinkedHashMap<>();
+        headers.getRequestHeaders().forEach((k, v) -> {
+            if (!v.isEmpty()) {
+                h.put(k, v.get(0));
+            }
+        });
+        return new ProxyService.Incoming(method, path, uri.getRequestUri().getRawQuery(), h, body);
+    }
+
+    static Response toResponse(ProxyService.Outgoing o) {
+        Response.ResponseBuilder r = Response.status(o.httpStatus());
+        o.headers().forEach(r::header);
+        r.header("X-M2M-RSC", Integer.toString(o.rsc()));
+        if (o.body() != null && o.body().length > 0) {
+            r.entity(o.body()).type(o.contentType() == null ? "application/json" : o.contentType());
+        }
+        return r.build();
+    }
+}

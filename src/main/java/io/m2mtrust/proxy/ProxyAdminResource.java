@@ -1,0 +1,273 @@
+package io.m2mtrust.proxy;
+
+import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.tenant.TenantDoor;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import jakarta.persistence.EntityManager;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Size;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+import java.net.URI;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Admin API of the proxy: which CSE it fronts, and which entities behind it terminate ESPrim. */
+@Path("/api/v1/tenants/{tenant}/proxy")
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.APPLICATION_JSON)
+@Tag(name = "oneM2M proxy")
+@SecurityRequirement(name = "oidc")
+public class ProxyAdminResource {
+
+    public record ConfigBody(@NotBlank @Size(max = 500) String cseUrl, @NotBlank @Size(max = 200) String cseId, @NotBlank @Size(max = 100) String cseBase,
+                             Integer randLifetimeSeconds, Integer timeoutMs) {
+    }
+
+    public record ConfigView(String cseUrl, String cseId, String cseBase, int randLifetimeSeconds, int timeoutMs, Instant updatedAt) {
+        static ConfigView of(ProxyConfig c) {
+            return new ConfigView(c.cseUrl, c.cseId, c.cseBase, c.randLifetimeSeconds, c.timeoutMs, c.updatedAt);
+        }
+    }
+
+    public record EntityBody(@NotBlank @Size(max = 200) String entityId, @NotBlank @Size(max = 300) String resourcePath, Boolean esprimRequired) {
+    }
+
+    public record EntityView(String entityId, String resourcePath, boolean esprimRequired, Instant createdAt) {
+        static EntityView of(ProtectedEntity e) {
+            return new EntityView(e.entityId, e.resourcePath, e.esprimRequired, e.createdAt);
+        }
+    }
+
+    public record RemoteBody(@NotBlank @Size(max = 40) String name, @NotBlank @Size(max = 200) String receiverId, @NotBlank @Size(max = 500) String url,
+                             @NotBlank @Size(max = 330) String keyId) {
+    }
+
+    public record RemoteView(String name, String receiverId, String url, String keyId, Instant createdAt) {
+        static RemoteView of(ProxyRemote r) {
+            return new RemoteView(r.name, r.receiverId, r.url, r.keyId, r.createdAt);
+        }
+    }
+
+    private final EntityManager em;
+    private final TenantDoor tenants;
+    private final AdminAccess access;
+    private final AuditLog audit;
+    private final ProxyService proxy;
+
+    ProxyAdminResource(EntityManager em, TenantDoor tenants, AdminAccess access, AuditLog audit, ProxyService proxy) {
+        this.em = em;
+        this.tenants = tenants;
+        this.access = access;
+        this.audit = audit;
+        this.proxy = proxy;
+    }
+
+    @GET
+    public ConfigView get(@PathParam("tenant") String tenant) {
+        tenants.enter(tenant, AdminAccess.Need.READ);
+        return proxy.config(tenant).map(ConfigView::of).orElseThrow(() -> ApiProblem.notFound("proxy configuration"));
+    }
+
+    @PUT
+    @Operation(summary = "Set the CSE the proxy fronts (oneM2M HTTP binding base URL, CSE-ID, CSEBase name), rand object lifetime and CSE timeout")
+    public ConfigView put(@PathParam("tenant") String tenant, @Valid @NotNull ConfigBody body) {
+        tenants.enter(tenant, AdminAccess.Need.WRITE);
+        List<Map<String, String>> errors = new ArrayList<>();
+        URI url;
+        try {
+            url = URI.create(body.cseUrl());
+            if (!("http".equals(url.getScheme()) || "https".equals(url.getScheme())) || url.getHost() == null || url.getRawQuery() != null
+                    || url.getRawFragment() != null || url.getRawUserInfo() != null) {
+                errors.add(ApiProblem.fieldError("cseUrl", "an http(s) URL without user info, query or fragment"));
+            }
+        } catch (IllegalArgumentException e) {
+            errors.add(ApiProblem.fieldError("cseUrl", "not a URL"));
+        }
+        if (!body.cseId().matches("/[A-Za-z0-9._-]{1,199}")) {
+            errors.add(ApiProblem.fieldError("cseId", "an SP-relative CSE-ID like /id-in"));
+        }
+        if (!body.cseBase().matches("[A-Za-z0-9._-]{1,100}")) {
+            errors.add(ApiProblem.fieldError("cseBase", "the CSEBase resource name, like cse-in"));
+        }
+        int lifetime = body.randLifetimeSeconds() == null ? 3600 : body.randLifetimeSeconds();
+        int timeout = body.timeoutMs() == null ? 10_000 : body.timeoutMs();
+        if (lifetime < 60 || lifetime > 604_800) {
+            errors.add(ApiProblem.fieldError("randLifetimeSeconds", "60 to 604800"));
+        }
+        if (timeout < 100 || timeout > 120_000) {
+            errors.add(ApiProblem.fieldError("timeoutMs", "100 to 120000"));
+        }
+        if (!errors.isEmpty()) {
+            throw ApiProblem.invalid(errors);
+        }
+        return QuarkusTransaction.requiringNew().call(() -> {
+            ProxyConfig c = em.find(ProxyConfig.class, tenant);
+            boolean created = c == null;
+            if (created) {
+                c = new ProxyConfig();
+                c.tenantId = tenant;
+            }
+            c.cseUrl = body.cseUrl();
+            c.cseId = body.cseId();
+            c.cseBase = body.cseBase();
+            c.randLifetimeSeconds = lifetime;
+            c.timeoutMs = timeout;
+            c.updatedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            if (created) {
+                em.persist(c);
+            }
+            audit.append(tenant, access.actor(), "proxy.configure", "proxy", AuditLog.Outcome.SUCCESS, "CSE " + body.cseId() + " at " + body.cseUrl());
+            return ConfigView.of(c);
+        });
+    }
+
+    @GET
+    @Path("entities")
+    public List<EntityView> entities(@PathParam("tenant") String tenant) {
+        tenants.enter(tenant, AdminAccess.Need.READ);
+        return proxy.entities(tenant).stream().map(EntityView::of).toList();
+    }
+
+    @PUT
+    @Path("entities")
+    @Operation(summary = "Protect an entity behind the proxy: ESPrim terminates for it (entityId = its CSE-ID or AE-ID, resourcePath = cse-in or cse-in/<AE>)")
+    public EntityView putEntity(@PathParam("tenant") String tenant, @Valid @NotNull EntityBody body) {
+        tenants.enter(tenant, AdminAccess.Need.WRITE);
+        ProxyConfig cfg = proxy.config(tenant).orElseThrow(() -> ApiProblem.conflict("configure the proxy first (PUT /proxy)"));
+        if (!(body.resourcePath().equals(cfg.cseBase) || body.resourcePath().matches(java.util.regex.Pattern.quote(cfg.cseBase) + "/[A-Za-z0-9._-]{1,100}"))) {
+            throw ApiProblem.invalid(List.of(ApiProblem.fieldError("resourcePath", "the CSEBase (" + cfg.cseBase + ") or one of its AEs (" + cfg.cseBase + "/<AE>)")));
+        }
+        if (body.entityId().isBlank() || body.entityId().contains(" ")) {
+            throw ApiProblem.invalid(List.of(ApiProblem.fieldError("entityId", "a CSE-ID or AE-ID")));
+        }
+        return QuarkusTransaction.requiringNew().call(() -> {
+            ProtectedEntity e = em.find(ProtectedEntity.class, new ProtectedEntity.Key(tenant, body.entityId()));
+            ProtectedEntity samePath = em.createQuery("from ProtectedEntity where tenantId = ?1 and resourcePath = ?2", ProtectedEntity.class)
+                    .setParameter(1, tenant).setParameter(2, body.resourcePath()).getResultStream().findFirst().orElse(null);
+            if (samePath != null && !samePath.entityId.equals(body.entityId())) {
+                throw ApiProblem.conflict(body.resourcePath() + " is protected as " + samePath.entityId);
+            }
+            boolean created = e == null;
+            if (created) {
+                e = new ProtectedEntity();
+                e.tenantId = tenant;
+                e.entityId = body.entityId();
+                e.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            }
+            e.resourcePath = body.resourcePath();
+            e.esprimRequired = Boolean.TRUE.equals(body.esprimRequired());
+            if (created) {
+                em.persist(e);
+            }
+            audit.append(tenant, access.actor(), "proxy.entity.put", "entity/" + body.entityId(), AuditLog.Outcome.SUCCESS,
+                    body.resourcePath() + (e.esprimRequired ? ", ESPrim required" : ""));
+            return EntityView.of(e);
+        });
+    }
+
+    @DELETE
+    @Path("entities")
+    public Response deleteEntity(@PathParam("tenant") String tenant, @QueryParam("entityId") String entityId) {
+        tenants.enter(tenant, AdminAccess.Need.WRITE);
+        int n = QuarkusTransaction.requiringNew().call(() -> {
+            int d = em.createQuery("delete from ProtectedEntity where tenantId = ?1 and entityId = ?2").setParameter(1, tenant)
+                    .setParameter(2, entityId).executeUpdate();
+            if (d > 0) {
+                audit.append(tenant, access.actor(), "proxy.entity.delete", "entity/" + entityId, AuditLog.Outcome.SUCCESS, null);
+            }
+            return d;
+        });
+        if (n == 0) {
+            throw ApiProblem.notFound("protected entity " + entityId);
+        }
+        return Response.noContent().build();
+    }
+
+    @GET
+    @Path("remotes")
+    public List<RemoteView> remotes(@PathParam("tenant") String tenant) {
+        tenants.enter(tenant, AdminAccess.Need.READ);
+        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from ProxyRemote where tenantId = ?1 order by name", ProxyRemote.class)
+                .setParameter(1, tenant).getResultStream().map(RemoteView::of).toList());
+    }
+
+    @PUT
+    @Path("remotes")
+    @Operation(summary = "A remote ESPrim receiver legacy entities reach through /onem2m-out/{tenant}/{name}/...: its CSE-ID or AE-ID, the "
+            + "HTTP binding URL of its <CSEBase> or <AE>, and the pairwise key id")
+    public RemoteView putRemote(@PathParam("tenant") String tenant, @Valid @NotNull RemoteBody body) {
+        tenants.enter(tenant, AdminAccess.Need.WRITE);
+        List<Map<String, String>> errors = new ArrayList<>();
+        if (!body.name().matches("[a-z0-9][a-z0-9-]{0,39}")) {
+            errors.add(ApiProblem.fieldError("name", "1-40 of a-z, 0-9 and hyphens"));
+        }
+        try {
+            URI u = URI.create(body.url());
+            if (!("http".equals(u.getScheme()) || "https".equals(u.getScheme())) || u.getHost() == null || u.getRawQuery() != null
+                    || u.getRawUserInfo() != null) {
+                errors.add(ApiProblem.fieldError("url", "an http(s) URL without user info or query"));
+            }
+        } catch (IllegalArgumentException e) {
+            errors.add(ApiProblem.fieldError("url", "not a URL"));
+        }
+        if (!errors.isEmpty()) {
+            throw ApiProblem.invalid(errors);
+        }
+        return QuarkusTransaction.requiringNew().call(() -> {
+            ProxyRemote r = em.find(ProxyRemote.class, new ProxyRemote.Key(tenant, body.name()));
+            boolean created = r == null;
+            if (created) {
+                r = new ProxyRemote();
+                r.tenantId = tenant;
+                r.name = body.name();
+                r.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            }
+            r.receiverId = body.receiverId();
+            r.url = body.url();
+            r.keyId = body.keyId();
+            if (created) {
+                em.persist(r);
+            }
+            audit.append(tenant, access.actor(), "proxy.remote.put", "remote/" + body.name(), AuditLog.Outcome.SUCCESS,
+                    body.receiverId() + " at " + body.url() + " with key " + body.keyId());
+            return RemoteView.of(r);
+        });
+    }
+
+    @DELETE
+    @Path("remotes/{name}")
+    public Response deleteRemote(@PathParam("tenant") String tenant, @PathParam("name") String name) {
+        tenants.enter(tenant, AdminAccess.Need.WRITE);
+        int n = QuarkusTransaction.requiringNew().call(() -> {
+            int d = em.createQuery("delete from ProxyRemote where tenantId = ?1 and name = ?2").setParameter(1, tenant).setParameter(2, name).executeUpdate();
+            if (d > 0) {
+                audit.append(tenant, access.actor(), "proxy.remote.delete", "remote/" + name, AuditLog.Outcome.SUCCESS, null);
+            }
+            return d;
+        });
+        if (n == 0) {
+            throw ApiProblem.notFound("remote receiver " + name);
+        }
+        return Response.noContent().build();
+    }
+}

@@ -1,0 +1,45 @@
+package io.m2mtrust.proxy;
+
+import io.m2mtrust.esprim.EsprimReceiver;
+import io.quarkus.scheduler.Scheduled;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.jboss.logging.Logger;
+
+/** Renews shared receiver rand objects before they run out, and purges expired rand objects and replay fingerprints. */
+@ApplicationScoped
+public class ProxyMaintenance {
+
+    private static final Logger LOG = Logger.getLogger(ProxyMaintenance.class);
+
+    private final EsprimReceiver receiver;
+    private final ProxyService proxy;
+
+    ProxyMaintenance(EsprimReceiver receiver, ProxyService proxy) {
+        this.receiver = receiver;
+        this.proxy = proxy;
+    }
+
+    @Scheduled(every = "${m2m.esprim.refresh-every:60s}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP, skipExecutionIf = Scheduled.ApplicationNotRunning.class)
+    void refreshShared() {
+        try {
+            int n = proxy.refreshSharedRands();
+            if (n > 0) {
+                LOG.debugf("issued %d shared receiver rand objects", n);
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("shared rand refresh failed (retried at the next run): %s", e.getMessage());
+        }
+    }
+
+    @Scheduled(every = "${m2m.esprim.purge-every:5m}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP, skipExecutionIf = Scheduled.ApplicationNotRunning.class)
+    void purge() {
+        try {
+            int n = receiver.purgeExpired();
+            if (n > 0) {
+                LOG.debugf("purged %d expired ESPrim rand objects and replay fingerprints", n);
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("ESPrim purge failed (retried at the next run): %s", e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,259 @@
+package io.m2mtrust.proxy;
+
+import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.esdata.EsDataKeys;
+import io.m2mtrust.esprim.EsprimError;
+import io.m2mtrust.esprim.EsprimKdf;
+import io.m2mtrust.esprim.EsprimObject;
+import io.m2mtrust.esprim.EsprimRand;
+import io.m2mtrust.esprim.RandObject;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The Originator role (TS-0003 §8.4.2 B–C) for a legacy entity behind the proxy: its plain primitive to a
+ * configured remote receiver is sent as an ESPrim object. The proxy obtains the receiver's rand object (the
+ * shared one from its {@code esi}, or a type-3 Notify), makes its own originator rand object, derives the
+ * sessionESPrimKey from the pairwise key both sides hold, sends the protected Notify, and answers with the
+ * decrypted inner response — accepted only with the request's own {@code rqi} and the same kid/ori/rri.
+ * Rand objects are kept in PostgreSQL until shortly before they expire; a refusal that says they are unknown
+ * gets one retry with fresh ones.
+ */
+@ApplicationScoped
+public class ProxyOriginator {
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Duration MARGIN = Duration.ofSeconds(30);
+
+    private final EntityManager em;
+    private final EsDataKeys keys;
+    private final CseClient http = new CseClient();
+
+    ProxyOriginator(EntityManager em, EsDataKeys keys) {
+        this.em = em;
+        this.keys = keys;
+    }
+
+    public Optional<ProxyRemote> remote(String tenantId, String name) {
+        return Optional.ofNullable(QuarkusTransaction.requiringNew().call(() -> em.find(ProxyRemote.class, new ProxyRemote.Key(tenantId, name))));
+    }
+
+    /** Sends {@code in} (a plain primitive of {@code in}'s X-M2M-Origin) to the remote receiver through ESPrim. */
+    public ProxyService.Outgoing send(String tenantId, ProxyConfig cfg, ProxyRemote remote, ProxyService.Incoming in) {
+        String origin = in.header("X-M2M-Origin");
+        String ri = in.header("X-M2M-RI");
+        if (origin == null || origin.isBlank() || origin.length() > 200 || ri == null || ri.isBlank() || ri.length() > 200) {
+            return ProxyService.answer(4000, "X-M2M-Origin and X-M2M-RI are required", ri);
+        }
+        Map<String, Object> inner;
+        try {
+            inner = innerRequest(in, origin, ri);
+        } catch (IllegalArgumentException e) {
+            return ProxyService.answer(4000, e.getMessage(), ri);
+        }
+        for (int attempt = 0; attempt < 2; attempt++) {
+            try {
+                return exchange(tenantId, cfg, remote, origin, inner, ri, attempt > 0);
+            } catch (StaleRand stale) {
+                forget(tenantId, origin, remote.receiverId);
+            } catch (EsprimError e) {
+                return ProxyService.answer(e.rsc, e.getMessage(), ri);
+            }
+        }
+        return ProxyService.answer(EsprimError.UNKNOWN_RECV_RAND_ID, "the remote receiver refused fresh rand objects too", ri);
+    }
+
+    private static final class StaleRand extends Exception {
+        StaleRand() {
+            super(null, null, false, false);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private ProxyService.Outgoing exchange(String tenantId, ProxyConfig cfg, ProxyRemote remote, String origin, Map<String, Object> inner, String ri,
+                                           boolean fresh) throws EsprimError, StaleRand {
+        Duration timeout = Duration.ofMillis(cfg.timeoutMs);
+        EsDataKeys.Resolution key = QuarkusTransaction.requiringNew().call(() -> keys.resolve(tenantId, origin, remote.keyId, EsDataKeys.Usage.ESPRIM, true));
+        if (!key.usable()) {
+            throw new EsprimError(EsprimError.UNKNOWN_KEY_ID, "no usable pairwise key " + remote.keyId + " for " + origin + ": " + key.problem());
+        }
+        try (SecretBytes pairwise = key.key()) {
+            if (!key.peers().contains(remote.receiverId)) {
+                throw new EsprimError(EsprimError.UNKNOWN_KEY_ID, "key " + remote.keyId + " is not shared with " + remote.receiverId);
+            }
+            RandObject rr = peerReceiverRand(tenantId, origin, remote, timeout, fresh);
+            RandObject or = ownOriginatorRand(tenantId, origin, remote, rr);
+            String enc = "A256GCM";
+            try (SecretBytes session = EsprimKdf.sessionKey(pairwise, rr.value(), or.value())) {
+                String epo = EsprimObject.protect(ProxyService.JSON.writeValueAsBytes(inner), session, enc, remote.keyId, or.id(), rr.id(),
+                        "application/vnd.onem2m-preq+json", or.toJson(false), null);
+                Map<String, String> headers = new LinkedHashMap<>();
+                headers.put("X-M2M-Origin", origin);
+                headers.put("X-M2M-RI", "esprim-" + ri);
+                headers.put("X-M2M-RVI", "3");
+                headers.put("Content-Type", "application/json");
+                headers.put("Accept", "application/json");
+                byte[] body = ProxyService.JSON.writeValueAsBytes(Map.of("m2m:seci", Map.of("sit", 5, "epo", epo)));
+                CseClient.Answer a = http.send(remote.url, "POST", "", headers, body, timeout);
+                if (a.rsc() == EsprimError.UNKNOWN_RECV_RAND_ID || a.rsc() == EsprimError.UNKNOWN_ORIG_RAND_ID) {
+                    throw new StaleRand();
+                }
+                if (a.rsc() != 2000) {
+                    // an unsecured answer (transport or ESPrim error): passed on as it came
+                    return new ProxyService.Outgoing(a.httpStatus(), a.rsc(), a.contentType(), a.body(), Map.of("X-M2M-RI", ri));
+                }
+                Map<String, Object> seci = (Map<String, Object>) ProxyService.securityInfo(a.body());
+                if (seci == null || !(seci.get("sit") instanceof Number sit) || sit.intValue() != 5 || !(seci.get("epo") instanceof String respEpo)) {
+                    throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the receiver's answer is not an ESPrim object");
+                }
+                EsprimObject.Parsed p = EsprimObject.parse(respEpo);
+                if (!p.kid().equals(remote.keyId) || !p.ori().equals(or.id()) || !p.rri().equals(rr.id())) {
+                    throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the receiver's answer names another key or other rand objects");
+                }
+                Map<String, Object> response;
+                try {
+                    response = ProxyService.JSON.readValue(EsprimObject.decrypt(p, session), Map.class);
+                } catch (EsprimError e) {
+                    throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the receiver's answer does not decrypt with the session key");
+                }
+                if (!ri.equals(response.get("rqi"))) {
+                    // an originator accepts only a response to its own request (no reflection with the shared session key)
+                    throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the protected answer is for another request");
+                }
+                int rsc = response.get("rsc") instanceof Number n ? n.intValue() : 5000;
+                byte[] pc = response.get("pc") == null ? new byte[0] : ProxyService.JSON.writeValueAsBytes(response.get("pc"));
+                Map<String, String> h = new LinkedHashMap<>();
+                h.put("X-M2M-RI", ri);
+                h.put("X-M2M-RSC", Integer.toString(rsc));
+                return new ProxyService.Outgoing(OneM2m.httpStatus(rsc), rsc, "application/json", pc, h);
+            } catch (java.io.IOException e) {
+                throw new EsprimError(EsprimError.ENCRYPTION_ERROR, "the primitive could not be serialised");
+            }
+        }
+    }
+
+    /** The inner request primitive from a plain HTTP-binding request (TS-0009 → TS-0004 JSON with short names). */
+    static Map<String, Object> innerRequest(ProxyService.Incoming in, String origin, String ri) {
+        int op = switch (in.method()) {
+            case "GET" -> OneM2m.RETRIEVE;
+            case "PUT" -> OneM2m.UPDATE;
+            case "DELETE" -> OneM2m.DELETE;
+            default -> ProxyService.hasResourceType(in.header("Content-Type")) ? OneM2m.CREATE : OneM2m.NOTIFY;
+        };
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("op", op);
+        m.put("to", in.path());
+        m.put("fr", origin);
+        m.put("rqi", ri);
+        m.put("rvi", in.header("X-M2M-RVI") == null ? "3" : in.header("X-M2M-RVI"));
+        String ct = in.header("Content-Type");
+        if (op == OneM2m.CREATE) {
+            String t = ct.replace(" ", "");
+            m.put("ty", Integer.parseInt(t.substring(t.indexOf(";ty=") + 4).replaceAll("[^0-9].*", "")));
+        }
+        if (in.body() != null && in.body().length > 0) {
+            try {
+                m.put("pc", ProxyService.JSON.readValue(in.body(), Object.class));
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("the content is not JSON");
+            }
+        }
+        return m;
+    }
+
+    private RandObject peerReceiverRand(String tenantId, String origin, ProxyRemote remote, Duration timeout, boolean fresh) throws EsprimError {
+        Instant now = Instant.now();
+        if (!fresh) {
+            Optional<EsprimRand> cached = QuarkusTransaction.requiringNew().call(() -> em.createQuery(
+                            "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 and expiresAt > ?5 order by expiresAt desc",
+                            EsprimRand.class).setParameter(1, tenantId).setParameter(2, origin).setParameter(3, EsprimRand.Role.PEER_RECEIVER)
+                    .setParameter(4, remote.receiverId).setParameter(5, now.plus(MARGIN)).setMaxResults(1).getResultStream().findFirst());
+            if (cached.isPresent()) {
+                return cached.get().toRandObject();
+            }
+        }
+        // a type-3 Notify (TS-0004 §7.5.1.2.11): a receiver rand object for this originator
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put("X-M2M-Origin", origin);
+        headers.put("X-M2M-RI", "rand-" + HexFormat.of().formatHex(bytes(8)));
+        headers.put("X-M2M-RVI", "3");
+        headers.put("Content-Type", "application/json");
+        CseClient.Answer a = http.send(remote.url, "POST", "", headers, "{\"m2m:seci\":{\"sit\":3}}".getBytes(StandardCharsets.UTF_8), timeout);
+        if (a.rsc() != 2000) {
+            throw new EsprimError(a.rsc() == 4008 || a.rsc() == 5103 ? a.rsc() : EsprimError.UNKNOWN_RECV_RAND_ID,
+                    "the remote receiver gave no rand object (" + a.rsc() + ")");
+        }
+        RandObject rr;
+        try {
+            Map<String, Object> seci = ProxyService.securityInfo(a.body());
+            if (seci == null || !(seci.get("sit") instanceof Number sit) || sit.intValue() != 4) {
+                throw new IllegalArgumentException("not a receiverESPrimRandObject response");
+            }
+            rr = RandObject.fromJson(seci.get("ero"), true);
+        } catch (IllegalArgumentException e) {
+            throw new EsprimError(EsprimError.UNKNOWN_RECV_RAND_ID, "the remote receiver's rand object is unusable: " + e.getMessage());
+        }
+        if (!rr.keyGenAlgs().contains(EsprimKdf.KEY_GEN_HMAC_SHA256) || !rr.protocolAlgs().contains(12) || !rr.expiry().isAfter(now.plus(MARGIN))) {
+            throw new EsprimError(EsprimError.UNSUPPORTED_OPTION, "the remote receiver offers no HMAC-SHA256 / A256GCM or an expiring rand object");
+        }
+        store(tenantId, origin, EsprimRand.Role.PEER_RECEIVER, remote.receiverId, rr);
+        return rr;
+    }
+
+    private RandObject ownOriginatorRand(String tenantId, String origin, ProxyRemote remote, RandObject rr) {
+        Optional<EsprimRand> mine = QuarkusTransaction.requiringNew().call(() -> em.createQuery(
+                        "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 and expiresAt > ?5 and expiresAt <= ?6 "
+                                + "order by expiresAt desc", EsprimRand.class).setParameter(1, tenantId).setParameter(2, origin)
+                .setParameter(3, EsprimRand.Role.OWN_ORIGINATOR).setParameter(4, remote.receiverId).setParameter(5, Instant.now().plus(MARGIN))
+                .setParameter(6, rr.expiry()).setMaxResults(1).getResultStream().findFirst());
+        if (mine.isPresent()) {
+            return mine.get().toRandObject();
+        }
+        byte[] id = bytes(8);
+        // expiry no later than the receiver's; one key-generation algorithm; AEAD ids within the receiver's
+        RandObject or = new RandObject("o" + HexFormat.of().formatHex(id), bytes(16), rr.expiry().truncatedTo(ChronoUnit.SECONDS),
+                List.of(EsprimKdf.KEY_GEN_HMAC_SHA256), List.of(12));
+        store(tenantId, origin, EsprimRand.Role.OWN_ORIGINATOR, remote.receiverId, or);
+        return or;
+    }
+
+    private void store(String tenantId, String origin, EsprimRand.Role role, String peer, RandObject r) {
+        EsprimRand e = new EsprimRand();
+        e.tenantId = tenantId;
+        e.entityId = origin;
+        e.role = role;
+        e.randId = r.id();
+        e.peer = peer;
+        e.shared = false;
+        e.randValue = r.value();
+        e.keyGenAlgs = r.keyGenAlgs().toArray(Integer[]::new);
+        e.protocolAlgs = r.protocolAlgs().toArray(Integer[]::new);
+        e.expiresAt = r.expiry();
+        e.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        QuarkusTransaction.requiringNew().run(() -> em.merge(e));
+    }
+
+    private void forget(String tenantId, String origin, String receiverId) {
+        QuarkusTransaction.requiringNew().run(() -> em.createQuery("delete from EsprimRand where tenantId = ?1 and entityId = ?2 and peer = ?3 "
+                        + "and role in (?4, ?5)").setParameter(1, tenantId).setParameter(2, origin).setParameter(3, receiverId)
+                .setParameter(4, EsprimRand.Role.PEER_RECEIVER).setParameter(5, EsprimRand.Role.OWN_ORIGINATOR).executeUpdate());
+    }
+
+    private static byte[] bytes(int n) {
+        byte[] b = new byte[n];
+        RANDOM.nextBytes(b);
+        return b;
+    }
+}

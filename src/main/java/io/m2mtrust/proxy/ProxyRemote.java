@@ -1,0 +1,62 @@
+package io.m2mtrust.proxy;
+
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.Id;
+import jakarta.persistence.IdClass;
+import jakarta.persistence.Table;
+
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.Objects;
+
+/** A remote ESPrim receiver that legacy entities behind the proxy reach through it: its identity, its binding URL and the pairwise key id. */
+@Entity
+@Table(name = "proxy_remote")
+@IdClass(ProxyRemote.Key.class)
+public class ProxyRemote {
+
+    @Id
+    @Column(name = "tenant_id")
+    public String tenantId;
+
+    @Id
+    public String name;
+
+    /** The receiver's CSE-ID or AE-ID (the identity bound to the pairwise key besides the originator). */
+    @Column(name = "receiver_id", nullable = false)
+    public String receiverId;
+
+    /** The HTTP binding URL of the receiver's {@code <CSEBase>} or {@code <AE>}, where Notify requests go. */
+    @Column(nullable = false)
+    public String url;
+
+    @Column(name = "key_id", nullable = false)
+    public String keyId;
+
+    @Column(name = "created_at", nullable = false)
+    public Instant createdAt;
+
+    public static class Key implements Serializable {
+        public String tenantId;
+        public String name;
+
+        public Key() {
+        }
+
+        public Key(String tenantId, String name) {
+            this.tenantId = tenantId;
+            this.name = name;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.name, name);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(tenantId, name);
+        }
+    }
+}

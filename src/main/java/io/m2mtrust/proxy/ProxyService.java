@@ -1,0 +1,355 @@
+package io.m2mtrust.proxy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.m2mtrust.esprim.EsprimError;
+import io.m2mtrust.esprim.EsprimReceiver;
+import io.m2mtrust.esprim.RandObject;
+import io.m2mtrust.policy.PolicyService;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+import org.jboss.logging.Logger;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The end-to-end security proxy in front of a tenant's CSE (TS-0001 §11.4.2, TS-0003 §8.4): every primitive
+ * passes through unchanged, except Notify requests with {@code securityInfo} to an entity it protects —
+ * type 3 gets a receiver rand object (type 4), type 5 (an ESPrim object) is opened, its inner primitive sent
+ * to the CSE, and the CSE's response returned protected with the same session key. Entities that require
+ * ESPrim refuse plain primitives (4107); the {@code <CSEBase>} and protected {@code <AE>}s get {@code esi}
+ * (supported features and the shared rand object) added to their retrieved representation.
+ */
+@ApplicationScoped
+public class ProxyService {
+
+    private static final Logger LOG = Logger.getLogger(ProxyService.class);
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final int MAX_REQUEST = io.m2mtrust.common.RequestSizeLimit.ONEM2M_MAX_BODY_BYTES;
+
+    /** An incoming primitive in the HTTP binding. */
+    public record Incoming(String method, String path, String query, Map<String, String> headers, byte[] body) {
+        String header(String name) {
+            for (Map.Entry<String, String> e : headers.entrySet()) {
+                if (e.getKey().equalsIgnoreCase(name)) {
+                    return e.getValue();
+                }
+            }
+            return null;
+        }
+    }
+
+    /** An answer in the HTTP binding. */
+    public record Outgoing(int httpStatus, int rsc, String contentType, byte[] body, Map<String, String> headers) {
+    }
+
+    private final EntityManager em;
+    private final EsprimReceiver receiver;
+    private final ProxyOriginator originator;
+    private final PolicyService policies;
+    private final CseClient cse = new CseClient();
+
+    ProxyService(EntityManager em, EsprimReceiver receiver, ProxyOriginator originator, PolicyService policies) {
+        this.em = em;
+        this.receiver = receiver;
+        this.originator = originator;
+        this.policies = policies;
+    }
+
+    /** A plain primitive of a legacy entity behind the proxy for the remote receiver {@code remoteName}: sent as ESPrim. */
+    public Outgoing originate(String tenantId, String remoteName, Incoming in) {
+        Optional<ProxyConfig> cfg = config(tenantId);
+        Optional<ProxyRemote> remote = cfg.isEmpty() ? Optional.empty() : originator.remote(tenantId, remoteName);
+        if (remote.isEmpty()) {
+            return answer(4004, "no remote receiver " + remoteName + " is configured for this tenant's proxy", in.header("X-M2M-RI"));
+        }
+        if (in.body() != null && in.body().length > MAX_REQUEST) {
+            return answer(4000, "the primitive is larger than " + MAX_REQUEST + " bytes", in.header("X-M2M-RI"));
+        }
+        return originator.send(tenantId, cfg.get(), remote.get(), in);
+    }
+
+    public Optional<ProxyConfig> config(String tenantId) {
+        return Optional.ofNullable(QuarkusTransaction.requiringNew().call(() -> em.find(ProxyConfig.class, tenantId)));
+    }
+
+    public List<ProtectedEntity> entities(String tenantId) {
+        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from ProtectedEntity where tenantId = ?1 order by entityId",
+                ProtectedEntity.class).setParameter(1, tenantId).getResultList());
+    }
+
+    public Outgoing handle(String tenantId, Incoming in) {
+        Optional<ProxyConfig> cfg = config(tenantId);
+        if (cfg.isEmpty()) {
+            return answer(4004, "no proxy is configured for this tenant", in.header("X-M2M-RI"));
+        }
+        if (in.body() != null && in.body().length > MAX_REQUEST) {
+            return answer(4000, "the primitive is larger than " + MAX_REQUEST + " bytes", in.header("X-M2M-RI"));
+        }
+        List<ProtectedEntity> protectedEntities = entities(tenantId);
+        String path = in.path().replaceAll("/+$", "");
+        Optional<ProtectedEntity> addressed = protectedEntities.stream().filter(e -> e.resourcePath.equals(path)).findFirst();
+        boolean notify = "POST".equals(in.method()) && !hasResourceType(in.header("Content-Type"));
+        if (notify && addressed.isPresent()) {
+            Map<String, Object> seci = securityInfo(in.body());
+            if (seci != null) {
+                return securityInfo(tenantId, cfg.get(), addressed.get(), in, seci);
+            }
+        }
+        for (ProtectedEntity e : protectedEntities) {
+            if (e.esprimRequired && (path.equals(e.resourcePath) || path.startsWith(e.resourcePath + "/"))) {
+                return answer(4107, e.entityId + " accepts ESPrim only (SECURITY_ASSOCIATION_REQUIRED)", in.header("X-M2M-RI"));
+            }
+        }
+        CseClient.Answer a = cse.send(cfg.get().cseUrl, in.method(), path + (in.query() == null || in.query().isEmpty() ? "" : "?" + in.query()),
+                in.headers(), in.body(), Duration.ofMillis(cfg.get().timeoutMs));
+        byte[] body = a.body();
+        if ("GET".equals(in.method()) && addressed.isPresent() && a.rsc() == 2000) {
+            body = withE2eSecInfo(tenantId, cfg.get(), addressed.get(), body);
+        }
+        return new Outgoing(a.httpStatus(), a.rsc(), a.contentType(), body, a.headers());
+    }
+
+    // ---------------------------------------------------------------- securityInfo (Notify to a protected entity)
+
+    private Outgoing securityInfo(String tenantId, ProxyConfig cfg, ProtectedEntity entity, Incoming in, Map<String, Object> seci) {
+        String ri = in.header("X-M2M-RI");
+        Object sit = seci.get("sit");
+        if (!(sit instanceof Number n)) {
+            return answer(4000, "securityInfo without a securityInfoType", ri);
+        }
+        switch (n.intValue()) {
+            case 3 -> {
+                if (seci.size() != 1) {
+                    return answer(4000, "a receiverESPrimRandObject request carries no other element", ri);
+                }
+                String origin = in.header("X-M2M-Origin");
+                if (origin == null || origin.isBlank() || origin.length() > 200) {
+                    return answer(4000, "X-M2M-Origin is required", ri);
+                }
+                RandObject r = receiver.issue(tenantId, entity.entityId, origin, Duration.ofSeconds(cfg.randLifetimeSeconds));
+                Map<String, Object> out = Map.of("m2m:seci", Map.of("sit", 4, "ero", r.toJson(true)));
+                return json(2000, out, ri);
+            }
+            case 5 -> {
+                if (!(seci.get("epo") instanceof String epo)) {
+                    return answer(4000, "an ESPrim object (epo) is required with securityInfoType 5", ri);
+                }
+                return esprim(tenantId, cfg, entity, epo, ri);
+            }
+            case 1, 2, 4, 6, 7, 8 -> {
+                // dynamic authorization and the rest are the CSE's business; ESCertKE (6) comes with its own issue
+                CseClient.Answer a = cse.send(cfg.cseUrl, in.method(), in.path(), in.headers(), in.body(), Duration.ofMillis(cfg.timeoutMs));
+                return new Outgoing(a.httpStatus(), a.rsc(), a.contentType(), a.body(), a.headers());
+            }
+            default -> {
+                return answer(4000, "unknown securityInfoType " + n.intValue(), ri);
+            }
+        }
+    }
+
+    private Outgoing esprim(String tenantId, ProxyConfig cfg, ProtectedEntity entity, String epo, String ri) {
+        EsprimReceiver.Opened o;
+        try {
+            o = receiver.open(tenantId, entity.entityId, epo);
+        } catch (EsprimError e) {
+            LOG.debugf("ESPrim refused for %s: %d %s", entity.entityId, e.rsc, e.getMessage());
+            return answer(e.rsc, e.getMessage(), ri); // unsecured error: no session key could be trusted
+        }
+        try (o) {
+            Map<String, Object> inner = o.inner();
+            int op = ((Number) inner.get("op")).intValue();
+            String target = cseRelative(cfg, (String) inner.get("to"));
+            if (target == null) {
+                return protectedAnswer(o, innerResponse(4004, inner, Map.of("m2m:dbg", "the inner To is not on this CSE")), ri);
+            }
+            Map<String, String> headers = new LinkedHashMap<>();
+            headers.put("X-M2M-Origin", o.from());
+            headers.put("X-M2M-RI", (String) inner.get("rqi"));
+            headers.put("X-M2M-RVI", inner.get("rvi") instanceof String v ? v : "3");
+            headers.put("Accept", "application/json");
+            byte[] body = null;
+            if (inner.get("pc") != null && (op == OneM2m.CREATE || op == OneM2m.UPDATE || op == OneM2m.NOTIFY)) {
+                body = JSON.writeValueAsBytes(inner.get("pc"));
+                headers.put("Content-Type", "application/json" + (op == OneM2m.CREATE && inner.get("ty") instanceof Number ty ? ";ty=" + ty.intValue() : ""));
+            }
+            CseClient.Answer a = cse.send(cfg.cseUrl, OneM2m.method(op), target, headers, body, Duration.ofMillis(cfg.timeoutMs));
+            Object pc = null;
+            if (a.body() != null && a.body().length > 0) {
+                try {
+                    pc = JSON.readValue(a.body(), Object.class);
+                } catch (java.io.IOException notJson) {
+                    pc = Map.of("m2m:dbg", new String(a.body(), StandardCharsets.UTF_8));
+                }
+            }
+            return protectedAnswer(o, innerResponse(a.rsc(), inner, pc), ri);
+        } catch (EsprimError e) {
+            return answer(e.rsc, e.getMessage(), ri);
+        } catch (java.io.IOException e) {
+            return answer(5000, "the inner primitive could not be serialised", ri);
+        }
+    }
+
+    private Outgoing protectedAnswer(EsprimReceiver.Opened o, Map<String, Object> innerResponse, String ri) throws EsprimError {
+        try {
+            String epo = receiver.protectResponse(o, JSON.writeValueAsBytes(innerResponse));
+            return json(2000, Map.of("m2m:seci", Map.of("sit", 5, "epo", epo)), ri);
+        } catch (java.io.IOException e) {
+            throw new EsprimError(EsprimError.ENCRYPTION_ERROR, "the inner response could not be serialised");
+        }
+    }
+
+    /** The inner response primitive (TS-0004 JSON, short names). */
+    static Map<String, Object> innerResponse(int rsc, Map<String, Object> request, Object pc) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("rsc", rsc);
+        m.put("rqi", request.get("rqi"));
+        m.put("to", request.get("fr"));
+        m.put("rvi", request.get("rvi") instanceof String v ? v : "3");
+        if (pc != null) {
+            m.put("pc", pc);
+        }
+        return m;
+    }
+
+    /** The CSE-relative path of a To on this CSE (CSE-relative, SP-relative {@code /cse-id/...}, or absolute {@code //sp/cse-id/...}). */
+    static String cseRelative(ProxyConfig cfg, String to) {
+        if (to == null || to.isBlank() || to.length() > 500 || to.contains("..") || to.contains("?") || to.contains("#")) {
+            return null;
+        }
+        String t = to;
+        if (t.startsWith("//")) {
+            int slash = t.indexOf('/', 2);
+            if (slash < 0) {
+                return null;
+            }
+            t = t.substring(slash);
+        }
+        if (t.startsWith("/")) {
+            if (!(t.equals(cfg.cseId) || t.startsWith(cfg.cseId + "/"))) {
+                return null;
+            }
+            t = t.equals(cfg.cseId) ? cfg.cseBase : t.substring(cfg.cseId.length() + 1);
+        }
+        if (t.startsWith("~/") || t.startsWith("_/")) {
+            return null;
+        }
+        return t.equals(cfg.cseBase) || t.startsWith(cfg.cseBase + "/") ? t : null;
+    }
+
+    // ---------------------------------------------------------------- e2eSecInfo
+
+    /** Adds {@code esi} to a retrieved {@code <CSEBase>} ({@code m2m:cb}) or {@code <AE>} ({@code m2m:ae}) representation. */
+    @SuppressWarnings("unchecked")
+    private byte[] withE2eSecInfo(String tenantId, ProxyConfig cfg, ProtectedEntity entity, byte[] body) {
+        try {
+            Map<String, Object> doc = JSON.readValue(body, Map.class);
+            String key = doc.containsKey("m2m:cb") ? "m2m:cb" : doc.containsKey("m2m:ae") ? "m2m:ae" : null;
+            if (key == null || !(doc.get(key) instanceof Map)) {
+                return body;
+            }
+            ((Map<String, Object>) doc.get(key)).put("esi", e2eSecInfo(tenantId, cfg, entity));
+            return JSON.writeValueAsBytes(doc);
+        } catch (java.io.IOException e) {
+            return body;
+        }
+    }
+
+    /** m2m:e2eSecInfo: the ESPrim SUIDs the tenant allows (13, 23, 33) and the shared receiver rand object. */
+    public Map<String, Object> e2eSecInfo(String tenantId, ProxyConfig cfg, ProtectedEntity entity) {
+        List<Integer> esf = new ArrayList<>();
+        List<Integer> allowed = Arrays.asList(policies.get(tenantId).allowedSuids);
+        for (int s : new int[]{13, 23, 33}) {
+            if (allowed.contains(s)) {
+                esf.add(s);
+            }
+        }
+        Map<String, Object> esi = new LinkedHashMap<>();
+        esi.put("esf", esf);
+        Duration lifetime = Duration.ofSeconds(cfg.randLifetimeSeconds);
+        RandObject shared = receiver.currentShared(tenantId, entity.entityId, lifetime.dividedBy(4))
+                .orElseGet(() -> receiver.issue(tenantId, entity.entityId, null, lifetime));
+        esi.put("esro", shared.toJson(true));
+        return esi;
+    }
+
+    /**
+     * Keeps a shared receiver rand object ready for every protected entity: a new one once the current one
+     * has less than a quarter of its lifetime left (the old one stays valid until it expires, so sessions on
+     * it continue).
+     */
+    public int refreshSharedRands() {
+        List<ProtectedEntity> all = QuarkusTransaction.requiringNew().call(() -> em.createQuery("from ProtectedEntity", ProtectedEntity.class).getResultList());
+        int issued = 0;
+        for (ProtectedEntity e : all) {
+            Optional<ProxyConfig> cfg = config(e.tenantId);
+            if (cfg.isEmpty()) {
+                continue;
+            }
+            Duration lifetime = Duration.ofSeconds(cfg.get().randLifetimeSeconds);
+            if (receiver.currentShared(e.tenantId, e.entityId, lifetime.dividedBy(4)).isEmpty()) {
+                receiver.issue(e.tenantId, e.entityId, null, lifetime);
+                issued++;
+            }
+        }
+        return issued;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    static boolean hasResourceType(String contentType) {
+        return contentType != null && contentType.replace(" ", "").toLowerCase().contains(";ty=");
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> securityInfo(byte[] body) {
+        if (body == null || body.length == 0) {
+            return null;
+        }
+        try {
+            Map<String, Object> doc = EsprimReceiverJson.parse(body);
+            Object seci = doc.get("m2m:seci");
+            return seci instanceof Map ? (Map<String, Object>) seci : null;
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    static Outgoing answer(int rsc, String message, String ri) {
+        Map<String, String> h = new LinkedHashMap<>();
+        h.put("X-M2M-RSC", Integer.toString(rsc));
+        if (ri != null) {
+            h.put("X-M2M-RI", ri);
+        }
+        String body = "{\"m2m:dbg\":" + quote(message) + "}";
+        return new Outgoing(OneM2m.httpStatus(rsc), rsc, "application/json", body.getBytes(StandardCharsets.UTF_8), h);
+    }
+
+    static Outgoing json(int rsc, Object doc, String ri) {
+        Map<String, String> h = new LinkedHashMap<>();
+        h.put("X-M2M-RSC", Integer.toString(rsc));
+        if (ri != null) {
+            h.put("X-M2M-RI", ri);
+        }
+        try {
+            return new Outgoing(OneM2m.httpStatus(rsc), rsc, "application/json", JSON.writeValueAsBytes(doc), h);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String quote(String s) {
+        try {
+            return JSON.writeValueAsString(s);
+        } catch (java.io.IOException e) {
+            return "\"\"";
+        }
+    }
+}

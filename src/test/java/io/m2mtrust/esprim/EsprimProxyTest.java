@@ -1,0 +1,349 @@
+package io.m2mtrust.esprim;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.m2mtrust.testsupport.Api;
+import io.m2mtrust.testsupport.MiniCse;
+import io.m2mtrust.testsupport.Tokens;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.RestAssured;
+import io.restassured.response.Response;
+import org.jose4j.jwe.JsonWebEncryption;
+import org.jose4j.jwe.KeyManagementAlgorithmIdentifiers;
+import org.jose4j.keys.AesKey;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static io.m2mtrust.testsupport.Api.as;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The proxy as ESPrim Receiver for a CSE behind it (a oneM2M HTTP CSE stand-in): the originator here is
+ * independent — its rand object, the §10.3.8 session key with plain javax.crypto, and the ESPrim object with
+ * jose4j — and opens the proxy's protected response itself. Then every refusal with its oneM2M status code.
+ */
+@QuarkusTest
+class EsprimProxyTest {
+
+    static final String T = "esprim-co";
+    static final String KID = "pair-1@keys.esprim-co.example";
+    static final String ORIGINATOR = "Csensor";
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final DateTimeFormatter BASIC = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
+    static MiniCse cse;
+    static byte[] pairwise = new byte[32];
+
+    @BeforeEach
+    void proxyInFrontOfACse() throws Exception {
+        if (cse != null) {
+            return;
+        }
+        cse = MiniCse.start("/id-in", "cse-in");
+        Api.createTenant(T);
+        as(Tokens.tenantAdmin(T)).body(Map.of("cseUrl", cse.url(), "cseId", "/id-in", "cseBase", "cse-in", "timeoutMs", 1500))
+                .put("/api/v1/tenants/" + T + "/proxy").then().statusCode(200);
+        as(Tokens.tenantAdmin(T)).body(Map.of("entityId", "/id-in", "resourcePath", "cse-in"))
+                .put("/api/v1/tenants/" + T + "/proxy/entities").then().statusCode(200);
+        new SecureRandom().nextBytes(pairwise);
+        as(Tokens.tenantAdmin(T)).body(Map.of("keyId", KID, "suid", 13, "holders", List.of(ORIGINATOR, "/id-in"),
+                "keyValue", Base64.getEncoder().encodeToString(pairwise), "expiresAt", Instant.now().plusSeconds(3600).toString()))
+                .post("/api/v1/tenants/" + T + "/preprovisioned-keys").then().statusCode(201);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (cse != null) {
+            cse.close();
+        }
+    }
+
+    // ---------------------------------------------------------------- an independent originator
+
+    /** Everything an originator holds for one session. */
+    record Session(Map<String, Object> receiverRand, Map<String, Object> originatorRand, byte[] key) {
+        String rri() {
+            return (String) receiverRand.get("esri");
+        }
+
+        String ori() {
+            return (String) originatorRand.get("esri");
+        }
+    }
+
+    static Response notify(String origin, Object seci, String ri) {
+        return RestAssured.given().header("X-M2M-Origin", origin).header("X-M2M-RI", ri).header("X-M2M-RVI", "3")
+                .contentType("application/json").body(Map.of("m2m:seci", seci)).post("/onem2m/" + T + "/cse-in");
+    }
+
+    @SuppressWarnings("unchecked")
+    static Session session(String origin) throws Exception {
+        Response r = notify(origin, Map.of("sit", 3), "rand-" + System.nanoTime());
+        assertThat(r.statusCode()).as(r.asString()).isEqualTo(200);
+        assertThat(r.header("X-M2M-RSC")).isEqualTo("2000");
+        Map<String, Object> seci = (Map<String, Object>) r.jsonPath().getMap("").get("m2m:seci");
+        assertThat(seci.get("sit")).isEqualTo(4);
+        Map<String, Object> rr = (Map<String, Object>) seci.get("ero");
+        byte[] or = new byte[16];
+        new SecureRandom().nextBytes(or);
+        Map<String, Object> oro = new LinkedHashMap<>();
+        oro.put("esri", "o" + HexFormat.of().formatHex(or, 0, 6));
+        oro.put("esrv", "_" + HexFormat.of().formatHex(or));
+        oro.put("esrx", rr.get("esrx"));
+        oro.put("esk", 1);
+        oro.put("espa", List.of(12));
+        // TS-0003 §10.3.8 with plain javax.crypto: HMAC-SHA256(pairwise, rr || or || label)
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec(pairwise, "HmacSHA256"));
+        mac.update(HexFormat.of().parseHex(((String) rr.get("esrv")).substring(1)));
+        mac.update(or);
+        mac.update("oneM2M HMAC-SHA256 sessionESPrimKey derivation algorithm".getBytes(StandardCharsets.US_ASCII));
+        return new Session(rr, oro, mac.doFinal());
+    }
+
+    static String esprimObject(Session s, Map<String, Object> inner, boolean withOro, String enc) throws Exception {
+        JsonWebEncryption jwe = new JsonWebEncryption();
+        jwe.setAlgorithmHeaderValue(KeyManagementAlgorithmIdentifiers.DIRECT);
+        jwe.setEncryptionMethodHeaderParameter(enc);
+        jwe.setKeyIdHeaderValue(KID);
+        jwe.setHeader("ori", s.ori());
+        jwe.setHeader("rri", s.rri());
+        if (withOro) {
+            jwe.getHeaders().setObjectHeaderValue("oro", s.originatorRand());
+        }
+        jwe.setContentTypeHeaderValue("application/vnd.onem2m-preq+json");
+        jwe.setKey(new AesKey(Arrays.copyOf(s.key(), enc.equals("A128GCM") ? 16 : 32)));
+        jwe.setPlaintext(JSON.writeValueAsString(inner));
+        return jwe.getCompactSerialization();
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> openResponse(Session s, Response r) throws Exception {
+        assertThat(r.statusCode()).as(r.asString()).isEqualTo(200);
+        Map<String, Object> seci = (Map<String, Object>) r.jsonPath().getMap("").get("m2m:seci");
+        assertThat(seci.get("sit")).isEqualTo(5);
+        JsonWebEncryption jwe = new JsonWebEncryption();
+        jwe.setCompactSerialization((String) seci.get("epo"));
+        assertThat(jwe.getHeader("rri")).isEqualTo(s.rri());
+        assertThat(jwe.getHeader("ori")).isEqualTo(s.ori());
+        assertThat(jwe.getKeyIdHeaderValue()).isEqualTo(KID);
+        jwe.setKey(new AesKey(s.key()));
+        return JSON.readValue(jwe.getPlaintextString(), Map.class);
+    }
+
+    static Map<String, Object> request(int op, String to, String from, String rqi, Integer ty, Object pc) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("op", op);
+        m.put("to", to);
+        m.put("fr", from);
+        m.put("rqi", rqi);
+        m.put("rvi", "3");
+        if (ty != null) {
+            m.put("ty", ty);
+        }
+        if (pc != null) {
+            m.put("pc", pc);
+        }
+        return m;
+    }
+
+    static String rqi() {
+        return "rq-" + System.nanoTime();
+    }
+
+    // ---------------------------------------------------------------- the exchange
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void an_independent_originator_creates_and_retrieves_through_esprim_and_opens_the_protected_responses() throws Exception {
+        Session s = session(ORIGINATOR);
+        String ae = "Csensor" + System.nanoTime();
+        Map<String, Object> create = request(1, "cse-in", ORIGINATOR, rqi(), 2, Map.of("m2m:ae", Map.of("rn", ae, "api", "Nsensor", "rr", false,
+                "srv", List.of("3"))));
+        Map<String, Object> created = openResponse(s, notify(ORIGINATOR, Map.of("sit", 5, "epo", esprimObject(s, create, true, "A256GCM")), "outer-1"));
+        assertThat(created.get("rsc")).isEqualTo(2001);
+        assertThat(created.get("rqi")).isEqualTo(create.get("rqi"));
+        assertThat(((Map<String, Object>) created.get("pc")).get("m2m:ae")).isNotNull();
+        assertThat(cse.exists("cse-in/" + ae)).isTrue();
+        MiniCse.Seen seen = cse.seen().get(cse.seen().size() - 1);
+        assertThat(seen.origin()).isEqualTo(ORIGINATOR);
+        assertThat(seen.requestId()).isEqualTo(create.get("rqi"));
+        assertThat(seen.contentType()).contains("ty=2");
+
+        // the second exchange names the originator rand object by ori only; SP-relative To
+        Map<String, Object> retrieve = request(2, "/id-in/cse-in/" + ae, ORIGINATOR, rqi(), null, null);
+        Map<String, Object> got = openResponse(s, notify(ORIGINATOR, Map.of("sit", 5, "epo", esprimObject(s, retrieve, false, "A256GCM")), "outer-2"));
+        assertThat(got.get("rsc")).isEqualTo(2000);
+        assertThat(((Map<String, Object>) ((Map<String, Object>) got.get("pc")).get("m2m:ae")).get("api")).isEqualTo("Nsensor");
+    }
+
+    @Test
+    void e2e_sec_info_is_added_to_the_cse_base_and_plain_primitives_pass_through() {
+        Response cb = RestAssured.given().header("X-M2M-Origin", "Cany").header("X-M2M-RI", "cb-1").header("X-M2M-RVI", "3")
+                .get("/onem2m/" + T + "/cse-in");
+        assertThat(cb.statusCode()).isEqualTo(200);
+        assertThat(cb.header("X-M2M-RSC")).isEqualTo("2000");
+        assertThat(cb.jsonPath().getList("'m2m:cb'.esi.esf", Integer.class)).contains(13, 23, 33);
+        assertThat(cb.jsonPath().getString("'m2m:cb'.esi.esro.esrv")).matches("_[0-9a-f]{32}");
+        // a plain create passes through unchanged
+        Response made = RestAssured.given().header("X-M2M-Origin", "Cplain").header("X-M2M-RI", "p-1").header("X-M2M-RVI", "3")
+                .contentType("application/json;ty=2").body(Map.of("m2m:ae", Map.of("rn", "Cplain", "api", "Nplain", "rr", false, "srv", List.of("3"))))
+                .post("/onem2m/" + T + "/cse-in");
+        assertThat(made.statusCode()).as(made.asString()).isEqualTo(201);
+        assertThat(made.header("X-M2M-RSC")).isEqualTo("2001");
+        assertThat(made.header("X-M2M-RI")).isEqualTo("p-1");
+    }
+
+    // ---------------------------------------------------------------- refusals
+
+    static String rsc(Response r) {
+        return r.header("X-M2M-RSC");
+    }
+
+    @Test
+    void every_receiver_check_answers_with_its_status_code() throws Exception {
+        Session s = session(ORIGINATOR);
+        Map<String, Object> ok = request(2, "cse-in", ORIGINATOR, rqi(), null, null);
+        String first = esprimObject(s, ok, true, "A256GCM");
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 5, "epo", first), "o-1"))).isEqualTo("2000");
+        // replay: the same object again, and the same inner request id in a new object
+        Response replay = notify(ORIGINATOR, Map.of("sit", 5, "epo", first), "o-2");
+        assertThat(rsc(replay)).isEqualTo("4000");
+        assertThat(replay.statusCode()).isEqualTo(400);
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 5, "epo", esprimObject(s, ok, false, "A256GCM")), "o-3"))).isEqualTo("4000");
+        // malformed JWE, no epo, unknown securityInfoType
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 5, "epo", "not.a.jwe"), "o-4"))).isEqualTo("4000");
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 5), "o-5"))).isEqualTo("4000");
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 42), "o-6"))).isEqualTo("4000");
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 3, "epo", "x"), "o-6b"))).isEqualTo("4000");
+        // unsupported enc: the originator offered only A256GCM
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 5, "epo", esprimObject(s, request(2, "cse-in", ORIGINATOR, rqi(), null, null), false, "A128GCM")),
+                "o-7"))).isEqualTo("4111");
+        // unknown key id
+        String unknownKid = esprimObject(s, request(2, "cse-in", ORIGINATOR, rqi(), null, null), false, "A256GCM")
+                .replaceFirst("^[^.]+", header(s, "kid", "nobody@keys.esprim-co.example"));
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 5, "epo", unknownKid), "o-8"))).isEqualTo("4112");
+        // unknown receiver and originator rand ids
+        Session otherRri = new Session(Map.of("esri", "rUnknown", "esrv", s.receiverRand().get("esrv")), s.originatorRand(), s.key());
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 5, "epo", esprimObject(otherRri, request(2, "cse-in", ORIGINATOR, rqi(), null, null), false,
+                "A256GCM")), "o-9"))).isEqualTo("4114");
+        Map<String, Object> oro2 = new LinkedHashMap<>(s.originatorRand());
+        oro2.put("esri", "oNeverSent");
+        Session otherOri = new Session(s.receiverRand(), oro2, s.key());
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 5, "epo", esprimObject(otherOri, request(2, "cse-in", ORIGINATOR, rqi(), null, null), false,
+                "A256GCM")), "o-10"))).isEqualTo("4113");
+        // tampered ciphertext
+        String[] p = esprimObject(s, request(2, "cse-in", ORIGINATOR, rqi(), null, null), false, "A256GCM").split("\\.");
+        char c = p[3].charAt(2);
+        String tampered = p[0] + ".." + p[2] + "." + p[3].substring(0, 2) + (c == 'A' ? 'B' : 'A') + p[3].substring(3) + "." + p[4];
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 5, "epo", tampered), "o-11"))).isEqualTo("4115");
+        // impersonation: a holder of the key claims to be someone else inside
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 5, "epo", esprimObject(s, request(2, "cse-in", "Cmallory", rqi(), null, null), false, "A256GCM")),
+                "o-12"))).isEqualTo("4116");
+        // a receiver rand object issued to another originator
+        Session forOther = session("Cother");
+        Map<String, Object> oro3 = new LinkedHashMap<>(s.originatorRand());
+        oro3.put("esri", "o3" + System.nanoTime());
+        oro3.put("esrx", forOther.receiverRand().get("esrx"));
+        Session stolen = withKey(new Session(forOther.receiverRand(), oro3, null));
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 5, "epo", esprimObject(stolen, request(2, "cse-in", ORIGINATOR, rqi(), null, null), true,
+                "A256GCM")), "o-13"))).isEqualTo("4116");
+        // an inner Notify that itself carries securityInfo: no recursion
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 5, "epo", esprimObject(s, request(5, "cse-in", ORIGINATOR, rqi(), null,
+                Map.of("m2m:seci", Map.of("sit", 3))), false, "A256GCM")), "o-14"))).isEqualTo("4000");
+        // oversized primitive
+        Response big = RestAssured.given().header("X-M2M-Origin", ORIGINATOR).header("X-M2M-RI", "o-15").contentType("application/json")
+                .body("{\"m2m:seci\":{\"sit\":5,\"epo\":\"" + "A".repeat(600_000) + "\"}}").post("/onem2m/" + T + "/cse-in");
+        assertThat(rsc(big)).isEqualTo("4000");
+        assertThat(big.statusCode()).isEqualTo(400);
+    }
+
+    /** The session key for a session's rand objects (the test's own derivation). */
+    static Session withKey(Session s) throws Exception {
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec(pairwise, "HmacSHA256"));
+        mac.update(HexFormat.of().parseHex(((String) s.receiverRand().get("esrv")).substring(1)));
+        mac.update(HexFormat.of().parseHex(((String) s.originatorRand().get("esrv")).substring(1)));
+        mac.update("oneM2M HMAC-SHA256 sessionESPrimKey derivation algorithm".getBytes(StandardCharsets.US_ASCII));
+        return new Session(s.receiverRand(), s.originatorRand(), mac.doFinal());
+    }
+
+    /** A protected header like the session's, with one member changed (the tag then cannot match, but kid is checked first). */
+    static String header(Session s, String name, String value) throws Exception {
+        Map<String, Object> h = new LinkedHashMap<>();
+        h.put("alg", "dir");
+        h.put("enc", "A256GCM");
+        h.put("kid", KID);
+        h.put("ori", s.ori());
+        h.put("rri", s.rri());
+        h.put(name, value);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(JSON.writeValueAsBytes(h));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void a_cse_that_is_slow_or_down_gives_a_clear_protected_error_and_esprim_required_refuses_plain_primitives() throws Exception {
+        Session s = session(ORIGINATOR);
+        cse.slow(2500);
+        try {
+            Map<String, Object> slow = openResponse(s, notify(ORIGINATOR, Map.of("sit", 5, "epo", esprimObject(s, request(2, "cse-in", ORIGINATOR, rqi(),
+                    null, null), true, "A256GCM")), "s-1"));
+            assertThat(slow.get("rsc")).isEqualTo(4008);
+        } finally {
+            cse.slow(0);
+        }
+        // a CSE that is not there
+        as(Tokens.tenantAdmin(T)).body(Map.of("cseUrl", "http://127.0.0.1:1", "cseId", "/id-in", "cseBase", "cse-in", "timeoutMs", 1500))
+                .put("/api/v1/tenants/" + T + "/proxy").then().statusCode(200);
+        try {
+            Map<String, Object> down = openResponse(s, notify(ORIGINATOR, Map.of("sit", 5, "epo", esprimObject(s, request(2, "cse-in", ORIGINATOR, rqi(),
+                    null, null), false, "A256GCM")), "s-2"));
+            assertThat(down.get("rsc")).isEqualTo(5103);
+            Response plain = RestAssured.given().header("X-M2M-Origin", "Cplain").header("X-M2M-RI", "s-3").get("/onem2m/" + T + "/cse-in/Cplain");
+            assertThat(rsc(plain)).isEqualTo("5103");
+        } finally {
+            as(Tokens.tenantAdmin(T)).body(Map.of("cseUrl", cse.url(), "cseId", "/id-in", "cseBase", "cse-in", "timeoutMs", 1500))
+                    .put("/api/v1/tenants/" + T + "/proxy").then().statusCode(200);
+        }
+        // ESPrim required: plain primitives to the entity are refused, ESPrim still works
+        as(Tokens.tenantAdmin(T)).body(Map.of("entityId", "/id-in", "resourcePath", "cse-in", "esprimRequired", true))
+                .put("/api/v1/tenants/" + T + "/proxy/entities").then().statusCode(200);
+        try {
+            Response plain = RestAssured.given().header("X-M2M-Origin", "Cplain").header("X-M2M-RI", "s-4").get("/onem2m/" + T + "/cse-in");
+            assertThat(rsc(plain)).isEqualTo("4107");
+            assertThat(plain.statusCode()).isEqualTo(403);
+            Map<String, Object> viaEsprim = openResponse(s, notify(ORIGINATOR, Map.of("sit", 5, "epo", esprimObject(s, request(2, "cse-in", ORIGINATOR, rqi(),
+                    null, null), false, "A256GCM")), "s-5"));
+            assertThat(viaEsprim.get("rsc")).isEqualTo(2000);
+        } finally {
+            as(Tokens.tenantAdmin(T)).body(Map.of("entityId", "/id-in", "resourcePath", "cse-in", "esprimRequired", false))
+                    .put("/api/v1/tenants/" + T + "/proxy/entities").then().statusCode(200);
+        }
+    }
+
+    @Test
+    void proxy_admin_refuses_bad_configuration_and_other_tenants() {
+        as(Tokens.tenantAdmin(T)).body(Map.of("cseUrl", "ftp://x", "cseId", "id-in", "cseBase", "cse in")).put("/api/v1/tenants/" + T + "/proxy")
+                .then().statusCode(400);
+        as(Tokens.tenantAdmin(T)).body(Map.of("entityId", "/id-in", "resourcePath", "elsewhere")).put("/api/v1/tenants/" + T + "/proxy/entities")
+                .then().statusCode(400);
+        as(Tokens.auditor(T)).body(Map.of("entityId", "/id-in", "resourcePath", "cse-in")).put("/api/v1/tenants/" + T + "/proxy/entities")
+                .then().statusCode(403);
+        as(Tokens.tenantAdmin("other-co")).get("/api/v1/tenants/" + T + "/proxy").then().statusCode(404);
+        Response none = RestAssured.given().header("X-M2M-Origin", "Cx").get("/onem2m/no-such-tenant/cse-in");
+        assertThat(rsc(none)).isEqualTo("4004");
+    }
+}
