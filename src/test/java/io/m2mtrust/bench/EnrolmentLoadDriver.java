@@ -122,6 +122,19 @@ public final class EnrolmentLoadDriver {
                 devices.add(new Provisioned(field(r.body(), "kpmId"), Base64.getDecoder().decode(field(r.body(), "kpm"))));
             }
             String objectsBefore = field(send(admin, "GET", base + "/api/v1/hsm", null).body(), "objects");
+            if ("esdata".equals(System.getProperty("bench.only"))) {
+                // only the ESData REST rows (BENCH_ONLY=esdata): they need the tenant CA and nothing else
+                call(admin, "POST", base + "/api/v1/tenants/" + TENANT + "/ca", null, 201);
+                List<EsDataRestLoad.Row> rows = EsDataRestLoad.run(base, TENANT, () -> {
+                    try {
+                        return kc.passwordGrant("olivia", "olivia-demo-password");
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }, Integer.getInteger("bench.esdata.seconds", 5));
+                EsDataRestLoad.write(rows, rawCeiling(), Integer.getInteger("bench.esdata.seconds", 5));
+                return;
+            }
 
             List<Run> runs = new ArrayList<>();
             String sni = "mef." + TENANT + ".m2m-trust.local";

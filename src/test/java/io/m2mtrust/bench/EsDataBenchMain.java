@@ -27,7 +27,7 @@ public final class EsDataBenchMain {
         for (Mode mode : new Mode[]{Mode.Throughput, Mode.SampleTime}) {
             var opts = new OptionsBuilder().include(EsDataBenchmark.class.getName() + "\\.").mode(mode).threads(1).forks(1)
                     .warmupIterations(wi).measurementIterations(it).warmupTime(TimeValue.seconds(seconds)).measurementTime(TimeValue.seconds(seconds))
-                    .timeUnit(mode == Mode.Throughput ? TimeUnit.SECONDS : TimeUnit.MICROSECONDS).jvmArgsAppend("-Xmx1g").shouldFailOnError(true).build();
+                    .timeUnit(mode == Mode.Throughput ? TimeUnit.SECONDS : TimeUnit.MICROSECONDS).jvmArgsAppend("-Xmx1g", "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED").shouldFailOnError(true).build();
             for (RunResult r : new Runner(opts).run()) {
                 String name = r.getParams().getBenchmark().substring(r.getParams().getBenchmark().lastIndexOf('.') + 1);
                 if (mode == Mode.Throughput) {
