@@ -62,6 +62,34 @@ public class EsprimReceiver {
         this.keys = keys;
     }
 
+    /** Live per-originator receiver rand objects one entity keeps at most: type-3 requests are unauthenticated. */
+    static final long MAX_LIVE_PER_ENTITY = 10_000;
+
+    /**
+     * The receiver rand object for a type-3 request of {@code originator}: its live one while more than half of
+     * the lifetime is left (repeated requests make no new rows), else a new one — refused (5000) once the entity
+     * holds {@value #MAX_LIVE_PER_ENTITY} live ones.
+     */
+    public RandObject issueFor(String tenantId, String entityId, String originator, Duration lifetime) throws EsprimError {
+        Instant now = Instant.now();
+        java.util.Optional<RandObject> live = QuarkusTransaction.requiringNew().call(() -> em.createQuery(
+                        "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 and expiresAt > ?5 order by expiresAt desc",
+                        EsprimRand.class).setParameter(1, tenantId).setParameter(2, entityId).setParameter(3, EsprimRand.Role.RECEIVER)
+                .setParameter(4, originator).setParameter(5, now.plus(lifetime.dividedBy(2))).setMaxResults(1).getResultStream().findFirst()
+                .map(EsprimRand::toRandObject));
+        if (live.isPresent()) {
+            return live.get();
+        }
+        long count = QuarkusTransaction.requiringNew().call(() -> em.createQuery(
+                        "select count(r) from EsprimRand r where r.tenantId = ?1 and r.entityId = ?2 and r.role = ?3 and r.shared = false and r.expiresAt > ?4",
+                        Long.class).setParameter(1, tenantId).setParameter(2, entityId).setParameter(3, EsprimRand.Role.RECEIVER).setParameter(4, now)
+                .getSingleResult());
+        if (count >= MAX_LIVE_PER_ENTITY) {
+            throw new EsprimError(5000, "too many live receiver rand objects for " + entityId + "; use the shared one (esi.esro)");
+        }
+        return issue(tenantId, entityId, originator, lifetime);
+    }
+
     /** A new receiver rand object for {@code entity}: for one originator (type-3 request) or shared ({@code originator} null). */
     public RandObject issue(String tenantId, String entityId, String originator, Duration lifetime) {
         byte[] value = new byte[16];

@@ -95,6 +95,11 @@ public class ProxyService {
         }
         List<ProtectedEntity> protectedEntities = entities(tenantId);
         String path = in.path().replaceAll("/+$", "");
+        if (!(path.equals(cfg.get().cseBase) || path.startsWith(cfg.get().cseBase + "/")) || path.contains("..") || path.contains("//")
+                || path.contains("%")) {
+            // only CSE-relative addresses below this CSE's base pass (no escaping to other paths of the CSE's server)
+            return answer(4004, "not a resource of " + cfg.get().cseBase + " (use CSE-relative addresses)", in.header("X-M2M-RI"));
+        }
         Optional<ProtectedEntity> addressed = protectedEntities.stream().filter(e -> e.resourcePath.equals(path)).findFirst();
         boolean notify = "POST".equals(in.method()) && !hasResourceType(in.header("Content-Type"));
         if (notify && addressed.isPresent()) {
@@ -134,7 +139,12 @@ public class ProxyService {
                 if (origin == null || origin.isBlank() || origin.length() > 200) {
                     return answer(4000, "X-M2M-Origin is required", ri);
                 }
-                RandObject r = receiver.issue(tenantId, entity.entityId, origin, Duration.ofSeconds(cfg.randLifetimeSeconds));
+                RandObject r;
+                try {
+                    r = receiver.issueFor(tenantId, entity.entityId, origin, Duration.ofSeconds(cfg.randLifetimeSeconds));
+                } catch (EsprimError e) {
+                    return answer(e.rsc, e.getMessage(), ri);
+                }
                 Map<String, Object> out = Map.of("m2m:seci", Map.of("sit", 4, "ero", r.toJson(true)));
                 return json(2000, out, ri);
             }

@@ -211,6 +211,24 @@ class EsDataKeySourcesTest {
                 .post("/api/v1/tenants/" + T + "/endpoints/other/esdata/unprotect").then().statusCode(200).extract().jsonPath();
         assertThat(atOther.getList("keyIds", String.class)).containsExactly(macId); // not a target of the fetched key
 
+        // nested the other way round: jose4j signs (HS384, the MAC key) and encrypts the JWS (A256KW, cty JOSE); a holder opens both layers
+        JsonWebSignature inner = new JsonWebSignature();
+        inner.setAlgorithmHeaderValue(AlgorithmIdentifiers.HMAC_SHA384);
+        inner.setKeyIdHeaderValue(macId);
+        inner.setPayload("nested from outside");
+        inner.setKey(new HmacKey(mac));
+        JsonWebEncryption outer = new JsonWebEncryption();
+        outer.setAlgorithmHeaderValue(KeyManagementAlgorithmIdentifiers.A256KW);
+        outer.setEncryptionMethodHeaderParameter("A256GCM");
+        outer.setKeyIdHeaderValue(encId);
+        outer.setContentTypeHeaderValue("JOSE");
+        outer.setKey(new AesKey(enc));
+        outer.setPlaintext(inner.getCompactSerialization());
+        JsonPath nested = unprotect("other", outer.getCompactSerialization(), 200);
+        assertThat(nested.getString("class")).isEqualTo("nested");
+        assertThat(nested.getList("signedBy", String.class)).containsExactly(macId);
+        assertThat(new String(Base64.getDecoder().decode(nested.getString("payload")), StandardCharsets.UTF_8)).isEqualTo("nested from outside");
+
         // the MAC key for encryption, the encryption key for a MAC: refused by SUID
         protect("app", Map.of("payload", b64("x"), "encryptFor", List.of(macId), "contentSecurity", 1), 403);
         protect("app", Map.of("payload", b64("x"), "macWith", encId, "contentSecurity", 1), 403);

@@ -205,6 +205,26 @@ class EsprimProxyTest {
         assertThat(made.statusCode()).as(made.asString()).isEqualTo(201);
         assertThat(made.header("X-M2M-RSC")).isEqualTo("2001");
         assertThat(made.header("X-M2M-RI")).isEqualTo("p-1");
+        // only CSE-relative addresses below the CSE base pass
+        Response elsewhere = RestAssured.given().header("X-M2M-Origin", "Cany").header("X-M2M-RI", "e-1").get("/onem2m/" + T + "/admin/secrets");
+        assertThat(elsewhere.header("X-M2M-RSC")).isEqualTo("4004");
+        Response dotdot = RestAssured.given().urlEncodingEnabled(false).header("X-M2M-Origin", "Cany").header("X-M2M-RI", "e-2")
+                .get("/onem2m/" + T + "/cse-in/%2e%2e/admin");
+        assertThat(dotdot.header("X-M2M-RSC")).isEqualTo("4004");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void repeated_rand_requests_of_one_originator_reuse_its_live_rand_object() {
+        Map<String, Object> a = (Map<String, Object>) ((Map<String, Object>) notify("Crepeat", Map.of("sit", 3), "r-1").jsonPath().getMap("")
+                .get("m2m:seci")).get("ero");
+        Map<String, Object> b = (Map<String, Object>) ((Map<String, Object>) notify("Crepeat", Map.of("sit", 3), "r-2").jsonPath().getMap("")
+                .get("m2m:seci")).get("ero");
+        Map<String, Object> c = (Map<String, Object>) ((Map<String, Object>) notify("Cother2", Map.of("sit", 3), "r-3").jsonPath().getMap("")
+                .get("m2m:seci")).get("ero");
+        assertThat(b.get("esri")).isEqualTo(a.get("esri"));
+        assertThat(c.get("esri")).isNotEqualTo(a.get("esri"));
+        assertThat((String) a.get("esri")).startsWith("r");
     }
 
     // ---------------------------------------------------------------- refusals

@@ -108,6 +108,15 @@ class AdminSecurityMatrixTest {
                 new Endpoint("GET", t + "/enrolment-targets", null, false, false),
                 new Endpoint("PUT", t + "/enrolment-targets/cse-x", Map.of("targetFqdn", "cse.example.com", "allowedSuids", List.of(22)), true, false),
                 new Endpoint("DELETE", t + "/enrolment-targets/cse-x", null, true, false),
+                new Endpoint("GET", t + "/proxy", null, false, false),
+                new Endpoint("PUT", t + "/proxy", Map.of("cseUrl", "http://127.0.0.1:9", "cseId", "/id-x", "cseBase", "cse-x"), true, false),
+                new Endpoint("GET", t + "/proxy/entities", null, false, false),
+                new Endpoint("PUT", t + "/proxy/entities", Map.of("entityId", "/id-x", "resourcePath", "cse-x"), true, false),
+                new Endpoint("DELETE", t + "/proxy/entities?entityId=/id-x", null, true, false),
+                new Endpoint("GET", t + "/proxy/remotes", null, false, false),
+                new Endpoint("PUT", t + "/proxy/remotes", Map.of("name", "r", "receiverId", "/id-r", "url", "http://127.0.0.1:9/x", "keyId", "k@x.example"),
+                        true, false),
+                new Endpoint("DELETE", t + "/proxy/remotes/r", null, true, false),
                 new Endpoint("GET", t + "/preprovisioned-keys", null, false, false),
                 new Endpoint("POST", t + "/preprovisioned-keys", Map.of("keyId", "k@keys.x.example", "suid", 14, "holders", List.of("a.x.example"),
                         "keyValue", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "expiresAt", "2099-01-01T00:00:00Z"), true, false),
@@ -127,6 +136,8 @@ class AdminSecurityMatrixTest {
             Api.as(Tokens.platformAdmin()).body(Map.of("id", "g1", "name", "group one"))
                     .post("/api/v1/tenants/" + OTHER + "/enrolment-groups").then().statusCode(201);
             Api.as(Tokens.platformAdmin()).post("/api/v1/tenants/" + OTHER + "/ca").then().statusCode(201);
+            Api.as(Tokens.platformAdmin()).body(Map.of("cseUrl", "http://127.0.0.1:9", "cseId", "/id-o", "cseBase", "cse-o"))
+                    .put("/api/v1/tenants/" + OTHER + "/proxy").then().statusCode(200);
         }
     }
 
