@@ -105,7 +105,7 @@ class EnrolmentGroupLifecycleTest {
         as(Tokens.tenantAdmin(T)).body(Map.of("id", "fleet", "name", "fleet")).post(G).then().statusCode(201);
         as(Tokens.tenantAdmin(T)).body(Map.of("prefix", "sensor-", "width", 7, "first", 0, "last", 999_999))
                 .post(G + "/fleet/ranges").then().statusCode(201);
-        assertThat(rows("select count(*) from enrolment_device where group_id = 'fleet'")).isZero();
+        assertThat(rows("select count(*) from enrolment_device where tenant_id = '" + T + "' and group_id = 'fleet'")).isZero();
         Provisioned s42 = export("fleet", "sensor-0000042");
         assertThat(enrol(s42).httpStatus()).isEqualTo(201);
         as(Tokens.tenantAdmin(T)).post(G + "/fleet/devices/sensor-0000042/deny").then().statusCode(204);
@@ -113,7 +113,7 @@ class EnrolmentGroupLifecycleTest {
         // outside the range, or not of its shape
         assertProblem(as(Tokens.tenantAdmin(T)).post(G + "/fleet/devices/sensor-1000000/kpm-export"), 404, "not-found");
         assertProblem(as(Tokens.tenantAdmin(T)).post(G + "/fleet/devices/sensor-42/kpm-export"), 404, "not-found");
-        assertThat(rows("select count(*) from enrolment_device where group_id = 'fleet'")).isEqualTo(1);
+        assertThat(rows("select count(*) from enrolment_device where tenant_id = '" + T + "' and group_id = 'fleet'")).isEqualTo(1);
     }
 
     @Test
