@@ -68,3 +68,15 @@ create table proxy_remote (
     created_at    timestamptz   not null,
     primary key (tenant_id, name)
 );
+
+-- ESData by policy: content instances created through the proxy in a container get their content protected
+-- as a service-held end-point; listed readers get it verified/decrypted on retrieval.
+create table proxy_esdata_rule (
+    tenant_id       varchar(40)   not null references tenant (id),
+    id              varchar(40)   not null,
+    container_path  varchar(300)  not null,
+    rule            text          not null,
+    created_at      timestamptz   not null,
+    primary key (tenant_id, id),
+    unique (tenant_id, container_path)
+);

@@ -68,18 +68,26 @@ public class ProxyAdminResource {
         }
     }
 
+    public record EsDataRuleBody(@NotBlank @Size(max = 40) String id, @NotBlank @Size(max = 300) String containerPath, @NotBlank String endpoint,
+                                 Boolean sign, List<String> encryptForCertificatesOf, List<String> encryptFor, Integer contentSecurity,
+                                 List<ProxyEsData.Reader> readers) {
+    }
+
     private final EntityManager em;
     private final TenantDoor tenants;
     private final AdminAccess access;
     private final AuditLog audit;
     private final ProxyService proxy;
+    private final io.m2mtrust.esdata.EndpointService endpoints;
 
-    ProxyAdminResource(EntityManager em, TenantDoor tenants, AdminAccess access, AuditLog audit, ProxyService proxy) {
+    ProxyAdminResource(EntityManager em, TenantDoor tenants, AdminAccess access, AuditLog audit, ProxyService proxy,
+                       io.m2mtrust.esdata.EndpointService endpoints) {
         this.em = em;
         this.tenants = tenants;
         this.access = access;
         this.audit = audit;
         this.proxy = proxy;
+        this.endpoints = endpoints;
     }
 
     @GET
@@ -267,6 +275,107 @@ public class ProxyAdminResource {
         });
         if (n == 0) {
             throw ApiProblem.notFound("remote receiver " + name);
+        }
+        return Response.noContent().build();
+    }
+
+    @GET
+    @Path("esdata-rules")
+    public List<Map<String, Object>> esdataRules(@PathParam("tenant") String tenant) {
+        tenants.enter(tenant, AdminAccess.Need.READ);
+        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from EsDataRule where tenantId = ?1 order by id", EsDataRule.class)
+                .setParameter(1, tenant).getResultStream().map(r -> {
+                    Map<String, Object> m = new java.util.LinkedHashMap<>();
+                    m.put("id", r.id);
+                    m.put("containerPath", r.containerPath);
+                    m.put("rule", ProxyEsData.parse(r.rule));
+                    m.put("createdAt", r.createdAt);
+                    return m;
+                }).toList());
+    }
+
+    @PUT
+    @Path("esdata-rules")
+    @Operation(summary = "ESData by policy: content instances created through the proxy in containerPath are protected as the end-point "
+            + "(sign, encryptForCertificatesOf, encryptFor, contentSecurity); readers [{originator, endpoint}] get them verified/decrypted")
+    public Map<String, Object> putEsDataRule(@PathParam("tenant") String tenant, @Valid @NotNull EsDataRuleBody body) {
+        tenants.enter(tenant, AdminAccess.Need.WRITE);
+        ProxyConfig cfg = proxy.config(tenant).orElseThrow(() -> ApiProblem.conflict("configure the proxy first (PUT /proxy)"));
+        List<Map<String, String>> errors = new ArrayList<>();
+        if (!body.id().matches("[a-z0-9][a-z0-9-]{0,39}")) {
+            errors.add(ApiProblem.fieldError("id", "1-40 of a-z, 0-9 and hyphens"));
+        }
+        if (!body.containerPath().startsWith(cfg.cseBase + "/") || body.containerPath().contains("..") || body.containerPath().endsWith("/")) {
+            errors.add(ApiProblem.fieldError("containerPath", "a container below " + cfg.cseBase + ", CSE-relative"));
+        }
+        boolean encrypts = (body.encryptFor() != null && !body.encryptFor().isEmpty())
+                || (body.encryptForCertificatesOf() != null && !body.encryptForCertificatesOf().isEmpty());
+        if (!Boolean.TRUE.equals(body.sign()) && !encrypts) {
+            errors.add(ApiProblem.fieldError("sign", "sign, encrypt, or both (nested)"));
+        }
+        if (body.contentSecurity() != null && (body.contentSecurity() < 1 || body.contentSecurity() > 3)) {
+            errors.add(ApiProblem.fieldError("contentSecurity", "1 compact, 2 JSON, 3 base64 JSON"));
+        }
+        if (!errors.isEmpty()) {
+            throw ApiProblem.invalid(errors);
+        }
+        endpoints.get(tenant, body.endpoint()); // 404 when it does not exist
+        for (ProxyEsData.Reader r : body.readers() == null ? List.<ProxyEsData.Reader>of() : body.readers()) {
+            if (r == null || r.originator() == null || r.originator().isBlank() || r.endpoint() == null) {
+                throw ApiProblem.invalid(List.of(ApiProblem.fieldError("readers", "each reader has an originator and an end-point")));
+            }
+            endpoints.get(tenant, r.endpoint());
+        }
+        ProxyEsData.Rule rule = new ProxyEsData.Rule(body.endpoint(), body.sign(), body.encryptForCertificatesOf(), body.encryptFor(),
+                body.contentSecurity(), body.readers());
+        String json;
+        try {
+            json = ProxyService.JSON.writeValueAsString(rule);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return QuarkusTransaction.requiringNew().call(() -> {
+            EsDataRule r = em.find(EsDataRule.class, new EsDataRule.Key(tenant, body.id()));
+            EsDataRule samePath = em.createQuery("from EsDataRule where tenantId = ?1 and containerPath = ?2", EsDataRule.class).setParameter(1, tenant)
+                    .setParameter(2, body.containerPath()).getResultStream().findFirst().orElse(null);
+            if (samePath != null && !samePath.id.equals(body.id())) {
+                throw ApiProblem.conflict(body.containerPath() + " already has rule " + samePath.id);
+            }
+            boolean created = r == null;
+            if (created) {
+                r = new EsDataRule();
+                r.tenantId = tenant;
+                r.id = body.id();
+                r.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            }
+            r.containerPath = body.containerPath();
+            r.rule = json;
+            if (created) {
+                em.persist(r);
+            }
+            audit.append(tenant, access.actor(), "proxy.esdata-rule.put", "esdata-rule/" + body.id(), AuditLog.Outcome.SUCCESS,
+                    body.containerPath() + " as end-point " + body.endpoint());
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("id", r.id);
+            m.put("containerPath", r.containerPath);
+            m.put("rule", rule);
+            return m;
+        });
+    }
+
+    @DELETE
+    @Path("esdata-rules/{id}")
+    public Response deleteEsDataRule(@PathParam("tenant") String tenant, @PathParam("id") String id) {
+        tenants.enter(tenant, AdminAccess.Need.WRITE);
+        int n = QuarkusTransaction.requiringNew().call(() -> {
+            int d = em.createQuery("delete from EsDataRule where tenantId = ?1 and id = ?2").setParameter(1, tenant).setParameter(2, id).executeUpdate();
+            if (d > 0) {
+                audit.append(tenant, access.actor(), "proxy.esdata-rule.delete", "esdata-rule/" + id, AuditLog.Outcome.SUCCESS, null);
+            }
+            return d;
+        });
+        if (n == 0) {
+            throw ApiProblem.notFound("ESData rule " + id);
         }
         return Response.noContent().build();
     }

@@ -53,13 +53,15 @@ public class ProxyService {
     private final EntityManager em;
     private final EsprimReceiver receiver;
     private final ProxyOriginator originator;
+    private final ProxyEsData esdata;
     private final PolicyService policies;
     private final CseClient cse = new CseClient();
 
-    ProxyService(EntityManager em, EsprimReceiver receiver, ProxyOriginator originator, PolicyService policies) {
+    ProxyService(EntityManager em, EsprimReceiver receiver, ProxyOriginator originator, ProxyEsData esdata, PolicyService policies) {
         this.em = em;
         this.receiver = receiver;
         this.originator = originator;
+        this.esdata = esdata;
         this.policies = policies;
     }
 
@@ -113,11 +115,28 @@ public class ProxyService {
                 return answer(4107, e.entityId + " accepts ESPrim only (SECURITY_ASSOCIATION_REQUIRED)", in.header("X-M2M-RI"));
             }
         }
+        byte[] requestBody = in.body();
+        if ("POST".equals(in.method()) && contentInstanceCreate(in.header("Content-Type"))) {
+            Optional<ProxyEsData.Rule> rule = esdata.ruleFor(tenantId, path);
+            if (rule.isPresent()) {
+                ProxyEsData.Protected p = esdata.protectCreate(tenantId, rule.get(), requestBody);
+                if (p.body() == null) {
+                    return answer(p.rsc(), p.problem(), in.header("X-M2M-RI"));
+                }
+                requestBody = p.body();
+            }
+        }
         CseClient.Answer a = cse.send(cfg.get().cseUrl, in.method(), path + (in.query() == null || in.query().isEmpty() ? "" : "?" + in.query()),
-                in.headers(), in.body(), Duration.ofMillis(cfg.get().timeoutMs));
+                in.headers(), requestBody, Duration.ofMillis(cfg.get().timeoutMs));
         byte[] body = a.body();
         if ("GET".equals(in.method()) && addressed.isPresent() && a.rsc() == 2000) {
             body = withE2eSecInfo(tenantId, cfg.get(), addressed.get(), body);
+        }
+        if ("GET".equals(in.method()) && a.rsc() == 2000 && path.contains("/")) {
+            Optional<ProxyEsData.Rule> rule = esdata.ruleFor(tenantId, path.substring(0, path.lastIndexOf('/')));
+            if (rule.isPresent()) {
+                body = esdata.openForReader(tenantId, rule.get(), in.header("X-M2M-Origin"), body);
+            }
         }
         return new Outgoing(a.httpStatus(), a.rsc(), a.contentType(), body, a.headers());
     }
@@ -189,14 +208,31 @@ public class ProxyService {
             if (inner.get("pc") != null && (op == OneM2m.CREATE || op == OneM2m.UPDATE || op == OneM2m.NOTIFY)) {
                 body = JSON.writeValueAsBytes(inner.get("pc"));
                 headers.put("Content-Type", "application/json" + (op == OneM2m.CREATE && inner.get("ty") instanceof Number ty ? ";ty=" + ty.intValue() : ""));
+                if (op == OneM2m.CREATE && contentInstanceCreate(headers.get("Content-Type"))) {
+                    Optional<ProxyEsData.Rule> rule = esdata.ruleFor(tenantId, target);
+                    if (rule.isPresent()) {
+                        ProxyEsData.Protected p = esdata.protectCreate(tenantId, rule.get(), body);
+                        if (p.body() == null) {
+                            return protectedAnswer(o, innerResponse(p.rsc(), inner, Map.of("m2m:dbg", p.problem())), ri);
+                        }
+                        body = p.body();
+                    }
+                }
             }
             CseClient.Answer a = cse.send(cfg.cseUrl, OneM2m.method(op), target, headers, body, Duration.ofMillis(cfg.timeoutMs));
+            byte[] answerBody = a.body();
+            if (op == OneM2m.RETRIEVE && a.rsc() == 2000 && target.contains("/")) {
+                Optional<ProxyEsData.Rule> rule = esdata.ruleFor(tenantId, target.substring(0, target.lastIndexOf('/')));
+                if (rule.isPresent()) {
+                    answerBody = esdata.openForReader(tenantId, rule.get(), o.from(), answerBody);
+                }
+            }
             Object pc = null;
-            if (a.body() != null && a.body().length > 0) {
+            if (answerBody != null && answerBody.length > 0) {
                 try {
-                    pc = JSON.readValue(a.body(), Object.class);
+                    pc = JSON.readValue(answerBody, Object.class);
                 } catch (java.io.IOException notJson) {
-                    pc = Map.of("m2m:dbg", new String(a.body(), StandardCharsets.UTF_8));
+                    pc = Map.of("m2m:dbg", new String(answerBody, StandardCharsets.UTF_8));
                 }
             }
             return protectedAnswer(o, innerResponse(a.rsc(), inner, pc), ri);
@@ -313,6 +349,10 @@ public class ProxyService {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    static boolean contentInstanceCreate(String contentType) {
+        return contentType != null && contentType.replace(" ", "").toLowerCase().matches(".*;ty=4(;.*)?$");
+    }
 
     static boolean hasResourceType(String contentType) {
         return contentType != null && contentType.replace(" ", "").toLowerCase().contains(";ty=");
