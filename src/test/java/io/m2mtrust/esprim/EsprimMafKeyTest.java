@@ -1,0 +1,108 @@
+package io.m2mtrust.esprim;
+
+import io.m2mtrust.testsupport.MafDevices;
+import io.m2mtrust.testsupport.MiniCse;
+import io.m2mtrust.testsupport.OpenSsl;
+import io.m2mtrust.testsupport.Tokens;
+import io.m2mtrust.tls.DeviceTlsListener;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.RestAssured;
+import io.restassured.response.Response;
+import jakarta.inject.Inject;
+import org.jose4j.jwe.JsonWebEncryption;
+import org.jose4j.jwe.KeyManagementAlgorithmIdentifiers;
+import org.jose4j.keys.AesKey;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static io.m2mtrust.testsupport.Api.as;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The MAF as source of the pairwiseESPrimKey (TS-0003 §8.4.2 A, SUID 33): an enrolled device registers a
+ * key at the MAF (OpenSSL, KmID/Km) naming the CSE behind the proxy as target; the proxy takes the first half
+ * of the Key Value as pairwise key, and the inner From must be the MAF client that registered it.
+ */
+@QuarkusTest
+class EsprimMafKeyTest {
+
+    static final String T = "esprim-maf-co";
+    static MiniCse cse;
+
+    @Inject
+    DeviceTlsListener listener;
+
+    @AfterAll
+    static void stop() {
+        if (cse != null) {
+            cse.close();
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void a_maf_registered_suid_33_key_carries_an_esprim_exchange_and_binds_the_registering_client() throws Exception {
+        cse = MiniCse.start("/id-in", "cse-in");
+        MafDevices fleet = MafDevices.create(T, listener.port(), List.of("meter"), doc -> { });
+        MafDevices.Device meter = fleet.enrolAndRegister("meter");
+        byte[] value = new byte[64];
+        new SecureRandom().nextBytes(value);
+        OpenSsl.Answer reg = fleet.maf(meter, "POST", "/keyRegistration", OpenSsl.keyRegistration("mafFqdn", fleet.maf, fleet.admin, 33,
+                List.of("/id-in"), Base64.getEncoder().encodeToString(value), Instant.now().plusSeconds(3600)));
+        assertThat(reg.status()).as(reg.output()).isEqualTo(201);
+        String kid = reg.json().getString("keyIdentifier");
+        String client = meter.kpmId(); // the MAF Client ID is the enrolee's identity (interop profile)
+
+        as(Tokens.tenantAdmin(T)).body(Map.of("cseUrl", cse.url(), "cseId", "/id-in", "cseBase", "cse-in")).put("/api/v1/tenants/" + T + "/proxy")
+                .then().statusCode(200);
+        as(Tokens.tenantAdmin(T)).body(Map.of("entityId", "/id-in", "resourcePath", "cse-in")).put("/api/v1/tenants/" + T + "/proxy/entities")
+                .then().statusCode(200);
+
+        Response rand = RestAssured.given().header("X-M2M-Origin", client).header("X-M2M-RI", "r-1").contentType("application/json")
+                .body(Map.of("m2m:seci", Map.of("sit", 3))).post("/onem2m/" + T + "/cse-in");
+        Map<String, Object> rr = (Map<String, Object>) ((Map<String, Object>) rand.jsonPath().getMap("").get("m2m:seci")).get("ero");
+        byte[] or = new byte[16];
+        new SecureRandom().nextBytes(or);
+        Map<String, Object> oro = new LinkedHashMap<>(Map.of("esri", "oMaf1", "esrv", "_" + HexFormat.of().formatHex(or), "esrx", rr.get("esrx"),
+                "esk", 1, "espa", List.of(12)));
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec(Arrays.copyOf(value, 32), "HmacSHA256")); // pairwiseESPrimKey = first half of Kc
+        mac.update(HexFormat.of().parseHex(((String) rr.get("esrv")).substring(1)));
+        mac.update(or);
+        mac.update("oneM2M HMAC-SHA256 sessionESPrimKey derivation algorithm".getBytes(StandardCharsets.US_ASCII));
+        byte[] session = mac.doFinal();
+
+        for (String[] c : new String[][]{{client, "2000"}, {"Csomeone", "4116"}}) {
+            JsonWebEncryption jwe = new JsonWebEncryption();
+            jwe.setAlgorithmHeaderValue(KeyManagementAlgorithmIdentifiers.DIRECT);
+            jwe.setEncryptionMethodHeaderParameter("A256GCM");
+            jwe.setKeyIdHeaderValue(kid);
+            jwe.setHeader("ori", "oMaf1");
+            jwe.setHeader("rri", (String) rr.get("esri"));
+            jwe.getHeaders().setObjectHeaderValue("oro", oro);
+            jwe.setKey(new AesKey(session));
+            jwe.setPlaintext("{\"op\":2,\"to\":\"cse-in\",\"fr\":\"" + c[0] + "\",\"rqi\":\"q-" + c[1] + "\",\"rvi\":\"3\"}");
+            Response r = RestAssured.given().header("X-M2M-Origin", client).header("X-M2M-RI", "o-" + c[1]).contentType("application/json")
+                    .body(Map.of("m2m:seci", Map.of("sit", 5, "epo", jwe.getCompactSerialization()))).post("/onem2m/" + T + "/cse-in");
+            assertThat(r.header("X-M2M-RSC")).as(c[0]).isEqualTo(c[1]);
+            if (c[1].equals("2000")) {
+                JsonWebEncryption answer = new JsonWebEncryption();
+                answer.setCompactSerialization((String) ((Map<String, Object>) r.jsonPath().getMap("").get("m2m:seci")).get("epo"));
+                answer.setKey(new AesKey(session));
+                assertThat(answer.getPlaintextString()).contains("\"rsc\":2000").contains("m2m:cb");
+            }
+        }
+    }
+}
