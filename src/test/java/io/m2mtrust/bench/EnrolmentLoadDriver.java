@@ -41,6 +41,7 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.Hashtable;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.Locale;
 import java.util.Vector;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -122,6 +123,19 @@ public final class EnrolmentLoadDriver {
                 devices.add(new Provisioned(field(r.body(), "kpmId"), Base64.getDecoder().decode(field(r.body(), "kpm"))));
             }
             String objectsBefore = field(send(admin, "GET", base + "/api/v1/hsm", null).body(), "objects");
+            Supplier<String> tokens = () -> {
+                try {
+                    return kc.passwordGrant("olivia", "olivia-demo-password");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            };
+            int shortRows = Integer.getInteger("bench.esdata.seconds", 5);
+            if ("proxy".equals(System.getProperty("bench.only"))) {
+                List<ProxyLoad.Row> rows = ProxyLoad.run(base, TENANT, tokens, Integer.getInteger("bench.proxy.seconds", 10));
+                ProxyLoad.write(rows, rawCeiling(), Integer.getInteger("bench.proxy.seconds", 10));
+                return;
+            }
             if ("esdata".equals(System.getProperty("bench.only"))) {
                 // only the ESData REST rows (BENCH_ONLY=esdata): they need the tenant CA and nothing else
                 call(admin, "POST", base + "/api/v1/tenants/" + TENANT + "/ca", null, 201);
@@ -179,6 +193,7 @@ public final class EnrolmentLoadDriver {
                     throw new IllegalStateException(e);
                 }
             }, Integer.getInteger("bench.esdata.seconds", 5));
+            List<ProxyLoad.Row> proxyRows = ProxyLoad.run(base, TENANT, tokens, Integer.getInteger("bench.proxy.seconds", 10));
             double[] ceiling = rawCeiling();
             if (Boolean.getBoolean("bench.pg.async-commit")) {
                 System.out.println("synchronous_commit=off: results printed only, BENCHMARKS.md unchanged");
@@ -188,7 +203,8 @@ public final class EnrolmentLoadDriver {
                 write(runs, objectsBefore, objectsAfter, ceiling, seconds);
                 writeEst(estRuns, ceiling, seconds);
                 MafLoad.write(mafRuns, ceiling, seconds);
-                EsDataRestLoad.write(esdataRows, ceiling, Integer.getInteger("bench.esdata.seconds", 5));
+                EsDataRestLoad.write(esdataRows, ceiling, shortRows);
+                ProxyLoad.write(proxyRows, ceiling, Integer.getInteger("bench.proxy.seconds", 10));
             }
         } finally {
             service.destroy();

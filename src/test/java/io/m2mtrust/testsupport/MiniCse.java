@@ -8,8 +8,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,16 +32,16 @@ public final class MiniCse implements AutoCloseable {
     public final String cseBase;
     private final HttpServer server;
     private final Map<String, Map<String, Object>> resources = new ConcurrentHashMap<>();
-    private final List<Seen> seen = Collections.synchronizedList(new ArrayList<>());
+    private final java.util.ArrayDeque<Seen> seen = new java.util.ArrayDeque<>(); // the last 1,000 requests
     private final AtomicInteger counter = new AtomicInteger();
     private volatile long delayMs;
 
-    private MiniCse(String cseId, String cseBase) throws IOException {
+    private MiniCse(String cseId, String cseBase, int threads) throws IOException {
         this.cseId = cseId;
         this.cseBase = cseBase;
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 200);
         server.createContext("/", this::handle);
-        server.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
+        server.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(threads));
         Map<String, Object> cb = new LinkedHashMap<>();
         cb.put("ty", 5);
         cb.put("ri", cseId.substring(1));
@@ -54,7 +52,12 @@ public final class MiniCse implements AutoCloseable {
     }
 
     public static MiniCse start(String cseId, String cseBase) throws IOException {
-        MiniCse c = new MiniCse(cseId, cseBase);
+        return start(cseId, cseBase, 4);
+    }
+
+    /** With {@code threads} request threads (load tests with many concurrent originators). */
+    public static MiniCse start(String cseId, String cseBase, int threads) throws IOException {
+        MiniCse c = new MiniCse(cseId, cseBase, threads);
         c.server.start();
         return c;
     }
@@ -64,7 +67,9 @@ public final class MiniCse implements AutoCloseable {
     }
 
     public List<Seen> seen() {
-        return List.copyOf(seen);
+        synchronized (seen) {
+            return List.copyOf(seen);
+        }
     }
 
     public void slow(long ms) {
@@ -86,7 +91,12 @@ public final class MiniCse implements AutoCloseable {
             String body = new String(x.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
             String ct = x.getRequestHeaders().getFirst("Content-Type");
             String ri = x.getRequestHeaders().getFirst("X-M2M-RI");
-            seen.add(new Seen(x.getRequestMethod(), path, x.getRequestHeaders().getFirst("X-M2M-Origin"), ri, ct, body));
+            synchronized (seen) {
+                if (seen.size() == 1000) {
+                    seen.removeFirst();
+                }
+                seen.addLast(new Seen(x.getRequestMethod(), path, x.getRequestHeaders().getFirst("X-M2M-Origin"), ri, ct, body));
+            }
             if (delayMs > 0) {
                 try {
                     Thread.sleep(delayMs);
