@@ -284,11 +284,26 @@ class EsprimProxyTest {
         // an inner Notify that itself carries securityInfo: no recursion
         assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 5, "epo", esprimObject(s, request(5, "cse-in", ORIGINATOR, rqi(), null,
                 Map.of("m2m:seci", Map.of("sit", 3))), false, "A256GCM")), "o-14"))).isEqualTo("4000");
+        // expired rand objects: the originator's (stored from its oro), then the receiver's
+        Session late = session("Clate");
+        sql("update esprim_rand set expires_at = now() - interval '1 second' where role = 'RECEIVER' and rand_id = '" + late.rri() + "'");
+        assertThat(rsc(notify("Clate", Map.of("sit", 5, "epo", esprimObject(s, request(2, "cse-in", ORIGINATOR, rqi(), null, null), false, "A256GCM")
+                .replaceFirst("^[^.]+", header(s, "rri", late.rri()))), "o-16"))).isEqualTo("4114");
+        sql("update esprim_rand set expires_at = now() - interval '1 second' where role = 'ORIGINATOR' and rand_id = '" + s.ori() + "'");
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 5, "epo", esprimObject(s, request(2, "cse-in", ORIGINATOR, rqi(), null, null), false, "A256GCM")),
+                "o-17"))).isEqualTo("4113");
         // oversized primitive
         Response big = RestAssured.given().header("X-M2M-Origin", ORIGINATOR).header("X-M2M-RI", "o-15").contentType("application/json")
                 .body("{\"m2m:seci\":{\"sit\":5,\"epo\":\"" + "A".repeat(600_000) + "\"}}").post("/onem2m/" + T + "/cse-in");
         assertThat(rsc(big)).isEqualTo("4000");
         assertThat(big.statusCode()).isEqualTo(400);
+    }
+
+    static void sql(String statement) throws Exception {
+        try (java.sql.Connection c = io.m2mtrust.testsupport.PostgresResource.postgres().getDatabase("postgres", "m2mtrust").getConnection();
+             java.sql.Statement st = c.createStatement()) {
+            st.execute(statement);
+        }
     }
 
     /** The session key for a session's rand objects (the test's own derivation). */

@@ -28,6 +28,12 @@ public final class MiniCse implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    static {
+        // the JDK server writes headers and body separately: without TCP_NODELAY every keep-alive answer waits
+        // for the client's delayed ACK (~40 ms), which would swamp what the proxy benchmark measures
+        System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+
     public final String cseId;
     public final String cseBase;
     private final HttpServer server;
