@@ -123,10 +123,39 @@ public class EsprimReceiver {
                 .setParameter(4, Instant.now().plus(margin)).setMaxResults(1).getResultStream().findFirst().map(EsprimRand::toRandObject));
     }
 
+    /**
+     * A session the receiver has opened before, kept in memory only (architecture: session keys live in memory
+     * with an expiry): the session key, who the pairwise key is bound to, for whom the receiver rand object was
+     * made, and until when it may be used — the earlier of the rand objects' expiry and {@link #SESSION_TTL} after
+     * it was derived, so a revoked pairwise key or a changed policy takes effect within that time.
+     */
+    private record Session(byte[] key, List<String> peers, String receiverPeer, Instant until, byte[] originatorValue) {
+        /** An {@code oro} sent again with a known session must be the same rand object. */
+        boolean sameOriginatorRand(Map<String, Object> oro) {
+            if (oro == null) {
+                return true;
+            }
+            try {
+                return java.util.Arrays.equals(RandObject.fromJson(oro, false).value(), originatorValue);
+            } catch (IllegalArgumentException e) {
+                return false;
+            }
+        }
+    }
+
+    static final Duration SESSION_TTL = Duration.ofSeconds(30);
+    private static final int MAX_SESSIONS = 20_000;
+    private final java.util.concurrent.ConcurrentHashMap<String, Session> sessions = new java.util.concurrent.ConcurrentHashMap<>();
+
     /** Opens an ESPrim object sent to {@code entityId}; every refusal carries its oneM2M status code. */
     public Opened open(String tenantId, String entityId, String compact) throws EsprimError {
         EsprimObject.Parsed p = EsprimObject.parse(compact); // shape and options, before any lookup
         Instant now = Instant.now();
+        String sessionId = tenantId + "|" + entityId + "|" + p.kid() + "|" + p.ori() + "|" + p.rri() + "|" + p.enc();
+        Session known = sessions.get(sessionId);
+        if (known != null && known.until().isAfter(now) && known.sameOriginatorRand(p.oro())) {
+            return openWith(tenantId, entityId, p, SecretBytes.copyOf(known.key()), known.peers(), known.receiverPeer(), known.until(), null);
+        }
         EsprimRand receiver = QuarkusTransaction.requiringNew().call(() ->
                 em.find(EsprimRand.class, new EsprimRand.Key(tenantId, entityId, EsprimRand.Role.RECEIVER, p.rri())));
         if (receiver == null || !receiver.expiresAt.isAfter(now)) {
@@ -166,22 +195,36 @@ public class EsprimReceiver {
         try (SecretBytes pairwise = key.key()) {
             session = EsprimKdf.sessionKey(pairwise, rr.value(), or.value());
         }
+        Instant until = rr.expiry().isBefore(or.expiry()) ? rr.expiry() : or.expiry();
+        Opened opened = openWith(tenantId, entityId, p, session, key.peers(), receiver.peer, until, newOriginatorRand ? or : null);
+        if (sessions.size() >= MAX_SESSIONS) {
+            sessions.entrySet().removeIf(e -> !e.getValue().until().isAfter(now));
+        }
+        if (sessions.size() < MAX_SESSIONS) {
+            Instant cap = now.plus(SESSION_TTL);
+            sessions.put(sessionId, new Session(opened.sessionKey().copy(), key.peers(), receiver.peer, until.isBefore(cap) ? until : cap, or.value()));
+        }
+        return opened;
+    }
+
+    /** Decrypts with the session key and runs the checks that need the plaintext; takes ownership of {@code session}. */
+    private Opened openWith(String tenantId, String entityId, EsprimObject.Parsed p, SecretBytes session, List<String> peers, String receiverPeer,
+                            Instant until, RandObject newOriginatorRand) throws EsprimError {
         boolean handedOver = false;
         try {
             byte[] plain = EsprimObject.decrypt(p, session);
             Map<String, Object> inner = innerRequest(plain);
             String from = (String) inner.get("fr");
             // TS-0003 §7.2.2: the inner From must be the identity the pairwise key is bound to
-            if (from == null || !key.peers().contains(from)) {
+            if (from == null || !peers.contains(from)) {
                 throw new EsprimError(EsprimError.IMPERSONATION, "the inner From is not the identity bound to key " + p.kid());
             }
-            if (receiver.peer != null && !receiver.peer.equals(from)) {
+            if (receiverPeer != null && !receiverPeer.equals(from)) {
                 throw new EsprimError(EsprimError.IMPERSONATION, "the receiver rand object " + p.rri() + " was issued to another originator");
             }
-            Instant until = rr.expiry().isBefore(or.expiry()) ? rr.expiry() : or.expiry();
             remember(tenantId, entityId, List.of("iv:" + p.kid() + ":" + EsprimObject.iv(p), "rqi:" + from + ":" + inner.get("rqi")), until);
-            if (newOriginatorRand) {
-                keepOriginatorRand(tenantId, entityId, from, or);
+            if (newOriginatorRand != null) {
+                keepOriginatorRand(tenantId, entityId, from, newOriginatorRand);
             }
             handedOver = true;
             return new Opened(inner, from, p.kid(), p.ori(), p.rri(), p.enc(), session);

@@ -128,7 +128,7 @@ public class ProxyAdminResource {
         if (!errors.isEmpty()) {
             throw ApiProblem.invalid(errors);
         }
-        return QuarkusTransaction.requiringNew().call(() -> {
+        ConfigView view = QuarkusTransaction.requiringNew().call(() -> {
             ProxyConfig c = em.find(ProxyConfig.class, tenant);
             boolean created = c == null;
             if (created) {
@@ -147,6 +147,8 @@ public class ProxyAdminResource {
             audit.append(tenant, access.actor(), "proxy.configure", "proxy", AuditLog.Outcome.SUCCESS, "CSE " + body.cseId() + " at " + body.cseUrl());
             return ConfigView.of(c);
         });
+        proxy.invalidate(tenant);
+        return view;
     }
 
     @GET
@@ -168,7 +170,7 @@ public class ProxyAdminResource {
         if (body.entityId().isBlank() || body.entityId().contains(" ")) {
             throw ApiProblem.invalid(List.of(ApiProblem.fieldError("entityId", "a CSE-ID or AE-ID")));
         }
-        return QuarkusTransaction.requiringNew().call(() -> {
+        EntityView view = QuarkusTransaction.requiringNew().call(() -> {
             ProtectedEntity e = em.find(ProtectedEntity.class, new ProtectedEntity.Key(tenant, body.entityId()));
             ProtectedEntity samePath = em.createQuery("from ProtectedEntity where tenantId = ?1 and resourcePath = ?2", ProtectedEntity.class)
                     .setParameter(1, tenant).setParameter(2, body.resourcePath()).getResultStream().findFirst().orElse(null);
@@ -191,6 +193,8 @@ public class ProxyAdminResource {
                     body.resourcePath() + (e.esprimRequired ? ", ESPrim required" : ""));
             return EntityView.of(e);
         });
+        proxy.invalidate(tenant);
+        return view;
     }
 
     @DELETE
@@ -205,6 +209,7 @@ public class ProxyAdminResource {
             }
             return d;
         });
+        proxy.invalidate(tenant);
         if (n == 0) {
             throw ApiProblem.notFound("protected entity " + entityId);
         }
@@ -334,7 +339,7 @@ public class ProxyAdminResource {
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
-        return QuarkusTransaction.requiringNew().call(() -> {
+        Map<String, Object> view = QuarkusTransaction.requiringNew().call(() -> {
             EsDataRule r = em.find(EsDataRule.class, new EsDataRule.Key(tenant, body.id()));
             EsDataRule samePath = em.createQuery("from EsDataRule where tenantId = ?1 and containerPath = ?2", EsDataRule.class).setParameter(1, tenant)
                     .setParameter(2, body.containerPath()).getResultStream().findFirst().orElse(null);
@@ -361,6 +366,8 @@ public class ProxyAdminResource {
             m.put("rule", rule);
             return m;
         });
+        proxy.invalidate(tenant);
+        return view;
     }
 
     @DELETE
@@ -374,6 +381,7 @@ public class ProxyAdminResource {
             }
             return d;
         });
+        proxy.invalidate(tenant);
         if (n == 0) {
             throw ApiProblem.notFound("ESData rule " + id);
         }

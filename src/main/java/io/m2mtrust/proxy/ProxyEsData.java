@@ -44,9 +44,29 @@ public class ProxyEsData {
         this.endpoints = endpoints;
     }
 
+    /** A tenant's rules by container path, read at most every 5 s per replica; this replica's admin writes invalidate them at once. */
+    private record Rules(Map<String, Rule> byPath, long readAt) {
+    }
+
+    private final java.util.concurrent.ConcurrentHashMap<String, Rules> rules = new java.util.concurrent.ConcurrentHashMap<>();
+
     public Optional<Rule> ruleFor(String tenantId, String containerPath) {
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from EsDataRule where tenantId = ?1 and containerPath = ?2", EsDataRule.class)
-                .setParameter(1, tenantId).setParameter(2, containerPath).getResultStream().findFirst().map(r -> parse(r.rule)));
+        Rules r = rules.get(tenantId);
+        if (r == null || System.nanoTime() - r.readAt() >= ProxyService.CONFIG_TTL_NANOS) {
+            Map<String, Rule> m = new java.util.HashMap<>();
+            QuarkusTransaction.requiringNew().run(() -> em.createQuery("from EsDataRule where tenantId = ?1", EsDataRule.class).setParameter(1, tenantId)
+                    .getResultStream().forEach(x -> m.put(x.containerPath, parse(x.rule))));
+            r = new Rules(Map.copyOf(m), System.nanoTime());
+            if (rules.size() > 10_000) {
+                rules.clear();
+            }
+            rules.put(tenantId, r);
+        }
+        return Optional.ofNullable(r.byPath().get(containerPath));
+    }
+
+    void invalidate(String tenantId) {
+        rules.remove(tenantId);
     }
 
     static Rule parse(String json) {

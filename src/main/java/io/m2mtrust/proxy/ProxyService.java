@@ -78,13 +78,51 @@ public class ProxyService {
         return originator.send(tenantId, cfg.get(), remote.get(), in);
     }
 
+    /**
+     * A tenant's proxy configuration and protected entities, read at most every {@link #CONFIG_TTL} per replica
+     * (every primitive needs them); this replica's admin writes {@link #invalidate} at once, other replicas
+     * follow within the TTL.
+     */
+    private record Snapshot(Optional<ProxyConfig> config, List<ProtectedEntity> entities, long readAt) {
+    }
+
+    static final long CONFIG_TTL_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+    private final java.util.concurrent.ConcurrentHashMap<String, Snapshot> snapshots = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private Snapshot snapshot(String tenantId) {
+        Snapshot s = snapshots.get(tenantId);
+        if (s != null && System.nanoTime() - s.readAt() < CONFIG_TTL_NANOS) {
+            return s;
+        }
+        Snapshot fresh = QuarkusTransaction.requiringNew().call(() -> {
+            ProxyConfig c = em.find(ProxyConfig.class, tenantId);
+            List<ProtectedEntity> e = c == null ? List.of() : em.createQuery("from ProtectedEntity where tenantId = ?1 order by entityId",
+                    ProtectedEntity.class).setParameter(1, tenantId).getResultList();
+            if (c != null) {
+                em.detach(c);
+            }
+            e.forEach(em::detach);
+            return new Snapshot(Optional.ofNullable(c), List.copyOf(e), System.nanoTime());
+        });
+        if (snapshots.size() > 10_000) {
+            snapshots.clear();
+        }
+        snapshots.put(tenantId, fresh);
+        return fresh;
+    }
+
+    /** Forget the cached configuration of a tenant (its admin changed it). */
+    public void invalidate(String tenantId) {
+        snapshots.remove(tenantId);
+        esdata.invalidate(tenantId);
+    }
+
     public Optional<ProxyConfig> config(String tenantId) {
-        return Optional.ofNullable(QuarkusTransaction.requiringNew().call(() -> em.find(ProxyConfig.class, tenantId)));
+        return snapshot(tenantId).config();
     }
 
     public List<ProtectedEntity> entities(String tenantId) {
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from ProtectedEntity where tenantId = ?1 order by entityId",
-                ProtectedEntity.class).setParameter(1, tenantId).getResultList());
+        return snapshot(tenantId).entities();
     }
 
     public Outgoing handle(String tenantId, Incoming in) {
