@@ -1,9 +1,6 @@
 package io.m2mtrust.esdata;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.nimbusds.jose.EncryptionMethod;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWEAlgorithm;
@@ -88,10 +85,7 @@ public final class JoseEnvelopes {
     public record Recipient(String kid, SecretBytes key) {
     }
 
-    private static final ObjectMapper STRICT = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-            .build();
+    private static final ObjectMapper STRICT = io.m2mtrust.common.StrictJson.MAPPER;
     private static final int MAX_JSON_DEPTH = 8;
     /**
      * Software elliptic-curve work (ECDSA verification, ECDH-ES for target certificates) goes through a

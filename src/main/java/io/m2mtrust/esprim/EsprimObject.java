@@ -1,9 +1,5 @@
 package io.m2mtrust.esprim;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.nimbusds.jose.EncryptionMethod;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWEAlgorithm;
@@ -34,8 +30,6 @@ public final class EsprimObject {
     public static final int MAX_LENGTH = 1_000_000;
     private static final int MAX_HEADER = 4096;
     private static final Set<String> HEADER_MEMBERS = Set.of("alg", "enc", "kid", "ori", "rri", "oro", "rro", "cty");
-    private static final ObjectMapper STRICT = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION).build();
 
     /** What the header says, checked for shape; {@code jwe} is ready to decrypt. */
     public record Parsed(String kid, String enc, String ori, String rri, Map<String, Object> oro, Map<String, Object> rro, String cty, JWEObject jwe) {
@@ -65,9 +59,7 @@ public final class EsprimObject {
         }
         Map<String, Object> h;
         try {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> m = STRICT.readValue(Base64.getUrlDecoder().decode(p[0]), Map.class);
-            h = m;
+            h = io.m2mtrust.common.StrictJson.object(Base64.getUrlDecoder().decode(p[0]));
         } catch (Exception e) {
             throw new EsprimError(EsprimError.BAD_REQUEST, "the protected header is not a JSON object without duplicate members");
         }

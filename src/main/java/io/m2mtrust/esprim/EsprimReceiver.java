@@ -1,9 +1,5 @@
 package io.m2mtrust.esprim;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.common.Sql;
 import io.m2mtrust.esdata.EsDataKeys;
@@ -48,8 +44,6 @@ public class EsprimReceiver {
         }
     }
 
-    static final ObjectMapper STRICT = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION).build();
     private static final SecureRandom RANDOM = new SecureRandom();
     static final String REQUEST_TYPE = "application/vnd.onem2m-preq+json";
     static final String RESPONSE_TYPE = "application/vnd.onem2m-prsp+json";
@@ -260,9 +254,7 @@ public class EsprimReceiver {
     static Map<String, Object> innerRequest(byte[] plain) throws EsprimError {
         Map<String, Object> m;
         try {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> parsed = STRICT.readValue(plain, Map.class);
-            m = parsed;
+            m = io.m2mtrust.common.StrictJson.object(plain);
         } catch (Exception e) {
             throw new EsprimError(EsprimError.BAD_REQUEST, "the inner primitive is not a JSON request primitive");
         }

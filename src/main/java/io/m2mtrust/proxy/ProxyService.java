@@ -402,7 +402,7 @@ public class ProxyService {
             return null;
         }
         try {
-            Map<String, Object> doc = EsprimReceiverJson.parse(body);
+            Map<String, Object> doc = io.m2mtrust.common.StrictJson.object(body);
             Object seci = doc.get("m2m:seci");
             return seci instanceof Map ? (Map<String, Object>) seci : null;
         } catch (java.io.IOException e) {

@@ -7,22 +7,19 @@ import com.nimbusds.jose.JWEHeader;
 import com.nimbusds.jose.JWEObject;
 import com.nimbusds.jose.Payload;
 import com.nimbusds.jose.crypto.DirectEncrypter;
+import io.m2mtrust.testsupport.IndependentEsprim;
 import io.m2mtrust.testsupport.MiniCse;
 
-import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -128,20 +125,9 @@ final class ProxyLoad {
     static Session session(String proxyUrl, String origin, String kid, byte[] pairwise) throws Exception {
         HttpResponse<String> r = onem2m(proxyUrl, origin, "POST", "{\"m2m:seci\":{\"sit\":3}}");
         JsonNode ero = EsDataRestLoad.JSON.readTree(r.body()).get("m2m:seci").get("ero");
-        byte[] or = new byte[16];
-        RANDOM.nextBytes(or);
-        Map<String, Object> oro = new LinkedHashMap<>();
-        oro.put("esri", "o" + HexFormat.of().formatHex(or, 0, 8));
-        oro.put("esrv", "_" + HexFormat.of().formatHex(or));
-        oro.put("esrx", ero.get("esrx").asText());
-        oro.put("esk", 1);
-        oro.put("espa", List.of(12));
-        Mac mac = Mac.getInstance("HmacSHA256");
-        mac.init(new SecretKeySpec(pairwise, "HmacSHA256"));
-        mac.update(HexFormat.of().parseHex(ero.get("esrv").asText().substring(1)));
-        mac.update(or);
-        mac.update("oneM2M HMAC-SHA256 sessionESPrimKey derivation algorithm".getBytes(StandardCharsets.US_ASCII));
-        return new Session(origin, kid, (String) oro.get("esri"), ero.get("esri").asText(), oro, mac.doFinal());
+        Map<String, Object> oro = IndependentEsprim.originatorRand("o" + Long.toHexString(RANDOM.nextLong()), ero.get("esrx").asText());
+        return new Session(origin, kid, (String) oro.get("esri"), ero.get("esri").asText(), oro,
+                IndependentEsprim.sessionKey(pairwise, ero.get("esrv").asText(), (String) oro.get("esrv")));
     }
 
     /** One ESPrim retrieve: a fresh JWE (new IV, new rqi) with oro, the protected answer decrypted and checked. */

@@ -1,5 +1,6 @@
 package io.m2mtrust.esprim;
 
+import io.m2mtrust.testsupport.IndependentEsprim;
 import io.m2mtrust.testsupport.MafDevices;
 import io.m2mtrust.testsupport.MiniCse;
 import io.m2mtrust.testsupport.OpenSsl;
@@ -15,15 +16,10 @@ import org.jose4j.keys.AesKey;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -73,16 +69,9 @@ class EsprimMafKeyTest {
         Response rand = RestAssured.given().header("X-M2M-Origin", client).header("X-M2M-RI", "r-1").contentType("application/json")
                 .body(Map.of("m2m:seci", Map.of("sit", 3))).post("/onem2m/" + T + "/cse-in");
         Map<String, Object> rr = (Map<String, Object>) ((Map<String, Object>) rand.jsonPath().getMap("").get("m2m:seci")).get("ero");
-        byte[] or = new byte[16];
-        new SecureRandom().nextBytes(or);
-        Map<String, Object> oro = new LinkedHashMap<>(Map.of("esri", "oMaf1", "esrv", "_" + HexFormat.of().formatHex(or), "esrx", rr.get("esrx"),
-                "esk", 1, "espa", List.of(12)));
-        Mac mac = Mac.getInstance("HmacSHA256");
-        mac.init(new SecretKeySpec(Arrays.copyOf(value, 32), "HmacSHA256")); // pairwiseESPrimKey = first half of Kc
-        mac.update(HexFormat.of().parseHex(((String) rr.get("esrv")).substring(1)));
-        mac.update(or);
-        mac.update("oneM2M HMAC-SHA256 sessionESPrimKey derivation algorithm".getBytes(StandardCharsets.US_ASCII));
-        byte[] session = mac.doFinal();
+        Map<String, Object> oro = IndependentEsprim.originatorRand("oMaf1", (String) rr.get("esrx"));
+        // pairwiseESPrimKey = the first half of the registered Key Value
+        byte[] session = IndependentEsprim.sessionKey(Arrays.copyOf(value, 32), (String) rr.get("esrv"), (String) oro.get("esrv"));
 
         for (String[] c : new String[][]{{client, "2000"}, {"Csomeone", "4116"}}) {
             JsonWebEncryption jwe = new JsonWebEncryption();

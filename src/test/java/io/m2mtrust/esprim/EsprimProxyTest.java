@@ -2,6 +2,7 @@ package io.m2mtrust.esprim;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.m2mtrust.testsupport.Api;
+import io.m2mtrust.testsupport.IndependentEsprim;
 import io.m2mtrust.testsupport.MiniCse;
 import io.m2mtrust.testsupport.Tokens;
 import io.quarkus.test.junit.QuarkusTest;
@@ -14,8 +15,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Instant;
@@ -23,7 +22,6 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +43,7 @@ class EsprimProxyTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final DateTimeFormatter BASIC = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
     static MiniCse cse;
+    static final SecureRandom RANDOM = new SecureRandom();
     static byte[] pairwise = new byte[32];
 
     @BeforeEach
@@ -97,21 +96,8 @@ class EsprimProxyTest {
         Map<String, Object> seci = (Map<String, Object>) r.jsonPath().getMap("").get("m2m:seci");
         assertThat(seci.get("sit")).isEqualTo(4);
         Map<String, Object> rr = (Map<String, Object>) seci.get("ero");
-        byte[] or = new byte[16];
-        new SecureRandom().nextBytes(or);
-        Map<String, Object> oro = new LinkedHashMap<>();
-        oro.put("esri", "o" + HexFormat.of().formatHex(or, 0, 6));
-        oro.put("esrv", "_" + HexFormat.of().formatHex(or));
-        oro.put("esrx", rr.get("esrx"));
-        oro.put("esk", 1);
-        oro.put("espa", List.of(12));
-        // TS-0003 §10.3.8 with plain javax.crypto: HMAC-SHA256(pairwise, rr || or || label)
-        Mac mac = Mac.getInstance("HmacSHA256");
-        mac.init(new SecretKeySpec(pairwise, "HmacSHA256"));
-        mac.update(HexFormat.of().parseHex(((String) rr.get("esrv")).substring(1)));
-        mac.update(or);
-        mac.update("oneM2M HMAC-SHA256 sessionESPrimKey derivation algorithm".getBytes(StandardCharsets.US_ASCII));
-        return new Session(rr, oro, mac.doFinal());
+        Map<String, Object> oro = IndependentEsprim.originatorRand("o" + Long.toHexString(RANDOM.nextLong()), (String) rr.get("esrx"));
+        return new Session(rr, oro, IndependentEsprim.sessionKey(pairwise, (String) rr.get("esrv"), (String) oro.get("esrv")));
     }
 
     static String esprimObject(Session s, Map<String, Object> inner, boolean withOro, String enc) throws Exception {
@@ -311,13 +297,9 @@ class EsprimProxyTest {
     }
 
     /** The session key for a session's rand objects (the test's own derivation). */
-    static Session withKey(Session s) throws Exception {
-        Mac mac = Mac.getInstance("HmacSHA256");
-        mac.init(new SecretKeySpec(pairwise, "HmacSHA256"));
-        mac.update(HexFormat.of().parseHex(((String) s.receiverRand().get("esrv")).substring(1)));
-        mac.update(HexFormat.of().parseHex(((String) s.originatorRand().get("esrv")).substring(1)));
-        mac.update("oneM2M HMAC-SHA256 sessionESPrimKey derivation algorithm".getBytes(StandardCharsets.US_ASCII));
-        return new Session(s.receiverRand(), s.originatorRand(), mac.doFinal());
+    static Session withKey(Session s) {
+        return new Session(s.receiverRand(), s.originatorRand(), IndependentEsprim.sessionKey(pairwise, (String) s.receiverRand().get("esrv"),
+                (String) s.originatorRand().get("esrv")));
     }
 
     /** A protected header like the session's, with one member changed (the tag then cannot match, but kid is checked first). */

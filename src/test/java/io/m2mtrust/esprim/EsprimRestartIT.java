@@ -3,6 +3,7 @@ package io.m2mtrust.esprim;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.m2mtrust.devstack.KeycloakServer;
+import io.m2mtrust.testsupport.IndependentEsprim;
 import io.m2mtrust.testsupport.MiniCse;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.jose4j.jwe.JsonWebEncryption;
@@ -12,8 +13,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -29,8 +28,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -153,16 +150,8 @@ class EsprimRestartIT {
 
         String proxy = base + "/onem2m/restart-co/cse-in";
         JsonNode rr = JSON.readTree(notify(proxy, Map.of("sit", 3), "r-1").body()).get("m2m:seci").get("ero");
-        byte[] or = new byte[16];
-        new SecureRandom().nextBytes(or);
-        Map<String, Object> oro = new LinkedHashMap<>(Map.of("esri", "oRestart", "esrv", "_" + HexFormat.of().formatHex(or),
-                "esrx", rr.get("esrx").asText(), "esk", 1, "espa", List.of(12)));
-        Mac mac = Mac.getInstance("HmacSHA256");
-        mac.init(new SecretKeySpec(pairwise, "HmacSHA256"));
-        mac.update(HexFormat.of().parseHex(rr.get("esrv").asText().substring(1)));
-        mac.update(or);
-        mac.update("oneM2M HMAC-SHA256 sessionESPrimKey derivation algorithm".getBytes(StandardCharsets.US_ASCII));
-        byte[] session = mac.doFinal();
+        Map<String, Object> oro = IndependentEsprim.originatorRand("oRestart", rr.get("esrx").asText());
+        byte[] session = IndependentEsprim.sessionKey(pairwise, rr.get("esrv").asText(), (String) oro.get("esrv"));
         String m1 = object(session, "oRestart", rr.get("esri").asText(), oro, "q-1");
         assertThat(notify(proxy, Map.of("sit", 5, "epo", m1), "o-1").headers().firstValue("X-M2M-RSC")).hasValue("2000");
 

@@ -1,0 +1,51 @@
+package io.m2mtrust.testsupport;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An ESPrim originator's own arithmetic, written from TS-0003 §10.3.8 with plain javax.crypto (not the
+ * service's code): the originator rand object and the sessionESPrimKey. Tests and the load driver build the
+ * ESPrim object itself with jose4j or Nimbus.
+ */
+public final class IndependentEsprim {
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private IndependentEsprim() {
+    }
+
+    /** An originator rand object (short names): 16 random bytes as {@code _} + hex, expiring with the receiver's, HMAC-SHA256, A256GCM. */
+    public static Map<String, Object> originatorRand(String id, String receiverExpiry) {
+        byte[] v = new byte[16];
+        RANDOM.nextBytes(v);
+        Map<String, Object> oro = new LinkedHashMap<>();
+        oro.put("esri", id);
+        oro.put("esrv", "_" + HexFormat.of().formatHex(v));
+        oro.put("esrx", receiverExpiry);
+        oro.put("esk", 1);
+        oro.put("espa", List.of(12));
+        return oro;
+    }
+
+    /** HMAC-SHA256(pairwise, rr ‖ or ‖ label), the rand values given as their {@code esrv} text. */
+    public static byte[] sessionKey(byte[] pairwise, String receiverEsrv, String originatorEsrv) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(pairwise, "HmacSHA256"));
+            mac.update(HexFormat.of().parseHex(receiverEsrv.substring(1)));
+            mac.update(HexFormat.of().parseHex(originatorEsrv.substring(1)));
+            mac.update("oneM2M HMAC-SHA256 sessionESPrimKey derivation algorithm".getBytes(StandardCharsets.US_ASCII));
+            return mac.doFinal();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
