@@ -138,9 +138,16 @@ public class EndpointService {
         return QuarkusTransaction.requiringNew().call(() -> live(tenantId, id));
     }
 
+    /** Parsed end-point certificates by tenant and serial: a certificate's content never changes, so each is read and parsed once. */
+    private final java.util.concurrent.ConcurrentHashMap<String, X509Certificate> certificates = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The end-point's own certificate (for signing and as decryption recipient; its status is the CA's business). */
     public X509Certificate certificate(Endpoint e) {
-        IssuedCertificate c = QuarkusTransaction.requiringNew().call(() -> em.find(IssuedCertificate.class, new IssuedCertificate.Key(e.tenantId, e.certSerial)));
-        return TenantCa.parse(c.der);
+        if (certificates.size() > 10_000) {
+            certificates.clear();
+        }
+        return certificates.computeIfAbsent(e.tenantId + "|" + e.certSerial, k -> TenantCa.parse(QuarkusTransaction.requiringNew().call(() ->
+                em.find(IssuedCertificate.class, new IssuedCertificate.Key(e.tenantId, e.certSerial))).der));
     }
 
     private Endpoint live(String tenantId, String id) {
@@ -253,12 +260,7 @@ public class EndpointService {
             out.put("contentSecurity", s.contentSecurity);
             return new EsDataService.Outcome(200, out);
         } catch (JoseEnvelopes.Refused r) {
-            return refused(switch (r.reason) {
-                case POLICY -> 403;
-                case UNKNOWN_KEY -> 404;
-                case INTEGRITY -> 422;
-                default -> 400;
-            }, r.getMessage());
+            return refused(EsDataService.statusOf(r), r.getMessage());
         }
     }
 
@@ -301,7 +303,7 @@ public class EndpointService {
                 return new EsDataService.Outcome(200, out);
             }
         } catch (JoseEnvelopes.Refused r) {
-            return refused(statusOf(r), r.getMessage());
+            return refused(EsDataService.statusOf(r), r.getMessage());
         }
         EsDataService.Outcome first = esdata.unprotect(tenantId, e.subjectId, new EsDataService.UnprotectRequest(req.envelope(), req.contentSecurity(),
                 "encryption"));
@@ -311,7 +313,7 @@ public class EndpointService {
         try {
             return nested(new LinkedHashMap<>(first.body()), Base64.getDecoder().decode((String) first.body().get("payload")), signers, policy);
         } catch (JoseEnvelopes.Refused r) {
-            return refused(statusOf(r), "inner signature: " + r.getMessage());
+            return refused(EsDataService.statusOf(r), "inner signature: " + r.getMessage());
         }
     }
 
@@ -344,15 +346,6 @@ public class EndpointService {
             }
             return QuarkusTransaction.requiringNew().call(() -> keys.open(tenantId, subjectId, h.getKeyID(), EsDataKeys.Usage.MAC))
                     .map(k -> new JoseEnvelopes.VerificationKey.Symmetric(h.getKeyID(), k));
-        };
-    }
-
-    private static int statusOf(JoseEnvelopes.Refused r) {
-        return switch (r.reason) {
-            case POLICY -> 403;
-            case UNKNOWN_KEY -> 404;
-            case INTEGRITY -> 422;
-            default -> 400;
         };
     }
 

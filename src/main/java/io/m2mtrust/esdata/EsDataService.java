@@ -220,7 +220,8 @@ public class EsDataService {
                 : problems.stream().anyMatch(p -> p.contains("SUID") || p.contains("policy")) ? 403 : 400;
     }
 
-    private static int statusOf(JoseEnvelopes.Refused r) {
+    /** The HTTP status of an ESData refusal: 403 policy, 404 unknown key, 422 integrity, 400 otherwise. */
+    static int statusOf(JoseEnvelopes.Refused r) {
         return switch (r.reason) {
             case POLICY -> 403;
             case MALFORMED, KEY_UNSUITABLE -> 400;

@@ -71,7 +71,6 @@ final class CseClient {
     }
 
     static Answer error(int rsc, String message) {
-        String body = "{\"m2m:dbg\":\"" + message.replace("\\", "\\\\").replace("\"", "'") + "\"}";
-        return new Answer(OneM2m.httpStatus(rsc), rsc, "application/json", body.getBytes(java.nio.charset.StandardCharsets.UTF_8), Map.of());
+        return new Answer(OneM2m.httpStatus(rsc), rsc, "application/json", ProxyService.debugBody(message), Map.of());
     }
 }

@@ -67,6 +67,7 @@ public class ProxyOriginator {
             try {
                 return exchange(tenantId, cfg, remote, origin, inner, ri, attempt > 0);
             } catch (StaleRand stale) {
+                sessions.remove(sessionId(tenantId, origin, remote));
                 forget(tenantId, origin, remote.receiverId);
             } catch (EsprimError e) {
                 return ProxyService.answer(e.rsc, e.getMessage(), ri);
@@ -85,6 +86,80 @@ public class ProxyOriginator {
     private ProxyService.Outgoing exchange(String tenantId, ProxyConfig cfg, ProxyRemote remote, String origin, Map<String, Object> inner, String ri,
                                            boolean fresh) throws EsprimError, StaleRand {
         Duration timeout = Duration.ofMillis(cfg.timeoutMs);
+        Session sess = session(tenantId, origin, remote, timeout, fresh);
+        RandObject rr = sess.rr();
+        RandObject or = sess.or();
+        String enc = "A256GCM";
+        try (SecretBytes session = SecretBytes.copyOf(sess.key())) {
+            String epo = EsprimObject.protect(ProxyService.JSON.writeValueAsBytes(inner), session, enc, remote.keyId, or.id(), rr.id(),
+                    "application/vnd.onem2m-preq+json", or.toJson(false), null);
+            Map<String, String> headers = new LinkedHashMap<>();
+            headers.put("X-M2M-Origin", origin);
+            headers.put("X-M2M-RI", "esprim-" + ri);
+            headers.put("X-M2M-RVI", "3");
+            headers.put("Content-Type", "application/json");
+            headers.put("Accept", "application/json");
+            byte[] body = ProxyService.JSON.writeValueAsBytes(Map.of("m2m:seci", Map.of("sit", 5, "epo", epo)));
+            CseClient.Answer a = http.send(remote.url, "POST", "", headers, body, timeout);
+            if (a.rsc() == EsprimError.UNKNOWN_RECV_RAND_ID || a.rsc() == EsprimError.UNKNOWN_ORIG_RAND_ID) {
+                throw new StaleRand();
+            }
+            if (a.rsc() != 2000) {
+                // an unsecured answer (transport or ESPrim error): passed on as it came
+                return new ProxyService.Outgoing(a.httpStatus(), a.rsc(), a.contentType(), a.body(), Map.of("X-M2M-RI", ri));
+            }
+            Map<String, Object> seci = (Map<String, Object>) ProxyService.securityInfo(a.body());
+            if (seci == null || !(seci.get("sit") instanceof Number sit) || sit.intValue() != 5 || !(seci.get("epo") instanceof String respEpo)) {
+                throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the receiver's answer is not an ESPrim object");
+            }
+            EsprimObject.Parsed p = EsprimObject.parse(respEpo);
+            if (!p.kid().equals(remote.keyId) || !p.ori().equals(or.id()) || !p.rri().equals(rr.id())) {
+                throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the receiver's answer names another key or other rand objects");
+            }
+            Map<String, Object> response;
+            try {
+                response = ProxyService.JSON.readValue(EsprimObject.decrypt(p, session), Map.class);
+            } catch (EsprimError e) {
+                throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the receiver's answer does not decrypt with the session key");
+            }
+            if (!ri.equals(response.get("rqi"))) {
+                // an originator accepts only a response to its own request (no reflection with the shared session key)
+                throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the protected answer is for another request");
+            }
+            int rsc = response.get("rsc") instanceof Number n ? n.intValue() : 5000;
+            byte[] pc = response.get("pc") == null ? new byte[0] : ProxyService.JSON.writeValueAsBytes(response.get("pc"));
+            Map<String, String> h = new LinkedHashMap<>();
+            h.put("X-M2M-RI", ri);
+            h.put("X-M2M-RSC", Integer.toString(rsc));
+            return new ProxyService.Outgoing(OneM2m.httpStatus(rsc), rsc, "application/json", pc, h);
+        } catch (java.io.IOException e) {
+            throw new EsprimError(EsprimError.ENCRYPTION_ERROR, "the primitive could not be serialised");
+        }
+    }
+
+    /**
+     * The session toward {@code remote} for {@code origin}: kept in memory (architecture: session keys live in
+     * memory with an expiry) for at most {@link #SESSION_TTL} and never closer than {@link #MARGIN} to the rand
+     * objects' expiry, so the pairwise key is unsealed in the HSM once per session, not per message; a revoked
+     * key stops being used within the TTL.
+     */
+    private record Session(byte[] key, RandObject rr, RandObject or, Instant until) {
+    }
+
+    static final Duration SESSION_TTL = Duration.ofSeconds(30);
+    private final java.util.concurrent.ConcurrentHashMap<String, Session> sessions = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static String sessionId(String tenantId, String origin, ProxyRemote remote) {
+        return tenantId + "|" + origin + "|" + remote.name + "|" + remote.receiverId + "|" + remote.keyId + "|" + remote.url;
+    }
+
+    private Session session(String tenantId, String origin, ProxyRemote remote, Duration timeout, boolean fresh) throws EsprimError {
+        Instant now = Instant.now();
+        String id = sessionId(tenantId, origin, remote);
+        Session known = sessions.get(id);
+        if (!fresh && known != null && known.until().isAfter(now)) {
+            return known;
+        }
         EsDataKeys.Resolution key = QuarkusTransaction.requiringNew().call(() -> keys.resolve(tenantId, origin, remote.keyId, EsDataKeys.Usage.ESPRIM, true));
         if (!key.usable()) {
             throw new EsprimError(EsprimError.UNKNOWN_KEY_ID, "no usable pairwise key " + remote.keyId + " for " + origin + ": " + key.problem());
@@ -95,51 +170,15 @@ public class ProxyOriginator {
             }
             RandObject rr = peerReceiverRand(tenantId, origin, remote, timeout, fresh);
             RandObject or = ownOriginatorRand(tenantId, origin, remote, rr);
-            String enc = "A256GCM";
-            try (SecretBytes session = EsprimKdf.sessionKey(pairwise, rr.value(), or.value())) {
-                String epo = EsprimObject.protect(ProxyService.JSON.writeValueAsBytes(inner), session, enc, remote.keyId, or.id(), rr.id(),
-                        "application/vnd.onem2m-preq+json", or.toJson(false), null);
-                Map<String, String> headers = new LinkedHashMap<>();
-                headers.put("X-M2M-Origin", origin);
-                headers.put("X-M2M-RI", "esprim-" + ri);
-                headers.put("X-M2M-RVI", "3");
-                headers.put("Content-Type", "application/json");
-                headers.put("Accept", "application/json");
-                byte[] body = ProxyService.JSON.writeValueAsBytes(Map.of("m2m:seci", Map.of("sit", 5, "epo", epo)));
-                CseClient.Answer a = http.send(remote.url, "POST", "", headers, body, timeout);
-                if (a.rsc() == EsprimError.UNKNOWN_RECV_RAND_ID || a.rsc() == EsprimError.UNKNOWN_ORIG_RAND_ID) {
-                    throw new StaleRand();
+            Instant cap = now.plus(SESSION_TTL);
+            Instant randLimit = or.expiry().minus(MARGIN);
+            try (SecretBytes derived = EsprimKdf.sessionKey(pairwise, rr.value(), or.value())) {
+                Session s = new Session(derived.copy(), rr, or, randLimit.isBefore(cap) ? randLimit : cap);
+                if (sessions.size() > 20_000) {
+                    sessions.entrySet().removeIf(e -> !e.getValue().until().isAfter(now));
                 }
-                if (a.rsc() != 2000) {
-                    // an unsecured answer (transport or ESPrim error): passed on as it came
-                    return new ProxyService.Outgoing(a.httpStatus(), a.rsc(), a.contentType(), a.body(), Map.of("X-M2M-RI", ri));
-                }
-                Map<String, Object> seci = (Map<String, Object>) ProxyService.securityInfo(a.body());
-                if (seci == null || !(seci.get("sit") instanceof Number sit) || sit.intValue() != 5 || !(seci.get("epo") instanceof String respEpo)) {
-                    throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the receiver's answer is not an ESPrim object");
-                }
-                EsprimObject.Parsed p = EsprimObject.parse(respEpo);
-                if (!p.kid().equals(remote.keyId) || !p.ori().equals(or.id()) || !p.rri().equals(rr.id())) {
-                    throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the receiver's answer names another key or other rand objects");
-                }
-                Map<String, Object> response;
-                try {
-                    response = ProxyService.JSON.readValue(EsprimObject.decrypt(p, session), Map.class);
-                } catch (EsprimError e) {
-                    throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the receiver's answer does not decrypt with the session key");
-                }
-                if (!ri.equals(response.get("rqi"))) {
-                    // an originator accepts only a response to its own request (no reflection with the shared session key)
-                    throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the protected answer is for another request");
-                }
-                int rsc = response.get("rsc") instanceof Number n ? n.intValue() : 5000;
-                byte[] pc = response.get("pc") == null ? new byte[0] : ProxyService.JSON.writeValueAsBytes(response.get("pc"));
-                Map<String, String> h = new LinkedHashMap<>();
-                h.put("X-M2M-RI", ri);
-                h.put("X-M2M-RSC", Integer.toString(rsc));
-                return new ProxyService.Outgoing(OneM2m.httpStatus(rsc), rsc, "application/json", pc, h);
-            } catch (java.io.IOException e) {
-                throw new EsprimError(EsprimError.ENCRYPTION_ERROR, "the primitive could not be serialised");
+                sessions.put(id, s);
+                return s;
             }
         }
     }

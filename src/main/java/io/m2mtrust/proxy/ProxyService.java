@@ -416,8 +416,7 @@ public class ProxyService {
         if (ri != null) {
             h.put("X-M2M-RI", ri);
         }
-        String body = "{\"m2m:dbg\":" + quote(message) + "}";
-        return new Outgoing(OneM2m.httpStatus(rsc), rsc, "application/json", body.getBytes(StandardCharsets.UTF_8), h);
+        return new Outgoing(OneM2m.httpStatus(rsc), rsc, "application/json", debugBody(message), h);
     }
 
     static Outgoing json(int rsc, Object doc, String ri) {
@@ -433,11 +432,12 @@ public class ProxyService {
         }
     }
 
-    private static String quote(String s) {
+    /** {@code {"m2m:dbg": message}}: the oneM2M debug information of an error answer. */
+    static byte[] debugBody(String message) {
         try {
-            return JSON.writeValueAsString(s);
+            return JSON.writeValueAsBytes(Map.of("m2m:dbg", message));
         } catch (java.io.IOException e) {
-            return "\"\"";
+            throw new IllegalStateException(e);
         }
     }
 }

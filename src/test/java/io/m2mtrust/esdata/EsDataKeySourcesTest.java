@@ -3,13 +3,13 @@ package io.m2mtrust.esdata;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.mef.EnrolmentKdf;
 import io.m2mtrust.testsupport.Api;
+import io.m2mtrust.testsupport.MafDevices;
 import io.m2mtrust.testsupport.OpenSslClient;
 import io.m2mtrust.testsupport.PostgresResource;
 import io.m2mtrust.testsupport.Tokens;
 import io.m2mtrust.tls.DeviceTlsListener;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
-import io.restassured.response.Response;
 import jakarta.inject.Inject;
 import org.jose4j.jwe.JsonWebEncryption;
 import org.jose4j.jwe.KeyManagementAlgorithmIdentifiers;
@@ -45,7 +45,6 @@ class EsDataKeySourcesTest {
 
     static final String T = "keysrc-co";
     static final String MEF = "mef." + T + ".m2m-trust.local";
-    static final String G = "/api/v1/tenants/" + T + "/enrolment-groups";
     static final String APP = "app.keysrc-co.example";
     static final String OTHER = "other.keysrc-co.example";
     static final String PRE = "/api/v1/tenants/" + T + "/preprovisioned-keys";
@@ -61,15 +60,8 @@ class EsDataKeySourcesTest {
         if (keId != null) {
             return;
         }
-        Api.createTenant(T);
-        Response policy = as(Tokens.tenantAdmin(T)).get("/api/v1/tenants/" + T + "/policy");
-        Map<String, Object> doc = policy.jsonPath().getMap("");
-        doc.put("allowHostMemoryKeys", true);
-        as(Tokens.tenantAdmin(T)).header("If-Match", policy.header("ETag")).body(doc).put("/api/v1/tenants/" + T + "/policy").then().statusCode(200);
-        as(Tokens.tenantAdmin(T)).body(Map.of("id", "fleet", "name", "fleet")).post(G).then().statusCode(201);
-        as(Tokens.tenantAdmin(T)).body(Map.of("deviceIds", List.of("meter-1"))).post(G + "/fleet/devices").then().statusCode(200);
-        JsonPath e = as(Tokens.tenantAdmin(T)).post(G + "/fleet/devices/meter-1/kpm-export").then().statusCode(200).extract().jsonPath();
-        OpenSslClient.Result r = OpenSslClient.pskRequest(listener.port(), MEF, e.getString("kpmId"), Base64.getDecoder().decode(e.getString("kpm")),
+        MafDevices fleet = MafDevices.create(T, listener.port(), List.of("meter-1"), doc -> { });
+        OpenSslClient.Result r = OpenSslClient.pskRequest(listener.port(), MEF, fleet.kpmIds.get("meter-1"), fleet.kpms.get("meter-1"),
                 "PSK-AES128-CBC-SHA256", "EXPORTER-oneM2M-Bootstrap", OpenSslClient.post(MEF, "/enrolment", "{}"));
         assertThat(r.httpStatus()).as(r.output()).isEqualTo(201);
         keId = JsonPath.from(r.httpBody()).getString("keId");

@@ -11,7 +11,6 @@ import io.restassured.RestAssured;
 import io.restassured.response.Response;
 import jakarta.inject.Inject;
 import org.jose4j.jwe.JsonWebEncryption;
-import org.jose4j.jwe.KeyManagementAlgorithmIdentifiers;
 import org.jose4j.keys.AesKey;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -74,17 +73,10 @@ class EsprimMafKeyTest {
         byte[] session = IndependentEsprim.sessionKey(Arrays.copyOf(value, 32), (String) rr.get("esrv"), (String) oro.get("esrv"));
 
         for (String[] c : new String[][]{{client, "2000"}, {"Csomeone", "4116"}}) {
-            JsonWebEncryption jwe = new JsonWebEncryption();
-            jwe.setAlgorithmHeaderValue(KeyManagementAlgorithmIdentifiers.DIRECT);
-            jwe.setEncryptionMethodHeaderParameter("A256GCM");
-            jwe.setKeyIdHeaderValue(kid);
-            jwe.setHeader("ori", "oMaf1");
-            jwe.setHeader("rri", (String) rr.get("esri"));
-            jwe.getHeaders().setObjectHeaderValue("oro", oro);
-            jwe.setKey(new AesKey(session));
-            jwe.setPlaintext("{\"op\":2,\"to\":\"cse-in\",\"fr\":\"" + c[0] + "\",\"rqi\":\"q-" + c[1] + "\",\"rvi\":\"3\"}");
+            String epo = IndependentEsprim.esprimObject(session, kid, "oMaf1", (String) rr.get("esri"), oro,
+                    "{\"op\":2,\"to\":\"cse-in\",\"fr\":\"" + c[0] + "\",\"rqi\":\"q-" + c[1] + "\",\"rvi\":\"3\"}");
             Response r = RestAssured.given().header("X-M2M-Origin", client).header("X-M2M-RI", "o-" + c[1]).contentType("application/json")
-                    .body(Map.of("m2m:seci", Map.of("sit", 5, "epo", jwe.getCompactSerialization()))).post("/onem2m/" + T + "/cse-in");
+                    .body(Map.of("m2m:seci", Map.of("sit", 5, "epo", epo))).post("/onem2m/" + T + "/cse-in");
             assertThat(r.header("X-M2M-RSC")).as(c[0]).isEqualTo(c[1]);
             if (c[1].equals("2000")) {
                 JsonWebEncryption answer = new JsonWebEncryption();

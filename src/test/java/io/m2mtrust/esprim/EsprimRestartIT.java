@@ -6,9 +6,6 @@ import io.m2mtrust.devstack.KeycloakServer;
 import io.m2mtrust.testsupport.IndependentEsprim;
 import io.m2mtrust.testsupport.MiniCse;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import org.jose4j.jwe.JsonWebEncryption;
-import org.jose4j.jwe.KeyManagementAlgorithmIdentifiers;
-import org.jose4j.keys.AesKey;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -119,17 +116,9 @@ class EsprimRestartIT {
                 .build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    static String object(byte[] session, String ori, String rri, Map<String, Object> oro, String rqi) throws Exception {
-        JsonWebEncryption jwe = new JsonWebEncryption();
-        jwe.setAlgorithmHeaderValue(KeyManagementAlgorithmIdentifiers.DIRECT);
-        jwe.setEncryptionMethodHeaderParameter("A256GCM");
-        jwe.setKeyIdHeaderValue("restart-1@keys.restart.example");
-        jwe.setHeader("ori", ori);
-        jwe.setHeader("rri", rri);
-        jwe.getHeaders().setObjectHeaderValue("oro", oro);
-        jwe.setKey(new AesKey(session));
-        jwe.setPlaintext("{\"op\":2,\"to\":\"cse-in\",\"fr\":\"Csensor\",\"rqi\":\"" + rqi + "\",\"rvi\":\"3\"}");
-        return jwe.getCompactSerialization();
+    static String object(byte[] session, String ori, String rri, Map<String, Object> oro, String rqi) {
+        return IndependentEsprim.esprimObject(session, "restart-1@keys.restart.example", ori, rri, oro,
+                "{\"op\":2,\"to\":\"cse-in\",\"fr\":\"Csensor\",\"rqi\":\"" + rqi + "\",\"rvi\":\"3\"}");
     }
 
     @Test

@@ -1,7 +1,7 @@
 package io.m2mtrust.esprim;
 
-import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.IndependentEsprim;
+import io.m2mtrust.testsupport.MafDevices;
 import io.m2mtrust.testsupport.MiniCse;
 import io.m2mtrust.testsupport.OpenSslClient;
 import io.m2mtrust.testsupport.Tokens;
@@ -11,9 +11,6 @@ import io.restassured.RestAssured;
 import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
 import jakarta.inject.Inject;
-import org.jose4j.jwe.JsonWebEncryption;
-import org.jose4j.jwe.KeyManagementAlgorithmIdentifiers;
-import org.jose4j.keys.AesKey;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -22,7 +19,6 @@ import javax.crypto.spec.SecretKeySpec;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 
@@ -57,17 +53,9 @@ class EsprimRspfKeyTest {
     @SuppressWarnings("unchecked")
     void the_key_an_enrolee_derives_for_the_cse_carries_esprim_and_binds_the_enrolee() throws Exception {
         cse = MiniCse.start("/id-in", "cse-in");
-        Api.createTenant(T);
-        String g = "/api/v1/tenants/" + T + "/enrolment-groups";
-        Response policy = as(Tokens.tenantAdmin(T)).get("/api/v1/tenants/" + T + "/policy");
-        Map<String, Object> doc = policy.jsonPath().getMap("");
-        doc.put("allowHostMemoryKeys", true);
-        as(Tokens.tenantAdmin(T)).header("If-Match", policy.header("ETag")).body(doc).put("/api/v1/tenants/" + T + "/policy").then().statusCode(200);
-        as(Tokens.tenantAdmin(T)).body(Map.of("id", "fleet", "name", "fleet")).post(g).then().statusCode(201);
-        as(Tokens.tenantAdmin(T)).body(Map.of("deviceIds", List.of("meter-9"))).post(g + "/fleet/devices").then().statusCode(200);
-        JsonPath e = as(Tokens.tenantAdmin(T)).post(g + "/fleet/devices/meter-9/kpm-export").then().statusCode(200).extract().jsonPath();
-        String enrolee = e.getString("kpmId");
-        OpenSslClient.Result r = OpenSslClient.pskRequest(listener.port(), MEF, enrolee, Base64.getDecoder().decode(e.getString("kpm")),
+        MafDevices fleet = MafDevices.create(T, listener.port(), List.of("meter-9"), doc -> { });
+        String enrolee = fleet.kpmIds.get("meter-9");
+        OpenSslClient.Result r = OpenSslClient.pskRequest(listener.port(), MEF, enrolee, fleet.kpms.get("meter-9"),
                 "PSK-AES128-CBC-SHA256", "EXPORTER-oneM2M-Bootstrap", OpenSslClient.post(MEF, "/enrolment", "{}"));
         assertThat(r.httpStatus()).as(r.output()).isEqualTo(201);
         String keId = JsonPath.from(r.httpBody()).getString("keId");
@@ -96,34 +84,20 @@ class EsprimRspfKeyTest {
         Map<String, Object> oro = IndependentEsprim.originatorRand("oRspf", (String) rr.get("esrx"));
         byte[] session = IndependentEsprim.sessionKey(pairwise, (String) rr.get("esrv"), (String) oro.get("esrv"));
         for (String[] c : new String[][]{{enrolee, "2000"}, {"Cintruder", "4116"}}) {
-            JsonWebEncryption jwe = new JsonWebEncryption();
-            jwe.setAlgorithmHeaderValue(KeyManagementAlgorithmIdentifiers.DIRECT);
-            jwe.setEncryptionMethodHeaderParameter("A256GCM");
-            jwe.setKeyIdHeaderValue(keId + "/23");
-            jwe.setHeader("ori", "oRspf");
-            jwe.setHeader("rri", (String) rr.get("esri"));
-            jwe.getHeaders().setObjectHeaderValue("oro", oro);
-            jwe.setKey(new AesKey(session));
-            jwe.setPlaintext("{\"op\":2,\"to\":\"cse-in\",\"fr\":\"" + c[0] + "\",\"rqi\":\"q-" + c[1] + "\",\"rvi\":\"3\"}");
+            String epo = IndependentEsprim.esprimObject(session, keId + "/23", "oRspf", (String) rr.get("esri"), oro,
+                    "{\"op\":2,\"to\":\"cse-in\",\"fr\":\"" + c[0] + "\",\"rqi\":\"q-" + c[1] + "\",\"rvi\":\"3\"}");
             Response answer = RestAssured.given().header("X-M2M-Origin", enrolee).header("X-M2M-RI", "o-" + c[1]).contentType("application/json")
-                    .body(Map.of("m2m:seci", Map.of("sit", 5, "epo", jwe.getCompactSerialization()))).post("/onem2m/" + T + "/cse-in");
+                    .body(Map.of("m2m:seci", Map.of("sit", 5, "epo", epo))).post("/onem2m/" + T + "/cse-in");
             assertThat(answer.header("X-M2M-RSC")).as(c[0]).isEqualTo(c[1]);
         }
         // the target's rule no longer lists 23: the key is gone for ESPrim (4112)
         as(Tokens.tenantAdmin(T)).body(Map.of("targetFqdn", CSE_FQDN, "allowedSuids", List.of(22)))
                 .put("/api/v1/tenants/" + T + "/enrolment-targets/{identity}", CSE_FQDN).then().statusCode(200);
         Map<String, Object> oro2 = IndependentEsprim.originatorRand("oRspf2", (String) rr.get("esrx"));
-        JsonWebEncryption jwe = new JsonWebEncryption();
-        jwe.setAlgorithmHeaderValue(KeyManagementAlgorithmIdentifiers.DIRECT);
-        jwe.setEncryptionMethodHeaderParameter("A256GCM");
-        jwe.setKeyIdHeaderValue(keId + "/23");
-        jwe.setHeader("ori", "oRspf2");
-        jwe.setHeader("rri", (String) rr.get("esri"));
-        jwe.getHeaders().setObjectHeaderValue("oro", oro2);
-        jwe.setKey(new AesKey(IndependentEsprim.sessionKey(pairwise, (String) rr.get("esrv"), (String) oro2.get("esrv"))));
-        jwe.setPlaintext("{\"op\":2,\"to\":\"cse-in\",\"fr\":\"" + enrolee + "\",\"rqi\":\"q-3\",\"rvi\":\"3\"}");
+        String epo2 = IndependentEsprim.esprimObject(IndependentEsprim.sessionKey(pairwise, (String) rr.get("esrv"), (String) oro2.get("esrv")),
+                keId + "/23", "oRspf2", (String) rr.get("esri"), oro2, "{\"op\":2,\"to\":\"cse-in\",\"fr\":\"" + enrolee + "\",\"rqi\":\"q-3\",\"rvi\":\"3\"}");
         Response gone = RestAssured.given().header("X-M2M-Origin", enrolee).header("X-M2M-RI", "o-3").contentType("application/json")
-                .body(Map.of("m2m:seci", Map.of("sit", 5, "epo", jwe.getCompactSerialization()))).post("/onem2m/" + T + "/cse-in");
+                .body(Map.of("m2m:seci", Map.of("sit", 5, "epo", epo2))).post("/onem2m/" + T + "/cse-in");
         assertThat(gone.header("X-M2M-RSC")).isEqualTo("4112");
     }
 }

@@ -11,9 +11,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * An ESPrim originator's own arithmetic, written from TS-0003 §10.3.8 with plain javax.crypto (not the
- * service's code): the originator rand object and the sessionESPrimKey. Tests and the load driver build the
- * ESPrim object itself with jose4j or Nimbus.
+ * An ESPrim originator written independently of the service: the originator rand object and the
+ * sessionESPrimKey from TS-0003 §10.3.8 with plain javax.crypto, the ESPrim object with jose4j.
  */
 public final class IndependentEsprim {
 
@@ -45,6 +44,24 @@ public final class IndependentEsprim {
             mac.update("oneM2M HMAC-SHA256 sessionESPrimKey derivation algorithm".getBytes(StandardCharsets.US_ASCII));
             return mac.doFinal();
         } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** An ESPrim object (JWE compact, dir, A256GCM) with kid, ori, rri and {@code oro}, around {@code innerJson}. */
+    public static String esprimObject(byte[] sessionKey, String kid, String ori, String rri, Map<String, Object> oro, String innerJson) {
+        try {
+            org.jose4j.jwe.JsonWebEncryption jwe = new org.jose4j.jwe.JsonWebEncryption();
+            jwe.setAlgorithmHeaderValue(org.jose4j.jwe.KeyManagementAlgorithmIdentifiers.DIRECT);
+            jwe.setEncryptionMethodHeaderParameter("A256GCM");
+            jwe.setKeyIdHeaderValue(kid);
+            jwe.setHeader("ori", ori);
+            jwe.setHeader("rri", rri);
+            jwe.getHeaders().setObjectHeaderValue("oro", oro);
+            jwe.setKey(new org.jose4j.keys.AesKey(sessionKey));
+            jwe.setPlaintext(innerJson);
+            return jwe.getCompactSerialization();
+        } catch (org.jose4j.lang.JoseException e) {
             throw new IllegalStateException(e);
         }
     }
