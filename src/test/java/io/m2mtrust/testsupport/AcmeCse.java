@@ -1,0 +1,134 @@
+package io.m2mtrust.testsupport;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The ACME oneM2M CSE (Eclipse-licensed reference CSE in Python, {@code pip install acmecse}) as a real,
+ * standards-conforming CSE for the proxy tests: an IN-CSE {@code /id-in} with CSEBase {@code cse-in}, HTTP
+ * binding only, in-memory database, started headless on a free port. The Python that has {@code acmecse}
+ * installed is named by {@code M2M_ACMECSE_PYTHON}; {@code src/bin/test} prepares it (src/bin/lib/acmecse.sh).
+ */
+public final class AcmeCse implements AutoCloseable {
+
+    public static final String CSE_ID = "/id-in";
+    public static final String CSE_BASE = "cse-in";
+
+    private final Process process;
+    private final int port;
+    private final Path log;
+
+    private AcmeCse(Process process, int port, Path log) {
+        this.process = process;
+        this.port = port;
+        this.log = log;
+    }
+
+    /** The Python with acmecse installed, or a clear failure saying how to get it. */
+    public static Path python() {
+        String env = System.getenv("M2M_ACMECSE_PYTHON");
+        if (env == null || !Files.isExecutable(Path.of(env))) {
+            throw new IllegalStateException("M2M_ACMECSE_PYTHON does not name a Python with acmecse installed; run the tests with"
+                    + " `bash src/bin/test`, which installs the ACME CSE into a virtualenv (src/bin/lib/acmecse.sh)");
+        }
+        return Path.of(env);
+    }
+
+    public static AcmeCse start(Path workDir) throws Exception {
+        Files.createDirectories(workDir);
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        // [basic.config] is what ACME's own onboarding dialog writes; every other setting keeps its default
+        // (acme.ini.default). An IN-CSE has no registrar: the empty registrar CSE-ID says so.
+        Files.writeString(workDir.resolve("acme.ini"), """
+                [basic.config]
+                cseType=IN
+                cseID=id-in
+                cseName=cse-in
+                adminID=CAdmin
+                serviceProviderID=//acme.example.com
+                networkInterface=127.0.0.1
+                cseHost=127.0.0.1
+                httpPort=%d
+                databaseType=memory
+                logLevel=info
+                consoleTheme=dark
+                consoleType=simple
+                secret=acme-cse-for-m2m-trust-tests-only
+                registrarCseHost=127.0.0.1
+                registrarCsePort=0
+                registrarCseID=
+                registrarCseName=
+                """.formatted(port));
+        Path log = workDir.resolve("acme.log");
+        // --config takes a bare file name, looked up in the base directory
+        ProcessBuilder pb = new ProcessBuilder(python().toString(), "-m", "acmecse", "--config", "acme.ini",
+                "--base-directory", workDir.toAbsolutePath().toString(), "--headless", "--http", "--no-mqtt", "--no-coap", "--no-ws",
+                "--no-remote-cse", "--db-type", "memory", "--http-port", String.valueOf(port))
+                .directory(workDir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        AcmeCse cse = new AcmeCse(pb.start(), port, log);
+        cse.awaitReady(Duration.ofSeconds(60));
+        return cse;
+    }
+
+    public String url() {
+        return "http://127.0.0.1:" + port;
+    }
+
+    private void awaitReady(Duration limit) throws Exception {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("the ACME CSE exited with " + process.exitValue() + "; its output:\n" + tail());
+            }
+            try {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url() + "/" + CSE_BASE)).timeout(Duration.ofSeconds(2))
+                        .header("X-M2M-Origin", "CAdmin").header("X-M2M-RI", "ready").header("X-M2M-RVI", "3")
+                        .header("Accept", "application/json").build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // still starting
+            }
+            Thread.sleep(250);
+        }
+        close();
+        throw new IllegalStateException("the ACME CSE did not answer within " + limit + "; its output:\n" + tail());
+    }
+
+    private String tail() {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    @Override
+    public void close() {
+        process.descendants().forEach(ProcessHandle::destroy);
+        process.destroy();
+        try {
+            if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+        }
+    }
+}
