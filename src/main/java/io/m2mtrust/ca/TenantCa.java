@@ -550,7 +550,7 @@ public class TenantCa implements CertificateAuthentication {
         }
     }
 
-    static boolean isP256(PublicKey key) {
+    public static boolean isP256(PublicKey key) {
         if (!(key instanceof ECPublicKey ec)) {
             return false;
         }

@@ -29,18 +29,20 @@ public class EsDataKeys {
 
     /** SUIDs per usage (TS-0004 m2m:suid): pre-provisioned 1x, RSPF/MEF 2x, MAF 3x. */
     public enum Usage {
-        ENCRYPT(34, 24, 14), MAC(35, 25, 15),
-        /** pairwiseESPrimKey (TS-0003 §8.4.2 A): MAF 33, RSPF 23, pre-provisioned 13. */
-        ESPRIM(33, 23, 13);
+        ENCRYPT(34, 24, 14, 44), MAC(35, 25, 15, 45),
+        /** pairwiseESPrimKey (TS-0003 §8.4.2 A): MAF 33, RSPF 23, pre-provisioned 13, ESCertKE (certificate) 43. */
+        ESPRIM(33, 23, 13, 43);
 
         final int mafSuid;
         final int mefSuid;
         final int preSuid;
+        final int certSuid;
 
-        Usage(int mafSuid, int mefSuid, int preSuid) {
+        Usage(int mafSuid, int mefSuid, int preSuid, int certSuid) {
             this.mafSuid = mafSuid;
             this.mefSuid = mefSuid;
             this.preSuid = preSuid;
+            this.certSuid = certSuid;
         }
     }
 
@@ -101,6 +103,13 @@ public class EsDataKeys {
         Matcher m = KEY_ID.matcher(kid);
         String fqdn = kid.substring(kid.indexOf('@') + 1);
         boolean registered = fqdn.equals(fqdns.maf(tenantId)) || fqdn.equals(fqdns.mef(tenantId));
+        if (!registered && m.matches()) {
+            io.m2mtrust.escertke.EscertkeKey established = em.find(io.m2mtrust.escertke.EscertkeKey.class,
+                    new io.m2mtrust.escertke.EscertkeKey.Key(tenantId, kid));
+            if (established != null) {
+                return resolveEstablished(tenantId, caller, established, usage, open);
+            }
+        }
         if (!registered) {
             return ANY_KEY_ID.matcher(kid).matches() ? resolvePreprovisioned(tenantId, caller, kid, usage, open)
                     : Resolution.refused(kid, "not a key identifier (RelativeKeyID@FQDN)");
@@ -163,6 +172,26 @@ public class EsDataKeys {
             return new Resolution(kid, null, k.suid, k.expiresAt, null).withPeers(java.util.Arrays.stream(k.holders).filter(h -> !h.equals(caller)).toList());
         }
         return new Resolution(kid, sealer.open(PreprovisionedKeyResource.seal(tenantId, kid), k.sealedKey), k.suid, k.expiresAt, null).withPeers(java.util.Arrays.stream(k.holders).filter(h -> !h.equals(caller)).toList());
+    }
+
+    /**
+     * An ESCertKE key ({@code hex(pairwiseE2EKeyID)@<initiator's FQDN>}): between the two identities the handshake
+     * authenticated, used whole (32 bytes); SUID 43 for ESPrim, 44/45 for ESData.
+     */
+    private Resolution resolveEstablished(String tenantId, String caller, io.m2mtrust.escertke.EscertkeKey k, Usage usage, boolean open) {
+        boolean local = k.localIdentity.equals(caller);
+        if (!k.usable(Instant.now()) || !(local || k.peerIdentity.equals(caller))) {
+            return Resolution.refused(k.keyId, "unknown or expired key");
+        }
+        if (!policyAllows(tenantId, usage.certSuid)) {
+            return Resolution.refused(k.keyId, "SUID " + usage.certSuid + " is not allowed by the tenant policy");
+        }
+        java.util.List<String> peers = java.util.List.of(local ? k.peerIdentity : k.localIdentity);
+        if (!open) {
+            return new Resolution(k.keyId, null, usage.certSuid, k.expiresAt, null).withPeers(peers);
+        }
+        return new Resolution(k.keyId, sealer.open(new KeySealer.SealContext(tenantId, k.keyId, "escertke"), k.sealedKey), usage.certSuid,
+                k.expiresAt, null).withPeers(peers);
     }
 
     /** The registration's other parties: the source when the caller is a target, the targets when the caller is the source. */

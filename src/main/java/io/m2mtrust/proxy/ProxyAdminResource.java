@@ -40,12 +40,12 @@ import java.util.Map;
 public class ProxyAdminResource {
 
     public record ConfigBody(@NotBlank @Size(max = 500) String cseUrl, @NotBlank @Size(max = 200) String cseId, @NotBlank @Size(max = 100) String cseBase,
-                             Integer randLifetimeSeconds, Integer timeoutMs) {
+                             Integer randLifetimeSeconds, Integer timeoutMs, @Size(max = 260) String spId) {
     }
 
-    public record ConfigView(String cseUrl, String cseId, String cseBase, int randLifetimeSeconds, int timeoutMs, Instant updatedAt) {
+    public record ConfigView(String cseUrl, String cseId, String cseBase, String spId, int randLifetimeSeconds, int timeoutMs, Instant updatedAt) {
         static ConfigView of(ProxyConfig c) {
-            return new ConfigView(c.cseUrl, c.cseId, c.cseBase, c.randLifetimeSeconds, c.timeoutMs, c.updatedAt);
+            return new ConfigView(c.cseUrl, c.cseId, c.cseBase, c.spId, c.randLifetimeSeconds, c.timeoutMs, c.updatedAt);
         }
     }
 
@@ -58,8 +58,9 @@ public class ProxyAdminResource {
         }
     }
 
+    /** {@code keyId} absent: the pairwise key is established with ESCertKE on first use. */
     public record RemoteBody(@NotBlank @Size(max = 40) String name, @NotBlank @Size(max = 200) String receiverId, @NotBlank @Size(max = 500) String url,
-                             @NotBlank @Size(max = 330) String keyId) {
+                             @Size(min = 1, max = 330) String keyId) {
     }
 
     public record RemoteView(String name, String receiverId, String url, String keyId, Instant createdAt) {
@@ -80,9 +81,12 @@ public class ProxyAdminResource {
     private final ProxyService proxy;
     private final io.m2mtrust.esdata.EndpointService endpoints;
 
+    private final ProxyOriginator originator;
+
     ProxyAdminResource(EntityManager em, TenantDoor tenants, AdminAccess access, AuditLog audit, ProxyService proxy,
-                       io.m2mtrust.esdata.EndpointService endpoints) {
+                       io.m2mtrust.esdata.EndpointService endpoints, ProxyOriginator originator) {
         this.em = em;
+        this.originator = originator;
         this.tenants = tenants;
         this.access = access;
         this.audit = audit;
@@ -117,6 +121,9 @@ public class ProxyAdminResource {
         if (!body.cseBase().matches("[A-Za-z0-9._-]{1,100}")) {
             errors.add(ApiProblem.fieldError("cseBase", "the CSEBase resource name, like cse-in"));
         }
+        if (body.spId() != null && io.m2mtrust.escertke.PeerIdentity.spFqdn(body.spId()).isEmpty()) {
+            errors.add(ApiProblem.fieldError("spId", "an M2M-SP-ID: // and a lowercase FQDN, like //acme.example"));
+        }
         int lifetime = body.randLifetimeSeconds() == null ? 3600 : body.randLifetimeSeconds();
         int timeout = body.timeoutMs() == null ? 10_000 : body.timeoutMs();
         if (lifetime < 60 || lifetime > 604_800) {
@@ -138,6 +145,7 @@ public class ProxyAdminResource {
             c.cseUrl = body.cseUrl();
             c.cseId = body.cseId();
             c.cseBase = body.cseBase();
+            c.spId = body.spId();
             c.randLifetimeSeconds = lifetime;
             c.timeoutMs = timeout;
             c.updatedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
@@ -227,7 +235,7 @@ public class ProxyAdminResource {
     @PUT
     @Path("remotes")
     @Operation(summary = "A remote ESPrim receiver legacy entities reach through /onem2m-out/{tenant}/{name}/...: its CSE-ID or AE-ID, the "
-            + "HTTP binding URL of its <CSEBase> or <AE>, and the pairwise key id")
+            + "HTTP binding URL of its <CSEBase> or <AE>, and the pairwise key id (none: established by ESCertKE on first use)")
     public RemoteView putRemote(@PathParam("tenant") String tenant, @Valid @NotNull RemoteBody body) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
         List<Map<String, String>> errors = new ArrayList<>();
@@ -262,9 +270,33 @@ public class ProxyAdminResource {
                 em.persist(r);
             }
             audit.append(tenant, access.actor(), "proxy.remote.put", "remote/" + body.name(), AuditLog.Outcome.SUCCESS,
-                    body.receiverId() + " at " + body.url() + " with key " + body.keyId());
+                    body.receiverId() + " at " + body.url() + (body.keyId() == null ? " with an ESCertKE key" : " with key " + body.keyId()));
             return RemoteView.of(r);
         });
+    }
+
+    public record HandshakeBody(@NotBlank @Size(max = 200) String from) {
+    }
+
+    @jakarta.ws.rs.POST
+    @Path("remotes/{name}/escertke")
+    @Operation(summary = "Establish a new pairwise key with the remote receiver by ESCertKE (TS-0003 §8.7), the proxy initiating for the entity "
+            + "'from' behind it (its end-point certificate authenticates it)")
+    public Response escertke(@PathParam("tenant") String tenant, @PathParam("name") String name, @Valid @NotNull HandshakeBody body) {
+        tenants.enter(tenant, AdminAccess.Need.WRITE);
+        ProxyConfig cfg = proxy.config(tenant).orElseThrow(() -> ApiProblem.notFound("proxy configuration"));
+        ProxyRemote remote = originator.remote(tenant, name).orElseThrow(() -> ApiProblem.notFound("remote receiver " + name));
+        try {
+            io.m2mtrust.escertke.EscertkeService.Established k = originator.establishNew(tenant, cfg, body.from(), remote);
+            audit.appendIndependently(tenant, access.actor(), "escertke.initiate", "remote/" + name, AuditLog.Outcome.SUCCESS, "key " + k.keyId());
+            return Response.status(201).entity(k).build();
+        } catch (io.m2mtrust.escertke.EscertkeService.Failure f) {
+            audit.appendIndependently(tenant, access.actor(), "escertke.initiate", "remote/" + name, AuditLog.Outcome.FAILURE, f.rsc + " " + f.getMessage());
+            // 409: this side cannot (no SP-ID, certificate or suite); 502: the peer or the handshake failed
+            boolean local = f.rsc == 5207 && !f.getMessage().startsWith("the Terminating");
+            throw new ApiProblem(local ? 409 : 502, local ? "escertke-not-possible" : "escertke-failed", local ? "Conflict" : "Bad Gateway",
+                    "ESCertKE with " + remote.receiverId + " failed (oneM2M " + f.rsc + "): " + f.getMessage());
+        }
     }
 
     @DELETE

@@ -28,6 +28,10 @@ public class ProxyConfig {
     @Column(name = "cse_base", nullable = false)
     public String cseBase;
 
+    /** The tenant's M2M-SP-ID ({@code //<FQDN>}): ESCertKE maps a From to a certificate identity with it; null: no ESCertKE. */
+    @Column(name = "sp_id")
+    public String spId;
+
     @Column(name = "rand_lifetime_s", nullable = false)
     public int randLifetimeSeconds;
 

@@ -5,7 +5,7 @@ import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
 
-/** Renews shared receiver rand objects before they run out, and purges expired rand objects and replay fingerprints. */
+/** Renews shared receiver rand objects before they run out, purges expired rand objects, replay fingerprints and abandoned ESCertKE handshakes. */
 @ApplicationScoped
 public class ProxyMaintenance {
 
@@ -13,10 +13,21 @@ public class ProxyMaintenance {
 
     private final EsprimReceiver receiver;
     private final ProxyService proxy;
+    private final io.m2mtrust.escertke.EscertkeService escertke;
 
-    ProxyMaintenance(EsprimReceiver receiver, ProxyService proxy) {
+    ProxyMaintenance(EsprimReceiver receiver, ProxyService proxy, io.m2mtrust.escertke.EscertkeService escertke) {
         this.receiver = receiver;
         this.proxy = proxy;
+        this.escertke = escertke;
+    }
+
+    /** Half-finished ESCertKE handshakes are dropped after their TTL (a late message 3 then gets a clean 4000). */
+    @Scheduled(every = "${m2m.escertke.purge-every:10s}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP, skipExecutionIf = Scheduled.ApplicationNotRunning.class)
+    void purgeHandshakes() {
+        int n = escertke.purgeExpired();
+        if (n > 0) {
+            LOG.debugf("dropped %d abandoned ESCertKE handshakes", n);
+        }
     }
 
     @Scheduled(every = "${m2m.esprim.refresh-every:60s}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP, skipExecutionIf = Scheduled.ApplicationNotRunning.class)

@@ -39,11 +39,13 @@ public class ProxyOriginator {
 
     private final EntityManager em;
     private final EsDataKeys keys;
+    private final io.m2mtrust.escertke.EscertkeService escertke;
     private final CseClient http = new CseClient();
 
-    ProxyOriginator(EntityManager em, EsDataKeys keys) {
+    ProxyOriginator(EntityManager em, EsDataKeys keys, io.m2mtrust.escertke.EscertkeService escertke) {
         this.em = em;
         this.keys = keys;
+        this.escertke = escertke;
     }
 
     public Optional<ProxyRemote> remote(String tenantId, String name) {
@@ -56,6 +58,17 @@ public class ProxyOriginator {
         String ri = in.header("X-M2M-RI");
         if (origin == null || origin.isBlank() || origin.length() > 200 || ri == null || ri.isBlank() || ri.length() > 200) {
             return ProxyService.answer(4000, "X-M2M-Origin and X-M2M-RI are required", ri);
+        }
+        if (remote.keyId == null) {
+            // no configured key: ESCertKE with the receiver; the originator then speaks with its absolute ID, the
+            // identity its certificate and the established key are bound to
+            try {
+                io.m2mtrust.escertke.EscertkeService.Established k = establish(tenantId, cfg, origin, remote);
+                origin = k.localIdentity();
+                remote = withKey(remote, k.keyId());
+            } catch (io.m2mtrust.escertke.EscertkeService.Failure f) {
+                return ProxyService.answer(f.rsc, "ESCertKE with " + remote.receiverId + " failed: " + f.getMessage(), ri);
+            }
         }
         Map<String, Object> inner;
         try {
@@ -74,6 +87,68 @@ public class ProxyOriginator {
             }
         }
         return ProxyService.answer(EsprimError.UNKNOWN_RECV_RAND_ID, "the remote receiver refused fresh rand objects too", ri);
+    }
+
+    /** The usable ESCertKE key between {@code origin} and the remote receiver, established now when there is none. */
+    io.m2mtrust.escertke.EscertkeService.Established establish(String tenantId, ProxyConfig cfg, String origin, ProxyRemote remote)
+            throws io.m2mtrust.escertke.EscertkeService.Failure {
+        String from = io.m2mtrust.escertke.PeerIdentity.of(origin, cfg.spId, cfg.cseId).map(io.m2mtrust.escertke.PeerIdentity::absolute)
+                .orElseThrow(() -> new io.m2mtrust.escertke.EscertkeService.Failure(cfg.spId == null ? 5207 : 4000, cfg.spId == null
+                        ? "ESCertKE needs the tenant's M2M-SP-ID in the proxy configuration" : origin + " is not a CSE-ID or AE-ID a certificate can name"));
+        Optional<io.m2mtrust.escertke.EscertkeKey> known = escertke.current(tenantId, from, remote.receiverId);
+        if (known.isPresent()) {
+            return new io.m2mtrust.escertke.EscertkeService.Established(known.get().keyId, from, remote.receiverId, known.get().expiresAt);
+        }
+        Duration timeout = Duration.ofMillis(cfg.timeoutMs);
+        return escertke.initiate(tenantId, cfg.spId, cfg.cseId, origin, remote.receiverId, (f, records) -> escertkeNotify(remote.url, f, records, timeout));
+    }
+
+    /** A new ESCertKE key between {@code origin} and the remote receiver (admin request), whatever keys exist already. */
+    io.m2mtrust.escertke.EscertkeService.Established establishNew(String tenantId, ProxyConfig cfg, String origin, ProxyRemote remote)
+            throws io.m2mtrust.escertke.EscertkeService.Failure {
+        Duration timeout = Duration.ofMillis(cfg.timeoutMs);
+        return escertke.initiate(tenantId, cfg.spId, cfg.cseId, origin, remote.receiverId, (f, records) -> escertkeNotify(remote.url, f, records, timeout));
+    }
+
+    /** One ESCertKE Notify (securityInfo type 6) to the Terminating end-point; the records of its answer. */
+    byte[] escertkeNotify(String url, String from, byte[] records, Duration timeout) throws io.m2mtrust.escertke.EscertkeService.Failure {
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put("X-M2M-Origin", from);
+        headers.put("X-M2M-RI", "escertke-" + HexFormat.of().formatHex(bytes(8)));
+        headers.put("X-M2M-RVI", "3");
+        headers.put("Content-Type", "application/json");
+        headers.put("Accept", "application/json");
+        byte[] body;
+        try {
+            body = ProxyService.JSON.writeValueAsBytes(Map.of("m2m:seci", Map.of("sit", 6, "eckm", java.util.Base64.getEncoder().encodeToString(records))));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+        CseClient.Answer a = http.send(url, "POST", "", headers, body, timeout);
+        if (a.rsc() != 2000) {
+            throw new io.m2mtrust.escertke.EscertkeService.Failure(a.rsc(), "the Terminating end-point answered " + a.rsc() + ": "
+                    + new String(a.body(), StandardCharsets.UTF_8));
+        }
+        Map<String, Object> seci = ProxyService.securityInfo(a.body());
+        if (seci == null || !(seci.get("sit") instanceof Number sit) || sit.intValue() != 6 || !(seci.get("eckm") instanceof String eckm)) {
+            throw new io.m2mtrust.escertke.EscertkeService.Failure(4000, "the answer carries no ESCertKE message");
+        }
+        try {
+            return java.util.Base64.getDecoder().decode(eckm);
+        } catch (IllegalArgumentException e) {
+            throw new io.m2mtrust.escertke.EscertkeService.Failure(4000, "the answer's ESCertKE message is not base64");
+        }
+    }
+
+    private static ProxyRemote withKey(ProxyRemote r, String keyId) {
+        ProxyRemote c = new ProxyRemote();
+        c.tenantId = r.tenantId;
+        c.name = r.name;
+        c.receiverId = r.receiverId;
+        c.url = r.url;
+        c.keyId = keyId;
+        c.createdAt = r.createdAt;
+        return c;
     }
 
     private static final class StaleRand extends Exception {

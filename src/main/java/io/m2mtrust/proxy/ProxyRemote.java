@@ -31,7 +31,8 @@ public class ProxyRemote {
     @Column(nullable = false)
     public String url;
 
-    @Column(name = "key_id", nullable = false)
+    /** The pairwise key; null: established by ESCertKE with the receiver on first use (and again when it expires). */
+    @Column(name = "key_id")
     public String keyId;
 
     @Column(name = "created_at", nullable = false)

@@ -55,10 +55,13 @@ public class ProxyService {
     private final ProxyOriginator originator;
     private final ProxyEsData esdata;
     private final PolicyService policies;
+    private final io.m2mtrust.escertke.EscertkeService escertke;
     private final CseClient cse = new CseClient();
 
-    ProxyService(EntityManager em, EsprimReceiver receiver, ProxyOriginator originator, ProxyEsData esdata, PolicyService policies) {
+    ProxyService(EntityManager em, EsprimReceiver receiver, ProxyOriginator originator, ProxyEsData esdata, PolicyService policies,
+                 io.m2mtrust.escertke.EscertkeService escertke) {
         this.em = em;
+        this.escertke = escertke;
         this.receiver = receiver;
         this.originator = originator;
         this.esdata = esdata;
@@ -211,8 +214,11 @@ public class ProxyService {
                 }
                 return esprim(tenantId, cfg, entity, epo, ri);
             }
-            case 1, 2, 4, 6, 7, 8 -> {
-                // dynamic authorization and the rest are the CSE's business; ESCertKE (6) comes with its own issue
+            case 6 -> {
+                return escertke(tenantId, cfg, entity, in, seci);
+            }
+            case 1, 2, 4, 7, 8 -> {
+                // dynamic authorization and the rest are the CSE's business
                 CseClient.Answer a = cse.send(cfg.cseUrl, in.method(), in.path(), in.headers(), in.body(), Duration.ofMillis(cfg.timeoutMs));
                 return new Outgoing(a.httpStatus(), a.rsc(), a.contentType(), a.body(), a.headers());
             }
@@ -220,6 +226,30 @@ public class ProxyService {
                 return answer(4000, "unknown securityInfoType " + n.intValue(), ri);
             }
         }
+    }
+
+    /** ESCertKE message 1 or 3 to a protected entity (TS-0004 §7.5.1.2.12): answered with message 2 or 4 in the response content. */
+    private Outgoing escertke(String tenantId, ProxyConfig cfg, ProtectedEntity entity, Incoming in, Map<String, Object> seci) {
+        String ri = in.header("X-M2M-RI");
+        String origin = in.header("X-M2M-Origin");
+        if (origin == null || origin.isBlank() || origin.length() > 200) {
+            return answer(4000, "X-M2M-Origin is required", ri);
+        }
+        if (seci.size() != 2 || !(seci.get("eckm") instanceof String eckm)) {
+            return answer(4000, "an ESCertKE message (eckm, base64) and nothing else is required with securityInfoType 6", ri);
+        }
+        byte[] message;
+        try {
+            message = java.util.Base64.getDecoder().decode(eckm);
+        } catch (IllegalArgumentException e) {
+            return answer(4000, "the ESCertKE message is not base64", ri);
+        }
+        io.m2mtrust.escertke.EscertkeService.Step step = escertke.terminate(tenantId, cfg.spId, cfg.cseId, entity.entityId, origin, message);
+        if (!step.ok()) {
+            LOG.debugf("ESCertKE refused for %s from %s: %d %s", entity.entityId, origin, step.rsc(), step.problem());
+            return answer(step.rsc(), step.problem(), ri);
+        }
+        return json(2000, Map.of("m2m:seci", Map.of("sit", 6, "eckm", java.util.Base64.getEncoder().encodeToString(step.reply()))), ri);
     }
 
     private Outgoing esprim(String tenantId, ProxyConfig cfg, ProtectedEntity entity, String epo, String ri) {
@@ -346,13 +376,21 @@ public class ProxyService {
         }
     }
 
-    /** m2m:e2eSecInfo: the ESPrim SUIDs the tenant allows (13, 23, 33) and the shared receiver rand object. */
+    /** m2m:e2eSecInfo: the ESPrim SUIDs the tenant allows (13, 23, 33; 43–45 with ESCertKE) and the shared receiver rand object. */
     public Map<String, Object> e2eSecInfo(String tenantId, ProxyConfig cfg, ProtectedEntity entity) {
         List<Integer> esf = new ArrayList<>();
         List<Integer> allowed = Arrays.asList(policies.get(tenantId).allowedSuids);
         for (int s : new int[]{13, 23, 33}) {
             if (allowed.contains(s)) {
                 esf.add(s);
+            }
+        }
+        if (escertke.supports(tenantId, cfg.spId, cfg.cseId, entity.entityId)) {
+            // ESCertKE: keys from a certificate-based handshake, for ESPrim (43) and ESData (44, 45) (digest §8)
+            for (int s : new int[]{43, 44, 45}) {
+                if (allowed.contains(s)) {
+                    esf.add(s);
+                }
             }
         }
         Map<String, Object> esi = new LinkedHashMap<>();

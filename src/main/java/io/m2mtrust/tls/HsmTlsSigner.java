@@ -17,12 +17,12 @@ import java.io.IOException;
  * handshake parameters (SHA-256) and hands the digest over; the token signs it (CKM_ECDSA). The
  * private key is never exported (ARCHITECTURE: the service TLS key lives in the HSM).
  */
-final class HsmTlsSigner implements TlsSigner {
+public final class HsmTlsSigner implements TlsSigner {
 
     private final HsmCrypto hsm;
     private final HsmKeyLabel key;
 
-    HsmTlsSigner(HsmCrypto hsm, HsmKeyLabel key) {
+    public HsmTlsSigner(HsmCrypto hsm, HsmKeyLabel key) {
         this.hsm = hsm;
         this.key = key;
     }

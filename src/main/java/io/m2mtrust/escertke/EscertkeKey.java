@@ -1,0 +1,96 @@
+package io.m2mtrust.escertke;
+
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+import jakarta.persistence.IdClass;
+import jakarta.persistence.Table;
+
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * A pairwise key established by ESCertKE (TS-0003 §8.7): the last 32 bytes of {@code EXPORTER-oneM2M-ESCertKE},
+ * sealed under the tenant KEK; bound to the two identities whose certificates the handshake authenticated.
+ */
+@Entity
+@Table(name = "escertke_key")
+@IdClass(EscertkeKey.Key.class)
+public class EscertkeKey {
+
+    public enum Role { INITIATOR, TERMINATOR }
+
+    @Id
+    @Column(name = "tenant_id")
+    public String tenantId;
+
+    /** {@code hex(pairwiseE2EKeyID)@<initiator's FQDN>} (interop profile). */
+    @Id
+    @Column(name = "key_id")
+    public String keyId;
+
+    @Enumerated(EnumType.STRING)
+    @Column(nullable = false)
+    public Role role;
+
+    /** The From this side used (the protected entity, or the legacy originator in its absolute form). */
+    @Column(name = "local_identity", nullable = false)
+    public String localIdentity;
+
+    /** The From the peer used, matched to its certificate's subjectAltName. */
+    @Column(name = "peer_identity", nullable = false)
+    public String peerIdentity;
+
+    @Column(name = "peer_certificate_serial", nullable = false)
+    public String peerCertificateSerial;
+
+    @Column(name = "peer_certificate_sha256", nullable = false)
+    public String peerCertificateSha256;
+
+    @Column(name = "sealed_key", nullable = false)
+    public byte[] sealedKey;
+
+    @Column(name = "created_at", nullable = false)
+    public Instant createdAt;
+
+    @Column(name = "expires_at", nullable = false)
+    public Instant expiresAt;
+
+    @Column(name = "revoked_at")
+    public Instant revokedAt;
+
+    public boolean usable(Instant now) {
+        return revokedAt == null && expiresAt.isAfter(now);
+    }
+
+    @Override
+    public String toString() {
+        return "EscertkeKey[" + tenantId + "/" + keyId + " " + role + " " + localIdentity + " <-> " + peerIdentity + "]"; // never the blob
+    }
+
+    public static class Key implements Serializable {
+        public String tenantId;
+        public String keyId;
+
+        public Key() {
+        }
+
+        public Key(String tenantId, String keyId) {
+            this.tenantId = tenantId;
+            this.keyId = keyId;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.keyId, keyId);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(tenantId, keyId);
+        }
+    }
+}

@@ -1,0 +1,408 @@
+package io.m2mtrust.escertke;
+
+import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.ca.IssuedCertificate;
+import io.m2mtrust.ca.TenantCa;
+import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.esdata.Endpoint;
+import io.m2mtrust.hsm.AsymmetricKeyType;
+import io.m2mtrust.hsm.HsmCrypto;
+import io.m2mtrust.hsm.HsmKeyLabel;
+import io.m2mtrust.keys.KeySealer;
+import io.m2mtrust.policy.PolicyService;
+import io.m2mtrust.policy.TenantPolicy;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+import org.bouncycastle.tls.CipherSuite;
+import org.bouncycastle.tls.TlsClientProtocol;
+import org.bouncycastle.tls.TlsProtocol;
+import org.bouncycastle.tls.TlsServerProtocol;
+import org.bouncycastle.tls.crypto.impl.bc.BcTlsCrypto;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * End-to-End Security Certificate-based Key Establishment (TS-0003 §8.7, TS-0004 §7.5.1.2.12): a TLS 1.2 full
+ * handshake whose records travel in Notify ({@code securityInfo} type 6): messages 1 and 3 in requests to the
+ * Terminating end-point, 2 and 4 in its responses; message 3 is linked to message 1 by the originator's From.
+ *
+ * <p>A half-finished handshake lives in this replica's memory for at most {@link #HANDSHAKE_TTL} (architecture:
+ * Bouncy Castle's state cannot move between processes), keyed by (tenant, entity, From): a new message 1
+ * replaces it, a message 3 without it (another replica, too late, another originator, repeated) gets a clean
+ * 4000 and the initiator starts again. After the handshake both ends hold {@code EXPORTER-oneM2M-ESCertKE}
+ * (48 bytes): the first 16 name the key, the last 32 are the pairwise key, stored sealed and bound to both
+ * identities, usable at once as pairwiseESPrimKey (SUID 43) and ESData key (44, 45).
+ */
+@ApplicationScoped
+public class EscertkeService {
+
+    private static final Logger LOG = Logger.getLogger(EscertkeService.class);
+
+    public static final Duration HANDSHAKE_TTL = Duration.ofSeconds(30);
+    /** One flight of the handshake: a few records of certificates and key exchange (~1–2 KiB in practice). */
+    public static final int MAX_MESSAGE = 16 * 1024;
+    static final int MAX_PENDING = 10_000;
+    /** Seal purpose of stored keys (EsDataKeys opens them with the same context). */
+    public static final String SEAL_PURPOSE = "escertke";
+
+    /** oneM2M status codes of ESCertKE refusals (interop profile). */
+    public static final int BAD_REQUEST = 4000;
+    public static final int NOT_AUTHENTICATED = 4106;
+    public static final int NOT_ACCEPTABLE = 5207;
+    public static final int BUSY = 5000;
+
+    /** ESCertKE suites (TS-0003 §10.2.3) by policy name. */
+    static final Map<String, Integer> SUITES = Map.of(
+            "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+
+    /** One step of the Terminating role: the oneM2M status, the records to return (message 2 or 4, or an alert), why not. */
+    public record Step(int rsc, byte[] reply, String problem, String keyId) {
+        public boolean ok() {
+            return rsc == 2000;
+        }
+    }
+
+    /** A failed initiation: the oneM2M status to report and why. */
+    public static final class Failure extends Exception {
+        public final int rsc;
+
+        public Failure(int rsc, String why) {
+            super(why, null, false, false);
+            this.rsc = rsc;
+        }
+    }
+
+    /** How the Initiating role reaches the Terminating end-point: one Notify, the records of its answer. */
+    @FunctionalInterface
+    public interface Exchange {
+        byte[] notify(String from, byte[] records) throws Failure;
+    }
+
+    private record Pending(TlsServerProtocol protocol, EscertkeTls.Server server, long startedNanos) {
+    }
+
+    private final EntityManager em;
+    private final HsmCrypto hsm;
+    private final TenantCa ca;
+    private final PeerCertificates certificates;
+    private final KeySealer sealer;
+    private final PolicyService policies;
+    private final AuditLog audit;
+    private final SecureRandom random = new SecureRandom();
+    private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
+
+    EscertkeService(EntityManager em, HsmCrypto hsm, TenantCa ca, PeerCertificates certificates, KeySealer sealer, PolicyService policies,
+                    AuditLog audit) {
+        this.em = em;
+        this.hsm = hsm;
+        this.ca = ca;
+        this.certificates = certificates;
+        this.sealer = sealer;
+        this.policies = policies;
+        this.audit = audit;
+    }
+
+    // ---------------------------------------------------------------- Terminating role
+
+    /**
+     * One ESCertKE message from {@code from} to the protected entity {@code entityId}: message 1 (a ClientHello)
+     * starts a handshake and is answered with message 2; message 3 finishes it, stores the key and is answered
+     * with message 4.
+     */
+    public Step terminate(String tenantId, String spId, String cseId, String entityId, String from, byte[] message) {
+        if (message == null || message.length < 6 || message.length > MAX_MESSAGE) {
+            return refused(BAD_REQUEST, "an ESCertKE message is 6 to " + MAX_MESSAGE + " bytes of TLS records", null);
+        }
+        Optional<PeerIdentity> own = PeerIdentity.of(entityId, spId, cseId);
+        if (own.isEmpty()) {
+            return refused(NOT_ACCEPTABLE, "ESCertKE needs the tenant's M2M-SP-ID in the proxy configuration", null);
+        }
+        Optional<EscertkeTls.Credentials> creds = credentials(tenantId, own.get());
+        if (creds.isEmpty()) {
+            return refused(NOT_ACCEPTABLE, entityId + " has no ESCertKE certificate (an EC P-256 end-point with subjectAltName "
+                    + own.get().san() + ")", null);
+        }
+        Optional<PeerIdentity> peer = PeerIdentity.of(from, spId, cseId);
+        if (peer.isEmpty()) {
+            return refused(BAD_REQUEST, "From " + from + " is not a CSE-ID or AE-ID a certificate can be matched to", null);
+        }
+        int[] suites = suites(tenantId);
+        if (suites.length == 0) {
+            return refused(NOT_ACCEPTABLE, "the tenant policy allows no ECDHE_ECDSA cipher suite", null);
+        }
+        String key = tenantId + "|" + entityId + "|" + from;
+        if (isClientHello(message)) {
+            if (pending.size() >= MAX_PENDING) {
+                purgeExpired();
+                if (pending.size() >= MAX_PENDING) {
+                    return refused(BUSY, "too many ESCertKE handshakes in progress; try again", null);
+                }
+            }
+            EscertkeTls.Server server = new EscertkeTls.Server(new BcTlsCrypto(random), suites, creds.get(), hsm, acceptedIssuers(tenantId),
+                    chain -> certificates.verify(tenantId, chain, peer.get()));
+            TlsServerProtocol protocol = new TlsServerProtocol();
+            try {
+                protocol.accept(server);
+                protocol.offerInput(message);
+            } catch (IOException | RuntimeException e) {
+                pending.remove(key);
+                return failed(protocol, server.outcome, e);
+            }
+            byte[] out = drain(protocol);
+            if (server.outcome.complete || out.length == 0) {
+                pending.remove(key);
+                return refused(BAD_REQUEST, "message 1 must be exactly a ClientHello flight", null);
+            }
+            pending.put(key, new Pending(protocol, server, System.nanoTime())); // a new message 1 replaces pending state
+            return new Step(2000, out, null, null);
+        }
+        Pending p = pending.remove(key); // taken: a repeated message 3 finds nothing
+        if (p == null || System.nanoTime() - p.startedNanos() > HANDSHAKE_TTL.toNanos()) {
+            return refused(BAD_REQUEST, "no ESCertKE handshake of " + from + " is in progress here (send message 1 first; it may have"
+                    + " expired after " + HANDSHAKE_TTL.toSeconds() + " s or reached another replica)", null);
+        }
+        try {
+            p.protocol().offerInput(message);
+        } catch (IOException | RuntimeException e) {
+            return failed(p.protocol(), p.server().outcome, e);
+        }
+        byte[] out = drain(p.protocol());
+        EscertkeTls.Outcome o = p.server().outcome;
+        if (!o.complete) {
+            try {
+                p.protocol().close();
+            } catch (IOException ignored) {
+                // the state is dropped either way
+            }
+            return refused(BAD_REQUEST, "message 3 did not complete the handshake", null);
+        }
+        try (SecretBytes exported = o.exported) {
+            String kid = store(tenantId, EscertkeKey.Role.TERMINATOR, entityId, from, o.peer, peer.get().fqdn(), exported);
+            return new Step(2000, out, null, kid);
+        } catch (RuntimeException e) {
+            LOG.warnf("ESCertKE key of %s could not be stored: %s", from, e.getMessage());
+            return refused(BUSY, "the established key could not be stored", null);
+        }
+    }
+
+    private Step failed(TlsProtocol protocol, EscertkeTls.Outcome outcome, Exception e) {
+        byte[] alert = drain(protocol); // the fatal alert the engine wrote, for the peer's TLS
+        if (outcome.refusal != null) {
+            return refused(NOT_AUTHENTICATED, "certificate refused: " + outcome.refusal.getMessage(), alert);
+        }
+        return refused(BAD_REQUEST, "TLS handshake failed: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), alert);
+    }
+
+    private static Step refused(int rsc, String problem, byte[] alert) {
+        return new Step(rsc, alert == null || alert.length == 0 ? null : alert, problem, null);
+    }
+
+    /** A TLS handshake record (22) whose first message is client_hello (1). */
+    static boolean isClientHello(byte[] m) {
+        return m.length >= 6 && m[0] == 22 && m[1] == 3 && m[5] == 1;
+    }
+
+    // ---------------------------------------------------------------- Initiating role
+
+    /** The result of an initiation: the stored key's id. */
+    public record Established(String keyId, String localIdentity, String peerIdentity, Instant expiresAt) {
+    }
+
+    /**
+     * Runs a handshake as the Initiating end-point for {@code localFrom} (an entity behind the proxy) with the
+     * Terminating end-point {@code receiverId}, through {@code exchange}; the key is stored bound to the
+     * absolute form of {@code localFrom} (the From it used) and {@code receiverId}.
+     */
+    public Established initiate(String tenantId, String spId, String cseId, String localFrom, String receiverId, Exchange exchange) throws Failure {
+        PeerIdentity own = PeerIdentity.of(localFrom, spId, cseId)
+                .orElseThrow(() -> new Failure(NOT_ACCEPTABLE, spId == null ? "ESCertKE needs the tenant's M2M-SP-ID in the proxy configuration"
+                        : localFrom + " is not a CSE-ID or AE-ID a certificate can name"));
+        EscertkeTls.Credentials creds = credentials(tenantId, own)
+                .orElseThrow(() -> new Failure(NOT_ACCEPTABLE, localFrom + " has no ESCertKE certificate (an EC P-256 end-point with subjectAltName "
+                        + own.san() + ")"));
+        PeerIdentity peer = PeerIdentity.of(receiverId, spId, cseId)
+                .orElseThrow(() -> new Failure(BAD_REQUEST, receiverId + " is not a CSE-ID or AE-ID a certificate can be matched to"));
+        int[] suites = suites(tenantId);
+        if (suites.length == 0) {
+            throw new Failure(NOT_ACCEPTABLE, "the tenant policy allows no ECDHE_ECDSA cipher suite");
+        }
+        EscertkeTls.Client client = new EscertkeTls.Client(new BcTlsCrypto(random), suites, creds, hsm,
+                chain -> certificates.verify(tenantId, chain, peer));
+        TlsClientProtocol protocol = new TlsClientProtocol();
+        String from = own.absolute();
+        long started = System.nanoTime();
+        try {
+            protocol.connect(client);
+            byte[] message2 = exchange.notify(from, drain(protocol));
+            offerAnswer(protocol, client, message2, 2);
+            byte[] message3 = drain(protocol);
+            if (System.nanoTime() - started > HANDSHAKE_TTL.toNanos()) {
+                throw new Failure(4008, "the handshake took longer than " + HANDSHAKE_TTL.toSeconds() + " s");
+            }
+            byte[] message4 = exchange.notify(from, message3);
+            offerAnswer(protocol, client, message4, 4);
+        } catch (IOException e) {
+            throw new Failure(BAD_REQUEST, "TLS handshake failed: " + e.getMessage());
+        }
+        if (!client.outcome.complete) {
+            throw new Failure(BAD_REQUEST, "message 4 did not complete the handshake");
+        }
+        try (SecretBytes exported = client.outcome.exported) {
+            String kid = store(tenantId, EscertkeKey.Role.INITIATOR, from, receiverId, client.outcome.peer, own.fqdn(), exported);
+            EscertkeKey k = QuarkusTransaction.requiringNew().call(() -> em.find(EscertkeKey.class, new EscertkeKey.Key(tenantId, kid)));
+            return new Established(kid, from, receiverId, k.expiresAt);
+        }
+    }
+
+    private static void offerAnswer(TlsClientProtocol protocol, EscertkeTls.Client client, byte[] records, int n) throws Failure {
+        if (records == null || records.length == 0 || records.length > MAX_MESSAGE) {
+            throw new Failure(BAD_REQUEST, "message " + n + " is missing or larger than " + MAX_MESSAGE + " bytes");
+        }
+        try {
+            protocol.offerInput(records);
+        } catch (IOException | RuntimeException e) {
+            if (client.outcome.refusal != null) {
+                throw new Failure(NOT_AUTHENTICATED, "the Terminating end-point's certificate was refused: " + client.outcome.refusal.getMessage());
+            }
+            throw new Failure(BAD_REQUEST, "message " + n + " was refused by TLS: " + e.getMessage());
+        }
+    }
+
+    // ---------------------------------------------------------------- keys
+
+    /** The newest usable key between {@code localIdentity} and {@code peerIdentity}, if any. */
+    public Optional<EscertkeKey> current(String tenantId, String localIdentity, String peerIdentity) {
+        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from EscertkeKey where tenantId = ?1 and localIdentity = ?2 and peerIdentity = ?3"
+                        + " and revokedAt is null and expiresAt > ?4 order by createdAt desc", EscertkeKey.class)
+                .setParameter(1, tenantId).setParameter(2, localIdentity).setParameter(3, peerIdentity).setParameter(4, Instant.now())
+                .setMaxResults(1).getResultList().stream().findFirst());
+    }
+
+    public SecretBytes open(EscertkeKey k) {
+        return sealer.open(seal(k.tenantId, k.keyId), k.sealedKey);
+    }
+
+    static KeySealer.SealContext seal(String tenantId, String kid) {
+        return new KeySealer.SealContext(tenantId, kid, SEAL_PURPOSE);
+    }
+
+    private String store(String tenantId, EscertkeKey.Role role, String local, String peerFrom, PeerCertificates.Verified peer, String initiatorFqdn,
+                         SecretBytes exported) {
+        String kid = exported.reveal(b -> HexFormat.of().formatHex(b, 0, 16)) + "@" + initiatorFqdn;
+        TenantPolicy policy = QuarkusTransaction.requiringNew().call(() -> policies.get(tenantId));
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        Instant expires = now.plusSeconds(policy.defaultKeyLifetimeSeconds);
+        if (peer.notAfter().isBefore(expires)) {
+            expires = peer.notAfter(); // the key is worth no more than the certificate that authenticated it
+        }
+        Instant until = expires;
+        try (SecretBytes key = exported.reveal(b -> SecretBytes.copyOf(Arrays.copyOfRange(b, 16, 48)))) {
+            byte[] sealed = sealer.seal(seal(tenantId, kid), key);
+            QuarkusTransaction.requiringNew().run(() -> {
+                EscertkeKey k = new EscertkeKey();
+                k.tenantId = tenantId;
+                k.keyId = kid;
+                k.role = role;
+                k.localIdentity = local;
+                k.peerIdentity = peerFrom;
+                k.peerCertificateSerial = peer.serial();
+                k.peerCertificateSha256 = peer.sha256();
+                k.sealedKey = sealed;
+                k.createdAt = now;
+                k.expiresAt = until;
+                em.persist(k);
+                audit.append(tenantId, "escertke", "escertke.established", "escertke-key/" + kid, AuditLog.Outcome.SUCCESS,
+                        role.name().toLowerCase() + " " + local + " <-> " + peerFrom + " (certificate " + peer.serial() + ")");
+            });
+        }
+        return kid;
+    }
+
+    // ---------------------------------------------------------------- credentials and trust
+
+    /** The end-point whose certificate names {@code identity}: EC P-256, active, its chain and HSM key. */
+    Optional<EscertkeTls.Credentials> credentials(String tenantId, PeerIdentity identity) {
+        Endpoint e = QuarkusTransaction.requiringNew().call(() -> em.createQuery("from Endpoint where tenantId = ?1 and subjectType = ?2 and subjectId = ?3"
+                        + " and status = ?4 and keyType = ?5 order by createdAt desc", Endpoint.class)
+                .setParameter(1, tenantId).setParameter(2, identity.type()).setParameter(3, identity.san()).setParameter(4, Endpoint.Status.ACTIVE)
+                .setParameter(5, AsymmetricKeyType.EC_P256).setMaxResults(1).getResultList().stream().findFirst().orElse(null));
+        if (e == null) {
+            return Optional.empty();
+        }
+        IssuedCertificate row = QuarkusTransaction.requiringNew().call(() -> em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, e.certSerial)));
+        X509Certificate leaf = TenantCa.parse(row.der);
+        List<byte[]> chain = new ArrayList<>();
+        chain.add(row.der);
+        for (TenantCa.Ca c : ca.cas(tenantId)) {
+            if (PeerCertificates.signedBy(leaf, c.certificate())) {
+                try {
+                    chain.add(c.certificate().getEncoded());
+                } catch (java.security.cert.CertificateEncodingException ex) {
+                    throw new IllegalStateException(ex);
+                }
+                break;
+            }
+        }
+        return Optional.of(new EscertkeTls.Credentials(chain, HsmKeyLabel.parse(e.hsmLabel)));
+    }
+
+    /** Whether {@code entityId} can terminate ESCertKE: an M2M-SP-ID, a policy suite, an end-point certificate naming it. */
+    public boolean supports(String tenantId, String spId, String cseId, String entityId) {
+        Optional<PeerIdentity> own = PeerIdentity.of(entityId, spId, cseId);
+        return own.isPresent() && suites(tenantId).length > 0 && credentials(tenantId, own.get()).isPresent();
+    }
+
+    /** Subjects of every CA whose certificates this tenant accepts (CertificateRequest.certificate_authorities). */
+    List<byte[]> acceptedIssuers(String tenantId) {
+        List<byte[]> out = new ArrayList<>(ca.acceptedIssuers(tenantId));
+        List<TrustAnchor> anchors = QuarkusTransaction.requiringNew().call(() -> em.createQuery("from TrustAnchor where tenantId = ?1", TrustAnchor.class)
+                .setParameter(1, tenantId).getResultList());
+        for (TrustAnchor a : anchors) {
+            out.add(TenantCa.parse(a.certificate).getSubjectX500Principal().getEncoded());
+        }
+        return out;
+    }
+
+    /** The policy's ECDHE_ECDSA suites in its order (empty: the policy allows no ESCertKE). */
+    int[] suites(String tenantId) {
+        TenantPolicy p = QuarkusTransaction.requiringNew().call(() -> policies.get(tenantId));
+        return Arrays.stream(p.tlsCipherSuites).filter(SUITES::containsKey).mapToInt(SUITES::get).toArray();
+    }
+
+    private static byte[] drain(TlsProtocol protocol) {
+        int n = protocol.getAvailableOutputBytes();
+        byte[] out = new byte[n];
+        if (n > 0) {
+            protocol.readOutput(out, 0, n);
+        }
+        return out;
+    }
+
+    /** Drops half-finished handshakes older than {@link #HANDSHAKE_TTL}; returns how many. */
+    public int purgeExpired() {
+        long now = System.nanoTime();
+        int before = pending.size();
+        pending.entrySet().removeIf(e -> now - e.getValue().startedNanos() > HANDSHAKE_TTL.toNanos());
+        return before - pending.size();
+    }
+
+    /** Handshakes in progress on this replica (metrics, tests). */
+    public int pendingHandshakes() {
+        return pending.size();
+    }
+}

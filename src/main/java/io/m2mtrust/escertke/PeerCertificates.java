@@ -1,0 +1,171 @@
+package io.m2mtrust.escertke;
+
+import io.m2mtrust.ca.IssuedCertificate;
+import io.m2mtrust.ca.TenantCa;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+import org.bouncycastle.tls.AlertDescription;
+
+import java.io.ByteArrayInputStream;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509CRL;
+import java.security.cert.X509Certificate;
+import java.util.Collection;
+import java.util.Date;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * Judges an ESCertKE peer's certificate (TS-0003 §8.7, verified per §8.1.2.5): issued directly by one of the
+ * tenant's CA versions (and recorded as valid there) or by a registered trust anchor (and not on its CRL, when
+ * one is registered); within validity; an EC P-256 key (§10.1.1.1, whatever else policy lists: ESCertKE's
+ * suites are ECDHE_ECDSA); and a subjectAltName exactly the identity the peer's {@code From} stands for.
+ * Each refusal carries the TLS alert the handshake ends with.
+ */
+@ApplicationScoped
+public class PeerCertificates {
+
+    /** A peer certificate accepted for {@code identity}. */
+    public record Verified(PeerIdentity identity, String serial, String sha256, java.time.Instant notAfter) {
+    }
+
+    /** A refused peer certificate, with the TLS alert (RFC 5246 §7.2.2) that says why. */
+    public static final class Refused extends Exception {
+        public final short alert;
+
+        Refused(short alert, String why) {
+            super(why, null, false, false);
+            this.alert = alert;
+        }
+    }
+
+    private final TenantCa ca;
+    private final EntityManager em;
+
+    PeerCertificates(TenantCa ca, EntityManager em) {
+        this.ca = ca;
+        this.em = em;
+    }
+
+    public Verified verify(String tenantId, List<byte[]> chainDer, PeerIdentity expected) throws Refused {
+        if (chainDer.isEmpty()) {
+            throw new Refused(AlertDescription.handshake_failure, "a certificate is required (mutual authentication)");
+        }
+        X509Certificate leaf;
+        try {
+            leaf = TenantCa.parse(chainDer.get(0));
+        } catch (IllegalArgumentException e) {
+            throw new Refused(AlertDescription.bad_certificate, "unparseable certificate");
+        }
+        String serial = leaf.getSerialNumber().toString(16);
+        if (!issuedByTenantCa(tenantId, leaf, serial) && !issuedByAnchor(tenantId, leaf)) {
+            throw new Refused(AlertDescription.unknown_ca, "not issued by a trust anchor of this tenant");
+        }
+        try {
+            leaf.checkValidity();
+        } catch (CertificateException e) {
+            throw new Refused(AlertDescription.certificate_expired, "certificate " + serial + " is outside its validity");
+        }
+        if (!TenantCa.isP256(leaf.getPublicKey())) {
+            throw new Refused(AlertDescription.unsupported_certificate, "the certificate key is not EC P-256 (TS-0003 §10.1.1.1)");
+        }
+        if (!carries(leaf, expected)) {
+            throw new Refused(AlertDescription.bad_certificate, "the certificate's subjectAltName is not " + expected.san()
+                    + " (the identity of " + expected.absolute() + ")");
+        }
+        return new Verified(expected, serial, sha256(chainDer.get(0)), leaf.getNotAfter().toInstant());
+    }
+
+    /** Issued by a live CA version of the tenant, and recorded there as valid (revocation is the record's status). */
+    private boolean issuedByTenantCa(String tenantId, X509Certificate leaf, String serial) throws Refused {
+        for (TenantCa.Ca c : ca.cas(tenantId)) {
+            if (signedBy(leaf, c.certificate())) {
+                IssuedCertificate row = QuarkusTransaction.requiringNew().call(() -> em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, serial)));
+                if (row == null) {
+                    throw new Refused(AlertDescription.bad_certificate, "certificate " + serial + " is not recorded by the tenant CA");
+                }
+                if (row.status != IssuedCertificate.Status.VALID) {
+                    throw new Refused(AlertDescription.certificate_revoked, "certificate " + serial + " is " + row.status.name().toLowerCase());
+                }
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean issuedByAnchor(String tenantId, X509Certificate leaf) throws Refused {
+        List<TrustAnchor> anchors = QuarkusTransaction.requiringNew().call(() -> em.createQuery("from TrustAnchor where tenantId = ?1", TrustAnchor.class)
+                .setParameter(1, tenantId).getResultList());
+        for (TrustAnchor a : anchors) {
+            X509Certificate anchor = TenantCa.parse(a.certificate);
+            if (!signedBy(leaf, anchor)) {
+                continue;
+            }
+            if (a.crl != null) {
+                X509CRL crl = crl(a.crl);
+                try {
+                    crl.verify(anchor.getPublicKey());
+                } catch (GeneralSecurityException e) {
+                    throw new Refused(AlertDescription.internal_error, "the CRL registered for trust anchor " + a.id + " is not signed by it");
+                }
+                if (crl.getNextUpdate() != null && crl.getNextUpdate().before(new Date())) {
+                    throw new Refused(AlertDescription.certificate_unknown, "the CRL of trust anchor " + a.id + " is out of date");
+                }
+                if (crl.isRevoked(leaf)) {
+                    throw new Refused(AlertDescription.certificate_revoked, "certificate " + leaf.getSerialNumber().toString(16) + " is revoked");
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+
+    static boolean signedBy(X509Certificate leaf, X509Certificate issuer) {
+        if (!issuer.getSubjectX500Principal().equals(leaf.getIssuerX500Principal())) {
+            return false;
+        }
+        try {
+            leaf.verify(issuer.getPublicKey());
+            return true;
+        } catch (GeneralSecurityException e) {
+            return false; // another version may carry the same name
+        }
+    }
+
+    static boolean carries(X509Certificate leaf, PeerIdentity expected) {
+        try {
+            Collection<List<?>> names = leaf.getSubjectAlternativeNames();
+            if (names == null) {
+                return false;
+            }
+            for (List<?> n : names) {
+                if (((Integer) n.get(0)) == expected.type().generalNameTag() && expected.san().equals(n.get(1))) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (CertificateException e) {
+            return false;
+        }
+    }
+
+    public static X509CRL crl(byte[] der) {
+        try {
+            return (X509CRL) CertificateFactory.getInstance("X.509").generateCRL(new ByteArrayInputStream(der));
+        } catch (GeneralSecurityException | RuntimeException e) {
+            throw new IllegalArgumentException("not a DER X.509 CRL");
+        }
+    }
+
+    static String sha256(byte[] der) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(der));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
