@@ -133,6 +133,12 @@ class EscertkeOpenSslTest {
     }
 
     @Test
+    void e2e_sec_info_advertises_certificate_based_keys_for_an_entity_with_an_escertke_certificate() {
+        Response cb = RestAssured.given().header("X-M2M-Origin", "Cany").header("X-M2M-RI", "cb-1").get("/onem2m/" + T + "/cse-in");
+        assertThat(cb.jsonPath().getList("'m2m:cb'.esi.esf", Integer.class)).contains(13, 23, 33, 43, 44, 45);
+    }
+
+    @Test
     void openssl_s_client_initiates_and_the_proxy_terminates_with_the_same_exported_key() throws Exception {
         Path[] cred = peer("client", SubjectType.AE_ID, "https://" + SP + "/id-in/Cpeer");
         try (ServerSocket relay = new ServerSocket()) {
