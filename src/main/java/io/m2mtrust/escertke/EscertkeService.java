@@ -40,7 +40,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * handshake whose records travel in Notify ({@code securityInfo} type 6): messages 1 and 3 in requests to the
  * Terminating end-point, 2 and 4 in its responses; message 3 is linked to message 1 by the originator's From.
  *
- * <p>A half-finished handshake lives in this replica's memory for at most {@link #HANDSHAKE_TTL} (architecture:
+ * <p>A half-finished handshake lives in this replica's memory for at most the handshake TTL (architecture:
  * Bouncy Castle's state cannot move between processes), keyed by (tenant, entity, From): a new message 1
  * replaces it, a message 3 without it (another replica, too late, another originator, repeated) gets a clean
  * 4000 and the initiator starts again. After the handshake both ends hold {@code EXPORTER-oneM2M-ESCertKE}
@@ -52,7 +52,8 @@ public class EscertkeService {
 
     private static final Logger LOG = Logger.getLogger(EscertkeService.class);
 
-    public static final Duration HANDSHAKE_TTL = Duration.ofSeconds(30);
+    /** How long a half-finished handshake is kept (architecture: about 30 s); {@code m2m.escertke.handshake-ttl}. */
+    private final Duration handshakeTtl;
     /** One flight of the handshake: a few records of certificates and key exchange (~1–2 KiB in practice). */
     public static final int MAX_MESSAGE = 16 * 1024;
     static final int MAX_PENDING = 10_000;
@@ -107,7 +108,9 @@ public class EscertkeService {
     private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
 
     EscertkeService(EntityManager em, HsmCrypto hsm, TenantCa ca, PeerCertificates certificates, KeySealer sealer, PolicyService policies,
-                    AuditLog audit) {
+                    AuditLog audit, @org.eclipse.microprofile.config.inject.ConfigProperty(name = "m2m.escertke.handshake-ttl", defaultValue = "30s")
+                    Duration handshakeTtl) {
+        this.handshakeTtl = handshakeTtl;
         this.em = em;
         this.hsm = hsm;
         this.ca = ca;
@@ -172,9 +175,9 @@ public class EscertkeService {
             return new Step(2000, out, null, null);
         }
         Pending p = pending.remove(key); // taken: a repeated message 3 finds nothing
-        if (p == null || System.nanoTime() - p.startedNanos() > HANDSHAKE_TTL.toNanos()) {
+        if (p == null || System.nanoTime() - p.startedNanos() > handshakeTtl.toNanos()) {
             return refused(BAD_REQUEST, "no ESCertKE handshake of " + from + " is in progress here (send message 1 first; it may have"
-                    + " expired after " + HANDSHAKE_TTL.toSeconds() + " s or reached another replica)", null);
+                    + " expired after " + handshakeTtl.toSeconds() + " s or reached another replica)", null);
         }
         try {
             p.protocol().offerInput(message);
@@ -251,8 +254,8 @@ public class EscertkeService {
             byte[] message2 = exchange.notify(from, drain(protocol));
             offerAnswer(protocol, client, message2, 2);
             byte[] message3 = drain(protocol);
-            if (System.nanoTime() - started > HANDSHAKE_TTL.toNanos()) {
-                throw new Failure(4008, "the handshake took longer than " + HANDSHAKE_TTL.toSeconds() + " s");
+            if (System.nanoTime() - started > handshakeTtl.toNanos()) {
+                throw new Failure(4008, "the handshake took longer than " + handshakeTtl.toSeconds() + " s");
             }
             byte[] message4 = exchange.notify(from, message3);
             offerAnswer(protocol, client, message4, 4);
@@ -393,11 +396,11 @@ public class EscertkeService {
         return out;
     }
 
-    /** Drops half-finished handshakes older than {@link #HANDSHAKE_TTL}; returns how many. */
+    /** Drops half-finished handshakes older than the handshake TTL; returns how many. */
     public int purgeExpired() {
         long now = System.nanoTime();
         int before = pending.size();
-        pending.entrySet().removeIf(e -> now - e.getValue().startedNanos() > HANDSHAKE_TTL.toNanos());
+        pending.entrySet().removeIf(e -> now - e.getValue().startedNanos() > handshakeTtl.toNanos());
         return before - pending.size();
     }
 
