@@ -8,13 +8,16 @@ alter table proxy_remote alter column key_id drop not null;
 
 -- Established keys: EXPORTER-oneM2M-ESCertKE, first 16 bytes the id, last 32 the key (sealed under the tenant
 -- KEK, never in the clear). key_id = hex(pairwiseE2EKeyID)@<initiator's FQDN>. Usable as pairwiseESPrimKey and
--- ESData key between local_identity and peer_identity (the From each side used, bound to its certificate).
+-- ESData key between local_identity and peer_identity (the From each side used, bound to its certificate); the
+-- *_subject columns are the subjectAltNames those certificates carry (an ESData end-point names itself by it).
 create table escertke_key (
     tenant_id                varchar(40)   not null references tenant (id),
     key_id                   varchar(330)  not null,
     role                     varchar(16)   not null check (role in ('INITIATOR', 'TERMINATOR')),
     local_identity           varchar(300)  not null,
     peer_identity            varchar(300)  not null,
+    local_subject            varchar(300)  not null,
+    peer_subject             varchar(300)  not null,
     peer_certificate_serial  varchar(64)   not null,
     peer_certificate_sha256  varchar(64)   not null,
     sealed_key               bytea         not null,

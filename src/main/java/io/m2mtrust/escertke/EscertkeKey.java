@@ -44,6 +44,24 @@ public class EscertkeKey {
     @Column(name = "peer_identity", nullable = false)
     public String peerIdentity;
 
+    /** The subjectAltName of this side's certificate (the identity an ESData end-point uses for the key). */
+    @Column(name = "local_subject", nullable = false)
+    public String localSubject;
+
+    /** The subjectAltName of the peer's certificate. */
+    @Column(name = "peer_subject", nullable = false)
+    public String peerSubject;
+
+    /** Whether {@code identity} is this side (by its From or its certificate's subjectAltName). */
+    public boolean isLocal(String identity) {
+        return localIdentity.equals(identity) || localSubject.equals(identity);
+    }
+
+    /** Whether {@code identity} is the peer (by its From or its certificate's subjectAltName). */
+    public boolean isPeer(String identity) {
+        return peerIdentity.equals(identity) || peerSubject.equals(identity);
+    }
+
     @Column(name = "peer_certificate_serial", nullable = false)
     public String peerCertificateSerial;
 

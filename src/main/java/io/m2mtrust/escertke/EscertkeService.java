@@ -195,7 +195,7 @@ public class EscertkeService {
             return refused(BAD_REQUEST, "message 3 did not complete the handshake", null);
         }
         try (SecretBytes exported = o.exported) {
-            String kid = store(tenantId, EscertkeKey.Role.TERMINATOR, entityId, from, o.peer, peer.get().fqdn(), exported);
+            String kid = store(tenantId, EscertkeKey.Role.TERMINATOR, entityId, own.get().san(), from, o.peer, peer.get().fqdn(), exported);
             return new Step(2000, out, null, kid);
         } catch (RuntimeException e) {
             LOG.warnf("ESCertKE key of %s could not be stored: %s", from, e.getMessage());
@@ -266,7 +266,7 @@ public class EscertkeService {
             throw new Failure(BAD_REQUEST, "message 4 did not complete the handshake");
         }
         try (SecretBytes exported = client.outcome.exported) {
-            String kid = store(tenantId, EscertkeKey.Role.INITIATOR, from, receiverId, client.outcome.peer, own.fqdn(), exported);
+            String kid = store(tenantId, EscertkeKey.Role.INITIATOR, from, own.san(), receiverId, client.outcome.peer, own.fqdn(), exported);
             EscertkeKey k = QuarkusTransaction.requiringNew().call(() -> em.find(EscertkeKey.class, new EscertkeKey.Key(tenantId, kid)));
             return new Established(kid, from, receiverId, k.expiresAt);
         }
@@ -304,8 +304,8 @@ public class EscertkeService {
         return new KeySealer.SealContext(tenantId, kid, SEAL_PURPOSE);
     }
 
-    private String store(String tenantId, EscertkeKey.Role role, String local, String peerFrom, PeerCertificates.Verified peer, String initiatorFqdn,
-                         SecretBytes exported) {
+    private String store(String tenantId, EscertkeKey.Role role, String local, String localSubject, String peerFrom, PeerCertificates.Verified peer,
+                         String initiatorFqdn, SecretBytes exported) {
         String kid = exported.reveal(b -> HexFormat.of().formatHex(b, 0, 16)) + "@" + initiatorFqdn;
         TenantPolicy policy = QuarkusTransaction.requiringNew().call(() -> policies.get(tenantId));
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
@@ -323,6 +323,8 @@ public class EscertkeService {
                 k.role = role;
                 k.localIdentity = local;
                 k.peerIdentity = peerFrom;
+                k.localSubject = localSubject;
+                k.peerSubject = peer.identity().san();
                 k.peerCertificateSerial = peer.serial();
                 k.peerCertificateSha256 = peer.sha256();
                 k.sealedKey = sealed;

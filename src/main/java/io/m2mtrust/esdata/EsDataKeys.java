@@ -179,14 +179,15 @@ public class EsDataKeys {
      * authenticated, used whole (32 bytes); SUID 43 for ESPrim, 44/45 for ESData.
      */
     private Resolution resolveEstablished(String tenantId, String caller, io.m2mtrust.escertke.EscertkeKey k, Usage usage, boolean open) {
-        boolean local = k.localIdentity.equals(caller);
-        if (!k.usable(Instant.now()) || !(local || k.peerIdentity.equals(caller))) {
+        // the caller is one side, named by its From (ESPrim) or its certificate's subjectAltName (an ESData end-point)
+        boolean local = k.isLocal(caller);
+        if (!k.usable(Instant.now()) || !(local || k.isPeer(caller))) {
             return Resolution.refused(k.keyId, "unknown or expired key");
         }
         if (!policyAllows(tenantId, usage.certSuid)) {
             return Resolution.refused(k.keyId, "SUID " + usage.certSuid + " is not allowed by the tenant policy");
         }
-        java.util.List<String> peers = java.util.List.of(local ? k.peerIdentity : k.localIdentity);
+        java.util.List<String> peers = local ? java.util.List.of(k.peerIdentity, k.peerSubject) : java.util.List.of(k.localIdentity, k.localSubject);
         if (!open) {
             return new Resolution(k.keyId, null, usage.certSuid, k.expiresAt, null).withPeers(peers);
         }

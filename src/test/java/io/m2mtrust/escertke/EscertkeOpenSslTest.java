@@ -170,6 +170,17 @@ class EscertkeOpenSslTest {
                     assertThat(k.copy()).isEqualTo(Arrays.copyOfRange(exported, 16, 48));
                 }
                 assertThat(keys.asString()).doesNotContain(HexFormat.of().formatHex(exported, 16, 32));
+
+                // at once an ESData key: the CSE's end-point encrypts for the peer with it (dir, the whole key), and the
+                // peer opens it with what OpenSSL exported
+                Response env = as(Tokens.tenantAdmin(T)).body(Map.of("payload", Base64.getEncoder().encodeToString("meter 7".getBytes(StandardCharsets.UTF_8)),
+                        "encryptFor", List.of(kid), "contentSecurity", 1)).post("/api/v1/tenants/" + T + "/endpoints/cse/esdata/protect");
+                assertThat(env.statusCode()).as(env.asString()).isEqualTo(200);
+                org.jose4j.jwe.JsonWebEncryption jwe = new org.jose4j.jwe.JsonWebEncryption();
+                jwe.setCompactSerialization(env.jsonPath().getString("envelope"));
+                assertThat(jwe.getKeyIdHeaderValue()).isEqualTo(kid);
+                jwe.setKey(new org.jose4j.keys.AesKey(Arrays.copyOfRange(exported, 16, 48)));
+                assertThat(jwe.getPlaintextString()).isEqualTo("meter 7");
             }
         }
     }
