@@ -131,6 +131,11 @@ public final class EnrolmentLoadDriver {
                 }
             };
             int shortRows = Integer.getInteger("bench.esdata.seconds", 5);
+            if ("escertke".equals(System.getProperty("bench.only"))) {
+                List<ProxyLoad.Row> rows = EscertkeLoad.run(base, tokens, Integer.getInteger("bench.proxy.seconds", 10));
+                EscertkeLoad.write(rows, rawCeiling(), Integer.getInteger("bench.proxy.seconds", 10));
+                return;
+            }
             if ("proxy".equals(System.getProperty("bench.only"))) {
                 List<ProxyLoad.Row> rows = ProxyLoad.run(base, TENANT, tokens, Integer.getInteger("bench.proxy.seconds", 10));
                 ProxyLoad.write(rows, rawCeiling(), Integer.getInteger("bench.proxy.seconds", 10));
@@ -194,6 +199,7 @@ public final class EnrolmentLoadDriver {
                 }
             }, Integer.getInteger("bench.esdata.seconds", 5));
             List<ProxyLoad.Row> proxyRows = ProxyLoad.run(base, TENANT, tokens, Integer.getInteger("bench.proxy.seconds", 10));
+            List<ProxyLoad.Row> escertkeRows = EscertkeLoad.run(base, tokens, Integer.getInteger("bench.proxy.seconds", 10));
             double[] ceiling = rawCeiling();
             if (Boolean.getBoolean("bench.pg.async-commit")) {
                 System.out.println("synchronous_commit=off: results printed only, BENCHMARKS.md unchanged");
@@ -205,6 +211,7 @@ public final class EnrolmentLoadDriver {
                 MafLoad.write(mafRuns, ceiling, seconds);
                 EsDataRestLoad.write(esdataRows, ceiling, shortRows);
                 ProxyLoad.write(proxyRows, ceiling, Integer.getInteger("bench.proxy.seconds", 10));
+                EscertkeLoad.write(escertkeRows, ceiling, Integer.getInteger("bench.proxy.seconds", 10));
             }
         } finally {
             service.destroy();
