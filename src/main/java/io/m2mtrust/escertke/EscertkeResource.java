@@ -72,8 +72,10 @@ public class EscertkeResource {
     private final TenantDoor tenants;
     private final AdminAccess access;
     private final AuditLog audit;
+    private final EscertkeService escertke;
 
-    EscertkeResource(EntityManager em, TenantDoor tenants, AdminAccess access, AuditLog audit) {
+    EscertkeResource(EntityManager em, TenantDoor tenants, AdminAccess access, AuditLog audit, EscertkeService escertke) {
+        this.escertke = escertke;
         this.em = em;
         this.tenants = tenants;
         this.access = access;
@@ -126,7 +128,7 @@ public class EscertkeResource {
         }
         byte[] certDer = cert;
         byte[] crlDer = crl;
-        return QuarkusTransaction.requiringNew().call(() -> {
+        AnchorView view = QuarkusTransaction.requiringNew().call(() -> {
             TrustAnchor a = em.find(TrustAnchor.class, new TrustAnchor.Key(tenant, body.id()));
             Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
             boolean created = a == null;
@@ -146,6 +148,8 @@ public class EscertkeResource {
                     TenantCa.parse(certDer).getSubjectX500Principal().getName() + (crlDer == null ? ", no CRL" : ", with CRL"));
             return AnchorView.of(a);
         });
+        escertke.invalidate(tenant);
+        return view;
     }
 
     @DELETE
@@ -165,6 +169,7 @@ public class EscertkeResource {
         if (!done) {
             throw ApiProblem.notFound("trust anchor " + id);
         }
+        escertke.invalidate(tenant);
         return Response.noContent().build();
     }
 

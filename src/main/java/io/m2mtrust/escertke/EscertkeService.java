@@ -195,7 +195,7 @@ public class EscertkeService {
             return refused(BAD_REQUEST, "message 3 did not complete the handshake", null);
         }
         try (SecretBytes exported = o.exported) {
-            String kid = store(tenantId, EscertkeKey.Role.TERMINATOR, entityId, own.get().san(), from, o.peer, peer.get().fqdn(), exported);
+            String kid = store(tenantId, "escertke", EscertkeKey.Role.TERMINATOR, entityId, own.get().san(), from, o.peer, peer.get().fqdn(), exported).keyId;
             return new Step(2000, out, null, kid);
         } catch (RuntimeException e) {
             LOG.warnf("ESCertKE key of %s could not be stored: %s", from, e.getMessage());
@@ -229,9 +229,10 @@ public class EscertkeService {
     /**
      * Runs a handshake as the Initiating end-point for {@code localFrom} (an entity behind the proxy) with the
      * Terminating end-point {@code receiverId}, through {@code exchange}; the key is stored bound to the
-     * absolute form of {@code localFrom} (the From it used) and {@code receiverId}.
+     * absolute form of {@code localFrom} (the From it used) and {@code receiverId}; {@code actor} is chained with it.
      */
-    public Established initiate(String tenantId, String spId, String cseId, String localFrom, String receiverId, Exchange exchange) throws Failure {
+    public Established initiate(String tenantId, String spId, String cseId, String localFrom, String receiverId, String actor, Exchange exchange)
+            throws Failure {
         PeerIdentity own = PeerIdentity.of(localFrom, spId, cseId)
                 .orElseThrow(() -> new Failure(NOT_ACCEPTABLE, spId == null ? "ESCertKE needs the tenant's M2M-SP-ID in the proxy configuration"
                         : localFrom + " is not a CSE-ID or AE-ID a certificate can name"));
@@ -266,9 +267,8 @@ public class EscertkeService {
             throw new Failure(BAD_REQUEST, "message 4 did not complete the handshake");
         }
         try (SecretBytes exported = client.outcome.exported) {
-            String kid = store(tenantId, EscertkeKey.Role.INITIATOR, from, own.san(), receiverId, client.outcome.peer, own.fqdn(), exported);
-            EscertkeKey k = QuarkusTransaction.requiringNew().call(() -> em.find(EscertkeKey.class, new EscertkeKey.Key(tenantId, kid)));
-            return new Established(kid, from, receiverId, k.expiresAt);
+            EscertkeKey k = store(tenantId, actor, EscertkeKey.Role.INITIATOR, from, own.san(), receiverId, client.outcome.peer, own.fqdn(), exported);
+            return new Established(k.keyId, from, receiverId, k.expiresAt);
         }
     }
 
@@ -304,7 +304,7 @@ public class EscertkeService {
         return new KeySealer.SealContext(tenantId, kid, SEAL_PURPOSE);
     }
 
-    private String store(String tenantId, EscertkeKey.Role role, String local, String localSubject, String peerFrom, PeerCertificates.Verified peer,
+    private EscertkeKey store(String tenantId, String actor, EscertkeKey.Role role, String local, String localSubject, String peerFrom, PeerCertificates.Verified peer,
                          String initiatorFqdn, SecretBytes exported) {
         String kid = exported.reveal(b -> HexFormat.of().formatHex(b, 0, 16)) + "@" + initiatorFqdn;
         TenantPolicy policy = QuarkusTransaction.requiringNew().call(() -> policies.get(tenantId));
@@ -316,7 +316,7 @@ public class EscertkeService {
         Instant until = expires;
         try (SecretBytes key = exported.reveal(b -> SecretBytes.copyOf(Arrays.copyOfRange(b, 16, 48)))) {
             byte[] sealed = sealer.seal(seal(tenantId, kid), key);
-            QuarkusTransaction.requiringNew().run(() -> {
+            return QuarkusTransaction.requiringNew().call(() -> {
                 EscertkeKey k = new EscertkeKey();
                 k.tenantId = tenantId;
                 k.keyId = kid;
@@ -331,17 +331,55 @@ public class EscertkeService {
                 k.createdAt = now;
                 k.expiresAt = until;
                 em.persist(k);
-                audit.append(tenantId, "escertke", "escertke.established", "escertke-key/" + kid, AuditLog.Outcome.SUCCESS,
+                audit.append(tenantId, actor, "escertke.established", "escertke-key/" + kid, AuditLog.Outcome.SUCCESS,
                         role.name().toLowerCase() + " " + local + " <-> " + peerFrom + " (certificate " + peer.serial() + ")");
+                em.detach(k);
+                return k;
             });
         }
-        return kid;
     }
 
     // ---------------------------------------------------------------- credentials and trust
 
-    /** The end-point whose certificate names {@code identity}: EC P-256, active, its chain and HSM key. */
+    /** Looked-up credentials and trust lists, per replica for {@link #CACHE_NANOS} (every handshake needs them). */
+    private record Cached<T>(T value, long readAt) {
+    }
+
+    static final long CACHE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    private final ConcurrentHashMap<String, Cached<Optional<EscertkeTls.Credentials>>> credentialCache = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Cached<List<byte[]>>> issuerCache = new ConcurrentHashMap<>();
+
+    private static <T> T cached(ConcurrentHashMap<String, Cached<T>> cache, String key, java.util.function.Supplier<T> load) {
+        Cached<T> c = cache.get(key);
+        long now = System.nanoTime();
+        if (c != null && now - c.readAt() < CACHE_NANOS) {
+            return c.value();
+        }
+        if (cache.size() > 10_000) {
+            cache.clear();
+        }
+        T v = load.get();
+        cache.put(key, new Cached<>(v, now));
+        return v;
+    }
+
+    /** Forget what this replica cached for the tenant (an admin changed end-points or trust anchors). */
+    public void invalidate(String tenantId) {
+        credentialCache.keySet().removeIf(k -> k.startsWith(tenantId + "|"));
+        issuerCache.remove(tenantId);
+        certificates.invalidate(tenantId);
+    }
+
+    /**
+     * The end-point whose certificate names {@code identity}: EC P-256, active, its chain and HSM key. Cached
+     * for 10 s per replica: a deleted end-point stops being used within that time (its HSM key is destroyed at
+     * once, so a handshake in that window fails to sign).
+     */
     Optional<EscertkeTls.Credentials> credentials(String tenantId, PeerIdentity identity) {
+        return cached(credentialCache, tenantId + "|" + identity.type() + "|" + identity.san(), () -> loadCredentials(tenantId, identity));
+    }
+
+    private Optional<EscertkeTls.Credentials> loadCredentials(String tenantId, PeerIdentity identity) {
         Endpoint e = QuarkusTransaction.requiringNew().call(() -> em.createQuery("from Endpoint where tenantId = ?1 and subjectType = ?2 and subjectId = ?3"
                         + " and status = ?4 and keyType = ?5 order by createdAt desc", Endpoint.class)
                 .setParameter(1, tenantId).setParameter(2, identity.type()).setParameter(3, identity.san()).setParameter(4, Endpoint.Status.ACTIVE)
@@ -374,13 +412,17 @@ public class EscertkeService {
 
     /** Subjects of every CA whose certificates this tenant accepts (CertificateRequest.certificate_authorities). */
     List<byte[]> acceptedIssuers(String tenantId) {
+        return cached(issuerCache, tenantId, () -> loadAcceptedIssuers(tenantId));
+    }
+
+    private List<byte[]> loadAcceptedIssuers(String tenantId) {
         List<byte[]> out = new ArrayList<>(ca.acceptedIssuers(tenantId));
         List<TrustAnchor> anchors = QuarkusTransaction.requiringNew().call(() -> em.createQuery("from TrustAnchor where tenantId = ?1", TrustAnchor.class)
                 .setParameter(1, tenantId).getResultList());
         for (TrustAnchor a : anchors) {
             out.add(TenantCa.parse(a.certificate).getSubjectX500Principal().getEncoded());
         }
-        return out;
+        return List.copyOf(out);
     }
 
     /** The policy's ECDHE_ECDSA suites in its order (empty: the policy allows no ESCertKE). */

@@ -97,23 +97,51 @@ public class PeerCertificates {
         return false;
     }
 
+    /** A registered anchor, parsed; its CRL already checked against it when registered. */
+    private record Anchor(String id, X509Certificate certificate, X509CRL crl) {
+    }
+
+    private record Anchors(List<Anchor> list, long readAt) {
+    }
+
+    private final java.util.concurrent.ConcurrentHashMap<String, Anchors> anchors = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The tenant's registered anchors, read at most every 10 s per replica (and at once after an admin change here). */
+    private List<Anchor> anchors(String tenantId) {
+        Anchors a = anchors.get(tenantId);
+        long now = System.nanoTime();
+        if (a != null && now - a.readAt() < EscertkeService.CACHE_NANOS) {
+            return a.list();
+        }
+        List<Anchor> loaded = QuarkusTransaction.requiringNew().call(() -> em.createQuery("from TrustAnchor where tenantId = ?1", TrustAnchor.class)
+                .setParameter(1, tenantId).getResultList()).stream()
+                .map(t -> new Anchor(t.id, TenantCa.parse(t.certificate), t.crl == null ? null : crl(t.crl))).toList();
+        if (anchors.size() > 10_000) {
+            anchors.clear();
+        }
+        anchors.put(tenantId, new Anchors(loaded, now));
+        return loaded;
+    }
+
+    void invalidate(String tenantId) {
+        anchors.remove(tenantId);
+    }
+
     private boolean issuedByAnchor(String tenantId, X509Certificate leaf) throws Refused {
-        List<TrustAnchor> anchors = QuarkusTransaction.requiringNew().call(() -> em.createQuery("from TrustAnchor where tenantId = ?1", TrustAnchor.class)
-                .setParameter(1, tenantId).getResultList());
-        for (TrustAnchor a : anchors) {
-            X509Certificate anchor = TenantCa.parse(a.certificate);
+        for (Anchor a : anchors(tenantId)) {
+            X509Certificate anchor = a.certificate();
             if (!signedBy(leaf, anchor)) {
                 continue;
             }
-            if (a.crl != null) {
-                X509CRL crl = crl(a.crl);
+            if (a.crl() != null) {
+                X509CRL crl = a.crl();
                 try {
                     crl.verify(anchor.getPublicKey());
                 } catch (GeneralSecurityException e) {
-                    throw new Refused(AlertDescription.internal_error, "the CRL registered for trust anchor " + a.id + " is not signed by it");
+                    throw new Refused(AlertDescription.internal_error, "the CRL registered for trust anchor " + a.id() + " is not signed by it");
                 }
                 if (crl.getNextUpdate() != null && crl.getNextUpdate().before(new Date())) {
-                    throw new Refused(AlertDescription.certificate_unknown, "the CRL of trust anchor " + a.id + " is out of date");
+                    throw new Refused(AlertDescription.certificate_unknown, "the CRL of trust anchor " + a.id() + " is out of date");
                 }
                 if (crl.isRevoked(leaf)) {
                     throw new Refused(AlertDescription.certificate_revoked, "certificate " + leaf.getSerialNumber().toString(16) + " is revoked");

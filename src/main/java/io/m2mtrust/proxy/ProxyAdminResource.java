@@ -287,8 +287,8 @@ public class ProxyAdminResource {
         ProxyConfig cfg = proxy.config(tenant).orElseThrow(() -> ApiProblem.notFound("proxy configuration"));
         ProxyRemote remote = originator.remote(tenant, name).orElseThrow(() -> ApiProblem.notFound("remote receiver " + name));
         try {
-            io.m2mtrust.escertke.EscertkeService.Established k = originator.establishNew(tenant, cfg, body.from(), remote);
-            audit.appendIndependently(tenant, access.actor(), "escertke.initiate", "remote/" + name, AuditLog.Outcome.SUCCESS, "key " + k.keyId());
+            io.m2mtrust.escertke.EscertkeService.Established k = originator.establishNew(tenant, cfg, body.from(), remote, access.actor());
+            // the established key is chained as escertke.established with this actor; failures are chained here
             return Response.status(201).entity(k).build();
         } catch (io.m2mtrust.escertke.EscertkeService.Failure f) {
             audit.appendIndependently(tenant, access.actor(), "escertke.initiate", "remote/" + name, AuditLog.Outcome.FAILURE, f.rsc + " " + f.getMessage());

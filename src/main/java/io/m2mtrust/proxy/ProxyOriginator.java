@@ -100,14 +100,16 @@ public class ProxyOriginator {
             return new io.m2mtrust.escertke.EscertkeService.Established(known.get().keyId, from, remote.receiverId, known.get().expiresAt);
         }
         Duration timeout = Duration.ofMillis(cfg.timeoutMs);
-        return escertke.initiate(tenantId, cfg.spId, cfg.cseId, origin, remote.receiverId, (f, records) -> escertkeNotify(remote.url, f, records, timeout));
+        return escertke.initiate(tenantId, cfg.spId, cfg.cseId, origin, remote.receiverId, "escertke", (f, records) -> escertkeNotify(remote.url, f, records,
+                timeout));
     }
 
     /** A new ESCertKE key between {@code origin} and the remote receiver (admin request), whatever keys exist already. */
-    io.m2mtrust.escertke.EscertkeService.Established establishNew(String tenantId, ProxyConfig cfg, String origin, ProxyRemote remote)
+    io.m2mtrust.escertke.EscertkeService.Established establishNew(String tenantId, ProxyConfig cfg, String origin, ProxyRemote remote, String actor)
             throws io.m2mtrust.escertke.EscertkeService.Failure {
         Duration timeout = Duration.ofMillis(cfg.timeoutMs);
-        return escertke.initiate(tenantId, cfg.spId, cfg.cseId, origin, remote.receiverId, (f, records) -> escertkeNotify(remote.url, f, records, timeout));
+        return escertke.initiate(tenantId, cfg.spId, cfg.cseId, origin, remote.receiverId, actor, (f, records) -> escertkeNotify(remote.url, f, records,
+                timeout));
     }
 
     /** One ESCertKE Notify (securityInfo type 6) to the Terminating end-point; the records of its answer. */

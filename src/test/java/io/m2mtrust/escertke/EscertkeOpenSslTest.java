@@ -266,6 +266,13 @@ class EscertkeOpenSslTest {
                 assertThat(kid).isEqualTo(HexFormat.of().formatHex(exported, 0, 16) + "@" + SP);
                 assertThat(made.jsonPath().getString("localIdentity")).isEqualTo("//" + SP + "/id-in/Clegacy");
                 assertThat(relay.froms).containsOnly("//" + SP + "/id-in/Clegacy").hasSize(2);
+                // chained with the admin who asked for it
+                List<Map<String, Object>> audit = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000").jsonPath().getList("");
+                assertThat(audit).anySatisfy(e -> {
+                    assertThat(e.get("action")).isEqualTo("escertke.established");
+                    assertThat((String) e.get("target")).isEqualTo("escertke-key/" + kid);
+                    assertThat((String) e.get("actor")).isNotEqualTo("escertke").isNotBlank();
+                });
                 EscertkeKey stored = escertke.current(T, "//" + SP + "/id-in/Clegacy", "/id-remote").orElseThrow();
                 assertThat(stored.keyId).isEqualTo(kid);
                 assertThat(stored.role).isEqualTo(EscertkeKey.Role.INITIATOR);
