@@ -23,7 +23,7 @@ public record PolicyDocument(
         @NotNull @Min(1) @Max(1_000_000) Integer requestQuotaPerSecond,
         @NotNull Boolean allowHostMemoryKeys) {
 
-    static PolicyDocument of(TenantPolicy p) {
+    public static PolicyDocument of(TenantPolicy p) {
         return new PolicyDocument(Arrays.asList(p.allowedSuids), Arrays.asList(p.joseAlgs), Arrays.asList(p.joseEncs),
                 Arrays.asList(p.tlsCipherSuites), p.defaultKeyLifetimeSeconds, p.maxKeyLifetimeSeconds, p.maxEsdataTargets,
                 p.requestQuotaPerSecond, p.allowHostMemoryKeys);

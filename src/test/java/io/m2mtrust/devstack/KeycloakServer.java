@@ -157,6 +157,32 @@ public final class KeycloakServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Lets the console client ({@code m2m-trust-console}) redirect to a console at {@code baseUrl} (the realm file
+     * allows http://localhost:8080 only): updates its redirect and post-logout URIs with the admin REST API.
+     */
+    public void allowConsoleAt(String baseUrl) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        String base = "http://localhost:" + port;
+        String form = "grant_type=password&client_id=admin-cli&username=kc-bootstrap-admin&password=" + enc(bootstrapPassword);
+        HttpResponse<String> t = http.send(HttpRequest.newBuilder(URI.create(base + "/realms/master/protocol/openid-connect/token"))
+                .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(form)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        String admin = json.readTree(t.body()).get("access_token").asText();
+        HttpResponse<String> found = http.send(HttpRequest.newBuilder(URI.create(base + "/admin/realms/" + REALM + "/clients?clientId=m2m-trust-console"))
+                .header("Authorization", "Bearer " + admin).build(), HttpResponse.BodyHandlers.ofString());
+        com.fasterxml.jackson.databind.node.ObjectNode client = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(found.body()).get(0);
+        client.putArray("redirectUris").add(baseUrl + "/console/*");
+        ((com.fasterxml.jackson.databind.node.ObjectNode) client.get("attributes")).put("post.logout.redirect.uris", baseUrl + "/console-signed-out");
+        HttpResponse<String> put = http.send(HttpRequest.newBuilder(URI.create(base + "/admin/realms/" + REALM + "/clients/" + client.get("id").asText()))
+                .header("Authorization", "Bearer " + admin).header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(client))).build(), HttpResponse.BodyHandlers.ofString());
+        if (put.statusCode() != 204) {
+            throw new IllegalStateException("Keycloak refused the console client update: " + put.statusCode() + " " + put.body());
+        }
+    }
+
     public String bootstrapAdminPassword() {
         return bootstrapPassword;
     }

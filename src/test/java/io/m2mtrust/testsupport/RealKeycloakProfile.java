@@ -12,6 +12,8 @@ import java.util.Map;
 public class RealKeycloakProfile implements QuarkusTestProfile {
 
     public static volatile KeycloakServer keycloak;
+    /** Where the console of this boot listens (the port its Keycloak client may redirect to). */
+    public static volatile String consoleUrl;
 
     @Override
     public List<TestResourceEntry> testResources() {
@@ -38,8 +40,24 @@ public class RealKeycloakProfile implements QuarkusTestProfile {
             } catch (Exception e) {
                 throw new IllegalStateException("real Keycloak did not start: " + e.getMessage(), e);
             }
+            // the console signs in through this Keycloak too: a fixed port its client may redirect to
+            int port;
+            try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+                port = s.getLocalPort();
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e);
+            }
+            try {
+                keycloak.allowConsoleAt("http://localhost:" + port);
+            } catch (Exception e) {
+                throw new IllegalStateException("could not register the console's redirect URI: " + e.getMessage(), e);
+            }
+            consoleUrl = "http://localhost:" + port;
             return Map.of("quarkus.oidc.auth-server-url", keycloak.realmUrl(),
-                    "quarkus.oidc.token.issuer", keycloak.realmUrl());
+                    "quarkus.oidc.token.issuer", keycloak.realmUrl(),
+                    "quarkus.oidc.console.tenant-enabled", "true",
+                    "quarkus.oidc.console.auth-server-url", keycloak.realmUrl(),
+                    "quarkus.http.test-port", Integer.toString(port));
         }
 
         @Override

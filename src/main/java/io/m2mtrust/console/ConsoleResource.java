@@ -1,0 +1,331 @@
+package io.m2mtrust.console;
+
+import io.m2mtrust.audit.AuditEvent;
+import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.audit.ChainVerification;
+import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.policy.PolicyDocument;
+import io.m2mtrust.policy.PolicyService;
+import io.m2mtrust.policy.TenantPolicy;
+import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.tenant.Tenant;
+import io.m2mtrust.tenant.TenantDoor;
+import io.m2mtrust.tenant.TenantService;
+import io.quarkus.qute.Location;
+import io.quarkus.qute.Template;
+import io.quarkus.qute.TemplateInstance;
+import io.quarkus.security.identity.SecurityIdentity;
+import jakarta.persistence.EntityManager;
+import jakarta.ws.rs.CookieParam;
+import jakarta.ws.rs.FormParam;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * The admin console (server-rendered with Qute, no script): the same authorisation as the admin API
+ * ({@link AdminAccess}: platform-admin everywhere, tenant-admin and tenant-auditor only in their tenant, auditors
+ * read-only and shown no actions), signed in through the console's own OIDC tenant (authorization code + PKCE).
+ * Forms carry a CSRF token; every change goes through the same services, and so the same audit chain, as the API.
+ */
+@Path("/console")
+@Produces(MediaType.TEXT_HTML)
+public class ConsoleResource {
+
+    @Location("console/home.html")
+    Template home;
+    @Location("console/tenants.html")
+    Template tenantsPage;
+    @Location("console/policy.html")
+    Template policyPage;
+    @Location("console/audit.html")
+    Template auditPage;
+    @Location("console/error.html")
+    Template errorPage;
+
+    private final SecurityIdentity identity;
+    private final AdminAccess access;
+    private final TenantDoor door;
+    private final TenantService tenants;
+    private final PolicyService policies;
+    private final AuditLog audit;
+    private final EntityManager em;
+
+    ConsoleResource(SecurityIdentity identity, AdminAccess access, TenantDoor door, TenantService tenants, PolicyService policies, AuditLog audit,
+                    EntityManager em) {
+        this.identity = identity;
+        this.access = access;
+        this.door = door;
+        this.tenants = tenants;
+        this.policies = policies;
+        this.audit = audit;
+        this.em = em;
+    }
+
+    /** Who is signed in, shown on every page. */
+    public record Viewer(String name, List<String> roles, boolean platformAdmin, boolean canWrite, String boundTenant) {
+    }
+
+    Viewer viewer(String tenant) {
+        List<String> roles = identity.getRoles().stream()
+                .filter(r -> r.equals(AdminAccess.PLATFORM_ADMIN) || r.equals(AdminAccess.TENANT_ADMIN) || r.equals(AdminAccess.TENANT_AUDITOR))
+                .sorted().toList();
+        boolean write = access.isPlatformAdmin() || identity.hasRole(AdminAccess.TENANT_ADMIN);
+        return new Viewer(access.actor().replaceAll(" \\(.*\\)$", ""), roles, access.isPlatformAdmin(), write, access.boundTenant().orElse(null));
+    }
+
+    @GET
+    public Response start() {
+        if (access.isPlatformAdmin()) {
+            return Response.seeOther(URI.create("/console/tenants")).build();
+        }
+        Optional<String> bound = access.boundTenant();
+        if (bound.isEmpty()) {
+            return error(403, "Your account has no tenant role (platform-admin, tenant-admin or tenant-auditor).");
+        }
+        return Response.seeOther(URI.create("/console/t/" + bound.get())).build();
+    }
+
+    @GET
+    @Path("tenants")
+    public Response tenantList() {
+        if (!access.isPlatformAdmin()) {
+            return start();
+        }
+        List<Tenant> all = tenants.list(null);
+        return Response.ok(tenantsPage.data("viewer", viewer(null)).data("tenants", all).data("tenant", null)).build();
+    }
+
+    @GET
+    @Path("t/{tenant}")
+    public Response overview(@PathParam("tenant") String tenant) {
+        try {
+            Tenant t = door.enter(tenant, AdminAccess.Need.READ);
+            return Response.ok(home.data("viewer", viewer(tenant)).data("tenant", t)).build();
+        } catch (ApiProblem p) {
+            return error(p);
+        }
+    }
+
+    // ---------------------------------------------------------------- policy
+
+    /** The form as shown: the values (as typed when refused) and errors by field. */
+    public record PolicyForm(Map<String, String> values, Map<String, String> errors, long version, String notice, String conflict) {
+        public List<Field> keys() {
+            return fields(List.of("allowedSuids", "joseAlgs", "joseEncs", "tlsCipherSuites"));
+        }
+
+        public List<Field> limits() {
+            return fields(List.of("defaultKeyLifetimeSeconds", "maxKeyLifetimeSeconds", "maxEsdataTargets", "requestQuotaPerSecond"));
+        }
+
+        public boolean hostMemory() {
+            return "true".equals(values.get("allowHostMemoryKeys"));
+        }
+
+        public boolean hasErrors() {
+            return !errors.isEmpty();
+        }
+
+        private List<Field> fields(List<String> names) {
+            return names.stream().map(n -> new Field(n, LABELS.get(n), values.getOrDefault(n, ""), errors.get(n))).toList();
+        }
+    }
+
+    /** One input: its name (also its id), label, value and the error shown next to it. */
+    public record Field(String name, String label, String value, String error) {
+    }
+
+    static final Map<String, String> LABELS = Map.of(
+            "allowedSuids", "Allowed SUIDs (comma-separated)",
+            "joseAlgs", "JOSE algorithms",
+            "joseEncs", "JOSE content encryptions",
+            "tlsCipherSuites", "TLS cipher suites",
+            "defaultKeyLifetimeSeconds", "Default key lifetime (seconds)",
+            "maxKeyLifetimeSeconds", "Maximum key lifetime (seconds)",
+            "maxEsdataTargets", "Maximum ESData targets per key",
+            "requestQuotaPerSecond", "Request quota per second");
+
+    static Map<String, String> values(PolicyDocument d) {
+        Map<String, String> v = new LinkedHashMap<>();
+        v.put("allowedSuids", d.allowedSuids().stream().map(String::valueOf).collect(Collectors.joining(", ")));
+        v.put("joseAlgs", String.join(", ", d.joseAlgs()));
+        v.put("joseEncs", String.join(", ", d.joseEncs()));
+        v.put("tlsCipherSuites", String.join(", ", d.tlsCipherSuites()));
+        v.put("defaultKeyLifetimeSeconds", String.valueOf(d.defaultKeyLifetimeSeconds()));
+        v.put("maxKeyLifetimeSeconds", String.valueOf(d.maxKeyLifetimeSeconds()));
+        v.put("maxEsdataTargets", String.valueOf(d.maxEsdataTargets()));
+        v.put("requestQuotaPerSecond", String.valueOf(d.requestQuotaPerSecond()));
+        v.put("allowHostMemoryKeys", String.valueOf(d.allowHostMemoryKeys()));
+        return v;
+    }
+
+    private Response policyView(String tenant, PolicyForm form, int status) {
+        String csrf = ConsoleCsrf.newToken();
+        TemplateInstance page = policyPage.data("viewer", viewer(tenant)).data("tenant", door.enter(tenant, AdminAccess.Need.READ)).data("form", form)
+                .data("csrf", csrf);
+        return Response.status(status).entity(page).cookie(ConsoleCsrf.cookie(csrf, false)).build();
+    }
+
+    @GET
+    @Path("t/{tenant}/policy")
+    public Response policy(@PathParam("tenant") String tenant, @QueryParam("saved") String saved) {
+        try {
+            door.enter(tenant, AdminAccess.Need.READ);
+            TenantPolicy p = policies.get(tenant);
+            return policyView(tenant, new PolicyForm(values(PolicyDocument.of(p)), Map.of(), p.version,
+                    saved != null ? "Saved: the policy is now version " + p.version + "." : null, null), 200);
+        } catch (ApiProblem p) {
+            return error(p);
+        }
+    }
+
+    @POST
+    @Path("t/{tenant}/policy")
+    @jakarta.ws.rs.Consumes(MediaType.APPLICATION_FORM_URLENCODED)
+    public Response savePolicy(@PathParam("tenant") String tenant, @CookieParam(ConsoleCsrf.COOKIE) String csrfCookie, @FormParam("csrf") String csrf,
+                               @FormParam("version") long version, @FormParam("allowedSuids") String suids, @FormParam("joseAlgs") String algs,
+                               @FormParam("joseEncs") String encs, @FormParam("tlsCipherSuites") String suites,
+                               @FormParam("defaultKeyLifetimeSeconds") String defaultLifetime, @FormParam("maxKeyLifetimeSeconds") String maxLifetime,
+                               @FormParam("maxEsdataTargets") String maxTargets, @FormParam("requestQuotaPerSecond") String quota,
+                               @FormParam("allowHostMemoryKeys") String hostMemory) {
+        if (!ConsoleCsrf.valid(csrfCookie, csrf)) {
+            return error(403, "The form was not sent from this console (missing or wrong CSRF token). Reload the page and try again.");
+        }
+        try {
+            door.enter(tenant, AdminAccess.Need.WRITE);
+        } catch (ApiProblem p) {
+            return error(p);
+        }
+        Map<String, String> typed = new LinkedHashMap<>();
+        typed.put("allowedSuids", nz(suids));
+        typed.put("joseAlgs", nz(algs));
+        typed.put("joseEncs", nz(encs));
+        typed.put("tlsCipherSuites", nz(suites));
+        typed.put("defaultKeyLifetimeSeconds", nz(defaultLifetime));
+        typed.put("maxKeyLifetimeSeconds", nz(maxLifetime));
+        typed.put("maxEsdataTargets", nz(maxTargets));
+        typed.put("requestQuotaPerSecond", nz(quota));
+        typed.put("allowHostMemoryKeys", String.valueOf("on".equals(hostMemory) || "true".equals(hostMemory)));
+        Map<String, String> errors = new LinkedHashMap<>();
+        List<Integer> suidList = new ArrayList<>();
+        for (String s : list(suids)) {
+            try {
+                suidList.add(Integer.parseInt(s));
+            } catch (NumberFormatException e) {
+                errors.put("allowedSuids", "\"" + s + "\" is not a number");
+            }
+        }
+        Long dl = number(defaultLifetime, "defaultKeyLifetimeSeconds", errors);
+        Long ml = number(maxLifetime, "maxKeyLifetimeSeconds", errors);
+        Long mt = number(maxTargets, "maxEsdataTargets", errors);
+        Long q = number(quota, "requestQuotaPerSecond", errors);
+        if (errors.isEmpty()) {
+            PolicyDocument doc = new PolicyDocument(suidList, list(algs), list(encs), list(suites), dl, ml, mt.intValue(), q.intValue(),
+                    "on".equals(hostMemory) || "true".equals(hostMemory));
+            try {
+                policies.replace(tenant, doc, "\"v" + version + "\"", access.actor());
+                return Response.seeOther(URI.create("/console/t/" + tenant + "/policy?saved=1")).build();
+            } catch (ApiProblem p) {
+                if (p.status() == 412) {
+                    // optimistic locking: someone saved in between; show the current policy and say what happened
+                    TenantPolicy now = policies.get(tenant);
+                    return policyView(tenant, new PolicyForm(values(PolicyDocument.of(now)), Map.of(), now.version, null,
+                            "Someone else saved this policy after you opened it (it is now version " + now.version + "; you edited version " + version
+                                    + "). Your changes were not saved. The form now shows the current policy: make your change again and save."), 409);
+                }
+                if (p.status() == 400 && !p.errors().isEmpty()) {
+                    for (Map<String, String> e : p.errors()) {
+                        errors.merge(e.getOrDefault("field", "form"), e.getOrDefault("message", "invalid"), (a, b) -> a + "; " + b);
+                    }
+                } else {
+                    return error(p);
+                }
+            }
+        }
+        return policyView(tenant, new PolicyForm(typed, errors, version, null, null), 400);
+    }
+
+    private static String nz(String s) {
+        return s == null ? "" : s.trim();
+    }
+
+    private static List<String> list(String s) {
+        return s == null || s.isBlank() ? List.of() : Arrays.stream(s.split("[,\\s]+")).filter(x -> !x.isBlank()).toList();
+    }
+
+    private static Long number(String s, String field, Map<String, String> errors) {
+        try {
+            return Long.parseLong(nz(s));
+        } catch (NumberFormatException e) {
+            errors.put(field, "a whole number is required");
+            return null;
+        }
+    }
+
+    // ---------------------------------------------------------------- audit
+
+    @GET
+    @Path("t/{tenant}/audit")
+    public Response audit(@PathParam("tenant") String tenant, @QueryParam("action") String action, @QueryParam("outcome") String outcome,
+                          @QueryParam("before") Long before) {
+        try {
+            Tenant t = door.enter(tenant, AdminAccess.Need.READ);
+            StringBuilder q = new StringBuilder("from AuditEvent where chain = :chain");
+            Map<String, Object> params = new LinkedHashMap<>();
+            params.put("chain", tenant);
+            if (action != null && !action.isBlank()) {
+                q.append(" and action like :action");
+                params.put("action", action.trim().replace("%", "") + "%");
+            }
+            if (outcome != null && List.of("SUCCESS", "FAILURE", "DENIED").contains(outcome)) {
+                q.append(" and outcome = :outcome");
+                params.put("outcome", outcome);
+            }
+            if (before != null) {
+                q.append(" and seq < :before");
+                params.put("before", before);
+            }
+            var query = em.createQuery(q.append(" order by seq desc").toString(), AuditEvent.class).setMaxResults(50);
+            params.forEach(query::setParameter);
+            List<AuditEvent> events = query.getResultList();
+            ChainVerification verification = audit.verify(tenant);
+            Long older = events.size() == 50 ? events.get(events.size() - 1).seq : null;
+            return Response.ok(auditPage.data("viewer", viewer(tenant)).data("tenant", t).data("events", events).data("verification", verification)
+                    .data("action", action == null ? "" : action).data("outcome", outcome == null ? "" : outcome).data("older", older)).build();
+        } catch (ApiProblem p) {
+            return error(p);
+        }
+    }
+
+    // ---------------------------------------------------------------- errors
+
+    private Response error(ApiProblem p) {
+        String text = switch (p.status()) {
+            case 404 -> "There is no such tenant or page for you. (Another tenant's pages are not shown to you.)";
+            case 403 -> "Your role does not allow this: " + p.detail();
+            case 410 -> "This tenant was deleted.";
+            default -> p.detail();
+        };
+        return error(p.status(), text);
+    }
+
+    private Response error(int status, String message) {
+        return Response.status(status).entity(errorPage.data("viewer", viewer(null)).data("status", status).data("message", message).data("tenant", null))
+                .type(MediaType.TEXT_HTML).build();
+    }
+}

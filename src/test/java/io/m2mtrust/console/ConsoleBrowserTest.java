@@ -1,0 +1,202 @@
+package io.m2mtrust.console;
+
+import io.m2mtrust.testsupport.RealKeycloakProfile;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.RestAssured;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Cookie;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+import java.io.File;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The console in a real browser (headless Debian Chromium through chromedriver) against the real Keycloak:
+ * a tenant-admin signs in (authorization code + PKCE), changes the policy (and sees field errors and a
+ * conflict explained), finds the change in the audit and signs out; an auditor sees no actions; another
+ * tenant's admin sees nothing of the tenant; a form post without the CSRF token is refused. Screenshots of
+ * the main pages go to target/console-screenshots.
+ */
+@QuarkusTest
+@TestProfile(RealKeycloakProfile.class)
+class ConsoleBrowserTest {
+
+    static final Path SHOTS = Path.of("target/console-screenshots");
+    final List<WebDriver> drivers = new ArrayList<>();
+
+    @BeforeEach
+    void tenants() throws Exception {
+        String olivia = RealKeycloakProfile.keycloak.passwordGrant("olivia", "olivia-demo-password");
+        for (String t : List.of("demo", "other-co")) {
+            int s = RestAssured.given().auth().oauth2(olivia).contentType("application/json").body(Map.of("id", t, "name", t))
+                    .post("/api/v1/tenants").statusCode();
+            assertThat(s).isIn(201, 409);
+        }
+        Files.createDirectories(SHOTS);
+    }
+
+    @AfterEach
+    void quit() {
+        drivers.forEach(WebDriver::quit);
+    }
+
+    WebDriver browser() {
+        ChromeOptions o = new ChromeOptions();
+        o.setBinary("/usr/bin/chromium");
+        o.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000");
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File("/usr/bin/chromedriver")).usingAnyFreePort().build();
+        WebDriver d = new ChromeDriver(service, o);
+        d.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(60));
+        drivers.add(d);
+        return d;
+    }
+
+    static String console() {
+        return RealKeycloakProfile.consoleUrl;
+    }
+
+    /** Opens the console, signs in at Keycloak's login form and waits to be back. */
+    static void signIn(WebDriver d, String user) {
+        d.get(console() + "/console");
+        WebDriverWait wait = new WebDriverWait(d, Duration.ofSeconds(30));
+        wait.until(ExpectedConditions.presenceOfElementLocated(By.id("username")));
+        assertThat(d.getCurrentUrl()).as("Keycloak's login page").contains("/realms/m2m-trust/protocol/openid-connect/auth").contains("code_challenge=")
+                .contains("code_challenge_method=S256");
+        d.findElement(By.id("username")).sendKeys(user);
+        d.findElement(By.id("password")).sendKeys(user + "-demo-password");
+        d.findElement(By.id("kc-login")).click();
+        wait.until(ExpectedConditions.presenceOfElementLocated(By.id("user")));
+    }
+
+    static void shot(WebDriver d, String name) throws Exception {
+        File f = ((TakesScreenshot) d).getScreenshotAs(OutputType.FILE);
+        Files.copy(f.toPath(), SHOTS.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    static void set(WebDriver d, String id, String value) {
+        WebElement e = d.findElement(By.id(id));
+        e.clear();
+        e.sendKeys(value);
+    }
+
+    @Test
+    void a_tenant_admin_signs_in_changes_the_policy_finds_it_in_the_audit_and_signs_out() throws Exception {
+        WebDriver d = browser();
+        signIn(d, "ada");
+        assertThat(d.getCurrentUrl()).isEqualTo(console() + "/console/t/demo");
+        assertThat(d.findElement(By.id("user")).getText()).isEqualTo("ada");
+        assertThat(d.findElement(By.id("roles")).getText()).contains("tenant-admin");
+        assertThat(d.findElement(By.id("bound-tenant")).getText()).contains("demo");
+        shot(d, "overview");
+
+        d.get(console() + "/console/t/demo/policy");
+        int targets = Integer.parseInt(d.findElement(By.id("maxEsdataTargets")).getAttribute("value")) + 1;
+        set(d, "maxEsdataTargets", Integer.toString(targets));
+        d.findElement(By.id("save")).click();
+        assertThat(d.findElement(By.id("notice")).getText()).contains("Saved");
+        assertThat(d.findElement(By.id("maxEsdataTargets")).getAttribute("value")).isEqualTo(Integer.toString(targets));
+        shot(d, "policy");
+
+        // errors next to the fields, nothing saved
+        set(d, "allowedSuids", "13, 99");
+        set(d, "requestQuotaPerSecond", "lots");
+        d.findElement(By.id("save")).click();
+        assertThat(d.findElement(By.id("form-errors")).getText()).contains("not saved");
+        assertThat(d.findElement(By.id("requestQuotaPerSecond-error")).getText()).contains("whole number");
+        shot(d, "policy-errors");
+        set(d, "requestQuotaPerSecond", "500");
+        d.findElement(By.id("save")).click();
+        assertThat(d.findElement(By.id("allowedSuids-error")).getText()).contains("99");
+        assertThat(d.findElement(By.id("allowedSuids")).getAttribute("aria-invalid")).isEqualTo("true");
+
+        // a conflict: the policy changes (through the API) while the form is open
+        d.get(console() + "/console/t/demo/policy");
+        String ada = RealKeycloakProfile.keycloak.passwordGrant("ada", "ada-demo-password");
+        var current = RestAssured.given().auth().oauth2(ada).get("/api/v1/tenants/demo/policy");
+        Map<String, Object> doc = current.jsonPath().getMap("");
+        doc.put("requestQuotaPerSecond", 777);
+        RestAssured.given().auth().oauth2(ada).contentType("application/json").header("If-Match", current.header("ETag")).body(doc)
+                .put("/api/v1/tenants/demo/policy").then().statusCode(200);
+        set(d, "maxEsdataTargets", "5");
+        d.findElement(By.id("save")).click();
+        assertThat(d.findElement(By.id("conflict")).getText()).contains("Someone else saved this policy").contains("not saved");
+        assertThat(d.findElement(By.id("requestQuotaPerSecond")).getAttribute("value")).isEqualTo("777");
+
+        // the change is in the audit, with the console user as actor
+        d.get(console() + "/console/t/demo/audit?action=policy.update&outcome=SUCCESS");
+        List<WebElement> rows = d.findElements(By.cssSelector("#events tbody tr"));
+        assertThat(rows).isNotEmpty();
+        assertThat(rows.get(1).getText()).contains("policy.update").contains("ada");
+        assertThat(d.findElement(By.id("chain")).getText()).contains("Chain intact");
+        shot(d, "audit");
+
+        // the pages carry the security headers; a form post without the CSRF token is refused
+        String cookies = d.manage().getCookies().stream().filter(c -> !c.getName().equals("m2m-console-csrf"))
+                .map(c -> c.getName() + "=" + c.getValue()).collect(Collectors.joining("; "));
+        HttpClient http = HttpClient.newHttpClient();
+        HttpResponse<String> page = http.send(HttpRequest.newBuilder(URI.create(console() + "/console/t/demo/policy")).header("Cookie", cookies).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(page.statusCode()).isEqualTo(200);
+        assertThat(page.headers().firstValue("Content-Security-Policy").orElse("")).contains("frame-ancestors 'none'").contains("script-src 'self'");
+        assertThat(page.headers().firstValue("Cache-Control").orElse("")).isEqualTo("no-store");
+        HttpResponse<String> forged = http.send(HttpRequest.newBuilder(URI.create(console() + "/console/t/demo/policy")).header("Cookie", cookies)
+                .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString("version=1&maxEsdataTargets=1")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(forged.statusCode()).isEqualTo(403);
+        assertThat(forged.body()).contains("CSRF");
+
+        d.findElement(By.id("sign-out")).click();
+        new WebDriverWait(d, Duration.ofSeconds(30)).until(ExpectedConditions.urlContains("/console-signed-out"));
+        d.get(console() + "/console/t/demo");
+        new WebDriverWait(d, Duration.ofSeconds(30)).until(ExpectedConditions.presenceOfElementLocated(By.id("username")));
+    }
+
+    @Test
+    void an_auditor_sees_no_actions_and_another_tenants_admin_sees_nothing() throws Exception {
+        WebDriver auditor = browser();
+        signIn(auditor, "audrey");
+        assertThat(auditor.findElement(By.id("access")).getText()).isEqualTo("read only");
+        auditor.get(console() + "/console/t/demo/policy");
+        assertThat(auditor.findElements(By.id("save"))).isEmpty();
+        assertThat(auditor.findElements(By.cssSelector("fieldset[disabled]"))).hasSize(2);
+        shot(auditor, "policy-auditor");
+
+        WebDriver other = browser();
+        signIn(other, "bob");
+        assertThat(other.getCurrentUrl()).endsWith("/console/t/other-co");
+        other.get(console() + "/console/t/demo/policy");
+        assertThat(other.findElement(By.id("error-message")).getText()).contains("no such tenant");
+        assertThat(other.getPageSource()).doesNotContain("maxEsdataTargets");
+        other.get(console() + "/console/t/demo/audit");
+        assertThat(other.findElement(By.id("error-message")).getText()).contains("no such tenant");
+        shot(other, "other-tenant");
+
+        // the API is unchanged by the console's sign-in: no token is 401, never a redirect
+        assertThat(RestAssured.given().redirects().follow(false).get("/api/v1/tenants/demo/policy").statusCode()).isEqualTo(401);
+    }
+}
