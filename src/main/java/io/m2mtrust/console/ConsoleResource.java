@@ -54,8 +54,6 @@ public class ConsoleResource {
     Template policyPage;
     @Location("console/audit.html")
     Template auditPage;
-    @Location("console/error.html")
-    Template errorPage;
 
     private final SecurityIdentity identity;
     private final AdminAccess access;
@@ -64,9 +62,11 @@ public class ConsoleResource {
     private final PolicyService policies;
     private final AuditLog audit;
     private final EntityManager em;
+    private final ConsoleSupport support;
 
     ConsoleResource(SecurityIdentity identity, AdminAccess access, TenantDoor door, TenantService tenants, PolicyService policies, AuditLog audit,
-                    EntityManager em) {
+                    EntityManager em, ConsoleSupport support) {
+        this.support = support;
         this.identity = identity;
         this.access = access;
         this.door = door;
@@ -76,16 +76,8 @@ public class ConsoleResource {
         this.em = em;
     }
 
-    /** Who is signed in, shown on every page. */
-    public record Viewer(String name, List<String> roles, boolean platformAdmin, boolean canWrite, String boundTenant) {
-    }
-
-    Viewer viewer(String tenant) {
-        List<String> roles = identity.getRoles().stream()
-                .filter(r -> r.equals(AdminAccess.PLATFORM_ADMIN) || r.equals(AdminAccess.TENANT_ADMIN) || r.equals(AdminAccess.TENANT_AUDITOR))
-                .sorted().toList();
-        boolean write = access.isPlatformAdmin() || identity.hasRole(AdminAccess.TENANT_ADMIN);
-        return new Viewer(access.actor().replaceAll(" \\(.*\\)$", ""), roles, access.isPlatformAdmin(), write, access.boundTenant().orElse(null));
+    private ConsoleSupport.Viewer viewer(String tenant) {
+        return support.viewer();
     }
 
     @GET
@@ -312,20 +304,11 @@ public class ConsoleResource {
         }
     }
 
-    // ---------------------------------------------------------------- errors
-
     private Response error(ApiProblem p) {
-        String text = switch (p.status()) {
-            case 404 -> "There is no such tenant or page for you. (Another tenant's pages are not shown to you.)";
-            case 403 -> "Your role does not allow this: " + p.detail();
-            case 410 -> "This tenant was deleted.";
-            default -> p.detail();
-        };
-        return error(p.status(), text);
+        return support.error(p);
     }
 
     private Response error(int status, String message) {
-        return Response.status(status).entity(errorPage.data("viewer", viewer(null)).data("status", status).data("message", message).data("tenant", null))
-                .type(MediaType.TEXT_HTML).build();
+        return support.error(status, message);
     }
 }

@@ -1,5 +1,6 @@
 package io.m2mtrust.enrolment;
 
+import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.tenant.TenantDoor;
 import jakarta.validation.Valid;
@@ -16,6 +17,7 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -152,6 +154,42 @@ public class EnrolmentGroupResource {
         }
         groups.addRange(tenant, group, req.prefix(), req.width(), req.first(), req.last(), access.actor());
         return Response.status(201).entity(req).build();
+    }
+
+    public record DeviceView(String deviceId, String status, Instant kpmExportedAt, Integer kpmExportedEpoch, Instant updatedAt) {
+        static DeviceView of(EnrolmentDevice d) {
+            return new DeviceView(d.deviceId, d.status.name(), d.kpmExportedAt, d.kpmExportedEpoch, d.updatedAt);
+        }
+    }
+
+    public record DevicePageView(List<DeviceView> devices, String next) {
+    }
+
+    @GET
+    @Path("{group}/devices")
+    @Operation(summary = "The group's device rows in id order, a page at a time (keyset: pass 'next' as 'after'); filter by id prefix and status. "
+            + "Devices of ranges that were never listed, denied or exported have no row")
+    public DevicePageView devices(@PathParam("tenant") String tenant, @PathParam("group") String group, @QueryParam("prefix") String prefix,
+                                  @QueryParam("status") String status, @QueryParam("after") String after,
+                                  @QueryParam("limit") @jakarta.ws.rs.DefaultValue("100") int limit) {
+        door.enter(tenant, AdminAccess.Need.READ);
+        EnrolmentDevice.Status st = parseStatus(status);
+        if (limit < 1 || limit > 1000 || (prefix != null && prefix.length() > 64) || (after != null && after.length() > 64)) {
+            throw ApiProblem.badRequest("validation", "limit must be 1-1000; prefix and after at most 64 characters");
+        }
+        EnrolmentGroupService.DevicePage p = groups.devices(tenant, group, prefix, st, after, limit);
+        return new DevicePageView(p.devices().stream().map(DeviceView::of).toList(), p.next());
+    }
+
+    static EnrolmentDevice.Status parseStatus(String status) {
+        if (status == null || status.isEmpty()) {
+            return null;
+        }
+        try {
+            return EnrolmentDevice.Status.valueOf(status);
+        } catch (IllegalArgumentException e) {
+            throw ApiProblem.badRequest("validation", "status must be ALLOWED or DENIED");
+        }
     }
 
     @POST

@@ -193,6 +193,46 @@ public class EnrolmentGroupService {
         return candidates.stream().anyMatch(r -> r.contains(deviceId));
     }
 
+    /** One page of a group's devices (rows with state: listed, denied, exported), and where the next page starts. */
+    public record DevicePage(List<EnrolmentDevice> devices, String next) {
+    }
+
+    /**
+     * Devices of a group in device-id order, after {@code after} (keyset paging on the primary key: any page of
+     * a million rows costs one index range scan, never an offset or a count), optionally starting with
+     * {@code prefix} and with {@code status}.
+     */
+    public DevicePage devices(String tenantId, String groupId, String prefix, EnrolmentDevice.Status status, String after, int limit) {
+        return QuarkusTransaction.requiringNew().call(() -> {
+            get(tenantId, groupId);
+            StringBuilder q = new StringBuilder("from EnrolmentDevice where tenantId = :t and groupId = :g");
+            if (after != null && !after.isEmpty()) {
+                q.append(" and deviceId > :after");
+            }
+            if (prefix != null && !prefix.isEmpty()) {
+                q.append(" and deviceId like :prefix escape '!'");
+            }
+            if (status != null) {
+                q.append(" and status = :status");
+            }
+            var query = em.createQuery(q.append(" order by deviceId").toString(), EnrolmentDevice.class).setParameter("t", tenantId)
+                    .setParameter("g", groupId).setMaxResults(limit + 1);
+            if (after != null && !after.isEmpty()) {
+                query.setParameter("after", after);
+            }
+            if (prefix != null && !prefix.isEmpty()) {
+                // device ids may contain '_', a LIKE wildcard: escaped
+                query.setParameter("prefix", prefix.replace("!", "!!").replace("_", "!_").replace("%", "!%") + "%");
+            }
+            if (status != null) {
+                query.setParameter("status", status);
+            }
+            List<EnrolmentDevice> rows = query.getResultList();
+            String next = rows.size() > limit ? rows.get(limit - 1).deviceId : null;
+            return new DevicePage(rows.size() > limit ? List.copyOf(rows.subList(0, limit)) : rows, next);
+        });
+    }
+
     /** Denies or re-allows one device (also one from a range: its state row is created). */
     public EnrolmentDevice setStatus(String tenantId, String groupId, String deviceId, EnrolmentDevice.Status status, String actor) {
         return audit.auditRefusals(tenantId, actor, status == EnrolmentDevice.Status.DENIED ? "device.deny" : "device.allow",

@@ -177,6 +177,51 @@ class ConsoleBrowserTest {
     }
 
     @Test
+    void a_tenant_admin_rotates_a_group_pages_and_filters_its_devices_and_denies_one() throws Exception {
+        String ada = RealKeycloakProfile.keycloak.passwordGrant("ada", "ada-demo-password");
+        int made = RestAssured.given().auth().oauth2(ada).contentType("application/json").body(Map.of("id", "meters", "name", "Meters"))
+                .post("/api/v1/tenants/demo/enrolment-groups").statusCode();
+        assertThat(made).isIn(201, 409);
+        List<String> ids = new ArrayList<>();
+        for (int i = 1; i <= 120; i++) {
+            ids.add(String.format("m-%03d", i));
+        }
+        RestAssured.given().auth().oauth2(ada).contentType("application/json").body(Map.of("deviceIds", ids))
+                .post("/api/v1/tenants/demo/enrolment-groups/meters/devices").then().statusCode(200);
+
+        WebDriver d = browser();
+        signIn(d, "ada");
+        d.get(console() + "/console/t/demo/enrolment");
+        int epoch = Integer.parseInt(d.findElement(By.cssSelector("#groups tbody tr td.epoch")).getText());
+        d.findElement(By.id("rotate-meters")).click();
+        assertThat(d.findElement(By.id("notice")).getText()).contains("epoch " + (epoch + 1) + " is now primary");
+        shot(d, "enrolment-groups");
+
+        d.get(console() + "/console/t/demo/enrolment/meters");
+        assertThat(d.findElements(By.cssSelector("#devices tbody tr"))).hasSize(50);
+        d.findElement(By.id("next")).click();
+        assertThat(d.findElements(By.cssSelector("#devices tbody tr")).get(0).getText()).startsWith("m-051");
+        set(d, "prefix", "m-11");
+        d.findElement(By.id("filter")).click();
+        assertThat(d.findElements(By.cssSelector("#devices tbody tr"))).hasSize(10);
+        d.findElement(By.id("deny-m-115")).click();
+        assertThat(d.findElement(By.id("notice")).getText()).contains("m-115 denied");
+        assertThat(d.findElement(By.cssSelector("#device-m-115 .status")).getText()).isEqualTo("DENIED");
+        d.get(console() + "/console/t/demo/enrolment/meters?status=DENIED");
+        assertThat(d.findElements(By.cssSelector("#devices tbody tr"))).extracting(WebElement::getText).anyMatch(t -> t.startsWith("m-115"));
+        shot(d, "devices");
+
+        // the one-time Kpm export asks for confirmation, and the default policy keeps keys in the HSM
+        d.get(console() + "/console/t/demo/enrolment/meters/devices/m-001/kpm-export");
+        d.findElement(By.id("confirm")).sendKeys("m-001");
+        d.findElement(By.id("export")).click();
+        assertThat(d.findElement(By.id("error-message")).getText()).contains("allowHostMemoryKeys");
+
+        d.get(console() + "/console/t/demo/audit?action=device.deny");
+        assertThat(d.findElement(By.cssSelector("#events tbody tr")).getText()).contains("device.deny").contains("m-115").contains("ada");
+    }
+
+    @Test
     void an_auditor_sees_no_actions_and_another_tenants_admin_sees_nothing() throws Exception {
         WebDriver auditor = browser();
         signIn(auditor, "audrey");
@@ -185,6 +230,8 @@ class ConsoleBrowserTest {
         assertThat(auditor.findElements(By.id("save"))).isEmpty();
         assertThat(auditor.findElements(By.cssSelector("fieldset[disabled]"))).hasSize(2);
         shot(auditor, "policy-auditor");
+        auditor.get(console() + "/console/t/demo/enrolment");
+        assertThat(auditor.findElements(By.cssSelector("button"))).isEmpty();
 
         WebDriver other = browser();
         signIn(other, "bob");

@@ -72,6 +72,7 @@ class AdminSecurityMatrixTest {
                 new Endpoint("GET", t + "/enrolment-groups", null, false, false),
                 new Endpoint("POST", t + "/enrolment-groups", Map.of("id", "sec-group", "name", "g"), true, false),
                 new Endpoint("GET", t + "/enrolment-groups/g1", null, false, false),
+                new Endpoint("GET", t + "/enrolment-groups/g1/devices", null, false, false),
                 new Endpoint("DELETE", t + "/enrolment-groups/g1", null, true, false),
                 new Endpoint("GET", t + "/enrolment-groups/g1/keys", null, false, false),
                 new Endpoint("POST", t + "/enrolment-groups/g1/rotate", null, true, false),

@@ -1,0 +1,54 @@
+package io.m2mtrust.console;
+
+import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.security.AdminAccess;
+import io.quarkus.qute.Location;
+import io.quarkus.qute.Template;
+import io.quarkus.security.identity.SecurityIdentity;
+import jakarta.enterprise.context.RequestScoped;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import java.util.List;
+
+/** What every console page needs: who is signed in, and the error page (403/404 in words, never a stack trace). */
+@RequestScoped
+public class ConsoleSupport {
+
+    /** Who is signed in, shown on every page. */
+    public record Viewer(String name, List<String> roles, boolean platformAdmin, boolean canWrite, String boundTenant) {
+    }
+
+    @Inject
+    SecurityIdentity identity;
+
+    @Inject
+    AdminAccess access;
+
+    @Location("console/error.html")
+    Template errorPage;
+
+    public Viewer viewer() {
+        List<String> roles = identity.getRoles().stream()
+                .filter(r -> r.equals(AdminAccess.PLATFORM_ADMIN) || r.equals(AdminAccess.TENANT_ADMIN) || r.equals(AdminAccess.TENANT_AUDITOR))
+                .sorted().toList();
+        boolean write = access.isPlatformAdmin() || identity.hasRole(AdminAccess.TENANT_ADMIN);
+        return new Viewer(access.actor().replaceAll(" \\(.*\\)$", ""), roles, access.isPlatformAdmin(), write, access.boundTenant().orElse(null));
+    }
+
+    public Response error(ApiProblem p) {
+        String text = switch (p.status()) {
+            case 404 -> "There is no such tenant or page for you. (Another tenant's pages are not shown to you.)";
+            case 403 -> "Your role does not allow this: " + p.detail();
+            case 410 -> "This tenant was deleted.";
+            default -> p.detail();
+        };
+        return error(p.status(), text);
+    }
+
+    public Response error(int status, String message) {
+        return Response.status(status).entity(errorPage.data("viewer", viewer()).data("status", status).data("message", message).data("tenant", null))
+                .type(MediaType.TEXT_HTML).build();
+    }
+}
