@@ -1,0 +1,154 @@
+package io.m2mtrust.console;
+
+import io.m2mtrust.ca.IssuedCertificate;
+import io.m2mtrust.ca.TenantCa;
+import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.hsm.HsmKeyLabel;
+import io.m2mtrust.hsm.Pkcs11Token;
+import io.m2mtrust.keys.KeyVersionRepository;
+import io.m2mtrust.keys.TenantKeyVersion;
+import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.tenant.Tenant;
+import io.m2mtrust.tenant.TenantDoor;
+import io.m2mtrust.tenant.TenantService;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.quarkus.qute.Location;
+import io.quarkus.qute.Template;
+import jakarta.persistence.EntityManager;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.CookieParam;
+import jakarta.ws.rs.FormParam;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.X509CRL;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Certificates (issued by the tenant CA: filter, revoke with a reason, each CA version's CRL status) and the
+ * HSM and service health page (token status, objects per owner, key versions per tenant, and the last hour of
+ * HSM operations as small charts — server-drawn SVG, no script).
+ */
+@Path("/console")
+@Produces(MediaType.TEXT_HTML)
+public class ConsoleOperationsResource {
+
+    @Location("console/certificates.html")
+    Template certificatesPage;
+    @Location("console/hsm.html")
+    Template hsmPage;
+
+    private final TenantDoor door;
+    private final TenantCa ca;
+    private final EntityManager em;
+    private final AdminAccess access;
+    private final ConsoleSupport support;
+    private final Pkcs11Token token;
+    private final KeyVersionRepository versions;
+    private final TenantService tenants;
+    private final HsmActivity activity;
+
+    ConsoleOperationsResource(TenantDoor door, TenantCa ca, EntityManager em, AdminAccess access, ConsoleSupport support, Pkcs11Token token,
+                              KeyVersionRepository versions, TenantService tenants, HsmActivity activity) {
+        this.door = door;
+        this.ca = ca;
+        this.em = em;
+        this.access = access;
+        this.support = support;
+        this.token = token;
+        this.versions = versions;
+        this.tenants = tenants;
+        this.activity = activity;
+    }
+
+    public record CrlStatus(int caVersion, String subject, Instant notAfter, Instant thisUpdate, Instant nextUpdate, int revoked) {
+    }
+
+    @GET
+    @Path("t/{tenant}/certificates")
+    public Response certificates(@PathParam("tenant") String tenant, @QueryParam("status") String status, @QueryParam("subject") String subject,
+                                 @QueryParam("page") Integer page, @QueryParam("notice") String notice) {
+        try {
+            Tenant t = door.enter(tenant, AdminAccess.Need.READ);
+            IssuedCertificate.Status st = status == null || status.isEmpty() ? null : IssuedCertificate.Status.valueOf(status);
+            String subj = subject == null || subject.isBlank() ? null : subject.trim();
+            int p = page == null || page < 0 ? 0 : page;
+            List<IssuedCertificate> rows = QuarkusTransaction.requiringNew().call(() -> em.createQuery(
+                            "from IssuedCertificate where tenantId = ?1 and (?2 is null or status = ?2) and (?3 is null or subjectId = ?3) "
+                                    + "order by issuedAt desc, serial", IssuedCertificate.class)
+                    .setParameter(1, tenant).setParameter(2, st).setParameter(3, subj).setFirstResult(p * 50).setMaxResults(51).getResultList());
+            List<CrlStatus> crls = new ArrayList<>();
+            for (TenantCa.Ca c : ca.cas(tenant)) {
+                X509CRL crl = io.m2mtrust.escertke.PeerCertificates.crl(ca.crl(tenant, c.version()));
+                crls.add(new CrlStatus(c.version(), c.certificate().getSubjectX500Principal().getName(), c.certificate().getNotAfter().toInstant(),
+                        crl.getThisUpdate().toInstant(), crl.getNextUpdate() == null ? null : crl.getNextUpdate().toInstant(),
+                        crl.getRevokedCertificates() == null ? 0 : crl.getRevokedCertificates().size()));
+            }
+            String csrf = ConsoleCsrf.newToken();
+            return Response.ok(certificatesPage.data("viewer", support.viewer()).data("tenant", t).data("certificates", rows.size() > 50 ? rows.subList(0, 50) : rows)
+                    .data("more", rows.size() > 50).data("page", p).data("status", status == null ? "" : status).data("subject", subj == null ? "" : subj)
+                    .data("crls", crls).data("csrf", csrf).data("notice", notice)).cookie(ConsoleCsrf.cookie(csrf, false)).build();
+        } catch (ApiProblem e) {
+            return support.error(e);
+        } catch (IllegalArgumentException e) {
+            return support.error(400, "Unknown status filter.");
+        }
+    }
+
+    @POST
+    @Path("t/{tenant}/certificates/{serial}/revoke")
+    @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
+    public Response revoke(@PathParam("tenant") String tenant, @PathParam("serial") String serial, @CookieParam(ConsoleCsrf.COOKIE) String cookie,
+                           @FormParam("csrf") String csrf, @FormParam("reason") String reason) {
+        if (!ConsoleCsrf.valid(cookie, csrf)) {
+            return support.error(403, "The form was not sent from this console (missing or wrong CSRF token). Reload the page and try again.");
+        }
+        try {
+            door.enter(tenant, AdminAccess.Need.WRITE);
+            if (!serial.matches("[0-9a-f]{1,40}") || !List.of("unspecified", "keyCompromise", "superseded", "cessationOfOperation").contains(reason)) {
+                return support.error(400, "Unknown certificate or revocation reason.");
+            }
+            ca.revoke(tenant, serial, TenantCa.reasonCode(reason), access.actor());
+            return Response.seeOther(URI.create("/console/t/" + tenant + "/certificates?notice="
+                    + URLEncoder.encode("Certificate " + serial + " revoked (" + reason + "): refused at once, on the next CRL.", StandardCharsets.UTF_8))).build();
+        } catch (ApiProblem e) {
+            return support.error(e);
+        }
+    }
+
+    public record TenantKeys(String tenant, List<TenantKeyVersion> versions) {
+    }
+
+    @GET
+    @Path("hsm")
+    public Response hsm() {
+        if (!access.isPlatformAdmin()) {
+            return support.error(403, "Your role does not allow this: the HSM page is for platform administrators.");
+        }
+        boolean up = token.probe();
+        Map<String, Integer> perOwner = new TreeMap<>();
+        if (up) {
+            for (HsmKeyLabel l : token.labels(null)) {
+                perOwner.merge(l.owner(), 1, Integer::sum);
+            }
+        }
+        List<TenantKeys> keys = QuarkusTransaction.requiringNew().call(() -> tenants.list(null).stream()
+                .filter(t -> t.status != Tenant.Status.DELETED).map(t -> new TenantKeys(t.id, versions.ofTenant(t.id))).toList());
+        return Response.ok(hsmPage.data("viewer", support.viewer()).data("tenant", null).data("up", up).data("reason", token.downReason().orElse(null))
+                .data("provider", up ? token.provider().getName() : null).data("reopens", token.reopenCount()).data("perOwner", perOwner)
+                .data("objects", perOwner.values().stream().mapToInt(Integer::intValue).sum()).data("keys", keys).data("charts", activity.charts())).build();
+    }
+}
