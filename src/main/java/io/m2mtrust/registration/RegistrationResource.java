@@ -80,12 +80,18 @@ public class RegistrationResource {
         door.enter(tenant, AdminAccess.Need.WRITE);
         Registrar r = registrar(fn);
         int n = QuarkusTransaction.requiringNew().call(() -> {
+            ClientRegistration c = em.find(ClientRegistration.class, new ClientRegistration.Key(tenant, reg));
+            if (c == null || c.registrar != r) {
+                return 0;
+            }
             int deleted = em.createQuery("delete from ClientRegistration where tenantId = ?1 and regId = ?2 and registrar = ?3")
                     .setParameter(1, tenant).setParameter(2, reg).setParameter(3, r).executeUpdate();
-            if (deleted > 0) {
-                audit.append(tenant, access.actor(), r.prefix() + ".client.revoke", r.prefix() + "-client/" + reg, AuditLog.Outcome.SUCCESS,
-                        "registration, Km and key registrations deleted");
-            }
+            // cascade: the ESCertKE keys established with the client's identity stop being usable too
+            int escertke = em.createQuery("update EscertkeKey set revokedAt = ?1 where tenantId = ?2 and revokedAt is null and "
+                            + "(peerIdentity = ?3 or localIdentity = ?3)").setParameter(1, Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS))
+                    .setParameter(2, tenant).setParameter(3, c.clientId).executeUpdate();
+            audit.append(tenant, access.actor(), r.prefix() + ".client.revoke", r.prefix() + "-client/" + reg, AuditLog.Outcome.SUCCESS,
+                    "registration, Km and key registrations deleted" + (escertke > 0 ? "; " + escertke + " ESCertKE keys revoked" : ""));
             return deleted;
         });
         if (n == 0) {
@@ -115,6 +121,18 @@ public class RegistrationResource {
             out.put("enrolments", enrolments.stream().map(e -> Map.of("keId", e[0], "enroleeId", e[1], "status", e[2].toString(),
                     "createdAt", e[3], "expirationTime", e[4])).toList());
             out.put("keys", keysOf(tenant, r, c.regId));
+            // pairwise keys established by ESCertKE with this client's identity (as either side)
+            out.put("escertkeKeys", em.createQuery("from EscertkeKey where tenantId = ?1 and (peerIdentity = ?2 or localIdentity = ?2) order by createdAt desc",
+                            io.m2mtrust.escertke.EscertkeKey.class).setParameter(1, tenant).setParameter(2, c.clientId).setMaxResults(100)
+                    .getResultStream().map(k -> {
+                        Map<String, Object> m = new LinkedHashMap<>();
+                        m.put("keyId", k.keyId);
+                        m.put("role", k.role.name());
+                        m.put("peerIdentity", k.localIdentity.equals(c.clientId) ? k.peerIdentity : k.localIdentity);
+                        m.put("expirationTime", k.expiresAt);
+                        m.put("revokedAt", k.revokedAt);
+                        return m;
+                    }).toList());
             return out;
         });
     }

@@ -219,12 +219,23 @@ class ConsoleBrowserTest {
         assertThat(d.findElements(By.cssSelector("#devices tbody tr"))).extracting(WebElement::getText).anyMatch(t -> t.startsWith("m-115"));
         shot(d, "devices");
 
-        // the one-time Kpm export asks for confirmation, and the default policy keeps keys in the HSM
+        // the one-time Kpm export asks for confirmation; a policy that keeps keys in the HSM refuses it
+        hostMemory(ada, false);
         d.get(console() + "/console/t/demo/enrolment/meters/devices/m-001/kpm-export");
         d.findElement(By.id("confirm")).sendKeys("m-001");
         go(d, By.id("export"));
-        assertThat(new WebDriverWait(d, Duration.ofSeconds(20)).until(ExpectedConditions.presenceOfElementLocated(By.id("error-message"))).getText())
-                .contains("allowHostMemoryKeys");
+        assertThat(d.findElement(By.id("error-message")).getText()).contains("allowHostMemoryKeys");
+        // allowed: shown once, then refused for this epoch
+        hostMemory(ada, true);
+        d.get(console() + "/console/t/demo/enrolment/meters/devices/m-002/kpm-export");
+        d.findElement(By.id("confirm")).sendKeys("m-002");
+        go(d, By.id("export"));
+        assertThat(d.findElement(By.id("kpm-id")).getText()).startsWith("m-002~");
+        assertThat(d.findElement(By.id("kpm-value")).getText()).matches("[A-Za-z0-9+/=]{40,}");
+        d.get(console() + "/console/t/demo/enrolment/meters/devices/m-002/kpm-export");
+        d.findElement(By.id("confirm")).sendKeys("m-002");
+        go(d, By.id("export"));
+        assertThat(d.findElement(By.id("error-message")).getText()).contains("already exported");
 
         d.get(console() + "/console/t/demo/audit?action=device.deny");
         assertThat(d.findElement(By.cssSelector("#events tbody tr")).getText()).contains("device.deny").contains("m-115").contains("ada");
@@ -266,6 +277,59 @@ class ConsoleBrowserTest {
         });
         assertThat(olivia.findElements(By.cssSelector("#key-versions tbody tr"))).isNotEmpty();
         shot(olivia, "hsm");
+    }
+
+    @jakarta.inject.Inject
+    io.m2mtrust.tls.DeviceTlsListener listener;
+
+    static void hostMemory(String token, boolean allowed) {
+        var pol = RestAssured.given().auth().oauth2(token).get("/api/v1/tenants/demo/policy");
+        Map<String, Object> doc = pol.jsonPath().getMap("");
+        doc.put("allowHostMemoryKeys", allowed);
+        RestAssured.given().auth().oauth2(token).contentType("application/json").header("If-Match", pol.header("ETag")).body(doc)
+                .put("/api/v1/tenants/demo/policy").then().statusCode(200);
+    }
+
+    @Test
+    void a_mef_client_shows_its_key_lineage_and_is_revoked_with_its_keys() throws Exception {
+        String ada = RealKeycloakProfile.keycloak.passwordGrant("ada", "ada-demo-password");
+        // a real enrolee: Kpm exported once (policy allows it here), then OpenSSL registers at the MEF over TLS-PSK
+        hostMemory(ada, true);
+        int made = RestAssured.given().auth().oauth2(ada).contentType("application/json").body(Map.of("id", "gateways", "name", "Gateways"))
+                .post("/api/v1/tenants/demo/enrolment-groups").statusCode();
+        assertThat(made).isIn(201, 409);
+        String device = "gw-" + System.nanoTime();
+        RestAssured.given().auth().oauth2(ada).contentType("application/json").body(Map.of("deviceIds", List.of(device)))
+                .post("/api/v1/tenants/demo/enrolment-groups/gateways/devices").then().statusCode(200);
+        var export = RestAssured.given().auth().oauth2(ada).contentType("application/json")
+                .post("/api/v1/tenants/demo/enrolment-groups/gateways/devices/" + device + "/kpm-export").then().statusCode(200).extract().jsonPath();
+        String kpmId = export.getString("kpmId");
+        byte[] kpm = java.util.Base64.getDecoder().decode(export.getString("kpm"));
+        String mef = "mef.demo.m2m-trust.local";
+        var reg = io.m2mtrust.testsupport.OpenSsl.pskCall(listener.port(), mef, kpmId, kpm, "POST", "/clientRegistration",
+                "{\"mefFqdn\":\"" + mef + "\",\"expirationTime\":\"" + java.time.Instant.now().plusSeconds(86400) + "\",\"adminFqdn\":\"admin.demo.example\"}");
+        assertThat(reg.status()).as(reg.output()).isEqualTo(201);
+        String regId = reg.json().getString("mefClientRegId");
+        var key = io.m2mtrust.testsupport.OpenSsl.pskCall(listener.port(), mef, kpmId, kpm, "POST", "/keyRegistration",
+                io.m2mtrust.testsupport.OpenSsl.keyRegistration("mefFqdn", mef, "admin.demo.example", 24, List.of("app.demo.example"),
+                        java.util.Base64.getEncoder().encodeToString(new byte[64]), java.time.Instant.now().plusSeconds(3600)));
+        assertThat(key.status()).as(key.output()).isEqualTo(201);
+        String rel = key.json().getString("relativeKeyId");
+
+        WebDriver d = browser();
+        signIn(d, "ada");
+        d.get(console() + "/console/t/demo/clients?fn=mef");
+        go(d, By.id("lineage-" + regId));
+        assertThat(d.findElement(By.id("lineage-keys")).getText()).contains(rel).contains("SUID 24").contains("app.demo.example");
+        assertThat(d.getPageSource()).doesNotContain("keyValue");
+        shot(d, "lineage");
+        go(d, By.id("revoke-client"));
+        assertThat(d.findElement(By.id("notice")).getText()).contains(regId).contains("revoked");
+        assertThat(d.findElement(By.id("clients")).getText()).doesNotContain(regId);
+        assertThat(d.findElement(By.id("keys")).getText()).doesNotContain(rel);
+        // and the enrolee can no longer retrieve what it registered... nor does the MEF know the registration
+        var gone = io.m2mtrust.testsupport.OpenSsl.pskCall(listener.port(), mef, kpmId, kpm, "GET", "/clientRegistration/" + regId, null);
+        assertThat(gone.status()).isEqualTo(404);
     }
 
     @Test
