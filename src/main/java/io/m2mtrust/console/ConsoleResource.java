@@ -54,6 +54,8 @@ public class ConsoleResource {
     Template policyPage;
     @Location("console/audit.html")
     Template auditPage;
+    @Location("console/simulator.html")
+    Template simulatorPage;
 
     private final SecurityIdentity identity;
     private final AdminAccess access;
@@ -266,6 +268,36 @@ public class ConsoleResource {
         } catch (NumberFormatException e) {
             errors.put(field, "a whole number is required");
             return null;
+        }
+    }
+
+    // ---------------------------------------------------------------- crypto-policy simulator
+
+    @jakarta.inject.Inject
+    io.m2mtrust.policy.CryptoPolicySimulator simulator;
+
+    /** A GET form: simulating changes nothing, so the result page can be bookmarked and needs no CSRF token. */
+    @GET
+    @Path("t/{tenant}/simulator")
+    public Response simulator(@PathParam("tenant") String tenant, @QueryParam("operation") String operation, @QueryParam("originator") String originator,
+                              @QueryParam("target") String target) {
+        try {
+            Tenant t = door.enter(tenant, AdminAccess.Need.READ);
+            io.m2mtrust.policy.CryptoPolicySimulator.Simulation result = null;
+            String problem = null;
+            if (operation != null && originator != null && target != null && !originator.isBlank() && !target.isBlank()) {
+                try {
+                    result = simulator.simulate(tenant, io.m2mtrust.policy.CryptoPolicySimulator.Operation.valueOf(operation),
+                            originator.trim().substring(0, Math.min(300, originator.trim().length())), target.trim().substring(0, Math.min(300, target.trim().length())));
+                } catch (IllegalArgumentException e) {
+                    problem = "Unknown operation.";
+                }
+            }
+            return Response.ok(simulatorPage.data("viewer", viewer(tenant)).data("tenant", t).data("operation", operation == null ? "ESPRIM_REQUEST" : operation)
+                    .data("originator", originator == null ? "" : originator).data("target", target == null ? "" : target).data("result", result)
+                    .data("problem", problem)).build();
+        } catch (ApiProblem p) {
+            return error(p);
         }
     }
 

@@ -341,6 +341,11 @@ class ConsoleBrowserTest {
         assertThat(auditor.findElements(By.id("save"))).isEmpty();
         assertThat(auditor.findElements(By.cssSelector("fieldset[disabled]"))).hasSize(2);
         shot(auditor, "policy-auditor");
+        // auditors may simulate: a dry run that changes nothing
+        auditor.get(console() + "/console/t/demo/simulator?operation=ESPRIM_REQUEST&originator=Cnobody&target=%2Fid-in");
+        assertThat(auditor.findElement(By.id("verdict")).getText()).contains("Would fail");
+        assertThat(auditor.findElement(By.id("notes")).getText()).contains("not an entity this tenant's proxy protects");
+        shot(auditor, "simulator");
         auditor.get(console() + "/console/t/demo/enrolment");
         assertThat(auditor.findElements(By.cssSelector("button"))).isEmpty();
 

@@ -64,6 +64,7 @@ class AdminSecurityMatrixTest {
                 new Endpoint("DELETE", t, null, true, true),
                 new Endpoint("GET", t + "/policy", null, false, false),
                 new Endpoint("PUT", t + "/policy", policy, true, false),
+                new Endpoint("POST", t + "/policy/simulate", Map.of("operation", "ESPRIM_REQUEST", "originator", "Ca", "target", "/id-in"), false, false),
                 new Endpoint("GET", t + "/keys", null, false, false),
                 new Endpoint("POST", t + "/keys/sign/rotate", null, true, false),
                 new Endpoint("POST", t + "/keys/sign/versions/1/retire", null, true, false),
