@@ -82,6 +82,7 @@ public final class LocalStack {
                 ==================================================================================
                  m2m-trust is running (Ctrl-C stops the service, Keycloak and PostgreSQL)
 
+                 Console          %1$s/console                 (sign in with a demo user below)
                  Admin API        %1$s/api/v1/tenants          (bearer tokens from Keycloak)
                  OpenAPI          %1$s/q/openapi
                  Health           %1$s/q/health/ready
