@@ -45,6 +45,44 @@ public class ConsoleEnrolmentResource {
     Template devicesPage;
     @Location("console/kpm-export.html")
     Template exportPage;
+    @Location("console/device-lineage.html")
+    Template lineagePage;
+
+    @jakarta.inject.Inject
+    io.m2mtrust.lineage.DeviceLineage lineage;
+
+    @GET
+    @Path("{group}/devices/{device}/lineage")
+    public Response lineage(@PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device,
+                            @QueryParam("notice") String notice) {
+        try {
+            Tenant t = door.enter(tenant, AdminAccess.Need.READ);
+            String csrf = ConsoleCsrf.newToken();
+            return Response.ok(lineagePage.data("viewer", support.viewer()).data("tenant", t).data("l", lineage.of(tenant, group, device))
+                    .data("csrf", csrf).data("notice", notice)).cookie(ConsoleCsrf.cookie(csrf, false)).build();
+        } catch (ApiProblem p) {
+            return support.error(p);
+        }
+    }
+
+    @POST
+    @Path("{group}/devices/{device}/revoke-all")
+    @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
+    public Response revokeAll(@PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device,
+                              @CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf) {
+        if (!ConsoleCsrf.valid(cookie, csrf)) {
+            return support.error(403, "The form was not sent from this console (missing or wrong CSRF token). Reload the page and try again.");
+        }
+        try {
+            door.enter(tenant, AdminAccess.Need.WRITE);
+            io.m2mtrust.lineage.DeviceLineage.Revoked r = lineage.revokeAll(tenant, group, device, access.actor());
+            return see("/console/t/" + tenant + "/enrolment/" + group + "/devices/" + device + "/lineage?notice=" + enc("Device " + device
+                    + " denied; " + r.enrolments() + " enrolments revoked, " + r.registrations() + " client registrations deleted with their keys, "
+                    + r.certificates() + " certificates and " + r.escertkeKeys() + " ESCertKE keys revoked."));
+        } catch (ApiProblem p) {
+            return support.error(p);
+        }
+    }
 
     private final TenantDoor door;
     private final EnrolmentGroupService groups;

@@ -192,6 +192,29 @@ public class EnrolmentGroupResource {
         }
     }
 
+    @jakarta.inject.Inject
+    io.m2mtrust.lineage.DeviceLineage lineage;
+
+    @GET
+    @Path("{group}/devices/{device}/lineage")
+    @Operation(summary = "Key lineage of a device: KpmIDs per epoch → enrolments (KeID) → MEF/MAF client registrations (Km) → registered keys; "
+            + "certificates issued to it; ESCertKE keys of those identities (metadata only)")
+    public io.m2mtrust.lineage.DeviceLineage.Lineage lineage(@PathParam("tenant") String tenant, @PathParam("group") String group,
+                                                             @PathParam("device") String device) {
+        door.enter(tenant, AdminAccess.Need.READ);
+        return lineage.of(tenant, group, device);
+    }
+
+    @POST
+    @Path("{group}/devices/{device}/revoke-all")
+    @Operation(summary = "Cascading revoke: deny the device, revoke its enrolments and certificates, delete its client registrations (Km and "
+            + "registered keys with them) and revoke its ESCertKE keys")
+    public io.m2mtrust.lineage.DeviceLineage.Revoked revokeAll(@PathParam("tenant") String tenant, @PathParam("group") String group,
+                                                               @PathParam("device") String device) {
+        write(tenant);
+        return lineage.revokeAll(tenant, group, device, access.actor());
+    }
+
     @POST
     @Path("{group}/devices/{device}/deny")
     public Response deny(@PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device) {

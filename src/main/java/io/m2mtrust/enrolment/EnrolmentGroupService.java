@@ -184,6 +184,11 @@ public class EnrolmentGroupService {
         return inRange(tenantId, groupId, deviceId);
     }
 
+    /** Whether the device belongs to the group at all (a row, whatever its status, or a range). */
+    public boolean isMember(String tenantId, String groupId, String deviceId) {
+        return em.find(EnrolmentDevice.class, new EnrolmentDevice.Key(tenantId, groupId, deviceId)) != null || inRange(tenantId, groupId, deviceId);
+    }
+
     private boolean inRange(String tenantId, String groupId, String deviceId) {
         List<EnrolmentRange> candidates = em.createQuery(
                         "from EnrolmentRange where tenantId = ?1 and groupId = ?2 and length(prefix) <= ?3 "

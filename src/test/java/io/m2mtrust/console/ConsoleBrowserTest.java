@@ -318,6 +318,10 @@ class ConsoleBrowserTest {
 
         WebDriver d = browser();
         signIn(d, "ada");
+        // the device's lineage reaches its MEF registration and the key it registered
+        d.get(console() + "/console/t/demo/enrolment/gateways/devices/" + device + "/lineage");
+        assertThat(d.findElement(By.id("lineage-mef")).getText()).contains(regId).contains(rel).contains("SUID 24");
+        shot(d, "device-lineage");
         d.get(console() + "/console/t/demo/clients?fn=mef");
         go(d, By.id("lineage-" + regId));
         assertThat(d.findElement(By.id("lineage-keys")).getText()).contains(rel).contains("SUID 24").contains("app.demo.example");

@@ -74,6 +74,8 @@ class AdminSecurityMatrixTest {
                 new Endpoint("POST", t + "/enrolment-groups", Map.of("id", "sec-group", "name", "g"), true, false),
                 new Endpoint("GET", t + "/enrolment-groups/g1", null, false, false),
                 new Endpoint("GET", t + "/enrolment-groups/g1/devices", null, false, false),
+                new Endpoint("GET", t + "/enrolment-groups/g1/devices/d1/lineage", null, false, false),
+                new Endpoint("POST", t + "/enrolment-groups/g1/devices/d1/revoke-all", null, true, false),
                 new Endpoint("DELETE", t + "/enrolment-groups/g1", null, true, false),
                 new Endpoint("GET", t + "/enrolment-groups/g1/keys", null, false, false),
                 new Endpoint("POST", t + "/enrolment-groups/g1/rotate", null, true, false),
