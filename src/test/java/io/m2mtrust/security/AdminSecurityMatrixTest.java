@@ -148,6 +148,8 @@ class AdminSecurityMatrixTest {
             Api.createTenant(OTHER);
             Api.as(Tokens.platformAdmin()).body(Map.of("id", "g1", "name", "group one"))
                     .post("/api/v1/tenants/" + OTHER + "/enrolment-groups").then().statusCode(201);
+            Api.as(Tokens.platformAdmin()).body(Map.of("deviceIds", List.of("d1")))
+                    .post("/api/v1/tenants/" + OTHER + "/enrolment-groups/g1/devices").then().statusCode(200);
             Api.as(Tokens.platformAdmin()).post("/api/v1/tenants/" + OTHER + "/ca").then().statusCode(201);
             Api.as(Tokens.platformAdmin()).body(Map.of("cseUrl", "http://127.0.0.1:9", "cseId", "/id-o", "cseBase", "cse-o"))
                     .put("/api/v1/tenants/" + OTHER + "/proxy").then().statusCode(200);
