@@ -49,6 +49,16 @@ class HelmChartTest {
     }
 
     @Test
+    void the_console_client_and_its_shared_session_secret_come_from_values_and_a_secret() {
+        String plain = template().withName("trust").call();
+        assertThat(plain).contains("name: QUARKUS_OIDC_CONSOLE_CLIENT_ID").contains("value: \"m2m-trust-console\"")
+                .doesNotContain("QUARKUS_OIDC_CONSOLE_TOKEN_STATE_MANAGER_ENCRYPTION_SECRET");
+        String shared = template().withName("trust").set("oidc.consoleSessionSecret.name", "console-session")
+                .set("oidc.consoleSessionSecret.key", "secret").call();
+        assertThat(shared).contains("name: QUARKUS_OIDC_CONSOLE_TOKEN_STATE_MANAGER_ENCRYPTION_SECRET").contains("name: console-session");
+    }
+
+    @Test
     void pkcs11_config_is_mounted_from_a_configmap_and_selected_by_path() {
         String y = template().withName("trust").set("hsm.pkcs11Config", "name = luna\nlibrary = /usr/safenet/lunaclient/lib/libCryptoki2_64.so\nslot = 1\n").call();
         assertThat(y).contains("library = /usr/safenet/lunaclient/lib/libCryptoki2_64.so");
