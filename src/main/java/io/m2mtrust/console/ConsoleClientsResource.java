@@ -86,8 +86,9 @@ public class ConsoleClientsResource {
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response revokeClient(@PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("reg") String reg,
                                  @CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf) {
-        if (!ConsoleCsrf.valid(cookie, csrf)) {
-            return support.error(403, "The form was not sent from this console (missing or wrong CSRF token). Reload the page and try again.");
+        Response refused = support.refusedCsrf(cookie, csrf);
+        if (refused != null) {
+            return refused;
         }
         try {
             registrations.revokeClient(tenant, fn(fn), reg);
@@ -102,8 +103,9 @@ public class ConsoleClientsResource {
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response revokeKey(@PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("rel") String rel,
                               @CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf) {
-        if (!ConsoleCsrf.valid(cookie, csrf)) {
-            return support.error(403, "The form was not sent from this console (missing or wrong CSRF token). Reload the page and try again.");
+        Response refused = support.refusedCsrf(cookie, csrf);
+        if (refused != null) {
+            return refused;
         }
         try {
             registrations.revokeKey(tenant, fn(fn), rel);

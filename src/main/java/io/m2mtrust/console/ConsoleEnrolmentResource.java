@@ -70,8 +70,9 @@ public class ConsoleEnrolmentResource {
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response revokeAll(@PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device,
                               @CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf) {
-        if (!ConsoleCsrf.valid(cookie, csrf)) {
-            return support.error(403, "The form was not sent from this console (missing or wrong CSRF token). Reload the page and try again.");
+        Response refused = support.refusedCsrf(cookie, csrf);
+        if (refused != null) {
+            return refused;
         }
         try {
             door.enter(tenant, AdminAccess.Need.WRITE);
@@ -117,8 +118,9 @@ public class ConsoleEnrolmentResource {
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response rotate(@PathParam("tenant") String tenant, @PathParam("group") String group, @CookieParam(ConsoleCsrf.COOKIE) String cookie,
                            @FormParam("csrf") String csrf) {
-        if (!ConsoleCsrf.valid(cookie, csrf)) {
-            return support.error(403, "The form was not sent from this console (missing or wrong CSRF token). Reload the page and try again.");
+        Response refused = support.refusedCsrf(cookie, csrf);
+        if (refused != null) {
+            return refused;
         }
         try {
             door.enter(tenant, AdminAccess.Need.WRITE);
@@ -155,8 +157,9 @@ public class ConsoleEnrolmentResource {
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response setStatus(@PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device,
                               @PathParam("action") String action, @CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf) {
-        if (!ConsoleCsrf.valid(cookie, csrf)) {
-            return support.error(403, "The form was not sent from this console (missing or wrong CSRF token). Reload the page and try again.");
+        Response refused = support.refusedCsrf(cookie, csrf);
+        if (refused != null) {
+            return refused;
         }
         if (!action.equals("deny") && !action.equals("allow")) {
             return support.error(404, "No such action.");
@@ -189,8 +192,9 @@ public class ConsoleEnrolmentResource {
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response export(@PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device,
                            @CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf, @FormParam("confirm") String confirm) {
-        if (!ConsoleCsrf.valid(cookie, csrf)) {
-            return support.error(403, "The form was not sent from this console (missing or wrong CSRF token). Reload the page and try again.");
+        Response refused = support.refusedCsrf(cookie, csrf);
+        if (refused != null) {
+            return refused;
         }
         if (!device.equals(confirm)) {
             return support.error(400, "Type the device id to confirm the export.");

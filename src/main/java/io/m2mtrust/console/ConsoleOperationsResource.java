@@ -113,8 +113,9 @@ public class ConsoleOperationsResource {
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response revoke(@PathParam("tenant") String tenant, @PathParam("serial") String serial, @CookieParam(ConsoleCsrf.COOKIE) String cookie,
                            @FormParam("csrf") String csrf, @FormParam("reason") String reason) {
-        if (!ConsoleCsrf.valid(cookie, csrf)) {
-            return support.error(403, "The form was not sent from this console (missing or wrong CSRF token). Reload the page and try again.");
+        Response refused = support.refusedCsrf(cookie, csrf);
+        if (refused != null) {
+            return refused;
         }
         try {
             door.enter(tenant, AdminAccess.Need.WRITE);

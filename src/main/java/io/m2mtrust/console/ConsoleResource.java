@@ -101,7 +101,61 @@ public class ConsoleResource {
             return start();
         }
         List<Tenant> all = tenants.list(null);
-        return Response.ok(tenantsPage.data("viewer", viewer(null)).data("tenants", all).data("tenant", null)).build();
+        String csrf = ConsoleCsrf.newToken();
+        return Response.ok(tenantsPage.data("viewer", viewer(null)).data("tenants", all).data("tenant", null).data("csrf", csrf))
+                .cookie(ConsoleCsrf.cookie(csrf, false)).build();
+    }
+
+    /** A platform-admin creates a tenant (its HSM keys and default policy are made at once, like the API does). */
+    @POST
+    @Path("tenants")
+    @jakarta.ws.rs.Consumes(MediaType.APPLICATION_FORM_URLENCODED)
+    public Response createTenant(@CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf, @FormParam("id") String id,
+                                 @FormParam("name") String name) {
+        Response refused = support.refusedCsrf(cookie, csrf);
+        if (refused != null) {
+            return refused;
+        }
+        if (!access.isPlatformAdmin()) {
+            return error(403, "Only platform administrators create tenants.");
+        }
+        if (id == null || !io.m2mtrust.tenant.TenantIds.valid(id.trim()) || name == null || name.isBlank() || name.length() > 200) {
+            return error(400, "A tenant id is 3-40 characters of a-z, 0-9 and inner hyphens, and it needs a name.");
+        }
+        try {
+            tenants.create(new io.m2mtrust.tenant.TenantDtos.CreateTenant(id.trim(), name.trim()), access.actor());
+            return Response.seeOther(URI.create("/console/t/" + id.trim())).build();
+        } catch (ApiProblem p) {
+            return error(p.status(), p.detail());
+        }
+    }
+
+    /** A platform-admin suspends or re-activates a tenant (suspended: its devices and proxies are refused). */
+    @POST
+    @Path("t/{tenant}/status")
+    @jakarta.ws.rs.Consumes(MediaType.APPLICATION_FORM_URLENCODED)
+    public Response setTenantStatus(@PathParam("tenant") String tenant, @CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf,
+                                    @FormParam("status") String status) {
+        Response refused = support.refusedCsrf(cookie, csrf);
+        if (refused != null) {
+            return refused;
+        }
+        if (!access.isPlatformAdmin()) {
+            return error(403, "Only platform administrators suspend or re-activate tenants.");
+        }
+        try {
+            Tenant t = door.enter(tenant, AdminAccess.Need.WRITE);
+            Tenant.Status next = Tenant.Status.valueOf(status);
+            if (next != Tenant.Status.ACTIVE && next != Tenant.Status.SUSPENDED) {
+                return error(400, "A tenant is made ACTIVE or SUSPENDED here; deletion (crypto-shredding) is an API call on purpose.");
+            }
+            tenants.update(tenant, new io.m2mtrust.tenant.TenantDtos.UpdateTenant(t.name, next), "\"v" + t.version + "\"", access.actor());
+            return Response.seeOther(URI.create("/console/t/" + tenant)).build();
+        } catch (ApiProblem p) {
+            return error(p);
+        } catch (IllegalArgumentException e) {
+            return error(400, "Unknown status.");
+        }
     }
 
     @GET
@@ -109,7 +163,8 @@ public class ConsoleResource {
     public Response overview(@PathParam("tenant") String tenant) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
-            return Response.ok(home.data("viewer", viewer(tenant)).data("tenant", t)).build();
+            String csrf = ConsoleCsrf.newToken();
+            return Response.ok(home.data("viewer", viewer(tenant)).data("tenant", t).data("csrf", csrf)).cookie(ConsoleCsrf.cookie(csrf, false)).build();
         } catch (ApiProblem p) {
             return error(p);
         }
@@ -197,8 +252,9 @@ public class ConsoleResource {
                                @FormParam("defaultKeyLifetimeSeconds") String defaultLifetime, @FormParam("maxKeyLifetimeSeconds") String maxLifetime,
                                @FormParam("maxEsdataTargets") String maxTargets, @FormParam("requestQuotaPerSecond") String quota,
                                @FormParam("allowHostMemoryKeys") String hostMemory) {
-        if (!ConsoleCsrf.valid(csrfCookie, csrf)) {
-            return error(403, "The form was not sent from this console (missing or wrong CSRF token). Reload the page and try again.");
+        Response refused = support.refusedCsrf(csrfCookie, csrf);
+        if (refused != null) {
+            return refused;
         }
         try {
             door.enter(tenant, AdminAccess.Need.WRITE);

@@ -37,6 +37,12 @@ public class ConsoleSupport {
         return new Viewer(access.actor().replaceAll(" \\(.*\\)$", ""), roles, access.isPlatformAdmin(), write, access.boundTenant().orElse(null));
     }
 
+    /** The 403 page when a form post lacks a matching CSRF token; null when the token is right. */
+    public Response refusedCsrf(String cookie, String field) {
+        return ConsoleCsrf.valid(cookie, field) ? null
+                : error(403, "The form was not sent from this console (missing or wrong CSRF token). Reload the page and try again.");
+    }
+
     public Response error(ApiProblem p) {
         String text = switch (p.status()) {
             case 404 -> "There is no such tenant or page for you. (Another tenant's pages are not shown to you.)";

@@ -62,6 +62,12 @@ final class EscertkeTls {
         return new Certificate(chain);
     }
 
+    /** Our certificate and a signer whose ECDSA runs in the HSM with the end-point's key (never exported). */
+    static TlsCredentials signer(org.bouncycastle.tls.TlsContext context, TlsCrypto crypto, HsmCrypto hsm, Credentials credentials) throws IOException {
+        return new DefaultTlsCredentialedSigner(new TlsCryptoParameters(context), new HsmTlsSigner(hsm, credentials.key()),
+                certificate(crypto, credentials.chainDer()), ECDSA_P256_SHA256);
+    }
+
     static List<byte[]> chainOf(Certificate c) throws IOException {
         List<byte[]> out = new ArrayList<>();
         for (int i = 0; i < c.getLength(); i++) {
@@ -129,8 +135,7 @@ final class EscertkeTls {
 
         @Override
         public TlsCredentials getCredentials() throws IOException {
-            return new DefaultTlsCredentialedSigner(new TlsCryptoParameters(context), new HsmTlsSigner(hsm, credentials.key()),
-                    certificate(getCrypto(), credentials.chainDer()), ECDSA_P256_SHA256);
+            return signer(context, getCrypto(), hsm, credentials);
         }
 
         @Override
@@ -225,8 +230,7 @@ final class EscertkeTls {
 
                 @Override
                 public TlsCredentials getClientCredentials(CertificateRequest request) throws IOException {
-                    return new DefaultTlsCredentialedSigner(new TlsCryptoParameters(context), new HsmTlsSigner(hsm, credentials.key()),
-                            certificate(getCrypto(), credentials.chainDer()), ECDSA_P256_SHA256);
+                    return signer(context, getCrypto(), hsm, credentials);
                 }
             };
         }

@@ -268,6 +268,18 @@ class ConsoleBrowserTest {
         assertThat(olivia.getCurrentUrl()).endsWith("/console/tenants");
         go(olivia, By.linkText("demo"));
         assertThat(olivia.getCurrentUrl()).endsWith("/console/t/demo");
+        // a platform-admin creates a tenant, suspends it and re-activates it
+        String id = "console-" + Long.toString(System.nanoTime() % 100000);
+        olivia.get(console() + "/console/tenants");
+        olivia.findElement(By.id("new-id")).sendKeys(id);
+        olivia.findElement(By.id("new-name")).sendKeys("Made in the console");
+        go(olivia, By.id("create-tenant"));
+        assertThat(olivia.getCurrentUrl()).endsWith("/console/t/" + id);
+        assertThat(olivia.findElement(By.id("tenant-status")).getText()).isEqualTo("ACTIVE");
+        go(olivia, By.id("suspend"));
+        assertThat(olivia.findElement(By.id("tenant-status")).getText()).isEqualTo("SUSPENDED");
+        go(olivia, By.id("activate"));
+        assertThat(olivia.findElement(By.id("tenant-status")).getText()).isEqualTo("ACTIVE");
         olivia.get(console() + "/console/hsm");
         assertThat(olivia.findElement(By.id("token")).getText()).contains("Token up");
         new WebDriverWait(olivia, Duration.ofSeconds(30)).until(w -> {

@@ -69,15 +69,7 @@ class EscertkeOpenSslTest {
         }
         dir = Files.createTempDirectory("escertke");
         cse = MiniCse.start("/id-in", "cse-in");
-        Api.createTenant(T);
-        as(Tokens.tenantAdmin(T)).post("/api/v1/tenants/" + T + "/ca").then().statusCode(201);
-        as(Tokens.tenantAdmin(T)).body(Map.of("cseUrl", cse.url(), "cseId", "/id-in", "cseBase", "cse-in", "spId", "//" + SP))
-                .put("/api/v1/tenants/" + T + "/proxy").then().statusCode(200);
-        as(Tokens.tenantAdmin(T)).body(Map.of("entityId", "/id-in", "resourcePath", "cse-in")).put("/api/v1/tenants/" + T + "/proxy/entities")
-                .then().statusCode(200);
-        // the CSE's ESCertKE certificate: CSE-ID id-in in SP escertke-co.example (key in the HSM)
-        as(Tokens.tenantAdmin(T)).body(Map.of("id", "cse", "subjectType", "CSE_ID", "subjectId", "id-in." + SP))
-                .post("/api/v1/tenants/" + T + "/endpoints").then().statusCode(201);
+        terminatingTenant(T, SP, cse);
         // a legacy AE behind the proxy, for the initiating role
         as(Tokens.tenantAdmin(T)).body(Map.of("id", "legacy", "subjectType", "AE_ID", "subjectId", "https://" + SP + "/id-in/Clegacy"))
                 .post("/api/v1/tenants/" + T + "/endpoints").then().statusCode(201);
@@ -89,6 +81,21 @@ class EscertkeOpenSslTest {
         if (cse != null) {
             cse.close();
         }
+    }
+
+    /**
+     * A tenant with a CA whose proxy (SP {@code sp}) fronts {@code cse} and protects its {@code <CSEBase>} /id-in, with
+     * the CSE's ESCertKE certificate (CSE-ID id-in.{@code sp}, key in the HSM).
+     */
+    static void terminatingTenant(String t, String sp, MiniCse cse) {
+        Api.createTenant(t);
+        as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/ca").then().statusCode(201);
+        as(Tokens.tenantAdmin(t)).body(Map.of("cseUrl", cse.url(), "cseId", "/id-in", "cseBase", "cse-in", "spId", "//" + sp))
+                .put("/api/v1/tenants/" + t + "/proxy").then().statusCode(200);
+        as(Tokens.tenantAdmin(t)).body(Map.of("entityId", "/id-in", "resourcePath", "cse-in")).put("/api/v1/tenants/" + t + "/proxy/entities")
+                .then().statusCode(200);
+        as(Tokens.tenantAdmin(t)).body(Map.of("id", "cse", "subjectType", "CSE_ID", "subjectId", "id-in." + sp))
+                .post("/api/v1/tenants/" + t + "/endpoints").then().statusCode(201);
     }
 
     // ---------------------------------------------------------------- certificates for OpenSSL

@@ -76,14 +76,7 @@ class EscertkeRefusalsTest {
         }
         dir = Files.createTempDirectory("escertke-bad");
         cse = MiniCse.start("/id-in", "cse-in");
-        Api.createTenant(T);
-        as(Tokens.tenantAdmin(T)).post("/api/v1/tenants/" + T + "/ca").then().statusCode(201);
-        as(Tokens.tenantAdmin(T)).body(Map.of("cseUrl", cse.url(), "cseId", "/id-in", "cseBase", "cse-in", "spId", "//" + SP))
-                .put("/api/v1/tenants/" + T + "/proxy").then().statusCode(200);
-        as(Tokens.tenantAdmin(T)).body(Map.of("entityId", "/id-in", "resourcePath", "cse-in")).put("/api/v1/tenants/" + T + "/proxy/entities")
-                .then().statusCode(200);
-        as(Tokens.tenantAdmin(T)).body(Map.of("id", "cse", "subjectType", "CSE_ID", "subjectId", "id-in." + SP))
-                .post("/api/v1/tenants/" + T + "/endpoints").then().statusCode(201);
+        EscertkeOpenSslTest.terminatingTenant(T, SP, cse);
     }
 
     @AfterAll
