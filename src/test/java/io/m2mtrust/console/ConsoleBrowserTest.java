@@ -105,6 +105,18 @@ class ConsoleBrowserTest {
         new WebDriverWait(d, Duration.ofSeconds(30)).until(ExpectedConditions.stalenessOf(html));
     }
 
+    /** Accessibility basics: every visible form control has a label bound to it, the page has a main landmark and a skip link. */
+    static void assertAccessible(WebDriver d) {
+        for (WebElement e : d.findElements(By.cssSelector("input:not([type=hidden]), select, textarea"))) {
+            String id = e.getAttribute("id");
+            assertThat(id).as("a form control without id on " + d.getCurrentUrl()).isNotBlank();
+            assertThat(d.findElements(By.cssSelector("label[for='" + id + "']"))).as("label for #" + id + " on " + d.getCurrentUrl()).isNotEmpty();
+        }
+        assertThat(d.findElements(By.cssSelector("main#main"))).hasSize(1);
+        assertThat(d.findElements(By.cssSelector("a.skip[href='#main']"))).hasSize(1);
+        assertThat(d.findElement(By.tagName("html")).getAttribute("lang")).isEqualTo("en");
+    }
+
     static void set(WebDriver d, String id, String value) {
         WebElement e = d.findElement(By.id(id));
         e.clear();
@@ -122,6 +134,7 @@ class ConsoleBrowserTest {
         shot(d, "overview");
 
         d.get(console() + "/console/t/demo/policy");
+        assertAccessible(d);
         int targets = Integer.parseInt(d.findElement(By.id("maxEsdataTargets")).getAttribute("value")) + 1;
         set(d, "maxEsdataTargets", Integer.toString(targets));
         go(d, By.id("save"));
@@ -160,6 +173,7 @@ class ConsoleBrowserTest {
         assertThat(rows).isNotEmpty();
         assertThat(rows.get(1).getText()).contains("policy.update").contains("ada");
         assertThat(d.findElement(By.id("chain")).getText()).contains("Chain intact");
+        assertAccessible(d);
         shot(d, "audit");
 
         // the pages carry the security headers; a form post without the CSRF token is refused
@@ -218,6 +232,7 @@ class ConsoleBrowserTest {
         d.get(console() + "/console/t/demo/enrolment/meters?status=DENIED");
         assertThat(d.findElements(By.cssSelector("#devices tbody tr"))).extracting(WebElement::getText).anyMatch(t -> t.startsWith("m-115"));
         shot(d, "devices");
+        assertAccessible(d);
 
         // the one-time Kpm export asks for confirmation; a policy that keeps keys in the HSM refuses it
         hostMemory(ada, false);
@@ -260,6 +275,7 @@ class ConsoleBrowserTest {
         assertThat(d.findElement(By.cssSelector("#cert-" + serial + " .status")).getText()).isEqualTo("REVOKED");
         assertThat(Integer.parseInt(d.findElement(By.cssSelector("#crls tbody tr .revoked-count")).getText())).isGreaterThan(revokedBefore);
         shot(d, "certificates");
+        assertAccessible(d);
         d.get(console() + "/console/hsm");
         assertThat(d.findElement(By.id("error-message")).getText()).contains("platform administrators");
 
@@ -362,6 +378,7 @@ class ConsoleBrowserTest {
         assertThat(auditor.findElement(By.id("verdict")).getText()).contains("Would fail");
         assertThat(auditor.findElement(By.id("notes")).getText()).contains("not an entity this tenant's proxy protects");
         shot(auditor, "simulator");
+        assertAccessible(auditor);
         auditor.get(console() + "/console/t/demo/enrolment");
         assertThat(auditor.findElements(By.cssSelector("button"))).isEmpty();
 
