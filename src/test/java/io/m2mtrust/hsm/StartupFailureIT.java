@@ -58,6 +58,7 @@ class StartupFailureIT {
         pb.environment().put("M2M_DB_USER", "postgres");
         pb.environment().put("M2M_HTTP_PORT", "0");
         pb.environment().put("QUARKUS_OIDC_TENANT_ENABLED", "false"); // no identity provider needed to reach the HSM
+        pb.environment().put("QUARKUS_OIDC_CONSOLE_TENANT_ENABLED", "false");
         Process p = pb.start();
         boolean stopped = p.waitFor(90, TimeUnit.SECONDS);
         String out = Files.readString(log, StandardCharsets.UTF_8);
