@@ -102,7 +102,17 @@ class ConsoleBrowserTest {
     static void go(WebDriver d, By by) {
         WebElement html = d.findElement(By.tagName("html"));
         d.findElement(by).click();
-        new WebDriverWait(d, Duration.ofSeconds(30)).until(ExpectedConditions.stalenessOf(html));
+        // the old page is gone once touching its root fails (Chromium says "stale" or "does not belong to the document")
+        new WebDriverWait(d, Duration.ofSeconds(30)).until(w -> {
+            try {
+                html.isEnabled();
+                return false;
+            } catch (org.openqa.selenium.WebDriverException gone) {
+                return true;
+            }
+        });
+        new WebDriverWait(d, Duration.ofSeconds(30)).until(w -> "complete".equals(((org.openqa.selenium.JavascriptExecutor) w)
+                .executeScript("return document.readyState")));
     }
 
     /** Accessibility basics: every visible form control has a label bound to it, the page has a main landmark and a skip link. */
