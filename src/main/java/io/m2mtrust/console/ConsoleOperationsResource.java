@@ -1,6 +1,5 @@
 package io.m2mtrust.console;
 
-import io.m2mtrust.ca.IssuedCertificate;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.hsm.HsmKeyLabel;
@@ -14,7 +13,6 @@ import io.m2mtrust.tenant.TenantService;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
-import jakarta.persistence.EntityManager;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.CookieParam;
 import jakarta.ws.rs.FormParam;
@@ -53,7 +51,6 @@ public class ConsoleOperationsResource {
 
     private final TenantDoor door;
     private final TenantCa ca;
-    private final EntityManager em;
     private final AdminAccess access;
     private final ConsoleSupport support;
     private final Pkcs11Token token;
@@ -61,11 +58,13 @@ public class ConsoleOperationsResource {
     private final TenantService tenants;
     private final HsmActivity activity;
 
-    ConsoleOperationsResource(TenantDoor door, TenantCa ca, EntityManager em, AdminAccess access, ConsoleSupport support, Pkcs11Token token,
+    @jakarta.inject.Inject
+    io.m2mtrust.ca.CertificateResource certificateApi;
+
+    ConsoleOperationsResource(TenantDoor door, TenantCa ca, AdminAccess access, ConsoleSupport support, Pkcs11Token token,
                               KeyVersionRepository versions, TenantService tenants, HsmActivity activity) {
         this.door = door;
         this.ca = ca;
-        this.em = em;
         this.access = access;
         this.support = support;
         this.token = token;
@@ -83,13 +82,11 @@ public class ConsoleOperationsResource {
                                  @QueryParam("page") Integer page, @QueryParam("notice") String notice) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
-            IssuedCertificate.Status st = status == null || status.isEmpty() ? null : IssuedCertificate.Status.valueOf(status);
             String subj = subject == null || subject.isBlank() ? null : subject.trim();
             int p = page == null || page < 0 ? 0 : page;
-            List<IssuedCertificate> rows = QuarkusTransaction.requiringNew().call(() -> em.createQuery(
-                            "from IssuedCertificate where tenantId = ?1 and (?2 is null or status = ?2) and (?3 is null or subjectId = ?3) "
-                                    + "order by issuedAt desc, serial", IssuedCertificate.class)
-                    .setParameter(1, tenant).setParameter(2, st).setParameter(3, subj).setFirstResult(p * 50).setMaxResults(51).getResultList());
+            // the admin API's listing (same filters and validation); one row more than a page says whether there is another
+            List<io.m2mtrust.ca.CertificateResource.CertificateView> rows = certificateApi.list(tenant, status == null || status.isEmpty() ? null : status,
+                    subj, 51, p * 50);
             List<CrlStatus> crls = new ArrayList<>();
             for (TenantCa.Ca c : ca.cas(tenant)) {
                 X509CRL crl = io.m2mtrust.escertke.PeerCertificates.crl(ca.crl(tenant, c.version()));
@@ -103,8 +100,6 @@ public class ConsoleOperationsResource {
                     .data("crls", crls).data("csrf", csrf).data("notice", notice)).cookie(ConsoleCsrf.cookie(csrf, false)).build();
         } catch (ApiProblem e) {
             return support.error(e);
-        } catch (IllegalArgumentException e) {
-            return support.error(400, "Unknown status filter.");
         }
     }
 

@@ -199,6 +199,7 @@ public class EscertkeResource {
         if (!done) {
             throw ApiProblem.notFound("active ESCertKE key " + keyId);
         }
+        escertke.invalidate(tenant);
         return Response.noContent().build();
     }
 

@@ -288,8 +288,31 @@ public class EscertkeService {
 
     // ---------------------------------------------------------------- keys
 
-    /** The newest usable key between {@code localIdentity} and {@code peerIdentity}, if any. */
+    /**
+     * The newest usable key between {@code localIdentity} and {@code peerIdentity}, if any. The originator role asks
+     * for every primitive it protects, so the answer is remembered like a session (at most 10 s, never past the key's
+     * expiry); revocations through this replica forget it at once ({@link #invalidate}), other replicas within 10 s.
+     */
     public Optional<EscertkeKey> current(String tenantId, String localIdentity, String peerIdentity) {
+        String id = tenantId + "|" + localIdentity + "|" + peerIdentity;
+        Cached<Optional<EscertkeKey>> c = currentCache.get(id);
+        long now = System.nanoTime();
+        if (c != null && now - c.readAt() < CACHE_NANOS && c.value().map(k -> k.usable(Instant.now())).orElse(false)) {
+            return c.value();
+        }
+        Optional<EscertkeKey> k = loadCurrent(tenantId, localIdentity, peerIdentity);
+        if (k.isPresent()) { // absence is not remembered: a key may be established any moment
+            if (currentCache.size() > 10_000) {
+                currentCache.clear();
+            }
+            currentCache.put(id, new Cached<>(k, now));
+        }
+        return k;
+    }
+
+    private final ConcurrentHashMap<String, Cached<Optional<EscertkeKey>>> currentCache = new ConcurrentHashMap<>();
+
+    private Optional<EscertkeKey> loadCurrent(String tenantId, String localIdentity, String peerIdentity) {
         return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from EscertkeKey where tenantId = ?1 and localIdentity = ?2 and peerIdentity = ?3"
                         + " and revokedAt is null and expiresAt > ?4 order by createdAt desc", EscertkeKey.class)
                 .setParameter(1, tenantId).setParameter(2, localIdentity).setParameter(3, peerIdentity).setParameter(4, Instant.now())
@@ -307,16 +330,14 @@ public class EscertkeService {
     private EscertkeKey store(String tenantId, String actor, EscertkeKey.Role role, String local, String localSubject, String peerFrom, PeerCertificates.Verified peer,
                          String initiatorFqdn, SecretBytes exported) {
         String kid = exported.reveal(b -> HexFormat.of().formatHex(b, 0, 16)) + "@" + initiatorFqdn;
-        TenantPolicy policy = QuarkusTransaction.requiringNew().call(() -> policies.get(tenantId));
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        Instant expires = now.plusSeconds(policy.defaultKeyLifetimeSeconds);
-        if (peer.notAfter().isBefore(expires)) {
-            expires = peer.notAfter(); // the key is worth no more than the certificate that authenticated it
-        }
-        Instant until = expires;
         try (SecretBytes key = exported.reveal(b -> SecretBytes.copyOf(Arrays.copyOfRange(b, 16, 48)))) {
             byte[] sealed = sealer.seal(seal(tenantId, kid), key);
             return QuarkusTransaction.requiringNew().call(() -> {
+                Instant until = now.plusSeconds(policies.get(tenantId).defaultKeyLifetimeSeconds);
+                if (peer.notAfter().isBefore(until)) {
+                    until = peer.notAfter(); // the key is worth no more than the certificate that authenticated it
+                }
                 EscertkeKey k = new EscertkeKey();
                 k.tenantId = tenantId;
                 k.keyId = kid;
@@ -363,9 +384,10 @@ public class EscertkeService {
         return v;
     }
 
-    /** Forget what this replica cached for the tenant (an admin changed end-points or trust anchors). */
+    /** Forget what this replica cached for the tenant (an admin changed end-points or trust anchors, or revoked keys). */
     public void invalidate(String tenantId) {
         credentialCache.keySet().removeIf(k -> k.startsWith(tenantId + "|"));
+        currentCache.keySet().removeIf(k -> k.startsWith(tenantId + "|"));
         issuerCache.remove(tenantId);
         certificates.invalidate(tenantId);
     }
@@ -404,10 +426,10 @@ public class EscertkeService {
         return Optional.of(new EscertkeTls.Credentials(chain, HsmKeyLabel.parse(e.hsmLabel)));
     }
 
-    /** Whether {@code entityId} can terminate ESCertKE: an M2M-SP-ID, a policy suite, an end-point certificate naming it. */
-    public boolean supports(String tenantId, String spId, String cseId, String entityId) {
+    /** Whether {@code entityId} can terminate ESCertKE under {@code policy}: an M2M-SP-ID, a policy suite, an end-point certificate naming it. */
+    public boolean supports(TenantPolicy policy, String spId, String cseId, String entityId) {
         Optional<PeerIdentity> own = PeerIdentity.of(entityId, spId, cseId);
-        return own.isPresent() && suites(tenantId).length > 0 && credentials(tenantId, own.get()).isPresent();
+        return own.isPresent() && suites(policy).length > 0 && credentials(policy.tenantId, own.get()).isPresent();
     }
 
     /** Subjects of every CA whose certificates this tenant accepts (CertificateRequest.certificate_authorities). */
@@ -427,7 +449,10 @@ public class EscertkeService {
 
     /** The policy's ECDHE_ECDSA suites in its order (empty: the policy allows no ESCertKE). */
     int[] suites(String tenantId) {
-        TenantPolicy p = QuarkusTransaction.requiringNew().call(() -> policies.get(tenantId));
+        return suites(QuarkusTransaction.requiringNew().call(() -> policies.get(tenantId)));
+    }
+
+    static int[] suites(TenantPolicy p) {
         return Arrays.stream(p.tlsCipherSuites).filter(SUITES::containsKey).mapToInt(SUITES::get).toArray();
     }
 

@@ -25,8 +25,9 @@ import java.util.List;
  * The key lineage of one enrolment device, across everything derived from it: its KpmID per group epoch →
  * enrolments (KeID, status, expiry) → client registrations with the MEF (by KpmID) and the MAF (by KeID, with
  * the Km) → their registered keys → certificates issued to it → ESCertKE keys bound to those identities. And the
- * cascading revoke: deny the device, revoke its enrolments and certificates, delete its client registrations (and
- * so their Km and registered keys), revoke its ESCertKE keys — in one transaction, audited.
+ * cascading revoke: deny the device first (so nothing new enrols meanwhile), revoke its certificates (each audited by
+ * the CA), then revoke its enrolments, delete its client registrations (and so their Km and registered keys) and
+ * revoke its ESCertKE keys in one transaction with one summary audit event.
  */
 @ApplicationScoped
 public class DeviceLineage {
@@ -56,8 +57,11 @@ public class DeviceLineage {
     private final DeviceFqdns fqdns;
     private final TenantCa ca;
     private final AuditLog audit;
+    private final io.m2mtrust.escertke.EscertkeService escertke;
 
-    DeviceLineage(EntityManager em, EnrolmentGroupService groups, DeviceFqdns fqdns, TenantCa ca, AuditLog audit) {
+    DeviceLineage(EntityManager em, EnrolmentGroupService groups, DeviceFqdns fqdns, TenantCa ca, AuditLog audit,
+                  io.m2mtrust.escertke.EscertkeService escertke) {
+        this.escertke = escertke;
         this.em = em;
         this.groups = groups;
         this.fqdns = fqdns;
@@ -127,7 +131,7 @@ public class DeviceLineage {
             }
         }
         int certificates = certs;
-        return QuarkusTransaction.requiringNew().call(() -> {
+        Revoked done = QuarkusTransaction.requiringNew().call(() -> {
             Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
             int enrolments = em.createQuery("update Enrolment set status = ?1 where tenantId = ?2 and enroleeId in ?3 and status <> ?1")
                     .setParameter(1, Enrolment.Status.REVOKED).setParameter(2, tenantId).setParameter(3, l.kpmIds()).executeUpdate();
@@ -137,12 +141,14 @@ public class DeviceLineage {
             int registrations = regIds.isEmpty() ? 0 : em.createQuery("delete from ClientRegistration where tenantId = ?1 and regId in ?2")
                     .setParameter(1, tenantId).setParameter(2, regIds).executeUpdate();
             List<String> kids = l.escertkeKeys().stream().filter(k -> k.revokedAt() == null).map(EscertkeNode::keyId).toList();
-            int escertke = kids.isEmpty() ? 0 : em.createQuery("update EscertkeKey set revokedAt = ?1 where tenantId = ?2 and keyId in ?3")
+            int escertkeRevoked = kids.isEmpty() ? 0 : em.createQuery("update EscertkeKey set revokedAt = ?1 where tenantId = ?2 and keyId in ?3")
                     .setParameter(1, now).setParameter(2, tenantId).setParameter(3, kids).executeUpdate();
             audit.append(tenantId, actor, "device.revoke-all", "group/" + groupId + "/device/" + deviceId, AuditLog.Outcome.SUCCESS,
                     "denied; " + enrolments + " enrolments revoked, " + registrations + " client registrations (with Km and keys) deleted, "
-                            + certificates + " certificates revoked, " + escertke + " ESCertKE keys revoked");
-            return new Revoked(enrolments, registrations, certificates, escertke);
+                            + certificates + " certificates revoked, " + escertkeRevoked + " ESCertKE keys revoked");
+            return new Revoked(enrolments, registrations, certificates, escertkeRevoked);
         });
+        escertke.invalidate(tenantId);
+        return done;
     }
 }

@@ -379,13 +379,14 @@ public class ProxyService {
     /** m2m:e2eSecInfo: the ESPrim SUIDs the tenant allows (13, 23, 33; 43–45 with ESCertKE) and the shared receiver rand object. */
     public Map<String, Object> e2eSecInfo(String tenantId, ProxyConfig cfg, ProtectedEntity entity) {
         List<Integer> esf = new ArrayList<>();
-        List<Integer> allowed = Arrays.asList(policies.get(tenantId).allowedSuids);
+        io.m2mtrust.policy.TenantPolicy policy = policies.get(tenantId);
+        List<Integer> allowed = Arrays.asList(policy.allowedSuids);
         for (int s : new int[]{13, 23, 33}) {
             if (allowed.contains(s)) {
                 esf.add(s);
             }
         }
-        if (escertke.supports(tenantId, cfg.spId, cfg.cseId, entity.entityId)) {
+        if (escertke.supports(policy, cfg.spId, cfg.cseId, entity.entityId)) {
             // ESCertKE: keys from a certificate-based handshake, for ESPrim (43) and ESData (44, 45) (digest §8)
             for (int s : new int[]{43, 44, 45}) {
                 if (allowed.contains(s)) {

@@ -52,8 +52,11 @@ public class RegistrationResource {
     private final AdminAccess access;
     private final DeviceFqdns fqdns;
     private final AuditLog audit;
+    private final io.m2mtrust.escertke.EscertkeService escertke;
 
-    RegistrationResource(EntityManager em, TenantDoor door, AdminAccess access, DeviceFqdns fqdns, AuditLog audit) {
+    RegistrationResource(EntityManager em, TenantDoor door, AdminAccess access, DeviceFqdns fqdns, AuditLog audit,
+                         io.m2mtrust.escertke.EscertkeService escertke) {
+        this.escertke = escertke;
         this.em = em;
         this.door = door;
         this.access = access;
@@ -97,6 +100,7 @@ public class RegistrationResource {
         if (n == 0) {
             throw ApiProblem.notFound(r + " client registration " + reg);
         }
+        escertke.invalidate(tenant); // its ESCertKE keys were revoked with it
         return Response.noContent().build();
     }
 
