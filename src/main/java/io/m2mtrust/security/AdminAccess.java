@@ -16,6 +16,7 @@ import java.util.Optional;
  *   <li>{@code tenant-admin}: read and write, only the tenant named by the token's {@value #TENANT_CLAIM} claim;</li>
  *   <li>{@code tenant-auditor}: read only, same binding.</li>
  * </ul>
+ * Tenant roles act only while their tenant is ACTIVE (403 {@code tenant-inactive} once it is suspended or deleted).
  * Another tenant's resource answers 404 (its existence is not revealed), a missing role 403, no token
  * 401 (the HTTP permission on {@code /api/*}).
  */
@@ -34,6 +35,9 @@ public class AdminAccess {
 
     @Inject
     JsonWebToken jwt;
+
+    @Inject
+    io.m2mtrust.tenant.TenantStatuses statuses;
 
     public boolean isPlatformAdmin() {
         return identity.hasRole(PLATFORM_ADMIN);
@@ -76,9 +80,27 @@ public class AdminAccess {
         if (!bound.get().equals(tenantId)) {
             throw ApiProblem.notFound("tenant " + tenantId);
         }
+        requireActiveTenant(tenantId);
         if (need == Need.WRITE && !admin) {
             throw ApiProblem.forbidden("tenant-auditor is read-only");
         }
+    }
+
+    /**
+     * A tenant's own people act only while it is ACTIVE: suspending or deleting a tenant stops its tokens at once
+     * (Keycloak disables the users too, but access tokens already issued stay valid until they expire).
+     */
+    private void requireActiveTenant(String tenantId) {
+        var status = statuses.of(tenantId);
+        if (status.isPresent() && status.get() != io.m2mtrust.tenant.Tenant.Status.ACTIVE) {
+            throw new ApiProblem(403, "tenant-inactive", "Forbidden",
+                    "tenant " + tenantId + " is " + status.get().name().toLowerCase(java.util.Locale.ROOT) + "; its users cannot act");
+        }
+    }
+
+    /** The caller's subject (Keycloak user id), or null. */
+    public String subject() {
+        return jwt == null ? null : jwt.getSubject();
     }
 
     /** Who is acting, for the audit chain: subject and user name, never the token. */

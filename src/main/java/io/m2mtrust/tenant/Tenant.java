@@ -38,6 +38,14 @@ public class Tenant extends PanacheEntityBase {
     @Column(name = "deleted_at")
     public Instant deletedAt;
 
+    /** The tenant's group in Keycloak ({@code /tenants/<id>}); null when identity provisioning is off. */
+    @Column(name = "identity_group_id")
+    public String identityGroupId;
+
+    /** The status last applied to the tenant's users in Keycloak (see {@code identity.TenantIdentitySync}). */
+    @Column(name = "identity_status")
+    public String identityStatus;
+
     @Version
     public long version;
 

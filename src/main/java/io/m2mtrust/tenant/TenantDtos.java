@@ -15,7 +15,12 @@ public final class TenantDtos {
 
     public record CreateTenant(
             @NotBlank @Size(min = 3, max = 40) @Pattern(regexp = TenantIds.REGEX, message = "3-40 characters of a-z, 0-9 and inner hyphens") String id,
-            @NotBlank @Size(max = 200) String name) {
+            @NotBlank @Size(max = 200) String name,
+            @jakarta.validation.Valid io.m2mtrust.identity.TenantUserDtos.FirstAdmin firstAdmin) {
+
+        public CreateTenant(String id, String name) {
+            this(id, name, null);
+        }
     }
 
     public record UpdateTenant(
@@ -23,9 +28,16 @@ public final class TenantDtos {
             @NotNull Tenant.Status status) {
     }
 
-    public record TenantView(String id, String name, Tenant.Status status, Instant createdAt, Instant updatedAt, Instant deletedAt) {
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    public record TenantView(String id, String name, Tenant.Status status, Instant createdAt, Instant updatedAt, Instant deletedAt,
+                             TenantService.FirstAdmin firstAdmin) {
         static TenantView of(Tenant t) {
-            return new TenantView(t.id, t.name, t.status, t.createdAt, t.updatedAt, t.deletedAt);
+            return new TenantView(t.id, t.name, t.status, t.createdAt, t.updatedAt, t.deletedAt, null);
+        }
+
+        static TenantView of(TenantService.Created c) {
+            Tenant t = c.tenant();
+            return new TenantView(t.id, t.name, t.status, t.createdAt, t.updatedAt, t.deletedAt, c.firstAdmin());
         }
     }
 }

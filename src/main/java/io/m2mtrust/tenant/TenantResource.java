@@ -49,12 +49,14 @@ public class TenantResource {
     }
 
     @POST
-    @Operation(summary = "Create a tenant with its HSM keys and default policy (platform-admin)")
+    @Operation(summary = "Create a tenant with its HSM keys, default policy, Keycloak group and optionally its first "
+            + "tenant-admin (platform-admin); repeating a request that succeeded answers 200 with the same tenant")
     public Response create(@Valid @NotNull TenantDtos.CreateTenant req) {
         access.requirePlatformAdmin();
-        Tenant t = tenants.create(req, access.actor());
-        return Response.created(URI.create("/api/v1/tenants/" + t.id)).tag(ETags.of(t.version))
-                .entity(TenantDtos.TenantView.of(t)).build();
+        TenantService.Created c = tenants.create(req, access.actor());
+        Tenant t = c.tenant();
+        Response.ResponseBuilder r = c.created() ? Response.created(URI.create("/api/v1/tenants/" + t.id)) : Response.ok();
+        return r.tag(ETags.of(t.version)).entity(TenantDtos.TenantView.of(c)).build();
     }
 
     @GET

@@ -3,6 +3,8 @@ package io.m2mtrust.tenant;
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.hsm.HsmKeyLabel;
+import io.m2mtrust.identity.KeycloakDirectory;
+import io.m2mtrust.identity.TenantIdentitySync;
 import io.m2mtrust.keys.TenantKeyService;
 import io.m2mtrust.policy.PolicyService;
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -30,56 +32,158 @@ public class TenantService {
     private final TenantKeyService keys;
     private final PolicyService policies;
     private final AuditLog audit;
+    private final KeycloakDirectory directory;
+    private final TenantIdentitySync identitySync;
+    private final TenantStatuses statuses;
 
-    TenantService(EntityManager em, TenantKeyService keys, PolicyService policies, AuditLog audit) {
+    TenantService(EntityManager em, TenantKeyService keys, PolicyService policies, AuditLog audit,
+                  KeycloakDirectory directory, TenantIdentitySync identitySync, TenantStatuses statuses) {
         this.em = em;
         this.keys = keys;
         this.policies = policies;
         this.audit = audit;
+        this.directory = directory;
+        this.identitySync = identitySync;
+        this.statuses = statuses;
+    }
+
+    /** The outcome of a creation: the tenant, whether this request made it, and its first admin if one was asked for. */
+    public record Created(Tenant tenant, boolean created, FirstAdmin firstAdmin) {
+    }
+
+    /** {@code invitation}: SENT (e-mailed by Keycloak), NOT_SENT (resend it later), or TEMPORARY_PASSWORD. */
+    public record FirstAdmin(String id, String username, String invitation) {
     }
 
     /**
-     * Creation in three steps, so that concurrent requests for one id cannot both reach the HSM and no
-     * failure leaves a half-made tenant: (1) a CREATING row claims the id (the primary key decides
-     * the race; a claim older than {@link #STALE_CLAIM} from a crashed creation is taken over); (2) the
-     * keys are generated in the HSM; (3) one transaction writes policy, key versions and audit and
-     * makes the tenant ACTIVE. A failure in (2) or (3) destroys the new keys and drops the claim.
+     * Creation, all or nothing across the database, the HSM and Keycloak:
+     * (1) a CREATING row claims the id (the primary key decides the race; a claim older than {@link #STALE_CLAIM}
+     * from a crashed creation is taken over); (2) the tenant's Keycloak group {@code /tenants/<id>} is made or
+     * adopted; (3) the keys are generated in the HSM; (4) the first tenant-admin is made or adopted in Keycloak;
+     * (5) one transaction writes policy, key versions and audit and makes the tenant ACTIVE. A failure anywhere
+     * undoes what this request made (user, keys, group, claim), so the same request can simply be repeated; what
+     * cannot be undone at once (Keycloak gone half-way) is adopted by the repetition, never duplicated. The
+     * invitation e-mail goes out only after (5).
+     *
+     * <p>Repeating a request that already succeeded (same id and name, the first admin already in the tenant)
+     * answers the existing tenant ({@code created=false}) and changes nothing.
      */
-    public Tenant create(TenantDtos.CreateTenant req, String actor) {
+    public Created create(TenantDtos.CreateTenant req, String actor) {
         String id = TenantIds.require(req.id());
-        claim(id, req.name().strip());
+        String name = req.name().strip();
+        KeycloakDirectory.NewUser admin = req.firstAdmin() == null ? null : req.firstAdmin().toNewUser();
+        if (admin != null && !directory.enabled()) {
+            throw new ApiProblem(409, "identity-provisioning-off", "Conflict",
+                    "this installation does not manage users in Keycloak (m2m.identity.provisioning=off); create the tenant without firstAdmin");
+        }
+        Created repeat = repeated(id, name, admin);
+        if (repeat != null) {
+            return repeat;
+        }
+        claim(id, name);
+        KeycloakDirectory.TenantGroup group = null;
+        KeycloakDirectory.EnsuredUser user = null;
         List<HsmKeyLabel> made = List.of();
         try {
+            if (directory.enabled()) {
+                group = directory.ensureTenantGroup(id);
+            }
             made = keys.generateInitialKeys(id);
+            if (admin != null) {
+                user = directory.ensureUser(group, admin);
+            }
             List<HsmKeyLabel> labels = made;
-            return QuarkusTransaction.requiringNew().call(() -> {
+            KeycloakDirectory.TenantGroup g = group;
+            KeycloakDirectory.EnsuredUser u = user;
+            Tenant tenant = QuarkusTransaction.requiringNew().call(() -> {
                 Tenant t = em.find(Tenant.class, id, LockModeType.PESSIMISTIC_WRITE);
                 Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
                 t.status = Tenant.Status.ACTIVE;
                 t.createdAt = now;
                 t.updatedAt = now;
+                if (g != null) {
+                    t.identityGroupId = g.id();
+                    t.identityStatus = Tenant.Status.ACTIVE.name();
+                }
                 policies.createDefault(id);
                 keys.recordInitialKeys(id, labels, actor);
-                audit.append(id, actor, "tenant.create", "tenant/" + id, AuditLog.Outcome.SUCCESS, "name=" + t.name);
+                audit.append(id, actor, "tenant.create", "tenant/" + id, AuditLog.Outcome.SUCCESS, "name=" + t.name
+                        + (g == null ? "" : "; Keycloak group /tenants/" + id + (g.created() ? " made" : " adopted")));
+                if (u != null) {
+                    audit.append(id, actor, "user.create", "user/" + u.username(), AuditLog.Outcome.SUCCESS,
+                            "first tenant-admin " + (u.created() ? "made" : "adopted") + " in Keycloak; "
+                                    + (admin.temporaryPassword() != null ? "temporary password, changed at first sign-in" : "invitation e-mailed"));
+                }
                 em.flush();
                 return t;
             });
+            statuses.forget(id);
+            FirstAdmin first = null;
+            if (user != null) {
+                String invitation = admin.temporaryPassword() != null ? "TEMPORARY_PASSWORD"
+                        : directory.sendInvitation(user.id()) ? "SENT" : "NOT_SENT";
+                first = new FirstAdmin(user.id(), user.username(), invitation);
+            }
+            return new Created(tenant, true, first);
         } catch (RuntimeException e) {
-            if (!made.isEmpty()) {
-                try {
-                    keys.shred(id);
-                } catch (RuntimeException shredFailure) {
-                    LOG.errorf("tenant %s: creation failed and its HSM keys %s could not be destroyed now", id, made);
-                }
-            }
-            try {
-                QuarkusTransaction.requiringNew().run(() ->
-                        em.createQuery("delete from Tenant where id = ?1 and status = ?2")
-                                .setParameter(1, id).setParameter(2, Tenant.Status.CREATING).executeUpdate());
-            } catch (RuntimeException cleanupFailure) {
-                LOG.errorf("tenant %s: creation failed and its claim could not be dropped; it expires in %s", id, STALE_CLAIM);
-            }
+            compensate(id, group, user, made);
             throw e;
+        } finally {
+            if (admin != null && admin.temporaryPassword() != null) {
+                java.util.Arrays.fill(admin.temporaryPassword(), '\0');
+            }
+        }
+    }
+
+    /** The answer to a repetition of a creation that succeeded, or null when this is not one. */
+    private Created repeated(String id, String name, KeycloakDirectory.NewUser admin) {
+        Tenant t = Tenant.findById(id);
+        if (t == null || t.status != Tenant.Status.ACTIVE || !t.name.equals(name)) {
+            return null; // claim() answers 409 for every other existing tenant
+        }
+        FirstAdmin first = null;
+        if (admin != null) {
+            var group = directory.findTenantGroup(id);
+            var member = group.flatMap(g -> directory.members(g, 0, 1000).stream()
+                    .filter(u -> u.username().equalsIgnoreCase(admin.username())).findFirst());
+            if (member.isEmpty() || !member.get().roles().contains(io.m2mtrust.security.AdminAccess.TENANT_ADMIN)) {
+                return null;
+            }
+            first = new FirstAdmin(member.get().id(), member.get().username(), "UNCHANGED");
+        }
+        return new Created(t, false, first);
+    }
+
+    /** Undoes, newest first, what a failed creation made; whatever cannot be undone now a repetition adopts. */
+    private void compensate(String id, KeycloakDirectory.TenantGroup group, KeycloakDirectory.EnsuredUser user, List<HsmKeyLabel> made) {
+        if (user != null && user.created()) {
+            try {
+                directory.removeUser(user.id());
+            } catch (RuntimeException left) {
+                LOG.errorf("tenant %s: creation failed and its new Keycloak user %s could not be removed now; a repeated creation adopts it",
+                        id, user.username());
+            }
+        }
+        if (!made.isEmpty()) {
+            try {
+                keys.shred(id);
+            } catch (RuntimeException shredFailure) {
+                LOG.errorf("tenant %s: creation failed and its HSM keys %s could not be destroyed now", id, made);
+            }
+        }
+        if (group != null && group.created()) {
+            try {
+                directory.removeGroup(group.id());
+            } catch (RuntimeException left) {
+                LOG.errorf("tenant %s: creation failed and its new Keycloak group could not be removed now; a repeated creation adopts it", id);
+            }
+        }
+        try {
+            QuarkusTransaction.requiringNew().run(() ->
+                    em.createQuery("delete from Tenant where id = ?1 and status = ?2")
+                            .setParameter(1, id).setParameter(2, Tenant.Status.CREATING).executeUpdate());
+        } catch (RuntimeException cleanupFailure) {
+            LOG.errorf("tenant %s: creation failed and its claim could not be dropped; it expires in %s", id, STALE_CLAIM);
         }
     }
 
@@ -146,7 +250,12 @@ public class TenantService {
 
     public Tenant update(String id, TenantDtos.UpdateTenant req, String ifMatch, String actor) {
         requireLive(id);
-        return audit.auditRefusals(id, actor, "tenant.update", "tenant/" + id, () -> updateChecked(id, req, ifMatch, actor));
+        Tenant t = audit.auditRefusals(id, actor, "tenant.update", "tenant/" + id, () -> updateChecked(id, req, ifMatch, actor));
+        statuses.forget(id);
+        // suspension disables the tenant's Keycloak users, re-activation enables the same ones again; the tenant's
+        // tokens are refused from the commit on whatever Keycloak says (AdminAccess), the reconciler retries
+        identitySync.apply(id, actor);
+        return Tenant.findById(id);
     }
 
     private Tenant updateChecked(String id, TenantDtos.UpdateTenant req, String ifMatch, String actor) {
@@ -174,18 +283,22 @@ public class TenantService {
             Tenant t = requireLive(id);
             em.lock(t, LockModeType.PESSIMISTIC_WRITE);
             audit.append(id, actor, "tenant.delete", "tenant/" + id, AuditLog.Outcome.SUCCESS,
-                    "tenant deleted; HSM keys crypto-shredded");
+                    "tenant deleted; HSM keys crypto-shredded" + (t.identityGroupId == null ? "" : "; its Keycloak users disabled"));
             Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
             t.status = Tenant.Status.DELETED;
             t.deletedAt = now;
             t.updatedAt = now;
             keys.markAllDestroyed(id, actor);
         });
+        statuses.forget(id);
+        int shredded;
         try {
-            return keys.shred(id);
+            shredded = keys.shred(id);
         } catch (RuntimeException e) {
             LOG.errorf("tenant %s deleted but its HSM keys could not be destroyed now (%s); the reconciler retries", id, e.getMessage());
-            return -1;
+            shredded = -1;
         }
+        identitySync.apply(id, actor);
+        return shredded;
     }
 }

@@ -37,6 +37,7 @@ public final class KeycloakServer implements AutoCloseable {
     private final Path log;
 
     private String bootstrapPassword;
+    private String provisionerSecret;
 
     private KeycloakServer(Process process, int port, Path log) {
         this.process = process;
@@ -85,14 +86,63 @@ public final class KeycloakServer implements AutoCloseable {
         byte[] pw = new byte[18];
         new SecureRandom().nextBytes(pw);
         pb.environment().put("KC_BOOTSTRAP_ADMIN_PASSWORD", HexFormat.of().formatHex(pw));
+        // the realm file takes the provisioner's client secret from the environment: a fresh one per start
+        byte[] secret = new byte[24];
+        new SecureRandom().nextBytes(secret);
+        pb.environment().put("M2M_KEYCLOAK_PROVISIONER_SECRET", HexFormat.of().formatHex(secret));
         KeycloakServer kc = new KeycloakServer(pb.start(), port, log);
         kc.bootstrapPassword = pb.environment().get("KC_BOOTSTRAP_ADMIN_PASSWORD");
+        kc.provisionerSecret = pb.environment().get("M2M_KEYCLOAK_PROVISIONER_SECRET");
         kc.awaitRealm(Duration.ofSeconds(240));
         return kc;
     }
 
     public String realmUrl() {
-        return "http://localhost:" + port + "/realms/" + REALM;
+        return baseUrl() + "/realms/" + REALM;
+    }
+
+    /** The server's root (what the Keycloak admin client is pointed at). */
+    public String baseUrl() {
+        return "http://localhost:" + port;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** The client secret of {@code m2m-trust-provisioner}, m2m-trust's service account in the realm. */
+    public String provisionerSecret() {
+        return provisionerSecret;
+    }
+
+    /** A token of Keycloak's bootstrap administrator (master realm), for test set-up only. */
+    public String bootstrapAdminToken() throws IOException, InterruptedException {
+        String form = "grant_type=password&client_id=admin-cli&username=kc-bootstrap-admin&password=" + enc(bootstrapPassword);
+        HttpResponse<String> t = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(baseUrl() + "/realms/master/protocol/openid-connect/token"))
+                .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(form)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(t.body()).get("access_token").asText();
+    }
+
+    /** Points the realm's e-mail (invitations) at an SMTP server. */
+    public void useSmtp(String host, int smtpPort) throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        String body = json.writeValueAsString(java.util.Map.of("smtpServer", java.util.Map.of(
+                "host", host, "port", Integer.toString(smtpPort), "from", "no-reply@m2m-trust.example", "fromDisplayName", "m2m-trust")));
+        HttpResponse<String> put = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(baseUrl() + "/admin/realms/" + REALM))
+                .header("Authorization", "Bearer " + bootstrapAdminToken()).header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        if (put.statusCode() != 204) {
+            throw new IllegalStateException("Keycloak refused the realm's SMTP settings: " + put.statusCode() + " " + put.body());
+        }
+    }
+
+    /** The password grant's answer: 200 with a token, or Keycloak's refusal (status and error). */
+    public HttpResponse<String> tryPasswordGrant(String user, String password) throws IOException, InterruptedException {
+        String form = "grant_type=password&client_id=m2m-trust-cli&scope=openid&username=" + enc(user) + "&password=" + enc(password);
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(realmUrl() + "/protocol/openid-connect/token"))
+                .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(form)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     /** An access token by the password grant of the public {@code m2m-trust-cli} client. */

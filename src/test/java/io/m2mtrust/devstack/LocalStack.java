@@ -48,6 +48,9 @@ public final class LocalStack {
         pb.environment().put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
         pb.environment().put("M2M_DB_USER", "postgres");
         pb.environment().put("M2M_OIDC_URL", kc.realmUrl());
+        // tenant onboarding: m2m-trust manages tenants' groups and users through its service account in the realm
+        pb.environment().put("M2M_KEYCLOAK_URL", kc.baseUrl());
+        pb.environment().put("M2M_KEYCLOAK_PROVISIONER_SECRET", kc.provisionerSecret());
         pb.environment().put("M2M_HTTP_PORT", Integer.toString(httpPort));
         Process service = pb.start();
 

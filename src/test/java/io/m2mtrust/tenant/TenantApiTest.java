@@ -190,7 +190,8 @@ class TenantApiTest {
         // requests for the destroyed tenant's keys and policy
         assertProblem(as(Tokens.platformAdmin()).get("/api/v1/tenants/shred-me/keys"), 410, "gone");
         assertProblem(as(Tokens.platformAdmin()).post("/api/v1/tenants/shred-me/keys/kek/rotate"), 410, "gone");
-        assertProblem(as(Tokens.tenantAdmin("shred-me")).get("/api/v1/tenants/shred-me/policy"), 410, "gone");
+        // the tenant's own tokens stop working (403 tenant-inactive), whatever they ask for
+        assertProblem(as(Tokens.tenantAdmin("shred-me")).get("/api/v1/tenants/shred-me/policy"), 403, "tenant-inactive");
         assertProblem(as(Tokens.platformAdmin()).delete("/api/v1/tenants/shred-me"), 410, "gone");
         // the id is never reused
         assertProblem(as(Tokens.platformAdmin()).body(Map.of("id", "shred-me", "name", "again")).post("/api/v1/tenants"), 409, "conflict");

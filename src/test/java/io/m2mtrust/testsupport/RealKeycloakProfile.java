@@ -14,6 +14,10 @@ public class RealKeycloakProfile implements QuarkusTestProfile {
     public static volatile KeycloakServer keycloak;
     /** Where the console of this boot listens (the port its Keycloak client may redirect to). */
     public static volatile String consoleUrl;
+    /** Between m2m-trust's Keycloak admin client and Keycloak: a test cuts it to stop Keycloak for m2m-trust alone. */
+    public static volatile CuttableTcpProxy adminPath;
+    /** Where Keycloak e-mails invitations. */
+    public static volatile MailSink mail;
 
     @Override
     public List<TestResourceEntry> testResources() {
@@ -53,17 +57,38 @@ public class RealKeycloakProfile implements QuarkusTestProfile {
                 throw new IllegalStateException("could not register the console's redirect URI: " + e.getMessage(), e);
             }
             consoleUrl = "http://localhost:" + port;
+            try {
+                mail = new MailSink();
+                keycloak.useSmtp("127.0.0.1", mail.port());
+                adminPath = new CuttableTcpProxy("localhost", keycloak.port());
+            } catch (Exception e) {
+                throw new IllegalStateException("could not set up Keycloak's mail or admin path: " + e.getMessage(), e);
+            }
             return Map.of("quarkus.oidc.auth-server-url", keycloak.realmUrl(),
                     "quarkus.oidc.token.issuer", keycloak.realmUrl(),
                     "quarkus.oidc.console.tenant-enabled", "true",
                     "quarkus.oidc.console.auth-server-url", keycloak.realmUrl(),
-                    "quarkus.http.test-port", Integer.toString(port));
+                    "quarkus.http.test-port", Integer.toString(port),
+                    // tenant onboarding against this Keycloak, through a path a test can cut
+                    "m2m.identity.provisioning", "keycloak",
+                    "quarkus.keycloak.admin-client.server-url", "http://localhost:" + adminPath.port(),
+                    "quarkus.keycloak.admin-client.client-secret", keycloak.provisionerSecret());
         }
 
         @Override
         public void stop() {
             if (keycloak != null) {
                 keycloak.close();
+            }
+            if (mail != null) {
+                mail.close();
+            }
+            if (adminPath != null) {
+                try {
+                    adminPath.close();
+                } catch (java.io.IOException ignored) {
+                    // closing anyway
+                }
             }
         }
     }
