@@ -65,10 +65,12 @@ public class ConsoleResource {
     private final AuditLog audit;
     private final EntityManager em;
     private final ConsoleSupport support;
+    private final jakarta.validation.Validator validator;
 
     ConsoleResource(SecurityIdentity identity, AdminAccess access, TenantDoor door, TenantService tenants, PolicyService policies, AuditLog audit,
-                    EntityManager em, ConsoleSupport support) {
+                    EntityManager em, ConsoleSupport support, jakarta.validation.Validator validator) {
         this.support = support;
+        this.validator = validator;
         this.identity = identity;
         this.access = access;
         this.door = door;
@@ -76,6 +78,10 @@ public class ConsoleResource {
         this.policies = policies;
         this.audit = audit;
         this.em = em;
+    }
+
+    private static boolean notBlank(String s) {
+        return s != null && !s.isBlank();
     }
 
     private ConsoleSupport.Viewer viewer(String tenant) {
@@ -111,7 +117,8 @@ public class ConsoleResource {
     @Path("tenants")
     @jakarta.ws.rs.Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response createTenant(@CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf, @FormParam("id") String id,
-                                 @FormParam("name") String name) {
+                                 @FormParam("name") String name, @FormParam("adminEmail") String adminEmail,
+                                 @FormParam("adminUsername") String adminUsername, @FormParam("adminPassword") String adminPassword) {
         Response refused = support.refusedCsrf(cookie, csrf);
         if (refused != null) {
             return refused;
@@ -122,11 +129,29 @@ public class ConsoleResource {
         if (id == null || !io.m2mtrust.tenant.TenantIds.valid(id.trim()) || name == null || name.isBlank() || name.length() > 200) {
             return error(400, "A tenant id is 3-40 characters of a-z, 0-9 and inner hyphens, and it needs a name.");
         }
+        boolean withAdmin = notBlank(adminEmail) || notBlank(adminUsername);
+        char[] pw = withAdmin && notBlank(adminPassword) ? adminPassword.toCharArray() : null;
         try {
-            tenants.create(new io.m2mtrust.tenant.TenantDtos.CreateTenant(id.trim(), name.trim()), access.actor());
+            var firstAdmin = !withAdmin ? null : new io.m2mtrust.identity.TenantUserDtos.FirstAdmin(
+                    notBlank(adminUsername) ? adminUsername.strip() : null, notBlank(adminEmail) ? adminEmail.strip() : null, null, null, pw);
+            if (firstAdmin != null) {
+                var invalid = validator.validate(firstAdmin);
+                if (!invalid.isEmpty()) {
+                    return error(400, "First admin: " + invalid.stream().map(v -> v.getPropertyPath() + " " + v.getMessage()).sorted()
+                            .collect(java.util.stream.Collectors.joining("; ")));
+                }
+            }
+            var created = tenants.create(new io.m2mtrust.tenant.TenantDtos.CreateTenant(id.trim(), name.trim(), firstAdmin), access.actor());
+            if (!created.created()) {
+                return error(409, "Tenant " + id.trim() + " already exists.");
+            }
             return Response.seeOther(URI.create("/console/t/" + id.trim())).build();
         } catch (ApiProblem p) {
             return error(p.status(), p.detail());
+        } finally {
+            if (pw != null) {
+                java.util.Arrays.fill(pw, '\0');
+            }
         }
     }
 

@@ -63,15 +63,25 @@ public class KeycloakDirectory {
     KeycloakDirectory(Instance<Keycloak> keycloak,
                       @ConfigProperty(name = "m2m.identity.provisioning") String provisioning,
                       @ConfigProperty(name = "quarkus.keycloak.admin-client.realm") String realm,
-                      @ConfigProperty(name = "m2m.identity.invitation-lifespan", defaultValue = "72h") java.time.Duration invitationLifespan) {
+                      @ConfigProperty(name = "m2m.identity.invitation-lifespan", defaultValue = "72h") java.time.Duration invitationLifespan,
+                      @ConfigProperty(name = "quarkus.keycloak.admin-client.server-url") Optional<String> serverUrl) {
         this.keycloak = keycloak;
         this.enabled = switch (provisioning) {
             case "keycloak" -> true;
             case "off" -> false;
             default -> throw new IllegalStateException("m2m.identity.provisioning must be 'keycloak' or 'off', not '" + provisioning + "'");
         };
+        if (enabled && serverUrl.isEmpty()) {
+            throw new IllegalStateException("m2m.identity.provisioning=keycloak needs Keycloak's address: set M2M_KEYCLOAK_URL "
+                    + "(and M2M_KEYCLOAK_PROVISIONER_SECRET), or M2M_IDENTITY_PROVISIONING=off to manage users elsewhere");
+        }
         this.realm = realm;
         this.invitationLifespanSeconds = (int) invitationLifespan.toSeconds();
+    }
+
+    /** Checks the configuration at start-up rather than at the first tenant creation. */
+    void onStart(@jakarta.enterprise.event.Observes io.quarkus.runtime.StartupEvent ev) {
+        LOG.infof("identity provisioning: %s", enabled ? "Keycloak realm " + realm : "off");
     }
 
     /** False when the operator keeps tenants' people in an identity provider of their own (no user API then). */

@@ -58,11 +58,12 @@ public class TenantIdentitySync {
             }
             int n = changed;
             QuarkusTransaction.requiringNew().run(() -> {
-                Tenant now = em.find(Tenant.class, tenantId);
-                if (now.status != target) {
+                // a bulk update: the tenant's version (its ETag) is about what an admin set, not about this bookkeeping
+                int applied = em.createNativeQuery("update tenant set identity_status = ?1 where id = ?2 and status = ?1")
+                        .setParameter(1, target.name()).setParameter(2, tenantId).executeUpdate();
+                if (applied == 0) {
                     return; // changed again meanwhile: the next apply handles it
                 }
-                now.identityStatus = target.name();
                 if (target != Tenant.Status.DELETED) { // a deleted tenant's chain is closed (its signing key is shredded)
                     audit.append(tenantId, actor, target == Tenant.Status.ACTIVE ? "tenant.users.enable" : "tenant.users.disable",
                             "tenant/" + tenantId, AuditLog.Outcome.SUCCESS,

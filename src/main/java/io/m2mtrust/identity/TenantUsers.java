@@ -141,11 +141,9 @@ public class TenantUsers {
         if (t.identityGroupId == null) {
             // a tenant made while provisioning was off: its group is made (or adopted) on first use and remembered
             KeycloakDirectory.TenantGroup g = directory.ensureTenantGroup(t.id);
-            QuarkusTransaction.requiringNew().run(() -> {
-                Tenant row = Tenant.findById(t.id);
-                row.identityGroupId = g.id();
-                row.identityStatus = row.status.name();
-            });
+            QuarkusTransaction.requiringNew().run(() -> io.quarkus.hibernate.orm.panache.Panache.getEntityManager().createNativeQuery(
+                            "update tenant set identity_group_id = ?1, identity_status = status where id = ?2 and identity_group_id is null")
+                    .setParameter(1, g.id()).setParameter(2, t.id).executeUpdate());
             return g;
         }
         return directory.findTenantGroup(t.id).filter(g -> g.id().equals(t.identityGroupId))

@@ -255,7 +255,7 @@ public class TenantService {
         // suspension disables the tenant's Keycloak users, re-activation enables the same ones again; the tenant's
         // tokens are refused from the commit on whatever Keycloak says (AdminAccess), the reconciler retries
         identitySync.apply(id, actor);
-        return Tenant.findById(id);
+        return t;
     }
 
     private Tenant updateChecked(String id, TenantDtos.UpdateTenant req, String ifMatch, String actor) {
