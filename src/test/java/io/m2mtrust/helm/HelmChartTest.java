@@ -59,6 +59,20 @@ class HelmChartTest {
     }
 
     @Test
+    void keycloak_provisioning_takes_its_client_secret_from_a_secret_and_can_be_turned_off() {
+        String y = template().withName("trust").set("identity.keycloakUrl", "https://sso.operator.example")
+                .set("identity.provisionerSecret.name", "kc-provisioner").call();
+        assertThat(y).contains("name: M2M_IDENTITY_PROVISIONING").contains("value: \"keycloak\"")
+                .contains("value: \"https://sso.operator.example\"").contains("name: kc-provisioner")
+                .containsPattern("name: M2M_KEYCLOAK_PROVISIONER_SECRET\\s+valueFrom:\\s+secretKeyRef:");
+        String off = template().withName("trust").set("identity.provisioning", "off").set("identity.provisionerSecret", "null").call();
+        assertThat(off).contains("value: \"off\"").doesNotContain("M2M_KEYCLOAK_PROVISIONER_SECRET");
+        // provisioning through Keycloak without a secret to authenticate with is refused by the schema
+        assertThatThrownBy(() -> template().set("identity.provisionerSecret", "null").call()).hasMessageContaining("provisionerSecret");
+        assertThatThrownBy(() -> template().set("identity.provisioning", "sometimes").call()).hasMessageContaining("provisioning");
+    }
+
+    @Test
     void pkcs11_config_is_mounted_from_a_configmap_and_selected_by_path() {
         String y = template().withName("trust").set("hsm.pkcs11Config", "name = luna\nlibrary = /usr/safenet/lunaclient/lib/libCryptoki2_64.so\nslot = 1\n").call();
         assertThat(y).contains("library = /usr/safenet/lunaclient/lib/libCryptoki2_64.so");

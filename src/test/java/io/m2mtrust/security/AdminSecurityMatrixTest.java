@@ -138,6 +138,10 @@ class AdminSecurityMatrixTest {
                 new Endpoint("POST", t + "/imported-kpms", Map.of("kpmId", "x@mef." + OTHER + ".m2m-trust.local",
                         "kpm", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), true, false),
                 new Endpoint("DELETE", t + "/imported-kpms/x", null, true, false),
+                // tenant users (reads are covered against the real Keycloak: provisioning is off in this boot)
+                new Endpoint("POST", t + "/users", Map.of("username", "u-x", "roles", List.of("tenant-auditor"), "temporaryPassword", "Temp-123456789"), true, false),
+                new Endpoint("PUT", t + "/users/00000000-0000-0000-0000-000000000000", Map.of("enabled", true, "roles", List.of()), true, false),
+                new Endpoint("POST", t + "/users/00000000-0000-0000-0000-000000000000/invitation", null, true, false),
                 new Endpoint("GET", "/api/v1/hsm", null, false, true));
     }
 

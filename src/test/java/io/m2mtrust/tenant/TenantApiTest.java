@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.List;
 import java.util.Map;
 
 import static io.m2mtrust.testsupport.Api.as;
@@ -199,6 +200,41 @@ class TenantApiTest {
         Response v = as(Tokens.platformAdmin()).get("/api/v1/tenants/shred-me/audit/verify");
         assertThat(v.jsonPath().getBoolean("intact")).as(v.asString()).isTrue();
         assertThat(as(Tokens.platformAdmin()).get("/api/v1/tenants/shred-me/audit").jsonPath().getList("action")).last().isEqualTo("tenant.delete");
+    }
+
+    @Test
+    void a_suspended_tenants_own_tokens_are_refused_within_the_status_cache_and_come_back_on_reactivation() throws Exception {
+        Api.createTenant("pause-api");
+        String admin = Tokens.tenantAdmin("pause-api");
+        as(admin).get("/api/v1/tenants/pause-api/policy").then().statusCode(200);
+        String etag = as(Tokens.platformAdmin()).get("/api/v1/tenants/pause-api").header("ETag");
+        Response s = as(Tokens.platformAdmin()).header("If-Match", etag).body(Map.of("name", "Tenant pause-api", "status", "SUSPENDED"))
+                .put("/api/v1/tenants/pause-api");
+        assertThat(s.statusCode()).isEqualTo(200);
+        // this replica forgets the cached status at once; others within m2m.tenants.status-cache
+        assertProblem(as(admin).get("/api/v1/tenants/pause-api/policy"), 403, "tenant-inactive");
+        assertProblem(as(Tokens.auditor("pause-api")).get("/api/v1/tenants/pause-api/audit"), 403, "tenant-inactive");
+        assertProblem(as(admin).get("/api/v1/tenants"), 403, "tenant-inactive");
+        // the platform still reads and changes it
+        assertThat(as(Tokens.platformAdmin()).get("/api/v1/tenants/pause-api/policy").statusCode()).isEqualTo(200);
+        as(Tokens.platformAdmin()).header("If-Match", s.header("ETag")).body(Map.of("name", "Tenant pause-api", "status", "ACTIVE"))
+                .put("/api/v1/tenants/pause-api").then().statusCode(200);
+        as(admin).get("/api/v1/tenants/pause-api/policy").then().statusCode(200);
+    }
+
+    @Test
+    void without_keycloak_provisioning_a_first_admin_or_a_user_is_a_clear_409_and_nothing_is_made() {
+        // this boot runs with m2m.identity.provisioning=off (an operator whose people live in another identity provider)
+        Response r = as(Tokens.platformAdmin()).body(Map.of("id", "no-idp-co", "name", "n",
+                "firstAdmin", Map.of("username", "nina", "temporaryPassword", "Temp-Nina-1234567"))).post("/api/v1/tenants");
+        assertProblem(r, 409, "identity-provisioning-off");
+        assertThat(r.asString()).doesNotContain("Temp-Nina-1234567");
+        assertProblem(as(Tokens.platformAdmin()).get("/api/v1/tenants/no-idp-co"), 404, "not-found");
+        assertThat(token.labels("no-idp-co")).isEmpty();
+        Api.createTenant("no-idp-co");
+        assertProblem(as(Tokens.tenantAdmin("no-idp-co")).get("/api/v1/tenants/no-idp-co/users"), 409, "identity-provisioning-off");
+        assertProblem(as(Tokens.tenantAdmin("no-idp-co")).body(Map.of("username", "nina", "roles", List.of("tenant-admin"),
+                "temporaryPassword", "Temp-Nina-1234567")).post("/api/v1/tenants/no-idp-co/users"), 409, "identity-provisioning-off");
     }
 
     private static int auditCount(String tenant) {
