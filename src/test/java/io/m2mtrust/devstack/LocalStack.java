@@ -102,6 +102,10 @@ public final class LocalStack {
                    TOKEN=$(curl -s -d grant_type=password -d client_id=m2m-trust-cli -d username=ada \\
                      -d password=ada-demo-password %2$s/protocol/openid-connect/token | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')
                    curl -s -H "Authorization: Bearer $TOKEN" %1$s/api/v1/tenants/demo/policy
+                   curl -s -H "Authorization: Bearer $TOKEN" %1$s/api/v1/tenants/demo/users
+                 Onboard a tenant with its first admin (as olivia; docs/identity.md), then sign in to the console as fiona:
+                   curl -s -H "Authorization: Bearer $OLIVIA_TOKEN" -H 'Content-Type: application/json' %1$s/api/v1/tenants \
+                     -d '{"id":"acme","name":"ACME","firstAdmin":{"username":"fiona","temporaryPassword":"Choose-a-new-one-1"}}'
                 ==================================================================================
                 """.formatted(base, kc.realmUrl(), kc.realmUrl().replace("/realms/m2m-trust", ""), kc.bootstrapAdminPassword()));
         System.exit(service.waitFor());

@@ -45,6 +45,9 @@ class TenantOnboardingKeycloakTest {
     @Inject
     Pkcs11Token token;
 
+    @Inject
+    TenantIdentitySync identitySync;
+
     @AfterEach
     void keycloakBack() {
         RealKeycloakProfile.adminPath.restore();
@@ -187,6 +190,31 @@ class TenantOnboardingKeycloakTest {
         assertThat(quin.jsonPath().getBoolean("enabled")).as(quin.asString()).isFalse();
         List<String> actions = as(olivia).get("/api/v1/tenants/pause-co/audit?limit=100").jsonPath().getList("action");
         assertThat(actions).contains("tenant.users.disable", "tenant.users.enable");
+    }
+
+    @Test
+    void a_suspension_while_keycloak_is_away_refuses_tokens_at_once_and_the_reconciler_disables_the_users_later() throws Exception {
+        var kc = RealKeycloakProfile.keycloak;
+        String olivia = kc.passwordGrant("olivia", "olivia-demo-password");
+        as(olivia).body(Map.of("id", "late-co", "name", "Late Co",
+                "firstAdmin", Map.of("username", "lena", "temporaryPassword", "Temp-Lena-1234567"))).post("/api/v1/tenants").then().statusCode(201);
+        new KeycloakPages().firstSignIn(kc.realmUrl(), RealKeycloakProfile.consoleUrl, "lena", "Temp-Lena-1234567", "Lena-chose-this-12");
+        String lena = kc.passwordGrant("lena", "Lena-chose-this-12");
+
+        RealKeycloakProfile.adminPath.cut();
+        Response t = as(olivia).get("/api/v1/tenants/late-co");
+        as(olivia).header("If-Match", t.header("ETag")).body(Map.of("name", "Late Co", "status", "SUSPENDED")).put("/api/v1/tenants/late-co")
+                .then().statusCode(200);
+        assertProblem(as(lena).get("/api/v1/tenants/late-co/policy"), 403, "tenant-inactive");
+        // Keycloak did not hear of it yet: lena can still get a token, which opens nothing
+        assertThat(kc.tryPasswordGrant("lena", "Lena-chose-this-12").statusCode()).isEqualTo(200);
+        identitySync.reconcile(); // Keycloak still away: nothing changes, nothing breaks
+        assertThat(kc.tryPasswordGrant("lena", "Lena-chose-this-12").statusCode()).isEqualTo(200);
+
+        RealKeycloakProfile.adminPath.restore();
+        identitySync.reconcile();
+        assertThat(kc.tryPasswordGrant("lena", "Lena-chose-this-12").statusCode()).isIn(400, 401);
+        assertThat(as(olivia).get("/api/v1/tenants/late-co/audit").jsonPath().getList("action")).contains("tenant.users.disable");
     }
 
     @Test
