@@ -98,6 +98,8 @@ public final class EnrolmentLoadDriver {
         pb.environment().put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
         pb.environment().put("M2M_DB_USER", "postgres");
         pb.environment().put("M2M_OIDC_URL", kc.realmUrl());
+        pb.environment().put("M2M_KEYCLOAK_URL", kc.baseUrl());
+        pb.environment().put("M2M_KEYCLOAK_PROVISIONER_SECRET", kc.provisionerSecret());
         pb.environment().put("M2M_HTTP_PORT", Integer.toString(http));
         pb.environment().put("M2M_DEVICE_TLS_PORT", Integer.toString(tls));
         Process service = pb.start();

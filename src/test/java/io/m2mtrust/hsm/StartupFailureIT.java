@@ -59,6 +59,7 @@ class StartupFailureIT {
         pb.environment().put("M2M_HTTP_PORT", "0");
         pb.environment().put("QUARKUS_OIDC_TENANT_ENABLED", "false"); // no identity provider needed to reach the HSM
         pb.environment().put("QUARKUS_OIDC_CONSOLE_TENANT_ENABLED", "false");
+        pb.environment().put("M2M_IDENTITY_PROVISIONING", "off");
         Process p = pb.start();
         boolean stopped = p.waitFor(90, TimeUnit.SECONDS);
         String out = Files.readString(log, StandardCharsets.UTF_8);
@@ -74,5 +75,33 @@ class StartupFailureIT {
         if (pin != null) {
             assertThat(out).doesNotContain(pin);
         }
+    }
+
+    @org.junit.jupiter.api.Test
+    void keycloak_provisioning_without_keycloaks_address_stops_start_up_and_says_what_to_set() throws Exception {
+        Path log = Files.createTempFile("m2m-startup-", ".log");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED",
+                "-jar", "target/quarkus-app/quarkus-run.jar").redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("M2M_HSM_PROVIDER_CONFIG", TestHsm.settings().providerConfig().toString());
+        pb.environment().put("M2M_HSM_PIN", TestHsm.settings().pin().orElseThrow());
+        pb.environment().remove("M2M_HSM_PIN_FILE");
+        pb.environment().put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
+        pb.environment().put("M2M_DB_USER", "postgres");
+        pb.environment().put("M2M_HTTP_PORT", "0");
+        pb.environment().put("QUARKUS_OIDC_TENANT_ENABLED", "false");
+        pb.environment().put("QUARKUS_OIDC_CONSOLE_TENANT_ENABLED", "false");
+        pb.environment().put("M2M_IDENTITY_PROVISIONING", "keycloak");
+        pb.environment().remove("M2M_KEYCLOAK_URL");
+        Process p = pb.start();
+        boolean stopped = p.waitFor(90, TimeUnit.SECONDS);
+        String out = Files.readString(log, StandardCharsets.UTF_8);
+        if (!stopped) {
+            p.destroyForcibly();
+        }
+        assertThat(stopped).as("the service stops by itself; output:\n" + out).isTrue();
+        assertThat(p.exitValue()).as(out).isNotZero();
+        assertThat(out).contains("m2m.identity.provisioning=keycloak needs Keycloak's address: set M2M_KEYCLOAK_URL")
+                .doesNotContain("Listening on");
     }
 }
