@@ -133,6 +133,11 @@ public final class EnrolmentLoadDriver {
                 }
             };
             int shortRows = Integer.getInteger("bench.esdata.seconds", 5);
+            if ("onboarding".equals(System.getProperty("bench.only"))) {
+                List<ProxyLoad.Row> rows = OnboardingLoad.run(base, kc, tokens, Integer.getInteger("bench.proxy.seconds", 10));
+                OnboardingLoad.write(rows, OnboardingLoad.rawKeyTriplesPerSecond(), Integer.getInteger("bench.proxy.seconds", 10));
+                return;
+            }
             if ("escertke".equals(System.getProperty("bench.only"))) {
                 List<ProxyLoad.Row> rows = EscertkeLoad.run(base, tokens, Integer.getInteger("bench.proxy.seconds", 10));
                 EscertkeLoad.write(rows, rawCeiling(), Integer.getInteger("bench.proxy.seconds", 10));
@@ -202,6 +207,8 @@ public final class EnrolmentLoadDriver {
             }, Integer.getInteger("bench.esdata.seconds", 5));
             List<ProxyLoad.Row> proxyRows = ProxyLoad.run(base, TENANT, tokens, Integer.getInteger("bench.proxy.seconds", 10));
             List<ProxyLoad.Row> escertkeRows = EscertkeLoad.run(base, tokens, Integer.getInteger("bench.proxy.seconds", 10));
+            List<ProxyLoad.Row> onboardingRows = OnboardingLoad.run(base, kc, tokens, Integer.getInteger("bench.proxy.seconds", 10));
+            double keyTriples = OnboardingLoad.rawKeyTriplesPerSecond();
             double[] ceiling = rawCeiling();
             if (Boolean.getBoolean("bench.pg.async-commit")) {
                 System.out.println("synchronous_commit=off: results printed only, BENCHMARKS.md unchanged");
@@ -214,6 +221,7 @@ public final class EnrolmentLoadDriver {
                 EsDataRestLoad.write(esdataRows, ceiling, shortRows);
                 ProxyLoad.write(proxyRows, ceiling, Integer.getInteger("bench.proxy.seconds", 10));
                 EscertkeLoad.write(escertkeRows, ceiling, Integer.getInteger("bench.proxy.seconds", 10));
+                OnboardingLoad.write(onboardingRows, keyTriples, Integer.getInteger("bench.proxy.seconds", 10));
             }
         } finally {
             service.destroy();
