@@ -327,6 +327,11 @@ public class KeycloakDirectory {
                 rep.setEnabled(on);
                 user.update(rep);
             }
+            if (!on) {
+                // end their Keycloak sessions too: no refresh, no console session; access tokens already issued expire
+                // within the realm's lifespan (and the API refuses a suspended tenant's tokens at once anyway)
+                user.logout();
+            }
             return null;
         });
     }
@@ -347,17 +352,26 @@ public class KeycloakDirectory {
         });
     }
 
-    /** The ids of the tenant's enabled users (all pages). */
+    /**
+     * The ids of the tenant's enabled users (all pages), from the tenant group and its role subgroups: someone put
+     * into a role subgroup by hand in Keycloak carries the tenant claim too, so is disabled with the others.
+     */
     public List<String> enabledMemberIds(TenantGroup group) {
         return call("list the users of tenant " + group.tenantId(), () -> {
-            List<String> out = new ArrayList<>();
-            for (int first = 0; ; first += PAGE) {
-                List<UserRepresentation> page = realm().groups().group(group.id()).members(first, PAGE, true);
-                page.stream().filter(u -> Boolean.TRUE.equals(u.isEnabled())).forEach(u -> out.add(u.getId()));
-                if (page.size() < PAGE) {
-                    return out;
+            java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>();
+            for (String gid : new String[]{group.id(), group.adminsId(), group.auditorsId()}) {
+                if (gid == null) {
+                    continue;
+                }
+                for (int first = 0; ; first += PAGE) {
+                    List<UserRepresentation> page = realm().groups().group(gid).members(first, PAGE, true);
+                    page.stream().filter(u -> Boolean.TRUE.equals(u.isEnabled())).forEach(u -> out.add(u.getId()));
+                    if (page.size() < PAGE) {
+                        break;
+                    }
                 }
             }
+            return List.copyOf(out);
         });
     }
 
