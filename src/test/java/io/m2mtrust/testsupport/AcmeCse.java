@@ -42,7 +42,30 @@ public final class AcmeCse implements AutoCloseable {
         return Path.of(env);
     }
 
+    /**
+     * Starts ACME on a free port. The port is picked, released and then bound by ACME, so another socket may take
+     * it in between (an outgoing connection's ephemeral port): ACME then exits at once with status 0 and nothing but
+     * its banner. That case is retried on a new port, twice at most.
+     */
     public static AcmeCse start(Path workDir) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return startOnce(workDir, attempt);
+            } catch (PortTaken e) {
+                if (attempt == 3) {
+                    throw new IllegalStateException("the ACME CSE stopped before it answered, three times; its output:\n" + e.getMessage());
+                }
+            }
+        }
+    }
+
+    private static final class PortTaken extends Exception {
+        PortTaken(String output) {
+            super(output);
+        }
+    }
+
+    private static AcmeCse startOnce(Path workDir, int attempt) throws Exception {
         Files.createDirectories(workDir);
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
@@ -69,8 +92,12 @@ public final class AcmeCse implements AutoCloseable {
                 registrarCsePort=0
                 registrarCseID=
                 registrarCseName=
+
+                [logging]
+                enableFileLogging=true
+                stackTraceOnError=true
                 """.formatted(port));
-        Path log = workDir.resolve("acme.log");
+        Path log = workDir.resolve(attempt == 1 ? "acme.log" : "acme-" + attempt + ".log");
         // --config takes a bare file name, looked up in the base directory
         ProcessBuilder pb = new ProcessBuilder(python().toString(), "-m", "acmecse", "--config", "acme.ini",
                 "--base-directory", workDir.toAbsolutePath().toString(), "--headless", "--http", "--no-mqtt", "--no-coap", "--no-ws",
@@ -91,6 +118,9 @@ public final class AcmeCse implements AutoCloseable {
         long deadline = System.nanoTime() + limit.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
+                if (process.exitValue() == 0) { // gone before it answered, without an error on its console: e.g. its port was taken
+                    throw new PortTaken(tail() + "\n" + fileLog());
+                }
                 throw new IllegalStateException("the ACME CSE exited with " + process.exitValue() + "; its output:\n" + tail());
             }
             try {
@@ -107,6 +137,18 @@ public final class AcmeCse implements AutoCloseable {
         }
         close();
         throw new IllegalStateException("the ACME CSE did not answer within " + limit + "; its output:\n" + tail());
+    }
+
+    /** The end of ACME's own log file (headless, it logs errors there rather than on its console). */
+    private String fileLog() {
+        Path dir = log.getParent().resolve("logs");
+        try (var files = Files.list(dir)) {
+            Path file = files.filter(f -> f.toString().endsWith(".log")).max(java.util.Comparator.comparing(f -> f.toFile().lastModified())).orElseThrow();
+            List<String> lines = Files.readAllLines(file);
+            return file.getFileName() + ":\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+        } catch (IOException | java.util.NoSuchElementException e) {
+            return "(no log file in " + dir + ")";
+        }
     }
 
     private String tail() {
