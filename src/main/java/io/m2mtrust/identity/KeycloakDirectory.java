@@ -249,8 +249,17 @@ public class KeycloakDirectory {
     public boolean sendInvitation(String userId) {
         try {
             return call("invite user " + userId, () -> {
-                realm().users().get(userId).executeActionsEmail(List.of(UPDATE_PASSWORD), invitationLifespanSeconds);
-                return true;
+                try {
+                    realm().users().get(userId).executeActionsEmail(List.of(UPDATE_PASSWORD), invitationLifespanSeconds);
+                    return true;
+                } catch (WebApplicationException e) {
+                    if (e.getResponse() != null && e.getResponse().getStatus() == 500) {
+                        // Keycloak answers 500 when its SMTP server refuses or is unreachable: Keycloak itself is fine
+                        LOG.warnf("Keycloak could not e-mail the invitation of user %s (check the realm's SMTP settings)", userId);
+                        return false;
+                    }
+                    throw e;
+                }
             });
         } catch (ApiProblem p) {
             if (p.status() == 503) {

@@ -81,6 +81,7 @@ public class TenantService {
             return repeat;
         }
         claim(id, name);
+        Tenant committed;
         KeycloakDirectory.TenantGroup group = null;
         KeycloakDirectory.EnsuredUser user = null;
         List<HsmKeyLabel> made = List.of();
@@ -117,14 +118,7 @@ public class TenantService {
                 em.flush();
                 return t;
             });
-            statuses.forget(id);
-            FirstAdmin first = null;
-            if (user != null) {
-                String invitation = admin.temporaryPassword() != null ? "TEMPORARY_PASSWORD"
-                        : directory.sendInvitation(user.id()) ? "SENT" : "NOT_SENT";
-                first = new FirstAdmin(user.id(), user.username(), invitation);
-            }
-            return new Created(tenant, true, first);
+            committed = tenant;
         } catch (RuntimeException e) {
             compensate(id, group, user, made);
             throw e;
@@ -132,6 +126,22 @@ public class TenantService {
             if (admin != null && admin.temporaryPassword() != null) {
                 java.util.Arrays.fill(admin.temporaryPassword(), '\0');
             }
+        }
+        // committed: from here on nothing is undone; an invitation that cannot be sent now is sent again later
+        statuses.forget(id);
+        FirstAdmin first = null;
+        if (user != null) {
+            String invitation = admin.temporaryPassword() != null ? "TEMPORARY_PASSWORD" : invite(user.id());
+            first = new FirstAdmin(user.id(), user.username(), invitation);
+        }
+        return new Created(committed, true, first);
+    }
+
+    private String invite(String userId) {
+        try {
+            return directory.sendInvitation(userId) ? "SENT" : "NOT_SENT";
+        } catch (RuntimeException keycloakAway) {
+            return "NOT_SENT";
         }
     }
 

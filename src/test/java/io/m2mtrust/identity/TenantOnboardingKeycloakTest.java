@@ -285,7 +285,43 @@ class TenantOnboardingKeycloakTest {
         Api.assertProblem(as(olivia).get("/api/v1/tenants/val-co/users/not-a-user-id"), 404, "not-found");
         Api.assertProblem(as(olivia).get("/api/v1/tenants/val-co/users?max=100000"), 400, "validation");
         Api.assertProblem(as(olivia).get("/api/v1/tenants/no-such-co/users"), 404, "not-found");
+        // oversized: refused before anything reaches Keycloak
+        Response huge = as(olivia).body(Map.of("username", "vic", "roles", List.of("tenant-auditor"), "firstName", "x".repeat(70_000),
+                "temporaryPassword", "Temp-1234567890")).post("/api/v1/tenants/val-co/users");
+        assertThat(huge.statusCode()).isEqualTo(413);
         assertThat(userIds("vic")).isEmpty();
+    }
+
+    @Test
+    void an_invitation_keycloak_cannot_send_leaves_the_user_made_and_is_resent_once_e_mail_works() throws Exception {
+        var kc = RealKeycloakProfile.keycloak;
+        String olivia = kc.passwordGrant("olivia", "olivia-demo-password");
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        kc.useSmtp("127.0.0.1", closedPort);
+        Response made;
+        try {
+            made = as(olivia).body(Map.of("id", "mailless-co", "name", "Mailless Co", "firstAdmin", Map.of("email", "mia@mailless.example")))
+                    .post("/api/v1/tenants");
+        } finally {
+            kc.useSmtp("127.0.0.1", RealKeycloakProfile.mail.port());
+        }
+        // the tenant and its admin exist (committed before the e-mail): the answer says the invitation is still owed
+        assertThat(made.statusCode()).as(made.asString()).isEqualTo(201);
+        assertThat(made.jsonPath().getString("firstAdmin.invitation")).isEqualTo("NOT_SENT");
+        assertThat(RealKeycloakProfile.mail.countTo("mia@mailless.example")).isZero();
+        String miaId = made.jsonPath().getString("firstAdmin.id");
+        Response resent = as(olivia).post("/api/v1/tenants/mailless-co/users/" + miaId + "/invitation");
+        assertThat(resent.statusCode()).as(resent.asString()).isEqualTo(200);
+        assertThat(resent.jsonPath().getString("invitation")).isEqualTo("SENT");
+        assertThat(RealKeycloakProfile.mail.awaitTo("mia@mailless.example", Duration.ofSeconds(20))).isPresent();
+        // a user without an e-mail address has nothing to be sent
+        String noMail = as(olivia).body(Map.of("username", "nomail", "roles", List.of("tenant-auditor"), "temporaryPassword", "Temp-NoMail-12345"))
+                .post("/api/v1/tenants/mailless-co/users").then().statusCode(201).extract().path("id");
+        assertProblem(as(olivia).post("/api/v1/tenants/mailless-co/users/" + noMail + "/invitation"), 409, "conflict");
+        assertThat(as(olivia).get("/api/v1/tenants/mailless-co/audit").jsonPath().getList("action")).contains("user.invite");
     }
 
     private static JsonNode claims(String jwt) throws Exception {
