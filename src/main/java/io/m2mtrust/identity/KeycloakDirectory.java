@@ -202,6 +202,9 @@ public class KeycloakDirectory {
                     // the name is someone else's, perhaps another tenant's: say no more than that it is taken
                     throw ApiProblem.conflict("user name " + u.username() + " is taken");
                 }
+                if (r.users().get(id).roles().realmLevel().listEffective().stream().anyMatch(x -> AdminAccess.PLATFORM_ADMIN.equals(x.getName()))) {
+                    throw ApiProblem.forbidden("user " + u.username() + " holds platform-admin; only Keycloak's own administrators change it");
+                }
                 for (String role : u.roles()) {
                     r.users().get(id).joinGroup(group.roleGroupId(role));
                 }
