@@ -273,6 +273,15 @@ public class KeycloakDirectory {
         }
     }
 
+    /** {@link #sendInvitation} for a user already made: "SENT" or "NOT_SENT" (resend later), never a failure. */
+    public String inviteOrOwe(String userId) {
+        try {
+            return sendInvitation(userId) ? "SENT" : "NOT_SENT";
+        } catch (ApiProblem keycloakAway) {
+            return "NOT_SENT";
+        }
+    }
+
     /** Compensation: removes a user this request made. */
     public void removeUser(String userId) {
         call("remove user " + userId, () -> {

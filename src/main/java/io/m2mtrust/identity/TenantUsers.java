@@ -64,7 +64,7 @@ public class TenantUsers {
                     throw auditFailed;
                 }
                 // the user exists and is audited: an invitation that cannot go out now is resent later, never a failure
-                String invitation = u.temporaryPassword() != null ? "TEMPORARY_PASSWORD" : !made.created() ? null : invite(made.id());
+                String invitation = u.temporaryPassword() != null ? "TEMPORARY_PASSWORD" : !made.created() ? null : directory.inviteOrOwe(made.id());
                 return TenantUserDtos.TenantUserView.of(member(group, made.id()), invitation);
             });
         } finally {
@@ -119,14 +119,6 @@ public class TenantUsers {
                     AuditLog.Outcome.SUCCESS, "invitation e-mailed"));
             return TenantUserDtos.TenantUserView.of(member(group, userId), "SENT");
         });
-    }
-
-    private String invite(String userId) {
-        try {
-            return directory.sendInvitation(userId) ? "SENT" : "NOT_SENT";
-        } catch (RuntimeException keycloakAway) {
-            return "NOT_SENT";
-        }
     }
 
     private Tenant enter(String tenantId, AdminAccess.Need need) {

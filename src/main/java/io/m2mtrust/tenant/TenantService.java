@@ -131,19 +131,12 @@ public class TenantService {
         statuses.forget(id);
         FirstAdmin first = null;
         if (user != null) {
-            String invitation = admin.temporaryPassword() != null ? "TEMPORARY_PASSWORD" : invite(user.id());
+            String invitation = admin.temporaryPassword() != null ? "TEMPORARY_PASSWORD" : directory.inviteOrOwe(user.id());
             first = new FirstAdmin(user.id(), user.username(), invitation);
         }
         return new Created(committed, true, first);
     }
 
-    private String invite(String userId) {
-        try {
-            return directory.sendInvitation(userId) ? "SENT" : "NOT_SENT";
-        } catch (RuntimeException keycloakAway) {
-            return "NOT_SENT";
-        }
-    }
 
     /** The answer to a repetition of a creation that succeeded, or null when this is not one. */
     private Created repeated(String id, String name, KeycloakDirectory.NewUser admin) {

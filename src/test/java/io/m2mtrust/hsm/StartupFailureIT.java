@@ -48,25 +48,9 @@ class StartupFailureIT {
             throws Exception {
         Path cfg = Files.createTempFile("m2m-p11-", ".cfg");
         Files.writeString(cfg, "name = it\nlibrary = " + library + "\nslotListIndex = " + slot + "\n");
-        Path log = Files.createTempFile("m2m-startup-", ".log");
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", "target/quarkus-app/quarkus-run.jar").redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("M2M_HSM_PROVIDER_CONFIG", cfg.toString());
-        pb.environment().put("M2M_HSM_PIN", pin != null ? pin : TestHsm.settings().pin().orElseThrow());
-        pb.environment().remove("M2M_HSM_PIN_FILE");
-        pb.environment().put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
-        pb.environment().put("M2M_DB_USER", "postgres");
-        pb.environment().put("M2M_HTTP_PORT", "0");
-        pb.environment().put("QUARKUS_OIDC_TENANT_ENABLED", "false"); // no identity provider needed to reach the HSM
-        pb.environment().put("QUARKUS_OIDC_CONSOLE_TENANT_ENABLED", "false");
-        pb.environment().put("M2M_IDENTITY_PROVISIONING", "off");
-        Process p = pb.start();
-        boolean stopped = p.waitFor(90, TimeUnit.SECONDS);
-        String out = Files.readString(log, StandardCharsets.UTF_8);
-        if (!stopped) {
-            p.destroyForcibly();
-        }
-        assertThat(stopped).as("the service stops by itself; output:\n" + out).isTrue();
+        Started run = start(cfg, pin != null ? pin : TestHsm.settings().pin().orElseThrow(), "off");
+        Process p = run.process();
+        String out = run.output();
         List<String> errors = out.lines().filter(l -> l.contains("ERROR")).toList();
         assertThat(p.exitValue()).as(out).isEqualTo(78);
         assertThat(errors).as(out).hasSize(1);
@@ -79,19 +63,29 @@ class StartupFailureIT {
 
     @org.junit.jupiter.api.Test
     void keycloak_provisioning_without_keycloaks_address_stops_start_up_and_says_what_to_set() throws Exception {
+        Started run = start(TestHsm.settings().providerConfig(), TestHsm.settings().pin().orElseThrow(), "keycloak");
+        assertThat(run.process().exitValue()).as(run.output()).isNotZero();
+        assertThat(run.output()).contains("m2m.identity.provisioning=keycloak needs Keycloak's address: set M2M_KEYCLOAK_URL")
+                .doesNotContain("Listening on");
+    }
+
+    record Started(Process process, String output) {
+    }
+
+    /** Starts the packaged service with this HSM configuration and PIN, no OIDC, and waits for it to stop by itself. */
+    private static Started start(Path hsmConfig, String pin, String provisioning) throws Exception {
         Path log = Files.createTempFile("m2m-startup-", ".log");
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED",
                 "-jar", "target/quarkus-app/quarkus-run.jar").redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("M2M_HSM_PROVIDER_CONFIG", TestHsm.settings().providerConfig().toString());
-        pb.environment().put("M2M_HSM_PIN", TestHsm.settings().pin().orElseThrow());
+        pb.environment().put("M2M_HSM_PROVIDER_CONFIG", hsmConfig.toString());
+        pb.environment().put("M2M_HSM_PIN", pin);
         pb.environment().remove("M2M_HSM_PIN_FILE");
         pb.environment().put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
         pb.environment().put("M2M_DB_USER", "postgres");
         pb.environment().put("M2M_HTTP_PORT", "0");
-        pb.environment().put("QUARKUS_OIDC_TENANT_ENABLED", "false");
+        pb.environment().put("QUARKUS_OIDC_TENANT_ENABLED", "false"); // no identity provider needed to reach the HSM
         pb.environment().put("QUARKUS_OIDC_CONSOLE_TENANT_ENABLED", "false");
-        pb.environment().put("M2M_IDENTITY_PROVISIONING", "keycloak");
+        pb.environment().put("M2M_IDENTITY_PROVISIONING", provisioning);
         pb.environment().remove("M2M_KEYCLOAK_URL");
         Process p = pb.start();
         boolean stopped = p.waitFor(90, TimeUnit.SECONDS);
@@ -100,8 +94,6 @@ class StartupFailureIT {
             p.destroyForcibly();
         }
         assertThat(stopped).as("the service stops by itself; output:\n" + out).isTrue();
-        assertThat(p.exitValue()).as(out).isNotZero();
-        assertThat(out).contains("m2m.identity.provisioning=keycloak needs Keycloak's address: set M2M_KEYCLOAK_URL")
-                .doesNotContain("Listening on");
+        return new Started(p, out);
     }
 }
