@@ -65,12 +65,10 @@ public class ConsoleResource {
     private final AuditLog audit;
     private final EntityManager em;
     private final ConsoleSupport support;
-    private final jakarta.validation.Validator validator;
 
     ConsoleResource(SecurityIdentity identity, AdminAccess access, TenantDoor door, TenantService tenants, PolicyService policies, AuditLog audit,
-                    EntityManager em, ConsoleSupport support, jakarta.validation.Validator validator) {
+                    EntityManager em, ConsoleSupport support) {
         this.support = support;
-        this.validator = validator;
         this.identity = identity;
         this.access = access;
         this.door = door;
@@ -135,10 +133,9 @@ public class ConsoleResource {
             var firstAdmin = !withAdmin ? null : new io.m2mtrust.identity.TenantUserDtos.FirstAdmin(
                     notBlank(adminUsername) ? adminUsername.strip() : null, notBlank(adminEmail) ? adminEmail.strip() : null, null, null, pw);
             if (firstAdmin != null) {
-                var invalid = validator.validate(firstAdmin);
-                if (!invalid.isEmpty()) {
-                    return error(400, "First admin: " + invalid.stream().map(v -> v.getPropertyPath() + " " + v.getMessage()).sorted()
-                            .collect(java.util.stream.Collectors.joining("; ")));
+                String invalid = support.violations(firstAdmin);
+                if (invalid != null) {
+                    return error(400, "First admin: " + invalid);
                 }
             }
             var created = tenants.create(new io.m2mtrust.tenant.TenantDtos.CreateTenant(id.trim(), name.trim(), firstAdmin), access.actor());

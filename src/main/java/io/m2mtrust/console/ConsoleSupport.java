@@ -29,6 +29,21 @@ public class ConsoleSupport {
     @Location("console/error.html")
     Template errorPage;
 
+    @Inject
+    jakarta.validation.Validator validator;
+
+    /** A form's request object checked like the API checks its body: null when valid, else "field: message; …". */
+    public <T> String violations(T request) {
+        var v = validator.validate(request);
+        return v.isEmpty() ? null : v.stream().map(x -> field(x.getPropertyPath().toString()) + ": " + x.getMessage()).sorted()
+                .collect(java.util.stream.Collectors.joining("; "));
+    }
+
+    private static String field(String path) {
+        String last = path.substring(path.lastIndexOf('.') + 1);
+        return last.replaceAll("<.*>|\\[.*]", "");
+    }
+
     public Viewer viewer() {
         List<String> roles = identity.getRoles().stream()
                 .filter(r -> r.equals(AdminAccess.PLATFORM_ADMIN) || r.equals(AdminAccess.TENANT_ADMIN) || r.equals(AdminAccess.TENANT_AUDITOR))

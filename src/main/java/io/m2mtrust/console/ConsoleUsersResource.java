@@ -9,8 +9,6 @@ import io.m2mtrust.tenant.Tenant;
 import io.m2mtrust.tenant.TenantDoor;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
-import jakarta.validation.ConstraintViolation;
-import jakarta.validation.Validator;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.CookieParam;
 import jakarta.ws.rs.FormParam;
@@ -28,7 +26,6 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * A tenant's people in the console: who they are, their tenant role, enabled or not, what Keycloak still asks of
@@ -48,14 +45,12 @@ public class ConsoleUsersResource {
     private final TenantDoor door;
     private final ConsoleSupport support;
     private final KeycloakDirectory directory;
-    private final Validator validator;
 
-    ConsoleUsersResource(TenantUsers users, TenantDoor door, ConsoleSupport support, KeycloakDirectory directory, Validator validator) {
+    ConsoleUsersResource(TenantUsers users, TenantDoor door, ConsoleSupport support, KeycloakDirectory directory) {
         this.users = users;
         this.door = door;
         this.support = support;
         this.directory = directory;
-        this.validator = validator;
     }
 
     @GET
@@ -90,7 +85,7 @@ public class ConsoleUsersResource {
         try {
             var req = new TenantUserDtos.NewTenantUser(blank(username) ? null : username.strip(), blank(email) ? null : email.strip(),
                     null, null, blank(role) ? Set.of() : Set.of(role), pw);
-            String invalid = violations(req);
+            String invalid = support.violations(req);
             if (invalid != null) {
                 return support.error(400, invalid);
             }
@@ -119,7 +114,7 @@ public class ConsoleUsersResource {
         }
         try {
             var req = new TenantUserDtos.UpdateTenantUser("true".equals(enabled), blank(role) || "none".equals(role) ? Set.of() : Set.of(role));
-            String invalid = violations(req);
+            String invalid = support.violations(req);
             if (invalid != null) {
                 return support.error(400, invalid);
             }
@@ -146,18 +141,6 @@ public class ConsoleUsersResource {
         } catch (ApiProblem e) {
             return support.error(e);
         }
-    }
-
-    private <T> String violations(T req) {
-        Set<ConstraintViolation<T>> v = validator.validate(req);
-        return v.isEmpty() ? null : v.stream().map(x -> lastNode(x.getPropertyPath().toString()) + ": " + x.getMessage())
-                .sorted().collect(Collectors.joining("; "));
-    }
-
-    private static String lastNode(String path) {
-        int i = path.lastIndexOf('.');
-        String s = i < 0 ? path : path.substring(i + 1);
-        return s.replaceAll("<.*>|\\[.*]", "");
     }
 
     private static boolean blank(String s) {

@@ -19,7 +19,7 @@ import java.util.List;
  * Users a tenant admin disabled stay disabled.
  *
  * <p>The tenant row is the authority and changes first; the admin API refuses tokens of a tenant that is not
- * ACTIVE at once ({@link io.m2mtrust.tenant.TenantStatuses}), so a Keycloak outage delays only the Keycloak side.
+ * ACTIVE at once ({@link io.m2mtrust.security.AdminAccess}), so a Keycloak outage delays only the Keycloak side.
  * {@code tenant.identity_status} records what was applied; the reconciler finishes what an outage interrupted.
  */
 @ApplicationScoped

@@ -37,7 +37,7 @@ public class AdminAccess {
     JsonWebToken jwt;
 
     @Inject
-    io.m2mtrust.tenant.TenantStatuses statuses;
+    jakarta.persistence.EntityManager em;
 
     public boolean isPlatformAdmin() {
         return identity.hasRole(PLATFORM_ADMIN);
@@ -87,14 +87,16 @@ public class AdminAccess {
     }
 
     /**
-     * A tenant's own people act only while it is ACTIVE: suspending or deleting a tenant stops its tokens at once
-     * (Keycloak disables the users too, but access tokens already issued stay valid until they expire).
+     * A tenant's own people act only while it is ACTIVE: suspending or deleting a tenant stops its tokens at once, on
+     * every replica (Keycloak disables the users too, but access tokens already issued stay valid until they expire).
+     * The row read here is the one the request loads next anyway: outside a transaction both reads share the
+     * request's persistence context, so the check adds no query.
      */
     private void requireActiveTenant(String tenantId) {
-        var status = statuses.of(tenantId);
-        if (status.isPresent() && status.get() != io.m2mtrust.tenant.Tenant.Status.ACTIVE) {
+        io.m2mtrust.tenant.Tenant t = em.find(io.m2mtrust.tenant.Tenant.class, tenantId);
+        if (t != null && t.status != io.m2mtrust.tenant.Tenant.Status.ACTIVE && t.status != io.m2mtrust.tenant.Tenant.Status.CREATING) {
             throw new ApiProblem(403, "tenant-inactive", "Forbidden",
-                    "tenant " + tenantId + " is " + status.get().name().toLowerCase(java.util.Locale.ROOT) + "; its users cannot act");
+                    "tenant " + tenantId + " is " + t.status.name().toLowerCase(java.util.Locale.ROOT) + "; its users cannot act");
         }
     }
 

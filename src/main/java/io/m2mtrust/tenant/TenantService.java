@@ -34,17 +34,15 @@ public class TenantService {
     private final AuditLog audit;
     private final KeycloakDirectory directory;
     private final TenantIdentitySync identitySync;
-    private final TenantStatuses statuses;
 
     TenantService(EntityManager em, TenantKeyService keys, PolicyService policies, AuditLog audit,
-                  KeycloakDirectory directory, TenantIdentitySync identitySync, TenantStatuses statuses) {
+                  KeycloakDirectory directory, TenantIdentitySync identitySync) {
         this.em = em;
         this.keys = keys;
         this.policies = policies;
         this.audit = audit;
         this.directory = directory;
         this.identitySync = identitySync;
-        this.statuses = statuses;
     }
 
     /** The outcome of a creation: the tenant, whether this request made it, and its first admin if one was asked for. */
@@ -128,7 +126,6 @@ public class TenantService {
             }
         }
         // committed: from here on nothing is undone; an invitation that cannot be sent now is sent again later
-        statuses.forget(id);
         FirstAdmin first = null;
         if (user != null) {
             String invitation = admin.temporaryPassword() != null ? "TEMPORARY_PASSWORD" : directory.inviteOrOwe(user.id());
@@ -254,7 +251,6 @@ public class TenantService {
     public Tenant update(String id, TenantDtos.UpdateTenant req, String ifMatch, String actor) {
         requireLive(id);
         Tenant t = audit.auditRefusals(id, actor, "tenant.update", "tenant/" + id, () -> updateChecked(id, req, ifMatch, actor));
-        statuses.forget(id);
         // suspension disables the tenant's Keycloak users, re-activation enables the same ones again; the tenant's
         // tokens are refused from the commit on whatever Keycloak says (AdminAccess), the reconciler retries
         identitySync.apply(id, actor);
@@ -293,7 +289,6 @@ public class TenantService {
             t.updatedAt = now;
             keys.markAllDestroyed(id, actor);
         });
-        statuses.forget(id);
         int shredded;
         try {
             shredded = keys.shred(id);
