@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import io.m2mtrust.hsm.HsmKeyNotFoundException;
 import io.m2mtrust.hsm.HsmUnavailableException;
+import io.m2mtrust.security.BearerTokenRefusal;
 import io.quarkus.security.AuthenticationFailedException;
 import io.quarkus.security.ForbiddenException;
 import io.quarkus.security.UnauthorizedException;
@@ -87,9 +88,13 @@ public class ProblemMapper {
         return Response.status(401).header("WWW-Authenticate", "Bearer").build();
     }
 
+    /** A refused bearer token: 401 with the reason (issuer or audience mismatch, expired…) in the detail, never the token. */
     @ServerExceptionMapper
-    public Response authFailed(AuthenticationFailedException e) {
-        return Response.status(401).header("WWW-Authenticate", "Bearer").build();
+    public Response authFailed(AuthenticationFailedException e, io.vertx.core.http.HttpServerResponse vertx) {
+        BearerTokenRefusal why = BearerTokenRefusal.of(e);
+        vertx.headers().remove("WWW-Authenticate"); // the plain challenge of proactive authentication: replaced by the one with the reason
+        Response problem = respond(401, "urn:m2m-trust:problem:unauthenticated", "Unauthorized", why.detail(), List.of(), null);
+        return Response.fromResponse(problem).header("WWW-Authenticate", why.challenge()).build();
     }
 
     @ServerExceptionMapper

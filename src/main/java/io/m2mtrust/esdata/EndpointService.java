@@ -134,6 +134,14 @@ public class EndpointService {
                 .setParameter(1, tenantId).getResultList());
     }
 
+    /** Whether {@code id} names an active end-point of the tenant (ids are slugs; an identity never matches one by accident of syntax). */
+    public boolean isActive(String tenantId, String id) {
+        return id != null && id.matches(SLUG) && QuarkusTransaction.requiringNew().call(() -> {
+            Endpoint e = em.find(Endpoint.class, new Endpoint.Key(tenantId, id));
+            return e != null && e.status == Endpoint.Status.ACTIVE;
+        });
+    }
+
     public Endpoint get(String tenantId, String id) {
         return QuarkusTransaction.requiringNew().call(() -> live(tenantId, id));
     }
@@ -161,25 +169,41 @@ public class EndpointService {
     // ---------------------------------------------------------------- ESData as the end-point
 
     public EsDataService.Outcome protect(String tenantId, String id, EndpointProtect req) {
+        return protect(tenantId, id, req, false);
+    }
+
+    /**
+     * What {@link #protect} would answer, from the same code: every check, the same key resolution (keys are not
+     * opened) and algorithm choice; signatures are stood in for by {@link JoseEnvelopes#sizeOnlySigner} so that
+     * envelope sizes (and with them the size limits of a nested envelope) are exactly protect's. No HSM operation
+     * and no envelope: {@code wouldSucceed}, and for a refusal the {@code protectStatus} and problems protect would give.
+     */
+    public EsDataService.Outcome dryRun(String tenantId, String id, EndpointProtect req) {
+        return protect(tenantId, id, req, true);
+    }
+
+    private EsDataService.Outcome protect(String tenantId, String id, EndpointProtect req, boolean dry) {
         Endpoint e = get(tenantId, id);
         boolean sign = Boolean.TRUE.equals(req.sign());
         boolean toCerts = req.encryptForCertificatesOf() != null && !req.encryptForCertificatesOf().isEmpty();
         boolean toKeys = req.encryptFor() != null && !req.encryptFor().isEmpty();
         if (!sign && !toCerts) {
             // the symmetric options, with the keys registered for this end-point's identity
-            return esdata.protect(tenantId, e.subjectId, new EsDataService.ProtectRequest(req.payload(), req.aad(), req.encryptFor(), req.macWith(),
-                    req.alg(), req.enc(), req.contentSecurity()));
+            EsDataService.ProtectRequest symmetric = new EsDataService.ProtectRequest(req.payload(), req.aad(), req.encryptFor(), req.macWith(),
+                    req.alg(), req.enc(), req.contentSecurity());
+            return dry ? esdata.dryRun(tenantId, e.subjectId, symmetric) : esdata.protect(tenantId, e.subjectId, symmetric);
         }
+        Map<String, Object> out = new LinkedHashMap<>();
         if (toCerts && toKeys) {
-            return refused(400, "encrypt either for certificates or for symmetric keys, not both in one call");
+            return refused(out, dry, 400, "encrypt either for certificates or for symmetric keys, not both in one call");
         }
         boolean macs = req.macWith() != null && !req.macWith().isEmpty();
         if (macs && !sign) {
-            return refused(400, "MACs go with a certificate signature (sign) or alone, not with encryption for certificates");
+            return refused(out, dry, 400, "MACs go with a certificate signature (sign) or alone, not with encryption for certificates");
         }
         JoseEnvelopes.Serialization s = serialization(req.contentSecurity());
         if (s == null) {
-            return refused(400, "contentSecurity must be 1, 2 or 3");
+            return refused(out, dry, 400, "contentSecurity must be 1, 2 or 3");
         }
         byte[] payload;
         byte[] aad;
@@ -187,10 +211,9 @@ public class EndpointService {
             payload = Base64.getDecoder().decode(req.payload() == null ? "" : req.payload());
             aad = req.aad() == null ? null : Base64.getDecoder().decode(req.aad());
         } catch (IllegalArgumentException x) {
-            return refused(400, "payload and aad are base64");
+            return refused(out, dry, 400, "payload and aad are base64");
         }
         JoseEnvelopes.Policy policy = esdata.policy(tenantId);
-        Map<String, Object> out = new LinkedHashMap<>();
         try {
             String content = null;
             JoseEnvelopes.Serialization inner = JoseEnvelopes.Serialization.COMPACT;
@@ -199,21 +222,33 @@ public class EndpointService {
                 List<JoseEnvelopes.SigningKey> signers = new ArrayList<>();
                 String signAlg = req.signAlg() != null ? req.signAlg() : e.keyType.jwsAlgorithms().get(0);
                 if (!e.keyType.jwsAlgorithms().contains(signAlg)) {
-                    return refused(400, "an " + e.keyType + " key signs " + e.keyType.jwsAlgorithms() + ", not " + signAlg);
+                    return refused(out, dry, 400, "an " + e.keyType + " key signs " + e.keyType.jwsAlgorithms() + ", not " + JoseEnvelopes.printable(signAlg));
                 }
-                signers.add(JoseEnvelopes.certificateKey(new HsmJwsSigner(hsm, HsmKeyLabel.parse(e.hsmLabel), e.keyType, signAlg), certificate(e), false,
-                        policy));
+                com.nimbusds.jose.JWSSigner certificateSigner = dry ? JoseEnvelopes.sizeOnlySigner(signAlg, e.keyType.jwsSignatureBytes())
+                        : new HsmJwsSigner(hsm, HsmKeyLabel.parse(e.hsmLabel), e.keyType, signAlg);
+                signers.add(JoseEnvelopes.certificateKey(certificateSigner, certificate(e), false, policy));
+                out.put("signAlg", signAlg);
                 List<JoseEnvelopes.Recipient> macKeys = new ArrayList<>();
                 try {
+                    List<JoseEnvelopes.KeySize> sizes = new ArrayList<>();
                     for (String kid : macs ? req.macWith() : List.<String>of()) {
                         EsDataKeys.Resolution r = QuarkusTransaction.requiringNew().call(() ->
-                                keys.resolve(tenantId, e.subjectId, kid, EsDataKeys.Usage.MAC, true));
+                                keys.resolve(tenantId, e.subjectId, kid, EsDataKeys.Usage.MAC, !dry));
                         if (!r.usable()) {
-                            return refused(r.problem().contains("SUID") ? 403 : 404, kid + ": " + r.problem());
+                            return refused(out, dry, r.status(), kid + ": " + r.problem());
                         }
-                        JoseEnvelopes.Recipient k = new JoseEnvelopes.Recipient(kid, r.key());
-                        macKeys.add(k);
-                        signers.add(JoseEnvelopes.macKey(k, req.macAlg() != null ? req.macAlg() : "HS256", policy));
+                        sizes.add(new JoseEnvelopes.KeySize(kid, r.keyLength()));
+                        if (r.key() != null) {
+                            macKeys.add(new JoseEnvelopes.Recipient(kid, r.key()));
+                        }
+                    }
+                    String macAlg = req.macAlg() != null ? req.macAlg() : "HS256";
+                    if (!sizes.isEmpty()) {
+                        JoseEnvelopes.planMacs(sizes, macAlg, JoseEnvelopes.Serialization.JSON, payload.length, policy);
+                        out.put("macAlg", macAlg);
+                    }
+                    for (int i = 0; i < sizes.size(); i++) {
+                        signers.add(dry ? JoseEnvelopes.sizeOnlyMacKey(sizes.get(i).kid(), macAlg) : JoseEnvelopes.macKey(macKeys.get(i), macAlg, policy));
                     }
                     if (signers.size() > 1) {
                         inner = JoseEnvelopes.Serialization.JSON;
@@ -229,39 +264,69 @@ public class EndpointService {
                 for (String subject : req.encryptForCertificatesOf()) {
                     Optional<X509Certificate> c = validCertificateOf(tenantId, subject);
                     if (c.isEmpty()) {
-                        return refused(404, "no valid certificate for " + subject);
+                        return refused(out, dry, 404, "no valid certificate for " + subject);
                     }
                     recipients.add(new JoseEnvelopes.CertificateRecipient(c.get()));
                 }
                 String alg = req.alg() != null ? req.alg() : "ECDH-ES+A256KW";
                 String enc = req.enc() != null ? req.enc() : "A256GCM";
                 byte[] plain = content != null ? content.getBytes(java.nio.charset.StandardCharsets.US_ASCII) : payload;
+                // public-key work only (the targets' certificates): the dry-run runs it whole and drops the result
                 content = JoseEnvelopes.encryptForCertificates(plain, aad, recipients, alg, enc, s, policy,
                         !sign ? null : inner == JoseEnvelopes.Serialization.COMPACT ? "JOSE" : "JOSE+JSON");
+                out.put("alg", JoseEnvelopes.planCertificateEncryption(recipients, alg, enc, s, aad != null && aad.length > 0, plain.length, policy)
+                        .alg());
+                out.put("enc", enc);
                 out.putIfAbsent("class", "encryption");
             } else if (toKeys) {
                 List<JoseEnvelopes.Recipient> recipients = new ArrayList<>();
                 try {
+                    List<JoseEnvelopes.KeySize> sizes = new ArrayList<>();
                     for (String kid : req.encryptFor()) {
                         EsDataKeys.Resolution r = QuarkusTransaction.requiringNew().call(() ->
-                                keys.resolve(tenantId, e.subjectId, kid, EsDataKeys.Usage.ENCRYPT, true));
+                                keys.resolve(tenantId, e.subjectId, kid, EsDataKeys.Usage.ENCRYPT, !dry));
                         if (!r.usable()) {
-                            return refused(r.problem().contains("SUID") ? 403 : 404, kid + ": " + r.problem());
+                            return refused(out, dry, r.status(), kid + ": " + r.problem());
                         }
-                        recipients.add(new JoseEnvelopes.Recipient(kid, r.key()));
+                        sizes.add(new JoseEnvelopes.KeySize(kid, r.keyLength()));
+                        if (r.key() != null) {
+                            recipients.add(new JoseEnvelopes.Recipient(kid, r.key()));
+                        }
                     }
-                    String alg = req.alg() != null ? req.alg() : recipients.size() == 1 ? "dir" : "A256KW";
-                    content = JoseEnvelopes.encryptNested(content, inner, recipients, alg, req.enc() != null ? req.enc() : "A256GCM", s, policy);
+                    byte[] plain = content.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                    JoseEnvelopes.EncryptionPlan plan = JoseEnvelopes.planEncryption(sizes, req.alg(), req.enc(), s, aad != null && aad.length > 0,
+                            plain.length, policy);
+                    out.put("alg", plan.alg());
+                    out.put("enc", plan.enc());
+                    if (!dry) {
+                        content = JoseEnvelopes.encryptNested(content, inner, recipients, req.alg(), req.enc(), s, policy);
+                    }
                 } finally {
                     recipients.forEach(r -> r.key().close());
                 }
             }
-            out.put("envelope", content);
             out.put("contentSecurity", s.contentSecurity);
+            if (dry) {
+                out.put("wouldSucceed", true);
+                return new EsDataService.Outcome(200, out);
+            }
+            out.put("envelope", content);
             return new EsDataService.Outcome(200, out);
         } catch (JoseEnvelopes.Refused r) {
-            return refused(EsDataService.statusOf(r), r.getMessage());
+            return refused(out, dry, EsDataService.statusOf(r), r.getMessage());
         }
+    }
+
+    /** A refusal as protect answers it, or as its dry-run reports it (200, wouldSucceed false, the status protect would answer). */
+    private static EsDataService.Outcome refused(Map<String, Object> out, boolean dry, int status, String why) {
+        if (!dry) {
+            return EsDataService.refused(status, why);
+        }
+        out.remove("envelope");
+        out.put("wouldSucceed", false);
+        out.put("protectStatus", status);
+        out.put("problems", List.of(why));
+        return new EsDataService.Outcome(200, out);
     }
 
     /**
@@ -344,8 +409,15 @@ public class EndpointService {
             if (h.getKeyID() == null) {
                 return Optional.empty();
             }
-            return QuarkusTransaction.requiringNew().call(() -> keys.open(tenantId, subjectId, h.getKeyID(), EsDataKeys.Usage.MAC))
-                    .map(k -> new JoseEnvelopes.VerificationKey.Symmetric(h.getKeyID(), k));
+            try {
+                return QuarkusTransaction.requiringNew().call(() -> keys.opener(tenantId, subjectId, EsDataKeys.Usage.MAC).find(h.getKeyID()))
+                        .map(k -> new JoseEnvelopes.VerificationKey.Symmetric(h.getKeyID(), k));
+            } catch (io.quarkus.narayana.jta.QuarkusTransactionException x) {
+                if (x.getCause() instanceof JoseEnvelopes.Refused r) {
+                    throw r; // held for another usage: 403, not "unknown"
+                }
+                throw x;
+            }
         };
     }
 

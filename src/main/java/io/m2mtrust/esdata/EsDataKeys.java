@@ -46,23 +46,44 @@ public class EsDataKeys {
         }
     }
 
-    /** A usable key, or why not (for answers and the dry-run; never key material). */
-    public record Resolution(String kid, SecretBytes key, int suid, Instant expiresAt, String problem, java.util.List<String> peers) {
-        public Resolution(String kid, SecretBytes key, int suid, Instant expiresAt, String problem) {
-            this(kid, key, suid, expiresAt, problem, java.util.List.of());
+    /**
+     * A usable key, or why not (for answers and the dry-run; never key material). {@code keyLength} is the length of
+     * the JOSE key that would be used, known without opening it; {@code status} is the HTTP status of a refusal:
+     * 404 unknown to the caller, 403 held for another usage or outside the tenant policy, 400 not a key identifier.
+     */
+    public record Resolution(String kid, SecretBytes key, int suid, Instant expiresAt, String problem, java.util.List<String> peers, int keyLength,
+                             int status) {
+
+        static Resolution usable(String kid, SecretBytes key, int suid, Instant expiresAt, int keyLength) {
+            return new Resolution(kid, key, suid, expiresAt, null, java.util.List.of(), key != null ? key.length() : keyLength, 200);
         }
 
-        public static Resolution refused(String kid, String problem) {
-            return new Resolution(kid, null, 0, null, problem);
+        /** Not the caller's key, expired or absent: indistinguishable on purpose. */
+        public static Resolution unknown(String kid, String problem) {
+            return new Resolution(kid, null, 0, null, problem, java.util.List.of(), 0, 404);
+        }
+
+        /** A key the caller holds, refused for this usage or by the tenant policy (TS-0004 SUIDs; interop profile: 403). */
+        static Resolution forbidden(String kid, String problem) {
+            return new Resolution(kid, null, 0, null, problem, java.util.List.of(), 0, 403);
+        }
+
+        static Resolution malformed(String kid, String problem) {
+            return new Resolution(kid, null, 0, null, problem, java.util.List.of(), 0, 400);
         }
 
         /** The same key with the identities it is shared with besides the caller (for ESPrim's impersonation check). */
         Resolution withPeers(java.util.List<String> peers) {
-            return new Resolution(kid, key, suid, expiresAt, problem, java.util.List.copyOf(peers));
+            return new Resolution(kid, key, suid, expiresAt, problem, java.util.List.copyOf(peers), keyLength, status);
         }
 
         public boolean usable() {
             return problem == null;
+        }
+
+        @Override
+        public String toString() {
+            return "Resolution[" + kid + ", suid " + suid + (problem == null ? "" : ", " + status + " " + problem) + "]";
         }
     }
 
@@ -94,7 +115,7 @@ public class EsDataKeys {
      */
     public Resolution resolve(String tenantId, String caller, String kid, Usage usage, boolean open) {
         if (kid == null || kid.length() > 330) {
-            return Resolution.refused(kid, "not a key identifier (RelativeKeyID@FQDN)");
+            return Resolution.malformed(kid, "not a key identifier (RelativeKeyID@FQDN)");
         }
         Matcher fetched = FETCHED_KEY_ID.matcher(kid);
         if (fetched.matches()) {
@@ -112,66 +133,69 @@ public class EsDataKeys {
         }
         if (!registered) {
             return ANY_KEY_ID.matcher(kid).matches() ? resolvePreprovisioned(tenantId, caller, kid, usage, open)
-                    : Resolution.refused(kid, "not a key identifier (RelativeKeyID@FQDN)");
+                    : Resolution.malformed(kid, "not a key identifier (RelativeKeyID@FQDN)");
         }
         if (!m.matches()) {
-            return Resolution.refused(kid, "not a key identifier (RelativeKeyID@FQDN)");
+            return Resolution.malformed(kid, "not a key identifier (RelativeKeyID@FQDN)");
         }
         Registrar registrar = m.group(2).equals(fqdns.maf(tenantId)) ? Registrar.MAF : Registrar.MEF;
         KeyRegistration k = em.find(KeyRegistration.class, new KeyRegistration.Key(tenantId, registrar, m.group(1)));
         if (k == null || !k.expiresAt.isAfter(Instant.now())) {
-            return Resolution.refused(kid, "unknown or expired key");
+            return Resolution.unknown(kid, "unknown or expired key");
         }
         if (!k.sourceClientId.equals(caller) && !Arrays.asList(k.targetIds).contains(caller)) {
-            return Resolution.refused(kid, "unknown key"); // not this end-point's: indistinguishable from absent
+            return Resolution.unknown(kid, "unknown key"); // not this end-point's: indistinguishable from absent
         }
         int wanted = registrar == Registrar.MAF ? usage.mafSuid : usage.mefSuid;
         if (k.suid != wanted) {
-            return Resolution.refused(kid, "the key is registered for SUID " + k.suid + ", not " + wanted + " (" + usage.name().toLowerCase() + ")");
+            return Resolution.forbidden(kid, "the key is registered for SUID " + k.suid + ", not " + wanted + " (" + usage.name().toLowerCase() + ")");
         }
         if (!policyAllows(tenantId, k.suid)) {
-            return Resolution.refused(kid, "SUID " + k.suid + " is not allowed by the tenant policy");
+            return Resolution.forbidden(kid, "SUID " + k.suid + " is not allowed by the tenant policy");
         }
         if (!open) {
-            return new Resolution(kid, null, k.suid, k.expiresAt, null).withPeers(registrationPeers(k, caller));
+            // a protocol that needs one key takes the first half of a distributed key (interop profile)
+            return Resolution.usable(kid, null, k.suid, k.expiresAt, KeySealer.sealedKeyLength(k.sealedKey) / 2).withPeers(registrationPeers(k, caller));
         }
         try (SecretBytes value = sealer.open(RegistrationProcedures.sealContext(tenantId, kid, k.suid), k.sealedKey)) {
-            // a protocol that needs one key takes the first half of a distributed key (interop profile)
             SecretBytes half = value.reveal(b -> SecretBytes.copyOf(Arrays.copyOf(b, b.length / 2)));
-            return new Resolution(kid, half, k.suid, k.expiresAt, null).withPeers(registrationPeers(k, caller));
+            return Resolution.usable(kid, half, k.suid, k.expiresAt, 0).withPeers(registrationPeers(k, caller));
         }
     }
 
     private Resolution resolveFetched(String tenantId, String caller, String kid, String keId, int suid, Usage usage, boolean open) {
         if (suid != usage.mefSuid) {
-            return Resolution.refused(kid, "a fetchCredentials key for SUID " + suid + " is not an ESData " + usage.name().toLowerCase()
+            return Resolution.forbidden(kid, "a fetchCredentials key for SUID " + suid + " is not an ESData " + usage.name().toLowerCase()
                     + " key (SUID " + usage.mefSuid + ")");
         }
         CredentialFetchService.Outcome o = fetches.derive(tenantId, caller, keId, suid, open);
         if (o instanceof CredentialFetchService.Refused r) {
             // not a target, or no live enrolment: indistinguishable from an unknown key; SUID rules are said
-            return Resolution.refused(kid, r.status() == 403 && r.errorString().contains("SUID") ? r.errorString() : "unknown or expired key");
+            return r.status() == 403 && r.errorString().contains("SUID") ? Resolution.forbidden(kid, r.errorString())
+                    : Resolution.unknown(kid, "unknown or expired key");
         }
         CredentialFetchService.Fetched f = (CredentialFetchService.Fetched) o;
-        return new Resolution(kid, f.credential(), suid, f.lifetime(), null).withPeers(java.util.List.of(f.enroleeId()));
+        // the §10.3.7 key is one HMAC-SHA256 output: 32 bytes, used whole
+        return Resolution.usable(kid, f.credential(), suid, f.lifetime(), 32).withPeers(java.util.List.of(f.enroleeId()));
     }
 
     private Resolution resolvePreprovisioned(String tenantId, String caller, String kid, Usage usage, boolean open) {
         PreprovisionedKey k = em.find(PreprovisionedKey.class, new PreprovisionedKey.Key(tenantId, kid));
         if (k == null || k.revokedAt != null || !k.expiresAt.isAfter(Instant.now()) || !Arrays.asList(k.holders).contains(caller)) {
-            return Resolution.refused(kid, "unknown or expired key");
+            return Resolution.unknown(kid, "unknown or expired key");
         }
         if (k.suid != usage.preSuid) {
-            return Resolution.refused(kid, "the key is pre-provisioned for SUID " + k.suid + ", not " + usage.preSuid + " ("
+            return Resolution.forbidden(kid, "the key is pre-provisioned for SUID " + k.suid + ", not " + usage.preSuid + " ("
                     + usage.name().toLowerCase() + ")");
         }
         if (!policyAllows(tenantId, k.suid)) {
-            return Resolution.refused(kid, "SUID " + k.suid + " is not allowed by the tenant policy");
+            return Resolution.forbidden(kid, "SUID " + k.suid + " is not allowed by the tenant policy");
         }
         if (!open) {
-            return new Resolution(kid, null, k.suid, k.expiresAt, null).withPeers(java.util.Arrays.stream(k.holders).filter(h -> !h.equals(caller)).toList());
+            return Resolution.usable(kid, null, k.suid, k.expiresAt, k.keyLength).withPeers(java.util.Arrays.stream(k.holders).filter(h -> !h.equals(caller)).toList());
         }
-        return new Resolution(kid, sealer.open(PreprovisionedKeyResource.seal(tenantId, kid), k.sealedKey), k.suid, k.expiresAt, null).withPeers(java.util.Arrays.stream(k.holders).filter(h -> !h.equals(caller)).toList());
+        return Resolution.usable(kid, sealer.open(PreprovisionedKeyResource.seal(tenantId, kid), k.sealedKey), k.suid, k.expiresAt, 0)
+                .withPeers(java.util.Arrays.stream(k.holders).filter(h -> !h.equals(caller)).toList());
     }
 
     /**
@@ -182,17 +206,17 @@ public class EsDataKeys {
         // the caller is one side, named by its From (ESPrim) or its certificate's subjectAltName (an ESData end-point)
         boolean local = k.isLocal(caller);
         if (!k.usable(Instant.now()) || !(local || k.isPeer(caller))) {
-            return Resolution.refused(k.keyId, "unknown or expired key");
+            return Resolution.unknown(k.keyId, "unknown or expired key");
         }
         if (!policyAllows(tenantId, usage.certSuid)) {
-            return Resolution.refused(k.keyId, "SUID " + usage.certSuid + " is not allowed by the tenant policy");
+            return Resolution.forbidden(k.keyId, "SUID " + usage.certSuid + " is not allowed by the tenant policy");
         }
         java.util.List<String> peers = local ? java.util.List.of(k.peerIdentity, k.peerSubject) : java.util.List.of(k.localIdentity, k.localSubject);
         if (!open) {
-            return new Resolution(k.keyId, null, usage.certSuid, k.expiresAt, null).withPeers(peers);
+            return Resolution.usable(k.keyId, null, usage.certSuid, k.expiresAt, KeySealer.sealedKeyLength(k.sealedKey)).withPeers(peers);
         }
-        return new Resolution(k.keyId, sealer.open(new KeySealer.SealContext(tenantId, k.keyId, "escertke"), k.sealedKey), usage.certSuid,
-                k.expiresAt, null).withPeers(peers);
+        return Resolution.usable(k.keyId, sealer.open(new KeySealer.SealContext(tenantId, k.keyId, "escertke"), k.sealedKey), usage.certSuid,
+                k.expiresAt, 0).withPeers(peers);
     }
 
     /** The registration's other parties: the source when the caller is a target, the targets when the caller is the source. */
@@ -204,8 +228,21 @@ public class EsDataKeys {
         return Arrays.asList(policies.get(tenantId).allowedSuids).contains(suid);
     }
 
-    public Optional<SecretBytes> open(String tenantId, String caller, String kid, Usage usage) {
-        Resolution r = resolve(tenantId, caller, kid, usage, true);
-        return r.usable() ? Optional.of(r.key()) : Optional.empty();
+    /**
+     * Opens keys for an unprotect: a key unknown to the caller is empty (the envelope may name other recipients'
+     * keys); a key the caller holds for another usage, or that the policy refuses, is a 403 refusal naming why —
+     * never "unknown" (interop profile, errors). Callers run inside a transaction.
+     */
+    public JoseEnvelopes.KeyLookup opener(String tenantId, String caller, Usage usage) {
+        return kid -> {
+            Resolution r = resolve(tenantId, caller, kid, usage, true);
+            if (r.usable()) {
+                return Optional.of(r.key());
+            }
+            if (r.status() == 403) {
+                throw new JoseEnvelopes.Refused(JoseEnvelopes.Refused.Reason.POLICY, kid + ": " + r.problem());
+            }
+            return Optional.empty();
+        };
     }
 }

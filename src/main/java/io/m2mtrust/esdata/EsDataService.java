@@ -86,8 +86,9 @@ public class EsDataService {
             }
             List<String> used = new ArrayList<>();
             EsDataKeys.Usage usage = mac ? EsDataKeys.Usage.MAC : EsDataKeys.Usage.ENCRYPT;
+            JoseEnvelopes.KeyLookup opener = keys.opener(tenantId, caller, usage);
             JoseEnvelopes.KeyLookup lookup = kid -> {
-                var k = keys.open(tenantId, caller, kid, usage);
+                var k = opener.find(kid);
                 k.ifPresent(x -> used.add(kid));
                 return k;
             };
@@ -115,6 +116,12 @@ public class EsDataService {
         });
     }
 
+    /**
+     * Protect and its dry-run are one path: the same checks, the same key resolution (the dry-run does not open
+     * keys, it reads their lengths), the same algorithm choice ({@link JoseEnvelopes#planEncryption},
+     * {@link JoseEnvelopes#planMacs}); only the last step — opening the keys and producing the envelope — is skipped.
+     * The dry-run answers what protect would: {@code wouldSucceed}, and on a refusal its status and problems.
+     */
     private Outcome protectTx(String tenantId, String caller, ProtectRequest req, boolean dry) {
         JoseEnvelopes.Policy policy = policy(tenantId);
         JoseEnvelopes.Serialization s = serialization(req.contentSecurity());
@@ -129,68 +136,92 @@ public class EsDataService {
         if (encrypt == mac) {
             problems.add("give either encryptFor (encryption) or macWith (MAC); nested sign-then-encrypt needs a certificate signature");
         }
-        if (payload != null && payload.length > policy.maxPayloadBytes()) {
+        if (mac && aad != null) {
+            problems.add("aad goes with encryption (a JWS has no AAD)");
+        }
+        int status = 400;
+        if (problems.isEmpty() && payload.length > policy.maxPayloadBytes()) {
             problems.add("payload larger than " + policy.maxPayloadBytes() + " bytes");
         }
-        String alg = req.alg() != null ? req.alg() : encrypt ? (req.encryptFor().size() == 1 ? "dir" : "A256KW") : "HS256";
-        String enc = encrypt ? (req.enc() != null ? req.enc() : "A256GCM") : null;
-        if (!policy.algs().contains(alg) || "none".equalsIgnoreCase(alg)) {
-            problems.add("alg " + alg + " is not allowed by the tenant policy");
-        }
-        if (enc != null && !policy.encs().contains(enc)) {
-            problems.add("enc " + enc + " is not allowed by the tenant policy");
-        }
-        if (encrypt && req.encryptFor().size() > policy.maxRecipients()) {
-            problems.add("at most " + policy.maxRecipients() + " recipients (tenant policy maxEsdataTargets)");
-        }
-        if (mac && req.macWith().size() > policy.maxRecipients()) {
-            problems.add("at most " + policy.maxRecipients() + " signatures (tenant policy maxEsdataTargets)");
-        }
-        if (mac && req.macWith().size() > 1 && s == JoseEnvelopes.Serialization.COMPACT) {
-            problems.add("several MACs need JSON serialization (contentSecurity 2 or 3)");
-        }
-        List<Map<String, Object>> keyViews = new ArrayList<>();
-        List<JoseEnvelopes.Recipient> recipients = new ArrayList<>();
         List<String> kids = encrypt ? req.encryptFor() : mac ? req.macWith() : List.of();
         if (problems.isEmpty()) { // allow-lists first: no key is looked up for a refused request
-            for (String kid : kids) {
-                EsDataKeys.Resolution r = keys.resolve(tenantId, caller, kid, encrypt ? EsDataKeys.Usage.ENCRYPT : EsDataKeys.Usage.MAC, !dry);
-                Map<String, Object> v = new LinkedHashMap<>();
-                v.put("keyId", kid);
-                v.put("usable", r.usable());
-                if (r.usable()) {
-                    v.put("suid", r.suid());
-                    v.put("expirationTime", r.expiresAt().toString());
-                    if (!dry) {
-                        recipients.add(new JoseEnvelopes.Recipient(kid, r.key()));
-                    }
-                } else {
-                    v.put("problem", r.problem());
-                    problems.add(kid + ": " + r.problem());
-                }
-                keyViews.add(v);
+            String problem = allowListProblem(policy, req.alg(), encrypt ? req.enc() : null, kids.size());
+            if (problem != null) {
+                problems.add(problem);
+                status = 403;
             }
         }
+        List<Map<String, Object>> keyViews = new ArrayList<>();
+        List<JoseEnvelopes.KeySize> sizes = new ArrayList<>();
+        List<EsDataKeys.Resolution> resolved = new ArrayList<>();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("class", encrypt ? "encryption" : "signature");
-        out.put("option", encrypt ? (alg.equals("dir") ? "direct symmetric key" : "symmetric key wrap (random CEK per envelope)") : "MAC with a symmetric key");
-        out.put("alg", alg);
-        if (enc != null) {
-            out.put("enc", enc);
-        }
-        out.put("contentSecurity", s == null ? null : s.contentSecurity);
-        out.put("keys", keyViews);
         try {
+            if (problems.isEmpty()) {
+                status = 0; // the key refusals decide: 404 unknown before 403 forbidden before 400 malformed
+                for (String kid : kids) {
+                    EsDataKeys.Resolution r = keys.resolve(tenantId, caller, kid, encrypt ? EsDataKeys.Usage.ENCRYPT : EsDataKeys.Usage.MAC, !dry);
+                    Map<String, Object> v = new LinkedHashMap<>();
+                    v.put("keyId", kid);
+                    v.put("usable", r.usable());
+                    if (r.usable()) {
+                        v.put("suid", r.suid());
+                        v.put("keyLength", r.keyLength());
+                        v.put("expirationTime", r.expiresAt().toString());
+                        resolved.add(r);
+                        sizes.add(new JoseEnvelopes.KeySize(kid, r.keyLength()));
+                    } else {
+                        v.put("problem", r.problem());
+                        problems.add(kid + ": " + r.problem());
+                        status = Math.max(status, r.status());
+                    }
+                    keyViews.add(v);
+                }
+            }
+            String alg = req.alg();
+            String enc = encrypt ? req.enc() : null;
+            if (problems.isEmpty()) {
+                try {
+                    if (encrypt) {
+                        JoseEnvelopes.EncryptionPlan plan = JoseEnvelopes.planEncryption(sizes, req.alg(), req.enc(), s, aad != null && aad.length > 0,
+                                payload.length, policy);
+                        for (int i = 0; i < keyViews.size(); i++) {
+                            keyViews.get(i).put("alg", plan.algs().get(i));
+                        }
+                        alg = plan.alg();
+                        enc = plan.enc();
+                    } else {
+                        alg = JoseEnvelopes.planMacs(sizes, req.alg(), s, payload.length, policy);
+                    }
+                } catch (JoseEnvelopes.Refused r) {
+                    problems.add(r.getMessage());
+                    status = statusOf(r);
+                }
+            }
+            if (alg != null) {
+                out.put("option", encrypt ? (alg.equals("dir") ? "direct symmetric key" : "symmetric key wrap (random CEK per envelope)")
+                        : "MAC with a symmetric key");
+                out.put("alg", alg);
+            }
+            if (enc != null) {
+                out.put("enc", enc);
+            }
+            out.put("contentSecurity", s == null ? null : s.contentSecurity);
+            out.put("keys", keyViews);
             if (!problems.isEmpty()) {
                 out.put("problems", problems);
-                return new Outcome(dry ? 200 : problemStatus(problems), withVerdict(out, false, dry));
+                if (dry) {
+                    out.put("protectStatus", status);
+                }
+                return new Outcome(dry ? 200 : status, withVerdict(out, false, dry));
             }
             if (dry) {
                 return new Outcome(200, withVerdict(out, true, true));
             }
+            List<JoseEnvelopes.Recipient> recipients = resolved.stream().map(r -> new JoseEnvelopes.Recipient(r.kid(), r.key())).toList();
             String envelope;
             if (encrypt) {
-                envelope = JoseEnvelopes.encrypt(payload, aad, recipients, alg, enc, s, policy);
+                envelope = JoseEnvelopes.encrypt(payload, aad, recipients, req.alg(), req.enc(), s, policy);
             } else {
                 List<JoseEnvelopes.SigningKey> signers = new ArrayList<>();
                 for (JoseEnvelopes.Recipient r : recipients) {
@@ -204,8 +235,26 @@ public class EsDataService {
             out.put("problems", List.of(r.getMessage()));
             return new Outcome(statusOf(r), withVerdict(out, false, false));
         } finally {
-            recipients.forEach(r -> r.key().close());
+            resolved.forEach(r -> {
+                if (r.key() != null) {
+                    r.key().close();
+                }
+            });
         }
+    }
+
+    /** The tenant policy's allow-lists for what the request names itself (checked before any key lookup). */
+    static String allowListProblem(JoseEnvelopes.Policy policy, String alg, String enc, int keys) {
+        if (alg != null && (!policy.algs().contains(alg) || "none".equalsIgnoreCase(alg))) {
+            return "alg " + JoseEnvelopes.printable(alg) + " is not allowed by the tenant policy";
+        }
+        if (enc != null && !policy.encs().contains(enc)) {
+            return "enc " + JoseEnvelopes.printable(enc) + " is not allowed by the tenant policy";
+        }
+        if (keys > policy.maxRecipients()) {
+            return "at most " + policy.maxRecipients() + " recipients or signatures (tenant policy maxEsdataTargets)";
+        }
+        return null;
     }
 
     private static Map<String, Object> withVerdict(Map<String, Object> out, boolean ok, boolean dry) {
@@ -213,11 +262,6 @@ public class EsDataService {
             out.put("wouldSucceed", ok);
         }
         return out;
-    }
-
-    private static int problemStatus(List<String> problems) {
-        return problems.stream().anyMatch(p -> p.contains("unknown") || p.contains("expired")) ? 404
-                : problems.stream().anyMatch(p -> p.contains("SUID") || p.contains("policy")) ? 403 : 400;
     }
 
     /** The HTTP status of an ESData refusal: 403 policy, 404 unknown key, 422 integrity, 400 otherwise. */

@@ -20,7 +20,6 @@ import com.nimbusds.jose.crypto.DirectDecrypter;
 import com.nimbusds.jose.crypto.DirectEncrypter;
 import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jose.crypto.MACVerifier;
-import com.nimbusds.jose.crypto.MultiDecrypter;
 import com.nimbusds.jose.crypto.MultiEncrypter;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
@@ -75,10 +74,29 @@ public final class JoseEnvelopes {
     public record Policy(Set<String> algs, Set<String> encs, int maxRecipients, int maxPayloadBytes, int maxEnvelopeBytes) {
     }
 
-    /** Finds the key a {@code kid} names (already authorised for the caller and the usage); empty when unknown. */
+    /**
+     * Finds the key a {@code kid} names (already authorised for the caller and the usage); empty when unknown to the
+     * caller. A key the caller holds for another usage or outside the tenant policy is refused
+     * ({@link Refused.Reason#POLICY}, 403), never answered as unknown.
+     */
     @FunctionalInterface
     public interface KeyLookup {
-        Optional<SecretBytes> find(String kid);
+        Optional<SecretBytes> find(String kid) throws Refused;
+    }
+
+    /** A symmetric recipient as the planner sees it: its key id and the length of the key that would be used (never the key). */
+    public record KeySize(String kid, int length) {
+    }
+
+    /**
+     * How a symmetric envelope is encrypted: the key-management algorithm of each recipient (in order) and the
+     * content encryption. Made by {@link #planEncryption} before any key is opened, by protect and by its dry-run alike.
+     */
+    public record EncryptionPlan(List<String> algs, String enc) {
+        /** The one key-management algorithm, or the recipients' algorithms joined when they differ. */
+        public String alg() {
+            return String.join(",", new java.util.LinkedHashSet<>(algs));
+        }
     }
 
     /** A key to protect for, by its key identifier. */
@@ -113,25 +131,23 @@ public final class JoseEnvelopes {
 
     private static String encrypt(byte[] payload, byte[] aad, List<Recipient> recipients, String alg, String enc, Serialization serialization,
                                   Policy policy, String contentType) throws Refused {
-        checkAllowed(policy, alg, enc);
-        if (recipients.isEmpty() || recipients.size() > policy.maxRecipients()) {
-            throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " recipients");
-        }
-        if (payload.length > policy.maxPayloadBytes()) {
-            throw new Refused(Refused.Reason.POLICY, "payload larger than " + policy.maxPayloadBytes() + " bytes");
-        }
+        return encrypt(payload, aad, recipients, alg, enc, serialization, policy, contentType, null);
+    }
+
+    /** {@code random}: the CEK and IV source of a single-recipient envelope (null: the JCA default); tests pass RFC 7520's to compare bytes. */
+    static String encrypt(byte[] payload, byte[] aad, List<Recipient> recipients, String alg, String enc, Serialization serialization,
+                          Policy policy, String contentType, java.security.SecureRandom random) throws Refused {
         boolean hasAad = aad != null && aad.length > 0;
-        if (serialization == Serialization.COMPACT && (recipients.size() > 1 || hasAad)) {
-            throw new Refused(Refused.Reason.POLICY, "several recipients or AAD need JSON serialization");
+        List<KeySize> sizes = new ArrayList<>();
+        for (Recipient r : recipients) {
+            sizes.add(new KeySize(r.kid(), r.key().length()));
         }
-        JWEAlgorithm a = JWEAlgorithm.parse(alg);
-        EncryptionMethod e = EncryptionMethod.parse(enc);
-        if (a.equals(JWEAlgorithm.DIR) && recipients.size() != 1) {
-            throw new Refused(Refused.Reason.POLICY, "dir takes exactly one symmetric key");
-        }
+        EncryptionPlan plan = planEncryption(sizes, alg, enc, serialization, hasAad, payload.length, policy);
+        EncryptionMethod e = EncryptionMethod.parse(plan.enc());
         try {
             if (recipients.size() == 1) {
                 Recipient r = recipients.get(0);
+                JWEAlgorithm a = JWEAlgorithm.parse(plan.algs().get(0));
                 JWEHeader header = new JWEHeader.Builder(a, e).keyID(r.kid()).contentType(contentType).build();
                 JWEEncrypter encrypter = r.key().reveal(k -> {
                     try {
@@ -140,27 +156,155 @@ public final class JoseEnvelopes {
                         throw new IllegalArgumentException(x.getMessage());
                     }
                 });
+                if (random != null) {
+                    encrypter.getJCAContext().setSecureRandom(random);
+                }
                 if (serialization == Serialization.COMPACT) {
                     JWEObject jwe = new JWEObject(header, new Payload(payload));
                     jwe.encrypt(encrypter);
                     return jwe.serialize();
                 }
-                JWEObjectJSON jwe = new JWEObjectJSON(header, new Payload(payload), null, hasAad ? aad : null);
+                JWEObjectJSON jwe = new JWEObjectJSON(header, new Payload(payload), null, hasAad ? aadMember(aad) : null);
                 jwe.encrypt(encrypter);
                 return json(jwe.serializeGeneral(), serialization);
             }
-            // several recipients: a random CEK wrapped once per recipient (JWE JSON serialization)
+            // several recipients: a random CEK wrapped once per recipient, each with the key wrap that fits its key (RFC 7516 §7.2.1)
             List<JWK> keys = new ArrayList<>();
-            for (Recipient r : recipients) {
+            for (int i = 0; i < recipients.size(); i++) {
+                Recipient r = recipients.get(i);
+                JWEAlgorithm a = JWEAlgorithm.parse(plan.algs().get(i));
                 keys.add(r.key().reveal(k -> new OctetSequenceKey.Builder(k).keyID(r.kid()).algorithm(a).keyUse(KeyUse.ENCRYPTION).build()));
             }
             JWEObjectJSON jwe = new JWEObjectJSON(new JWEHeader.Builder(e).contentType(contentType).build(), new Payload(payload), null,
-                    hasAad ? aad : null);
+                    hasAad ? aadMember(aad) : null);
             jwe.encrypt(new MultiEncrypter(new JWKSet(keys)));
             return json(jwe.serializeGeneral(), serialization);
         } catch (IllegalArgumentException | JOSEException x) {
-            throw new Refused(Refused.Reason.KEY_UNSUITABLE, "the key does not fit " + alg + "/" + enc + ": " + x.getMessage());
+            throw new Refused(Refused.Reason.KEY_UNSUITABLE, "the key does not fit " + plan.alg() + "/" + plan.enc() + ": " + x.getMessage());
         }
+    }
+
+    /**
+     * Chooses how to encrypt for symmetric keys of the given lengths, or refuses as {@link #encrypt} would
+     * (RFC 7518: {@code dir} needs exactly the {@code enc} key size, {@code A*KW} exactly the KEK size). With no
+     * {@code alg}, one key goes {@code dir} with the AES-GCM of its size (or, when {@code enc} is given and does
+     * not fit the key, the key wrap of its size), several keys each get the key wrap of their size — recipients
+     * may differ (RFC 7516 §7.2.1 per-recipient {@code alg}). The content encryption defaults to the key's size for
+     * {@code dir} and A256GCM for key wrap. Everything chosen must be in the tenant policy.
+     */
+    public static EncryptionPlan planEncryption(List<KeySize> recipients, String alg, String enc, Serialization serialization, boolean hasAad,
+                                                int payloadLength, Policy policy) throws Refused {
+        if (recipients.isEmpty() || recipients.size() > policy.maxRecipients()) {
+            throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " recipients");
+        }
+        if (payloadLength > policy.maxPayloadBytes()) {
+            throw new Refused(Refused.Reason.POLICY, "payload larger than " + policy.maxPayloadBytes() + " bytes");
+        }
+        if (serialization == Serialization.COMPACT && (recipients.size() > 1 || hasAad)) {
+            throw new Refused(Refused.Reason.POLICY, "several recipients or AAD need JSON serialization");
+        }
+        if (enc != null && !policy.encs().contains(enc)) {
+            throw new Refused(Refused.Reason.POLICY, "enc " + printable(enc) + " is not allowed by the tenant policy");
+        }
+        if (enc != null && gcmKeyBytes(enc) == 0) {
+            throw new Refused(Refused.Reason.KEY_UNSUITABLE, "enc " + printable(enc) + " is not an ESData content encryption (A128GCM, A192GCM, A256GCM)");
+        }
+        List<String> algs = new ArrayList<>();
+        String chosenEnc = enc;
+        if (alg != null) {
+            if (alg.equals("dir")) {
+                if (recipients.size() != 1) {
+                    throw new Refused(Refused.Reason.POLICY, "dir takes exactly one symmetric key");
+                }
+                KeySize k = recipients.get(0);
+                chosenEnc = enc != null ? enc : gcmFor(k.length());
+                if (chosenEnc == null || gcmKeyBytes(chosenEnc) != k.length()) {
+                    throw new Refused(Refused.Reason.KEY_UNSUITABLE, k.kid() + ": a " + k.length() + "-byte key does not fit dir"
+                            + (chosenEnc == null ? " (dir takes a 16, 24 or 32-byte key)" : " with " + chosenEnc + " (it takes " + gcmKeyBytes(chosenEnc) + " bytes)"));
+                }
+                algs.add("dir");
+            } else if (kwKeyBytes(alg) > 0) {
+                for (KeySize k : recipients) {
+                    if (k.length() != kwKeyBytes(alg)) {
+                        throw new Refused(Refused.Reason.KEY_UNSUITABLE, k.kid() + ": a " + k.length() + "-byte key does not fit " + alg + " (it takes "
+                                + kwKeyBytes(alg) + " bytes)");
+                    }
+                    algs.add(alg);
+                }
+            } else {
+                checkAllowed(policy, alg, null);
+                throw new Refused(Refused.Reason.KEY_UNSUITABLE, alg + " is not a key-management algorithm for symmetric keys (dir, A128KW, A192KW, A256KW)");
+            }
+        } else if (recipients.size() == 1 && (enc == null ? gcmFor(recipients.get(0).length()) != null
+                : gcmKeyBytes(enc) == recipients.get(0).length()) && policy.algs().contains("dir")) {
+            algs.add("dir");
+            chosenEnc = enc != null ? enc : gcmFor(recipients.get(0).length());
+        } else {
+            for (KeySize k : recipients) {
+                String kw = kwFor(k.length());
+                if (kw == null) {
+                    throw new Refused(Refused.Reason.KEY_UNSUITABLE, k.kid() + ": a " + k.length() + "-byte key fits no key wrap (A128KW, A192KW, A256KW)");
+                }
+                algs.add(kw);
+            }
+        }
+        if (chosenEnc == null) {
+            chosenEnc = "A256GCM";
+        }
+        for (int i = 0; i < algs.size(); i++) {
+            if (!policy.algs().contains(algs.get(i))) {
+                throw new Refused(Refused.Reason.POLICY, "alg " + algs.get(i) + (alg == null ? " (chosen for " + recipients.get(i).kid() + "'s "
+                        + recipients.get(i).length() + "-byte key)" : "") + " is not allowed by the tenant policy");
+            }
+        }
+        checkAllowed(policy, algs.get(0), chosenEnc);
+        return new EncryptionPlan(List.copyOf(algs), chosenEnc);
+    }
+
+    /** AES-GCM content encryption key sizes (RFC 7518 §5.3); 0 for anything else. */
+    static int gcmKeyBytes(String enc) {
+        return switch (enc) {
+            case "A128GCM" -> 16;
+            case "A192GCM" -> 24;
+            case "A256GCM" -> 32;
+            default -> 0;
+        };
+    }
+
+    /** AES key wrap KEK sizes (RFC 7518 §4.4); 0 for anything else. */
+    static int kwKeyBytes(String alg) {
+        return switch (alg) {
+            case "A128KW" -> 16;
+            case "A192KW" -> 24;
+            case "A256KW" -> 32;
+            default -> 0;
+        };
+    }
+
+    private static String gcmFor(int keyBytes) {
+        return switch (keyBytes) {
+            case 16 -> "A128GCM";
+            case 24 -> "A192GCM";
+            case 32 -> "A256GCM";
+            default -> null;
+        };
+    }
+
+    private static String kwFor(int keyBytes) {
+        return switch (keyBytes) {
+            case 16 -> "A128KW";
+            case 24 -> "A192KW";
+            case 32 -> "A256KW";
+            default -> null;
+        };
+    }
+
+    /**
+     * The {@code aad} member of a JWE JSON serialization: BASE64URL(JWE AAD) (RFC 7516 §7.2.1). Nimbus takes the
+     * member's text as given and builds the AAD input {@code BASE64URL(protected) "." member} from it (§5.1 step 14).
+     */
+    private static byte[] aadMember(byte[] aad) {
+        return com.nimbusds.jose.util.Base64URL.encode(aad).toString().getBytes(StandardCharsets.US_ASCII);
     }
 
     /** Decrypts for the caller: the first recipient whose {@code kid} the lookup knows is used. */
@@ -179,6 +323,7 @@ public final class JoseEnvelopes {
                 return jwe.getPayload().toBytes();
             }
             Map<String, Object> map = strictJson(envelope, serialization);
+            requireJweJsonMembers(map);
             JWEObjectJSON jwe = JWEObjectJSON.parse(map);
             JWEHeader protectedHeader = jwe.getHeader();
             String enc = protectedHeader.getEncryptionMethod() == null ? null : protectedHeader.getEncryptionMethod().getName();
@@ -190,8 +335,10 @@ public final class JoseEnvelopes {
                 throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " recipients");
             }
             for (JWEObjectJSON.Recipient r : recipients) {
-                String alg = algOf(protectedHeader, r);
-                String kid = kidOf(protectedHeader, r);
+                // the recipient's header is protected ∪ shared unprotected ∪ its own (RFC 7516 §7.2.1, disjoint)
+                JWEHeader merged = JWEHeader.parse(mergeHeaders(jwe, r));
+                String alg = merged.getAlgorithm() == null ? null : merged.getAlgorithm().getName();
+                String kid = merged.getKeyID();
                 checkHeader(policy, alg, enc, protectedHeader.getCriticalParams(), false);
                 if (kid == null) {
                     continue;
@@ -200,24 +347,16 @@ public final class JoseEnvelopes {
                 if (key.isEmpty()) {
                     continue;
                 }
-                try (SecretBytes k = key.get()) {
-                    JWK jwk = k.reveal(b -> new OctetSequenceKey.Builder(b).keyID(kid).algorithm(JWEAlgorithm.parse(alg)).build());
-                    if (JWEAlgorithm.DIR.getName().equals(alg)) {
-                        if (recipients.size() != 1) {
-                            throw new Refused(Refused.Reason.POLICY, "dir takes exactly one recipient");
-                        }
-                        jwe.decrypt(k.reveal(b -> {
-                            try {
-                                return new DirectDecrypter(secret(b));
-                            } catch (JOSEException x) {
-                                throw new IllegalArgumentException(x.getMessage());
-                            }
-                        }));
-                    } else {
-                        jwe.decrypt(new MultiDecrypter(jwk));
-                    }
+                if (JWEAlgorithm.DIR.getName().equals(alg) && recipients.size() != 1) {
+                    key.get().close();
+                    throw new Refused(Refused.Reason.POLICY, "dir takes exactly one recipient");
                 }
-                return jwe.getPayload().toBytes();
+                try (SecretBytes k = key.get()) {
+                    // the recipient's own encrypted key and the JSON AAD as sent: BASE64URL(protected) [ "." aad ] (§5.2 step 15)
+                    byte[] plain = decrypter(merged.getAlgorithm(), k).decrypt(merged, r.getEncryptedKey(), jwe.getIV(), jwe.getCipherText(),
+                            jwe.getAuthTag(), jwe.getAAD());
+                    return plain;
+                }
             }
             throw new Refused(Refused.Reason.UNKNOWN_KEY, "none of the recipients' keys is known to this end-point");
         } catch (java.text.ParseException x) {
@@ -257,20 +396,45 @@ public final class JoseEnvelopes {
         return encryptForCertificates(payload, aad, certs, ecAlg, enc, serialization, policy, null);
     }
 
-    /** {@link #encryptForCertificates} with {@code cty} (nested: "JOSE"). */
-    public static String encryptForCertificates(byte[] payload, byte[] aad, List<CertificateRecipient> certs, String ecAlg, String enc,
-                                                Serialization serialization, Policy policy, String contentType) throws Refused {
+    /**
+     * The checks of {@link #encryptForCertificates}, before any key work: recipient count, allow-lists, sizes,
+     * serialization; EC keys get {@code ecAlg}, RSA keys (≥ 2048 bits) RSA-OAEP-256.
+     */
+    public static EncryptionPlan planCertificateEncryption(List<CertificateRecipient> certs, String ecAlg, String enc, Serialization serialization,
+                                                           boolean hasAad, int payloadLength, Policy policy) throws Refused {
         if (certs.isEmpty() || certs.size() > policy.maxRecipients()) {
             throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " recipients");
         }
         checkAllowed(policy, ecAlg, enc);
-        if (payload.length > policy.maxPayloadBytes()) {
+        if (payloadLength > policy.maxPayloadBytes()) {
             throw new Refused(Refused.Reason.POLICY, "payload larger than " + policy.maxPayloadBytes() + " bytes");
         }
-        boolean hasAad = aad != null && aad.length > 0;
         if (serialization == Serialization.COMPACT && (certs.size() > 1 || hasAad)) {
             throw new Refused(Refused.Reason.POLICY, "several recipients or AAD need JSON serialization");
         }
+        List<String> algs = new ArrayList<>();
+        for (CertificateRecipient c : certs) {
+            java.security.PublicKey pk = c.certificate().getPublicKey();
+            if (pk instanceof java.security.interfaces.ECPublicKey) {
+                algs.add(ecAlg);
+            } else if (pk instanceof java.security.interfaces.RSAPublicKey rsa) {
+                if (rsa.getModulus().bitLength() < 2048) {
+                    throw new Refused(Refused.Reason.POLICY, "RSA keys under 2048 bits are refused");
+                }
+                checkAllowed(policy, "RSA-OAEP-256", enc);
+                algs.add("RSA-OAEP-256");
+            } else {
+                throw new Refused(Refused.Reason.KEY_UNSUITABLE, "unsupported certificate key");
+            }
+        }
+        return new EncryptionPlan(List.copyOf(algs), enc);
+    }
+
+    /** {@link #encryptForCertificates} with {@code cty} (nested: "JOSE"). */
+    public static String encryptForCertificates(byte[] payload, byte[] aad, List<CertificateRecipient> certs, String ecAlg, String enc,
+                                                Serialization serialization, Policy policy, String contentType) throws Refused {
+        boolean hasAad = aad != null && aad.length > 0;
+        planCertificateEncryption(certs, ecAlg, enc, serialization, hasAad, payload.length, policy);
         EncryptionMethod e = EncryptionMethod.parse(enc);
         try {
             List<JWK> keys = new ArrayList<>();
@@ -280,15 +444,9 @@ public final class JoseEnvelopes {
                 if (pk instanceof java.security.interfaces.ECPublicKey ec) {
                     keys.add(new com.nimbusds.jose.jwk.ECKey.Builder(com.nimbusds.jose.jwk.Curve.forECParameterSpec(ec.getParams()), ec)
                             .algorithm(JWEAlgorithm.parse(ecAlg)).keyID(c.thumbprint()).x509CertSHA256Thumbprint(x5t).build());
-                } else if (pk instanceof java.security.interfaces.RSAPublicKey rsa) {
-                    if (rsa.getModulus().bitLength() < 2048) {
-                        throw new Refused(Refused.Reason.POLICY, "RSA keys under 2048 bits are refused");
-                    }
-                    checkAllowed(policy, "RSA-OAEP-256", enc);
-                    keys.add(new com.nimbusds.jose.jwk.RSAKey.Builder(rsa).algorithm(JWEAlgorithm.RSA_OAEP_256).keyID(c.thumbprint())
-                            .x509CertSHA256Thumbprint(x5t).build());
-                } else {
-                    throw new Refused(Refused.Reason.KEY_UNSUITABLE, "unsupported certificate key");
+                } else { // RSA, at least 2048 bits (planned above)
+                    keys.add(new com.nimbusds.jose.jwk.RSAKey.Builder((java.security.interfaces.RSAPublicKey) pk).algorithm(JWEAlgorithm.RSA_OAEP_256)
+                            .keyID(c.thumbprint()).x509CertSHA256Thumbprint(x5t).build());
                 }
             }
             if (keys.size() == 1) {
@@ -314,7 +472,7 @@ public final class JoseEnvelopes {
                 return json(general, serialization);
             }
             JWEObjectJSON jwe = new JWEObjectJSON(new JWEHeader.Builder(e).contentType(contentType).build(), new Payload(payload), null,
-                    hasAad ? aad : null);
+                    hasAad ? aadMember(aad) : null);
             MultiEncrypter multi = new MultiEncrypter(new JWKSet(keys));
             multi.getJCAContext().setProvider(BC);
             jwe.encrypt(multi);
@@ -409,7 +567,9 @@ public final class JoseEnvelopes {
                 jwe.decrypt(hsmDecrypter);
                 return jwe.getPayload().toBytes();
             }
-            JWEObjectJSON jwe = JWEObjectJSON.parse(strictJson(envelope, serialization));
+            Map<String, Object> map = strictJson(envelope, serialization);
+            requireJweJsonMembers(map);
+            JWEObjectJSON jwe = JWEObjectJSON.parse(map);
             JWEHeader shared = jwe.getHeader();
             if (jwe.getRecipients().size() == 1 && shared.getAlgorithm() != null) {
                 // one recipient whose header is the protected header; Nimbus assembles the JSON AAD itself
@@ -428,7 +588,7 @@ public final class JoseEnvelopes {
                 if (r.getUnprotectedHeader() == null || r.getUnprotectedHeader().getParam("alg") == null) {
                     continue;
                 }
-                JWEHeader merged = JWEHeader.parse(mergeHeaders(shared, r));
+                JWEHeader merged = JWEHeader.parse(mergeHeaders(jwe, r));
                 if (!mine.test(merged)) {
                     continue;
                 }
@@ -448,10 +608,22 @@ public final class JoseEnvelopes {
         }
     }
 
-    private static Map<String, Object> mergeHeaders(JWEHeader shared, JWEObjectJSON.Recipient r) {
-        Map<String, Object> m = new java.util.LinkedHashMap<>(shared.toJSONObject());
-        if (r.getUnprotectedHeader() != null) {
-            m.putAll(r.getUnprotectedHeader().toJSONObject());
+    /**
+     * A recipient's JOSE header: the protected header, the shared unprotected header and the recipient's header,
+     * which must be disjoint (RFC 7516 §7.2.1); {@code crit} may only be protected.
+     */
+    private static Map<String, Object> mergeHeaders(JWEObjectJSON jwe, JWEObjectJSON.Recipient r) throws Refused {
+        Map<String, Object> m = new java.util.LinkedHashMap<>(jwe.getHeader().toJSONObject());
+        for (com.nimbusds.jose.UnprotectedHeader u : java.util.Arrays.asList(jwe.getUnprotectedHeader(), r.getUnprotectedHeader())) {
+            if (u == null) {
+                continue;
+            }
+            for (Map.Entry<String, Object> e : u.toJSONObject().entrySet()) {
+                if (m.containsKey(e.getKey()) || "crit".equals(e.getKey())) {
+                    throw new Refused(Refused.Reason.MALFORMED, "header member " + e.getKey() + " is given twice, or unprotected where it must be protected");
+                }
+                m.put(e.getKey(), e.getValue());
+            }
         }
         return m;
     }
@@ -472,6 +644,44 @@ public final class JoseEnvelopes {
 
     /** One signature to make: its header (alg, and kid or x5t#S256) and the signer (an HMAC key, or the HSM). */
     public record SigningKey(JWSHeader header, com.nimbusds.jose.JWSSigner signer) {
+    }
+
+    /**
+     * Chooses the MAC algorithm for symmetric keys of the given lengths (HS256 unless asked), or refuses as
+     * {@link #macKey} and {@link #signAll} would: an allowed HMAC, keys at least as long as the hash (RFC 7518 §3.2).
+     */
+    public static String planMacs(List<KeySize> keys, String alg, Serialization serialization, int payloadLength, Policy policy) throws Refused {
+        if (keys.isEmpty() || keys.size() > policy.maxRecipients()) {
+            throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " signatures");
+        }
+        if (serialization == Serialization.COMPACT && keys.size() > 1) {
+            throw new Refused(Refused.Reason.POLICY, "several signatures need JSON serialization");
+        }
+        if (payloadLength > policy.maxPayloadBytes()) {
+            throw new Refused(Refused.Reason.POLICY, "payload larger than " + policy.maxPayloadBytes() + " bytes");
+        }
+        String a = alg != null ? alg : "HS256";
+        checkAllowed(policy, a, null);
+        int hashBytes = hmacBytes(a);
+        if (hashBytes == 0) {
+            throw new Refused(Refused.Reason.POLICY, printable(a) + " is not an HMAC algorithm");
+        }
+        for (KeySize k : keys) {
+            if (k.length() < hashBytes) {
+                throw new Refused(Refused.Reason.KEY_UNSUITABLE, k.kid() + ": a " + k.length() + "-byte key does not fit " + a
+                        + " (RFC 7518 wants at least the hash length, " + hashBytes + " bytes)");
+            }
+        }
+        return a;
+    }
+
+    private static int hmacBytes(String alg) {
+        return switch (alg) {
+            case "HS256" -> 32;
+            case "HS384" -> 48;
+            case "HS512" -> 64;
+            default -> 0;
+        };
     }
 
     /** A MAC with a symmetric key (HS256/384/512; RFC 7518 wants a key at least as long as the hash). */
@@ -549,6 +759,37 @@ public final class JoseEnvelopes {
         }
     }
 
+    /**
+     * A signer for dry-runs only: it signs nothing and returns zeros of the signature's length, so that a dry-run
+     * runs {@link #signAll} (and the size limits of what is then encrypted) exactly as protect does, without a key.
+     * Its output is never returned to anyone.
+     */
+    static com.nimbusds.jose.JWSSigner sizeOnlySigner(String alg, int signatureBytes) {
+        JWSAlgorithm a = JWSAlgorithm.parse(alg);
+        com.nimbusds.jose.jca.JCAContext jca = new com.nimbusds.jose.jca.JCAContext();
+        return new com.nimbusds.jose.JWSSigner() {
+            @Override
+            public com.nimbusds.jose.util.Base64URL sign(JWSHeader header, byte[] signingInput) {
+                return com.nimbusds.jose.util.Base64URL.encode(new byte[signatureBytes]);
+            }
+
+            @Override
+            public Set<JWSAlgorithm> supportedJWSAlgorithms() {
+                return Set.of(a);
+            }
+
+            @Override
+            public com.nimbusds.jose.jca.JCAContext getJCAContext() {
+                return jca;
+            }
+        };
+    }
+
+    /** The dry-run's stand-in for {@link #macKey} (after {@link #planMacs} checked the key's length). */
+    static SigningKey sizeOnlyMacKey(String kid, String alg) {
+        return new SigningKey(new JWSHeader.Builder(JWSAlgorithm.parse(alg)).keyID(kid).build(), sizeOnlySigner(alg, hmacBytes(alg)));
+    }
+
     /** A MAC envelope with one symmetric key. */
     public static String mac(byte[] payload, Recipient key, String alg, Serialization serialization, Policy policy) throws Refused {
         return signAll(payload, List.of(macKey(key, alg, policy)), serialization, policy);
@@ -584,7 +825,8 @@ public final class JoseEnvelopes {
     /** Finds the key a signature's header names ({@code kid} for symmetric keys, {@code x5t#S256} for certificates). */
     @FunctionalInterface
     public interface VerificationKeys {
-        Optional<VerificationKey> find(JWSHeader header);
+        /** Empty when the key is unknown to the caller; refused (403) when the caller holds it for another usage. */
+        Optional<VerificationKey> find(JWSHeader header) throws Refused;
     }
 
     /** A verified payload and the ids of the keys whose signatures verified. */
@@ -787,12 +1029,32 @@ public final class JoseEnvelopes {
     // ---------------------------------------------------------------- checks and helpers
 
     private static void checkAllowed(Policy policy, String alg, String enc) throws Refused {
-        if (alg == null || alg.equalsIgnoreCase("none") || !policy.algs().contains(alg)) {
-            throw new Refused(Refused.Reason.POLICY, "alg " + alg + " is not allowed by the tenant policy");
+        if (alg == null) {
+            throw new Refused(Refused.Reason.MALFORMED, "no alg: the header names no algorithm (or not as a string)");
+        }
+        if (alg.equalsIgnoreCase("none") || !policy.algs().contains(alg)) {
+            throw new Refused(Refused.Reason.POLICY, "alg " + printable(alg) + " is not allowed by the tenant policy");
         }
         if (enc != null && !policy.encs().contains(enc)) {
-            throw new Refused(Refused.Reason.POLICY, "enc " + enc + " is not allowed by the tenant policy");
+            throw new Refused(Refused.Reason.POLICY, "enc " + printable(enc) + " is not allowed by the tenant policy");
         }
+    }
+
+    /** An algorithm name as sent, quoted for an error answer: control and non-ASCII characters escaped, at most 40 characters. */
+    static String printable(String name) {
+        if (name == null) {
+            return "(none)";
+        }
+        StringBuilder b = new StringBuilder("\"");
+        for (int i = 0; i < name.length() && i < 40; i++) {
+            char c = name.charAt(i);
+            if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+                b.append(c);
+            } else {
+                b.append(String.format("\\u%04x", (int) c));
+            }
+        }
+        return b.append(name.length() > 40 ? "…\"" : "\"").toString();
     }
 
     private static void checkHeader(Policy policy, String alg, String enc, Set<String> crit, boolean zip) throws Refused {
@@ -841,6 +1103,49 @@ public final class JoseEnvelopes {
         checkAllowed(policy, alg instanceof String a ? a : null, null);
     }
 
+    /**
+     * The members of a JWE JSON serialization that are BASE64URL (RFC 7516 §7.2.1: protected, encrypted_key, iv,
+     * aad, ciphertext, tag) must be strings of the base64url alphabet without padding; header members must be
+     * objects. Nimbus keeps a member's text as given, so an {@code aad} that is not base64url would otherwise be
+     * authenticated as raw text.
+     */
+    private static void requireJweJsonMembers(Map<String, Object> jwe) throws Refused {
+        for (String name : List.of("protected", "encrypted_key", "iv", "aad", "ciphertext", "tag")) {
+            requireBase64UrlMember(jwe, name);
+        }
+        if (jwe.get("unprotected") != null && !(jwe.get("unprotected") instanceof Map)) {
+            throw new Refused(Refused.Reason.MALFORMED, "unprotected is a JSON object");
+        }
+        if (jwe.get("header") != null && !(jwe.get("header") instanceof Map)) {
+            throw new Refused(Refused.Reason.MALFORMED, "header is a JSON object");
+        }
+        if (jwe.containsKey("recipients")) {
+            if (!(jwe.get("recipients") instanceof List<?> rs) || jwe.containsKey("encrypted_key") || jwe.containsKey("header")) {
+                throw new Refused(Refused.Reason.MALFORMED, "recipients is an array (and not mixed with the flattened form)");
+            }
+            for (Object r : rs) {
+                if (!(r instanceof Map<?, ?> rm) || (rm.get("header") != null && !(rm.get("header") instanceof Map))) {
+                    throw new Refused(Refused.Reason.MALFORMED, "each recipient is an object whose header is an object");
+                }
+                requireBase64UrlMember(castMap(rm), "encrypted_key");
+            }
+        }
+    }
+
+    private static void requireBase64UrlMember(Map<String, Object> object, String name) throws Refused {
+        Object v = object.get(name);
+        if (v == null) {
+            return;
+        }
+        if (!(v instanceof String text) || text.length() % 4 == 1 || !text.chars().allMatch(JoseEnvelopes::isBase64UrlChar)) {
+            throw new Refused(Refused.Reason.MALFORMED, name + " is not base64url (RFC 7516 §7.2.1)");
+        }
+    }
+
+    private static boolean isBase64UrlChar(int c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    }
+
     private static void requireBase64Url(String s) throws Refused {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -882,16 +1187,6 @@ public final class JoseEnvelopes {
             d = Math.max(d, depth(c));
         }
         return n.isContainerNode() ? d + 1 : 0;
-    }
-
-    private static String algOf(JWEHeader shared, JWEObjectJSON.Recipient r) {
-        Object a = r.getUnprotectedHeader() == null ? null : r.getUnprotectedHeader().getParam("alg");
-        return a != null ? a.toString() : shared.getAlgorithm() == null ? null : shared.getAlgorithm().getName();
-    }
-
-    private static String kidOf(JWEHeader shared, JWEObjectJSON.Recipient r) {
-        String k = r.getUnprotectedHeader() == null ? null : r.getUnprotectedHeader().getKeyID();
-        return k != null ? k : shared.getKeyID();
     }
 
     private static SecretBytes lookup(KeyLookup keys, String kid) throws Refused {

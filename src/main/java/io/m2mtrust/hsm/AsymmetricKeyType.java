@@ -47,6 +47,11 @@ public enum AsymmetricKeyType {
     }
 
     /** Bytes of each of R and S in a JOSE ECDSA signature (RFC 7518 §3.4). */
+    /** The length of a JWS signature this key makes: R‖S for EC (RFC 7518 §3.4), the modulus length for RSA. */
+    public int jwsSignatureBytes() {
+        return isEc() ? 2 * ecdsaPartLength() : bits / 8;
+    }
+
     public int ecdsaPartLength() {
         return (bits + 7) / 8;
     }

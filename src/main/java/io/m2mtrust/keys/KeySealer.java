@@ -54,6 +54,14 @@ public class KeySealer {
         return ByteBuffer.allocate(HEADER + ct.length).put(FORMAT_V1).putInt(kek.version()).put(iv).put(ct).array();
     }
 
+    /**
+     * How many key bytes a blob holds, from its layout alone (AES-GCM adds no padding): lets a dry-run choose
+     * algorithms by key size without opening the key. 0 for a blob of an unknown format.
+     */
+    public static int sealedKeyLength(byte[] blob) {
+        return blob == null || blob.length < HEADER + 16 || blob[0] != FORMAT_V1 ? 0 : blob.length - HEADER - 16;
+    }
+
     /** Opens a blob; any mismatch (tampering, other context, retired KEK) is {@link SealedBlobRejectedException}. */
     public SecretBytes open(SealContext ctx, byte[] blob) {
         if (blob == null || blob.length < HEADER + 16 || blob[0] != FORMAT_V1) {

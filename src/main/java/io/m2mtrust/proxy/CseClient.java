@@ -47,7 +47,8 @@ final class CseClient {
                 return error(5000, "the CSE answered more than " + MAX_RESPONSE + " bytes");
             }
             Map<String, String> h = new LinkedHashMap<>();
-            for (String name : List.of("X-M2M-RI", "X-M2M-RVI", "X-M2M-RSC", "Content-Location", "X-M2M-OT")) {
+            // X-M2M-RSC travels as the answer's rsc, never as a copied header (it would go out twice)
+            for (String name : List.of("X-M2M-RI", "X-M2M-RVI", "Content-Location", "X-M2M-OT")) {
                 r.headers().firstValue(name).ifPresent(v -> h.put(name, v));
             }
             int rsc = r.headers().firstValue("X-M2M-RSC").map(s -> {

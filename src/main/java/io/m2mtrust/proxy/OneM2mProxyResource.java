@@ -76,7 +76,7 @@ public class OneM2mProxyResource {
 
     static Response toResponse(ProxyService.Outgoing o) {
         Response.ResponseBuilder r = Response.status(o.httpStatus());
-        o.headers().forEach(r::header);
+        o.headers().forEach(r::header); // unique names, never X-M2M-RSC (Outgoing)
         r.header("X-M2M-RSC", Integer.toString(o.rsc()));
         if (o.body() != null && o.body().length > 0) {
             r.entity(o.body()).type(o.contentType() == null ? "application/json" : o.contentType());

@@ -207,7 +207,6 @@ public class ProxyOriginator {
             byte[] pc = response.get("pc") == null ? new byte[0] : ProxyService.JSON.writeValueAsBytes(response.get("pc"));
             Map<String, String> h = new LinkedHashMap<>();
             h.put("X-M2M-RI", ri);
-            h.put("X-M2M-RSC", Integer.toString(rsc));
             return new ProxyService.Outgoing(OneM2m.httpStatus(rsc), rsc, "application/json", pc, h);
         } catch (java.io.IOException e) {
             throw new EsprimError(EsprimError.ENCRYPTION_ERROR, "the primitive could not be serialised");

@@ -47,7 +47,21 @@ public class ProxyService {
     }
 
     /** An answer in the HTTP binding. */
+    /**
+     * An answer of the oneM2M HTTP binding. {@code rsc} is the one response status code: it goes out as exactly one
+     * {@code X-M2M-RSC} header (TS-0009 §6.4.2), so {@code headers} never carries it; header names are unique
+     * ignoring case, so no {@code X-M2M-*} header can be sent twice.
+     */
     public record Outgoing(int httpStatus, int rsc, String contentType, byte[] body, Map<String, String> headers) {
+        public Outgoing {
+            Map<String, String> unique = new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+            headers.forEach((name, value) -> {
+                if (!name.equalsIgnoreCase("X-M2M-RSC") && !name.equalsIgnoreCase("Content-Type") && !name.equalsIgnoreCase("Content-Length")) {
+                    unique.putIfAbsent(name, value);
+                }
+            });
+            headers = java.util.Collections.unmodifiableMap(unique);
+        }
     }
 
     private final EntityManager em;
@@ -451,7 +465,6 @@ public class ProxyService {
 
     static Outgoing answer(int rsc, String message, String ri) {
         Map<String, String> h = new LinkedHashMap<>();
-        h.put("X-M2M-RSC", Integer.toString(rsc));
         if (ri != null) {
             h.put("X-M2M-RI", ri);
         }
@@ -460,7 +473,6 @@ public class ProxyService {
 
     static Outgoing json(int rsc, Object doc, String ri) {
         Map<String, String> h = new LinkedHashMap<>();
-        h.put("X-M2M-RSC", Integer.toString(rsc));
         if (ri != null) {
             h.put("X-M2M-RI", ri);
         }

@@ -77,9 +77,11 @@ public final class KeycloakServer implements AutoCloseable {
         int port = preferredPort > 0 && isFree(preferredPort) ? preferredPort : freePort();
         int management = freePort();
         Path log = workDir.resolve("keycloak.log");
+        // --hostname fixes the issuer: a token fetched at 127.0.0.1 carries iss http://localhost:<port>/realms/… like one fetched at
+        // localhost, so the local realm's tokens are accepted however a client spells the host (production issuers are exact)
         ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/kc.sh").toString(), "start-dev",
                 "--http-port=" + port, "--http-management-port=" + management, "--import-realm",
-                "--hostname-strict=false", "--cache=local")
+                "--hostname=http://localhost:" + port, "--cache=local")
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("JAVA_HOME", javaHome.toString());
         pb.environment().put("KC_BOOTSTRAP_ADMIN_USERNAME", "kc-bootstrap-admin");
@@ -147,8 +149,14 @@ public final class KeycloakServer implements AutoCloseable {
 
     /** An access token by the password grant of the public {@code m2m-trust-cli} client. */
     public String passwordGrant(String user, String password) throws IOException, InterruptedException {
+        return passwordGrant(user, password, "localhost");
+    }
+
+    /** A password grant at {@code http://<host>:<port>} (e.g. 127.0.0.1: the issuer stays localhost's, see start). */
+    public String passwordGrant(String user, String password, String host) throws IOException, InterruptedException {
         String form = "grant_type=password&client_id=m2m-trust-cli&scope=openid&username=" + enc(user) + "&password=" + enc(password);
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(realmUrl() + "/protocol/openid-connect/token"))
+        String tokenUrl = "http://" + host + ":" + port + "/realms/" + REALM + "/protocol/openid-connect/token";
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(tokenUrl))
                 .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(form)).build(),
                 HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) {

@@ -93,6 +93,10 @@ public final class LocalStack {
                  Keycloak         %2$s
                  Keycloak admin   %3$s/admin   user kc-bootstrap-admin  password %4$s
 
+                 Tokens: the local realm's issuer is fixed to %2$s, so tokens fetched at
+                   127.0.0.1 or localhost both work here. A production issuer is compared exactly as configured
+                   (M2M_OIDC_URL): a token from another spelling answers 401 "issuer mismatch".
+
                  Demo users (realm m2m-trust, local only):
                    olivia / olivia-demo-password   platform-admin
                    ada    / ada-demo-password      tenant-admin of tenant "demo"

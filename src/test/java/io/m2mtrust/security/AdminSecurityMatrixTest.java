@@ -210,21 +210,36 @@ class AdminSecurityMatrixTest {
         String token = Tokens.claims("late", List.of("platform-admin"), null)
                 .issuedAt(System.currentTimeMillis() / 1000 - 7200).expiresAt(System.currentTimeMillis() / 1000 - 3600)
                 .jws().keyId("1").sign("privateKey.jwk");
-        assertThat(Api.as(token).get("/api/v1/tenants").statusCode()).isEqualTo(401);
+        io.restassured.response.Response r = Api.as(token).get("/api/v1/tenants");
+        assertProblem(r, 401, "unauthenticated");
+        assertThat(r.jsonPath().getString("detail")).isEqualTo("the bearer token has expired");
     }
 
     @Test
     void token_for_another_audience_is_401() {
         String token = Tokens.claims("elsewhere", List.of("platform-admin"), null).audience("some-other-api")
                 .jws().keyId("1").sign("privateKey.jwk");
-        assertThat(Api.as(token).get("/api/v1/tenants").statusCode()).isEqualTo(401);
+        io.restassured.response.Response r = Api.as(token).get("/api/v1/tenants");
+        assertProblem(r, 401, "unauthenticated");
+        assertThat(r.jsonPath().getString("detail")).startsWith("audience mismatch");
     }
 
     @Test
     void token_from_another_issuer_is_401() {
         String token = Tokens.claims("forged", List.of("platform-admin"), null).issuer("https://evil.example.com")
                 .jws().keyId("1").sign("privateKey.jwk");
-        assertThat(Api.as(token).get("/api/v1/tenants").statusCode()).isEqualTo(401);
+        io.restassured.response.Response r = Api.as(token).get("/api/v1/tenants");
+        assertProblem(r, 401, "unauthenticated");
+        // the reason, both issuers as spelled, never the token
+        assertThat(r.jsonPath().getString("detail")).startsWith("issuer mismatch").contains("\"https://evil.example.com\"")
+                .contains("\"" + Tokens.ISSUER + "\"");
+        assertThat(r.asString()).doesNotContain(token).doesNotContain(token.split("\\.")[1]);
+        assertThat(r.headers().getValues("WWW-Authenticate")).containsExactly("Bearer error=\"invalid_token\", error_description=\"issuer mismatch\"");
+        // an issuer with control characters and quotes is quoted printable and bounded (no log or answer injection)
+        String hostile = Tokens.claims("forged", List.of("platform-admin"), null).issuer("https://evil.example.com/\r\n\"x".repeat(30))
+                .jws().keyId("1").sign("privateKey.jwk");
+        String detail = Api.as(hostile).get("/api/v1/tenants").jsonPath().getString("detail");
+        assertThat(detail).doesNotContain("\r").doesNotContain("\n").contains("…").hasSizeLessThan(600);
     }
 
     @Test

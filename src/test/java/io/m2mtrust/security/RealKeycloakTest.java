@@ -48,7 +48,24 @@ class RealKeycloakTest {
         // the audit names the Keycloak user
         assertThat(as(audrey).get("/api/v1/tenants/demo/audit").jsonPath().getList("actor").toString()).contains("ada");
         // a token Keycloak did not sign
-        assertThat(Api.anonymous().header("Authorization", "Bearer " + ada.substring(0, ada.length() - 4) + "AAAA")
-                .get("/api/v1/tenants/demo").statusCode()).isEqualTo(401);
+        String tampered = ada.substring(0, ada.length() - 4) + "AAAA";
+        var refused = Api.anonymous().header("Authorization", "Bearer " + tampered).get("/api/v1/tenants/demo");
+        assertThat(refused.statusCode()).isEqualTo(401);
+        assertThat(refused.asString()).doesNotContain(tampered).doesNotContain(ada.substring(0, 40));
+    }
+
+    @Test
+    void a_token_fetched_at_127_0_0_1_is_accepted_by_the_service_configured_with_localhost() throws Exception {
+        var kc = RealKeycloakProfile.keycloak;
+        // the local realm's issuer is fixed to localhost (KeycloakServer --hostname), however the client spells the host
+        String ada = kc.passwordGrant("ada", "ada-demo-password", "127.0.0.1");
+        String payload = new String(java.util.Base64.getUrlDecoder().decode(ada.split("\\.")[1]), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(payload).contains("\"iss\":\"" + kc.realmUrl() + "\"");
+        assertThat(as(olivia(kc)).body(Map.of("id", "demo", "name", "Demo")).post("/api/v1/tenants").statusCode()).isIn(200, 201, 409);
+        assertThat(as(ada).get("/api/v1/tenants/demo/policy").statusCode()).isEqualTo(200);
+    }
+
+    private static String olivia(io.m2mtrust.devstack.KeycloakServer kc) throws Exception {
+        return kc.passwordGrant("olivia", "olivia-demo-password");
     }
 }
