@@ -120,6 +120,63 @@ class AcmeCseProxyTest {
         assertThat(plain("GET", "CAdmin", AcmeCse.CSE_BASE + "/" + ae, null, null).header("X-M2M-RSC")).isEqualTo("4004");
     }
 
+    /**
+     * TS-0009 §6.4: one {@code X-M2M-RSC} on every answer, and no oneM2M header twice — read with the JDK's HTTP
+     * client, which keeps every header line (a client that folds repeats saw {@code 2000, 2000}).
+     */
+    @Test
+    void every_answer_carries_exactly_one_x_m2m_rsc_and_no_onem2m_header_twice() throws Exception {
+        String base = "http://localhost:" + RestAssured.port;
+        String ae = "Cone" + System.nanoTime();
+        String create = JSON.writeValueAsString(Map.of("m2m:ae", Map.of("rn", ae, "api", "None", "rr", false, "srv", List.of("3"))));
+        String rand = JSON.writeValueAsString(Map.of("m2m:seci", Map.of("sit", 3)));
+        record Call(String method, String path, String origin, String contentType, String body, String rsc) {
+        }
+        List<Call> calls = List.of(
+                new Call("GET", "/onem2m/" + T + "/" + AcmeCse.CSE_BASE, "CAdmin", null, null, "2000"),               // pass-through, esi injected
+                new Call("POST", "/onem2m/" + T + "/" + AcmeCse.CSE_BASE, ae, "application/json;ty=2", create, "2001"), // pass-through create
+                new Call("GET", "/onem2m/" + T + "/" + AcmeCse.CSE_BASE + "/no-such", "CAdmin", null, null, "4004"),   // ACME's own refusal
+                new Call("POST", "/onem2m/" + T + "/" + AcmeCse.CSE_BASE, SENSOR, "application/json", rand, "2000"),  // ESPrim receiver: rand object
+                new Call("POST", "/onem2m/" + T + "/" + AcmeCse.CSE_BASE, SENSOR, "application/json",
+                        "{\"m2m:seci\":{\"sit\":5,\"epo\":\"not.an.esprim.object\"}}", null),                         // ESPrim receiver: refusal
+                new Call("GET", "/onem2m/no-proxy-co/cse-in", "CAdmin", null, null, "4004"),                           // the proxy's own error
+                new Call("POST", "/onem2m/" + T + "/" + AcmeCse.CSE_BASE, "CAdmin", "application/json", "x".repeat(300_000), "4000"), // oversized
+                new Call("GET", "/onem2m-out/" + T + "/nobody/cse-in", "CAdmin", null, null, "4004"),                  // originator role, no remote
+                new Call("GET", "/onem2m-out/" + T + "/nobody/cse-in", null, null, null, null));                      // originator role, no From
+        HttpClient http = HttpClient.newHttpClient();
+        for (Call c : calls) {
+            String ri = "one-" + System.nanoTime();
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + c.path())).header("X-M2M-RI", ri).header("X-M2M-RVI", "3")
+                    .header("Accept", "application/json")
+                    .method(c.method(), c.body() == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(c.body()));
+            if (c.origin() != null) {
+                b.header("X-M2M-Origin", c.origin());
+            }
+            if (c.contentType() != null) {
+                b.header("Content-Type", c.contentType());
+            }
+            HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            String what = c.method() + " " + c.path() + " → " + r.statusCode() + " " + r.headers().map();
+            List<String> rsc = r.headers().allValues("X-M2M-RSC");
+            assertThat(rsc).as(what).hasSize(1);
+            assertThat(rsc.get(0)).as(what).matches("[0-9]{4}");
+            if (c.rsc() != null) {
+                assertThat(rsc.get(0)).as(what).isEqualTo(c.rsc());
+            }
+            r.headers().map().forEach((name, values) -> {
+                if (name.toLowerCase().startsWith("x-m2m-")) {
+                    assertThat(values).as(what + ": " + name).hasSize(1);
+                }
+            });
+            // the request identifier comes back once, and always on what the CSE answered
+            List<String> ris = r.headers().allValues("X-M2M-RI");
+            assertThat(ris).as(what).hasSizeLessThanOrEqualTo(1);
+            if (!ris.isEmpty() || calls.indexOf(c) < 3) {
+                assertThat(ris).as(what).containsExactly(ri);
+            }
+        }
+    }
+
     @SuppressWarnings("unchecked")
     @Test
     void an_independent_esprim_originator_registers_and_writes_at_acme_through_the_receiver_role() throws Exception {
