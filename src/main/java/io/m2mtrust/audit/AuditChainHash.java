@@ -14,8 +14,7 @@ public final class AuditChainHash {
 
     public static final byte[] GENESIS = new byte[32];
 
-    private AuditChainHash() {
-    }
+    private AuditChainHash() {}
 
     public static byte[] of(AuditEvent e) {
         try {
@@ -52,6 +51,9 @@ public final class AuditChainHash {
         byte[] c = chain.getBytes(StandardCharsets.UTF_8);
         return ByteBuffer.allocate(20 + c.length + 8 + hash.length)
                 .put("m2m-trust/audit-head".getBytes(StandardCharsets.US_ASCII))
-                .put(c).putLong(seq).put(hash).array();
+                .put(c)
+                .putLong(seq)
+                .put(hash)
+                .array();
     }
 }

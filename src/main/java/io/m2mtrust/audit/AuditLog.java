@@ -28,7 +28,11 @@ public class AuditLog {
 
     private static final Logger LOG = Logger.getLogger(AuditLog.class);
 
-    public enum Outcome { SUCCESS, FAILURE, DENIED }
+    public enum Outcome {
+        SUCCESS,
+        FAILURE,
+        DENIED
+    }
 
     private final EntityManager em;
     private final HsmCrypto crypto;
@@ -44,9 +48,12 @@ public class AuditLog {
     @Transactional(Transactional.TxType.MANDATORY)
     public AuditEvent append(String chain, String actor, String action, String target, Outcome outcome, String detail) {
         em.createNativeQuery("select count(*) from (select pg_advisory_xact_lock(hashtextextended(?1, 7301))) l")
-                .setParameter(1, chain).getSingleResult();
+                .setParameter(1, chain)
+                .getSingleResult();
         List<AuditEvent> heads = em.createQuery("from AuditEvent where chain = ?1 order by seq desc", AuditEvent.class)
-                .setParameter(1, chain).setMaxResults(1).getResultList();
+                .setParameter(1, chain)
+                .setMaxResults(1)
+                .getResultList();
         AuditEvent head = heads.isEmpty() ? null : heads.get(0);
         AuditEvent e = new AuditEvent();
         e.chain = chain;
@@ -66,7 +73,8 @@ public class AuditLog {
 
     /** Appends in its own transaction: for failures whose main transaction rolls back. */
     @Transactional(Transactional.TxType.REQUIRES_NEW)
-    public void appendIndependently(String chain, String actor, String action, String target, Outcome outcome, String detail) {
+    public void appendIndependently(
+            String chain, String actor, String action, String target, Outcome outcome, String detail) {
         append(chain, actor, action, target, outcome, detail);
     }
 
@@ -75,13 +83,16 @@ public class AuditLog {
      * FAILURE event in its own transaction before rethrowing. HSM outages are not chained: the head
      * could not be signed; they are logged and visible in metrics.
      */
-    public <T> T auditRefusals(String chain, String actor, String action, String target, java.util.function.Supplier<T> work) {
+    public <T> T auditRefusals(
+            String chain, String actor, String action, String target, java.util.function.Supplier<T> work) {
         try {
             return work.get();
         } catch (io.m2mtrust.hsm.HsmUnavailableException e) {
             throw e;
         } catch (RuntimeException e) {
-            String why = e instanceof io.m2mtrust.common.ApiProblem p ? p.status() + " " + p.detail() : "refused: " + e.getMessage();
+            String why = e instanceof io.m2mtrust.common.ApiProblem p
+                    ? p.status() + " " + p.detail()
+                    : "refused: " + e.getMessage();
             try {
                 appendIndependently(chain, actor, action, target, Outcome.FAILURE, why);
             } catch (RuntimeException auditFailure) {
@@ -111,8 +122,12 @@ public class AuditLog {
         long count = 0;
         final int pageSize = 1000;
         while (true) {
-            List<AuditEvent> batch = em.createQuery("from AuditEvent where chain = ?1 and seq >= ?2 order by seq", AuditEvent.class)
-                    .setParameter(1, chain).setParameter(2, expectedSeq).setMaxResults(pageSize).getResultList();
+            List<AuditEvent> batch = em.createQuery(
+                            "from AuditEvent where chain = ?1 and seq >= ?2 order by seq", AuditEvent.class)
+                    .setParameter(1, chain)
+                    .setParameter(2, expectedSeq)
+                    .setMaxResults(pageSize)
+                    .getResultList();
             for (AuditEvent e : batch) {
                 em.detach(e);
                 String broken = null;
@@ -137,8 +152,11 @@ public class AuditLog {
         if (count == 0) {
             return ChainVerification.intact(chain, 0, null, null, null);
         }
-        List<AuditHeadSignature> sigs = em.createQuery("from AuditHeadSignature where chain = ?1 order by seq desc", AuditHeadSignature.class)
-                .setParameter(1, chain).setMaxResults(1).getResultList();
+        List<AuditHeadSignature> sigs = em.createQuery(
+                        "from AuditHeadSignature where chain = ?1 order by seq desc", AuditHeadSignature.class)
+                .setParameter(1, chain)
+                .setMaxResults(1)
+                .getResultList();
         if (sigs.isEmpty()) {
             return ChainVerification.intact(chain, count, count, false, null);
         }
@@ -167,25 +185,31 @@ public class AuditLog {
                 return false;
             }
         }
-        return keyVersions.signingPublicKey(label).map(pk -> {
-            try {
-                Signature v = Signature.getInstance("SHA256withECDSA");
-                v.initVerify(pk);
-                v.update(statement);
-                return v.verify(s.signature);
-            } catch (GeneralSecurityException e) {
-                return false;
-            }
-        }).orElseGet(() -> {
-            LOG.warnf("audit head of %s was signed with %s, whose public key is unknown", s.chain, s.keyLabel);
-            return false;
-        });
+        return keyVersions
+                .signingPublicKey(label)
+                .map(pk -> {
+                    try {
+                        Signature v = Signature.getInstance("SHA256withECDSA");
+                        v.initVerify(pk);
+                        v.update(statement);
+                        return v.verify(s.signature);
+                    } catch (GeneralSecurityException e) {
+                        return false;
+                    }
+                })
+                .orElseGet(() -> {
+                    LOG.warnf("audit head of %s was signed with %s, whose public key is unknown", s.chain, s.keyLabel);
+                    return false;
+                });
     }
 
     @Transactional(Transactional.TxType.SUPPORTS)
     public List<AuditEvent> list(String chain, long afterSeq, int limit) {
         return em.createQuery("from AuditEvent where chain = ?1 and seq > ?2 order by seq", AuditEvent.class)
-                .setParameter(1, chain).setParameter(2, afterSeq).setMaxResults(limit).getResultList();
+                .setParameter(1, chain)
+                .setParameter(2, afterSeq)
+                .setMaxResults(limit)
+                .getResultList();
     }
 
     private static String truncate(String s, int max) {

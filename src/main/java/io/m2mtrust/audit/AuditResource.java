@@ -25,10 +25,24 @@ import java.util.List;
 @SecurityRequirement(name = "oidc")
 public class AuditResource {
 
-    public record AuditEventView(long seq, Instant occurredAt, String actor, String action, String target,
-                                 String outcome, String detail, String hash) {
+    public record AuditEventView(
+            long seq,
+            Instant occurredAt,
+            String actor,
+            String action,
+            String target,
+            String outcome,
+            String detail,
+            String hash) {
         static AuditEventView of(AuditEvent e) {
-            return new AuditEventView(e.seq, e.occurredAt, e.actor, e.action, e.target, e.outcome, e.detail,
+            return new AuditEventView(
+                    e.seq,
+                    e.occurredAt,
+                    e.actor,
+                    e.action,
+                    e.target,
+                    e.outcome,
+                    e.detail,
                     HexFormat.of().formatHex(e.hash));
         }
     }
@@ -45,16 +59,19 @@ public class AuditResource {
 
     @GET
     @Operation(summary = "The tenant's audit events in chain order (also of a deleted tenant)")
-    public List<AuditEventView> list(@PathParam("tenant") String tenant,
-                                     @QueryParam("afterSeq") @DefaultValue("0") long afterSeq,
-                                     @QueryParam("limit") @DefaultValue("100") int limit) {
+    public List<AuditEventView> list(
+            @PathParam("tenant") String tenant,
+            @QueryParam("afterSeq") @DefaultValue("0") long afterSeq,
+            @QueryParam("limit") @DefaultValue("100") int limit) {
         TenantIds.require(tenant);
         access.require(tenant, AdminAccess.Need.READ);
         tenants.get(tenant);
         if (limit < 1 || limit > 1000 || afterSeq < 0) {
             throw ApiProblem.badRequest("validation", "limit must be 1-1000 and afterSeq >= 0");
         }
-        return audit.list(tenant, afterSeq, limit).stream().map(AuditEventView::of).toList();
+        return audit.list(tenant, afterSeq, limit).stream()
+                .map(AuditEventView::of)
+                .toList();
     }
 
     @GET

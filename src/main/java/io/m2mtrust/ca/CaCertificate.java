@@ -40,8 +40,7 @@ public class CaCertificate {
         public String tenantId;
         public int keyVersion;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, int keyVersion) {
             this.tenantId = tenantId;

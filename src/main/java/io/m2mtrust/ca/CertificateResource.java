@@ -36,31 +36,65 @@ import java.util.List;
 @SecurityRequirement(name = "oidc")
 public class CertificateResource {
 
-    public record CaView(int version, String subject, Instant notBefore, Instant notAfter, String sha256Fingerprint, String pem) {
+    public record CaView(
+            int version, String subject, Instant notBefore, Instant notAfter, String sha256Fingerprint, String pem) {
         static CaView of(TenantCa.Ca c) {
             try {
                 byte[] der = c.certificate().getEncoded();
-                return new CaView(c.version(), c.certificate().getSubjectX500Principal().getName(), c.certificate().getNotBefore().toInstant(),
-                        c.certificate().getNotAfter().toInstant(), TenantCa.sha256Hex(der), CertificateResource.pem("CERTIFICATE", der));
+                return new CaView(
+                        c.version(),
+                        c.certificate().getSubjectX500Principal().getName(),
+                        c.certificate().getNotBefore().toInstant(),
+                        c.certificate().getNotAfter().toInstant(),
+                        TenantCa.sha256Hex(der),
+                        CertificateResource.pem("CERTIFICATE", der));
             } catch (java.security.cert.CertificateEncodingException e) {
                 throw new IllegalStateException(e);
             }
         }
     }
 
-    public record CertificateView(String serial, String kind, String subjectType, String subjectId, String enroleeId, String status,
-                                  int caVersion, Instant notBefore, Instant notAfter, Instant issuedAt, Instant revokedAt,
-                                  Integer revocationReason, String replacedBy, String sha256Fingerprint, String pem) {
+    public record CertificateView(
+            String serial,
+            String kind,
+            String subjectType,
+            String subjectId,
+            String enroleeId,
+            String status,
+            int caVersion,
+            Instant notBefore,
+            Instant notAfter,
+            Instant issuedAt,
+            Instant revokedAt,
+            Integer revocationReason,
+            String replacedBy,
+            String sha256Fingerprint,
+            String pem) {
         static CertificateView of(IssuedCertificate c, boolean withPem) {
-            return new CertificateView(c.serial, c.kind.name(), c.subjectType.name(), c.subjectId, c.enroleeId, c.status.name(), c.caVersion,
-                    c.notBefore, c.notAfter, c.issuedAt, c.revokedAt, c.revocationReason, c.replacedBy, TenantCa.sha256Hex(c.der),
+            return new CertificateView(
+                    c.serial,
+                    c.kind.name(),
+                    c.subjectType.name(),
+                    c.subjectId,
+                    c.enroleeId,
+                    c.status.name(),
+                    c.caVersion,
+                    c.notBefore,
+                    c.notAfter,
+                    c.issuedAt,
+                    c.revokedAt,
+                    c.revocationReason,
+                    c.replacedBy,
+                    TenantCa.sha256Hex(c.der),
                     withPem ? CertificateResource.pem("CERTIFICATE", c.der) : null);
         }
     }
 
-    public record RevokeRequest(@Pattern(regexp = "unspecified|keyCompromise|superseded|cessationOfOperation",
-            message = "unspecified, keyCompromise, superseded or cessationOfOperation") String reason) {
-    }
+    public record RevokeRequest(
+            @Pattern(
+                    regexp = "unspecified|keyCompromise|superseded|cessationOfOperation",
+                    message = "unspecified, keyCompromise, superseded or cessationOfOperation")
+            String reason) {}
 
     private static final java.util.regex.Pattern SERIAL = java.util.regex.Pattern.compile("[0-9a-f]{1,40}");
 
@@ -86,8 +120,9 @@ public class CertificateResource {
 
     @POST
     @Path("ca")
-    @Operation(summary = "Create the tenant CA: an EC P-256 key generated in the HSM and its self-signed certificate. "
-            + "Idempotent: 201 when made, 200 when it exists. Rotate it with POST /keys/ca/rotate.")
+    @Operation(
+            summary = "Create the tenant CA: an EC P-256 key generated in the HSM and its self-signed certificate. "
+                    + "Idempotent: 201 when made, 200 when it exists. Rotate it with POST /keys/ca/rotate.")
     public Response createCa(@PathParam("tenant") String tenant) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         boolean existed = ca.exists(tenant);
@@ -107,9 +142,12 @@ public class CertificateResource {
     @GET
     @Path("certificates")
     @Operation(summary = "Issued certificates, newest first; filter by status (VALID, REVOKED, SUPERSEDED) and subject")
-    public List<CertificateView> list(@PathParam("tenant") String tenant, @QueryParam("status") String status,
-                                      @QueryParam("subject") String subject, @QueryParam("limit") @DefaultValue("100") int limit,
-                                      @QueryParam("offset") @DefaultValue("0") int offset) {
+    public List<CertificateView> list(
+            @PathParam("tenant") String tenant,
+            @QueryParam("status") String status,
+            @QueryParam("subject") String subject,
+            @QueryParam("limit") @DefaultValue("100") int limit,
+            @QueryParam("offset") @DefaultValue("0") int offset) {
         door.enter(tenant, AdminAccess.Need.READ);
         if (limit < 1 || limit > 1000 || offset < 0) {
             throw ApiProblem.badRequest("validation", "limit must be 1-1000 and offset >= 0");
@@ -120,12 +158,19 @@ public class CertificateResource {
         } catch (IllegalArgumentException e) {
             throw ApiProblem.badRequest("validation", "status must be VALID, REVOKED or SUPERSEDED");
         }
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery(
-                        "from IssuedCertificate where tenantId = ?1 and (?2 is null or status = ?2) and (?3 is null or subjectId = ?3) "
-                                + "order by issuedAt desc, serial", IssuedCertificate.class)
-                .setParameter(1, tenant).setParameter(2, st).setParameter(3, subject)
-                .setFirstResult(offset).setMaxResults(limit)
-                .getResultStream().map(c -> CertificateView.of(c, false)).toList());
+        return QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery(
+                                "from IssuedCertificate where tenantId = ?1 and (?2 is null or status = ?2) and (?3 is null or subjectId = ?3) "
+                                        + "order by issuedAt desc, serial",
+                                IssuedCertificate.class)
+                        .setParameter(1, tenant)
+                        .setParameter(2, st)
+                        .setParameter(3, subject)
+                        .setFirstResult(offset)
+                        .setMaxResults(limit)
+                        .getResultStream()
+                        .map(c -> CertificateView.of(c, false))
+                        .toList());
     }
 
     @GET
@@ -133,7 +178,8 @@ public class CertificateResource {
     public CertificateView get(@PathParam("tenant") String tenant, @PathParam("serial") String serial) {
         door.enter(tenant, AdminAccess.Need.READ);
         checkSerial(serial);
-        IssuedCertificate c = QuarkusTransaction.requiringNew().call(() -> em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenant, serial)));
+        IssuedCertificate c = QuarkusTransaction.requiringNew()
+                .call(() -> em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenant, serial)));
         if (c == null) {
             throw ApiProblem.notFound("certificate " + serial);
         }
@@ -143,8 +189,10 @@ public class CertificateResource {
     @POST
     @Path("certificates/{serial}/revoke")
     @Operation(summary = "Revoke: the certificate fails TLS handshakes at once and is on the next CRL")
-    public CertificateView revoke(@PathParam("tenant") String tenant, @PathParam("serial") String serial,
-                                  @jakarta.validation.Valid RevokeRequest req) {
+    public CertificateView revoke(
+            @PathParam("tenant") String tenant,
+            @PathParam("serial") String serial,
+            @jakarta.validation.Valid RevokeRequest req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         checkSerial(serial);
         int reason = TenantCa.reasonCode(req == null ? null : req.reason());
@@ -158,6 +206,7 @@ public class CertificateResource {
     }
 
     static String pem(String type, byte[] der) {
-        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der) + "\n-----END " + type + "-----\n";
+        return "-----BEGIN " + type + "-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der) + "\n-----END " + type + "-----\n";
     }
 }

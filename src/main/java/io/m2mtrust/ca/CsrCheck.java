@@ -15,10 +15,10 @@ import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.PublicKey;
 import java.security.spec.X509EncodedKeySpec;
-import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
 /**
@@ -47,11 +47,9 @@ public final class CsrCheck {
     }
 
     /** A CSR that passed: the key to certify. */
-    public record Accepted(PublicKey publicKey) {
-    }
+    public record Accepted(PublicKey publicKey) {}
 
-    private CsrCheck() {
-    }
+    private CsrCheck() {}
 
     /**
      * @param base64Body     the HTTP body (base64 of the DER CSR, RFC 7030 §4.2.1)
@@ -110,7 +108,9 @@ public final class CsrCheck {
     private static void checkChallengePassword(PKCS10CertificationRequest csr, byte[] channelBinding) throws Refused {
         Attribute[] attrs = csr.getAttributes(PKCSObjectIdentifiers.pkcs_9_at_challengePassword);
         if (attrs.length != 1 || attrs[0].getAttrValues().size() != 1) {
-            throw new Refused(400, "the CSR must carry one challengePassword: base64 of this session's EXPORTER-Channel-Binding (see csrattrs)");
+            throw new Refused(
+                    400,
+                    "the CSR must carry one challengePassword: base64 of this session's EXPORTER-Channel-Binding (see csrattrs)");
         }
         ASN1Encodable v = attrs[0].getAttrValues().getObjectAt(0);
         if (!(v instanceof ASN1String s)) {
@@ -118,11 +118,14 @@ public final class CsrCheck {
         }
         byte[] expected = Base64.getEncoder().encode(channelBinding);
         if (!MessageDigest.isEqual(expected, s.getString().getBytes(StandardCharsets.US_ASCII))) {
-            throw new Refused(400, "challengePassword does not match this TLS session (a CSR made for another session is refused)");
+            throw new Refused(
+                    400,
+                    "challengePassword does not match this TLS session (a CSR made for another session is refused)");
         }
     }
 
-    private static void checkSubjectAltName(PKCS10CertificationRequest csr, CertificateSubject expected) throws Refused {
+    private static void checkSubjectAltName(PKCS10CertificationRequest csr, CertificateSubject expected)
+            throws Refused {
         Attribute[] req = csr.getAttributes(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest);
         if (req.length != 1 || req[0].getAttrValues().size() != 1) {
             throw new Refused(400, "the CSR must request a subjectAltName (TS-0003 §10.1.4)");
@@ -149,20 +152,24 @@ public final class CsrCheck {
         }
         for (GeneralName n : names.getNames()) {
             boolean same = n.getTagNo() == expected.type().generalNameTag()
-                    && n.getName() instanceof ASN1String s && s.getString().equals(expected.id());
+                    && n.getName() instanceof ASN1String s
+                    && s.getString().equals(expected.id());
             if (!same) {
-                throw new Refused(403, "subjectAltName " + describe(n) + " is not this client's identity; it may request only "
-                        + expected.type() + " " + expected.id());
+                throw new Refused(
+                        403,
+                        "subjectAltName " + describe(n) + " is not this client's identity; it may request only "
+                                + expected.type() + " " + expected.id());
             }
         }
     }
 
     private static String describe(GeneralName n) {
-        String v = n.getName() instanceof ASN1String s ? s.getString() : n.getName().toString();
+        String v = n.getName() instanceof ASN1String s
+                ? s.getString()
+                : n.getName().toString();
         if (v.length() > 120) {
             v = v.substring(0, 120) + "…";
         }
         return v.replaceAll("[^\\x20-\\x7e]", "?");
     }
-
 }

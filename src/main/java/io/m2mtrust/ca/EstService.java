@@ -1,9 +1,9 @@
 package io.m2mtrust.ca;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.enrolment.EnrolmentGroupService;
 import io.m2mtrust.enrolment.KpmId;
-import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.hsm.HsmUnavailableException;
 import io.m2mtrust.tls.DeviceHttp;
 import io.m2mtrust.tls.DevicePeer;
@@ -93,8 +93,13 @@ public class EstService {
         Optional<CertificateSubject> subject = subjectOf(peer);
         if (subject.isPresent()) {
             try {
-                Extension san = new Extension(Extension.subjectAlternativeName, false,
-                        new GeneralNames(subject.get().type().generalName(subject.get().id())).getEncoded());
+                Extension san = new Extension(
+                        Extension.subjectAlternativeName,
+                        false,
+                        new GeneralNames(subject.get()
+                                        .type()
+                                        .generalName(subject.get().id()))
+                                .getEncoded());
                 v.add(new Attribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, new DERSet(new Extensions(san))));
             } catch (java.io.IOException e) {
                 throw new IllegalStateException(e);
@@ -119,15 +124,30 @@ public class EstService {
             return noCa();
         }
         if (reenroll && peer.credential() != DevicePeer.Credential.CERTIFICATE) {
-            return refused(tenant, actor, action, 403, "re-enrolment needs the TLS session authenticated with the certificate to renew (RFC 7030 §4.2.2)");
+            return refused(
+                    tenant,
+                    actor,
+                    action,
+                    403,
+                    "re-enrolment needs the TLS session authenticated with the certificate to renew (RFC 7030 §4.2.2)");
         }
         Optional<CertificateSubject> subject = subjectOf(peer);
         if (subject.isEmpty()) {
-            return refused(tenant, actor, action, 403, "no certificate identity is associated with this client (its enrolment group has no certificate profile)");
+            return refused(
+                    tenant,
+                    actor,
+                    action,
+                    403,
+                    "no certificate identity is associated with this client (its enrolment group has no certificate profile)");
         }
         String problem = subject.get().type().problemWith(subject.get().id());
         if (problem != null) {
-            return refused(tenant, actor, action, 403, "the group's certificate profile gives this device an invalid identity: " + problem);
+            return refused(
+                    tenant,
+                    actor,
+                    action,
+                    403,
+                    "the group's certificate profile gives this device an invalid identity: " + problem);
         }
         CsrCheck.Accepted accepted;
         try (SecretBytes binding = peer.export(DevicePeer.CHANNEL_BINDING_LABEL)) {
@@ -143,15 +163,25 @@ public class EstService {
         }
         IssuedCertificate issued;
         try {
-            issued = ca.issue(tenant, new TenantCa.IssueRequest(subject.get().type(), subject.get().id(), accepted.publicKey(), peer.identity()), actor);
+            issued = ca.issue(
+                    tenant,
+                    new TenantCa.IssueRequest(
+                            subject.get().type(), subject.get().id(), accepted.publicKey(), peer.identity()),
+                    actor);
         } catch (RuntimeException e) {
             if (io.m2mtrust.common.Sql.isUniqueViolation(e)) {
-                return refused(tenant, actor, action, 409, "another enrolment of " + subject.get().id() + " completed at the same moment; retry");
+                return refused(
+                        tenant,
+                        actor,
+                        action,
+                        409,
+                        "another enrolment of " + subject.get().id() + " completed at the same moment; retry");
             }
             throw e;
         }
         try {
-            return DeviceHttp.Response.base64(200, PKCS7_CERTS_ONLY, certsOnly(List.of(new X509CertificateHolder(issued.der))));
+            return DeviceHttp.Response.base64(
+                    200, PKCS7_CERTS_ONLY, certsOnly(List.of(new X509CertificateHolder(issued.der))));
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
@@ -165,11 +195,18 @@ public class EstService {
         return QuarkusTransaction.requiringNew().call(() -> {
             Optional<KpmId> kpm = KpmId.parse(clientId);
             if (kpm.isPresent()) {
-                return groups.certificateSubject(tenantId, kpm.get().groupId(), kpm.get().deviceId());
+                return groups.certificateSubject(
+                        tenantId, kpm.get().groupId(), kpm.get().deviceId());
             }
-            return em.createQuery("from IssuedCertificate where tenantId = ?1 and kind = ?2 and subjectId = ?3 and status = ?4", IssuedCertificate.class)
-                    .setParameter(1, tenantId).setParameter(2, IssuedCertificate.Kind.CLIENT).setParameter(3, clientId)
-                    .setParameter(4, IssuedCertificate.Status.VALID).getResultStream().findFirst()
+            return em.createQuery(
+                            "from IssuedCertificate where tenantId = ?1 and kind = ?2 and subjectId = ?3 and status = ?4",
+                            IssuedCertificate.class)
+                    .setParameter(1, tenantId)
+                    .setParameter(2, IssuedCertificate.Kind.CLIENT)
+                    .setParameter(3, clientId)
+                    .setParameter(4, IssuedCertificate.Status.VALID)
+                    .getResultStream()
+                    .findFirst()
                     .map(c -> new CertificateSubject(c.subjectType, c.subjectId));
         });
     }
@@ -178,7 +215,8 @@ public class EstService {
     private Optional<CertificateSubject> subjectOf(DevicePeer peer) {
         return QuarkusTransaction.requiringNew().call(() -> {
             if (peer.credential() == DevicePeer.Credential.CERTIFICATE) {
-                IssuedCertificate c = em.find(IssuedCertificate.class, new IssuedCertificate.Key(peer.tenantId(), peer.certificateSerial()));
+                IssuedCertificate c = em.find(
+                        IssuedCertificate.class, new IssuedCertificate.Key(peer.tenantId(), peer.certificateSerial()));
                 return c == null ? Optional.empty() : Optional.of(new CertificateSubject(c.subjectType, c.subjectId));
             }
             return KpmId.parse(peer.identity())
@@ -192,7 +230,8 @@ public class EstService {
     }
 
     private static DeviceHttp.Response noCa() {
-        return DeviceHttp.Response.text(404, "this tenant has no certificate authority yet (an administrator creates it)");
+        return DeviceHttp.Response.text(
+                404, "this tenant has no certificate authority yet (an administrator creates it)");
     }
 
     private static DeviceHttp.Response methodNotAllowed(String allowed) {

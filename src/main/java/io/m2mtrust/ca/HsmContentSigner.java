@@ -16,7 +16,8 @@ import java.io.OutputStream;
  */
 final class HsmContentSigner implements ContentSigner {
 
-    private static final AlgorithmIdentifier ECDSA_SHA256 = new DefaultSignatureAlgorithmIdentifierFinder().find("SHA256withECDSA");
+    private static final AlgorithmIdentifier ECDSA_SHA256 =
+            new DefaultSignatureAlgorithmIdentifierFinder().find("SHA256withECDSA");
 
     private final HsmCrypto hsm;
     private final HsmKeyLabel key;

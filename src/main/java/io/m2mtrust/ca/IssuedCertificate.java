@@ -18,10 +18,17 @@ import java.util.Objects;
 @IdClass(IssuedCertificate.Key.class)
 public class IssuedCertificate {
 
-    public enum Kind { CLIENT, SERVER }
+    public enum Kind {
+        CLIENT,
+        SERVER
+    }
 
     /** VALID until revoked by an admin or superseded by a re-enrolment of the same subject (both are on the CRL). */
-    public enum Status { VALID, REVOKED, SUPERSEDED }
+    public enum Status {
+        VALID,
+        REVOKED,
+        SUPERSEDED
+    }
 
     @Id
     @Column(name = "tenant_id")
@@ -85,8 +92,7 @@ public class IssuedCertificate {
         public String tenantId;
         public String serial;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String serial) {
             this.tenantId = tenantId;

@@ -37,7 +37,8 @@ public class PublicPkiResource {
         StringBuilder out = new StringBuilder();
         for (TenantCa.Ca c : ca.cas(tenant)) {
             try {
-                out.append(CertificateResource.pem("CERTIFICATE", c.certificate().getEncoded()));
+                out.append(
+                        CertificateResource.pem("CERTIFICATE", c.certificate().getEncoded()));
             } catch (java.security.cert.CertificateEncodingException e) {
                 throw new IllegalStateException(e);
             }
@@ -45,7 +46,9 @@ public class PublicPkiResource {
         if (out.isEmpty()) {
             throw ApiProblem.notFound("certificate authority of " + tenant);
         }
-        return Response.ok(out.toString(), "application/pem-certificate-chain").header("Cache-Control", "max-age=300").build();
+        return Response.ok(out.toString(), "application/pem-certificate-chain")
+                .header("Cache-Control", "max-age=300")
+                .build();
     }
 
     @GET
@@ -54,14 +57,17 @@ public class PublicPkiResource {
     @Operation(summary = "The current CRL (DER) of a CA version")
     public Response crl(@PathParam("tenant") String tenant, @PathParam("version") int version) {
         requireTenant(tenant);
-        return Response.ok(ca.crl(tenant, version), "application/pkix-crl").header("Cache-Control", "max-age=60").build();
+        return Response.ok(ca.crl(tenant, version), "application/pkix-crl")
+                .header("Cache-Control", "max-age=60")
+                .build();
     }
 
     private void requireTenant(String tenant) {
-        boolean live = TenantIds.valid(tenant) && QuarkusTransaction.requiringNew().call(() -> {
-            Tenant t = em.find(Tenant.class, tenant);
-            return t != null && (t.status == Tenant.Status.ACTIVE || t.status == Tenant.Status.SUSPENDED);
-        });
+        boolean live = TenantIds.valid(tenant)
+                && QuarkusTransaction.requiringNew().call(() -> {
+                    Tenant t = em.find(Tenant.class, tenant);
+                    return t != null && (t.status == Tenant.Status.ACTIVE || t.status == Tenant.Status.SUSPENDED);
+                });
         if (!live) {
             throw ApiProblem.notFound("tenant " + tenant);
         }

@@ -19,11 +19,14 @@ public enum SubjectType {
     FQDN(GeneralName.dNSName, 0);
 
     /** Lowercase host name with at least two labels, no wildcard, no trailing dot. */
-    static final Pattern DNS = Pattern.compile("(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?");
+    static final Pattern DNS =
+            Pattern.compile("(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?");
     /** An absolute URI with authority ({@code scheme://host/...}), printable ASCII, no wildcard. */
-    static final Pattern URI_WITH_HOST = Pattern.compile("[a-z][a-z0-9+.-]{0,15}://([a-z0-9.-]{1,253})(:[0-9]{1,5})?(/[A-Za-z0-9._~!$&'()+,;=:@%/-]*)?");
+    static final Pattern URI_WITH_HOST = Pattern.compile(
+            "[a-z][a-z0-9+.-]{0,15}://([a-z0-9.-]{1,253})(:[0-9]{1,5})?(/[A-Za-z0-9._~!$&'()+,;=:@%/-]*)?");
     /** A URN ({@code urn:<nid>:<nss>}), printable ASCII, no wildcard. */
-    static final Pattern URN = Pattern.compile("urn:[a-z0-9][a-z0-9-]{0,31}:[A-Za-z0-9()+,\\-.:=@;$_!'%/]{1,250}", Pattern.CASE_INSENSITIVE);
+    static final Pattern URN = Pattern.compile(
+            "urn:[a-z0-9][a-z0-9-]{0,31}:[A-Za-z0-9()+,\\-.:=@;$_!'%/]{1,250}", Pattern.CASE_INSENSITIVE);
 
     private final int generalNameTag;
     private final int certSubjectType;
@@ -55,7 +58,9 @@ public enum SubjectType {
             case FQDN, CSE_ID -> DNS.matcher(id).matches() ? null : "not a lowercase DNS name";
             case AE_ID -> {
                 var m = URI_WITH_HOST.matcher(id);
-                yield m.matches() && DNS.matcher(m.group(1)).matches() ? null : "not an absolute URI with a host name (the AE-ID's full URI)";
+                yield m.matches() && DNS.matcher(m.group(1)).matches()
+                        ? null
+                        : "not an absolute URI with a host name (the AE-ID's full URI)";
             }
             case NODE_ID -> URN.matcher(id).matches() ? null : "not a URN (e.g. urn:oid:1.2.3 or urn:dev:mac:…)";
         };

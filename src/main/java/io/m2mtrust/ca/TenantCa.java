@@ -20,7 +20,6 @@ import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
-import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.CRLDistPoint;
 import org.bouncycastle.asn1.x509.DistributionPoint;
@@ -32,11 +31,11 @@ import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
-import org.bouncycastle.tls.AlertDescription;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v2CRLBuilder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
+import org.bouncycastle.tls.AlertDescription;
 import org.jboss.logging.Logger;
 
 import java.io.ByteArrayInputStream;
@@ -94,6 +93,7 @@ public class TenantCa implements CertificateAuthentication {
 
     /** RFC 5280 §5.3.1 reason codes used here. */
     public static final int REASON_UNSPECIFIED = 0;
+
     public static final int REASON_KEY_COMPROMISE = 1;
     public static final int REASON_SUPERSEDED = 4;
     public static final int REASON_CESSATION = 5;
@@ -102,14 +102,11 @@ public class TenantCa implements CertificateAuthentication {
     private static final Duration ANCHOR_CACHE_TTL = Duration.ofSeconds(30);
 
     /** The tenant CA of one key version. */
-    public record Ca(int version, HsmKeyLabel key, X509Certificate certificate) {
-    }
+    public record Ca(int version, HsmKeyLabel key, X509Certificate certificate) {}
 
-    private record Anchors(List<Ca> cas, long loadedAt) {
-    }
+    private record Anchors(List<Ca> cas, long loadedAt) {}
 
-    private record Server(ServerIdentity identity, Instant renewAfter, String fqdns) {
-    }
+    private record Server(ServerIdentity identity, Instant renewAfter, String fqdns) {}
 
     private final Config config;
     private final EntityManager em;
@@ -121,8 +118,14 @@ public class TenantCa implements CertificateAuthentication {
     private final Map<String, Anchors> anchors = new ConcurrentHashMap<>();
     private final Map<String, Server> servers = new ConcurrentHashMap<>();
 
-    TenantCa(Config config, EntityManager em, HsmCrypto hsm, TenantKeyService keys, KeyVersionRepository versions,
-             AuditLog audit, DeviceFqdns fqdns) {
+    TenantCa(
+            Config config,
+            EntityManager em,
+            HsmCrypto hsm,
+            TenantKeyService keys,
+            KeyVersionRepository versions,
+            AuditLog audit,
+            DeviceFqdns fqdns) {
         this.config = config;
         this.em = em;
         this.hsm = hsm;
@@ -137,7 +140,8 @@ public class TenantCa implements CertificateAuthentication {
     /** The tenant's current CA, making its HSM key and self-signed certificate on first use. */
     public Ca current(String tenantId, String actor) {
         HsmKeyLabel key = keys.ensurePrimary(tenantId, KeyPurpose.CA, actor);
-        Optional<Ca> known = cas(tenantId).stream().filter(c -> c.version() == key.version()).findFirst();
+        Optional<Ca> known =
+                cas(tenantId).stream().filter(c -> c.version() == key.version()).findFirst();
         if (known.isPresent()) {
             return known.get(); // the usual case: no database round trip per issued certificate
         }
@@ -184,15 +188,25 @@ public class TenantCa implements CertificateAuthentication {
         try {
             Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
             X500Name name = new X500NameBuilder(BCStyle.INSTANCE)
-                    .addRDN(BCStyle.O, "m2m-trust").addRDN(BCStyle.OU, "tenant " + tenantId)
-                    .addRDN(BCStyle.CN, "m2m-trust " + tenantId + " CA v" + key.version()).build();
+                    .addRDN(BCStyle.O, "m2m-trust")
+                    .addRDN(BCStyle.OU, "tenant " + tenantId)
+                    .addRDN(BCStyle.CN, "m2m-trust " + tenantId + " CA v" + key.version())
+                    .build();
             PublicKey pub = hsm.token().publicKey(key);
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-            X509v3CertificateBuilder b = new X509v3CertificateBuilder(name, randomSerial(), Date.from(now.minus(1, ChronoUnit.MINUTES)),
-                    Date.from(now.plus(config.caLifetime())), name, SubjectPublicKeyInfo.getInstance(pub.getEncoded()));
+            X509v3CertificateBuilder b = new X509v3CertificateBuilder(
+                    name,
+                    randomSerial(),
+                    Date.from(now.minus(1, ChronoUnit.MINUTES)),
+                    Date.from(now.plus(config.caLifetime())),
+                    name,
+                    SubjectPublicKeyInfo.getInstance(pub.getEncoded()));
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
             // TS-0003 §10.1.1.1: every certificate's key usage includes digitalSignature
-            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature));
+            b.addExtension(
+                    Extension.keyUsage,
+                    true,
+                    new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature));
             b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(pub));
             X509CertificateHolder h = b.build(new HsmContentSigner(hsm, key));
             CaCertificate c = new CaCertificate();
@@ -204,7 +218,12 @@ public class TenantCa implements CertificateAuthentication {
             c.createdAt = now;
             em.persist(c);
             em.flush();
-            audit.append(tenantId, actor, "ca.create", key.value(), AuditLog.Outcome.SUCCESS,
+            audit.append(
+                    tenantId,
+                    actor,
+                    "ca.create",
+                    key.value(),
+                    AuditLog.Outcome.SUCCESS,
                     "CA certificate v" + key.version() + " valid until " + c.notAfter);
             LOG.infof("tenant %s: CA certificate for %s created", tenantId, key);
             return c;
@@ -216,8 +235,7 @@ public class TenantCa implements CertificateAuthentication {
     // ---------------------------------------------------------------- issuing
 
     /** What to put in a certificate: subject flavour and identity, the public key, who asked. */
-    public record IssueRequest(SubjectType subjectType, String subjectId, PublicKey publicKey, String enroleeId) {
-    }
+    public record IssueRequest(SubjectType subjectType, String subjectId, PublicKey publicKey, String enroleeId) {}
 
     /**
      * Issues an end-entity certificate (TS-0003 §10.1.1.3 profile) signed in the HSM, records it and
@@ -249,14 +267,28 @@ public class TenantCa implements CertificateAuthentication {
         return QuarkusTransaction.requiringNew().call(() -> {
             // serialise issuing per subject: the partial unique index makes a concurrent twin fail instead
             List<IssuedCertificate> previous = em.createQuery(
-                            "from IssuedCertificate where tenantId = ?1 and kind = ?2 and subjectId = ?3 and status = ?4", IssuedCertificate.class)
-                    .setParameter(1, tenantId).setParameter(2, IssuedCertificate.Kind.CLIENT).setParameter(3, req.subjectId())
+                            "from IssuedCertificate where tenantId = ?1 and kind = ?2 and subjectId = ?3 and status = ?4",
+                            IssuedCertificate.class)
+                    .setParameter(1, tenantId)
+                    .setParameter(2, IssuedCertificate.Kind.CLIENT)
+                    .setParameter(3, req.subjectId())
                     .setParameter(4, IssuedCertificate.Status.VALID)
-                    .setLockMode(jakarta.persistence.LockModeType.PESSIMISTIC_WRITE).getResultList();
+                    .setLockMode(jakarta.persistence.LockModeType.PESSIMISTIC_WRITE)
+                    .getResultList();
             Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-            Instant notAfter = min(now.plus(config.certificateLifetime()), ca.certificate().getNotAfter().toInstant());
-            X509CertificateHolder h = build(ca, req.subjectType(), List.of(req.subjectId()), req.publicKey(), now, notAfter, false);
-            IssuedCertificate c = record(tenantId, IssuedCertificate.Kind.CLIENT, req.subjectType(), req.subjectId(), req.enroleeId(), ca, h);
+            Instant notAfter = min(
+                    now.plus(config.certificateLifetime()),
+                    ca.certificate().getNotAfter().toInstant());
+            X509CertificateHolder h =
+                    build(ca, req.subjectType(), List.of(req.subjectId()), req.publicKey(), now, notAfter, false);
+            IssuedCertificate c = record(
+                    tenantId,
+                    IssuedCertificate.Kind.CLIENT,
+                    req.subjectType(),
+                    req.subjectId(),
+                    req.enroleeId(),
+                    ca,
+                    h);
             for (IssuedCertificate p : previous) {
                 p.status = IssuedCertificate.Status.SUPERSEDED;
                 p.revokedAt = now;
@@ -267,15 +299,32 @@ public class TenantCa implements CertificateAuthentication {
             em.flush(); // superseded rows first, so the new VALID row satisfies the one-valid index
             em.persist(c);
             em.flush();
-            audit.append(tenantId, actor, "certificate.issue", "certificate/" + c.serial, AuditLog.Outcome.SUCCESS,
+            audit.append(
+                    tenantId,
+                    actor,
+                    "certificate.issue",
+                    "certificate/" + c.serial,
+                    AuditLog.Outcome.SUCCESS,
                     req.subjectType() + " " + req.subjectId() + " until " + c.notAfter
-                            + (previous.isEmpty() ? "" : "; supersedes " + previous.stream().map(p -> p.serial).toList()));
+                            + (previous.isEmpty()
+                                    ? ""
+                                    : "; supersedes "
+                                            + previous.stream()
+                                                    .map(p -> p.serial)
+                                                    .toList()));
             return c;
         });
     }
 
-    private IssuedCertificate record(String tenantId, IssuedCertificate.Kind kind, SubjectType type, String subjectId, String enroleeId,
-                                     Ca ca, X509CertificateHolder h) throws java.io.IOException {
+    private IssuedCertificate record(
+            String tenantId,
+            IssuedCertificate.Kind kind,
+            SubjectType type,
+            String subjectId,
+            String enroleeId,
+            Ca ca,
+            X509CertificateHolder h)
+            throws java.io.IOException {
         IssuedCertificate c = new IssuedCertificate();
         c.tenantId = tenantId;
         c.serial = h.getSerialNumber().toString(16);
@@ -293,22 +342,45 @@ public class TenantCa implements CertificateAuthentication {
         return c;
     }
 
-    private X509CertificateHolder build(Ca ca, SubjectType type, List<String> ids, PublicKey subjectKey, Instant notBefore, Instant notAfter,
-                                        boolean server) {
+    private X509CertificateHolder build(
+            Ca ca,
+            SubjectType type,
+            List<String> ids,
+            PublicKey subjectKey,
+            Instant notBefore,
+            Instant notAfter,
+            boolean server) {
         try {
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             String first = ids.get(0);
             // RFC 5280 ub-common-name is 64: longer identities live only in the (then critical) subjectAltName
-            X500Name subject = first.length() <= 64 ? new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, first).build() : new X500Name(new org.bouncycastle.asn1.x500.RDN[0]);
+            X500Name subject = first.length() <= 64
+                    ? new X500NameBuilder(BCStyle.INSTANCE)
+                            .addRDN(BCStyle.CN, first)
+                            .build()
+                    : new X500Name(new org.bouncycastle.asn1.x500.RDN[0]);
             boolean sanCritical = first.length() > 64;
-            X509v3CertificateBuilder b = new X509v3CertificateBuilder(X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded()),
-                    randomSerial(), Date.from(notBefore.minus(1, ChronoUnit.MINUTES)), Date.from(notAfter), subject,
+            X509v3CertificateBuilder b = new X509v3CertificateBuilder(
+                    X500Name.getInstance(
+                            ca.certificate().getSubjectX500Principal().getEncoded()),
+                    randomSerial(),
+                    Date.from(notBefore.minus(1, ChronoUnit.MINUTES)),
+                    Date.from(notAfter),
+                    subject,
                     SubjectPublicKeyInfo.getInstance(subjectKey.getEncoded()));
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-            int encipherment = subjectKey instanceof java.security.interfaces.RSAPublicKey ? KeyUsage.keyEncipherment : KeyUsage.keyAgreement;
-            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | (server ? 0 : encipherment)));
-            b.addExtension(Extension.extendedKeyUsage, false, server ? new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth)
-                    : new ExtendedKeyUsage(new KeyPurposeId[]{KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth}));
+            int encipherment = subjectKey instanceof java.security.interfaces.RSAPublicKey
+                    ? KeyUsage.keyEncipherment
+                    : KeyUsage.keyAgreement;
+            b.addExtension(
+                    Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | (server ? 0 : encipherment)));
+            b.addExtension(
+                    Extension.extendedKeyUsage,
+                    false,
+                    server
+                            ? new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth)
+                            : new ExtendedKeyUsage(
+                                    new KeyPurposeId[] {KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth}));
             b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(subjectKey));
             b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(ca.certificate()));
             GeneralName[] names = ids.stream().map(type::generalName).toArray(GeneralName[]::new);
@@ -316,8 +388,13 @@ public class TenantCa implements CertificateAuthentication {
             config.publicBaseUrl().ifPresent(base -> {
                 try {
                     String url = base.replaceAll("/+$", "") + "/pki/" + tenantOf(ca) + "/crl/" + ca.version();
-                    b.addExtension(Extension.cRLDistributionPoints, false, new CRLDistPoint(new DistributionPoint[]{
-                            new DistributionPoint(new DistributionPointName(new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, url))), null, null)}));
+                    b.addExtension(Extension.cRLDistributionPoints, false, new CRLDistPoint(new DistributionPoint[] {
+                        new DistributionPoint(
+                                new DistributionPointName(
+                                        new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, url))),
+                                null,
+                                null)
+                    }));
                 } catch (java.io.IOException e) {
                     throw new IllegalStateException(e);
                 }
@@ -336,15 +413,22 @@ public class TenantCa implements CertificateAuthentication {
 
     /** Revokes a certificate (RFC 5280 reason code); the next CRL lists it and handshakes with it fail at once. */
     public IssuedCertificate revoke(String tenantId, String serial, int reason, String actor) {
-        return audit.auditRefusals(tenantId, actor, "certificate.revoke", "certificate/" + serial, () ->
-                QuarkusTransaction.requiringNew().call(() -> {
-                    IssuedCertificate c = em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, serial),
+        return audit.auditRefusals(
+                tenantId,
+                actor,
+                "certificate.revoke",
+                "certificate/" + serial,
+                () -> QuarkusTransaction.requiringNew().call(() -> {
+                    IssuedCertificate c = em.find(
+                            IssuedCertificate.class,
+                            new IssuedCertificate.Key(tenantId, serial),
                             jakarta.persistence.LockModeType.PESSIMISTIC_WRITE);
                     if (c == null) {
                         throw ApiProblem.notFound("certificate " + serial);
                     }
                     if (c.status != IssuedCertificate.Status.VALID) {
-                        throw ApiProblem.conflict("certificate " + serial + " is already " + c.status.name().toLowerCase());
+                        throw ApiProblem.conflict("certificate " + serial + " is already "
+                                + c.status.name().toLowerCase());
                     }
                     c.status = IssuedCertificate.Status.REVOKED;
                     c.revokedAt = Instant.now().truncatedTo(ChronoUnit.SECONDS);
@@ -353,7 +437,12 @@ public class TenantCa implements CertificateAuthentication {
                     if (c.kind == IssuedCertificate.Kind.SERVER) {
                         servers.remove(tenantId);
                     }
-                    audit.append(tenantId, actor, "certificate.revoke", "certificate/" + serial, AuditLog.Outcome.SUCCESS,
+                    audit.append(
+                            tenantId,
+                            actor,
+                            "certificate.revoke",
+                            "certificate/" + serial,
+                            AuditLog.Outcome.SUCCESS,
                             c.subjectType + " " + c.subjectId + ", reason " + reason);
                     return c;
                 }));
@@ -361,7 +450,9 @@ public class TenantCa implements CertificateAuthentication {
 
     private void markCrlStale(String tenantId, int caVersion) {
         em.createNativeQuery("update tenant_crl set der = null where tenant_id = ?1 and ca_version = ?2")
-                .setParameter(1, tenantId).setParameter(2, caVersion).executeUpdate();
+                .setParameter(1, tenantId)
+                .setParameter(2, caVersion)
+                .executeUpdate();
     }
 
     /**
@@ -369,42 +460,71 @@ public class TenantCa implements CertificateAuthentication {
      * or when half of its validity has passed. The CRL number only grows.
      */
     public byte[] crl(String tenantId, int caVersion) {
-        Ca ca = cas(tenantId).stream().filter(c -> c.version() == caVersion).findFirst()
+        Ca ca = cas(tenantId).stream()
+                .filter(c -> c.version() == caVersion)
+                .findFirst()
                 .orElseThrow(() -> ApiProblem.notFound("CA version " + caVersion));
         return QuarkusTransaction.requiringNew().call(() -> {
-            em.createNativeQuery("insert into tenant_crl (tenant_id, ca_version, crl_number) values (?1, ?2, 0) on conflict do nothing")
-                    .setParameter(1, tenantId).setParameter(2, caVersion).executeUpdate();
-            Object[] row = (Object[]) em.createNativeQuery("select crl_number, der, next_update from tenant_crl where tenant_id = ?1 and ca_version = ?2 for update")
-                    .setParameter(1, tenantId).setParameter(2, caVersion).getSingleResult();
+            em.createNativeQuery(
+                            "insert into tenant_crl (tenant_id, ca_version, crl_number) values (?1, ?2, 0) on conflict do nothing")
+                    .setParameter(1, tenantId)
+                    .setParameter(2, caVersion)
+                    .executeUpdate();
+            Object[] row = (Object[]) em.createNativeQuery(
+                            "select crl_number, der, next_update from tenant_crl where tenant_id = ?1 and ca_version = ?2 for update")
+                    .setParameter(1, tenantId)
+                    .setParameter(2, caVersion)
+                    .getSingleResult();
             long number = ((Number) row[0]).longValue();
             byte[] der = (byte[]) row[1];
             Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
             Instant nextUpdate = row[2] == null ? null : toInstant(row[2]);
-            if (der != null && nextUpdate != null && nextUpdate.minus(config.crlValidity().dividedBy(2)).isAfter(now)) {
+            if (der != null
+                    && nextUpdate != null
+                    && nextUpdate.minus(config.crlValidity().dividedBy(2)).isAfter(now)) {
                 return der;
             }
             long next = number + 1;
             byte[] signed = signCrl(tenantId, ca, next, now);
-            em.createNativeQuery("update tenant_crl set crl_number = ?3, der = ?4, this_update = ?5, next_update = ?6 where tenant_id = ?1 and ca_version = ?2")
-                    .setParameter(1, tenantId).setParameter(2, caVersion).setParameter(3, next).setParameter(4, signed)
-                    .setParameter(5, now).setParameter(6, now.plus(config.crlValidity())).executeUpdate();
+            em.createNativeQuery(
+                            "update tenant_crl set crl_number = ?3, der = ?4, this_update = ?5, next_update = ?6 where tenant_id = ?1 and ca_version = ?2")
+                    .setParameter(1, tenantId)
+                    .setParameter(2, caVersion)
+                    .setParameter(3, next)
+                    .setParameter(4, signed)
+                    .setParameter(5, now)
+                    .setParameter(6, now.plus(config.crlValidity()))
+                    .executeUpdate();
             return signed;
         });
     }
 
     private byte[] signCrl(String tenantId, Ca ca, long number, Instant now) {
         try {
-            X509v2CRLBuilder b = new X509v2CRLBuilder(X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded()), Date.from(now));
+            X509v2CRLBuilder b = new X509v2CRLBuilder(
+                    X500Name.getInstance(
+                            ca.certificate().getSubjectX500Principal().getEncoded()),
+                    Date.from(now));
             b.setNextUpdate(Date.from(now.plus(config.crlValidity())));
             List<IssuedCertificate> revoked = em.createQuery(
-                            "from IssuedCertificate where tenantId = ?1 and caVersion = ?2 and status <> ?3 and notAfter > ?4 order by revokedAt", IssuedCertificate.class)
-                    .setParameter(1, tenantId).setParameter(2, ca.version()).setParameter(3, IssuedCertificate.Status.VALID)
-                    .setParameter(4, now).getResultList();
+                            "from IssuedCertificate where tenantId = ?1 and caVersion = ?2 and status <> ?3 and notAfter > ?4 order by revokedAt",
+                            IssuedCertificate.class)
+                    .setParameter(1, tenantId)
+                    .setParameter(2, ca.version())
+                    .setParameter(3, IssuedCertificate.Status.VALID)
+                    .setParameter(4, now)
+                    .getResultList();
             for (IssuedCertificate c : revoked) {
-                b.addCRLEntry(new BigInteger(c.serial, 16), Date.from(c.revokedAt), c.revocationReason == null ? REASON_UNSPECIFIED : c.revocationReason);
+                b.addCRLEntry(
+                        new BigInteger(c.serial, 16),
+                        Date.from(c.revokedAt),
+                        c.revocationReason == null ? REASON_UNSPECIFIED : c.revocationReason);
             }
             b.addExtension(Extension.cRLNumber, false, new ASN1Integer(number));
-            b.addExtension(Extension.authorityKeyIdentifier, false, new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(ca.certificate()));
+            b.addExtension(
+                    Extension.authorityKeyIdentifier,
+                    false,
+                    new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(ca.certificate()));
             return b.build(new HsmContentSigner(hsm, ca.key())).getEncoded();
         } catch (java.io.IOException | java.security.GeneralSecurityException e) {
             throw new IllegalStateException("CRL could not be built", e);
@@ -439,12 +559,24 @@ public class TenantCa implements CertificateAuthentication {
         return QuarkusTransaction.requiringNew().call(() -> {
             Tenant.lockForUpdate(em, tenantId); // one replica issues; the others find its certificate
             Instant now = Instant.now();
-            for (IssuedCertificate c : em.createQuery("from IssuedCertificate where tenantId = ?1 and kind = ?2 and status = ?3", IssuedCertificate.class)
-                    .setParameter(1, tenantId).setParameter(2, IssuedCertificate.Kind.SERVER).setParameter(3, IssuedCertificate.Status.VALID).getResultList()) {
-                Instant renewAfter = c.notAfter.minus(Duration.between(c.notBefore, c.notAfter).dividedBy(3));
-                if (c.subjectId.equals(names) && c.caVersion == ca.version() && c.tlsKeyVersion != null
-                        && c.tlsKeyVersion == tlsKey.version() && renewAfter.isAfter(now)) {
-                    return new Server(new ServerIdentity(List.of(c.der, ca.certificate().getEncoded()), tlsKey), renewAfter, names);
+            for (IssuedCertificate c : em.createQuery(
+                            "from IssuedCertificate where tenantId = ?1 and kind = ?2 and status = ?3",
+                            IssuedCertificate.class)
+                    .setParameter(1, tenantId)
+                    .setParameter(2, IssuedCertificate.Kind.SERVER)
+                    .setParameter(3, IssuedCertificate.Status.VALID)
+                    .getResultList()) {
+                Instant renewAfter = c.notAfter.minus(
+                        Duration.between(c.notBefore, c.notAfter).dividedBy(3));
+                if (c.subjectId.equals(names)
+                        && c.caVersion == ca.version()
+                        && c.tlsKeyVersion != null
+                        && c.tlsKeyVersion == tlsKey.version()
+                        && renewAfter.isAfter(now)) {
+                    return new Server(
+                            new ServerIdentity(List.of(c.der, ca.certificate().getEncoded()), tlsKey),
+                            renewAfter,
+                            names);
                 }
                 c.status = IssuedCertificate.Status.SUPERSEDED;
                 c.revokedAt = now.truncatedTo(ChronoUnit.SECONDS);
@@ -453,27 +585,45 @@ public class TenantCa implements CertificateAuthentication {
             }
             em.flush();
             Instant start = now.truncatedTo(ChronoUnit.SECONDS);
-            Instant notAfter = min(start.plus(config.serverCertificateLifetime()), ca.certificate().getNotAfter().toInstant());
-            X509CertificateHolder h = build(ca, SubjectType.FQDN, List.of(fqdns.mef(tenantId), fqdns.maf(tenantId), fqdns.cse(tenantId)),
-                    hsm.token().publicKey(tlsKey), start, notAfter, true);
+            Instant notAfter = min(
+                    start.plus(config.serverCertificateLifetime()),
+                    ca.certificate().getNotAfter().toInstant());
+            X509CertificateHolder h = build(
+                    ca,
+                    SubjectType.FQDN,
+                    List.of(fqdns.mef(tenantId), fqdns.maf(tenantId), fqdns.cse(tenantId)),
+                    hsm.token().publicKey(tlsKey),
+                    start,
+                    notAfter,
+                    true);
             IssuedCertificate c = record(tenantId, IssuedCertificate.Kind.SERVER, SubjectType.FQDN, names, null, ca, h);
             c.tlsKeyVersion = tlsKey.version();
             em.persist(c);
             em.flush();
-            audit.append(tenantId, "system", "certificate.issue", "certificate/" + c.serial, AuditLog.Outcome.SUCCESS,
+            audit.append(
+                    tenantId,
+                    "system",
+                    "certificate.issue",
+                    "certificate/" + c.serial,
+                    AuditLog.Outcome.SUCCESS,
                     "service FQDN certificate for " + names + " until " + c.notAfter);
-            Instant renewAfter = c.notAfter.minus(Duration.between(c.notBefore, c.notAfter).dividedBy(3));
-            return new Server(new ServerIdentity(List.of(c.der, ca.certificate().getEncoded()), tlsKey), renewAfter, names);
+            Instant renewAfter =
+                    c.notAfter.minus(Duration.between(c.notBefore, c.notAfter).dividedBy(3));
+            return new Server(
+                    new ServerIdentity(List.of(c.der, ca.certificate().getEncoded()), tlsKey), renewAfter, names);
         });
     }
 
     @Override
     public List<byte[]> acceptedIssuers(String tenantId) {
-        return cas(tenantId).stream().map(c -> c.certificate().getSubjectX500Principal().getEncoded()).toList();
+        return cas(tenantId).stream()
+                .map(c -> c.certificate().getSubjectX500Principal().getEncoded())
+                .toList();
     }
 
     @Override
-    public AuthenticatedCertificate authenticateClient(String tenantId, List<byte[]> chainDer) throws RejectedCertificate {
+    public AuthenticatedCertificate authenticateClient(String tenantId, List<byte[]> chainDer)
+            throws RejectedCertificate {
         if (chainDer.isEmpty()) {
             throw new RejectedCertificate(AlertDescription.handshake_failure, "a client certificate is required");
         }
@@ -501,19 +651,24 @@ public class TenantCa implements CertificateAuthentication {
         try {
             leaf.checkValidity();
         } catch (CertificateException e) {
-            throw new RejectedCertificate(AlertDescription.certificate_expired, "client certificate is outside its validity");
+            throw new RejectedCertificate(
+                    AlertDescription.certificate_expired, "client certificate is outside its validity");
         }
         if (!isP256(leaf.getPublicKey())) {
-            throw new RejectedCertificate(AlertDescription.unsupported_certificate, "client key is not EC P-256 (TS-0003 §10.1.1.1)");
+            throw new RejectedCertificate(
+                    AlertDescription.unsupported_certificate, "client key is not EC P-256 (TS-0003 §10.1.1.1)");
         }
         String serial = leaf.getSerialNumber().toString(16);
-        IssuedCertificate row = QuarkusTransaction.requiringNew().call(() ->
-                em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, serial)));
+        IssuedCertificate row = QuarkusTransaction.requiringNew()
+                .call(() -> em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, serial)));
         if (row == null || row.kind != IssuedCertificate.Kind.CLIENT) {
-            throw new RejectedCertificate(AlertDescription.bad_certificate, "certificate is not a recorded client certificate");
+            throw new RejectedCertificate(
+                    AlertDescription.bad_certificate, "certificate is not a recorded client certificate");
         }
         if (row.status != IssuedCertificate.Status.VALID) {
-            throw new RejectedCertificate(AlertDescription.certificate_revoked, "certificate " + serial + " is " + row.status.name().toLowerCase());
+            throw new RejectedCertificate(
+                    AlertDescription.certificate_revoked,
+                    "certificate " + serial + " is " + row.status.name().toLowerCase());
         }
         return new AuthenticatedCertificate(row.subjectId, serial);
     }
@@ -523,7 +678,10 @@ public class TenantCa implements CertificateAuthentication {
     /** {@code x5t#S256} of a DER certificate (RFC 7515 §4.1.8): base64url of its SHA-256, unpadded. */
     public static String thumbprint(byte[] der) {
         try {
-            return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(java.security.MessageDigest.getInstance("SHA-256").digest(der));
+            return java.util.Base64.getUrlEncoder()
+                    .withoutPadding()
+                    .encodeToString(
+                            java.security.MessageDigest.getInstance("SHA-256").digest(der));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -532,7 +690,8 @@ public class TenantCa implements CertificateAuthentication {
     /** A DER X.509 certificate; IllegalArgumentException when it is not one. */
     public static X509Certificate parse(byte[] der) {
         try {
-            return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
+            return (X509Certificate)
+                    CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
         } catch (CertificateException | RuntimeException e) {
             throw new IllegalArgumentException("not an X.509 certificate", e);
         }
@@ -555,7 +714,9 @@ public class TenantCa implements CertificateAuthentication {
             return false;
         }
         ECParameterSpec s = ec.getParams();
-        return s.getCurve().equals(P256.getCurve()) && s.getGenerator().equals(P256.getGenerator()) && s.getOrder().equals(P256.getOrder());
+        return s.getCurve().equals(P256.getCurve())
+                && s.getGenerator().equals(P256.getGenerator())
+                && s.getOrder().equals(P256.getOrder());
     }
 
     private static void requireP256(PublicKey key) {
@@ -592,7 +753,9 @@ public class TenantCa implements CertificateAuthentication {
     /** Hex of a byte array, for fingerprints in views. */
     static String sha256Hex(byte[] der) {
         try {
-            return HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(der));
+            return HexFormat.of()
+                    .formatHex(
+                            java.security.MessageDigest.getInstance("SHA-256").digest(der));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -605,7 +768,10 @@ public class TenantCa implements CertificateAuthentication {
             case "keyCompromise" -> REASON_KEY_COMPROMISE;
             case "superseded" -> REASON_SUPERSEDED;
             case "cessationOfOperation" -> REASON_CESSATION;
-            default -> throw ApiProblem.badRequest("invalid-reason", "reason must be unspecified, keyCompromise, superseded or cessationOfOperation");
+            default ->
+                throw ApiProblem.badRequest(
+                        "invalid-reason",
+                        "reason must be unspecified, keyCompromise, superseded or cessationOfOperation");
         };
     }
 }

@@ -26,11 +26,25 @@ public class ApiProblem extends RuntimeException {
         this.errors = errors;
     }
 
-    public int status() { return status; }
-    public String type() { return type; }
-    public String title() { return title; }
-    public String detail() { return getMessage(); }
-    public List<Map<String, String>> errors() { return errors; }
+    public int status() {
+        return status;
+    }
+
+    public String type() {
+        return type;
+    }
+
+    public String title() {
+        return title;
+    }
+
+    public String detail() {
+        return getMessage();
+    }
+
+    public List<Map<String, String>> errors() {
+        return errors;
+    }
 
     public static ApiProblem notFound(String what) {
         return new ApiProblem(404, "not-found", "Not Found", what + " does not exist");
@@ -61,7 +75,10 @@ public class ApiProblem extends RuntimeException {
     }
 
     public static ApiProblem preconditionRequired() {
-        return new ApiProblem(428, "precondition-required", "Precondition Required",
+        return new ApiProblem(
+                428,
+                "precondition-required",
+                "Precondition Required",
                 "send If-Match with the ETag from your last GET");
     }
 

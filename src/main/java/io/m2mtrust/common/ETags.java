@@ -5,8 +5,7 @@ import jakarta.ws.rs.core.EntityTag;
 /** Optimistic locking over HTTP: the ETag is the row version; writes need a matching If-Match. */
 public final class ETags {
 
-    private ETags() {
-    }
+    private ETags() {}
 
     public static EntityTag of(long version) {
         return new EntityTag("v" + version);
@@ -27,7 +26,8 @@ public final class ETags {
                 return;
             }
         }
-        throw ApiProblem.preconditionFailed("If-Match " + sanitize(ifMatch) + " does not match the current version; GET it again");
+        throw ApiProblem.preconditionFailed(
+                "If-Match " + sanitize(ifMatch) + " does not match the current version; GET it again");
     }
 
     private static String sanitize(String s) {

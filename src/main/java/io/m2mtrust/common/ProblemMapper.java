@@ -39,8 +39,13 @@ public class ProblemMapper {
 
     @ServerExceptionMapper
     public Response unrecognizedField(UnrecognizedPropertyException e) {
-        return respond(400, "urn:m2m-trust:problem:unknown-field", "Bad Request",
-                "unknown field '" + e.getPropertyName() + "'", List.of(), null);
+        return respond(
+                400,
+                "urn:m2m-trust:problem:unknown-field",
+                "Bad Request",
+                "unknown field '" + e.getPropertyName() + "'",
+                List.of(),
+                null);
     }
 
     /** Wrong JSON types (a string where a number belongs); overrides Quarkus's built-in mapper. */
@@ -51,8 +56,13 @@ public class ProblemMapper {
 
     @ServerExceptionMapper
     public Response malformedJson(JsonProcessingException e) {
-        return respond(400, "urn:m2m-trust:problem:malformed-json", "Bad Request",
-                "the request body is not valid JSON for this resource", List.of(), null);
+        return respond(
+                400,
+                "urn:m2m-trust:problem:malformed-json",
+                "Bad Request",
+                "the request body is not valid JSON for this resource",
+                List.of(),
+                null);
     }
 
     @ServerExceptionMapper
@@ -60,27 +70,48 @@ public class ProblemMapper {
         List<Map<String, String>> errors = e.getConstraintViolations().stream()
                 .map(v -> ApiProblem.fieldError(lastNode(v.getPropertyPath().toString()), v.getMessage()))
                 .toList();
-        return respond(400, "urn:m2m-trust:problem:validation", "Invalid request", "one or more fields are invalid", errors, null);
+        return respond(
+                400,
+                "urn:m2m-trust:problem:validation",
+                "Invalid request",
+                "one or more fields are invalid",
+                errors,
+                null);
     }
 
     @ServerExceptionMapper({OptimisticLockException.class, StaleStateException.class})
     public Response optimisticLock(Exception e) {
-        return respond(412, "urn:m2m-trust:problem:precondition-failed", "Precondition Failed",
-                "the resource was changed by someone else; GET it again and retry with the new ETag", List.of(), null);
+        return respond(
+                412,
+                "urn:m2m-trust:problem:precondition-failed",
+                "Precondition Failed",
+                "the resource was changed by someone else; GET it again and retry with the new ETag",
+                List.of(),
+                null);
     }
 
     @ServerExceptionMapper
     public Response hsmUnavailable(HsmUnavailableException e) {
         String id = UUID.randomUUID().toString();
         LOG.errorf("[%s] HSM unavailable: %s", id, e.getMessage());
-        return respond(503, "urn:m2m-trust:problem:hsm-unavailable", "Service Unavailable",
-                "the HSM is not available; nothing was changed, retry later", List.of(), id);
+        return respond(
+                503,
+                "urn:m2m-trust:problem:hsm-unavailable",
+                "Service Unavailable",
+                "the HSM is not available; nothing was changed, retry later",
+                List.of(),
+                id);
     }
 
     @ServerExceptionMapper
     public Response hsmKeyMissing(HsmKeyNotFoundException e) {
-        return respond(410, "urn:m2m-trust:problem:key-destroyed", "Gone",
-                "the key no longer exists in the HSM", List.of(), null);
+        return respond(
+                410,
+                "urn:m2m-trust:problem:key-destroyed",
+                "Gone",
+                "the key no longer exists in the HSM",
+                List.of(),
+                null);
     }
 
     @ServerExceptionMapper
@@ -92,14 +123,20 @@ public class ProblemMapper {
     @ServerExceptionMapper
     public Response authFailed(AuthenticationFailedException e, io.vertx.core.http.HttpServerResponse vertx) {
         BearerTokenRefusal why = BearerTokenRefusal.of(e);
-        vertx.headers().remove("WWW-Authenticate"); // the plain challenge of proactive authentication: replaced by the one with the reason
-        Response problem = respond(401, "urn:m2m-trust:problem:unauthenticated", "Unauthorized", why.detail(), List.of(), null);
-        return Response.fromResponse(problem).header("WWW-Authenticate", why.challenge()).build();
+        vertx.headers()
+                .remove("WWW-Authenticate"); // the plain challenge of proactive authentication: replaced by the one
+        // with the reason
+        Response problem =
+                respond(401, "urn:m2m-trust:problem:unauthenticated", "Unauthorized", why.detail(), List.of(), null);
+        return Response.fromResponse(problem)
+                .header("WWW-Authenticate", why.challenge())
+                .build();
     }
 
     @ServerExceptionMapper
     public Response forbidden(ForbiddenException e) {
-        return respond(403, "urn:m2m-trust:problem:forbidden", "Forbidden", "your roles do not allow this", List.of(), null);
+        return respond(
+                403, "urn:m2m-trust:problem:forbidden", "Forbidden", "your roles do not allow this", List.of(), null);
     }
 
     @ServerExceptionMapper
@@ -131,11 +168,17 @@ public class ProblemMapper {
     public Response unexpected(Throwable t) {
         String id = UUID.randomUUID().toString();
         LOG.errorf(t, "[%s] unexpected error", id);
-        return respond(500, "urn:m2m-trust:problem:internal", "Internal Server Error",
-                "an unexpected error occurred; quote the instance id to the operator", List.of(), id);
+        return respond(
+                500,
+                "urn:m2m-trust:problem:internal",
+                "Internal Server Error",
+                "an unexpected error occurred; quote the instance id to the operator",
+                List.of(),
+                id);
     }
 
-    static Response respond(int status, String type, String title, String detail, List<Map<String, String>> errors, String instanceId) {
+    static Response respond(
+            int status, String type, String title, String detail, List<Map<String, String>> errors, String instanceId) {
         String id = instanceId != null ? instanceId : UUID.randomUUID().toString();
         if (instanceId == null && status >= 400) {
             LOG.infof("[%s] %d %s: %s", id, status, type, detail);

@@ -42,11 +42,20 @@ public class RequestSizeLimit {
         String path = ctx.getUriInfo().getPath();
         if (path.startsWith("/onem2m")) {
             // the proxy's oneM2M binding: a larger limit, and a oneM2M answer (TS-0009) rather than problem+json
-            return length <= ONEM2M_MAX_BODY_BYTES ? null : jakarta.ws.rs.core.Response.status(400).header("X-M2M-RSC", "4000")
-                    .type("application/json").entity("{\"m2m:dbg\":\"the primitive is larger than " + ONEM2M_MAX_BODY_BYTES + " bytes\"}").build();
+            return length <= ONEM2M_MAX_BODY_BYTES
+                    ? null
+                    : jakarta.ws.rs.core.Response.status(400)
+                            .header("X-M2M-RSC", "4000")
+                            .type("application/json")
+                            .entity("{\"m2m:dbg\":\"the primitive is larger than " + ONEM2M_MAX_BODY_BYTES
+                                    + " bytes\"}")
+                            .build();
         }
         if (length > limits.maxBodyBytes()) {
-            throw new ApiProblem(413, "payload-too-large", "Payload Too Large",
+            throw new ApiProblem(
+                    413,
+                    "payload-too-large",
+                    "Payload Too Large",
                     "the request body is larger than " + limits.maxBodyBytes() + " bytes");
         }
         return null;

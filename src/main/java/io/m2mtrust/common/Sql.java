@@ -3,8 +3,7 @@ package io.m2mtrust.common;
 /** Small helpers for database outcomes that are answers, not failures. */
 public final class Sql {
 
-    private Sql() {
-    }
+    private Sql() {}
 
     /** Whether a PostgreSQL unique constraint refused the write (SQLState 23505): a concurrent twin won. */
     public static boolean isUniqueViolation(Throwable e) {

@@ -19,8 +19,7 @@ public final class StrictJson {
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .build();
 
-    private StrictJson() {
-    }
+    private StrictJson() {}
 
     /** A JSON object; anything else (or a duplicate member) is an {@link IOException}. */
     @SuppressWarnings("unchecked")

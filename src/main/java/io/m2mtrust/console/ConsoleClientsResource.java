@@ -36,6 +36,7 @@ public class ConsoleClientsResource {
 
     @Location("console/clients.html")
     Template clientsPage;
+
     @Location("console/lineage.html")
     Template lineagePage;
 
@@ -54,14 +55,22 @@ public class ConsoleClientsResource {
     }
 
     @GET
-    public Response clients(@PathParam("tenant") String tenant, @QueryParam("fn") String fn, @QueryParam("notice") String notice) {
+    public Response clients(
+            @PathParam("tenant") String tenant, @QueryParam("fn") String fn, @QueryParam("notice") String notice) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             String f = fn(fn);
             String csrf = ConsoleCsrf.newToken();
-            return Response.ok(clientsPage.data("viewer", support.viewer()).data("tenant", t).data("fn", f)
-                    .data("clients", registrations.registrations(tenant, f)).data("keys", registrations.keys(tenant, f)).data("csrf", csrf)
-                    .data("notice", notice)).cookie(ConsoleCsrf.cookie(csrf, false)).build();
+            return Response.ok(clientsPage
+                            .data("viewer", support.viewer())
+                            .data("tenant", t)
+                            .data("fn", f)
+                            .data("clients", registrations.registrations(tenant, f))
+                            .data("keys", registrations.keys(tenant, f))
+                            .data("csrf", csrf)
+                            .data("notice", notice))
+                    .cookie(ConsoleCsrf.cookie(csrf, false))
+                    .build();
         } catch (ApiProblem p) {
             return support.error(p);
         }
@@ -69,13 +78,21 @@ public class ConsoleClientsResource {
 
     @GET
     @Path("{fn}/{reg}")
-    public Response lineage(@PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("reg") String reg) {
+    public Response lineage(
+            @PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("reg") String reg) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             Map<String, Object> lineage = registrations.lineage(tenant, fn(fn), reg);
             String csrf = ConsoleCsrf.newToken();
-            return Response.ok(lineagePage.data("viewer", support.viewer()).data("tenant", t).data("fn", fn(fn)).data("reg", reg).data("l", lineage)
-                    .data("csrf", csrf)).cookie(ConsoleCsrf.cookie(csrf, false)).build();
+            return Response.ok(lineagePage
+                            .data("viewer", support.viewer())
+                            .data("tenant", t)
+                            .data("fn", fn(fn))
+                            .data("reg", reg)
+                            .data("l", lineage)
+                            .data("csrf", csrf))
+                    .cookie(ConsoleCsrf.cookie(csrf, false))
+                    .build();
         } catch (ApiProblem p) {
             return support.error(p);
         }
@@ -84,15 +101,22 @@ public class ConsoleClientsResource {
     @POST
     @Path("{fn}/{reg}/revoke")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
-    public Response revokeClient(@PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("reg") String reg,
-                                 @CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf) {
+    public Response revokeClient(
+            @PathParam("tenant") String tenant,
+            @PathParam("fn") String fn,
+            @PathParam("reg") String reg,
+            @CookieParam(ConsoleCsrf.COOKIE) String cookie,
+            @FormParam("csrf") String csrf) {
         Response refused = support.refusedCsrf(cookie, csrf);
         if (refused != null) {
             return refused;
         }
         try {
             registrations.revokeClient(tenant, fn(fn), reg);
-            return see(tenant, fn(fn), "Client " + reg + " revoked with its Km, its registered keys and its ESCertKE keys.");
+            return see(
+                    tenant,
+                    fn(fn),
+                    "Client " + reg + " revoked with its Km, its registered keys and its ESCertKE keys.");
         } catch (ApiProblem p) {
             return support.error(p);
         }
@@ -101,8 +125,12 @@ public class ConsoleClientsResource {
     @POST
     @Path("{fn}/keys/{rel}/revoke")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
-    public Response revokeKey(@PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("rel") String rel,
-                              @CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf) {
+    public Response revokeKey(
+            @PathParam("tenant") String tenant,
+            @PathParam("fn") String fn,
+            @PathParam("rel") String rel,
+            @CookieParam(ConsoleCsrf.COOKIE) String cookie,
+            @FormParam("csrf") String csrf) {
         Response refused = support.refusedCsrf(cookie, csrf);
         if (refused != null) {
             return refused;
@@ -116,7 +144,8 @@ public class ConsoleClientsResource {
     }
 
     private static Response see(String tenant, String fn, String notice) {
-        return Response.seeOther(URI.create("/console/t/" + tenant + "/clients?fn=" + fn + "&notice=" + URLEncoder.encode(notice, StandardCharsets.UTF_8)))
+        return Response.seeOther(URI.create("/console/t/" + tenant + "/clients?fn=" + fn + "&notice="
+                        + URLEncoder.encode(notice, StandardCharsets.UTF_8)))
                 .build();
     }
 }

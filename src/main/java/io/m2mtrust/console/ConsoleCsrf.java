@@ -17,8 +17,7 @@ final class ConsoleCsrf {
     static final String COOKIE = "m2m-console-csrf";
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private ConsoleCsrf() {
-    }
+    private ConsoleCsrf() {}
 
     static String newToken() {
         byte[] b = new byte[24];
@@ -27,14 +26,20 @@ final class ConsoleCsrf {
     }
 
     static NewCookie cookie(String token, boolean secure) {
-        return new NewCookie.Builder(COOKIE).value(token).path("/console").httpOnly(true).secure(secure)
-                .sameSite(NewCookie.SameSite.STRICT).build();
+        return new NewCookie.Builder(COOKIE)
+                .value(token)
+                .path("/console")
+                .httpOnly(true)
+                .secure(secure)
+                .sameSite(NewCookie.SameSite.STRICT)
+                .build();
     }
 
     static boolean valid(String cookie, String field) {
         if (cookie == null || field == null || cookie.length() != 48 || field.length() != 48) {
             return false;
         }
-        return MessageDigest.isEqual(cookie.getBytes(StandardCharsets.US_ASCII), field.getBytes(StandardCharsets.US_ASCII));
+        return MessageDigest.isEqual(
+                cookie.getBytes(StandardCharsets.US_ASCII), field.getBytes(StandardCharsets.US_ASCII));
     }
 }

@@ -41,10 +41,13 @@ public class ConsoleEnrolmentResource {
 
     @Location("console/groups.html")
     Template groupsPage;
+
     @Location("console/devices.html")
     Template devicesPage;
+
     @Location("console/kpm-export.html")
     Template exportPage;
+
     @Location("console/device-lineage.html")
     Template lineagePage;
 
@@ -53,13 +56,22 @@ public class ConsoleEnrolmentResource {
 
     @GET
     @Path("{group}/devices/{device}/lineage")
-    public Response lineage(@PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device,
-                            @QueryParam("notice") String notice) {
+    public Response lineage(
+            @PathParam("tenant") String tenant,
+            @PathParam("group") String group,
+            @PathParam("device") String device,
+            @QueryParam("notice") String notice) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             String csrf = ConsoleCsrf.newToken();
-            return Response.ok(lineagePage.data("viewer", support.viewer()).data("tenant", t).data("l", lineage.of(tenant, group, device))
-                    .data("csrf", csrf).data("notice", notice)).cookie(ConsoleCsrf.cookie(csrf, false)).build();
+            return Response.ok(lineagePage
+                            .data("viewer", support.viewer())
+                            .data("tenant", t)
+                            .data("l", lineage.of(tenant, group, device))
+                            .data("csrf", csrf)
+                            .data("notice", notice))
+                    .cookie(ConsoleCsrf.cookie(csrf, false))
+                    .build();
         } catch (ApiProblem p) {
             return support.error(p);
         }
@@ -68,8 +80,12 @@ public class ConsoleEnrolmentResource {
     @POST
     @Path("{group}/devices/{device}/revoke-all")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
-    public Response revokeAll(@PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device,
-                              @CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf) {
+    public Response revokeAll(
+            @PathParam("tenant") String tenant,
+            @PathParam("group") String group,
+            @PathParam("device") String device,
+            @CookieParam(ConsoleCsrf.COOKIE) String cookie,
+            @FormParam("csrf") String csrf) {
         Response refused = support.refusedCsrf(cookie, csrf);
         if (refused != null) {
             return refused;
@@ -77,9 +93,11 @@ public class ConsoleEnrolmentResource {
         try {
             door.enter(tenant, AdminAccess.Need.WRITE);
             io.m2mtrust.lineage.DeviceLineage.Revoked r = lineage.revokeAll(tenant, group, device, access.actor());
-            return see("/console/t/" + tenant + "/enrolment/" + group + "/devices/" + device + "/lineage?notice=" + enc("Device " + device
-                    + " denied; " + r.enrolments() + " enrolments revoked, " + r.registrations() + " client registrations deleted with their keys, "
-                    + r.certificates() + " certificates and " + r.escertkeKeys() + " ESCertKE keys revoked."));
+            return see("/console/t/" + tenant + "/enrolment/" + group + "/devices/" + device + "/lineage?notice="
+                    + enc("Device " + device
+                            + " denied; " + r.enrolments() + " enrolments revoked, " + r.registrations()
+                            + " client registrations deleted with their keys, "
+                            + r.certificates() + " certificates and " + r.escertkeKeys() + " ESCertKE keys revoked."));
         } catch (ApiProblem p) {
             return support.error(p);
         }
@@ -90,24 +108,32 @@ public class ConsoleEnrolmentResource {
     private final AdminAccess access;
     private final ConsoleSupport support;
 
-    ConsoleEnrolmentResource(TenantDoor door, EnrolmentGroupService groups, AdminAccess access, ConsoleSupport support) {
+    ConsoleEnrolmentResource(
+            TenantDoor door, EnrolmentGroupService groups, AdminAccess access, ConsoleSupport support) {
         this.door = door;
         this.groups = groups;
         this.access = access;
         this.support = support;
     }
 
-    public record GroupRow(EnrolmentGroup group, List<GroupKey> keys) {
-    }
+    public record GroupRow(EnrolmentGroup group, List<GroupKey> keys) {}
 
     @GET
     public Response groups(@PathParam("tenant") String tenant, @QueryParam("notice") String notice) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
-            List<GroupRow> rows = groups.list(tenant).stream().map(g -> new GroupRow(g, groups.keys(tenant, g.id))).toList();
+            List<GroupRow> rows = groups.list(tenant).stream()
+                    .map(g -> new GroupRow(g, groups.keys(tenant, g.id)))
+                    .toList();
             String csrf = ConsoleCsrf.newToken();
-            return Response.ok(groupsPage.data("viewer", support.viewer()).data("tenant", t).data("groups", rows).data("csrf", csrf)
-                    .data("notice", notice)).cookie(ConsoleCsrf.cookie(csrf, false)).build();
+            return Response.ok(groupsPage
+                            .data("viewer", support.viewer())
+                            .data("tenant", t)
+                            .data("groups", rows)
+                            .data("csrf", csrf)
+                            .data("notice", notice))
+                    .cookie(ConsoleCsrf.cookie(csrf, false))
+                    .build();
         } catch (ApiProblem p) {
             return support.error(p);
         }
@@ -116,8 +142,11 @@ public class ConsoleEnrolmentResource {
     @POST
     @Path("{group}/rotate")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
-    public Response rotate(@PathParam("tenant") String tenant, @PathParam("group") String group, @CookieParam(ConsoleCsrf.COOKIE) String cookie,
-                           @FormParam("csrf") String csrf) {
+    public Response rotate(
+            @PathParam("tenant") String tenant,
+            @PathParam("group") String group,
+            @CookieParam(ConsoleCsrf.COOKIE) String cookie,
+            @FormParam("csrf") String csrf) {
         Response refused = support.refusedCsrf(cookie, csrf);
         if (refused != null) {
             return refused;
@@ -125,7 +154,8 @@ public class ConsoleEnrolmentResource {
         try {
             door.enter(tenant, AdminAccess.Need.WRITE);
             GroupKey k = groups.rotate(tenant, group, access.actor());
-            return see("/console/t/" + tenant + "/enrolment?notice=" + enc("Group " + group + " rotated: epoch " + k.epoch + " is now primary."));
+            return see("/console/t/" + tenant + "/enrolment?notice="
+                    + enc("Group " + group + " rotated: epoch " + k.epoch + " is now primary."));
         } catch (ApiProblem p) {
             return support.error(p);
         }
@@ -133,18 +163,37 @@ public class ConsoleEnrolmentResource {
 
     @GET
     @Path("{group}")
-    public Response devices(@PathParam("tenant") String tenant, @PathParam("group") String group, @QueryParam("prefix") String prefix,
-                            @QueryParam("status") String status, @QueryParam("after") String after, @QueryParam("notice") String notice) {
+    public Response devices(
+            @PathParam("tenant") String tenant,
+            @PathParam("group") String group,
+            @QueryParam("prefix") String prefix,
+            @QueryParam("status") String status,
+            @QueryParam("after") String after,
+            @QueryParam("notice") String notice) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             EnrolmentGroup g = groups.get(tenant, group);
-            EnrolmentDevice.Status st = status == null || status.isEmpty() ? null : EnrolmentDevice.Status.valueOf(status);
+            EnrolmentDevice.Status st =
+                    status == null || status.isEmpty() ? null : EnrolmentDevice.Status.valueOf(status);
             EnrolmentGroupService.DevicePage page = groups.devices(tenant, group, clip(prefix), st, clip(after), PAGE);
             String csrf = ConsoleCsrf.newToken();
-            return Response.ok(devicesPage.data("viewer", support.viewer()).data("tenant", t).data("group", g).data("page", page)
-                    .data("prefix", prefix == null ? "" : prefix).data("status", status == null ? "" : status).data("csrf", csrf).data("notice", notice)
-                    .data("nextQuery", page.next() == null ? null : "?prefix=" + enc(nz(prefix)) + "&status=" + enc(nz(status)) + "&after=" + enc(page.next())))
-                    .cookie(ConsoleCsrf.cookie(csrf, false)).build();
+            return Response.ok(devicesPage
+                            .data("viewer", support.viewer())
+                            .data("tenant", t)
+                            .data("group", g)
+                            .data("page", page)
+                            .data("prefix", prefix == null ? "" : prefix)
+                            .data("status", status == null ? "" : status)
+                            .data("csrf", csrf)
+                            .data("notice", notice)
+                            .data(
+                                    "nextQuery",
+                                    page.next() == null
+                                            ? null
+                                            : "?prefix=" + enc(nz(prefix)) + "&status=" + enc(nz(status)) + "&after="
+                                                    + enc(page.next())))
+                    .cookie(ConsoleCsrf.cookie(csrf, false))
+                    .build();
         } catch (ApiProblem p) {
             return support.error(p);
         } catch (IllegalArgumentException e) {
@@ -155,8 +204,13 @@ public class ConsoleEnrolmentResource {
     @POST
     @Path("{group}/devices/{device}/{action}")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
-    public Response setStatus(@PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device,
-                              @PathParam("action") String action, @CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf) {
+    public Response setStatus(
+            @PathParam("tenant") String tenant,
+            @PathParam("group") String group,
+            @PathParam("device") String device,
+            @PathParam("action") String action,
+            @CookieParam(ConsoleCsrf.COOKIE) String cookie,
+            @FormParam("csrf") String csrf) {
         Response refused = support.refusedCsrf(cookie, csrf);
         if (refused != null) {
             return refused;
@@ -166,9 +220,15 @@ public class ConsoleEnrolmentResource {
         }
         try {
             door.enter(tenant, AdminAccess.Need.WRITE);
-            groups.setStatus(tenant, group, device, action.equals("deny") ? EnrolmentDevice.Status.DENIED : EnrolmentDevice.Status.ALLOWED, access.actor());
+            groups.setStatus(
+                    tenant,
+                    group,
+                    device,
+                    action.equals("deny") ? EnrolmentDevice.Status.DENIED : EnrolmentDevice.Status.ALLOWED,
+                    access.actor());
             return see("/console/t/" + tenant + "/enrolment/" + group + "?prefix=" + enc(device) + "&notice="
-                    + enc("Device " + device + (action.equals("deny") ? " denied: it can no longer enrol." : " allowed again.")));
+                    + enc("Device " + device
+                            + (action.equals("deny") ? " denied: it can no longer enrol." : " allowed again.")));
         } catch (ApiProblem p) {
             return support.error(p);
         }
@@ -176,12 +236,21 @@ public class ConsoleEnrolmentResource {
 
     @GET
     @Path("{group}/devices/{device}/kpm-export")
-    public Response confirmExport(@PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device) {
+    public Response confirmExport(
+            @PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.WRITE);
             String csrf = ConsoleCsrf.newToken();
-            return Response.ok(exportPage.data("viewer", support.viewer()).data("tenant", t).data("group", group).data("device", device)
-                    .data("csrf", csrf).data("kpmId", null).data("kpm", null)).cookie(ConsoleCsrf.cookie(csrf, false)).build();
+            return Response.ok(exportPage
+                            .data("viewer", support.viewer())
+                            .data("tenant", t)
+                            .data("group", group)
+                            .data("device", device)
+                            .data("csrf", csrf)
+                            .data("kpmId", null)
+                            .data("kpm", null))
+                    .cookie(ConsoleCsrf.cookie(csrf, false))
+                    .build();
         } catch (ApiProblem p) {
             return support.error(p);
         }
@@ -190,8 +259,13 @@ public class ConsoleEnrolmentResource {
     @POST
     @Path("{group}/devices/{device}/kpm-export")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
-    public Response export(@PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device,
-                           @CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf, @FormParam("confirm") String confirm) {
+    public Response export(
+            @PathParam("tenant") String tenant,
+            @PathParam("group") String group,
+            @PathParam("device") String device,
+            @CookieParam(ConsoleCsrf.COOKIE) String cookie,
+            @FormParam("csrf") String csrf,
+            @FormParam("confirm") String confirm) {
         Response refused = support.refusedCsrf(cookie, csrf);
         if (refused != null) {
             return refused;
@@ -203,8 +277,15 @@ public class ConsoleEnrolmentResource {
             Tenant t = door.enter(tenant, AdminAccess.Need.WRITE);
             EnrolmentGroupService.KpmExport e = groups.exportKpm(tenant, group, device, access.actor());
             try (var k = e.kpm()) {
-                return Response.ok(exportPage.data("viewer", support.viewer()).data("tenant", t).data("group", group).data("device", device)
-                        .data("csrf", null).data("kpmId", e.kpmId()).data("kpm", k.reveal(b -> Base64.getEncoder().encodeToString(b)))).build();
+                return Response.ok(exportPage
+                                .data("viewer", support.viewer())
+                                .data("tenant", t)
+                                .data("group", group)
+                                .data("device", device)
+                                .data("csrf", null)
+                                .data("kpmId", e.kpmId())
+                                .data("kpm", k.reveal(b -> Base64.getEncoder().encodeToString(b))))
+                        .build();
             }
         } catch (ApiProblem p) {
             return support.error(p);

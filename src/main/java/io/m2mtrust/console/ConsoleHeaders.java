@@ -10,8 +10,9 @@ import org.jboss.resteasy.reactive.server.ServerResponseFilter;
  */
 public class ConsoleHeaders {
 
-    static final String CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-            + "frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+    static final String CSP =
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+                    + "frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
     @ServerResponseFilter
     public void headers(ContainerRequestContext request, ContainerResponseContext response) {

@@ -46,6 +46,7 @@ public class ConsoleOperationsResource {
 
     @Location("console/certificates.html")
     Template certificatesPage;
+
     @Location("console/hsm.html")
     Template hsmPage;
 
@@ -61,8 +62,15 @@ public class ConsoleOperationsResource {
     @jakarta.inject.Inject
     io.m2mtrust.ca.CertificateResource certificateApi;
 
-    ConsoleOperationsResource(TenantDoor door, TenantCa ca, AdminAccess access, ConsoleSupport support, Pkcs11Token token,
-                              KeyVersionRepository versions, TenantService tenants, HsmActivity activity) {
+    ConsoleOperationsResource(
+            TenantDoor door,
+            TenantCa ca,
+            AdminAccess access,
+            ConsoleSupport support,
+            Pkcs11Token token,
+            KeyVersionRepository versions,
+            TenantService tenants,
+            HsmActivity activity) {
         this.door = door;
         this.ca = ca;
         this.access = access;
@@ -73,31 +81,52 @@ public class ConsoleOperationsResource {
         this.activity = activity;
     }
 
-    public record CrlStatus(int caVersion, String subject, Instant notAfter, Instant thisUpdate, Instant nextUpdate, int revoked) {
-    }
+    public record CrlStatus(
+            int caVersion, String subject, Instant notAfter, Instant thisUpdate, Instant nextUpdate, int revoked) {}
 
     @GET
     @Path("t/{tenant}/certificates")
-    public Response certificates(@PathParam("tenant") String tenant, @QueryParam("status") String status, @QueryParam("subject") String subject,
-                                 @QueryParam("page") Integer page, @QueryParam("notice") String notice) {
+    public Response certificates(
+            @PathParam("tenant") String tenant,
+            @QueryParam("status") String status,
+            @QueryParam("subject") String subject,
+            @QueryParam("page") Integer page,
+            @QueryParam("notice") String notice) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             String subj = subject == null || subject.isBlank() ? null : subject.trim();
             int p = page == null || page < 0 ? 0 : page;
-            // the admin API's listing (same filters and validation); one row more than a page says whether there is another
-            List<io.m2mtrust.ca.CertificateResource.CertificateView> rows = certificateApi.list(tenant, status == null || status.isEmpty() ? null : status,
-                    subj, 51, p * 50);
+            // the admin API's listing (same filters and validation); one row more than a page says whether there is
+            // another
+            List<io.m2mtrust.ca.CertificateResource.CertificateView> rows =
+                    certificateApi.list(tenant, status == null || status.isEmpty() ? null : status, subj, 51, p * 50);
             List<CrlStatus> crls = new ArrayList<>();
             for (TenantCa.Ca c : ca.cas(tenant)) {
                 X509CRL crl = io.m2mtrust.escertke.PeerCertificates.crl(ca.crl(tenant, c.version()));
-                crls.add(new CrlStatus(c.version(), c.certificate().getSubjectX500Principal().getName(), c.certificate().getNotAfter().toInstant(),
-                        crl.getThisUpdate().toInstant(), crl.getNextUpdate() == null ? null : crl.getNextUpdate().toInstant(),
-                        crl.getRevokedCertificates() == null ? 0 : crl.getRevokedCertificates().size()));
+                crls.add(new CrlStatus(
+                        c.version(),
+                        c.certificate().getSubjectX500Principal().getName(),
+                        c.certificate().getNotAfter().toInstant(),
+                        crl.getThisUpdate().toInstant(),
+                        crl.getNextUpdate() == null ? null : crl.getNextUpdate().toInstant(),
+                        crl.getRevokedCertificates() == null
+                                ? 0
+                                : crl.getRevokedCertificates().size()));
             }
             String csrf = ConsoleCsrf.newToken();
-            return Response.ok(certificatesPage.data("viewer", support.viewer()).data("tenant", t).data("certificates", rows.size() > 50 ? rows.subList(0, 50) : rows)
-                    .data("more", rows.size() > 50).data("page", p).data("status", status == null ? "" : status).data("subject", subj == null ? "" : subj)
-                    .data("crls", crls).data("csrf", csrf).data("notice", notice)).cookie(ConsoleCsrf.cookie(csrf, false)).build();
+            return Response.ok(certificatesPage
+                            .data("viewer", support.viewer())
+                            .data("tenant", t)
+                            .data("certificates", rows.size() > 50 ? rows.subList(0, 50) : rows)
+                            .data("more", rows.size() > 50)
+                            .data("page", p)
+                            .data("status", status == null ? "" : status)
+                            .data("subject", subj == null ? "" : subj)
+                            .data("crls", crls)
+                            .data("csrf", csrf)
+                            .data("notice", notice))
+                    .cookie(ConsoleCsrf.cookie(csrf, false))
+                    .build();
         } catch (ApiProblem e) {
             return support.error(e);
         }
@@ -106,27 +135,36 @@ public class ConsoleOperationsResource {
     @POST
     @Path("t/{tenant}/certificates/{serial}/revoke")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
-    public Response revoke(@PathParam("tenant") String tenant, @PathParam("serial") String serial, @CookieParam(ConsoleCsrf.COOKIE) String cookie,
-                           @FormParam("csrf") String csrf, @FormParam("reason") String reason) {
+    public Response revoke(
+            @PathParam("tenant") String tenant,
+            @PathParam("serial") String serial,
+            @CookieParam(ConsoleCsrf.COOKIE) String cookie,
+            @FormParam("csrf") String csrf,
+            @FormParam("reason") String reason) {
         Response refused = support.refusedCsrf(cookie, csrf);
         if (refused != null) {
             return refused;
         }
         try {
             door.enter(tenant, AdminAccess.Need.WRITE);
-            if (!serial.matches("[0-9a-f]{1,40}") || !List.of("unspecified", "keyCompromise", "superseded", "cessationOfOperation").contains(reason)) {
+            if (!serial.matches("[0-9a-f]{1,40}")
+                    || !List.of("unspecified", "keyCompromise", "superseded", "cessationOfOperation")
+                            .contains(reason)) {
                 return support.error(400, "Unknown certificate or revocation reason.");
             }
             ca.revoke(tenant, serial, TenantCa.reasonCode(reason), access.actor());
             return Response.seeOther(URI.create("/console/t/" + tenant + "/certificates?notice="
-                    + URLEncoder.encode("Certificate " + serial + " revoked (" + reason + "): refused at once, on the next CRL.", StandardCharsets.UTF_8))).build();
+                            + URLEncoder.encode(
+                                    "Certificate " + serial + " revoked (" + reason
+                                            + "): refused at once, on the next CRL.",
+                                    StandardCharsets.UTF_8)))
+                    .build();
         } catch (ApiProblem e) {
             return support.error(e);
         }
     }
 
-    public record TenantKeys(String tenant, List<TenantKeyVersion> versions) {
-    }
+    public record TenantKeys(String tenant, List<TenantKeyVersion> versions) {}
 
     @GET
     @Path("hsm")
@@ -141,10 +179,25 @@ public class ConsoleOperationsResource {
                 perOwner.merge(l.owner(), 1, Integer::sum);
             }
         }
-        List<TenantKeys> keys = QuarkusTransaction.requiringNew().call(() -> tenants.list(null).stream()
-                .filter(t -> t.status != Tenant.Status.DELETED).map(t -> new TenantKeys(t.id, versions.ofTenant(t.id))).toList());
-        return Response.ok(hsmPage.data("viewer", support.viewer()).data("tenant", null).data("up", up).data("reason", token.downReason().orElse(null))
-                .data("provider", up ? token.provider().getName() : null).data("reopens", token.reopenCount()).data("perOwner", perOwner)
-                .data("objects", perOwner.values().stream().mapToInt(Integer::intValue).sum()).data("keys", keys).data("charts", activity.charts())).build();
+        List<TenantKeys> keys = QuarkusTransaction.requiringNew()
+                .call(() -> tenants.list(null).stream()
+                        .filter(t -> t.status != Tenant.Status.DELETED)
+                        .map(t -> new TenantKeys(t.id, versions.ofTenant(t.id)))
+                        .toList());
+        return Response.ok(hsmPage.data("viewer", support.viewer())
+                        .data("tenant", null)
+                        .data("up", up)
+                        .data("reason", token.downReason().orElse(null))
+                        .data("provider", up ? token.provider().getName() : null)
+                        .data("reopens", token.reopenCount())
+                        .data("perOwner", perOwner)
+                        .data(
+                                "objects",
+                                perOwner.values().stream()
+                                        .mapToInt(Integer::intValue)
+                                        .sum())
+                        .data("keys", keys)
+                        .data("charts", activity.charts()))
+                .build();
     }
 }

@@ -48,12 +48,16 @@ public class ConsoleResource {
 
     @Location("console/home.html")
     Template home;
+
     @Location("console/tenants.html")
     Template tenantsPage;
+
     @Location("console/policy.html")
     Template policyPage;
+
     @Location("console/audit.html")
     Template auditPage;
+
     @Location("console/simulator.html")
     Template simulatorPage;
 
@@ -66,8 +70,15 @@ public class ConsoleResource {
     private final EntityManager em;
     private final ConsoleSupport support;
 
-    ConsoleResource(SecurityIdentity identity, AdminAccess access, TenantDoor door, TenantService tenants, PolicyService policies, AuditLog audit,
-                    EntityManager em, ConsoleSupport support) {
+    ConsoleResource(
+            SecurityIdentity identity,
+            AdminAccess access,
+            TenantDoor door,
+            TenantService tenants,
+            PolicyService policies,
+            AuditLog audit,
+            EntityManager em,
+            ConsoleSupport support) {
         this.support = support;
         this.identity = identity;
         this.access = access;
@@ -106,17 +117,27 @@ public class ConsoleResource {
         }
         List<Tenant> all = tenants.list(null);
         String csrf = ConsoleCsrf.newToken();
-        return Response.ok(tenantsPage.data("viewer", viewer(null)).data("tenants", all).data("tenant", null).data("csrf", csrf))
-                .cookie(ConsoleCsrf.cookie(csrf, false)).build();
+        return Response.ok(tenantsPage
+                        .data("viewer", viewer(null))
+                        .data("tenants", all)
+                        .data("tenant", null)
+                        .data("csrf", csrf))
+                .cookie(ConsoleCsrf.cookie(csrf, false))
+                .build();
     }
 
     /** A platform-admin creates a tenant (its HSM keys and default policy are made at once, like the API does). */
     @POST
     @Path("tenants")
     @jakarta.ws.rs.Consumes(MediaType.APPLICATION_FORM_URLENCODED)
-    public Response createTenant(@CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf, @FormParam("id") String id,
-                                 @FormParam("name") String name, @FormParam("adminEmail") String adminEmail,
-                                 @FormParam("adminUsername") String adminUsername, @FormParam("adminPassword") String adminPassword) {
+    public Response createTenant(
+            @CookieParam(ConsoleCsrf.COOKIE) String cookie,
+            @FormParam("csrf") String csrf,
+            @FormParam("id") String id,
+            @FormParam("name") String name,
+            @FormParam("adminEmail") String adminEmail,
+            @FormParam("adminUsername") String adminUsername,
+            @FormParam("adminPassword") String adminPassword) {
         Response refused = support.refusedCsrf(cookie, csrf);
         if (refused != null) {
             return refused;
@@ -124,21 +145,32 @@ public class ConsoleResource {
         if (!access.isPlatformAdmin()) {
             return error(403, "Only platform administrators create tenants.");
         }
-        if (id == null || !io.m2mtrust.tenant.TenantIds.valid(id.trim()) || name == null || name.isBlank() || name.length() > 200) {
+        if (id == null
+                || !io.m2mtrust.tenant.TenantIds.valid(id.trim())
+                || name == null
+                || name.isBlank()
+                || name.length() > 200) {
             return error(400, "A tenant id is 3-40 characters of a-z, 0-9 and inner hyphens, and it needs a name.");
         }
         boolean withAdmin = notBlank(adminEmail) || notBlank(adminUsername);
         char[] pw = withAdmin && notBlank(adminPassword) ? adminPassword.toCharArray() : null;
         try {
-            var firstAdmin = !withAdmin ? null : new io.m2mtrust.identity.TenantUserDtos.FirstAdmin(
-                    notBlank(adminUsername) ? adminUsername.strip() : null, notBlank(adminEmail) ? adminEmail.strip() : null, null, null, pw);
+            var firstAdmin = !withAdmin
+                    ? null
+                    : new io.m2mtrust.identity.TenantUserDtos.FirstAdmin(
+                            notBlank(adminUsername) ? adminUsername.strip() : null,
+                            notBlank(adminEmail) ? adminEmail.strip() : null,
+                            null,
+                            null,
+                            pw);
             if (firstAdmin != null) {
                 String invalid = support.violations(firstAdmin);
                 if (invalid != null) {
                     return error(400, "First admin: " + invalid);
                 }
             }
-            var created = tenants.create(new io.m2mtrust.tenant.TenantDtos.CreateTenant(id.trim(), name.trim(), firstAdmin), access.actor());
+            var created = tenants.create(
+                    new io.m2mtrust.tenant.TenantDtos.CreateTenant(id.trim(), name.trim(), firstAdmin), access.actor());
             if (!created.created()) {
                 return error(409, "Tenant " + id.trim() + " already exists.");
             }
@@ -156,8 +188,11 @@ public class ConsoleResource {
     @POST
     @Path("t/{tenant}/status")
     @jakarta.ws.rs.Consumes(MediaType.APPLICATION_FORM_URLENCODED)
-    public Response setTenantStatus(@PathParam("tenant") String tenant, @CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf,
-                                    @FormParam("status") String status) {
+    public Response setTenantStatus(
+            @PathParam("tenant") String tenant,
+            @CookieParam(ConsoleCsrf.COOKIE) String cookie,
+            @FormParam("csrf") String csrf,
+            @FormParam("status") String status) {
         Response refused = support.refusedCsrf(cookie, csrf);
         if (refused != null) {
             return refused;
@@ -169,9 +204,15 @@ public class ConsoleResource {
             Tenant t = door.enter(tenant, AdminAccess.Need.WRITE);
             Tenant.Status next = Tenant.Status.valueOf(status);
             if (next != Tenant.Status.ACTIVE && next != Tenant.Status.SUSPENDED) {
-                return error(400, "A tenant is made ACTIVE or SUSPENDED here; deletion (crypto-shredding) is an API call on purpose.");
+                return error(
+                        400,
+                        "A tenant is made ACTIVE or SUSPENDED here; deletion (crypto-shredding) is an API call on purpose.");
             }
-            tenants.update(tenant, new io.m2mtrust.tenant.TenantDtos.UpdateTenant(t.name, next), "\"v" + t.version + "\"", access.actor());
+            tenants.update(
+                    tenant,
+                    new io.m2mtrust.tenant.TenantDtos.UpdateTenant(t.name, next),
+                    "\"v" + t.version + "\"",
+                    access.actor());
             return Response.seeOther(URI.create("/console/t/" + tenant)).build();
         } catch (ApiProblem p) {
             return error(p);
@@ -186,7 +227,11 @@ public class ConsoleResource {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             String csrf = ConsoleCsrf.newToken();
-            return Response.ok(home.data("viewer", viewer(tenant)).data("tenant", t).data("csrf", csrf)).cookie(ConsoleCsrf.cookie(csrf, false)).build();
+            return Response.ok(home.data("viewer", viewer(tenant))
+                            .data("tenant", t)
+                            .data("csrf", csrf))
+                    .cookie(ConsoleCsrf.cookie(csrf, false))
+                    .build();
         } catch (ApiProblem p) {
             return error(p);
         }
@@ -195,13 +240,15 @@ public class ConsoleResource {
     // ---------------------------------------------------------------- policy
 
     /** The form as shown: the values (as typed when refused) and errors by field. */
-    public record PolicyForm(Map<String, String> values, Map<String, String> errors, long version, String notice, String conflict) {
+    public record PolicyForm(
+            Map<String, String> values, Map<String, String> errors, long version, String notice, String conflict) {
         public List<Field> keys() {
             return fields(List.of("allowedSuids", "joseAlgs", "joseEncs", "tlsCipherSuites"));
         }
 
         public List<Field> limits() {
-            return fields(List.of("defaultKeyLifetimeSeconds", "maxKeyLifetimeSeconds", "maxEsdataTargets", "requestQuotaPerSecond"));
+            return fields(List.of(
+                    "defaultKeyLifetimeSeconds", "maxKeyLifetimeSeconds", "maxEsdataTargets", "requestQuotaPerSecond"));
         }
 
         public boolean hostMemory() {
@@ -213,13 +260,14 @@ public class ConsoleResource {
         }
 
         private List<Field> fields(List<String> names) {
-            return names.stream().map(n -> new Field(n, LABELS.get(n), values.getOrDefault(n, ""), errors.get(n))).toList();
+            return names.stream()
+                    .map(n -> new Field(n, LABELS.get(n), values.getOrDefault(n, ""), errors.get(n)))
+                    .toList();
         }
     }
 
     /** One input: its name (also its id), label, value and the error shown next to it. */
-    public record Field(String name, String label, String value, String error) {
-    }
+    public record Field(String name, String label, String value, String error) {}
 
     static final Map<String, String> LABELS = Map.of(
             "allowedSuids", "Allowed SUIDs (comma-separated)",
@@ -247,9 +295,15 @@ public class ConsoleResource {
 
     private Response policyView(String tenant, PolicyForm form, int status) {
         String csrf = ConsoleCsrf.newToken();
-        TemplateInstance page = policyPage.data("viewer", viewer(tenant)).data("tenant", door.enter(tenant, AdminAccess.Need.READ)).data("form", form)
+        TemplateInstance page = policyPage
+                .data("viewer", viewer(tenant))
+                .data("tenant", door.enter(tenant, AdminAccess.Need.READ))
+                .data("form", form)
                 .data("csrf", csrf);
-        return Response.status(status).entity(page).cookie(ConsoleCsrf.cookie(csrf, false)).build();
+        return Response.status(status)
+                .entity(page)
+                .cookie(ConsoleCsrf.cookie(csrf, false))
+                .build();
     }
 
     @GET
@@ -258,8 +312,15 @@ public class ConsoleResource {
         try {
             door.enter(tenant, AdminAccess.Need.READ);
             TenantPolicy p = policies.get(tenant);
-            return policyView(tenant, new PolicyForm(values(PolicyDocument.of(p)), Map.of(), p.version,
-                    saved != null ? "Saved: the policy is now version " + p.version + "." : null, null), 200);
+            return policyView(
+                    tenant,
+                    new PolicyForm(
+                            values(PolicyDocument.of(p)),
+                            Map.of(),
+                            p.version,
+                            saved != null ? "Saved: the policy is now version " + p.version + "." : null,
+                            null),
+                    200);
         } catch (ApiProblem p) {
             return error(p);
         }
@@ -268,12 +329,20 @@ public class ConsoleResource {
     @POST
     @Path("t/{tenant}/policy")
     @jakarta.ws.rs.Consumes(MediaType.APPLICATION_FORM_URLENCODED)
-    public Response savePolicy(@PathParam("tenant") String tenant, @CookieParam(ConsoleCsrf.COOKIE) String csrfCookie, @FormParam("csrf") String csrf,
-                               @FormParam("version") long version, @FormParam("allowedSuids") String suids, @FormParam("joseAlgs") String algs,
-                               @FormParam("joseEncs") String encs, @FormParam("tlsCipherSuites") String suites,
-                               @FormParam("defaultKeyLifetimeSeconds") String defaultLifetime, @FormParam("maxKeyLifetimeSeconds") String maxLifetime,
-                               @FormParam("maxEsdataTargets") String maxTargets, @FormParam("requestQuotaPerSecond") String quota,
-                               @FormParam("allowHostMemoryKeys") String hostMemory) {
+    public Response savePolicy(
+            @PathParam("tenant") String tenant,
+            @CookieParam(ConsoleCsrf.COOKIE) String csrfCookie,
+            @FormParam("csrf") String csrf,
+            @FormParam("version") long version,
+            @FormParam("allowedSuids") String suids,
+            @FormParam("joseAlgs") String algs,
+            @FormParam("joseEncs") String encs,
+            @FormParam("tlsCipherSuites") String suites,
+            @FormParam("defaultKeyLifetimeSeconds") String defaultLifetime,
+            @FormParam("maxKeyLifetimeSeconds") String maxLifetime,
+            @FormParam("maxEsdataTargets") String maxTargets,
+            @FormParam("requestQuotaPerSecond") String quota,
+            @FormParam("allowHostMemoryKeys") String hostMemory) {
         Response refused = support.refusedCsrf(csrfCookie, csrf);
         if (refused != null) {
             return refused;
@@ -307,22 +376,42 @@ public class ConsoleResource {
         Long mt = number(maxTargets, "maxEsdataTargets", errors);
         Long q = number(quota, "requestQuotaPerSecond", errors);
         if (errors.isEmpty()) {
-            PolicyDocument doc = new PolicyDocument(suidList, list(algs), list(encs), list(suites), dl, ml, mt.intValue(), q.intValue(),
+            PolicyDocument doc = new PolicyDocument(
+                    suidList,
+                    list(algs),
+                    list(encs),
+                    list(suites),
+                    dl,
+                    ml,
+                    mt.intValue(),
+                    q.intValue(),
                     "on".equals(hostMemory) || "true".equals(hostMemory));
             try {
                 policies.replace(tenant, doc, "\"v" + version + "\"", access.actor());
-                return Response.seeOther(URI.create("/console/t/" + tenant + "/policy?saved=1")).build();
+                return Response.seeOther(URI.create("/console/t/" + tenant + "/policy?saved=1"))
+                        .build();
             } catch (ApiProblem p) {
                 if (p.status() == 412) {
                     // optimistic locking: someone saved in between; show the current policy and say what happened
                     TenantPolicy now = policies.get(tenant);
-                    return policyView(tenant, new PolicyForm(values(PolicyDocument.of(now)), Map.of(), now.version, null,
-                            "Someone else saved this policy after you opened it (it is now version " + now.version + "; you edited version " + version
-                                    + "). Your changes were not saved. The form now shows the current policy: make your change again and save."), 409);
+                    return policyView(
+                            tenant,
+                            new PolicyForm(
+                                    values(PolicyDocument.of(now)),
+                                    Map.of(),
+                                    now.version,
+                                    null,
+                                    "Someone else saved this policy after you opened it (it is now version "
+                                            + now.version + "; you edited version " + version
+                                            + "). Your changes were not saved. The form now shows the current policy: make your change again and save."),
+                            409);
                 }
                 if (p.status() == 400 && !p.errors().isEmpty()) {
                     for (Map<String, String> e : p.errors()) {
-                        errors.merge(e.getOrDefault("field", "form"), e.getOrDefault("message", "invalid"), (a, b) -> a + "; " + b);
+                        errors.merge(
+                                e.getOrDefault("field", "form"),
+                                e.getOrDefault("message", "invalid"),
+                                (a, b) -> a + "; " + b);
                     }
                 } else {
                     return error(p);
@@ -337,7 +426,9 @@ public class ConsoleResource {
     }
 
     private static List<String> list(String s) {
-        return s == null || s.isBlank() ? List.of() : Arrays.stream(s.split("[,\\s]+")).filter(x -> !x.isBlank()).toList();
+        return s == null || s.isBlank()
+                ? List.of()
+                : Arrays.stream(s.split("[,\\s]+")).filter(x -> !x.isBlank()).toList();
     }
 
     private static Long number(String s, String field, Map<String, String> errors) {
@@ -357,23 +448,43 @@ public class ConsoleResource {
     /** A GET form: simulating changes nothing, so the result page can be bookmarked and needs no CSRF token. */
     @GET
     @Path("t/{tenant}/simulator")
-    public Response simulator(@PathParam("tenant") String tenant, @QueryParam("operation") String operation, @QueryParam("originator") String originator,
-                              @QueryParam("target") String target) {
+    public Response simulator(
+            @PathParam("tenant") String tenant,
+            @QueryParam("operation") String operation,
+            @QueryParam("originator") String originator,
+            @QueryParam("target") String target) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             io.m2mtrust.policy.CryptoPolicySimulator.Simulation result = null;
             String problem = null;
-            if (operation != null && originator != null && target != null && !originator.isBlank() && !target.isBlank()) {
+            if (operation != null
+                    && originator != null
+                    && target != null
+                    && !originator.isBlank()
+                    && !target.isBlank()) {
                 try {
-                    result = simulator.simulate(tenant, io.m2mtrust.policy.CryptoPolicySimulator.Operation.valueOf(operation),
-                            originator.trim().substring(0, Math.min(300, originator.trim().length())), target.trim().substring(0, Math.min(300, target.trim().length())));
+                    result = simulator.simulate(
+                            tenant,
+                            io.m2mtrust.policy.CryptoPolicySimulator.Operation.valueOf(operation),
+                            originator
+                                    .trim()
+                                    .substring(
+                                            0, Math.min(300, originator.trim().length())),
+                            target.trim()
+                                    .substring(0, Math.min(300, target.trim().length())));
                 } catch (IllegalArgumentException e) {
                     problem = "Unknown operation.";
                 }
             }
-            return Response.ok(simulatorPage.data("viewer", viewer(tenant)).data("tenant", t).data("operation", operation == null ? "ESPRIM_REQUEST" : operation)
-                    .data("originator", originator == null ? "" : originator).data("target", target == null ? "" : target).data("result", result)
-                    .data("problem", problem)).build();
+            return Response.ok(simulatorPage
+                            .data("viewer", viewer(tenant))
+                            .data("tenant", t)
+                            .data("operation", operation == null ? "ESPRIM_REQUEST" : operation)
+                            .data("originator", originator == null ? "" : originator)
+                            .data("target", target == null ? "" : target)
+                            .data("result", result)
+                            .data("problem", problem))
+                    .build();
         } catch (ApiProblem p) {
             return error(p);
         }
@@ -383,8 +494,11 @@ public class ConsoleResource {
 
     @GET
     @Path("t/{tenant}/audit")
-    public Response audit(@PathParam("tenant") String tenant, @QueryParam("action") String action, @QueryParam("outcome") String outcome,
-                          @QueryParam("before") Long before) {
+    public Response audit(
+            @PathParam("tenant") String tenant,
+            @QueryParam("action") String action,
+            @QueryParam("outcome") String outcome,
+            @QueryParam("before") Long before) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             StringBuilder q = new StringBuilder("from AuditEvent where chain = :chain");
@@ -402,13 +516,21 @@ public class ConsoleResource {
                 q.append(" and seq < :before");
                 params.put("before", before);
             }
-            var query = em.createQuery(q.append(" order by seq desc").toString(), AuditEvent.class).setMaxResults(50);
+            var query = em.createQuery(q.append(" order by seq desc").toString(), AuditEvent.class)
+                    .setMaxResults(50);
             params.forEach(query::setParameter);
             List<AuditEvent> events = query.getResultList();
             ChainVerification verification = audit.verify(tenant);
             Long older = events.size() == 50 ? events.get(events.size() - 1).seq : null;
-            return Response.ok(auditPage.data("viewer", viewer(tenant)).data("tenant", t).data("events", events).data("verification", verification)
-                    .data("action", action == null ? "" : action).data("outcome", outcome == null ? "" : outcome).data("older", older)).build();
+            return Response.ok(auditPage
+                            .data("viewer", viewer(tenant))
+                            .data("tenant", t)
+                            .data("events", events)
+                            .data("verification", verification)
+                            .data("action", action == null ? "" : action)
+                            .data("outcome", outcome == null ? "" : outcome)
+                            .data("older", older))
+                    .build();
         } catch (ApiProblem p) {
             return error(p);
         }

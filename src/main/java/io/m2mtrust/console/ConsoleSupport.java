@@ -17,8 +17,8 @@ import java.util.List;
 public class ConsoleSupport {
 
     /** Who is signed in, shown on every page. */
-    public record Viewer(String name, List<String> roles, boolean platformAdmin, boolean canWrite, String boundTenant) {
-    }
+    public record Viewer(
+            String name, List<String> roles, boolean platformAdmin, boolean canWrite, String boundTenant) {}
 
     @Inject
     SecurityIdentity identity;
@@ -35,8 +35,12 @@ public class ConsoleSupport {
     /** A form's request object checked like the API checks its body: null when valid, else "field: message; …". */
     public <T> String violations(T request) {
         var v = validator.validate(request);
-        return v.isEmpty() ? null : v.stream().map(x -> field(x.getPropertyPath().toString()) + ": " + x.getMessage()).sorted()
-                .collect(java.util.stream.Collectors.joining("; "));
+        return v.isEmpty()
+                ? null
+                : v.stream()
+                        .map(x -> field(x.getPropertyPath().toString()) + ": " + x.getMessage())
+                        .sorted()
+                        .collect(java.util.stream.Collectors.joining("; "));
     }
 
     private static String field(String path) {
@@ -46,16 +50,27 @@ public class ConsoleSupport {
 
     public Viewer viewer() {
         List<String> roles = identity.getRoles().stream()
-                .filter(r -> r.equals(AdminAccess.PLATFORM_ADMIN) || r.equals(AdminAccess.TENANT_ADMIN) || r.equals(AdminAccess.TENANT_AUDITOR))
-                .sorted().toList();
+                .filter(r -> r.equals(AdminAccess.PLATFORM_ADMIN)
+                        || r.equals(AdminAccess.TENANT_ADMIN)
+                        || r.equals(AdminAccess.TENANT_AUDITOR))
+                .sorted()
+                .toList();
         boolean write = access.isPlatformAdmin() || identity.hasRole(AdminAccess.TENANT_ADMIN);
-        return new Viewer(access.actor().replaceAll(" \\(.*\\)$", ""), roles, access.isPlatformAdmin(), write, access.boundTenant().orElse(null));
+        return new Viewer(
+                access.actor().replaceAll(" \\(.*\\)$", ""),
+                roles,
+                access.isPlatformAdmin(),
+                write,
+                access.boundTenant().orElse(null));
     }
 
     /** The 403 page when a form post lacks a matching CSRF token; null when the token is right. */
     public Response refusedCsrf(String cookie, String field) {
-        return ConsoleCsrf.valid(cookie, field) ? null
-                : error(403, "The form was not sent from this console (missing or wrong CSRF token). Reload the page and try again.");
+        return ConsoleCsrf.valid(cookie, field)
+                ? null
+                : error(
+                        403,
+                        "The form was not sent from this console (missing or wrong CSRF token). Reload the page and try again.");
     }
 
     public Response error(ApiProblem p) {
@@ -69,7 +84,13 @@ public class ConsoleSupport {
     }
 
     public Response error(int status, String message) {
-        return Response.status(status).entity(errorPage.data("viewer", viewer()).data("status", status).data("message", message).data("tenant", null))
-                .type(MediaType.TEXT_HTML).build();
+        return Response.status(status)
+                .entity(errorPage
+                        .data("viewer", viewer())
+                        .data("status", status)
+                        .data("message", message)
+                        .data("tenant", null))
+                .type(MediaType.TEXT_HTML)
+                .build();
     }
 }

@@ -54,19 +54,28 @@ public class ConsoleUsersResource {
     }
 
     @GET
-    public Response list(@PathParam("tenant") String tenant, @QueryParam("page") int page, @QueryParam("notice") String notice) {
+    public Response list(
+            @PathParam("tenant") String tenant, @QueryParam("page") int page, @QueryParam("notice") String notice) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             if (!directory.enabled()) {
-                return support.error(409, "This installation does not manage users in Keycloak; manage this tenant's people in your identity provider.");
+                return support.error(
+                        409,
+                        "This installation does not manage users in Keycloak; manage this tenant's people in your identity provider.");
             }
             int p = Math.max(0, Math.min(page, 2000));
             var people = users.list(tenant, p * PAGE, PAGE + 1);
             String csrf = ConsoleCsrf.newToken();
-            return Response.ok(usersPage.data("viewer", support.viewer()).data("tenant", t)
-                    .data("people", people.size() > PAGE ? people.subList(0, PAGE) : people)
-                    .data("page", p).data("more", people.size() > PAGE).data("notice", notice).data("csrf", csrf))
-                    .cookie(ConsoleCsrf.cookie(csrf, false)).build();
+            return Response.ok(usersPage
+                            .data("viewer", support.viewer())
+                            .data("tenant", t)
+                            .data("people", people.size() > PAGE ? people.subList(0, PAGE) : people)
+                            .data("page", p)
+                            .data("more", people.size() > PAGE)
+                            .data("notice", notice)
+                            .data("csrf", csrf))
+                    .cookie(ConsoleCsrf.cookie(csrf, false))
+                    .build();
         } catch (ApiProblem e) {
             return support.error(e);
         }
@@ -74,26 +83,40 @@ public class ConsoleUsersResource {
 
     @POST
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
-    public Response create(@PathParam("tenant") String tenant, @CookieParam(ConsoleCsrf.COOKIE) String cookie, @FormParam("csrf") String csrf,
-                           @FormParam("username") String username, @FormParam("email") String email, @FormParam("role") String role,
-                           @FormParam("temporaryPassword") String temporaryPassword) {
+    public Response create(
+            @PathParam("tenant") String tenant,
+            @CookieParam(ConsoleCsrf.COOKIE) String cookie,
+            @FormParam("csrf") String csrf,
+            @FormParam("username") String username,
+            @FormParam("email") String email,
+            @FormParam("role") String role,
+            @FormParam("temporaryPassword") String temporaryPassword) {
         Response refused = support.refusedCsrf(cookie, csrf);
         if (refused != null) {
             return refused;
         }
         char[] pw = blank(temporaryPassword) ? null : temporaryPassword.toCharArray();
         try {
-            var req = new TenantUserDtos.NewTenantUser(blank(username) ? null : username.strip(), blank(email) ? null : email.strip(),
-                    null, null, blank(role) ? Set.of() : Set.of(role), pw);
+            var req = new TenantUserDtos.NewTenantUser(
+                    blank(username) ? null : username.strip(),
+                    blank(email) ? null : email.strip(),
+                    null,
+                    null,
+                    blank(role) ? Set.of() : Set.of(role),
+                    pw);
             String invalid = support.violations(req);
             if (invalid != null) {
                 return support.error(400, invalid);
             }
             var made = users.create(tenant, req);
-            return see(tenant, "User " + made.username() + " created"
-                    + ("SENT".equals(made.invitation()) ? "; Keycloak e-mailed the invitation."
-                    : "NOT_SENT".equals(made.invitation()) ? "; the invitation e-mail could not be sent — resend it once Keycloak's e-mail works."
-                    : "; they choose their own password at the first sign-in."));
+            return see(
+                    tenant,
+                    "User " + made.username() + " created"
+                            + ("SENT".equals(made.invitation())
+                                    ? "; Keycloak e-mailed the invitation."
+                                    : "NOT_SENT".equals(made.invitation())
+                                            ? "; the invitation e-mail could not be sent — resend it once Keycloak's e-mail works."
+                                            : "; they choose their own password at the first sign-in."));
         } catch (ApiProblem e) {
             return support.error(e);
         } finally {
@@ -106,21 +129,29 @@ public class ConsoleUsersResource {
     @POST
     @Path("{user}")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
-    public Response update(@PathParam("tenant") String tenant, @PathParam("user") String user, @CookieParam(ConsoleCsrf.COOKIE) String cookie,
-                           @FormParam("csrf") String csrf, @FormParam("enabled") String enabled, @FormParam("role") String role) {
+    public Response update(
+            @PathParam("tenant") String tenant,
+            @PathParam("user") String user,
+            @CookieParam(ConsoleCsrf.COOKIE) String cookie,
+            @FormParam("csrf") String csrf,
+            @FormParam("enabled") String enabled,
+            @FormParam("role") String role) {
         Response refused = support.refusedCsrf(cookie, csrf);
         if (refused != null) {
             return refused;
         }
         try {
-            var req = new TenantUserDtos.UpdateTenantUser("true".equals(enabled), blank(role) || "none".equals(role) ? Set.of() : Set.of(role));
+            var req = new TenantUserDtos.UpdateTenantUser(
+                    "true".equals(enabled), blank(role) || "none".equals(role) ? Set.of() : Set.of(role));
             String invalid = support.violations(req);
             if (invalid != null) {
                 return support.error(400, invalid);
             }
             var u = users.update(tenant, user, req);
-            return see(tenant, "User " + u.username() + " saved: " + (u.enabled() ? "enabled" : "disabled")
-                    + (u.roles().isEmpty() ? ", no role." : ", " + String.join(", ", u.roles()) + "."));
+            return see(
+                    tenant,
+                    "User " + u.username() + " saved: " + (u.enabled() ? "enabled" : "disabled")
+                            + (u.roles().isEmpty() ? ", no role." : ", " + String.join(", ", u.roles()) + "."));
         } catch (ApiProblem e) {
             return support.error(e);
         }
@@ -129,8 +160,11 @@ public class ConsoleUsersResource {
     @POST
     @Path("{user}/invitation")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
-    public Response invite(@PathParam("tenant") String tenant, @PathParam("user") String user, @CookieParam(ConsoleCsrf.COOKIE) String cookie,
-                           @FormParam("csrf") String csrf) {
+    public Response invite(
+            @PathParam("tenant") String tenant,
+            @PathParam("user") String user,
+            @CookieParam(ConsoleCsrf.COOKIE) String cookie,
+            @FormParam("csrf") String csrf) {
         Response refused = support.refusedCsrf(cookie, csrf);
         if (refused != null) {
             return refused;
@@ -148,6 +182,8 @@ public class ConsoleUsersResource {
     }
 
     private static Response see(String tenant, String notice) {
-        return Response.seeOther(URI.create("/console/t/" + tenant + "/users?notice=" + URLEncoder.encode(notice, StandardCharsets.UTF_8))).build();
+        return Response.seeOther(URI.create(
+                        "/console/t/" + tenant + "/users?notice=" + URLEncoder.encode(notice, StandardCharsets.UTF_8)))
+                .build();
     }
 }

@@ -24,11 +24,9 @@ public class HsmActivity {
     static final int MINUTES = 60;
 
     /** One minute of one operation. */
-    public record Point(Instant at, long ops, double meanMs) {
-    }
+    public record Point(Instant at, long ops, double meanMs) {}
 
-    private record Total(long count, double totalMs) {
-    }
+    private record Total(long count, double totalMs) {}
 
     private final MeterRegistry registry;
     private final Map<String, ArrayDeque<Point>> series = new LinkedHashMap<>();
@@ -70,7 +68,14 @@ public class HsmActivity {
             for (Point p : points) {
                 int h = maxOps == 0 ? 0 : (int) Math.round(60.0 * p.ops() / maxOps);
                 int lh = maxMeanMs == 0 ? 0 : (int) Math.round(60.0 * p.meanMs() / maxMeanMs);
-                out.add(new Bar(i * 5, 60 - h, h, 60 - lh, p.ops(), String.format(java.util.Locale.ROOT, "%.2f", p.meanMs()), p.at().toString().substring(11, 16)));
+                out.add(new Bar(
+                        i * 5,
+                        60 - h,
+                        h,
+                        60 - lh,
+                        p.ops(),
+                        String.format(java.util.Locale.ROOT, "%.2f", p.meanMs()),
+                        p.at().toString().substring(11, 16)));
                 i++;
             }
             return out;
@@ -78,8 +83,7 @@ public class HsmActivity {
     }
 
     /** One minute as drawn: x, the ops bar's y and height, the latency mark's y, and the numbers for the title. */
-    public record Bar(int x, int y, int height, int latencyY, long ops, String meanMs, String minute) {
-    }
+    public record Bar(int x, int y, int height, int latencyY, long ops, String meanMs, String minute) {}
 
     public synchronized List<Chart> charts() {
         List<Chart> out = new ArrayList<>();
@@ -87,7 +91,12 @@ public class HsmActivity {
             List<Point> points = List.copyOf(s);
             long max = points.stream().mapToLong(Point::ops).max().orElse(0);
             double maxMean = points.stream().mapToDouble(Point::meanMs).max().orElse(0);
-            out.add(new Chart(op, points, max, maxMean, points.stream().mapToLong(Point::ops).sum()));
+            out.add(new Chart(
+                    op,
+                    points,
+                    max,
+                    maxMean,
+                    points.stream().mapToLong(Point::ops).sum()));
         });
         return out;
     }

@@ -25,10 +25,13 @@ public class DeviceFqdns {
      * MEF and MAF; SAEF is the MAF-based SAEF Entity B endpoint ({@code cse.<tenant>.<base>}), the front of
      * the tenant's CSE (TS-0003 §8.2.2.3).
      */
-    public enum Function { MEF, MAF, SAEF }
-
-    public record Host(Function function, String tenantId) {
+    public enum Function {
+        MEF,
+        MAF,
+        SAEF
     }
+
+    public record Host(Function function, String tenantId) {}
 
     private final String base;
 

@@ -19,7 +19,10 @@ import java.util.Objects;
 @IdClass(EnrolmentDevice.Key.class)
 public class EnrolmentDevice extends PanacheEntityBase {
 
-    public enum Status { ALLOWED, DENIED }
+    public enum Status {
+        ALLOWED,
+        DENIED
+    }
 
     @Id
     @Column(name = "tenant_id")
@@ -54,8 +57,7 @@ public class EnrolmentDevice extends PanacheEntityBase {
         public String groupId;
         public String deviceId;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String groupId, String deviceId) {
             this.tenantId = tenantId;
@@ -65,7 +67,9 @@ public class EnrolmentDevice extends PanacheEntityBase {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.groupId, groupId)
+            return o instanceof Key k
+                    && Objects.equals(k.tenantId, tenantId)
+                    && Objects.equals(k.groupId, groupId)
                     && Objects.equals(k.deviceId, deviceId);
         }
 

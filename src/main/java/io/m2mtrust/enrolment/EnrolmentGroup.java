@@ -20,7 +20,10 @@ import java.util.Objects;
 @IdClass(EnrolmentGroup.Key.class)
 public class EnrolmentGroup extends PanacheEntityBase {
 
-    public enum Status { ACTIVE, DELETED }
+    public enum Status {
+        ACTIVE,
+        DELETED
+    }
 
     @Id
     @Column(name = "tenant_id")
@@ -64,8 +67,7 @@ public class EnrolmentGroup extends PanacheEntityBase {
         public String tenantId;
         public String id;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String id) {
             this.tenantId = tenantId;

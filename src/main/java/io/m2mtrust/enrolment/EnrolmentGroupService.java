@@ -24,7 +24,6 @@ import java.util.Optional;
 @ApplicationScoped
 public class EnrolmentGroupService {
 
-
     private final EntityManager em;
     private final Pkcs11Token token;
     private final AuditLog audit;
@@ -32,8 +31,13 @@ public class EnrolmentGroupService {
     private final DeviceFqdns fqdns;
     private final PolicyService policies;
 
-    EnrolmentGroupService(EntityManager em, Pkcs11Token token, AuditLog audit, KpmDerivation kpm, DeviceFqdns fqdns,
-                          PolicyService policies) {
+    EnrolmentGroupService(
+            EntityManager em,
+            Pkcs11Token token,
+            AuditLog audit,
+            KpmDerivation kpm,
+            DeviceFqdns fqdns,
+            PolicyService policies) {
         this.em = em;
         this.token = token;
         this.audit = audit;
@@ -46,7 +50,8 @@ public class EnrolmentGroupService {
         return QuarkusTransaction.requiringNew().call(() -> {
             lockTenant(tenantId);
             if (em.find(EnrolmentGroup.class, new EnrolmentGroup.Key(tenantId, groupId)) != null) {
-                throw ApiProblem.conflict("enrolment group " + groupId + " exists or existed; group ids are never reused");
+                throw ApiProblem.conflict(
+                        "enrolment group " + groupId + " exists or existed; group ids are never reused");
             }
             HsmKeyLabel label = GroupKey.label(tenantId, groupId, 1);
             token.generateReplacingOrphan(label, null); // no group row exists: an object with this label is an orphan
@@ -63,7 +68,12 @@ public class EnrolmentGroupService {
                 em.persist(g);
                 em.persist(groupKey(tenantId, groupId, 1, label, now));
                 em.flush();
-                audit.append(tenantId, actor, "group.create", "group/" + groupId, AuditLog.Outcome.SUCCESS,
+                audit.append(
+                        tenantId,
+                        actor,
+                        "group.create",
+                        "group/" + groupId,
+                        AuditLog.Outcome.SUCCESS,
                         "group key " + label + " generated in the HSM");
                 return g;
             } catch (RuntimeException e) {
@@ -86,36 +96,57 @@ public class EnrolmentGroupService {
 
     public List<EnrolmentGroup> list(String tenantId) {
         return em.createQuery("from EnrolmentGroup where tenantId = ?1 order by id", EnrolmentGroup.class)
-                .setParameter(1, tenantId).getResultList();
+                .setParameter(1, tenantId)
+                .getResultList();
     }
 
     public List<GroupKey> keys(String tenantId, String groupId) {
         return em.createQuery("from GroupKey where tenantId = ?1 and groupId = ?2 order by epoch", GroupKey.class)
-                .setParameter(1, tenantId).setParameter(2, groupId).getResultList();
+                .setParameter(1, tenantId)
+                .setParameter(2, groupId)
+                .getResultList();
     }
 
     /** Adds explicit devices; ids already present are left as they are. Returns how many were new. */
     public int addDevices(String tenantId, String groupId, List<String> deviceIds, String actor) {
-        return audit.auditRefusals(tenantId, actor, "group.devices.add", "group/" + groupId, () ->
-                QuarkusTransaction.requiringNew().call(() -> {
+        return audit.auditRefusals(
+                tenantId,
+                actor,
+                "group.devices.add",
+                "group/" + groupId,
+                () -> QuarkusTransaction.requiringNew().call(() -> {
                     get(tenantId, groupId);
                     int added = 0;
                     Instant now = now();
                     for (String d : deviceIds) {
-                        added += em.createNativeQuery("insert into enrolment_device (tenant_id, group_id, device_id, status, created_at, updated_at) "
-                                        + "values (?1, ?2, ?3, 'ALLOWED', ?4, ?4) on conflict do nothing")
-                                .setParameter(1, tenantId).setParameter(2, groupId).setParameter(3, d).setParameter(4, now)
+                        added += em.createNativeQuery(
+                                        "insert into enrolment_device (tenant_id, group_id, device_id, status, created_at, updated_at) "
+                                                + "values (?1, ?2, ?3, 'ALLOWED', ?4, ?4) on conflict do nothing")
+                                .setParameter(1, tenantId)
+                                .setParameter(2, groupId)
+                                .setParameter(3, d)
+                                .setParameter(4, now)
                                 .executeUpdate();
                     }
-                    audit.append(tenantId, actor, "group.devices.add", "group/" + groupId, AuditLog.Outcome.SUCCESS,
+                    audit.append(
+                            tenantId,
+                            actor,
+                            "group.devices.add",
+                            "group/" + groupId,
+                            AuditLog.Outcome.SUCCESS,
                             added + " of " + deviceIds.size() + " devices added");
                     return added;
                 }));
     }
 
-    public EnrolmentRange addRange(String tenantId, String groupId, String prefix, int width, long first, long last, String actor) {
-        return audit.auditRefusals(tenantId, actor, "group.range.add", "group/" + groupId, () ->
-                QuarkusTransaction.requiringNew().call(() -> {
+    public EnrolmentRange addRange(
+            String tenantId, String groupId, String prefix, int width, long first, long last, String actor) {
+        return audit.auditRefusals(
+                tenantId,
+                actor,
+                "group.range.add",
+                "group/" + groupId,
+                () -> QuarkusTransaction.requiringNew().call(() -> {
                     get(tenantId, groupId);
                     if (Long.toString(last).length() > width) {
                         throw ApiProblem.badRequest("validation", "last does not fit in " + width + " digits");
@@ -130,7 +161,12 @@ public class EnrolmentGroupService {
                     r.createdAt = now();
                     em.persist(r);
                     em.flush();
-                    audit.append(tenantId, actor, "group.range.add", "group/" + groupId, AuditLog.Outcome.SUCCESS,
+                    audit.append(
+                            tenantId,
+                            actor,
+                            "group.range.add",
+                            "group/" + groupId,
+                            AuditLog.Outcome.SUCCESS,
                             prefix + "[" + first + ".." + last + "] (" + (last - first + 1) + " devices)");
                     return r;
                 }));
@@ -141,11 +177,15 @@ public class EnrolmentGroupService {
      * EST: {@code template} with {@code {device}} replaced by the device id must be a valid identity of
      * {@code type}. Checked here with a sample id, and again for each real device at issue time.
      */
-    public EnrolmentGroup setCertificateProfile(String tenantId, String groupId, io.m2mtrust.ca.SubjectType type, String template, String actor) {
+    public EnrolmentGroup setCertificateProfile(
+            String tenantId, String groupId, io.m2mtrust.ca.SubjectType type, String template, String actor) {
         return audit.auditRefusals(tenantId, actor, "group.certificate-profile", "group/" + groupId, () -> {
             if (type != null) {
-                if (template == null || template.indexOf("{device}") < 0 || template.indexOf("{device}") != template.lastIndexOf("{device}")) {
-                    throw ApiProblem.invalid(List.of(ApiProblem.fieldError("subjectTemplate", "must contain {device} exactly once")));
+                if (template == null
+                        || template.indexOf("{device}") < 0
+                        || template.indexOf("{device}") != template.lastIndexOf("{device}")) {
+                    throw ApiProblem.invalid(
+                            List.of(ApiProblem.fieldError("subjectTemplate", "must contain {device} exactly once")));
                 }
                 String problem = type.problemWith(template.replace("{device}", "device-1"));
                 if (problem != null) {
@@ -159,7 +199,12 @@ public class EnrolmentGroupService {
                 g.certSubjectTemplate = type == null ? null : template;
                 g.updatedAt = now();
                 em.flush();
-                audit.append(tenantId, actor, "group.certificate-profile", "group/" + groupId, AuditLog.Outcome.SUCCESS,
+                audit.append(
+                        tenantId,
+                        actor,
+                        "group.certificate-profile",
+                        "group/" + groupId,
+                        AuditLog.Outcome.SUCCESS,
                         type == null ? "removed: devices get no certificates" : type + " " + template);
                 return g;
             });
@@ -167,12 +212,14 @@ public class EnrolmentGroupService {
     }
 
     /** The certificate identity of a device of the group, or empty when the group has no profile. */
-    public Optional<io.m2mtrust.ca.CertificateSubject> certificateSubject(String tenantId, String groupId, String deviceId) {
+    public Optional<io.m2mtrust.ca.CertificateSubject> certificateSubject(
+            String tenantId, String groupId, String deviceId) {
         EnrolmentGroup g = em.find(EnrolmentGroup.class, new EnrolmentGroup.Key(tenantId, groupId));
         if (g == null || g.status != EnrolmentGroup.Status.ACTIVE || g.certSubjectType == null) {
             return Optional.empty();
         }
-        return Optional.of(new io.m2mtrust.ca.CertificateSubject(g.certSubjectType, g.certSubjectTemplate.replace("{device}", deviceId)));
+        return Optional.of(new io.m2mtrust.ca.CertificateSubject(
+                g.certSubjectType, g.certSubjectTemplate.replace("{device}", deviceId)));
     }
 
     /** Whether the device belongs to the group (row or range) and is not denied. */
@@ -186,28 +233,33 @@ public class EnrolmentGroupService {
 
     /** Whether the device belongs to the group at all (a row, whatever its status, or a range). */
     public boolean isMember(String tenantId, String groupId, String deviceId) {
-        return em.find(EnrolmentDevice.class, new EnrolmentDevice.Key(tenantId, groupId, deviceId)) != null || inRange(tenantId, groupId, deviceId);
+        return em.find(EnrolmentDevice.class, new EnrolmentDevice.Key(tenantId, groupId, deviceId)) != null
+                || inRange(tenantId, groupId, deviceId);
     }
 
     private boolean inRange(String tenantId, String groupId, String deviceId) {
         List<EnrolmentRange> candidates = em.createQuery(
                         "from EnrolmentRange where tenantId = ?1 and groupId = ?2 and length(prefix) <= ?3 "
-                                + "and substring(?4, 1, length(prefix)) = prefix", EnrolmentRange.class)
-                .setParameter(1, tenantId).setParameter(2, groupId).setParameter(3, deviceId.length()).setParameter(4, deviceId)
+                                + "and substring(?4, 1, length(prefix)) = prefix",
+                        EnrolmentRange.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, groupId)
+                .setParameter(3, deviceId.length())
+                .setParameter(4, deviceId)
                 .getResultList();
         return candidates.stream().anyMatch(r -> r.contains(deviceId));
     }
 
     /** One page of a group's devices (rows with state: listed, denied, exported), and where the next page starts. */
-    public record DevicePage(List<EnrolmentDevice> devices, String next) {
-    }
+    public record DevicePage(List<EnrolmentDevice> devices, String next) {}
 
     /**
      * Devices of a group in device-id order, after {@code after} (keyset paging on the primary key: any page of
      * a million rows costs one index range scan, never an offset or a count), optionally starting with
      * {@code prefix} and with {@code status}.
      */
-    public DevicePage devices(String tenantId, String groupId, String prefix, EnrolmentDevice.Status status, String after, int limit) {
+    public DevicePage devices(
+            String tenantId, String groupId, String prefix, EnrolmentDevice.Status status, String after, int limit) {
         return QuarkusTransaction.requiringNew().call(() -> {
             get(tenantId, groupId);
             StringBuilder q = new StringBuilder("from EnrolmentDevice where tenantId = :t and groupId = :g");
@@ -220,14 +272,17 @@ public class EnrolmentGroupService {
             if (status != null) {
                 q.append(" and status = :status");
             }
-            var query = em.createQuery(q.append(" order by deviceId").toString(), EnrolmentDevice.class).setParameter("t", tenantId)
-                    .setParameter("g", groupId).setMaxResults(limit + 1);
+            var query = em.createQuery(q.append(" order by deviceId").toString(), EnrolmentDevice.class)
+                    .setParameter("t", tenantId)
+                    .setParameter("g", groupId)
+                    .setMaxResults(limit + 1);
             if (after != null && !after.isEmpty()) {
                 query.setParameter("after", after);
             }
             if (prefix != null && !prefix.isEmpty()) {
                 // device ids may contain '_', a LIKE wildcard: escaped
-                query.setParameter("prefix", prefix.replace("!", "!!").replace("_", "!_").replace("%", "!%") + "%");
+                query.setParameter(
+                        "prefix", prefix.replace("!", "!!").replace("_", "!_").replace("%", "!%") + "%");
             }
             if (status != null) {
                 query.setParameter("status", status);
@@ -239,11 +294,18 @@ public class EnrolmentGroupService {
     }
 
     /** Denies or re-allows one device (also one from a range: its state row is created). */
-    public EnrolmentDevice setStatus(String tenantId, String groupId, String deviceId, EnrolmentDevice.Status status, String actor) {
-        return audit.auditRefusals(tenantId, actor, status == EnrolmentDevice.Status.DENIED ? "device.deny" : "device.allow",
-                "group/" + groupId + "/device/" + deviceId, () -> QuarkusTransaction.requiringNew().call(() -> {
+    public EnrolmentDevice setStatus(
+            String tenantId, String groupId, String deviceId, EnrolmentDevice.Status status, String actor) {
+        return audit.auditRefusals(
+                tenantId,
+                actor,
+                status == EnrolmentDevice.Status.DENIED ? "device.deny" : "device.allow",
+                "group/" + groupId + "/device/" + deviceId,
+                () -> QuarkusTransaction.requiringNew().call(() -> {
                     get(tenantId, groupId);
-                    EnrolmentDevice d = em.find(EnrolmentDevice.class, new EnrolmentDevice.Key(tenantId, groupId, deviceId),
+                    EnrolmentDevice d = em.find(
+                            EnrolmentDevice.class,
+                            new EnrolmentDevice.Key(tenantId, groupId, deviceId),
                             LockModeType.PESSIMISTIC_WRITE);
                     if (d == null) {
                         if (!inRange(tenantId, groupId, deviceId)) {
@@ -254,24 +316,35 @@ public class EnrolmentGroupService {
                     d.status = status;
                     d.updatedAt = now();
                     em.flush();
-                    audit.append(tenantId, actor, status == EnrolmentDevice.Status.DENIED ? "device.deny" : "device.allow",
-                            "group/" + groupId + "/device/" + deviceId, AuditLog.Outcome.SUCCESS, null);
+                    audit.append(
+                            tenantId,
+                            actor,
+                            status == EnrolmentDevice.Status.DENIED ? "device.deny" : "device.allow",
+                            "group/" + groupId + "/device/" + deviceId,
+                            AuditLog.Outcome.SUCCESS,
+                            null);
                     return d;
                 }));
     }
 
     /** The Kpm of a device for factory provisioning: once per device, if the tenant's policy allows keys in host memory. */
-    public record KpmExport(String kpmId, SecretBytes kpm) {
-    }
+    public record KpmExport(String kpmId, SecretBytes kpm) {}
 
     public KpmExport exportKpm(String tenantId, String groupId, String deviceId, String actor) {
-        return audit.auditRefusals(tenantId, actor, "device.kpm.export", "group/" + groupId + "/device/" + deviceId, () ->
-                QuarkusTransaction.requiringNew().call(() -> {
+        return audit.auditRefusals(
+                tenantId,
+                actor,
+                "device.kpm.export",
+                "group/" + groupId + "/device/" + deviceId,
+                () -> QuarkusTransaction.requiringNew().call(() -> {
                     if (!policies.get(tenantId).allowHostMemoryKeys) {
-                        throw ApiProblem.forbidden("the tenant's policy does not allow key material to leave the HSM (allowHostMemoryKeys)");
+                        throw ApiProblem.forbidden(
+                                "the tenant's policy does not allow key material to leave the HSM (allowHostMemoryKeys)");
                     }
                     EnrolmentGroup g = get(tenantId, groupId);
-                    EnrolmentDevice d = em.find(EnrolmentDevice.class, new EnrolmentDevice.Key(tenantId, groupId, deviceId),
+                    EnrolmentDevice d = em.find(
+                            EnrolmentDevice.class,
+                            new EnrolmentDevice.Key(tenantId, groupId, deviceId),
                             LockModeType.PESSIMISTIC_WRITE);
                     if (d == null) {
                         if (!inRange(tenantId, groupId, deviceId)) {
@@ -283,8 +356,9 @@ public class EnrolmentGroupService {
                         throw ApiProblem.conflict("device " + deviceId + " is denied");
                     }
                     if (d.kpmExportedEpoch != null && d.kpmExportedEpoch == g.epoch) {
-                        throw ApiProblem.conflict("the Kpm of device " + deviceId + " for epoch " + g.epoch + " was already exported at "
-                                + d.kpmExportedAt + "; rotate the group key to issue a new one");
+                        throw ApiProblem.conflict(
+                                "the Kpm of device " + deviceId + " for epoch " + g.epoch + " was already exported at "
+                                        + d.kpmExportedAt + "; rotate the group key to issue a new one");
                     }
                     d.kpmExportedAt = now();
                     d.kpmExportedEpoch = g.epoch;
@@ -292,16 +366,25 @@ public class EnrolmentGroupService {
                     KpmId id = new KpmId(deviceId, g.epoch, groupId, fqdns.mef(tenantId));
                     SecretBytes key = kpm.derive(tenantId, id);
                     em.flush();
-                    audit.append(tenantId, actor, "device.kpm.export", "group/" + groupId + "/device/" + deviceId,
-                            AuditLog.Outcome.SUCCESS, "Kpm of " + id + " exported once for factory provisioning");
+                    audit.append(
+                            tenantId,
+                            actor,
+                            "device.kpm.export",
+                            "group/" + groupId + "/device/" + deviceId,
+                            AuditLog.Outcome.SUCCESS,
+                            "Kpm of " + id + " exported once for factory provisioning");
                     return new KpmExport(id.value(), key);
                 }));
     }
 
     /** A new epoch becomes primary; older epochs keep enrolling until retired. */
     public GroupKey rotate(String tenantId, String groupId, String actor) {
-        return audit.auditRefusals(tenantId, actor, "group.rotate", "group/" + groupId, () ->
-                QuarkusTransaction.requiringNew().call(() -> {
+        return audit.auditRefusals(
+                tenantId,
+                actor,
+                "group.rotate",
+                "group/" + groupId,
+                () -> QuarkusTransaction.requiringNew().call(() -> {
                     lockTenant(tenantId);
                     EnrolmentGroup g = get(tenantId, groupId);
                     em.lock(g, LockModeType.PESSIMISTIC_WRITE);
@@ -319,7 +402,12 @@ public class EnrolmentGroupService {
                         g.epoch = next;
                         g.updatedAt = now;
                         em.flush();
-                        audit.append(tenantId, actor, "group.rotate", label.value(), AuditLog.Outcome.SUCCESS,
+                        audit.append(
+                                tenantId,
+                                actor,
+                                "group.rotate",
+                                label.value(),
+                                AuditLog.Outcome.SUCCESS,
                                 "epoch " + next + " is primary; KpmIDs now end in ~" + next);
                         return k;
                     } catch (RuntimeException e) {
@@ -331,10 +419,15 @@ public class EnrolmentGroupService {
 
     /** Retires an older epoch: its KpmIDs stop enrolling and the HSM object is destroyed after commit. */
     public GroupKey retireEpoch(String tenantId, String groupId, int epoch, String actor) {
-        GroupKey k = audit.auditRefusals(tenantId, actor, "group.epoch.retire", "group/" + groupId + "/v" + epoch, () ->
-                QuarkusTransaction.requiringNew().call(() -> {
+        GroupKey k = audit.auditRefusals(
+                tenantId,
+                actor,
+                "group.epoch.retire",
+                "group/" + groupId + "/v" + epoch,
+                () -> QuarkusTransaction.requiringNew().call(() -> {
                     get(tenantId, groupId);
-                    GroupKey row = em.find(GroupKey.class, groupKeyId(tenantId, groupId, epoch), LockModeType.PESSIMISTIC_WRITE);
+                    GroupKey row = em.find(
+                            GroupKey.class, groupKeyId(tenantId, groupId, epoch), LockModeType.PESSIMISTIC_WRITE);
                     if (row == null) {
                         throw ApiProblem.notFound("epoch " + epoch);
                     }
@@ -342,11 +435,18 @@ public class EnrolmentGroupService {
                         throw ApiProblem.conflict("the primary epoch cannot be retired; rotate first");
                     }
                     if (row.state != GroupKey.State.ACTIVE) {
-                        throw ApiProblem.conflict("epoch " + epoch + " is already " + row.state.name().toLowerCase());
+                        throw ApiProblem.conflict("epoch " + epoch + " is already "
+                                + row.state.name().toLowerCase());
                     }
                     row.state = GroupKey.State.RETIRED;
                     row.retiredAt = now();
-                    audit.append(tenantId, actor, "group.epoch.retire", row.hsmLabel, AuditLog.Outcome.SUCCESS, "HSM object destroyed");
+                    audit.append(
+                            tenantId,
+                            actor,
+                            "group.epoch.retire",
+                            row.hsmLabel,
+                            AuditLog.Outcome.SUCCESS,
+                            "HSM object destroyed");
                     return row;
                 }));
         destroyQuietly(GroupKey.label(tenantId, groupId, epoch));
@@ -366,7 +466,13 @@ public class EnrolmentGroupService {
                 }
                 k.state = GroupKey.State.DESTROYED;
             }
-            audit.append(tenantId, actor, "group.delete", "group/" + groupId, AuditLog.Outcome.SUCCESS, "group keys destroyed");
+            audit.append(
+                    tenantId,
+                    actor,
+                    "group.delete",
+                    "group/" + groupId,
+                    AuditLog.Outcome.SUCCESS,
+                    "group keys destroyed");
         });
         for (GroupKey k : QuarkusTransaction.requiringNew().call(() -> keys(tenantId, groupId))) {
             destroyQuietly(GroupKey.label(tenantId, groupId, k.epoch));
@@ -379,7 +485,8 @@ public class EnrolmentGroupService {
         if (g == null || g.status != EnrolmentGroup.Status.ACTIVE) {
             return Optional.empty();
         }
-        return Optional.ofNullable(em.find(GroupKey.class, groupKeyId(tenantId, groupId, epoch))).filter(GroupKey::enrols);
+        return Optional.ofNullable(em.find(GroupKey.class, groupKeyId(tenantId, groupId, epoch)))
+                .filter(GroupKey::enrols);
     }
 
     private EnrolmentDevice newDevice(String tenantId, String groupId, String deviceId) {

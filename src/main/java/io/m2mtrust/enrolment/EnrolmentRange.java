@@ -64,8 +64,11 @@ public class EnrolmentRange extends PanacheEntityBase {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Key k && k.firstNo == firstNo && Objects.equals(k.tenantId, tenantId)
-                    && Objects.equals(k.groupId, groupId) && Objects.equals(k.prefix, prefix);
+            return o instanceof Key k
+                    && k.firstNo == firstNo
+                    && Objects.equals(k.tenantId, tenantId)
+                    && Objects.equals(k.groupId, groupId)
+                    && Objects.equals(k.prefix, prefix);
         }
 
         @Override

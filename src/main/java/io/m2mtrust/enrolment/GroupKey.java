@@ -21,7 +21,12 @@ import java.util.Objects;
 @IdClass(GroupKey.Key.class)
 public class GroupKey extends PanacheEntityBase {
 
-    public enum State { PRIMARY, ACTIVE, RETIRED, DESTROYED }
+    public enum State {
+        PRIMARY,
+        ACTIVE,
+        RETIRED,
+        DESTROYED
+    }
 
     @Id
     @Column(name = "tenant_id")
@@ -62,7 +67,10 @@ public class GroupKey extends PanacheEntityBase {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Key k && k.epoch == epoch && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.groupId, groupId);
+            return o instanceof Key k
+                    && k.epoch == epoch
+                    && Objects.equals(k.tenantId, tenantId)
+                    && Objects.equals(k.groupId, groupId);
         }
 
         @Override

@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
 public record KpmId(String deviceId, int epoch, String groupId, String mefFqdn) {
 
     public static final String DEVICE_ID_REGEX = "[A-Za-z0-9._-]{1,64}";
-    private static final Pattern FORMAT = Pattern.compile("(" + DEVICE_ID_REGEX + ")~([1-9][0-9]{0,5})@([a-z0-9][a-z0-9-]{0,38}[a-z0-9]|[a-z0-9])\\.(.+)");
+    private static final Pattern FORMAT = Pattern.compile(
+            "(" + DEVICE_ID_REGEX + ")~([1-9][0-9]{0,5})@([a-z0-9][a-z0-9-]{0,38}[a-z0-9]|[a-z0-9])\\.(.+)");
 
     public KpmId {
         if (deviceId == null || !deviceId.matches(DEVICE_ID_REGEX) || epoch < 1 || groupId == null || mefFqdn == null) {

@@ -21,7 +21,10 @@ import java.util.Objects;
 @IdClass(EscertkeKey.Key.class)
 public class EscertkeKey {
 
-    public enum Role { INITIATOR, TERMINATOR }
+    public enum Role {
+        INITIATOR,
+        TERMINATOR
+    }
 
     @Id
     @Column(name = "tenant_id")
@@ -86,15 +89,15 @@ public class EscertkeKey {
 
     @Override
     public String toString() {
-        return "EscertkeKey[" + tenantId + "/" + keyId + " " + role + " " + localIdentity + " <-> " + peerIdentity + "]"; // never the blob
+        return "EscertkeKey[" + tenantId + "/" + keyId + " " + role + " " + localIdentity + " <-> " + peerIdentity
+                + "]"; // never the blob
     }
 
     public static class Key implements Serializable {
         public String tenantId;
         public String keyId;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String keyId) {
             this.tenantId = tenantId;

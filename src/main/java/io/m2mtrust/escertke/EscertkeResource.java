@@ -46,24 +46,56 @@ import java.util.Map;
 public class EscertkeResource {
 
     /** {@code certificate} and {@code crl}: PEM or base64 DER. */
-    public record AnchorBody(@NotBlank @Size(max = 64) String id, @NotBlank @Size(max = 20_000) String certificate, @Size(max = 200_000) String crl) {
-    }
+    public record AnchorBody(
+            @NotBlank @Size(max = 64) String id,
+            @NotBlank @Size(max = 20_000) String certificate,
+            @Size(max = 200_000) String crl) {}
 
-    public record AnchorView(String id, String subject, Instant notAfter, String sha256, boolean revocationChecked, Instant crlNextUpdate,
-                             Instant updatedAt) {
+    public record AnchorView(
+            String id,
+            String subject,
+            Instant notAfter,
+            String sha256,
+            boolean revocationChecked,
+            Instant crlNextUpdate,
+            Instant updatedAt) {
         static AnchorView of(TrustAnchor a) {
             X509Certificate c = TenantCa.parse(a.certificate);
             X509CRL crl = a.crl == null ? null : PeerCertificates.crl(a.crl);
-            return new AnchorView(a.id, c.getSubjectX500Principal().getName(), c.getNotAfter().toInstant(), PeerCertificates.sha256(a.certificate),
-                    crl != null, crl == null || crl.getNextUpdate() == null ? null : crl.getNextUpdate().toInstant(), a.updatedAt);
+            return new AnchorView(
+                    a.id,
+                    c.getSubjectX500Principal().getName(),
+                    c.getNotAfter().toInstant(),
+                    PeerCertificates.sha256(a.certificate),
+                    crl != null,
+                    crl == null || crl.getNextUpdate() == null
+                            ? null
+                            : crl.getNextUpdate().toInstant(),
+                    a.updatedAt);
         }
     }
 
-    public record KeyView(String keyId, String role, String localIdentity, String peerIdentity, String peerCertificateSerial, Instant createdAt,
-                          Instant expiresAt, Instant revokedAt, String status) {
+    public record KeyView(
+            String keyId,
+            String role,
+            String localIdentity,
+            String peerIdentity,
+            String peerCertificateSerial,
+            Instant createdAt,
+            Instant expiresAt,
+            Instant revokedAt,
+            String status) {
         static KeyView of(EscertkeKey k) {
             String status = k.revokedAt != null ? "REVOKED" : k.expiresAt.isAfter(Instant.now()) ? "ACTIVE" : "EXPIRED";
-            return new KeyView(k.keyId, k.role.name(), k.localIdentity, k.peerIdentity, k.peerCertificateSerial, k.createdAt, k.expiresAt, k.revokedAt,
+            return new KeyView(
+                    k.keyId,
+                    k.role.name(),
+                    k.localIdentity,
+                    k.peerIdentity,
+                    k.peerCertificateSerial,
+                    k.createdAt,
+                    k.expiresAt,
+                    k.revokedAt,
                     status);
         }
     }
@@ -74,7 +106,8 @@ public class EscertkeResource {
     private final AuditLog audit;
     private final EscertkeService escertke;
 
-    EscertkeResource(EntityManager em, TenantDoor tenants, AdminAccess access, AuditLog audit, EscertkeService escertke) {
+    EscertkeResource(
+            EntityManager em, TenantDoor tenants, AdminAccess access, AuditLog audit, EscertkeService escertke) {
         this.escertke = escertke;
         this.em = em;
         this.tenants = tenants;
@@ -87,13 +120,21 @@ public class EscertkeResource {
     @Operation(summary = "Trust anchors for ESCertKE peers besides the tenant CA")
     public List<AnchorView> anchors(@PathParam("tenant") String tenant) {
         tenants.enter(tenant, AdminAccess.Need.READ);
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from TrustAnchor where tenantId = ?1 order by id", TrustAnchor.class)
-                .setParameter(1, tenant).getResultList().stream().map(AnchorView::of).toList());
+        return QuarkusTransaction.requiringNew()
+                .call(() -> em
+                        .createQuery("from TrustAnchor where tenantId = ?1 order by id", TrustAnchor.class)
+                        .setParameter(1, tenant)
+                        .getResultList()
+                        .stream()
+                        .map(AnchorView::of)
+                        .toList());
     }
 
     @PUT
     @Path("trust-anchors")
-    @Operation(summary = "Add or replace a trust anchor (a CA certificate) and its CRL; without a CRL its certificates' revocation is not checked")
+    @Operation(
+            summary =
+                    "Add or replace a trust anchor (a CA certificate) and its CRL; without a CRL its certificates' revocation is not checked")
     public AnchorView putAnchor(@PathParam("tenant") String tenant, @Valid @NotNull AnchorBody body) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
         List<Map<String, String>> errors = new ArrayList<>();
@@ -144,8 +185,14 @@ public class EscertkeResource {
             if (created) {
                 em.persist(a);
             }
-            audit.append(tenant, access.actor(), "escertke.anchor.put", "trust-anchor/" + body.id(), AuditLog.Outcome.SUCCESS,
-                    TenantCa.parse(certDer).getSubjectX500Principal().getName() + (crlDer == null ? ", no CRL" : ", with CRL"));
+            audit.append(
+                    tenant,
+                    access.actor(),
+                    "escertke.anchor.put",
+                    "trust-anchor/" + body.id(),
+                    AuditLog.Outcome.SUCCESS,
+                    TenantCa.parse(certDer).getSubjectX500Principal().getName()
+                            + (crlDer == null ? ", no CRL" : ", with CRL"));
             return AnchorView.of(a);
         });
         escertke.invalidate(tenant);
@@ -163,7 +210,13 @@ public class EscertkeResource {
                 return false;
             }
             em.remove(a);
-            audit.append(tenant, access.actor(), "escertke.anchor.delete", "trust-anchor/" + id, AuditLog.Outcome.SUCCESS, null);
+            audit.append(
+                    tenant,
+                    access.actor(),
+                    "escertke.anchor.delete",
+                    "trust-anchor/" + id,
+                    AuditLog.Outcome.SUCCESS,
+                    null);
             return true;
         });
         if (!done) {
@@ -178,13 +231,22 @@ public class EscertkeResource {
     @Operation(summary = "Keys established by ESCertKE (never their material), newest first")
     public List<KeyView> keys(@PathParam("tenant") String tenant) {
         tenants.enter(tenant, AdminAccess.Need.READ);
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from EscertkeKey where tenantId = ?1 order by createdAt desc", EscertkeKey.class)
-                .setParameter(1, tenant).setMaxResults(1000).getResultList().stream().map(KeyView::of).toList());
+        return QuarkusTransaction.requiringNew()
+                .call(() -> em
+                        .createQuery("from EscertkeKey where tenantId = ?1 order by createdAt desc", EscertkeKey.class)
+                        .setParameter(1, tenant)
+                        .setMaxResults(1000)
+                        .getResultList()
+                        .stream()
+                        .map(KeyView::of)
+                        .toList());
     }
 
     @DELETE
     @Path("keys/{keyId}")
-    @Operation(summary = "Revoke an ESCertKE key: refused for ESPrim and ESData at once; the originator role establishes a new one")
+    @Operation(
+            summary =
+                    "Revoke an ESCertKE key: refused for ESPrim and ESData at once; the originator role establishes a new one")
     public Response revoke(@PathParam("tenant") String tenant, @PathParam("keyId") String keyId) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
         boolean done = QuarkusTransaction.requiringNew().call(() -> {
@@ -193,7 +255,13 @@ public class EscertkeResource {
                 return false;
             }
             k.revokedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-            audit.append(tenant, access.actor(), "escertke.key.revoke", "escertke-key/" + keyId, AuditLog.Outcome.SUCCESS, null);
+            audit.append(
+                    tenant,
+                    access.actor(),
+                    "escertke.key.revoke",
+                    "escertke-key/" + keyId,
+                    AuditLog.Outcome.SUCCESS,
+                    null);
             return true;
         });
         if (!done) {

@@ -56,12 +56,14 @@ public class EscertkeService {
     private final Duration handshakeTtl;
     /** One flight of the handshake: a few records of certificates and key exchange (~1–2 KiB in practice). */
     public static final int MAX_MESSAGE = 16 * 1024;
+
     static final int MAX_PENDING = 10_000;
     /** Seal purpose of stored keys (EsDataKeys opens them with the same context). */
     public static final String SEAL_PURPOSE = "escertke";
 
     /** oneM2M status codes of ESCertKE refusals (interop profile). */
     public static final int BAD_REQUEST = 4000;
+
     public static final int NOT_AUTHENTICATED = 4106;
     public static final int NOT_ACCEPTABLE = 5207;
     public static final int BUSY = 5000;
@@ -94,8 +96,7 @@ public class EscertkeService {
         byte[] notify(String from, byte[] records) throws Failure;
     }
 
-    private record Pending(TlsServerProtocol protocol, EscertkeTls.Server server, long startedNanos) {
-    }
+    private record Pending(TlsServerProtocol protocol, EscertkeTls.Server server, long startedNanos) {}
 
     private final EntityManager em;
     private final HsmCrypto hsm;
@@ -107,8 +108,17 @@ public class EscertkeService {
     private final SecureRandom random = new SecureRandom();
     private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
 
-    EscertkeService(EntityManager em, HsmCrypto hsm, TenantCa ca, PeerCertificates certificates, KeySealer sealer, PolicyService policies,
-                    AuditLog audit, @org.eclipse.microprofile.config.inject.ConfigProperty(name = "m2m.escertke.handshake-ttl", defaultValue = "30s")
+    EscertkeService(
+            EntityManager em,
+            HsmCrypto hsm,
+            TenantCa ca,
+            PeerCertificates certificates,
+            KeySealer sealer,
+            PolicyService policies,
+            AuditLog audit,
+            @org.eclipse.microprofile.config.inject.ConfigProperty(
+                            name = "m2m.escertke.handshake-ttl",
+                            defaultValue = "30s")
                     Duration handshakeTtl) {
         this.handshakeTtl = handshakeTtl;
         this.em = em;
@@ -137,12 +147,16 @@ public class EscertkeService {
         }
         Optional<EscertkeTls.Credentials> creds = credentials(tenantId, own.get());
         if (creds.isEmpty()) {
-            return refused(NOT_ACCEPTABLE, entityId + " has no ESCertKE certificate (an EC P-256 end-point with subjectAltName "
-                    + own.get().san() + ")", null);
+            return refused(
+                    NOT_ACCEPTABLE,
+                    entityId + " has no ESCertKE certificate (an EC P-256 end-point with subjectAltName "
+                            + own.get().san() + ")",
+                    null);
         }
         Optional<PeerIdentity> peer = PeerIdentity.of(from, spId, cseId);
         if (peer.isEmpty()) {
-            return refused(BAD_REQUEST, "From " + from + " is not a CSE-ID or AE-ID a certificate can be matched to", null);
+            return refused(
+                    BAD_REQUEST, "From " + from + " is not a CSE-ID or AE-ID a certificate can be matched to", null);
         }
         int[] suites = suites(tenantId);
         if (suites.length == 0) {
@@ -156,7 +170,12 @@ public class EscertkeService {
                     return refused(BUSY, "too many ESCertKE handshakes in progress; try again", null);
                 }
             }
-            EscertkeTls.Server server = new EscertkeTls.Server(new BcTlsCrypto(random), suites, creds.get(), hsm, acceptedIssuers(tenantId),
+            EscertkeTls.Server server = new EscertkeTls.Server(
+                    new BcTlsCrypto(random),
+                    suites,
+                    creds.get(),
+                    hsm,
+                    acceptedIssuers(tenantId),
                     chain -> certificates.verify(tenantId, chain, peer.get()));
             TlsServerProtocol protocol = new TlsServerProtocol();
             try {
@@ -171,13 +190,17 @@ public class EscertkeService {
                 pending.remove(key);
                 return refused(BAD_REQUEST, "message 1 must be exactly a ClientHello flight", null);
             }
-            pending.put(key, new Pending(protocol, server, System.nanoTime())); // a new message 1 replaces pending state
+            pending.put(
+                    key, new Pending(protocol, server, System.nanoTime())); // a new message 1 replaces pending state
             return new Step(2000, out, null, null);
         }
         Pending p = pending.remove(key); // taken: a repeated message 3 finds nothing
         if (p == null || System.nanoTime() - p.startedNanos() > handshakeTtl.toNanos()) {
-            return refused(BAD_REQUEST, "no ESCertKE handshake of " + from + " is in progress here (send message 1 first; it may have"
-                    + " expired after " + handshakeTtl.toSeconds() + " s or reached another replica)", null);
+            return refused(
+                    BAD_REQUEST,
+                    "no ESCertKE handshake of " + from + " is in progress here (send message 1 first; it may have"
+                            + " expired after " + handshakeTtl.toSeconds() + " s or reached another replica)",
+                    null);
         }
         try {
             p.protocol().offerInput(message);
@@ -195,7 +218,17 @@ public class EscertkeService {
             return refused(BAD_REQUEST, "message 3 did not complete the handshake", null);
         }
         try (SecretBytes exported = o.exported) {
-            String kid = store(tenantId, "escertke", EscertkeKey.Role.TERMINATOR, entityId, own.get().san(), from, o.peer, peer.get().fqdn(), exported).keyId;
+            String kid = store(
+                            tenantId,
+                            "escertke",
+                            EscertkeKey.Role.TERMINATOR,
+                            entityId,
+                            own.get().san(),
+                            from,
+                            o.peer,
+                            peer.get().fqdn(),
+                            exported)
+                    .keyId;
             return new Step(2000, out, null, kid);
         } catch (RuntimeException e) {
             LOG.warnf("ESCertKE key of %s could not be stored: %s", from, e.getMessage());
@@ -208,7 +241,11 @@ public class EscertkeService {
         if (outcome.refusal != null) {
             return refused(NOT_AUTHENTICATED, "certificate refused: " + outcome.refusal.getMessage(), alert);
         }
-        return refused(BAD_REQUEST, "TLS handshake failed: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), alert);
+        return refused(
+                BAD_REQUEST,
+                "TLS handshake failed: "
+                        + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()),
+                alert);
     }
 
     private static Step refused(int rsc, String problem, byte[] alert) {
@@ -223,30 +260,42 @@ public class EscertkeService {
     // ---------------------------------------------------------------- Initiating role
 
     /** The result of an initiation: the stored key's id. */
-    public record Established(String keyId, String localIdentity, String peerIdentity, Instant expiresAt) {
-    }
+    public record Established(String keyId, String localIdentity, String peerIdentity, Instant expiresAt) {}
 
     /**
      * Runs a handshake as the Initiating end-point for {@code localFrom} (an entity behind the proxy) with the
      * Terminating end-point {@code receiverId}, through {@code exchange}; the key is stored bound to the
      * absolute form of {@code localFrom} (the From it used) and {@code receiverId}; {@code actor} is chained with it.
      */
-    public Established initiate(String tenantId, String spId, String cseId, String localFrom, String receiverId, String actor, Exchange exchange)
+    public Established initiate(
+            String tenantId,
+            String spId,
+            String cseId,
+            String localFrom,
+            String receiverId,
+            String actor,
+            Exchange exchange)
             throws Failure {
         PeerIdentity own = PeerIdentity.of(localFrom, spId, cseId)
-                .orElseThrow(() -> new Failure(NOT_ACCEPTABLE, spId == null ? "ESCertKE needs the tenant's M2M-SP-ID in the proxy configuration"
-                        : localFrom + " is not a CSE-ID or AE-ID a certificate can name"));
+                .orElseThrow(() -> new Failure(
+                        NOT_ACCEPTABLE,
+                        spId == null
+                                ? "ESCertKE needs the tenant's M2M-SP-ID in the proxy configuration"
+                                : localFrom + " is not a CSE-ID or AE-ID a certificate can name"));
         EscertkeTls.Credentials creds = credentials(tenantId, own)
-                .orElseThrow(() -> new Failure(NOT_ACCEPTABLE, localFrom + " has no ESCertKE certificate (an EC P-256 end-point with subjectAltName "
-                        + own.san() + ")"));
+                .orElseThrow(() -> new Failure(
+                        NOT_ACCEPTABLE,
+                        localFrom + " has no ESCertKE certificate (an EC P-256 end-point with subjectAltName "
+                                + own.san() + ")"));
         PeerIdentity peer = PeerIdentity.of(receiverId, spId, cseId)
-                .orElseThrow(() -> new Failure(BAD_REQUEST, receiverId + " is not a CSE-ID or AE-ID a certificate can be matched to"));
+                .orElseThrow(() -> new Failure(
+                        BAD_REQUEST, receiverId + " is not a CSE-ID or AE-ID a certificate can be matched to"));
         int[] suites = suites(tenantId);
         if (suites.length == 0) {
             throw new Failure(NOT_ACCEPTABLE, "the tenant policy allows no ECDHE_ECDSA cipher suite");
         }
-        EscertkeTls.Client client = new EscertkeTls.Client(new BcTlsCrypto(random), suites, creds, hsm,
-                chain -> certificates.verify(tenantId, chain, peer));
+        EscertkeTls.Client client = new EscertkeTls.Client(
+                new BcTlsCrypto(random), suites, creds, hsm, chain -> certificates.verify(tenantId, chain, peer));
         TlsClientProtocol protocol = new TlsClientProtocol();
         String from = own.absolute();
         long started = System.nanoTime();
@@ -267,12 +316,22 @@ public class EscertkeService {
             throw new Failure(BAD_REQUEST, "message 4 did not complete the handshake");
         }
         try (SecretBytes exported = client.outcome.exported) {
-            EscertkeKey k = store(tenantId, actor, EscertkeKey.Role.INITIATOR, from, own.san(), receiverId, client.outcome.peer, own.fqdn(), exported);
+            EscertkeKey k = store(
+                    tenantId,
+                    actor,
+                    EscertkeKey.Role.INITIATOR,
+                    from,
+                    own.san(),
+                    receiverId,
+                    client.outcome.peer,
+                    own.fqdn(),
+                    exported);
             return new Established(k.keyId, from, receiverId, k.expiresAt);
         }
     }
 
-    private static void offerAnswer(TlsClientProtocol protocol, EscertkeTls.Client client, byte[] records, int n) throws Failure {
+    private static void offerAnswer(TlsClientProtocol protocol, EscertkeTls.Client client, byte[] records, int n)
+            throws Failure {
         if (records == null || records.length == 0 || records.length > MAX_MESSAGE) {
             throw new Failure(BAD_REQUEST, "message " + n + " is missing or larger than " + MAX_MESSAGE + " bytes");
         }
@@ -280,7 +339,9 @@ public class EscertkeService {
             protocol.offerInput(records);
         } catch (IOException | RuntimeException e) {
             if (client.outcome.refusal != null) {
-                throw new Failure(NOT_AUTHENTICATED, "the Terminating end-point's certificate was refused: " + client.outcome.refusal.getMessage());
+                throw new Failure(
+                        NOT_AUTHENTICATED,
+                        "the Terminating end-point's certificate was refused: " + client.outcome.refusal.getMessage());
             }
             throw new Failure(BAD_REQUEST, "message " + n + " was refused by TLS: " + e.getMessage());
         }
@@ -297,7 +358,9 @@ public class EscertkeService {
         String id = tenantId + "|" + localIdentity + "|" + peerIdentity;
         Cached<Optional<EscertkeKey>> c = currentCache.get(id);
         long now = System.nanoTime();
-        if (c != null && now - c.readAt() < CACHE_NANOS && c.value().map(k -> k.usable(Instant.now())).orElse(false)) {
+        if (c != null
+                && now - c.readAt() < CACHE_NANOS
+                && c.value().map(k -> k.usable(Instant.now())).orElse(false)) {
             return c.value();
         }
         Optional<EscertkeKey> k = loadCurrent(tenantId, localIdentity, peerIdentity);
@@ -313,10 +376,20 @@ public class EscertkeService {
     private final ConcurrentHashMap<String, Cached<Optional<EscertkeKey>>> currentCache = new ConcurrentHashMap<>();
 
     private Optional<EscertkeKey> loadCurrent(String tenantId, String localIdentity, String peerIdentity) {
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from EscertkeKey where tenantId = ?1 and localIdentity = ?2 and peerIdentity = ?3"
-                        + " and revokedAt is null and expiresAt > ?4 order by createdAt desc", EscertkeKey.class)
-                .setParameter(1, tenantId).setParameter(2, localIdentity).setParameter(3, peerIdentity).setParameter(4, Instant.now())
-                .setMaxResults(1).getResultList().stream().findFirst());
+        return QuarkusTransaction.requiringNew()
+                .call(() -> em
+                        .createQuery(
+                                "from EscertkeKey where tenantId = ?1 and localIdentity = ?2 and peerIdentity = ?3"
+                                        + " and revokedAt is null and expiresAt > ?4 order by createdAt desc",
+                                EscertkeKey.class)
+                        .setParameter(1, tenantId)
+                        .setParameter(2, localIdentity)
+                        .setParameter(3, peerIdentity)
+                        .setParameter(4, Instant.now())
+                        .setMaxResults(1)
+                        .getResultList()
+                        .stream()
+                        .findFirst());
     }
 
     public SecretBytes open(EscertkeKey k) {
@@ -327,8 +400,16 @@ public class EscertkeService {
         return new KeySealer.SealContext(tenantId, kid, SEAL_PURPOSE);
     }
 
-    private EscertkeKey store(String tenantId, String actor, EscertkeKey.Role role, String local, String localSubject, String peerFrom, PeerCertificates.Verified peer,
-                         String initiatorFqdn, SecretBytes exported) {
+    private EscertkeKey store(
+            String tenantId,
+            String actor,
+            EscertkeKey.Role role,
+            String local,
+            String localSubject,
+            String peerFrom,
+            PeerCertificates.Verified peer,
+            String initiatorFqdn,
+            SecretBytes exported) {
         String kid = exported.reveal(b -> HexFormat.of().formatHex(b, 0, 16)) + "@" + initiatorFqdn;
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
         try (SecretBytes key = exported.reveal(b -> SecretBytes.copyOf(Arrays.copyOfRange(b, 16, 48)))) {
@@ -352,8 +433,14 @@ public class EscertkeService {
                 k.createdAt = now;
                 k.expiresAt = until;
                 em.persist(k);
-                audit.append(tenantId, actor, "escertke.established", "escertke-key/" + kid, AuditLog.Outcome.SUCCESS,
-                        role.name().toLowerCase() + " " + local + " <-> " + peerFrom + " (certificate " + peer.serial() + ")");
+                audit.append(
+                        tenantId,
+                        actor,
+                        "escertke.established",
+                        "escertke-key/" + kid,
+                        AuditLog.Outcome.SUCCESS,
+                        role.name().toLowerCase() + " " + local + " <-> " + peerFrom + " (certificate " + peer.serial()
+                                + ")");
                 em.detach(k);
                 return k;
             });
@@ -363,14 +450,15 @@ public class EscertkeService {
     // ---------------------------------------------------------------- credentials and trust
 
     /** Looked-up credentials and trust lists, per replica for {@link #CACHE_NANOS} (every handshake needs them). */
-    private record Cached<T>(T value, long readAt) {
-    }
+    private record Cached<T>(T value, long readAt) {}
 
     static final long CACHE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-    private final ConcurrentHashMap<String, Cached<Optional<EscertkeTls.Credentials>>> credentialCache = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Cached<Optional<EscertkeTls.Credentials>>> credentialCache =
+            new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Cached<List<byte[]>>> issuerCache = new ConcurrentHashMap<>();
 
-    private static <T> T cached(ConcurrentHashMap<String, Cached<T>> cache, String key, java.util.function.Supplier<T> load) {
+    private static <T> T cached(
+            ConcurrentHashMap<String, Cached<T>> cache, String key, java.util.function.Supplier<T> load) {
         Cached<T> c = cache.get(key);
         long now = System.nanoTime();
         if (c != null && now - c.readAt() < CACHE_NANOS) {
@@ -398,18 +486,34 @@ public class EscertkeService {
      * once, so a handshake in that window fails to sign).
      */
     Optional<EscertkeTls.Credentials> credentials(String tenantId, PeerIdentity identity) {
-        return cached(credentialCache, tenantId + "|" + identity.type() + "|" + identity.san(), () -> loadCredentials(tenantId, identity));
+        return cached(
+                credentialCache,
+                tenantId + "|" + identity.type() + "|" + identity.san(),
+                () -> loadCredentials(tenantId, identity));
     }
 
     private Optional<EscertkeTls.Credentials> loadCredentials(String tenantId, PeerIdentity identity) {
-        Endpoint e = QuarkusTransaction.requiringNew().call(() -> em.createQuery("from Endpoint where tenantId = ?1 and subjectType = ?2 and subjectId = ?3"
-                        + " and status = ?4 and keyType = ?5 order by createdAt desc", Endpoint.class)
-                .setParameter(1, tenantId).setParameter(2, identity.type()).setParameter(3, identity.san()).setParameter(4, Endpoint.Status.ACTIVE)
-                .setParameter(5, AsymmetricKeyType.EC_P256).setMaxResults(1).getResultList().stream().findFirst().orElse(null));
+        Endpoint e = QuarkusTransaction.requiringNew()
+                .call(() -> em
+                        .createQuery(
+                                "from Endpoint where tenantId = ?1 and subjectType = ?2 and subjectId = ?3"
+                                        + " and status = ?4 and keyType = ?5 order by createdAt desc",
+                                Endpoint.class)
+                        .setParameter(1, tenantId)
+                        .setParameter(2, identity.type())
+                        .setParameter(3, identity.san())
+                        .setParameter(4, Endpoint.Status.ACTIVE)
+                        .setParameter(5, AsymmetricKeyType.EC_P256)
+                        .setMaxResults(1)
+                        .getResultList()
+                        .stream()
+                        .findFirst()
+                        .orElse(null));
         if (e == null) {
             return Optional.empty();
         }
-        IssuedCertificate row = QuarkusTransaction.requiringNew().call(() -> em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, e.certSerial)));
+        IssuedCertificate row = QuarkusTransaction.requiringNew()
+                .call(() -> em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, e.certSerial)));
         X509Certificate leaf = TenantCa.parse(row.der);
         List<byte[]> chain = new ArrayList<>();
         chain.add(row.der);
@@ -429,7 +533,9 @@ public class EscertkeService {
     /** Whether {@code entityId} can terminate ESCertKE under {@code policy}: an M2M-SP-ID, a policy suite, an end-point certificate naming it. */
     public boolean supports(TenantPolicy policy, String spId, String cseId, String entityId) {
         Optional<PeerIdentity> own = PeerIdentity.of(entityId, spId, cseId);
-        return own.isPresent() && suites(policy).length > 0 && credentials(policy.tenantId, own.get()).isPresent();
+        return own.isPresent()
+                && suites(policy).length > 0
+                && credentials(policy.tenantId, own.get()).isPresent();
     }
 
     /** Subjects of every CA whose certificates this tenant accepts (CertificateRequest.certificate_authorities). */
@@ -439,8 +545,10 @@ public class EscertkeService {
 
     private List<byte[]> loadAcceptedIssuers(String tenantId) {
         List<byte[]> out = new ArrayList<>(ca.acceptedIssuers(tenantId));
-        List<TrustAnchor> anchors = QuarkusTransaction.requiringNew().call(() -> em.createQuery("from TrustAnchor where tenantId = ?1", TrustAnchor.class)
-                .setParameter(1, tenantId).getResultList());
+        List<TrustAnchor> anchors = QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery("from TrustAnchor where tenantId = ?1", TrustAnchor.class)
+                        .setParameter(1, tenantId)
+                        .getResultList());
         for (TrustAnchor a : anchors) {
             out.add(TenantCa.parse(a.certificate).getSubjectX500Principal().getEncoded());
         }
@@ -453,7 +561,10 @@ public class EscertkeService {
     }
 
     static int[] suites(TenantPolicy p) {
-        return Arrays.stream(p.tlsCipherSuites).filter(SUITES::containsKey).mapToInt(SUITES::get).toArray();
+        return Arrays.stream(p.tlsCipherSuites)
+                .filter(SUITES::containsKey)
+                .mapToInt(SUITES::get)
+                .toArray();
     }
 
     private static byte[] drain(TlsProtocol protocol) {

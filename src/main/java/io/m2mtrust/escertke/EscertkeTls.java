@@ -40,14 +40,13 @@ import java.util.Vector;
 final class EscertkeTls {
 
     static final String EXPORTER_LABEL = "EXPORTER-oneM2M-ESCertKE";
-    static final SignatureAndHashAlgorithm ECDSA_P256_SHA256 = SignatureAndHashAlgorithm.getInstance(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa);
+    static final SignatureAndHashAlgorithm ECDSA_P256_SHA256 =
+            SignatureAndHashAlgorithm.getInstance(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa);
 
-    private EscertkeTls() {
-    }
+    private EscertkeTls() {}
 
     /** Our side: the end-point's chain (leaf first) and its key in the HSM. */
-    record Credentials(List<byte[]> chainDer, HsmKeyLabel key) {
-    }
+    record Credentials(List<byte[]> chainDer, HsmKeyLabel key) {}
 
     /** Judges the peer's certificate chain; throws the refusal with its alert. */
     interface PeerCheck {
@@ -63,9 +62,14 @@ final class EscertkeTls {
     }
 
     /** Our certificate and a signer whose ECDSA runs in the HSM with the end-point's key (never exported). */
-    static TlsCredentials signer(org.bouncycastle.tls.TlsContext context, TlsCrypto crypto, HsmCrypto hsm, Credentials credentials) throws IOException {
-        return new DefaultTlsCredentialedSigner(new TlsCryptoParameters(context), new HsmTlsSigner(hsm, credentials.key()),
-                certificate(crypto, credentials.chainDer()), ECDSA_P256_SHA256);
+    static TlsCredentials signer(
+            org.bouncycastle.tls.TlsContext context, TlsCrypto crypto, HsmCrypto hsm, Credentials credentials)
+            throws IOException {
+        return new DefaultTlsCredentialedSigner(
+                new TlsCryptoParameters(context),
+                new HsmTlsSigner(hsm, credentials.key()),
+                certificate(crypto, credentials.chainDer()),
+                ECDSA_P256_SHA256);
     }
 
     static List<byte[]> chainOf(Certificate c) throws IOException {
@@ -93,7 +97,13 @@ final class EscertkeTls {
         private final PeerCheck peerCheck;
         final Outcome outcome = new Outcome();
 
-        Server(TlsCrypto crypto, int[] suites, Credentials credentials, HsmCrypto hsm, List<byte[]> acceptedIssuers, PeerCheck peerCheck) {
+        Server(
+                TlsCrypto crypto,
+                int[] suites,
+                Credentials credentials,
+                HsmCrypto hsm,
+                List<byte[]> acceptedIssuers,
+                PeerCheck peerCheck) {
             super(crypto);
             this.suites = suites;
             this.credentials = credentials;
@@ -130,7 +140,9 @@ final class EscertkeTls {
         @Override
         protected int selectECDH(int minimumCurveBits) {
             int[] offered = context.getSecurityParametersHandshake().getClientSupportedGroups();
-            return offered == null || Arrays.stream(offered).anyMatch(g -> g == NamedGroup.secp256r1) ? NamedGroup.secp256r1 : -1;
+            return offered == null || Arrays.stream(offered).anyMatch(g -> g == NamedGroup.secp256r1)
+                    ? NamedGroup.secp256r1
+                    : -1;
         }
 
         @Override
@@ -146,7 +158,7 @@ final class EscertkeTls {
             for (byte[] der : acceptedIssuers) {
                 authorities.add(X500Name.getInstance(der));
             }
-            return new CertificateRequest(new short[]{ClientCertificateType.ecdsa_sign}, algs, authorities);
+            return new CertificateRequest(new short[] {ClientCertificateType.ecdsa_sign}, algs, authorities);
         }
 
         @Override

@@ -30,8 +30,7 @@ import java.util.List;
 public class PeerCertificates {
 
     /** A peer certificate accepted for {@code identity}. */
-    public record Verified(PeerIdentity identity, String serial, String sha256, java.time.Instant notAfter) {
-    }
+    public record Verified(PeerIdentity identity, String serial, String sha256, java.time.Instant notAfter) {}
 
     /** A refused peer certificate, with the TLS alert (RFC 5246 §7.2.2) that says why. */
     public static final class Refused extends Exception {
@@ -68,28 +67,39 @@ public class PeerCertificates {
         try {
             leaf.checkValidity();
         } catch (CertificateException e) {
-            throw new Refused(AlertDescription.certificate_expired, "certificate " + serial + " is outside its validity");
+            throw new Refused(
+                    AlertDescription.certificate_expired, "certificate " + serial + " is outside its validity");
         }
         if (!TenantCa.isP256(leaf.getPublicKey())) {
-            throw new Refused(AlertDescription.unsupported_certificate, "the certificate key is not EC P-256 (TS-0003 §10.1.1.1)");
+            throw new Refused(
+                    AlertDescription.unsupported_certificate,
+                    "the certificate key is not EC P-256 (TS-0003 §10.1.1.1)");
         }
         if (!carries(leaf, expected)) {
-            throw new Refused(AlertDescription.bad_certificate, "the certificate's subjectAltName is not " + expected.san()
-                    + " (the identity of " + expected.absolute() + ")");
+            throw new Refused(
+                    AlertDescription.bad_certificate,
+                    "the certificate's subjectAltName is not " + expected.san() + " (the identity of "
+                            + expected.absolute() + ")");
         }
-        return new Verified(expected, serial, sha256(chainDer.get(0)), leaf.getNotAfter().toInstant());
+        return new Verified(
+                expected, serial, sha256(chainDer.get(0)), leaf.getNotAfter().toInstant());
     }
 
     /** Issued by a live CA version of the tenant, and recorded there as valid (revocation is the record's status). */
     private boolean issuedByTenantCa(String tenantId, X509Certificate leaf, String serial) throws Refused {
         for (TenantCa.Ca c : ca.cas(tenantId)) {
             if (signedBy(leaf, c.certificate())) {
-                IssuedCertificate row = QuarkusTransaction.requiringNew().call(() -> em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, serial)));
+                IssuedCertificate row = QuarkusTransaction.requiringNew()
+                        .call(() -> em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, serial)));
                 if (row == null) {
-                    throw new Refused(AlertDescription.bad_certificate, "certificate " + serial + " is not recorded by the tenant CA");
+                    throw new Refused(
+                            AlertDescription.bad_certificate,
+                            "certificate " + serial + " is not recorded by the tenant CA");
                 }
                 if (row.status != IssuedCertificate.Status.VALID) {
-                    throw new Refused(AlertDescription.certificate_revoked, "certificate " + serial + " is " + row.status.name().toLowerCase());
+                    throw new Refused(
+                            AlertDescription.certificate_revoked,
+                            "certificate " + serial + " is " + row.status.name().toLowerCase());
                 }
                 return true;
             }
@@ -98,13 +108,12 @@ public class PeerCertificates {
     }
 
     /** A registered anchor, parsed; its CRL already checked against it when registered. */
-    private record Anchor(String id, X509Certificate certificate, X509CRL crl) {
-    }
+    private record Anchor(String id, X509Certificate certificate, X509CRL crl) {}
 
-    private record Anchors(List<Anchor> list, long readAt) {
-    }
+    private record Anchors(List<Anchor> list, long readAt) {}
 
-    private final java.util.concurrent.ConcurrentHashMap<String, Anchors> anchors = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, Anchors> anchors =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     /** The tenant's registered anchors, read at most every 10 s per replica (and at once after an admin change here). */
     private List<Anchor> anchors(String tenantId) {
@@ -113,9 +122,13 @@ public class PeerCertificates {
         if (a != null && now - a.readAt() < EscertkeService.CACHE_NANOS) {
             return a.list();
         }
-        List<Anchor> loaded = QuarkusTransaction.requiringNew().call(() -> em.createQuery("from TrustAnchor where tenantId = ?1", TrustAnchor.class)
-                .setParameter(1, tenantId).getResultList()).stream()
-                .map(t -> new Anchor(t.id, TenantCa.parse(t.certificate), t.crl == null ? null : crl(t.crl))).toList();
+        List<Anchor> loaded = QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery("from TrustAnchor where tenantId = ?1", TrustAnchor.class)
+                        .setParameter(1, tenantId)
+                        .getResultList())
+                .stream()
+                .map(t -> new Anchor(t.id, TenantCa.parse(t.certificate), t.crl == null ? null : crl(t.crl)))
+                .toList();
         if (anchors.size() > 10_000) {
             anchors.clear();
         }
@@ -138,13 +151,19 @@ public class PeerCertificates {
                 try {
                     crl.verify(anchor.getPublicKey());
                 } catch (GeneralSecurityException e) {
-                    throw new Refused(AlertDescription.internal_error, "the CRL registered for trust anchor " + a.id() + " is not signed by it");
+                    throw new Refused(
+                            AlertDescription.internal_error,
+                            "the CRL registered for trust anchor " + a.id() + " is not signed by it");
                 }
                 if (crl.getNextUpdate() != null && crl.getNextUpdate().before(new Date())) {
-                    throw new Refused(AlertDescription.certificate_unknown, "the CRL of trust anchor " + a.id() + " is out of date");
+                    throw new Refused(
+                            AlertDescription.certificate_unknown,
+                            "the CRL of trust anchor " + a.id() + " is out of date");
                 }
                 if (crl.isRevoked(leaf)) {
-                    throw new Refused(AlertDescription.certificate_revoked, "certificate " + leaf.getSerialNumber().toString(16) + " is revoked");
+                    throw new Refused(
+                            AlertDescription.certificate_revoked,
+                            "certificate " + leaf.getSerialNumber().toString(16) + " is revoked");
                 }
             }
             return true;
@@ -171,7 +190,8 @@ public class PeerCertificates {
                 return false;
             }
             for (List<?> n : names) {
-                if (((Integer) n.get(0)) == expected.type().generalNameTag() && expected.san().equals(n.get(1))) {
+                if (((Integer) n.get(0)) == expected.type().generalNameTag()
+                        && expected.san().equals(n.get(1))) {
                     return true;
                 }
             }

@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
  */
 public record PeerIdentity(String absolute, SubjectType type, String san) {
 
-    private static final Pattern FQDN = Pattern.compile("(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?");
+    private static final Pattern FQDN =
+            Pattern.compile("(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?");
     private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9._~-]{1,64}");
 
     /** The FQDN of an M2M-SP-ID ({@code //acme.example}), or empty when it is not one. */
@@ -75,7 +76,9 @@ public record PeerIdentity(String absolute, SubjectType type, String san) {
         String absolute = "//" + domain + "/" + rest;
         if (segments.length == 1 && !segments[0].startsWith("S")) {
             String host = segments[0].toLowerCase(Locale.ROOT) + "." + domain;
-            return FQDN.matcher(host).matches() ? Optional.of(new PeerIdentity(absolute, SubjectType.CSE_ID, host)) : Optional.empty();
+            return FQDN.matcher(host).matches()
+                    ? Optional.of(new PeerIdentity(absolute, SubjectType.CSE_ID, host))
+                    : Optional.empty();
         }
         return Optional.of(new PeerIdentity(absolute, SubjectType.AE_ID, "https://" + domain + "/" + rest));
     }

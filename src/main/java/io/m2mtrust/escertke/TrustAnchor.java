@@ -39,8 +39,7 @@ public class TrustAnchor {
         public String tenantId;
         public String id;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String id) {
             this.tenantId = tenantId;

@@ -19,7 +19,10 @@ import java.util.Objects;
 @IdClass(Endpoint.Key.class)
 public class Endpoint {
 
-    public enum Status { ACTIVE, DELETED }
+    public enum Status {
+        ACTIVE,
+        DELETED
+    }
 
     @Id
     @Column(name = "tenant_id")
@@ -59,8 +62,7 @@ public class Endpoint {
         public String tenantId;
         public String id;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String id) {
             this.tenantId = tenantId;

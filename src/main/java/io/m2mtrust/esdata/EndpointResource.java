@@ -34,20 +34,37 @@ import java.util.Map;
 @SecurityRequirement(name = "oidc")
 public class EndpointResource {
 
-    public record CreateEndpoint(@NotBlank @Size(max = 40) String id, @NotBlank String subjectType, @NotBlank @Size(max = 300) String subjectId,
-                                 String keyType) {
-    }
+    public record CreateEndpoint(
+            @NotBlank @Size(max = 40) String id,
+            @NotBlank String subjectType,
+            @NotBlank @Size(max = 300) String subjectId,
+            String keyType) {}
 
-    public record EndpointView(String id, String subjectType, String subjectId, String keyType, List<String> signatureAlgorithms, String hsmLabel,
-                               String certificateSerial, String status, Instant createdAt) {
+    public record EndpointView(
+            String id,
+            String subjectType,
+            String subjectId,
+            String keyType,
+            List<String> signatureAlgorithms,
+            String hsmLabel,
+            String certificateSerial,
+            String status,
+            Instant createdAt) {
         static EndpointView of(Endpoint e) {
-            return new EndpointView(e.id, e.subjectType.name(), e.subjectId, e.keyType.name(), e.keyType.jwsAlgorithms(), e.hsmLabel, e.certSerial,
-                    e.status.name(), e.createdAt);
+            return new EndpointView(
+                    e.id,
+                    e.subjectType.name(),
+                    e.subjectId,
+                    e.keyType.name(),
+                    e.keyType.jwsAlgorithms(),
+                    e.hsmLabel,
+                    e.certSerial,
+                    e.status.name(),
+                    e.createdAt);
         }
     }
 
-    public record Batch<T>(List<T> items) {
-    }
+    public record Batch<T>(List<T> items) {}
 
     private final EndpointService endpoints;
     private final TenantDoor door;
@@ -66,29 +83,39 @@ public class EndpointResource {
     }
 
     @POST
-    @Operation(summary = "Create an end-point: a key pair generated in the HSM (keyType EC_P256 by default; EC_P384, EC_P521, RSA_2048, "
-            + "RSA_3072), certificate from the tenant CA for its identity")
+    @Operation(
+            summary =
+                    "Create an end-point: a key pair generated in the HSM (keyType EC_P256 by default; EC_P384, EC_P521, RSA_2048, "
+                            + "RSA_3072), certificate from the tenant CA for its identity")
     public Response create(@PathParam("tenant") String tenant, @Valid @NotNull CreateEndpoint req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         SubjectType type;
         try {
             type = SubjectType.parse(req.subjectType());
         } catch (IllegalArgumentException e) {
-            throw ApiProblem.invalid(List.of(ApiProblem.fieldError("subjectType", "one of NODE_ID, CSE_ID, AE_ID, FQDN")));
+            throw ApiProblem.invalid(
+                    List.of(ApiProblem.fieldError("subjectType", "one of NODE_ID, CSE_ID, AE_ID, FQDN")));
         }
         io.m2mtrust.hsm.AsymmetricKeyType keyType;
         try {
-            keyType = req.keyType() == null ? io.m2mtrust.hsm.AsymmetricKeyType.EC_P256 : io.m2mtrust.hsm.AsymmetricKeyType.valueOf(req.keyType());
+            keyType = req.keyType() == null
+                    ? io.m2mtrust.hsm.AsymmetricKeyType.EC_P256
+                    : io.m2mtrust.hsm.AsymmetricKeyType.valueOf(req.keyType());
         } catch (IllegalArgumentException e) {
-            throw ApiProblem.invalid(List.of(ApiProblem.fieldError("keyType", "one of EC_P256, EC_P384, EC_P521, RSA_2048, RSA_3072")));
+            throw ApiProblem.invalid(
+                    List.of(ApiProblem.fieldError("keyType", "one of EC_P256, EC_P384, EC_P521, RSA_2048, RSA_3072")));
         }
         Endpoint e = endpoints.create(tenant, req.id(), type, req.subjectId(), keyType, access.actor());
-        return Response.created(URI.create("/api/v1/tenants/" + tenant + "/endpoints/" + e.id)).entity(EndpointView.of(e)).build();
+        return Response.created(URI.create("/api/v1/tenants/" + tenant + "/endpoints/" + e.id))
+                .entity(EndpointView.of(e))
+                .build();
     }
 
     @DELETE
     @Path("{id}")
-    @Operation(summary = "Delete an end-point: its HSM key is destroyed and its certificate revoked; the id is never reused")
+    @Operation(
+            summary =
+                    "Delete an end-point: its HSM key is destroyed and its certificate revoked; the id is never reused")
     public Response delete(@PathParam("tenant") String tenant, @PathParam("id") String id) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         endpoints.delete(tenant, id, access.actor());
@@ -97,36 +124,58 @@ public class EndpointResource {
 
     @POST
     @Path("{id}/esdata/protect")
-    @Operation(summary = "Protect as the end-point: sign (ES256 in the HSM), encrypt for keys or target certificates, nested, or MAC")
-    public Response protect(@PathParam("tenant") String tenant, @PathParam("id") String id, @NotNull EndpointService.EndpointProtect req) {
+    @Operation(
+            summary =
+                    "Protect as the end-point: sign (ES256 in the HSM), encrypt for keys or target certificates, nested, or MAC")
+    public Response protect(
+            @PathParam("tenant") String tenant,
+            @PathParam("id") String id,
+            @NotNull EndpointService.EndpointProtect req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         return answer(endpoints.protect(tenant, id, req));
     }
 
     @POST
     @Path("{id}/esdata/unprotect")
-    @Operation(summary = "Unprotect as the end-point (expect: encryption, mac or signature; nested envelopes are verified too)")
-    public Response unprotect(@PathParam("tenant") String tenant, @PathParam("id") String id, @NotNull EsDataService.UnprotectRequest req) {
+    @Operation(
+            summary =
+                    "Unprotect as the end-point (expect: encryption, mac or signature; nested envelopes are verified too)")
+    public Response unprotect(
+            @PathParam("tenant") String tenant,
+            @PathParam("id") String id,
+            @NotNull EsDataService.UnprotectRequest req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         return answer(endpoints.unprotect(tenant, id, req));
     }
 
     @POST
     @Path("{id}/esdata/protect/batch")
-    public Map<String, Object> protectBatch(@PathParam("tenant") String tenant, @PathParam("id") String id,
-                                            @NotNull Batch<EndpointService.EndpointProtect> req) {
+    public Map<String, Object> protectBatch(
+            @PathParam("tenant") String tenant,
+            @PathParam("id") String id,
+            @NotNull Batch<EndpointService.EndpointProtect> req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         check(req.items());
-        return Map.of("results", req.items().stream().map(i -> result(endpoints.protect(tenant, id, i))).toList());
+        return Map.of(
+                "results",
+                req.items().stream()
+                        .map(i -> result(endpoints.protect(tenant, id, i)))
+                        .toList());
     }
 
     @POST
     @Path("{id}/esdata/unprotect/batch")
-    public Map<String, Object> unprotectBatch(@PathParam("tenant") String tenant, @PathParam("id") String id,
-                                              @NotNull Batch<EsDataService.UnprotectRequest> req) {
+    public Map<String, Object> unprotectBatch(
+            @PathParam("tenant") String tenant,
+            @PathParam("id") String id,
+            @NotNull Batch<EsDataService.UnprotectRequest> req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         check(req.items());
-        return Map.of("results", req.items().stream().map(i -> result(endpoints.unprotect(tenant, id, i))).toList());
+        return Map.of(
+                "results",
+                req.items().stream()
+                        .map(i -> result(endpoints.unprotect(tenant, id, i)))
+                        .toList());
     }
 
     private static void check(List<?> items) {

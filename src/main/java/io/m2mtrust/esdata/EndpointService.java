@@ -36,10 +36,22 @@ public class EndpointService {
     static final String SLUG = "[a-z0-9][a-z0-9-]{0,38}[a-z0-9]|[a-z0-9]";
 
     /** A protect request of a service-held end-point: the symmetric fields plus certificate options. */
-    public record EndpointProtect(String payload, String aad, List<String> encryptFor, List<String> encryptForCertificatesOf,
-                                  @com.fasterxml.jackson.annotation.JsonFormat(with = com.fasterxml.jackson.annotation.JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
-                                  List<String> macWith, Boolean sign, String signAlg, String alg, String enc, String macAlg, Integer contentSecurity) {
-    }
+    public record EndpointProtect(
+            String payload,
+            String aad,
+            List<String> encryptFor,
+            List<String> encryptForCertificatesOf,
+
+            @com.fasterxml.jackson.annotation.JsonFormat(
+                    with = com.fasterxml.jackson.annotation.JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+            List<String> macWith,
+
+            Boolean sign,
+            String signAlg,
+            String alg,
+            String enc,
+            String macAlg,
+            Integer contentSecurity) {}
 
     private final EntityManager em;
     private final Pkcs11Token token;
@@ -50,7 +62,14 @@ public class EndpointService {
     private final AuditLog audit;
     private final io.m2mtrust.hsm.EcdhInToken ecdh;
 
-    EndpointService(EntityManager em, Pkcs11Token token, HsmCrypto hsm, TenantCa ca, EsDataService esdata, EsDataKeys keys, AuditLog audit) {
+    EndpointService(
+            EntityManager em,
+            Pkcs11Token token,
+            HsmCrypto hsm,
+            TenantCa ca,
+            EsDataService esdata,
+            EsDataKeys keys,
+            AuditLog audit) {
         this.em = em;
         this.token = token;
         this.hsm = hsm;
@@ -65,7 +84,13 @@ public class EndpointService {
         return create(tenantId, id, type, subjectId, io.m2mtrust.hsm.AsymmetricKeyType.EC_P256, actor);
     }
 
-    public Endpoint create(String tenantId, String id, SubjectType type, String subjectId, io.m2mtrust.hsm.AsymmetricKeyType keyType, String actor) {
+    public Endpoint create(
+            String tenantId,
+            String id,
+            SubjectType type,
+            String subjectId,
+            io.m2mtrust.hsm.AsymmetricKeyType keyType,
+            String actor) {
         if (id == null || !id.matches(SLUG)) {
             throw ApiProblem.invalid(List.of(ApiProblem.fieldError("id", "1-40 of a-z, 0-9 and inner hyphens")));
         }
@@ -76,11 +101,19 @@ public class EndpointService {
         if (!ca.exists(tenantId)) {
             throw ApiProblem.conflict("the tenant has no CA yet: create it first (POST /ca)");
         }
-        boolean taken = QuarkusTransaction.requiringNew().call(() -> em.find(Endpoint.class, new Endpoint.Key(tenantId, id)) != null
-                || !em.createQuery("from Endpoint where tenantId = ?1 and subjectId = ?2 and status = ?3", Endpoint.class)
-                .setParameter(1, tenantId).setParameter(2, subjectId).setParameter(3, Endpoint.Status.ACTIVE).getResultList().isEmpty());
+        boolean taken = QuarkusTransaction.requiringNew()
+                .call(() -> em.find(Endpoint.class, new Endpoint.Key(tenantId, id)) != null
+                        || !em.createQuery(
+                                        "from Endpoint where tenantId = ?1 and subjectId = ?2 and status = ?3",
+                                        Endpoint.class)
+                                .setParameter(1, tenantId)
+                                .setParameter(2, subjectId)
+                                .setParameter(3, Endpoint.Status.ACTIVE)
+                                .getResultList()
+                                .isEmpty());
         if (taken) {
-            throw ApiProblem.conflict("end-point " + id + " or identity " + subjectId + " exists or existed; end-point ids are never reused");
+            throw ApiProblem.conflict("end-point " + id + " or identity " + subjectId
+                    + " exists or existed; end-point ids are never reused");
         }
         HsmKeyLabel label = HsmKeyLabel.named(tenantId, KeyPurpose.ENDPOINT, id, 1);
         token.generateReplacingOrphan(label, new SelfSignedCertificates(), keyType);
@@ -88,7 +121,10 @@ public class EndpointService {
             if (keyType.isEc()) {
                 ecdh.allowDerive(label); // ECDH-ES envelopes for this end-point are unwrapped in the HSM
             }
-            IssuedCertificate cert = ca.issue(tenantId, new TenantCa.IssueRequest(type, subjectId, token.publicKey(label), "endpoint " + id), actor,
+            IssuedCertificate cert = ca.issue(
+                    tenantId,
+                    new TenantCa.IssueRequest(type, subjectId, token.publicKey(label), "endpoint " + id),
+                    actor,
                     true);
             return QuarkusTransaction.requiringNew().call(() -> {
                 Endpoint e = new Endpoint();
@@ -103,8 +139,14 @@ public class EndpointService {
                 e.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
                 em.persist(e);
                 em.flush();
-                audit.append(tenantId, actor, "endpoint.create", "endpoint/" + id, AuditLog.Outcome.SUCCESS,
-                        type + " " + subjectId + ", " + keyType + " key " + label + " in the HSM, certificate " + cert.serial);
+                audit.append(
+                        tenantId,
+                        actor,
+                        "endpoint.create",
+                        "endpoint/" + id,
+                        AuditLog.Outcome.SUCCESS,
+                        type + " " + subjectId + ", " + keyType + " key " + label + " in the HSM, certificate "
+                                + cert.serial);
                 return e;
             });
         } catch (RuntimeException e) {
@@ -118,7 +160,13 @@ public class EndpointService {
             Endpoint x = live(tenantId, id);
             x.status = Endpoint.Status.DELETED;
             x.deletedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-            audit.append(tenantId, actor, "endpoint.delete", "endpoint/" + id, AuditLog.Outcome.SUCCESS, "key destroyed, certificate revoked");
+            audit.append(
+                    tenantId,
+                    actor,
+                    "endpoint.delete",
+                    "endpoint/" + id,
+                    AuditLog.Outcome.SUCCESS,
+                    "key destroyed, certificate revoked");
             return x;
         });
         try {
@@ -130,16 +178,20 @@ public class EndpointService {
     }
 
     public List<Endpoint> list(String tenantId) {
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from Endpoint where tenantId = ?1 order by id", Endpoint.class)
-                .setParameter(1, tenantId).getResultList());
+        return QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery("from Endpoint where tenantId = ?1 order by id", Endpoint.class)
+                        .setParameter(1, tenantId)
+                        .getResultList());
     }
 
     /** Whether {@code id} names an active end-point of the tenant (ids are slugs; an identity never matches one by accident of syntax). */
     public boolean isActive(String tenantId, String id) {
-        return id != null && id.matches(SLUG) && QuarkusTransaction.requiringNew().call(() -> {
-            Endpoint e = em.find(Endpoint.class, new Endpoint.Key(tenantId, id));
-            return e != null && e.status == Endpoint.Status.ACTIVE;
-        });
+        return id != null
+                && id.matches(SLUG)
+                && QuarkusTransaction.requiringNew().call(() -> {
+                    Endpoint e = em.find(Endpoint.class, new Endpoint.Key(tenantId, id));
+                    return e != null && e.status == Endpoint.Status.ACTIVE;
+                });
     }
 
     public Endpoint get(String tenantId, String id) {
@@ -147,15 +199,20 @@ public class EndpointService {
     }
 
     /** Parsed end-point certificates by tenant and serial: a certificate's content never changes, so each is read and parsed once. */
-    private final java.util.concurrent.ConcurrentHashMap<String, X509Certificate> certificates = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, X509Certificate> certificates =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     /** The end-point's own certificate (for signing and as decryption recipient; its status is the CA's business). */
     public X509Certificate certificate(Endpoint e) {
         if (certificates.size() > 10_000) {
             certificates.clear();
         }
-        return certificates.computeIfAbsent(e.tenantId + "|" + e.certSerial, k -> TenantCa.parse(QuarkusTransaction.requiringNew().call(() ->
-                em.find(IssuedCertificate.class, new IssuedCertificate.Key(e.tenantId, e.certSerial))).der));
+        return certificates.computeIfAbsent(
+                e.tenantId + "|" + e.certSerial,
+                k -> TenantCa.parse(QuarkusTransaction.requiringNew()
+                        .call(() ->
+                                em.find(IssuedCertificate.class, new IssuedCertificate.Key(e.tenantId, e.certSerial)))
+                        .der));
     }
 
     private Endpoint live(String tenantId, String id) {
@@ -185,21 +242,35 @@ public class EndpointService {
     private EsDataService.Outcome protect(String tenantId, String id, EndpointProtect req, boolean dry) {
         Endpoint e = get(tenantId, id);
         boolean sign = Boolean.TRUE.equals(req.sign());
-        boolean toCerts = req.encryptForCertificatesOf() != null && !req.encryptForCertificatesOf().isEmpty();
+        boolean toCerts = req.encryptForCertificatesOf() != null
+                && !req.encryptForCertificatesOf().isEmpty();
         boolean toKeys = req.encryptFor() != null && !req.encryptFor().isEmpty();
         if (!sign && !toCerts) {
             // the symmetric options, with the keys registered for this end-point's identity
-            EsDataService.ProtectRequest symmetric = new EsDataService.ProtectRequest(req.payload(), req.aad(), req.encryptFor(), req.macWith(),
-                    req.alg(), req.enc(), req.contentSecurity());
-            return dry ? esdata.dryRun(tenantId, e.subjectId, symmetric) : esdata.protect(tenantId, e.subjectId, symmetric);
+            EsDataService.ProtectRequest symmetric = new EsDataService.ProtectRequest(
+                    req.payload(),
+                    req.aad(),
+                    req.encryptFor(),
+                    req.macWith(),
+                    req.alg(),
+                    req.enc(),
+                    req.contentSecurity());
+            return dry
+                    ? esdata.dryRun(tenantId, e.subjectId, symmetric)
+                    : esdata.protect(tenantId, e.subjectId, symmetric);
         }
         Map<String, Object> out = new LinkedHashMap<>();
         if (toCerts && toKeys) {
-            return refused(out, dry, 400, "encrypt either for certificates or for symmetric keys, not both in one call");
+            return refused(
+                    out, dry, 400, "encrypt either for certificates or for symmetric keys, not both in one call");
         }
         boolean macs = req.macWith() != null && !req.macWith().isEmpty();
         if (macs && !sign) {
-            return refused(out, dry, 400, "MACs go with a certificate signature (sign) or alone, not with encryption for certificates");
+            return refused(
+                    out,
+                    dry,
+                    400,
+                    "MACs go with a certificate signature (sign) or alone, not with encryption for certificates");
         }
         JoseEnvelopes.Serialization s = serialization(req.contentSecurity());
         if (s == null) {
@@ -220,11 +291,19 @@ public class EndpointService {
             if (sign) {
                 // the certificate signature made in the HSM, plus a MAC per macWith key (JWS JSON when several)
                 List<JoseEnvelopes.SigningKey> signers = new ArrayList<>();
-                String signAlg = req.signAlg() != null ? req.signAlg() : e.keyType.jwsAlgorithms().get(0);
+                String signAlg = req.signAlg() != null
+                        ? req.signAlg()
+                        : e.keyType.jwsAlgorithms().get(0);
                 if (!e.keyType.jwsAlgorithms().contains(signAlg)) {
-                    return refused(out, dry, 400, "an " + e.keyType + " key signs " + e.keyType.jwsAlgorithms() + ", not " + JoseEnvelopes.printable(signAlg));
+                    return refused(
+                            out,
+                            dry,
+                            400,
+                            "an " + e.keyType + " key signs " + e.keyType.jwsAlgorithms() + ", not "
+                                    + JoseEnvelopes.printable(signAlg));
                 }
-                com.nimbusds.jose.JWSSigner certificateSigner = dry ? JoseEnvelopes.sizeOnlySigner(signAlg, e.keyType.jwsSignatureBytes())
+                com.nimbusds.jose.JWSSigner certificateSigner = dry
+                        ? JoseEnvelopes.sizeOnlySigner(signAlg, e.keyType.jwsSignatureBytes())
                         : new HsmJwsSigner(hsm, HsmKeyLabel.parse(e.hsmLabel), e.keyType, signAlg);
                 signers.add(JoseEnvelopes.certificateKey(certificateSigner, certificate(e), false, policy));
                 out.put("signAlg", signAlg);
@@ -232,8 +311,8 @@ public class EndpointService {
                 try {
                     List<JoseEnvelopes.KeySize> sizes = new ArrayList<>();
                     for (String kid : macs ? req.macWith() : List.<String>of()) {
-                        EsDataKeys.Resolution r = QuarkusTransaction.requiringNew().call(() ->
-                                keys.resolve(tenantId, e.subjectId, kid, EsDataKeys.Usage.MAC, !dry));
+                        EsDataKeys.Resolution r = QuarkusTransaction.requiringNew()
+                                .call(() -> keys.resolve(tenantId, e.subjectId, kid, EsDataKeys.Usage.MAC, !dry));
                         if (!r.usable()) {
                             return refused(out, dry, r.status(), kid + ": " + r.problem());
                         }
@@ -248,7 +327,11 @@ public class EndpointService {
                         out.put("macAlg", macAlg);
                     }
                     for (int i = 0; i < sizes.size(); i++) {
-                        signers.add(dry ? JoseEnvelopes.sizeOnlyMacKey(sizes.get(i).kid(), macAlg) : JoseEnvelopes.macKey(macKeys.get(i), macAlg, policy));
+                        signers.add(
+                                dry
+                                        ? JoseEnvelopes.sizeOnlyMacKey(
+                                                sizes.get(i).kid(), macAlg)
+                                        : JoseEnvelopes.macKey(macKeys.get(i), macAlg, policy));
                     }
                     if (signers.size() > 1) {
                         inner = JoseEnvelopes.Serialization.JSON;
@@ -272,10 +355,20 @@ public class EndpointService {
                 String enc = req.enc() != null ? req.enc() : "A256GCM";
                 byte[] plain = content != null ? content.getBytes(java.nio.charset.StandardCharsets.US_ASCII) : payload;
                 // public-key work only (the targets' certificates): the dry-run runs it whole and drops the result
-                content = JoseEnvelopes.encryptForCertificates(plain, aad, recipients, alg, enc, s, policy,
+                content = JoseEnvelopes.encryptForCertificates(
+                        plain,
+                        aad,
+                        recipients,
+                        alg,
+                        enc,
+                        s,
+                        policy,
                         !sign ? null : inner == JoseEnvelopes.Serialization.COMPACT ? "JOSE" : "JOSE+JSON");
-                out.put("alg", JoseEnvelopes.planCertificateEncryption(recipients, alg, enc, s, aad != null && aad.length > 0, plain.length, policy)
-                        .alg());
+                out.put(
+                        "alg",
+                        JoseEnvelopes.planCertificateEncryption(
+                                        recipients, alg, enc, s, aad != null && aad.length > 0, plain.length, policy)
+                                .alg());
                 out.put("enc", enc);
                 out.putIfAbsent("class", "encryption");
             } else if (toKeys) {
@@ -283,8 +376,8 @@ public class EndpointService {
                 try {
                     List<JoseEnvelopes.KeySize> sizes = new ArrayList<>();
                     for (String kid : req.encryptFor()) {
-                        EsDataKeys.Resolution r = QuarkusTransaction.requiringNew().call(() ->
-                                keys.resolve(tenantId, e.subjectId, kid, EsDataKeys.Usage.ENCRYPT, !dry));
+                        EsDataKeys.Resolution r = QuarkusTransaction.requiringNew()
+                                .call(() -> keys.resolve(tenantId, e.subjectId, kid, EsDataKeys.Usage.ENCRYPT, !dry));
                         if (!r.usable()) {
                             return refused(out, dry, r.status(), kid + ": " + r.problem());
                         }
@@ -294,12 +387,13 @@ public class EndpointService {
                         }
                     }
                     byte[] plain = content.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-                    JoseEnvelopes.EncryptionPlan plan = JoseEnvelopes.planEncryption(sizes, req.alg(), req.enc(), s, aad != null && aad.length > 0,
-                            plain.length, policy);
+                    JoseEnvelopes.EncryptionPlan plan = JoseEnvelopes.planEncryption(
+                            sizes, req.alg(), req.enc(), s, aad != null && aad.length > 0, plain.length, policy);
                     out.put("alg", plan.alg());
                     out.put("enc", plan.enc());
                     if (!dry) {
-                        content = JoseEnvelopes.encryptNested(content, inner, recipients, req.alg(), req.enc(), s, policy);
+                        content = JoseEnvelopes.encryptNested(
+                                content, inner, recipients, req.alg(), req.enc(), s, policy);
                     }
                 } finally {
                     recipients.forEach(r -> r.key().close());
@@ -347,18 +441,27 @@ public class EndpointService {
                 X509Certificate mine = certificate(e);
                 HsmKeyLabel label = HsmKeyLabel.parse(e.hsmLabel);
                 com.nimbusds.jose.JWEDecrypter inHsm = e.keyType.isEc()
-                        ? new HsmEcdhDecrypter(ecdh, label, com.nimbusds.jose.jwk.Curve.forECParameterSpec(
-                        ((java.security.interfaces.ECPublicKey) mine.getPublicKey()).getParams()), JoseEnvelopes.softwareProvider())
-                        : new HsmRsaOaepDecrypter(hsm, label, (java.security.interfaces.RSAPublicKey) mine.getPublicKey(), JoseEnvelopes.softwareProvider());
-                byte[] plain = JoseEnvelopes.decryptForCertificate(req.envelope(), s, new JoseEnvelopes.CertificateRecipient(mine).thumbprint(),
-                        inHsm, policy);
+                        ? new HsmEcdhDecrypter(
+                                ecdh,
+                                label,
+                                com.nimbusds.jose.jwk.Curve.forECParameterSpec(
+                                        ((java.security.interfaces.ECPublicKey) mine.getPublicKey()).getParams()),
+                                JoseEnvelopes.softwareProvider())
+                        : new HsmRsaOaepDecrypter(
+                                hsm,
+                                label,
+                                (java.security.interfaces.RSAPublicKey) mine.getPublicKey(),
+                                JoseEnvelopes.softwareProvider());
+                byte[] plain = JoseEnvelopes.decryptForCertificate(
+                        req.envelope(), s, new JoseEnvelopes.CertificateRecipient(mine).thumbprint(), inHsm, policy);
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("payload", Base64.getEncoder().encodeToString(plain));
                 out.put("class", "encryption");
                 return nested(out, plain, signers, policy);
             }
             if (EsDataService.looksLikeJws(req.envelope(), s)) {
-                JoseEnvelopes.Accept accept = "signature".equals(req.expect()) ? JoseEnvelopes.Accept.CERTIFICATE
+                JoseEnvelopes.Accept accept = "signature".equals(req.expect())
+                        ? JoseEnvelopes.Accept.CERTIFICATE
                         : "mac".equals(req.expect()) ? JoseEnvelopes.Accept.MAC : JoseEnvelopes.Accept.ANY;
                 JoseEnvelopes.Verified v = JoseEnvelopes.verifyAll(req.envelope(), s, signers, policy, accept);
                 Map<String, Object> out = new LinkedHashMap<>();
@@ -370,24 +473,34 @@ public class EndpointService {
         } catch (JoseEnvelopes.Refused r) {
             return refused(EsDataService.statusOf(r), r.getMessage());
         }
-        EsDataService.Outcome first = esdata.unprotect(tenantId, e.subjectId, new EsDataService.UnprotectRequest(req.envelope(), req.contentSecurity(),
-                "encryption"));
+        EsDataService.Outcome first = esdata.unprotect(
+                tenantId,
+                e.subjectId,
+                new EsDataService.UnprotectRequest(req.envelope(), req.contentSecurity(), "encryption"));
         if (first.status() != 200) {
             return first;
         }
         try {
-            return nested(new LinkedHashMap<>(first.body()), Base64.getDecoder().decode((String) first.body().get("payload")), signers, policy);
+            return nested(
+                    new LinkedHashMap<>(first.body()),
+                    Base64.getDecoder().decode((String) first.body().get("payload")),
+                    signers,
+                    policy);
         } catch (JoseEnvelopes.Refused r) {
             return refused(EsDataService.statusOf(r), "inner signature: " + r.getMessage());
         }
     }
 
     /** A decrypted plaintext that is itself a JWS (nested sign-then-encrypt, §8.5): its signatures must verify too. */
-    private static EsDataService.Outcome nested(Map<String, Object> out, byte[] plain, JoseEnvelopes.VerificationKeys signers, JoseEnvelopes.Policy policy)
+    private static EsDataService.Outcome nested(
+            Map<String, Object> out, byte[] plain, JoseEnvelopes.VerificationKeys signers, JoseEnvelopes.Policy policy)
             throws JoseEnvelopes.Refused {
         String text = new String(plain, java.nio.charset.StandardCharsets.UTF_8);
-        JoseEnvelopes.Serialization inner = text.matches("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]+") ? JoseEnvelopes.Serialization.COMPACT
-                : text.startsWith("{") && text.contains("\"payload\"") && text.contains("\"signature") ? JoseEnvelopes.Serialization.JSON : null;
+        JoseEnvelopes.Serialization inner = text.matches("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]+")
+                ? JoseEnvelopes.Serialization.COMPACT
+                : text.startsWith("{") && text.contains("\"payload\"") && text.contains("\"signature")
+                        ? JoseEnvelopes.Serialization.JSON
+                        : null;
         if (inner == null) {
             return new EsDataService.Outcome(200, out);
         }
@@ -400,8 +513,8 @@ public class EndpointService {
 
     /** Who may have signed for this end-point: the tenant's valid certificates by x5t#S256, and its MAC keys by kid. */
     private JoseEnvelopes.VerificationKeys signerKeys(String tenantId, String subjectId) {
-        JoseEnvelopes.VerificationKeys certs = JoseEnvelopes.certificateKeys(x5t ->
-                QuarkusTransaction.requiringNew().call(() -> validCertificateByThumbprint(tenantId, x5t)));
+        JoseEnvelopes.VerificationKeys certs = JoseEnvelopes.certificateKeys(
+                x5t -> QuarkusTransaction.requiringNew().call(() -> validCertificateByThumbprint(tenantId, x5t)));
         return h -> {
             if (h.getX509CertSHA256Thumbprint() != null) {
                 return certs.find(h);
@@ -410,7 +523,9 @@ public class EndpointService {
                 return Optional.empty();
             }
             try {
-                return QuarkusTransaction.requiringNew().call(() -> keys.opener(tenantId, subjectId, EsDataKeys.Usage.MAC).find(h.getKeyID()))
+                return QuarkusTransaction.requiringNew()
+                        .call(() -> keys.opener(tenantId, subjectId, EsDataKeys.Usage.MAC)
+                                .find(h.getKeyID()))
                         .map(k -> new JoseEnvelopes.VerificationKey.Symmetric(h.getKeyID(), k));
             } catch (io.quarkus.narayana.jta.QuarkusTransactionException x) {
                 if (x.getCause() instanceof JoseEnvelopes.Refused r) {
@@ -427,15 +542,22 @@ public class EndpointService {
             String text = envelope;
             if (s == JoseEnvelopes.Serialization.COMPACT) {
                 int dot = envelope.indexOf('.');
-                text = dot < 0 ? "" : new String(Base64.getUrlDecoder().decode(envelope.substring(0, dot)), java.nio.charset.StandardCharsets.UTF_8);
+                text = dot < 0
+                        ? ""
+                        : new String(
+                                Base64.getUrlDecoder().decode(envelope.substring(0, dot)),
+                                java.nio.charset.StandardCharsets.UTF_8);
             } else if (s == JoseEnvelopes.Serialization.JSON_BASE64) {
                 text = new String(Base64.getMimeDecoder().decode(envelope), java.nio.charset.StandardCharsets.UTF_8);
             }
             if (text.contains("\"ECDH-ES") || text.contains("\"RSA-OAEP-256\"")) {
                 return true; // compact header, or per-recipient headers of a JSON envelope
             }
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"protected\"\\s*:\\s*\"([A-Za-z0-9_-]+)\"").matcher(text);
-            String header = m.find() ? new String(Base64.getUrlDecoder().decode(m.group(1)), java.nio.charset.StandardCharsets.UTF_8) : "";
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"protected\"\\s*:\\s*\"([A-Za-z0-9_-]+)\"")
+                    .matcher(text);
+            String header = m.find()
+                    ? new String(Base64.getUrlDecoder().decode(m.group(1)), java.nio.charset.StandardCharsets.UTF_8)
+                    : "";
             return header.contains("\"ECDH-ES") || header.contains("\"RSA-OAEP-256\"");
         } catch (IllegalArgumentException x) {
             return false;
@@ -443,18 +565,32 @@ public class EndpointService {
     }
 
     private Optional<X509Certificate> validCertificateOf(String tenantId, String subjectId) {
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery(
-                        "from IssuedCertificate where tenantId = ?1 and subjectId = ?2 and status = ?3 and kind = ?4 order by issuedAt desc",
-                        IssuedCertificate.class)
-                .setParameter(1, tenantId).setParameter(2, subjectId).setParameter(3, IssuedCertificate.Status.VALID)
-                .setParameter(4, IssuedCertificate.Kind.CLIENT).setMaxResults(1).getResultStream().findFirst().map(c -> TenantCa.parse(c.der)));
+        return QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery(
+                                "from IssuedCertificate where tenantId = ?1 and subjectId = ?2 and status = ?3 and kind = ?4 order by issuedAt desc",
+                                IssuedCertificate.class)
+                        .setParameter(1, tenantId)
+                        .setParameter(2, subjectId)
+                        .setParameter(3, IssuedCertificate.Status.VALID)
+                        .setParameter(4, IssuedCertificate.Kind.CLIENT)
+                        .setMaxResults(1)
+                        .getResultStream()
+                        .findFirst()
+                        .map(c -> TenantCa.parse(c.der)));
     }
 
     /** The tenant's valid end-entity certificate that {@code x5t#S256} names (indexed column, one query). */
     private Optional<X509Certificate> validCertificateByThumbprint(String tenantId, String x5t) {
-        return em.createQuery("from IssuedCertificate where tenantId = ?1 and thumbprint = ?2 and status = ?3 and kind = ?4", IssuedCertificate.class)
-                .setParameter(1, tenantId).setParameter(2, x5t).setParameter(3, IssuedCertificate.Status.VALID)
-                .setParameter(4, IssuedCertificate.Kind.CLIENT).getResultStream().findFirst().map(c -> TenantCa.parse(c.der));
+        return em.createQuery(
+                        "from IssuedCertificate where tenantId = ?1 and thumbprint = ?2 and status = ?3 and kind = ?4",
+                        IssuedCertificate.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, x5t)
+                .setParameter(3, IssuedCertificate.Status.VALID)
+                .setParameter(4, IssuedCertificate.Kind.CLIENT)
+                .getResultStream()
+                .findFirst()
+                .map(c -> TenantCa.parse(c.der));
     }
 
     private static EsDataService.Outcome refused(int status, String why) {

@@ -29,7 +29,8 @@ public class EsDataKeys {
 
     /** SUIDs per usage (TS-0004 m2m:suid): pre-provisioned 1x, RSPF/MEF 2x, MAF 3x. */
     public enum Usage {
-        ENCRYPT(34, 24, 14, 44), MAC(35, 25, 15, 45),
+        ENCRYPT(34, 24, 14, 44),
+        MAC(35, 25, 15, 45),
         /** pairwiseESPrimKey (TS-0003 §8.4.2 A): MAF 33, RSPF 23, pre-provisioned 13, ESCertKE (certificate) 43. */
         ESPRIM(33, 23, 13, 43);
 
@@ -51,11 +52,19 @@ public class EsDataKeys {
      * the JOSE key that would be used, known without opening it; {@code status} is the HTTP status of a refusal:
      * 404 unknown to the caller, 403 held for another usage or outside the tenant policy, 400 not a key identifier.
      */
-    public record Resolution(String kid, SecretBytes key, int suid, Instant expiresAt, String problem, java.util.List<String> peers, int keyLength,
-                             int status) {
+    public record Resolution(
+            String kid,
+            SecretBytes key,
+            int suid,
+            Instant expiresAt,
+            String problem,
+            java.util.List<String> peers,
+            int keyLength,
+            int status) {
 
         static Resolution usable(String kid, SecretBytes key, int suid, Instant expiresAt, int keyLength) {
-            return new Resolution(kid, key, suid, expiresAt, null, java.util.List.of(), key != null ? key.length() : keyLength, 200);
+            return new Resolution(
+                    kid, key, suid, expiresAt, null, java.util.List.of(), key != null ? key.length() : keyLength, 200);
         }
 
         /** Not the caller's key, expired or absent: indistinguishable on purpose. */
@@ -83,7 +92,8 @@ public class EsDataKeys {
 
         @Override
         public String toString() {
-            return "Resolution[" + kid + ", suid " + suid + (problem == null ? "" : ", " + status + " " + problem) + "]";
+            return "Resolution[" + kid + ", suid " + suid + (problem == null ? "" : ", " + status + " " + problem)
+                    + "]";
         }
     }
 
@@ -98,7 +108,12 @@ public class EsDataKeys {
     private final CredentialFetchService fetches;
     private final PolicyService policies;
 
-    EsDataKeys(EntityManager em, KeySealer sealer, DeviceFqdns fqdns, CredentialFetchService fetches, PolicyService policies) {
+    EsDataKeys(
+            EntityManager em,
+            KeySealer sealer,
+            DeviceFqdns fqdns,
+            CredentialFetchService fetches,
+            PolicyService policies) {
         this.em = em;
         this.sealer = sealer;
         this.fqdns = fqdns;
@@ -119,20 +134,22 @@ public class EsDataKeys {
         }
         Matcher fetched = FETCHED_KEY_ID.matcher(kid);
         if (fetched.matches()) {
-            return resolveFetched(tenantId, caller, kid, fetched.group(1), Integer.parseInt(fetched.group(2)), usage, open);
+            return resolveFetched(
+                    tenantId, caller, kid, fetched.group(1), Integer.parseInt(fetched.group(2)), usage, open);
         }
         Matcher m = KEY_ID.matcher(kid);
         String fqdn = kid.substring(kid.indexOf('@') + 1);
         boolean registered = fqdn.equals(fqdns.maf(tenantId)) || fqdn.equals(fqdns.mef(tenantId));
         if (!registered && m.matches()) {
-            io.m2mtrust.escertke.EscertkeKey established = em.find(io.m2mtrust.escertke.EscertkeKey.class,
-                    new io.m2mtrust.escertke.EscertkeKey.Key(tenantId, kid));
+            io.m2mtrust.escertke.EscertkeKey established = em.find(
+                    io.m2mtrust.escertke.EscertkeKey.class, new io.m2mtrust.escertke.EscertkeKey.Key(tenantId, kid));
             if (established != null) {
                 return resolveEstablished(tenantId, caller, established, usage, open);
             }
         }
         if (!registered) {
-            return ANY_KEY_ID.matcher(kid).matches() ? resolvePreprovisioned(tenantId, caller, kid, usage, open)
+            return ANY_KEY_ID.matcher(kid).matches()
+                    ? resolvePreprovisioned(tenantId, caller, kid, usage, open)
                     : Resolution.malformed(kid, "not a key identifier (RelativeKeyID@FQDN)");
         }
         if (!m.matches()) {
@@ -148,14 +165,18 @@ public class EsDataKeys {
         }
         int wanted = registrar == Registrar.MAF ? usage.mafSuid : usage.mefSuid;
         if (k.suid != wanted) {
-            return Resolution.forbidden(kid, "the key is registered for SUID " + k.suid + ", not " + wanted + " (" + usage.name().toLowerCase() + ")");
+            return Resolution.forbidden(
+                    kid,
+                    "the key is registered for SUID " + k.suid + ", not " + wanted + " ("
+                            + usage.name().toLowerCase() + ")");
         }
         if (!policyAllows(tenantId, k.suid)) {
             return Resolution.forbidden(kid, "SUID " + k.suid + " is not allowed by the tenant policy");
         }
         if (!open) {
             // a protocol that needs one key takes the first half of a distributed key (interop profile)
-            return Resolution.usable(kid, null, k.suid, k.expiresAt, KeySealer.sealedKeyLength(k.sealedKey) / 2).withPeers(registrationPeers(k, caller));
+            return Resolution.usable(kid, null, k.suid, k.expiresAt, KeySealer.sealedKeyLength(k.sealedKey) / 2)
+                    .withPeers(registrationPeers(k, caller));
         }
         try (SecretBytes value = sealer.open(RegistrationProcedures.sealContext(tenantId, kid, k.suid), k.sealedKey)) {
             SecretBytes half = value.reveal(b -> SecretBytes.copyOf(Arrays.copyOf(b, b.length / 2)));
@@ -163,46 +184,67 @@ public class EsDataKeys {
         }
     }
 
-    private Resolution resolveFetched(String tenantId, String caller, String kid, String keId, int suid, Usage usage, boolean open) {
+    private Resolution resolveFetched(
+            String tenantId, String caller, String kid, String keId, int suid, Usage usage, boolean open) {
         if (suid != usage.mefSuid) {
-            return Resolution.forbidden(kid, "a fetchCredentials key for SUID " + suid + " is not an ESData " + usage.name().toLowerCase()
-                    + " key (SUID " + usage.mefSuid + ")");
+            return Resolution.forbidden(
+                    kid,
+                    "a fetchCredentials key for SUID " + suid + " is not an ESData "
+                            + usage.name().toLowerCase() + " key (SUID " + usage.mefSuid + ")");
         }
         CredentialFetchService.Outcome o = fetches.derive(tenantId, caller, keId, suid, open);
         if (o instanceof CredentialFetchService.Refused r) {
             // not a target, or no live enrolment: indistinguishable from an unknown key; SUID rules are said
-            return r.status() == 403 && r.errorString().contains("SUID") ? Resolution.forbidden(kid, r.errorString())
+            return r.status() == 403 && r.errorString().contains("SUID")
+                    ? Resolution.forbidden(kid, r.errorString())
                     : Resolution.unknown(kid, "unknown or expired key");
         }
         CredentialFetchService.Fetched f = (CredentialFetchService.Fetched) o;
         // the §10.3.7 key is one HMAC-SHA256 output: 32 bytes, used whole
-        return Resolution.usable(kid, f.credential(), suid, f.lifetime(), 32).withPeers(java.util.List.of(f.enroleeId()));
+        return Resolution.usable(kid, f.credential(), suid, f.lifetime(), 32)
+                .withPeers(java.util.List.of(f.enroleeId()));
     }
 
     private Resolution resolvePreprovisioned(String tenantId, String caller, String kid, Usage usage, boolean open) {
         PreprovisionedKey k = em.find(PreprovisionedKey.class, new PreprovisionedKey.Key(tenantId, kid));
-        if (k == null || k.revokedAt != null || !k.expiresAt.isAfter(Instant.now()) || !Arrays.asList(k.holders).contains(caller)) {
+        if (k == null
+                || k.revokedAt != null
+                || !k.expiresAt.isAfter(Instant.now())
+                || !Arrays.asList(k.holders).contains(caller)) {
             return Resolution.unknown(kid, "unknown or expired key");
         }
         if (k.suid != usage.preSuid) {
-            return Resolution.forbidden(kid, "the key is pre-provisioned for SUID " + k.suid + ", not " + usage.preSuid + " ("
-                    + usage.name().toLowerCase() + ")");
+            return Resolution.forbidden(
+                    kid,
+                    "the key is pre-provisioned for SUID " + k.suid + ", not " + usage.preSuid + " ("
+                            + usage.name().toLowerCase() + ")");
         }
         if (!policyAllows(tenantId, k.suid)) {
             return Resolution.forbidden(kid, "SUID " + k.suid + " is not allowed by the tenant policy");
         }
         if (!open) {
-            return Resolution.usable(kid, null, k.suid, k.expiresAt, k.keyLength).withPeers(java.util.Arrays.stream(k.holders).filter(h -> !h.equals(caller)).toList());
+            return Resolution.usable(kid, null, k.suid, k.expiresAt, k.keyLength)
+                    .withPeers(java.util.Arrays.stream(k.holders)
+                            .filter(h -> !h.equals(caller))
+                            .toList());
         }
-        return Resolution.usable(kid, sealer.open(PreprovisionedKeyResource.seal(tenantId, kid), k.sealedKey), k.suid, k.expiresAt, 0)
-                .withPeers(java.util.Arrays.stream(k.holders).filter(h -> !h.equals(caller)).toList());
+        return Resolution.usable(
+                        kid,
+                        sealer.open(PreprovisionedKeyResource.seal(tenantId, kid), k.sealedKey),
+                        k.suid,
+                        k.expiresAt,
+                        0)
+                .withPeers(java.util.Arrays.stream(k.holders)
+                        .filter(h -> !h.equals(caller))
+                        .toList());
     }
 
     /**
      * An ESCertKE key ({@code hex(pairwiseE2EKeyID)@<initiator's FQDN>}): between the two identities the handshake
      * authenticated, used whole (32 bytes); SUID 43 for ESPrim, 44/45 for ESData.
      */
-    private Resolution resolveEstablished(String tenantId, String caller, io.m2mtrust.escertke.EscertkeKey k, Usage usage, boolean open) {
+    private Resolution resolveEstablished(
+            String tenantId, String caller, io.m2mtrust.escertke.EscertkeKey k, Usage usage, boolean open) {
         // the caller is one side, named by its From (ESPrim) or its certificate's subjectAltName (an ESData end-point)
         boolean local = k.isLocal(caller);
         if (!k.usable(Instant.now()) || !(local || k.isPeer(caller))) {
@@ -211,12 +253,20 @@ public class EsDataKeys {
         if (!policyAllows(tenantId, usage.certSuid)) {
             return Resolution.forbidden(k.keyId, "SUID " + usage.certSuid + " is not allowed by the tenant policy");
         }
-        java.util.List<String> peers = local ? java.util.List.of(k.peerIdentity, k.peerSubject) : java.util.List.of(k.localIdentity, k.localSubject);
+        java.util.List<String> peers = local
+                ? java.util.List.of(k.peerIdentity, k.peerSubject)
+                : java.util.List.of(k.localIdentity, k.localSubject);
         if (!open) {
-            return Resolution.usable(k.keyId, null, usage.certSuid, k.expiresAt, KeySealer.sealedKeyLength(k.sealedKey)).withPeers(peers);
+            return Resolution.usable(k.keyId, null, usage.certSuid, k.expiresAt, KeySealer.sealedKeyLength(k.sealedKey))
+                    .withPeers(peers);
         }
-        return Resolution.usable(k.keyId, sealer.open(new KeySealer.SealContext(tenantId, k.keyId, "escertke"), k.sealedKey), usage.certSuid,
-                k.expiresAt, 0).withPeers(peers);
+        return Resolution.usable(
+                        k.keyId,
+                        sealer.open(new KeySealer.SealContext(tenantId, k.keyId, "escertke"), k.sealedKey),
+                        usage.certSuid,
+                        k.expiresAt,
+                        0)
+                .withPeers(peers);
     }
 
     /** The registration's other parties: the source when the caller is a target, the targets when the caller is the source. */

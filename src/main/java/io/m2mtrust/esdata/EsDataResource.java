@@ -32,8 +32,9 @@ public class EsDataResource {
      * {@code endPoint}: a service-held end-point's id (its protect call, with every option: sign, certificates,
      * nested, symmetric keys as its identity) or an identity that protects on its MAF session (symmetric options).
      */
-    public record DryRun(@NotBlank @Size(max = 300) String endPoint, @NotNull @Valid EndpointService.EndpointProtect request) {
-    }
+    public record DryRun(
+            @NotBlank @Size(max = 300) String endPoint,
+            @NotNull @Valid EndpointService.EndpointProtect request) {}
 
     private final EsDataService esdata;
     private final EndpointService endpoints;
@@ -47,26 +48,46 @@ public class EsDataResource {
 
     @POST
     @Path("dry-run")
-    @Operation(summary = "What a protect call of endPoint (a service-held end-point's id, or an identity on its MAF session) would do: "
-            + "the option, keys, algorithms, or the refusal with the status protect would answer")
+    @Operation(
+            summary =
+                    "What a protect call of endPoint (a service-held end-point's id, or an identity on its MAF session) would do: "
+                            + "the option, keys, algorithms, or the refusal with the status protect would answer")
     public Map<String, Object> dryRun(@PathParam("tenant") String tenant, @Valid @NotNull DryRun req) {
         door.enter(tenant, AdminAccess.Need.READ);
         EndpointService.EndpointProtect p = req.request();
         EsDataService.Outcome o;
         if (endpoints.isActive(tenant, req.endPoint())) {
             o = endpoints.dryRun(tenant, req.endPoint(), p);
-        } else if (Boolean.TRUE.equals(p.sign()) || (p.encryptForCertificatesOf() != null && !p.encryptForCertificatesOf().isEmpty())
-                || p.signAlg() != null || p.macAlg() != null) {
+        } else if (Boolean.TRUE.equals(p.sign())
+                || (p.encryptForCertificatesOf() != null
+                        && !p.encryptForCertificatesOf().isEmpty())
+                || p.signAlg() != null
+                || p.macAlg() != null) {
             // an identity protects on its MAF session, whose protect call has only the symmetric options
-            o = new EsDataService.Outcome(200, Map.of("wouldSucceed", false, "protectStatus", 400, "problems", List.of(
-                    req.endPoint() + " is not a service-held end-point of this tenant: sign, signAlg, macAlg and encryptForCertificatesOf "
-                            + "are options of an end-point's protect (name it by its id)")));
+            o = new EsDataService.Outcome(
+                    200,
+                    Map.of(
+                            "wouldSucceed",
+                            false,
+                            "protectStatus",
+                            400,
+                            "problems",
+                            List.of(req.endPoint()
+                                    + " is not a service-held end-point of this tenant: sign, signAlg, macAlg and encryptForCertificatesOf "
+                                    + "are options of an end-point's protect (name it by its id)")));
         } else {
-            o = esdata.dryRun(tenant, req.endPoint(), new EsDataService.ProtectRequest(p.payload(), p.aad(), p.encryptFor(), p.macWith(), p.alg(),
-                    p.enc(), p.contentSecurity()));
+            o = esdata.dryRun(
+                    tenant,
+                    req.endPoint(),
+                    new EsDataService.ProtectRequest(
+                            p.payload(), p.aad(), p.encryptFor(), p.macWith(), p.alg(), p.enc(), p.contentSecurity()));
         }
         if (o.status() != 200) {
-            throw new ApiProblem(o.status(), "esdata", "ESData dry-run refused", String.valueOf(o.body().get("problems")));
+            throw new ApiProblem(
+                    o.status(),
+                    "esdata",
+                    "ESData dry-run refused",
+                    String.valueOf(o.body().get("problems")));
         }
         return o.body();
     }

@@ -19,11 +19,9 @@ import java.util.Map;
 @ApplicationScoped
 public class EsDataRoutes {
 
-    public record ProtectBatch(List<EsDataService.ProtectRequest> items) {
-    }
+    public record ProtectBatch(List<EsDataService.ProtectRequest> items) {}
 
-    public record UnprotectBatch(List<EsDataService.UnprotectRequest> items) {
-    }
+    public record UnprotectBatch(List<EsDataService.UnprotectRequest> items) {}
 
     private final EsDataService esdata;
     private final RegistrationRoutes json;
@@ -45,16 +43,31 @@ public class EsDataRoutes {
         String caller = peer.identity();
         try {
             return switch (request.path()) {
-                case "/esdata/protect" -> answer(esdata.protect(t, caller, json.body(request, EsDataService.ProtectRequest.class)));
-                case "/esdata/dry-run" -> answer(esdata.dryRun(t, caller, json.body(request, EsDataService.ProtectRequest.class)));
-                case "/esdata/unprotect" -> answer(esdata.unprotect(t, caller, json.body(request, EsDataService.UnprotectRequest.class)));
+                case "/esdata/protect" ->
+                    answer(esdata.protect(t, caller, json.body(request, EsDataService.ProtectRequest.class)));
+                case "/esdata/dry-run" ->
+                    answer(esdata.dryRun(t, caller, json.body(request, EsDataService.ProtectRequest.class)));
+                case "/esdata/unprotect" ->
+                    answer(esdata.unprotect(t, caller, json.body(request, EsDataService.UnprotectRequest.class)));
                 case "/esdata/protect/batch" -> {
                     ProtectBatch b = json.body(request, ProtectBatch.class);
-                    yield batch(b.items() == null ? null : b.items().stream().map(i -> esdata.protect(t, caller, i)).toList(), b.items());
+                    yield batch(
+                            b.items() == null
+                                    ? null
+                                    : b.items().stream()
+                                            .map(i -> esdata.protect(t, caller, i))
+                                            .toList(),
+                            b.items());
                 }
                 case "/esdata/unprotect/batch" -> {
                     UnprotectBatch b = json.body(request, UnprotectBatch.class);
-                    yield batch(b.items() == null ? null : b.items().stream().map(i -> esdata.unprotect(t, caller, i)).toList(), b.items());
+                    yield batch(
+                            b.items() == null
+                                    ? null
+                                    : b.items().stream()
+                                            .map(i -> esdata.unprotect(t, caller, i))
+                                            .toList(),
+                            b.items());
                 }
                 default -> json.error(404, "no such ESData resource");
             };

@@ -39,17 +39,23 @@ public class EsDataService {
     }
 
     /** What to protect: encrypt for {@code encryptFor} key ids and/or MAC with {@code macWith}; base64 payload and AAD. */
-    public record ProtectRequest(String payload, String aad, List<String> encryptFor,
-                                 @com.fasterxml.jackson.annotation.JsonFormat(with = com.fasterxml.jackson.annotation.JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
-                                 List<String> macWith, String alg, String enc, Integer contentSecurity) {
-    }
+    public record ProtectRequest(
+            String payload,
+            String aad,
+            List<String> encryptFor,
 
-    public record UnprotectRequest(String envelope, Integer contentSecurity, String expect) {
-    }
+            @com.fasterxml.jackson.annotation.JsonFormat(
+                    with = com.fasterxml.jackson.annotation.JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+            List<String> macWith,
+
+            String alg,
+            String enc,
+            Integer contentSecurity) {}
+
+    public record UnprotectRequest(String envelope, Integer contentSecurity, String expect) {}
 
     /** An answer or a refusal; {@code status} is the HTTP status for the item. */
-    public record Outcome(int status, Map<String, Object> body) {
-    }
+    public record Outcome(int status, Map<String, Object> body) {}
 
     private final EsDataKeys keys;
     private final PolicyService policies;
@@ -96,8 +102,8 @@ public class EsDataService {
                 byte[] plain;
                 List<String> keyIds;
                 if (mac) {
-                    JoseEnvelopes.Verified v = JoseEnvelopes.verifyAll(req.envelope(), s, JoseEnvelopes.symmetricKeys(lookup), policy,
-                            JoseEnvelopes.Accept.MAC);
+                    JoseEnvelopes.Verified v = JoseEnvelopes.verifyAll(
+                            req.envelope(), s, JoseEnvelopes.symmetricKeys(lookup), policy, JoseEnvelopes.Accept.MAC);
                     plain = v.payload();
                     keyIds = v.keyIds();
                 } else {
@@ -134,7 +140,8 @@ public class EsDataService {
         boolean encrypt = req.encryptFor() != null && !req.encryptFor().isEmpty();
         boolean mac = req.macWith() != null && !req.macWith().isEmpty();
         if (encrypt == mac) {
-            problems.add("give either encryptFor (encryption) or macWith (MAC); nested sign-then-encrypt needs a certificate signature");
+            problems.add(
+                    "give either encryptFor (encryption) or macWith (MAC); nested sign-then-encrypt needs a certificate signature");
         }
         if (mac && aad != null) {
             problems.add("aad goes with encryption (a JWS has no AAD)");
@@ -160,7 +167,8 @@ public class EsDataService {
             if (problems.isEmpty()) {
                 status = 0; // the key refusals decide: 404 unknown before 403 forbidden before 400 malformed
                 for (String kid : kids) {
-                    EsDataKeys.Resolution r = keys.resolve(tenantId, caller, kid, encrypt ? EsDataKeys.Usage.ENCRYPT : EsDataKeys.Usage.MAC, !dry);
+                    EsDataKeys.Resolution r = keys.resolve(
+                            tenantId, caller, kid, encrypt ? EsDataKeys.Usage.ENCRYPT : EsDataKeys.Usage.MAC, !dry);
                     Map<String, Object> v = new LinkedHashMap<>();
                     v.put("keyId", kid);
                     v.put("usable", r.usable());
@@ -183,8 +191,8 @@ public class EsDataService {
             if (problems.isEmpty()) {
                 try {
                     if (encrypt) {
-                        JoseEnvelopes.EncryptionPlan plan = JoseEnvelopes.planEncryption(sizes, req.alg(), req.enc(), s, aad != null && aad.length > 0,
-                                payload.length, policy);
+                        JoseEnvelopes.EncryptionPlan plan = JoseEnvelopes.planEncryption(
+                                sizes, req.alg(), req.enc(), s, aad != null && aad.length > 0, payload.length, policy);
                         for (int i = 0; i < keyViews.size(); i++) {
                             keyViews.get(i).put("alg", plan.algs().get(i));
                         }
@@ -199,8 +207,13 @@ public class EsDataService {
                 }
             }
             if (alg != null) {
-                out.put("option", encrypt ? (alg.equals("dir") ? "direct symmetric key" : "symmetric key wrap (random CEK per envelope)")
-                        : "MAC with a symmetric key");
+                out.put(
+                        "option",
+                        encrypt
+                                ? (alg.equals("dir")
+                                        ? "direct symmetric key"
+                                        : "symmetric key wrap (random CEK per envelope)")
+                                : "MAC with a symmetric key");
                 out.put("alg", alg);
             }
             if (enc != null) {
@@ -218,7 +231,9 @@ public class EsDataService {
             if (dry) {
                 return new Outcome(200, withVerdict(out, true, true));
             }
-            List<JoseEnvelopes.Recipient> recipients = resolved.stream().map(r -> new JoseEnvelopes.Recipient(r.kid(), r.key())).toList();
+            List<JoseEnvelopes.Recipient> recipients = resolved.stream()
+                    .map(r -> new JoseEnvelopes.Recipient(r.kid(), r.key()))
+                    .toList();
             String envelope;
             if (encrypt) {
                 envelope = JoseEnvelopes.encrypt(payload, aad, recipients, req.alg(), req.enc(), s, policy);
@@ -280,7 +295,12 @@ public class EsDataService {
 
     JoseEnvelopes.Policy policy(String tenantId) {
         TenantPolicy p = policies.get(tenantId);
-        return new JoseEnvelopes.Policy(Set.of(p.joseAlgs), Set.of(p.joseEncs), p.maxEsdataTargets, config.maxPayloadBytes(), config.maxEnvelopeBytes());
+        return new JoseEnvelopes.Policy(
+                Set.of(p.joseAlgs),
+                Set.of(p.joseEncs),
+                p.maxEsdataTargets,
+                config.maxPayloadBytes(),
+                config.maxEnvelopeBytes());
     }
 
     static JoseEnvelopes.Serialization serialization(Integer contentSecurity) {
@@ -326,5 +346,4 @@ public class EsDataService {
     int maxBatch() {
         return config.maxBatch();
     }
-
 }

@@ -28,7 +28,8 @@ import java.util.Set;
  */
 public final class HsmEcdhDecrypter implements JWEDecrypter {
 
-    private static final Set<JWEAlgorithm> ALGS = Set.of(JWEAlgorithm.ECDH_ES_A128KW, JWEAlgorithm.ECDH_ES_A192KW, JWEAlgorithm.ECDH_ES_A256KW);
+    private static final Set<JWEAlgorithm> ALGS =
+            Set.of(JWEAlgorithm.ECDH_ES_A128KW, JWEAlgorithm.ECDH_ES_A192KW, JWEAlgorithm.ECDH_ES_A256KW);
 
     private final EcdhInToken ecdh;
     private final HsmKeyLabel key;
@@ -54,12 +55,14 @@ public final class HsmEcdhDecrypter implements JWEDecrypter {
     }
 
     @Override
-    public byte[] decrypt(JWEHeader header, Base64URL encryptedKey, Base64URL iv, Base64URL cipherText, Base64URL authTag, byte[] aad)
+    public byte[] decrypt(
+            JWEHeader header, Base64URL encryptedKey, Base64URL iv, Base64URL cipherText, Base64URL authTag, byte[] aad)
             throws JOSEException {
         if (!ALGS.contains(header.getAlgorithm())) {
             throw new JOSEException("not an ECDH-ES key-wrap algorithm: " + header.getAlgorithm());
         }
-        if (header.getEphemeralPublicKey() == null || !(header.getEphemeralPublicKey() instanceof com.nimbusds.jose.jwk.ECKey epk)
+        if (header.getEphemeralPublicKey() == null
+                || !(header.getEphemeralPublicKey() instanceof com.nimbusds.jose.jwk.ECKey epk)
                 || !curve.equals(epk.getCurve())) {
             throw new JOSEException("the ephemeral key must be a " + curve + " EC key");
         }

@@ -34,7 +34,11 @@ final class HsmRsaOaepDecrypter implements JWEDecrypter {
     private final int modulusBytes;
     private final JWEJCAContext jca = new JWEJCAContext();
 
-    HsmRsaOaepDecrypter(HsmCrypto hsm, HsmKeyLabel key, java.security.interfaces.RSAPublicKey publicKey, java.security.Provider software) {
+    HsmRsaOaepDecrypter(
+            HsmCrypto hsm,
+            HsmKeyLabel key,
+            java.security.interfaces.RSAPublicKey publicKey,
+            java.security.Provider software) {
         this.hsm = hsm;
         this.key = key;
         this.modulusBytes = (publicKey.getModulus().bitLength() + 7) / 8;
@@ -42,7 +46,8 @@ final class HsmRsaOaepDecrypter implements JWEDecrypter {
     }
 
     @Override
-    public byte[] decrypt(JWEHeader header, Base64URL encryptedKey, Base64URL iv, Base64URL cipherText, Base64URL authTag, byte[] aad)
+    public byte[] decrypt(
+            JWEHeader header, Base64URL encryptedKey, Base64URL iv, Base64URL cipherText, Base64URL authTag, byte[] aad)
             throws JOSEException {
         if (!JWEAlgorithm.RSA_OAEP_256.equals(header.getAlgorithm())) {
             throw new JOSEException("not RSA-OAEP-256: " + header.getAlgorithm());
@@ -60,7 +65,8 @@ final class HsmRsaOaepDecrypter implements JWEDecrypter {
             throw new JOSEException("decryption failed");
         }
         try {
-            return ContentCryptoProvider.decrypt(header, aad, encryptedKey, iv, cipherText, authTag, new SecretKeySpec(cek, "AES"), jca);
+            return ContentCryptoProvider.decrypt(
+                    header, aad, encryptedKey, iv, cipherText, authTag, new SecretKeySpec(cek, "AES"), jca);
         } finally {
             Arrays.fill(cek, (byte) 0);
         }

@@ -49,7 +49,9 @@ public final class JoseEnvelopes {
 
     /** contentSecurity of m2m:contentInfo (TS-0004 §6.3.4.2.38): 1 compact, 2 JSON, 3 base64(JSON). */
     public enum Serialization {
-        COMPACT(1), JSON(2), JSON_BASE64(3);
+        COMPACT(1),
+        JSON(2),
+        JSON_BASE64(3);
 
         public final int contentSecurity;
 
@@ -60,7 +62,13 @@ public final class JoseEnvelopes {
 
     /** Why an envelope was refused, for the caller's error answer. Never names key material. */
     public static final class Refused extends Exception {
-        public enum Reason { POLICY, MALFORMED, UNKNOWN_KEY, INTEGRITY, KEY_UNSUITABLE }
+        public enum Reason {
+            POLICY,
+            MALFORMED,
+            UNKNOWN_KEY,
+            INTEGRITY,
+            KEY_UNSUITABLE
+        }
 
         public final Reason reason;
 
@@ -71,8 +79,8 @@ public final class JoseEnvelopes {
     }
 
     /** What a tenant allows (from its policy) and the size limits. */
-    public record Policy(Set<String> algs, Set<String> encs, int maxRecipients, int maxPayloadBytes, int maxEnvelopeBytes) {
-    }
+    public record Policy(
+            Set<String> algs, Set<String> encs, int maxRecipients, int maxPayloadBytes, int maxEnvelopeBytes) {}
 
     /**
      * Finds the key a {@code kid} names (already authorised for the caller and the usage); empty when unknown to the
@@ -85,8 +93,7 @@ public final class JoseEnvelopes {
     }
 
     /** A symmetric recipient as the planner sees it: its key id and the length of the key that would be used (never the key). */
-    public record KeySize(String kid, int length) {
-    }
+    public record KeySize(String kid, int length) {}
 
     /**
      * How a symmetric envelope is encrypted: the key-management algorithm of each recipient (in order) and the
@@ -100,8 +107,7 @@ public final class JoseEnvelopes {
     }
 
     /** A key to protect for, by its key identifier. */
-    public record Recipient(String kid, SecretBytes key) {
-    }
+    public record Recipient(String kid, SecretBytes key) {}
 
     private static final ObjectMapper STRICT = io.m2mtrust.common.StrictJson.MAPPER;
     private static final int MAX_JSON_DEPTH = 8;
@@ -112,31 +118,68 @@ public final class JoseEnvelopes {
      */
     private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
 
-    private JoseEnvelopes() {
-    }
+    private JoseEnvelopes() {}
 
     // ---------------------------------------------------------------- encryption
 
-    public static String encrypt(byte[] payload, byte[] aad, List<Recipient> recipients, String alg, String enc, Serialization serialization,
-                                 Policy policy) throws Refused {
+    public static String encrypt(
+            byte[] payload,
+            byte[] aad,
+            List<Recipient> recipients,
+            String alg,
+            String enc,
+            Serialization serialization,
+            Policy policy)
+            throws Refused {
         return encrypt(payload, aad, recipients, alg, enc, serialization, policy, null);
     }
 
     /** Nested sign-then-encrypt (§8.5): the plaintext is a JWS, signalled by {@code cty} "JOSE" (compact) or "JOSE+JSON". */
-    public static String encryptNested(String jws, Serialization innerSerialization, List<Recipient> recipients, String alg, String enc,
-                                       Serialization serialization, Policy policy) throws Refused {
-        return encrypt(jws.getBytes(StandardCharsets.US_ASCII), null, recipients, alg, enc, serialization, policy,
+    public static String encryptNested(
+            String jws,
+            Serialization innerSerialization,
+            List<Recipient> recipients,
+            String alg,
+            String enc,
+            Serialization serialization,
+            Policy policy)
+            throws Refused {
+        return encrypt(
+                jws.getBytes(StandardCharsets.US_ASCII),
+                null,
+                recipients,
+                alg,
+                enc,
+                serialization,
+                policy,
                 innerSerialization == Serialization.COMPACT ? "JOSE" : "JOSE+JSON");
     }
 
-    private static String encrypt(byte[] payload, byte[] aad, List<Recipient> recipients, String alg, String enc, Serialization serialization,
-                                  Policy policy, String contentType) throws Refused {
+    private static String encrypt(
+            byte[] payload,
+            byte[] aad,
+            List<Recipient> recipients,
+            String alg,
+            String enc,
+            Serialization serialization,
+            Policy policy,
+            String contentType)
+            throws Refused {
         return encrypt(payload, aad, recipients, alg, enc, serialization, policy, contentType, null);
     }
 
     /** {@code random}: the CEK and IV source of a single-recipient envelope (null: the JCA default); tests pass RFC 7520's to compare bytes. */
-    static String encrypt(byte[] payload, byte[] aad, List<Recipient> recipients, String alg, String enc, Serialization serialization,
-                          Policy policy, String contentType, java.security.SecureRandom random) throws Refused {
+    static String encrypt(
+            byte[] payload,
+            byte[] aad,
+            List<Recipient> recipients,
+            String alg,
+            String enc,
+            Serialization serialization,
+            Policy policy,
+            String contentType,
+            java.security.SecureRandom random)
+            throws Refused {
         boolean hasAad = aad != null && aad.length > 0;
         List<KeySize> sizes = new ArrayList<>();
         for (Recipient r : recipients) {
@@ -148,10 +191,15 @@ public final class JoseEnvelopes {
             if (recipients.size() == 1) {
                 Recipient r = recipients.get(0);
                 JWEAlgorithm a = JWEAlgorithm.parse(plan.algs().get(0));
-                JWEHeader header = new JWEHeader.Builder(a, e).keyID(r.kid()).contentType(contentType).build();
+                JWEHeader header = new JWEHeader.Builder(a, e)
+                        .keyID(r.kid())
+                        .contentType(contentType)
+                        .build();
                 JWEEncrypter encrypter = r.key().reveal(k -> {
                     try {
-                        return a.equals(JWEAlgorithm.DIR) ? new DirectEncrypter(secret(k)) : new AESEncrypter(secret(k));
+                        return a.equals(JWEAlgorithm.DIR)
+                                ? new DirectEncrypter(secret(k))
+                                : new AESEncrypter(secret(k));
                     } catch (JOSEException x) {
                         throw new IllegalArgumentException(x.getMessage());
                     }
@@ -164,23 +212,35 @@ public final class JoseEnvelopes {
                     jwe.encrypt(encrypter);
                     return jwe.serialize();
                 }
-                JWEObjectJSON jwe = new JWEObjectJSON(header, new Payload(payload), null, hasAad ? aadMember(aad) : null);
+                JWEObjectJSON jwe =
+                        new JWEObjectJSON(header, new Payload(payload), null, hasAad ? aadMember(aad) : null);
                 jwe.encrypt(encrypter);
                 return json(jwe.serializeGeneral(), serialization);
             }
-            // several recipients: a random CEK wrapped once per recipient, each with the key wrap that fits its key (RFC 7516 §7.2.1)
+            // several recipients: a random CEK wrapped once per recipient, each with the key wrap that fits its key
+            // (RFC 7516 §7.2.1)
             List<JWK> keys = new ArrayList<>();
             for (int i = 0; i < recipients.size(); i++) {
                 Recipient r = recipients.get(i);
                 JWEAlgorithm a = JWEAlgorithm.parse(plan.algs().get(i));
-                keys.add(r.key().reveal(k -> new OctetSequenceKey.Builder(k).keyID(r.kid()).algorithm(a).keyUse(KeyUse.ENCRYPTION).build()));
+                keys.add(r.key()
+                        .reveal(k -> new OctetSequenceKey.Builder(k)
+                                .keyID(r.kid())
+                                .algorithm(a)
+                                .keyUse(KeyUse.ENCRYPTION)
+                                .build()));
             }
-            JWEObjectJSON jwe = new JWEObjectJSON(new JWEHeader.Builder(e).contentType(contentType).build(), new Payload(payload), null,
+            JWEObjectJSON jwe = new JWEObjectJSON(
+                    new JWEHeader.Builder(e).contentType(contentType).build(),
+                    new Payload(payload),
+                    null,
                     hasAad ? aadMember(aad) : null);
             jwe.encrypt(new MultiEncrypter(new JWKSet(keys)));
             return json(jwe.serializeGeneral(), serialization);
         } catch (IllegalArgumentException | JOSEException x) {
-            throw new Refused(Refused.Reason.KEY_UNSUITABLE, "the key does not fit " + plan.alg() + "/" + plan.enc() + ": " + x.getMessage());
+            throw new Refused(
+                    Refused.Reason.KEY_UNSUITABLE,
+                    "the key does not fit " + plan.alg() + "/" + plan.enc() + ": " + x.getMessage());
         }
     }
 
@@ -192,8 +252,15 @@ public final class JoseEnvelopes {
      * may differ (RFC 7516 §7.2.1 per-recipient {@code alg}). The content encryption defaults to the key's size for
      * {@code dir} and A256GCM for key wrap. Everything chosen must be in the tenant policy.
      */
-    public static EncryptionPlan planEncryption(List<KeySize> recipients, String alg, String enc, Serialization serialization, boolean hasAad,
-                                                int payloadLength, Policy policy) throws Refused {
+    public static EncryptionPlan planEncryption(
+            List<KeySize> recipients,
+            String alg,
+            String enc,
+            Serialization serialization,
+            boolean hasAad,
+            int payloadLength,
+            Policy policy)
+            throws Refused {
         if (recipients.isEmpty() || recipients.size() > policy.maxRecipients()) {
             throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " recipients");
         }
@@ -207,7 +274,9 @@ public final class JoseEnvelopes {
             throw new Refused(Refused.Reason.POLICY, "enc " + printable(enc) + " is not allowed by the tenant policy");
         }
         if (enc != null && gcmKeyBytes(enc) == 0) {
-            throw new Refused(Refused.Reason.KEY_UNSUITABLE, "enc " + printable(enc) + " is not an ESData content encryption (A128GCM, A192GCM, A256GCM)");
+            throw new Refused(
+                    Refused.Reason.KEY_UNSUITABLE,
+                    "enc " + printable(enc) + " is not an ESData content encryption (A128GCM, A192GCM, A256GCM)");
         }
         List<String> algs = new ArrayList<>();
         String chosenEnc = enc;
@@ -219,31 +288,45 @@ public final class JoseEnvelopes {
                 KeySize k = recipients.get(0);
                 chosenEnc = enc != null ? enc : gcmFor(k.length());
                 if (chosenEnc == null || gcmKeyBytes(chosenEnc) != k.length()) {
-                    throw new Refused(Refused.Reason.KEY_UNSUITABLE, k.kid() + ": a " + k.length() + "-byte key does not fit dir"
-                            + (chosenEnc == null ? " (dir takes a 16, 24 or 32-byte key)" : " with " + chosenEnc + " (it takes " + gcmKeyBytes(chosenEnc) + " bytes)"));
+                    throw new Refused(
+                            Refused.Reason.KEY_UNSUITABLE,
+                            k.kid() + ": a " + k.length() + "-byte key does not fit dir"
+                                    + (chosenEnc == null
+                                            ? " (dir takes a 16, 24 or 32-byte key)"
+                                            : " with " + chosenEnc + " (it takes " + gcmKeyBytes(chosenEnc)
+                                                    + " bytes)"));
                 }
                 algs.add("dir");
             } else if (kwKeyBytes(alg) > 0) {
                 for (KeySize k : recipients) {
                     if (k.length() != kwKeyBytes(alg)) {
-                        throw new Refused(Refused.Reason.KEY_UNSUITABLE, k.kid() + ": a " + k.length() + "-byte key does not fit " + alg + " (it takes "
-                                + kwKeyBytes(alg) + " bytes)");
+                        throw new Refused(
+                                Refused.Reason.KEY_UNSUITABLE,
+                                k.kid() + ": a " + k.length() + "-byte key does not fit " + alg + " (it takes "
+                                        + kwKeyBytes(alg) + " bytes)");
                     }
                     algs.add(alg);
                 }
             } else {
                 checkAllowed(policy, alg, null);
-                throw new Refused(Refused.Reason.KEY_UNSUITABLE, alg + " is not a key-management algorithm for symmetric keys (dir, A128KW, A192KW, A256KW)");
+                throw new Refused(
+                        Refused.Reason.KEY_UNSUITABLE,
+                        alg + " is not a key-management algorithm for symmetric keys (dir, A128KW, A192KW, A256KW)");
             }
-        } else if (recipients.size() == 1 && (enc == null ? gcmFor(recipients.get(0).length()) != null
-                : gcmKeyBytes(enc) == recipients.get(0).length()) && policy.algs().contains("dir")) {
+        } else if (recipients.size() == 1
+                && (enc == null
+                        ? gcmFor(recipients.get(0).length()) != null
+                        : gcmKeyBytes(enc) == recipients.get(0).length())
+                && policy.algs().contains("dir")) {
             algs.add("dir");
             chosenEnc = enc != null ? enc : gcmFor(recipients.get(0).length());
         } else {
             for (KeySize k : recipients) {
                 String kw = kwFor(k.length());
                 if (kw == null) {
-                    throw new Refused(Refused.Reason.KEY_UNSUITABLE, k.kid() + ": a " + k.length() + "-byte key fits no key wrap (A128KW, A192KW, A256KW)");
+                    throw new Refused(
+                            Refused.Reason.KEY_UNSUITABLE,
+                            k.kid() + ": a " + k.length() + "-byte key fits no key wrap (A128KW, A192KW, A256KW)");
                 }
                 algs.add(kw);
             }
@@ -253,8 +336,14 @@ public final class JoseEnvelopes {
         }
         for (int i = 0; i < algs.size(); i++) {
             if (!policy.algs().contains(algs.get(i))) {
-                throw new Refused(Refused.Reason.POLICY, "alg " + algs.get(i) + (alg == null ? " (chosen for " + recipients.get(i).kid() + "'s "
-                        + recipients.get(i).length() + "-byte key)" : "") + " is not allowed by the tenant policy");
+                throw new Refused(
+                        Refused.Reason.POLICY,
+                        "alg " + algs.get(i)
+                                + (alg == null
+                                        ? " (chosen for " + recipients.get(i).kid() + "'s "
+                                                + recipients.get(i).length() + "-byte key)"
+                                        : "")
+                                + " is not allowed by the tenant policy");
             }
         }
         checkAllowed(policy, algs.get(0), chosenEnc);
@@ -308,13 +397,18 @@ public final class JoseEnvelopes {
     }
 
     /** Decrypts for the caller: the first recipient whose {@code kid} the lookup knows is used. */
-    public static byte[] decrypt(String envelope, Serialization serialization, KeyLookup keys, Policy policy) throws Refused {
+    public static byte[] decrypt(String envelope, Serialization serialization, KeyLookup keys, Policy policy)
+            throws Refused {
         checkSize(envelope, policy);
         try {
             if (serialization == Serialization.COMPACT) {
                 JWEObject jwe = parseCompactJwe(envelope, policy);
-                checkHeader(policy, jwe.getHeader().getAlgorithm().getName(), jwe.getHeader().getEncryptionMethod().getName(),
-                        jwe.getHeader().getCriticalParams(), jwe.getHeader().getCompressionAlgorithm() != null);
+                checkHeader(
+                        policy,
+                        jwe.getHeader().getAlgorithm().getName(),
+                        jwe.getHeader().getEncryptionMethod().getName(),
+                        jwe.getHeader().getCriticalParams(),
+                        jwe.getHeader().getCompressionAlgorithm() != null);
                 String kid = jwe.getHeader().getKeyID();
                 SecretBytes key = lookup(keys, kid);
                 try (key) {
@@ -326,7 +420,9 @@ public final class JoseEnvelopes {
             requireJweJsonMembers(map);
             JWEObjectJSON jwe = JWEObjectJSON.parse(map);
             JWEHeader protectedHeader = jwe.getHeader();
-            String enc = protectedHeader.getEncryptionMethod() == null ? null : protectedHeader.getEncryptionMethod().getName();
+            String enc = protectedHeader.getEncryptionMethod() == null
+                    ? null
+                    : protectedHeader.getEncryptionMethod().getName();
             if (protectedHeader.getCompressionAlgorithm() != null) {
                 throw new Refused(Refused.Reason.POLICY, "compressed content (zip) is not accepted");
             }
@@ -337,7 +433,9 @@ public final class JoseEnvelopes {
             for (JWEObjectJSON.Recipient r : recipients) {
                 // the recipient's header is protected ∪ shared unprotected ∪ its own (RFC 7516 §7.2.1, disjoint)
                 JWEHeader merged = JWEHeader.parse(mergeHeaders(jwe, r));
-                String alg = merged.getAlgorithm() == null ? null : merged.getAlgorithm().getName();
+                String alg = merged.getAlgorithm() == null
+                        ? null
+                        : merged.getAlgorithm().getName();
                 String kid = merged.getKeyID();
                 checkHeader(policy, alg, enc, protectedHeader.getCriticalParams(), false);
                 if (kid == null) {
@@ -352,9 +450,16 @@ public final class JoseEnvelopes {
                     throw new Refused(Refused.Reason.POLICY, "dir takes exactly one recipient");
                 }
                 try (SecretBytes k = key.get()) {
-                    // the recipient's own encrypted key and the JSON AAD as sent: BASE64URL(protected) [ "." aad ] (§5.2 step 15)
-                    byte[] plain = decrypter(merged.getAlgorithm(), k).decrypt(merged, r.getEncryptedKey(), jwe.getIV(), jwe.getCipherText(),
-                            jwe.getAuthTag(), jwe.getAAD());
+                    // the recipient's own encrypted key and the JSON AAD as sent: BASE64URL(protected) [ "." aad ]
+                    // (§5.2 step 15)
+                    byte[] plain = decrypter(merged.getAlgorithm(), k)
+                            .decrypt(
+                                    merged,
+                                    r.getEncryptedKey(),
+                                    jwe.getIV(),
+                                    jwe.getCipherText(),
+                                    jwe.getAuthTag(),
+                                    jwe.getAAD());
                     return plain;
                 }
             }
@@ -391,8 +496,15 @@ public final class JoseEnvelopes {
      * Encrypts for target certificates (and optionally symmetric recipients too): a random CEK wrapped per
      * recipient. Identified by {@code x5t#S256} (interop profile). RSA keys under 2048 bits are refused.
      */
-    public static String encryptForCertificates(byte[] payload, byte[] aad, List<CertificateRecipient> certs, String ecAlg, String enc,
-                                                Serialization serialization, Policy policy) throws Refused {
+    public static String encryptForCertificates(
+            byte[] payload,
+            byte[] aad,
+            List<CertificateRecipient> certs,
+            String ecAlg,
+            String enc,
+            Serialization serialization,
+            Policy policy)
+            throws Refused {
         return encryptForCertificates(payload, aad, certs, ecAlg, enc, serialization, policy, null);
     }
 
@@ -400,8 +512,15 @@ public final class JoseEnvelopes {
      * The checks of {@link #encryptForCertificates}, before any key work: recipient count, allow-lists, sizes,
      * serialization; EC keys get {@code ecAlg}, RSA keys (≥ 2048 bits) RSA-OAEP-256.
      */
-    public static EncryptionPlan planCertificateEncryption(List<CertificateRecipient> certs, String ecAlg, String enc, Serialization serialization,
-                                                           boolean hasAad, int payloadLength, Policy policy) throws Refused {
+    public static EncryptionPlan planCertificateEncryption(
+            List<CertificateRecipient> certs,
+            String ecAlg,
+            String enc,
+            Serialization serialization,
+            boolean hasAad,
+            int payloadLength,
+            Policy policy)
+            throws Refused {
         if (certs.isEmpty() || certs.size() > policy.maxRecipients()) {
             throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " recipients");
         }
@@ -431,8 +550,16 @@ public final class JoseEnvelopes {
     }
 
     /** {@link #encryptForCertificates} with {@code cty} (nested: "JOSE"). */
-    public static String encryptForCertificates(byte[] payload, byte[] aad, List<CertificateRecipient> certs, String ecAlg, String enc,
-                                                Serialization serialization, Policy policy, String contentType) throws Refused {
+    public static String encryptForCertificates(
+            byte[] payload,
+            byte[] aad,
+            List<CertificateRecipient> certs,
+            String ecAlg,
+            String enc,
+            Serialization serialization,
+            Policy policy,
+            String contentType)
+            throws Refused {
         boolean hasAad = aad != null && aad.length > 0;
         planCertificateEncryption(certs, ecAlg, enc, serialization, hasAad, payload.length, policy);
         EncryptionMethod e = EncryptionMethod.parse(enc);
@@ -442,19 +569,30 @@ public final class JoseEnvelopes {
                 java.security.PublicKey pk = c.certificate().getPublicKey();
                 com.nimbusds.jose.util.Base64URL x5t = new com.nimbusds.jose.util.Base64URL(c.thumbprint());
                 if (pk instanceof java.security.interfaces.ECPublicKey ec) {
-                    keys.add(new com.nimbusds.jose.jwk.ECKey.Builder(com.nimbusds.jose.jwk.Curve.forECParameterSpec(ec.getParams()), ec)
-                            .algorithm(JWEAlgorithm.parse(ecAlg)).keyID(c.thumbprint()).x509CertSHA256Thumbprint(x5t).build());
+                    keys.add(new com.nimbusds.jose.jwk.ECKey.Builder(
+                                    com.nimbusds.jose.jwk.Curve.forECParameterSpec(ec.getParams()), ec)
+                            .algorithm(JWEAlgorithm.parse(ecAlg))
+                            .keyID(c.thumbprint())
+                            .x509CertSHA256Thumbprint(x5t)
+                            .build());
                 } else { // RSA, at least 2048 bits (planned above)
-                    keys.add(new com.nimbusds.jose.jwk.RSAKey.Builder((java.security.interfaces.RSAPublicKey) pk).algorithm(JWEAlgorithm.RSA_OAEP_256)
-                            .keyID(c.thumbprint()).x509CertSHA256Thumbprint(x5t).build());
+                    keys.add(new com.nimbusds.jose.jwk.RSAKey.Builder((java.security.interfaces.RSAPublicKey) pk)
+                            .algorithm(JWEAlgorithm.RSA_OAEP_256)
+                            .keyID(c.thumbprint())
+                            .x509CertSHA256Thumbprint(x5t)
+                            .build());
                 }
             }
             if (keys.size() == 1) {
                 // one recipient: its header is the protected header (Nimbus's multi-recipient encrypter would drop it)
                 JWK k = keys.get(0);
-                JWEHeader header = new JWEHeader.Builder((JWEAlgorithm) k.getAlgorithm(), e).x509CertSHA256Thumbprint(k.getX509CertSHA256Thumbprint())
-                        .keyID(k.getKeyID()).contentType(contentType).build();
-                JWEEncrypter encrypter = k instanceof com.nimbusds.jose.jwk.ECKey ec ? new com.nimbusds.jose.crypto.ECDHEncrypter(ec)
+                JWEHeader header = new JWEHeader.Builder((JWEAlgorithm) k.getAlgorithm(), e)
+                        .x509CertSHA256Thumbprint(k.getX509CertSHA256Thumbprint())
+                        .keyID(k.getKeyID())
+                        .contentType(contentType)
+                        .build();
+                JWEEncrypter encrypter = k instanceof com.nimbusds.jose.jwk.ECKey ec
+                        ? new com.nimbusds.jose.crypto.ECDHEncrypter(ec)
                         : new com.nimbusds.jose.crypto.RSAEncrypter((com.nimbusds.jose.jwk.RSAKey) k);
                 encrypter.getJCAContext().setProvider(BC);
                 if (hasAad) {
@@ -465,13 +603,17 @@ public final class JoseEnvelopes {
                 if (serialization == Serialization.COMPACT) {
                     return jwe.serialize();
                 }
-                // the same envelope in JWE JSON general serialization (RFC 7516 §7.2.1): protected header, one recipient
+                // the same envelope in JWE JSON general serialization (RFC 7516 §7.2.1): protected header, one
+                // recipient
                 String[] p = jwe.serialize().split("\\.", -1);
-                String general = "{\"protected\":\"" + p[0] + "\",\"recipients\":[{\"encrypted_key\":\"" + p[1] + "\"}],\"iv\":\"" + p[2]
-                        + "\",\"ciphertext\":\"" + p[3] + "\",\"tag\":\"" + p[4] + "\"}";
+                String general = "{\"protected\":\"" + p[0] + "\",\"recipients\":[{\"encrypted_key\":\"" + p[1]
+                        + "\"}],\"iv\":\"" + p[2] + "\",\"ciphertext\":\"" + p[3] + "\",\"tag\":\"" + p[4] + "\"}";
                 return json(general, serialization);
             }
-            JWEObjectJSON jwe = new JWEObjectJSON(new JWEHeader.Builder(e).contentType(contentType).build(), new Payload(payload), null,
+            JWEObjectJSON jwe = new JWEObjectJSON(
+                    new JWEHeader.Builder(e).contentType(contentType).build(),
+                    new Payload(payload),
+                    null,
                     hasAad ? aadMember(aad) : null);
             MultiEncrypter multi = new MultiEncrypter(new JWKSet(keys));
             multi.getJCAContext().setProvider(BC);
@@ -488,8 +630,8 @@ public final class JoseEnvelopes {
      * (RFC 7516 §5.1 step 14: BASE64URL(protected) "." BASE64URL(aad)) are fixed before the key is wrapped.
      * ECDH-ES+A*KW per RFC 7518 §4.6 (Concat KDF over the recipient's {@code alg}, no apu/apv).
      */
-    private static String oneCertificateRecipientWithAad(JWK k, EncryptionMethod e, String contentType, byte[] payload, byte[] aad)
-            throws JOSEException {
+    private static String oneCertificateRecipientWithAad(
+            JWK k, EncryptionMethod e, String contentType, byte[] payload, byte[] aad) throws JOSEException {
         java.security.SecureRandom random = new java.security.SecureRandom();
         SecretKey cek = com.nimbusds.jose.crypto.impl.ContentCryptoProvider.generateCEK(e, random);
         JWEAlgorithm alg = (JWEAlgorithm) k.getAlgorithm();
@@ -503,37 +645,52 @@ public final class JoseEnvelopes {
                 java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC", BC);
                 g.initialize(ec.getCurve().toECParameterSpec(), random);
                 java.security.KeyPair eph = g.generateKeyPair();
-                com.nimbusds.jose.jwk.ECKey epk = new com.nimbusds.jose.jwk.ECKey.Builder(ec.getCurve(),
-                        (java.security.interfaces.ECPublicKey) eph.getPublic()).build();
-                SecretKey z = com.nimbusds.jose.crypto.impl.ECDH.deriveSharedSecret(ec.toECPublicKey(), eph.getPrivate(), BC);
+                com.nimbusds.jose.jwk.ECKey epk = new com.nimbusds.jose.jwk.ECKey.Builder(
+                                ec.getCurve(), (java.security.interfaces.ECPublicKey) eph.getPublic())
+                        .build();
+                SecretKey z =
+                        com.nimbusds.jose.crypto.impl.ECDH.deriveSharedSecret(ec.toECPublicKey(), eph.getPrivate(), BC);
                 JWEHeader kdfHeader = new JWEHeader.Builder(alg, e).build();
-                SecretKey kek = com.nimbusds.jose.crypto.impl.ECDH.deriveSharedKey(kdfHeader, z,
-                        new com.nimbusds.jose.crypto.impl.ConcatKDF("SHA-256"));
+                SecretKey kek = com.nimbusds.jose.crypto.impl.ECDH.deriveSharedKey(
+                        kdfHeader, z, new com.nimbusds.jose.crypto.impl.ConcatKDF("SHA-256"));
                 encryptedKey = com.nimbusds.jose.crypto.impl.AESKW.wrapCEK(cek, kek, BC);
                 recipientHeader.put("epk", epk.toJSONObject());
             } catch (java.security.GeneralSecurityException x) {
                 throw new JOSEException("ephemeral key: " + x.getMessage(), x);
             }
         } else {
-            encryptedKey = com.nimbusds.jose.crypto.impl.RSA_OAEP_SHA2.encryptCEK(((com.nimbusds.jose.jwk.RSAKey) k).toRSAPublicKey(), cek, 256,
-                    com.nimbusds.jose.crypto.opts.CipherMode.ENCRYPT_DECRYPT, BC);
+            encryptedKey = com.nimbusds.jose.crypto.impl.RSA_OAEP_SHA2.encryptCEK(
+                    ((com.nimbusds.jose.jwk.RSAKey) k).toRSAPublicKey(),
+                    cek,
+                    256,
+                    com.nimbusds.jose.crypto.opts.CipherMode.ENCRYPT_DECRYPT,
+                    BC);
         }
-        JWEHeader protectedHeader = new JWEHeader.Builder(e).contentType(contentType).build();
+        JWEHeader protectedHeader =
+                new JWEHeader.Builder(e).contentType(contentType).build();
         String protectedB64 = protectedHeader.toBase64URL().toString();
-        byte[] fullAad = (protectedB64 + "." + com.nimbusds.jose.util.Base64URL.encode(aad)).getBytes(StandardCharsets.US_ASCII);
+        byte[] fullAad =
+                (protectedB64 + "." + com.nimbusds.jose.util.Base64URL.encode(aad)).getBytes(StandardCharsets.US_ASCII);
         byte[] iv = com.nimbusds.jose.crypto.impl.AESGCM.generateIV(random);
-        com.nimbusds.jose.crypto.impl.AuthenticatedCipherText ct = com.nimbusds.jose.crypto.impl.AESGCM.encrypt(cek,
-                new com.nimbusds.jose.util.Container<>(iv), payload, fullAad, null);
+        com.nimbusds.jose.crypto.impl.AuthenticatedCipherText ct = com.nimbusds.jose.crypto.impl.AESGCM.encrypt(
+                cek, new com.nimbusds.jose.util.Container<>(iv), payload, fullAad, null);
         Map<String, Object> recipient = new java.util.LinkedHashMap<>();
         recipient.put("header", recipientHeader);
-        recipient.put("encrypted_key", com.nimbusds.jose.util.Base64URL.encode(encryptedKey).toString());
+        recipient.put(
+                "encrypted_key",
+                com.nimbusds.jose.util.Base64URL.encode(encryptedKey).toString());
         Map<String, Object> out = new java.util.LinkedHashMap<>();
         out.put("protected", protectedB64);
         out.put("recipients", List.of(recipient));
         out.put("aad", com.nimbusds.jose.util.Base64URL.encode(aad).toString());
         out.put("iv", com.nimbusds.jose.util.Base64URL.encode(iv).toString());
-        out.put("ciphertext", com.nimbusds.jose.util.Base64URL.encode(ct.getCipherText()).toString());
-        out.put("tag", com.nimbusds.jose.util.Base64URL.encode(ct.getAuthenticationTag()).toString());
+        out.put(
+                "ciphertext",
+                com.nimbusds.jose.util.Base64URL.encode(ct.getCipherText()).toString());
+        out.put(
+                "tag",
+                com.nimbusds.jose.util.Base64URL.encode(ct.getAuthenticationTag())
+                        .toString());
         return com.nimbusds.jose.util.JSONObjectUtils.toJSONString(out);
     }
 
@@ -541,10 +698,16 @@ public final class JoseEnvelopes {
      * Decrypts an envelope encrypted for a certificate whose private key is in the HSM ({@code x5t} is its
      * thumbprint): compact, or JSON with that recipient among others.
      */
-    public static byte[] decryptForCertificate(String envelope, Serialization serialization, String x5t, JWEDecrypter hsmDecrypter, Policy policy)
+    public static byte[] decryptForCertificate(
+            String envelope, Serialization serialization, String x5t, JWEDecrypter hsmDecrypter, Policy policy)
             throws Refused {
-        return decryptFor(envelope, serialization, h -> h.getX509CertSHA256Thumbprint() != null && x5t.equals(h.getX509CertSHA256Thumbprint().toString()),
-                hsmDecrypter, policy);
+        return decryptFor(
+                envelope,
+                serialization,
+                h -> h.getX509CertSHA256Thumbprint() != null
+                        && x5t.equals(h.getX509CertSHA256Thumbprint().toString()),
+                hsmDecrypter,
+                policy);
     }
 
     /**
@@ -552,15 +715,25 @@ public final class JoseEnvelopes {
      * or RSA-OAEP-256 with a private key); the same checks as every other path. Production names
      * certificates by {@code x5t#S256}; the RFC 7520 vectors name theirs by {@code kid}.
      */
-    static byte[] decryptFor(String envelope, Serialization serialization, java.util.function.Predicate<JWEHeader> mine, JWEDecrypter decrypter,
-                             Policy policy) throws Refused {
+    static byte[] decryptFor(
+            String envelope,
+            Serialization serialization,
+            java.util.function.Predicate<JWEHeader> mine,
+            JWEDecrypter decrypter,
+            Policy policy)
+            throws Refused {
         JWEDecrypter hsmDecrypter = decrypter;
         checkSize(envelope, policy);
         try {
             if (serialization == Serialization.COMPACT) {
                 JWEObject jwe = parseCompactJwe(envelope, policy);
                 JWEHeader h = jwe.getHeader();
-                checkHeader(policy, h.getAlgorithm().getName(), h.getEncryptionMethod().getName(), h.getCriticalParams(), h.getCompressionAlgorithm() != null);
+                checkHeader(
+                        policy,
+                        h.getAlgorithm().getName(),
+                        h.getEncryptionMethod().getName(),
+                        h.getCriticalParams(),
+                        h.getCompressionAlgorithm() != null);
                 if (!mine.test(h)) {
                     throw new Refused(Refused.Reason.UNKNOWN_KEY, "not encrypted for this end-point's certificate");
                 }
@@ -576,7 +749,11 @@ public final class JoseEnvelopes {
                 if (!mine.test(shared)) {
                     throw new Refused(Refused.Reason.UNKNOWN_KEY, "not encrypted for this end-point's certificate");
                 }
-                checkHeader(policy, shared.getAlgorithm().getName(), shared.getEncryptionMethod().getName(), shared.getCriticalParams(),
+                checkHeader(
+                        policy,
+                        shared.getAlgorithm().getName(),
+                        shared.getEncryptionMethod().getName(),
+                        shared.getCriticalParams(),
                         shared.getCompressionAlgorithm() != null);
                 jwe.decrypt(hsmDecrypter);
                 return jwe.getPayload().toBytes();
@@ -592,10 +769,17 @@ public final class JoseEnvelopes {
                 if (!mine.test(merged)) {
                     continue;
                 }
-                checkHeader(policy, merged.getAlgorithm().getName(), merged.getEncryptionMethod().getName(), merged.getCriticalParams(),
+                checkHeader(
+                        policy,
+                        merged.getAlgorithm().getName(),
+                        merged.getEncryptionMethod().getName(),
+                        merged.getCriticalParams(),
                         merged.getCompressionAlgorithm() != null);
-                byte[] aadBytes = jwe.getAAD() != null ? jwe.getAAD() : jweJsonAad(shared, null); // Nimbus returns the full JSON AAD
-                byte[] plain = hsmDecrypter.decrypt(merged, r.getEncryptedKey(), jwe.getIV(), jwe.getCipherText(), jwe.getAuthTag(), aadBytes);
+                byte[] aadBytes = jwe.getAAD() != null
+                        ? jwe.getAAD()
+                        : jweJsonAad(shared, null); // Nimbus returns the full JSON AAD
+                byte[] plain = hsmDecrypter.decrypt(
+                        merged, r.getEncryptedKey(), jwe.getIV(), jwe.getCipherText(), jwe.getAuthTag(), aadBytes);
                 return plain;
             }
             throw new Refused(Refused.Reason.UNKNOWN_KEY, "not encrypted for this end-point's certificate");
@@ -614,13 +798,17 @@ public final class JoseEnvelopes {
      */
     private static Map<String, Object> mergeHeaders(JWEObjectJSON jwe, JWEObjectJSON.Recipient r) throws Refused {
         Map<String, Object> m = new java.util.LinkedHashMap<>(jwe.getHeader().toJSONObject());
-        for (com.nimbusds.jose.UnprotectedHeader u : java.util.Arrays.asList(jwe.getUnprotectedHeader(), r.getUnprotectedHeader())) {
+        for (com.nimbusds.jose.UnprotectedHeader u :
+                java.util.Arrays.asList(jwe.getUnprotectedHeader(), r.getUnprotectedHeader())) {
             if (u == null) {
                 continue;
             }
             for (Map.Entry<String, Object> e : u.toJSONObject().entrySet()) {
                 if (m.containsKey(e.getKey()) || "crit".equals(e.getKey())) {
-                    throw new Refused(Refused.Reason.MALFORMED, "header member " + e.getKey() + " is given twice, or unprotected where it must be protected");
+                    throw new Refused(
+                            Refused.Reason.MALFORMED,
+                            "header member " + e.getKey()
+                                    + " is given twice, or unprotected where it must be protected");
                 }
                 m.put(e.getKey(), e.getValue());
             }
@@ -630,7 +818,9 @@ public final class JoseEnvelopes {
 
     /** RFC 7516 §5.2 step 14: ASCII(BASE64URL(protected)) [ "." BASE64URL(aad) ]. */
     private static byte[] jweJsonAad(JWEHeader protectedHeader, byte[] aad) {
-        String p = protectedHeader.getParsedBase64URL() != null ? protectedHeader.getParsedBase64URL().toString() : protectedHeader.toBase64URL().toString();
+        String p = protectedHeader.getParsedBase64URL() != null
+                ? protectedHeader.getParsedBase64URL().toString()
+                : protectedHeader.toBase64URL().toString();
         String s = aad == null || aad.length == 0 ? p : p + "." + com.nimbusds.jose.util.Base64URL.encode(aad);
         return s.getBytes(StandardCharsets.US_ASCII);
     }
@@ -640,17 +830,19 @@ public final class JoseEnvelopes {
         return BC;
     }
 
-    // ---------------------------------------------------------------- JWS: MACs and certificate signatures, one or several
+    // ---------------------------------------------------------------- JWS: MACs and certificate signatures, one or
+    // several
 
     /** One signature to make: its header (alg, and kid or x5t#S256) and the signer (an HMAC key, or the HSM). */
-    public record SigningKey(JWSHeader header, com.nimbusds.jose.JWSSigner signer) {
-    }
+    public record SigningKey(JWSHeader header, com.nimbusds.jose.JWSSigner signer) {}
 
     /**
      * Chooses the MAC algorithm for symmetric keys of the given lengths (HS256 unless asked), or refuses as
      * {@link #macKey} and {@link #signAll} would: an allowed HMAC, keys at least as long as the hash (RFC 7518 §3.2).
      */
-    public static String planMacs(List<KeySize> keys, String alg, Serialization serialization, int payloadLength, Policy policy) throws Refused {
+    public static String planMacs(
+            List<KeySize> keys, String alg, Serialization serialization, int payloadLength, Policy policy)
+            throws Refused {
         if (keys.isEmpty() || keys.size() > policy.maxRecipients()) {
             throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " signatures");
         }
@@ -668,8 +860,10 @@ public final class JoseEnvelopes {
         }
         for (KeySize k : keys) {
             if (k.length() < hashBytes) {
-                throw new Refused(Refused.Reason.KEY_UNSUITABLE, k.kid() + ": a " + k.length() + "-byte key does not fit " + a
-                        + " (RFC 7518 wants at least the hash length, " + hashBytes + " bytes)");
+                throw new Refused(
+                        Refused.Reason.KEY_UNSUITABLE,
+                        k.kid() + ": a " + k.length() + "-byte key does not fit " + a
+                                + " (RFC 7518 wants at least the hash length, " + hashBytes + " bytes)");
             }
         }
         return a;
@@ -700,12 +894,15 @@ public final class JoseEnvelopes {
                 }
             });
             if (!signer.supportedJWSAlgorithms().contains(a)) {
-                throw new Refused(Refused.Reason.KEY_UNSUITABLE, "the key does not fit " + alg + " (RFC 7518 wants at least the hash length)");
+                throw new Refused(
+                        Refused.Reason.KEY_UNSUITABLE,
+                        "the key does not fit " + alg + " (RFC 7518 wants at least the hash length)");
             }
             return new SigningKey(new JWSHeader.Builder(a).keyID(key.kid()).build(), signer);
         } catch (IllegalArgumentException x) {
-            throw new Refused(Refused.Reason.KEY_UNSUITABLE, "the key does not fit " + alg + " (RFC 7518 wants at least the hash length): "
-                    + x.getMessage());
+            throw new Refused(
+                    Refused.Reason.KEY_UNSUITABLE,
+                    "the key does not fit " + alg + " (RFC 7518 wants at least the hash length): " + x.getMessage());
         }
     }
 
@@ -713,13 +910,18 @@ public final class JoseEnvelopes {
      * A signature with the source's certificate key ({@code signer} holds it in the HSM, e.g. {@link HsmJwsSigner});
      * the header names the certificate by {@code x5t#S256} (and carries {@code x5c} when asked).
      */
-    public static SigningKey certificateKey(com.nimbusds.jose.JWSSigner signer, java.security.cert.X509Certificate certificate, boolean withX5c,
-                                            Policy policy) throws Refused {
+    public static SigningKey certificateKey(
+            com.nimbusds.jose.JWSSigner signer,
+            java.security.cert.X509Certificate certificate,
+            boolean withX5c,
+            Policy policy)
+            throws Refused {
         JWSAlgorithm alg = signer.supportedJWSAlgorithms().iterator().next();
         checkAllowed(policy, alg.getName(), null);
         try {
-            JWSHeader.Builder h = new JWSHeader.Builder(alg).x509CertSHA256Thumbprint(
-                    new com.nimbusds.jose.util.Base64URL(new CertificateRecipient(certificate).thumbprint()));
+            JWSHeader.Builder h = new JWSHeader.Builder(alg)
+                    .x509CertSHA256Thumbprint(
+                            new com.nimbusds.jose.util.Base64URL(new CertificateRecipient(certificate).thumbprint()));
             if (withX5c) {
                 h.x509CertChain(List.of(com.nimbusds.jose.util.Base64.encode(certificate.getEncoded())));
             }
@@ -733,7 +935,8 @@ public final class JoseEnvelopes {
      * Signs {@code payload} with every key given: compact takes exactly one, JSON (general serialization,
      * RFC 7515 §7.2.1) one signature per key, each with its own protected header.
      */
-    public static String signAll(byte[] payload, List<SigningKey> keys, Serialization serialization, Policy policy) throws Refused {
+    public static String signAll(byte[] payload, List<SigningKey> keys, Serialization serialization, Policy policy)
+            throws Refused {
         if (keys.isEmpty() || keys.size() > policy.maxRecipients()) {
             throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " signatures");
         }
@@ -787,17 +990,25 @@ public final class JoseEnvelopes {
 
     /** The dry-run's stand-in for {@link #macKey} (after {@link #planMacs} checked the key's length). */
     static SigningKey sizeOnlyMacKey(String kid, String alg) {
-        return new SigningKey(new JWSHeader.Builder(JWSAlgorithm.parse(alg)).keyID(kid).build(), sizeOnlySigner(alg, hmacBytes(alg)));
+        return new SigningKey(
+                new JWSHeader.Builder(JWSAlgorithm.parse(alg)).keyID(kid).build(), sizeOnlySigner(alg, hmacBytes(alg)));
     }
 
     /** A MAC envelope with one symmetric key. */
-    public static String mac(byte[] payload, Recipient key, String alg, Serialization serialization, Policy policy) throws Refused {
+    public static String mac(byte[] payload, Recipient key, String alg, Serialization serialization, Policy policy)
+            throws Refused {
         return signAll(payload, List.of(macKey(key, alg, policy)), serialization, policy);
     }
 
     /** A certificate signature made in the HSM ({@link #certificateKey}). */
-    public static String sign(byte[] payload, com.nimbusds.jose.JWSSigner signer, java.security.cert.X509Certificate certificate, boolean withX5c,
-                              Serialization serialization, Policy policy) throws Refused {
+    public static String sign(
+            byte[] payload,
+            com.nimbusds.jose.JWSSigner signer,
+            java.security.cert.X509Certificate certificate,
+            boolean withX5c,
+            Serialization serialization,
+            Policy policy)
+            throws Refused {
         return signAll(payload, List.of(certificateKey(signer, certificate, withX5c, policy)), serialization, policy);
     }
 
@@ -817,8 +1028,7 @@ public final class JoseEnvelopes {
 
         record Asymmetric(String id, java.security.PublicKey key) implements VerificationKey {
             @Override
-            public void close() {
-            }
+            public void close() {}
         }
     }
 
@@ -830,8 +1040,7 @@ public final class JoseEnvelopes {
     }
 
     /** A verified payload and the ids of the keys whose signatures verified. */
-    public record Verified(byte[] payload, List<String> keyIds) {
-    }
+    public record Verified(byte[] payload, List<String> keyIds) {}
 
     /**
      * Verifies a JWS, compact or JSON with several signatures (RFC 7515 §7.2). Every signature must use an
@@ -840,14 +1049,21 @@ public final class JoseEnvelopes {
      * one must. The key's kind must match the algorithm: an HMAC is never checked with a public key, an RS/ES
      * signature never with a symmetric key (algorithm confusion), RSA keys under 2048 bits are refused.
      */
-    public static Verified verifyAll(String envelope, Serialization serialization, VerificationKeys keys, Policy policy) throws Refused {
+    public static Verified verifyAll(String envelope, Serialization serialization, VerificationKeys keys, Policy policy)
+            throws Refused {
         return verifyAll(envelope, serialization, keys, policy, Accept.ANY);
     }
 
     /** Which signatures a caller checks: MACs only, certificate signatures only, or both (refused before any key lookup). */
-    public enum Accept { MAC, CERTIFICATE, ANY }
+    public enum Accept {
+        MAC,
+        CERTIFICATE,
+        ANY
+    }
 
-    public static Verified verifyAll(String envelope, Serialization serialization, VerificationKeys keys, Policy policy, Accept accept) throws Refused {
+    public static Verified verifyAll(
+            String envelope, Serialization serialization, VerificationKeys keys, Policy policy, Accept accept)
+            throws Refused {
         checkSize(envelope, policy);
         List<String[]> parts = new ArrayList<>(); // protected, payload, signature, unprotected JSON (or null)
         if (serialization == Serialization.COMPACT) {
@@ -865,7 +1081,8 @@ public final class JoseEnvelopes {
             List<?> sigs;
             if (m.containsKey("signatures")) {
                 if (!(m.get("signatures") instanceof List<?> l) || m.containsKey("signature")) {
-                    throw new Refused(Refused.Reason.MALFORMED, "signatures is an array (and not mixed with the flattened form)");
+                    throw new Refused(
+                            Refused.Reason.MALFORMED, "signatures is an array (and not mixed with the flattened form)");
                 }
                 sigs = l;
             } else {
@@ -875,12 +1092,17 @@ public final class JoseEnvelopes {
                 throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " signatures");
             }
             for (Object o : sigs) {
-                if (!(o instanceof Map<?, ?> sm) || !(sm.get("signature") instanceof String sig)
+                if (!(o instanceof Map<?, ?> sm)
+                        || !(sm.get("signature") instanceof String sig)
                         || (sm.get("protected") != null && !(sm.get("protected") instanceof String))
                         || (sm.get("header") != null && !(sm.get("header") instanceof Map))) {
-                    throw new Refused(Refused.Reason.MALFORMED, "each signature has a signature string, a protected string and a header object");
+                    throw new Refused(
+                            Refused.Reason.MALFORMED,
+                            "each signature has a signature string, a protected string and a header object");
                 }
-                String unprotected = sm.get("header") == null ? null : com.nimbusds.jose.util.JSONObjectUtils.toJSONString(castMap(sm.get("header")));
+                String unprotected = sm.get("header") == null
+                        ? null
+                        : com.nimbusds.jose.util.JSONObjectUtils.toJSONString(castMap(sm.get("header")));
                 parts.add(new String[] {(String) sm.get("protected"), payload, sig, unprotected});
             }
             for (String[] p : parts) {
@@ -897,35 +1119,45 @@ public final class JoseEnvelopes {
                     continue; // alg not integrity-protected (e.g. RFC 7520 §4.8's second signature): not counted
                 }
                 precheckHeader(p[0], policy);
-                JWSObject jws = new JWSObject(new com.nimbusds.jose.util.Base64URL(p[0]), new com.nimbusds.jose.util.Base64URL(p[1]),
+                JWSObject jws = new JWSObject(
+                        new com.nimbusds.jose.util.Base64URL(p[0]),
+                        new com.nimbusds.jose.util.Base64URL(p[1]),
                         new com.nimbusds.jose.util.Base64URL(p[2]));
                 JWSHeader h = jws.getHeader();
-                if (p[3] != null) { // RFC 7515 §7.2.1: protected and unprotected members are disjoint; the union names the key
+                if (p[3] != null) { // RFC 7515 §7.2.1: protected and unprotected members are disjoint; the union names
+                    // the key
                     Map<String, Object> merged = new java.util.LinkedHashMap<>(h.toJSONObject());
                     Map<String, Object> unprotected = com.nimbusds.jose.util.JSONObjectUtils.parse(p[3]);
                     for (String name : unprotected.keySet()) {
                         if (merged.containsKey(name) || "crit".equals(name) || "b64".equals(name)) {
-                            throw new Refused(Refused.Reason.MALFORMED, "header member " + name + " is both protected and unprotected, or may not be unprotected");
+                            throw new Refused(
+                                    Refused.Reason.MALFORMED,
+                                    "header member " + name
+                                            + " is both protected and unprotected, or may not be unprotected");
                         }
                     }
                     merged.putAll(unprotected);
                     h = JWSHeader.parse(merged);
                 }
                 if (h.getCriticalParams() != null && !h.getCriticalParams().isEmpty()) {
-                    throw new Refused(Refused.Reason.POLICY, "unknown critical header parameters " + h.getCriticalParams());
+                    throw new Refused(
+                            Refused.Reason.POLICY, "unknown critical header parameters " + h.getCriticalParams());
                 }
                 if (!h.isBase64URLEncodePayload()) {
                     throw new Refused(Refused.Reason.POLICY, "unencoded payloads (b64=false) are not accepted");
                 }
                 JWSAlgorithm alg = h.getAlgorithm();
                 boolean hmac = JWSAlgorithm.Family.HMAC_SHA.contains(alg);
-                boolean ec = JWSAlgorithm.Family.EC.contains(alg) && alg.getName().startsWith("ES") && !alg.equals(JWSAlgorithm.ES256K);
+                boolean ec = JWSAlgorithm.Family.EC.contains(alg)
+                        && alg.getName().startsWith("ES")
+                        && !alg.equals(JWSAlgorithm.ES256K);
                 boolean rsa = alg.getName().matches("RS(256|384|512)");
                 if (!hmac && !ec && !rsa) {
                     throw new Refused(Refused.Reason.POLICY, alg + " is not an ESData signature algorithm");
                 }
                 if ((accept == Accept.MAC && !hmac) || (accept == Accept.CERTIFICATE && hmac)) {
-                    otherKind = accept == Accept.MAC ? alg + " is not a MAC: symmetric keys verify HMACs only"
+                    otherKind = accept == Accept.MAC
+                            ? alg + " is not a MAC: symmetric keys verify HMACs only"
                             : alg + " is not a certificate signature algorithm";
                     otherKinds++;
                     continue; // another receiver's kind of signature: not looked up, not counted
@@ -957,10 +1189,13 @@ public final class JoseEnvelopes {
         return new Verified(payload, List.copyOf(verified));
     }
 
-    private static com.nimbusds.jose.JWSVerifier verifierFor(JWSAlgorithm alg, boolean hmac, boolean ec, VerificationKey key) throws Refused, JOSEException {
+    private static com.nimbusds.jose.JWSVerifier verifierFor(
+            JWSAlgorithm alg, boolean hmac, boolean ec, VerificationKey key) throws Refused, JOSEException {
         if (hmac) {
             if (!(key instanceof VerificationKey.Symmetric s)) {
-                throw new Refused(Refused.Reason.POLICY, alg + " with a public key: an HMAC is only checked with a symmetric key");
+                throw new Refused(
+                        Refused.Reason.POLICY,
+                        alg + " with a public key: an HMAC is only checked with a symmetric key");
             }
             return s.key().reveal(k -> {
                 try {
@@ -975,12 +1210,15 @@ public final class JoseEnvelopes {
             });
         }
         if (!(key instanceof VerificationKey.Asymmetric a)) {
-            throw new Refused(Refused.Reason.POLICY, alg + " with a symmetric key: signatures are only checked with a certificate's public key");
+            throw new Refused(
+                    Refused.Reason.POLICY,
+                    alg + " with a symmetric key: signatures are only checked with a certificate's public key");
         }
         com.nimbusds.jose.JWSVerifier v;
         if (ec && a.key() instanceof java.security.interfaces.ECPublicKey e) {
             com.nimbusds.jose.jwk.Curve curve = com.nimbusds.jose.jwk.Curve.forECParameterSpec(e.getParams());
-            if (curve == null || !com.nimbusds.jose.jwk.Curve.forJWSAlgorithm(alg).contains(curve)) {
+            if (curve == null
+                    || !com.nimbusds.jose.jwk.Curve.forJWSAlgorithm(alg).contains(curve)) {
                 throw new Refused(Refused.Reason.POLICY, alg + " does not go with the key's curve " + curve);
             }
             v = new com.nimbusds.jose.crypto.ECDSAVerifier(e);
@@ -1005,25 +1243,33 @@ public final class JoseEnvelopes {
      * Verifies a certificate signature (ES256/384/512, RS256/384/512) with the certificate its
      * {@code x5t#S256} names in {@code certs} — never with a key carried in the envelope, and never an HMAC.
      */
-    public static byte[] verifySignature(String envelope, Serialization serialization, CertificateLookup certs, Policy policy) throws Refused {
-        return verifyAll(envelope, serialization, certificateKeys(certs), policy, Accept.CERTIFICATE).payload();
+    public static byte[] verifySignature(
+            String envelope, Serialization serialization, CertificateLookup certs, Policy policy) throws Refused {
+        return verifyAll(envelope, serialization, certificateKeys(certs), policy, Accept.CERTIFICATE)
+                .payload();
     }
 
     /** Certificate keys by {@code x5t#S256} (the only way a certificate is named here; x5c and jwk in headers are ignored). */
     public static VerificationKeys certificateKeys(CertificateLookup certs) {
-        return h -> h.getX509CertSHA256Thumbprint() == null ? Optional.empty()
+        return h -> h.getX509CertSHA256Thumbprint() == null
+                ? Optional.empty()
                 : certs.find(h.getX509CertSHA256Thumbprint().toString())
-                .map(c -> new VerificationKey.Asymmetric(h.getX509CertSHA256Thumbprint().toString(), c.getPublicKey()));
+                        .map(c -> new VerificationKey.Asymmetric(
+                                h.getX509CertSHA256Thumbprint().toString(), c.getPublicKey()));
     }
 
     /** Symmetric keys by {@code kid}. */
     public static VerificationKeys symmetricKeys(KeyLookup keys) {
-        return h -> h.getKeyID() == null ? Optional.empty() : keys.find(h.getKeyID()).map(k -> new VerificationKey.Symmetric(h.getKeyID(), k));
+        return h -> h.getKeyID() == null
+                ? Optional.empty()
+                : keys.find(h.getKeyID()).map(k -> new VerificationKey.Symmetric(h.getKeyID(), k));
     }
 
     /** Verifies a MAC with the symmetric keys the lookup knows; returns the payload. */
-    public static byte[] verify(String envelope, Serialization serialization, KeyLookup keys, Policy policy) throws Refused {
-        return verifyAll(envelope, serialization, symmetricKeys(keys), policy, Accept.MAC).payload();
+    public static byte[] verify(String envelope, Serialization serialization, KeyLookup keys, Policy policy)
+            throws Refused {
+        return verifyAll(envelope, serialization, symmetricKeys(keys), policy, Accept.MAC)
+                .payload();
     }
 
     // ---------------------------------------------------------------- checks and helpers
@@ -1057,7 +1303,8 @@ public final class JoseEnvelopes {
         return b.append(name.length() > 40 ? "…\"" : "\"").toString();
     }
 
-    private static void checkHeader(Policy policy, String alg, String enc, Set<String> crit, boolean zip) throws Refused {
+    private static void checkHeader(Policy policy, String alg, String enc, Set<String> crit, boolean zip)
+            throws Refused {
         checkAllowed(policy, alg, enc);
         if (enc == null) {
             throw new Refused(Refused.Reason.MALFORMED, "no enc");
@@ -1069,7 +1316,6 @@ public final class JoseEnvelopes {
             throw new Refused(Refused.Reason.POLICY, "compressed content (zip) is not accepted");
         }
     }
-
 
     private static void checkSize(String envelope, Policy policy) throws Refused {
         if (envelope == null || envelope.isEmpty()) {
@@ -1088,7 +1334,6 @@ public final class JoseEnvelopes {
         precheckHeader(s.substring(0, s.indexOf('.')), policy);
         return JWEObject.parse(s);
     }
-
 
     /** The protected header as sent: strict JSON (no duplicate members) and an allowed {@code alg}, before Nimbus sees it. */
     private static void precheckHeader(String b64u, Policy policy) throws Refused {
@@ -1120,12 +1365,16 @@ public final class JoseEnvelopes {
             throw new Refused(Refused.Reason.MALFORMED, "header is a JSON object");
         }
         if (jwe.containsKey("recipients")) {
-            if (!(jwe.get("recipients") instanceof List<?> rs) || jwe.containsKey("encrypted_key") || jwe.containsKey("header")) {
-                throw new Refused(Refused.Reason.MALFORMED, "recipients is an array (and not mixed with the flattened form)");
+            if (!(jwe.get("recipients") instanceof List<?> rs)
+                    || jwe.containsKey("encrypted_key")
+                    || jwe.containsKey("header")) {
+                throw new Refused(
+                        Refused.Reason.MALFORMED, "recipients is an array (and not mixed with the flattened form)");
             }
             for (Object r : rs) {
                 if (!(r instanceof Map<?, ?> rm) || (rm.get("header") != null && !(rm.get("header") instanceof Map))) {
-                    throw new Refused(Refused.Reason.MALFORMED, "each recipient is an object whose header is an object");
+                    throw new Refused(
+                            Refused.Reason.MALFORMED, "each recipient is an object whose header is an object");
                 }
                 requireBase64UrlMember(castMap(rm), "encrypted_key");
             }
@@ -1137,7 +1386,9 @@ public final class JoseEnvelopes {
         if (v == null) {
             return;
         }
-        if (!(v instanceof String text) || text.length() % 4 == 1 || !text.chars().allMatch(JoseEnvelopes::isBase64UrlChar)) {
+        if (!(v instanceof String text)
+                || text.length() % 4 == 1
+                || !text.chars().allMatch(JoseEnvelopes::isBase64UrlChar)) {
             throw new Refused(Refused.Reason.MALFORMED, name + " is not base64url (RFC 7516 §7.2.1)");
         }
     }
@@ -1149,7 +1400,12 @@ public final class JoseEnvelopes {
     private static void requireBase64Url(String s) throws Refused {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            boolean ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+            boolean ok = (c >= 'A' && c <= 'Z')
+                    || (c >= 'a' && c <= 'z')
+                    || (c >= '0' && c <= '9')
+                    || c == '-'
+                    || c == '_'
+                    || c == '.';
             if (!ok) {
                 throw new Refused(Refused.Reason.MALFORMED, "invalid base64url character");
             }
@@ -1177,7 +1433,9 @@ public final class JoseEnvelopes {
             }
             return STRICT.convertValue(node, Map.class);
         } catch (com.fasterxml.jackson.core.JsonProcessingException x) {
-            throw new Refused(Refused.Reason.MALFORMED, x.getOriginalMessage().contains("Duplicate") ? "duplicate JSON member" : "malformed JSON");
+            throw new Refused(
+                    Refused.Reason.MALFORMED,
+                    x.getOriginalMessage().contains("Duplicate") ? "duplicate JSON member" : "malformed JSON");
         }
     }
 
@@ -1206,13 +1464,13 @@ public final class JoseEnvelopes {
         });
     }
 
-
     private static SecretKey secret(byte[] k) {
         return new SecretKeySpec(k.clone(), "AES");
     }
 
     private static String json(String serialized, Serialization serialization) {
         return serialization == Serialization.JSON_BASE64
-                ? Base64.getEncoder().encodeToString(serialized.getBytes(StandardCharsets.UTF_8)) : serialized;
+                ? Base64.getEncoder().encodeToString(serialized.getBytes(StandardCharsets.UTF_8))
+                : serialized;
     }
 }

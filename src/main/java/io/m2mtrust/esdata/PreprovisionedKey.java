@@ -57,8 +57,7 @@ public class PreprovisionedKey {
         public String tenantId;
         public String keyId;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String keyId) {
             this.tenantId = tenantId;

@@ -50,19 +50,31 @@ public class PreprovisionedKeyResource {
     static final String SEAL_PURPOSE = "ESDataPre";
     static final Set<Integer> LENGTHS = Set.of(16, 24, 32, 48, 64);
 
-    public record ImportKey(@NotNull @Size(max = 320) String keyId, @NotNull Integer suid, @NotNull @Size(min = 1, max = 16) List<String> holders,
-                            @NotNull @Size(max = 100) String keyValue, @NotNull Instant expiresAt) {
+    public record ImportKey(
+            @NotNull @Size(max = 320) String keyId,
+            @NotNull Integer suid,
+            @NotNull @Size(min = 1, max = 16) List<String> holders,
+            @NotNull @Size(max = 100) String keyValue,
+            @NotNull Instant expiresAt) {
         @Override
         public String toString() {
             return "ImportKey[" + keyId + ", suid " + suid + ", keyValue=[redacted]]";
         }
     }
 
-    public record KeyView(String keyId, int suid, List<String> holders, int keyLength, Instant expiresAt, Instant createdAt, Instant revokedAt,
-                          String status) {
+    public record KeyView(
+            String keyId,
+            int suid,
+            List<String> holders,
+            int keyLength,
+            Instant expiresAt,
+            Instant createdAt,
+            Instant revokedAt,
+            String status) {
         static KeyView of(PreprovisionedKey k) {
             String status = k.revokedAt != null ? "REVOKED" : k.expiresAt.isAfter(Instant.now()) ? "ACTIVE" : "EXPIRED";
-            return new KeyView(k.keyId, k.suid, List.of(k.holders), k.keyLength, k.expiresAt, k.createdAt, k.revokedAt, status);
+            return new KeyView(
+                    k.keyId, k.suid, List.of(k.holders), k.keyLength, k.expiresAt, k.createdAt, k.revokedAt, status);
         }
     }
 
@@ -74,8 +86,14 @@ public class PreprovisionedKeyResource {
     private final AuditLog audit;
     private final DeviceFqdns fqdns;
 
-    PreprovisionedKeyResource(EntityManager em, KeySealer sealer, PolicyService policies, TenantDoor tenants, AdminAccess access, AuditLog audit,
-                              DeviceFqdns fqdns) {
+    PreprovisionedKeyResource(
+            EntityManager em,
+            KeySealer sealer,
+            PolicyService policies,
+            TenantDoor tenants,
+            AdminAccess access,
+            AuditLog audit,
+            DeviceFqdns fqdns) {
         this.em = em;
         this.sealer = sealer;
         this.policies = policies;
@@ -92,26 +110,41 @@ public class PreprovisionedKeyResource {
     @GET
     public List<KeyView> list(@PathParam("tenant") String tenant) {
         tenants.enter(tenant, AdminAccess.Need.READ);
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from PreprovisionedKey where tenantId = ?1 order by keyId",
-                PreprovisionedKey.class).setParameter(1, tenant).getResultStream().map(KeyView::of).toList());
+        return QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery(
+                                "from PreprovisionedKey where tenantId = ?1 order by keyId", PreprovisionedKey.class)
+                        .setParameter(1, tenant)
+                        .getResultStream()
+                        .map(KeyView::of)
+                        .toList());
     }
 
     @POST
-    @Operation(summary = "Import a pre-provisioned key (SUID 13 pairwiseESPrimKey, 14 ESData encryption, 15 ESData MAC; 16/24/32/48/64 bytes, base64) for its holders")
+    @Operation(
+            summary =
+                    "Import a pre-provisioned key (SUID 13 pairwiseESPrimKey, 14 ESData encryption, 15 ESData MAC; 16/24/32/48/64 bytes, base64) for its holders")
     public Response importKey(@PathParam("tenant") String tenant, @Valid @NotNull ImportKey req) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
         List<java.util.Map<String, String>> errors = new ArrayList<>();
-        String fqdn = req.keyId().contains("@") ? req.keyId().substring(req.keyId().indexOf('@') + 1) : "";
-        if (!req.keyId().matches("[A-Za-z0-9._-]{1,64}@[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+")) {
-            errors.add(ApiProblem.fieldError("keyId", "must be <id>@<fqdn>: id of A-Z a-z 0-9 . _ - (1-64), a lower-case DNS name"));
+        String fqdn =
+                req.keyId().contains("@") ? req.keyId().substring(req.keyId().indexOf('@') + 1) : "";
+        if (!req.keyId()
+                .matches(
+                        "[A-Za-z0-9._-]{1,64}@[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+")) {
+            errors.add(ApiProblem.fieldError(
+                    "keyId", "must be <id>@<fqdn>: id of A-Z a-z 0-9 . _ - (1-64), a lower-case DNS name"));
         } else if (fqdn.equals(fqdns.maf(tenant)) || fqdn.equals(fqdns.mef(tenant))) {
-            errors.add(ApiProblem.fieldError("keyId", "the tenant's MAF and MEF FQDNs name registered keys; use another domain"));
+            errors.add(ApiProblem.fieldError(
+                    "keyId", "the tenant's MAF and MEF FQDNs name registered keys; use another domain"));
         }
         if (req.suid() < 13 || req.suid() > 15) {
-            errors.add(ApiProblem.fieldError("suid", "13 (pairwiseESPrimKey), 14 (ESData encryption) or 15 (ESData MAC)"));
+            errors.add(
+                    ApiProblem.fieldError("suid", "13 (pairwiseESPrimKey), 14 (ESData encryption) or 15 (ESData MAC)"));
         }
-        if (req.holders().stream().anyMatch(h -> h == null || h.isBlank() || h.length() > 300) || req.holders().stream().distinct().count() != req.holders().size()) {
-            errors.add(ApiProblem.fieldError("holders", "1-16 distinct end-point identities of at most 300 characters"));
+        if (req.holders().stream().anyMatch(h -> h == null || h.isBlank() || h.length() > 300)
+                || req.holders().stream().distinct().count() != req.holders().size()) {
+            errors.add(
+                    ApiProblem.fieldError("holders", "1-16 distinct end-point identities of at most 300 characters"));
         }
         if (!req.expiresAt().isAfter(Instant.now())) {
             errors.add(ApiProblem.fieldError("expiresAt", "must be in the future"));
@@ -133,13 +166,18 @@ public class PreprovisionedKeyResource {
             throw ApiProblem.invalid(errors);
         }
         try (SecretBytes value = SecretBytes.adopt(raw)) {
-            return audit.auditRefusals(tenant, access.actor(), "esdata.preprovisioned.import", "key/" + req.keyId(),
+            return audit.auditRefusals(
+                    tenant,
+                    access.actor(),
+                    "esdata.preprovisioned.import",
+                    "key/" + req.keyId(),
                     () -> QuarkusTransaction.requiringNew().call(() -> {
                         if (!Arrays.asList(policies.get(tenant).allowedSuids).contains(req.suid())) {
                             throw ApiProblem.forbidden("the tenant's policy does not allow SUID " + req.suid());
                         }
                         if (em.find(PreprovisionedKey.class, new PreprovisionedKey.Key(tenant, req.keyId())) != null) {
-                            throw ApiProblem.conflict("key " + req.keyId() + " exists or existed; key ids are never reused");
+                            throw ApiProblem.conflict(
+                                    "key " + req.keyId() + " exists or existed; key ids are never reused");
                         }
                         PreprovisionedKey k = new PreprovisionedKey();
                         k.tenantId = tenant;
@@ -152,8 +190,14 @@ public class PreprovisionedKeyResource {
                         k.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
                         em.persist(k);
                         em.flush();
-                        audit.append(tenant, access.actor(), "esdata.preprovisioned.import", "key/" + req.keyId(), AuditLog.Outcome.SUCCESS,
-                                value.length() + "-byte SUID " + req.suid() + " key for " + req.holders() + ", sealed under the tenant KEK");
+                        audit.append(
+                                tenant,
+                                access.actor(),
+                                "esdata.preprovisioned.import",
+                                "key/" + req.keyId(),
+                                AuditLog.Outcome.SUCCESS,
+                                value.length() + "-byte SUID " + req.suid() + " key for " + req.holders()
+                                        + ", sealed under the tenant KEK");
                         return Response.status(201).entity(KeyView.of(k)).build();
                     }));
         }
@@ -170,7 +214,13 @@ public class PreprovisionedKeyResource {
                 return false;
             }
             k.revokedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-            audit.append(tenant, access.actor(), "esdata.preprovisioned.revoke", "key/" + keyId, AuditLog.Outcome.SUCCESS, null);
+            audit.append(
+                    tenant,
+                    access.actor(),
+                    "esdata.preprovisioned.revoke",
+                    "key/" + keyId,
+                    AuditLog.Outcome.SUCCESS,
+                    null);
             return true;
         });
         if (!done) {

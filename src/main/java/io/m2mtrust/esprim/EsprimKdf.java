@@ -18,10 +18,10 @@ import java.util.Arrays;
 public final class EsprimKdf {
 
     public static final int KEY_GEN_HMAC_SHA256 = 1;
-    private static final byte[] LABEL = "oneM2M HMAC-SHA256 sessionESPrimKey derivation algorithm".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] LABEL =
+            "oneM2M HMAC-SHA256 sessionESPrimKey derivation algorithm".getBytes(StandardCharsets.US_ASCII);
 
-    private EsprimKdf() {
-    }
+    private EsprimKdf() {}
 
     public static SecretBytes sessionKey(SecretBytes pairwiseKey, byte[] receiverRand, byte[] originatorRand) {
         if (receiverRand.length != 16 || originatorRand.length != 16) {

@@ -32,22 +32,31 @@ public final class EsprimObject {
     private static final Set<String> HEADER_MEMBERS = Set.of("alg", "enc", "kid", "ori", "rri", "oro", "rro", "cty");
 
     /** What the header says, checked for shape; {@code jwe} is ready to decrypt. */
-    public record Parsed(String kid, String enc, String ori, String rri, Map<String, Object> oro, Map<String, Object> rro, String cty, JWEObject jwe) {
-    }
+    public record Parsed(
+            String kid,
+            String enc,
+            String ori,
+            String rri,
+            Map<String, Object> oro,
+            Map<String, Object> rro,
+            String cty,
+            JWEObject jwe) {}
 
-    private EsprimObject() {
-    }
+    private EsprimObject() {}
 
     public static Parsed parse(String compact) throws EsprimError {
         if (compact == null || compact.isEmpty() || compact.length() > MAX_LENGTH) {
-            throw new EsprimError(EsprimError.BAD_REQUEST, "the ESPrim object is missing or larger than " + MAX_LENGTH + " characters");
+            throw new EsprimError(
+                    EsprimError.BAD_REQUEST,
+                    "the ESPrim object is missing or larger than " + MAX_LENGTH + " characters");
         }
         String[] p = compact.split("\\.", -1);
         if (p.length != 5) {
             throw new EsprimError(EsprimError.BAD_REQUEST, "an ESPrim object is a compact JWE with five parts");
         }
         if (!p[1].isEmpty()) {
-            throw new EsprimError(EsprimError.BAD_REQUEST, "the encrypted-key part of an ESPrim object is empty (alg dir)");
+            throw new EsprimError(
+                    EsprimError.BAD_REQUEST, "the encrypted-key part of an ESPrim object is empty (alg dir)");
         }
         for (String part : p) {
             if (!part.matches("[A-Za-z0-9_-]*")) {
@@ -55,18 +64,21 @@ public final class EsprimObject {
             }
         }
         if (p[0].length() > MAX_HEADER) {
-            throw new EsprimError(EsprimError.BAD_REQUEST, "the protected header is larger than " + MAX_HEADER + " characters");
+            throw new EsprimError(
+                    EsprimError.BAD_REQUEST, "the protected header is larger than " + MAX_HEADER + " characters");
         }
         Map<String, Object> h;
         try {
             h = io.m2mtrust.common.StrictJson.object(Base64.getUrlDecoder().decode(p[0]));
         } catch (Exception e) {
-            throw new EsprimError(EsprimError.BAD_REQUEST, "the protected header is not a JSON object without duplicate members");
+            throw new EsprimError(
+                    EsprimError.BAD_REQUEST, "the protected header is not a JSON object without duplicate members");
         }
         for (String k : h.keySet()) {
             if (!HEADER_MEMBERS.contains(k)) {
                 // crit, zip, jku, jwk, x5u… have no place in an ESPrim object
-                throw new EsprimError(EsprimError.UNSUPPORTED_OPTION, "header member " + k + " is not part of an ESPrim object");
+                throw new EsprimError(
+                        EsprimError.UNSUPPORTED_OPTION, "header member " + k + " is not part of an ESPrim object");
             }
         }
         if (!"dir".equals(h.get("alg"))) {
@@ -107,18 +119,31 @@ public final class EsprimObject {
             p.jwe().decrypt(d);
             return p.jwe().getPayload().toBytes();
         } catch (JOSEException | IllegalStateException e) {
-            throw new EsprimError(EsprimError.BAD_MAC, "the ESPrim object does not decrypt with the session key (altered, or another key)");
+            throw new EsprimError(
+                    EsprimError.BAD_MAC,
+                    "the ESPrim object does not decrypt with the session key (altered, or another key)");
         }
     }
 
     /** Builds an ESPrim object: {@code oro} or {@code rro} (a rand object's JSON) may be null. */
-    public static String protect(byte[] plaintext, SecretBytes sessionKey, String enc, String kid, String ori, String rri, String cty,
-                                 Map<String, Object> oro, Map<String, Object> rro) throws EsprimError {
+    public static String protect(
+            byte[] plaintext,
+            SecretBytes sessionKey,
+            String enc,
+            String kid,
+            String ori,
+            String rri,
+            String cty,
+            Map<String, Object> oro,
+            Map<String, Object> rro)
+            throws EsprimError {
         if (!ENCS.contains(enc)) {
             throw new EsprimError(EsprimError.UNSUPPORTED_OPTION, "enc " + enc);
         }
-        JWEHeader.Builder h = new JWEHeader.Builder(JWEAlgorithm.DIR, EncryptionMethod.parse(enc)).keyID(kid)
-                .customParam("ori", ori).customParam("rri", rri);
+        JWEHeader.Builder h = new JWEHeader.Builder(JWEAlgorithm.DIR, EncryptionMethod.parse(enc))
+                .keyID(kid)
+                .customParam("ori", ori)
+                .customParam("rri", rri);
         if (cty != null) {
             h.contentType(cty);
         }

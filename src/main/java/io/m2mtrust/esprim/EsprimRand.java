@@ -22,7 +22,12 @@ import java.util.Objects;
 public class EsprimRand {
 
     /** RECEIVER/ORIGINATOR: this service is the receiver; PEER_RECEIVER/OWN_ORIGINATOR: it originates for a local entity. */
-    public enum Role { RECEIVER, ORIGINATOR, PEER_RECEIVER, OWN_ORIGINATOR }
+    public enum Role {
+        RECEIVER,
+        ORIGINATOR,
+        PEER_RECEIVER,
+        OWN_ORIGINATOR
+    }
 
     @Id
     @Column(name = "tenant_id")
@@ -73,8 +78,7 @@ public class EsprimRand {
         public Role role;
         public String randId;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String entityId, Role role, String randId) {
             this.tenantId = tenantId;
@@ -85,7 +89,10 @@ public class EsprimRand {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.entityId, entityId) && k.role == role
+            return o instanceof Key k
+                    && Objects.equals(k.tenantId, tenantId)
+                    && Objects.equals(k.entityId, entityId)
+                    && k.role == role
                     && Objects.equals(k.randId, randId);
         }
 

@@ -14,7 +14,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The Receiver of ESPrim (TS-0003 §8.4.2 B–C; TS-0001 §11.4.2) for an entity the service protects: it
@@ -31,7 +30,14 @@ import java.util.Set;
 public class EsprimReceiver {
 
     /** What an opened ESPrim object carried, and what answering it needs. */
-    public record Opened(Map<String, Object> inner, String from, String kid, String ori, String rri, String enc, SecretBytes sessionKey)
+    public record Opened(
+            Map<String, Object> inner,
+            String from,
+            String kid,
+            String ori,
+            String rri,
+            String enc,
+            SecretBytes sessionKey)
             implements AutoCloseable {
         @Override
         public void close() {
@@ -64,22 +70,37 @@ public class EsprimReceiver {
      * the lifetime is left (repeated requests make no new rows), else a new one — refused (5000) once the entity
      * holds {@value #MAX_LIVE_PER_ENTITY} live ones.
      */
-    public RandObject issueFor(String tenantId, String entityId, String originator, Duration lifetime) throws EsprimError {
+    public RandObject issueFor(String tenantId, String entityId, String originator, Duration lifetime)
+            throws EsprimError {
         Instant now = Instant.now();
-        java.util.Optional<RandObject> live = QuarkusTransaction.requiringNew().call(() -> em.createQuery(
-                        "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 and expiresAt > ?5 order by expiresAt desc",
-                        EsprimRand.class).setParameter(1, tenantId).setParameter(2, entityId).setParameter(3, EsprimRand.Role.RECEIVER)
-                .setParameter(4, originator).setParameter(5, now.plus(lifetime.dividedBy(2))).setMaxResults(1).getResultStream().findFirst()
-                .map(EsprimRand::toRandObject));
+        java.util.Optional<RandObject> live = QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery(
+                                "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 and expiresAt > ?5 order by expiresAt desc",
+                                EsprimRand.class)
+                        .setParameter(1, tenantId)
+                        .setParameter(2, entityId)
+                        .setParameter(3, EsprimRand.Role.RECEIVER)
+                        .setParameter(4, originator)
+                        .setParameter(5, now.plus(lifetime.dividedBy(2)))
+                        .setMaxResults(1)
+                        .getResultStream()
+                        .findFirst()
+                        .map(EsprimRand::toRandObject));
         if (live.isPresent()) {
             return live.get();
         }
-        long count = QuarkusTransaction.requiringNew().call(() -> em.createQuery(
-                        "select count(r) from EsprimRand r where r.tenantId = ?1 and r.entityId = ?2 and r.role = ?3 and r.shared = false and r.expiresAt > ?4",
-                        Long.class).setParameter(1, tenantId).setParameter(2, entityId).setParameter(3, EsprimRand.Role.RECEIVER).setParameter(4, now)
-                .getSingleResult());
+        long count = QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery(
+                                "select count(r) from EsprimRand r where r.tenantId = ?1 and r.entityId = ?2 and r.role = ?3 and r.shared = false and r.expiresAt > ?4",
+                                Long.class)
+                        .setParameter(1, tenantId)
+                        .setParameter(2, entityId)
+                        .setParameter(3, EsprimRand.Role.RECEIVER)
+                        .setParameter(4, now)
+                        .getSingleResult());
         if (count >= MAX_LIVE_PER_ENTITY) {
-            throw new EsprimError(5000, "too many live receiver rand objects for " + entityId + "; use the shared one (esi.esro)");
+            throw new EsprimError(
+                    5000, "too many live receiver rand objects for " + entityId + "; use the shared one (esi.esro)");
         }
         return issue(tenantId, entityId, originator, lifetime);
     }
@@ -101,7 +122,7 @@ public class EsprimReceiver {
         r.peer = originator;
         r.shared = originator == null;
         r.randValue = value;
-        r.keyGenAlgs = new Integer[]{EsprimKdf.KEY_GEN_HMAC_SHA256};
+        r.keyGenAlgs = new Integer[] {EsprimKdf.KEY_GEN_HMAC_SHA256};
         r.protocolAlgs = RandObject.ALL_PROTOCOL_ALGS.toArray(Integer[]::new);
         r.expiresAt = now.plus(lifetime);
         r.createdAt = now;
@@ -111,10 +132,18 @@ public class EsprimReceiver {
 
     /** The entity's current shared receiver rand object, if one lives at least {@code margin} longer. */
     public java.util.Optional<RandObject> currentShared(String tenantId, String entityId, Duration margin) {
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery(
-                        "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and shared = true and expiresAt > ?4 order by expiresAt desc",
-                        EsprimRand.class).setParameter(1, tenantId).setParameter(2, entityId).setParameter(3, EsprimRand.Role.RECEIVER)
-                .setParameter(4, Instant.now().plus(margin)).setMaxResults(1).getResultStream().findFirst().map(EsprimRand::toRandObject));
+        return QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery(
+                                "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and shared = true and expiresAt > ?4 order by expiresAt desc",
+                                EsprimRand.class)
+                        .setParameter(1, tenantId)
+                        .setParameter(2, entityId)
+                        .setParameter(3, EsprimRand.Role.RECEIVER)
+                        .setParameter(4, Instant.now().plus(margin))
+                        .setMaxResults(1)
+                        .getResultStream()
+                        .findFirst()
+                        .map(EsprimRand::toRandObject));
     }
 
     /**
@@ -139,7 +168,8 @@ public class EsprimReceiver {
 
     static final Duration SESSION_TTL = Duration.ofSeconds(30);
     private static final int MAX_SESSIONS = 20_000;
-    private final java.util.concurrent.ConcurrentHashMap<String, Session> sessions = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, Session> sessions =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Opens an ESPrim object sent to {@code entityId}; every refusal carries its oneM2M status code. */
     public Opened open(String tenantId, String entityId, String compact) throws EsprimError {
@@ -148,10 +178,19 @@ public class EsprimReceiver {
         String sessionId = tenantId + "|" + entityId + "|" + p.kid() + "|" + p.ori() + "|" + p.rri() + "|" + p.enc();
         Session known = sessions.get(sessionId);
         if (known != null && known.until().isAfter(now) && known.sameOriginatorRand(p.oro())) {
-            return openWith(tenantId, entityId, p, SecretBytes.copyOf(known.key()), known.peers(), known.receiverPeer(), known.until(), null);
+            return openWith(
+                    tenantId,
+                    entityId,
+                    p,
+                    SecretBytes.copyOf(known.key()),
+                    known.peers(),
+                    known.receiverPeer(),
+                    known.until(),
+                    null);
         }
-        EsprimRand receiver = QuarkusTransaction.requiringNew().call(() ->
-                em.find(EsprimRand.class, new EsprimRand.Key(tenantId, entityId, EsprimRand.Role.RECEIVER, p.rri())));
+        EsprimRand receiver = QuarkusTransaction.requiringNew()
+                .call(() -> em.find(
+                        EsprimRand.class, new EsprimRand.Key(tenantId, entityId, EsprimRand.Role.RECEIVER, p.rri())));
         if (receiver == null || !receiver.expiresAt.isAfter(now)) {
             throw new EsprimError(EsprimError.UNKNOWN_RECV_RAND_ID, "unknown or expired receiver rand id " + p.rri());
         }
@@ -169,19 +208,25 @@ public class EsprimReceiver {
             }
             newOriginatorRand = true;
         } else {
-            EsprimRand stored = QuarkusTransaction.requiringNew().call(() ->
-                    em.find(EsprimRand.class, new EsprimRand.Key(tenantId, entityId, EsprimRand.Role.ORIGINATOR, p.ori())));
+            EsprimRand stored = QuarkusTransaction.requiringNew()
+                    .call(() -> em.find(
+                            EsprimRand.class,
+                            new EsprimRand.Key(tenantId, entityId, EsprimRand.Role.ORIGINATOR, p.ori())));
             if (stored == null) {
-                throw new EsprimError(EsprimError.UNKNOWN_ORIG_RAND_ID, "unknown originator rand id " + p.ori() + " (send oro with it first)");
+                throw new EsprimError(
+                        EsprimError.UNKNOWN_ORIG_RAND_ID,
+                        "unknown originator rand id " + p.ori() + " (send oro with it first)");
             }
             or = stored.toRandObject();
         }
         if (!or.expiry().isAfter(now)) {
-            throw new EsprimError(EsprimError.UNKNOWN_ORIG_RAND_ID, "the originator rand object " + p.ori() + " has expired");
+            throw new EsprimError(
+                    EsprimError.UNKNOWN_ORIG_RAND_ID, "the originator rand object " + p.ori() + " has expired");
         }
         checkAgreement(rr, or, p.enc());
 
-        EsDataKeys.Resolution key = QuarkusTransaction.requiringNew().call(() -> keys.resolve(tenantId, entityId, p.kid(), EsDataKeys.Usage.ESPRIM, true));
+        EsDataKeys.Resolution key = QuarkusTransaction.requiringNew()
+                .call(() -> keys.resolve(tenantId, entityId, p.kid(), EsDataKeys.Usage.ESPRIM, true));
         if (!key.usable()) {
             throw new EsprimError(EsprimError.UNKNOWN_KEY_ID, "unknown key id " + p.kid() + ": " + key.problem());
         }
@@ -190,20 +235,36 @@ public class EsprimReceiver {
             session = EsprimKdf.sessionKey(pairwise, rr.value(), or.value());
         }
         Instant until = rr.expiry().isBefore(or.expiry()) ? rr.expiry() : or.expiry();
-        Opened opened = openWith(tenantId, entityId, p, session, key.peers(), receiver.peer, until, newOriginatorRand ? or : null);
+        Opened opened = openWith(
+                tenantId, entityId, p, session, key.peers(), receiver.peer, until, newOriginatorRand ? or : null);
         if (sessions.size() >= MAX_SESSIONS) {
             sessions.entrySet().removeIf(e -> !e.getValue().until().isAfter(now));
         }
         if (sessions.size() < MAX_SESSIONS) {
             Instant cap = now.plus(SESSION_TTL);
-            sessions.put(sessionId, new Session(opened.sessionKey().copy(), key.peers(), receiver.peer, until.isBefore(cap) ? until : cap, or.value()));
+            sessions.put(
+                    sessionId,
+                    new Session(
+                            opened.sessionKey().copy(),
+                            key.peers(),
+                            receiver.peer,
+                            until.isBefore(cap) ? until : cap,
+                            or.value()));
         }
         return opened;
     }
 
     /** Decrypts with the session key and runs the checks that need the plaintext; takes ownership of {@code session}. */
-    private Opened openWith(String tenantId, String entityId, EsprimObject.Parsed p, SecretBytes session, List<String> peers, String receiverPeer,
-                            Instant until, RandObject newOriginatorRand) throws EsprimError {
+    private Opened openWith(
+            String tenantId,
+            String entityId,
+            EsprimObject.Parsed p,
+            SecretBytes session,
+            List<String> peers,
+            String receiverPeer,
+            Instant until,
+            RandObject newOriginatorRand)
+            throws EsprimError {
         boolean handedOver = false;
         try {
             byte[] plain = EsprimObject.decrypt(p, session);
@@ -211,12 +272,19 @@ public class EsprimReceiver {
             String from = (String) inner.get("fr");
             // TS-0003 §7.2.2: the inner From must be the identity the pairwise key is bound to
             if (from == null || !peers.contains(from)) {
-                throw new EsprimError(EsprimError.IMPERSONATION, "the inner From is not the identity bound to key " + p.kid());
+                throw new EsprimError(
+                        EsprimError.IMPERSONATION, "the inner From is not the identity bound to key " + p.kid());
             }
             if (receiverPeer != null && !receiverPeer.equals(from)) {
-                throw new EsprimError(EsprimError.IMPERSONATION, "the receiver rand object " + p.rri() + " was issued to another originator");
+                throw new EsprimError(
+                        EsprimError.IMPERSONATION,
+                        "the receiver rand object " + p.rri() + " was issued to another originator");
             }
-            remember(tenantId, entityId, List.of("iv:" + p.kid() + ":" + EsprimObject.iv(p), "rqi:" + from + ":" + inner.get("rqi")), until);
+            remember(
+                    tenantId,
+                    entityId,
+                    List.of("iv:" + p.kid() + ":" + EsprimObject.iv(p), "rqi:" + from + ":" + inner.get("rqi")),
+                    until);
             if (newOriginatorRand != null) {
                 keepOriginatorRand(tenantId, entityId, from, newOriginatorRand);
             }
@@ -231,7 +299,8 @@ public class EsprimReceiver {
 
     /** Protects the inner response with the session key of the request, header kid, ori and rri (§8.4.2 C). */
     public String protectResponse(Opened o, byte[] innerResponse) throws EsprimError {
-        return EsprimObject.protect(innerResponse, o.sessionKey(), o.enc(), o.kid(), o.ori(), o.rri(), RESPONSE_TYPE, null, null);
+        return EsprimObject.protect(
+                innerResponse, o.sessionKey(), o.enc(), o.kid(), o.ori(), o.rri(), RESPONSE_TYPE, null, null);
     }
 
     /** The originator's choices must fit the receiver's offer (TS-0003 §8.4.2 B–C). */
@@ -239,14 +308,20 @@ public class EsprimReceiver {
         if (originator.expiry().isAfter(receiver.expiry())) {
             throw new EsprimError(EsprimError.UNSUPPORTED_OPTION, "the originator rand object outlives the receiver's");
         }
-        if (originator.keyGenAlgs().size() != 1 || !receiver.keyGenAlgs().contains(originator.keyGenAlgs().get(0))) {
-            throw new EsprimError(EsprimError.UNSUPPORTED_OPTION, "esk must be one of the receiver's esks " + receiver.keyGenAlgs());
+        if (originator.keyGenAlgs().size() != 1
+                || !receiver.keyGenAlgs().contains(originator.keyGenAlgs().get(0))) {
+            throw new EsprimError(
+                    EsprimError.UNSUPPORTED_OPTION, "esk must be one of the receiver's esks " + receiver.keyGenAlgs());
         }
         if (!new HashSet<>(receiver.protocolAlgs()).containsAll(originator.protocolAlgs())) {
-            throw new EsprimError(EsprimError.UNSUPPORTED_OPTION, "espa must be a subset of the receiver's " + receiver.protocolAlgs());
+            throw new EsprimError(
+                    EsprimError.UNSUPPORTED_OPTION,
+                    "espa must be a subset of the receiver's " + receiver.protocolAlgs());
         }
         if (!originator.protocolAlgs().contains(RandObject.protocolAlg(enc))) {
-            throw new EsprimError(EsprimError.UNSUPPORTED_OPTION, "enc " + enc + " is not among the originator's espa " + originator.protocolAlgs());
+            throw new EsprimError(
+                    EsprimError.UNSUPPORTED_OPTION,
+                    "enc " + enc + " is not among the originator's espa " + originator.protocolAlgs());
         }
     }
 
@@ -269,38 +344,51 @@ public class EsprimReceiver {
         if (!(m.get("op") instanceof Number op) || op.intValue() < 1 || op.intValue() > 5) {
             throw new EsprimError(EsprimError.BAD_REQUEST, "the inner primitive has no valid op");
         }
-        if (!(m.get("to") instanceof String) || !(m.get("fr") instanceof String) || !(m.get("rqi") instanceof String rqi) || rqi.length() > 200) {
+        if (!(m.get("to") instanceof String)
+                || !(m.get("fr") instanceof String)
+                || !(m.get("rqi") instanceof String rqi)
+                || rqi.length() > 200) {
             throw new EsprimError(EsprimError.BAD_REQUEST, "the inner primitive needs to, fr and rqi");
         }
         if (op.intValue() == 5 && m.get("pc") instanceof Map<?, ?> pc && pc.containsKey("m2m:seci")) {
-            throw new EsprimError(EsprimError.BAD_REQUEST, "an inner Notify carrying securityInfo is not processed (no recursion)");
+            throw new EsprimError(
+                    EsprimError.BAD_REQUEST, "an inner Notify carrying securityInfo is not processed (no recursion)");
         }
         return m;
     }
 
-    private void remember(String tenantId, String entityId, List<String> fingerprints, Instant until) throws EsprimError {
+    private void remember(String tenantId, String entityId, List<String> fingerprints, Instant until)
+            throws EsprimError {
         try {
             QuarkusTransaction.requiringNew().run(() -> {
                 for (String f : fingerprints) {
-                    em.createNativeQuery("insert into esprim_seen (tenant_id, entity_id, fingerprint, expires_at) values (?1, ?2, ?3, ?4)")
-                            .setParameter(1, tenantId).setParameter(2, entityId).setParameter(3, f.length() > 400 ? f.substring(0, 400) : f)
-                            .setParameter(4, until).executeUpdate();
+                    em.createNativeQuery(
+                                    "insert into esprim_seen (tenant_id, entity_id, fingerprint, expires_at) values (?1, ?2, ?3, ?4)")
+                            .setParameter(1, tenantId)
+                            .setParameter(2, entityId)
+                            .setParameter(3, f.length() > 400 ? f.substring(0, 400) : f)
+                            .setParameter(4, until)
+                            .executeUpdate();
                 }
             });
         } catch (RuntimeException e) {
             if (Sql.isUniqueViolation(e)) {
-                throw new EsprimError(EsprimError.BAD_REQUEST, "replayed: this ESPrim object or inner request id was seen before");
+                throw new EsprimError(
+                        EsprimError.BAD_REQUEST, "replayed: this ESPrim object or inner request id was seen before");
             }
             throw e;
         }
     }
 
     private void keepOriginatorRand(String tenantId, String entityId, String from, RandObject or) throws EsprimError {
-        EsprimRand existing = QuarkusTransaction.requiringNew().call(() ->
-                em.find(EsprimRand.class, new EsprimRand.Key(tenantId, entityId, EsprimRand.Role.ORIGINATOR, or.id())));
+        EsprimRand existing = QuarkusTransaction.requiringNew()
+                .call(() -> em.find(
+                        EsprimRand.class, new EsprimRand.Key(tenantId, entityId, EsprimRand.Role.ORIGINATOR, or.id())));
         if (existing != null) {
             if (!java.util.Arrays.equals(existing.randValue, or.value()) || !from.equals(existing.peer)) {
-                throw new EsprimError(EsprimError.UNKNOWN_ORIG_RAND_ID, "originator rand id " + or.id() + " is taken by another rand object");
+                throw new EsprimError(
+                        EsprimError.UNKNOWN_ORIG_RAND_ID,
+                        "originator rand id " + or.id() + " is taken by another rand object");
             }
             return;
         }
@@ -329,8 +417,12 @@ public class EsprimReceiver {
     public int purgeExpired() {
         return QuarkusTransaction.requiringNew().call(() -> {
             Instant now = Instant.now();
-            int a = em.createQuery("delete from EsprimRand where expiresAt < ?1").setParameter(1, now).executeUpdate();
-            int b = em.createNativeQuery("delete from esprim_seen where expires_at < ?1").setParameter(1, now).executeUpdate();
+            int a = em.createQuery("delete from EsprimRand where expiresAt < ?1")
+                    .setParameter(1, now)
+                    .executeUpdate();
+            int b = em.createNativeQuery("delete from esprim_seen where expires_at < ?1")
+                    .setParameter(1, now)
+                    .executeUpdate();
             return a + b;
         });
     }

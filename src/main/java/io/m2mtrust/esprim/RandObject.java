@@ -18,12 +18,14 @@ import java.util.regex.Pattern;
  * and 32 lowercase hex digits, a valid NCName (interop profile). Rand values are not secret: they travel in
  * JWE headers; the session key needs the pairwise key too.
  */
-public record RandObject(String id, byte[] value, Instant expiry, List<Integer> keyGenAlgs, List<Integer> protocolAlgs) {
+public record RandObject(
+        String id, byte[] value, Instant expiry, List<Integer> keyGenAlgs, List<Integer> protocolAlgs) {
 
     public static final List<Integer> ALL_PROTOCOL_ALGS = List.of(10, 11, 12);
     private static final Pattern NCNAME = Pattern.compile("[A-Za-z_][A-Za-z0-9._-]{0,63}");
     private static final Pattern VALUE = Pattern.compile("_[0-9a-f]{32}");
-    static final DateTimeFormatter BASIC = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
+    static final DateTimeFormatter BASIC =
+            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
 
     public RandObject {
         value = value.clone();
@@ -106,8 +108,10 @@ public record RandObject(String id, byte[] value, Instant expiry, List<Integer> 
                 return Instant.now().plusMillis(Long.parseLong(s));
             }
             try {
-                String base = s.length() > 15 ? s.substring(0, 15) : s; // fractional seconds and zone suffixes ignored: UTC
-                return java.time.LocalDateTime.parse(base, DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss")).toInstant(ZoneOffset.UTC);
+                String base =
+                        s.length() > 15 ? s.substring(0, 15) : s; // fractional seconds and zone suffixes ignored: UTC
+                return java.time.LocalDateTime.parse(base, DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss"))
+                        .toInstant(ZoneOffset.UTC);
             } catch (DateTimeParseException e) {
                 throw new IllegalArgumentException("esrx is not an m2m:absRelTimestamp");
             }

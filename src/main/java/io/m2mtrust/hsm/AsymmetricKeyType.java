@@ -72,7 +72,9 @@ public enum AsymmetricKeyType {
     public static java.util.Optional<AsymmetricKeyType> of(PublicKey key) {
         if (key instanceof RSAPublicKey r) {
             int n = r.getModulus().bitLength();
-            return n == 2048 ? java.util.Optional.of(RSA_2048) : n == 3072 ? java.util.Optional.of(RSA_3072) : java.util.Optional.empty();
+            return n == 2048
+                    ? java.util.Optional.of(RSA_2048)
+                    : n == 3072 ? java.util.Optional.of(RSA_3072) : java.util.Optional.empty();
         }
         if (key instanceof ECPublicKey e) {
             int size = e.getParams().getCurve().getField().getFieldSize();

@@ -1,12 +1,10 @@
 package io.m2mtrust.hsm;
 
-import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.interfaces.ECPublicKey;
-import java.util.Arrays;
 
 /**
  * ECDH with an end-point's private key inside the token (CKM_ECDH1_DERIVE), for JOSE ECDH-ES: the JOSE
@@ -21,8 +19,15 @@ public final class EcdhInToken {
 
     // PKCS#11 constants (v2.40)
     private static final long CKF_SERIAL_SESSION = 0x4, CKF_RW_SESSION = 0x2;
-    private static final long CKA_CLASS = 0x0, CKA_TOKEN = 0x1, CKA_VALUE = 0x11, CKA_KEY_TYPE = 0x100, CKA_ID = 0x102,
-            CKA_SENSITIVE = 0x103, CKA_DERIVE = 0x10C, CKA_VALUE_LEN = 0x161, CKA_EXTRACTABLE = 0x162;
+    private static final long CKA_CLASS = 0x0,
+            CKA_TOKEN = 0x1,
+            CKA_VALUE = 0x11,
+            CKA_KEY_TYPE = 0x100,
+            CKA_ID = 0x102,
+            CKA_SENSITIVE = 0x103,
+            CKA_DERIVE = 0x10C,
+            CKA_VALUE_LEN = 0x161,
+            CKA_EXTRACTABLE = 0x162;
     private static final long CKO_PRIVATE_KEY = 0x3, CKO_SECRET_KEY = 0x4, CKK_GENERIC_SECRET = 0x10;
     private static final long CKM_ECDH1_DERIVE = 0x1050, CKD_NULL = 0x1;
 
@@ -40,21 +45,33 @@ public final class EcdhInToken {
         long zLength = coordinateLength(peer);
         return withSession((p11, session) -> {
             long key = privateKeyHandle(p11, session, label);
-            Object params = cls("CK_ECDH1_DERIVE_PARAMS").getConstructor(long.class, byte[].class, byte[].class)
+            Object params = cls("CK_ECDH1_DERIVE_PARAMS")
+                    .getConstructor(long.class, byte[].class, byte[].class)
                     .newInstance(CKD_NULL, null, point);
-            Object mechanism = cls("CK_MECHANISM").getConstructor(long.class, cls("CK_ECDH1_DERIVE_PARAMS")).newInstance(CKM_ECDH1_DERIVE, params);
+            Object mechanism = cls("CK_MECHANISM")
+                    .getConstructor(long.class, cls("CK_ECDH1_DERIVE_PARAMS"))
+                    .newInstance(CKM_ECDH1_DERIVE, params);
             Object template = attributes(
-                    attr(CKA_CLASS, CKO_SECRET_KEY), attr(CKA_KEY_TYPE, CKK_GENERIC_SECRET), attr(CKA_VALUE_LEN, zLength),
-                    attr(CKA_TOKEN, false), attr(CKA_SENSITIVE, false), attr(CKA_EXTRACTABLE, true));
-            long derived = (long) p11.getClass().getMethod("C_DeriveKey", long.class, cls("CK_MECHANISM"), long.class, template.getClass())
+                    attr(CKA_CLASS, CKO_SECRET_KEY),
+                    attr(CKA_KEY_TYPE, CKK_GENERIC_SECRET),
+                    attr(CKA_VALUE_LEN, zLength),
+                    attr(CKA_TOKEN, false),
+                    attr(CKA_SENSITIVE, false),
+                    attr(CKA_EXTRACTABLE, true));
+            long derived = (long) p11.getClass()
+                    .getMethod("C_DeriveKey", long.class, cls("CK_MECHANISM"), long.class, template.getClass())
                     .invoke(p11, session, mechanism, key, template);
             try {
                 Object value = attributes(attr(CKA_VALUE, null));
-                p11.getClass().getMethod("C_GetAttributeValue", long.class, long.class, value.getClass()).invoke(p11, session, derived, value);
+                p11.getClass()
+                        .getMethod("C_GetAttributeValue", long.class, long.class, value.getClass())
+                        .invoke(p11, session, derived, value);
                 Object a = java.lang.reflect.Array.get(value, 0);
                 return (byte[]) a.getClass().getField("pValue").get(a);
             } finally {
-                p11.getClass().getMethod("C_DestroyObject", long.class, long.class).invoke(p11, session, derived);
+                p11.getClass()
+                        .getMethod("C_DestroyObject", long.class, long.class)
+                        .invoke(p11, session, derived);
             }
         });
     }
@@ -64,7 +81,9 @@ public final class EcdhInToken {
         withSession((p11, session) -> {
             long key = privateKeyHandle(p11, session, label);
             Object t = attributes(attr(CKA_DERIVE, true));
-            p11.getClass().getMethod("C_SetAttributeValue", long.class, long.class, t.getClass()).invoke(p11, session, key, t);
+            p11.getClass()
+                    .getMethod("C_SetAttributeValue", long.class, long.class, t.getClass())
+                    .invoke(p11, session, key, t);
             return null;
         });
     }
@@ -79,11 +98,13 @@ public final class EcdhInToken {
     private <T> T withSession(InSession<T> work) {
         try {
             Object p11 = module();
-            long[] slots = (long[]) p11.getClass().getMethod("C_GetSlotList", boolean.class).invoke(p11, true);
+            long[] slots = (long[])
+                    p11.getClass().getMethod("C_GetSlotList", boolean.class).invoke(p11, true);
             if (slots.length == 0) {
                 throw new HsmUnavailableException("no token present", null);
             }
-            long session = (long) p11.getClass().getMethod("C_OpenSession", long.class, long.class, Object.class, cls("CK_NOTIFY"))
+            long session = (long) p11.getClass()
+                    .getMethod("C_OpenSession", long.class, long.class, Object.class, cls("CK_NOTIFY"))
                     .invoke(p11, slots[0], CKF_SERIAL_SESSION | CKF_RW_SESSION, null, null);
             try {
                 return work.run(p11, session);
@@ -95,8 +116,10 @@ public final class EcdhInToken {
         } catch (java.lang.reflect.InvocationTargetException e) {
             throw new HsmCryptoException("PKCS#11 ECDH refused: " + e.getCause(), e.getCause());
         } catch (Exception e) {
-            throw new HsmCryptoException("PKCS#11 ECDH not available in this JVM (needs --add-opens "
-                    + "jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED): " + e, e);
+            throw new HsmCryptoException(
+                    "PKCS#11 ECDH not available in this JVM (needs --add-opens "
+                            + "jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED): " + e,
+                    e);
         }
     }
 
@@ -113,17 +136,21 @@ public final class EcdhInToken {
             this.library = library;
         }
         token.generation(); // makes sure the provider (and so the module) is open
-        Method getInstance = cls("PKCS11").getMethod("getInstance", String.class, String.class, cls("CK_C_INITIALIZE_ARGS"), boolean.class);
+        Method getInstance = cls("PKCS11")
+                .getMethod("getInstance", String.class, String.class, cls("CK_C_INITIALIZE_ARGS"), boolean.class);
         return getInstance.invoke(null, Path.of(library).toString(), "C_GetFunctionList", null, true);
     }
 
     private static long privateKeyHandle(Object p11, long session, HsmKeyLabel label) throws Exception {
         // a PKCS#11 KeyStore stores the entry's alias as CKA_ID of the private key (its CKA_LABEL stays empty)
-        Object t = attributes(attr(CKA_CLASS, CKO_PRIVATE_KEY), attr(CKA_ID, label.value().getBytes(StandardCharsets.UTF_8)));
+        Object t = attributes(
+                attr(CKA_CLASS, CKO_PRIVATE_KEY), attr(CKA_ID, label.value().getBytes(StandardCharsets.UTF_8)));
         p11.getClass().getMethod("C_FindObjectsInit", long.class, t.getClass()).invoke(p11, session, t);
         long[] found;
         try {
-            found = (long[]) p11.getClass().getMethod("C_FindObjects", long.class, long.class).invoke(p11, session, 2L);
+            found = (long[]) p11.getClass()
+                    .getMethod("C_FindObjects", long.class, long.class)
+                    .invoke(p11, session, 2L);
         } finally {
             p11.getClass().getMethod("C_FindObjectsFinal", long.class).invoke(p11, session);
         }

@@ -36,8 +36,12 @@ public class HsmBeans {
             }
             throw new HsmStartupException(e.getMessage(), null);
         }
-        Gauge.builder("m2m.hsm.up", token, t -> t.isUp() ? 1 : 0).description("1 when the PKCS#11 token answers").register(registry);
-        Gauge.builder("m2m.hsm.reopens", token, Pkcs11Token::reopenCount).description("times the token was reopened after an outage").register(registry);
+        Gauge.builder("m2m.hsm.up", token, t -> t.isUp() ? 1 : 0)
+                .description("1 when the PKCS#11 token answers")
+                .register(registry);
+        Gauge.builder("m2m.hsm.reopens", token, Pkcs11Token::reopenCount)
+                .description("times the token was reopened after an outage")
+                .register(registry);
         return token;
     }
 

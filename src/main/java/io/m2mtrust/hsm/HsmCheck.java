@@ -10,15 +10,19 @@ import java.util.Optional;
  */
 public final class HsmCheck {
 
-    private HsmCheck() {
-    }
+    private HsmCheck() {}
 
     public static void main(String[] args) {
         Path cfg = Path.of(args.length > 0 ? args[0] : "hsm-config/softhsm2.cfg");
-        HsmSettings settings = new HsmSettings(cfg, Optional.ofNullable(System.getenv("M2M_HSM_PIN")).filter(s -> !s.isEmpty()),
-                Optional.ofNullable(System.getenv("M2M_HSM_PIN_FILE")).filter(s -> !s.isEmpty()).map(Path::of));
+        HsmSettings settings = new HsmSettings(
+                cfg,
+                Optional.ofNullable(System.getenv("M2M_HSM_PIN")).filter(s -> !s.isEmpty()),
+                Optional.ofNullable(System.getenv("M2M_HSM_PIN_FILE"))
+                        .filter(s -> !s.isEmpty())
+                        .map(Path::of));
         try (Pkcs11Token token = new Pkcs11Token(settings)) {
-            System.out.println("HSM OK: " + token.provider().getName() + ", " + token.labels(null).size() + " m2m-trust objects");
+            System.out.println("HSM OK: " + token.provider().getName() + ", "
+                    + token.labels(null).size() + " m2m-trust objects");
         } catch (HsmStartupException e) {
             System.err.println("HSM start-up failed: " + e.getMessage());
             System.exit(1);

@@ -25,7 +25,12 @@ public final class HsmCrypto {
     public static final int GCM_IV_BYTES = 12;
     public static final int GCM_TAG_BITS = 128;
 
-    public enum Op { HMAC, SEAL, OPEN, SIGN }
+    public enum Op {
+        HMAC,
+        SEAL,
+        OPEN,
+        SIGN
+    }
 
     private final Pkcs11Token token;
     private final Map<Op, Timer> ok = new EnumMap<>(Op.class);
@@ -230,8 +235,10 @@ public final class HsmCrypto {
     }
 
     private RuntimeException rethrow(String what, Exception e) {
-        if (e instanceof HsmKeyNotFoundException || e instanceof HsmUnavailableException
-                || e instanceof HsmCryptoException || e instanceof IllegalArgumentException) {
+        if (e instanceof HsmKeyNotFoundException
+                || e instanceof HsmUnavailableException
+                || e instanceof HsmCryptoException
+                || e instanceof IllegalArgumentException) {
             return (RuntimeException) e;
         }
         return token.classify(what, e);

@@ -52,7 +52,8 @@ public record HsmKeyLabel(String owner, KeyPurpose purpose, String name, int ver
             return null;
         }
         try {
-            return new HsmKeyLabel(m.group(1), KeyPurpose.fromCode(m.group(2)), m.group(3), Integer.parseInt(m.group(4)));
+            return new HsmKeyLabel(
+                    m.group(1), KeyPurpose.fromCode(m.group(2)), m.group(3), Integer.parseInt(m.group(4)));
         } catch (IllegalArgumentException e) {
             return null;
         }

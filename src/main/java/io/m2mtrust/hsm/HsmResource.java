@@ -19,9 +19,13 @@ import java.util.TreeMap;
 @SecurityRequirement(name = "oidc")
 public class HsmResource {
 
-    public record HsmStatus(boolean up, String reason, long reopens, String provider, Integer objects,
-                            Map<String, Integer> objectsPerOwner) {
-    }
+    public record HsmStatus(
+            boolean up,
+            String reason,
+            long reopens,
+            String provider,
+            Integer objects,
+            Map<String, Integer> objectsPerOwner) {}
 
     private final Pkcs11Token token;
     private final AdminAccess access;
@@ -37,7 +41,8 @@ public class HsmResource {
         access.requirePlatformAdmin();
         boolean up = token.probe();
         if (!up) {
-            return new HsmStatus(false, token.downReason().orElse("unknown"), token.reopenCount(), null, null, Map.of());
+            return new HsmStatus(
+                    false, token.downReason().orElse("unknown"), token.reopenCount(), null, null, Map.of());
         }
         Map<String, Integer> perOwner = new TreeMap<>();
         for (HsmKeyLabel l : token.labels(null)) {

@@ -24,12 +24,14 @@ public record HsmSettings(Path providerConfig, Optional<String> pin, Optional<Pa
         }
         if (pinFile.isPresent()) {
             try {
-                String s = Files.readString(pinFile.get(), StandardCharsets.UTF_8).strip();
+                String s =
+                        Files.readString(pinFile.get(), StandardCharsets.UTF_8).strip();
                 if (!s.isEmpty()) {
                     return s.toCharArray();
                 }
             } catch (IOException e) {
-                throw new HsmStartupException("HSM PIN file " + pinFile.get() + " cannot be read: " + e.getMessage(), e);
+                throw new HsmStartupException(
+                        "HSM PIN file " + pinFile.get() + " cannot be read: " + e.getMessage(), e);
             }
         }
         throw new HsmStartupException("No HSM PIN: set M2M_HSM_PIN or m2m.hsm.pin-file", null);

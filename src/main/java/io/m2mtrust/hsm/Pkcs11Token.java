@@ -16,12 +16,10 @@ import java.security.Key;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.KeyStore;
-import java.security.PrivateKey;
 import java.security.Provider;
 import java.security.PublicKey;
 import java.security.Security;
 import java.security.cert.Certificate;
-import java.security.spec.ECGenParameterSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -54,8 +52,8 @@ public final class Pkcs11Token implements AutoCloseable {
     private final AtomicLong reopenCount = new AtomicLong();
 
     /** Provider, logged-in key store and handle cache of one successful open. */
-    record Generation(Provider provider, KeyStore keyStore, Map<String, Key> handles, Map<String, PublicKey> publicKeys) {
-    }
+    record Generation(
+            Provider provider, KeyStore keyStore, Map<String, Key> handles, Map<String, PublicKey> publicKeys) {}
 
     /** Opens the token or throws {@link HsmStartupException} with one clear sentence. */
     public Pkcs11Token(HsmSettings settings) {
@@ -201,7 +199,11 @@ public final class Pkcs11Token implements AutoCloseable {
                     KeyPair kp = kpg.generateKeyPair();
                     // A PKCS#11 KeyStore stores a private key only with a certificate chain.
                     Certificate cert = certificateMaker.selfSigned(label, kp, g.provider());
-                    g.keyStore().setEntry(label.value(), new KeyStore.PrivateKeyEntry(kp.getPrivate(), new Certificate[]{cert}), null);
+                    g.keyStore()
+                            .setEntry(
+                                    label.value(),
+                                    new KeyStore.PrivateKeyEntry(kp.getPrivate(), new Certificate[] {cert}),
+                                    null);
                 }
                 default -> throw new IllegalArgumentException("unsupported purpose");
             }
@@ -236,7 +238,8 @@ public final class Pkcs11Token implements AutoCloseable {
         generateReplacingOrphan(label, certificateMaker, AsymmetricKeyType.EC_P256);
     }
 
-    public void generateReplacingOrphan(HsmKeyLabel label, CertificateMaker certificateMaker, AsymmetricKeyType keyType) {
+    public void generateReplacingOrphan(
+            HsmKeyLabel label, CertificateMaker certificateMaker, AsymmetricKeyType keyType) {
         if (exists(label)) {
             LOG.warnf("replacing orphan HSM object %s left by an interrupted operation", label);
             destroy(label);
@@ -294,7 +297,7 @@ public final class Pkcs11Token implements AutoCloseable {
             }
             Mac mac = Mac.getInstance("HmacSHA256", g.provider());
             mac.init(k);
-            mac.doFinal(new byte[]{1});
+            mac.doFinal(new byte[] {1});
             return true;
         } catch (Exception | Error e) {
             return false;
@@ -316,14 +319,15 @@ public final class Pkcs11Token implements AutoCloseable {
             if (current != null) {
                 return true;
             }
-            for (boolean resetModule : new boolean[]{false, true}) {
+            for (boolean resetModule : new boolean[] {false, true}) {
                 try {
                     Generation g = open(settings, resetModule);
                     if (probeOnce(g)) {
                         current = g;
                         downReason = null;
                         reopenCount.incrementAndGet();
-                        LOG.warnf("HSM token is UP again (reopened%s)", resetModule ? " after module re-initialise" : "");
+                        LOG.warnf(
+                                "HSM token is UP again (reopened%s)", resetModule ? " after module re-initialise" : "");
                         return true;
                     }
                 } catch (RuntimeException e) {
@@ -389,8 +393,10 @@ public final class Pkcs11Token implements AutoCloseable {
         try {
             provider = Security.getProvider("SunPKCS11").configure(cfg.toString());
         } catch (RuntimeException e) {
-            throw new HsmStartupException("PKCS#11 module " + library + " could not open the configured slot ("
-                    + rootMessage(e) + "); check slot/slotListIndex in " + cfg + " and SOFTHSM2_CONF", e);
+            throw new HsmStartupException(
+                    "PKCS#11 module " + library + " could not open the configured slot (" + rootMessage(e)
+                            + "); check slot/slotListIndex in " + cfg + " and SOFTHSM2_CONF",
+                    e);
         }
         char[] pin = settings.readPin();
         try {
@@ -449,8 +455,9 @@ public final class Pkcs11Token implements AutoCloseable {
         } catch (ReflectiveOperationException | RuntimeException e) {
             if (!reinitWarned) {
                 reinitWarned = true;
-                LOG.warn("PKCS#11 module cannot be re-initialised in this JVM (missing --add-opens "
-                        + "jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED); HSM recovery may need a restart");
+                LOG.warn(
+                        "PKCS#11 module cannot be re-initialised in this JVM (missing --add-opens "
+                                + "jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED); HSM recovery may need a restart");
             }
         }
     }
@@ -472,5 +479,4 @@ public final class Pkcs11Token implements AutoCloseable {
             }
         }
     }
-
 }

@@ -28,10 +28,19 @@ public final class SelfSignedCertificates implements Pkcs11Token.CertificateMake
     public Certificate selfSigned(HsmKeyLabel label, KeyPair keyPair, Provider provider) throws Exception {
         X500Name subject = new X500Name("CN=" + label.value().replace('/', '.') + ",O=m2m-trust key holder");
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-        JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(subject, new BigInteger(127, RANDOM),
-                Date.from(now.minus(1, ChronoUnit.MINUTES)), Date.from(now.plus(3650, ChronoUnit.DAYS)), subject,
+        JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
+                subject,
+                new BigInteger(127, RANDOM),
+                Date.from(now.minus(1, ChronoUnit.MINUTES)),
+                Date.from(now.plus(3650, ChronoUnit.DAYS)),
+                subject,
                 keyPair.getPublic());
-        ContentSigner signer = new JcaContentSignerBuilder(keyPair.getPublic() instanceof java.security.interfaces.RSAPublicKey ? "SHA256withRSA" : "SHA256withECDSA").setProvider(provider).build(keyPair.getPrivate());
+        ContentSigner signer = new JcaContentSignerBuilder(
+                        keyPair.getPublic() instanceof java.security.interfaces.RSAPublicKey
+                                ? "SHA256withRSA"
+                                : "SHA256withECDSA")
+                .setProvider(provider)
+                .build(keyPair.getPrivate());
         return new JcaX509CertificateConverter().getCertificate(builder.build(signer));
     }
 }

@@ -50,9 +50,11 @@ public class KeycloakDirectory {
     public static final String ADMINS = "admins";
     public static final String AUDITORS = "auditors";
     /** The tenant roles a tenant's people may hold, and the subgroup that grants each. */
-    public static final Map<String, String> ROLE_GROUPS = Map.of(AdminAccess.TENANT_ADMIN, ADMINS, AdminAccess.TENANT_AUDITOR, AUDITORS);
+    public static final Map<String, String> ROLE_GROUPS =
+            Map.of(AdminAccess.TENANT_ADMIN, ADMINS, AdminAccess.TENANT_AUDITOR, AUDITORS);
     /** Required action Keycloak runs at the first sign-in (or from the invitation link). */
     static final String UPDATE_PASSWORD = "UPDATE_PASSWORD";
+
     private static final int PAGE = 200;
 
     private final Instance<Keycloak> keycloak;
@@ -60,20 +62,25 @@ public class KeycloakDirectory {
     private final String realm;
     private final int invitationLifespanSeconds;
 
-    KeycloakDirectory(Instance<Keycloak> keycloak,
-                      @ConfigProperty(name = "m2m.identity.provisioning") String provisioning,
-                      @ConfigProperty(name = "quarkus.keycloak.admin-client.realm") String realm,
-                      @ConfigProperty(name = "m2m.identity.invitation-lifespan", defaultValue = "72h") java.time.Duration invitationLifespan,
-                      @ConfigProperty(name = "quarkus.keycloak.admin-client.server-url") Optional<String> serverUrl) {
+    KeycloakDirectory(
+            Instance<Keycloak> keycloak,
+            @ConfigProperty(name = "m2m.identity.provisioning") String provisioning,
+            @ConfigProperty(name = "quarkus.keycloak.admin-client.realm") String realm,
+            @ConfigProperty(name = "m2m.identity.invitation-lifespan", defaultValue = "72h")
+                    java.time.Duration invitationLifespan,
+            @ConfigProperty(name = "quarkus.keycloak.admin-client.server-url") Optional<String> serverUrl) {
         this.keycloak = keycloak;
         this.enabled = switch (provisioning) {
             case "keycloak" -> true;
             case "off" -> false;
-            default -> throw new IllegalStateException("m2m.identity.provisioning must be 'keycloak' or 'off', not '" + provisioning + "'");
+            default ->
+                throw new IllegalStateException(
+                        "m2m.identity.provisioning must be 'keycloak' or 'off', not '" + provisioning + "'");
         };
         if (enabled && serverUrl.isEmpty()) {
-            throw new IllegalStateException("m2m.identity.provisioning=keycloak needs Keycloak's address: set M2M_KEYCLOAK_URL "
-                    + "(and M2M_KEYCLOAK_PROVISIONER_SECRET), or M2M_IDENTITY_PROVISIONING=off to manage users elsewhere");
+            throw new IllegalStateException(
+                    "m2m.identity.provisioning=keycloak needs Keycloak's address: set M2M_KEYCLOAK_URL "
+                            + "(and M2M_KEYCLOAK_PROVISIONER_SECRET), or M2M_IDENTITY_PROVISIONING=off to manage users elsewhere");
         }
         this.realm = realm;
         this.invitationLifespanSeconds = (int) invitationLifespan.toSeconds();
@@ -95,21 +102,33 @@ public class KeycloakDirectory {
         }
     }
 
-    public record DirectoryUser(String id, String username, String email, String firstName, String lastName,
-                                boolean enabled, Instant createdAt, List<String> requiredActions, Set<String> roles) {
-    }
+    public record DirectoryUser(
+            String id,
+            String username,
+            String email,
+            String firstName,
+            String lastName,
+            boolean enabled,
+            Instant createdAt,
+            List<String> requiredActions,
+            Set<String> roles) {}
 
     /** A user to make; {@code temporaryPassword} (may be null) never leaves this call except to Keycloak. */
-    public record NewUser(String username, String email, String firstName, String lastName, Set<String> roles,
-                          char[] temporaryPassword) {
+    public record NewUser(
+            String username,
+            String email,
+            String firstName,
+            String lastName,
+            Set<String> roles,
+            char[] temporaryPassword) {
         @Override
         public String toString() {
-            return "NewUser[username=" + username + ", roles=" + roles + ", temporaryPassword=" + (temporaryPassword == null ? "none" : "***") + "]";
+            return "NewUser[username=" + username + ", roles=" + roles + ", temporaryPassword="
+                    + (temporaryPassword == null ? "none" : "***") + "]";
         }
     }
 
-    public record EnsuredUser(String id, String username, boolean created) {
-    }
+    public record EnsuredUser(String id, String username, boolean created) {}
 
     // ---------------------------------------------------------------- tenant groups
 
@@ -120,12 +139,14 @@ public class KeycloakDirectory {
             GroupRepresentation root = findPath(r, TENANTS_GROUP).orElseGet(() -> {
                 GroupRepresentation g = new GroupRepresentation();
                 g.setName(TENANTS_GROUP);
-                g.setAttributes(Map.of("m2m-trust", List.of("tenants of m2m-trust: one subgroup per tenant, managed by m2m-trust")));
+                g.setAttributes(Map.of(
+                        "m2m-trust", List.of("tenants of m2m-trust: one subgroup per tenant, managed by m2m-trust")));
                 created(r.groups().add(g), "group /" + TENANTS_GROUP);
                 return findPath(r, TENANTS_GROUP).orElseThrow();
             });
             boolean created = false;
-            GroupRepresentation tenant = findPath(r, TENANTS_GROUP + "/" + tenantId).orElse(null);
+            GroupRepresentation tenant =
+                    findPath(r, TENANTS_GROUP + "/" + tenantId).orElse(null);
             if (tenant == null) {
                 GroupRepresentation g = new GroupRepresentation();
                 g.setName(tenantId);
@@ -133,10 +154,14 @@ public class KeycloakDirectory {
                 created(r.groups().group(root.getId()).subGroup(g), "group /tenants/" + tenantId);
                 tenant = findPath(r, TENANTS_GROUP + "/" + tenantId).orElseThrow();
                 created = true;
-            } else if (!List.of(tenantId).equals(tenant.getAttributes() == null ? null : tenant.getAttributes().get(AdminAccess.TENANT_CLAIM))) {
+            } else if (!List.of(tenantId)
+                    .equals(
+                            tenant.getAttributes() == null
+                                    ? null
+                                    : tenant.getAttributes().get(AdminAccess.TENANT_CLAIM))) {
                 // a group someone made by hand: adopting it would hand its members this tenant's claim unseen
-                throw ApiProblem.conflict("Keycloak group /tenants/" + tenantId + " exists without the attribute tenant="
-                        + tenantId + "; remove or fix it in Keycloak first");
+                throw ApiProblem.conflict("Keycloak group /tenants/" + tenantId
+                        + " exists without the attribute tenant=" + tenantId + "; remove or fix it in Keycloak first");
             }
             String admins = ensureRoleGroup(r, tenant.getId(), tenantId, ADMINS, AdminAccess.TENANT_ADMIN);
             String auditors = ensureRoleGroup(r, tenant.getId(), tenantId, AUDITORS, AdminAccess.TENANT_AUDITOR);
@@ -152,8 +177,12 @@ public class KeycloakDirectory {
             if (tenant.isEmpty()) {
                 return Optional.empty();
             }
-            String admins = findPath(r, TENANTS_GROUP + "/" + tenantId + "/" + ADMINS).map(GroupRepresentation::getId).orElse(null);
-            String auditors = findPath(r, TENANTS_GROUP + "/" + tenantId + "/" + AUDITORS).map(GroupRepresentation::getId).orElse(null);
+            String admins = findPath(r, TENANTS_GROUP + "/" + tenantId + "/" + ADMINS)
+                    .map(GroupRepresentation::getId)
+                    .orElse(null);
+            String auditors = findPath(r, TENANTS_GROUP + "/" + tenantId + "/" + AUDITORS)
+                    .map(GroupRepresentation::getId)
+                    .orElse(null);
             return Optional.of(new TenantGroup(tenantId, tenant.get().getId(), admins, auditors, false));
         });
     }
@@ -170,8 +199,11 @@ public class KeycloakDirectory {
         boolean mapped = group.roles().realmLevel().listAll().stream().anyMatch(x -> role.equals(x.getName()));
         if (!mapped) {
             // taken from the roles this group may be given rather than from /roles, which would need view-realm
-            RoleRepresentation rep = group.roles().realmLevel().listAvailable().stream().filter(x -> role.equals(x.getName())).findFirst()
-                    .orElseThrow(() -> new ApiProblem(409, "identity-drift", "Conflict", "realm role " + role + " is missing in Keycloak"));
+            RoleRepresentation rep = group.roles().realmLevel().listAvailable().stream()
+                    .filter(x -> role.equals(x.getName()))
+                    .findFirst()
+                    .orElseThrow(() -> new ApiProblem(
+                            409, "identity-drift", "Conflict", "realm role " + role + " is missing in Keycloak"));
             group.roles().realmLevel().add(List.of(rep));
         }
         return g.getId();
@@ -202,8 +234,10 @@ public class KeycloakDirectory {
                     // the name is someone else's, perhaps another tenant's: say no more than that it is taken
                     throw ApiProblem.conflict("user name " + u.username() + " is taken");
                 }
-                if (r.users().get(id).roles().realmLevel().listEffective().stream().anyMatch(x -> AdminAccess.PLATFORM_ADMIN.equals(x.getName()))) {
-                    throw ApiProblem.forbidden("user " + u.username() + " holds platform-admin; only Keycloak's own administrators change it");
+                if (r.users().get(id).roles().realmLevel().listEffective().stream()
+                        .anyMatch(x -> AdminAccess.PLATFORM_ADMIN.equals(x.getName()))) {
+                    throw ApiProblem.forbidden("user " + u.username()
+                            + " holds platform-admin; only Keycloak's own administrators change it");
                 }
                 for (String role : u.roles()) {
                     r.users().get(id).joinGroup(group.roleGroupId(role));
@@ -237,7 +271,8 @@ public class KeycloakDirectory {
                 }
                 if (res.getStatus() == 400) {
                     // e.g. the realm's password policy; Keycloak's message never contains the password
-                    throw ApiProblem.badRequest("identity-refused", "Keycloak refused the user: " + keycloakMessage(res));
+                    throw ApiProblem.badRequest(
+                            "identity-refused", "Keycloak refused the user: " + keycloakMessage(res));
                 }
                 if (res.getStatus() != 201) {
                     throw new WebApplicationException(res.getStatus());
@@ -253,12 +288,16 @@ public class KeycloakDirectory {
         try {
             return call("invite user " + userId, () -> {
                 try {
-                    realm().users().get(userId).executeActionsEmail(List.of(UPDATE_PASSWORD), invitationLifespanSeconds);
+                    realm().users()
+                            .get(userId)
+                            .executeActionsEmail(List.of(UPDATE_PASSWORD), invitationLifespanSeconds);
                     return true;
                 } catch (WebApplicationException e) {
                     if (e.getResponse() != null && e.getResponse().getStatus() == 500) {
                         // Keycloak answers 500 when its SMTP server refuses or is unreachable: Keycloak itself is fine
-                        LOG.warnf("Keycloak could not e-mail the invitation of user %s (check the realm's SMTP settings)", userId);
+                        LOG.warnf(
+                                "Keycloak could not e-mail the invitation of user %s (check the realm's SMTP settings)",
+                                userId);
                         return false;
                     }
                     throw e;
@@ -380,13 +419,15 @@ public class KeycloakDirectory {
     public List<String> enabledMemberIds(TenantGroup group) {
         return call("list the users of tenant " + group.tenantId(), () -> {
             java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>();
-            for (String gid : new String[]{group.id(), group.adminsId(), group.auditorsId()}) {
+            for (String gid : new String[] {group.id(), group.adminsId(), group.auditorsId()}) {
                 if (gid == null) {
                     continue;
                 }
                 for (int first = 0; ; first += PAGE) {
                     List<UserRepresentation> page = realm().groups().group(gid).members(first, PAGE, true);
-                    page.stream().filter(u -> Boolean.TRUE.equals(u.isEnabled())).forEach(u -> out.add(u.getId()));
+                    page.stream()
+                            .filter(u -> Boolean.TRUE.equals(u.isEnabled()))
+                            .forEach(u -> out.add(u.getId()));
                     if (page.size() < PAGE) {
                         break;
                     }
@@ -400,7 +441,10 @@ public class KeycloakDirectory {
 
     private RealmResource realm() {
         if (!enabled) {
-            throw new ApiProblem(409, "identity-provisioning-off", "Conflict",
+            throw new ApiProblem(
+                    409,
+                    "identity-provisioning-off",
+                    "Conflict",
                     "this installation does not manage users in Keycloak (m2m.identity.provisioning=off); manage them in your identity provider");
         }
         return keycloak.get().realm(realm);
@@ -415,7 +459,8 @@ public class KeycloakDirectory {
             }
             for (int first = 0; ; first += PAGE) {
                 List<UserRepresentation> page = r.groups().group(gid).members(first, PAGE, true);
-                page.forEach(u -> out.computeIfAbsent(u.getId(), k -> new TreeSet<>()).add(e.getKey()));
+                page.forEach(u ->
+                        out.computeIfAbsent(u.getId(), k -> new TreeSet<>()).add(e.getKey()));
                 if (page.size() < PAGE) {
                     break;
                 }
@@ -425,9 +470,16 @@ public class KeycloakDirectory {
     }
 
     private static DirectoryUser view(UserRepresentation u, Set<String> roles) {
-        return new DirectoryUser(u.getId(), u.getUsername(), u.getEmail(), u.getFirstName(), u.getLastName(),
-                Boolean.TRUE.equals(u.isEnabled()), u.getCreatedTimestamp() == null ? null : Instant.ofEpochMilli(u.getCreatedTimestamp()),
-                u.getRequiredActions() == null ? List.of() : List.copyOf(u.getRequiredActions()), Set.copyOf(roles));
+        return new DirectoryUser(
+                u.getId(),
+                u.getUsername(),
+                u.getEmail(),
+                u.getFirstName(),
+                u.getLastName(),
+                Boolean.TRUE.equals(u.isEnabled()),
+                u.getCreatedTimestamp() == null ? null : Instant.ofEpochMilli(u.getCreatedTimestamp()),
+                u.getRequiredActions() == null ? List.of() : List.copyOf(u.getRequiredActions()),
+                Set.copyOf(roles));
     }
 
     private static boolean isMember(RealmResource r, String userId, String groupId) {
@@ -443,7 +495,9 @@ public class KeycloakDirectory {
     }
 
     private static Optional<UserRepresentation> byUsername(RealmResource r, String username) {
-        return r.users().search(username, true).stream().filter(u -> username.equalsIgnoreCase(u.getUsername())).findFirst();
+        return r.users().search(username, true).stream()
+                .filter(u -> username.equalsIgnoreCase(u.getUsername()))
+                .findFirst();
     }
 
     private static Optional<GroupRepresentation> findPath(RealmResource r, String path) {
@@ -466,7 +520,8 @@ public class KeycloakDirectory {
         try (res) {
             // 409: made meanwhile by a concurrent request for the same tenant; the caller reads it back
             if (res.getStatus() != 201 && res.getStatus() != 409) {
-                throw new WebApplicationException("Keycloak answered " + res.getStatus() + " creating " + what, res.getStatus());
+                throw new WebApplicationException(
+                        "Keycloak answered " + res.getStatus() + " creating " + what, res.getStatus());
             }
         }
     }
@@ -474,7 +529,9 @@ public class KeycloakDirectory {
     private static String keycloakMessage(Response res) {
         try {
             Map<?, ?> body = res.readEntity(Map.class);
-            Object m = body == null ? null : body.get("errorMessage") != null ? body.get("errorMessage") : body.get("error_description");
+            Object m = body == null
+                    ? null
+                    : body.get("errorMessage") != null ? body.get("errorMessage") : body.get("error_description");
             return m == null ? "HTTP " + res.getStatus() : m.toString();
         } catch (RuntimeException unreadable) {
             return "HTTP " + res.getStatus();
@@ -493,12 +550,15 @@ public class KeycloakDirectory {
         } catch (WebApplicationException e) {
             int status = e.getResponse() == null ? 0 : e.getResponse().getStatus();
             if (status == 401 || status == 403) {
-                LOG.errorf("Keycloak refused m2m-trust's service account (HTTP %d) to %s: it needs the client role "
-                        + "realm-management/manage-users in realm %s (see docs/identity.md)", status, what, realm);
+                LOG.errorf(
+                        "Keycloak refused m2m-trust's service account (HTTP %d) to %s: it needs the client role "
+                                + "realm-management/manage-users in realm %s (see docs/identity.md)",
+                        status, what, realm);
             } else if (status == 404) {
                 throw ApiProblem.notFound("Keycloak has no such object (" + what + ")");
             } else if (status > 0 && status < 500) {
-                throw new ApiProblem(409, "identity-refused", "Conflict", "Keycloak refused to " + what + " (HTTP " + status + ")");
+                throw new ApiProblem(
+                        409, "identity-refused", "Conflict", "Keycloak refused to " + what + " (HTTP " + status + ")");
             } else {
                 LOG.warnf("Keycloak failed to %s: HTTP %d", what, status);
             }
@@ -510,8 +570,12 @@ public class KeycloakDirectory {
     }
 
     static ApiProblem unavailable(String what) {
-        return new ApiProblem(503, "identity-provider-unavailable", "Service Unavailable",
-                "Keycloak could not " + what + " (unreachable, or it refused m2m-trust's service account); nothing was left half-made: retry later, the request is safe to repeat");
+        return new ApiProblem(
+                503,
+                "identity-provider-unavailable",
+                "Service Unavailable",
+                "Keycloak could not " + what
+                        + " (unreachable, or it refused m2m-trust's service account); nothing was left half-made: retry later, the request is safe to repeat");
     }
 
     private static String rootMessage(Throwable t) {

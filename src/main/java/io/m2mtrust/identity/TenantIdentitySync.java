@@ -59,21 +59,33 @@ public class TenantIdentitySync {
             int n = changed;
             QuarkusTransaction.requiringNew().run(() -> {
                 // a bulk update: the tenant's version (its ETag) is about what an admin set, not about this bookkeeping
-                int applied = em.createNativeQuery("update tenant set identity_status = ?1 where id = ?2 and status = ?1")
-                        .setParameter(1, target.name()).setParameter(2, tenantId).executeUpdate();
+                int applied = em.createNativeQuery(
+                                "update tenant set identity_status = ?1 where id = ?2 and status = ?1")
+                        .setParameter(1, target.name())
+                        .setParameter(2, tenantId)
+                        .executeUpdate();
                 if (applied == 0) {
                     return; // changed again meanwhile: the next apply handles it
                 }
-                if (target != Tenant.Status.DELETED) { // a deleted tenant's chain is closed (its signing key is shredded)
-                    audit.append(tenantId, actor, target == Tenant.Status.ACTIVE ? "tenant.users.enable" : "tenant.users.disable",
-                            "tenant/" + tenantId, AuditLog.Outcome.SUCCESS,
-                            n + " Keycloak user(s) " + (target == Tenant.Status.ACTIVE ? "enabled again" : "disabled") + " for tenant status " + target);
+                if (target
+                        != Tenant.Status.DELETED) { // a deleted tenant's chain is closed (its signing key is shredded)
+                    audit.append(
+                            tenantId,
+                            actor,
+                            target == Tenant.Status.ACTIVE ? "tenant.users.enable" : "tenant.users.disable",
+                            "tenant/" + tenantId,
+                            AuditLog.Outcome.SUCCESS,
+                            n + " Keycloak user(s) " + (target == Tenant.Status.ACTIVE ? "enabled again" : "disabled")
+                                    + " for tenant status " + target);
                 }
             });
-            LOG.infof("tenant %s: %d Keycloak user(s) %s (status %s)", tenantId, n, target == Tenant.Status.ACTIVE ? "enabled" : "disabled", target);
+            LOG.infof(
+                    "tenant %s: %d Keycloak user(s) %s (status %s)",
+                    tenantId, n, target == Tenant.Status.ACTIVE ? "enabled" : "disabled", target);
             return true;
         } catch (ApiProblem p) {
-            LOG.warnf("tenant %s: its Keycloak users could not be brought to status %s now (%s); the identity reconciler retries",
+            LOG.warnf(
+                    "tenant %s: its Keycloak users could not be brought to status %s now (%s); the identity reconciler retries",
                     tenantId, target, p.getMessage());
             return false;
         }
@@ -83,10 +95,13 @@ public class TenantIdentitySync {
         List<String> enabled = directory.enabledMemberIds(group);
         for (String userId : enabled) {
             // remembered before the change, so a failure in between can only over-remember an already disabled user
-            QuarkusTransaction.requiringNew().run(() -> em.createNativeQuery(
-                            "insert into tenant_user_hold (tenant_id, user_id, held_at) values (?1, ?2, ?3) on conflict do nothing")
-                    .setParameter(1, tenantId).setParameter(2, userId).setParameter(3, Instant.now().truncatedTo(ChronoUnit.MICROS))
-                    .executeUpdate());
+            QuarkusTransaction.requiringNew()
+                    .run(() -> em.createNativeQuery(
+                                    "insert into tenant_user_hold (tenant_id, user_id, held_at) values (?1, ?2, ?3) on conflict do nothing")
+                            .setParameter(1, tenantId)
+                            .setParameter(2, userId)
+                            .setParameter(3, Instant.now().truncatedTo(ChronoUnit.MICROS))
+                            .executeUpdate());
             directory.setEnabled(userId, false);
         }
         return enabled.size();
@@ -94,8 +109,11 @@ public class TenantIdentitySync {
 
     @SuppressWarnings("unchecked")
     private int release(String tenantId) {
-        List<String> held = QuarkusTransaction.requiringNew().call(() -> em.createNativeQuery(
-                "select user_id from tenant_user_hold where tenant_id = ?1 order by user_id").setParameter(1, tenantId).getResultList());
+        List<String> held = QuarkusTransaction.requiringNew()
+                .call(() -> em.createNativeQuery(
+                                "select user_id from tenant_user_hold where tenant_id = ?1 order by user_id")
+                        .setParameter(1, tenantId)
+                        .getResultList());
         for (String userId : held) {
             try {
                 directory.setEnabled(userId, true);
@@ -104,22 +122,31 @@ public class TenantIdentitySync {
                     throw p;
                 }
             }
-            QuarkusTransaction.requiringNew().run(() -> em.createNativeQuery(
-                    "delete from tenant_user_hold where tenant_id = ?1 and user_id = ?2").setParameter(1, tenantId).setParameter(2, userId).executeUpdate());
+            QuarkusTransaction.requiringNew()
+                    .run(() -> em.createNativeQuery(
+                                    "delete from tenant_user_hold where tenant_id = ?1 and user_id = ?2")
+                            .setParameter(1, tenantId)
+                            .setParameter(2, userId)
+                            .executeUpdate());
         }
         return held.size();
     }
 
     /** Finishes what a Keycloak outage interrupted: every tenant whose applied identity status lags its status. */
-    @Scheduled(every = "${m2m.identity.reconcile-interval:60s}", delayed = "20s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    @Scheduled(
+            every = "${m2m.identity.reconcile-interval:60s}",
+            delayed = "20s",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void reconcile() {
         if (!directory.enabled()) {
             return;
         }
         @SuppressWarnings("unchecked")
-        List<String> lagging = QuarkusTransaction.requiringNew().call(() -> em.createNativeQuery(
-                "select id from tenant where identity_group_id is not null and status <> 'CREATING' "
-                        + "and (identity_status is null or identity_status <> status) order by id").getResultList());
+        List<String> lagging = QuarkusTransaction.requiringNew()
+                .call(() -> em.createNativeQuery(
+                                "select id from tenant where identity_group_id is not null and status <> 'CREATING' "
+                                        + "and (identity_status is null or identity_status <> status) order by id")
+                        .getResultList());
         for (String tenantId : lagging) {
             if (!apply(tenantId, "identity-reconciler")) {
                 return; // Keycloak still away: try again at the next round

@@ -36,10 +36,13 @@ public class TenantUserResource {
     }
 
     @GET
-    @Operation(summary = "The tenant's people in Keycloak with their tenant roles (tenant-admin, tenant-auditor, platform-admin)")
-    public List<TenantUserDtos.TenantUserView> list(@PathParam("tenant") String tenant,
-                                                    @QueryParam("first") @DefaultValue("0") @Min(0) @Max(100_000) int first,
-                                                    @QueryParam("max") @DefaultValue("50") @Min(1) @Max(200) int max) {
+    @Operation(
+            summary =
+                    "The tenant's people in Keycloak with their tenant roles (tenant-admin, tenant-auditor, platform-admin)")
+    public List<TenantUserDtos.TenantUserView> list(
+            @PathParam("tenant") String tenant,
+            @QueryParam("first") @DefaultValue("0") @Min(0) @Max(100_000) int first,
+            @QueryParam("max") @DefaultValue("50") @Min(1) @Max(200) int max) {
         return users.list(tenant, first, max);
     }
 
@@ -51,17 +54,23 @@ public class TenantUserResource {
     }
 
     @POST
-    @Operation(summary = "Invite (e-mail) or create (temporary password) a user of the tenant with tenant roles (tenant-admin)")
+    @Operation(
+            summary =
+                    "Invite (e-mail) or create (temporary password) a user of the tenant with tenant roles (tenant-admin)")
     public Response create(@PathParam("tenant") String tenant, @Valid @NotNull TenantUserDtos.NewTenantUser req) {
         TenantUserDtos.TenantUserView u = users.create(tenant, req);
-        return Response.created(URI.create("/api/v1/tenants/" + tenant + "/users/" + u.id())).entity(u).build();
+        return Response.created(URI.create("/api/v1/tenants/" + tenant + "/users/" + u.id()))
+                .entity(u)
+                .build();
     }
 
     @PUT
     @Path("{user}")
     @Operation(summary = "Enable or disable a user and set their tenant roles (tenant-admin)")
-    public TenantUserDtos.TenantUserView update(@PathParam("tenant") String tenant, @PathParam("user") String user,
-                                                @Valid @NotNull TenantUserDtos.UpdateTenantUser req) {
+    public TenantUserDtos.TenantUserView update(
+            @PathParam("tenant") String tenant,
+            @PathParam("user") String user,
+            @Valid @NotNull TenantUserDtos.UpdateTenantUser req) {
         return users.update(tenant, user, req);
     }
 

@@ -36,7 +36,9 @@ public class TenantUsers {
 
     public List<TenantUserDtos.TenantUserView> list(String tenantId, int first, int max) {
         KeycloakDirectory.TenantGroup group = groupOf(enter(tenantId, AdminAccess.Need.READ));
-        return directory.members(group, first, max).stream().map(u -> TenantUserDtos.TenantUserView.of(u, null)).toList();
+        return directory.members(group, first, max).stream()
+                .map(u -> TenantUserDtos.TenantUserView.of(u, null))
+                .toList();
     }
 
     public TenantUserDtos.TenantUserView get(String tenantId, String userId) {
@@ -54,9 +56,18 @@ public class TenantUsers {
                 KeycloakDirectory.TenantGroup group = groupOf(t);
                 KeycloakDirectory.EnsuredUser made = directory.ensureUser(group, u);
                 try {
-                    QuarkusTransaction.requiringNew().run(() -> audit.append(tenantId, actor, "user.create", "user/" + u.username(),
-                            AuditLog.Outcome.SUCCESS, (made.created() ? "made" : "already a member; roles added") + " with roles " + u.roles()
-                                    + (u.temporaryPassword() != null ? "; temporary password, changed at first sign-in" : "; invitation e-mailed")));
+                    QuarkusTransaction.requiringNew()
+                            .run(() -> audit.append(
+                                    tenantId,
+                                    actor,
+                                    "user.create",
+                                    "user/" + u.username(),
+                                    AuditLog.Outcome.SUCCESS,
+                                    (made.created() ? "made" : "already a member; roles added") + " with roles "
+                                            + u.roles()
+                                            + (u.temporaryPassword() != null
+                                                    ? "; temporary password, changed at first sign-in"
+                                                    : "; invitation e-mailed")));
                 } catch (RuntimeException auditFailed) {
                     if (made.created()) { // nothing unaudited stays behind
                         directory.removeUser(made.id());
@@ -64,7 +75,9 @@ public class TenantUsers {
                     throw auditFailed;
                 }
                 // the user exists and is audited: an invitation that cannot go out now is resent later, never a failure
-                String invitation = u.temporaryPassword() != null ? "TEMPORARY_PASSWORD" : !made.created() ? null : directory.inviteOrOwe(made.id());
+                String invitation = u.temporaryPassword() != null
+                        ? "TEMPORARY_PASSWORD"
+                        : !made.created() ? null : directory.inviteOrOwe(made.id());
                 return TenantUserDtos.TenantUserView.of(member(group, made.id()), invitation);
             });
         } finally {
@@ -82,9 +95,11 @@ public class TenantUsers {
             requireActive(t);
             KeycloakDirectory.TenantGroup group = groupOf(t);
             KeycloakDirectory.DirectoryUser before = mutable(group, userId);
-            if (userId.equals(access.subject()) && (!req.enabled() || !roles.contains(AdminAccess.TENANT_ADMIN))
+            if (userId.equals(access.subject())
+                    && (!req.enabled() || !roles.contains(AdminAccess.TENANT_ADMIN))
                     && !access.isPlatformAdmin()) {
-                throw ApiProblem.conflict("you cannot disable yourself or give up your own tenant-admin role; ask another tenant-admin");
+                throw ApiProblem.conflict(
+                        "you cannot disable yourself or give up your own tenant-admin role; ask another tenant-admin");
             }
             if (!roles.equals(before.roles())) {
                 directory.setRoles(group, userId, roles);
@@ -94,8 +109,14 @@ public class TenantUsers {
             }
             String change = (req.enabled() != before.enabled() ? (req.enabled() ? "enabled" : "disabled") + "; " : "")
                     + (!roles.equals(before.roles()) ? "roles " + before.roles() + " -> " + roles : "");
-            QuarkusTransaction.requiringNew().run(() -> audit.append(tenantId, actor, "user.update", "user/" + before.username(),
-                    AuditLog.Outcome.SUCCESS, change.isBlank() ? "no change" : change.strip()));
+            QuarkusTransaction.requiringNew()
+                    .run(() -> audit.append(
+                            tenantId,
+                            actor,
+                            "user.update",
+                            "user/" + before.username(),
+                            AuditLog.Outcome.SUCCESS,
+                            change.isBlank() ? "no change" : change.strip()));
             return TenantUserDtos.TenantUserView.of(member(group, userId), null);
         });
     }
@@ -112,11 +133,20 @@ public class TenantUsers {
                 throw ApiProblem.conflict("user " + u.username() + " has no e-mail address to send an invitation to");
             }
             if (!directory.sendInvitation(userId)) {
-                throw new ApiProblem(502, "invitation-not-sent", "Bad Gateway",
+                throw new ApiProblem(
+                        502,
+                        "invitation-not-sent",
+                        "Bad Gateway",
                         "Keycloak could not send the invitation e-mail; check the realm's SMTP settings and retry");
             }
-            QuarkusTransaction.requiringNew().run(() -> audit.append(tenantId, actor, "user.invite", "user/" + u.username(),
-                    AuditLog.Outcome.SUCCESS, "invitation e-mailed"));
+            QuarkusTransaction.requiringNew()
+                    .run(() -> audit.append(
+                            tenantId,
+                            actor,
+                            "user.invite",
+                            "user/" + u.username(),
+                            AuditLog.Outcome.SUCCESS,
+                            "invitation e-mailed"));
             return TenantUserDtos.TenantUserView.of(member(group, userId), "SENT");
         });
     }
@@ -124,7 +154,10 @@ public class TenantUsers {
     private Tenant enter(String tenantId, AdminAccess.Need need) {
         Tenant t = door.enter(tenantId, need);
         if (!directory.enabled()) {
-            throw new ApiProblem(409, "identity-provisioning-off", "Conflict",
+            throw new ApiProblem(
+                    409,
+                    "identity-provisioning-off",
+                    "Conflict",
                     "this installation does not manage users in Keycloak (m2m.identity.provisioning=off); manage them in your identity provider");
         }
         return t;
@@ -132,8 +165,9 @@ public class TenantUsers {
 
     private static void requireActive(Tenant t) {
         if (t.status != Tenant.Status.ACTIVE) {
-            throw ApiProblem.conflict("tenant " + t.id + " is " + t.status.name().toLowerCase(java.util.Locale.ROOT)
-                    + "; its users change only while it is active");
+            throw ApiProblem.conflict(
+                    "tenant " + t.id + " is " + t.status.name().toLowerCase(java.util.Locale.ROOT)
+                            + "; its users change only while it is active");
         }
     }
 
@@ -141,14 +175,24 @@ public class TenantUsers {
         if (t.identityGroupId == null) {
             // a tenant made while provisioning was off: its group is made (or adopted) on first use and remembered
             KeycloakDirectory.TenantGroup g = directory.ensureTenantGroup(t.id);
-            QuarkusTransaction.requiringNew().run(() -> io.quarkus.hibernate.orm.panache.Panache.getEntityManager().createNativeQuery(
-                            "update tenant set identity_group_id = ?1, identity_status = status where id = ?2 and identity_group_id is null")
-                    .setParameter(1, g.id()).setParameter(2, t.id).executeUpdate());
+            QuarkusTransaction.requiringNew()
+                    .run(() -> io.quarkus.hibernate.orm.panache.Panache.getEntityManager()
+                            .createNativeQuery(
+                                    "update tenant set identity_group_id = ?1, identity_status = status where id = ?2 and identity_group_id is null")
+                            .setParameter(1, g.id())
+                            .setParameter(2, t.id)
+                            .executeUpdate());
             return g;
         }
-        return directory.findTenantGroup(t.id).filter(g -> g.id().equals(t.identityGroupId))
-                .orElseThrow(() -> new ApiProblem(409, "identity-drift", "Conflict",
-                        "the Keycloak group of tenant " + t.id + " was removed or replaced outside m2m-trust; restore /tenants/" + t.id));
+        return directory
+                .findTenantGroup(t.id)
+                .filter(g -> g.id().equals(t.identityGroupId))
+                .orElseThrow(() -> new ApiProblem(
+                        409,
+                        "identity-drift",
+                        "Conflict",
+                        "the Keycloak group of tenant " + t.id
+                                + " was removed or replaced outside m2m-trust; restore /tenants/" + t.id));
     }
 
     private KeycloakDirectory.DirectoryUser member(KeycloakDirectory.TenantGroup group, String userId) {
@@ -162,7 +206,8 @@ public class TenantUsers {
     private KeycloakDirectory.DirectoryUser mutable(KeycloakDirectory.TenantGroup group, String userId) {
         KeycloakDirectory.DirectoryUser u = member(group, userId);
         if (directory.effectiveRealmRoles(userId).contains(AdminAccess.PLATFORM_ADMIN)) {
-            throw ApiProblem.forbidden("user " + u.username() + " holds platform-admin; only Keycloak's own administrators change it");
+            throw ApiProblem.forbidden(
+                    "user " + u.username() + " holds platform-admin; only Keycloak's own administrators change it");
         }
         return u;
     }

@@ -25,9 +25,14 @@ import java.util.List;
 @SecurityRequirement(name = "oidc")
 public class KeyResource {
 
-    public record KeyVersionView(String purpose, int version, TenantKeyVersion.State state, String hsmLabel,
-                                 Instant createdAt, Instant retiredAt, Boolean presentInHsm) {
-    }
+    public record KeyVersionView(
+            String purpose,
+            int version,
+            TenantKeyVersion.State state,
+            String hsmLabel,
+            Instant createdAt,
+            Instant retiredAt,
+            Boolean presentInHsm) {}
 
     private final KeyVersionRepository versions;
     private final TenantKeyService keys;
@@ -35,7 +40,12 @@ public class KeyResource {
     private final Pkcs11Token token;
     private final AdminAccess access;
 
-    KeyResource(KeyVersionRepository versions, TenantKeyService keys, TenantDoor door, Pkcs11Token token, AdminAccess access) {
+    KeyResource(
+            KeyVersionRepository versions,
+            TenantKeyService keys,
+            TenantDoor door,
+            Pkcs11Token token,
+            AdminAccess access) {
         this.versions = versions;
         this.keys = keys;
         this.door = door;
@@ -62,8 +72,10 @@ public class KeyResource {
     @POST
     @Path("{purpose}/versions/{version}/retire")
     @Operation(summary = "Retire a non-primary version: its HSM object is destroyed")
-    public KeyVersionView retire(@PathParam("tenant") String tenant, @PathParam("purpose") String purpose,
-                                 @PathParam("version") int version) {
+    public KeyVersionView retire(
+            @PathParam("tenant") String tenant,
+            @PathParam("purpose") String purpose,
+            @PathParam("version") int version) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         KeyPurpose p = purpose(purpose);
         return view(keys.retire(tenant, p, version, access.actor()));

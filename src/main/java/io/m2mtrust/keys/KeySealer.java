@@ -51,7 +51,12 @@ public class KeySealer {
         byte[] iv = new byte[HsmCrypto.GCM_IV_BYTES];
         RANDOM.nextBytes(iv);
         byte[] ct = key.reveal(k -> crypto.sealAesGcm(kek, iv, k, aad(ctx, kek.version())));
-        return ByteBuffer.allocate(HEADER + ct.length).put(FORMAT_V1).putInt(kek.version()).put(iv).put(ct).array();
+        return ByteBuffer.allocate(HEADER + ct.length)
+                .put(FORMAT_V1)
+                .putInt(kek.version())
+                .put(iv)
+                .put(ct)
+                .array();
     }
 
     /**
@@ -75,13 +80,16 @@ public class KeySealer {
         byte[] ct = Arrays.copyOfRange(blob, HEADER, blob.length);
         TenantKeyVersion v = versions.version(ctx.tenantId(), KeyPurpose.KEK, version)
                 .filter(TenantKeyVersion::usableForOpen)
-                .orElseThrow(() -> new SealedBlobRejectedException("the KEK version of this blob is retired or unknown"));
+                .orElseThrow(
+                        () -> new SealedBlobRejectedException("the KEK version of this blob is retired or unknown"));
         return crypto.openAesGcm(v.label(), iv, ct, aad(ctx, version));
     }
 
     static byte[] aad(SealContext ctx, int kekVersion) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (String part : new String[]{"m2m-trust/seal/v1", ctx.tenantId(), ctx.keyId(), ctx.purpose(), Integer.toString(kekVersion)}) {
+        for (String part : new String[] {
+            "m2m-trust/seal/v1", ctx.tenantId(), ctx.keyId(), ctx.purpose(), Integer.toString(kekVersion)
+        }) {
             byte[] p = part.getBytes(StandardCharsets.UTF_8);
             out.write(p.length >>> 8);
             out.write(p.length);

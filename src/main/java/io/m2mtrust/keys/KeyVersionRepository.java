@@ -22,8 +22,7 @@ public class KeyVersionRepository implements PanacheRepositoryBase<TenantKeyVers
 
     static final Duration PRIMARY_CACHE_TTL = Duration.ofSeconds(30);
 
-    private record Cached(HsmKeyLabel label, long loadedAt) {
-    }
+    private record Cached(HsmKeyLabel label, long loadedAt) {}
 
     private final Map<String, Cached> primaries = new ConcurrentHashMap<>();
 
@@ -32,7 +31,8 @@ public class KeyVersionRepository implements PanacheRepositoryBase<TenantKeyVers
     }
 
     public Optional<TenantKeyVersion> version(String tenantId, KeyPurpose purpose, int version) {
-        return find("tenantId = ?1 and purpose = ?2 and version = ?3", tenantId, purpose, version).firstResultOptional();
+        return find("tenantId = ?1 and purpose = ?2 and version = ?3", tenantId, purpose, version)
+                .firstResultOptional();
     }
 
     public Optional<TenantKeyVersion> primaryRow(String tenantId, KeyPurpose purpose) {
@@ -42,8 +42,12 @@ public class KeyVersionRepository implements PanacheRepositoryBase<TenantKeyVers
 
     public int maxVersion(String tenantId, KeyPurpose purpose) {
         Integer v = getEntityManager()
-                .createQuery("select max(k.version) from TenantKeyVersion k where k.tenantId = ?1 and k.purpose = ?2", Integer.class)
-                .setParameter(1, tenantId).setParameter(2, purpose).getSingleResult();
+                .createQuery(
+                        "select max(k.version) from TenantKeyVersion k where k.tenantId = ?1 and k.purpose = ?2",
+                        Integer.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, purpose)
+                .getSingleResult();
         return v == null ? 0 : v;
     }
 
@@ -71,7 +75,8 @@ public class KeyVersionRepository implements PanacheRepositoryBase<TenantKeyVers
 
     /** The public key of a SIGN key version, from the database (still there after the HSM object is gone). */
     public Optional<java.security.PublicKey> signingPublicKey(HsmKeyLabel label) {
-        return find("hsmLabel", label.value()).firstResultOptional()
+        return find("hsmLabel", label.value())
+                .firstResultOptional()
                 .filter(v -> v.publicKey != null)
                 .map(v -> {
                     try {

@@ -18,10 +18,16 @@ public class PlatformKeys {
     public static final HsmKeyLabel PLATFORM_SIGN = HsmKeyLabel.of(HsmKeyLabel.PLATFORM, KeyPurpose.SIGN, 1);
 
     @Transactional
-    void onStart(@Observes StartupEvent ev, Pkcs11Token token, Pkcs11Token.CertificateMaker certificates, AuditLog audit) {
+    void onStart(
+            @Observes StartupEvent ev, Pkcs11Token token, Pkcs11Token.CertificateMaker certificates, AuditLog audit) {
         if (!token.exists(PLATFORM_SIGN)) {
             token.generate(PLATFORM_SIGN, certificates);
-            audit.append(HsmKeyLabel.PLATFORM, "system", "key.create", PLATFORM_SIGN.value(), AuditLog.Outcome.SUCCESS,
+            audit.append(
+                    HsmKeyLabel.PLATFORM,
+                    "system",
+                    "key.create",
+                    PLATFORM_SIGN.value(),
+                    AuditLog.Outcome.SUCCESS,
                     "platform audit signing key generated in the HSM");
             LOG.infof("created platform signing key %s", PLATFORM_SIGN);
         }

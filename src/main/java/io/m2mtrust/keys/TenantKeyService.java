@@ -45,8 +45,12 @@ public class TenantKeyService {
     private final AuditLog audit;
     private final EntityManager em;
 
-    TenantKeyService(Pkcs11Token token, Pkcs11Token.CertificateMaker certificates, KeyVersionRepository versions,
-                     AuditLog audit, EntityManager em) {
+    TenantKeyService(
+            Pkcs11Token token,
+            Pkcs11Token.CertificateMaker certificates,
+            KeyVersionRepository versions,
+            AuditLog audit,
+            EntityManager em) {
         this.token = token;
         this.certificates = certificates;
         this.versions = versions;
@@ -91,7 +95,13 @@ public class TenantKeyService {
         }
         versions.flush();
         for (HsmKeyLabel l : labels) {
-            audit.append(tenantId, actor, "key.create", l.value(), AuditLog.Outcome.SUCCESS, keyTypeOf(l.purpose()) + " generated in the HSM");
+            audit.append(
+                    tenantId,
+                    actor,
+                    "key.create",
+                    l.value(),
+                    AuditLog.Outcome.SUCCESS,
+                    keyTypeOf(l.purpose()) + " generated in the HSM");
         }
     }
 
@@ -100,7 +110,11 @@ public class TenantKeyService {
      * rotations serialise; if the database part fails the new HSM object is destroyed again.
      */
     public TenantKeyVersion rotate(String tenantId, KeyPurpose purpose, String actor) {
-        return audit.auditRefusals(tenantId, actor, "key.rotate", "m2m/" + tenantId + "/" + purpose.code(),
+        return audit.auditRefusals(
+                tenantId,
+                actor,
+                "key.rotate",
+                "m2m/" + tenantId + "/" + purpose.code(),
                 () -> QuarkusTransaction.requiringNew().call(() -> rotateLocked(tenantId, purpose, actor)));
     }
 
@@ -113,7 +127,8 @@ public class TenantKeyService {
         if (!ON_DEMAND_PURPOSES.contains(purpose)) {
             throw new IllegalArgumentException(purpose + " keys are made with the tenant");
         }
-        Optional<HsmKeyLabel> cached = QuarkusTransaction.joiningExisting().call(() -> versions.primary(tenantId, purpose));
+        Optional<HsmKeyLabel> cached =
+                QuarkusTransaction.joiningExisting().call(() -> versions.primary(tenantId, purpose));
         if (cached.isPresent()) {
             return cached.get();
         }
@@ -150,7 +165,12 @@ public class TenantKeyService {
             versions.persist(v);
             versions.flush();
             versions.forgetPrimaries(tenantId);
-            audit.append(tenantId, actor, "key.rotate", label.value(), AuditLog.Outcome.SUCCESS,
+            audit.append(
+                    tenantId,
+                    actor,
+                    "key.rotate",
+                    label.value(),
+                    AuditLog.Outcome.SUCCESS,
                     purpose.code() + " version " + next + " is now primary");
             return v;
         } catch (RuntimeException e) {
@@ -165,7 +185,11 @@ public class TenantKeyService {
      * destroyed after the database commit (the reconciler finishes the job if the HSM fails then).
      */
     public TenantKeyVersion retire(String tenantId, KeyPurpose purpose, int version, String actor) {
-        return audit.auditRefusals(tenantId, actor, "key.retire", "m2m/" + tenantId + "/" + purpose.code() + "/v" + version,
+        return audit.auditRefusals(
+                tenantId,
+                actor,
+                "key.retire",
+                "m2m/" + tenantId + "/" + purpose.code() + "/v" + version,
                 () -> retireChecked(tenantId, purpose, version, actor));
     }
 
@@ -178,11 +202,18 @@ public class TenantKeyService {
                 throw ApiProblem.conflict("the primary version cannot be retired; rotate first");
             }
             if (row.state != TenantKeyVersion.State.ACTIVE) {
-                throw ApiProblem.conflict("version " + version + " is already " + row.state.name().toLowerCase());
+                throw ApiProblem.conflict(
+                        "version " + version + " is already " + row.state.name().toLowerCase());
             }
             row.state = TenantKeyVersion.State.RETIRED;
             row.retiredAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-            audit.append(tenantId, actor, "key.retire", row.hsmLabel, AuditLog.Outcome.SUCCESS, "retired; HSM object destroyed");
+            audit.append(
+                    tenantId,
+                    actor,
+                    "key.retire",
+                    row.hsmLabel,
+                    AuditLog.Outcome.SUCCESS,
+                    "retired; HSM object destroyed");
             return row;
         });
         destroyQuietly(List.of(v.label()));
@@ -217,7 +248,10 @@ public class TenantKeyService {
      * tenants) but survived because the HSM failed at the time. Labels without any row are left alone:
      * they may belong to a creation in progress.
      */
-    @Scheduled(every = "${m2m.keys.reconcile-interval:60s}", delayed = "30s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    @Scheduled(
+            every = "${m2m.keys.reconcile-interval:60s}",
+            delayed = "30s",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     @Transactional
     void reconcile() {
         if (!token.isUp()) {
@@ -225,13 +259,20 @@ public class TenantKeyService {
         }
         Set<String> dead = em.createQuery("select k.hsmLabel from TenantKeyVersion k where k.state in ?1", String.class)
                 .setParameter(1, List.of(TenantKeyVersion.State.RETIRED, TenantKeyVersion.State.DESTROYED))
-                .getResultStream().collect(Collectors.toCollection(java.util.HashSet::new));
+                .getResultStream()
+                .collect(Collectors.toCollection(java.util.HashSet::new));
         // enrolment group keys (epochs) retired or destroyed with their group
-        dead.addAll(em.createNativeQuery("select hsm_label from enrolment_group_key where state in ('RETIRED', 'DESTROYED')")
-                .getResultList().stream().map(Object::toString).toList());
+        dead.addAll(em
+                .createNativeQuery("select hsm_label from enrolment_group_key where state in ('RETIRED', 'DESTROYED')")
+                .getResultList()
+                .stream()
+                .map(Object::toString)
+                .toList());
         // end-point keys of deleted end-points
-        dead.addAll(em.createNativeQuery("select hsm_label from endpoint where status = 'DELETED'")
-                .getResultList().stream().map(Object::toString).toList());
+        dead.addAll(
+                em.createNativeQuery("select hsm_label from endpoint where status = 'DELETED'").getResultList().stream()
+                        .map(Object::toString)
+                        .toList());
         for (HsmKeyLabel l : token.labels(null)) {
             if (dead.contains(l.value())) {
                 LOG.warnf("reconciler destroys %s, retired or shredded while the HSM was unavailable", l);

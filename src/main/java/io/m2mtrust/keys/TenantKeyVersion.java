@@ -25,7 +25,12 @@ import java.util.Objects;
 @IdClass(TenantKeyVersion.Key.class)
 public class TenantKeyVersion extends PanacheEntityBase {
 
-    public enum State { PRIMARY, ACTIVE, RETIRED, DESTROYED }
+    public enum State {
+        PRIMARY,
+        ACTIVE,
+        RETIRED,
+        DESTROYED
+    }
 
     @Id
     @Column(name = "tenant_id")
@@ -70,7 +75,10 @@ public class TenantKeyVersion extends PanacheEntityBase {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Key k && k.version == version && k.purpose == purpose && Objects.equals(k.tenantId, tenantId);
+            return o instanceof Key k
+                    && k.version == version
+                    && k.purpose == purpose
+                    && Objects.equals(k.tenantId, tenantId);
         }
 
         @Override

@@ -28,15 +28,15 @@ public class MafClients {
     static final Pattern KEY_ID = Pattern.compile("([0-9a-f]{32})@([a-z0-9.-]{1,253})");
 
     /** The Km of a MAF session and the client it belongs to. */
-    public record KmHolder(String clientId, SecretBytes km, Instant expiresAt, String keId) {
-    }
+    public record KmHolder(String clientId, SecretBytes km, Instant expiresAt, String keId) {}
 
     private final CredentialFetchService fetches;
     private final RegistrationProcedures registrations;
     private final DeviceFqdns fqdns;
     private final EntityManager em;
 
-    MafClients(CredentialFetchService fetches, RegistrationProcedures registrations, DeviceFqdns fqdns, EntityManager em) {
+    MafClients(
+            CredentialFetchService fetches, RegistrationProcedures registrations, DeviceFqdns fqdns, EntityManager em) {
         this.fetches = fetches;
         this.registrations = registrations;
         this.fqdns = fqdns;
@@ -60,9 +60,13 @@ public class MafClients {
 
     private Optional<KmHolder> assigned(String tenantId, String kmId) {
         return QuarkusTransaction.requiringNew().call(() -> {
-            List<ClientRegistration> rs = em.createQuery("from ClientRegistration where tenantId = ?1 and registrar = ?2 and kmId = ?3",
+            List<ClientRegistration> rs = em.createQuery(
+                            "from ClientRegistration where tenantId = ?1 and registrar = ?2 and kmId = ?3",
                             ClientRegistration.class)
-                    .setParameter(1, tenantId).setParameter(2, Registrar.MAF).setParameter(3, kmId).getResultList();
+                    .setParameter(1, tenantId)
+                    .setParameter(2, Registrar.MAF)
+                    .setParameter(3, kmId)
+                    .getResultList();
             Instant now = Instant.now();
             if (rs.isEmpty() || rs.get(0).expired(now) || !rs.get(0).kmExpiresAt.isAfter(now)) {
                 return Optional.<KmHolder>empty(); // Km never outlives its Ke (§10.7), nor the registration
@@ -86,13 +90,22 @@ public class MafClients {
         return QuarkusTransaction.requiringNew().call(() -> {
             Instant now = Instant.now();
             if (kmId) {
-                return em.createQuery("from ClientRegistration where tenantId = ?1 and registrar = ?2 and kmId = ?3", ClientRegistration.class)
-                        .setParameter(1, tenantId).setParameter(2, Registrar.MAF).setParameter(3, identity).getResultStream()
-                        .filter(r -> !r.expired(now) && r.kmExpiresAt.isAfter(now)).map(r -> r.clientId).findFirst();
+                return em.createQuery(
+                                "from ClientRegistration where tenantId = ?1 and registrar = ?2 and kmId = ?3",
+                                ClientRegistration.class)
+                        .setParameter(1, tenantId)
+                        .setParameter(2, Registrar.MAF)
+                        .setParameter(3, identity)
+                        .getResultStream()
+                        .filter(r -> !r.expired(now) && r.kmExpiresAt.isAfter(now))
+                        .map(r -> r.clientId)
+                        .findFirst();
             }
-            io.m2mtrust.mef.Enrolment e = em.find(io.m2mtrust.mef.Enrolment.class, new io.m2mtrust.mef.Enrolment.Key(tenantId, identity));
+            io.m2mtrust.mef.Enrolment e =
+                    em.find(io.m2mtrust.mef.Enrolment.class, new io.m2mtrust.mef.Enrolment.Key(tenantId, identity));
             return e != null && e.status == io.m2mtrust.mef.Enrolment.Status.ACTIVE && e.expiresAt.isAfter(now)
-                    ? Optional.of(e.enroleeId) : Optional.<String>empty();
+                    ? Optional.of(e.enroleeId)
+                    : Optional.<String>empty();
         });
     }
 

@@ -49,16 +49,28 @@ public class MafDeviceHandler implements DeviceRequestHandler {
                 return routes.error(401, "the credential of this session is no longer valid; enrol again");
             }
             keId = clients.isKeId(peer.tenantId(), peer.identity()) ? peer.identity() : null;
-            client = new DevicePeer(peer.tenantId(), peer.function(), peer.sniHost(), peer.credential(), clientId.get(),
-                    peer.certificateSerial(), peer::export);
+            client = new DevicePeer(
+                    peer.tenantId(),
+                    peer.function(),
+                    peer.sniHost(),
+                    peer.credential(),
+                    clientId.get(),
+                    peer.certificateSerial(),
+                    peer::export);
         }
         if (esdataCall) {
             return esdata.handle(client, request);
         }
         String presentedKeId = keId;
-        return routes.handle(Registrar.MAF, client, request, () -> presentedKeId == null ? Optional.empty()
-                : Optional.of(clients.fromMef(peer.tenantId(), presentedKeId)
-                        .map(h -> new RegistrationProcedures.RemoteKm(presentedKeId, h.km(), h.expiresAt()))
-                        .orElseThrow(() -> new RegistrationProcedures.Problem(403, "Km cannot be fetched from the MEF for this KeID"))));
+        return routes.handle(
+                Registrar.MAF,
+                client,
+                request,
+                () -> presentedKeId == null
+                        ? Optional.empty()
+                        : Optional.of(clients.fromMef(peer.tenantId(), presentedKeId)
+                                .map(h -> new RegistrationProcedures.RemoteKm(presentedKeId, h.km(), h.expiresAt()))
+                                .orElseThrow(() -> new RegistrationProcedures.Problem(
+                                        403, "Km cannot be fetched from the MEF for this KeID"))));
     }
 }

@@ -32,10 +32,16 @@ public class SaefEntityBHandler implements DeviceRequestHandler {
             return DeviceHttp.Response.json(401, "{\"error\":\"the key of this association expired or was revoked\"}");
         }
         if (!request.path().equals("/association") || !request.method().equals("GET")) {
-            return DeviceHttp.Response.json(404, "{\"error\":\"only GET /association is served here until the proxy is mounted\"}");
+            return DeviceHttp.Response.json(
+                    404, "{\"error\":\"only GET /association is served here until the proxy is mounted\"}");
         }
         var a = association.get();
-        return DeviceHttp.Response.json(200, new io.vertx.core.json.JsonObject().put("keyIdentifier", a.keyIdentifier())
-                .put("entityA", a.entityA()).put("expirationTime", a.expiresAt().toString()).encode());
+        return DeviceHttp.Response.json(
+                200,
+                new io.vertx.core.json.JsonObject()
+                        .put("keyIdentifier", a.keyIdentifier())
+                        .put("entityA", a.entityA())
+                        .put("expirationTime", a.expiresAt().toString())
+                        .encode());
     }
 }

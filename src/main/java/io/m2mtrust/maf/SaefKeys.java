@@ -32,8 +32,7 @@ public class SaefKeys implements PskResolver {
     private static final Pattern KEY_IDENTIFIER = Pattern.compile("([0-9a-f]{32})@([a-z0-9.-]{1,253})");
 
     /** The association Entity B holds after a handshake. */
-    public record Association(String keyIdentifier, String entityA, Instant expiresAt) {
-    }
+    public record Association(String keyIdentifier, String entityA, Instant expiresAt) {}
 
     private final EntityManager em;
     private final KeySealer sealer;
@@ -64,8 +63,14 @@ public class SaefKeys implements PskResolver {
             if (k == null) {
                 return Optional.<SecretBytes>empty();
             }
-            try (SecretBytes value = sealer.open(RegistrationProcedures.sealContext(tenantId, identity, k.suid), k.sealedKey)) {
-                audit.append(tenantId, "saef " + entityB, "maf.key.retrieve", identity, AuditLog.Outcome.SUCCESS,
+            try (SecretBytes value =
+                    sealer.open(RegistrationProcedures.sealContext(tenantId, identity, k.suid), k.sealedKey)) {
+                audit.append(
+                        tenantId,
+                        "saef " + entityB,
+                        "maf.key.retrieve",
+                        identity,
+                        AuditLog.Outcome.SUCCESS,
                         "SAEF PSK for Entity A " + k.sourceClientId + " until " + k.expiresAt);
                 return Optional.of(value.reveal(b -> SecretBytes.copyOf(Arrays.copyOf(b, b.length / 2))));
             }
@@ -78,13 +83,18 @@ public class SaefKeys implements PskResolver {
         if (!m.matches()) {
             return Optional.empty();
         }
-        return QuarkusTransaction.requiringNew().call(() -> Optional.ofNullable(live(tenantId, m.group(1), fqdns.cse(tenantId)))
-                .map(k -> new Association(identity, k.sourceClientId, k.expiresAt)));
+        return QuarkusTransaction.requiringNew()
+                .call(() -> Optional.ofNullable(live(tenantId, m.group(1), fqdns.cse(tenantId)))
+                        .map(k -> new Association(identity, k.sourceClientId, k.expiresAt)));
     }
 
     private KeyRegistration live(String tenantId, String relativeKeyId, String entityB) {
-        KeyRegistration k = em.find(KeyRegistration.class, new KeyRegistration.Key(tenantId, Registrar.MAF, relativeKeyId));
-        boolean ok = k != null && k.suid == SAEF_SUID && k.expiresAt.isAfter(Instant.now()) && Arrays.asList(k.targetIds).contains(entityB);
+        KeyRegistration k =
+                em.find(KeyRegistration.class, new KeyRegistration.Key(tenantId, Registrar.MAF, relativeKeyId));
+        boolean ok = k != null
+                && k.suid == SAEF_SUID
+                && k.expiresAt.isAfter(Instant.now())
+                && Arrays.asList(k.targetIds).contains(entityB);
         return ok ? k : null;
     }
 }

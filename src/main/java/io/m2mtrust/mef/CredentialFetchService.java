@@ -24,15 +24,12 @@ public class CredentialFetchService {
     /** SUIDs of RSPF-provisioned keys (m2m:suid 2x): shared with a MAF, SAEF, ESPrim, ESData. */
     static final Set<Integer> FETCHABLE_SUIDS = Set.of(21, 22, 23, 24, 25);
 
-    public sealed interface Outcome permits Fetched, Refused {
-    }
+    public sealed interface Outcome permits Fetched, Refused {}
 
-    public record Fetched(SecretBytes credential, String enroleeId, Instant lifetime) implements Outcome {
-    }
+    public record Fetched(SecretBytes credential, String enroleeId, Instant lifetime) implements Outcome {}
 
     /** {@code status} is the HTTP status that carries {@code Status=False, ErrorString}. */
-    public record Refused(int status, String errorString) implements Outcome {
-    }
+    public record Refused(int status, String errorString) implements Outcome {}
 
     private final EntityManager em;
     private final KeySealer sealer;
@@ -49,7 +46,13 @@ public class CredentialFetchService {
     public Outcome fetch(String tenantId, String targetIdentity, String keId, int suid) {
         // allow-lists before any key lookup
         if (!FETCHABLE_SUIDS.contains(suid)) {
-            return refuse(tenantId, targetIdentity, keId, suid, 400, "SUID " + suid + " is not an RSPF-provisioned key usage (21-25)");
+            return refuse(
+                    tenantId,
+                    targetIdentity,
+                    keId,
+                    suid,
+                    400,
+                    "SUID " + suid + " is not an RSPF-provisioned key usage (21-25)");
         }
         return QuarkusTransaction.requiringNew().call(() -> {
             Outcome o = derive(tenantId, targetIdentity, keId, suid, true);
@@ -57,7 +60,12 @@ public class CredentialFetchService {
                 return refuse(tenantId, targetIdentity, keId, suid, r.status(), r.errorString());
             }
             Fetched f = (Fetched) o;
-            audit.append(tenantId, "target " + targetIdentity, "credentials.fetch", keId + "/" + suid, AuditLog.Outcome.SUCCESS,
+            audit.append(
+                    tenantId,
+                    "target " + targetIdentity,
+                    "credentials.fetch",
+                    keId + "/" + suid,
+                    AuditLog.Outcome.SUCCESS,
                     "usage-constrained key for the target, valid until " + f.lifetime());
             return f;
         });
@@ -77,7 +85,8 @@ public class CredentialFetchService {
         if (target == null) {
             return new Refused(403, "not a registered Enrolment Target");
         }
-        if (!Arrays.asList(target.allowedSuids).contains(suid) || !Arrays.asList(policies.get(tenantId).allowedSuids).contains(suid)) {
+        if (!Arrays.asList(target.allowedSuids).contains(suid)
+                || !Arrays.asList(policies.get(tenantId).allowedSuids).contains(suid)) {
             return new Refused(403, "SUID " + suid + " is not allowed for this target");
         }
         Enrolment e = em.find(Enrolment.class, new Enrolment.Key(tenantId, keId));
@@ -90,7 +99,8 @@ public class CredentialFetchService {
         if (!open) {
             return new Fetched(null, e.enroleeId, e.expiresAt);
         }
-        try (SecretBytes ke = sealer.open(new KeySealer.SealContext(tenantId, keId, EnrolmentService.SEAL_PURPOSE), e.sealedKe)) {
+        try (SecretBytes ke =
+                sealer.open(new KeySealer.SealContext(tenantId, keId, EnrolmentService.SEAL_PURPOSE), e.sealedKe)) {
             return new Fetched(EnrolmentKdf.usageConstrained(ke, suid, target.targetFqdn), e.enroleeId, e.expiresAt);
         }
     }
@@ -103,7 +113,13 @@ public class CredentialFetchService {
     public Outcome fetchForOwnMaf(String tenantId, String mafFqdn, String keId) {
         return QuarkusTransaction.requiringNew().call(() -> {
             if (!Arrays.asList(policies.get(tenantId).allowedSuids).contains(MAF_SUID)) {
-                return refuse(tenantId, mafFqdn, keId, MAF_SUID, 403, "the tenant policy does not allow SUID 21 (Km shared with the MAF)");
+                return refuse(
+                        tenantId,
+                        mafFqdn,
+                        keId,
+                        MAF_SUID,
+                        403,
+                        "the tenant policy does not allow SUID 21 (Km shared with the MAF)");
             }
             Enrolment e = em.find(Enrolment.class, new Enrolment.Key(tenantId, keId));
             if (e == null || e.status != Enrolment.Status.ACTIVE) {
@@ -113,10 +129,16 @@ public class CredentialFetchService {
                 return refuse(tenantId, mafFqdn, keId, MAF_SUID, 410, "the enrolment has expired");
             }
             SecretBytes k;
-            try (SecretBytes ke = sealer.open(new KeySealer.SealContext(tenantId, keId, EnrolmentService.SEAL_PURPOSE), e.sealedKe)) {
+            try (SecretBytes ke =
+                    sealer.open(new KeySealer.SealContext(tenantId, keId, EnrolmentService.SEAL_PURPOSE), e.sealedKe)) {
                 k = EnrolmentKdf.usageConstrained(ke, MAF_SUID, mafFqdn);
             }
-            audit.append(tenantId, "target " + mafFqdn, "credentials.fetch", keId + "/" + MAF_SUID, AuditLog.Outcome.SUCCESS,
+            audit.append(
+                    tenantId,
+                    "target " + mafFqdn,
+                    "credentials.fetch",
+                    keId + "/" + MAF_SUID,
+                    AuditLog.Outcome.SUCCESS,
                     "Km for the tenant's MAF, valid until " + e.expiresAt);
             return new Fetched(k, e.enroleeId, e.expiresAt);
         });
@@ -127,7 +149,8 @@ public class CredentialFetchService {
 
     private Refused refuse(String tenantId, String target, String keId, int suid, int status, String why) {
         try {
-            audit.appendIndependently(tenantId, "target " + target, "credentials.fetch", keId + "/" + suid, AuditLog.Outcome.DENIED, why);
+            audit.appendIndependently(
+                    tenantId, "target " + target, "credentials.fetch", keId + "/" + suid, AuditLog.Outcome.DENIED, why);
         } catch (RuntimeException ignored) {
             // the refusal stands even if it cannot be chained (HSM down): it is logged by the caller
         }

@@ -22,7 +22,11 @@ import java.util.Objects;
 @IdClass(Enrolment.Key.class)
 public class Enrolment extends PanacheEntityBase {
 
-    public enum Status { ACTIVE, REPLACED, REVOKED }
+    public enum Status {
+        ACTIVE,
+        REPLACED,
+        REVOKED
+    }
 
     @Id
     @Column(name = "tenant_id")
@@ -56,8 +60,7 @@ public class Enrolment extends PanacheEntityBase {
         public String tenantId;
         public String keId;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String keId) {
             this.tenantId = tenantId;

@@ -20,8 +20,7 @@ public final class EnrolmentKdf {
     static final byte[] KPSA_LABEL = ascii("oneM2M Enrolment Key to Provisioned Secure Connection Key derivation");
     static final byte[] USAGE_LABEL = ascii("oneM2M Enrolment Key to Usage-Constrained Symmetric Key derivation");
 
-    private EnrolmentKdf() {
-    }
+    private EnrolmentKdf() {}
 
     /** §10.3.2: Km = HMAC-SHA-256(Ke, label || MAF-ID). */
     public static SecretBytes km(SecretBytes ke, String mafId) {

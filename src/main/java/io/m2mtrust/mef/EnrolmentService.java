@@ -33,8 +33,7 @@ public class EnrolmentService {
         }
     }
 
-    public record Enrolled(String keId, Instant expiresAt) {
-    }
+    public record Enrolled(String keId, Instant expiresAt) {}
 
     private final EntityManager em;
     private final KeySealer sealer;
@@ -51,7 +50,11 @@ public class EnrolmentService {
     }
 
     /** Stores the session's Ke for {@code enroleeId}, replacing an earlier enrolment of the same enrolee. */
-    public Enrolled enrol(String tenantId, String enroleeId, io.m2mtrust.tls.DevicePeer.Credential credential, SecretBytes bootstrapExport) {
+    public Enrolled enrol(
+            String tenantId,
+            String enroleeId,
+            io.m2mtrust.tls.DevicePeer.Credential credential,
+            SecretBytes bootstrapExport) {
         if (bootstrapExport.length() != 48) {
             throw new IllegalArgumentException("the Bootstrap exporter gives 48 bytes");
         }
@@ -59,15 +62,21 @@ public class EnrolmentService {
         try (SecretBytes ke = SecretBytes.copyOf(Arrays.copyOfRange(all, 16, 48))) {
             String keId = HexFormat.of().formatHex(all, 0, 16) + "@" + fqdns.mef(tenantId);
             return QuarkusTransaction.requiringNew().call(() -> {
-                boolean locked = (Boolean) em.createNativeQuery("select pg_try_advisory_xact_lock(hashtextextended(?1, 8311))")
-                        .setParameter(1, tenantId + "|" + enroleeId).getSingleResult();
+                boolean locked =
+                        (Boolean) em.createNativeQuery("select pg_try_advisory_xact_lock(hashtextextended(?1, 8311))")
+                                .setParameter(1, tenantId + "|" + enroleeId)
+                                .getSingleResult();
                 if (!locked) {
                     throw new ConcurrentEnrolmentException(enroleeId);
                 }
                 Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-                int replaced = em.createQuery("update Enrolment set status = ?1 where tenantId = ?2 and enroleeId = ?3 and status = ?4")
-                        .setParameter(1, Enrolment.Status.REPLACED).setParameter(2, tenantId).setParameter(3, enroleeId)
-                        .setParameter(4, Enrolment.Status.ACTIVE).executeUpdate();
+                int replaced = em.createQuery(
+                                "update Enrolment set status = ?1 where tenantId = ?2 and enroleeId = ?3 and status = ?4")
+                        .setParameter(1, Enrolment.Status.REPLACED)
+                        .setParameter(2, tenantId)
+                        .setParameter(3, enroleeId)
+                        .setParameter(4, Enrolment.Status.ACTIVE)
+                        .executeUpdate();
                 Enrolment e = new Enrolment();
                 e.tenantId = tenantId;
                 e.keId = keId;
@@ -79,8 +88,14 @@ public class EnrolmentService {
                 e.expiresAt = now.plusSeconds(policies.get(tenantId).defaultKeyLifetimeSeconds);
                 em.persist(e);
                 em.flush();
-                audit.append(tenantId, "enrolee " + enroleeId, "enrolment.create", keId, AuditLog.Outcome.SUCCESS,
-                        credential + " enrolment, Ke sealed, expires " + e.expiresAt + (replaced > 0 ? ", replaced the previous Ke" : ""));
+                audit.append(
+                        tenantId,
+                        "enrolee " + enroleeId,
+                        "enrolment.create",
+                        keId,
+                        AuditLog.Outcome.SUCCESS,
+                        credential + " enrolment, Ke sealed, expires " + e.expiresAt
+                                + (replaced > 0 ? ", replaced the previous Ke" : ""));
                 return new Enrolled(keId, e.expiresAt);
             });
         } finally {

@@ -47,8 +47,7 @@ public class EnrolmentTarget extends PanacheEntityBase {
         public String tenantId;
         public String identity;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String identity) {
             this.tenantId = tenantId;

@@ -38,10 +38,14 @@ import java.util.List;
 public class EnrolmentTargetResource {
 
     public record TargetRule(
-            @NotNull @Size(max = 253) @Pattern(regexp = "(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]",
-                    message = "a lowercase FQDN without wildcards") String targetFqdn,
-            @NotNull @Size(min = 1, max = 5) List<@NotNull Integer> allowedSuids) {
-    }
+            @NotNull
+            @Size(max = 253)
+            @Pattern(
+                    regexp = "(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]",
+                    message = "a lowercase FQDN without wildcards")
+            String targetFqdn,
+
+            @NotNull @Size(min = 1, max = 5) List<@NotNull Integer> allowedSuids) {}
 
     public record TargetView(String identity, String targetFqdn, List<Integer> allowedSuids, Instant updatedAt) {
         static TargetView of(EnrolmentTarget t) {
@@ -64,22 +68,30 @@ public class EnrolmentTargetResource {
     @GET
     public List<TargetView> list(@PathParam("tenant") String tenant) {
         door(tenant, AdminAccess.Need.READ);
-        return QuarkusTransaction.requiringNew().call(() ->
-                em.createQuery("from EnrolmentTarget where tenantId = ?1 order by identity", EnrolmentTarget.class)
-                        .setParameter(1, tenant).getResultStream().map(TargetView::of).toList());
+        return QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery(
+                                "from EnrolmentTarget where tenantId = ?1 order by identity", EnrolmentTarget.class)
+                        .setParameter(1, tenant)
+                        .getResultStream()
+                        .map(TargetView::of)
+                        .toList());
     }
 
     @PUT
     @Path("{identity}")
     @Operation(summary = "Allow the peer authenticating as {identity} to fetch the given SUIDs (21-25) for targetFqdn")
-    public TargetView put(@PathParam("tenant") String tenant, @PathParam("identity") String identity, @Valid @NotNull TargetRule rule) {
+    public TargetView put(
+            @PathParam("tenant") String tenant,
+            @PathParam("identity") String identity,
+            @Valid @NotNull TargetRule rule) {
         door(tenant, AdminAccess.Need.WRITE);
         if (identity.isBlank() || identity.length() > 300) {
             throw ApiProblem.badRequest("validation", "identity must be 1-300 characters");
         }
         for (Integer s : rule.allowedSuids()) {
             if (!CredentialFetchService.FETCHABLE_SUIDS.contains(s) || !PolicyRules.KNOWN_SUIDS.contains(s)) {
-                throw ApiProblem.invalid(List.of(ApiProblem.fieldError("allowedSuids", s + " is not an RSPF-provisioned SUID (21-25)")));
+                throw ApiProblem.invalid(
+                        List.of(ApiProblem.fieldError("allowedSuids", s + " is not an RSPF-provisioned SUID (21-25)")));
             }
         }
         return QuarkusTransaction.requiringNew().call(() -> {
@@ -99,7 +111,12 @@ public class EnrolmentTargetResource {
                 em.persist(t);
             }
             em.flush();
-            audit.append(tenant, access.actor(), "target.put", "target/" + identity, AuditLog.Outcome.SUCCESS,
+            audit.append(
+                    tenant,
+                    access.actor(),
+                    "target.put",
+                    "target/" + identity,
+                    AuditLog.Outcome.SUCCESS,
                     rule.targetFqdn() + " may fetch SUIDs " + Arrays.toString(t.allowedSuids));
             return TargetView.of(t);
         });
@@ -111,9 +128,12 @@ public class EnrolmentTargetResource {
         door(tenant, AdminAccess.Need.WRITE);
         int n = QuarkusTransaction.requiringNew().call(() -> {
             int deleted = em.createQuery("delete from EnrolmentTarget where tenantId = ?1 and identity = ?2")
-                    .setParameter(1, tenant).setParameter(2, identity).executeUpdate();
+                    .setParameter(1, tenant)
+                    .setParameter(2, identity)
+                    .executeUpdate();
             if (deleted > 0) {
-                audit.append(tenant, access.actor(), "target.delete", "target/" + identity, AuditLog.Outcome.SUCCESS, null);
+                audit.append(
+                        tenant, access.actor(), "target.delete", "target/" + identity, AuditLog.Outcome.SUCCESS, null);
             }
             return deleted;
         });

@@ -35,8 +35,7 @@ public class ImportedKpm extends PanacheEntityBase {
         public String tenantId;
         public String kpmId;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String kpmId) {
             this.tenantId = tenantId;

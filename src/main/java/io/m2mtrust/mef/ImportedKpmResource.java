@@ -42,16 +42,16 @@ public class ImportedKpmResource {
 
     static final String SEAL_PURPOSE = "Kpm";
 
-    public record ImportKpm(@NotNull @Size(min = 3, max = 300) String kpmId,
-                            @NotNull @Size(min = 24, max = 100) String kpm) {
+    public record ImportKpm(
+            @NotNull @Size(min = 3, max = 300) String kpmId,
+            @NotNull @Size(min = 24, max = 100) String kpm) {
         @Override
         public String toString() {
             return "ImportKpm[" + kpmId + ", kpm=[redacted]]";
         }
     }
 
-    public record ImportedView(String kpmId, Instant createdAt) {
-    }
+    public record ImportedView(String kpmId, Instant createdAt) {}
 
     private final EntityManager em;
     private final KeySealer sealer;
@@ -61,8 +61,14 @@ public class ImportedKpmResource {
     private final AuditLog audit;
     private final DeviceFqdns fqdns;
 
-    ImportedKpmResource(EntityManager em, KeySealer sealer, PolicyService policies, TenantDoor tenants, AdminAccess access,
-                        AuditLog audit, DeviceFqdns fqdns) {
+    ImportedKpmResource(
+            EntityManager em,
+            KeySealer sealer,
+            PolicyService policies,
+            TenantDoor tenants,
+            AdminAccess access,
+            AuditLog audit,
+            DeviceFqdns fqdns) {
         this.em = em;
         this.sealer = sealer;
         this.policies = policies;
@@ -75,18 +81,27 @@ public class ImportedKpmResource {
     @GET
     public List<ImportedView> list(@PathParam("tenant") String tenant) {
         door(tenant, AdminAccess.Need.READ);
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from ImportedKpm where tenantId = ?1 order by kpmId", ImportedKpm.class)
-                .setParameter(1, tenant).getResultStream().map(k -> new ImportedView(k.kpmId, k.createdAt)).toList());
+        return QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery("from ImportedKpm where tenantId = ?1 order by kpmId", ImportedKpm.class)
+                        .setParameter(1, tenant)
+                        .getResultStream()
+                        .map(k -> new ImportedView(k.kpmId, k.createdAt))
+                        .toList());
     }
 
     @POST
-    @Operation(summary = "Import a pre-provisioned Kpm (base64, 16-64 bytes); KpmID = <id>@<this tenant's MEF FQDN>, no '~'")
+    @Operation(
+            summary =
+                    "Import a pre-provisioned Kpm (base64, 16-64 bytes); KpmID = <id>@<this tenant's MEF FQDN>, no '~'")
     public Response importKpm(@PathParam("tenant") String tenant, @Valid @NotNull ImportKpm req) {
         door(tenant, AdminAccess.Need.WRITE);
         String suffix = "@" + fqdns.mef(tenant);
-        String local = req.kpmId().endsWith(suffix) ? req.kpmId().substring(0, req.kpmId().length() - suffix.length()) : null;
+        String local = req.kpmId().endsWith(suffix)
+                ? req.kpmId().substring(0, req.kpmId().length() - suffix.length())
+                : null;
         if (local == null || !local.matches("[A-Za-z0-9._-]{1,64}")) {
-            throw ApiProblem.invalid(List.of(ApiProblem.fieldError("kpmId", "must be <id>" + suffix + " with id of A-Z a-z 0-9 . _ -")));
+            throw ApiProblem.invalid(
+                    List.of(ApiProblem.fieldError("kpmId", "must be <id>" + suffix + " with id of A-Z a-z 0-9 . _ -")));
         }
         byte[] raw;
         try {
@@ -98,24 +113,37 @@ public class ImportedKpmResource {
             if (kpm.length() < 16 || kpm.length() > 64) {
                 throw ApiProblem.invalid(List.of(ApiProblem.fieldError("kpm", "must be 16 to 64 bytes")));
             }
-            return audit.auditRefusals(tenant, access.actor(), "kpm.import", "kpm/" + req.kpmId(), () -> QuarkusTransaction.requiringNew().call(() -> {
-                if (!policies.get(tenant).allowHostMemoryKeys) {
-                    throw ApiProblem.forbidden("the tenant's policy does not allow client-supplied key material (allowHostMemoryKeys)");
-                }
-                if (em.find(ImportedKpm.class, new ImportedKpm.Key(tenant, req.kpmId())) != null) {
-                    throw ApiProblem.conflict("KpmID " + req.kpmId() + " is already imported");
-                }
-                ImportedKpm k = new ImportedKpm();
-                k.tenantId = tenant;
-                k.kpmId = req.kpmId();
-                k.sealedKpm = sealer.seal(new KeySealer.SealContext(tenant, req.kpmId(), SEAL_PURPOSE), kpm);
-                k.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-                em.persist(k);
-                em.flush();
-                audit.append(tenant, access.actor(), "kpm.import", "kpm/" + req.kpmId(), AuditLog.Outcome.SUCCESS,
-                        kpm.length() + "-byte Kpm sealed under the tenant KEK");
-                return Response.status(201).entity(new ImportedView(k.kpmId, k.createdAt)).build();
-            }));
+            return audit.auditRefusals(
+                    tenant,
+                    access.actor(),
+                    "kpm.import",
+                    "kpm/" + req.kpmId(),
+                    () -> QuarkusTransaction.requiringNew().call(() -> {
+                        if (!policies.get(tenant).allowHostMemoryKeys) {
+                            throw ApiProblem.forbidden(
+                                    "the tenant's policy does not allow client-supplied key material (allowHostMemoryKeys)");
+                        }
+                        if (em.find(ImportedKpm.class, new ImportedKpm.Key(tenant, req.kpmId())) != null) {
+                            throw ApiProblem.conflict("KpmID " + req.kpmId() + " is already imported");
+                        }
+                        ImportedKpm k = new ImportedKpm();
+                        k.tenantId = tenant;
+                        k.kpmId = req.kpmId();
+                        k.sealedKpm = sealer.seal(new KeySealer.SealContext(tenant, req.kpmId(), SEAL_PURPOSE), kpm);
+                        k.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+                        em.persist(k);
+                        em.flush();
+                        audit.append(
+                                tenant,
+                                access.actor(),
+                                "kpm.import",
+                                "kpm/" + req.kpmId(),
+                                AuditLog.Outcome.SUCCESS,
+                                kpm.length() + "-byte Kpm sealed under the tenant KEK");
+                        return Response.status(201)
+                                .entity(new ImportedView(k.kpmId, k.createdAt))
+                                .build();
+                    }));
         } finally {
             Arrays.fill(raw, (byte) 0);
         }
@@ -126,8 +154,10 @@ public class ImportedKpmResource {
     public Response delete(@PathParam("tenant") String tenant, @PathParam("kpmId") String kpmId) {
         door(tenant, AdminAccess.Need.WRITE);
         int n = QuarkusTransaction.requiringNew().call(() -> {
-            int d = em.createQuery("delete from ImportedKpm where tenantId = ?1 and kpmId = ?2").setParameter(1, tenant)
-                    .setParameter(2, kpmId).executeUpdate();
+            int d = em.createQuery("delete from ImportedKpm where tenantId = ?1 and kpmId = ?2")
+                    .setParameter(1, tenant)
+                    .setParameter(2, kpmId)
+                    .executeUpdate();
             if (d > 0) {
                 audit.append(tenant, access.actor(), "kpm.delete", "kpm/" + kpmId, AuditLog.Outcome.SUCCESS, null);
             }

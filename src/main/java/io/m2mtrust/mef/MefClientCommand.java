@@ -18,7 +18,12 @@ import java.util.Objects;
 @IdClass(MefClientCommand.Key.class)
 public class MefClientCommand {
 
-    public enum State { PENDING, DONE, FAILED, CANCELLED }
+    public enum State {
+        PENDING,
+        DONE,
+        FAILED,
+        CANCELLED
+    }
 
     @Id
     @Column(name = "tenant_id")
@@ -62,8 +67,7 @@ public class MefClientCommand {
         public String regId;
         public String cmdId;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String regId, String cmdId) {
             this.tenantId = tenantId;
@@ -73,7 +77,10 @@ public class MefClientCommand {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.regId, regId) && Objects.equals(k.cmdId, cmdId);
+            return o instanceof Key k
+                    && Objects.equals(k.tenantId, tenantId)
+                    && Objects.equals(k.regId, regId)
+                    && Objects.equals(k.cmdId, cmdId);
         }
 
         @Override

@@ -1,13 +1,13 @@
 package io.m2mtrust.mef;
 
-import io.m2mtrust.registration.ClientRegistration;
-import io.m2mtrust.registration.Registrar;
-import io.m2mtrust.registration.RegistrationProcedures;
 import io.m2mtrust.ca.CertificateSubject;
 import io.m2mtrust.ca.EstService;
 import io.m2mtrust.ca.SubjectType;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.registration.ClientRegistration;
+import io.m2mtrust.registration.Registrar;
+import io.m2mtrust.registration.RegistrationProcedures;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.tenant.TenantDoor;
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -42,16 +42,31 @@ import java.util.Optional;
 @SecurityRequirement(name = "oidc")
 public class MefClientResource {
 
-    public record CommandView(String cmdId, int cmdClassId, Map<String, Object> cmdArgs, String state, int deliveredCount,
-                              Integer reportedCmdStatusCode, Instant createdAt, Instant updatedAt) {
+    public record CommandView(
+            String cmdId,
+            int cmdClassId,
+            Map<String, Object> cmdArgs,
+            String state,
+            int deliveredCount,
+            Integer reportedCmdStatusCode,
+            Instant createdAt,
+            Instant updatedAt) {
         static CommandView of(MefClientCommand c) {
-            return new CommandView(c.cmdId, c.cmdClass, new JsonObject(c.cmdArgs).getMap(), c.state.name(), c.deliveredCount, c.reportedCode,
-                    c.createdAt, c.updatedAt);
+            return new CommandView(
+                    c.cmdId,
+                    c.cmdClass,
+                    new JsonObject(c.cmdArgs).getMap(),
+                    c.state.name(),
+                    c.deliveredCount,
+                    c.reportedCode,
+                    c.createdAt,
+                    c.updatedAt);
         }
     }
 
-    public record QueueCommand(@NotNull @Pattern(regexp = "CERT_PROV", message = "only CERT_PROV is issued by this MEF") String cmdClass) {
-    }
+    public record QueueCommand(
+            @NotNull @Pattern(regexp = "CERT_PROV", message = "only CERT_PROV is issued by this MEF")
+            String cmdClass) {}
 
     private final EntityManager em;
     private final TenantDoor door;
@@ -60,7 +75,13 @@ public class MefClientResource {
     private final EstService est;
     private final DeviceFqdns fqdns;
 
-    MefClientResource(EntityManager em, TenantDoor door, AdminAccess access, MefCommands commands, EstService est, DeviceFqdns fqdns) {
+    MefClientResource(
+            EntityManager em,
+            TenantDoor door,
+            AdminAccess access,
+            MefCommands commands,
+            EstService est,
+            DeviceFqdns fqdns) {
         this.em = em;
         this.door = door;
         this.access = access;
@@ -73,35 +94,50 @@ public class MefClientResource {
     @Path("mef-clients/{reg}/commands")
     public List<CommandView> commands(@PathParam("tenant") String tenant, @PathParam("reg") String reg) {
         door.enter(tenant, AdminAccess.Need.READ);
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery(
-                        "from MefClientCommand where tenantId = ?1 and regId = ?2 order by createdAt, cmdId", MefClientCommand.class)
-                .setParameter(1, tenant).setParameter(2, reg).getResultStream().map(CommandView::of).toList());
+        return QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery(
+                                "from MefClientCommand where tenantId = ?1 and regId = ?2 order by createdAt, cmdId",
+                                MefClientCommand.class)
+                        .setParameter(1, tenant)
+                        .setParameter(2, reg)
+                        .getResultStream()
+                        .map(CommandView::of)
+                        .toList());
     }
 
     @POST
     @Path("mef-clients/{reg}/commands")
-    @Operation(summary = "Queue a MEF Client Command (§8.3.9): CERT_PROV tells the client to get a certificate over EST "
-            + "for the identity the MEF associates with it")
-    public Response queue(@PathParam("tenant") String tenant, @PathParam("reg") String reg, @Valid @NotNull QueueCommand req) {
+    @Operation(
+            summary = "Queue a MEF Client Command (§8.3.9): CERT_PROV tells the client to get a certificate over EST "
+                    + "for the identity the MEF associates with it")
+    public Response queue(
+            @PathParam("tenant") String tenant, @PathParam("reg") String reg, @Valid @NotNull QueueCommand req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
-        ClientRegistration r = QuarkusTransaction.requiringNew().call(() -> em.find(ClientRegistration.class, new ClientRegistration.Key(tenant, reg)));
+        ClientRegistration r = QuarkusTransaction.requiringNew()
+                .call(() -> em.find(ClientRegistration.class, new ClientRegistration.Key(tenant, reg)));
         if (r == null || r.registrar != Registrar.MEF) {
             throw ApiProblem.notFound("MEF client registration " + reg);
         }
         Optional<CertificateSubject> subject = est.subjectOfClient(tenant, r.clientId);
         if (subject.isEmpty() || subject.get().type() == SubjectType.FQDN) {
-            throw ApiProblem.conflict("no Node-ID, CSE-ID or AE-ID certificate identity is associated with " + r.clientId
-                    + " (set the enrolment group's certificate profile)");
+            throw ApiProblem.conflict("no Node-ID, CSE-ID or AE-ID certificate identity is associated with "
+                    + r.clientId + " (set the enrolment group's certificate profile)");
         }
         // sec:certProvArgs (TS-0003 §8.3.9.7): protocol 1 = EST, base URI on this MEF, subject type and id
-        JsonObject args = new JsonObject().put("certProvArgs", new JsonObject()
-                .put("certProvProtocolId", 1)
-                .put("uri", "https://" + fqdns.mef(tenant) + "/.well-known/est")
-                .put("certSubjectType", subject.get().type().certSubjectType())
-                .put("certSubjectId", subject.get().id()));
+        JsonObject args = new JsonObject()
+                .put(
+                        "certProvArgs",
+                        new JsonObject()
+                                .put("certProvProtocolId", 1)
+                                .put("uri", "https://" + fqdns.mef(tenant) + "/.well-known/est")
+                                .put("certSubjectType", subject.get().type().certSubjectType())
+                                .put("certSubjectId", subject.get().id()));
         try {
-            MefClientCommand c = commands.queueCommand(tenant, reg, MefCommands.CLASS_CERT_PROV, args.encode(), access.actor());
-            return Response.created(URI.create("/api/v1/tenants/" + tenant + "/mef-clients/" + reg + "/commands")).entity(CommandView.of(c)).build();
+            MefClientCommand c =
+                    commands.queueCommand(tenant, reg, MefCommands.CLASS_CERT_PROV, args.encode(), access.actor());
+            return Response.created(URI.create("/api/v1/tenants/" + tenant + "/mef-clients/" + reg + "/commands"))
+                    .entity(CommandView.of(c))
+                    .build();
         } catch (RegistrationProcedures.Problem p) {
             throw new ApiProblem(p.status, "not-found", "Not Found", p.getMessage());
         }

@@ -23,12 +23,13 @@ import java.util.Set;
 @ApplicationScoped
 public class MefCommands {
 
-    public record CommandUpdate(String cmdId, Integer cmdStatusCode) {
-    }
+    public record CommandUpdate(String cmdId, Integer cmdStatusCode) {}
 
     /** sec:cmdStatusCode values (TS-0003 §12.3.2.4). */
     public static final int CMD_ISSUED = 10, CMD_REISSUED = 11, CMD_OK = 20;
-    static final Set<Integer> CLIENT_REPORTED_CODES = Set.of(20, 40, 41, 42, 43, 100, 101, 201, 202, 300, 301, 302, 303, 304, 305);
+
+    static final Set<Integer> CLIENT_REPORTED_CODES =
+            Set.of(20, 40, 41, 42, 43, 100, 101, 201, 202, 300, 301, 302, 303, 304, 305);
     /** sec:cmdClassID (§12.3.2.3). */
     public static final int CLASS_NO_MORE_COMMANDS = 0, CLASS_CERT_PROV = 1;
 
@@ -47,7 +48,10 @@ public class MefCommands {
     /** Queues a command for a registration (administrators); its cmdID is unique within the registration. */
     public MefClientCommand queueCommand(String tenantId, String regId, int cmdClass, String argsJson, String actor) {
         return QuarkusTransaction.requiringNew().call(() -> {
-            ClientRegistration r = em.find(ClientRegistration.class, new ClientRegistration.Key(tenantId, regId), LockModeType.PESSIMISTIC_WRITE);
+            ClientRegistration r = em.find(
+                    ClientRegistration.class,
+                    new ClientRegistration.Key(tenantId, regId),
+                    LockModeType.PESSIMISTIC_WRITE);
             if (r == null || r.registrar != Registrar.MEF || r.expired(now())) {
                 throw new RegistrationProcedures.Problem(404, "no live MEF client registration");
             }
@@ -62,7 +66,12 @@ public class MefCommands {
             c.updatedAt = c.createdAt;
             em.persist(c);
             em.flush();
-            audit.append(tenantId, actor, "mef.command.queue", "mef-client/" + regId + "/" + c.cmdId, AuditLog.Outcome.SUCCESS,
+            audit.append(
+                    tenantId,
+                    actor,
+                    "mef.command.queue",
+                    "mef-client/" + regId + "/" + c.cmdId,
+                    AuditLog.Outcome.SUCCESS,
                     "class " + cmdClass + " " + argsJson);
             return c;
         });
@@ -85,7 +94,9 @@ public class MefCommands {
             throw new RegistrationProcedures.Problem(400, "give cmdId and cmdStatusCode");
         }
         if (!CLIENT_REPORTED_CODES.contains(req.cmdStatusCode())) {
-            throw new RegistrationProcedures.Problem(400, "cmdStatusCode " + req.cmdStatusCode() + " is not one a MEF Client reports (TS-0003 §12.3.2.4)");
+            throw new RegistrationProcedures.Problem(
+                    400,
+                    "cmdStatusCode " + req.cmdStatusCode() + " is not one a MEF Client reports (TS-0003 §12.3.2.4)");
         }
         return QuarkusTransaction.requiringNew().call(() -> {
             registrations.ownLiveRegistration(Registrar.MEF, tenantId, clientId, regId, true);
@@ -96,7 +107,11 @@ public class MefCommands {
                 c.state = req.cmdStatusCode() == CMD_OK ? MefClientCommand.State.DONE : MefClientCommand.State.FAILED;
                 c.updatedAt = now();
                 em.flush();
-                audit.append(tenantId, "mef-client " + clientId, "mef.command.report", "mef-client/" + regId + "/" + c.cmdId,
+                audit.append(
+                        tenantId,
+                        "mef-client " + clientId,
+                        "mef.command.report",
+                        "mef-client/" + regId + "/" + c.cmdId,
                         c.state == MefClientCommand.State.DONE ? AuditLog.Outcome.SUCCESS : AuditLog.Outcome.FAILURE,
                         "cmdStatusCode " + req.cmdStatusCode());
             }
@@ -105,9 +120,15 @@ public class MefCommands {
     }
 
     private Optional<MefClientCommand> oldestPending(String tenantId, String regId) {
-        return em.createQuery("from MefClientCommand where tenantId = ?1 and regId = ?2 and state = ?3 order by createdAt, cmdId", MefClientCommand.class)
-                .setParameter(1, tenantId).setParameter(2, regId).setParameter(3, MefClientCommand.State.PENDING)
-                .setMaxResults(1).getResultStream().findFirst();
+        return em.createQuery(
+                        "from MefClientCommand where tenantId = ?1 and regId = ?2 and state = ?3 order by createdAt, cmdId",
+                        MefClientCommand.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, regId)
+                .setParameter(3, MefClientCommand.State.PENDING)
+                .setMaxResults(1)
+                .getResultStream()
+                .findFirst();
     }
 
     private Map<String, Object> nextCommand(String tenantId, String regId) {

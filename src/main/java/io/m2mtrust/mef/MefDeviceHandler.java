@@ -22,29 +22,38 @@ import java.util.Map;
 public class MefDeviceHandler implements DeviceRequestHandler {
 
     /** Enrolee → MEF indications (§8.3.2.1 b); absent means false. */
-    public record EnrolmentIndications(Boolean certificateEnrolmentIndication, Boolean mafEnrolmentIndication,
-                                       Boolean remoteManagementIndication) {
-    }
+    public record EnrolmentIndications(
+            Boolean certificateEnrolmentIndication,
+            Boolean mafEnrolmentIndication,
+            Boolean remoteManagementIndication) {}
 
     private final EnrolmentService enrolments;
     private final io.m2mtrust.ca.EstService est;
     private final CredentialFetchService fetches;
-    private static final java.util.regex.Pattern COMMAND = java.util.regex.Pattern.compile("/clientRegistration/([^/?]{1,40})/command");
+    private static final java.util.regex.Pattern COMMAND =
+            java.util.regex.Pattern.compile("/clientRegistration/([^/?]{1,40})/command");
 
     private final io.m2mtrust.registration.RegistrationRoutes routes;
     private final MefCommands commands;
     private final DeviceFqdns fqdns;
     private final ObjectMapper json;
 
-    MefDeviceHandler(EnrolmentService enrolments, io.m2mtrust.ca.EstService est, CredentialFetchService fetches,
-                     io.m2mtrust.registration.RegistrationRoutes routes, MefCommands commands, DeviceFqdns fqdns, ObjectMapper mapper) {
+    MefDeviceHandler(
+            EnrolmentService enrolments,
+            io.m2mtrust.ca.EstService est,
+            CredentialFetchService fetches,
+            io.m2mtrust.registration.RegistrationRoutes routes,
+            MefCommands commands,
+            DeviceFqdns fqdns,
+            ObjectMapper mapper) {
         this.routes = routes;
         this.commands = commands;
         this.enrolments = enrolments;
         this.est = est;
         this.fetches = fetches;
         this.fqdns = fqdns;
-        this.json = mapper.copy().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+        this.json = mapper.copy()
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
     }
 
@@ -80,7 +89,8 @@ public class MefDeviceHandler implements DeviceRequestHandler {
         }
         EnrolmentIndications ind;
         try {
-            ind = request.body().length == 0 ? new EnrolmentIndications(null, null, null)
+            ind = request.body().length == 0
+                    ? new EnrolmentIndications(null, null, null)
                     : json.readValue(request.body(), EnrolmentIndications.class);
         } catch (JsonProcessingException e) {
             return error(400, "malformed enrolment indications");
@@ -105,14 +115,24 @@ public class MefDeviceHandler implements DeviceRequestHandler {
         }
         if (Boolean.TRUE.equals(ind.mafEnrolmentIndication())) {
             String maf = "https://" + fqdns.maf(peer.tenantId());
-            instructions.put("mafEnrolment", Map.of("credentialType", "symmetric",
-                    "mafClientRegistrationUri", maf + "/clientRegistration",
-                    "mafKeyRegistrationUri", maf + "/keyRegistration",
-                    "mafKeyRetrievalUri", maf + "/keyRetrieval",
-                    "lifetime", done.expiresAt().toString()));
+            instructions.put(
+                    "mafEnrolment",
+                    Map.of(
+                            "credentialType",
+                            "symmetric",
+                            "mafClientRegistrationUri",
+                            maf + "/clientRegistration",
+                            "mafKeyRegistrationUri",
+                            maf + "/keyRegistration",
+                            "mafKeyRetrievalUri",
+                            maf + "/keyRetrieval",
+                            "lifetime",
+                            done.expiresAt().toString()));
         }
         if (Boolean.TRUE.equals(ind.remoteManagementIndication())) {
-            instructions.put("remoteManagement", Map.of("instructionType", "none", "reason", "no remote management server is configured"));
+            instructions.put(
+                    "remoteManagement",
+                    Map.of("instructionType", "none", "reason", "no remote management server is configured"));
         }
         out.put("instructions", instructions);
         try {
@@ -169,8 +189,13 @@ public class MefDeviceHandler implements DeviceRequestHandler {
                 return routes.ok(200, commands.retrieveCommand(peer.tenantId(), peer.identity(), regId));
             }
             if (request.method().equals("PUT")) {
-                return routes.ok(200, commands.updateCommand(peer.tenantId(), peer.identity(), regId,
-                        routes.body(request, MefCommands.CommandUpdate.class)));
+                return routes.ok(
+                        200,
+                        commands.updateCommand(
+                                peer.tenantId(),
+                                peer.identity(),
+                                regId,
+                                routes.body(request, MefCommands.CommandUpdate.class)));
             }
             return routes.error(405, "use GET or PUT");
         } catch (io.m2mtrust.registration.RegistrationProcedures.Problem p) {
@@ -181,7 +206,8 @@ public class MefDeviceHandler implements DeviceRequestHandler {
     }
 
     private static DeviceHttp.Response fetchRefused(int status, String why) {
-        return DeviceHttp.Response.json(status, "{\"status\":false,\"errorString\":\"" + why.replace("\"", "'") + "\"}");
+        return DeviceHttp.Response.json(
+                status, "{\"status\":false,\"errorString\":\"" + why.replace("\"", "'") + "\"}");
     }
 
     private static DeviceHttp.Response error(int status, String message) {

@@ -24,8 +24,12 @@ public class MefPskResolver implements PskResolver {
     private final jakarta.persistence.EntityManager em;
     private final io.m2mtrust.keys.KeySealer sealer;
 
-    MefPskResolver(EnrolmentGroupService groups, KpmDerivation kpm, DeviceFqdns fqdns, jakarta.persistence.EntityManager em,
-                   io.m2mtrust.keys.KeySealer sealer) {
+    MefPskResolver(
+            EnrolmentGroupService groups,
+            KpmDerivation kpm,
+            DeviceFqdns fqdns,
+            jakarta.persistence.EntityManager em,
+            io.m2mtrust.keys.KeySealer sealer) {
         this.groups = groups;
         this.kpm = kpm;
         this.fqdns = fqdns;
@@ -48,8 +52,9 @@ public class MefPskResolver implements PskResolver {
             return Optional.empty();
         }
         KpmId id = parsed.get();
-        boolean allowed = QuarkusTransaction.requiringNew().call(() ->
-                groups.liveKey(tenantId, id.groupId(), id.epoch()).isPresent() && groups.mayEnrol(tenantId, id.groupId(), id.deviceId()));
+        boolean allowed = QuarkusTransaction.requiringNew()
+                .call(() -> groups.liveKey(tenantId, id.groupId(), id.epoch()).isPresent()
+                        && groups.mayEnrol(tenantId, id.groupId(), id.deviceId()));
         return allowed ? Optional.of(kpm.derive(tenantId, id)) : Optional.empty();
     }
 
@@ -57,8 +62,12 @@ public class MefPskResolver implements PskResolver {
     private Optional<SecretBytes> imported(String tenantId, String identity) {
         return QuarkusTransaction.requiringNew().call(() -> {
             ImportedKpm k = em.find(ImportedKpm.class, new ImportedKpm.Key(tenantId, identity));
-            return k == null ? Optional.<SecretBytes>empty()
-                    : Optional.of(sealer.open(new io.m2mtrust.keys.KeySealer.SealContext(tenantId, identity, ImportedKpmResource.SEAL_PURPOSE), k.sealedKpm));
+            return k == null
+                    ? Optional.<SecretBytes>empty()
+                    : Optional.of(sealer.open(
+                            new io.m2mtrust.keys.KeySealer.SealContext(
+                                    tenantId, identity, ImportedKpmResource.SEAL_PURPOSE),
+                            k.sealedKpm));
         });
     }
 }

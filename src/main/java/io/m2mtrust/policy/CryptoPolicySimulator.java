@@ -2,8 +2,8 @@ package io.m2mtrust.policy;
 
 import io.m2mtrust.ca.IssuedCertificate;
 import io.m2mtrust.enrolment.DeviceFqdns;
-import io.m2mtrust.esdata.EsDataKeys;
 import io.m2mtrust.escertke.EscertkeKey;
+import io.m2mtrust.esdata.EsDataKeys;
 import io.m2mtrust.esdata.PreprovisionedKey;
 import io.m2mtrust.hsm.KeyPurpose;
 import io.m2mtrust.keys.KeyVersionRepository;
@@ -26,15 +26,26 @@ import java.util.List;
 @ApplicationScoped
 public class CryptoPolicySimulator {
 
-    public enum Operation { ESPRIM_REQUEST, ESDATA_PROTECT, KEY_RETRIEVAL }
+    public enum Operation {
+        ESPRIM_REQUEST,
+        ESDATA_PROTECT,
+        KEY_RETRIEVAL
+    }
 
     /** One key that could serve, and why it would not (null: it would). */
-    public record Candidate(String source, String keyId, Integer suid, Instant expiresAt, String problem) {
-    }
+    public record Candidate(String source, String keyId, Integer suid, Instant expiresAt, String problem) {}
 
-    public record Simulation(Operation operation, String originator, String target, boolean wouldSucceed, String keyId, Integer suid,
-                             String algorithm, String sealedUnder, List<Candidate> candidates, List<String> notes) {
-    }
+    public record Simulation(
+            Operation operation,
+            String originator,
+            String target,
+            boolean wouldSucceed,
+            String keyId,
+            Integer suid,
+            String algorithm,
+            String sealedUnder,
+            List<Candidate> candidates,
+            List<String> notes) {}
 
     private final EntityManager em;
     private final EsDataKeys keys;
@@ -42,7 +53,12 @@ public class CryptoPolicySimulator {
     private final KeyVersionRepository versions;
     private final DeviceFqdns fqdns;
 
-    CryptoPolicySimulator(EntityManager em, EsDataKeys keys, PolicyService policies, KeyVersionRepository versions, DeviceFqdns fqdns) {
+    CryptoPolicySimulator(
+            EntityManager em,
+            EsDataKeys keys,
+            PolicyService policies,
+            KeyVersionRepository versions,
+            DeviceFqdns fqdns) {
         this.em = em;
         this.keys = keys;
         this.policies = policies;
@@ -60,23 +76,37 @@ public class CryptoPolicySimulator {
         List<String> encs = Arrays.asList(policy.joseEncs);
         List<String> notes = new ArrayList<>();
         List<Candidate> candidates = new ArrayList<>();
-        String kek = versions.primaryRow(tenantId, KeyPurpose.KEK).map(v -> v.hsmLabel).orElse("no primary KEK");
+        String kek = versions.primaryRow(tenantId, KeyPurpose.KEK)
+                .map(v -> v.hsmLabel)
+                .orElse("no primary KEK");
         switch (op) {
             case ESPRIM_REQUEST -> {
-                ProtectedEntity entity = em.createQuery("from ProtectedEntity where tenantId = ?1 and entityId = ?2", ProtectedEntity.class)
-                        .setParameter(1, tenantId).setParameter(2, target).getResultStream().findFirst().orElse(null);
+                ProtectedEntity entity = em.createQuery(
+                                "from ProtectedEntity where tenantId = ?1 and entityId = ?2", ProtectedEntity.class)
+                        .setParameter(1, tenantId)
+                        .setParameter(2, target)
+                        .getResultStream()
+                        .findFirst()
+                        .orElse(null);
                 if (entity == null) {
-                    notes.add(target + " is not an entity this tenant's proxy protects: an ESPrim request to it is not terminated here");
+                    notes.add(
+                            target
+                                    + " is not an entity this tenant's proxy protects: an ESPrim request to it is not terminated here");
                 } else if (entity.esprimRequired) {
                     notes.add(target + " requires ESPrim: plain primitives to it are refused (4107)");
                 }
                 // the receiver resolves the kid as itself (caller = target) and binds the inner From to the key (4116)
                 for (String kid : kidsBetween(tenantId, originator, target)) {
                     EsDataKeys.Resolution r = keys.resolve(tenantId, target, kid, EsDataKeys.Usage.ESPRIM, false);
-                    String problem = r.usable() && !r.peers().contains(originator) ? "the key is not bound to " + originator + " (4116)" : r.problem();
-                    candidates.add(new Candidate(source(tenantId, kid), kid, r.usable() ? r.suid() : null, r.expiresAt(), problem));
+                    String problem = r.usable() && !r.peers().contains(originator)
+                            ? "the key is not bound to " + originator + " (4116)"
+                            : r.problem();
+                    candidates.add(new Candidate(
+                            source(tenantId, kid), kid, r.usable() ? r.suid() : null, r.expiresAt(), problem));
                 }
-                String alg = algs.contains("dir") && encs.contains("A256GCM") ? "dir + A256GCM, sessionESPrimKey = HMAC-SHA256 (TS-0003 §10.3.8)" : null;
+                String alg = algs.contains("dir") && encs.contains("A256GCM")
+                        ? "dir + A256GCM, sessionESPrimKey = HMAC-SHA256 (TS-0003 §10.3.8)"
+                        : null;
                 if (alg == null) {
                     notes.add("the policy does not allow dir with A256GCM, which ESPrim objects use here (4111)");
                 }
@@ -85,65 +115,132 @@ public class CryptoPolicySimulator {
             case ESDATA_PROTECT -> {
                 for (String kid : kidsBetween(tenantId, originator, target)) {
                     EsDataKeys.Resolution r = keys.resolve(tenantId, originator, kid, EsDataKeys.Usage.ENCRYPT, false);
-                    String problem = r.usable() && !r.peers().contains(target) ? "the key is not shared with " + target : r.problem();
-                    candidates.add(new Candidate(source(tenantId, kid), kid, r.usable() ? r.suid() : null, r.expiresAt(), problem));
+                    String problem = r.usable() && !r.peers().contains(target)
+                            ? "the key is not shared with " + target
+                            : r.problem();
+                    candidates.add(new Candidate(
+                            source(tenantId, kid), kid, r.usable() ? r.suid() : null, r.expiresAt(), problem));
                 }
-                String alg = algs.contains("dir") ? "dir + " + (encs.contains("A256GCM") ? "A256GCM" : encs.get(0)) : algs.contains("A256KW") ? "A256KW + A256GCM" : null;
+                String alg = algs.contains("dir")
+                        ? "dir + " + (encs.contains("A256GCM") ? "A256GCM" : encs.get(0))
+                        : algs.contains("A256KW") ? "A256KW + A256GCM" : null;
                 // or the target's certificate (ECDH-ES / RSA-OAEP-256), when no symmetric key serves
-                IssuedCertificate cert = em.createQuery("from IssuedCertificate where tenantId = ?1 and subjectId = ?2 and status = ?3 order by issuedAt desc",
-                        IssuedCertificate.class).setParameter(1, tenantId).setParameter(2, target).setParameter(3, IssuedCertificate.Status.VALID)
-                        .setMaxResults(1).getResultStream().findFirst().orElse(null);
+                IssuedCertificate cert = em.createQuery(
+                                "from IssuedCertificate where tenantId = ?1 and subjectId = ?2 and status = ?3 order by issuedAt desc",
+                                IssuedCertificate.class)
+                        .setParameter(1, tenantId)
+                        .setParameter(2, target)
+                        .setParameter(3, IssuedCertificate.Status.VALID)
+                        .setMaxResults(1)
+                        .getResultStream()
+                        .findFirst()
+                        .orElse(null);
                 if (cert != null) {
                     boolean ecdh = algs.contains("ECDH-ES+A256KW");
-                    candidates.add(new Candidate("certificate of " + target, "x5t#S256 " + cert.thumbprint, 44, cert.notAfter,
+                    candidates.add(new Candidate(
+                            "certificate of " + target,
+                            "x5t#S256 " + cert.thumbprint,
+                            44,
+                            cert.notAfter,
                             ecdh ? null : "the policy does not allow ECDH-ES+A256KW"));
-                    if (candidates.stream().noneMatch(c -> c.problem() == null && !c.source().startsWith("certificate")) && ecdh) {
+                    if (candidates.stream()
+                                    .noneMatch(c ->
+                                            c.problem() == null && !c.source().startsWith("certificate"))
+                            && ecdh) {
                         alg = "ECDH-ES+A256KW + A256GCM to the certificate";
                     }
                 } else {
-                    notes.add("no valid certificate names " + target + " in this tenant (certificate recipients are not possible)");
+                    notes.add("no valid certificate names " + target
+                            + " in this tenant (certificate recipients are not possible)");
                 }
                 return result(op, originator, target, candidates, alg, kek, notes, true);
             }
             default -> {
                 // the target retrieves what the originator registered (TS-0003 §8.8.2.7)
-                List<KeyRegistration> regs = em.createQuery("from KeyRegistration where tenantId = ?1 and sourceClientId = ?2 order by createdAt desc",
-                        KeyRegistration.class).setParameter(1, tenantId).setParameter(2, originator).setMaxResults(100).getResultList();
+                List<KeyRegistration> regs = em.createQuery(
+                                "from KeyRegistration where tenantId = ?1 and sourceClientId = ?2 order by createdAt desc",
+                                KeyRegistration.class)
+                        .setParameter(1, tenantId)
+                        .setParameter(2, originator)
+                        .setMaxResults(100)
+                        .getResultList();
                 for (KeyRegistration k : regs) {
                     String kid = k.relativeKeyId + "@" + k.registrar.fqdn(fqdns, tenantId);
-                    String problem = !Arrays.asList(k.targetIds).contains(target) ? "not a target of this key (403)"
-                            : !k.expiresAt.isAfter(Instant.now()) ? "expired" : !Arrays.asList(policy.allowedSuids).contains(k.suid)
-                            ? "SUID " + k.suid + " is not allowed by the policy" : null;
+                    String problem = !Arrays.asList(k.targetIds).contains(target)
+                            ? "not a target of this key (403)"
+                            : !k.expiresAt.isAfter(Instant.now())
+                                    ? "expired"
+                                    : !Arrays.asList(policy.allowedSuids).contains(k.suid)
+                                            ? "SUID " + k.suid + " is not allowed by the policy"
+                                            : null;
                     candidates.add(new Candidate(k.registrar + " registration", kid, k.suid, k.expiresAt, problem));
                 }
                 if (regs.isEmpty()) {
                     notes.add(originator + " has registered no keys");
                 }
-                return result(op, originator, target, candidates, "Key Value over the MAF/MEF TLS session", kek, notes, true);
+                return result(
+                        op, originator, target, candidates, "Key Value over the MAF/MEF TLS session", kek, notes, true);
             }
         }
     }
 
-    private static Simulation result(Operation op, String originator, String target, List<Candidate> candidates, String alg, String kek,
-                                     List<String> notes, boolean reachable) {
-        Candidate chosen = candidates.stream().filter(c -> c.problem() == null).findFirst().orElse(null);
+    private static Simulation result(
+            Operation op,
+            String originator,
+            String target,
+            List<Candidate> candidates,
+            String alg,
+            String kek,
+            List<String> notes,
+            boolean reachable) {
+        Candidate chosen =
+                candidates.stream().filter(c -> c.problem() == null).findFirst().orElse(null);
         if (chosen == null) {
-            notes.add(candidates.isEmpty() ? "no key is shared between " + originator + " and " + target : "no candidate key is usable (see why above)");
+            notes.add(
+                    candidates.isEmpty()
+                            ? "no key is shared between " + originator + " and " + target
+                            : "no candidate key is usable (see why above)");
         }
         boolean ok = chosen != null && alg != null && reachable;
-        return new Simulation(op, originator, target, ok, chosen == null ? null : chosen.keyId(), chosen == null ? null : chosen.suid(), alg,
-                chosen != null && chosen.source().startsWith("certificate") ? "the target's certificate (no stored key)" : kek, candidates, notes);
+        return new Simulation(
+                op,
+                originator,
+                target,
+                ok,
+                chosen == null ? null : chosen.keyId(),
+                chosen == null ? null : chosen.suid(),
+                alg,
+                chosen != null && chosen.source().startsWith("certificate")
+                        ? "the target's certificate (no stored key)"
+                        : kek,
+                candidates,
+                notes);
     }
 
     /** Ids of keys both identities hold: pre-provisioned, registered (either way round) and ESCertKE, newest first. */
     private List<String> kidsBetween(String tenantId, String a, String b) {
         List<String> out = new ArrayList<>();
-        em.createQuery("from EscertkeKey where tenantId = ?1 order by createdAt desc", EscertkeKey.class).setParameter(1, tenantId).setMaxResults(500)
-                .getResultStream().filter(k -> (k.isLocal(a) && k.isPeer(b)) || (k.isLocal(b) && k.isPeer(a))).forEach(k -> out.add(k.keyId));
-        em.createQuery("from PreprovisionedKey where tenantId = ?1", PreprovisionedKey.class).setParameter(1, tenantId).setMaxResults(500)
-                .getResultStream().filter(k -> Arrays.asList(k.holders).contains(a) && Arrays.asList(k.holders).contains(b)).forEach(k -> out.add(k.keyId));
-        em.createQuery("from KeyRegistration where tenantId = ?1 and (sourceClientId = ?2 or sourceClientId = ?3) order by createdAt desc",
-                        KeyRegistration.class).setParameter(1, tenantId).setParameter(2, a).setParameter(3, b).setMaxResults(500).getResultStream()
+        em.createQuery("from EscertkeKey where tenantId = ?1 order by createdAt desc", EscertkeKey.class)
+                .setParameter(1, tenantId)
+                .setMaxResults(500)
+                .getResultStream()
+                .filter(k -> (k.isLocal(a) && k.isPeer(b)) || (k.isLocal(b) && k.isPeer(a)))
+                .forEach(k -> out.add(k.keyId));
+        em.createQuery("from PreprovisionedKey where tenantId = ?1", PreprovisionedKey.class)
+                .setParameter(1, tenantId)
+                .setMaxResults(500)
+                .getResultStream()
+                .filter(k -> Arrays.asList(k.holders).contains(a)
+                        && Arrays.asList(k.holders).contains(b))
+                .forEach(k -> out.add(k.keyId));
+        em.createQuery(
+                        "from KeyRegistration where tenantId = ?1 and (sourceClientId = ?2 or sourceClientId = ?3) order by createdAt desc",
+                        KeyRegistration.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, a)
+                .setParameter(3, b)
+                .setMaxResults(500)
+                .getResultStream()
                 .filter(k -> Arrays.asList(k.targetIds).contains(k.sourceClientId.equals(a) ? b : a))
                 .forEach(k -> out.add(k.relativeKeyId + "@" + k.registrar.fqdn(fqdns, tenantId)));
         return out;

@@ -17,16 +17,28 @@ public record PolicyDocument(
         @NotNull @Size(min = 1, max = 32) List<@NotNull String> joseAlgs,
         @NotNull @Size(min = 1, max = 8) List<@NotNull String> joseEncs,
         @NotNull @Size(min = 1, max = 16) List<@NotNull String> tlsCipherSuites,
-        @NotNull @Min(60) @Max(PolicyRules.TEN_YEARS_SECONDS) Long defaultKeyLifetimeSeconds,
-        @NotNull @Min(60) @Max(PolicyRules.TEN_YEARS_SECONDS) Long maxKeyLifetimeSeconds,
+
+        @NotNull @Min(60) @Max(PolicyRules.TEN_YEARS_SECONDS)
+        Long defaultKeyLifetimeSeconds,
+
+        @NotNull @Min(60) @Max(PolicyRules.TEN_YEARS_SECONDS)
+        Long maxKeyLifetimeSeconds,
+
         @NotNull @Min(1) @Max(1000) Integer maxEsdataTargets,
         @NotNull @Min(1) @Max(1_000_000) Integer requestQuotaPerSecond,
         @NotNull Boolean allowHostMemoryKeys) {
 
     public static PolicyDocument of(TenantPolicy p) {
-        return new PolicyDocument(Arrays.asList(p.allowedSuids), Arrays.asList(p.joseAlgs), Arrays.asList(p.joseEncs),
-                Arrays.asList(p.tlsCipherSuites), p.defaultKeyLifetimeSeconds, p.maxKeyLifetimeSeconds, p.maxEsdataTargets,
-                p.requestQuotaPerSecond, p.allowHostMemoryKeys);
+        return new PolicyDocument(
+                Arrays.asList(p.allowedSuids),
+                Arrays.asList(p.joseAlgs),
+                Arrays.asList(p.joseEncs),
+                Arrays.asList(p.tlsCipherSuites),
+                p.defaultKeyLifetimeSeconds,
+                p.maxKeyLifetimeSeconds,
+                p.maxEsdataTargets,
+                p.requestQuotaPerSecond,
+                p.allowHostMemoryKeys);
     }
 
     void applyTo(TenantPolicy p) {

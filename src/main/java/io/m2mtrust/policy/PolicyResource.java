@@ -47,23 +47,30 @@ public class PolicyResource {
 
     @PUT
     @Operation(summary = "Replace the policy; If-Match with the ETag of the last GET is required (412 when stale)")
-    public Response replace(@PathParam("tenant") String tenant, @HeaderParam("If-Match") String ifMatch,
-                            @NotNull PolicyDocument doc) {
+    public Response replace(
+            @PathParam("tenant") String tenant, @HeaderParam("If-Match") String ifMatch, @NotNull PolicyDocument doc) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         TenantPolicy p = policies.replace(tenant, doc, ifMatch, access.actor());
         return Response.ok(PolicyDocument.of(p)).tag(ETags.of(p.version)).build();
     }
 
-    public record SimulateRequest(@NotNull CryptoPolicySimulator.Operation operation,
-                                  @NotNull @jakarta.validation.constraints.Size(min = 1, max = 300) String originator,
-                                  @NotNull @jakarta.validation.constraints.Size(min = 1, max = 300) String target) {
-    }
+    public record SimulateRequest(
+            @NotNull CryptoPolicySimulator.Operation operation,
+
+            @NotNull @jakarta.validation.constraints.Size(min = 1, max = 300)
+            String originator,
+
+            @NotNull @jakarta.validation.constraints.Size(min = 1, max = 300)
+            String target) {}
 
     @jakarta.ws.rs.POST
     @Path("simulate")
-    @Operation(summary = "Crypto-policy simulator: which SUID, key, algorithm and key version an operation between originator and target would "
-            + "use, or where it would fail and why — a dry run that opens no key and changes nothing (read access suffices)")
-    public CryptoPolicySimulator.Simulation simulate(@PathParam("tenant") String tenant, @jakarta.validation.Valid @NotNull SimulateRequest req) {
+    @Operation(
+            summary =
+                    "Crypto-policy simulator: which SUID, key, algorithm and key version an operation between originator and target would "
+                            + "use, or where it would fail and why — a dry run that opens no key and changes nothing (read access suffices)")
+    public CryptoPolicySimulator.Simulation simulate(
+            @PathParam("tenant") String tenant, @jakarta.validation.Valid @NotNull SimulateRequest req) {
         door.enter(tenant, AdminAccess.Need.READ);
         return simulator.simulate(tenant, req.operation(), req.originator(), req.target());
     }

@@ -16,12 +16,27 @@ public final class PolicyRules {
     public static final long TEN_YEARS_SECONDS = 315_360_000L;
 
     /** m2m:suid: tens digit = credential kind (1 pre-provisioned, 2 RSPF, 3 MAF, 4 certificate), units = usage. */
-    public static final Set<Integer> KNOWN_SUIDS = Set.of(10, 11, 12, 13, 14, 15, 21, 22, 23, 24, 25, 32, 33, 34, 35,
-            40, 41, 42, 43, 44, 45);
+    public static final Set<Integer> KNOWN_SUIDS =
+            Set.of(10, 11, 12, 13, 14, 15, 21, 22, 23, 24, 25, 32, 33, 34, 35, 40, 41, 42, 43, 44, 45);
 
-    public static final Set<String> KNOWN_JOSE_ALGS = Set.of("dir", "A128KW", "A192KW", "A256KW",
-            "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW", "RSA-OAEP-256",
-            "HS256", "HS384", "HS512", "ES256", "ES384", "ES512", "RS256", "RS384", "RS512");
+    public static final Set<String> KNOWN_JOSE_ALGS = Set.of(
+            "dir",
+            "A128KW",
+            "A192KW",
+            "A256KW",
+            "ECDH-ES+A128KW",
+            "ECDH-ES+A192KW",
+            "ECDH-ES+A256KW",
+            "RSA-OAEP-256",
+            "HS256",
+            "HS384",
+            "HS512",
+            "ES256",
+            "ES384",
+            "ES512",
+            "RS256",
+            "RS384",
+            "RS512");
 
     public static final Set<String> KNOWN_JOSE_ENCS = Set.of("A128GCM", "A192GCM", "A256GCM");
 
@@ -30,17 +45,36 @@ public final class PolicyRules {
             "TLS_PSK_WITH_AES_128_CBC_SHA256", "TLS_PSK_WITH_AES_128_GCM_SHA256",
             "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
 
-    private PolicyRules() {
-    }
+    private PolicyRules() {}
 
     public static PolicyDocument defaults() {
         return new PolicyDocument(
                 KNOWN_SUIDS.stream().sorted().toList(),
-                List.of("dir", "A128KW", "A192KW", "A256KW", "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW",
-                        "RSA-OAEP-256", "HS256", "HS384", "HS512", "ES256", "ES384", "ES512", "RS256", "RS384", "RS512"),
+                List.of(
+                        "dir",
+                        "A128KW",
+                        "A192KW",
+                        "A256KW",
+                        "ECDH-ES+A128KW",
+                        "ECDH-ES+A192KW",
+                        "ECDH-ES+A256KW",
+                        "RSA-OAEP-256",
+                        "HS256",
+                        "HS384",
+                        "HS512",
+                        "ES256",
+                        "ES384",
+                        "ES512",
+                        "RS256",
+                        "RS384",
+                        "RS512"),
                 List.of("A128GCM", "A192GCM", "A256GCM"),
                 List.of("TLS_PSK_WITH_AES_128_CBC_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256"),
-                86_400L, 31_536_000L, 16, 1000, false);
+                86_400L,
+                31_536_000L,
+                16,
+                1000,
+                false);
     }
 
     /** Field-level errors for enumerations and cross-field rules; throws a 400 problem if any. */
@@ -70,8 +104,10 @@ public final class PolicyRules {
         }
         if (!d.tlsCipherSuites().contains("TLS_PSK_WITH_AES_128_CBC_SHA256")
                 && !d.tlsCipherSuites().contains("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256")) {
-            errors.add(ApiProblem.fieldError("tlsCipherSuites",
-                    "must keep a mandatory suite (TLS_PSK_WITH_AES_128_CBC_SHA256 or TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256)"));
+            errors.add(
+                    ApiProblem.fieldError(
+                            "tlsCipherSuites",
+                            "must keep a mandatory suite (TLS_PSK_WITH_AES_128_CBC_SHA256 or TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256)"));
         }
         if (d.defaultKeyLifetimeSeconds() > d.maxKeyLifetimeSeconds()) {
             errors.add(ApiProblem.fieldError("defaultKeyLifetimeSeconds", "must not exceed maxKeyLifetimeSeconds"));

@@ -50,7 +50,11 @@ public class PolicyService {
 
     /** Replaces the policy if {@code ifMatch} names its current version (412 otherwise). */
     public TenantPolicy replace(String tenantId, PolicyDocument doc, String ifMatch, String actor) {
-        return audit.auditRefusals(tenantId, actor, "policy.update", "tenant/" + tenantId + "/policy",
+        return audit.auditRefusals(
+                tenantId,
+                actor,
+                "policy.update",
+                "tenant/" + tenantId + "/policy",
                 () -> replaceChecked(tenantId, doc, ifMatch, actor));
     }
 
@@ -75,7 +79,12 @@ public class PolicyService {
             doc.applyTo(p);
             p.updatedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
             em.flush(); // the @Version check: a concurrent writer makes this fail with 412
-            audit.append(tenantId, actor, "policy.update", "tenant/" + tenantId + "/policy", AuditLog.Outcome.SUCCESS,
+            audit.append(
+                    tenantId,
+                    actor,
+                    "policy.update",
+                    "tenant/" + tenantId + "/policy",
+                    AuditLog.Outcome.SUCCESS,
                     "changed: " + String.join(", ", changedFields(before, PolicyDocument.of(p))));
             return p;
         });
@@ -87,7 +96,8 @@ public class PolicyService {
         if (!Objects.equals(a.joseAlgs(), b.joseAlgs())) out.add("joseAlgs");
         if (!Objects.equals(a.joseEncs(), b.joseEncs())) out.add("joseEncs");
         if (!Objects.equals(a.tlsCipherSuites(), b.tlsCipherSuites())) out.add("tlsCipherSuites");
-        if (!Objects.equals(a.defaultKeyLifetimeSeconds(), b.defaultKeyLifetimeSeconds())) out.add("defaultKeyLifetimeSeconds");
+        if (!Objects.equals(a.defaultKeyLifetimeSeconds(), b.defaultKeyLifetimeSeconds()))
+            out.add("defaultKeyLifetimeSeconds");
         if (!Objects.equals(a.maxKeyLifetimeSeconds(), b.maxKeyLifetimeSeconds())) out.add("maxKeyLifetimeSeconds");
         if (!Objects.equals(a.maxEsdataTargets(), b.maxEsdataTargets())) out.add("maxEsdataTargets");
         if (!Objects.equals(a.requestQuotaPerSecond(), b.requestQuotaPerSecond())) out.add("requestQuotaPerSecond");

@@ -22,19 +22,48 @@ import java.util.Set;
 final class CseClient {
 
     /** The oneM2M request headers that travel (TS-0009 §6.4); hop-by-hop and proxy headers stay behind. */
-    static final Set<String> FORWARDED = Set.of("x-m2m-origin", "x-m2m-ri", "x-m2m-rvi", "x-m2m-gid", "x-m2m-rtu", "x-m2m-ot", "x-m2m-rst",
-            "x-m2m-ret", "x-m2m-oet", "x-m2m-ec", "x-m2m-vsi", "x-m2m-drt", "x-m2m-atrl", "accept", "content-type");
+    static final Set<String> FORWARDED = Set.of(
+            "x-m2m-origin",
+            "x-m2m-ri",
+            "x-m2m-rvi",
+            "x-m2m-gid",
+            "x-m2m-rtu",
+            "x-m2m-ot",
+            "x-m2m-rst",
+            "x-m2m-ret",
+            "x-m2m-oet",
+            "x-m2m-ec",
+            "x-m2m-vsi",
+            "x-m2m-drt",
+            "x-m2m-atrl",
+            "accept",
+            "content-type");
+
     static final int MAX_RESPONSE = 1 << 20;
 
-    record Answer(int httpStatus, int rsc, String contentType, byte[] body, Map<String, String> headers) {
-    }
+    record Answer(int httpStatus, int rsc, String contentType, byte[] body, Map<String, String> headers) {}
 
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
 
-    Answer send(String cseUrl, String method, String pathAndQuery, Map<String, String> headers, byte[] body, Duration timeout) {
+    Answer send(
+            String cseUrl,
+            String method,
+            String pathAndQuery,
+            Map<String, String> headers,
+            byte[] body,
+            Duration timeout) {
         String base = cseUrl.replaceAll("/+$", "");
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(pathAndQuery.isEmpty() ? base : base + "/" + pathAndQuery)).timeout(timeout)
-                .method(method, body == null || body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        HttpRequest.Builder b = HttpRequest.newBuilder(
+                        URI.create(pathAndQuery.isEmpty() ? base : base + "/" + pathAndQuery))
+                .timeout(timeout)
+                .method(
+                        method,
+                        body == null || body.length == 0
+                                ? HttpRequest.BodyPublishers.noBody()
+                                : HttpRequest.BodyPublishers.ofByteArray(body));
         headers.forEach((k, v) -> {
             if (FORWARDED.contains(k.toLowerCase())) {
                 b.header(k, v);
@@ -51,14 +80,18 @@ final class CseClient {
             for (String name : List.of("X-M2M-RI", "X-M2M-RVI", "Content-Location", "X-M2M-OT")) {
                 r.headers().firstValue(name).ifPresent(v -> h.put(name, v));
             }
-            int rsc = r.headers().firstValue("X-M2M-RSC").map(s -> {
-                try {
-                    return Integer.parseInt(s.trim());
-                } catch (NumberFormatException e) {
-                    return 5000;
-                }
-            }).orElse(r.statusCode() < 300 ? 2000 : 5000);
-            return new Answer(r.statusCode(), rsc, r.headers().firstValue("Content-Type").orElse(null), out, h);
+            int rsc = r.headers()
+                    .firstValue("X-M2M-RSC")
+                    .map(s -> {
+                        try {
+                            return Integer.parseInt(s.trim());
+                        } catch (NumberFormatException e) {
+                            return 5000;
+                        }
+                    })
+                    .orElse(r.statusCode() < 300 ? 2000 : 5000);
+            return new Answer(
+                    r.statusCode(), rsc, r.headers().firstValue("Content-Type").orElse(null), out, h);
         } catch (HttpTimeoutException e) {
             return error(4008, "the CSE did not answer within " + timeout.toMillis() + " ms");
         } catch (ConnectException e) {

@@ -36,8 +36,7 @@ public class EsDataRule {
         public String tenantId;
         public String id;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String id) {
             this.tenantId = tenantId;

@@ -12,14 +12,30 @@ final class OneM2m {
     static final int NOTIFY = 5;
 
     private static final Map<Integer, Integer> STATUS = Map.ofEntries(
-            Map.entry(2000, 200), Map.entry(2001, 201), Map.entry(2002, 200), Map.entry(2004, 200),
-            Map.entry(4000, 400), Map.entry(4004, 404), Map.entry(4005, 405), Map.entry(4008, 408), Map.entry(4015, 415),
-            Map.entry(4102, 400), Map.entry(4103, 403), Map.entry(4105, 409), Map.entry(4106, 403), Map.entry(4107, 403),
-            Map.entry(5000, 500), Map.entry(5001, 501), Map.entry(5103, 404), Map.entry(5105, 403), Map.entry(5106, 409),
-            Map.entry(5107, 404), Map.entry(5210, 500), Map.entry(5211, 500));
+            Map.entry(2000, 200),
+            Map.entry(2001, 201),
+            Map.entry(2002, 200),
+            Map.entry(2004, 200),
+            Map.entry(4000, 400),
+            Map.entry(4004, 404),
+            Map.entry(4005, 405),
+            Map.entry(4008, 408),
+            Map.entry(4015, 415),
+            Map.entry(4102, 400),
+            Map.entry(4103, 403),
+            Map.entry(4105, 409),
+            Map.entry(4106, 403),
+            Map.entry(4107, 403),
+            Map.entry(5000, 500),
+            Map.entry(5001, 501),
+            Map.entry(5103, 404),
+            Map.entry(5105, 403),
+            Map.entry(5106, 409),
+            Map.entry(5107, 404),
+            Map.entry(5210, 500),
+            Map.entry(5211, 500));
 
-    private OneM2m() {
-    }
+    private OneM2m() {}
 
     static int httpStatus(int rsc) {
         Integer s = STATUS.get(rsc);

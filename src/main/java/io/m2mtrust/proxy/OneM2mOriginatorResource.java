@@ -30,31 +30,53 @@ public class OneM2mOriginatorResource {
 
     @GET
     @Operation(summary = "Retrieve on a remote receiver through ESPrim (the proxy originates)")
-    public Response get(@PathParam("tenant") String t, @PathParam("remote") String remote, @PathParam("path") String path, @Context HttpHeaders h,
-                        @Context UriInfo uri) {
-        return OneM2mProxyResource.toResponse(proxy.originate(t, remote, OneM2mProxyResource.incoming("GET", path, h, uri, null)));
+    public Response get(
+            @PathParam("tenant") String t,
+            @PathParam("remote") String remote,
+            @PathParam("path") String path,
+            @Context HttpHeaders h,
+            @Context UriInfo uri) {
+        return OneM2mProxyResource.toResponse(
+                proxy.originate(t, remote, OneM2mProxyResource.incoming("GET", path, h, uri, null)));
     }
 
     @POST
     @Consumes("*/*")
     @Operation(summary = "Create or Notify on a remote receiver through ESPrim (the proxy originates)")
-    public Response post(@PathParam("tenant") String t, @PathParam("remote") String remote, @PathParam("path") String path, @Context HttpHeaders h,
-                         @Context UriInfo uri, byte[] body) {
-        return OneM2mProxyResource.toResponse(proxy.originate(t, remote, OneM2mProxyResource.incoming("POST", path, h, uri, body)));
+    public Response post(
+            @PathParam("tenant") String t,
+            @PathParam("remote") String remote,
+            @PathParam("path") String path,
+            @Context HttpHeaders h,
+            @Context UriInfo uri,
+            byte[] body) {
+        return OneM2mProxyResource.toResponse(
+                proxy.originate(t, remote, OneM2mProxyResource.incoming("POST", path, h, uri, body)));
     }
 
     @PUT
     @Consumes("*/*")
     @Operation(summary = "Update on a remote receiver through ESPrim (the proxy originates)")
-    public Response put(@PathParam("tenant") String t, @PathParam("remote") String remote, @PathParam("path") String path, @Context HttpHeaders h,
-                        @Context UriInfo uri, byte[] body) {
-        return OneM2mProxyResource.toResponse(proxy.originate(t, remote, OneM2mProxyResource.incoming("PUT", path, h, uri, body)));
+    public Response put(
+            @PathParam("tenant") String t,
+            @PathParam("remote") String remote,
+            @PathParam("path") String path,
+            @Context HttpHeaders h,
+            @Context UriInfo uri,
+            byte[] body) {
+        return OneM2mProxyResource.toResponse(
+                proxy.originate(t, remote, OneM2mProxyResource.incoming("PUT", path, h, uri, body)));
     }
 
     @DELETE
     @Operation(summary = "Delete on a remote receiver through ESPrim (the proxy originates)")
-    public Response delete(@PathParam("tenant") String t, @PathParam("remote") String remote, @PathParam("path") String path, @Context HttpHeaders h,
-                           @Context UriInfo uri) {
-        return OneM2mProxyResource.toResponse(proxy.originate(t, remote, OneM2mProxyResource.incoming("DELETE", path, h, uri, null)));
+    public Response delete(
+            @PathParam("tenant") String t,
+            @PathParam("remote") String remote,
+            @PathParam("path") String path,
+            @Context HttpHeaders h,
+            @Context UriInfo uri) {
+        return OneM2mProxyResource.toResponse(
+                proxy.originate(t, remote, OneM2mProxyResource.incoming("DELETE", path, h, uri, null)));
     }
 }

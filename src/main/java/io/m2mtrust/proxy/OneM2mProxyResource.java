@@ -34,29 +34,47 @@ public class OneM2mProxyResource {
 
     @GET
     @Operation(summary = "oneM2M Retrieve through the proxy")
-    public Response get(@PathParam("tenant") String tenant, @PathParam("path") String path, @Context HttpHeaders headers, @Context UriInfo uri) {
+    public Response get(
+            @PathParam("tenant") String tenant,
+            @PathParam("path") String path,
+            @Context HttpHeaders headers,
+            @Context UriInfo uri) {
         return handle("GET", tenant, path, headers, uri, null);
     }
 
     @POST
     @Consumes("*/*")
-    @Operation(summary = "oneM2M Create or Notify through the proxy (Notify with securityInfo to a protected entity: ESPrim)")
-    public Response post(@PathParam("tenant") String tenant, @PathParam("path") String path, @Context HttpHeaders headers, @Context UriInfo uri,
-                         byte[] body) {
+    @Operation(
+            summary =
+                    "oneM2M Create or Notify through the proxy (Notify with securityInfo to a protected entity: ESPrim)")
+    public Response post(
+            @PathParam("tenant") String tenant,
+            @PathParam("path") String path,
+            @Context HttpHeaders headers,
+            @Context UriInfo uri,
+            byte[] body) {
         return handle("POST", tenant, path, headers, uri, body);
     }
 
     @PUT
     @Consumes("*/*")
     @Operation(summary = "oneM2M Update through the proxy")
-    public Response put(@PathParam("tenant") String tenant, @PathParam("path") String path, @Context HttpHeaders headers, @Context UriInfo uri,
-                        byte[] body) {
+    public Response put(
+            @PathParam("tenant") String tenant,
+            @PathParam("path") String path,
+            @Context HttpHeaders headers,
+            @Context UriInfo uri,
+            byte[] body) {
         return handle("PUT", tenant, path, headers, uri, body);
     }
 
     @DELETE
     @Operation(summary = "oneM2M Delete through the proxy")
-    public Response delete(@PathParam("tenant") String tenant, @PathParam("path") String path, @Context HttpHeaders headers, @Context UriInfo uri) {
+    public Response delete(
+            @PathParam("tenant") String tenant,
+            @PathParam("path") String path,
+            @Context HttpHeaders headers,
+            @Context UriInfo uri) {
         return handle("DELETE", tenant, path, headers, uri, null);
     }
 

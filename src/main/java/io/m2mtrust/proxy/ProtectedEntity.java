@@ -42,8 +42,7 @@ public class ProtectedEntity {
         public String tenantId;
         public String entityId;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String entityId) {
             this.tenantId = tenantId;

@@ -39,18 +39,32 @@ import java.util.Map;
 @SecurityRequirement(name = "oidc")
 public class ProxyAdminResource {
 
-    public record ConfigBody(@NotBlank @Size(max = 500) String cseUrl, @NotBlank @Size(max = 200) String cseId, @NotBlank @Size(max = 100) String cseBase,
-                             Integer randLifetimeSeconds, Integer timeoutMs, @Size(max = 260) String spId) {
-    }
+    public record ConfigBody(
+            @NotBlank @Size(max = 500) String cseUrl,
+            @NotBlank @Size(max = 200) String cseId,
+            @NotBlank @Size(max = 100) String cseBase,
+            Integer randLifetimeSeconds,
+            Integer timeoutMs,
+            @Size(max = 260) String spId) {}
 
-    public record ConfigView(String cseUrl, String cseId, String cseBase, String spId, int randLifetimeSeconds, int timeoutMs, Instant updatedAt) {
+    public record ConfigView(
+            String cseUrl,
+            String cseId,
+            String cseBase,
+            String spId,
+            int randLifetimeSeconds,
+            int timeoutMs,
+            Instant updatedAt) {
         static ConfigView of(ProxyConfig c) {
-            return new ConfigView(c.cseUrl, c.cseId, c.cseBase, c.spId, c.randLifetimeSeconds, c.timeoutMs, c.updatedAt);
+            return new ConfigView(
+                    c.cseUrl, c.cseId, c.cseBase, c.spId, c.randLifetimeSeconds, c.timeoutMs, c.updatedAt);
         }
     }
 
-    public record EntityBody(@NotBlank @Size(max = 200) String entityId, @NotBlank @Size(max = 300) String resourcePath, Boolean esprimRequired) {
-    }
+    public record EntityBody(
+            @NotBlank @Size(max = 200) String entityId,
+            @NotBlank @Size(max = 300) String resourcePath,
+            Boolean esprimRequired) {}
 
     public record EntityView(String entityId, String resourcePath, boolean esprimRequired, Instant createdAt) {
         static EntityView of(ProtectedEntity e) {
@@ -59,9 +73,11 @@ public class ProxyAdminResource {
     }
 
     /** {@code keyId} absent: the pairwise key is established with ESCertKE on first use. */
-    public record RemoteBody(@NotBlank @Size(max = 40) String name, @NotBlank @Size(max = 200) String receiverId, @NotBlank @Size(max = 500) String url,
-                             @Size(min = 1, max = 330) String keyId) {
-    }
+    public record RemoteBody(
+            @NotBlank @Size(max = 40) String name,
+            @NotBlank @Size(max = 200) String receiverId,
+            @NotBlank @Size(max = 500) String url,
+            @Size(min = 1, max = 330) String keyId) {}
 
     public record RemoteView(String name, String receiverId, String url, String keyId, Instant createdAt) {
         static RemoteView of(ProxyRemote r) {
@@ -69,10 +85,15 @@ public class ProxyAdminResource {
         }
     }
 
-    public record EsDataRuleBody(@NotBlank @Size(max = 40) String id, @NotBlank @Size(max = 300) String containerPath, @NotBlank String endpoint,
-                                 Boolean sign, List<String> encryptForCertificatesOf, List<String> encryptFor, Integer contentSecurity,
-                                 List<ProxyEsData.Reader> readers) {
-    }
+    public record EsDataRuleBody(
+            @NotBlank @Size(max = 40) String id,
+            @NotBlank @Size(max = 300) String containerPath,
+            @NotBlank String endpoint,
+            Boolean sign,
+            List<String> encryptForCertificatesOf,
+            List<String> encryptFor,
+            Integer contentSecurity,
+            List<ProxyEsData.Reader> readers) {}
 
     private final EntityManager em;
     private final TenantDoor tenants;
@@ -83,8 +104,14 @@ public class ProxyAdminResource {
 
     private final ProxyOriginator originator;
 
-    ProxyAdminResource(EntityManager em, TenantDoor tenants, AdminAccess access, AuditLog audit, ProxyService proxy,
-                       io.m2mtrust.esdata.EndpointService endpoints, ProxyOriginator originator) {
+    ProxyAdminResource(
+            EntityManager em,
+            TenantDoor tenants,
+            AdminAccess access,
+            AuditLog audit,
+            ProxyService proxy,
+            io.m2mtrust.esdata.EndpointService endpoints,
+            ProxyOriginator originator) {
         this.em = em;
         this.originator = originator;
         this.tenants = tenants;
@@ -101,15 +128,20 @@ public class ProxyAdminResource {
     }
 
     @PUT
-    @Operation(summary = "Set the CSE the proxy fronts (oneM2M HTTP binding base URL, CSE-ID, CSEBase name), rand object lifetime and CSE timeout")
+    @Operation(
+            summary =
+                    "Set the CSE the proxy fronts (oneM2M HTTP binding base URL, CSE-ID, CSEBase name), rand object lifetime and CSE timeout")
     public ConfigView put(@PathParam("tenant") String tenant, @Valid @NotNull ConfigBody body) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
         List<Map<String, String>> errors = new ArrayList<>();
         URI url;
         try {
             url = URI.create(body.cseUrl());
-            if (!("http".equals(url.getScheme()) || "https".equals(url.getScheme())) || url.getHost() == null || url.getRawQuery() != null
-                    || url.getRawFragment() != null || url.getRawUserInfo() != null) {
+            if (!("http".equals(url.getScheme()) || "https".equals(url.getScheme()))
+                    || url.getHost() == null
+                    || url.getRawQuery() != null
+                    || url.getRawFragment() != null
+                    || url.getRawUserInfo() != null) {
                 errors.add(ApiProblem.fieldError("cseUrl", "an http(s) URL without user info, query or fragment"));
             }
         } catch (IllegalArgumentException e) {
@@ -121,7 +153,8 @@ public class ProxyAdminResource {
         if (!body.cseBase().matches("[A-Za-z0-9._-]{1,100}")) {
             errors.add(ApiProblem.fieldError("cseBase", "the CSEBase resource name, like cse-in"));
         }
-        if (body.spId() != null && io.m2mtrust.escertke.PeerIdentity.spFqdn(body.spId()).isEmpty()) {
+        if (body.spId() != null
+                && io.m2mtrust.escertke.PeerIdentity.spFqdn(body.spId()).isEmpty()) {
             errors.add(ApiProblem.fieldError("spId", "an M2M-SP-ID: // and a lowercase FQDN, like //acme.example"));
         }
         int lifetime = body.randLifetimeSeconds() == null ? 3600 : body.randLifetimeSeconds();
@@ -152,7 +185,13 @@ public class ProxyAdminResource {
             if (created) {
                 em.persist(c);
             }
-            audit.append(tenant, access.actor(), "proxy.configure", "proxy", AuditLog.Outcome.SUCCESS, "CSE " + body.cseId() + " at " + body.cseUrl());
+            audit.append(
+                    tenant,
+                    access.actor(),
+                    "proxy.configure",
+                    "proxy",
+                    AuditLog.Outcome.SUCCESS,
+                    "CSE " + body.cseId() + " at " + body.cseUrl());
             return ConfigView.of(c);
         });
         proxy.invalidate(tenant);
@@ -168,20 +207,31 @@ public class ProxyAdminResource {
 
     @PUT
     @Path("entities")
-    @Operation(summary = "Protect an entity behind the proxy: ESPrim terminates for it (entityId = its CSE-ID or AE-ID, resourcePath = cse-in or cse-in/<AE>)")
+    @Operation(
+            summary =
+                    "Protect an entity behind the proxy: ESPrim terminates for it (entityId = its CSE-ID or AE-ID, resourcePath = cse-in or cse-in/<AE>)")
     public EntityView putEntity(@PathParam("tenant") String tenant, @Valid @NotNull EntityBody body) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
-        ProxyConfig cfg = proxy.config(tenant).orElseThrow(() -> ApiProblem.conflict("configure the proxy first (PUT /proxy)"));
-        if (!(body.resourcePath().equals(cfg.cseBase) || body.resourcePath().matches(java.util.regex.Pattern.quote(cfg.cseBase) + "/[A-Za-z0-9._-]{1,100}"))) {
-            throw ApiProblem.invalid(List.of(ApiProblem.fieldError("resourcePath", "the CSEBase (" + cfg.cseBase + ") or one of its AEs (" + cfg.cseBase + "/<AE>)")));
+        ProxyConfig cfg =
+                proxy.config(tenant).orElseThrow(() -> ApiProblem.conflict("configure the proxy first (PUT /proxy)"));
+        if (!(body.resourcePath().equals(cfg.cseBase)
+                || body.resourcePath()
+                        .matches(java.util.regex.Pattern.quote(cfg.cseBase) + "/[A-Za-z0-9._-]{1,100}"))) {
+            throw ApiProblem.invalid(List.of(ApiProblem.fieldError(
+                    "resourcePath", "the CSEBase (" + cfg.cseBase + ") or one of its AEs (" + cfg.cseBase + "/<AE>)")));
         }
         if (body.entityId().isBlank() || body.entityId().contains(" ")) {
             throw ApiProblem.invalid(List.of(ApiProblem.fieldError("entityId", "a CSE-ID or AE-ID")));
         }
         EntityView view = QuarkusTransaction.requiringNew().call(() -> {
             ProtectedEntity e = em.find(ProtectedEntity.class, new ProtectedEntity.Key(tenant, body.entityId()));
-            ProtectedEntity samePath = em.createQuery("from ProtectedEntity where tenantId = ?1 and resourcePath = ?2", ProtectedEntity.class)
-                    .setParameter(1, tenant).setParameter(2, body.resourcePath()).getResultStream().findFirst().orElse(null);
+            ProtectedEntity samePath = em.createQuery(
+                            "from ProtectedEntity where tenantId = ?1 and resourcePath = ?2", ProtectedEntity.class)
+                    .setParameter(1, tenant)
+                    .setParameter(2, body.resourcePath())
+                    .getResultStream()
+                    .findFirst()
+                    .orElse(null);
             if (samePath != null && !samePath.entityId.equals(body.entityId())) {
                 throw ApiProblem.conflict(body.resourcePath() + " is protected as " + samePath.entityId);
             }
@@ -197,7 +247,12 @@ public class ProxyAdminResource {
             if (created) {
                 em.persist(e);
             }
-            audit.append(tenant, access.actor(), "proxy.entity.put", "entity/" + body.entityId(), AuditLog.Outcome.SUCCESS,
+            audit.append(
+                    tenant,
+                    access.actor(),
+                    "proxy.entity.put",
+                    "entity/" + body.entityId(),
+                    AuditLog.Outcome.SUCCESS,
                     body.resourcePath() + (e.esprimRequired ? ", ESPrim required" : ""));
             return EntityView.of(e);
         });
@@ -210,10 +265,18 @@ public class ProxyAdminResource {
     public Response deleteEntity(@PathParam("tenant") String tenant, @QueryParam("entityId") String entityId) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
         int n = QuarkusTransaction.requiringNew().call(() -> {
-            int d = em.createQuery("delete from ProtectedEntity where tenantId = ?1 and entityId = ?2").setParameter(1, tenant)
-                    .setParameter(2, entityId).executeUpdate();
+            int d = em.createQuery("delete from ProtectedEntity where tenantId = ?1 and entityId = ?2")
+                    .setParameter(1, tenant)
+                    .setParameter(2, entityId)
+                    .executeUpdate();
             if (d > 0) {
-                audit.append(tenant, access.actor(), "proxy.entity.delete", "entity/" + entityId, AuditLog.Outcome.SUCCESS, null);
+                audit.append(
+                        tenant,
+                        access.actor(),
+                        "proxy.entity.delete",
+                        "entity/" + entityId,
+                        AuditLog.Outcome.SUCCESS,
+                        null);
             }
             return d;
         });
@@ -228,14 +291,20 @@ public class ProxyAdminResource {
     @Path("remotes")
     public List<RemoteView> remotes(@PathParam("tenant") String tenant) {
         tenants.enter(tenant, AdminAccess.Need.READ);
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from ProxyRemote where tenantId = ?1 order by name", ProxyRemote.class)
-                .setParameter(1, tenant).getResultStream().map(RemoteView::of).toList());
+        return QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery("from ProxyRemote where tenantId = ?1 order by name", ProxyRemote.class)
+                        .setParameter(1, tenant)
+                        .getResultStream()
+                        .map(RemoteView::of)
+                        .toList());
     }
 
     @PUT
     @Path("remotes")
-    @Operation(summary = "A remote ESPrim receiver legacy entities reach through /onem2m-out/{tenant}/{name}/...: its CSE-ID or AE-ID, the "
-            + "HTTP binding URL of its <CSEBase> or <AE>, and the pairwise key id (none: established by ESCertKE on first use)")
+    @Operation(
+            summary =
+                    "A remote ESPrim receiver legacy entities reach through /onem2m-out/{tenant}/{name}/...: its CSE-ID or AE-ID, the "
+                            + "HTTP binding URL of its <CSEBase> or <AE>, and the pairwise key id (none: established by ESCertKE on first use)")
     public RemoteView putRemote(@PathParam("tenant") String tenant, @Valid @NotNull RemoteBody body) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
         List<Map<String, String>> errors = new ArrayList<>();
@@ -244,7 +313,9 @@ public class ProxyAdminResource {
         }
         try {
             URI u = URI.create(body.url());
-            if (!("http".equals(u.getScheme()) || "https".equals(u.getScheme())) || u.getHost() == null || u.getRawQuery() != null
+            if (!("http".equals(u.getScheme()) || "https".equals(u.getScheme()))
+                    || u.getHost() == null
+                    || u.getRawQuery() != null
                     || u.getRawUserInfo() != null) {
                 errors.add(ApiProblem.fieldError("url", "an http(s) URL without user info or query"));
             }
@@ -269,32 +340,51 @@ public class ProxyAdminResource {
             if (created) {
                 em.persist(r);
             }
-            audit.append(tenant, access.actor(), "proxy.remote.put", "remote/" + body.name(), AuditLog.Outcome.SUCCESS,
-                    body.receiverId() + " at " + body.url() + (body.keyId() == null ? " with an ESCertKE key" : " with key " + body.keyId()));
+            audit.append(
+                    tenant,
+                    access.actor(),
+                    "proxy.remote.put",
+                    "remote/" + body.name(),
+                    AuditLog.Outcome.SUCCESS,
+                    body.receiverId() + " at " + body.url()
+                            + (body.keyId() == null ? " with an ESCertKE key" : " with key " + body.keyId()));
             return RemoteView.of(r);
         });
     }
 
-    public record HandshakeBody(@NotBlank @Size(max = 200) String from) {
-    }
+    public record HandshakeBody(@NotBlank @Size(max = 200) String from) {}
 
     @jakarta.ws.rs.POST
     @Path("remotes/{name}/escertke")
-    @Operation(summary = "Establish a new pairwise key with the remote receiver by ESCertKE (TS-0003 §8.7), the proxy initiating for the entity "
-            + "'from' behind it (its end-point certificate authenticates it)")
-    public Response escertke(@PathParam("tenant") String tenant, @PathParam("name") String name, @Valid @NotNull HandshakeBody body) {
+    @Operation(
+            summary =
+                    "Establish a new pairwise key with the remote receiver by ESCertKE (TS-0003 §8.7), the proxy initiating for the entity "
+                            + "'from' behind it (its end-point certificate authenticates it)")
+    public Response escertke(
+            @PathParam("tenant") String tenant, @PathParam("name") String name, @Valid @NotNull HandshakeBody body) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
         ProxyConfig cfg = proxy.config(tenant).orElseThrow(() -> ApiProblem.notFound("proxy configuration"));
-        ProxyRemote remote = originator.remote(tenant, name).orElseThrow(() -> ApiProblem.notFound("remote receiver " + name));
+        ProxyRemote remote =
+                originator.remote(tenant, name).orElseThrow(() -> ApiProblem.notFound("remote receiver " + name));
         try {
-            io.m2mtrust.escertke.EscertkeService.Established k = originator.establishNew(tenant, cfg, body.from(), remote, access.actor());
+            io.m2mtrust.escertke.EscertkeService.Established k =
+                    originator.establishNew(tenant, cfg, body.from(), remote, access.actor());
             // the established key is chained as escertke.established with this actor; failures are chained here
             return Response.status(201).entity(k).build();
         } catch (io.m2mtrust.escertke.EscertkeService.Failure f) {
-            audit.appendIndependently(tenant, access.actor(), "escertke.initiate", "remote/" + name, AuditLog.Outcome.FAILURE, f.rsc + " " + f.getMessage());
+            audit.appendIndependently(
+                    tenant,
+                    access.actor(),
+                    "escertke.initiate",
+                    "remote/" + name,
+                    AuditLog.Outcome.FAILURE,
+                    f.rsc + " " + f.getMessage());
             // 409: this side cannot (no SP-ID, certificate or suite); 502: the peer or the handshake failed
             boolean local = f.rsc == 5207 && !f.getMessage().startsWith("the Terminating");
-            throw new ApiProblem(local ? 409 : 502, local ? "escertke-not-possible" : "escertke-failed", local ? "Conflict" : "Bad Gateway",
+            throw new ApiProblem(
+                    local ? 409 : 502,
+                    local ? "escertke-not-possible" : "escertke-failed",
+                    local ? "Conflict" : "Bad Gateway",
                     "ESCertKE with " + remote.receiverId + " failed (oneM2M " + f.rsc + "): " + f.getMessage());
         }
     }
@@ -304,9 +394,18 @@ public class ProxyAdminResource {
     public Response deleteRemote(@PathParam("tenant") String tenant, @PathParam("name") String name) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
         int n = QuarkusTransaction.requiringNew().call(() -> {
-            int d = em.createQuery("delete from ProxyRemote where tenantId = ?1 and name = ?2").setParameter(1, tenant).setParameter(2, name).executeUpdate();
+            int d = em.createQuery("delete from ProxyRemote where tenantId = ?1 and name = ?2")
+                    .setParameter(1, tenant)
+                    .setParameter(2, name)
+                    .executeUpdate();
             if (d > 0) {
-                audit.append(tenant, access.actor(), "proxy.remote.delete", "remote/" + name, AuditLog.Outcome.SUCCESS, null);
+                audit.append(
+                        tenant,
+                        access.actor(),
+                        "proxy.remote.delete",
+                        "remote/" + name,
+                        AuditLog.Outcome.SUCCESS,
+                        null);
             }
             return d;
         });
@@ -320,33 +419,43 @@ public class ProxyAdminResource {
     @Path("esdata-rules")
     public List<Map<String, Object>> esdataRules(@PathParam("tenant") String tenant) {
         tenants.enter(tenant, AdminAccess.Need.READ);
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery("from EsDataRule where tenantId = ?1 order by id", EsDataRule.class)
-                .setParameter(1, tenant).getResultStream().map(r -> {
-                    Map<String, Object> m = new java.util.LinkedHashMap<>();
-                    m.put("id", r.id);
-                    m.put("containerPath", r.containerPath);
-                    m.put("rule", ProxyEsData.parse(r.rule));
-                    m.put("createdAt", r.createdAt);
-                    return m;
-                }).toList());
+        return QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery("from EsDataRule where tenantId = ?1 order by id", EsDataRule.class)
+                        .setParameter(1, tenant)
+                        .getResultStream()
+                        .map(r -> {
+                            Map<String, Object> m = new java.util.LinkedHashMap<>();
+                            m.put("id", r.id);
+                            m.put("containerPath", r.containerPath);
+                            m.put("rule", ProxyEsData.parse(r.rule));
+                            m.put("createdAt", r.createdAt);
+                            return m;
+                        })
+                        .toList());
     }
 
     @PUT
     @Path("esdata-rules")
-    @Operation(summary = "ESData by policy: content instances created through the proxy in containerPath are protected as the end-point "
-            + "(sign, encryptForCertificatesOf, encryptFor, contentSecurity); readers [{originator, endpoint}] get them verified/decrypted")
+    @Operation(
+            summary =
+                    "ESData by policy: content instances created through the proxy in containerPath are protected as the end-point "
+                            + "(sign, encryptForCertificatesOf, encryptFor, contentSecurity); readers [{originator, endpoint}] get them verified/decrypted")
     public Map<String, Object> putEsDataRule(@PathParam("tenant") String tenant, @Valid @NotNull EsDataRuleBody body) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
-        ProxyConfig cfg = proxy.config(tenant).orElseThrow(() -> ApiProblem.conflict("configure the proxy first (PUT /proxy)"));
+        ProxyConfig cfg =
+                proxy.config(tenant).orElseThrow(() -> ApiProblem.conflict("configure the proxy first (PUT /proxy)"));
         List<Map<String, String>> errors = new ArrayList<>();
         if (!body.id().matches("[a-z0-9][a-z0-9-]{0,39}")) {
             errors.add(ApiProblem.fieldError("id", "1-40 of a-z, 0-9 and hyphens"));
         }
-        if (!body.containerPath().startsWith(cfg.cseBase + "/") || body.containerPath().contains("..") || body.containerPath().endsWith("/")) {
+        if (!body.containerPath().startsWith(cfg.cseBase + "/")
+                || body.containerPath().contains("..")
+                || body.containerPath().endsWith("/")) {
             errors.add(ApiProblem.fieldError("containerPath", "a container below " + cfg.cseBase + ", CSE-relative"));
         }
         boolean encrypts = (body.encryptFor() != null && !body.encryptFor().isEmpty())
-                || (body.encryptForCertificatesOf() != null && !body.encryptForCertificatesOf().isEmpty());
+                || (body.encryptForCertificatesOf() != null
+                        && !body.encryptForCertificatesOf().isEmpty());
         if (!Boolean.TRUE.equals(body.sign()) && !encrypts) {
             errors.add(ApiProblem.fieldError("sign", "sign, encrypt, or both (nested)"));
         }
@@ -359,12 +468,18 @@ public class ProxyAdminResource {
         endpoints.get(tenant, body.endpoint()); // 404 when it does not exist
         for (ProxyEsData.Reader r : body.readers() == null ? List.<ProxyEsData.Reader>of() : body.readers()) {
             if (r == null || r.originator() == null || r.originator().isBlank() || r.endpoint() == null) {
-                throw ApiProblem.invalid(List.of(ApiProblem.fieldError("readers", "each reader has an originator and an end-point")));
+                throw ApiProblem.invalid(
+                        List.of(ApiProblem.fieldError("readers", "each reader has an originator and an end-point")));
             }
             endpoints.get(tenant, r.endpoint());
         }
-        ProxyEsData.Rule rule = new ProxyEsData.Rule(body.endpoint(), body.sign(), body.encryptForCertificatesOf(), body.encryptFor(),
-                body.contentSecurity(), body.readers());
+        ProxyEsData.Rule rule = new ProxyEsData.Rule(
+                body.endpoint(),
+                body.sign(),
+                body.encryptForCertificatesOf(),
+                body.encryptFor(),
+                body.contentSecurity(),
+                body.readers());
         String json;
         try {
             json = ProxyService.JSON.writeValueAsString(rule);
@@ -373,8 +488,13 @@ public class ProxyAdminResource {
         }
         Map<String, Object> view = QuarkusTransaction.requiringNew().call(() -> {
             EsDataRule r = em.find(EsDataRule.class, new EsDataRule.Key(tenant, body.id()));
-            EsDataRule samePath = em.createQuery("from EsDataRule where tenantId = ?1 and containerPath = ?2", EsDataRule.class).setParameter(1, tenant)
-                    .setParameter(2, body.containerPath()).getResultStream().findFirst().orElse(null);
+            EsDataRule samePath = em.createQuery(
+                            "from EsDataRule where tenantId = ?1 and containerPath = ?2", EsDataRule.class)
+                    .setParameter(1, tenant)
+                    .setParameter(2, body.containerPath())
+                    .getResultStream()
+                    .findFirst()
+                    .orElse(null);
             if (samePath != null && !samePath.id.equals(body.id())) {
                 throw ApiProblem.conflict(body.containerPath() + " already has rule " + samePath.id);
             }
@@ -390,7 +510,12 @@ public class ProxyAdminResource {
             if (created) {
                 em.persist(r);
             }
-            audit.append(tenant, access.actor(), "proxy.esdata-rule.put", "esdata-rule/" + body.id(), AuditLog.Outcome.SUCCESS,
+            audit.append(
+                    tenant,
+                    access.actor(),
+                    "proxy.esdata-rule.put",
+                    "esdata-rule/" + body.id(),
+                    AuditLog.Outcome.SUCCESS,
                     body.containerPath() + " as end-point " + body.endpoint());
             Map<String, Object> m = new java.util.LinkedHashMap<>();
             m.put("id", r.id);
@@ -407,9 +532,18 @@ public class ProxyAdminResource {
     public Response deleteEsDataRule(@PathParam("tenant") String tenant, @PathParam("id") String id) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
         int n = QuarkusTransaction.requiringNew().call(() -> {
-            int d = em.createQuery("delete from EsDataRule where tenantId = ?1 and id = ?2").setParameter(1, tenant).setParameter(2, id).executeUpdate();
+            int d = em.createQuery("delete from EsDataRule where tenantId = ?1 and id = ?2")
+                    .setParameter(1, tenant)
+                    .setParameter(2, id)
+                    .executeUpdate();
             if (d > 0) {
-                audit.append(tenant, access.actor(), "proxy.esdata-rule.delete", "esdata-rule/" + id, AuditLog.Outcome.SUCCESS, null);
+                audit.append(
+                        tenant,
+                        access.actor(),
+                        "proxy.esdata-rule.delete",
+                        "esdata-rule/" + id,
+                        AuditLog.Outcome.SUCCESS,
+                        null);
             }
             return d;
         });

@@ -25,12 +25,16 @@ import java.util.Optional;
 public class ProxyEsData {
 
     /** One reader: the originator it is recognised by, and the service-held end-point that opens for it. */
-    public record Reader(String originator, String endpoint) {
-    }
+    public record Reader(String originator, String endpoint) {}
 
     /** What to apply: the protecting end-point and options, and who may read in the clear. */
-    public record Rule(String endpoint, Boolean sign, List<String> encryptForCertificatesOf, List<String> encryptFor, Integer contentSecurity,
-                       List<Reader> readers) {
+    public record Rule(
+            String endpoint,
+            Boolean sign,
+            List<String> encryptForCertificatesOf,
+            List<String> encryptFor,
+            Integer contentSecurity,
+            List<Reader> readers) {
         int cs() {
             return contentSecurity == null ? 1 : contentSecurity;
         }
@@ -45,17 +49,20 @@ public class ProxyEsData {
     }
 
     /** A tenant's rules by container path, read at most every 5 s per replica; this replica's admin writes invalidate them at once. */
-    private record Rules(Map<String, Rule> byPath, long readAt) {
-    }
+    private record Rules(Map<String, Rule> byPath, long readAt) {}
 
-    private final java.util.concurrent.ConcurrentHashMap<String, Rules> rules = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, Rules> rules =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     public Optional<Rule> ruleFor(String tenantId, String containerPath) {
         Rules r = rules.get(tenantId);
         if (r == null || System.nanoTime() - r.readAt() >= ProxyService.CONFIG_TTL_NANOS) {
             Map<String, Rule> m = new java.util.HashMap<>();
-            QuarkusTransaction.requiringNew().run(() -> em.createQuery("from EsDataRule where tenantId = ?1", EsDataRule.class).setParameter(1, tenantId)
-                    .getResultStream().forEach(x -> m.put(x.containerPath, parse(x.rule))));
+            QuarkusTransaction.requiringNew()
+                    .run(() -> em.createQuery("from EsDataRule where tenantId = ?1", EsDataRule.class)
+                            .setParameter(1, tenantId)
+                            .getResultStream()
+                            .forEach(x -> m.put(x.containerPath, parse(x.rule))));
             r = new Rules(Map.copyOf(m), System.nanoTime());
             if (rules.size() > 10_000) {
                 rules.clear();
@@ -78,8 +85,7 @@ public class ProxyEsData {
     }
 
     /** The outcome of protecting a create: the new body, or a oneM2M refusal. */
-    public record Protected(byte[] body, int rsc, String problem) {
-    }
+    public record Protected(byte[] body, int rsc, String problem) {}
 
     /** Protects {@code con} of an {@code m2m:cin} create for the container's rule; the body is returned unchanged when it has no {@code con}. */
     @SuppressWarnings("unchecked")
@@ -104,15 +110,32 @@ public class ProxyEsData {
         }
         byte[] plain;
         try {
-            plain = con instanceof String s ? s.getBytes(StandardCharsets.UTF_8) : ProxyService.JSON.writeValueAsBytes(con);
+            plain = con instanceof String s
+                    ? s.getBytes(StandardCharsets.UTF_8)
+                    : ProxyService.JSON.writeValueAsBytes(con);
         } catch (java.io.IOException e) {
             return new Protected(null, 4000, "con cannot be serialised");
         }
-        EsDataService.Outcome o = endpoints.protect(tenantId, rule.endpoint(), new EndpointService.EndpointProtect(
-                Base64.getEncoder().encodeToString(plain), null, rule.encryptFor(), rule.encryptForCertificatesOf(), null, rule.sign(), null, null,
-                null, null, rule.cs()));
+        EsDataService.Outcome o = endpoints.protect(
+                tenantId,
+                rule.endpoint(),
+                new EndpointService.EndpointProtect(
+                        Base64.getEncoder().encodeToString(plain),
+                        null,
+                        rule.encryptFor(),
+                        rule.encryptForCertificatesOf(),
+                        null,
+                        rule.sign(),
+                        null,
+                        null,
+                        null,
+                        null,
+                        rule.cs()));
         if (o.status() != 200) {
-            return new Protected(null, o.status() == 404 ? 4004 : o.status() == 403 ? 4103 : 5000, "ESData protection failed: " + o.body().get("problems"));
+            return new Protected(
+                    null,
+                    o.status() == 404 ? 4004 : o.status() == 403 ? 4103 : 5000,
+                    "ESData protection failed: " + o.body().get("problems"));
         }
         cin.put("con", o.body().get("envelope"));
         cin.put("cnf", cnf + ":" + rule.cs()); // m2m:contentInfo = mediaType:encodingType:contentSecurity
@@ -126,27 +149,36 @@ public class ProxyEsData {
     /** A retrieved {@code m2m:cin} for a listed reader: {@code con} verified/decrypted as the reader's end-point, or the body unchanged. */
     @SuppressWarnings("unchecked")
     public byte[] openForReader(String tenantId, Rule rule, String originator, byte[] body) {
-        Optional<Reader> reader = rule.readers() == null ? Optional.empty()
-                : rule.readers().stream().filter(r -> r.originator().equals(originator)).findFirst();
+        Optional<Reader> reader = rule.readers() == null
+                ? Optional.empty()
+                : rule.readers().stream()
+                        .filter(r -> r.originator().equals(originator))
+                        .findFirst();
         if (reader.isEmpty() || body == null) {
             return body;
         }
         try {
             Map<String, Object> doc = ProxyService.JSON.readValue(body, Map.class);
-            if (!(doc.get("m2m:cin") instanceof Map<?, ?> raw) || !(raw.get("con") instanceof String con) || !(raw.get("cnf") instanceof String cnf)) {
+            if (!(doc.get("m2m:cin") instanceof Map<?, ?> raw)
+                    || !(raw.get("con") instanceof String con)
+                    || !(raw.get("cnf") instanceof String cnf)) {
                 return body;
             }
             String[] parts = cnf.split(":");
             if (parts.length != 3 || !parts[2].matches("[123]")) {
                 return body;
             }
-            EsDataService.Outcome o = endpoints.unprotect(tenantId, reader.get().endpoint(), new EsDataService.UnprotectRequest(con,
-                    Integer.parseInt(parts[2]), null));
+            EsDataService.Outcome o = endpoints.unprotect(
+                    tenantId,
+                    reader.get().endpoint(),
+                    new EsDataService.UnprotectRequest(con, Integer.parseInt(parts[2]), null));
             if (o.status() != 200) {
                 return body; // not for this reader, or altered: the reader gets what is stored
             }
             Map<String, Object> cin = new LinkedHashMap<>((Map<String, Object>) raw);
-            cin.put("con", new String(Base64.getDecoder().decode((String) o.body().get("payload")), StandardCharsets.UTF_8));
+            cin.put(
+                    "con",
+                    new String(Base64.getDecoder().decode((String) o.body().get("payload")), StandardCharsets.UTF_8));
             cin.put("cnf", parts[0] + ":" + parts[1]);
             return ProxyService.JSON.writeValueAsBytes(Map.of("m2m:cin", cin));
         } catch (java.io.IOException | RuntimeException e) {

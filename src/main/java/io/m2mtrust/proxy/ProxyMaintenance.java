@@ -22,7 +22,10 @@ public class ProxyMaintenance {
     }
 
     /** Half-finished ESCertKE handshakes are dropped after their TTL (a late message 3 then gets a clean 4000). */
-    @Scheduled(every = "${m2m.escertke.purge-every:10s}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP, skipExecutionIf = Scheduled.ApplicationNotRunning.class)
+    @Scheduled(
+            every = "${m2m.escertke.purge-every:10s}",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
+            skipExecutionIf = Scheduled.ApplicationNotRunning.class)
     void purgeHandshakes() {
         int n = escertke.purgeExpired();
         if (n > 0) {
@@ -30,7 +33,10 @@ public class ProxyMaintenance {
         }
     }
 
-    @Scheduled(every = "${m2m.esprim.refresh-every:60s}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP, skipExecutionIf = Scheduled.ApplicationNotRunning.class)
+    @Scheduled(
+            every = "${m2m.esprim.refresh-every:60s}",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
+            skipExecutionIf = Scheduled.ApplicationNotRunning.class)
     void refreshShared() {
         try {
             int n = proxy.refreshSharedRands();
@@ -42,7 +48,10 @@ public class ProxyMaintenance {
         }
     }
 
-    @Scheduled(every = "${m2m.esprim.purge-every:5m}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP, skipExecutionIf = Scheduled.ApplicationNotRunning.class)
+    @Scheduled(
+            every = "${m2m.esprim.purge-every:5m}",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
+            skipExecutionIf = Scheduled.ApplicationNotRunning.class)
     void purge() {
         try {
             int n = receiver.purgeExpired();

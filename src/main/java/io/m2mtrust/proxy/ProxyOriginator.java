@@ -49,14 +49,20 @@ public class ProxyOriginator {
     }
 
     public Optional<ProxyRemote> remote(String tenantId, String name) {
-        return Optional.ofNullable(QuarkusTransaction.requiringNew().call(() -> em.find(ProxyRemote.class, new ProxyRemote.Key(tenantId, name))));
+        return Optional.ofNullable(QuarkusTransaction.requiringNew()
+                .call(() -> em.find(ProxyRemote.class, new ProxyRemote.Key(tenantId, name))));
     }
 
     /** Sends {@code in} (a plain primitive of {@code in}'s X-M2M-Origin) to the remote receiver through ESPrim. */
     public ProxyService.Outgoing send(String tenantId, ProxyConfig cfg, ProxyRemote remote, ProxyService.Incoming in) {
         String origin = in.header("X-M2M-Origin");
         String ri = in.header("X-M2M-RI");
-        if (origin == null || origin.isBlank() || origin.length() > 200 || ri == null || ri.isBlank() || ri.length() > 200) {
+        if (origin == null
+                || origin.isBlank()
+                || origin.length() > 200
+                || ri == null
+                || ri.isBlank()
+                || ri.length() > 200) {
             return ProxyService.answer(4000, "X-M2M-Origin and X-M2M-RI are required", ri);
         }
         if (remote.keyId == null) {
@@ -67,7 +73,8 @@ public class ProxyOriginator {
                 origin = k.localIdentity();
                 remote = withKey(remote, k.keyId());
             } catch (io.m2mtrust.escertke.EscertkeService.Failure f) {
-                return ProxyService.answer(f.rsc, "ESCertKE with " + remote.receiverId + " failed: " + f.getMessage(), ri);
+                return ProxyService.answer(
+                        f.rsc, "ESCertKE with " + remote.receiverId + " failed: " + f.getMessage(), ri);
             }
         }
         Map<String, Object> inner;
@@ -86,34 +93,55 @@ public class ProxyOriginator {
                 return ProxyService.answer(e.rsc, e.getMessage(), ri);
             }
         }
-        return ProxyService.answer(EsprimError.UNKNOWN_RECV_RAND_ID, "the remote receiver refused fresh rand objects too", ri);
+        return ProxyService.answer(
+                EsprimError.UNKNOWN_RECV_RAND_ID, "the remote receiver refused fresh rand objects too", ri);
     }
 
     /** The usable ESCertKE key between {@code origin} and the remote receiver, established now when there is none. */
-    io.m2mtrust.escertke.EscertkeService.Established establish(String tenantId, ProxyConfig cfg, String origin, ProxyRemote remote)
+    io.m2mtrust.escertke.EscertkeService.Established establish(
+            String tenantId, ProxyConfig cfg, String origin, ProxyRemote remote)
             throws io.m2mtrust.escertke.EscertkeService.Failure {
-        String from = io.m2mtrust.escertke.PeerIdentity.of(origin, cfg.spId, cfg.cseId).map(io.m2mtrust.escertke.PeerIdentity::absolute)
-                .orElseThrow(() -> new io.m2mtrust.escertke.EscertkeService.Failure(cfg.spId == null ? 5207 : 4000, cfg.spId == null
-                        ? "ESCertKE needs the tenant's M2M-SP-ID in the proxy configuration" : origin + " is not a CSE-ID or AE-ID a certificate can name"));
+        String from = io.m2mtrust.escertke.PeerIdentity.of(origin, cfg.spId, cfg.cseId)
+                .map(io.m2mtrust.escertke.PeerIdentity::absolute)
+                .orElseThrow(() -> new io.m2mtrust.escertke.EscertkeService.Failure(
+                        cfg.spId == null ? 5207 : 4000,
+                        cfg.spId == null
+                                ? "ESCertKE needs the tenant's M2M-SP-ID in the proxy configuration"
+                                : origin + " is not a CSE-ID or AE-ID a certificate can name"));
         Optional<io.m2mtrust.escertke.EscertkeKey> known = escertke.current(tenantId, from, remote.receiverId);
         if (known.isPresent()) {
-            return new io.m2mtrust.escertke.EscertkeService.Established(known.get().keyId, from, remote.receiverId, known.get().expiresAt);
+            return new io.m2mtrust.escertke.EscertkeService.Established(
+                    known.get().keyId, from, remote.receiverId, known.get().expiresAt);
         }
         Duration timeout = Duration.ofMillis(cfg.timeoutMs);
-        return escertke.initiate(tenantId, cfg.spId, cfg.cseId, origin, remote.receiverId, "escertke", (f, records) -> escertkeNotify(remote.url, f, records,
-                timeout));
+        return escertke.initiate(
+                tenantId,
+                cfg.spId,
+                cfg.cseId,
+                origin,
+                remote.receiverId,
+                "escertke",
+                (f, records) -> escertkeNotify(remote.url, f, records, timeout));
     }
 
     /** A new ESCertKE key between {@code origin} and the remote receiver (admin request), whatever keys exist already. */
-    io.m2mtrust.escertke.EscertkeService.Established establishNew(String tenantId, ProxyConfig cfg, String origin, ProxyRemote remote, String actor)
+    io.m2mtrust.escertke.EscertkeService.Established establishNew(
+            String tenantId, ProxyConfig cfg, String origin, ProxyRemote remote, String actor)
             throws io.m2mtrust.escertke.EscertkeService.Failure {
         Duration timeout = Duration.ofMillis(cfg.timeoutMs);
-        return escertke.initiate(tenantId, cfg.spId, cfg.cseId, origin, remote.receiverId, actor, (f, records) -> escertkeNotify(remote.url, f, records,
-                timeout));
+        return escertke.initiate(
+                tenantId,
+                cfg.spId,
+                cfg.cseId,
+                origin,
+                remote.receiverId,
+                actor,
+                (f, records) -> escertkeNotify(remote.url, f, records, timeout));
     }
 
     /** One ESCertKE Notify (securityInfo type 6) to the Terminating end-point; the records of its answer. */
-    byte[] escertkeNotify(String url, String from, byte[] records, Duration timeout) throws io.m2mtrust.escertke.EscertkeService.Failure {
+    byte[] escertkeNotify(String url, String from, byte[] records, Duration timeout)
+            throws io.m2mtrust.escertke.EscertkeService.Failure {
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put("X-M2M-Origin", from);
         headers.put("X-M2M-RI", "escertke-" + HexFormat.of().formatHex(bytes(8)));
@@ -122,17 +150,24 @@ public class ProxyOriginator {
         headers.put("Accept", "application/json");
         byte[] body;
         try {
-            body = ProxyService.JSON.writeValueAsBytes(Map.of("m2m:seci", Map.of("sit", 6, "eckm", java.util.Base64.getEncoder().encodeToString(records))));
+            body = ProxyService.JSON.writeValueAsBytes(Map.of(
+                    "m2m:seci",
+                    Map.of("sit", 6, "eckm", java.util.Base64.getEncoder().encodeToString(records))));
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
         CseClient.Answer a = http.send(url, "POST", "", headers, body, timeout);
         if (a.rsc() != 2000) {
-            throw new io.m2mtrust.escertke.EscertkeService.Failure(a.rsc(), "the Terminating end-point answered " + a.rsc() + ": "
-                    + new String(a.body(), StandardCharsets.UTF_8));
+            throw new io.m2mtrust.escertke.EscertkeService.Failure(
+                    a.rsc(),
+                    "the Terminating end-point answered " + a.rsc() + ": "
+                            + new String(a.body(), StandardCharsets.UTF_8));
         }
         Map<String, Object> seci = ProxyService.securityInfo(a.body());
-        if (seci == null || !(seci.get("sit") instanceof Number sit) || sit.intValue() != 6 || !(seci.get("eckm") instanceof String eckm)) {
+        if (seci == null
+                || !(seci.get("sit") instanceof Number sit)
+                || sit.intValue() != 6
+                || !(seci.get("eckm") instanceof String eckm)) {
             throw new io.m2mtrust.escertke.EscertkeService.Failure(4000, "the answer carries no ESCertKE message");
         }
         try {
@@ -160,16 +195,31 @@ public class ProxyOriginator {
     }
 
     @SuppressWarnings("unchecked")
-    private ProxyService.Outgoing exchange(String tenantId, ProxyConfig cfg, ProxyRemote remote, String origin, Map<String, Object> inner, String ri,
-                                           boolean fresh) throws EsprimError, StaleRand {
+    private ProxyService.Outgoing exchange(
+            String tenantId,
+            ProxyConfig cfg,
+            ProxyRemote remote,
+            String origin,
+            Map<String, Object> inner,
+            String ri,
+            boolean fresh)
+            throws EsprimError, StaleRand {
         Duration timeout = Duration.ofMillis(cfg.timeoutMs);
         Session sess = session(tenantId, origin, remote, timeout, fresh);
         RandObject rr = sess.rr();
         RandObject or = sess.or();
         String enc = "A256GCM";
         try (SecretBytes session = SecretBytes.copyOf(sess.key())) {
-            String epo = EsprimObject.protect(ProxyService.JSON.writeValueAsBytes(inner), session, enc, remote.keyId, or.id(), rr.id(),
-                    "application/vnd.onem2m-preq+json", or.toJson(false), null);
+            String epo = EsprimObject.protect(
+                    ProxyService.JSON.writeValueAsBytes(inner),
+                    session,
+                    enc,
+                    remote.keyId,
+                    or.id(),
+                    rr.id(),
+                    "application/vnd.onem2m-preq+json",
+                    or.toJson(false),
+                    null);
             Map<String, String> headers = new LinkedHashMap<>();
             headers.put("X-M2M-Origin", origin);
             headers.put("X-M2M-RI", "esprim-" + ri);
@@ -183,28 +233,37 @@ public class ProxyOriginator {
             }
             if (a.rsc() != 2000) {
                 // an unsecured answer (transport or ESPrim error): passed on as it came
-                return new ProxyService.Outgoing(a.httpStatus(), a.rsc(), a.contentType(), a.body(), Map.of("X-M2M-RI", ri));
+                return new ProxyService.Outgoing(
+                        a.httpStatus(), a.rsc(), a.contentType(), a.body(), Map.of("X-M2M-RI", ri));
             }
             Map<String, Object> seci = (Map<String, Object>) ProxyService.securityInfo(a.body());
-            if (seci == null || !(seci.get("sit") instanceof Number sit) || sit.intValue() != 5 || !(seci.get("epo") instanceof String respEpo)) {
+            if (seci == null
+                    || !(seci.get("sit") instanceof Number sit)
+                    || sit.intValue() != 5
+                    || !(seci.get("epo") instanceof String respEpo)) {
                 throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the receiver's answer is not an ESPrim object");
             }
             EsprimObject.Parsed p = EsprimObject.parse(respEpo);
-            if (!p.kid().equals(remote.keyId) || !p.ori().equals(or.id()) || !p.rri().equals(rr.id())) {
-                throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the receiver's answer names another key or other rand objects");
+            if (!p.kid().equals(remote.keyId)
+                    || !p.ori().equals(or.id())
+                    || !p.rri().equals(rr.id())) {
+                throw new EsprimError(
+                        EsprimError.DECRYPTION_ERROR, "the receiver's answer names another key or other rand objects");
             }
             Map<String, Object> response;
             try {
                 response = ProxyService.JSON.readValue(EsprimObject.decrypt(p, session), Map.class);
             } catch (EsprimError e) {
-                throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the receiver's answer does not decrypt with the session key");
+                throw new EsprimError(
+                        EsprimError.DECRYPTION_ERROR, "the receiver's answer does not decrypt with the session key");
             }
             if (!ri.equals(response.get("rqi"))) {
                 // an originator accepts only a response to its own request (no reflection with the shared session key)
                 throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the protected answer is for another request");
             }
             int rsc = response.get("rsc") instanceof Number n ? n.intValue() : 5000;
-            byte[] pc = response.get("pc") == null ? new byte[0] : ProxyService.JSON.writeValueAsBytes(response.get("pc"));
+            byte[] pc =
+                    response.get("pc") == null ? new byte[0] : ProxyService.JSON.writeValueAsBytes(response.get("pc"));
             Map<String, String> h = new LinkedHashMap<>();
             h.put("X-M2M-RI", ri);
             return new ProxyService.Outgoing(OneM2m.httpStatus(rsc), rsc, "application/json", pc, h);
@@ -219,30 +278,36 @@ public class ProxyOriginator {
      * objects' expiry, so the pairwise key is unsealed in the HSM once per session, not per message; a revoked
      * key stops being used within the TTL.
      */
-    private record Session(byte[] key, RandObject rr, RandObject or, Instant until) {
-    }
+    private record Session(byte[] key, RandObject rr, RandObject or, Instant until) {}
 
     static final Duration SESSION_TTL = Duration.ofSeconds(30);
-    private final java.util.concurrent.ConcurrentHashMap<String, Session> sessions = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, Session> sessions =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     private static String sessionId(String tenantId, String origin, ProxyRemote remote) {
-        return tenantId + "|" + origin + "|" + remote.name + "|" + remote.receiverId + "|" + remote.keyId + "|" + remote.url;
+        return tenantId + "|" + origin + "|" + remote.name + "|" + remote.receiverId + "|" + remote.keyId + "|"
+                + remote.url;
     }
 
-    private Session session(String tenantId, String origin, ProxyRemote remote, Duration timeout, boolean fresh) throws EsprimError {
+    private Session session(String tenantId, String origin, ProxyRemote remote, Duration timeout, boolean fresh)
+            throws EsprimError {
         Instant now = Instant.now();
         String id = sessionId(tenantId, origin, remote);
         Session known = sessions.get(id);
         if (!fresh && known != null && known.until().isAfter(now)) {
             return known;
         }
-        EsDataKeys.Resolution key = QuarkusTransaction.requiringNew().call(() -> keys.resolve(tenantId, origin, remote.keyId, EsDataKeys.Usage.ESPRIM, true));
+        EsDataKeys.Resolution key = QuarkusTransaction.requiringNew()
+                .call(() -> keys.resolve(tenantId, origin, remote.keyId, EsDataKeys.Usage.ESPRIM, true));
         if (!key.usable()) {
-            throw new EsprimError(EsprimError.UNKNOWN_KEY_ID, "no usable pairwise key " + remote.keyId + " for " + origin + ": " + key.problem());
+            throw new EsprimError(
+                    EsprimError.UNKNOWN_KEY_ID,
+                    "no usable pairwise key " + remote.keyId + " for " + origin + ": " + key.problem());
         }
         try (SecretBytes pairwise = key.key()) {
             if (!key.peers().contains(remote.receiverId)) {
-                throw new EsprimError(EsprimError.UNKNOWN_KEY_ID, "key " + remote.keyId + " is not shared with " + remote.receiverId);
+                throw new EsprimError(
+                        EsprimError.UNKNOWN_KEY_ID, "key " + remote.keyId + " is not shared with " + remote.receiverId);
             }
             RandObject rr = peerReceiverRand(tenantId, origin, remote, timeout, fresh);
             RandObject or = ownOriginatorRand(tenantId, origin, remote, rr);
@@ -288,13 +353,22 @@ public class ProxyOriginator {
         return m;
     }
 
-    private RandObject peerReceiverRand(String tenantId, String origin, ProxyRemote remote, Duration timeout, boolean fresh) throws EsprimError {
+    private RandObject peerReceiverRand(
+            String tenantId, String origin, ProxyRemote remote, Duration timeout, boolean fresh) throws EsprimError {
         Instant now = Instant.now();
         if (!fresh) {
-            Optional<EsprimRand> cached = QuarkusTransaction.requiringNew().call(() -> em.createQuery(
-                            "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 and expiresAt > ?5 order by expiresAt desc",
-                            EsprimRand.class).setParameter(1, tenantId).setParameter(2, origin).setParameter(3, EsprimRand.Role.PEER_RECEIVER)
-                    .setParameter(4, remote.receiverId).setParameter(5, now.plus(MARGIN)).setMaxResults(1).getResultStream().findFirst());
+            Optional<EsprimRand> cached = QuarkusTransaction.requiringNew()
+                    .call(() -> em.createQuery(
+                                    "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 and expiresAt > ?5 order by expiresAt desc",
+                                    EsprimRand.class)
+                            .setParameter(1, tenantId)
+                            .setParameter(2, origin)
+                            .setParameter(3, EsprimRand.Role.PEER_RECEIVER)
+                            .setParameter(4, remote.receiverId)
+                            .setParameter(5, now.plus(MARGIN))
+                            .setMaxResults(1)
+                            .getResultStream()
+                            .findFirst());
             if (cached.isPresent()) {
                 return cached.get().toRandObject();
             }
@@ -305,9 +379,16 @@ public class ProxyOriginator {
         headers.put("X-M2M-RI", "rand-" + HexFormat.of().formatHex(bytes(8)));
         headers.put("X-M2M-RVI", "3");
         headers.put("Content-Type", "application/json");
-        CseClient.Answer a = http.send(remote.url, "POST", "", headers, "{\"m2m:seci\":{\"sit\":3}}".getBytes(StandardCharsets.UTF_8), timeout);
+        CseClient.Answer a = http.send(
+                remote.url,
+                "POST",
+                "",
+                headers,
+                "{\"m2m:seci\":{\"sit\":3}}".getBytes(StandardCharsets.UTF_8),
+                timeout);
         if (a.rsc() != 2000) {
-            throw new EsprimError(a.rsc() == 4008 || a.rsc() == 5103 ? a.rsc() : EsprimError.UNKNOWN_RECV_RAND_ID,
+            throw new EsprimError(
+                    a.rsc() == 4008 || a.rsc() == 5103 ? a.rsc() : EsprimError.UNKNOWN_RECV_RAND_ID,
                     "the remote receiver gave no rand object (" + a.rsc() + ")");
         }
         RandObject rr;
@@ -318,28 +399,47 @@ public class ProxyOriginator {
             }
             rr = RandObject.fromJson(seci.get("ero"), true);
         } catch (IllegalArgumentException e) {
-            throw new EsprimError(EsprimError.UNKNOWN_RECV_RAND_ID, "the remote receiver's rand object is unusable: " + e.getMessage());
+            throw new EsprimError(
+                    EsprimError.UNKNOWN_RECV_RAND_ID,
+                    "the remote receiver's rand object is unusable: " + e.getMessage());
         }
-        if (!rr.keyGenAlgs().contains(EsprimKdf.KEY_GEN_HMAC_SHA256) || !rr.protocolAlgs().contains(12) || !rr.expiry().isAfter(now.plus(MARGIN))) {
-            throw new EsprimError(EsprimError.UNSUPPORTED_OPTION, "the remote receiver offers no HMAC-SHA256 / A256GCM or an expiring rand object");
+        if (!rr.keyGenAlgs().contains(EsprimKdf.KEY_GEN_HMAC_SHA256)
+                || !rr.protocolAlgs().contains(12)
+                || !rr.expiry().isAfter(now.plus(MARGIN))) {
+            throw new EsprimError(
+                    EsprimError.UNSUPPORTED_OPTION,
+                    "the remote receiver offers no HMAC-SHA256 / A256GCM or an expiring rand object");
         }
         store(tenantId, origin, EsprimRand.Role.PEER_RECEIVER, remote.receiverId, rr);
         return rr;
     }
 
     private RandObject ownOriginatorRand(String tenantId, String origin, ProxyRemote remote, RandObject rr) {
-        Optional<EsprimRand> mine = QuarkusTransaction.requiringNew().call(() -> em.createQuery(
-                        "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 and expiresAt > ?5 and expiresAt <= ?6 "
-                                + "order by expiresAt desc", EsprimRand.class).setParameter(1, tenantId).setParameter(2, origin)
-                .setParameter(3, EsprimRand.Role.OWN_ORIGINATOR).setParameter(4, remote.receiverId).setParameter(5, Instant.now().plus(MARGIN))
-                .setParameter(6, rr.expiry()).setMaxResults(1).getResultStream().findFirst());
+        Optional<EsprimRand> mine = QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery(
+                                "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 and expiresAt > ?5 and expiresAt <= ?6 "
+                                        + "order by expiresAt desc",
+                                EsprimRand.class)
+                        .setParameter(1, tenantId)
+                        .setParameter(2, origin)
+                        .setParameter(3, EsprimRand.Role.OWN_ORIGINATOR)
+                        .setParameter(4, remote.receiverId)
+                        .setParameter(5, Instant.now().plus(MARGIN))
+                        .setParameter(6, rr.expiry())
+                        .setMaxResults(1)
+                        .getResultStream()
+                        .findFirst());
         if (mine.isPresent()) {
             return mine.get().toRandObject();
         }
         byte[] id = bytes(8);
         // expiry no later than the receiver's; one key-generation algorithm; AEAD ids within the receiver's
-        RandObject or = new RandObject("o" + HexFormat.of().formatHex(id), bytes(16), rr.expiry().truncatedTo(ChronoUnit.SECONDS),
-                List.of(EsprimKdf.KEY_GEN_HMAC_SHA256), List.of(12));
+        RandObject or = new RandObject(
+                "o" + HexFormat.of().formatHex(id),
+                bytes(16),
+                rr.expiry().truncatedTo(ChronoUnit.SECONDS),
+                List.of(EsprimKdf.KEY_GEN_HMAC_SHA256),
+                List.of(12));
         store(tenantId, origin, EsprimRand.Role.OWN_ORIGINATOR, remote.receiverId, or);
         return or;
     }
@@ -361,9 +461,15 @@ public class ProxyOriginator {
     }
 
     private void forget(String tenantId, String origin, String receiverId) {
-        QuarkusTransaction.requiringNew().run(() -> em.createQuery("delete from EsprimRand where tenantId = ?1 and entityId = ?2 and peer = ?3 "
-                        + "and role in (?4, ?5)").setParameter(1, tenantId).setParameter(2, origin).setParameter(3, receiverId)
-                .setParameter(4, EsprimRand.Role.PEER_RECEIVER).setParameter(5, EsprimRand.Role.OWN_ORIGINATOR).executeUpdate());
+        QuarkusTransaction.requiringNew()
+                .run(() -> em.createQuery("delete from EsprimRand where tenantId = ?1 and entityId = ?2 and peer = ?3 "
+                                + "and role in (?4, ?5)")
+                        .setParameter(1, tenantId)
+                        .setParameter(2, origin)
+                        .setParameter(3, receiverId)
+                        .setParameter(4, EsprimRand.Role.PEER_RECEIVER)
+                        .setParameter(5, EsprimRand.Role.OWN_ORIGINATOR)
+                        .executeUpdate());
     }
 
     private static byte[] bytes(int n) {

@@ -42,8 +42,7 @@ public class ProxyRemote {
         public String tenantId;
         public String name;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String name) {
             this.tenantId = tenantId;

@@ -56,7 +56,9 @@ public class ProxyService {
         public Outgoing {
             Map<String, String> unique = new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
             headers.forEach((name, value) -> {
-                if (!name.equalsIgnoreCase("X-M2M-RSC") && !name.equalsIgnoreCase("Content-Type") && !name.equalsIgnoreCase("Content-Length")) {
+                if (!name.equalsIgnoreCase("X-M2M-RSC")
+                        && !name.equalsIgnoreCase("Content-Type")
+                        && !name.equalsIgnoreCase("Content-Length")) {
                     unique.putIfAbsent(name, value);
                 }
             });
@@ -72,8 +74,13 @@ public class ProxyService {
     private final io.m2mtrust.escertke.EscertkeService escertke;
     private final CseClient cse = new CseClient();
 
-    ProxyService(EntityManager em, EsprimReceiver receiver, ProxyOriginator originator, ProxyEsData esdata, PolicyService policies,
-                 io.m2mtrust.escertke.EscertkeService escertke) {
+    ProxyService(
+            EntityManager em,
+            EsprimReceiver receiver,
+            ProxyOriginator originator,
+            ProxyEsData esdata,
+            PolicyService policies,
+            io.m2mtrust.escertke.EscertkeService escertke) {
         this.em = em;
         this.escertke = escertke;
         this.receiver = receiver;
@@ -87,7 +94,10 @@ public class ProxyService {
         Optional<ProxyConfig> cfg = config(tenantId);
         Optional<ProxyRemote> remote = cfg.isEmpty() ? Optional.empty() : originator.remote(tenantId, remoteName);
         if (remote.isEmpty()) {
-            return answer(4004, "no remote receiver " + remoteName + " is configured for this tenant's proxy", in.header("X-M2M-RI"));
+            return answer(
+                    4004,
+                    "no remote receiver " + remoteName + " is configured for this tenant's proxy",
+                    in.header("X-M2M-RI"));
         }
         if (in.body() != null && in.body().length > MAX_REQUEST) {
             return answer(4000, "the primitive is larger than " + MAX_REQUEST + " bytes", in.header("X-M2M-RI"));
@@ -100,11 +110,11 @@ public class ProxyService {
      * (every primitive needs them); this replica's admin writes {@link #invalidate} at once, other replicas
      * follow within the TTL.
      */
-    private record Snapshot(Optional<ProxyConfig> config, List<ProtectedEntity> entities, long readAt) {
-    }
+    private record Snapshot(Optional<ProxyConfig> config, List<ProtectedEntity> entities, long readAt) {}
 
     static final long CONFIG_TTL_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
-    private final java.util.concurrent.ConcurrentHashMap<String, Snapshot> snapshots = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, Snapshot> snapshots =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     private Snapshot snapshot(String tenantId) {
         Snapshot s = snapshots.get(tenantId);
@@ -113,8 +123,12 @@ public class ProxyService {
         }
         Snapshot fresh = QuarkusTransaction.requiringNew().call(() -> {
             ProxyConfig c = em.find(ProxyConfig.class, tenantId);
-            List<ProtectedEntity> e = c == null ? List.of() : em.createQuery("from ProtectedEntity where tenantId = ?1 order by entityId",
-                    ProtectedEntity.class).setParameter(1, tenantId).getResultList();
+            List<ProtectedEntity> e = c == null
+                    ? List.of()
+                    : em.createQuery(
+                                    "from ProtectedEntity where tenantId = ?1 order by entityId", ProtectedEntity.class)
+                            .setParameter(1, tenantId)
+                            .getResultList();
             if (c != null) {
                 em.detach(c);
             }
@@ -152,12 +166,19 @@ public class ProxyService {
         }
         List<ProtectedEntity> protectedEntities = entities(tenantId);
         String path = in.path().replaceAll("/+$", "");
-        if (!(path.equals(cfg.get().cseBase) || path.startsWith(cfg.get().cseBase + "/")) || path.contains("..") || path.contains("//")
+        if (!(path.equals(cfg.get().cseBase) || path.startsWith(cfg.get().cseBase + "/"))
+                || path.contains("..")
+                || path.contains("//")
                 || path.contains("%")) {
             // only CSE-relative addresses below this CSE's base pass (no escaping to other paths of the CSE's server)
-            return answer(4004, "not a resource of " + cfg.get().cseBase + " (use CSE-relative addresses)", in.header("X-M2M-RI"));
+            return answer(
+                    4004,
+                    "not a resource of " + cfg.get().cseBase + " (use CSE-relative addresses)",
+                    in.header("X-M2M-RI"));
         }
-        Optional<ProtectedEntity> addressed = protectedEntities.stream().filter(e -> e.resourcePath.equals(path)).findFirst();
+        Optional<ProtectedEntity> addressed = protectedEntities.stream()
+                .filter(e -> e.resourcePath.equals(path))
+                .findFirst();
         boolean notify = "POST".equals(in.method()) && !hasResourceType(in.header("Content-Type"));
         if (notify && addressed.isPresent()) {
             Map<String, Object> seci = securityInfo(in.body());
@@ -167,7 +188,10 @@ public class ProxyService {
         }
         for (ProtectedEntity e : protectedEntities) {
             if (e.esprimRequired && (path.equals(e.resourcePath) || path.startsWith(e.resourcePath + "/"))) {
-                return answer(4107, e.entityId + " accepts ESPrim only (SECURITY_ASSOCIATION_REQUIRED)", in.header("X-M2M-RI"));
+                return answer(
+                        4107,
+                        e.entityId + " accepts ESPrim only (SECURITY_ASSOCIATION_REQUIRED)",
+                        in.header("X-M2M-RI"));
             }
         }
         byte[] requestBody = in.body();
@@ -181,8 +205,13 @@ public class ProxyService {
                 requestBody = p.body();
             }
         }
-        CseClient.Answer a = cse.send(cfg.get().cseUrl, in.method(), path + (in.query() == null || in.query().isEmpty() ? "" : "?" + in.query()),
-                in.headers(), requestBody, Duration.ofMillis(cfg.get().timeoutMs));
+        CseClient.Answer a = cse.send(
+                cfg.get().cseUrl,
+                in.method(),
+                path + (in.query() == null || in.query().isEmpty() ? "" : "?" + in.query()),
+                in.headers(),
+                requestBody,
+                Duration.ofMillis(cfg.get().timeoutMs));
         byte[] body = a.body();
         if ("GET".equals(in.method()) && addressed.isPresent() && a.rsc() == 2000) {
             body = withE2eSecInfo(tenantId, cfg.get(), addressed.get(), body);
@@ -198,7 +227,8 @@ public class ProxyService {
 
     // ---------------------------------------------------------------- securityInfo (Notify to a protected entity)
 
-    private Outgoing securityInfo(String tenantId, ProxyConfig cfg, ProtectedEntity entity, Incoming in, Map<String, Object> seci) {
+    private Outgoing securityInfo(
+            String tenantId, ProxyConfig cfg, ProtectedEntity entity, Incoming in, Map<String, Object> seci) {
         String ri = in.header("X-M2M-RI");
         Object sit = seci.get("sit");
         if (!(sit instanceof Number n)) {
@@ -215,7 +245,8 @@ public class ProxyService {
                 }
                 RandObject r;
                 try {
-                    r = receiver.issueFor(tenantId, entity.entityId, origin, Duration.ofSeconds(cfg.randLifetimeSeconds));
+                    r = receiver.issueFor(
+                            tenantId, entity.entityId, origin, Duration.ofSeconds(cfg.randLifetimeSeconds));
                 } catch (EsprimError e) {
                     return answer(e.rsc, e.getMessage(), ri);
                 }
@@ -233,7 +264,8 @@ public class ProxyService {
             }
             case 1, 2, 4, 7, 8 -> {
                 // dynamic authorization and the rest are the CSE's business
-                CseClient.Answer a = cse.send(cfg.cseUrl, in.method(), in.path(), in.headers(), in.body(), Duration.ofMillis(cfg.timeoutMs));
+                CseClient.Answer a = cse.send(
+                        cfg.cseUrl, in.method(), in.path(), in.headers(), in.body(), Duration.ofMillis(cfg.timeoutMs));
                 return new Outgoing(a.httpStatus(), a.rsc(), a.contentType(), a.body(), a.headers());
             }
             default -> {
@@ -243,14 +275,18 @@ public class ProxyService {
     }
 
     /** ESCertKE message 1 or 3 to a protected entity (TS-0004 §7.5.1.2.12): answered with message 2 or 4 in the response content. */
-    private Outgoing escertke(String tenantId, ProxyConfig cfg, ProtectedEntity entity, Incoming in, Map<String, Object> seci) {
+    private Outgoing escertke(
+            String tenantId, ProxyConfig cfg, ProtectedEntity entity, Incoming in, Map<String, Object> seci) {
         String ri = in.header("X-M2M-RI");
         String origin = in.header("X-M2M-Origin");
         if (origin == null || origin.isBlank() || origin.length() > 200) {
             return answer(4000, "X-M2M-Origin is required", ri);
         }
         if (seci.size() != 2 || !(seci.get("eckm") instanceof String eckm)) {
-            return answer(4000, "an ESCertKE message (eckm, base64) and nothing else is required with securityInfoType 6", ri);
+            return answer(
+                    4000,
+                    "an ESCertKE message (eckm, base64) and nothing else is required with securityInfoType 6",
+                    ri);
         }
         byte[] message;
         try {
@@ -258,12 +294,18 @@ public class ProxyService {
         } catch (IllegalArgumentException e) {
             return answer(4000, "the ESCertKE message is not base64", ri);
         }
-        io.m2mtrust.escertke.EscertkeService.Step step = escertke.terminate(tenantId, cfg.spId, cfg.cseId, entity.entityId, origin, message);
+        io.m2mtrust.escertke.EscertkeService.Step step =
+                escertke.terminate(tenantId, cfg.spId, cfg.cseId, entity.entityId, origin, message);
         if (!step.ok()) {
             LOG.debugf("ESCertKE refused for %s from %s: %d %s", entity.entityId, origin, step.rsc(), step.problem());
             return answer(step.rsc(), step.problem(), ri);
         }
-        return json(2000, Map.of("m2m:seci", Map.of("sit", 6, "eckm", java.util.Base64.getEncoder().encodeToString(step.reply()))), ri);
+        return json(
+                2000,
+                Map.of(
+                        "m2m:seci",
+                        Map.of("sit", 6, "eckm", java.util.Base64.getEncoder().encodeToString(step.reply()))),
+                ri);
     }
 
     private Outgoing esprim(String tenantId, ProxyConfig cfg, ProtectedEntity entity, String epo, String ri) {
@@ -279,7 +321,8 @@ public class ProxyService {
             int op = ((Number) inner.get("op")).intValue();
             String target = cseRelative(cfg, (String) inner.get("to"));
             if (target == null) {
-                return protectedAnswer(o, innerResponse(4004, inner, Map.of("m2m:dbg", "the inner To is not on this CSE")), ri);
+                return protectedAnswer(
+                        o, innerResponse(4004, inner, Map.of("m2m:dbg", "the inner To is not on this CSE")), ri);
             }
             Map<String, String> headers = new LinkedHashMap<>();
             headers.put("X-M2M-Origin", o.from());
@@ -289,22 +332,30 @@ public class ProxyService {
             byte[] body = null;
             if (inner.get("pc") != null && (op == OneM2m.CREATE || op == OneM2m.UPDATE || op == OneM2m.NOTIFY)) {
                 body = JSON.writeValueAsBytes(inner.get("pc"));
-                headers.put("Content-Type", "application/json" + (op == OneM2m.CREATE && inner.get("ty") instanceof Number ty ? ";ty=" + ty.intValue() : ""));
+                headers.put(
+                        "Content-Type",
+                        "application/json"
+                                + (op == OneM2m.CREATE && inner.get("ty") instanceof Number ty
+                                        ? ";ty=" + ty.intValue()
+                                        : ""));
                 if (op == OneM2m.CREATE && contentInstanceCreate(headers.get("Content-Type"))) {
                     Optional<ProxyEsData.Rule> rule = esdata.ruleFor(tenantId, target);
                     if (rule.isPresent()) {
                         ProxyEsData.Protected p = esdata.protectCreate(tenantId, rule.get(), body);
                         if (p.body() == null) {
-                            return protectedAnswer(o, innerResponse(p.rsc(), inner, Map.of("m2m:dbg", p.problem())), ri);
+                            return protectedAnswer(
+                                    o, innerResponse(p.rsc(), inner, Map.of("m2m:dbg", p.problem())), ri);
                         }
                         body = p.body();
                     }
                 }
             }
-            CseClient.Answer a = cse.send(cfg.cseUrl, OneM2m.method(op), target, headers, body, Duration.ofMillis(cfg.timeoutMs));
+            CseClient.Answer a =
+                    cse.send(cfg.cseUrl, OneM2m.method(op), target, headers, body, Duration.ofMillis(cfg.timeoutMs));
             byte[] answerBody = a.body();
             if (op == OneM2m.RETRIEVE && a.rsc() == 2000 && target.contains("/")) {
-                Optional<ProxyEsData.Rule> rule = esdata.ruleFor(tenantId, target.substring(0, target.lastIndexOf('/')));
+                Optional<ProxyEsData.Rule> rule =
+                        esdata.ruleFor(tenantId, target.substring(0, target.lastIndexOf('/')));
                 if (rule.isPresent()) {
                     answerBody = esdata.openForReader(tenantId, rule.get(), o.from(), answerBody);
                 }
@@ -325,7 +376,8 @@ public class ProxyService {
         }
     }
 
-    private Outgoing protectedAnswer(EsprimReceiver.Opened o, Map<String, Object> innerResponse, String ri) throws EsprimError {
+    private Outgoing protectedAnswer(EsprimReceiver.Opened o, Map<String, Object> innerResponse, String ri)
+            throws EsprimError {
         try {
             String epo = receiver.protectResponse(o, JSON.writeValueAsBytes(innerResponse));
             return json(2000, Map.of("m2m:seci", Map.of("sit", 5, "epo", epo)), ri);
@@ -349,7 +401,12 @@ public class ProxyService {
 
     /** The CSE-relative path of a To on this CSE (CSE-relative, SP-relative {@code /cse-id/...}, or absolute {@code //sp/cse-id/...}). */
     static String cseRelative(ProxyConfig cfg, String to) {
-        if (to == null || to.isBlank() || to.length() > 500 || to.contains("..") || to.contains("?") || to.contains("#")) {
+        if (to == null
+                || to.isBlank()
+                || to.length() > 500
+                || to.contains("..")
+                || to.contains("?")
+                || to.contains("#")) {
             return null;
         }
         String t = to;
@@ -395,14 +452,14 @@ public class ProxyService {
         List<Integer> esf = new ArrayList<>();
         io.m2mtrust.policy.TenantPolicy policy = policies.get(tenantId);
         List<Integer> allowed = Arrays.asList(policy.allowedSuids);
-        for (int s : new int[]{13, 23, 33}) {
+        for (int s : new int[] {13, 23, 33}) {
             if (allowed.contains(s)) {
                 esf.add(s);
             }
         }
         if (escertke.supports(policy, cfg.spId, cfg.cseId, entity.entityId)) {
             // ESCertKE: keys from a certificate-based handshake, for ESPrim (43) and ESData (44, 45) (digest §8)
-            for (int s : new int[]{43, 44, 45}) {
+            for (int s : new int[] {43, 44, 45}) {
                 if (allowed.contains(s)) {
                     esf.add(s);
                 }
@@ -423,7 +480,9 @@ public class ProxyService {
      * it continue).
      */
     public int refreshSharedRands() {
-        List<ProtectedEntity> all = QuarkusTransaction.requiringNew().call(() -> em.createQuery("from ProtectedEntity", ProtectedEntity.class).getResultList());
+        List<ProtectedEntity> all = QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery("from ProtectedEntity", ProtectedEntity.class)
+                        .getResultList());
         int issued = 0;
         for (ProtectedEntity e : all) {
             Optional<ProxyConfig> cfg = config(e.tenantId);
@@ -431,7 +490,8 @@ public class ProxyService {
                 continue;
             }
             Duration lifetime = Duration.ofSeconds(cfg.get().randLifetimeSeconds);
-            if (receiver.currentShared(e.tenantId, e.entityId, lifetime.dividedBy(4)).isEmpty()) {
+            if (receiver.currentShared(e.tenantId, e.entityId, lifetime.dividedBy(4))
+                    .isEmpty()) {
                 receiver.issue(e.tenantId, e.entityId, null, lifetime);
                 issued++;
             }

@@ -75,8 +75,7 @@ public class ClientRegistration {
         public String tenantId;
         public String regId;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, String regId) {
             this.tenantId = tenantId;

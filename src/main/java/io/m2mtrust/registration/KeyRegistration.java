@@ -70,8 +70,7 @@ public class KeyRegistration {
         public Registrar registrar;
         public String relativeKeyId;
 
-        public Key() {
-        }
+        public Key() {}
 
         public Key(String tenantId, Registrar registrar, String relativeKeyId) {
             this.tenantId = tenantId;
@@ -81,7 +80,9 @@ public class KeyRegistration {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && k.registrar == registrar
+            return o instanceof Key k
+                    && Objects.equals(k.tenantId, tenantId)
+                    && k.registrar == registrar
                     && Objects.equals(k.relativeKeyId, relativeKeyId);
         }
 

@@ -42,27 +42,31 @@ public class RegistrationProcedures {
     }
 
     /** {@code mefFqdn} for the MEF, {@code mafFqdn} for the MAF; the other must be absent. */
-    public record ClientRegistrationRequest(String mefFqdn, String mafFqdn, Instant expirationTime, List<String> labels, String adminFqdn) {
-    }
+    public record ClientRegistrationRequest(
+            String mefFqdn, String mafFqdn, Instant expirationTime, List<String> labels, String adminFqdn) {}
 
-    public record ClientRegistrationUpdate(Instant expirationTime, List<String> labels) {
-    }
+    public record ClientRegistrationUpdate(Instant expirationTime, List<String> labels) {}
 
-    public record KeyRegistrationRequest(String mefFqdn, String mafFqdn, Instant expirationTime, List<String> labels, String adminFqdn,
-                                         Integer suid, List<String> targetIds, String keyValue) {
-    }
+    public record KeyRegistrationRequest(
+            String mefFqdn,
+            String mafFqdn,
+            Instant expirationTime,
+            List<String> labels,
+            String adminFqdn,
+            Integer suid,
+            List<String> targetIds,
+            String keyValue) {}
 
-    public record KeyRegistrationUpdate(Instant expirationTime, List<String> labels, List<String> targetIds) {
-    }
+    public record KeyRegistrationUpdate(Instant expirationTime, List<String> labels, List<String> targetIds) {}
 
     /** A Km the MAF fetched from the MEF for a client that authenticated with its KeID (§8.8.2.3, SUID 21). */
-    public record RemoteKm(String keId, SecretBytes km, Instant expiresAt) {
-    }
+    public record RemoteKm(String keId, SecretBytes km, Instant expiresAt) {}
 
     public static final String CONNECTION_LABEL = "EXPORTER-oneM2M-Connection";
     static final String KM_SEAL_PURPOSE = "Km";
 
-    private static final Pattern FQDN = Pattern.compile("(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?");
+    private static final Pattern FQDN =
+            Pattern.compile("(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?");
     private static final Pattern LABEL = Pattern.compile("[\\x21-\\x7e]{1,64}");
     private static final Pattern TARGET_ID = Pattern.compile("[\\x21-\\x7e]{1,300}");
     private static final Pattern RELATIVE_ID = Pattern.compile("[0-9a-f]{32}");
@@ -88,13 +92,19 @@ public class RegistrationProcedures {
      * its keys and commands). With {@code remoteKm} (MAF only) the Km fetched from the MEF is sealed and a
      * KmID assigned ({@code assignedSymmKeyID}); the registration then lasts no longer than that Km.
      */
-    public Map<String, Object> register(Registrar registrar, String tenantId, String fqdn, String clientId, ClientRegistrationRequest req,
-                                        RemoteKm remoteKm) {
+    public Map<String, Object> register(
+            Registrar registrar,
+            String tenantId,
+            String fqdn,
+            String clientId,
+            ClientRegistrationRequest req,
+            RemoteKm remoteKm) {
         requireOwnFqdn(registrar, req.mefFqdn(), req.mafFqdn(), fqdn);
         String admin = requireFqdn("adminFqdn", req.adminFqdn());
         List<String> labels = labels(req.labels());
         try {
-            return QuarkusTransaction.requiringNew().call(() -> registerTx(registrar, tenantId, fqdn, clientId, req, remoteKm, admin, labels));
+            return QuarkusTransaction.requiringNew()
+                    .call(() -> registerTx(registrar, tenantId, fqdn, clientId, req, remoteKm, admin, labels));
         } catch (RuntimeException e) {
             if (io.m2mtrust.common.Sql.isUniqueViolation(e)) {
                 throw new Problem(409, "another registration of this client completed at the same moment; retry");
@@ -103,28 +113,50 @@ public class RegistrationProcedures {
         }
     }
 
-    private Map<String, Object> registerTx(Registrar registrar, String tenantId, String fqdn, String clientId, ClientRegistrationRequest req,
-                                           RemoteKm remoteKm, String admin, List<String> labels) {
+    private Map<String, Object> registerTx(
+            Registrar registrar,
+            String tenantId,
+            String fqdn,
+            String clientId,
+            ClientRegistrationRequest req,
+            RemoteKm remoteKm,
+            String admin,
+            List<String> labels) {
         {
             Instant now = now();
-            Instant expires = capExpiry(policies.get(tenantId), req.expirationTime(), now, remoteKm == null ? null : remoteKm.expiresAt());
+            Instant expires = capExpiry(
+                    policies.get(tenantId), req.expirationTime(), now, remoteKm == null ? null : remoteKm.expiresAt());
             // registrations of one client serialise (a row lock would not: the row is replaced, not updated)
             em.createNativeQuery("select pg_advisory_xact_lock(hashtextextended(?1, 0))")
-                    .setParameter(1, "registration|" + tenantId + "|" + registrar + "|" + clientId).getSingleResult();
+                    .setParameter(1, "registration|" + tenantId + "|" + registrar + "|" + clientId)
+                    .getSingleResult();
             // a client re-registering over its KmID session keeps its Km (only a new KeID replaces it)
-            ClientRegistration previous = em.createQuery("from ClientRegistration where tenantId = ?1 and registrar = ?2 and clientId = ?3",
+            ClientRegistration previous = em.createQuery(
+                            "from ClientRegistration where tenantId = ?1 and registrar = ?2 and clientId = ?3",
                             ClientRegistration.class)
-                    .setParameter(1, tenantId).setParameter(2, registrar).setParameter(3, clientId)
-                    .getResultStream().findFirst().orElse(null);
+                    .setParameter(1, tenantId)
+                    .setParameter(2, registrar)
+                    .setParameter(3, clientId)
+                    .getResultStream()
+                    .findFirst()
+                    .orElse(null);
             if (previous != null) {
                 em.detach(previous);
             }
-            int replaced = em.createQuery("delete from ClientRegistration where tenantId = ?1 and registrar = ?2 and clientId = ?3")
-                    .setParameter(1, tenantId).setParameter(2, registrar).setParameter(3, clientId).executeUpdate();
+            int replaced = em.createQuery(
+                            "delete from ClientRegistration where tenantId = ?1 and registrar = ?2 and clientId = ?3")
+                    .setParameter(1, tenantId)
+                    .setParameter(2, registrar)
+                    .setParameter(3, clientId)
+                    .executeUpdate();
             if (remoteKm != null) {
                 // a KeID presented again (re-registration) replaces the KmID assigned for it before
-                replaced += em.createQuery("delete from ClientRegistration where tenantId = ?1 and registrar = ?2 and keId = ?3")
-                        .setParameter(1, tenantId).setParameter(2, registrar).setParameter(3, remoteKm.keId()).executeUpdate();
+                replaced += em.createQuery(
+                                "delete from ClientRegistration where tenantId = ?1 and registrar = ?2 and keId = ?3")
+                        .setParameter(1, tenantId)
+                        .setParameter(2, registrar)
+                        .setParameter(3, remoteKm.keId())
+                        .executeUpdate();
             }
             em.flush();
             ClientRegistration r = new ClientRegistration();
@@ -156,9 +188,16 @@ public class RegistrationProcedures {
             em.persist(r);
             em.flush();
             String p = registrar.prefix();
-            audit.append(tenantId, actor(registrar, clientId), p + ".client.register", p + "-client/" + r.regId, AuditLog.Outcome.SUCCESS,
-                    "until " + r.expiresAt + (remoteKm != null ? "; Km fetched for " + r.keId + ", KmID " + r.kmId
-                            : r.kmId != null ? "; keeps KmID " + r.kmId : "")
+            audit.append(
+                    tenantId,
+                    actor(registrar, clientId),
+                    p + ".client.register",
+                    p + "-client/" + r.regId,
+                    AuditLog.Outcome.SUCCESS,
+                    "until " + r.expiresAt
+                            + (remoteKm != null
+                                    ? "; Km fetched for " + r.keId + ", KmID " + r.kmId
+                                    : r.kmId != null ? "; keeps KmID " + r.kmId : "")
                             + (replaced > 0 ? "; replaces the previous registration and its keys" : ""));
             Map<String, Object> out = new LinkedHashMap<>();
             out.put(p + "ClientRegId", r.regId);
@@ -174,7 +213,8 @@ public class RegistrationProcedures {
     }
 
     /** MEFClientCfg / MAFClientCfg (sec:clientRegCfg, TS-0003 §12.4): what the function holds for this registration. */
-    public Map<String, Object> configuration(Registrar registrar, String tenantId, String fqdn, String clientId, String regId) {
+    public Map<String, Object> configuration(
+            Registrar registrar, String tenantId, String fqdn, String clientId, String regId) {
         return QuarkusTransaction.requiringNew().call(() -> {
             ClientRegistration r = ownLiveRegistration(registrar, tenantId, clientId, regId, false);
             Map<String, Object> cfg = new LinkedHashMap<>();
@@ -187,7 +227,8 @@ public class RegistrationProcedures {
     }
 
     /** Updates expirationTime and/or labels; the answer carries only what was asked (Table 8.3.5.2.5-2). */
-    public Map<String, Object> updateRegistration(Registrar registrar, String tenantId, String clientId, String regId, ClientRegistrationUpdate req) {
+    public Map<String, Object> updateRegistration(
+            Registrar registrar, String tenantId, String clientId, String regId, ClientRegistrationUpdate req) {
         if (req.expirationTime() == null && req.labels() == null) {
             throw new Problem(400, "give expirationTime or labels");
         }
@@ -204,8 +245,13 @@ public class RegistrationProcedures {
                 out.put("labels", labels);
             }
             r.updatedAt = now();
-            audit.append(tenantId, actor(registrar, clientId), registrar.prefix() + ".client.update", registrar.prefix() + "-client/" + regId,
-                    AuditLog.Outcome.SUCCESS, String.join(", ", out.keySet()));
+            audit.append(
+                    tenantId,
+                    actor(registrar, clientId),
+                    registrar.prefix() + ".client.update",
+                    registrar.prefix() + "-client/" + regId,
+                    AuditLog.Outcome.SUCCESS,
+                    String.join(", ", out.keySet()));
             return out;
         });
     }
@@ -216,15 +262,25 @@ public class RegistrationProcedures {
             ClientRegistration r = ownLiveRegistration(registrar, tenantId, clientId, regId, true);
             em.remove(r);
             em.flush();
-            audit.append(tenantId, actor(registrar, clientId), registrar.prefix() + ".client.deregister", registrar.prefix() + "-client/" + regId,
-                    AuditLog.Outcome.SUCCESS, "its key registrations (and commands) are deleted");
+            audit.append(
+                    tenantId,
+                    actor(registrar, clientId),
+                    registrar.prefix() + ".client.deregister",
+                    registrar.prefix() + "-client/" + regId,
+                    AuditLog.Outcome.SUCCESS,
+                    "its key registrations (and commands) are deleted");
         });
     }
 
     /** The caller's own unexpired registration with this function; anything else is 404. */
-    public ClientRegistration ownLiveRegistration(Registrar registrar, String tenantId, String clientId, String regId, boolean lock) {
-        ClientRegistration r = regId == null || regId.length() > 40 ? null
-                : em.find(ClientRegistration.class, new ClientRegistration.Key(tenantId, regId), lock ? LockModeType.PESSIMISTIC_WRITE : LockModeType.NONE);
+    public ClientRegistration ownLiveRegistration(
+            Registrar registrar, String tenantId, String clientId, String regId, boolean lock) {
+        ClientRegistration r = regId == null || regId.length() > 40
+                ? null
+                : em.find(
+                        ClientRegistration.class,
+                        new ClientRegistration.Key(tenantId, regId),
+                        lock ? LockModeType.PESSIMISTIC_WRITE : LockModeType.NONE);
         if (r == null || r.registrar != registrar || !r.clientId.equals(clientId) || r.expired(now())) {
             throw new Problem(404, "no live " + registrar + " client registration " + safe(regId) + " of this client");
         }
@@ -232,12 +288,18 @@ public class RegistrationProcedures {
     }
 
     private ClientRegistration liveRegistrationOf(Registrar registrar, String tenantId, String clientId) {
-        List<ClientRegistration> rs = em.createQuery("from ClientRegistration where tenantId = ?1 and registrar = ?2 and clientId = ?3",
+        List<ClientRegistration> rs = em.createQuery(
+                        "from ClientRegistration where tenantId = ?1 and registrar = ?2 and clientId = ?3",
                         ClientRegistration.class)
-                .setParameter(1, tenantId).setParameter(2, registrar).setParameter(3, clientId).getResultList();
+                .setParameter(1, tenantId)
+                .setParameter(2, registrar)
+                .setParameter(3, clientId)
+                .getResultList();
         if (rs.isEmpty() || rs.get(0).expired(now())) {
-            throw new Problem(403, "register with the " + registrar + " first (Client Registration, TS-0003 "
-                    + (registrar == Registrar.MEF ? "§8.3.5.2.3" : "§8.8.2.3") + ")");
+            throw new Problem(
+                    403,
+                    "register with the " + registrar + " first (Client Registration, TS-0003 "
+                            + (registrar == Registrar.MEF ? "§8.3.5.2.3" : "§8.8.2.3") + ")");
         }
         return rs.get(0);
     }
@@ -250,15 +312,26 @@ public class RegistrationProcedures {
      * so one such registration per TLS session); a supplied Key Value (32 or 64 bytes) gets a random
      * RelativeKeyID.
      */
-    public Map<String, Object> registerKey(Registrar registrar, String tenantId, String fqdn, String clientId, KeyRegistrationRequest req,
-                                           java.util.function.Supplier<SecretBytes> connectionExport) {
+    public Map<String, Object> registerKey(
+            Registrar registrar,
+            String tenantId,
+            String fqdn,
+            String clientId,
+            KeyRegistrationRequest req,
+            java.util.function.Supplier<SecretBytes> connectionExport) {
         requireOwnFqdn(registrar, req.mefFqdn(), req.mafFqdn(), fqdn);
         String admin = requireFqdn("adminFqdn", req.adminFqdn());
         List<String> labels = labels(req.labels());
         String action = registrar.prefix() + ".key.register";
         if (req.suid() == null || !registrar.suids().contains(req.suid())) {
-            throw refuse(registrar, tenantId, clientId, action, 400, "SUID must be one the " + registrar + " distributes: "
-                    + new java.util.TreeSet<>(registrar.suids()));
+            throw refuse(
+                    registrar,
+                    tenantId,
+                    clientId,
+                    action,
+                    400,
+                    "SUID must be one the " + registrar + " distributes: "
+                            + new java.util.TreeSet<>(registrar.suids()));
         }
         int suid = req.suid();
         TenantPolicy policy = QuarkusTransaction.requiringNew().call(() -> policies.get(tenantId));
@@ -297,7 +370,9 @@ public class RegistrationProcedures {
                 ClientRegistration reg = liveRegistrationOf(registrar, tenantId, clientId);
                 Instant now = now();
                 if (em.find(KeyRegistration.class, new KeyRegistration.Key(tenantId, registrar, relativeId)) != null) {
-                    throw new Problem(409, "this TLS session's exporter key is already registered; open a new session or supply a Key Value");
+                    throw new Problem(
+                            409,
+                            "this TLS session's exporter key is already registered; open a new session or supply a Key Value");
                 }
                 KeyRegistration m = new KeyRegistration();
                 m.tenantId = tenantId;
@@ -316,8 +391,14 @@ public class RegistrationProcedures {
                 m.updatedAt = now;
                 em.persist(m);
                 em.flush();
-                audit.append(tenantId, actor(registrar, clientId), action, keyIdentifier, AuditLog.Outcome.SUCCESS,
-                        "SUID " + suid + " for " + targets + " until " + m.expiresAt + " (" + source.toLowerCase() + ")");
+                audit.append(
+                        tenantId,
+                        actor(registrar, clientId),
+                        action,
+                        keyIdentifier,
+                        AuditLog.Outcome.SUCCESS,
+                        "SUID " + suid + " for " + targets + " until " + m.expiresAt + " (" + source.toLowerCase()
+                                + ")");
                 Map<String, Object> out = keyMetadata(registrar, m);
                 out.put("relativeKeyId", relativeId);
                 out.put("keyIdentifier", keyIdentifier);
@@ -333,35 +414,53 @@ public class RegistrationProcedures {
     }
 
     /** Key Retrieval by a target named in targetIDs (§8.3.5.2.8 / §8.8.2.8); {@code expectedSuid} optional. */
-    public Map<String, Object> retrieveKey(Registrar registrar, String tenantId, String fqdn, String clientId, String relativeKeyId,
-                                           Integer expectedSuid) {
+    public Map<String, Object> retrieveKey(
+            Registrar registrar,
+            String tenantId,
+            String fqdn,
+            String clientId,
+            String relativeKeyId,
+            Integer expectedSuid) {
         if (relativeKeyId == null || !RELATIVE_ID.matcher(relativeKeyId).matches()) {
             throw new Problem(400, "RelativeKeyID is 32 lowercase hex digits");
         }
         String keyIdentifier = relativeKeyId + "@" + fqdn;
         String action = registrar.prefix() + ".key.retrieve";
         return QuarkusTransaction.requiringNew().call(() -> {
-            KeyRegistration m = em.find(KeyRegistration.class, new KeyRegistration.Key(tenantId, registrar, relativeKeyId));
+            KeyRegistration m =
+                    em.find(KeyRegistration.class, new KeyRegistration.Key(tenantId, registrar, relativeKeyId));
             if (m == null || !m.expiresAt.isAfter(now())) {
                 throw refuse(registrar, tenantId, clientId, action, 404, "no live key registration " + keyIdentifier);
             }
             if (!Arrays.asList(m.targetIds).contains(clientId)) {
-                throw refuse(registrar, tenantId, clientId, action, 403, "this client is not a target of " + keyIdentifier);
+                throw refuse(
+                        registrar, tenantId, clientId, action, 403, "this client is not a target of " + keyIdentifier);
             }
             if (expectedSuid != null && expectedSuid != m.suid) {
-                throw refuse(registrar, tenantId, clientId, action, 403, "the key is registered for SUID " + m.suid + ", not " + expectedSuid);
+                throw refuse(
+                        registrar,
+                        tenantId,
+                        clientId,
+                        action,
+                        403,
+                        "the key is registered for SUID " + m.suid + ", not " + expectedSuid);
             }
             Map<String, Object> out = keyMetadata(registrar, m);
             try (SecretBytes k = sealer.open(sealContext(tenantId, keyIdentifier, m.suid), m.sealedKey)) {
                 out.put("keyValue", k.reveal(b -> java.util.Base64.getEncoder().encodeToString(b)));
             }
-            audit.append(tenantId, actor(registrar, clientId), action, keyIdentifier, AuditLog.Outcome.SUCCESS, "SUID " + m.suid);
+            audit.append(
+                    tenantId,
+                    actor(registrar, clientId),
+                    action,
+                    keyIdentifier,
+                    AuditLog.Outcome.SUCCESS,
+                    "SUID " + m.suid);
             return out;
         });
     }
 
-    public record BatchRetrieval(List<String> relativeKeyIds, Integer suid) {
-    }
+    public record BatchRetrieval(List<String> relativeKeyIds, Integer suid) {}
 
     /** Most keys one batch retrieval names. */
     public static final int MAX_BATCH = 100;
@@ -371,8 +470,11 @@ public class RegistrationProcedures {
      * 200 with the key, or 400/403/404 with the reason — under the same rules as a single retrieval. One
      * audit event lists the keys retrieved, another the refusals.
      */
-    public Map<String, Object> retrieveKeys(Registrar registrar, String tenantId, String fqdn, String clientId, BatchRetrieval req) {
-        if (req.relativeKeyIds() == null || req.relativeKeyIds().isEmpty() || req.relativeKeyIds().size() > MAX_BATCH) {
+    public Map<String, Object> retrieveKeys(
+            Registrar registrar, String tenantId, String fqdn, String clientId, BatchRetrieval req) {
+        if (req.relativeKeyIds() == null
+                || req.relativeKeyIds().isEmpty()
+                || req.relativeKeyIds().size() > MAX_BATCH) {
             throw new Problem(400, "relativeKeyIds: 1 to " + MAX_BATCH + " items");
         }
         String action = registrar.prefix() + ".key.retrieve";
@@ -411,20 +513,33 @@ public class RegistrationProcedures {
                     String keyIdentifier = rel + "@" + fqdn;
                     item.putAll(keyMetadata(registrar, m));
                     try (SecretBytes k = sealer.open(sealContext(tenantId, keyIdentifier, m.suid), m.sealedKey)) {
-                        item.put("keyValue", k.reveal(b -> java.util.Base64.getEncoder().encodeToString(b)));
+                        item.put(
+                                "keyValue",
+                                k.reveal(b -> java.util.Base64.getEncoder().encodeToString(b)));
                     }
                     retrieved.add(keyIdentifier);
                 }
                 items.add(item);
             }
             if (!retrieved.isEmpty()) {
-                audit.append(tenantId, actor(registrar, clientId), action, "batch of " + retrieved.size(), AuditLog.Outcome.SUCCESS,
+                audit.append(
+                        tenantId,
+                        actor(registrar, clientId),
+                        action,
+                        "batch of " + retrieved.size(),
+                        AuditLog.Outcome.SUCCESS,
                         abbreviate(String.join(" ", retrieved)));
             }
             return Map.<String, Object>of("results", items);
         });
         if (!denied.isEmpty()) {
-            refuse(registrar, tenantId, clientId, action, 403, "batch refusals: " + abbreviate(String.join(" ", denied)));
+            refuse(
+                    registrar,
+                    tenantId,
+                    clientId,
+                    action,
+                    403,
+                    "batch refusals: " + abbreviate(String.join(" ", denied)));
         }
         return result;
     }
@@ -434,8 +549,13 @@ public class RegistrationProcedures {
     }
 
     /** Key Registration Update by the source (§8.3.5.2.9): the answer echoes only what was asked. */
-    public Map<String, Object> updateKey(Registrar registrar, String tenantId, String fqdn, String clientId, String relativeKeyId,
-                                         KeyRegistrationUpdate req) {
+    public Map<String, Object> updateKey(
+            Registrar registrar,
+            String tenantId,
+            String fqdn,
+            String clientId,
+            String relativeKeyId,
+            KeyRegistrationUpdate req) {
         if (req.expirationTime() == null && req.labels() == null && req.targetIds() == null) {
             throw new Problem(400, "give expirationTime, labels or targetIds");
         }
@@ -445,7 +565,8 @@ public class RegistrationProcedures {
             KeyRegistration m = ownLiveKey(registrar, tenantId, clientId, relativeKeyId);
             Map<String, Object> out = new LinkedHashMap<>();
             if (req.expirationTime() != null) {
-                ClientRegistration reg = em.find(ClientRegistration.class, new ClientRegistration.Key(tenantId, m.sourceRegId));
+                ClientRegistration reg =
+                        em.find(ClientRegistration.class, new ClientRegistration.Key(tenantId, m.sourceRegId));
                 m.expiresAt = capExpiry(policy, req.expirationTime(), now(), reg.expiresAt);
                 out.put("expirationTime", m.expiresAt.toString());
             }
@@ -459,18 +580,29 @@ public class RegistrationProcedures {
                 out.put("targetIds", targets);
             }
             m.updatedAt = now();
-            audit.append(tenantId, actor(registrar, clientId), registrar.prefix() + ".key.update", relativeKeyId + "@" + fqdn,
-                    AuditLog.Outcome.SUCCESS, String.join(", ", out.keySet()));
+            audit.append(
+                    tenantId,
+                    actor(registrar, clientId),
+                    registrar.prefix() + ".key.update",
+                    relativeKeyId + "@" + fqdn,
+                    AuditLog.Outcome.SUCCESS,
+                    String.join(", ", out.keySet()));
             return out;
         });
     }
 
-    public void deregisterKey(Registrar registrar, String tenantId, String fqdn, String clientId, String relativeKeyId) {
+    public void deregisterKey(
+            Registrar registrar, String tenantId, String fqdn, String clientId, String relativeKeyId) {
         QuarkusTransaction.requiringNew().run(() -> {
             KeyRegistration m = ownLiveKey(registrar, tenantId, clientId, relativeKeyId);
             em.remove(m);
-            audit.append(tenantId, actor(registrar, clientId), registrar.prefix() + ".key.deregister", relativeKeyId + "@" + fqdn,
-                    AuditLog.Outcome.SUCCESS, null);
+            audit.append(
+                    tenantId,
+                    actor(registrar, clientId),
+                    registrar.prefix() + ".key.deregister",
+                    relativeKeyId + "@" + fqdn,
+                    AuditLog.Outcome.SUCCESS,
+                    null);
         });
     }
 
@@ -478,7 +610,10 @@ public class RegistrationProcedures {
         if (relativeKeyId == null || !RELATIVE_ID.matcher(relativeKeyId).matches()) {
             throw new Problem(400, "RelativeKeyID is 32 lowercase hex digits");
         }
-        KeyRegistration m = em.find(KeyRegistration.class, new KeyRegistration.Key(tenantId, registrar, relativeKeyId), LockModeType.PESSIMISTIC_WRITE);
+        KeyRegistration m = em.find(
+                KeyRegistration.class,
+                new KeyRegistration.Key(tenantId, registrar, relativeKeyId),
+                LockModeType.PESSIMISTIC_WRITE);
         if (m == null || !m.sourceClientId.equals(clientId) || !m.expiresAt.isAfter(now())) {
             throw new Problem(404, "no live key registration " + relativeKeyId + " of this client");
         }
@@ -508,20 +643,32 @@ public class RegistrationProcedures {
     // ---------------------------------------------------------------- housekeeping
 
     /** Deletes expired key and client registrations (their sealed keys go with them); audited per tenant. */
-    @Scheduled(every = "${m2m.registrations.purge-interval:5m}", delayed = "60s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    @Scheduled(
+            every = "${m2m.registrations.purge-interval:5m}",
+            delayed = "60s",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     public void purgeExpired() {
         QuarkusTransaction.requiringNew().run(() -> {
             Instant now = now();
             @SuppressWarnings("unchecked")
-            List<Object[]> keys = em.createNativeQuery("delete from key_registration where expires_at <= ?1 returning tenant_id, relative_key_id")
-                    .setParameter(1, now).getResultList();
+            List<Object[]> keys = em.createNativeQuery(
+                            "delete from key_registration where expires_at <= ?1 returning tenant_id, relative_key_id")
+                    .setParameter(1, now)
+                    .getResultList();
             @SuppressWarnings("unchecked")
-            List<Object[]> regs = em.createNativeQuery("delete from client_registration where expires_at <= ?1 returning tenant_id, reg_id")
-                    .setParameter(1, now).getResultList();
+            List<Object[]> regs = em.createNativeQuery(
+                            "delete from client_registration where expires_at <= ?1 returning tenant_id, reg_id")
+                    .setParameter(1, now)
+                    .getResultList();
             Map<String, int[]> perTenant = new LinkedHashMap<>();
             keys.forEach(r -> perTenant.computeIfAbsent((String) r[0], t -> new int[2])[0]++);
             regs.forEach(r -> perTenant.computeIfAbsent((String) r[0], t -> new int[2])[1]++);
-            perTenant.forEach((t, n) -> audit.append(t, "system", "registrations.purge", "registrations", AuditLog.Outcome.SUCCESS,
+            perTenant.forEach((t, n) -> audit.append(
+                    t,
+                    "system",
+                    "registrations.purge",
+                    "registrations",
+                    AuditLog.Outcome.SUCCESS,
                     n[0] + " expired key registrations and " + n[1] + " expired client registrations deleted"));
         });
     }
@@ -584,7 +731,9 @@ public class RegistrationProcedures {
         String given = registrar == Registrar.MEF ? mefFqdn : mafFqdn;
         String other = registrar == Registrar.MEF ? mafFqdn : mefFqdn;
         if (other != null) {
-            throw new Problem(400, "unknown field " + (registrar == Registrar.MEF ? "mafFqdn" : "mefFqdn") + " for the " + registrar);
+            throw new Problem(
+                    400,
+                    "unknown field " + (registrar == Registrar.MEF ? "mafFqdn" : "mefFqdn") + " for the " + registrar);
         }
         if (given == null || !given.equalsIgnoreCase(fqdn)) {
             throw new Problem(400, registrar.prefix() + "Fqdn must be this " + registrar + "'s FQDN, " + fqdn);
@@ -602,9 +751,11 @@ public class RegistrationProcedures {
         return registrar.prefix() + "-client " + clientId;
     }
 
-    private Problem refuse(Registrar registrar, String tenantId, String clientId, String action, int status, String why) {
+    private Problem refuse(
+            Registrar registrar, String tenantId, String clientId, String action, int status, String why) {
         try {
-            audit.appendIndependently(tenantId, actor(registrar, clientId), action, registrar.prefix(), AuditLog.Outcome.DENIED, why);
+            audit.appendIndependently(
+                    tenantId, actor(registrar, clientId), action, registrar.prefix(), AuditLog.Outcome.DENIED, why);
         } catch (RuntimeException ignored) {
             // the refusal stands even when it cannot be chained
         }

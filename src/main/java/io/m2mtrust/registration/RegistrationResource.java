@@ -36,16 +36,41 @@ import java.util.Map;
 @SecurityRequirement(name = "oidc")
 public class RegistrationResource {
 
-    public record RegistrationView(String clientRegId, String clientId, String adminFqdn, List<String> labels, Instant expirationTime,
-                                   String keId, String assignedSymmKeyId, Instant kmExpirationTime, Instant createdAt) {
+    public record RegistrationView(
+            String clientRegId,
+            String clientId,
+            String adminFqdn,
+            List<String> labels,
+            Instant expirationTime,
+            String keId,
+            String assignedSymmKeyId,
+            Instant kmExpirationTime,
+            Instant createdAt) {
         static RegistrationView of(ClientRegistration r) {
-            return new RegistrationView(r.regId, r.clientId, r.adminFqdn, List.of(r.labels), r.expiresAt, r.keId, r.kmId, r.kmExpiresAt, r.createdAt);
+            return new RegistrationView(
+                    r.regId,
+                    r.clientId,
+                    r.adminFqdn,
+                    List.of(r.labels),
+                    r.expiresAt,
+                    r.keId,
+                    r.kmId,
+                    r.kmExpiresAt,
+                    r.createdAt);
         }
     }
 
-    public record KeyView(String relativeKeyId, String keyIdentifier, String sourceClientId, int suid, List<String> targetIds,
-                          List<String> labels, String adminFqdn, String keySource, Instant expirationTime, Instant createdAt) {
-    }
+    public record KeyView(
+            String relativeKeyId,
+            String keyIdentifier,
+            String sourceClientId,
+            int suid,
+            List<String> targetIds,
+            List<String> labels,
+            String adminFqdn,
+            String keySource,
+            Instant expirationTime,
+            Instant createdAt) {}
 
     private final EntityManager em;
     private final TenantDoor door;
@@ -54,8 +79,13 @@ public class RegistrationResource {
     private final AuditLog audit;
     private final io.m2mtrust.escertke.EscertkeService escertke;
 
-    RegistrationResource(EntityManager em, TenantDoor door, AdminAccess access, DeviceFqdns fqdns, AuditLog audit,
-                         io.m2mtrust.escertke.EscertkeService escertke) {
+    RegistrationResource(
+            EntityManager em,
+            TenantDoor door,
+            AdminAccess access,
+            DeviceFqdns fqdns,
+            AuditLog audit,
+            io.m2mtrust.escertke.EscertkeService escertke) {
         this.escertke = escertke;
         this.em = em;
         this.door = door;
@@ -70,16 +100,26 @@ public class RegistrationResource {
     public List<RegistrationView> registrations(@PathParam("tenant") String tenant, @PathParam("fn") String fn) {
         door.enter(tenant, AdminAccess.Need.READ);
         Registrar r = registrar(fn);
-        return QuarkusTransaction.requiringNew().call(() -> em.createQuery(
-                        "from ClientRegistration where tenantId = ?1 and registrar = ?2 order by createdAt desc", ClientRegistration.class)
-                .setParameter(1, tenant).setParameter(2, r).setMaxResults(1000).getResultStream().map(RegistrationView::of).toList());
+        return QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery(
+                                "from ClientRegistration where tenantId = ?1 and registrar = ?2 order by createdAt desc",
+                                ClientRegistration.class)
+                        .setParameter(1, tenant)
+                        .setParameter(2, r)
+                        .setMaxResults(1000)
+                        .getResultStream()
+                        .map(RegistrationView::of)
+                        .toList());
     }
 
     @DELETE
     @Path("{fn: mef|maf}-clients/{reg}")
-    @Operation(summary = "Revoke a client: its registration, its Km (MAF) and its key registrations are deleted, so its keys are no "
-            + "longer retrievable and its KmID no longer completes a handshake")
-    public Response revokeClient(@PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("reg") String reg) {
+    @Operation(
+            summary =
+                    "Revoke a client: its registration, its Km (MAF) and its key registrations are deleted, so its keys are no "
+                            + "longer retrievable and its KmID no longer completes a handshake")
+    public Response revokeClient(
+            @PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("reg") String reg) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         Registrar r = registrar(fn);
         int n = QuarkusTransaction.requiringNew().call(() -> {
@@ -87,14 +127,28 @@ public class RegistrationResource {
             if (c == null || c.registrar != r) {
                 return 0;
             }
-            int deleted = em.createQuery("delete from ClientRegistration where tenantId = ?1 and regId = ?2 and registrar = ?3")
-                    .setParameter(1, tenant).setParameter(2, reg).setParameter(3, r).executeUpdate();
+            int deleted = em.createQuery(
+                            "delete from ClientRegistration where tenantId = ?1 and regId = ?2 and registrar = ?3")
+                    .setParameter(1, tenant)
+                    .setParameter(2, reg)
+                    .setParameter(3, r)
+                    .executeUpdate();
             // cascade: the ESCertKE keys established with the client's identity stop being usable too
-            int escertke = em.createQuery("update EscertkeKey set revokedAt = ?1 where tenantId = ?2 and revokedAt is null and "
-                            + "(peerIdentity = ?3 or localIdentity = ?3)").setParameter(1, Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS))
-                    .setParameter(2, tenant).setParameter(3, c.clientId).executeUpdate();
-            audit.append(tenant, access.actor(), r.prefix() + ".client.revoke", r.prefix() + "-client/" + reg, AuditLog.Outcome.SUCCESS,
-                    "registration, Km and key registrations deleted" + (escertke > 0 ? "; " + escertke + " ESCertKE keys revoked" : ""));
+            int escertke = em.createQuery(
+                            "update EscertkeKey set revokedAt = ?1 where tenantId = ?2 and revokedAt is null and "
+                                    + "(peerIdentity = ?3 or localIdentity = ?3)")
+                    .setParameter(1, Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS))
+                    .setParameter(2, tenant)
+                    .setParameter(3, c.clientId)
+                    .executeUpdate();
+            audit.append(
+                    tenant,
+                    access.actor(),
+                    r.prefix() + ".client.revoke",
+                    r.prefix() + "-client/" + reg,
+                    AuditLog.Outcome.SUCCESS,
+                    "registration, Km and key registrations deleted"
+                            + (escertke > 0 ? "; " + escertke + " ESCertKE keys revoked" : ""));
             return deleted;
         });
         if (n == 0) {
@@ -106,8 +160,10 @@ public class RegistrationResource {
 
     @GET
     @Path("{fn: mef|maf}-clients/{reg}/lineage")
-    @Operation(summary = "Key lineage of a client: its enrolment (KeID, enrolee, expiry) → Km (MAF) → its registered keys")
-    public Map<String, Object> lineage(@PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("reg") String reg) {
+    @Operation(
+            summary = "Key lineage of a client: its enrolment (KeID, enrolee, expiry) → Km (MAF) → its registered keys")
+    public Map<String, Object> lineage(
+            @PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("reg") String reg) {
         door.enter(tenant, AdminAccess.Need.READ);
         Registrar r = registrar(fn);
         return QuarkusTransaction.requiringNew().call(() -> {
@@ -119,24 +175,51 @@ public class RegistrationResource {
             out.put("client", RegistrationView.of(c));
             List<Object[]> enrolments = em.createQuery(
                             "select e.keId, e.enroleeId, e.status, e.createdAt, e.expiresAt from Enrolment e where e.tenantId = ?1 and "
-                                    + "(e.keId = ?2 or e.enroleeId = ?3) order by e.createdAt desc", Object[].class)
-                    .setParameter(1, tenant).setParameter(2, c.keId == null ? "" : c.keId).setParameter(3, c.clientId).setMaxResults(10)
+                                    + "(e.keId = ?2 or e.enroleeId = ?3) order by e.createdAt desc",
+                            Object[].class)
+                    .setParameter(1, tenant)
+                    .setParameter(2, c.keId == null ? "" : c.keId)
+                    .setParameter(3, c.clientId)
+                    .setMaxResults(10)
                     .getResultList();
-            out.put("enrolments", enrolments.stream().map(e -> Map.of("keId", e[0], "enroleeId", e[1], "status", e[2].toString(),
-                    "createdAt", e[3], "expirationTime", e[4])).toList());
+            out.put(
+                    "enrolments",
+                    enrolments.stream()
+                            .map(e -> Map.of(
+                                    "keId",
+                                    e[0],
+                                    "enroleeId",
+                                    e[1],
+                                    "status",
+                                    e[2].toString(),
+                                    "createdAt",
+                                    e[3],
+                                    "expirationTime",
+                                    e[4]))
+                            .toList());
             out.put("keys", keysOf(tenant, r, c.regId));
             // pairwise keys established by ESCertKE with this client's identity (as either side)
-            out.put("escertkeKeys", em.createQuery("from EscertkeKey where tenantId = ?1 and (peerIdentity = ?2 or localIdentity = ?2) order by createdAt desc",
-                            io.m2mtrust.escertke.EscertkeKey.class).setParameter(1, tenant).setParameter(2, c.clientId).setMaxResults(100)
-                    .getResultStream().map(k -> {
-                        Map<String, Object> m = new LinkedHashMap<>();
-                        m.put("keyId", k.keyId);
-                        m.put("role", k.role.name());
-                        m.put("peerIdentity", k.localIdentity.equals(c.clientId) ? k.peerIdentity : k.localIdentity);
-                        m.put("expirationTime", k.expiresAt);
-                        m.put("revokedAt", k.revokedAt);
-                        return m;
-                    }).toList());
+            out.put(
+                    "escertkeKeys",
+                    em.createQuery(
+                                    "from EscertkeKey where tenantId = ?1 and (peerIdentity = ?2 or localIdentity = ?2) order by createdAt desc",
+                                    io.m2mtrust.escertke.EscertkeKey.class)
+                            .setParameter(1, tenant)
+                            .setParameter(2, c.clientId)
+                            .setMaxResults(100)
+                            .getResultStream()
+                            .map(k -> {
+                                Map<String, Object> m = new LinkedHashMap<>();
+                                m.put("keyId", k.keyId);
+                                m.put("role", k.role.name());
+                                m.put(
+                                        "peerIdentity",
+                                        k.localIdentity.equals(c.clientId) ? k.peerIdentity : k.localIdentity);
+                                m.put("expirationTime", k.expiresAt);
+                                m.put("revokedAt", k.revokedAt);
+                                return m;
+                            })
+                            .toList());
             return out;
         });
     }
@@ -152,15 +235,28 @@ public class RegistrationResource {
 
     @DELETE
     @Path("{fn: mef|maf}-keys/{relativeKeyId}")
-    @Operation(summary = "Revoke a key registration: its sealed Key Value is deleted and targets can no longer retrieve it")
-    public Response revokeKey(@PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("relativeKeyId") String rel) {
+    @Operation(
+            summary =
+                    "Revoke a key registration: its sealed Key Value is deleted and targets can no longer retrieve it")
+    public Response revokeKey(
+            @PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("relativeKeyId") String rel) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         Registrar r = registrar(fn);
         int n = QuarkusTransaction.requiringNew().call(() -> {
-            int deleted = em.createQuery("delete from KeyRegistration where tenantId = ?1 and registrar = ?2 and relativeKeyId = ?3")
-                    .setParameter(1, tenant).setParameter(2, r).setParameter(3, rel).executeUpdate();
+            int deleted = em.createQuery(
+                            "delete from KeyRegistration where tenantId = ?1 and registrar = ?2 and relativeKeyId = ?3")
+                    .setParameter(1, tenant)
+                    .setParameter(2, r)
+                    .setParameter(3, rel)
+                    .executeUpdate();
             if (deleted > 0) {
-                audit.append(tenant, access.actor(), r.prefix() + ".key.revoke", rel + "@" + r.fqdn(fqdns, tenant), AuditLog.Outcome.SUCCESS, null);
+                audit.append(
+                        tenant,
+                        access.actor(),
+                        r.prefix() + ".key.revoke",
+                        rel + "@" + r.fqdn(fqdns, tenant),
+                        AuditLog.Outcome.SUCCESS,
+                        null);
             }
             return deleted;
         });
@@ -172,11 +268,26 @@ public class RegistrationResource {
 
     private List<KeyView> keysOf(String tenant, Registrar r, String regIdOrNull) {
         String fqdn = r.fqdn(fqdns, tenant);
-        return em.createQuery("from KeyRegistration where tenantId = ?1 and registrar = ?2 and (?3 is null or sourceRegId = ?3) "
-                        + "order by createdAt desc", KeyRegistration.class)
-                .setParameter(1, tenant).setParameter(2, r).setParameter(3, regIdOrNull).setMaxResults(1000).getResultStream()
-                .map(k -> new KeyView(k.relativeKeyId, k.relativeKeyId + "@" + fqdn, k.sourceClientId, k.suid, List.of(k.targetIds),
-                        List.of(k.labels), k.adminFqdn, k.keySource, k.expiresAt, k.createdAt))
+        return em.createQuery(
+                        "from KeyRegistration where tenantId = ?1 and registrar = ?2 and (?3 is null or sourceRegId = ?3) "
+                                + "order by createdAt desc",
+                        KeyRegistration.class)
+                .setParameter(1, tenant)
+                .setParameter(2, r)
+                .setParameter(3, regIdOrNull)
+                .setMaxResults(1000)
+                .getResultStream()
+                .map(k -> new KeyView(
+                        k.relativeKeyId,
+                        k.relativeKeyId + "@" + fqdn,
+                        k.sourceClientId,
+                        k.suid,
+                        List.of(k.targetIds),
+                        List.of(k.labels),
+                        k.adminFqdn,
+                        k.keySource,
+                        k.expiresAt,
+                        k.createdAt))
                 .toList();
     }
 

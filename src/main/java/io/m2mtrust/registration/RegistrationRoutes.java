@@ -29,22 +29,30 @@ public class RegistrationRoutes {
     RegistrationRoutes(RegistrationProcedures procedures, DeviceFqdns fqdns, ObjectMapper mapper) {
         this.procedures = procedures;
         this.fqdns = fqdns;
-        this.json = mapper.copy().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+        this.json = mapper.copy()
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
     }
 
     /** Whether {@code path} is one of these resources. */
     public static boolean matches(String path) {
-        return path.equals("/clientRegistration") || path.startsWith("/clientRegistration/") || path.equals("/keyRegistration")
-                || path.startsWith("/keyRegistration/") || path.equals("/keyRetrieval") || path.startsWith("/keyRetrieval/");
+        return path.equals("/clientRegistration")
+                || path.startsWith("/clientRegistration/")
+                || path.equals("/keyRegistration")
+                || path.startsWith("/keyRegistration/")
+                || path.equals("/keyRetrieval")
+                || path.startsWith("/keyRetrieval/");
     }
 
     /**
      * Answers one request. {@code remoteKm} (MAF) supplies the Km fetched from the MEF when the peer
      * authenticated with a KeID; null otherwise.
      */
-    public DeviceHttp.Response handle(Registrar registrar, DevicePeer peer, DeviceHttp.Request request,
-                                      Supplier<Optional<RegistrationProcedures.RemoteKm>> remoteKm) {
+    public DeviceHttp.Response handle(
+            Registrar registrar,
+            DevicePeer peer,
+            DeviceHttp.Request request,
+            Supplier<Optional<RegistrationProcedures.RemoteKm>> remoteKm) {
         String full = request.path();
         int q = full.indexOf('?');
         String path = q < 0 ? full : full.substring(0, q);
@@ -58,7 +66,8 @@ public class RegistrationRoutes {
             switch (seg[0]) {
                 case "clientRegistration" -> {
                     if (seg.length == 1 && method.equals("POST")) {
-                        RegistrationProcedures.ClientRegistrationRequest req = body(request, RegistrationProcedures.ClientRegistrationRequest.class);
+                        RegistrationProcedures.ClientRegistrationRequest req =
+                                body(request, RegistrationProcedures.ClientRegistrationRequest.class);
                         Optional<RegistrationProcedures.RemoteKm> km = remoteKm.get();
                         try {
                             return ok(201, procedures.register(registrar, tenant, fqdn, client, req, km.orElse(null)));
@@ -70,8 +79,14 @@ public class RegistrationRoutes {
                         return ok(200, procedures.configuration(registrar, tenant, fqdn, client, seg[1]));
                     }
                     if (seg.length == 2 && method.equals("PUT")) {
-                        return ok(200, procedures.updateRegistration(registrar, tenant, client, seg[1],
-                                body(request, RegistrationProcedures.ClientRegistrationUpdate.class)));
+                        return ok(
+                                200,
+                                procedures.updateRegistration(
+                                        registrar,
+                                        tenant,
+                                        client,
+                                        seg[1],
+                                        body(request, RegistrationProcedures.ClientRegistrationUpdate.class)));
                     }
                     if (seg.length == 2 && method.equals("DELETE")) {
                         procedures.deregister(registrar, tenant, client, seg[1]);
@@ -80,13 +95,28 @@ public class RegistrationRoutes {
                 }
                 case "keyRegistration" -> {
                     if (seg.length == 1 && method.equals("POST")) {
-                        RegistrationProcedures.KeyRegistrationRequest req = body(request, RegistrationProcedures.KeyRegistrationRequest.class);
-                        return ok(201, procedures.registerKey(registrar, tenant, fqdn, client, req,
-                                () -> peer.export(RegistrationProcedures.CONNECTION_LABEL)));
+                        RegistrationProcedures.KeyRegistrationRequest req =
+                                body(request, RegistrationProcedures.KeyRegistrationRequest.class);
+                        return ok(
+                                201,
+                                procedures.registerKey(
+                                        registrar,
+                                        tenant,
+                                        fqdn,
+                                        client,
+                                        req,
+                                        () -> peer.export(RegistrationProcedures.CONNECTION_LABEL)));
                     }
                     if (seg.length == 2 && method.equals("PUT")) {
-                        return ok(200, procedures.updateKey(registrar, tenant, fqdn, client, seg[1],
-                                body(request, RegistrationProcedures.KeyRegistrationUpdate.class)));
+                        return ok(
+                                200,
+                                procedures.updateKey(
+                                        registrar,
+                                        tenant,
+                                        fqdn,
+                                        client,
+                                        seg[1],
+                                        body(request, RegistrationProcedures.KeyRegistrationUpdate.class)));
                     }
                     if (seg.length == 2 && method.equals("DELETE")) {
                         procedures.deregisterKey(registrar, tenant, fqdn, client, seg[1]);
@@ -95,8 +125,14 @@ public class RegistrationRoutes {
                 }
                 case "keyRetrieval" -> {
                     if (seg.length == 1 && method.equals("POST")) {
-                        return ok(200, procedures.retrieveKeys(registrar, tenant, fqdn, client,
-                                body(request, RegistrationProcedures.BatchRetrieval.class)));
+                        return ok(
+                                200,
+                                procedures.retrieveKeys(
+                                        registrar,
+                                        tenant,
+                                        fqdn,
+                                        client,
+                                        body(request, RegistrationProcedures.BatchRetrieval.class)));
                     }
                     if (seg.length == 2 && method.equals("GET")) {
                         Integer suid = null;

@@ -28,7 +28,10 @@ public class AdminAccess {
     public static final String TENANT_ADMIN = "tenant-admin";
     public static final String TENANT_AUDITOR = "tenant-auditor";
 
-    public enum Need { READ, WRITE }
+    public enum Need {
+        READ,
+        WRITE
+    }
 
     @Inject
     SecurityIdentity identity;
@@ -94,9 +97,15 @@ public class AdminAccess {
      */
     private void requireActiveTenant(String tenantId) {
         io.m2mtrust.tenant.Tenant t = em.find(io.m2mtrust.tenant.Tenant.class, tenantId);
-        if (t != null && t.status != io.m2mtrust.tenant.Tenant.Status.ACTIVE && t.status != io.m2mtrust.tenant.Tenant.Status.CREATING) {
-            throw new ApiProblem(403, "tenant-inactive", "Forbidden",
-                    "tenant " + tenantId + " is " + t.status.name().toLowerCase(java.util.Locale.ROOT) + "; its users cannot act");
+        if (t != null
+                && t.status != io.m2mtrust.tenant.Tenant.Status.ACTIVE
+                && t.status != io.m2mtrust.tenant.Tenant.Status.CREATING) {
+            throw new ApiProblem(
+                    403,
+                    "tenant-inactive",
+                    "Forbidden",
+                    "tenant " + tenantId + " is " + t.status.name().toLowerCase(java.util.Locale.ROOT)
+                            + "; its users cannot act");
         }
     }
 
@@ -111,7 +120,8 @@ public class AdminAccess {
             return "anonymous";
         }
         String name = jwt != null && jwt.getClaim("preferred_username") != null
-                ? jwt.getClaim("preferred_username").toString() : identity.getPrincipal().getName();
+                ? jwt.getClaim("preferred_username").toString()
+                : identity.getPrincipal().getName();
         String sub = jwt != null ? jwt.getSubject() : null;
         return sub == null || sub.equals(name) ? name : name + " (" + sub + ")";
     }

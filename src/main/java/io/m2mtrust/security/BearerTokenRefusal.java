@@ -27,9 +27,12 @@ public record BearerTokenRefusal(String error, String detail) {
 
     private static BearerTokenRefusal of(InvalidJwtException jwt) {
         if (jwt.hasErrorCode(ErrorCodes.ISSUER_INVALID) || jwt.hasErrorCode(ErrorCodes.ISSUER_MISSING)) {
-            return new BearerTokenRefusal("issuer mismatch", "issuer mismatch: the token was issued by " + quoted(issuerOf(jwt))
-                    + ", this service accepts tokens of " + quoted(expectedIssuer()) + " only (the issuer is compared as spelled: "
-                    + "localhost and 127.0.0.1 are different issuers)");
+            return new BearerTokenRefusal(
+                    "issuer mismatch",
+                    "issuer mismatch: the token was issued by " + quoted(issuerOf(jwt))
+                            + ", this service accepts tokens of " + quoted(expectedIssuer())
+                            + " only (the issuer is compared as spelled: "
+                            + "localhost and 127.0.0.1 are different issuers)");
         }
         if (jwt.hasExpired()) {
             return new BearerTokenRefusal("token expired", "the bearer token has expired");
@@ -38,7 +41,8 @@ public record BearerTokenRefusal(String error, String detail) {
             return new BearerTokenRefusal("audience mismatch", "audience mismatch: the token is not for this service");
         }
         if (jwt.hasErrorCode(ErrorCodes.SIGNATURE_INVALID) || jwt.hasErrorCode(ErrorCodes.SIGNATURE_MISSING)) {
-            return new BearerTokenRefusal("invalid signature", "the bearer token's signature does not verify with the issuer's keys");
+            return new BearerTokenRefusal(
+                    "invalid signature", "the bearer token's signature does not verify with the issuer's keys");
         }
         return new BearerTokenRefusal("invalid_token", "the bearer token is not accepted");
     }
@@ -50,7 +54,8 @@ public record BearerTokenRefusal(String error, String detail) {
 
     private static String issuerOf(InvalidJwtException jwt) {
         try {
-            JwtClaims claims = jwt.getJwtContext() == null ? null : jwt.getJwtContext().getJwtClaims();
+            JwtClaims claims =
+                    jwt.getJwtContext() == null ? null : jwt.getJwtContext().getJwtClaims();
             return claims == null ? null : claims.getIssuer();
         } catch (MalformedClaimException e) {
             return null;
@@ -60,7 +65,8 @@ public record BearerTokenRefusal(String error, String detail) {
     private static String expectedIssuer() {
         var config = ConfigProvider.getConfig();
         return config.getOptionalValue("quarkus.oidc.token.issuer", String.class)
-                .or(() -> config.getOptionalValue("quarkus.oidc.auth-server-url", String.class)).orElse(null);
+                .or(() -> config.getOptionalValue("quarkus.oidc.auth-server-url", String.class))
+                .orElse(null);
     }
 
     /** Printable ASCII only, at most 200 characters, in quotes: a claim from an unverified token never reaches a log or answer raw. */

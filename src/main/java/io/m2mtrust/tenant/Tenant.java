@@ -17,7 +17,12 @@ import java.time.Instant;
 public class Tenant extends PanacheEntityBase {
 
     /** CREATING claims the id while the HSM keys are generated; only ACTIVE/SUSPENDED/DELETED are visible. */
-    public enum Status { CREATING, ACTIVE, SUSPENDED, DELETED }
+    public enum Status {
+        CREATING,
+        ACTIVE,
+        SUSPENDED,
+        DELETED
+    }
 
     @Id
     public String id;
@@ -54,6 +59,8 @@ public class Tenant extends PanacheEntityBase {
      * tenant across replicas (the version numbers they compute must not collide).
      */
     public static void lockForUpdate(jakarta.persistence.EntityManager em, String tenantId) {
-        em.createNativeQuery("select id from tenant where id = ?1 for update").setParameter(1, tenantId).getResultList();
+        em.createNativeQuery("select id from tenant where id = ?1 for update")
+                .setParameter(1, tenantId)
+                .getResultList();
     }
 }

@@ -10,11 +10,14 @@ import java.time.Instant;
 /** Request and response bodies of {@code /api/v1/tenants}. */
 public final class TenantDtos {
 
-    private TenantDtos() {
-    }
+    private TenantDtos() {}
 
     public record CreateTenant(
-            @NotBlank @Size(min = 3, max = 40) @Pattern(regexp = TenantIds.REGEX, message = "3-40 characters of a-z, 0-9 and inner hyphens") String id,
+            @NotBlank
+            @Size(min = 3, max = 40)
+            @Pattern(regexp = TenantIds.REGEX, message = "3-40 characters of a-z, 0-9 and inner hyphens")
+            String id,
+
             @NotBlank @Size(max = 200) String name,
             @jakarta.validation.Valid io.m2mtrust.identity.TenantUserDtos.FirstAdmin firstAdmin) {
 
@@ -24,13 +27,17 @@ public final class TenantDtos {
     }
 
     public record UpdateTenant(
-            @NotBlank @Size(max = 200) String name,
-            @NotNull Tenant.Status status) {
-    }
+            @NotBlank @Size(max = 200) String name, @NotNull Tenant.Status status) {}
 
     @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-    public record TenantView(String id, String name, Tenant.Status status, Instant createdAt, Instant updatedAt, Instant deletedAt,
-                             TenantService.FirstAdmin firstAdmin) {
+    public record TenantView(
+            String id,
+            String name,
+            Tenant.Status status,
+            Instant createdAt,
+            Instant updatedAt,
+            Instant deletedAt,
+            TenantService.FirstAdmin firstAdmin) {
         static TenantView of(Tenant t) {
             return new TenantView(t.id, t.name, t.status, t.createdAt, t.updatedAt, t.deletedAt, null);
         }

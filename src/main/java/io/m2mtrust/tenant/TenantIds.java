@@ -10,8 +10,7 @@ public final class TenantIds {
     public static final String REGEX = "[a-z0-9][a-z0-9-]{1,38}[a-z0-9]";
     private static final Pattern PATTERN = Pattern.compile(REGEX);
 
-    private TenantIds() {
-    }
+    private TenantIds() {}
 
     public static boolean valid(String id) {
         return id != null && PATTERN.matcher(id).matches() && !id.contains("--");
@@ -20,8 +19,8 @@ public final class TenantIds {
     /** 400 for a malformed id, before any lookup or permission check can leak anything. */
     public static String require(String id) {
         if (!valid(id)) {
-            throw ApiProblem.badRequest("invalid-tenant-id",
-                    "tenant ids are 3-40 characters of a-z, 0-9 and single inner hyphens");
+            throw ApiProblem.badRequest(
+                    "invalid-tenant-id", "tenant ids are 3-40 characters of a-z, 0-9 and single inner hyphens");
         }
         return id;
     }

@@ -49,13 +49,16 @@ public class TenantResource {
     }
 
     @POST
-    @Operation(summary = "Create a tenant with its HSM keys, default policy, Keycloak group and optionally its first "
-            + "tenant-admin (platform-admin); repeating a request that succeeded answers 200 with the same tenant")
+    @Operation(
+            summary =
+                    "Create a tenant with its HSM keys, default policy, Keycloak group and optionally its first "
+                            + "tenant-admin (platform-admin); repeating a request that succeeded answers 200 with the same tenant")
     public Response create(@Valid @NotNull TenantDtos.CreateTenant req) {
         access.requirePlatformAdmin();
         TenantService.Created c = tenants.create(req, access.actor());
         Tenant t = c.tenant();
-        Response.ResponseBuilder r = c.created() ? Response.created(URI.create("/api/v1/tenants/" + t.id)) : Response.ok();
+        Response.ResponseBuilder r =
+                c.created() ? Response.created(URI.create("/api/v1/tenants/" + t.id)) : Response.ok();
         return r.tag(ETags.of(t.version)).entity(TenantDtos.TenantView.of(c)).build();
     }
 
@@ -72,8 +75,10 @@ public class TenantResource {
     @PUT
     @Path("{tenant}")
     @Operation(summary = "Rename, suspend or re-activate a tenant (platform-admin); needs If-Match")
-    public Response update(@PathParam("tenant") String id, @HeaderParam("If-Match") String ifMatch,
-                           @Valid @NotNull TenantDtos.UpdateTenant req) {
+    public Response update(
+            @PathParam("tenant") String id,
+            @HeaderParam("If-Match") String ifMatch,
+            @Valid @NotNull TenantDtos.UpdateTenant req) {
         TenantIds.require(id);
         access.requirePlatformAdmin();
         Tenant t = tenants.update(id, req, ifMatch, access.actor());

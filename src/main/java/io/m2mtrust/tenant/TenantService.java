@@ -35,8 +35,13 @@ public class TenantService {
     private final KeycloakDirectory directory;
     private final TenantIdentitySync identitySync;
 
-    TenantService(EntityManager em, TenantKeyService keys, PolicyService policies, AuditLog audit,
-                  KeycloakDirectory directory, TenantIdentitySync identitySync) {
+    TenantService(
+            EntityManager em,
+            TenantKeyService keys,
+            PolicyService policies,
+            AuditLog audit,
+            KeycloakDirectory directory,
+            TenantIdentitySync identitySync) {
         this.em = em;
         this.keys = keys;
         this.policies = policies;
@@ -46,12 +51,10 @@ public class TenantService {
     }
 
     /** The outcome of a creation: the tenant, whether this request made it, and its first admin if one was asked for. */
-    public record Created(Tenant tenant, boolean created, FirstAdmin firstAdmin) {
-    }
+    public record Created(Tenant tenant, boolean created, FirstAdmin firstAdmin) {}
 
     /** {@code invitation}: SENT (e-mailed by Keycloak), NOT_SENT (resend it later), or TEMPORARY_PASSWORD. */
-    public record FirstAdmin(String id, String username, String invitation) {
-    }
+    public record FirstAdmin(String id, String username, String invitation) {}
 
     /**
      * Creation, all or nothing across the database, the HSM and Keycloak:
@@ -69,9 +72,13 @@ public class TenantService {
     public Created create(TenantDtos.CreateTenant req, String actor) {
         String id = TenantIds.require(req.id());
         String name = req.name().strip();
-        KeycloakDirectory.NewUser admin = req.firstAdmin() == null ? null : req.firstAdmin().toNewUser();
+        KeycloakDirectory.NewUser admin =
+                req.firstAdmin() == null ? null : req.firstAdmin().toNewUser();
         if (admin != null && !directory.enabled()) {
-            throw new ApiProblem(409, "identity-provisioning-off", "Conflict",
+            throw new ApiProblem(
+                    409,
+                    "identity-provisioning-off",
+                    "Conflict",
                     "this installation does not manage users in Keycloak (m2m.identity.provisioning=off); create the tenant without firstAdmin");
         }
         Created repeat = repeated(id, name, admin);
@@ -106,12 +113,27 @@ public class TenantService {
                 }
                 policies.createDefault(id);
                 keys.recordInitialKeys(id, labels, actor);
-                audit.append(id, actor, "tenant.create", "tenant/" + id, AuditLog.Outcome.SUCCESS, "name=" + t.name
-                        + (g == null ? "" : "; Keycloak group /tenants/" + id + (g.created() ? " made" : " adopted")));
+                audit.append(
+                        id,
+                        actor,
+                        "tenant.create",
+                        "tenant/" + id,
+                        AuditLog.Outcome.SUCCESS,
+                        "name=" + t.name
+                                + (g == null
+                                        ? ""
+                                        : "; Keycloak group /tenants/" + id + (g.created() ? " made" : " adopted")));
                 if (u != null) {
-                    audit.append(id, actor, "user.create", "user/" + u.username(), AuditLog.Outcome.SUCCESS,
+                    audit.append(
+                            id,
+                            actor,
+                            "user.create",
+                            "user/" + u.username(),
+                            AuditLog.Outcome.SUCCESS,
                             "first tenant-admin " + (u.created() ? "made" : "adopted") + " in Keycloak; "
-                                    + (admin.temporaryPassword() != null ? "temporary password, changed at first sign-in" : "invitation e-mailed"));
+                                    + (admin.temporaryPassword() != null
+                                            ? "temporary password, changed at first sign-in"
+                                            : "invitation e-mailed"));
                 }
                 em.flush();
                 return t;
@@ -128,12 +150,12 @@ public class TenantService {
         // committed: from here on nothing is undone; an invitation that cannot be sent now is sent again later
         FirstAdmin first = null;
         if (user != null) {
-            String invitation = admin.temporaryPassword() != null ? "TEMPORARY_PASSWORD" : directory.inviteOrOwe(user.id());
+            String invitation =
+                    admin.temporaryPassword() != null ? "TEMPORARY_PASSWORD" : directory.inviteOrOwe(user.id());
             first = new FirstAdmin(user.id(), user.username(), invitation);
         }
         return new Created(committed, true, first);
     }
-
 
     /** The answer to a repetition of a creation that succeeded, or null when this is not one. */
     private Created repeated(String id, String name, KeycloakDirectory.NewUser admin) {
@@ -145,7 +167,8 @@ public class TenantService {
         if (admin != null) {
             var group = directory.findTenantGroup(id);
             var member = group.flatMap(g -> directory.members(g, 0, 1000).stream()
-                    .filter(u -> u.username().equalsIgnoreCase(admin.username())).findFirst());
+                    .filter(u -> u.username().equalsIgnoreCase(admin.username()))
+                    .findFirst());
             if (member.isEmpty() || !member.get().roles().contains(io.m2mtrust.security.AdminAccess.TENANT_ADMIN)) {
                 return null;
             }
@@ -155,12 +178,17 @@ public class TenantService {
     }
 
     /** Undoes, newest first, what a failed creation made; whatever cannot be undone now a repetition adopts. */
-    private void compensate(String id, KeycloakDirectory.TenantGroup group, KeycloakDirectory.EnsuredUser user, List<HsmKeyLabel> made) {
+    private void compensate(
+            String id,
+            KeycloakDirectory.TenantGroup group,
+            KeycloakDirectory.EnsuredUser user,
+            List<HsmKeyLabel> made) {
         if (user != null && user.created()) {
             try {
                 directory.removeUser(user.id());
             } catch (RuntimeException left) {
-                LOG.errorf("tenant %s: creation failed and its new Keycloak user %s could not be removed now; a repeated creation adopts it",
+                LOG.errorf(
+                        "tenant %s: creation failed and its new Keycloak user %s could not be removed now; a repeated creation adopts it",
                         id, user.username());
             }
         }
@@ -175,15 +203,20 @@ public class TenantService {
             try {
                 directory.removeGroup(group.id());
             } catch (RuntimeException left) {
-                LOG.errorf("tenant %s: creation failed and its new Keycloak group could not be removed now; a repeated creation adopts it", id);
+                LOG.errorf(
+                        "tenant %s: creation failed and its new Keycloak group could not be removed now; a repeated creation adopts it",
+                        id);
             }
         }
         try {
-            QuarkusTransaction.requiringNew().run(() ->
-                    em.createQuery("delete from Tenant where id = ?1 and status = ?2")
-                            .setParameter(1, id).setParameter(2, Tenant.Status.CREATING).executeUpdate());
+            QuarkusTransaction.requiringNew()
+                    .run(() -> em.createQuery("delete from Tenant where id = ?1 and status = ?2")
+                            .setParameter(1, id)
+                            .setParameter(2, Tenant.Status.CREATING)
+                            .executeUpdate());
         } catch (RuntimeException cleanupFailure) {
-            LOG.errorf("tenant %s: creation failed and its claim could not be dropped; it expires in %s", id, STALE_CLAIM);
+            LOG.errorf(
+                    "tenant %s: creation failed and its claim could not be dropped; it expires in %s", id, STALE_CLAIM);
         }
     }
 
@@ -195,8 +228,10 @@ public class TenantService {
                 Tenant existing = em.find(Tenant.class, id, LockModeType.PESSIMISTIC_WRITE);
                 Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
                 if (existing != null) {
-                    if (existing.status != Tenant.Status.CREATING || existing.updatedAt.isAfter(now.minus(STALE_CLAIM))) {
-                        throw ApiProblem.conflict("tenant " + id + " exists, existed or is being created; tenant ids are never reused");
+                    if (existing.status != Tenant.Status.CREATING
+                            || existing.updatedAt.isAfter(now.minus(STALE_CLAIM))) {
+                        throw ApiProblem.conflict(
+                                "tenant " + id + " exists, existed or is being created; tenant ids are never reused");
                     }
                     LOG.warnf("tenant %s: taking over a creation claim abandoned at %s", id, existing.updatedAt);
                     existing.name = name;
@@ -216,7 +251,8 @@ public class TenantService {
             throw p;
         } catch (RuntimeException e) {
             if (io.m2mtrust.common.Sql.isUniqueViolation(e)) {
-                throw ApiProblem.conflict("tenant " + id + " exists, existed or is being created; tenant ids are never reused");
+                throw ApiProblem.conflict(
+                        "tenant " + id + " exists, existed or is being created; tenant ids are never reused");
             }
             throw e;
         }
@@ -250,7 +286,8 @@ public class TenantService {
 
     public Tenant update(String id, TenantDtos.UpdateTenant req, String ifMatch, String actor) {
         requireLive(id);
-        Tenant t = audit.auditRefusals(id, actor, "tenant.update", "tenant/" + id, () -> updateChecked(id, req, ifMatch, actor));
+        Tenant t = audit.auditRefusals(
+                id, actor, "tenant.update", "tenant/" + id, () -> updateChecked(id, req, ifMatch, actor));
         // suspension disables the tenant's Keycloak users, re-activation enables the same ones again; the tenant's
         // tokens are refused from the commit on whatever Keycloak says (AdminAccess), the reconciler retries
         identitySync.apply(id, actor);
@@ -263,7 +300,8 @@ public class TenantService {
             em.lock(t, LockModeType.OPTIMISTIC);
             io.m2mtrust.common.ETags.requireMatch(ifMatch, t.version);
             if (req.status() != Tenant.Status.ACTIVE && req.status() != Tenant.Status.SUSPENDED) {
-                throw ApiProblem.badRequest("validation", "status must be ACTIVE or SUSPENDED; use DELETE to delete a tenant");
+                throw ApiProblem.badRequest(
+                        "validation", "status must be ACTIVE or SUSPENDED; use DELETE to delete a tenant");
             }
             String change = (t.status != req.status() ? "status " + t.status + "->" + req.status() + " " : "")
                     + (!t.name.equals(req.name().strip()) ? "name changed" : "");
@@ -271,7 +309,13 @@ public class TenantService {
             t.status = req.status();
             t.updatedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
             em.flush();
-            audit.append(id, actor, "tenant.update", "tenant/" + id, AuditLog.Outcome.SUCCESS, change.isBlank() ? "no change" : change.strip());
+            audit.append(
+                    id,
+                    actor,
+                    "tenant.update",
+                    "tenant/" + id,
+                    AuditLog.Outcome.SUCCESS,
+                    change.isBlank() ? "no change" : change.strip());
             return t;
         });
     }
@@ -281,8 +325,14 @@ public class TenantService {
         QuarkusTransaction.requiringNew().run(() -> {
             Tenant t = requireLive(id);
             em.lock(t, LockModeType.PESSIMISTIC_WRITE);
-            audit.append(id, actor, "tenant.delete", "tenant/" + id, AuditLog.Outcome.SUCCESS,
-                    "tenant deleted; HSM keys crypto-shredded" + (t.identityGroupId == null ? "" : "; its Keycloak users disabled"));
+            audit.append(
+                    id,
+                    actor,
+                    "tenant.delete",
+                    "tenant/" + id,
+                    AuditLog.Outcome.SUCCESS,
+                    "tenant deleted; HSM keys crypto-shredded"
+                            + (t.identityGroupId == null ? "" : "; its Keycloak users disabled"));
             Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
             t.status = Tenant.Status.DELETED;
             t.deletedAt = now;
@@ -293,7 +343,9 @@ public class TenantService {
         try {
             shredded = keys.shred(id);
         } catch (RuntimeException e) {
-            LOG.errorf("tenant %s deleted but its HSM keys could not be destroyed now (%s); the reconciler retries", id, e.getMessage());
+            LOG.errorf(
+                    "tenant %s deleted but its HSM keys could not be destroyed now (%s); the reconciler retries",
+                    id, e.getMessage());
             shredded = -1;
         }
         identitySync.apply(id, actor);

@@ -13,12 +13,10 @@ import java.util.Optional;
 public interface CertificateAuthentication {
 
     /** Leaf (DER) first, then the issuing CA; the leaf's private key is {@code key}, inside the HSM. */
-    record ServerIdentity(List<byte[]> chainDer, HsmKeyLabel key) {
-    }
+    record ServerIdentity(List<byte[]> chainDer, HsmKeyLabel key) {}
 
     /** The identity a valid client certificate carries (its subjectAltName) and its serial (hex). */
-    record AuthenticatedCertificate(String identity, String serial) {
-    }
+    record AuthenticatedCertificate(String identity, String serial) {}
 
     /** A client chain refused, with the TLS alert (RFC 5246 §7.2.2) that says why. */
     final class RejectedCertificate extends Exception {

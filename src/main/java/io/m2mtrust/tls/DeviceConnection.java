@@ -30,8 +30,14 @@ final class DeviceConnection {
     private DevicePeer peer;
     private boolean closed;
 
-    DeviceConnection(NetSocket socket, DeviceTlsServer server, Executor pool, DeviceTlsConfig config,
-                     Function<io.m2mtrust.enrolment.DeviceFqdns.Function, DeviceRequestHandler> handlers, Runnable onSocketClosed, Runnable onPause) {
+    DeviceConnection(
+            NetSocket socket,
+            DeviceTlsServer server,
+            Executor pool,
+            DeviceTlsConfig config,
+            Function<io.m2mtrust.enrolment.DeviceFqdns.Function, DeviceRequestHandler> handlers,
+            Runnable onSocketClosed,
+            Runnable onPause) {
         this.onSocketClosed = onSocketClosed;
         this.onPause = onPause;
         this.socket = socket;
@@ -47,6 +53,7 @@ final class DeviceConnection {
      * without bound nor take more than its share of the worker pool.
      */
     static final long PAUSE_AT = 256 * 1024;
+
     static final long RESUME_AT = 64 * 1024;
 
     private final java.util.concurrent.atomic.AtomicLong queuedBytes = new java.util.concurrent.atomic.AtomicLong();
@@ -118,10 +125,22 @@ final class DeviceConnection {
         if (server.handshakeComplete() && peer == null) {
             CertificateAuthentication.AuthenticatedCertificate cert = server.clientCertificate();
             peer = cert == null
-                    ? new DevicePeer(server.host().tenantId(), server.host().function(), server.sniHost(),
-                            DevicePeer.Credential.PSK, server.pskIdentity(), null, server::export)
-                    : new DevicePeer(server.host().tenantId(), server.host().function(), server.sniHost(),
-                            DevicePeer.Credential.CERTIFICATE, cert.identity(), cert.serial(), server::export);
+                    ? new DevicePeer(
+                            server.host().tenantId(),
+                            server.host().function(),
+                            server.sniHost(),
+                            DevicePeer.Credential.PSK,
+                            server.pskIdentity(),
+                            null,
+                            server::export)
+                    : new DevicePeer(
+                            server.host().tenantId(),
+                            server.host().function(),
+                            server.sniHost(),
+                            DevicePeer.Credential.CERTIFICATE,
+                            cert.identity(),
+                            cert.serial(),
+                            server::export);
         }
         try {
             int available = tls.getAvailableInputBytes();

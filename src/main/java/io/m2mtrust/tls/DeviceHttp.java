@@ -13,8 +13,7 @@ import java.util.Map;
  */
 public final class DeviceHttp {
 
-    private DeviceHttp() {
-    }
+    private DeviceHttp() {}
 
     public record Request(String method, String path, Map<String, String> headers, byte[] body) {
         public String header(String name) {
@@ -110,7 +109,9 @@ public final class DeviceHttp {
             String head = new String(buf, 0, headEnd, StandardCharsets.ISO_8859_1);
             String[] lines = head.split("\r\n");
             String[] requestLine = lines[0].split(" ");
-            if (requestLine.length != 3 || !requestLine[2].equals("HTTP/1.1") || !requestLine[1].startsWith("/")
+            if (requestLine.length != 3
+                    || !requestLine[2].equals("HTTP/1.1")
+                    || !requestLine[1].startsWith("/")
                     || !requestLine[0].matches("[A-Z]{3,7}")) {
                 throw new BadRequest(400, "malformed request line");
             }

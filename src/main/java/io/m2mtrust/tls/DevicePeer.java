@@ -12,10 +12,19 @@ import java.util.function.Function;
  * identity of the client's certificate and {@code certificateSerial} its serial (hex); null for PSK. Handlers run on the connection's own worker, so they may
  * call {@link #export} directly.
  */
-public record DevicePeer(String tenantId, DeviceFqdns.Function function, String sniHost, Credential credential,
-                         String identity, String certificateSerial, Function<String, SecretBytes> exporter) {
+public record DevicePeer(
+        String tenantId,
+        DeviceFqdns.Function function,
+        String sniHost,
+        Credential credential,
+        String identity,
+        String certificateSerial,
+        Function<String, SecretBytes> exporter) {
 
-    public enum Credential { PSK, CERTIFICATE }
+    public enum Credential {
+        PSK,
+        CERTIFICATE
+    }
 
     /**
      * 32-byte export that binds an EST CSR to the session (its base64 is the challengePassword; RFC 9266's

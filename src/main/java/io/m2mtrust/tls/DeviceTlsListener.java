@@ -53,14 +53,22 @@ public class DeviceTlsListener {
     private NetServer server;
     private volatile int port = -1;
 
-    DeviceTlsListener(Vertx vertx, DeviceTlsConfig config, DeviceFqdns fqdns, EntityManager em,
-                      Instance<PskResolver> resolvers, Instance<DeviceRequestHandler> requestHandlers,
-                      Instance<CertificateAuthentication> certificates, io.m2mtrust.hsm.HsmCrypto hsm,
-                      io.micrometer.core.instrument.MeterRegistry registry) {
+    DeviceTlsListener(
+            Vertx vertx,
+            DeviceTlsConfig config,
+            DeviceFqdns fqdns,
+            EntityManager em,
+            Instance<PskResolver> resolvers,
+            Instance<DeviceRequestHandler> requestHandlers,
+            Instance<CertificateAuthentication> certificates,
+            io.m2mtrust.hsm.HsmCrypto hsm,
+            io.micrometer.core.instrument.MeterRegistry registry) {
         this.pauses = io.micrometer.core.instrument.Counter.builder("m2m.device_tls.pauses")
-                .description("times a device connection was paused because it sent faster than it was served").register(registry);
+                .description("times a device connection was paused because it sent faster than it was served")
+                .register(registry);
         io.micrometer.core.instrument.Gauge.builder("m2m.device_tls.connections", open, AtomicInteger::get)
-                .description("open device TLS connections").register(registry);
+                .description("open device TLS connections")
+                .register(registry);
         this.certificates = certificates.isResolvable() ? certificates.get() : null;
         this.hsm = hsm;
         this.vertx = vertx;
@@ -76,17 +84,28 @@ public class DeviceTlsListener {
             return;
         }
         AtomicInteger n = new AtomicInteger();
-        workers = new ThreadPoolExecutor(config.workerThreads(), config.workerThreads(), 60, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(10_000), r -> {
-            Thread t = new Thread(r, "device-tls-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        }, new ThreadPoolExecutor.AbortPolicy());
-        server = vertx.createNetServer(new NetServerOptions().setHost(config.host()).setPort(config.port()).setTcpNoDelay(true));
+        workers = new ThreadPoolExecutor(
+                config.workerThreads(),
+                config.workerThreads(),
+                60,
+                TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(10_000),
+                r -> {
+                    Thread t = new Thread(r, "device-tls-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                },
+                new ThreadPoolExecutor.AbortPolicy());
+        server = vertx.createNetServer(new NetServerOptions()
+                .setHost(config.host())
+                .setPort(config.port())
+                .setTcpNoDelay(true));
         server.connectHandler(this::accept);
         server = server.listen().toCompletionStage().toCompletableFuture().join();
         port = server.actualPort();
-        LOG.infof("device TLS listener (TLS 1.2, PSK%s) on %s:%d for %s", certificates == null ? "" : " and ECDHE_ECDSA", config.host(), port, handlers.keySet());
+        LOG.infof(
+                "device TLS listener (TLS 1.2, PSK%s) on %s:%d for %s",
+                certificates == null ? "" : " and ECDHE_ECDSA", config.host(), port, handlers.keySet());
     }
 
     void stop(@Observes ShutdownEvent ev) {
@@ -103,17 +122,19 @@ public class DeviceTlsListener {
         return port;
     }
 
-
     private void accept(NetSocket socket) {
         if (open.incrementAndGet() > config.maxConnections()) {
             open.decrementAndGet();
-            LOG.warnf("device listener at its connection limit (%d): refusing %s", config.maxConnections(), socket.remoteAddress());
+            LOG.warnf(
+                    "device listener at its connection limit (%d): refusing %s",
+                    config.maxConnections(), socket.remoteAddress());
             socket.close();
             return;
         }
-        DeviceTlsServer tlsServer = new DeviceTlsServer(new BcTlsCrypto(random), fqdns, this::activeTenantSuites, pskResolvers::get,
-                certificates, hsm);
-        DeviceConnection c = new DeviceConnection(socket, tlsServer, workers, config, handlers::get, open::decrementAndGet, pauses::increment);
+        DeviceTlsServer tlsServer = new DeviceTlsServer(
+                new BcTlsCrypto(random), fqdns, this::activeTenantSuites, pskResolvers::get, certificates, hsm);
+        DeviceConnection c = new DeviceConnection(
+                socket, tlsServer, workers, config, handlers::get, open::decrementAndGet, pauses::increment);
         try {
             c.start();
             vertx.setTimer(config.handshakeTimeout().toMillis(), id -> c.handshakeDeadline());

@@ -5,29 +5,29 @@ import io.m2mtrust.enrolment.DeviceFqdns;
 import io.m2mtrust.hsm.HsmCrypto;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.tls.AbstractTlsServer;
+import org.bouncycastle.tls.AlertDescription;
 import org.bouncycastle.tls.Certificate;
 import org.bouncycastle.tls.CertificateRequest;
+import org.bouncycastle.tls.CipherSuite;
 import org.bouncycastle.tls.ClientCertificateType;
 import org.bouncycastle.tls.DefaultTlsCredentialedSigner;
 import org.bouncycastle.tls.HashAlgorithm;
 import org.bouncycastle.tls.KeyExchangeAlgorithm;
-import org.bouncycastle.tls.NamedGroup;
-import org.bouncycastle.tls.SignatureAlgorithm;
-import org.bouncycastle.tls.SignatureAndHashAlgorithm;
-import org.bouncycastle.tls.TlsUtils;
-import org.bouncycastle.tls.crypto.TlsCertificate;
-import org.bouncycastle.tls.crypto.TlsCryptoParameters;
-import org.bouncycastle.tls.crypto.TlsSigner;
-import org.bouncycastle.tls.AlertDescription;
-import org.bouncycastle.tls.CipherSuite;
 import org.bouncycastle.tls.NameType;
+import org.bouncycastle.tls.NamedGroup;
 import org.bouncycastle.tls.ProtocolVersion;
 import org.bouncycastle.tls.ServerName;
+import org.bouncycastle.tls.SignatureAlgorithm;
+import org.bouncycastle.tls.SignatureAndHashAlgorithm;
 import org.bouncycastle.tls.TlsCredentials;
 import org.bouncycastle.tls.TlsExtensionsUtils;
 import org.bouncycastle.tls.TlsFatalAlert;
 import org.bouncycastle.tls.TlsPSKIdentityManager;
+import org.bouncycastle.tls.TlsUtils;
+import org.bouncycastle.tls.crypto.TlsCertificate;
 import org.bouncycastle.tls.crypto.TlsCrypto;
+import org.bouncycastle.tls.crypto.TlsCryptoParameters;
+import org.bouncycastle.tls.crypto.TlsSigner;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -79,8 +79,13 @@ final class DeviceTlsServer extends AbstractTlsServer {
     private boolean handshakeComplete;
 
     /** {@code certificates} may be null: then only PSK suites are offered. */
-    DeviceTlsServer(TlsCrypto crypto, DeviceFqdns fqdns, TenantDirectory tenants, Function<DeviceFqdns.Function, PskResolver> pskResolvers,
-                    CertificateAuthentication certificates, HsmCrypto hsm) {
+    DeviceTlsServer(
+            TlsCrypto crypto,
+            DeviceFqdns fqdns,
+            TenantDirectory tenants,
+            Function<DeviceFqdns.Function, PskResolver> pskResolvers,
+            CertificateAuthentication certificates,
+            HsmCrypto hsm) {
         super(crypto);
         this.fqdns = fqdns;
         this.tenants = tenants;
@@ -97,7 +102,8 @@ final class DeviceTlsServer extends AbstractTlsServer {
     @Override
     protected int[] getSupportedCipherSuites() {
         return java.util.stream.Stream.concat(PSK_SUITES.values().stream(), CERTIFICATE_SUITES.values().stream())
-                .mapToInt(Integer::intValue).toArray();
+                .mapToInt(Integer::intValue)
+                .toArray();
     }
 
     @Override
@@ -117,7 +123,8 @@ final class DeviceTlsServer extends AbstractTlsServer {
             throw new TlsFatalAlert(AlertDescription.unrecognized_name);
         }
         sniHost = new String(name.getNameData(), StandardCharsets.US_ASCII);
-        host = fqdns.parse(sniHost).orElseThrow(() -> new TlsFatalAlert(AlertDescription.unrecognized_name, "unknown host"));
+        host = fqdns.parse(sniHost)
+                .orElseThrow(() -> new TlsFatalAlert(AlertDescription.unrecognized_name, "unknown host"));
         if (pskResolvers.apply(host.function()) == null) {
             throw new TlsFatalAlert(AlertDescription.unrecognized_name, "function not served");
         }
@@ -127,9 +134,11 @@ final class DeviceTlsServer extends AbstractTlsServer {
         boolean withCertificates = certificates != null && certificates.serverIdentityAvailable(host.tenantId());
         int[] suites = allowed.stream()
                 .filter(n -> PSK_SUITES.containsKey(n) || (withCertificates && CERTIFICATE_SUITES.containsKey(n)))
-                .mapToInt(n -> PSK_SUITES.getOrDefault(n, CERTIFICATE_SUITES.get(n))).toArray();
+                .mapToInt(n -> PSK_SUITES.getOrDefault(n, CERTIFICATE_SUITES.get(n)))
+                .toArray();
         if (suites.length == 0) {
-            throw new TlsFatalAlert(AlertDescription.handshake_failure, "tenant policy allows no suite this tenant can serve");
+            throw new TlsFatalAlert(
+                    AlertDescription.handshake_failure, "tenant policy allows no suite this tenant can serve");
         }
         // the negotiable suites are the tenant's, in the policy's order of preference
         this.cipherSuites = suites;
@@ -151,7 +160,10 @@ final class DeviceTlsServer extends AbstractTlsServer {
             @Override
             public byte[] getPSK(byte[] identity) {
                 String id = new String(identity, StandardCharsets.UTF_8);
-                if (host == null || identity.length == 0 || identity.length > 300 || !Arrays.equals(identity, id.getBytes(StandardCharsets.UTF_8))) {
+                if (host == null
+                        || identity.length == 0
+                        || identity.length > 300
+                        || !Arrays.equals(identity, id.getBytes(StandardCharsets.UTF_8))) {
                     return null;
                 }
                 Optional<SecretBytes> psk;
@@ -183,7 +195,8 @@ final class DeviceTlsServer extends AbstractTlsServer {
         }
         CertificateAuthentication.ServerIdentity id;
         try {
-            id = certificates.serverIdentity(host.tenantId())
+            id = certificates
+                    .serverIdentity(host.tenantId())
                     .orElseThrow(() -> new TlsFatalAlert(AlertDescription.handshake_failure, "tenant has no CA"));
         } catch (RuntimeException e) {
             LOG.warnf("server certificate of tenant %s unavailable: %s", host.tenantId(), e.getMessage());
@@ -194,7 +207,8 @@ final class DeviceTlsServer extends AbstractTlsServer {
             chain[i] = getCrypto().createCertificate(id.chainDer().get(i));
         }
         TlsSigner signer = new HsmTlsSigner(hsm, id.key());
-        return new DefaultTlsCredentialedSigner(new TlsCryptoParameters(context), signer, new Certificate(chain), ECDSA_P256_SHA256);
+        return new DefaultTlsCredentialedSigner(
+                new TlsCryptoParameters(context), signer, new Certificate(chain), ECDSA_P256_SHA256);
     }
 
     /** ECDHE on secp256r1 only (the certificate profile's curve, TS-0003 §10.1.1.1). */
@@ -218,7 +232,7 @@ final class DeviceTlsServer extends AbstractTlsServer {
         for (byte[] der : certificates.acceptedIssuers(host.tenantId())) {
             authorities.add(X500Name.getInstance(der));
         }
-        return new CertificateRequest(new short[]{ClientCertificateType.ecdsa_sign}, algs, authorities);
+        return new CertificateRequest(new short[] {ClientCertificateType.ecdsa_sign}, algs, authorities);
     }
 
     /** Mutual authentication is mandatory on certificate suites (TS-0003 §8.3.2.2); BC then checks CertificateVerify. */
@@ -245,8 +259,14 @@ final class DeviceTlsServer extends AbstractTlsServer {
      * the others) links an EST CSR to the TLS session (interop profile, "EST").
      */
     static final Map<DeviceFqdns.Function, Map<String, Integer>> EXPORT_LABELS = Map.of(
-            DeviceFqdns.Function.MEF, Map.of("EXPORTER-oneM2M-Bootstrap", 48, "EXPORTER-oneM2M-Connection", 48,
-                    DevicePeer.CHANNEL_BINDING_LABEL, 32),
+            DeviceFqdns.Function.MEF,
+                    Map.of(
+                            "EXPORTER-oneM2M-Bootstrap",
+                            48,
+                            "EXPORTER-oneM2M-Connection",
+                            48,
+                            DevicePeer.CHANNEL_BINDING_LABEL,
+                            32),
             DeviceFqdns.Function.MAF, Map.of("EXPORTER-oneM2M-Connection", 48, DevicePeer.CHANNEL_BINDING_LABEL, 32),
             DeviceFqdns.Function.SAEF, Map.of(DevicePeer.CHANNEL_BINDING_LABEL, 32));
 

@@ -29,7 +29,9 @@ public final class HsmTlsSigner implements TlsSigner {
 
     @Override
     public byte[] generateRawSignature(SignatureAndHashAlgorithm algorithm, byte[] hash) throws IOException {
-        if (algorithm == null || algorithm.getSignature() != SignatureAlgorithm.ecdsa || algorithm.getHash() != HashAlgorithm.sha256) {
+        if (algorithm == null
+                || algorithm.getSignature() != SignatureAlgorithm.ecdsa
+                || algorithm.getHash() != HashAlgorithm.sha256) {
             throw new TlsFatalAlert(AlertDescription.internal_error, "only ecdsa_secp256r1_sha256 is signed");
         }
         try {

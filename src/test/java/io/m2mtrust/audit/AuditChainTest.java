@@ -1,5 +1,8 @@
 package io.m2mtrust.audit;
 
+import static io.m2mtrust.testsupport.Api.as;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.PostgresResource;
 import io.m2mtrust.testsupport.Tokens;
@@ -10,16 +13,16 @@ import org.junit.jupiter.api.Test;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 
-import static io.m2mtrust.testsupport.Api.as;
-import static org.assertj.core.api.Assertions.assertThat;
-
 @QuarkusTest
 class AuditChainTest {
 
     @Test
     void untouched_chain_verifies_with_a_valid_hsm_signature_on_its_head() {
         String t = Api.createTenant("audit-ok");
-        as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/derive/rotate").then().statusCode(200);
+        as(Tokens.tenantAdmin(t))
+                .post("/api/v1/tenants/" + t + "/keys/derive/rotate")
+                .then()
+                .statusCode(200);
         Response v = as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit/verify");
         assertThat(v.jsonPath().getBoolean("intact")).isTrue();
         assertThat(v.jsonPath().getInt("eventsVerified")).isEqualTo(5);
@@ -72,8 +75,10 @@ class AuditChainTest {
     }
 
     private static void sql(String statement, String tenant) throws Exception {
-        try (Connection c = PostgresResource.postgres().getDatabase("postgres", "m2mtrust").getConnection();
-             PreparedStatement ps = c.prepareStatement(statement)) {
+        try (Connection c = PostgresResource.postgres()
+                        .getDatabase("postgres", "m2mtrust")
+                        .getConnection();
+                PreparedStatement ps = c.prepareStatement(statement)) {
             ps.setString(1, tenant);
             assertThat(ps.executeUpdate()).isEqualTo(1);
         }

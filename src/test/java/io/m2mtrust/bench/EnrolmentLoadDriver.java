@@ -41,11 +41,11 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.Hashtable;
 import java.util.List;
-import java.util.function.Supplier;
 import java.util.Locale;
 import java.util.Vector;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -60,33 +60,37 @@ public final class EnrolmentLoadDriver {
     static final String TENANT = "bench-co";
     static final String GROUP = "meters";
 
-    private EnrolmentLoadDriver() {
-    }
+    private EnrolmentLoadDriver() {}
 
-    record Provisioned(String kpmId, byte[] kpm) {
-    }
+    record Provisioned(String kpmId, byte[] kpm) {}
 
-    record Run(String scenario, int threads, double perSecond, double p50ms, double p99ms, long errors) {
-    }
+    record Run(String scenario, int threads, double perSecond, double p50ms, double p99ms, long errors) {}
 
     public static void main(String[] args) throws Exception {
         int seconds = Integer.parseInt(System.getProperty("bench.seconds", "20"));
         Path work = Path.of("target/bench-enrolment");
         Files.createDirectories(work);
-        EmbeddedPostgres.Builder pgBuilder = EmbeddedPostgres.builder().setDataDirectory(work.resolve("pgdata")).setCleanDataDirectory(true);
+        EmbeddedPostgres.Builder pgBuilder = EmbeddedPostgres.builder()
+                .setDataDirectory(work.resolve("pgdata"))
+                .setCleanDataDirectory(true);
         if (Boolean.getBoolean("bench.pg.async-commit")) {
             // experiment only (-Dbench.pg.async-commit=true): how much of an enrolment is waiting for WAL flushes
             pgBuilder.setServerConfig("synchronous_commit", "off");
         }
         EmbeddedPostgres pg = pgBuilder.start();
-        try (Connection c = pg.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = pg.getPostgresDatabase().getConnection();
+                Statement s = c.createStatement()) {
             s.execute("create database m2mtrust");
         }
-        KeycloakServer kc = KeycloakServer.start(Path.of("target/keycloak"), KeycloakServer.javaHome().orElseThrow(),
-                Path.of(System.getProperty("m2m.keycloak.zip")), System.getProperty("m2m.keycloak.version"));
+        KeycloakServer kc = KeycloakServer.start(
+                Path.of("target/keycloak"),
+                KeycloakServer.javaHome().orElseThrow(),
+                Path.of(System.getProperty("m2m.keycloak.zip")),
+                System.getProperty("m2m.keycloak.version"));
         int http = freePort();
         int tls = freePort();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED"));
         if (System.getProperty("bench.jfr") != null) {
             // -Dbench.jfr=<file>: profile the service while the driver loads it
@@ -94,7 +98,8 @@ public final class EnrolmentLoadDriver {
         }
         cmd.addAll(List.of("-jar", "target/quarkus-app/quarkus-run.jar"));
         ProcessBuilder pb = new ProcessBuilder(cmd)
-                .redirectErrorStream(true).redirectOutput(work.resolve("service.log").toFile());
+                .redirectErrorStream(true)
+                .redirectOutput(work.resolve("service.log").toFile());
         pb.environment().put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
         pb.environment().put("M2M_DB_USER", "postgres");
         pb.environment().put("M2M_OIDC_URL", kc.realmUrl());
@@ -121,10 +126,13 @@ public final class EnrolmentLoadDriver {
             }
             call(admin, "POST", groups + "/" + GROUP + "/devices", "{\"deviceIds\":[" + ids + "]}", 200);
             for (int i = 0; i < 64; i++) {
-                HttpResponse<String> r = send(admin, "POST", groups + "/" + GROUP + "/devices/bench-" + i + "/kpm-export", null);
-                devices.add(new Provisioned(field(r.body(), "kpmId"), Base64.getDecoder().decode(field(r.body(), "kpm"))));
+                HttpResponse<String> r =
+                        send(admin, "POST", groups + "/" + GROUP + "/devices/bench-" + i + "/kpm-export", null);
+                devices.add(new Provisioned(
+                        field(r.body(), "kpmId"), Base64.getDecoder().decode(field(r.body(), "kpm"))));
             }
-            String objectsBefore = field(send(admin, "GET", base + "/api/v1/hsm", null).body(), "objects");
+            String objectsBefore =
+                    field(send(admin, "GET", base + "/api/v1/hsm", null).body(), "objects");
             Supplier<String> tokens = () -> {
                 try {
                     return kc.passwordGrant("olivia", "olivia-demo-password");
@@ -134,30 +142,38 @@ public final class EnrolmentLoadDriver {
             };
             int shortRows = Integer.getInteger("bench.esdata.seconds", 5);
             if ("onboarding".equals(System.getProperty("bench.only"))) {
-                List<ProxyLoad.Row> rows = OnboardingLoad.run(base, kc, tokens, Integer.getInteger("bench.proxy.seconds", 10));
-                OnboardingLoad.write(rows, OnboardingLoad.rawKeyTriplesPerSecond(), Integer.getInteger("bench.proxy.seconds", 10));
+                List<ProxyLoad.Row> rows =
+                        OnboardingLoad.run(base, kc, tokens, Integer.getInteger("bench.proxy.seconds", 10));
+                OnboardingLoad.write(
+                        rows, OnboardingLoad.rawKeyTriplesPerSecond(), Integer.getInteger("bench.proxy.seconds", 10));
                 return;
             }
             if ("escertke".equals(System.getProperty("bench.only"))) {
-                List<ProxyLoad.Row> rows = EscertkeLoad.run(base, tokens, Integer.getInteger("bench.proxy.seconds", 10));
+                List<ProxyLoad.Row> rows =
+                        EscertkeLoad.run(base, tokens, Integer.getInteger("bench.proxy.seconds", 10));
                 EscertkeLoad.write(rows, rawCeiling(), Integer.getInteger("bench.proxy.seconds", 10));
                 return;
             }
             if ("proxy".equals(System.getProperty("bench.only"))) {
-                List<ProxyLoad.Row> rows = ProxyLoad.run(base, TENANT, tokens, Integer.getInteger("bench.proxy.seconds", 10));
+                List<ProxyLoad.Row> rows =
+                        ProxyLoad.run(base, TENANT, tokens, Integer.getInteger("bench.proxy.seconds", 10));
                 ProxyLoad.write(rows, rawCeiling(), Integer.getInteger("bench.proxy.seconds", 10));
                 return;
             }
             if ("esdata".equals(System.getProperty("bench.only"))) {
                 // only the ESData REST rows (BENCH_ONLY=esdata): they need the tenant CA and nothing else
                 call(admin, "POST", base + "/api/v1/tenants/" + TENANT + "/ca", null, 201);
-                List<EsDataRestLoad.Row> rows = EsDataRestLoad.run(base, TENANT, () -> {
-                    try {
-                        return kc.passwordGrant("olivia", "olivia-demo-password");
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
-                    }
-                }, Integer.getInteger("bench.esdata.seconds", 5));
+                List<EsDataRestLoad.Row> rows = EsDataRestLoad.run(
+                        base,
+                        TENANT,
+                        () -> {
+                            try {
+                                return kc.passwordGrant("olivia", "olivia-demo-password");
+                            } catch (Exception e) {
+                                throw new IllegalStateException(e);
+                            }
+                        },
+                        Integer.getInteger("bench.esdata.seconds", 5));
                 EsDataRestLoad.write(rows, rawCeiling(), Integer.getInteger("bench.esdata.seconds", 5));
                 return;
             }
@@ -166,26 +182,34 @@ public final class EnrolmentLoadDriver {
             String sni = "mef." + TENANT + ".m2m-trust.local";
             System.out.println(">> warming the service up (JIT) for 20 s");
             load("warm-up", 2, 20, tls, sni, devices);
-            for (int threads : new int[]{1, 2}) {
+            for (int threads : new int[] {1, 2}) {
                 runs.add(load("empty database", threads, seconds, tls, sni, devices));
             }
             System.out.println(">> inserting 1,000,000 devices into the group");
-            try (Connection c = pg.getDatabase("postgres", "m2mtrust").getConnection(); Statement s = c.createStatement()) {
-                s.execute("insert into enrolment_device (tenant_id, group_id, device_id, status, created_at, updated_at) "
-                        + "select '" + TENANT + "', '" + GROUP + "', 'fleet-' || lpad(g::text, 7, '0'), 'ALLOWED', now(), now() "
-                        + "from generate_series(1, 1000000) g");
+            try (Connection c = pg.getDatabase("postgres", "m2mtrust").getConnection();
+                    Statement s = c.createStatement()) {
+                s.execute(
+                        "insert into enrolment_device (tenant_id, group_id, device_id, status, created_at, updated_at) "
+                                + "select '" + TENANT + "', '" + GROUP
+                                + "', 'fleet-' || lpad(g::text, 7, '0'), 'ALLOWED', now(), now() "
+                                + "from generate_series(1, 1000000) g");
                 s.execute("analyze");
             }
-            for (int threads : new int[]{1, 2}) {
+            for (int threads : new int[] {1, 2}) {
                 runs.add(load("1,000,000 devices", threads, seconds, tls, sni, devices));
             }
             String admin2 = kc.passwordGrant("olivia", "olivia-demo-password");
-            String objectsAfter = field(send(admin2, "GET", base + "/api/v1/hsm", null).body(), "objects");
+            String objectsAfter =
+                    field(send(admin2, "GET", base + "/api/v1/hsm", null).body(), "objects");
 
             // EST: the tenant CA (key in the HSM) issues a certificate per request; each device renews its own
             call(admin2, "POST", base + "/api/v1/tenants/" + TENANT + "/ca", null, 201);
-            call(admin2, "PUT", groups + "/" + GROUP + "/certificate-profile",
-                    "{\"subjectType\":\"CSE_ID\",\"subjectTemplate\":\"{device}.in.bench.example\"}", 200);
+            call(
+                    admin2,
+                    "PUT",
+                    groups + "/" + GROUP + "/certificate-profile",
+                    "{\"subjectType\":\"CSE_ID\",\"subjectTemplate\":\"{device}.in.bench.example\"}",
+                    200);
             java.security.KeyPairGenerator kpg = java.security.KeyPairGenerator.getInstance("EC");
             kpg.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
             List<java.security.KeyPair> keys = new ArrayList<>();
@@ -193,21 +217,33 @@ public final class EnrolmentLoadDriver {
                 keys.add(kpg.generateKeyPair());
             }
             List<Run> estRuns = new ArrayList<>();
-            for (int threads : new int[]{1, 2}) {
-                estRuns.add(load("EST simpleenroll", threads, seconds, devices.size(), 200,
+            for (int threads : new int[] {1, 2}) {
+                estRuns.add(load(
+                        "EST simpleenroll",
+                        threads,
+                        seconds,
+                        devices.size(),
+                        200,
                         i -> est(tls, sni, devices.get(i), keys.get(i), "bench-" + i + ".in.bench.example")));
             }
             List<Run> mafRuns = MafLoad.run(tls, TENANT, devices, seconds);
-            List<EsDataRestLoad.Row> esdataRows = EsDataRestLoad.run(base, TENANT, () -> {
-                try {
-                    return kc.passwordGrant("olivia", "olivia-demo-password");
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            }, Integer.getInteger("bench.esdata.seconds", 5));
-            List<ProxyLoad.Row> proxyRows = ProxyLoad.run(base, TENANT, tokens, Integer.getInteger("bench.proxy.seconds", 10));
-            List<ProxyLoad.Row> escertkeRows = EscertkeLoad.run(base, tokens, Integer.getInteger("bench.proxy.seconds", 10));
-            List<ProxyLoad.Row> onboardingRows = OnboardingLoad.run(base, kc, tokens, Integer.getInteger("bench.proxy.seconds", 10));
+            List<EsDataRestLoad.Row> esdataRows = EsDataRestLoad.run(
+                    base,
+                    TENANT,
+                    () -> {
+                        try {
+                            return kc.passwordGrant("olivia", "olivia-demo-password");
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    },
+                    Integer.getInteger("bench.esdata.seconds", 5));
+            List<ProxyLoad.Row> proxyRows =
+                    ProxyLoad.run(base, TENANT, tokens, Integer.getInteger("bench.proxy.seconds", 10));
+            List<ProxyLoad.Row> escertkeRows =
+                    EscertkeLoad.run(base, tokens, Integer.getInteger("bench.proxy.seconds", 10));
+            List<ProxyLoad.Row> onboardingRows =
+                    OnboardingLoad.run(base, kc, tokens, Integer.getInteger("bench.proxy.seconds", 10));
             double keyTriples = OnboardingLoad.rawKeyTriplesPerSecond();
             double[] ceiling = rawCeiling();
             if (Boolean.getBoolean("bench.pg.async-commit")) {
@@ -245,22 +281,25 @@ public final class EnrolmentLoadDriver {
             }
             double hmac = rate(() -> crypto.hmacSha256(h, new byte[96]).close());
             long[] iv = {0};
-            double seal = rate(() -> crypto.sealAesGcm(a, java.nio.ByteBuffer.allocate(12).putLong(++iv[0]).array(), new byte[32], new byte[64]));
+            double seal = rate(() -> crypto.sealAesGcm(
+                    a, java.nio.ByteBuffer.allocate(12).putLong(++iv[0]).array(), new byte[32], new byte[64]));
             double sign = rate(() -> crypto.signEcdsaP256(s, new byte[100]));
             byte[] openIv = new byte[12];
             byte[] sealed = crypto.sealAesGcm(a, openIv, new byte[32], new byte[64]);
-            double open = rate(() -> crypto.openAesGcm(a, openIv, sealed, new byte[64]).close());
+            double open = rate(
+                    () -> crypto.openAesGcm(a, openIv, sealed, new byte[64]).close());
             // ECDH P-256 derive on the token (what unwrapping an ECDH-ES envelope for a service-held end-point costs)
             io.m2mtrust.hsm.EcdhInToken ecdh = new io.m2mtrust.hsm.EcdhInToken(token);
             ecdh.allowDerive(s);
             java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
             g.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
-            java.security.interfaces.ECPublicKey peer = (java.security.interfaces.ECPublicKey) g.generateKeyPair().getPublic();
+            java.security.interfaces.ECPublicKey peer =
+                    (java.security.interfaces.ECPublicKey) g.generateKeyPair().getPublic();
             double derive = rate(() -> java.util.Arrays.fill(ecdh.sharedSecret(s, peer), (byte) 0));
             for (HsmKeyLabel l : List.of(h, a, s)) {
                 token.destroy(l);
             }
-            return new double[]{hmac, seal, sign, 1.0 / (1.0 / hmac + 1.0 / seal + 1.0 / sign), open, derive};
+            return new double[] {hmac, seal, sign, 1.0 / (1.0 / hmac + 1.0 / seal + 1.0 / sign), open, derive};
         }
     }
 
@@ -284,7 +323,8 @@ public final class EnrolmentLoadDriver {
         int run(int i) throws Exception;
     }
 
-    static Run load(String scenario, int threads, int seconds, int port, String sni, List<Provisioned> devices) throws Exception {
+    static Run load(String scenario, int threads, int seconds, int port, String sni, List<Provisioned> devices)
+            throws Exception {
         return load(scenario, threads, seconds, devices.size(), 201, i -> enrol(port, sni, devices.get(i)));
     }
 
@@ -329,12 +369,19 @@ public final class EnrolmentLoadDriver {
         }
         double elapsed = (System.nanoTime() - start) / 1e9;
         long[] sorted = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
-        return new Run(scenario, threads, sorted.length / elapsed, pct(sorted, 0.50) / 1e6, pct(sorted, 0.99) / 1e6,
+        return new Run(
+                scenario,
+                threads,
+                sorted.length / elapsed,
+                pct(sorted, 0.50) / 1e6,
+                pct(sorted, 0.99) / 1e6,
                 Arrays.stream(errors).sum());
     }
 
     static double pct(long[] sorted, double p) {
-        return sorted.length == 0 ? Double.NaN : sorted[Math.min(sorted.length - 1, (int) Math.ceil(p * sorted.length) - 1)];
+        return sorted.length == 0
+                ? Double.NaN
+                : sorted[Math.min(sorted.length - 1, (int) Math.ceil(p * sorted.length) - 1)];
     }
 
     /** One full enrolment with a Bouncy Castle TLS 1.2 PSK client; returns the HTTP status. */
@@ -344,8 +391,10 @@ public final class EnrolmentLoadDriver {
             socket.setTcpNoDelay(true); // a device stack would too; otherwise Nagle + delayed ACK add ~40 ms per flight
             TlsClientProtocol proto = new TlsClientProtocol(socket.getInputStream(), socket.getOutputStream());
             proto.connect(pskClient(sni, d, null, null));
-            byte[] req = ("POST /enrolment HTTP/1.1\r\nHost: " + sni + "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
-                    + "Connection: close\r\n\r\n{}").getBytes(StandardCharsets.US_ASCII);
+            byte[] req = ("POST /enrolment HTTP/1.1\r\nHost: " + sni
+                            + "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                            + "Connection: close\r\n\r\n{}")
+                    .getBytes(StandardCharsets.US_ASCII);
             OutputStream out = proto.getOutputStream();
             out.write(req);
             out.flush();
@@ -359,7 +408,9 @@ public final class EnrolmentLoadDriver {
     }
 
     static PSKTlsClient pskClient(String sni, Provisioned d, String exportLabel, int exportLength, byte[][] export) {
-        return new PSKTlsClient(new BcTlsCrypto(new SecureRandom()), new BasicTlsPSKIdentity(d.kpmId().getBytes(StandardCharsets.UTF_8), d.kpm())) {
+        return new PSKTlsClient(
+                new BcTlsCrypto(new SecureRandom()),
+                new BasicTlsPSKIdentity(d.kpmId().getBytes(StandardCharsets.UTF_8), d.kpm())) {
             @Override
             protected ProtocolVersion[] getSupportedVersions() {
                 return ProtocolVersion.TLSv12.only();
@@ -367,7 +418,7 @@ public final class EnrolmentLoadDriver {
 
             @Override
             protected int[] getSupportedCipherSuites() {
-                return new int[]{CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256};
+                return new int[] {CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256};
             }
 
             @Override
@@ -403,18 +454,28 @@ public final class EnrolmentLoadDriver {
             byte[][] binding = new byte[1][];
             TlsClientProtocol proto = new TlsClientProtocol(socket.getInputStream(), socket.getOutputStream());
             proto.connect(pskClient(sni, d, "EXPORTER-Channel-Binding", binding));
-            org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder b = new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(
-                    new org.bouncycastle.asn1.x500.X500Name("CN=" + san), key.getPublic());
-            b.addAttribute(org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.pkcs_9_at_challengePassword,
-                    new org.bouncycastle.asn1.DERPrintableString(Base64.getEncoder().encodeToString(binding[0])));
+            org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder b =
+                    new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(
+                            new org.bouncycastle.asn1.x500.X500Name("CN=" + san), key.getPublic());
+            b.addAttribute(
+                    org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.pkcs_9_at_challengePassword,
+                    new org.bouncycastle.asn1.DERPrintableString(
+                            Base64.getEncoder().encodeToString(binding[0])));
             org.bouncycastle.asn1.x509.ExtensionsGenerator eg = new org.bouncycastle.asn1.x509.ExtensionsGenerator();
-            eg.addExtension(org.bouncycastle.asn1.x509.Extension.subjectAlternativeName, false, new org.bouncycastle.asn1.x509.GeneralNames(
-                    new org.bouncycastle.asn1.x509.GeneralName(org.bouncycastle.asn1.x509.GeneralName.dNSName, san)));
+            eg.addExtension(
+                    org.bouncycastle.asn1.x509.Extension.subjectAlternativeName,
+                    false,
+                    new org.bouncycastle.asn1.x509.GeneralNames(new org.bouncycastle.asn1.x509.GeneralName(
+                            org.bouncycastle.asn1.x509.GeneralName.dNSName, san)));
             b.addAttribute(org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, eg.generate());
-            byte[] csr = b.build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(key.getPrivate())).getEncoded();
+            byte[] csr = b.build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA")
+                            .build(key.getPrivate()))
+                    .getEncoded();
             byte[] body = Base64.getEncoder().encode(csr);
-            byte[] head = ("POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: " + sni + "\r\nContent-Type: application/pkcs10\r\n"
-                    + "Content-Length: " + body.length + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+            byte[] head = ("POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: " + sni
+                            + "\r\nContent-Type: application/pkcs10\r\n" + "Content-Length: " + body.length
+                            + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII);
             OutputStream out = proto.getOutputStream();
             out.write(head);
             out.write(body);
@@ -440,29 +501,54 @@ public final class EnrolmentLoadDriver {
 
     static void write(List<Run> runs, String before, String after, double[] ceiling, int seconds) throws IOException {
         StringBuilder t = new StringBuilder();
-        t.append("Measured ").append(Instant.now().toString(), 0, 16).append(" UTC, ").append(Runtime.getRuntime().availableProcessors())
-                .append(" cores; each client thread runs full enrolments (TCP + TLS 1.2 PSK handshake with a Bouncy Castle client, ")
-                .append("`POST /enrolment`, connection close) for ").append(seconds).append(" s after a 5 s warm-up; the service, PostgreSQL ")
+        t.append("Measured ")
+                .append(Instant.now().toString(), 0, 16)
+                .append(" UTC, ")
+                .append(Runtime.getRuntime().availableProcessors())
+                .append(
+                        " cores; each client thread runs full enrolments (TCP + TLS 1.2 PSK handshake with a Bouncy Castle client, ")
+                .append("`POST /enrolment`, connection close) for ")
+                .append(seconds)
+                .append(" s after a 5 s warm-up; the service, PostgreSQL ")
                 .append("and the client share the machine.\n\n");
-        t.append("| Scenario | Client threads | Enrolments/s | p50 ms | p99 ms | Errors | Ratio to raw HSM ceiling |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        t.append(
+                "| Scenario | Client threads | Enrolments/s | p50 ms | p99 ms | Errors | Ratio to raw HSM ceiling |\n|---|---:|---:|---:|---:|---:|---:|\n");
         for (Run r : runs) {
-            t.append(String.format(Locale.ROOT, "| %s | %d | %,.0f | %.1f | %.1f | %d | %.2f |%n", r.scenario(), r.threads(), r.perSecond(),
-                    r.p50ms(), r.p99ms(), r.errors(), r.perSecond() / ceiling[3]));
+            t.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %d | %,.0f | %.1f | %.1f | %d | %.2f |%n",
+                    r.scenario(),
+                    r.threads(),
+                    r.perSecond(),
+                    r.p50ms(),
+                    r.p99ms(),
+                    r.errors(),
+                    r.perSecond() / ceiling[3]));
         }
         Run e1 = runs.get(0);
         Run m1 = runs.get(2);
-        t.append(String.format(Locale.ROOT, "%nLatency with 1,000,000 devices vs the empty database (1 thread): p50 × %.2f, p99 × %.2f "
+        t.append(String.format(
+                Locale.ROOT,
+                "%nLatency with 1,000,000 devices vs the empty database (1 thread): p50 × %.2f, p99 × %.2f "
                         + "(target ≤ 1.5). HSM objects before: %s, after 1,000,000 devices: %s.%n%n"
                         + "Raw HSM ceiling in this run (one thread, SunPKCS11 on SoftHSM2): HMAC-SHA256 %,.0f ops/s (Kpm derivation), "
                         + "AES-256-GCM seal %,.0f ops/s (Ke sealing), ECDSA P-256 %,.0f ops/s (audit head); one enrolment needs one of each, "
                         + "so the sequential ceiling is %,.0f enrolments/s.%n",
-                m1.p50ms() / e1.p50ms(), m1.p99ms() / e1.p99ms(), before, after, ceiling[0], ceiling[1], ceiling[2], ceiling[3]));
+                m1.p50ms() / e1.p50ms(),
+                m1.p99ms() / e1.p99ms(),
+                before,
+                after,
+                ceiling[0],
+                ceiling[1],
+                ceiling[2],
+                ceiling[3]));
         String section = "<!-- mef-enrolment:start -->\n" + t + "<!-- mef-enrolment:end -->";
         Path md = Path.of("BENCHMARKS.md");
         String text = Files.readString(md);
         int a = text.indexOf("<!-- mef-enrolment:start -->");
         int b = text.indexOf("<!-- mef-enrolment:end -->");
-        text = a >= 0 && b > a ? text.substring(0, a) + section + text.substring(b + "<!-- mef-enrolment:end -->".length())
+        text = a >= 0 && b > a
+                ? text.substring(0, a) + section + text.substring(b + "<!-- mef-enrolment:end -->".length())
                 : text + "\n## MEF: full PSK enrolments\n\n" + section + "\n";
         Files.writeString(md, text);
         System.out.println(t);
@@ -472,18 +558,36 @@ public final class EnrolmentLoadDriver {
     static void writeEst(List<Run> runs, double[] ceiling, int seconds) throws IOException {
         double estCeiling = ceiling[2] / 2;
         StringBuilder t = new StringBuilder();
-        t.append("Measured ").append(Instant.now().toString(), 0, 16).append(" UTC, same run and machine as above. Each operation: TCP + ")
-                .append("TLS 1.2 PSK handshake (Bouncy Castle client) exporting `EXPORTER-Channel-Binding`, a P-256 CSR signed by the client ")
-                .append("with it as challengePassword, `POST /.well-known/est/simpleenroll`, the certificate (signed in the HSM) back; each ")
-                .append("device re-enrols its own identity, so every issue also supersedes the previous certificate. ").append(seconds)
+        t.append("Measured ")
+                .append(Instant.now().toString(), 0, 16)
+                .append(" UTC, same run and machine as above. Each operation: TCP + ")
+                .append(
+                        "TLS 1.2 PSK handshake (Bouncy Castle client) exporting `EXPORTER-Channel-Binding`, a P-256 CSR signed by the client ")
+                .append(
+                        "with it as challengePassword, `POST /.well-known/est/simpleenroll`, the certificate (signed in the HSM) back; each ")
+                .append("device re-enrols its own identity, so every issue also supersedes the previous certificate. ")
+                .append(seconds)
                 .append(" s per row after a 5 s warm-up.\n\n");
-        t.append("| Operation | Client threads | Certificates/s | p50 ms | p99 ms | Errors | Ratio to raw HSM ceiling |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        t.append(
+                "| Operation | Client threads | Certificates/s | p50 ms | p99 ms | Errors | Ratio to raw HSM ceiling |\n|---|---:|---:|---:|---:|---:|---:|\n");
         for (Run r : runs) {
-            t.append(String.format(Locale.ROOT, "| %s | %d | %,.0f | %.1f | %.1f | %d | %.2f |%n", r.scenario(), r.threads(), r.perSecond(),
-                    r.p50ms(), r.p99ms(), r.errors(), r.perSecond() / estCeiling));
+            t.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %d | %,.0f | %.1f | %.1f | %d | %.2f |%n",
+                    r.scenario(),
+                    r.threads(),
+                    r.perSecond(),
+                    r.p50ms(),
+                    r.p99ms(),
+                    r.errors(),
+                    r.perSecond() / estCeiling));
         }
-        t.append(String.format(Locale.ROOT, "%nRaw HSM ceiling: ECDSA P-256 %,.0f signatures/s in this run; an EST issue needs two "
-                + "(certificate, audit head), so %,.0f issues/s.%n", ceiling[2], estCeiling));
+        t.append(String.format(
+                Locale.ROOT,
+                "%nRaw HSM ceiling: ECDSA P-256 %,.0f signatures/s in this run; an EST issue needs two "
+                        + "(certificate, audit head), so %,.0f issues/s.%n",
+                ceiling[2],
+                estCeiling));
         replaceSection("est-enrolment", "## MEF: EST certificate enrolments", t.toString());
         System.out.println(t);
     }
@@ -496,7 +600,9 @@ public final class EnrolmentLoadDriver {
         String text = Files.readString(md);
         int a = text.indexOf(start);
         int b = text.indexOf(end);
-        text = a >= 0 && b > a ? text.substring(0, a) + section + text.substring(b + end.length()) : text + "\n" + heading + "\n\n" + section + "\n";
+        text = a >= 0 && b > a
+                ? text.substring(0, a) + section + text.substring(b + end.length())
+                : text + "\n" + heading + "\n\n" + section + "\n";
         Files.writeString(md, text);
     }
 
@@ -505,7 +611,9 @@ public final class EnrolmentLoadDriver {
         long end = System.nanoTime() + Duration.ofMinutes(3).toNanos();
         while (System.nanoTime() < end) {
             try {
-                if (c.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                if (c.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding())
+                                .statusCode()
+                        == 200) {
                     return;
                 }
             } catch (IOException notYet) {
@@ -516,10 +624,14 @@ public final class EnrolmentLoadDriver {
         throw new IllegalStateException("service not ready; see target/bench-enrolment/service.log");
     }
 
-    static HttpResponse<String> send(String token, String method, String url, String json, String... ifMatch) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + token)
+    static HttpResponse<String> send(String token, String method, String url, String json, String... ifMatch)
+            throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url))
+                .header("Authorization", "Bearer " + token)
                 .header("Content-Type", "application/json")
-                .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+                .method(
+                        method,
+                        json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
         if (ifMatch.length > 0) {
             b.header("If-Match", ifMatch[0]);
         }

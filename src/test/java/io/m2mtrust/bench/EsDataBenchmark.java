@@ -43,8 +43,8 @@ public class EsDataBenchmark {
 
     static final HsmKeyLabel SIGN = HsmKeyLabel.of("bench-esdata", KeyPurpose.SIGN, 1);
     static final HsmKeyLabel KEK = HsmKeyLabel.of("bench-esdata", KeyPurpose.KEK, 1);
-    static final JoseEnvelopes.Policy POLICY = new JoseEnvelopes.Policy(Set.of("dir", "A256KW", "ECDH-ES+A256KW", "HS256", "ES256"),
-            Set.of("A256GCM"), 3, 65536, 1_000_000);
+    static final JoseEnvelopes.Policy POLICY = new JoseEnvelopes.Policy(
+            Set.of("dir", "A256KW", "ECDH-ES+A256KW", "HS256", "ES256"), Set.of("A256GCM"), 3, 65536, 1_000_000);
 
     @State(Scope.Benchmark)
     public static class Keys {
@@ -85,27 +85,55 @@ public class EsDataBenchmark {
             KeyPair target = g.generateKeyPair();
             targetCert = selfSigned(target.getPublic(), target);
             sealed = hsm.sealAesGcm(KEK, iv, new byte[64], new byte[40]);
-            dirEnv = JoseEnvelopes.encrypt(payload, null, List.of(rec("a", k1)), "dir", "A256GCM", Serialization.COMPACT, POLICY);
-            kwEnv = JoseEnvelopes.encrypt(payload, null, List.of(rec("a", k1)), "A256KW", "A256GCM", Serialization.COMPACT, POLICY);
+            dirEnv = JoseEnvelopes.encrypt(
+                    payload, null, List.of(rec("a", k1)), "dir", "A256GCM", Serialization.COMPACT, POLICY);
+            kwEnv = JoseEnvelopes.encrypt(
+                    payload, null, List.of(rec("a", k1)), "A256KW", "A256GCM", Serialization.COMPACT, POLICY);
             macEnv = JoseEnvelopes.mac(payload, rec("a", k1), "HS256", Serialization.COMPACT, POLICY);
-            esEnv = JoseEnvelopes.sign(payload, new HsmJwsSigner(hsm, SIGN), sourceCert, false, Serialization.COMPACT, POLICY);
-            nestedEnv = JoseEnvelopes.encryptNested(esEnv, Serialization.COMPACT, List.of(rec("a", k1)), "A256KW", "A256GCM", Serialization.COMPACT, POLICY);
-            threeEnv = JoseEnvelopes.encrypt(payload, null, List.of(rec("a", k1), rec("b", k2), rec("c", k3)), "A256KW", "A256GCM", Serialization.JSON, POLICY);
+            esEnv = JoseEnvelopes.sign(
+                    payload, new HsmJwsSigner(hsm, SIGN), sourceCert, false, Serialization.COMPACT, POLICY);
+            nestedEnv = JoseEnvelopes.encryptNested(
+                    esEnv,
+                    Serialization.COMPACT,
+                    List.of(rec("a", k1)),
+                    "A256KW",
+                    "A256GCM",
+                    Serialization.COMPACT,
+                    POLICY);
+            threeEnv = JoseEnvelopes.encrypt(
+                    payload,
+                    null,
+                    List.of(rec("a", k1), rec("b", k2), rec("c", k3)),
+                    "A256KW",
+                    "A256GCM",
+                    Serialization.JSON,
+                    POLICY);
             // an envelope for the HSM key's own certificate: unprotect derives Z in the token (CKM_ECDH1_DERIVE)
             ecdh = new io.m2mtrust.hsm.EcdhInToken(token);
             ecdh.allowDerive(SIGN);
-            ecdhEnv = JoseEnvelopes.encryptForCertificates(payload, null, List.of(new JoseEnvelopes.CertificateRecipient(sourceCert)), "ECDH-ES+A256KW",
-                    "A256GCM", Serialization.COMPACT, POLICY);
+            ecdhEnv = JoseEnvelopes.encryptForCertificates(
+                    payload,
+                    null,
+                    List.of(new JoseEnvelopes.CertificateRecipient(sourceCert)),
+                    "ECDH-ES+A256KW",
+                    "A256GCM",
+                    Serialization.COMPACT,
+                    POLICY);
         }
 
         X509Certificate selfSigned(java.security.PublicKey pk, KeyPair software) throws Exception {
             X500Name n = new X500Name("CN=bench");
-            var b = new JcaX509v3CertificateBuilder(n, BigInteger.ONE, new Date(), new Date(System.currentTimeMillis() + 86_400_000L), n, pk);
+            var b = new JcaX509v3CertificateBuilder(
+                    n, BigInteger.ONE, new Date(), new Date(System.currentTimeMillis() + 86_400_000L), n, pk);
             if (software != null) {
-                return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(software.getPrivate())));
+                return new JcaX509CertificateConverter()
+                        .getCertificate(
+                                b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(software.getPrivate())));
             }
-            return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA")
-                    .setProvider(token.provider()).build((java.security.PrivateKey) token.key(SIGN))));
+            return new JcaX509CertificateConverter()
+                    .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA")
+                            .setProvider(token.provider())
+                            .build((java.security.PrivateKey) token.key(SIGN))));
         }
 
         @TearDown(Level.Trial)
@@ -116,11 +144,12 @@ public class EsDataBenchmark {
         }
 
         Optional<SecretBytes> find(String kid) {
-            return Optional.of(SecretBytes.copyOf(switch (kid) {
-                case "b" -> k2;
-                case "c" -> k3;
-                default -> k1;
-            }));
+            return Optional.of(SecretBytes.copyOf(
+                    switch (kid) {
+                        case "b" -> k2;
+                        case "c" -> k3;
+                        default -> k1;
+                    }));
         }
     }
 
@@ -130,7 +159,8 @@ public class EsDataBenchmark {
 
     @Benchmark
     public String protectDirA256gcm(Keys k) throws Exception {
-        return JoseEnvelopes.encrypt(k.payload, null, List.of(rec("a", k.k1)), "dir", "A256GCM", Serialization.COMPACT, POLICY);
+        return JoseEnvelopes.encrypt(
+                k.payload, null, List.of(rec("a", k.k1)), "dir", "A256GCM", Serialization.COMPACT, POLICY);
     }
 
     @Benchmark
@@ -140,7 +170,8 @@ public class EsDataBenchmark {
 
     @Benchmark
     public String protectA256kw(Keys k) throws Exception {
-        return JoseEnvelopes.encrypt(k.payload, null, List.of(rec("a", k.k1)), "A256KW", "A256GCM", Serialization.COMPACT, POLICY);
+        return JoseEnvelopes.encrypt(
+                k.payload, null, List.of(rec("a", k.k1)), "A256KW", "A256GCM", Serialization.COMPACT, POLICY);
     }
 
     @Benchmark
@@ -150,8 +181,14 @@ public class EsDataBenchmark {
 
     @Benchmark
     public String protectEcdhEsA256kw(Keys k) throws Exception {
-        return JoseEnvelopes.encryptForCertificates(k.payload, null, List.of(new JoseEnvelopes.CertificateRecipient(k.targetCert)), "ECDH-ES+A256KW",
-                "A256GCM", Serialization.COMPACT, POLICY);
+        return JoseEnvelopes.encryptForCertificates(
+                k.payload,
+                null,
+                List.of(new JoseEnvelopes.CertificateRecipient(k.targetCert)),
+                "ECDH-ES+A256KW",
+                "A256GCM",
+                Serialization.COMPACT,
+                POLICY);
     }
 
     @Benchmark
@@ -166,13 +203,18 @@ public class EsDataBenchmark {
 
     @Benchmark
     public byte[] unprotectEcdhEsA256kw(Keys k) throws Exception {
-        return JoseEnvelopes.decryptForCertificate(k.ecdhEnv, Serialization.COMPACT, new JoseEnvelopes.CertificateRecipient(k.sourceCert).thumbprint(),
-                io.m2mtrust.esdata.HsmEcdhDecrypter.of(k.ecdh, SIGN), POLICY);
+        return JoseEnvelopes.decryptForCertificate(
+                k.ecdhEnv,
+                Serialization.COMPACT,
+                new JoseEnvelopes.CertificateRecipient(k.sourceCert).thumbprint(),
+                io.m2mtrust.esdata.HsmEcdhDecrypter.of(k.ecdh, SIGN),
+                POLICY);
     }
 
     @Benchmark
     public String protectEs256(Keys k) throws Exception {
-        return JoseEnvelopes.sign(k.payload, new HsmJwsSigner(k.hsm, SIGN), k.sourceCert, false, Serialization.COMPACT, POLICY);
+        return JoseEnvelopes.sign(
+                k.payload, new HsmJwsSigner(k.hsm, SIGN), k.sourceCert, false, Serialization.COMPACT, POLICY);
     }
 
     @Benchmark
@@ -182,26 +224,44 @@ public class EsDataBenchmark {
 
     @Benchmark
     public String protectNested(Keys k) throws Exception {
-        String inner = JoseEnvelopes.sign(k.payload, new HsmJwsSigner(k.hsm, SIGN), k.sourceCert, false, Serialization.COMPACT, POLICY);
-        return JoseEnvelopes.encryptNested(inner, Serialization.COMPACT, List.of(rec("a", k.k1)), "A256KW", "A256GCM", Serialization.COMPACT, POLICY);
+        String inner = JoseEnvelopes.sign(
+                k.payload, new HsmJwsSigner(k.hsm, SIGN), k.sourceCert, false, Serialization.COMPACT, POLICY);
+        return JoseEnvelopes.encryptNested(
+                inner,
+                Serialization.COMPACT,
+                List.of(rec("a", k.k1)),
+                "A256KW",
+                "A256GCM",
+                Serialization.COMPACT,
+                POLICY);
     }
 
     @Benchmark
     public byte[] unprotectNested(Keys k) throws Exception {
         byte[] inner = JoseEnvelopes.decrypt(k.nestedEnv, Serialization.COMPACT, k::find, POLICY);
-        return JoseEnvelopes.verifySignature(new String(inner, java.nio.charset.StandardCharsets.US_ASCII), Serialization.COMPACT,
-                x -> Optional.of(k.sourceCert), POLICY);
+        return JoseEnvelopes.verifySignature(
+                new String(inner, java.nio.charset.StandardCharsets.US_ASCII),
+                Serialization.COMPACT,
+                x -> Optional.of(k.sourceCert),
+                POLICY);
     }
 
     @Benchmark
     public String protectThreeRecipients(Keys k) throws Exception {
-        return JoseEnvelopes.encrypt(k.payload, null, List.of(rec("a", k.k1), rec("b", k.k2), rec("c", k.k3)), "A256KW", "A256GCM",
-                Serialization.JSON, POLICY);
+        return JoseEnvelopes.encrypt(
+                k.payload,
+                null,
+                List.of(rec("a", k.k1), rec("b", k.k2), rec("c", k.k3)),
+                "A256KW",
+                "A256GCM",
+                Serialization.JSON,
+                POLICY);
     }
 
     @Benchmark
     public byte[] unprotectThreeRecipients(Keys k) throws Exception {
-        return JoseEnvelopes.decrypt(k.threeEnv, Serialization.JSON, kid -> kid.equals("c") ? k.find("c") : Optional.empty(), POLICY);
+        return JoseEnvelopes.decrypt(
+                k.threeEnv, Serialization.JSON, kid -> kid.equals("c") ? k.find("c") : Optional.empty(), POLICY);
     }
 
     /** Ceiling: one HSM AES-GCM open (what the service pays to unseal a registered key per use). */

@@ -38,7 +38,8 @@ public class HsmLayerBenchmark {
     static final HsmKeyLabel DERIVE = HsmKeyLabel.of(OWNER, KeyPurpose.DERIVE, 1);
     static final HsmKeyLabel SIGN = HsmKeyLabel.of(OWNER, KeyPurpose.SIGN, 1);
     static final HsmKeyLabel GROUP = HsmKeyLabel.named(OWNER, KeyPurpose.GROUP, "meters", 1);
-    static final io.m2mtrust.enrolment.KpmId KPM_ID = new io.m2mtrust.enrolment.KpmId("meter-0000042", 1, "meters", "mef.bench.m2m-trust.local");
+    static final io.m2mtrust.enrolment.KpmId KPM_ID =
+            new io.m2mtrust.enrolment.KpmId("meter-0000042", 1, "meters", "mef.bench.m2m-trust.local");
 
     @State(Scope.Benchmark)
     public static class Token {
@@ -63,7 +64,7 @@ public class HsmLayerBenchmark {
         public void open() throws Exception {
             token = new Pkcs11Token(TestHsm.settings());
             crypto = new HsmCrypto(token, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
-            for (HsmKeyLabel l : new HsmKeyLabel[]{KEK, DERIVE, SIGN, GROUP}) {
+            for (HsmKeyLabel l : new HsmKeyLabel[] {KEK, DERIVE, SIGN, GROUP}) {
                 if (!token.exists(l)) {
                     token.generate(l, new SelfSignedCertificates());
                 }
@@ -80,7 +81,10 @@ public class HsmLayerBenchmark {
 
         /** A unique 96-bit IV per encryption (GCM must never repeat one under a key). */
         byte[] nextIv() {
-            return ByteBuffer.allocate(12).putInt(0x6d326d74).putLong(ivCounter.incrementAndGet()).array();
+            return ByteBuffer.allocate(12)
+                    .putInt(0x6d326d74)
+                    .putLong(ivCounter.incrementAndGet())
+                    .array();
         }
 
         @TearDown(Level.Trial)

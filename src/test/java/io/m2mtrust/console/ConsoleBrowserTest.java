@@ -1,5 +1,7 @@
 package io.m2mtrust.console;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.m2mtrust.testsupport.RealKeycloakProfile;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
@@ -8,7 +10,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
-import org.openqa.selenium.Cookie;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
@@ -33,8 +34,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 /**
  * The console in a real browser (headless Debian Chromium through chromedriver) against the real Keycloak:
  * a tenant-admin signs in (authorization code + PKCE), changes the policy (and sees field errors and a
@@ -53,8 +52,13 @@ class ConsoleBrowserTest {
     void tenants() throws Exception {
         String olivia = RealKeycloakProfile.keycloak.passwordGrant("olivia", "olivia-demo-password");
         for (String t : List.of("demo", "other-co")) {
-            int s = RestAssured.given().auth().oauth2(olivia).contentType("application/json").body(Map.of("id", t, "name", t))
-                    .post("/api/v1/tenants").statusCode();
+            int s = RestAssured.given()
+                    .auth()
+                    .oauth2(olivia)
+                    .contentType("application/json")
+                    .body(Map.of("id", t, "name", t))
+                    .post("/api/v1/tenants")
+                    .statusCode();
             assertThat(s).isIn(200, 201, 409);
         }
         Files.createDirectories(SHOTS);
@@ -68,8 +72,16 @@ class ConsoleBrowserTest {
     WebDriver browser() {
         ChromeOptions o = new ChromeOptions();
         o.setBinary("/usr/bin/chromium");
-        o.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000");
-        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File("/usr/bin/chromedriver")).usingAnyFreePort().build();
+        o.addArguments(
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--window-size=1280,1000");
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(new File("/usr/bin/chromedriver"))
+                .usingAnyFreePort()
+                .build();
         WebDriver d = new ChromeDriver(service, o);
         d.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(60));
         drivers.add(d);
@@ -85,7 +97,10 @@ class ConsoleBrowserTest {
         d.get(console() + "/console");
         WebDriverWait wait = new WebDriverWait(d, Duration.ofSeconds(30));
         wait.until(ExpectedConditions.presenceOfElementLocated(By.id("username")));
-        assertThat(d.getCurrentUrl()).as("Keycloak's login page").contains("/realms/m2m-trust/protocol/openid-connect/auth").contains("code_challenge=")
+        assertThat(d.getCurrentUrl())
+                .as("Keycloak's login page")
+                .contains("/realms/m2m-trust/protocol/openid-connect/auth")
+                .contains("code_challenge=")
                 .contains("code_challenge_method=S256");
         d.findElement(By.id("username")).sendKeys(user);
         d.findElement(By.id("password")).sendKeys(user + "-demo-password");
@@ -102,7 +117,8 @@ class ConsoleBrowserTest {
     static void go(WebDriver d, By by) {
         WebElement html = d.findElement(By.tagName("html"));
         d.findElement(by).click();
-        // the old page is gone once touching its root fails (Chromium says "stale" or "does not belong to the document")
+        // the old page is gone once touching its root fails (Chromium says "stale" or "does not belong to the
+        // document")
         new WebDriverWait(d, Duration.ofSeconds(30)).until(w -> {
             try {
                 html.isEnabled();
@@ -111,16 +127,22 @@ class ConsoleBrowserTest {
                 return true;
             }
         });
-        new WebDriverWait(d, Duration.ofSeconds(30)).until(w -> "complete".equals(((org.openqa.selenium.JavascriptExecutor) w)
-                .executeScript("return document.readyState")));
+        new WebDriverWait(d, Duration.ofSeconds(30))
+                .until(w -> "complete"
+                        .equals(((org.openqa.selenium.JavascriptExecutor) w)
+                                .executeScript("return document.readyState")));
     }
 
     /** Accessibility basics: every visible form control has a label bound to it, the page has a main landmark and a skip link. */
     static void assertAccessible(WebDriver d) {
         for (WebElement e : d.findElements(By.cssSelector("input:not([type=hidden]), select, textarea"))) {
             String id = e.getAttribute("id");
-            assertThat(id).as("a form control without id on " + d.getCurrentUrl()).isNotBlank();
-            assertThat(d.findElements(By.cssSelector("label[for='" + id + "']"))).as("label for #" + id + " on " + d.getCurrentUrl()).isNotEmpty();
+            assertThat(id)
+                    .as("a form control without id on " + d.getCurrentUrl())
+                    .isNotBlank();
+            assertThat(d.findElements(By.cssSelector("label[for='" + id + "']")))
+                    .as("label for #" + id + " on " + d.getCurrentUrl())
+                    .isNotEmpty();
         }
         assertThat(d.findElements(By.cssSelector("main#main"))).hasSize(1);
         assertThat(d.findElements(By.cssSelector("a.skip[href='#main']"))).hasSize(1);
@@ -149,7 +171,8 @@ class ConsoleBrowserTest {
         set(d, "maxEsdataTargets", Integer.toString(targets));
         go(d, By.id("save"));
         assertThat(d.findElement(By.id("notice")).getText()).contains("Saved");
-        assertThat(d.findElement(By.id("maxEsdataTargets")).getAttribute("value")).isEqualTo(Integer.toString(targets));
+        assertThat(d.findElement(By.id("maxEsdataTargets")).getAttribute("value"))
+                .isEqualTo(Integer.toString(targets));
         shot(d, "policy");
 
         // errors next to the fields, nothing saved
@@ -157,12 +180,14 @@ class ConsoleBrowserTest {
         set(d, "requestQuotaPerSecond", "lots");
         go(d, By.id("save"));
         assertThat(d.findElement(By.id("form-errors")).getText()).contains("not saved");
-        assertThat(d.findElement(By.id("requestQuotaPerSecond-error")).getText()).contains("whole number");
+        assertThat(d.findElement(By.id("requestQuotaPerSecond-error")).getText())
+                .contains("whole number");
         shot(d, "policy-errors");
         set(d, "requestQuotaPerSecond", "500");
         go(d, By.id("save"));
         assertThat(d.findElement(By.id("allowedSuids-error")).getText()).contains("99");
-        assertThat(d.findElement(By.id("allowedSuids")).getAttribute("aria-invalid")).isEqualTo("true");
+        assertThat(d.findElement(By.id("allowedSuids")).getAttribute("aria-invalid"))
+                .isEqualTo("true");
 
         // a conflict: the policy changes (through the API) while the form is open
         d.get(console() + "/console/t/demo/policy");
@@ -170,12 +195,22 @@ class ConsoleBrowserTest {
         var current = RestAssured.given().auth().oauth2(ada).get("/api/v1/tenants/demo/policy");
         Map<String, Object> doc = current.jsonPath().getMap("");
         doc.put("requestQuotaPerSecond", 777);
-        RestAssured.given().auth().oauth2(ada).contentType("application/json").header("If-Match", current.header("ETag")).body(doc)
-                .put("/api/v1/tenants/demo/policy").then().statusCode(200);
+        RestAssured.given()
+                .auth()
+                .oauth2(ada)
+                .contentType("application/json")
+                .header("If-Match", current.header("ETag"))
+                .body(doc)
+                .put("/api/v1/tenants/demo/policy")
+                .then()
+                .statusCode(200);
         set(d, "maxEsdataTargets", "5");
         go(d, By.id("save"));
-        assertThat(d.findElement(By.id("conflict")).getText()).contains("Someone else saved this policy").contains("not saved");
-        assertThat(d.findElement(By.id("requestQuotaPerSecond")).getAttribute("value")).isEqualTo("777");
+        assertThat(d.findElement(By.id("conflict")).getText())
+                .contains("Someone else saved this policy")
+                .contains("not saved");
+        assertThat(d.findElement(By.id("requestQuotaPerSecond")).getAttribute("value"))
+                .isEqualTo("777");
 
         // the change is in the audit, with the console user as actor
         d.get(console() + "/console/t/demo/audit?action=policy.update&outcome=SUCCESS");
@@ -187,16 +222,27 @@ class ConsoleBrowserTest {
         shot(d, "audit");
 
         // the pages carry the security headers; a form post without the CSRF token is refused
-        String cookies = d.manage().getCookies().stream().filter(c -> !c.getName().equals("m2m-console-csrf"))
-                .map(c -> c.getName() + "=" + c.getValue()).collect(Collectors.joining("; "));
+        String cookies = d.manage().getCookies().stream()
+                .filter(c -> !c.getName().equals("m2m-console-csrf"))
+                .map(c -> c.getName() + "=" + c.getValue())
+                .collect(Collectors.joining("; "));
         HttpClient http = HttpClient.newHttpClient();
-        HttpResponse<String> page = http.send(HttpRequest.newBuilder(URI.create(console() + "/console/t/demo/policy")).header("Cookie", cookies).build(),
+        HttpResponse<String> page = http.send(
+                HttpRequest.newBuilder(URI.create(console() + "/console/t/demo/policy"))
+                        .header("Cookie", cookies)
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(page.statusCode()).isEqualTo(200);
-        assertThat(page.headers().firstValue("Content-Security-Policy").orElse("")).contains("frame-ancestors 'none'").contains("script-src 'self'");
+        assertThat(page.headers().firstValue("Content-Security-Policy").orElse(""))
+                .contains("frame-ancestors 'none'")
+                .contains("script-src 'self'");
         assertThat(page.headers().firstValue("Cache-Control").orElse("")).isEqualTo("no-store");
-        HttpResponse<String> forged = http.send(HttpRequest.newBuilder(URI.create(console() + "/console/t/demo/policy")).header("Cookie", cookies)
-                .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString("version=1&maxEsdataTargets=1")).build(),
+        HttpResponse<String> forged = http.send(
+                HttpRequest.newBuilder(URI.create(console() + "/console/t/demo/policy"))
+                        .header("Cookie", cookies)
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString("version=1&maxEsdataTargets=1"))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(forged.statusCode()).isEqualTo(403);
         assertThat(forged.body()).contains("CSRF");
@@ -204,26 +250,39 @@ class ConsoleBrowserTest {
         d.findElement(By.id("sign-out")).click();
         new WebDriverWait(d, Duration.ofSeconds(30)).until(ExpectedConditions.urlContains("/console-signed-out"));
         d.get(console() + "/console/t/demo");
-        new WebDriverWait(d, Duration.ofSeconds(30)).until(ExpectedConditions.presenceOfElementLocated(By.id("username")));
+        new WebDriverWait(d, Duration.ofSeconds(30))
+                .until(ExpectedConditions.presenceOfElementLocated(By.id("username")));
     }
 
     @Test
     void a_tenant_admin_rotates_a_group_pages_and_filters_its_devices_and_denies_one() throws Exception {
         String ada = RealKeycloakProfile.keycloak.passwordGrant("ada", "ada-demo-password");
-        int made = RestAssured.given().auth().oauth2(ada).contentType("application/json").body(Map.of("id", "meters", "name", "Meters"))
-                .post("/api/v1/tenants/demo/enrolment-groups").statusCode();
+        int made = RestAssured.given()
+                .auth()
+                .oauth2(ada)
+                .contentType("application/json")
+                .body(Map.of("id", "meters", "name", "Meters"))
+                .post("/api/v1/tenants/demo/enrolment-groups")
+                .statusCode();
         assertThat(made).isIn(201, 409);
         List<String> ids = new ArrayList<>();
         for (int i = 1; i <= 120; i++) {
             ids.add(String.format("m-%03d", i));
         }
-        RestAssured.given().auth().oauth2(ada).contentType("application/json").body(Map.of("deviceIds", ids))
-                .post("/api/v1/tenants/demo/enrolment-groups/meters/devices").then().statusCode(200);
+        RestAssured.given()
+                .auth()
+                .oauth2(ada)
+                .contentType("application/json")
+                .body(Map.of("deviceIds", ids))
+                .post("/api/v1/tenants/demo/enrolment-groups/meters/devices")
+                .then()
+                .statusCode(200);
 
         WebDriver d = browser();
         signIn(d, "ada");
         d.get(console() + "/console/t/demo/enrolment");
-        int epoch = Integer.parseInt(d.findElement(By.cssSelector("#groups tbody tr td.epoch")).getText());
+        int epoch = Integer.parseInt(
+                d.findElement(By.cssSelector("#groups tbody tr td.epoch")).getText());
         go(d, By.id("rotate-meters"));
         assertThat(d.findElement(By.id("notice")).getText()).contains("epoch " + (epoch + 1) + " is now primary");
         shot(d, "enrolment-groups");
@@ -231,16 +290,20 @@ class ConsoleBrowserTest {
         d.get(console() + "/console/t/demo/enrolment/meters");
         assertThat(d.findElements(By.cssSelector("#devices tbody tr"))).hasSize(50);
         go(d, By.id("next"));
-        assertThat(d.findElements(By.cssSelector("#devices tbody tr")).get(0).getText()).startsWith("m-051");
+        assertThat(d.findElements(By.cssSelector("#devices tbody tr")).get(0).getText())
+                .startsWith("m-051");
         set(d, "prefix", "m-11");
         go(d, By.id("filter"));
         assertThat(d.findElements(By.cssSelector("#devices tbody tr"))).hasSize(10);
         go(d, By.id("deny-m-115"));
         assertThat(d.findElement(By.id("notice")).getText()).contains("m-115 denied");
-        assertThat(d.findElement(By.cssSelector("#device-m-115 .status")).getText()).isEqualTo("DENIED");
+        assertThat(d.findElement(By.cssSelector("#device-m-115 .status")).getText())
+                .isEqualTo("DENIED");
         assertThat(d.findElements(By.id("allow-m-115"))).hasSize(1); // a denied device offers re-allow
         d.get(console() + "/console/t/demo/enrolment/meters?status=DENIED");
-        assertThat(d.findElements(By.cssSelector("#devices tbody tr"))).extracting(WebElement::getText).anyMatch(t -> t.startsWith("m-115"));
+        assertThat(d.findElements(By.cssSelector("#devices tbody tr")))
+                .extracting(WebElement::getText)
+                .anyMatch(t -> t.startsWith("m-115"));
         shot(d, "devices");
         assertAccessible(d);
 
@@ -263,27 +326,54 @@ class ConsoleBrowserTest {
         assertThat(d.findElement(By.id("error-message")).getText()).contains("already exported");
 
         d.get(console() + "/console/t/demo/audit?action=device.deny");
-        assertThat(d.findElement(By.cssSelector("#events tbody tr")).getText()).contains("device.deny").contains("m-115").contains("ada");
+        assertThat(d.findElement(By.cssSelector("#events tbody tr")).getText())
+                .contains("device.deny")
+                .contains("m-115")
+                .contains("ada");
     }
 
     @Test
     void certificates_are_revoked_with_a_reason_and_the_platform_admin_sees_the_hsm_health() throws Exception {
         String ada = RealKeycloakProfile.keycloak.passwordGrant("ada", "ada-demo-password");
-        int ca = RestAssured.given().auth().oauth2(ada).contentType("application/json").post("/api/v1/tenants/demo/ca").statusCode();
+        int ca = RestAssured.given()
+                .auth()
+                .oauth2(ada)
+                .contentType("application/json")
+                .post("/api/v1/tenants/demo/ca")
+                .statusCode();
         assertThat(ca).isIn(201, 409);
-        String serial = RestAssured.given().auth().oauth2(ada).contentType("application/json")
-                .body(Map.of("id", "ep-" + System.nanoTime(), "subjectType", "FQDN", "subjectId", "ep" + System.nanoTime() + ".demo.example"))
-                .post("/api/v1/tenants/demo/endpoints").then().statusCode(201).extract().jsonPath().getString("certificateSerial");
+        String serial = RestAssured.given()
+                .auth()
+                .oauth2(ada)
+                .contentType("application/json")
+                .body(Map.of(
+                        "id",
+                        "ep-" + System.nanoTime(),
+                        "subjectType",
+                        "FQDN",
+                        "subjectId",
+                        "ep" + System.nanoTime() + ".demo.example"))
+                .post("/api/v1/tenants/demo/endpoints")
+                .then()
+                .statusCode(201)
+                .extract()
+                .jsonPath()
+                .getString("certificateSerial");
 
         WebDriver d = browser();
         signIn(d, "ada");
         d.get(console() + "/console/t/demo/certificates?status=VALID");
-        int revokedBefore = Integer.parseInt(d.findElement(By.cssSelector("#crls tbody tr .revoked-count")).getText());
-        new org.openqa.selenium.support.ui.Select(d.findElement(By.id("reason-" + serial))).selectByVisibleText("keyCompromise");
+        int revokedBefore = Integer.parseInt(
+                d.findElement(By.cssSelector("#crls tbody tr .revoked-count")).getText());
+        new org.openqa.selenium.support.ui.Select(d.findElement(By.id("reason-" + serial)))
+                .selectByVisibleText("keyCompromise");
         go(d, By.id("revoke-" + serial));
         assertThat(d.findElement(By.id("notice")).getText()).contains(serial).contains("keyCompromise");
-        assertThat(d.findElement(By.cssSelector("#cert-" + serial + " .status")).getText()).isEqualTo("REVOKED");
-        assertThat(Integer.parseInt(d.findElement(By.cssSelector("#crls tbody tr .revoked-count")).getText())).isGreaterThan(revokedBefore);
+        assertThat(d.findElement(By.cssSelector("#cert-" + serial + " .status")).getText())
+                .isEqualTo("REVOKED");
+        assertThat(Integer.parseInt(d.findElement(By.cssSelector("#crls tbody tr .revoked-count"))
+                        .getText()))
+                .isGreaterThan(revokedBefore);
         shot(d, "certificates");
         assertAccessible(d);
         d.get(console() + "/console/hsm");
@@ -311,9 +401,11 @@ class ConsoleBrowserTest {
         new WebDriverWait(olivia, Duration.ofSeconds(30)).until(w -> {
             w.navigate().refresh();
             // a sign bar of a minute with operations (the page's own audit and CA work signs in the HSM)
-            return w.findElements(By.cssSelector("figure.chart svg rect.bar")).stream().anyMatch(b -> !"0".equals(b.getAttribute("height")));
+            return w.findElements(By.cssSelector("figure.chart svg rect.bar")).stream()
+                    .anyMatch(b -> !"0".equals(b.getAttribute("height")));
         });
-        assertThat(olivia.findElements(By.cssSelector("#key-versions tbody tr"))).isNotEmpty();
+        assertThat(olivia.findElements(By.cssSelector("#key-versions tbody tr")))
+                .isNotEmpty();
         shot(olivia, "hsm");
     }
 
@@ -324,8 +416,15 @@ class ConsoleBrowserTest {
         var pol = RestAssured.given().auth().oauth2(token).get("/api/v1/tenants/demo/policy");
         Map<String, Object> doc = pol.jsonPath().getMap("");
         doc.put("allowHostMemoryKeys", allowed);
-        RestAssured.given().auth().oauth2(token).contentType("application/json").header("If-Match", pol.header("ETag")).body(doc)
-                .put("/api/v1/tenants/demo/policy").then().statusCode(200);
+        RestAssured.given()
+                .auth()
+                .oauth2(token)
+                .contentType("application/json")
+                .header("If-Match", pol.header("ETag"))
+                .body(doc)
+                .put("/api/v1/tenants/demo/policy")
+                .then()
+                .statusCode(200);
     }
 
     @Test
@@ -333,24 +432,61 @@ class ConsoleBrowserTest {
         String ada = RealKeycloakProfile.keycloak.passwordGrant("ada", "ada-demo-password");
         // a real enrolee: Kpm exported once (policy allows it here), then OpenSSL registers at the MEF over TLS-PSK
         hostMemory(ada, true);
-        int made = RestAssured.given().auth().oauth2(ada).contentType("application/json").body(Map.of("id", "gateways", "name", "Gateways"))
-                .post("/api/v1/tenants/demo/enrolment-groups").statusCode();
+        int made = RestAssured.given()
+                .auth()
+                .oauth2(ada)
+                .contentType("application/json")
+                .body(Map.of("id", "gateways", "name", "Gateways"))
+                .post("/api/v1/tenants/demo/enrolment-groups")
+                .statusCode();
         assertThat(made).isIn(201, 409);
         String device = "gw-" + System.nanoTime();
-        RestAssured.given().auth().oauth2(ada).contentType("application/json").body(Map.of("deviceIds", List.of(device)))
-                .post("/api/v1/tenants/demo/enrolment-groups/gateways/devices").then().statusCode(200);
-        var export = RestAssured.given().auth().oauth2(ada).contentType("application/json")
-                .post("/api/v1/tenants/demo/enrolment-groups/gateways/devices/" + device + "/kpm-export").then().statusCode(200).extract().jsonPath();
+        RestAssured.given()
+                .auth()
+                .oauth2(ada)
+                .contentType("application/json")
+                .body(Map.of("deviceIds", List.of(device)))
+                .post("/api/v1/tenants/demo/enrolment-groups/gateways/devices")
+                .then()
+                .statusCode(200);
+        var export = RestAssured.given()
+                .auth()
+                .oauth2(ada)
+                .contentType("application/json")
+                .post("/api/v1/tenants/demo/enrolment-groups/gateways/devices/" + device + "/kpm-export")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
         String kpmId = export.getString("kpmId");
         byte[] kpm = java.util.Base64.getDecoder().decode(export.getString("kpm"));
         String mef = "mef.demo.m2m-trust.local";
-        var reg = io.m2mtrust.testsupport.OpenSsl.pskCall(listener.port(), mef, kpmId, kpm, "POST", "/clientRegistration",
-                "{\"mefFqdn\":\"" + mef + "\",\"expirationTime\":\"" + java.time.Instant.now().plusSeconds(86400) + "\",\"adminFqdn\":\"admin.demo.example\"}");
+        var reg = io.m2mtrust.testsupport.OpenSsl.pskCall(
+                listener.port(),
+                mef,
+                kpmId,
+                kpm,
+                "POST",
+                "/clientRegistration",
+                "{\"mefFqdn\":\"" + mef + "\",\"expirationTime\":\""
+                        + java.time.Instant.now().plusSeconds(86400) + "\",\"adminFqdn\":\"admin.demo.example\"}");
         assertThat(reg.status()).as(reg.output()).isEqualTo(201);
         String regId = reg.json().getString("mefClientRegId");
-        var key = io.m2mtrust.testsupport.OpenSsl.pskCall(listener.port(), mef, kpmId, kpm, "POST", "/keyRegistration",
-                io.m2mtrust.testsupport.OpenSsl.keyRegistration("mefFqdn", mef, "admin.demo.example", 24, List.of("app.demo.example"),
-                        java.util.Base64.getEncoder().encodeToString(new byte[64]), java.time.Instant.now().plusSeconds(3600)));
+        var key = io.m2mtrust.testsupport.OpenSsl.pskCall(
+                listener.port(),
+                mef,
+                kpmId,
+                kpm,
+                "POST",
+                "/keyRegistration",
+                io.m2mtrust.testsupport.OpenSsl.keyRegistration(
+                        "mefFqdn",
+                        mef,
+                        "admin.demo.example",
+                        24,
+                        List.of("app.demo.example"),
+                        java.util.Base64.getEncoder().encodeToString(new byte[64]),
+                        java.time.Instant.now().plusSeconds(3600)));
         assertThat(key.status()).as(key.output()).isEqualTo(201);
         String rel = key.json().getString("relativeKeyId");
 
@@ -358,11 +494,17 @@ class ConsoleBrowserTest {
         signIn(d, "ada");
         // the device's lineage reaches its MEF registration and the key it registered
         d.get(console() + "/console/t/demo/enrolment/gateways/devices/" + device + "/lineage");
-        assertThat(d.findElement(By.id("lineage-mef")).getText()).contains(regId).contains(rel).contains("SUID 24");
+        assertThat(d.findElement(By.id("lineage-mef")).getText())
+                .contains(regId)
+                .contains(rel)
+                .contains("SUID 24");
         shot(d, "device-lineage");
         d.get(console() + "/console/t/demo/clients?fn=mef");
         go(d, By.id("lineage-" + regId));
-        assertThat(d.findElement(By.id("lineage-keys")).getText()).contains(rel).contains("SUID 24").contains("app.demo.example");
+        assertThat(d.findElement(By.id("lineage-keys")).getText())
+                .contains(rel)
+                .contains("SUID 24")
+                .contains("app.demo.example");
         assertThat(d.getPageSource()).doesNotContain("keyValue");
         shot(d, "lineage");
         go(d, By.id("revoke-client"));
@@ -370,7 +512,8 @@ class ConsoleBrowserTest {
         assertThat(d.findElement(By.id("clients")).getText()).doesNotContain(regId);
         assertThat(d.findElement(By.id("keys")).getText()).doesNotContain(rel);
         // and the enrolee can no longer retrieve what it registered... nor does the MEF know the registration
-        var gone = io.m2mtrust.testsupport.OpenSsl.pskCall(listener.port(), mef, kpmId, kpm, "GET", "/clientRegistration/" + regId, null);
+        var gone = io.m2mtrust.testsupport.OpenSsl.pskCall(
+                listener.port(), mef, kpmId, kpm, "GET", "/clientRegistration/" + regId, null);
         assertThat(gone.status()).isEqualTo(404);
     }
 
@@ -384,9 +527,11 @@ class ConsoleBrowserTest {
         assertThat(auditor.findElements(By.cssSelector("fieldset[disabled]"))).hasSize(2);
         shot(auditor, "policy-auditor");
         // auditors may simulate: a dry run that changes nothing
-        auditor.get(console() + "/console/t/demo/simulator?operation=ESPRIM_REQUEST&originator=Cnobody&target=%2Fid-in");
+        auditor.get(
+                console() + "/console/t/demo/simulator?operation=ESPRIM_REQUEST&originator=Cnobody&target=%2Fid-in");
         assertThat(auditor.findElement(By.id("verdict")).getText()).contains("Would fail");
-        assertThat(auditor.findElement(By.id("notes")).getText()).contains("not an entity this tenant's proxy protects");
+        assertThat(auditor.findElement(By.id("notes")).getText())
+                .contains("not an entity this tenant's proxy protects");
         shot(auditor, "simulator");
         assertAccessible(auditor);
         auditor.get(console() + "/console/t/demo/enrolment");
@@ -403,33 +548,53 @@ class ConsoleBrowserTest {
         shot(other, "other-tenant");
 
         // the API is unchanged by the console's sign-in: no token is 401, never a redirect
-        assertThat(RestAssured.given().redirects().follow(false).get("/api/v1/tenants/demo/policy").statusCode()).isEqualTo(401);
+        assertThat(RestAssured.given()
+                        .redirects()
+                        .follow(false)
+                        .get("/api/v1/tenants/demo/policy")
+                        .statusCode())
+                .isEqualTo(401);
     }
 
     @Test
-    void a_tenant_admin_adds_a_person_changes_their_role_and_disables_them_and_a_platform_admin_onboards_a_tenant() throws Exception {
+    void a_tenant_admin_adds_a_person_changes_their_role_and_disables_them_and_a_platform_admin_onboards_a_tenant()
+            throws Exception {
         WebDriver d = browser();
         signIn(d, "ada");
         go(d, By.linkText("People"));
-        assertThat(d.findElement(By.id("user-ada")).getText()).contains("tenant-admin").contains("enabled");
+        assertThat(d.findElement(By.id("user-ada")).getText())
+                .contains("tenant-admin")
+                .contains("enabled");
         assertThat(d.findElement(By.id("user-audrey")).getText()).contains("tenant-auditor");
         assertAccessible(d);
         set(d, "new-username", "carl-console");
         new org.openqa.selenium.support.ui.Select(d.findElement(By.id("new-role"))).selectByValue("tenant-auditor");
         set(d, "new-password", "Temp-Carl-1234567");
         go(d, By.id("create-user"));
-        assertThat(d.findElement(By.id("notice")).getText()).contains("carl-console created").contains("first sign-in");
+        assertThat(d.findElement(By.id("notice")).getText())
+                .contains("carl-console created")
+                .contains("first sign-in");
         assertThat(d.getPageSource()).doesNotContain("Temp-Carl-1234567");
-        assertThat(d.findElement(By.id("user-carl-console")).getText()).contains("tenant-auditor").contains("choose a password");
+        assertThat(d.findElement(By.id("user-carl-console")).getText())
+                .contains("tenant-auditor")
+                .contains("choose a password");
         shot(d, "people");
 
-        new org.openqa.selenium.support.ui.Select(d.findElement(By.id("role-carl-console"))).selectByValue("tenant-admin");
+        new org.openqa.selenium.support.ui.Select(d.findElement(By.id("role-carl-console")))
+                .selectByValue("tenant-admin");
         d.findElement(By.id("enabled-carl-console")).click();
         go(d, By.id("save-carl-console"));
-        assertThat(d.findElement(By.id("notice")).getText()).contains("disabled").contains("tenant-admin");
+        assertThat(d.findElement(By.id("notice")).getText())
+                .contains("disabled")
+                .contains("tenant-admin");
         String ada = RealKeycloakProfile.keycloak.passwordGrant("ada", "ada-demo-password");
-        var carl = RestAssured.given().auth().oauth2(ada).get("/api/v1/tenants/demo/users").jsonPath();
-        assertThat(carl.getBoolean("find { it.username == 'carl-console' }.enabled")).isFalse();
+        var carl = RestAssured.given()
+                .auth()
+                .oauth2(ada)
+                .get("/api/v1/tenants/demo/users")
+                .jsonPath();
+        assertThat(carl.getBoolean("find { it.username == 'carl-console' }.enabled"))
+                .isFalse();
         assertThat(carl.getList("find { it.username == 'carl-console' }.roles")).containsExactly("tenant-admin");
         // ada cannot lock herself out
         new org.openqa.selenium.support.ui.Select(d.findElement(By.id("role-ada"))).selectByValue("tenant-auditor");
@@ -453,9 +618,12 @@ class ConsoleBrowserTest {
         assertAccessible(op);
         go(op, By.id("create-tenant"));
         assertThat(op.getCurrentUrl()).endsWith("/console/t/console-co");
-        assertThat(RealKeycloakProfile.mail.awaitTo("cora@console.example", Duration.ofSeconds(20))).isPresent();
+        assertThat(RealKeycloakProfile.mail.awaitTo("cora@console.example", Duration.ofSeconds(20)))
+                .isPresent();
         op.get(console() + "/console/t/console-co/users");
-        assertThat(op.findElement(By.id("user-cora@console.example")).getText()).contains("tenant-admin").contains("choose a password");
+        assertThat(op.findElement(By.id("user-cora@console.example")).getText())
+                .contains("tenant-admin")
+                .contains("choose a password");
         assertThat(op.findElements(By.id("invite-cora@console.example"))).hasSize(1);
         shot(op, "people-new-tenant");
     }

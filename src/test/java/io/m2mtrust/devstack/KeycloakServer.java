@@ -54,7 +54,8 @@ public final class KeycloakServer implements AutoCloseable {
         try (Stream<Path> s = Files.list(Path.of("/usr/lib/jvm"))) {
             return s.filter(p -> p.getFileName().toString().matches("(temurin|java|jdk)-?(2[1-9]|[3-9][0-9]).*"))
                     .filter(p -> Files.isExecutable(p.resolve("bin/java")))
-                    .sorted(Comparator.reverseOrder()).findFirst();
+                    .sorted(Comparator.reverseOrder())
+                    .findFirst();
         } catch (IOException e) {
             return Optional.empty();
         }
@@ -65,24 +66,34 @@ public final class KeycloakServer implements AutoCloseable {
     }
 
     /** Starts on {@code preferredPort} when it is free (0: any free port). */
-    public static KeycloakServer start(Path workDir, Path javaHome, Path distZip, String version, int preferredPort) throws Exception {
+    public static KeycloakServer start(Path workDir, Path javaHome, Path distZip, String version, int preferredPort)
+            throws Exception {
         Path home = workDir.resolve("keycloak-" + version);
         if (!Files.isExecutable(home.resolve("bin/kc.sh"))) {
             unzip(distZip, workDir);
         }
         deleteRecursively(home.resolve("data"));
         Files.createDirectories(home.resolve("data/import"));
-        Files.copy(REALM_FILE, home.resolve("data/import/" + REALM + "-realm.json"), StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(
+                REALM_FILE, home.resolve("data/import/" + REALM + "-realm.json"), StandardCopyOption.REPLACE_EXISTING);
 
         int port = preferredPort > 0 && isFree(preferredPort) ? preferredPort : freePort();
         int management = freePort();
         Path log = workDir.resolve("keycloak.log");
-        // --hostname fixes the issuer: a token fetched at 127.0.0.1 carries iss http://localhost:<port>/realms/… like one fetched at
-        // localhost, so the local realm's tokens are accepted however a client spells the host (production issuers are exact)
-        ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/kc.sh").toString(), "start-dev",
-                "--http-port=" + port, "--http-management-port=" + management, "--import-realm",
-                "--hostname=http://localhost:" + port, "--cache=local")
-                .redirectErrorStream(true).redirectOutput(log.toFile());
+        // --hostname fixes the issuer: a token fetched at 127.0.0.1 carries iss http://localhost:<port>/realms/… like
+        // one fetched at
+        // localhost, so the local realm's tokens are accepted however a client spells the host (production issuers are
+        // exact)
+        ProcessBuilder pb = new ProcessBuilder(
+                        home.resolve("bin/kc.sh").toString(),
+                        "start-dev",
+                        "--http-port=" + port,
+                        "--http-management-port=" + management,
+                        "--import-realm",
+                        "--hostname=http://localhost:" + port,
+                        "--cache=local")
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile());
         pb.environment().put("JAVA_HOME", javaHome.toString());
         pb.environment().put("KC_BOOTSTRAP_ADMIN_USERNAME", "kc-bootstrap-admin");
         byte[] pw = new byte[18];
@@ -119,32 +130,61 @@ public final class KeycloakServer implements AutoCloseable {
 
     /** A token of Keycloak's bootstrap administrator (master realm), for test set-up only. */
     public String bootstrapAdminToken() throws IOException, InterruptedException {
-        String form = "grant_type=password&client_id=admin-cli&username=kc-bootstrap-admin&password=" + enc(bootstrapPassword);
-        HttpResponse<String> t = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(baseUrl() + "/realms/master/protocol/openid-connect/token"))
-                .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(form)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(t.body()).get("access_token").asText();
+        String form = "grant_type=password&client_id=admin-cli&username=kc-bootstrap-admin&password="
+                + enc(bootstrapPassword);
+        HttpResponse<String> t = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create(baseUrl() + "/realms/master/protocol/openid-connect/token"))
+                                .header("Content-Type", "application/x-www-form-urlencoded")
+                                .POST(HttpRequest.BodyPublishers.ofString(form))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        return new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(t.body())
+                .get("access_token")
+                .asText();
     }
 
     /** Points the realm's e-mail (invitations) at an SMTP server. */
     public void useSmtp(String host, int smtpPort) throws Exception {
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
-        String body = json.writeValueAsString(java.util.Map.of("smtpServer", java.util.Map.of(
-                "host", host, "port", Integer.toString(smtpPort), "from", "no-reply@m2m-trust.example", "fromDisplayName", "m2m-trust")));
-        HttpResponse<String> put = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(baseUrl() + "/admin/realms/" + REALM))
-                .header("Authorization", "Bearer " + bootstrapAdminToken()).header("Content-Type", "application/json")
-                .PUT(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        String body = json.writeValueAsString(java.util.Map.of(
+                "smtpServer",
+                java.util.Map.of(
+                        "host",
+                        host,
+                        "port",
+                        Integer.toString(smtpPort),
+                        "from",
+                        "no-reply@m2m-trust.example",
+                        "fromDisplayName",
+                        "m2m-trust")));
+        HttpResponse<String> put = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create(baseUrl() + "/admin/realms/" + REALM))
+                                .header("Authorization", "Bearer " + bootstrapAdminToken())
+                                .header("Content-Type", "application/json")
+                                .PUT(HttpRequest.BodyPublishers.ofString(body))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         if (put.statusCode() != 204) {
-            throw new IllegalStateException("Keycloak refused the realm's SMTP settings: " + put.statusCode() + " " + put.body());
+            throw new IllegalStateException(
+                    "Keycloak refused the realm's SMTP settings: " + put.statusCode() + " " + put.body());
         }
     }
 
     /** The password grant's answer: 200 with a token, or Keycloak's refusal (status and error). */
-    public HttpResponse<String> tryPasswordGrant(String user, String password) throws IOException, InterruptedException {
-        String form = "grant_type=password&client_id=m2m-trust-cli&scope=openid&username=" + enc(user) + "&password=" + enc(password);
-        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(realmUrl() + "/protocol/openid-connect/token"))
-                .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(form)).build(),
-                HttpResponse.BodyHandlers.ofString());
+    public HttpResponse<String> tryPasswordGrant(String user, String password)
+            throws IOException, InterruptedException {
+        String form = "grant_type=password&client_id=m2m-trust-cli&scope=openid&username=" + enc(user) + "&password="
+                + enc(password);
+        return HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create(realmUrl() + "/protocol/openid-connect/token"))
+                                .header("Content-Type", "application/x-www-form-urlencoded")
+                                .POST(HttpRequest.BodyPublishers.ofString(form))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
     }
 
     /** An access token by the password grant of the public {@code m2m-trust-cli} client. */
@@ -154,13 +194,19 @@ public final class KeycloakServer implements AutoCloseable {
 
     /** A password grant at {@code http://<host>:<port>} (e.g. 127.0.0.1: the issuer stays localhost's, see start). */
     public String passwordGrant(String user, String password, String host) throws IOException, InterruptedException {
-        String form = "grant_type=password&client_id=m2m-trust-cli&scope=openid&username=" + enc(user) + "&password=" + enc(password);
+        String form = "grant_type=password&client_id=m2m-trust-cli&scope=openid&username=" + enc(user) + "&password="
+                + enc(password);
         String tokenUrl = "http://" + host + ":" + port + "/realms/" + REALM + "/protocol/openid-connect/token";
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(tokenUrl))
-                .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(form)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create(tokenUrl))
+                                .header("Content-Type", "application/x-www-form-urlencoded")
+                                .POST(HttpRequest.BodyPublishers.ofString(form))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) {
-            throw new IllegalStateException("Keycloak refused the password grant for " + user + ": HTTP " + r.statusCode());
+            throw new IllegalStateException(
+                    "Keycloak refused the password grant for " + user + ": HTTP " + r.statusCode());
         }
         String body = r.body();
         int i = body.indexOf("\"access_token\":\"") + 16;
@@ -168,15 +214,19 @@ public final class KeycloakServer implements AutoCloseable {
     }
 
     private void awaitRealm(Duration max) throws Exception {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpClient http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         long end = System.nanoTime() + max.toNanos();
         while (System.nanoTime() < end) {
             if (!process.isAlive()) {
                 throw new IllegalStateException("Keycloak exited with " + process.exitValue() + "; see " + log);
             }
             try {
-                HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(realmUrl() + "/.well-known/openid-configuration"))
-                        .timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.discarding());
+                HttpResponse<Void> r = http.send(
+                        HttpRequest.newBuilder(URI.create(realmUrl() + "/.well-known/openid-configuration"))
+                                .timeout(Duration.ofSeconds(3))
+                                .build(),
+                        HttpResponse.BodyHandlers.discarding());
                 if (r.statusCode() == 200) {
                     return;
                 }
@@ -222,22 +272,38 @@ public final class KeycloakServer implements AutoCloseable {
     public void allowConsoleAt(String baseUrl) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         String base = "http://localhost:" + port;
-        String form = "grant_type=password&client_id=admin-cli&username=kc-bootstrap-admin&password=" + enc(bootstrapPassword);
-        HttpResponse<String> t = http.send(HttpRequest.newBuilder(URI.create(base + "/realms/master/protocol/openid-connect/token"))
-                .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(form)).build(),
+        String form = "grant_type=password&client_id=admin-cli&username=kc-bootstrap-admin&password="
+                + enc(bootstrapPassword);
+        HttpResponse<String> t = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/realms/master/protocol/openid-connect/token"))
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString(form))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         String admin = json.readTree(t.body()).get("access_token").asText();
-        HttpResponse<String> found = http.send(HttpRequest.newBuilder(URI.create(base + "/admin/realms/" + REALM + "/clients?clientId=m2m-trust-console"))
-                .header("Authorization", "Bearer " + admin).build(), HttpResponse.BodyHandlers.ofString());
-        com.fasterxml.jackson.databind.node.ObjectNode client = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(found.body()).get(0);
+        HttpResponse<String> found = http.send(
+                HttpRequest.newBuilder(
+                                URI.create(base + "/admin/realms/" + REALM + "/clients?clientId=m2m-trust-console"))
+                        .header("Authorization", "Bearer " + admin)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        com.fasterxml.jackson.databind.node.ObjectNode client = (com.fasterxml.jackson.databind.node.ObjectNode)
+                json.readTree(found.body()).get(0);
         client.putArray("redirectUris").add(baseUrl + "/console/*");
-        ((com.fasterxml.jackson.databind.node.ObjectNode) client.get("attributes")).put("post.logout.redirect.uris", baseUrl + "/console-signed-out");
-        HttpResponse<String> put = http.send(HttpRequest.newBuilder(URI.create(base + "/admin/realms/" + REALM + "/clients/" + client.get("id").asText()))
-                .header("Authorization", "Bearer " + admin).header("Content-Type", "application/json")
-                .PUT(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(client))).build(), HttpResponse.BodyHandlers.ofString());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) client.get("attributes"))
+                .put("post.logout.redirect.uris", baseUrl + "/console-signed-out");
+        HttpResponse<String> put = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/admin/realms/" + REALM + "/clients/"
+                                + client.get("id").asText()))
+                        .header("Authorization", "Bearer " + admin)
+                        .header("Content-Type", "application/json")
+                        .PUT(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(client)))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         if (put.statusCode() != 204) {
-            throw new IllegalStateException("Keycloak refused the console client update: " + put.statusCode() + " " + put.body());
+            throw new IllegalStateException(
+                    "Keycloak refused the console client update: " + put.statusCode() + " " + put.body());
         }
     }
 
@@ -253,11 +319,13 @@ public final class KeycloakServer implements AutoCloseable {
 
     private static void unzip(Path zip, Path into) throws IOException {
         if (!Files.isRegularFile(zip)) {
-            throw new IllegalStateException("Keycloak distribution " + zip + " is missing: build with Maven (the dependency plugin copies it)");
+            throw new IllegalStateException(
+                    "Keycloak distribution " + zip + " is missing: build with Maven (the dependency plugin copies it)");
         }
         Files.createDirectories(into);
         Path root = into.toRealPath();
-        try (InputStream in = Files.newInputStream(zip); ZipInputStream z = new ZipInputStream(in)) {
+        try (InputStream in = Files.newInputStream(zip);
+                ZipInputStream z = new ZipInputStream(in)) {
             for (ZipEntry e; (e = z.getNextEntry()) != null; ) {
                 Path target = root.resolve(e.getName()).normalize();
                 if (!target.startsWith(root)) {

@@ -21,30 +21,43 @@ import java.util.Optional;
  */
 public final class LocalStack {
 
-    private LocalStack() {
-    }
+    private LocalStack() {}
 
     public static void main(String[] args) throws Exception {
         Path work = Path.of("target/local");
         Files.createDirectories(work);
-        int httpPort = Integer.parseInt(Optional.ofNullable(System.getenv("M2M_HTTP_PORT")).orElse("8080"));
+        int httpPort = Integer.parseInt(
+                Optional.ofNullable(System.getenv("M2M_HTTP_PORT")).orElse("8080"));
 
         log("starting PostgreSQL (embedded)");
-        EmbeddedPostgres pg = EmbeddedPostgres.builder().setDataDirectory(work.resolve("pgdata")).setCleanDataDirectory(true).start();
-        try (Connection c = pg.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+        EmbeddedPostgres pg = EmbeddedPostgres.builder()
+                .setDataDirectory(work.resolve("pgdata"))
+                .setCleanDataDirectory(true)
+                .start();
+        try (Connection c = pg.getPostgresDatabase().getConnection();
+                Statement s = c.createStatement()) {
             s.execute("create database m2mtrust");
         }
 
-        Path javaHome = KeycloakServer.javaHome().orElseThrow(() -> new IllegalStateException(
-                "Keycloak needs Java 21+: install a Temurin 21+ JDK under /usr/lib/jvm or set M2M_KEYCLOAK_JAVA_HOME"));
+        Path javaHome = KeycloakServer.javaHome()
+                .orElseThrow(
+                        () -> new IllegalStateException(
+                                "Keycloak needs Java 21+: install a Temurin 21+ JDK under /usr/lib/jvm or set M2M_KEYCLOAK_JAVA_HOME"));
         log("starting Keycloak " + System.getProperty("m2m.keycloak.version") + " on " + javaHome + " (about 30 s)");
-        KeycloakServer kc = KeycloakServer.start(Path.of("target/keycloak"), javaHome,
-                Path.of(System.getProperty("m2m.keycloak.zip")), System.getProperty("m2m.keycloak.version"), 8180);
+        KeycloakServer kc = KeycloakServer.start(
+                Path.of("target/keycloak"),
+                javaHome,
+                Path.of(System.getProperty("m2m.keycloak.zip")),
+                System.getProperty("m2m.keycloak.version"),
+                8180);
 
         log("starting m2m-trust on port " + httpPort);
-        ProcessBuilder pb = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED",
-                "-jar", "target/quarkus-app/quarkus-run.jar")).inheritIO();
+        ProcessBuilder pb = new ProcessBuilder(List.of(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED",
+                        "-jar",
+                        "target/quarkus-app/quarkus-run.jar"))
+                .inheritIO();
         pb.environment().put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
         pb.environment().put("M2M_DB_USER", "postgres");
         pb.environment().put("M2M_OIDC_URL", kc.realmUrl());
@@ -72,12 +85,17 @@ public final class LocalStack {
         String base = "http://localhost:" + httpPort;
         awaitReady(base + "/q/health/ready", service);
         String olivia = kc.passwordGrant("olivia", "olivia-demo-password");
-        HttpResponse<String> created = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + "/api/v1/tenants"))
-                        .header("Authorization", "Bearer " + olivia).header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"demo\",\"name\":\"Demo tenant\"}")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> created = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create(base + "/api/v1/tenants"))
+                                .header("Authorization", "Bearer " + olivia)
+                                .header("Content-Type", "application/json")
+                                .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"demo\",\"name\":\"Demo tenant\"}"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         if (created.statusCode() != 201) {
-            throw new IllegalStateException("seeding the demo tenant failed: HTTP " + created.statusCode() + " " + created.body());
+            throw new IllegalStateException(
+                    "seeding the demo tenant failed: HTTP " + created.statusCode() + " " + created.body());
         }
 
         System.out.println("""
@@ -111,7 +129,8 @@ public final class LocalStack {
                    curl -s -H "Authorization: Bearer $OLIVIA_TOKEN" -H 'Content-Type: application/json' %1$s/api/v1/tenants \
                      -d '{"id":"acme","name":"ACME","firstAdmin":{"username":"fiona","temporaryPassword":"Choose-a-new-one-1"}}'
                 ==================================================================================
-                """.formatted(base, kc.realmUrl(), kc.realmUrl().replace("/realms/m2m-trust", ""), kc.bootstrapAdminPassword()));
+                """.formatted(
+                base, kc.realmUrl(), kc.realmUrl().replace("/realms/m2m-trust", ""), kc.bootstrapAdminPassword()));
         System.exit(service.waitFor());
     }
 
@@ -123,7 +142,9 @@ public final class LocalStack {
                 throw new IllegalStateException("m2m-trust exited with status " + service.exitValue());
             }
             try {
-                if (http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                if (http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding())
+                                .statusCode()
+                        == 200) {
                     return;
                 }
             } catch (java.io.IOException notYet) {

@@ -1,5 +1,8 @@
 package io.m2mtrust.escertke;
 
+import static io.m2mtrust.testsupport.Api.as;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.m2mtrust.ca.IssuedCertificate;
 import io.m2mtrust.ca.SubjectType;
 import io.m2mtrust.ca.TenantCa;
@@ -38,9 +41,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
-import static io.m2mtrust.testsupport.Api.as;
-import static org.assertj.core.api.Assertions.assertThat;
-
 /**
  * ESCertKE against a real OpenSSL in both roles: the test relays TLS records between the proxy's Notify
  * messages (securityInfo type 6) and an {@code openssl s_client} (proxy terminating) or {@code openssl s_server}
@@ -71,8 +71,11 @@ class EscertkeOpenSslTest {
         cse = MiniCse.start("/id-in", "cse-in");
         terminatingTenant(T, SP, cse);
         // a legacy AE behind the proxy, for the initiating role
-        as(Tokens.tenantAdmin(T)).body(Map.of("id", "legacy", "subjectType", "AE_ID", "subjectId", "https://" + SP + "/id-in/Clegacy"))
-                .post("/api/v1/tenants/" + T + "/endpoints").then().statusCode(201);
+        as(Tokens.tenantAdmin(T))
+                .body(Map.of("id", "legacy", "subjectType", "AE_ID", "subjectId", "https://" + SP + "/id-in/Clegacy"))
+                .post("/api/v1/tenants/" + T + "/endpoints")
+                .then()
+                .statusCode(201);
         Files.writeString(dir.resolve("ca.pem"), pem(ca.cas(T).get(0).certificate()));
     }
 
@@ -90,12 +93,21 @@ class EscertkeOpenSslTest {
     static void terminatingTenant(String t, String sp, MiniCse cse) {
         Api.createTenant(t);
         as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/ca").then().statusCode(201);
-        as(Tokens.tenantAdmin(t)).body(Map.of("cseUrl", cse.url(), "cseId", "/id-in", "cseBase", "cse-in", "spId", "//" + sp))
-                .put("/api/v1/tenants/" + t + "/proxy").then().statusCode(200);
-        as(Tokens.tenantAdmin(t)).body(Map.of("entityId", "/id-in", "resourcePath", "cse-in")).put("/api/v1/tenants/" + t + "/proxy/entities")
-                .then().statusCode(200);
-        as(Tokens.tenantAdmin(t)).body(Map.of("id", "cse", "subjectType", "CSE_ID", "subjectId", "id-in." + sp))
-                .post("/api/v1/tenants/" + t + "/endpoints").then().statusCode(201);
+        as(Tokens.tenantAdmin(t))
+                .body(Map.of("cseUrl", cse.url(), "cseId", "/id-in", "cseBase", "cse-in", "spId", "//" + sp))
+                .put("/api/v1/tenants/" + t + "/proxy")
+                .then()
+                .statusCode(200);
+        as(Tokens.tenantAdmin(t))
+                .body(Map.of("entityId", "/id-in", "resourcePath", "cse-in"))
+                .put("/api/v1/tenants/" + t + "/proxy/entities")
+                .then()
+                .statusCode(200);
+        as(Tokens.tenantAdmin(t))
+                .body(Map.of("id", "cse", "subjectType", "CSE_ID", "subjectId", "id-in." + sp))
+                .post("/api/v1/tenants/" + t + "/endpoints")
+                .then()
+                .statusCode(201);
     }
 
     // ---------------------------------------------------------------- certificates for OpenSSL
@@ -117,19 +129,26 @@ class EscertkeOpenSslTest {
     /** A key pair and a tenant-CA certificate for {@code san}, as PEM files for OpenSSL: [cert, key]. */
     Path[] peer(String name, SubjectType type, String san) throws Exception {
         KeyPair kp = p256();
-        IssuedCertificate c = ca.issue(T, new TenantCa.IssueRequest(type, san, kp.getPublic(), "openssl-" + name), "test");
+        IssuedCertificate c =
+                ca.issue(T, new TenantCa.IssueRequest(type, san, kp.getPublic(), "openssl-" + name), "test");
         Path cert = dir.resolve(name + ".pem");
         Path key = dir.resolve(name + ".key");
         Files.writeString(cert, pem(TenantCa.parse(c.der)));
-        Files.writeString(key, pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(kp.getPrivate(), null).generate()));
-        return new Path[]{cert, key};
+        Files.writeString(
+                key, pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(kp.getPrivate(), null).generate()));
+        return new Path[] {cert, key};
     }
 
     // ---------------------------------------------------------------- the proxy terminating, OpenSSL initiating
 
     static Response notify(String from, byte[] records) {
-        return RestAssured.given().header("X-M2M-Origin", from).header("X-M2M-RI", "eck-" + System.nanoTime()).header("X-M2M-RVI", "3")
-                .contentType("application/json").body(Map.of("m2m:seci", Map.of("sit", 6, "eckm", Base64.getEncoder().encodeToString(records))))
+        return RestAssured.given()
+                .header("X-M2M-Origin", from)
+                .header("X-M2M-RI", "eck-" + System.nanoTime())
+                .header("X-M2M-RVI", "3")
+                .contentType("application/json")
+                .body(Map.of(
+                        "m2m:seci", Map.of("sit", 6, "eckm", Base64.getEncoder().encodeToString(records))))
                 .post("/onem2m/" + T + "/cse-in");
     }
 
@@ -141,7 +160,10 @@ class EscertkeOpenSslTest {
 
     @Test
     void e2e_sec_info_advertises_certificate_based_keys_for_an_entity_with_an_escertke_certificate() {
-        Response cb = RestAssured.given().header("X-M2M-Origin", "Cany").header("X-M2M-RI", "cb-1").get("/onem2m/" + T + "/cse-in");
+        Response cb = RestAssured.given()
+                .header("X-M2M-Origin", "Cany")
+                .header("X-M2M-RI", "cb-1")
+                .get("/onem2m/" + T + "/cse-in");
         assertThat(cb.jsonPath().getList("'m2m:cb'.esi.esf", Integer.class)).contains(13, 23, 33, 43, 44, 45);
     }
 
@@ -150,11 +172,28 @@ class EscertkeOpenSslTest {
         Path[] cred = peer("client", SubjectType.AE_ID, "https://" + SP + "/id-in/Cpeer");
         try (ServerSocket relay = new ServerSocket()) {
             relay.bind(new InetSocketAddress("127.0.0.1", 0));
-            List<String> cmd = new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + relay.getLocalPort(), "-tls1_2",
-                    "-ign_eof", "-nocommands", "-cipher", "ECDHE-ECDSA-AES128-SHA256", "-cert", cred[0].toString(), "-key", cred[1].toString(),
-                    "-CAfile", dir.resolve("ca.pem").toString(), "-verify_return_error", "-verify_hostname", "id-in." + SP));
+            List<String> cmd = new ArrayList<>(List.of(
+                    "openssl",
+                    "s_client",
+                    "-connect",
+                    "127.0.0.1:" + relay.getLocalPort(),
+                    "-tls1_2",
+                    "-ign_eof",
+                    "-nocommands",
+                    "-cipher",
+                    "ECDHE-ECDSA-AES128-SHA256",
+                    "-cert",
+                    cred[0].toString(),
+                    "-key",
+                    cred[1].toString(),
+                    "-CAfile",
+                    dir.resolve("ca.pem").toString(),
+                    "-verify_return_error",
+                    "-verify_hostname",
+                    "id-in." + SP));
             OpenSsl.withExport(cmd, "EXPORTER-oneM2M-ESCertKE", 48);
-            try (OpenSsl.Session client = OpenSsl.start(cmd); Socket s = relay.accept()) {
+            try (OpenSsl.Session client = OpenSsl.start(cmd);
+                    Socket s = relay.accept()) {
                 s.setSoTimeout(20_000);
                 InputStream in = s.getInputStream();
                 OutputStream out = s.getOutputStream();
@@ -165,9 +204,11 @@ class EscertkeOpenSslTest {
                 out.write(eckm(fourth));
                 out.flush();
                 byte[] exported = client.keyingMaterial();
-                assertThat(client.await("(Verify return code: 0 \\(ok\\))", Duration.ofSeconds(5))).isNotNull();
+                assertThat(client.await("(Verify return code: 0 \\(ok\\))", Duration.ofSeconds(5)))
+                        .isNotNull();
 
-                String kid = HexFormat.of().formatHex(exported, 0, 16) + "@" + SP; // the initiator's FQDN: its AE-ID URI's host
+                String kid = HexFormat.of().formatHex(exported, 0, 16) + "@"
+                        + SP; // the initiator's FQDN: its AE-ID URI's host
                 Response keys = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/escertke/keys");
                 assertThat(keys.jsonPath().getList("keyId")).contains(kid);
                 EscertkeKey stored = escertke.current(T, "/id-in", "Cpeer").orElseThrow();
@@ -178,10 +219,18 @@ class EscertkeOpenSslTest {
                 }
                 assertThat(keys.asString()).doesNotContain(HexFormat.of().formatHex(exported, 16, 32));
 
-                // at once an ESData key: the CSE's end-point encrypts for the peer with it (dir, the whole key), and the
+                // at once an ESData key: the CSE's end-point encrypts for the peer with it (dir, the whole key), and
+                // the
                 // peer opens it with what OpenSSL exported
-                Response env = as(Tokens.tenantAdmin(T)).body(Map.of("payload", Base64.getEncoder().encodeToString("meter 7".getBytes(StandardCharsets.UTF_8)),
-                        "encryptFor", List.of(kid), "contentSecurity", 1)).post("/api/v1/tenants/" + T + "/endpoints/cse/esdata/protect");
+                Response env = as(Tokens.tenantAdmin(T))
+                        .body(Map.of(
+                                "payload",
+                                Base64.getEncoder().encodeToString("meter 7".getBytes(StandardCharsets.UTF_8)),
+                                "encryptFor",
+                                List.of(kid),
+                                "contentSecurity",
+                                1))
+                        .post("/api/v1/tenants/" + T + "/endpoints/cse/esdata/protect");
                 assertThat(env.statusCode()).as(env.asString()).isEqualTo(200);
                 org.jose4j.jwe.JsonWebEncryption jwe = new org.jose4j.jwe.JsonWebEncryption();
                 jwe.setCompactSerialization(env.jsonPath().getString("envelope"));
@@ -205,17 +254,21 @@ class EscertkeOpenSslTest {
             http.createContext("/", ex -> {
                 try {
                     froms.add(ex.getRequestHeaders().getFirst("X-M2M-Origin"));
-                    Map<?, ?> body = new com.fasterxml.jackson.databind.ObjectMapper().readValue(ex.getRequestBody(), Map.class);
-                    byte[] records = Base64.getDecoder().decode((String) ((Map<?, ?>) body.get("m2m:seci")).get("eckm"));
+                    Map<?, ?> body =
+                            new com.fasterxml.jackson.databind.ObjectMapper().readValue(ex.getRequestBody(), Map.class);
+                    byte[] records =
+                            Base64.getDecoder().decode((String) ((Map<?, ?>) body.get("m2m:seci")).get("eckm"));
                     if (tls == null) {
                         tls = new Socket("127.0.0.1", opensslPort);
                         tls.setSoTimeout(20_000);
                     }
                     tls.getOutputStream().write(records);
                     tls.getOutputStream().flush();
-                    byte[] flight = TlsFlights.isClientHello(records) ? TlsFlights.untilHandshakeMessage(tls.getInputStream(), 14)
+                    byte[] flight = TlsFlights.isClientHello(records)
+                            ? TlsFlights.untilHandshakeMessage(tls.getInputStream(), 14)
                             : TlsFlights.untilFinished(tls.getInputStream());
-                    byte[] answer = ("{\"m2m:seci\":{\"sit\":6,\"eckm\":\"" + Base64.getEncoder().encodeToString(flight) + "\"}}")
+                    byte[] answer = ("{\"m2m:seci\":{\"sit\":6,\"eckm\":\""
+                                    + Base64.getEncoder().encodeToString(flight) + "\"}}")
                             .getBytes(StandardCharsets.UTF_8);
                     ex.getResponseHeaders().add("X-M2M-RSC", "2000");
                     ex.getResponseHeaders().add("Content-Type", "application/json");
@@ -253,34 +306,62 @@ class EscertkeOpenSslTest {
     }
 
     @Test
-    void the_proxy_initiates_for_a_legacy_ae_and_openssl_s_server_terminates_with_the_same_exported_key() throws Exception {
+    void the_proxy_initiates_for_a_legacy_ae_and_openssl_s_server_terminates_with_the_same_exported_key()
+            throws Exception {
         Path[] cred = peer("server", SubjectType.CSE_ID, "id-remote." + SP);
         int port = freePort();
-        List<String> cmd = new ArrayList<>(List.of("openssl", "s_server", "-accept", "127.0.0.1:" + port, "-tls1_2", "-naccept", "1", "-no_ticket",
-                "-cipher", "ECDHE-ECDSA-AES128-SHA256", "-cert", cred[0].toString(), "-key", cred[1].toString(),
-                "-CAfile", dir.resolve("ca.pem").toString(), "-Verify", "1", "-verify_return_error"));
+        List<String> cmd = new ArrayList<>(List.of(
+                "openssl",
+                "s_server",
+                "-accept",
+                "127.0.0.1:" + port,
+                "-tls1_2",
+                "-naccept",
+                "1",
+                "-no_ticket",
+                "-cipher",
+                "ECDHE-ECDSA-AES128-SHA256",
+                "-cert",
+                cred[0].toString(),
+                "-key",
+                cred[1].toString(),
+                "-CAfile",
+                dir.resolve("ca.pem").toString(),
+                "-Verify",
+                "1",
+                "-verify_return_error"));
         OpenSsl.withExport(cmd, "EXPORTER-oneM2M-ESCertKE", 48);
         try (OpenSsl.Session server = OpenSsl.start(cmd)) {
             server.await("(ACCEPT)", Duration.ofSeconds(10));
             try (ServerRelay relay = new ServerRelay(port)) {
-                as(Tokens.tenantAdmin(T)).body(Map.of("name", "remote-cse", "receiverId", "/id-remote", "url", relay.url()))
-                        .put("/api/v1/tenants/" + T + "/proxy/remotes").then().statusCode(200);
-                Response made = as(Tokens.tenantAdmin(T)).body(Map.of("from", "Clegacy"))
+                as(Tokens.tenantAdmin(T))
+                        .body(Map.of("name", "remote-cse", "receiverId", "/id-remote", "url", relay.url()))
+                        .put("/api/v1/tenants/" + T + "/proxy/remotes")
+                        .then()
+                        .statusCode(200);
+                Response made = as(Tokens.tenantAdmin(T))
+                        .body(Map.of("from", "Clegacy"))
                         .post("/api/v1/tenants/" + T + "/proxy/remotes/remote-cse/escertke");
                 assertThat(made.statusCode()).as(made.asString()).isEqualTo(201);
                 byte[] exported = server.keyingMaterial();
                 String kid = made.jsonPath().getString("keyId");
                 assertThat(kid).isEqualTo(HexFormat.of().formatHex(exported, 0, 16) + "@" + SP);
                 assertThat(made.jsonPath().getString("localIdentity")).isEqualTo("//" + SP + "/id-in/Clegacy");
-                assertThat(relay.froms).containsOnly("//" + SP + "/id-in/Clegacy").hasSize(2);
+                assertThat(relay.froms)
+                        .containsOnly("//" + SP + "/id-in/Clegacy")
+                        .hasSize(2);
                 // chained with the admin who asked for it
-                List<Map<String, Object>> audit = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000").jsonPath().getList("");
+                List<Map<String, Object>> audit = as(Tokens.auditor(T))
+                        .get("/api/v1/tenants/" + T + "/audit?limit=1000")
+                        .jsonPath()
+                        .getList("");
                 assertThat(audit).anySatisfy(e -> {
                     assertThat(e.get("action")).isEqualTo("escertke.established");
                     assertThat((String) e.get("target")).isEqualTo("escertke-key/" + kid);
                     assertThat((String) e.get("actor")).isNotEqualTo("escertke").isNotBlank();
                 });
-                EscertkeKey stored = escertke.current(T, "//" + SP + "/id-in/Clegacy", "/id-remote").orElseThrow();
+                EscertkeKey stored = escertke.current(T, "//" + SP + "/id-in/Clegacy", "/id-remote")
+                        .orElseThrow();
                 assertThat(stored.keyId).isEqualTo(kid);
                 assertThat(stored.role).isEqualTo(EscertkeKey.Role.INITIATOR);
                 try (SecretBytes k = escertke.open(stored)) {

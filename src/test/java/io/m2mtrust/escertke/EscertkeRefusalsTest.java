@@ -1,9 +1,12 @@
 package io.m2mtrust.escertke;
 
+import static io.m2mtrust.escertke.EscertkeOpenSslTest.pem;
+import static io.m2mtrust.testsupport.Api.as;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.m2mtrust.ca.IssuedCertificate;
 import io.m2mtrust.ca.SubjectType;
 import io.m2mtrust.ca.TenantCa;
-import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.MiniCse;
 import io.m2mtrust.testsupport.OpenSsl;
 import io.m2mtrust.testsupport.TlsFlights;
@@ -44,10 +47,6 @@ import java.util.Base64;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
-
-import static io.m2mtrust.escertke.EscertkeOpenSslTest.pem;
-import static io.m2mtrust.testsupport.Api.as;
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Every ESCertKE refusal, with real OpenSSL flights where a TLS peer is involved: messages out of order or
@@ -94,8 +93,13 @@ class EscertkeRefusalsTest {
         if (eckm != null) {
             seci.put("eckm", eckm instanceof byte[] b ? Base64.getEncoder().encodeToString(b) : eckm);
         }
-        return RestAssured.given().header("X-M2M-Origin", from).header("X-M2M-RI", "eck-" + System.nanoTime()).header("X-M2M-RVI", "3")
-                .contentType("application/json").body(Map.of("m2m:seci", seci)).post("/onem2m/" + T + "/cse-in");
+        return RestAssured.given()
+                .header("X-M2M-Origin", from)
+                .header("X-M2M-RI", "eck-" + System.nanoTime())
+                .header("X-M2M-RVI", "3")
+                .contentType("application/json")
+                .body(Map.of("m2m:seci", seci))
+                .post("/onem2m/" + T + "/cse-in");
     }
 
     static byte[] eckm(Response r) {
@@ -104,7 +108,11 @@ class EscertkeRefusalsTest {
     }
 
     int keys() {
-        return as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/escertke/keys").jsonPath().getList("").size();
+        return as(Tokens.auditor(T))
+                .get("/api/v1/tenants/" + T + "/escertke/keys")
+                .jsonPath()
+                .getList("")
+                .size();
     }
 
     /** An OpenSSL client session whose flights the test carries: message 1 at once, message 3 after {@link #second}. */
@@ -119,8 +127,20 @@ class EscertkeRefusalsTest {
         Peer(Path cert, Path key) throws Exception {
             relay = new ServerSocket();
             relay.bind(new InetSocketAddress("127.0.0.1", 0));
-            List<String> cmd = new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + relay.getLocalPort(), "-tls1_2", "-ign_eof",
-                    "-nocommands", "-cipher", "ECDHE-ECDSA-AES128-SHA256", "-cert", cert.toString(), "-key", key.toString()));
+            List<String> cmd = new ArrayList<>(List.of(
+                    "openssl",
+                    "s_client",
+                    "-connect",
+                    "127.0.0.1:" + relay.getLocalPort(),
+                    "-tls1_2",
+                    "-ign_eof",
+                    "-nocommands",
+                    "-cipher",
+                    "ECDHE-ECDSA-AES128-SHA256",
+                    "-cert",
+                    cert.toString(),
+                    "-key",
+                    key.toString()));
             OpenSsl.withExport(cmd, "EXPORTER-oneM2M-ESCertKE", 48);
             client = OpenSsl.start(cmd);
             socket = relay.accept();
@@ -155,7 +175,11 @@ class EscertkeRefusalsTest {
             g.initialize(new ECGenParameterSpec(curveOrRsa));
         }
         KeyPair kp = g.generateKeyPair();
-        IssuedCertificate c = ca.issue(T, new TenantCa.IssueRequest(type, san, kp.getPublic(), "peer-" + name), "test", !curveOrRsa.equals("secp256r1"));
+        IssuedCertificate c = ca.issue(
+                T,
+                new TenantCa.IssueRequest(type, san, kp.getPublic(), "peer-" + name),
+                "test",
+                !curveOrRsa.equals("secp256r1"));
         return files(name, TenantCa.parse(c.der), kp.getPrivate());
     }
 
@@ -164,23 +188,36 @@ class EscertkeRefusalsTest {
         Path k = dir.resolve(name + ".key");
         Files.writeString(c, pem(cert));
         Files.writeString(k, pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(key, null).generate()));
-        return new Path[]{c, k};
+        return new Path[] {c, k};
     }
 
     /** A CA of another operator (made here) and a P-256 certificate from it for {@code uri}, valid in [from, to]. */
-    static X509Certificate[] foreign(String caName, String uri, Instant from, Instant to, KeyPair leafKey) throws Exception {
+    static X509Certificate[] foreign(String caName, String uri, Instant from, Instant to, KeyPair leafKey)
+            throws Exception {
         KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
         g.initialize(new ECGenParameterSpec("secp256r1"));
         KeyPair caKey = g.generateKeyPair();
         X500Name caDn = new X500Name("CN=" + caName);
-        var caBuilder = new JcaX509v3CertificateBuilder(caDn, BigInteger.ONE, Date.from(Instant.now().minusSeconds(86_400 * 30)),
-                Date.from(Instant.now().plusSeconds(86_400 * 30)), caDn, caKey.getPublic());
+        var caBuilder = new JcaX509v3CertificateBuilder(
+                caDn,
+                BigInteger.ONE,
+                Date.from(Instant.now().minusSeconds(86_400 * 30)),
+                Date.from(Instant.now().plusSeconds(86_400 * 30)),
+                caDn,
+                caKey.getPublic());
         caBuilder.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
-        X509Certificate caCert = new JcaX509CertificateConverter().getCertificate(caBuilder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKey.getPrivate())));
-        var leaf = new JcaX509v3CertificateBuilder(caDn, BigInteger.TWO, Date.from(from), Date.from(to), new X500Name("CN=peer"), leafKey.getPublic());
-        leaf.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, uri)));
-        X509Certificate leafCert = new JcaX509CertificateConverter().getCertificate(leaf.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKey.getPrivate())));
-        return new X509Certificate[]{caCert, leafCert};
+        X509Certificate caCert = new JcaX509CertificateConverter()
+                .getCertificate(
+                        caBuilder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKey.getPrivate())));
+        var leaf = new JcaX509v3CertificateBuilder(
+                caDn, BigInteger.TWO, Date.from(from), Date.from(to), new X500Name("CN=peer"), leafKey.getPublic());
+        leaf.addExtension(
+                Extension.subjectAlternativeName,
+                false,
+                new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, uri)));
+        X509Certificate leafCert = new JcaX509CertificateConverter()
+                .getCertificate(leaf.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKey.getPrivate())));
+        return new X509Certificate[] {caCert, leafCert};
     }
 
     static KeyPair p256() throws Exception {
@@ -259,30 +296,56 @@ class EscertkeRefusalsTest {
     void certificates_that_do_not_authenticate_the_originator_are_refused_with_4106_and_no_key() throws Exception {
         int before = keys();
         // a SAN that is not the originator's
-        Path[] someoneElse = tenantCertificate("else", SubjectType.AE_ID, "https://" + SP + "/id-in/Csomeone", "secp256r1");
+        Path[] someoneElse =
+                tenantCertificate("else", SubjectType.AE_ID, "https://" + SP + "/id-in/Csomeone", "secp256r1");
         assertThat(handshake("Cimpostor", someoneElse)).startsWith("4106").contains("subjectAltName");
         // revoked by the tenant CA
         KeyPair kp = p256();
-        IssuedCertificate issued = ca.issue(T, new TenantCa.IssueRequest(SubjectType.AE_ID, "https://" + SP + "/id-in/Crevoked", kp.getPublic(), "r"), "test");
+        IssuedCertificate issued = ca.issue(
+                T,
+                new TenantCa.IssueRequest(SubjectType.AE_ID, "https://" + SP + "/id-in/Crevoked", kp.getPublic(), "r"),
+                "test");
         Path[] revoked = files("revoked", TenantCa.parse(issued.der), kp.getPrivate());
         ca.revoke(T, issued.serial, 1, "test");
         assertThat(handshake("Crevoked", revoked)).startsWith("4106").contains("revoked");
         // P-384 and RSA keys: ESCertKE certificates are P-256
-        assertThat(handshake("Cp384", tenantCertificate("p384", SubjectType.AE_ID, "https://" + SP + "/id-in/Cp384", "secp384r1")))
-                .startsWith("4106").contains("P-256");
-        assertThat(handshake("Crsa", tenantCertificate("rsa", SubjectType.AE_ID, "https://" + SP + "/id-in/Crsa", "RSA"))).startsWith("4106").contains("certificate is required"); // OpenSSL sends none: the request is for ecdsa_sign
+        assertThat(handshake(
+                        "Cp384",
+                        tenantCertificate("p384", SubjectType.AE_ID, "https://" + SP + "/id-in/Cp384", "secp384r1")))
+                .startsWith("4106")
+                .contains("P-256");
+        assertThat(handshake(
+                        "Crsa", tenantCertificate("rsa", SubjectType.AE_ID, "https://" + SP + "/id-in/Crsa", "RSA")))
+                .startsWith("4106")
+                .contains("certificate is required"); // OpenSSL sends none: the request is for ecdsa_sign
         // a CA the tenant does not trust
         KeyPair leafKey = p256();
-        X509Certificate[] stranger = foreign("Stranger CA", "https://" + SP + "/id-in/Cstranger", Instant.now().minusSeconds(60),
-                Instant.now().plusSeconds(86_400), leafKey);
-        assertThat(handshake("Cstranger", files("stranger", stranger[1], leafKey.getPrivate()))).startsWith("4106").contains("trust anchor");
+        X509Certificate[] stranger = foreign(
+                "Stranger CA",
+                "https://" + SP + "/id-in/Cstranger",
+                Instant.now().minusSeconds(60),
+                Instant.now().plusSeconds(86_400),
+                leafKey);
+        assertThat(handshake("Cstranger", files("stranger", stranger[1], leafKey.getPrivate())))
+                .startsWith("4106")
+                .contains("trust anchor");
         // expired, from a trust anchor the tenant registered
         KeyPair oldKey = p256();
-        X509Certificate[] partner = foreign("Partner CA", "https://" + SP + "/id-in/Cexpired", Instant.now().minusSeconds(86_400 * 10),
-                Instant.now().minusSeconds(86_400), oldKey);
-        as(Tokens.tenantAdmin(T)).body(Map.of("id", "partner", "certificate", pem(partner[0]))).put("/api/v1/tenants/" + T + "/escertke/trust-anchors")
-                .then().statusCode(200).body("revocationChecked", org.hamcrest.Matchers.equalTo(false));
-        assertThat(handshake("Cexpired", files("expired", partner[1], oldKey.getPrivate()))).startsWith("4106").contains("validity");
+        X509Certificate[] partner = foreign(
+                "Partner CA",
+                "https://" + SP + "/id-in/Cexpired",
+                Instant.now().minusSeconds(86_400 * 10),
+                Instant.now().minusSeconds(86_400),
+                oldKey);
+        as(Tokens.tenantAdmin(T))
+                .body(Map.of("id", "partner", "certificate", pem(partner[0])))
+                .put("/api/v1/tenants/" + T + "/escertke/trust-anchors")
+                .then()
+                .statusCode(200)
+                .body("revocationChecked", org.hamcrest.Matchers.equalTo(false));
+        assertThat(handshake("Cexpired", files("expired", partner[1], oldKey.getPrivate())))
+                .startsWith("4106")
+                .contains("validity");
         assertThat(keys()).isEqualTo(before);
     }
 
@@ -308,13 +371,32 @@ class EscertkeRefusalsTest {
 
     @Test
     void trust_anchor_input_is_checked() {
-        as(Tokens.tenantAdmin(T)).body(Map.of("id", "bad", "certificate", "not a certificate")).put("/api/v1/tenants/" + T + "/escertke/trust-anchors")
-                .then().statusCode(400);
-        as(Tokens.tenantAdmin(T)).body(Map.of("id", "Bad Id!", "certificate", "x")).put("/api/v1/tenants/" + T + "/escertke/trust-anchors")
-                .then().statusCode(400);
-        as(Tokens.auditor(T)).body(Map.of("id", "x", "certificate", "x")).put("/api/v1/tenants/" + T + "/escertke/trust-anchors").then().statusCode(403);
-        as(Tokens.tenantAdmin(T)).delete("/api/v1/tenants/" + T + "/escertke/trust-anchors/none").then().statusCode(404);
-        as(Tokens.tenantAdmin(T)).delete("/api/v1/tenants/" + T + "/escertke/keys/0011@nowhere.example").then().statusCode(404);
-        as(Tokens.tenantAdmin("other-tenant-x")).get("/api/v1/tenants/" + T + "/escertke/keys").then().statusCode(404); // another tenant's: as if absent
+        as(Tokens.tenantAdmin(T))
+                .body(Map.of("id", "bad", "certificate", "not a certificate"))
+                .put("/api/v1/tenants/" + T + "/escertke/trust-anchors")
+                .then()
+                .statusCode(400);
+        as(Tokens.tenantAdmin(T))
+                .body(Map.of("id", "Bad Id!", "certificate", "x"))
+                .put("/api/v1/tenants/" + T + "/escertke/trust-anchors")
+                .then()
+                .statusCode(400);
+        as(Tokens.auditor(T))
+                .body(Map.of("id", "x", "certificate", "x"))
+                .put("/api/v1/tenants/" + T + "/escertke/trust-anchors")
+                .then()
+                .statusCode(403);
+        as(Tokens.tenantAdmin(T))
+                .delete("/api/v1/tenants/" + T + "/escertke/trust-anchors/none")
+                .then()
+                .statusCode(404);
+        as(Tokens.tenantAdmin(T))
+                .delete("/api/v1/tenants/" + T + "/escertke/keys/0011@nowhere.example")
+                .then()
+                .statusCode(404);
+        as(Tokens.tenantAdmin("other-tenant-x"))
+                .get("/api/v1/tenants/" + T + "/escertke/keys")
+                .then()
+                .statusCode(404); // another tenant's: as if absent
     }
 }

@@ -1,5 +1,8 @@
 package io.m2mtrust.escertke;
 
+import static io.m2mtrust.testsupport.Api.as;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.MiniCse;
 import io.m2mtrust.testsupport.Tokens;
@@ -13,9 +16,6 @@ import org.junit.jupiter.api.Test;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-
-import static io.m2mtrust.testsupport.Api.as;
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * End to end between two proxies of two operators (tenants with their own CAs, each trusting the other's CA
@@ -41,33 +41,69 @@ class EscertkeTwoProxiesTest {
         }
         cseA = MiniCse.start("/id-a", "cse-a");
         cseB = MiniCse.start("/id-b", "cse-b");
-        for (String[] t : List.of(new String[]{A, SP_A, "/id-a", "cse-a", cseA.url()}, new String[]{B, SP_B, "/id-b", "cse-b", cseB.url()})) {
+        for (String[] t : List.of(
+                new String[] {A, SP_A, "/id-a", "cse-a", cseA.url()},
+                new String[] {B, SP_B, "/id-b", "cse-b", cseB.url()})) {
             Api.createTenant(t[0]);
-            as(Tokens.tenantAdmin(t[0])).post("/api/v1/tenants/" + t[0] + "/ca").then().statusCode(201);
-            as(Tokens.tenantAdmin(t[0])).body(Map.of("cseUrl", t[4], "cseId", t[2], "cseBase", t[3], "spId", "//" + t[1]))
-                    .put("/api/v1/tenants/" + t[0] + "/proxy").then().statusCode(200);
+            as(Tokens.tenantAdmin(t[0]))
+                    .post("/api/v1/tenants/" + t[0] + "/ca")
+                    .then()
+                    .statusCode(201);
+            as(Tokens.tenantAdmin(t[0]))
+                    .body(Map.of("cseUrl", t[4], "cseId", t[2], "cseBase", t[3], "spId", "//" + t[1]))
+                    .put("/api/v1/tenants/" + t[0] + "/proxy")
+                    .then()
+                    .statusCode(200);
         }
         // B protects its CSE, whose certificate (B's CA) names id-b.b.escertke.example
-        as(Tokens.tenantAdmin(B)).body(Map.of("entityId", "/id-b", "resourcePath", "cse-b", "esprimRequired", true))
-                .put("/api/v1/tenants/" + B + "/proxy/entities").then().statusCode(200);
-        as(Tokens.tenantAdmin(B)).body(Map.of("id", "cse-b", "subjectType", "CSE_ID", "subjectId", "id-b." + SP_B))
-                .post("/api/v1/tenants/" + B + "/endpoints").then().statusCode(201);
+        as(Tokens.tenantAdmin(B))
+                .body(Map.of("entityId", "/id-b", "resourcePath", "cse-b", "esprimRequired", true))
+                .put("/api/v1/tenants/" + B + "/proxy/entities")
+                .then()
+                .statusCode(200);
+        as(Tokens.tenantAdmin(B))
+                .body(Map.of("id", "cse-b", "subjectType", "CSE_ID", "subjectId", "id-b." + SP_B))
+                .post("/api/v1/tenants/" + B + "/endpoints")
+                .then()
+                .statusCode(201);
         // A acts for its legacy AE Clegacy (certificate from A's CA)
-        as(Tokens.tenantAdmin(A)).body(Map.of("id", "legacy", "subjectType", "AE_ID", "subjectId", "https://" + SP_A + "/id-a/Clegacy"))
-                .post("/api/v1/tenants/" + A + "/endpoints").then().statusCode(201);
+        as(Tokens.tenantAdmin(A))
+                .body(Map.of("id", "legacy", "subjectType", "AE_ID", "subjectId", "https://" + SP_A + "/id-a/Clegacy"))
+                .post("/api/v1/tenants/" + A + "/endpoints")
+                .then()
+                .statusCode(201);
         // each trusts the other's CA, as published (PEM and CRL at /pki)
         trust(A, B);
         trust(B, A);
-        as(Tokens.tenantAdmin(A)).body(Map.of("name", "b-cse", "receiverId", "//" + SP_B + "/id-b", "url", "http://localhost:" + RestAssured.port
-                + "/onem2m/" + B + "/cse-b")).put("/api/v1/tenants/" + A + "/proxy/remotes").then().statusCode(200);
+        as(Tokens.tenantAdmin(A))
+                .body(Map.of(
+                        "name",
+                        "b-cse",
+                        "receiverId",
+                        "//" + SP_B + "/id-b",
+                        "url",
+                        "http://localhost:" + RestAssured.port + "/onem2m/" + B + "/cse-b"))
+                .put("/api/v1/tenants/" + A + "/proxy/remotes")
+                .then()
+                .statusCode(200);
     }
 
     static void trust(String truster, String issuer) {
         String pem = RestAssured.get("/pki/" + issuer + "/ca.pem").asString();
-        String first = pem.substring(0, pem.indexOf("-----END CERTIFICATE-----") + "-----END CERTIFICATE-----".length());
+        String first =
+                pem.substring(0, pem.indexOf("-----END CERTIFICATE-----") + "-----END CERTIFICATE-----".length());
         byte[] crl = RestAssured.get("/pki/" + issuer + "/crl/1").asByteArray();
-        as(Tokens.tenantAdmin(truster)).body(Map.of("id", issuer, "certificate", first, "crl", Base64.getEncoder().encodeToString(crl)))
-                .put("/api/v1/tenants/" + truster + "/escertke/trust-anchors").then().statusCode(200);
+        as(Tokens.tenantAdmin(truster))
+                .body(Map.of(
+                        "id",
+                        issuer,
+                        "certificate",
+                        first,
+                        "crl",
+                        Base64.getEncoder().encodeToString(crl)))
+                .put("/api/v1/tenants/" + truster + "/escertke/trust-anchors")
+                .then()
+                .statusCode(200);
     }
 
     @AfterAll
@@ -79,9 +115,14 @@ class EscertkeTwoProxiesTest {
     }
 
     static Response legacy(String method, String path, String ri) {
-        var r = RestAssured.given().header("X-M2M-Origin", "Clegacy").header("X-M2M-RI", ri).header("X-M2M-RVI", "3");
+        var r = RestAssured.given()
+                .header("X-M2M-Origin", "Clegacy")
+                .header("X-M2M-RI", ri)
+                .header("X-M2M-RVI", "3");
         if ("POST".equals(method)) {
-            r = r.contentType("application/json;ty=2").body(Map.of("m2m:ae", Map.of("rn", "Clegacy", "api", "Nlegacy", "rr", false, "srv", List.of("3"))));
+            r = r.contentType("application/json;ty=2")
+                    .body(Map.of(
+                            "m2m:ae", Map.of("rn", "Clegacy", "api", "Nlegacy", "rr", false, "srv", List.of("3"))));
         }
         return r.request(method, "/onem2m-out/" + A + "/b-cse/" + path);
     }
@@ -96,28 +137,48 @@ class EscertkeTwoProxiesTest {
         assertThat(seen.origin()).isEqualTo("//" + SP_A + "/id-a/Clegacy");
         assertThat(seen.requestId()).isEqualTo("create-1");
 
-        List<Map<String, Object>> keysA = as(Tokens.auditor(A)).get("/api/v1/tenants/" + A + "/escertke/keys").jsonPath().getList("");
-        List<Map<String, Object>> keysB = as(Tokens.auditor(B)).get("/api/v1/tenants/" + B + "/escertke/keys").jsonPath().getList("");
+        List<Map<String, Object>> keysA = as(Tokens.auditor(A))
+                .get("/api/v1/tenants/" + A + "/escertke/keys")
+                .jsonPath()
+                .getList("");
+        List<Map<String, Object>> keysB = as(Tokens.auditor(B))
+                .get("/api/v1/tenants/" + B + "/escertke/keys")
+                .jsonPath()
+                .getList("");
         assertThat(keysA).hasSize(1);
         assertThat(keysB).hasSize(1);
         String kid = (String) keysA.get(0).get("keyId");
         assertThat(kid).matches("[0-9a-f]{32}@" + SP_A.replace(".", "\\."));
         assertThat(keysB.get(0).get("keyId")).isEqualTo(kid);
-        assertThat(keysA.get(0)).containsEntry("role", "INITIATOR").containsEntry("peerIdentity", "//" + SP_B + "/id-b");
-        assertThat(keysB.get(0)).containsEntry("role", "TERMINATOR").containsEntry("localIdentity", "/id-b")
+        assertThat(keysA.get(0))
+                .containsEntry("role", "INITIATOR")
+                .containsEntry("peerIdentity", "//" + SP_B + "/id-b");
+        assertThat(keysB.get(0))
+                .containsEntry("role", "TERMINATOR")
+                .containsEntry("localIdentity", "/id-b")
                 .containsEntry("peerIdentity", "//" + SP_A + "/id-a/Clegacy");
 
         // the second primitive reuses the key: no new handshake
         Response got = legacy("GET", "cse-b/Clegacy", "get-1");
         assertThat(got.header("X-M2M-RSC")).as(got.asString()).isEqualTo("2000");
         assertThat(got.jsonPath().getString("'m2m:ae'.api")).isEqualTo("Nlegacy");
-        assertThat(as(Tokens.auditor(A)).get("/api/v1/tenants/" + A + "/escertke/keys").jsonPath().getList("")).hasSize(1);
+        assertThat(as(Tokens.auditor(A))
+                        .get("/api/v1/tenants/" + A + "/escertke/keys")
+                        .jsonPath()
+                        .getList(""))
+                .hasSize(1);
 
         // revoked at A: A establishes a new key with B and goes on
-        as(Tokens.tenantAdmin(A)).delete("/api/v1/tenants/" + A + "/escertke/keys/" + kid).then().statusCode(204);
+        as(Tokens.tenantAdmin(A))
+                .delete("/api/v1/tenants/" + A + "/escertke/keys/" + kid)
+                .then()
+                .statusCode(204);
         Response again = legacy("GET", "cse-b/Clegacy", "get-2");
         assertThat(again.header("X-M2M-RSC")).as(again.asString()).isEqualTo("2000");
-        List<Map<String, Object>> after = as(Tokens.auditor(A)).get("/api/v1/tenants/" + A + "/escertke/keys").jsonPath().getList("");
+        List<Map<String, Object>> after = as(Tokens.auditor(A))
+                .get("/api/v1/tenants/" + A + "/escertke/keys")
+                .jsonPath()
+                .getList("");
         assertThat(after).hasSize(2);
         assertThat(after.get(0).get("keyId")).isNotEqualTo(kid);
         assertThat(after.get(1)).containsEntry("status", "REVOKED");

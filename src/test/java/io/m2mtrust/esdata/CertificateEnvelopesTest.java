@@ -1,9 +1,12 @@
 package io.m2mtrust.esdata;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import com.nimbusds.jose.JWEObjectJSON;
 import com.nimbusds.jose.crypto.MultiDecrypter;
-import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.esdata.JoseEnvelopes.CertificateRecipient;
 import io.m2mtrust.esdata.JoseEnvelopes.Policy;
@@ -46,9 +49,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 /**
  * Certificate options of ESData: ES256 signatures made in the SoftHSM2 token, encryption for a target's
  * EC (ECDH-ES+A256KW) or RSA (RSA-OAEP-256) certificate, nested sign-then-encrypt — each opened or
@@ -56,8 +56,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 class CertificateEnvelopesTest {
 
-    static final Policy POLICY = new Policy(Set.of("dir", "A256KW", "ECDH-ES+A256KW", "RSA-OAEP-256", "ES256", "RS256", "HS256"),
-            Set.of("A256GCM", "A128GCM"), 4, 65536, 200_000);
+    static final Policy POLICY = new Policy(
+            Set.of("dir", "A256KW", "ECDH-ES+A256KW", "RSA-OAEP-256", "ES256", "RS256", "HS256"),
+            Set.of("A256GCM", "A128GCM"),
+            4,
+            65536,
+            200_000);
     static final HsmKeyLabel SOURCE = HsmKeyLabel.of("esdata-cert-test", KeyPurpose.SIGN, 1);
 
     static Pkcs11Token token;
@@ -101,8 +105,15 @@ class CertificateEnvelopesTest {
 
     static X509Certificate certificate(String dn, PublicKey key, ContentSigner signer) throws Exception {
         X500Name name = new X500Name(dn);
-        return new JcaX509CertificateConverter().getCertificate(new JcaX509v3CertificateBuilder(name, BigInteger.valueOf(new SecureRandom().nextLong() & Long.MAX_VALUE),
-                new Date(System.currentTimeMillis() - 60_000), new Date(System.currentTimeMillis() + 86_400_000L), name, key).build(signer));
+        return new JcaX509CertificateConverter()
+                .getCertificate(new JcaX509v3CertificateBuilder(
+                                name,
+                                BigInteger.valueOf(new SecureRandom().nextLong() & Long.MAX_VALUE),
+                                new Date(System.currentTimeMillis() - 60_000),
+                                new Date(System.currentTimeMillis() + 86_400_000L),
+                                name,
+                                key)
+                        .build(signer));
     }
 
     static KeyPair keyPair(String alg, Object spec) throws Exception {
@@ -122,7 +133,8 @@ class CertificateEnvelopesTest {
     @Test
     void es256_signed_in_the_hsm_verifies_with_jose4j_and_with_our_certificate_lookup() throws Exception {
         byte[] payload = "{\"con\":\"22.1\"}".getBytes(StandardCharsets.UTF_8);
-        String compact = JoseEnvelopes.sign(payload, new HsmJwsSigner(hsm, SOURCE), sourceCert, false, Serialization.COMPACT, POLICY);
+        String compact = JoseEnvelopes.sign(
+                payload, new HsmJwsSigner(hsm, SOURCE), sourceCert, false, Serialization.COMPACT, POLICY);
         JsonWebSignature jws = new JsonWebSignature();
         jws.setCompactSerialization(compact);
         jws.setKey(sourceCert.getPublicKey());
@@ -137,14 +149,28 @@ class CertificateEnvelopesTest {
         }
         // tampered payload, unknown certificate, and an HMAC pretending to be a certificate signature
         String[] p = compact.split("\\.");
-        String forged = p[0] + "." + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString("{\"con\":\"99\"}".getBytes()) + "." + p[2];
+        String forged = p[0] + "."
+                + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString("{\"con\":\"99\"}".getBytes()) + "."
+                + p[2];
         assertThatThrownBy(() -> JoseEnvelopes.verifySignature(forged, Serialization.COMPACT, certs, POLICY))
-                .isInstanceOf(Refused.class).extracting(x -> ((Refused) x).reason).isEqualTo(Refused.Reason.INTEGRITY);
-        assertThatThrownBy(() -> JoseEnvelopes.verifySignature(compact, Serialization.COMPACT, t -> Optional.empty(), POLICY))
-                .isInstanceOf(Refused.class).extracting(x -> ((Refused) x).reason).isEqualTo(Refused.Reason.UNKNOWN_KEY);
-        String hs = JoseEnvelopes.mac(payload, new JoseEnvelopes.Recipient("k", SecretBytes.copyOf(new byte[32])), "HS256", Serialization.COMPACT, POLICY);
+                .isInstanceOf(Refused.class)
+                .extracting(x -> ((Refused) x).reason)
+                .isEqualTo(Refused.Reason.INTEGRITY);
+        assertThatThrownBy(() ->
+                        JoseEnvelopes.verifySignature(compact, Serialization.COMPACT, t -> Optional.empty(), POLICY))
+                .isInstanceOf(Refused.class)
+                .extracting(x -> ((Refused) x).reason)
+                .isEqualTo(Refused.Reason.UNKNOWN_KEY);
+        String hs = JoseEnvelopes.mac(
+                payload,
+                new JoseEnvelopes.Recipient("k", SecretBytes.copyOf(new byte[32])),
+                "HS256",
+                Serialization.COMPACT,
+                POLICY);
         assertThatThrownBy(() -> JoseEnvelopes.verifySignature(hs, Serialization.COMPACT, certs, POLICY))
-                .isInstanceOf(Refused.class).extracting(x -> ((Refused) x).reason).isEqualTo(Refused.Reason.POLICY);
+                .isInstanceOf(Refused.class)
+                .extracting(x -> ((Refused) x).reason)
+                .isEqualTo(Refused.Reason.POLICY);
     }
 
     @Test
@@ -152,8 +178,14 @@ class CertificateEnvelopesTest {
         byte[] payload = "for your eyes only".getBytes(StandardCharsets.UTF_8);
         KeyPair ec = keyPair("EC", new ECGenParameterSpec("secp256r1"));
         X509Certificate ecCert = selfSigned("CN=target EC", ec, "SHA256withECDSA");
-        String e1 = JoseEnvelopes.encryptForCertificates(payload, null, List.of(new CertificateRecipient(ecCert)), "ECDH-ES+A256KW", "A256GCM",
-                Serialization.COMPACT, POLICY);
+        String e1 = JoseEnvelopes.encryptForCertificates(
+                payload,
+                null,
+                List.of(new CertificateRecipient(ecCert)),
+                "ECDH-ES+A256KW",
+                "A256GCM",
+                Serialization.COMPACT,
+                POLICY);
         JsonWebEncryption jwe = new JsonWebEncryption();
         jwe.setCompactSerialization(e1);
         jwe.setKey(ec.getPrivate());
@@ -162,8 +194,14 @@ class CertificateEnvelopesTest {
 
         KeyPair rsa = keyPair("RSA", 2048);
         X509Certificate rsaCert = selfSigned("CN=target RSA", rsa, "SHA256withRSA");
-        String e2 = JoseEnvelopes.encryptForCertificates(payload, null, List.of(new CertificateRecipient(rsaCert)), "ECDH-ES+A256KW", "A256GCM",
-                Serialization.COMPACT, POLICY);
+        String e2 = JoseEnvelopes.encryptForCertificates(
+                payload,
+                null,
+                List.of(new CertificateRecipient(rsaCert)),
+                "ECDH-ES+A256KW",
+                "A256GCM",
+                Serialization.COMPACT,
+                POLICY);
         JsonWebEncryption r = new JsonWebEncryption();
         r.setCompactSerialization(e2);
         r.setKey(rsa.getPrivate());
@@ -171,18 +209,35 @@ class CertificateEnvelopesTest {
         assertThat(r.getPlaintextBytes()).isEqualTo(payload);
 
         // both in one JSON envelope; each target opens its own recipient
-        String both = JoseEnvelopes.encryptForCertificates(payload, "aad".getBytes(), List.of(new CertificateRecipient(ecCert),
-                new CertificateRecipient(rsaCert)), "ECDH-ES+A256KW", "A256GCM", Serialization.JSON, POLICY);
+        String both = JoseEnvelopes.encryptForCertificates(
+                payload,
+                "aad".getBytes(),
+                List.of(new CertificateRecipient(ecCert), new CertificateRecipient(rsaCert)),
+                "ECDH-ES+A256KW",
+                "A256GCM",
+                Serialization.JSON,
+                POLICY);
         JWEObjectJSON parsed = JWEObjectJSON.parse(both);
-        parsed.decrypt(new MultiDecrypter(new ECKey.Builder(Curve.P_256, (ECPublicKey) ec.getPublic()).privateKey(ec.getPrivate())
-                .keyID(new CertificateRecipient(ecCert).thumbprint()).build()));
+        parsed.decrypt(new MultiDecrypter(new ECKey.Builder(Curve.P_256, (ECPublicKey) ec.getPublic())
+                .privateKey(ec.getPrivate())
+                .keyID(new CertificateRecipient(ecCert).thumbprint())
+                .build()));
         assertThat(parsed.getPayload().toBytes()).isEqualTo(payload);
 
         // weak RSA is refused
         KeyPair weak = keyPair("RSA", 1024);
         X509Certificate weakCert = selfSigned("CN=weak", weak, "SHA256withRSA");
-        assertThatThrownBy(() -> JoseEnvelopes.encryptForCertificates(payload, null, List.of(new CertificateRecipient(weakCert)), "ECDH-ES+A256KW",
-                "A256GCM", Serialization.COMPACT, POLICY)).isInstanceOf(Refused.class).extracting(x -> ((Refused) x).reason).isEqualTo(Refused.Reason.POLICY);
+        assertThatThrownBy(() -> JoseEnvelopes.encryptForCertificates(
+                        payload,
+                        null,
+                        List.of(new CertificateRecipient(weakCert)),
+                        "ECDH-ES+A256KW",
+                        "A256GCM",
+                        Serialization.COMPACT,
+                        POLICY))
+                .isInstanceOf(Refused.class)
+                .extracting(x -> ((Refused) x).reason)
+                .isEqualTo(Refused.Reason.POLICY);
     }
 
     @Test
@@ -191,27 +246,47 @@ class CertificateEnvelopesTest {
         byte[] mac = new byte[32];
         new SecureRandom().nextBytes(mac);
         String kid = "00112233445566778899aabbccddeeff@maf.acme.example";
-        String env = JoseEnvelopes.signAll(payload, List.of(
-                JoseEnvelopes.certificateKey(new HsmJwsSigner(hsm, SOURCE), sourceCert, false, POLICY),
-                JoseEnvelopes.macKey(new JoseEnvelopes.Recipient(kid, SecretBytes.copyOf(mac)), "HS256", POLICY)), Serialization.JSON, POLICY);
+        String env = JoseEnvelopes.signAll(
+                payload,
+                List.of(
+                        JoseEnvelopes.certificateKey(new HsmJwsSigner(hsm, SOURCE), sourceCert, false, POLICY),
+                        JoseEnvelopes.macKey(
+                                new JoseEnvelopes.Recipient(kid, SecretBytes.copyOf(mac)), "HS256", POLICY)),
+                Serialization.JSON,
+                POLICY);
         String thumb = new CertificateRecipient(sourceCert).thumbprint();
-        assertThat(io.m2mtrust.testsupport.JcaJose.verifyJws(env, h -> h.has("kid") ? new javax.crypto.spec.SecretKeySpec(mac, "HmacSHA256")
-                : sourceCert.getPublicKey())).containsExactly(thumb, kid);
+        assertThat(io.m2mtrust.testsupport.JcaJose.verifyJws(
+                        env,
+                        h -> h.has("kid")
+                                ? new javax.crypto.spec.SecretKeySpec(mac, "HmacSHA256")
+                                : sourceCert.getPublicKey()))
+                .containsExactly(thumb, kid);
         JoseEnvelopes.VerificationKeys both = h -> h.getKeyID() != null
                 ? Optional.of(new JoseEnvelopes.VerificationKey.Symmetric(kid, SecretBytes.copyOf(mac)))
-                : JoseEnvelopes.certificateKeys(t -> t.equals(thumb) ? Optional.of(sourceCert) : Optional.empty()).find(h);
-        assertThat(JoseEnvelopes.verifyAll(env, Serialization.JSON, both, POLICY).keyIds()).containsExactly(thumb, kid);
-        assertThat(JoseEnvelopes.verifySignature(env, Serialization.JSON, t -> Optional.of(sourceCert), POLICY)).isEqualTo(payload);
+                : JoseEnvelopes.certificateKeys(t -> t.equals(thumb) ? Optional.of(sourceCert) : Optional.empty())
+                        .find(h);
+        assertThat(JoseEnvelopes.verifyAll(env, Serialization.JSON, both, POLICY)
+                        .keyIds())
+                .containsExactly(thumb, kid);
+        assertThat(JoseEnvelopes.verifySignature(env, Serialization.JSON, t -> Optional.of(sourceCert), POLICY))
+                .isEqualTo(payload);
     }
 
     @Test
     void nested_sign_then_encrypt_opens_and_verifies_with_jose4j() throws Exception {
         byte[] payload = "signed, then sealed".getBytes(StandardCharsets.UTF_8);
-        String inner = JoseEnvelopes.sign(payload, new HsmJwsSigner(hsm, SOURCE), sourceCert, false, Serialization.COMPACT, POLICY);
+        String inner = JoseEnvelopes.sign(
+                payload, new HsmJwsSigner(hsm, SOURCE), sourceCert, false, Serialization.COMPACT, POLICY);
         byte[] kek = new byte[32];
         new SecureRandom().nextBytes(kek);
-        String outer = JoseEnvelopes.encryptNested(inner, Serialization.COMPACT, List.of(new JoseEnvelopes.Recipient("k@maf.acme.example",
-                SecretBytes.copyOf(kek))), "A256KW", "A256GCM", Serialization.COMPACT, POLICY);
+        String outer = JoseEnvelopes.encryptNested(
+                inner,
+                Serialization.COMPACT,
+                List.of(new JoseEnvelopes.Recipient("k@maf.acme.example", SecretBytes.copyOf(kek))),
+                "A256KW",
+                "A256GCM",
+                Serialization.COMPACT,
+                POLICY);
         JsonWebEncryption jwe = new JsonWebEncryption();
         jwe.setCompactSerialization(outer);
         jwe.setKey(new AesKey(kek));

@@ -1,5 +1,8 @@
 package io.m2mtrust.esdata;
 
+import static io.m2mtrust.testsupport.Api.as;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -27,9 +30,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import static io.m2mtrust.testsupport.Api.as;
-import static org.assertj.core.api.Assertions.assertThat;
-
 /**
  * What an independent client found (issue 16), through the admin REST API of service-held end-points, with
  * pre-provisioned keys of 16, 32 and 64 bytes: the JSON {@code aad} member both ways with npm's {@code jose};
@@ -56,19 +56,41 @@ class EsDataAgreementTest {
         }
         Api.ensureTenant(T);
         as(Tokens.tenantAdmin(T)).post("/api/v1/tenants/" + T + "/ca").then().statusCode(201);
-        for (String[] ep : new String[][]{{"app", APP}, {"other", OTHER}}) {
-            as(Tokens.tenantAdmin(T)).body(Map.of("id", ep[0], "subjectType", "FQDN", "subjectId", ep[1]))
-                    .post("/api/v1/tenants/" + T + "/endpoints").then().statusCode(201);
+        for (String[] ep : new String[][] {{"app", APP}, {"other", OTHER}}) {
+            as(Tokens.tenantAdmin(T))
+                    .body(Map.of("id", ep[0], "subjectType", "FQDN", "subjectId", ep[1]))
+                    .post("/api/v1/tenants/" + T + "/endpoints")
+                    .then()
+                    .statusCode(201);
         }
-        Map<String, Object[]> keys = Map.of(ENC16, new Object[]{14, 16}, ENC32, new Object[]{14, 32}, MAC16, new Object[]{15, 16},
-                MAC64, new Object[]{15, 64});
+        Map<String, Object[]> keys = Map.of(
+                ENC16,
+                new Object[] {14, 16},
+                ENC32,
+                new Object[] {14, 32},
+                MAC16,
+                new Object[] {15, 16},
+                MAC64,
+                new Object[] {15, 64});
         keys.forEach((kid, v) -> {
             byte[] k = new byte[(int) v[1]];
             new SecureRandom().nextBytes(k);
             KEYS.put(kid, k);
-            as(Tokens.tenantAdmin(T)).body(Map.of("keyId", kid, "suid", v[0], "holders", List.of(APP, OTHER),
-                    "keyValue", Base64.getEncoder().encodeToString(k), "expiresAt", Instant.now().plusSeconds(3600).toString()))
-                    .post("/api/v1/tenants/" + T + "/preprovisioned-keys").then().statusCode(201);
+            as(Tokens.tenantAdmin(T))
+                    .body(Map.of(
+                            "keyId",
+                            kid,
+                            "suid",
+                            v[0],
+                            "holders",
+                            List.of(APP, OTHER),
+                            "keyValue",
+                            Base64.getEncoder().encodeToString(k),
+                            "expiresAt",
+                            Instant.now().plusSeconds(3600).toString()))
+                    .post("/api/v1/tenants/" + T + "/preprovisioned-keys")
+                    .then()
+                    .statusCode(201);
         });
     }
 
@@ -81,38 +103,80 @@ class EsDataAgreementTest {
     }
 
     static Response protect(String endpoint, Map<String, Object> body) {
-        return as(Tokens.tenantAdmin(T)).body(body).post("/api/v1/tenants/" + T + "/endpoints/" + endpoint + "/esdata/protect");
+        return as(Tokens.tenantAdmin(T))
+                .body(body)
+                .post("/api/v1/tenants/" + T + "/endpoints/" + endpoint + "/esdata/protect");
     }
 
     static Response unprotect(String endpoint, String envelope, int contentSecurity) {
-        return as(Tokens.tenantAdmin(T)).body(Map.of("envelope", envelope, "contentSecurity", contentSecurity))
+        return as(Tokens.tenantAdmin(T))
+                .body(Map.of("envelope", envelope, "contentSecurity", contentSecurity))
                 .post("/api/v1/tenants/" + T + "/endpoints/" + endpoint + "/esdata/unprotect");
     }
 
     static JsonPath dryRun(String endPoint, Map<String, Object> request) {
-        return as(Tokens.auditor(T)).body(Map.of("endPoint", endPoint, "request", request)).post("/api/v1/tenants/" + T + "/esdata/dry-run")
-                .then().statusCode(200).extract().jsonPath();
+        return as(Tokens.auditor(T))
+                .body(Map.of("endPoint", endPoint, "request", request))
+                .post("/api/v1/tenants/" + T + "/esdata/dry-run")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
     }
 
     // ---------------------------------------------------------------- 1: aad, both ways, with an independent library
 
     @Test
     void aad_is_base64url_on_the_wire_and_npm_jose_opens_ours_and_we_open_theirs() throws Exception {
-        String env = protect("app", Map.of("payload", b64("valve closed"), "aad", b64("aad-hello"), "encryptFor", List.of(ENC32),
-                "contentSecurity", 2)).then().statusCode(200).extract().jsonPath().getString("envelope");
+        String env = protect(
+                        "app",
+                        Map.of(
+                                "payload",
+                                b64("valve closed"),
+                                "aad",
+                                b64("aad-hello"),
+                                "encryptFor",
+                                List.of(ENC32),
+                                "contentSecurity",
+                                2))
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath()
+                .getString("envelope");
         JsonNode jwe = JSON.readTree(env);
-        assertThat(jwe.get("aad").asText()).isEqualTo(b64u("aad-hello".getBytes(StandardCharsets.US_ASCII))).isEqualTo("YWFkLWhlbGxv");
-        JsonNode opened = NodeJose.call(Map.of("op", "generalDecrypt", "jwe", jwe, "keys", Map.of(ENC32, b64u(KEYS.get(ENC32)))));
-        assertThat(new String(Base64.getUrlDecoder().decode(opened.get("plaintext").asText()), StandardCharsets.UTF_8)).as(opened.toString())
+        assertThat(jwe.get("aad").asText())
+                .isEqualTo(b64u("aad-hello".getBytes(StandardCharsets.US_ASCII)))
+                .isEqualTo("YWFkLWhlbGxv");
+        JsonNode opened =
+                NodeJose.call(Map.of("op", "generalDecrypt", "jwe", jwe, "keys", Map.of(ENC32, b64u(KEYS.get(ENC32)))));
+        assertThat(new String(
+                        Base64.getUrlDecoder().decode(opened.get("plaintext").asText()), StandardCharsets.UTF_8))
+                .as(opened.toString())
                 .isEqualTo("valve closed");
-        assertThat(new String(Base64.getUrlDecoder().decode(opened.get("aad").asText()), StandardCharsets.US_ASCII)).isEqualTo("aad-hello");
+        assertThat(new String(Base64.getUrlDecoder().decode(opened.get("aad").asText()), StandardCharsets.US_ASCII))
+                .isEqualTo("aad-hello");
 
         // theirs: a JSON AAD (RFC 7520 §5.10 style), the recipient's alg in its own header
         byte[] aad = "[\"vcard\",[[\"fn\",{},\"text\",\"Meriadoc\"]]]".getBytes(StandardCharsets.UTF_8);
-        JsonNode made = NodeJose.call(Map.of("op", "generalEncrypt", "plaintext", b64u("door open".getBytes(StandardCharsets.UTF_8)), "aad", b64u(aad),
-                "enc", "A128GCM", "recipients", List.of(Map.of("alg", "A128KW", "kid", ENC16, "key", b64u(KEYS.get(ENC16))))));
-        JsonPath in = unprotect("other", made.get("jwe").toString(), 2).then().statusCode(200).extract().jsonPath();
-        assertThat(new String(Base64.getDecoder().decode(in.getString("payload")), StandardCharsets.UTF_8)).isEqualTo("door open");
+        JsonNode made = NodeJose.call(Map.of(
+                "op",
+                "generalEncrypt",
+                "plaintext",
+                b64u("door open".getBytes(StandardCharsets.UTF_8)),
+                "aad",
+                b64u(aad),
+                "enc",
+                "A128GCM",
+                "recipients",
+                List.of(Map.of("alg", "A128KW", "kid", ENC16, "key", b64u(KEYS.get(ENC16))))));
+        JsonPath in = unprotect("other", made.get("jwe").toString(), 2)
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
+        assertThat(new String(Base64.getDecoder().decode(in.getString("payload")), StandardCharsets.UTF_8))
+                .isEqualTo("door open");
         // an aad member that is not base64url is malformed (400), not authenticated as text
         ObjectNode raw = (ObjectNode) made.get("jwe").deepCopy();
         raw.put("aad", "aad-hello!");
@@ -127,23 +191,43 @@ class EsDataAgreementTest {
     @Test
     void the_dry_run_by_end_point_id_says_exactly_what_protect_does_for_every_option() throws Exception {
         List<Map<String, Object>> cases = List.of(
-                req("encryptFor", List.of(ENC16, ENC32), "contentSecurity", 2),                       // mixed sizes: per-recipient key wrap
-                req("encryptFor", List.of(ENC16, ENC32), "alg", "A256KW", "contentSecurity", 2),      // refused: 16 bytes do not fit A256KW
-                req("encryptFor", List.of(ENC16), "contentSecurity", 1),                              // dir + A128GCM
-                req("encryptFor", List.of(ENC16), "enc", "A256GCM", "contentSecurity", 1),            // A128KW + A256GCM
-                req("encryptFor", List.of(ENC32), "alg", "dir", "enc", "A128GCM", "contentSecurity", 1), // refused: dir needs 16
-                req("encryptFor", List.of(ENC32), "alg", "A999KW", "contentSecurity", 1),             // refused by the policy: 403
-                req("encryptFor", List.of(ENC16), "aad", b64("x"), "contentSecurity", 1),             // refused: AAD needs JSON
-                req("encryptFor", List.of(MAC64), "contentSecurity", 1),                              // refused: a MAC key (SUID 15): 403
-                req("encryptFor", List.of("nobody@keys.agree-co.example"), "contentSecurity", 1),     // unknown: 404
-                req("macWith", List.of(MAC16), "contentSecurity", 1),                                 // refused: 16 bytes < HS256's 32
+                req("encryptFor", List.of(ENC16, ENC32), "contentSecurity", 2), // mixed sizes: per-recipient key wrap
+                req(
+                        "encryptFor",
+                        List.of(ENC16, ENC32),
+                        "alg",
+                        "A256KW",
+                        "contentSecurity",
+                        2), // refused: 16 bytes do not fit A256KW
+                req("encryptFor", List.of(ENC16), "contentSecurity", 1), // dir + A128GCM
+                req("encryptFor", List.of(ENC16), "enc", "A256GCM", "contentSecurity", 1), // A128KW + A256GCM
+                req(
+                        "encryptFor",
+                        List.of(ENC32),
+                        "alg",
+                        "dir",
+                        "enc",
+                        "A128GCM",
+                        "contentSecurity",
+                        1), // refused: dir needs 16
+                req("encryptFor", List.of(ENC32), "alg", "A999KW", "contentSecurity", 1), // refused by the policy: 403
+                req("encryptFor", List.of(ENC16), "aad", b64("x"), "contentSecurity", 1), // refused: AAD needs JSON
+                req("encryptFor", List.of(MAC64), "contentSecurity", 1), // refused: a MAC key (SUID 15): 403
+                req("encryptFor", List.of("nobody@keys.agree-co.example"), "contentSecurity", 1), // unknown: 404
+                req("macWith", List.of(MAC16), "contentSecurity", 1), // refused: 16 bytes < HS256's 32
                 req("macWith", List.of(MAC64), "alg", "HS512", "contentSecurity", 1),
-                req("macWith", List.of(MAC64, ENC32), "contentSecurity", 2),                          // refused: ENC32 is not a MAC key
+                req("macWith", List.of(MAC64, ENC32), "contentSecurity", 2), // refused: ENC32 is not a MAC key
                 req("sign", true, "contentSecurity", 1),
-                req("sign", true, "signAlg", "RS256", "contentSecurity", 1),                           // refused: an EC key
+                req("sign", true, "signAlg", "RS256", "contentSecurity", 1), // refused: an EC key
                 req("sign", true, "macWith", List.of(MAC64), "contentSecurity", 2),
-                req("sign", true, "encryptForCertificatesOf", List.of(OTHER), "contentSecurity", 1),   // nested to a certificate
-                req("sign", true, "encryptFor", List.of(ENC16, ENC32), "contentSecurity", 2),          // nested, mixed key sizes
+                req(
+                        "sign",
+                        true,
+                        "encryptForCertificatesOf",
+                        List.of(OTHER),
+                        "contentSecurity",
+                        1), // nested to a certificate
+                req("sign", true, "encryptFor", List.of(ENC16, ENC32), "contentSecurity", 2), // nested, mixed key sizes
                 req("sign", true, "encryptFor", List.of(ENC16), "alg", "A256KW", "contentSecurity", 2), // refused
                 req("encryptForCertificatesOf", List.of(OTHER), "aad", b64("ri"), "contentSecurity", 2),
                 req("encryptForCertificatesOf", List.of("nobody.agree-co.example"), "contentSecurity", 1)); // 404
@@ -159,26 +243,48 @@ class EsDataAgreementTest {
                 JsonPath p = real.jsonPath();
                 String alg = dry.getString("alg");
                 if (alg != null) {
-                    assertThat(alg).as(what).isEqualTo(envelopeAlgs(p.getString("envelope"), p.getInt("contentSecurity")));
+                    assertThat(alg)
+                            .as(what)
+                            .isEqualTo(envelopeAlgs(p.getString("envelope"), p.getInt("contentSecurity")));
                 }
-                assertThat(dry.getString("enc")).as(what).isEqualTo(p.getString("enc") != null ? p.getString("enc") : envelopeEnc(p.getString("envelope"),
-                        p.getInt("contentSecurity")));
+                assertThat(dry.getString("enc"))
+                        .as(what)
+                        .isEqualTo(
+                                p.getString("enc") != null
+                                        ? p.getString("enc")
+                                        : envelopeEnc(p.getString("envelope"), p.getInt("contentSecurity")));
             } else {
                 assertThat(dry.getInt("protectStatus")).as(what).isEqualTo(real.statusCode());
-                assertThat(String.valueOf(dry.getList("problems"))).as(what).isEqualTo(real.jsonPath().getString("detail"));
+                assertThat(String.valueOf(dry.getList("problems")))
+                        .as(what)
+                        .isEqualTo(real.jsonPath().getString("detail"));
             }
         }
         // the mixed-size envelope opens with npm jose for each recipient
-        String mixed = protect("app", req("payload", b64("both"), "encryptFor", List.of(ENC16, ENC32), "contentSecurity", 2))
-                .then().statusCode(200).extract().jsonPath().getString("envelope");
+        String mixed = protect(
+                        "app", req("payload", b64("both"), "encryptFor", List.of(ENC16, ENC32), "contentSecurity", 2))
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath()
+                .getString("envelope");
         for (String kid : List.of(ENC16, ENC32)) {
-            JsonNode opened = NodeJose.call(Map.of("op", "generalDecrypt", "jwe", JSON.readTree(mixed), "keys", Map.of(kid, b64u(KEYS.get(kid)))));
-            assertThat(new String(Base64.getUrlDecoder().decode(opened.get("plaintext").asText()), StandardCharsets.UTF_8)).as(opened.toString())
+            JsonNode opened = NodeJose.call(Map.of(
+                    "op", "generalDecrypt", "jwe", JSON.readTree(mixed), "keys", Map.of(kid, b64u(KEYS.get(kid)))));
+            assertThat(new String(
+                            Base64.getUrlDecoder()
+                                    .decode(opened.get("plaintext").asText()),
+                            StandardCharsets.UTF_8))
+                    .as(opened.toString())
                     .isEqualTo("both");
         }
         // a single 16-byte key with defaults: dir + A128GCM (jose4j opens it)
-        String one = protect("app", req("payload", b64("one"), "encryptFor", List.of(ENC16), "contentSecurity", 1)).then().statusCode(200)
-                .extract().jsonPath().getString("envelope");
+        String one = protect("app", req("payload", b64("one"), "encryptFor", List.of(ENC16), "contentSecurity", 1))
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath()
+                .getString("envelope");
         JsonWebEncryption jwe = new JsonWebEncryption();
         jwe.setCompactSerialization(one);
         jwe.setKey(new AesKey(KEYS.get(ENC16)));
@@ -187,12 +293,17 @@ class EsDataAgreementTest {
         // by end-point id the keys are its identity's (usable), by identity the same; an identity cannot sign
         JsonPath byId = dryRun("app", req("payload", "AA==", "encryptFor", List.of(ENC32), "contentSecurity", 1));
         assertThat(byId.getList("keys.usable")).containsExactly(true);
-        assertThat(dryRun(APP, req("payload", "AA==", "encryptFor", List.of(ENC32), "contentSecurity", 1)).getList("keys.usable")).containsExactly(true);
+        assertThat(dryRun(APP, req("payload", "AA==", "encryptFor", List.of(ENC32), "contentSecurity", 1))
+                        .getList("keys.usable"))
+                .containsExactly(true);
         JsonPath identitySigns = dryRun(APP, req("payload", "AA==", "sign", true, "contentSecurity", 1));
         assertThat(identitySigns.getBoolean("wouldSucceed")).isFalse();
         assertThat(identitySigns.getInt("protectStatus")).isEqualTo(400);
         // the dry-run opened no key and signed nothing: no HSM signature, no key use in the audit
-        List<String> actions = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000").jsonPath().getList("action");
+        List<String> actions = as(Tokens.auditor(T))
+                .get("/api/v1/tenants/" + T + "/audit?limit=1000")
+                .jsonPath()
+                .getList("action");
         assertThat(actions).doesNotContain("esdata.dry-run");
     }
 
@@ -207,16 +318,24 @@ class EsDataAgreementTest {
     /** The key-management algorithms of an envelope (per recipient, joined like the dry-run's), read independently of the service. */
     static String envelopeAlgs(String envelope, int cs) throws Exception {
         if (cs == 1) {
-            return header(envelope.substring(0, envelope.indexOf('.'))).get("alg").asText();
+            return header(envelope.substring(0, envelope.indexOf('.')))
+                    .get("alg")
+                    .asText();
         }
-        JsonNode j = JSON.readTree(cs == 3 ? new String(Base64.getDecoder().decode(envelope), StandardCharsets.UTF_8) : envelope);
+        JsonNode j = JSON.readTree(
+                cs == 3 ? new String(Base64.getDecoder().decode(envelope), StandardCharsets.UTF_8) : envelope);
         if (j.has("signatures")) {
-            return header(j.get("signatures").get(0).get("protected").asText()).get("alg").asText();
+            return header(j.get("signatures").get(0).get("protected").asText())
+                    .get("alg")
+                    .asText();
         }
         JsonNode p = header(j.get("protected").asText());
         java.util.LinkedHashSet<String> algs = new java.util.LinkedHashSet<>();
         for (JsonNode r : j.get("recipients")) {
-            algs.add(p.has("alg") ? p.get("alg").asText() : r.get("header").get("alg").asText());
+            algs.add(
+                    p.has("alg")
+                            ? p.get("alg").asText()
+                            : r.get("header").get("alg").asText());
         }
         return String.join(",", algs);
     }
@@ -226,8 +345,11 @@ class EsDataAgreementTest {
             JsonNode h = header(envelope.substring(0, envelope.indexOf('.')));
             return h.has("enc") ? h.get("enc").asText() : null;
         }
-        JsonNode j = JSON.readTree(cs == 3 ? new String(Base64.getDecoder().decode(envelope), StandardCharsets.UTF_8) : envelope);
-        return j.has("protected") && header(j.get("protected").asText()).has("enc") ? header(j.get("protected").asText()).get("enc").asText() : null;
+        JsonNode j = JSON.readTree(
+                cs == 3 ? new String(Base64.getDecoder().decode(envelope), StandardCharsets.UTF_8) : envelope);
+        return j.has("protected") && header(j.get("protected").asText()).has("enc")
+                ? header(j.get("protected").asText()).get("enc").asText()
+                : null;
     }
 
     static JsonNode header(String b64u) throws Exception {
@@ -258,24 +380,40 @@ class EsDataAgreementTest {
         Api.assertProblem(m, 403, "esdata");
         assertThat(m.jsonPath().getString("detail")).contains(ENC32).contains("SUID 14");
         // protect with the wrong usage: 403 as well (unchanged)
-        Api.assertProblem(protect("app", req("payload", b64("x"), "encryptFor", List.of(MAC64), "contentSecurity", 1)), 403, "esdata");
+        Api.assertProblem(
+                protect("app", req("payload", b64("x"), "encryptFor", List.of(MAC64), "contentSecurity", 1)),
+                403,
+                "esdata");
 
         // a corrupted alg: the refusal quotes it (escaped), a non-string alg is malformed
-        String good = protect("app", req("payload", b64("z"), "encryptFor", List.of(ENC32), "alg", "A256KW", "contentSecurity", 1))
-                .then().statusCode(200).extract().jsonPath().getString("envelope");
+        String good = protect(
+                        "app",
+                        req("payload", b64("z"), "encryptFor", List.of(ENC32), "alg", "A256KW", "contentSecurity", 1))
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath()
+                .getString("envelope");
         String[] parts = good.split("\\.", -1);
         ObjectNode h = (ObjectNode) header(parts[0]);
         h.put("alg", "A256K\u0000W");
         Response corrupted = unprotect("app", b64u(JSON.writeValueAsBytes(h)) + good.substring(good.indexOf('.')), 1);
         Api.assertProblem(corrupted, 403, "esdata");
-        assertThat(corrupted.jsonPath().getString("detail")).contains("alg \"A256K\\u0000W\" is not allowed").doesNotContain("null");
+        assertThat(corrupted.jsonPath().getString("detail"))
+                .contains("alg \"A256K\\u0000W\" is not allowed")
+                .doesNotContain("null");
         h.put("alg", 256);
         Response notText = unprotect("app", b64u(JSON.writeValueAsBytes(h)) + good.substring(good.indexOf('.')), 1);
         Api.assertProblem(notText, 400, "esdata");
         assertThat(notText.jsonPath().getString("detail")).contains("no alg").doesNotContain("alg null");
         // in JSON, a recipient's corrupted alg is named too
-        String json = protect("app", req("payload", b64("z"), "encryptFor", List.of(ENC16, ENC32), "contentSecurity", 2))
-                .then().statusCode(200).extract().jsonPath().getString("envelope");
+        String json = protect(
+                        "app", req("payload", b64("z"), "encryptFor", List.of(ENC16, ENC32), "contentSecurity", 2))
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath()
+                .getString("envelope");
         ObjectNode j = (ObjectNode) JSON.readTree(json);
         ((ObjectNode) j.get("recipients").get(0).get("header")).put("alg", "A128KW\"; drop");
         Response jr = unprotect("app", j.toString(), 2);

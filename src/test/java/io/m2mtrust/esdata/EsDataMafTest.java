@@ -1,5 +1,8 @@
 package io.m2mtrust.esdata;
 
+import static io.m2mtrust.testsupport.Api.as;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.m2mtrust.testsupport.MafDevices;
 import io.m2mtrust.testsupport.OpenSsl;
 import io.m2mtrust.testsupport.Tokens;
@@ -17,9 +20,6 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-
-import static io.m2mtrust.testsupport.Api.as;
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * ESData for MAF end-points over their MAF session: a source protects a reading for targets with keys it
@@ -42,7 +42,8 @@ class EsDataMafTest {
         if (fleet != null) {
             return;
         }
-        fleet = MafDevices.create(T, listener.port(), List.of("s", "t1", "t2", "x"), doc -> doc.put("maxEsdataTargets", 3));
+        fleet = MafDevices.create(
+                T, listener.port(), List.of("s", "t1", "t2", "x"), doc -> doc.put("maxEsdataTargets", 3));
         source = fleet.enrolAndRegister("s");
         t1 = fleet.enrolAndRegister("t1");
         t2 = fleet.enrolAndRegister("t2");
@@ -50,16 +51,30 @@ class EsDataMafTest {
     }
 
     private String register(int suid, List<MafDevices.Device> targets, byte[] value, Instant expires) throws Exception {
-        OpenSsl.Answer a = fleet.maf(source, "POST", "/keyRegistration", OpenSsl.keyRegistration("mafFqdn", fleet.maf, fleet.admin, suid,
-                targets.stream().map(MafDevices.Device::kpmId).toList(), Base64.getEncoder().encodeToString(value), expires));
+        OpenSsl.Answer a = fleet.maf(
+                source,
+                "POST",
+                "/keyRegistration",
+                OpenSsl.keyRegistration(
+                        "mafFqdn",
+                        fleet.maf,
+                        fleet.admin,
+                        suid,
+                        targets.stream().map(MafDevices.Device::kpmId).toList(),
+                        Base64.getEncoder().encodeToString(value),
+                        expires));
         assertThat(a.status()).as(a.output()).isEqualTo(201);
         return a.json().getString("keyIdentifier");
     }
 
     static String protect(List<String> encryptFor, String macWith, String alg, String enc, int cs, byte[] payload) {
-        StringBuilder b = new StringBuilder("{\"payload\":\"" + Base64.getEncoder().encodeToString(payload) + "\",\"contentSecurity\":" + cs);
+        StringBuilder b = new StringBuilder(
+                "{\"payload\":\"" + Base64.getEncoder().encodeToString(payload) + "\",\"contentSecurity\":" + cs);
         if (encryptFor != null) {
-            b.append(",\"encryptFor\":[").append(String.join(",", encryptFor.stream().map(k -> "\"" + k + "\"").toList())).append(']');
+            b.append(",\"encryptFor\":[")
+                    .append(String.join(
+                            ",", encryptFor.stream().map(k -> "\"" + k + "\"").toList()))
+                    .append(']');
         }
         if (macWith != null) {
             b.append(",\"macWith\":\"").append(macWith).append('"');
@@ -87,19 +102,22 @@ class EsDataMafTest {
         String kid2 = register(34, List.of(t2), k2, Instant.now().plusSeconds(3600));
         byte[] reading = "{\"temperature\":21.5}".getBytes(StandardCharsets.UTF_8);
 
-        OpenSsl.Answer p = fleet.maf(source, "POST", "/esdata/protect", protect(List.of(kid1, kid2), null, "A256KW", "A256GCM", 2, reading));
+        OpenSsl.Answer p = fleet.maf(
+                source, "POST", "/esdata/protect", protect(List.of(kid1, kid2), null, "A256KW", "A256GCM", 2, reading));
         assertThat(p.status()).as(p.output()).isEqualTo(200);
         String envelope = p.json().getString("envelope");
         for (MafDevices.Device target : List.of(t1, t2)) {
             OpenSsl.Answer u = fleet.maf(target, "POST", "/esdata/unprotect", unprotect(envelope, 2));
             assertThat(u.status()).as(u.output()).isEqualTo(200);
-            assertThat(Base64.getDecoder().decode(u.json().getString("payload"))).isEqualTo(reading);
+            assertThat(Base64.getDecoder().decode(u.json().getString("payload")))
+                    .isEqualTo(reading);
         }
         OpenSsl.Answer no = fleet.maf(outsider, "POST", "/esdata/unprotect", unprotect(envelope, 2));
         assertThat(no.status()).as(no.output()).isEqualTo(404);
 
         // dir with one key, compact: jose4j opens it with the first half of the registered value (interop profile)
-        OpenSsl.Answer d = fleet.maf(source, "POST", "/esdata/protect", protect(List.of(kid1), null, "dir", "A256GCM", 1, reading));
+        OpenSsl.Answer d = fleet.maf(
+                source, "POST", "/esdata/protect", protect(List.of(kid1), null, "dir", "A256GCM", 1, reading));
         assertThat(d.status()).as(d.output()).isEqualTo(200);
         JsonWebEncryption jwe = new JsonWebEncryption();
         jwe.setCompactSerialization(d.json().getString("envelope"));
@@ -115,29 +133,75 @@ class EsDataMafTest {
         String macKid = register(35, List.of(t1), k, Instant.now().plusSeconds(3600));
         String encKid = register(34, List.of(t1), k, Instant.now().plusSeconds(3600));
         byte[] reading = "ok".getBytes(StandardCharsets.UTF_8);
-        OpenSsl.Answer m = fleet.maf(source, "POST", "/esdata/protect", protect(null, macKid, "HS256", null, 3, reading));
+        OpenSsl.Answer m =
+                fleet.maf(source, "POST", "/esdata/protect", protect(null, macKid, "HS256", null, 3, reading));
         assertThat(m.status()).as(m.output()).isEqualTo(200);
-        OpenSsl.Answer v = fleet.maf(t1, "POST", "/esdata/unprotect", unprotect(m.json().getString("envelope"), 3));
+        OpenSsl.Answer v =
+                fleet.maf(t1, "POST", "/esdata/unprotect", unprotect(m.json().getString("envelope"), 3));
         assertThat(v.status()).as(v.output()).isEqualTo(200);
         assertThat(v.json().getString("class")).isEqualTo("signature");
 
         // a key registered for encryption does not MAC, and the other way round
-        assertThat(fleet.maf(source, "POST", "/esdata/protect", protect(null, encKid, "HS256", null, 1, reading)).status()).isEqualTo(403);
-        assertThat(fleet.maf(source, "POST", "/esdata/protect", protect(List.of(macKid), null, "dir", "A256GCM", 1, reading)).status()).isEqualTo(403);
+        assertThat(fleet.maf(source, "POST", "/esdata/protect", protect(null, encKid, "HS256", null, 1, reading))
+                        .status())
+                .isEqualTo(403);
+        assertThat(fleet.maf(
+                                source,
+                                "POST",
+                                "/esdata/protect",
+                                protect(List.of(macKid), null, "dir", "A256GCM", 1, reading))
+                        .status())
+                .isEqualTo(403);
         // policy: alg none, an enc outside policy, more targets than maxEsdataTargets
-        assertThat(fleet.maf(source, "POST", "/esdata/protect", protect(null, macKid, "none", null, 1, reading)).status()).isEqualTo(403);
-        assertThat(fleet.maf(source, "POST", "/esdata/protect", protect(List.of(encKid), null, "dir", "A100GCM", 1, reading)).status()).isEqualTo(403);
-        assertThat(fleet.maf(source, "POST", "/esdata/protect",
-                protect(List.of(encKid, encKid, encKid, encKid), null, "A256KW", "A256GCM", 2, reading)).status()).isEqualTo(403);
+        assertThat(fleet.maf(source, "POST", "/esdata/protect", protect(null, macKid, "none", null, 1, reading))
+                        .status())
+                .isEqualTo(403);
+        assertThat(fleet.maf(
+                                source,
+                                "POST",
+                                "/esdata/protect",
+                                protect(List.of(encKid), null, "dir", "A100GCM", 1, reading))
+                        .status())
+                .isEqualTo(403);
+        assertThat(fleet.maf(
+                                source,
+                                "POST",
+                                "/esdata/protect",
+                                protect(List.of(encKid, encKid, encKid, encKid), null, "A256KW", "A256GCM", 2, reading))
+                        .status())
+                .isEqualTo(403);
         // an outsider cannot use someone else's key, unknown ids are unknown, malformed input is 400
-        assertThat(fleet.maf(outsider, "POST", "/esdata/protect", protect(List.of(encKid), null, "dir", "A256GCM", 1, reading)).status()).isEqualTo(404);
-        assertThat(fleet.maf(source, "POST", "/esdata/protect", protect(List.of("0".repeat(32) + "@" + fleet.maf), null, "dir", "A256GCM", 1, reading))
-                .status()).isEqualTo(404);
-        assertThat(fleet.maf(source, "POST", "/esdata/protect", "{\"payload\":\"%%%\",\"contentSecurity\":1,\"macWith\":\"" + macKid + "\"}").status())
+        assertThat(fleet.maf(
+                                outsider,
+                                "POST",
+                                "/esdata/protect",
+                                protect(List.of(encKid), null, "dir", "A256GCM", 1, reading))
+                        .status())
+                .isEqualTo(404);
+        assertThat(fleet.maf(
+                                source,
+                                "POST",
+                                "/esdata/protect",
+                                protect(List.of("0".repeat(32) + "@" + fleet.maf), null, "dir", "A256GCM", 1, reading))
+                        .status())
+                .isEqualTo(404);
+        assertThat(fleet.maf(
+                                source,
+                                "POST",
+                                "/esdata/protect",
+                                "{\"payload\":\"%%%\",\"contentSecurity\":1,\"macWith\":\"" + macKid + "\"}")
+                        .status())
                 .isEqualTo(400);
-        assertThat(fleet.maf(source, "POST", "/esdata/protect", "{\"payload\":\"AA==\",\"contentSecurity\":7,\"macWith\":\"" + macKid + "\"}").status())
+        assertThat(fleet.maf(
+                                source,
+                                "POST",
+                                "/esdata/protect",
+                                "{\"payload\":\"AA==\",\"contentSecurity\":7,\"macWith\":\"" + macKid + "\"}")
+                        .status())
                 .isEqualTo(400);
-        assertThat(fleet.maf(t1, "POST", "/esdata/unprotect", unprotect("a.b", 1)).status()).isEqualTo(400);
+        assertThat(fleet.maf(t1, "POST", "/esdata/unprotect", unprotect("a.b", 1))
+                        .status())
+                .isEqualTo(400);
     }
 
     @Test
@@ -146,27 +210,57 @@ class EsDataMafTest {
         new java.security.SecureRandom().nextBytes(k);
         String shortLived = register(34, List.of(t1), k, Instant.now().plusSeconds(2));
         byte[] reading = "soon gone".getBytes(StandardCharsets.UTF_8);
-        OpenSsl.Answer p = fleet.maf(source, "POST", "/esdata/protect", protect(List.of(shortLived), null, "dir", "A256GCM", 1, reading));
+        OpenSsl.Answer p = fleet.maf(
+                source, "POST", "/esdata/protect", protect(List.of(shortLived), null, "dir", "A256GCM", 1, reading));
         assertThat(p.status()).isEqualTo(200);
         Thread.sleep(3000);
-        assertThat(fleet.maf(t1, "POST", "/esdata/unprotect", unprotect(p.json().getString("envelope"), 1)).status()).isEqualTo(404);
+        assertThat(fleet.maf(t1, "POST", "/esdata/unprotect", unprotect(p.json().getString("envelope"), 1))
+                        .status())
+                .isEqualTo(404);
 
         String kid = register(34, List.of(t1, t2), k, Instant.now().plusSeconds(3600));
-        OpenSsl.Answer dry = fleet.maf(source, "POST", "/esdata/dry-run", protect(List.of(kid, shortLived), null, "A256KW", "A256GCM", 2, reading));
+        OpenSsl.Answer dry = fleet.maf(
+                source,
+                "POST",
+                "/esdata/dry-run",
+                protect(List.of(kid, shortLived), null, "A256KW", "A256GCM", 2, reading));
         assertThat(dry.status()).isEqualTo(200);
         assertThat(dry.json().getBoolean("wouldSucceed")).isFalse();
         assertThat(dry.json().getList("keys.usable")).containsExactly(true, false);
         assertThat(dry.json().getString("envelope")).isNull();
         // the operators' simulator asks the same for an end-point
-        Map<String, Object> sim = as(Tokens.auditor(T)).body(Map.of("endPoint", source.kpmId(), "request", Map.of(
-                        "payload", "AA==", "contentSecurity", 2, "encryptFor", List.of(kid), "alg", "A256KW", "enc", "A256GCM")))
-                .post("/api/v1/tenants/" + T + "/esdata/dry-run").then().statusCode(200).extract().jsonPath().getMap("");
+        Map<String, Object> sim = as(Tokens.auditor(T))
+                .body(Map.of(
+                        "endPoint",
+                        source.kpmId(),
+                        "request",
+                        Map.of(
+                                "payload",
+                                "AA==",
+                                "contentSecurity",
+                                2,
+                                "encryptFor",
+                                List.of(kid),
+                                "alg",
+                                "A256KW",
+                                "enc",
+                                "A256GCM")))
+                .post("/api/v1/tenants/" + T + "/esdata/dry-run")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath()
+                .getMap("");
         assertThat(sim.get("wouldSucceed")).isEqualTo(true);
         assertThat(sim.get("option").toString()).contains("key wrap");
 
         // batch: one call, per-item results
-        OpenSsl.Answer batch = fleet.maf(source, "POST", "/esdata/protect/batch", "{\"items\":[" + protect(List.of(kid), null, "dir", "A256GCM", 1, reading)
-                + "," + protect(List.of(shortLived), null, "dir", "A256GCM", 1, reading) + "]}");
+        OpenSsl.Answer batch = fleet.maf(
+                source,
+                "POST",
+                "/esdata/protect/batch",
+                "{\"items\":[" + protect(List.of(kid), null, "dir", "A256GCM", 1, reading) + ","
+                        + protect(List.of(shortLived), null, "dir", "A256GCM", 1, reading) + "]}");
         assertThat(batch.status()).as(batch.output()).isEqualTo(200);
         assertThat(batch.json().getList("results.status")).containsExactly(200, 404);
     }

@@ -1,5 +1,8 @@
 package io.m2mtrust.esdata;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -34,9 +37,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 /**
  * ESData envelopes with symmetric keys: RFC 7520 vectors, every option round trip, the independent
  * jose4j implementation both ways, an independent JCA-only opening of multi-recipient JSON envelopes,
@@ -45,8 +45,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class JoseEnvelopesTest {
 
     static final ObjectMapper JSON = new ObjectMapper();
-    static final Policy POLICY = new Policy(Set.of("dir", "A128KW", "A192KW", "A256KW", "HS256", "HS384", "HS512"),
-            Set.of("A128GCM", "A192GCM", "A256GCM"), 4, 65536, 200_000);
+    static final Policy POLICY = new Policy(
+            Set.of("dir", "A128KW", "A192KW", "A256KW", "HS256", "HS384", "HS512"),
+            Set.of("A128GCM", "A192GCM", "A256GCM"),
+            4,
+            65536,
+            200_000);
     static final SecureRandom RANDOM = new SecureRandom();
 
     static byte[] random(int n) {
@@ -76,10 +80,12 @@ class JoseEnvelopesTest {
         JsonNode v = vector("4_4_hs256.json");
         String kid = v.get("key").get("kid").asText();
         byte[] payload = v.get("payload").asText().getBytes(StandardCharsets.UTF_8);
-        assertThat(JoseEnvelopes.verify(v.get("compact").asText(), Serialization.COMPACT, only(kid, k(v)), POLICY)).isEqualTo(payload);
+        assertThat(JoseEnvelopes.verify(v.get("compact").asText(), Serialization.COMPACT, only(kid, k(v)), POLICY))
+                .isEqualTo(payload);
         // our header orders its members differently ({"kid":…,"alg":…}), so the compact form differs; the payload part
         // is the vector's and the MAC is HMAC-SHA256 over exactly our signing input (checked with plain JCA)
-        String ours = JoseEnvelopes.mac(payload, new Recipient(kid, SecretBytes.copyOf(k(v))), "HS256", Serialization.COMPACT, POLICY);
+        String ours = JoseEnvelopes.mac(
+                payload, new Recipient(kid, SecretBytes.copyOf(k(v))), "HS256", Serialization.COMPACT, POLICY);
         String[] p = ours.split("\\.");
         assertThat(p[1]).isEqualTo(v.get("compact").asText().split("\\.")[1]);
         javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
@@ -94,9 +100,13 @@ class JoseEnvelopesTest {
             JsonNode v = vector(name);
             String kid = v.get("key").get("kid").asText();
             byte[] plain = v.get("plaintext").asText().getBytes(StandardCharsets.UTF_8);
-            assertThat(JoseEnvelopes.decrypt(v.get("compact").asText(), Serialization.COMPACT, only(kid, k(v)), POLICY)).as(name).isEqualTo(plain);
+            assertThat(JoseEnvelopes.decrypt(v.get("compact").asText(), Serialization.COMPACT, only(kid, k(v)), POLICY))
+                    .as(name)
+                    .isEqualTo(plain);
             if (v.has("json")) {
-                assertThat(JoseEnvelopes.decrypt(v.get("json").toString(), Serialization.JSON, only(kid, k(v)), POLICY)).as(name).isEqualTo(plain);
+                assertThat(JoseEnvelopes.decrypt(v.get("json").toString(), Serialization.JSON, only(kid, k(v)), POLICY))
+                        .as(name)
+                        .isEqualTo(plain);
             }
         }
     }
@@ -104,13 +114,29 @@ class JoseEnvelopesTest {
     // ---------------------------------------------------------------- every symmetric option
 
     @ParameterizedTest
-    @CsvSource({"dir,A128GCM,16", "dir,A192GCM,24", "dir,A256GCM,32", "A128KW,A128GCM,16", "A192KW,A256GCM,24", "A256KW,A256GCM,32"})
+    @CsvSource({
+        "dir,A128GCM,16",
+        "dir,A192GCM,24",
+        "dir,A256GCM,32",
+        "A128KW,A128GCM,16",
+        "A192KW,A256GCM,24",
+        "A256KW,A256GCM,32"
+    })
     void encryption_round_trips_in_every_serialization(String alg, String enc, int keyLength) throws Exception {
         byte[] key = random(keyLength);
         byte[] payload = random(1024);
         for (Serialization s : Serialization.values()) {
-            String env = JoseEnvelopes.encrypt(payload, null, List.of(new Recipient("k1@maf.acme.example", SecretBytes.copyOf(key))), alg, enc, s, POLICY);
-            assertThat(JoseEnvelopes.decrypt(env, s, only("k1@maf.acme.example", key), POLICY)).as(alg + " " + s).isEqualTo(payload);
+            String env = JoseEnvelopes.encrypt(
+                    payload,
+                    null,
+                    List.of(new Recipient("k1@maf.acme.example", SecretBytes.copyOf(key))),
+                    alg,
+                    enc,
+                    s,
+                    POLICY);
+            assertThat(JoseEnvelopes.decrypt(env, s, only("k1@maf.acme.example", key), POLICY))
+                    .as(alg + " " + s)
+                    .isEqualTo(payload);
         }
     }
 
@@ -120,8 +146,10 @@ class JoseEnvelopesTest {
         byte[] key = random(keyLength);
         byte[] payload = "temperature=21.5".getBytes(StandardCharsets.UTF_8);
         for (Serialization s : Serialization.values()) {
-            String env = JoseEnvelopes.mac(payload, new Recipient("m@maf.acme.example", SecretBytes.copyOf(key)), alg, s, POLICY);
-            assertThat(JoseEnvelopes.verify(env, s, only("m@maf.acme.example", key), POLICY)).isEqualTo(payload);
+            String env = JoseEnvelopes.mac(
+                    payload, new Recipient("m@maf.acme.example", SecretBytes.copyOf(key)), alg, s, POLICY);
+            assertThat(JoseEnvelopes.verify(env, s, only("m@maf.acme.example", key), POLICY))
+                    .isEqualTo(payload);
         }
     }
 
@@ -137,18 +165,32 @@ class JoseEnvelopesTest {
         byte[] aad = "{\"ri\":\"/cse-in/cnt-1\"}".getBytes(StandardCharsets.UTF_8);
         String env = JoseEnvelopes.encrypt(payload, aad, rs, "A256KW", "A256GCM", Serialization.JSON, POLICY);
         for (Map.Entry<String, byte[]> e : keys.entrySet()) {
-            assertThat(JoseEnvelopes.decrypt(env, Serialization.JSON, only(e.getKey(), e.getValue()), POLICY)).isEqualTo(payload);
+            assertThat(JoseEnvelopes.decrypt(env, Serialization.JSON, only(e.getKey(), e.getValue()), POLICY))
+                    .isEqualTo(payload);
             // independently: RFC 7516 §5.2 with plain JCA (AES key unwrap, AES-GCM with the JSON AAD)
             assertThat(openWithJca(env, e.getKey(), e.getValue())).isEqualTo(payload);
         }
         // a target not among the recipients
-        assertThatThrownBy(() -> JoseEnvelopes.decrypt(env, Serialization.JSON, only("d@maf.acme.example", random(32)), POLICY))
-                .isInstanceOf(Refused.class).extracting(x -> ((Refused) x).reason).isEqualTo(Refused.Reason.UNKNOWN_KEY);
+        assertThatThrownBy(() ->
+                        JoseEnvelopes.decrypt(env, Serialization.JSON, only("d@maf.acme.example", random(32)), POLICY))
+                .isInstanceOf(Refused.class)
+                .extracting(x -> ((Refused) x).reason)
+                .isEqualTo(Refused.Reason.UNKNOWN_KEY);
         // the AAD is authenticated: changing it breaks the tag
         ObjectNode tampered = (ObjectNode) JSON.readTree(env);
-        tampered.put("aad", Base64.getUrlEncoder().withoutPadding().encodeToString("{\"ri\":\"/other\"}".getBytes(StandardCharsets.UTF_8)));
-        assertThatThrownBy(() -> JoseEnvelopes.decrypt(tampered.toString(), Serialization.JSON, only("a@maf.acme.example", keys.get("a@maf.acme.example")), POLICY))
-                .isInstanceOf(Refused.class).extracting(x -> ((Refused) x).reason).isEqualTo(Refused.Reason.INTEGRITY);
+        tampered.put(
+                "aad",
+                Base64.getUrlEncoder()
+                        .withoutPadding()
+                        .encodeToString("{\"ri\":\"/other\"}".getBytes(StandardCharsets.UTF_8)));
+        assertThatThrownBy(() -> JoseEnvelopes.decrypt(
+                        tampered.toString(),
+                        Serialization.JSON,
+                        only("a@maf.acme.example", keys.get("a@maf.acme.example")),
+                        POLICY))
+                .isInstanceOf(Refused.class)
+                .extracting(x -> ((Refused) x).reason)
+                .isEqualTo(Refused.Reason.INTEGRITY);
     }
 
     static byte[] openWithJca(String env, String kid, byte[] kek) throws Exception {
@@ -160,10 +202,15 @@ class JoseEnvelopesTest {
             }
             Cipher unwrap = Cipher.getInstance("AESWrap");
             unwrap.init(Cipher.UNWRAP_MODE, new SecretKeySpec(kek, "AES"));
-            java.security.Key cek = unwrap.unwrap(d.decode(r.get("encrypted_key").asText()), "AES", Cipher.SECRET_KEY);
+            java.security.Key cek =
+                    unwrap.unwrap(d.decode(r.get("encrypted_key").asText()), "AES", Cipher.SECRET_KEY);
             Cipher gcm = Cipher.getInstance("AES/GCM/NoPadding");
-            gcm.init(Cipher.DECRYPT_MODE, cek, new GCMParameterSpec(128, d.decode(j.get("iv").asText())));
-            String aad = j.get("protected").asText() + (j.has("aad") ? "." + j.get("aad").asText() : "");
+            gcm.init(
+                    Cipher.DECRYPT_MODE,
+                    cek,
+                    new GCMParameterSpec(128, d.decode(j.get("iv").asText())));
+            String aad = j.get("protected").asText()
+                    + (j.has("aad") ? "." + j.get("aad").asText() : "");
             gcm.updateAAD(aad.getBytes(StandardCharsets.US_ASCII));
             gcm.update(d.decode(j.get("ciphertext").asText()));
             return gcm.doFinal(d.decode(j.get("tag").asText()));
@@ -176,10 +223,17 @@ class JoseEnvelopesTest {
     @Test
     void jose4j_opens_ours_and_we_open_jose4js() throws Exception {
         byte[] payload = "ours and theirs".getBytes(StandardCharsets.UTF_8);
-        for (String[] c : new String[][]{{"dir", "A256GCM", "32"}, {"A128KW", "A128GCM", "16"}, {"A256KW", "A256GCM", "32"}}) {
+        for (String[] c :
+                new String[][] {{"dir", "A256GCM", "32"}, {"A128KW", "A128GCM", "16"}, {"A256KW", "A256GCM", "32"}}) {
             byte[] key = random(Integer.parseInt(c[2]));
-            String ours = JoseEnvelopes.encrypt(payload, null, List.of(new Recipient("x@maf.acme.example", SecretBytes.copyOf(key))), c[0], c[1],
-                    Serialization.COMPACT, POLICY);
+            String ours = JoseEnvelopes.encrypt(
+                    payload,
+                    null,
+                    List.of(new Recipient("x@maf.acme.example", SecretBytes.copyOf(key))),
+                    c[0],
+                    c[1],
+                    Serialization.COMPACT,
+                    POLICY);
             JsonWebEncryption theirs = new JsonWebEncryption();
             theirs.setCompactSerialization(ours);
             theirs.setKey(new AesKey(key));
@@ -191,11 +245,20 @@ class JoseEnvelopesTest {
             made.setKeyIdHeaderValue("x@maf.acme.example");
             made.setKey(new AesKey(key));
             made.setPlaintext(payload);
-            assertThat(JoseEnvelopes.decrypt(made.getCompactSerialization(), Serialization.COMPACT, only("x@maf.acme.example", key), POLICY))
+            assertThat(JoseEnvelopes.decrypt(
+                            made.getCompactSerialization(),
+                            Serialization.COMPACT,
+                            only("x@maf.acme.example", key),
+                            POLICY))
                     .isEqualTo(payload);
         }
         byte[] mac = random(32);
-        String ours = JoseEnvelopes.mac(payload, new Recipient("m@maf.acme.example", SecretBytes.copyOf(mac)), "HS256", Serialization.COMPACT, POLICY);
+        String ours = JoseEnvelopes.mac(
+                payload,
+                new Recipient("m@maf.acme.example", SecretBytes.copyOf(mac)),
+                "HS256",
+                Serialization.COMPACT,
+                POLICY);
         JsonWebSignature jws = new JsonWebSignature();
         jws.setCompactSerialization(ours);
         jws.setKey(new HmacKey(mac));
@@ -205,7 +268,11 @@ class JoseEnvelopesTest {
         theirs.setKeyIdHeaderValue("m@maf.acme.example");
         theirs.setPayloadBytes(payload);
         theirs.setKey(new HmacKey(mac));
-        assertThat(JoseEnvelopes.verify(theirs.getCompactSerialization(), Serialization.COMPACT, only("m@maf.acme.example", mac), POLICY))
+        assertThat(JoseEnvelopes.verify(
+                        theirs.getCompactSerialization(),
+                        Serialization.COMPACT,
+                        only("m@maf.acme.example", mac),
+                        POLICY))
                 .isEqualTo(payload);
         assertThat(ContentEncryptionAlgorithmIdentifiers.AES_256_GCM).isEqualTo("A256GCM");
     }
@@ -218,42 +285,103 @@ class JoseEnvelopesTest {
             throw new AssertionError("key looked up for a refused envelope");
         };
         Policy strict = new Policy(Set.of("A256KW"), Set.of("A256GCM"), 1, 100, 1000);
-        String noneJws = Base64.getUrlEncoder().withoutPadding().encodeToString("{\"alg\":\"none\"}".getBytes()) + ".eyJ4IjoxfQ.";
-        assertRefused(() -> JoseEnvelopes.verify(noneJws, Serialization.COMPACT, mustNotBeCalled, POLICY), Refused.Reason.POLICY);
-        String dirJwe = header("{\"alg\":\"dir\",\"enc\":\"A128GCM\",\"kid\":\"k\"}") + "..AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA";
-        assertRefused(() -> JoseEnvelopes.decrypt(dirJwe, Serialization.COMPACT, mustNotBeCalled, strict), Refused.Reason.POLICY);
-        String crit = header("{\"alg\":\"A256KW\",\"enc\":\"A256GCM\",\"kid\":\"k\",\"crit\":[\"exp\"],\"exp\":1}") + ".AAAA.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA";
-        assertRefused(() -> JoseEnvelopes.decrypt(crit, Serialization.COMPACT, mustNotBeCalled, strict), Refused.Reason.POLICY);
-        String zip = header("{\"alg\":\"A256KW\",\"enc\":\"A256GCM\",\"kid\":\"k\",\"zip\":\"DEF\"}") + ".AAAA.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA";
-        assertRefused(() -> JoseEnvelopes.decrypt(zip, Serialization.COMPACT, mustNotBeCalled, strict), Refused.Reason.POLICY);
-        assertRefused(() -> JoseEnvelopes.decrypt("x".repeat(1001), Serialization.COMPACT, mustNotBeCalled, strict), Refused.Reason.POLICY);
-        assertRefused(() -> JoseEnvelopes.encrypt(new byte[101], null, List.of(new Recipient("k", SecretBytes.copyOf(random(32)))), "A256KW", "A256GCM",
-                Serialization.COMPACT, strict), Refused.Reason.POLICY);
-        assertRefused(() -> JoseEnvelopes.encrypt(new byte[1], null, List.of(new Recipient("a", SecretBytes.copyOf(random(32))),
-                new Recipient("b", SecretBytes.copyOf(random(32)))), "A256KW", "A256GCM", Serialization.JSON, strict), Refused.Reason.POLICY);
+        String noneJws = Base64.getUrlEncoder().withoutPadding().encodeToString("{\"alg\":\"none\"}".getBytes())
+                + ".eyJ4IjoxfQ.";
+        assertRefused(
+                () -> JoseEnvelopes.verify(noneJws, Serialization.COMPACT, mustNotBeCalled, POLICY),
+                Refused.Reason.POLICY);
+        String dirJwe = header("{\"alg\":\"dir\",\"enc\":\"A128GCM\",\"kid\":\"k\"}")
+                + "..AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA";
+        assertRefused(
+                () -> JoseEnvelopes.decrypt(dirJwe, Serialization.COMPACT, mustNotBeCalled, strict),
+                Refused.Reason.POLICY);
+        String crit = header("{\"alg\":\"A256KW\",\"enc\":\"A256GCM\",\"kid\":\"k\",\"crit\":[\"exp\"],\"exp\":1}")
+                + ".AAAA.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA";
+        assertRefused(
+                () -> JoseEnvelopes.decrypt(crit, Serialization.COMPACT, mustNotBeCalled, strict),
+                Refused.Reason.POLICY);
+        String zip = header("{\"alg\":\"A256KW\",\"enc\":\"A256GCM\",\"kid\":\"k\",\"zip\":\"DEF\"}")
+                + ".AAAA.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA";
+        assertRefused(
+                () -> JoseEnvelopes.decrypt(zip, Serialization.COMPACT, mustNotBeCalled, strict),
+                Refused.Reason.POLICY);
+        assertRefused(
+                () -> JoseEnvelopes.decrypt("x".repeat(1001), Serialization.COMPACT, mustNotBeCalled, strict),
+                Refused.Reason.POLICY);
+        assertRefused(
+                () -> JoseEnvelopes.encrypt(
+                        new byte[101],
+                        null,
+                        List.of(new Recipient("k", SecretBytes.copyOf(random(32)))),
+                        "A256KW",
+                        "A256GCM",
+                        Serialization.COMPACT,
+                        strict),
+                Refused.Reason.POLICY);
+        assertRefused(
+                () -> JoseEnvelopes.encrypt(
+                        new byte[1],
+                        null,
+                        List.of(
+                                new Recipient("a", SecretBytes.copyOf(random(32))),
+                                new Recipient("b", SecretBytes.copyOf(random(32)))),
+                        "A256KW",
+                        "A256GCM",
+                        Serialization.JSON,
+                        strict),
+                Refused.Reason.POLICY);
         // an RSA/EC signature algorithm with a symmetric key (algorithm confusion) is refused
         String rs256 = header("{\"alg\":\"RS256\",\"kid\":\"k\"}") + ".eyJ4IjoxfQ.AAAA";
-        assertRefused(() -> JoseEnvelopes.verify(rs256, Serialization.COMPACT, mustNotBeCalled,
-                new Policy(Set.of("RS256", "HS256"), Set.of(), 1, 100, 1000)), Refused.Reason.POLICY);
+        assertRefused(
+                () -> JoseEnvelopes.verify(
+                        rs256,
+                        Serialization.COMPACT,
+                        mustNotBeCalled,
+                        new Policy(Set.of("RS256", "HS256"), Set.of(), 1, 100, 1000)),
+                Refused.Reason.POLICY);
     }
 
     @ParameterizedTest
-    @EnumSource(value = Serialization.class, names = {"COMPACT", "JSON"})
+    @EnumSource(
+            value = Serialization.class,
+            names = {"COMPACT", "JSON"})
     void tampering_truncation_and_garbage_are_refused(Serialization s) throws Exception {
         byte[] key = random(32);
-        String env = JoseEnvelopes.encrypt("secret reading".getBytes(StandardCharsets.UTF_8), null,
-                List.of(new Recipient("k@maf.acme.example", SecretBytes.copyOf(key))), "A256KW", "A256GCM", s, POLICY);
+        String env = JoseEnvelopes.encrypt(
+                "secret reading".getBytes(StandardCharsets.UTF_8),
+                null,
+                List.of(new Recipient("k@maf.acme.example", SecretBytes.copyOf(key))),
+                "A256KW",
+                "A256GCM",
+                s,
+                POLICY);
         JoseEnvelopes.KeyLookup keys = only("k@maf.acme.example", key);
         if (s == Serialization.COMPACT) {
             String[] p = env.split("\\.", -1);
-            assertRefused(() -> JoseEnvelopes.decrypt(p[0] + "." + p[1] + "." + p[2] + "." + p[3], s, keys, POLICY), Refused.Reason.MALFORMED);
+            assertRefused(
+                    () -> JoseEnvelopes.decrypt(p[0] + "." + p[1] + "." + p[2] + "." + p[3], s, keys, POLICY),
+                    Refused.Reason.MALFORMED);
             assertRefused(() -> JoseEnvelopes.decrypt(env + ".AAAA", s, keys, POLICY), Refused.Reason.MALFORMED);
-            assertRefused(() -> JoseEnvelopes.decrypt(p[0] + "." + p[1] + "." + p[2] + "." + flip(p[3]) + "." + p[4], s, keys, POLICY), Refused.Reason.INTEGRITY);
-            assertRefused(() -> JoseEnvelopes.decrypt(p[0] + "." + p[1] + "." + p[2] + "." + p[3] + "." + flip(p[4]), s, keys, POLICY), Refused.Reason.INTEGRITY);
-            String otherHeader = header("{\"alg\":\"A256KW\",\"enc\":\"A256GCM\",\"kid\":\"k@maf.acme.example\",\"x\":1}");
-            assertRefused(() -> JoseEnvelopes.decrypt(otherHeader + "." + p[1] + "." + p[2] + "." + p[3] + "." + p[4], s, keys, POLICY), Refused.Reason.INTEGRITY);
-            assertRefused(() -> JoseEnvelopes.decrypt(env.substring(0, 10) + "+" + env.substring(11), s, keys, POLICY), Refused.Reason.MALFORMED);
-            assertRefused(() -> JoseEnvelopes.decrypt(env, s, only("other@maf.acme.example", key), POLICY), Refused.Reason.UNKNOWN_KEY);
+            assertRefused(
+                    () -> JoseEnvelopes.decrypt(
+                            p[0] + "." + p[1] + "." + p[2] + "." + flip(p[3]) + "." + p[4], s, keys, POLICY),
+                    Refused.Reason.INTEGRITY);
+            assertRefused(
+                    () -> JoseEnvelopes.decrypt(
+                            p[0] + "." + p[1] + "." + p[2] + "." + p[3] + "." + flip(p[4]), s, keys, POLICY),
+                    Refused.Reason.INTEGRITY);
+            String otherHeader =
+                    header("{\"alg\":\"A256KW\",\"enc\":\"A256GCM\",\"kid\":\"k@maf.acme.example\",\"x\":1}");
+            assertRefused(
+                    () -> JoseEnvelopes.decrypt(
+                            otherHeader + "." + p[1] + "." + p[2] + "." + p[3] + "." + p[4], s, keys, POLICY),
+                    Refused.Reason.INTEGRITY);
+            assertRefused(
+                    () -> JoseEnvelopes.decrypt(env.substring(0, 10) + "+" + env.substring(11), s, keys, POLICY),
+                    Refused.Reason.MALFORMED);
+            assertRefused(
+                    () -> JoseEnvelopes.decrypt(env, s, only("other@maf.acme.example", key), POLICY),
+                    Refused.Reason.UNKNOWN_KEY);
         } else {
             ObjectNode j = (ObjectNode) JSON.readTree(env);
             ObjectNode t = j.deepCopy();
@@ -270,14 +398,46 @@ class JoseEnvelopesTest {
 
     @Test
     void keys_that_do_not_fit_the_algorithm_are_refused() {
-        assertRefused(() -> JoseEnvelopes.encrypt(new byte[1], null, List.of(new Recipient("k", SecretBytes.copyOf(random(16)))), "dir", "A256GCM",
-                Serialization.COMPACT, POLICY), Refused.Reason.KEY_UNSUITABLE);
-        assertRefused(() -> JoseEnvelopes.mac(new byte[1], new Recipient("k", SecretBytes.copyOf(random(16))), "HS256", Serialization.COMPACT, POLICY),
+        assertRefused(
+                () -> JoseEnvelopes.encrypt(
+                        new byte[1],
+                        null,
+                        List.of(new Recipient("k", SecretBytes.copyOf(random(16)))),
+                        "dir",
+                        "A256GCM",
+                        Serialization.COMPACT,
+                        POLICY),
                 Refused.Reason.KEY_UNSUITABLE);
-        assertRefused(() -> JoseEnvelopes.encrypt(new byte[1], null, List.of(new Recipient("a", SecretBytes.copyOf(random(32))),
-                new Recipient("b", SecretBytes.copyOf(random(32)))), "dir", "A256GCM", Serialization.JSON, POLICY), Refused.Reason.POLICY);
-        assertRefused(() -> JoseEnvelopes.encrypt(new byte[1], "x".getBytes(), List.of(new Recipient("a", SecretBytes.copyOf(random(32)))), "A256KW",
-                "A256GCM", Serialization.COMPACT, POLICY), Refused.Reason.POLICY);
+        assertRefused(
+                () -> JoseEnvelopes.mac(
+                        new byte[1],
+                        new Recipient("k", SecretBytes.copyOf(random(16))),
+                        "HS256",
+                        Serialization.COMPACT,
+                        POLICY),
+                Refused.Reason.KEY_UNSUITABLE);
+        assertRefused(
+                () -> JoseEnvelopes.encrypt(
+                        new byte[1],
+                        null,
+                        List.of(
+                                new Recipient("a", SecretBytes.copyOf(random(32))),
+                                new Recipient("b", SecretBytes.copyOf(random(32)))),
+                        "dir",
+                        "A256GCM",
+                        Serialization.JSON,
+                        POLICY),
+                Refused.Reason.POLICY);
+        assertRefused(
+                () -> JoseEnvelopes.encrypt(
+                        new byte[1],
+                        "x".getBytes(),
+                        List.of(new Recipient("a", SecretBytes.copyOf(random(32)))),
+                        "A256KW",
+                        "A256GCM",
+                        Serialization.COMPACT,
+                        POLICY),
+                Refused.Reason.POLICY);
     }
 
     interface Call {
@@ -285,7 +445,10 @@ class JoseEnvelopesTest {
     }
 
     static void assertRefused(Call c, Refused.Reason reason) {
-        assertThatThrownBy(c::run).isInstanceOf(Refused.class).extracting(x -> ((Refused) x).reason).isEqualTo(reason);
+        assertThatThrownBy(c::run)
+                .isInstanceOf(Refused.class)
+                .extracting(x -> ((Refused) x).reason)
+                .isEqualTo(reason);
     }
 
     static String header(String json) {

@@ -1,5 +1,9 @@
 package io.m2mtrust.hsm;
 
+import static io.m2mtrust.testsupport.Api.as;
+import static io.m2mtrust.testsupport.Api.assertProblem;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.TestHsm;
 import io.m2mtrust.testsupport.Tokens;
@@ -12,10 +16,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.IntPredicate;
-
-import static io.m2mtrust.testsupport.Api.as;
-import static io.m2mtrust.testsupport.Api.assertProblem;
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A real token outage: SoftHSM's token directory is moved away (as root, file permissions would not
@@ -39,12 +39,23 @@ class HsmOutageTest {
             String body = RestAssured.get("/q/health/ready").asString();
             assertThat(body).contains("\"hsm\"").contains("DOWN");
 
-            assertProblem(as(Tokens.platformAdmin()).body(Map.of("id", "outage-new", "name", "x")).post("/api/v1/tenants"),
-                    503, "hsm-unavailable");
-            assertProblem(as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/kek/rotate"), 503, "hsm-unavailable");
+            assertProblem(
+                    as(Tokens.platformAdmin())
+                            .body(Map.of("id", "outage-new", "name", "x"))
+                            .post("/api/v1/tenants"),
+                    503,
+                    "hsm-unavailable");
+            assertProblem(
+                    as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/kek/rotate"),
+                    503,
+                    "hsm-unavailable");
             // reads that need only the database still work
-            as(Tokens.tenantAdmin(t)).get("/api/v1/tenants/" + t + "/policy").then().statusCode(200);
-            assertThat(as(Tokens.platformAdmin()).get("/api/v1/hsm").jsonPath().getBoolean("up")).isFalse();
+            as(Tokens.tenantAdmin(t))
+                    .get("/api/v1/tenants/" + t + "/policy")
+                    .then()
+                    .statusCode(200);
+            assertThat(as(Tokens.platformAdmin()).get("/api/v1/hsm").jsonPath().getBoolean("up"))
+                    .isFalse();
         } finally {
             Files.move(away, dir);
         }
@@ -52,18 +63,34 @@ class HsmOutageTest {
 
         // nothing was half-written while the HSM was away
         assertProblem(as(Tokens.platformAdmin()).get("/api/v1/tenants/outage-new"), 404, "not-found");
-        assertThat(as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/keys").jsonPath().getList("version")).containsOnly(1);
+        assertThat(as(Tokens.auditor(t))
+                        .get("/api/v1/tenants/" + t + "/keys")
+                        .jsonPath()
+                        .getList("version"))
+                .containsOnly(1);
         assertThat(auditCount(t)).isEqualTo(auditBefore);
 
         // and the service works again, with the same keys
-        as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/kek/rotate").then().statusCode(200);
+        as(Tokens.tenantAdmin(t))
+                .post("/api/v1/tenants/" + t + "/keys/kek/rotate")
+                .then()
+                .statusCode(200);
         Api.createTenant("outage-new");
-        assertThat(as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit/verify").jsonPath().getBoolean("intact")).isTrue();
-        assertThat(as(Tokens.platformAdmin()).get("/api/v1/hsm").jsonPath().getInt("reopens")).isPositive();
+        assertThat(as(Tokens.auditor(t))
+                        .get("/api/v1/tenants/" + t + "/audit/verify")
+                        .jsonPath()
+                        .getBoolean("intact"))
+                .isTrue();
+        assertThat(as(Tokens.platformAdmin()).get("/api/v1/hsm").jsonPath().getInt("reopens"))
+                .isPositive();
     }
 
     private static int auditCount(String t) {
-        return as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit?limit=1000").jsonPath().getList("seq").size();
+        return as(Tokens.auditor(t))
+                .get("/api/v1/tenants/" + t + "/audit?limit=1000")
+                .jsonPath()
+                .getList("seq")
+                .size();
     }
 
     private static void waitForReadiness(IntPredicate status, Duration max) throws InterruptedException {

@@ -1,5 +1,8 @@
 package io.m2mtrust.hsm;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.testsupport.TestHsm;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -13,9 +16,6 @@ import java.nio.file.Path;
 import java.security.Key;
 import java.security.Signature;
 import java.util.Optional;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The HSM layer against the run's real SoftHSM2 token (no Quarkus). */
 class Pkcs11TokenTest {
@@ -32,7 +32,7 @@ class Pkcs11TokenTest {
     static void openTokenAndMakeKeys() {
         token = new Pkcs11Token(TestHsm.settings());
         crypto = new HsmCrypto(token, new SimpleMeterRegistry());
-        for (HsmKeyLabel l : new HsmKeyLabel[]{KEK, DERIVE, DERIVE2, SIGN}) {
+        for (HsmKeyLabel l : new HsmKeyLabel[] {KEK, DERIVE, DERIVE2, SIGN}) {
             if (token.exists(l)) {
                 token.destroy(l);
             }
@@ -57,7 +57,9 @@ class Pkcs11TokenTest {
         for (String line : listing.split("\n")) {
             if (!line.startsWith(" ")) {
                 if (cur != null) keyBlocks.add(cur.toString());
-                cur = line.startsWith("Secret Key Object") || line.startsWith("Private Key Object") ? new StringBuilder(line).append('\n') : null;
+                cur = line.startsWith("Secret Key Object") || line.startsWith("Private Key Object")
+                        ? new StringBuilder(line).append('\n')
+                        : null;
             } else if (cur != null) {
                 cur.append(line).append('\n');
             }
@@ -65,9 +67,11 @@ class Pkcs11TokenTest {
         if (cur != null) keyBlocks.add(cur.toString());
         // SunPKCS11's KeyStore labels the certificate and links the private key by CKA_ID = the label's bytes
         String signId = java.util.HexFormat.of().formatHex(SIGN.value().getBytes(StandardCharsets.UTF_8));
-        for (HsmKeyLabel l : new HsmKeyLabel[]{KEK, DERIVE, SIGN}) {
+        for (HsmKeyLabel l : new HsmKeyLabel[] {KEK, DERIVE, SIGN}) {
             String needle = l == SIGN ? "ID:         " + signId + "\n" : "label:      " + l.value() + "\n";
-            String block = keyBlocks.stream().filter(b -> b.contains(needle)).findFirst()
+            String block = keyBlocks.stream()
+                    .filter(b -> b.contains(needle))
+                    .findFirst()
                     .orElseThrow(() -> new AssertionError("pkcs11-tool does not list key " + l + ":\n" + listing));
             assertThat(block).contains("sensitive").contains("never extractable");
         }
@@ -84,8 +88,10 @@ class Pkcs11TokenTest {
     @Test
     void hmac_derivation_is_deterministic_per_key_and_input_and_differs_across_keys() {
         byte[] in = "KpmID-0001".getBytes(StandardCharsets.UTF_8);
-        try (SecretBytes a = crypto.hmacSha256(DERIVE, in); SecretBytes b = crypto.hmacSha256(DERIVE, in);
-             SecretBytes c = crypto.hmacSha256(DERIVE2, in); SecretBytes d = crypto.hmacSha256(DERIVE, "KpmID-0002".getBytes())) {
+        try (SecretBytes a = crypto.hmacSha256(DERIVE, in);
+                SecretBytes b = crypto.hmacSha256(DERIVE, in);
+                SecretBytes c = crypto.hmacSha256(DERIVE2, in);
+                SecretBytes d = crypto.hmacSha256(DERIVE, "KpmID-0002".getBytes())) {
             assertThat(a.length()).isEqualTo(32);
             assertThat(a.equalsSecret(b)).isTrue();
             assertThat(a.equalsSecret(c)).isFalse();
@@ -130,8 +136,8 @@ class Pkcs11TokenTest {
     void operations_do_not_create_objects() {
         int before = token.labels(null).size();
         for (int i = 0; i < 50; i++) {
-            crypto.hmacSha256(DERIVE, new byte[]{(byte) i}).close();
-            crypto.sealAesGcm(KEK, new byte[12], new byte[]{(byte) i}, new byte[0]);
+            crypto.hmacSha256(DERIVE, new byte[] {(byte) i}).close();
+            crypto.sealAesGcm(KEK, new byte[12], new byte[] {(byte) i}, new byte[0]);
         }
         assertThat(token.labels(null)).hasSize(before);
     }
@@ -140,7 +146,7 @@ class Pkcs11TokenTest {
     void destroyed_key_is_gone_for_good() {
         HsmKeyLabel temp = HsmKeyLabel.of(OWNER, KeyPurpose.KEK, 9);
         token.generate(temp, null);
-        byte[] sealed = crypto.sealAesGcm(temp, new byte[12], new byte[]{1, 2, 3}, new byte[0]);
+        byte[] sealed = crypto.sealAesGcm(temp, new byte[12], new byte[] {1, 2, 3}, new byte[0]);
         token.destroy(temp);
         assertThat(token.exists(temp)).isFalse();
         assertThatThrownBy(() -> crypto.openAesGcm(temp, new byte[12], sealed, new byte[0]))
@@ -158,8 +164,11 @@ class Pkcs11TokenTest {
      */
     @Test
     void wrong_pin_stops_start_up_with_one_clear_line() throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), HsmCheck.class.getName(),
+        ProcessBuilder pb = new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                HsmCheck.class.getName(),
                 TestHsm.settings().providerConfig().toString());
         pb.environment().put("M2M_HSM_PIN", "wrong-pin-123");
         pb.environment().remove("M2M_HSM_PIN_FILE");
@@ -168,13 +177,19 @@ class Pkcs11TokenTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor()).isEqualTo(1);
         assertThat(out).isEmpty();
-        assertThat(err.strip()).startsWith("HSM start-up failed: wrong HSM PIN").doesNotContain("\n").doesNotContain("wrong-pin-123");
+        assertThat(err.strip())
+                .startsWith("HSM start-up failed: wrong HSM PIN")
+                .doesNotContain("\n")
+                .doesNotContain("wrong-pin-123");
     }
 
     @Test
     void right_pin_opens_the_token_in_a_fresh_jvm() throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), HsmCheck.class.getName(),
+        ProcessBuilder pb = new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                HsmCheck.class.getName(),
                 TestHsm.settings().providerConfig().toString());
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -188,7 +203,8 @@ class Pkcs11TokenTest {
         Files.writeString(cfg, "name = broken\nlibrary = /usr/lib/nope/libmissing.so\nslotListIndex = 0\n");
         assertThatThrownBy(() -> new Pkcs11Token(new HsmSettings(cfg, Optional.of("x"), Optional.empty())))
                 .isInstanceOf(HsmStartupException.class)
-                .hasMessageContaining("/usr/lib/nope/libmissing.so").hasMessageContaining("does not exist");
+                .hasMessageContaining("/usr/lib/nope/libmissing.so")
+                .hasMessageContaining("does not exist");
     }
 
     @Test
@@ -209,8 +225,10 @@ class Pkcs11TokenTest {
     @Test
     void missing_pin_is_a_clear_start_up_error() {
         HsmSettings s = TestHsm.settings();
-        assertThatThrownBy(() -> new Pkcs11Token(new HsmSettings(s.providerConfig(), Optional.empty(), Optional.empty())))
-                .isInstanceOf(HsmStartupException.class).hasMessageContaining("No HSM PIN");
+        assertThatThrownBy(
+                        () -> new Pkcs11Token(new HsmSettings(s.providerConfig(), Optional.empty(), Optional.empty())))
+                .isInstanceOf(HsmStartupException.class)
+                .hasMessageContaining("No HSM PIN");
     }
 
     @Test
@@ -218,7 +236,8 @@ class Pkcs11TokenTest {
         assertThat(KEK.value()).isEqualTo("m2m/unit-hsm/kek/v1");
         assertThat(HsmKeyLabel.parse("m2m/unit-hsm/sign/v12")).isEqualTo(HsmKeyLabel.of(OWNER, KeyPurpose.SIGN, 12));
         assertThat(HsmKeyLabel.parse("someone-elses-object")).isNull();
-        assertThatThrownBy(() -> HsmKeyLabel.of("Bad/Owner", KeyPurpose.KEK, 1)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> HsmKeyLabel.of("Bad/Owner", KeyPurpose.KEK, 1))
+                .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> HsmKeyLabel.of(OWNER, KeyPurpose.KEK, 0)).isInstanceOf(IllegalArgumentException.class);
     }
 }

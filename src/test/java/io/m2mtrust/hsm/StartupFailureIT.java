@@ -1,5 +1,7 @@
 package io.m2mtrust.hsm;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.m2mtrust.testsupport.TestHsm;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.AfterAll;
@@ -16,8 +18,6 @@ import java.sql.Statement;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 /**
  * The packaged service (target/quarkus-app) started with a wrong PKCS#11 library, slot or PIN stops
  * with one clear ERROR line and a non-zero exit, before it serves anything.
@@ -29,7 +29,8 @@ class StartupFailureIT {
     @BeforeAll
     static void database() throws Exception {
         pg = EmbeddedPostgres.builder().start();
-        try (Connection c = pg.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = pg.getPostgresDatabase().getConnection();
+                Statement s = c.createStatement()) {
             s.execute("create database m2mtrust");
         }
     }
@@ -41,11 +42,12 @@ class StartupFailureIT {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource({
-            "wrong PIN,      /usr/lib/softhsm/libsofthsm2.so, 0, wrong-pin-000, wrong HSM PIN",
-            "wrong library,  /opt/nowhere/libpkcs11.so,        0, ,              does not exist",
-            "wrong slot,     /usr/lib/softhsm/libsofthsm2.so, 9, ,              could not open the configured slot"})
-    void misconfigured_hsm_stops_start_up_with_one_clear_line(String what, String library, int slot, String pin, String expected)
-            throws Exception {
+        "wrong PIN,      /usr/lib/softhsm/libsofthsm2.so, 0, wrong-pin-000, wrong HSM PIN",
+        "wrong library,  /opt/nowhere/libpkcs11.so,        0, ,              does not exist",
+        "wrong slot,     /usr/lib/softhsm/libsofthsm2.so, 9, ,              could not open the configured slot"
+    })
+    void misconfigured_hsm_stops_start_up_with_one_clear_line(
+            String what, String library, int slot, String pin, String expected) throws Exception {
         Path cfg = Files.createTempFile("m2m-p11-", ".cfg");
         Files.writeString(cfg, "name = it\nlibrary = " + library + "\nslotListIndex = " + slot + "\n");
         Started run = start(cfg, pin != null ? pin : TestHsm.settings().pin().orElseThrow(), "off");
@@ -63,20 +65,25 @@ class StartupFailureIT {
 
     @org.junit.jupiter.api.Test
     void keycloak_provisioning_without_keycloaks_address_stops_start_up_and_says_what_to_set() throws Exception {
-        Started run = start(TestHsm.settings().providerConfig(), TestHsm.settings().pin().orElseThrow(), "keycloak");
+        Started run = start(
+                TestHsm.settings().providerConfig(), TestHsm.settings().pin().orElseThrow(), "keycloak");
         assertThat(run.process().exitValue()).as(run.output()).isNotZero();
-        assertThat(run.output()).contains("m2m.identity.provisioning=keycloak needs Keycloak's address: set M2M_KEYCLOAK_URL")
+        assertThat(run.output())
+                .contains("m2m.identity.provisioning=keycloak needs Keycloak's address: set M2M_KEYCLOAK_URL")
                 .doesNotContain("Listening on");
     }
 
-    record Started(Process process, String output) {
-    }
+    record Started(Process process, String output) {}
 
     /** Starts the packaged service with this HSM configuration and PIN, no OIDC, and waits for it to stop by itself. */
     private static Started start(Path hsmConfig, String pin, String provisioning) throws Exception {
         Path log = Files.createTempFile("m2m-startup-", ".log");
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", "target/quarkus-app/quarkus-run.jar").redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder pb = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-jar",
+                        "target/quarkus-app/quarkus-run.jar")
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile());
         pb.environment().put("M2M_HSM_PROVIDER_CONFIG", hsmConfig.toString());
         pb.environment().put("M2M_HSM_PIN", pin);
         pb.environment().remove("M2M_HSM_PIN_FILE");

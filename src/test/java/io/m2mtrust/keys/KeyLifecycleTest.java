@@ -1,5 +1,10 @@
 package io.m2mtrust.keys;
 
+import static io.m2mtrust.testsupport.Api.as;
+import static io.m2mtrust.testsupport.Api.assertProblem;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.hsm.SealedBlobRejectedException;
 import io.m2mtrust.testsupport.Api;
@@ -11,11 +16,6 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
-
-import static io.m2mtrust.testsupport.Api.as;
-import static io.m2mtrust.testsupport.Api.assertProblem;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 @QuarkusTest
 class KeyLifecycleTest {
@@ -53,10 +53,16 @@ class KeyLifecycleTest {
             assertThat(sealer.open(ctx, blobV2).copy()).isEqualTo(KEY);
         });
 
-        assertProblem(as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/kek/versions/2/retire"), 409, "conflict");
+        assertProblem(
+                as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/kek/versions/2/retire"),
+                409,
+                "conflict");
         Response ret = as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/kek/versions/1/retire");
         assertThat(ret.jsonPath().getString("state")).isEqualTo("RETIRED");
-        assertProblem(as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/kek/versions/1/retire"), 409, "conflict");
+        assertProblem(
+                as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/kek/versions/1/retire"),
+                409,
+                "conflict");
         QuarkusTransaction.requiringNew().run(() -> {
             assertThatThrownBy(() -> sealer.open(ctx, blobV1)).isInstanceOf(SealedBlobRejectedException.class);
             assertThat(sealer.open(ctx, blobV2).copy()).isEqualTo(KEY);
@@ -64,10 +70,13 @@ class KeyLifecycleTest {
         Response audit = as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit");
         List<String> trail = new java.util.ArrayList<>();
         for (int i = 4; i < audit.jsonPath().getList("seq").size(); i++) {
-            trail.add(audit.jsonPath().getString("[" + i + "].action") + ":" + audit.jsonPath().getString("[" + i + "].outcome"));
+            trail.add(audit.jsonPath().getString("[" + i + "].action") + ":"
+                    + audit.jsonPath().getString("[" + i + "].outcome"));
         }
         // rotate, refused retire of the primary, retire, refused second retire
-        assertThat(trail).containsExactly("key.rotate:SUCCESS", "key.retire:FAILURE", "key.retire:SUCCESS", "key.retire:FAILURE");
+        assertThat(trail)
+                .containsExactly(
+                        "key.rotate:SUCCESS", "key.retire:FAILURE", "key.retire:SUCCESS", "key.retire:FAILURE");
     }
 
     @Test
@@ -77,9 +86,12 @@ class KeyLifecycleTest {
         KeySealer.SealContext ctx = new KeySealer.SealContext(a, "k", "p");
         byte[] blob = QuarkusTransaction.requiringNew().call(() -> sealer.seal(ctx, SecretBytes.copyOf(KEY)));
         QuarkusTransaction.requiringNew().run(() -> {
-            assertThatThrownBy(() -> sealer.open(new KeySealer.SealContext(a, "other", "p"), blob)).isInstanceOf(SealedBlobRejectedException.class);
-            assertThatThrownBy(() -> sealer.open(new KeySealer.SealContext(a, "k", "other"), blob)).isInstanceOf(SealedBlobRejectedException.class);
-            assertThatThrownBy(() -> sealer.open(new KeySealer.SealContext(b, "k", "p"), blob)).isInstanceOf(SealedBlobRejectedException.class);
+            assertThatThrownBy(() -> sealer.open(new KeySealer.SealContext(a, "other", "p"), blob))
+                    .isInstanceOf(SealedBlobRejectedException.class);
+            assertThatThrownBy(() -> sealer.open(new KeySealer.SealContext(a, "k", "other"), blob))
+                    .isInstanceOf(SealedBlobRejectedException.class);
+            assertThatThrownBy(() -> sealer.open(new KeySealer.SealContext(b, "k", "p"), blob))
+                    .isInstanceOf(SealedBlobRejectedException.class);
             byte[] truncated = java.util.Arrays.copyOf(blob, 20);
             assertThatThrownBy(() -> sealer.open(ctx, truncated)).isInstanceOf(SealedBlobRejectedException.class);
             byte[] flipped = blob.clone();
@@ -91,7 +103,10 @@ class KeyLifecycleTest {
     @Test
     void sign_rotation_keeps_the_audit_chain_verifiable() {
         String t = Api.createTenant("keys-sign-rot");
-        as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/sign/rotate").then().statusCode(200);
+        as(Tokens.tenantAdmin(t))
+                .post("/api/v1/tenants/" + t + "/keys/sign/rotate")
+                .then()
+                .statusCode(200);
         Response v = as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit/verify");
         assertThat(v.jsonPath().getBoolean("intact")).isTrue();
         assertThat(v.jsonPath().getString("headSignedBy")).isEqualTo("m2m/" + t + "/sign/v2");
@@ -100,8 +115,17 @@ class KeyLifecycleTest {
     @Test
     void invalid_purpose_or_unknown_version_is_a_clear_error() {
         String t = Api.createTenant("keys-bad");
-        assertProblem(as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/master/rotate"), 400, "invalid-key-purpose");
-        assertProblem(as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/kek/versions/42/retire"), 404, "not-found");
-        assertThat(as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/kek/versions/abc/retire").statusCode()).isEqualTo(404);
+        assertProblem(
+                as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/master/rotate"),
+                400,
+                "invalid-key-purpose");
+        assertProblem(
+                as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/kek/versions/42/retire"),
+                404,
+                "not-found");
+        assertThat(as(Tokens.tenantAdmin(t))
+                        .post("/api/v1/tenants/" + t + "/keys/kek/versions/abc/retire")
+                        .statusCode())
+                .isEqualTo(404);
     }
 }

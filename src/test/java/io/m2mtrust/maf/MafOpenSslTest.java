@@ -1,5 +1,8 @@
 package io.m2mtrust.maf;
 
+import static io.m2mtrust.testsupport.Api.as;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.m2mtrust.testsupport.MafDevices;
 import io.m2mtrust.testsupport.MafDevices.Device;
 import io.m2mtrust.testsupport.OpenSsl;
@@ -21,9 +24,6 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-
-import static io.m2mtrust.testsupport.Api.as;
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The MAF with real OpenSSL clients, end to end: a device enrols at the MEF (PSK with its Kpm, exports
@@ -54,7 +54,10 @@ class MafOpenSslTest {
         if (fleet != null) {
             return;
         }
-        fleet = MafDevices.create(T, listener.port(), List.of("m-1", "m-2", "m-3", "m-4", "m-5", "m-6", "m-7"),
+        fleet = MafDevices.create(
+                T,
+                listener.port(),
+                List.of("m-1", "m-2", "m-3", "m-4", "m-5", "m-6", "m-7"),
                 doc -> doc.put("maxEsdataTargets", 2));
         kpmIds = fleet.kpmIds;
         kpms = fleet.kpms;
@@ -62,7 +65,8 @@ class MafOpenSslTest {
 
     // ---------------------------------------------------------------- helpers
 
-    private Answer request(String host, String identity, byte[] psk, String method, String path, String json) throws Exception {
+    private Answer request(String host, String identity, byte[] psk, String method, String path, String json)
+            throws Exception {
         return OpenSsl.pskCall(listener.port(), host, identity, psk, method, path, json);
     }
 
@@ -82,12 +86,14 @@ class MafOpenSslTest {
         String kmId = reg.json().getString("assignedSymmKeyId");
         assertThat(kmId).matches("[0-9a-f]{32}@" + MAF.replace(".", "\\."));
         // the registration lasts no longer than the Km, which lasts no longer than the Ke (§10.7)
-        assertThat(Instant.parse(reg.json().getString("expirationTime"))).isBefore(Instant.now().plusSeconds(86400 + 60));
+        assertThat(Instant.parse(reg.json().getString("expirationTime")))
+                .isBefore(Instant.now().plusSeconds(86400 + 60));
         return r.device();
     }
 
     private String esprimKeyRequest(List<String> targets, String keyValue, int suid) {
-        return OpenSsl.keyRegistration("mafFqdn", MAF, ADMIN, suid, targets, keyValue, Instant.now().plusSeconds(3600));
+        return OpenSsl.keyRegistration(
+                "mafFqdn", MAF, ADMIN, suid, targets, keyValue, Instant.now().plusSeconds(3600));
     }
 
     // ---------------------------------------------------------------- the chain
@@ -100,10 +106,16 @@ class MafOpenSslTest {
         // the MAF handshake with KmID/Km; a key registration without Key Value takes this session's exporter
         byte[] exported;
         Answer reg;
-        try (OpenSsl.Session s = OpenSsl.start(OpenSsl.withExport(OpenSsl.withPsk(OpenSsl.sClient(listener.port(), MAF), source.kmId(),
-                source.km()), "EXPORTER-oneM2M-Connection", 48))) {
+        try (OpenSsl.Session s = OpenSsl.start(OpenSsl.withExport(
+                OpenSsl.withPsk(OpenSsl.sClient(listener.port(), MAF), source.kmId(), source.km()),
+                "EXPORTER-oneM2M-Connection",
+                48))) {
             exported = s.keyingMaterial();
-            reg = OpenSsl.answer(s.send(OpenSsl.request("POST", MAF, "/keyRegistration", "application/json",
+            reg = OpenSsl.answer(s.send(OpenSsl.request(
+                    "POST",
+                    MAF,
+                    "/keyRegistration",
+                    "application/json",
                     esprimKeyRequest(List.of(target.kpmId()), null, 33).getBytes(StandardCharsets.UTF_8))));
         }
         assertThat(reg.status()).as(reg.output()).isEqualTo(201);
@@ -114,31 +126,64 @@ class MafOpenSslTest {
 
         Answer got = request(MAF, target.kmId(), target.km(), "GET", "/keyRetrieval/" + rel + "?suid=33", null);
         assertThat(got.status()).as(got.output()).isEqualTo(200);
-        assertThat(Base64.getDecoder().decode(got.json().getString("keyValue"))).isEqualTo(Arrays.copyOfRange(exported, 16, 48));
+        assertThat(Base64.getDecoder().decode(got.json().getString("keyValue")))
+                .isEqualTo(Arrays.copyOfRange(exported, 16, 48));
         assertThat(got.json().getInt("suid")).isEqualTo(33);
         assertThat(got.json().getString("sourceMafClientId")).isEqualTo(source.kpmId());
 
         // usage-constrained: not for another SUID; not for a non-target (403, audited)
-        assertThat(request(MAF, target.kmId(), target.km(), "GET", "/keyRetrieval/" + rel + "?suid=34", null).status()).isEqualTo(403);
-        assertThat(request(MAF, source.kmId(), source.km(), "GET", "/keyRetrieval/" + rel, null).status()).isEqualTo(403);
-        List<Map<String, Object>> events = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000").jsonPath().getList("");
-        assertThat(events).anyMatch(e -> "maf.key.retrieve".equals(e.get("action")) && "DENIED".equals(e.get("outcome")));
+        assertThat(request(MAF, target.kmId(), target.km(), "GET", "/keyRetrieval/" + rel + "?suid=34", null)
+                        .status())
+                .isEqualTo(403);
+        assertThat(request(MAF, source.kmId(), source.km(), "GET", "/keyRetrieval/" + rel, null)
+                        .status())
+                .isEqualTo(403);
+        List<Map<String, Object>> events = as(Tokens.auditor(T))
+                .get("/api/v1/tenants/" + T + "/audit?limit=1000")
+                .jsonPath()
+                .getList("");
+        assertThat(events)
+                .anyMatch(e -> "maf.key.retrieve".equals(e.get("action")) && "DENIED".equals(e.get("outcome")));
 
         // the admin API shows the client with its KmID and lineage, never a key value
-        String clients = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/maf-clients").asString();
+        String clients = as(Tokens.auditor(T))
+                .get("/api/v1/tenants/" + T + "/maf-clients")
+                .asString();
         assertThat(clients).contains(source.kmId()).contains(source.keId());
         String reg1 = JsonPath.from(clients).getString("find { it.clientId == '" + source.kpmId() + "' }.clientRegId");
-        JsonPath lineage = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/maf-clients/" + reg1 + "/lineage").then().statusCode(200)
-                .extract().jsonPath();
+        JsonPath lineage = as(Tokens.auditor(T))
+                .get("/api/v1/tenants/" + T + "/maf-clients/" + reg1 + "/lineage")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
         assertThat(lineage.getString("enrolments[0].keId")).isEqualTo(source.keId());
         assertThat(lineage.getList("keys.relativeKeyId")).containsExactly(rel);
-        assertThat(as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/maf-keys").asString()).contains(rel).doesNotContain("keyValue");
+        assertThat(as(Tokens.auditor(T))
+                        .get("/api/v1/tenants/" + T + "/maf-keys")
+                        .asString())
+                .contains(rel)
+                .doesNotContain("keyValue");
 
         // revoking the source client: its keys stop being retrievable and its KmID no longer completes a handshake
-        as(Tokens.auditor(T)).delete("/api/v1/tenants/" + T + "/maf-clients/" + reg1).then().statusCode(403);
-        as(Tokens.tenantAdmin(T)).delete("/api/v1/tenants/" + T + "/maf-clients/" + reg1).then().statusCode(204);
-        assertThat(request(MAF, target.kmId(), target.km(), "GET", "/keyRetrieval/" + rel, null).status()).isEqualTo(404);
-        OpenSslClient.Result refused = OpenSslClient.pskRequest(listener.port(), MAF, source.kmId(), source.km(), "PSK-AES128-CBC-SHA256", null,
+        as(Tokens.auditor(T))
+                .delete("/api/v1/tenants/" + T + "/maf-clients/" + reg1)
+                .then()
+                .statusCode(403);
+        as(Tokens.tenantAdmin(T))
+                .delete("/api/v1/tenants/" + T + "/maf-clients/" + reg1)
+                .then()
+                .statusCode(204);
+        assertThat(request(MAF, target.kmId(), target.km(), "GET", "/keyRetrieval/" + rel, null)
+                        .status())
+                .isEqualTo(404);
+        OpenSslClient.Result refused = OpenSslClient.pskRequest(
+                listener.port(),
+                MAF,
+                source.kmId(),
+                source.km(),
+                "PSK-AES128-CBC-SHA256",
+                null,
                 OpenSslClient.get(MAF, "/keyRetrieval/" + rel));
         assertThat(refused.output()).containsIgnoringCase("alert unknown psk identity");
     }
@@ -149,38 +194,106 @@ class MafOpenSslTest {
         byte[] value = new byte[64];
         new java.security.SecureRandom().nextBytes(value);
         String b64 = Base64.getEncoder().encodeToString(value);
-        Answer reg = request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
+        Answer reg = request(
+                MAF,
+                source.kmId(),
+                source.km(),
+                "POST",
+                "/keyRegistration",
                 esprimKeyRequest(List.of(kpmIds.get("m-1"), kpmIds.get("m-2")), b64, 34));
         assertThat(reg.status()).as(reg.output()).isEqualTo(201);
 
         String rel = reg.json().getString("relativeKeyId");
         Device other = enrolAndRegister("m-1");
-        assertThat(request(MAF, other.kmId(), other.km(), "PUT", "/keyRegistration/" + rel, "{\"labels\":[\"x\"]}").status())
-                .as("update by a non-source").isEqualTo(404);
-        assertThat(request(MAF, other.kmId(), other.km(), "DELETE", "/keyRegistration/" + rel, null).status())
-                .as("de-registration by a non-source").isEqualTo(404);
-        assertThat(request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
-                esprimKeyRequest(List.of("a", "b", "c"), b64, 34)).status()).as("over the policy's 2 targets").isEqualTo(400);
-        assertThat(request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
-                esprimKeyRequest(List.of("a", "b"), b64, 32)).status()).as("SAEF takes one target").isEqualTo(400);
-        assertThat(request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
-                esprimKeyRequest(List.of("a"), Base64.getEncoder().encodeToString(new byte[20]), 34)).status()).as("20-byte key").isEqualTo(400);
-        assertThat(request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
-                esprimKeyRequest(List.of("a"), b64, 23)).status()).as("an MEF SUID at the MAF").isEqualTo(400);
-        assertThat(request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
-                esprimKeyRequest(List.of("a\u0001"), b64, 34)).status()).as("malformed target").isEqualTo(400);
-        assertThat(request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
-                "{\"mefFqdn\":\"" + MEF + "\",\"expirationTime\":\"" + Instant.now().plusSeconds(60) + "\",\"adminFqdn\":\"" + ADMIN
-                        + "\",\"suid\":34,\"targetIds\":[\"a\"]}").status()).as("mefFqdn at the MAF").isEqualTo(400);
+        assertThat(request(MAF, other.kmId(), other.km(), "PUT", "/keyRegistration/" + rel, "{\"labels\":[\"x\"]}")
+                        .status())
+                .as("update by a non-source")
+                .isEqualTo(404);
+        assertThat(request(MAF, other.kmId(), other.km(), "DELETE", "/keyRegistration/" + rel, null)
+                        .status())
+                .as("de-registration by a non-source")
+                .isEqualTo(404);
+        assertThat(request(
+                                MAF,
+                                source.kmId(),
+                                source.km(),
+                                "POST",
+                                "/keyRegistration",
+                                esprimKeyRequest(List.of("a", "b", "c"), b64, 34))
+                        .status())
+                .as("over the policy's 2 targets")
+                .isEqualTo(400);
+        assertThat(request(
+                                MAF,
+                                source.kmId(),
+                                source.km(),
+                                "POST",
+                                "/keyRegistration",
+                                esprimKeyRequest(List.of("a", "b"), b64, 32))
+                        .status())
+                .as("SAEF takes one target")
+                .isEqualTo(400);
+        assertThat(request(
+                                MAF,
+                                source.kmId(),
+                                source.km(),
+                                "POST",
+                                "/keyRegistration",
+                                esprimKeyRequest(
+                                        List.of("a"), Base64.getEncoder().encodeToString(new byte[20]), 34))
+                        .status())
+                .as("20-byte key")
+                .isEqualTo(400);
+        assertThat(request(
+                                MAF,
+                                source.kmId(),
+                                source.km(),
+                                "POST",
+                                "/keyRegistration",
+                                esprimKeyRequest(List.of("a"), b64, 23))
+                        .status())
+                .as("an MEF SUID at the MAF")
+                .isEqualTo(400);
+        assertThat(request(
+                                MAF,
+                                source.kmId(),
+                                source.km(),
+                                "POST",
+                                "/keyRegistration",
+                                esprimKeyRequest(List.of("a\u0001"), b64, 34))
+                        .status())
+                .as("malformed target")
+                .isEqualTo(400);
+        assertThat(request(
+                                MAF,
+                                source.kmId(),
+                                source.km(),
+                                "POST",
+                                "/keyRegistration",
+                                "{\"mefFqdn\":\"" + MEF + "\",\"expirationTime\":\""
+                                        + Instant.now().plusSeconds(60) + "\",\"adminFqdn\":\"" + ADMIN
+                                        + "\",\"suid\":34,\"targetIds\":[\"a\"]}")
+                        .status())
+                .as("mefFqdn at the MAF")
+                .isEqualTo(400);
     }
 
     @Test
     void unknown_foreign_and_stale_identities_fail_the_maf_handshake() throws Exception {
         byte[] psk = new byte[32];
         // a KeID that was never issued, a KmID never assigned, and a KpmID (Kpm is for the MEF only)
-        for (String identity : List.of("0".repeat(32) + "@" + MEF, "1".repeat(32) + "@" + MAF, kpmIds.get("m-4"),
+        for (String identity : List.of(
+                "0".repeat(32) + "@" + MEF,
+                "1".repeat(32) + "@" + MAF,
+                kpmIds.get("m-4"),
                 "2".repeat(32) + "@mef.other-co.m2m-trust.local")) {
-            OpenSslClient.Result r = OpenSslClient.pskRequest(listener.port(), MAF, identity, psk, "PSK-AES128-CBC-SHA256", null,
+            OpenSslClient.Result r = OpenSslClient.pskRequest(
+                    listener.port(),
+                    MAF,
+                    identity,
+                    psk,
+                    "PSK-AES128-CBC-SHA256",
+                    null,
                     OpenSslClient.get(MAF, "/clientRegistration/x"));
             assertThat(r.output()).as(identity).containsIgnoringCase("alert unknown psk identity");
             assertThat(r.httpStatus()).isNull();
@@ -189,14 +302,28 @@ class MafOpenSslTest {
         Device first = enrolAndRegister("m-4");
         Device second = enrolAndRegister("m-4");
         assertThat(second.keId()).isNotEqualTo(first.keId());
-        OpenSslClient.Result stale = OpenSslClient.pskRequest(listener.port(), MAF, first.keId(), first.km(), "PSK-AES128-CBC-SHA256", null,
+        OpenSslClient.Result stale = OpenSslClient.pskRequest(
+                listener.port(),
+                MAF,
+                first.keId(),
+                first.km(),
+                "PSK-AES128-CBC-SHA256",
+                null,
                 OpenSslClient.get(MAF, "/clientRegistration/x"));
         assertThat(stale.output()).containsIgnoringCase("alert unknown psk identity");
         // and the KmID assigned for the replaced KeID was replaced too
-        OpenSslClient.Result staleKm = OpenSslClient.pskRequest(listener.port(), MAF, first.kmId(), first.km(), "PSK-AES128-CBC-SHA256", null,
+        OpenSslClient.Result staleKm = OpenSslClient.pskRequest(
+                listener.port(),
+                MAF,
+                first.kmId(),
+                first.km(),
+                "PSK-AES128-CBC-SHA256",
+                null,
                 OpenSslClient.get(MAF, "/clientRegistration/x"));
         assertThat(staleKm.output()).containsIgnoringCase("alert unknown psk identity");
-        assertThat(request(MAF, second.kmId(), second.km(), "GET", "/keyRetrieval/" + "0".repeat(32), null).status()).isEqualTo(404);
+        assertThat(request(MAF, second.kmId(), second.km(), "GET", "/keyRetrieval/" + "0".repeat(32), null)
+                        .status())
+                .isEqualTo(404);
     }
 
     @Test
@@ -207,26 +334,43 @@ class MafOpenSslTest {
         for (int i = 0; i < 3; i++) {
             byte[] v = new byte[32];
             v[0] = (byte) i;
-            Answer reg = request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
-                    esprimKeyRequest(List.of(target.kpmId()), Base64.getEncoder().encodeToString(v), 34));
+            Answer reg = request(
+                    MAF,
+                    source.kmId(),
+                    source.km(),
+                    "POST",
+                    "/keyRegistration",
+                    esprimKeyRequest(
+                            List.of(target.kpmId()), Base64.getEncoder().encodeToString(v), 34));
             assertThat(reg.status()).isEqualTo(201);
             rels.add(reg.json().getString("relativeKeyId"));
         }
-        Answer notMine = request(MAF, source.kmId(), source.km(), "POST", "/keyRegistration",
+        Answer notMine = request(
+                MAF,
+                source.kmId(),
+                source.km(),
+                "POST",
+                "/keyRegistration",
                 esprimKeyRequest(List.of(source.kpmId()), Base64.getEncoder().encodeToString(new byte[32]), 34));
-        String body = "{\"relativeKeyIds\":[\"" + String.join("\",\"", rels) + "\",\"" + notMine.json().getString("relativeKeyId")
-                + "\",\"" + "0".repeat(32) + "\",\"XYZ\"],\"suid\":34}";
+        String body = "{\"relativeKeyIds\":[\"" + String.join("\",\"", rels) + "\",\""
+                + notMine.json().getString("relativeKeyId") + "\",\"" + "0".repeat(32) + "\",\"XYZ\"],\"suid\":34}";
         Answer batch = request(MAF, target.kmId(), target.km(), "POST", "/keyRetrieval", body);
         assertThat(batch.status()).as(batch.output()).isEqualTo(200);
         List<Integer> statuses = batch.json().getList("results.status");
         assertThat(statuses).containsExactly(200, 200, 200, 403, 404, 400);
         for (int i = 0; i < 3; i++) {
-            assertThat(Base64.getDecoder().decode(batch.json().getString("results[" + i + "].keyValue"))[0]).isEqualTo((byte) i);
+            assertThat(Base64.getDecoder().decode(batch.json().getString("results[" + i + "].keyValue"))[0])
+                    .isEqualTo((byte) i);
         }
         assertThat(batch.json().getString("results[3].keyValue")).isNull();
-        String tooMany = "{\"relativeKeyIds\":[" + String.join(",", java.util.Collections.nCopies(101, "\"" + "0".repeat(32) + "\"")) + "]}";
-        assertThat(request(MAF, target.kmId(), target.km(), "POST", "/keyRetrieval", tooMany).status()).isEqualTo(400);
-        assertThat(request(MAF, target.kmId(), target.km(), "POST", "/keyRetrieval", "{\"relativeKeyIds\":[]}").status()).isEqualTo(400);
+        String tooMany = "{\"relativeKeyIds\":["
+                + String.join(",", java.util.Collections.nCopies(101, "\"" + "0".repeat(32) + "\"")) + "]}";
+        assertThat(request(MAF, target.kmId(), target.km(), "POST", "/keyRetrieval", tooMany)
+                        .status())
+                .isEqualTo(400);
+        assertThat(request(MAF, target.kmId(), target.km(), "POST", "/keyRetrieval", "{\"relativeKeyIds\":[]}")
+                        .status())
+                .isEqualTo(400);
     }
 
     @Test
@@ -235,8 +379,9 @@ class MafOpenSslTest {
         String cse = "cse.maf-co.m2m-trust.local";
         byte[] value = new byte[64];
         new java.security.SecureRandom().nextBytes(value);
-        String req = "{\"mafFqdn\":\"" + MAF + "\",\"expirationTime\":\"" + Instant.now().plusSeconds(4) + "\",\"adminFqdn\":\"" + ADMIN
-                + "\",\"suid\":32,\"targetIds\":[\"" + cse + "\"],\"keyValue\":\"" + Base64.getEncoder().encodeToString(value) + "\"}";
+        String req = "{\"mafFqdn\":\"" + MAF + "\",\"expirationTime\":\""
+                + Instant.now().plusSeconds(4) + "\",\"adminFqdn\":\"" + ADMIN + "\",\"suid\":32,\"targetIds\":[\""
+                + cse + "\"],\"keyValue\":\"" + Base64.getEncoder().encodeToString(value) + "\"}";
         Answer reg = request(MAF, entityA.kmId(), entityA.km(), "POST", "/keyRegistration", req);
         assertThat(reg.status()).as(reg.output()).isEqualTo(201);
         String keyIdentifier = reg.json().getString("keyIdentifier");
@@ -246,17 +391,41 @@ class MafOpenSslTest {
         assertThat(assoc.status()).as(assoc.output()).isEqualTo(200);
         assertThat(assoc.json().getString("entityA")).isEqualTo(entityA.kpmId());
         // the whole 64 bytes are not the PSK
-        OpenSslClient.Result wrong = OpenSslClient.pskRequest(listener.port(), cse, keyIdentifier, value, "PSK-AES128-CBC-SHA256", null,
+        OpenSslClient.Result wrong = OpenSslClient.pskRequest(
+                listener.port(),
+                cse,
+                keyIdentifier,
+                value,
+                "PSK-AES128-CBC-SHA256",
+                null,
                 OpenSslClient.get(cse, "/association"));
         assertThat(wrong.httpStatus()).isNull();
         // an ESData key (SUID 34) is not a SAEF key even if it names this CSE
-        Answer esdata = request(MAF, entityA.kmId(), entityA.km(), "POST", "/keyRegistration", req.replace("\"suid\":32", "\"suid\":34"));
-        OpenSslClient.Result notSaef = OpenSslClient.pskRequest(listener.port(), cse, esdata.json().getString("keyIdentifier"), psk,
-                "PSK-AES128-CBC-SHA256", null, OpenSslClient.get(cse, "/association"));
+        Answer esdata = request(
+                MAF,
+                entityA.kmId(),
+                entityA.km(),
+                "POST",
+                "/keyRegistration",
+                req.replace("\"suid\":32", "\"suid\":34"));
+        OpenSslClient.Result notSaef = OpenSslClient.pskRequest(
+                listener.port(),
+                cse,
+                esdata.json().getString("keyIdentifier"),
+                psk,
+                "PSK-AES128-CBC-SHA256",
+                null,
+                OpenSslClient.get(cse, "/association"));
         assertThat(notSaef.output()).containsIgnoringCase("alert unknown psk identity");
 
         Thread.sleep(5000);
-        OpenSslClient.Result expired = OpenSslClient.pskRequest(listener.port(), cse, keyIdentifier, psk, "PSK-AES128-CBC-SHA256", null,
+        OpenSslClient.Result expired = OpenSslClient.pskRequest(
+                listener.port(),
+                cse,
+                keyIdentifier,
+                psk,
+                "PSK-AES128-CBC-SHA256",
+                null,
                 OpenSslClient.get(cse, "/association"));
         assertThat(expired.output()).containsIgnoringCase("alert unknown psk identity");
     }
@@ -266,11 +435,13 @@ class MafOpenSslTest {
         Device d = enrolAndRegister("m-3");
         // replay: a second exporter-keyed registration in the same session is refused
         String twice = esprimKeyRequest(List.of(kpmIds.get("m-1")), null, 33);
-        byte[] one = OpenSsl.request("POST", MAF, "/keyRegistration", "application/json", twice.getBytes(StandardCharsets.UTF_8));
+        byte[] one = OpenSsl.request(
+                "POST", MAF, "/keyRegistration", "application/json", twice.getBytes(StandardCharsets.UTF_8));
         String first = new String(one, StandardCharsets.ISO_8859_1).replace("Connection: close\r\n", "");
         byte[] both = (first + new String(one, StandardCharsets.ISO_8859_1)).getBytes(StandardCharsets.ISO_8859_1);
         OpenSslClient.Result pipelined;
-        try (OpenSsl.Session s = OpenSsl.start(OpenSsl.withPsk(OpenSsl.sClient(listener.port(), MAF), d.kmId(), d.km()))) {
+        try (OpenSsl.Session s =
+                OpenSsl.start(OpenSsl.withPsk(OpenSsl.sClient(listener.port(), MAF), d.kmId(), d.km()))) {
             s.await("(?m)^\\s*Cipher\\s*: PSK", Duration.ofSeconds(20));
             pipelined = s.send(both);
         }
@@ -280,8 +451,14 @@ class MafOpenSslTest {
         List<java.util.concurrent.Future<Answer>> fs = new java.util.ArrayList<>();
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
         for (int i = 0; i < 3; i++) {
-            fs.add(pool.submit(() -> request(MAF, d.kmId(), d.km(), "POST", "/clientRegistration", "{\"mafFqdn\":\"" + MAF
-                    + "\",\"expirationTime\":\"" + Instant.now().plusSeconds(3600) + "\",\"adminFqdn\":\"" + ADMIN + "\"}")));
+            fs.add(pool.submit(() -> request(
+                    MAF,
+                    d.kmId(),
+                    d.km(),
+                    "POST",
+                    "/clientRegistration",
+                    "{\"mafFqdn\":\"" + MAF + "\",\"expirationTime\":\""
+                            + Instant.now().plusSeconds(3600) + "\",\"adminFqdn\":\"" + ADMIN + "\"}")));
         }
         List<Integer> statuses = new java.util.ArrayList<>();
         for (var f : fs) {
@@ -290,16 +467,29 @@ class MafOpenSslTest {
         pool.shutdown();
         assertThat(statuses).allMatch(st -> st == 201 || st == 409).contains(201);
         // re-registering over the KmID session keeps the Km: the KmID still works
-        assertThat(request(MAF, d.kmId(), d.km(), "GET", "/keyRetrieval/" + "0".repeat(32), null).status()).isEqualTo(404);
-        List<String> clients = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/maf-clients").jsonPath().getList("clientId");
+        assertThat(request(MAF, d.kmId(), d.km(), "GET", "/keyRetrieval/" + "0".repeat(32), null)
+                        .status())
+                .isEqualTo(404);
+        List<String> clients = as(Tokens.auditor(T))
+                .get("/api/v1/tenants/" + T + "/maf-clients")
+                .jsonPath()
+                .getList("clientId");
         assertThat(clients.stream().filter(c -> c.equals(d.kpmId()))).hasSize(1);
 
         // Km never outlives its Ke (§10.7): once the Ke has expired, the KmID no longer completes a handshake
         Device e = enrolAndRegister("m-2");
-        io.quarkus.narayana.jta.QuarkusTransaction.requiringNew().run(() -> em.createNativeQuery(
-                        "update client_registration set km_expires_at = now() - interval '1 second' where km_id = ?1")
-                .setParameter(1, e.kmId()).executeUpdate());
-        OpenSslClient.Result afterKe = OpenSslClient.pskRequest(listener.port(), MAF, e.kmId(), e.km(), "PSK-AES128-CBC-SHA256", null,
+        io.quarkus.narayana.jta.QuarkusTransaction.requiringNew()
+                .run(() -> em.createNativeQuery(
+                                "update client_registration set km_expires_at = now() - interval '1 second' where km_id = ?1")
+                        .setParameter(1, e.kmId())
+                        .executeUpdate());
+        OpenSslClient.Result afterKe = OpenSslClient.pskRequest(
+                listener.port(),
+                MAF,
+                e.kmId(),
+                e.km(),
+                "PSK-AES128-CBC-SHA256",
+                null,
                 OpenSslClient.get(MAF, "/clientRegistration/x"));
         assertThat(afterKe.output()).containsIgnoringCase("alert unknown psk identity");
     }

@@ -1,17 +1,18 @@
 package io.m2mtrust.mef;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import io.m2mtrust.common.SecretBytes;
 import org.junit.jupiter.api.Test;
 
 import java.util.HexFormat;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 /** The regression vectors of the spec digest §10 (computed independently with Python hmac/hashlib). */
 class EnrolmentKdfTest {
 
-    static final SecretBytes KE = SecretBytes.copyOf(HexFormat.of().parseHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
+    static final SecretBytes KE = SecretBytes.copyOf(
+            HexFormat.of().parseHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
 
     static String hex(SecretBytes s) {
         return HexFormat.of().formatHex(s.copy());
@@ -39,12 +40,15 @@ class EnrolmentKdfTest {
     @Test
     void identifiers_are_nfkc_normalised_before_hashing() {
         // U+FB01 (the "fi" ligature) normalises to "fi" under NFKC
-        assertThat(hex(EnrolmentKdf.km(KE, "\uFB01le.example.com"))).isEqualTo(hex(EnrolmentKdf.km(KE, "file.example.com")));
+        assertThat(hex(EnrolmentKdf.km(KE, "\uFB01le.example.com")))
+                .isEqualTo(hex(EnrolmentKdf.km(KE, "file.example.com")));
     }
 
     @Test
     void one_digit_or_three_digit_suids_are_refused() {
-        assertThatThrownBy(() -> EnrolmentKdf.usageConstrained(KE, 2, "x")).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> EnrolmentKdf.usageConstrained(KE, 100, "x")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> EnrolmentKdf.usageConstrained(KE, 2, "x"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> EnrolmentKdf.usageConstrained(KE, 100, "x"))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 }

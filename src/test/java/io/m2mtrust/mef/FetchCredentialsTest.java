@@ -1,5 +1,8 @@
 package io.m2mtrust.mef;
 
+import static io.m2mtrust.testsupport.Api.as;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.OpenSslClient;
@@ -20,9 +23,6 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-
-import static io.m2mtrust.testsupport.Api.as;
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * fetchCredentials (TS-0003 §8.3.2.1 f) end to end with real OpenSSL clients: an enrolee enrols, a CSE
@@ -57,29 +57,66 @@ class FetchCredentialsTest {
         Response policy = as(Tokens.tenantAdmin(T)).get("/api/v1/tenants/" + T + "/policy");
         Map<String, Object> doc = policy.jsonPath().getMap("");
         doc.put("allowHostMemoryKeys", true);
-        as(Tokens.tenantAdmin(T)).header("If-Match", policy.header("ETag")).body(doc).put("/api/v1/tenants/" + T + "/policy").then().statusCode(200);
-        as(Tokens.tenantAdmin(T)).body(Map.of("id", "fleet", "name", "fleet")).post(G).then().statusCode(201);
-        as(Tokens.tenantAdmin(T)).body(Map.of("deviceIds", List.of("enrolee-1", "cse-in"))).post(G + "/fleet/devices").then().statusCode(200);
-        JsonPath e = as(Tokens.tenantAdmin(T)).post(G + "/fleet/devices/enrolee-1/kpm-export").then().statusCode(200).extract().jsonPath();
+        as(Tokens.tenantAdmin(T))
+                .header("If-Match", policy.header("ETag"))
+                .body(doc)
+                .put("/api/v1/tenants/" + T + "/policy")
+                .then()
+                .statusCode(200);
+        as(Tokens.tenantAdmin(T))
+                .body(Map.of("id", "fleet", "name", "fleet"))
+                .post(G)
+                .then()
+                .statusCode(201);
+        as(Tokens.tenantAdmin(T))
+                .body(Map.of("deviceIds", List.of("enrolee-1", "cse-in")))
+                .post(G + "/fleet/devices")
+                .then()
+                .statusCode(200);
+        JsonPath e = as(Tokens.tenantAdmin(T))
+                .post(G + "/fleet/devices/enrolee-1/kpm-export")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
         enroleeKpmId = e.getString("kpmId");
         enroleeKpm = Base64.getDecoder().decode(e.getString("kpm"));
-        JsonPath c = as(Tokens.tenantAdmin(T)).post(G + "/fleet/devices/cse-in/kpm-export").then().statusCode(200).extract().jsonPath();
+        JsonPath c = as(Tokens.tenantAdmin(T))
+                .post(G + "/fleet/devices/cse-in/kpm-export")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
         cseKpmId = c.getString("kpmId");
         cseKpm = Base64.getDecoder().decode(c.getString("kpm"));
 
-        OpenSslClient.Result r = OpenSslClient.pskRequest(listener.port(), MEF, enroleeKpmId, enroleeKpm, CIPHER,
-                "EXPORTER-oneM2M-Bootstrap", OpenSslClient.post(MEF, "/enrolment", "{}"));
+        OpenSslClient.Result r = OpenSslClient.pskRequest(
+                listener.port(),
+                MEF,
+                enroleeKpmId,
+                enroleeKpm,
+                CIPHER,
+                "EXPORTER-oneM2M-Bootstrap",
+                OpenSslClient.post(MEF, "/enrolment", "{}"));
         assertThat(r.httpStatus()).as(r.output()).isEqualTo(201);
         keId = JsonPath.from(r.httpBody()).getString("keId");
         enroleeKe = Arrays.copyOfRange(r.keyingMaterial(), 16, 48);
 
-        as(Tokens.tenantAdmin(T)).body(Map.of("targetFqdn", CSE_FQDN, "allowedSuids", List.of(22)))
+        as(Tokens.tenantAdmin(T))
+                .body(Map.of("targetFqdn", CSE_FQDN, "allowedSuids", List.of(22)))
                 .put("/api/v1/tenants/" + T + "/enrolment-targets/{identity}", cseKpmId)
-                .then().statusCode(200);
+                .then()
+                .statusCode(200);
     }
 
     OpenSslClient.Result fetchAs(String kpmId, byte[] kpm, String keIdPath, String suid) throws Exception {
-        return OpenSslClient.pskRequest(listener.port(), MEF, kpmId, kpm, CIPHER, null,
+        return OpenSslClient.pskRequest(
+                listener.port(),
+                MEF,
+                kpmId,
+                kpm,
+                CIPHER,
+                null,
                 OpenSslClient.get(MEF, "/fetchCredentials/" + keIdPath + "/" + suid));
     }
 
@@ -92,11 +129,14 @@ class FetchCredentialsTest {
         assertThat(j.getString("enroleeId")).isEqualTo(enroleeKpmId);
         assertThat(j.getString("lifetime")).isNotBlank();
         byte[] credential = Base64.getDecoder().decode(j.getString("credential"));
-        try (SecretBytes ke = SecretBytes.copyOf(enroleeKe); SecretBytes expected = EnrolmentKdf.usageConstrained(ke, 22, CSE_FQDN)) {
-            assertThat(HexFormat.of().formatHex(credential)).isEqualTo(HexFormat.of().formatHex(expected.copy()));
+        try (SecretBytes ke = SecretBytes.copyOf(enroleeKe);
+                SecretBytes expected = EnrolmentKdf.usageConstrained(ke, 22, CSE_FQDN)) {
+            assertThat(HexFormat.of().formatHex(credential))
+                    .isEqualTo(HexFormat.of().formatHex(expected.copy()));
         }
         // the @ of the KeID may also arrive percent-encoded
-        assertThat(fetchAs(cseKpmId, cseKpm, keId.replace("@", "%40"), "22").httpStatus()).isEqualTo(200);
+        assertThat(fetchAs(cseKpmId, cseKpm, keId.replace("@", "%40"), "22").httpStatus())
+                .isEqualTo(200);
     }
 
     @Test
@@ -117,11 +157,13 @@ class FetchCredentialsTest {
 
     @Test
     void unknown_malformed_and_expired_keids_are_refused() throws Exception {
-        assertThat(fetchAs(cseKpmId, cseKpm, "00112233445566778899aabbccddeeff@" + MEF, "22").httpStatus()).isEqualTo(404);
+        assertThat(fetchAs(cseKpmId, cseKpm, "00112233445566778899aabbccddeeff@" + MEF, "22")
+                        .httpStatus())
+                .isEqualTo(404);
         assertThat(fetchAs(cseKpmId, cseKpm, "not-a-keid", "22").httpStatus()).isEqualTo(400);
         // an enrolment that expired
-        OpenSslClient.Result again = OpenSslClient.pskRequest(listener.port(), MEF, cseKpmId, cseKpm, CIPHER, null,
-                OpenSslClient.post(MEF, "/enrolment", "{}"));
+        OpenSslClient.Result again = OpenSslClient.pskRequest(
+                listener.port(), MEF, cseKpmId, cseKpm, CIPHER, null, OpenSslClient.post(MEF, "/enrolment", "{}"));
         String cseKeId = JsonPath.from(again.httpBody()).getString("keId");
         sql("update enrolment set expires_at = now() - interval '1 second' where ke_id = '" + cseKeId + "'");
         assertThat(fetchAs(cseKpmId, cseKpm, cseKeId, "22").httpStatus()).isEqualTo(410);
@@ -129,15 +171,25 @@ class FetchCredentialsTest {
 
     @Test
     void every_fetch_and_refusal_is_audited() {
-        List<String> actions = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000").jsonPath().getList("action");
+        List<String> actions = as(Tokens.auditor(T))
+                .get("/api/v1/tenants/" + T + "/audit?limit=1000")
+                .jsonPath()
+                .getList("action");
         assertThat(actions).contains("target.put");
         Response audit = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000");
         assertThat(audit.jsonPath().getString("")).doesNotContain(HexFormat.of().formatHex(enroleeKe));
-        assertThat(as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit/verify").jsonPath().getBoolean("intact")).isTrue();
+        assertThat(as(Tokens.auditor(T))
+                        .get("/api/v1/tenants/" + T + "/audit/verify")
+                        .jsonPath()
+                        .getBoolean("intact"))
+                .isTrue();
     }
 
     private static void sql(String s) throws Exception {
-        try (Connection c = PostgresResource.postgres().getDatabase("postgres", "m2mtrust").getConnection(); Statement st = c.createStatement()) {
+        try (Connection c = PostgresResource.postgres()
+                        .getDatabase("postgres", "m2mtrust")
+                        .getConnection();
+                Statement st = c.createStatement()) {
             st.execute(s);
         }
     }

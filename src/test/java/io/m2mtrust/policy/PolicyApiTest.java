@@ -1,5 +1,9 @@
 package io.m2mtrust.policy;
 
+import static io.m2mtrust.testsupport.Api.as;
+import static io.m2mtrust.testsupport.Api.assertProblem;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.Tokens;
 import io.quarkus.test.junit.QuarkusTest;
@@ -10,10 +14,6 @@ import org.junit.jupiter.api.Test;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-
-import static io.m2mtrust.testsupport.Api.as;
-import static io.m2mtrust.testsupport.Api.assertProblem;
-import static org.assertj.core.api.Assertions.assertThat;
 
 @QuarkusTest
 class PolicyApiTest {
@@ -55,11 +55,17 @@ class PolicyApiTest {
     @Test
     void tenant_admin_replaces_the_policy_with_if_match_and_gets_a_new_etag_and_an_audit_event() {
         String before = etag();
-        Response r = as(Tokens.tenantAdmin(T)).header("If-Match", before).body(valid()).put(PATH);
+        Response r = as(Tokens.tenantAdmin(T))
+                .header("If-Match", before)
+                .body(valid())
+                .put(PATH);
         assertThat(r.statusCode()).as(r.asString()).isEqualTo(200);
         assertThat(r.header("ETag")).isNotEqualTo(before);
         assertThat(r.jsonPath().getList("allowedSuids")).containsExactly(12, 13, 32, 33, 34, 35);
-        List<String> details = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000").jsonPath().getList("detail");
+        List<String> details = as(Tokens.auditor(T))
+                .get("/api/v1/tenants/" + T + "/audit?limit=1000")
+                .jsonPath()
+                .getList("detail");
         assertThat(details.get(details.size() - 1)).startsWith("changed:");
     }
 
@@ -68,14 +74,25 @@ class PolicyApiTest {
         String old = etag();
         Map<String, Object> first = valid();
         first.put("maxEsdataTargets", 5);
-        as(Tokens.tenantAdmin(T)).header("If-Match", old).body(first).put(PATH).then().statusCode(200);
+        as(Tokens.tenantAdmin(T))
+                .header("If-Match", old)
+                .body(first)
+                .put(PATH)
+                .then()
+                .statusCode(200);
         Map<String, Object> second = valid();
         second.put("maxEsdataTargets", 9);
-        assertProblem(as(Tokens.tenantAdmin(T)).header("If-Match", old).body(second).put(PATH), 412, "precondition-failed");
-        assertThat(as(Tokens.auditor(T)).get(PATH).jsonPath().getInt("maxEsdataTargets")).isEqualTo(5);
+        assertProblem(
+                as(Tokens.tenantAdmin(T)).header("If-Match", old).body(second).put(PATH), 412, "precondition-failed");
+        assertThat(as(Tokens.auditor(T)).get(PATH).jsonPath().getInt("maxEsdataTargets"))
+                .isEqualTo(5);
         Response last = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000");
         assertThat(last.jsonPath().getList("outcome")).last().isEqualTo("FAILURE");
-        assertThat(last.jsonPath().getList("detail").get(last.jsonPath().getList("detail").size() - 1).toString()).startsWith("412 ");
+        assertThat(last.jsonPath()
+                        .getList("detail")
+                        .get(last.jsonPath().getList("detail").size() - 1)
+                        .toString())
+                .startsWith("412 ");
     }
 
     @Test
@@ -93,28 +110,34 @@ class PolicyApiTest {
         bad.put("joseEncs", List.of("A128CBC"));
         bad.put("tlsCipherSuites", List.of("TLS_RSA_WITH_RC4_128_MD5"));
         bad.put("defaultKeyLifetimeSeconds", 90000);
-        Response r = as(Tokens.tenantAdmin(T)).header("If-Match", etag).body(bad).put(PATH);
+        Response r =
+                as(Tokens.tenantAdmin(T)).header("If-Match", etag).body(bad).put(PATH);
         assertProblem(r, 400, "validation");
-        assertThat(r.jsonPath().getList("errors.field")).contains("allowedSuids", "joseAlgs", "joseEncs", "tlsCipherSuites",
-                "defaultKeyLifetimeSeconds");
+        assertThat(r.jsonPath().getList("errors.field"))
+                .contains("allowedSuids", "joseAlgs", "joseEncs", "tlsCipherSuites", "defaultKeyLifetimeSeconds");
         assertThat(r.jsonPath().getList("errors.message").toString()).contains("'none' is never allowed");
 
         Map<String, Object> range = valid();
         range.put("maxEsdataTargets", 0);
         range.put("requestQuotaPerSecond", 10_000_000);
         range.put("maxKeyLifetimeSeconds", 5);
-        Response r2 = as(Tokens.tenantAdmin(T)).header("If-Match", etag).body(range).put(PATH);
+        Response r2 =
+                as(Tokens.tenantAdmin(T)).header("If-Match", etag).body(range).put(PATH);
         assertProblem(r2, 400, "validation");
-        assertThat(r2.jsonPath().getList("errors.field")).contains("maxEsdataTargets", "requestQuotaPerSecond", "maxKeyLifetimeSeconds");
+        assertThat(r2.jsonPath().getList("errors.field"))
+                .contains("maxEsdataTargets", "requestQuotaPerSecond", "maxKeyLifetimeSeconds");
 
         Map<String, Object> missing = valid();
         missing.remove("joseEncs");
-        assertProblem(as(Tokens.tenantAdmin(T)).header("If-Match", etag).body(missing).put(PATH), 400, "validation");
+        assertProblem(
+                as(Tokens.tenantAdmin(T)).header("If-Match", etag).body(missing).put(PATH), 400, "validation");
 
         // the policy is untouched; each refusal is chained as a FAILURE event, nothing else
         assertThat(etag()).isEqualTo(etag);
         Response audit = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000&afterSeq=" + events);
-        assertThat(audit.jsonPath().getList("action")).containsOnly("policy.update").hasSize(3);
+        assertThat(audit.jsonPath().getList("action"))
+                .containsOnly("policy.update")
+                .hasSize(3);
         assertThat(audit.jsonPath().getList("outcome")).containsOnly("FAILURE");
         assertThat(audit.jsonPath().getString("[0].detail")).startsWith("400 ");
     }
@@ -123,11 +146,15 @@ class PolicyApiTest {
     void wrong_types_are_400() {
         Map<String, Object> bad = valid();
         bad.put("maxEsdataTargets", "lots");
-        assertProblem(as(Tokens.tenantAdmin(T)).header("If-Match", etag()).body(bad).put(PATH), 400, "malformed-json");
+        assertProblem(
+                as(Tokens.tenantAdmin(T)).header("If-Match", etag()).body(bad).put(PATH), 400, "malformed-json");
     }
 
     int auditCount() {
-        java.util.List<Integer> seqs = as(Tokens.auditor(T)).get("/api/v1/tenants/" + T + "/audit?limit=1000").jsonPath().getList("seq");
+        java.util.List<Integer> seqs = as(Tokens.auditor(T))
+                .get("/api/v1/tenants/" + T + "/audit?limit=1000")
+                .jsonPath()
+                .getList("seq");
         return seqs.get(seqs.size() - 1);
     }
 }

@@ -1,5 +1,8 @@
 package io.m2mtrust.security;
 
+import static io.m2mtrust.testsupport.Api.assertProblem;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.Tokens;
 import io.quarkus.test.junit.QuarkusTest;
@@ -15,9 +18,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-
-import static io.m2mtrust.testsupport.Api.assertProblem;
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Every admin endpoint: no token 401, no role 403, another tenant's resource 404, auditor writes 403,
@@ -52,9 +52,25 @@ class AdminSecurityMatrixTest {
     }
 
     static Stream<Endpoint> endpoints() {
-        Map<String, Object> policy = Map.of("allowedSuids", List.of(12), "joseAlgs", List.of("dir"), "joseEncs", List.of("A128GCM"),
-                "tlsCipherSuites", List.of("TLS_PSK_WITH_AES_128_CBC_SHA256"), "defaultKeyLifetimeSeconds", 3600,
-                "maxKeyLifetimeSeconds", 7200, "maxEsdataTargets", 4, "requestQuotaPerSecond", 10, "allowHostMemoryKeys", false);
+        Map<String, Object> policy = Map.of(
+                "allowedSuids",
+                List.of(12),
+                "joseAlgs",
+                List.of("dir"),
+                "joseEncs",
+                List.of("A128GCM"),
+                "tlsCipherSuites",
+                List.of("TLS_PSK_WITH_AES_128_CBC_SHA256"),
+                "defaultKeyLifetimeSeconds",
+                3600,
+                "maxKeyLifetimeSeconds",
+                7200,
+                "maxEsdataTargets",
+                4,
+                "requestQuotaPerSecond",
+                10,
+                "allowHostMemoryKeys",
+                false);
         String t = "/api/v1/tenants/" + OTHER;
         return Stream.of(
                 new Endpoint("GET", "/api/v1/tenants", null, false, false),
@@ -64,7 +80,12 @@ class AdminSecurityMatrixTest {
                 new Endpoint("DELETE", t, null, true, true),
                 new Endpoint("GET", t + "/policy", null, false, false),
                 new Endpoint("PUT", t + "/policy", policy, true, false),
-                new Endpoint("POST", t + "/policy/simulate", Map.of("operation", "ESPRIM_REQUEST", "originator", "Ca", "target", "/id-in"), false, false),
+                new Endpoint(
+                        "POST",
+                        t + "/policy/simulate",
+                        Map.of("operation", "ESPRIM_REQUEST", "originator", "Ca", "target", "/id-in"),
+                        false,
+                        false),
                 new Endpoint("GET", t + "/keys", null, false, false),
                 new Endpoint("POST", t + "/keys/sign/rotate", null, true, false),
                 new Endpoint("POST", t + "/keys/sign/versions/1/retire", null, true, false),
@@ -80,12 +101,23 @@ class AdminSecurityMatrixTest {
                 new Endpoint("GET", t + "/enrolment-groups/g1/keys", null, false, false),
                 new Endpoint("POST", t + "/enrolment-groups/g1/rotate", null, true, false),
                 new Endpoint("POST", t + "/enrolment-groups/g1/keys/1/retire", null, true, false),
-                new Endpoint("POST", t + "/enrolment-groups/g1/devices", Map.of("deviceIds", List.of("d1")), true, false),
-                new Endpoint("POST", t + "/enrolment-groups/g1/ranges", Map.of("prefix", "d", "width", 3, "first", 0, "last", 9), true, false),
+                new Endpoint(
+                        "POST", t + "/enrolment-groups/g1/devices", Map.of("deviceIds", List.of("d1")), true, false),
+                new Endpoint(
+                        "POST",
+                        t + "/enrolment-groups/g1/ranges",
+                        Map.of("prefix", "d", "width", 3, "first", 0, "last", 9),
+                        true,
+                        false),
                 new Endpoint("POST", t + "/enrolment-groups/g1/devices/d1/deny", null, true, false),
                 new Endpoint("POST", t + "/enrolment-groups/g1/devices/d1/allow", null, true, false),
                 new Endpoint("POST", t + "/enrolment-groups/g1/devices/d1/kpm-export", null, true, false),
-                new Endpoint("PUT", t + "/enrolment-groups/g1/certificate-profile", Map.of("subjectType", "CSE_ID", "subjectTemplate", "{device}.x.example"), true, false),
+                new Endpoint(
+                        "PUT",
+                        t + "/enrolment-groups/g1/certificate-profile",
+                        Map.of("subjectType", "CSE_ID", "subjectTemplate", "{device}.x.example"),
+                        true,
+                        false),
                 new Endpoint("DELETE", t + "/enrolment-groups/g1/certificate-profile", null, true, false),
                 new Endpoint("GET", t + "/ca", null, false, false),
                 new Endpoint("POST", t + "/ca", null, true, false),
@@ -98,28 +130,78 @@ class AdminSecurityMatrixTest {
                 new Endpoint("POST", t + "/mef-clients/mcr-x/commands", Map.of("cmdClass", "CERT_PROV"), true, false),
                 new Endpoint("GET", t + "/mef-keys", null, false, false),
                 new Endpoint("DELETE", t + "/mef-keys/" + "0".repeat(32), null, true, false),
-                new Endpoint("POST", t + "/esdata/dry-run", Map.of("endPoint", "x", "request",
-                        Map.of("payload", "AA==", "contentSecurity", 1, "macWith", "k")), false, false),
+                new Endpoint(
+                        "POST",
+                        t + "/esdata/dry-run",
+                        Map.of(
+                                "endPoint",
+                                "x",
+                                "request",
+                                Map.of("payload", "AA==", "contentSecurity", 1, "macWith", "k")),
+                        false,
+                        false),
                 new Endpoint("GET", t + "/endpoints", null, false, false),
-                new Endpoint("POST", t + "/endpoints", Map.of("id", "ep-x", "subjectType", "AE_ID", "subjectId", "https://in.x.example/c/Cx"), true, false),
+                new Endpoint(
+                        "POST",
+                        t + "/endpoints",
+                        Map.of("id", "ep-x", "subjectType", "AE_ID", "subjectId", "https://in.x.example/c/Cx"),
+                        true,
+                        false),
                 new Endpoint("DELETE", t + "/endpoints/ep-x", null, true, false),
-                new Endpoint("POST", t + "/endpoints/ep-x/esdata/protect", Map.of("payload", "AA==", "sign", true, "contentSecurity", 1), true, false),
-                new Endpoint("POST", t + "/endpoints/ep-x/esdata/unprotect", Map.of("envelope", "a.b.c", "contentSecurity", 1), true, false),
+                new Endpoint(
+                        "POST",
+                        t + "/endpoints/ep-x/esdata/protect",
+                        Map.of("payload", "AA==", "sign", true, "contentSecurity", 1),
+                        true,
+                        false),
+                new Endpoint(
+                        "POST",
+                        t + "/endpoints/ep-x/esdata/unprotect",
+                        Map.of("envelope", "a.b.c", "contentSecurity", 1),
+                        true,
+                        false),
                 new Endpoint("GET", t + "/maf-clients", null, false, false),
                 new Endpoint("DELETE", t + "/maf-clients/acr-x", null, true, false),
                 new Endpoint("GET", t + "/maf-keys", null, false, false),
                 new Endpoint("DELETE", t + "/maf-keys/" + "0".repeat(32), null, true, false),
                 new Endpoint("GET", t + "/enrolment-targets", null, false, false),
-                new Endpoint("PUT", t + "/enrolment-targets/cse-x", Map.of("targetFqdn", "cse.example.com", "allowedSuids", List.of(22)), true, false),
+                new Endpoint(
+                        "PUT",
+                        t + "/enrolment-targets/cse-x",
+                        Map.of("targetFqdn", "cse.example.com", "allowedSuids", List.of(22)),
+                        true,
+                        false),
                 new Endpoint("DELETE", t + "/enrolment-targets/cse-x", null, true, false),
                 new Endpoint("GET", t + "/proxy", null, false, false),
-                new Endpoint("PUT", t + "/proxy", Map.of("cseUrl", "http://127.0.0.1:9", "cseId", "/id-x", "cseBase", "cse-x"), true, false),
+                new Endpoint(
+                        "PUT",
+                        t + "/proxy",
+                        Map.of("cseUrl", "http://127.0.0.1:9", "cseId", "/id-x", "cseBase", "cse-x"),
+                        true,
+                        false),
                 new Endpoint("GET", t + "/proxy/entities", null, false, false),
-                new Endpoint("PUT", t + "/proxy/entities", Map.of("entityId", "/id-x", "resourcePath", "cse-x"), true, false),
+                new Endpoint(
+                        "PUT",
+                        t + "/proxy/entities",
+                        Map.of("entityId", "/id-x", "resourcePath", "cse-x"),
+                        true,
+                        false),
                 new Endpoint("DELETE", t + "/proxy/entities?entityId=/id-x", null, true, false),
                 new Endpoint("GET", t + "/proxy/remotes", null, false, false),
-                new Endpoint("PUT", t + "/proxy/remotes", Map.of("name", "r", "receiverId", "/id-r", "url", "http://127.0.0.1:9/x", "keyId", "k@x.example"),
-                        true, false),
+                new Endpoint(
+                        "PUT",
+                        t + "/proxy/remotes",
+                        Map.of(
+                                "name",
+                                "r",
+                                "receiverId",
+                                "/id-r",
+                                "url",
+                                "http://127.0.0.1:9/x",
+                                "keyId",
+                                "k@x.example"),
+                        true,
+                        false),
                 new Endpoint("DELETE", t + "/proxy/remotes/r", null, true, false),
                 new Endpoint("POST", t + "/proxy/remotes/r/escertke", Map.of("from", "Cx"), true, false),
                 new Endpoint("GET", t + "/escertke/trust-anchors", null, false, false),
@@ -128,19 +210,62 @@ class AdminSecurityMatrixTest {
                 new Endpoint("GET", t + "/escertke/keys", null, false, false),
                 new Endpoint("DELETE", t + "/escertke/keys/k@x.example", null, true, false),
                 new Endpoint("GET", t + "/proxy/esdata-rules", null, false, false),
-                new Endpoint("PUT", t + "/proxy/esdata-rules", Map.of("id", "r", "containerPath", "cse-o/c", "endpoint", "e", "sign", true), true, false),
+                new Endpoint(
+                        "PUT",
+                        t + "/proxy/esdata-rules",
+                        Map.of("id", "r", "containerPath", "cse-o/c", "endpoint", "e", "sign", true),
+                        true,
+                        false),
                 new Endpoint("DELETE", t + "/proxy/esdata-rules/r", null, true, false),
                 new Endpoint("GET", t + "/preprovisioned-keys", null, false, false),
-                new Endpoint("POST", t + "/preprovisioned-keys", Map.of("keyId", "k@keys.x.example", "suid", 14, "holders", List.of("a.x.example"),
-                        "keyValue", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "expiresAt", "2099-01-01T00:00:00Z"), true, false),
+                new Endpoint(
+                        "POST",
+                        t + "/preprovisioned-keys",
+                        Map.of(
+                                "keyId",
+                                "k@keys.x.example",
+                                "suid",
+                                14,
+                                "holders",
+                                List.of("a.x.example"),
+                                "keyValue",
+                                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                                "expiresAt",
+                                "2099-01-01T00:00:00Z"),
+                        true,
+                        false),
                 new Endpoint("DELETE", t + "/preprovisioned-keys/k@keys.x.example", null, true, false),
                 new Endpoint("GET", t + "/imported-kpms", null, false, false),
-                new Endpoint("POST", t + "/imported-kpms", Map.of("kpmId", "x@mef." + OTHER + ".m2m-trust.local",
-                        "kpm", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), true, false),
+                new Endpoint(
+                        "POST",
+                        t + "/imported-kpms",
+                        Map.of(
+                                "kpmId",
+                                "x@mef." + OTHER + ".m2m-trust.local",
+                                "kpm",
+                                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+                        true,
+                        false),
                 new Endpoint("DELETE", t + "/imported-kpms/x", null, true, false),
                 // tenant users (reads are covered against the real Keycloak: provisioning is off in this boot)
-                new Endpoint("POST", t + "/users", Map.of("username", "u-x", "roles", List.of("tenant-auditor"), "temporaryPassword", "Temp-123456789"), true, false),
-                new Endpoint("PUT", t + "/users/00000000-0000-0000-0000-000000000000", Map.of("enabled", true, "roles", List.of()), true, false),
+                new Endpoint(
+                        "POST",
+                        t + "/users",
+                        Map.of(
+                                "username",
+                                "u-x",
+                                "roles",
+                                List.of("tenant-auditor"),
+                                "temporaryPassword",
+                                "Temp-123456789"),
+                        true,
+                        false),
+                new Endpoint(
+                        "PUT",
+                        t + "/users/00000000-0000-0000-0000-000000000000",
+                        Map.of("enabled", true, "roles", List.of()),
+                        true,
+                        false),
                 new Endpoint("POST", t + "/users/00000000-0000-0000-0000-000000000000/invitation", null, true, false),
                 new Endpoint("GET", "/api/v1/hsm", null, false, true));
     }
@@ -150,13 +275,25 @@ class AdminSecurityMatrixTest {
         Api.ensureTenant(MINE);
         if (Api.as(Tokens.platformAdmin()).get("/api/v1/tenants/" + OTHER).statusCode() == 404) {
             Api.createTenant(OTHER);
-            Api.as(Tokens.platformAdmin()).body(Map.of("id", "g1", "name", "group one"))
-                    .post("/api/v1/tenants/" + OTHER + "/enrolment-groups").then().statusCode(201);
-            Api.as(Tokens.platformAdmin()).body(Map.of("deviceIds", List.of("d1")))
-                    .post("/api/v1/tenants/" + OTHER + "/enrolment-groups/g1/devices").then().statusCode(200);
-            Api.as(Tokens.platformAdmin()).post("/api/v1/tenants/" + OTHER + "/ca").then().statusCode(201);
-            Api.as(Tokens.platformAdmin()).body(Map.of("cseUrl", "http://127.0.0.1:9", "cseId", "/id-o", "cseBase", "cse-o"))
-                    .put("/api/v1/tenants/" + OTHER + "/proxy").then().statusCode(200);
+            Api.as(Tokens.platformAdmin())
+                    .body(Map.of("id", "g1", "name", "group one"))
+                    .post("/api/v1/tenants/" + OTHER + "/enrolment-groups")
+                    .then()
+                    .statusCode(201);
+            Api.as(Tokens.platformAdmin())
+                    .body(Map.of("deviceIds", List.of("d1")))
+                    .post("/api/v1/tenants/" + OTHER + "/enrolment-groups/g1/devices")
+                    .then()
+                    .statusCode(200);
+            Api.as(Tokens.platformAdmin())
+                    .post("/api/v1/tenants/" + OTHER + "/ca")
+                    .then()
+                    .statusCode(201);
+            Api.as(Tokens.platformAdmin())
+                    .body(Map.of("cseUrl", "http://127.0.0.1:9", "cseId", "/id-o", "cseBase", "cse-o"))
+                    .put("/api/v1/tenants/" + OTHER + "/proxy")
+                    .then()
+                    .statusCode(200);
         }
     }
 
@@ -208,8 +345,11 @@ class AdminSecurityMatrixTest {
     @Test
     void expired_token_is_401() {
         String token = Tokens.claims("late", List.of("platform-admin"), null)
-                .issuedAt(System.currentTimeMillis() / 1000 - 7200).expiresAt(System.currentTimeMillis() / 1000 - 3600)
-                .jws().keyId("1").sign("privateKey.jwk");
+                .issuedAt(System.currentTimeMillis() / 1000 - 7200)
+                .expiresAt(System.currentTimeMillis() / 1000 - 3600)
+                .jws()
+                .keyId("1")
+                .sign("privateKey.jwk");
         io.restassured.response.Response r = Api.as(token).get("/api/v1/tenants");
         assertProblem(r, 401, "unauthenticated");
         assertThat(r.jsonPath().getString("detail")).isEqualTo("the bearer token has expired");
@@ -217,8 +357,11 @@ class AdminSecurityMatrixTest {
 
     @Test
     void token_for_another_audience_is_401() {
-        String token = Tokens.claims("elsewhere", List.of("platform-admin"), null).audience("some-other-api")
-                .jws().keyId("1").sign("privateKey.jwk");
+        String token = Tokens.claims("elsewhere", List.of("platform-admin"), null)
+                .audience("some-other-api")
+                .jws()
+                .keyId("1")
+                .sign("privateKey.jwk");
         io.restassured.response.Response r = Api.as(token).get("/api/v1/tenants");
         assertProblem(r, 401, "unauthenticated");
         assertThat(r.jsonPath().getString("detail")).startsWith("audience mismatch");
@@ -226,35 +369,56 @@ class AdminSecurityMatrixTest {
 
     @Test
     void token_from_another_issuer_is_401() {
-        String token = Tokens.claims("forged", List.of("platform-admin"), null).issuer("https://evil.example.com")
-                .jws().keyId("1").sign("privateKey.jwk");
+        String token = Tokens.claims("forged", List.of("platform-admin"), null)
+                .issuer("https://evil.example.com")
+                .jws()
+                .keyId("1")
+                .sign("privateKey.jwk");
         io.restassured.response.Response r = Api.as(token).get("/api/v1/tenants");
         assertProblem(r, 401, "unauthenticated");
         // the reason, both issuers as spelled, never the token
-        assertThat(r.jsonPath().getString("detail")).startsWith("issuer mismatch").contains("\"https://evil.example.com\"")
+        assertThat(r.jsonPath().getString("detail"))
+                .startsWith("issuer mismatch")
+                .contains("\"https://evil.example.com\"")
                 .contains("\"" + Tokens.ISSUER + "\"");
         assertThat(r.asString()).doesNotContain(token).doesNotContain(token.split("\\.")[1]);
-        assertThat(r.headers().getValues("WWW-Authenticate")).containsExactly("Bearer error=\"invalid_token\", error_description=\"issuer mismatch\"");
+        assertThat(r.headers().getValues("WWW-Authenticate"))
+                .containsExactly("Bearer error=\"invalid_token\", error_description=\"issuer mismatch\"");
         // an issuer with control characters and quotes is quoted printable and bounded (no log or answer injection)
-        String hostile = Tokens.claims("forged", List.of("platform-admin"), null).issuer("https://evil.example.com/\r\n\"x".repeat(30))
-                .jws().keyId("1").sign("privateKey.jwk");
+        String hostile = Tokens.claims("forged", List.of("platform-admin"), null)
+                .issuer("https://evil.example.com/\r\n\"x".repeat(30))
+                .jws()
+                .keyId("1")
+                .sign("privateKey.jwk");
         String detail = Api.as(hostile).get("/api/v1/tenants").jsonPath().getString("detail");
-        assertThat(detail).doesNotContain("\r").doesNotContain("\n").contains("…").hasSizeLessThan(600);
+        assertThat(detail)
+                .doesNotContain("\r")
+                .doesNotContain("\n")
+                .contains("…")
+                .hasSizeLessThan(600);
     }
 
     @Test
     void unsigned_alg_none_token_is_401() {
-        String header = Base64.getUrlEncoder().withoutPadding().encodeToString("{\"alg\":\"none\",\"typ\":\"JWT\"}".getBytes());
+        String header =
+                Base64.getUrlEncoder().withoutPadding().encodeToString("{\"alg\":\"none\",\"typ\":\"JWT\"}".getBytes());
         String valid = Tokens.platformAdmin();
         String payload = valid.split("\\.")[1];
-        assertThat(Api.as(header + "." + payload + ".").get("/api/v1/tenants").statusCode()).isEqualTo(401);
+        assertThat(Api.as(header + "." + payload + ".").get("/api/v1/tenants").statusCode())
+                .isEqualTo(401);
     }
 
     @Test
     void token_with_a_tampered_payload_is_401() {
         String[] parts = Tokens.tenantAdmin(MINE).split("\\.");
-        String forged = Base64.getUrlEncoder().withoutPadding().encodeToString(
-                new String(Base64.getUrlDecoder().decode(parts[1])).replace(MINE, OTHER).getBytes());
-        assertThat(Api.as(parts[0] + "." + forged + "." + parts[2]).get("/api/v1/tenants/" + OTHER).statusCode()).isEqualTo(401);
+        String forged = Base64.getUrlEncoder()
+                .withoutPadding()
+                .encodeToString(new String(Base64.getUrlDecoder().decode(parts[1]))
+                        .replace(MINE, OTHER)
+                        .getBytes());
+        assertThat(Api.as(parts[0] + "." + forged + "." + parts[2])
+                        .get("/api/v1/tenants/" + OTHER)
+                        .statusCode())
+                .isEqualTo(401);
     }
 }

@@ -36,8 +36,9 @@ public final class AcmeCse implements AutoCloseable {
     public static Path python() {
         String env = System.getenv("M2M_ACMECSE_PYTHON");
         if (env == null || !Files.isExecutable(Path.of(env))) {
-            throw new IllegalStateException("M2M_ACMECSE_PYTHON does not name a Python with acmecse installed; run the tests with"
-                    + " `bash src/bin/test`, which installs the ACME CSE into a virtualenv (src/bin/lib/acmecse.sh)");
+            throw new IllegalStateException(
+                    "M2M_ACMECSE_PYTHON does not name a Python with acmecse installed; run the tests with"
+                            + " `bash src/bin/test`, which installs the ACME CSE into a virtualenv (src/bin/lib/acmecse.sh)");
         }
         return Path.of(env);
     }
@@ -53,7 +54,8 @@ public final class AcmeCse implements AutoCloseable {
                 return startOnce(workDir, attempt);
             } catch (PortTaken e) {
                 if (attempt == 3) {
-                    throw new IllegalStateException("the ACME CSE stopped before it answered, three times; its output:\n" + e.getMessage());
+                    throw new IllegalStateException(
+                            "the ACME CSE stopped before it answered, three times; its output:\n" + e.getMessage());
                 }
             }
         }
@@ -99,10 +101,27 @@ public final class AcmeCse implements AutoCloseable {
                 """.formatted(port));
         Path log = workDir.resolve(attempt == 1 ? "acme.log" : "acme-" + attempt + ".log");
         // --config takes a bare file name, looked up in the base directory
-        ProcessBuilder pb = new ProcessBuilder(python().toString(), "-m", "acmecse", "--config", "acme.ini",
-                "--base-directory", workDir.toAbsolutePath().toString(), "--headless", "--http", "--no-mqtt", "--no-coap", "--no-ws",
-                "--no-remote-cse", "--db-type", "memory", "--http-port", String.valueOf(port))
-                .directory(workDir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder pb = new ProcessBuilder(
+                        python().toString(),
+                        "-m",
+                        "acmecse",
+                        "--config",
+                        "acme.ini",
+                        "--base-directory",
+                        workDir.toAbsolutePath().toString(),
+                        "--headless",
+                        "--http",
+                        "--no-mqtt",
+                        "--no-coap",
+                        "--no-ws",
+                        "--no-remote-cse",
+                        "--db-type",
+                        "memory",
+                        "--http-port",
+                        String.valueOf(port))
+                .directory(workDir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile());
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         AcmeCse cse = new AcmeCse(pb.start(), port, log);
         cse.awaitReady(Duration.ofSeconds(60));
@@ -114,19 +133,28 @@ public final class AcmeCse implements AutoCloseable {
     }
 
     private void awaitReady(Duration limit) throws Exception {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpClient http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         long deadline = System.nanoTime() + limit.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
-                if (process.exitValue() == 0) { // gone before it answered, without an error on its console: e.g. its port was taken
+                if (process.exitValue()
+                        == 0) { // gone before it answered, without an error on its console: e.g. its port was taken
                     throw new PortTaken(tail() + "\n" + fileLog());
                 }
-                throw new IllegalStateException("the ACME CSE exited with " + process.exitValue() + "; its output:\n" + tail());
+                throw new IllegalStateException(
+                        "the ACME CSE exited with " + process.exitValue() + "; its output:\n" + tail());
             }
             try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url() + "/" + CSE_BASE)).timeout(Duration.ofSeconds(2))
-                        .header("X-M2M-Origin", "CAdmin").header("X-M2M-RI", "ready").header("X-M2M-RVI", "3")
-                        .header("Accept", "application/json").build(), HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> r = http.send(
+                        HttpRequest.newBuilder(URI.create(url() + "/" + CSE_BASE))
+                                .timeout(Duration.ofSeconds(2))
+                                .header("X-M2M-Origin", "CAdmin")
+                                .header("X-M2M-RI", "ready")
+                                .header("X-M2M-RVI", "3")
+                                .header("Accept", "application/json")
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() == 200) {
                     return;
                 }
@@ -143,9 +171,12 @@ public final class AcmeCse implements AutoCloseable {
     private String fileLog() {
         Path dir = log.getParent().resolve("logs");
         try (var files = Files.list(dir)) {
-            Path file = files.filter(f -> f.toString().endsWith(".log")).max(java.util.Comparator.comparing(f -> f.toFile().lastModified())).orElseThrow();
+            Path file = files.filter(f -> f.toString().endsWith(".log"))
+                    .max(java.util.Comparator.comparing(f -> f.toFile().lastModified()))
+                    .orElseThrow();
             List<String> lines = Files.readAllLines(file);
-            return file.getFileName() + ":\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+            return file.getFileName() + ":\n"
+                    + String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
         } catch (IOException | java.util.NoSuchElementException e) {
             return "(no log file in " + dir + ")";
         }

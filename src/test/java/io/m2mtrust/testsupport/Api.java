@@ -1,5 +1,7 @@
 package io.m2mtrust.testsupport;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.restassured.RestAssured;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
@@ -7,13 +9,10 @@ import io.restassured.specification.RequestSpecification;
 
 import java.util.Map;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 /** Small helpers for admin API calls in tests. */
 public final class Api {
 
-    private Api() {
-    }
+    private Api() {}
 
     public static RequestSpecification as(String token) {
         return RestAssured.given().auth().oauth2(token).contentType(ContentType.JSON);
@@ -25,8 +24,11 @@ public final class Api {
 
     /** Creates a tenant as platform admin (201) and returns its id. */
     public static String createTenant(String id) {
-        as(Tokens.platformAdmin()).body(Map.of("id", id, "name", "Tenant " + id))
-                .post("/api/v1/tenants").then().statusCode(201);
+        as(Tokens.platformAdmin())
+                .body(Map.of("id", id, "name", "Tenant " + id))
+                .post("/api/v1/tenants")
+                .then()
+                .statusCode(201);
         return id;
     }
 
@@ -45,6 +47,9 @@ public final class Api {
         assertThat(r.jsonPath().getString("type")).endsWith(typeSuffix);
         assertThat(r.jsonPath().getInt("status")).isEqualTo(status);
         assertThat(r.jsonPath().getString("instance")).startsWith("urn:uuid:");
-        assertThat(r.asString()).doesNotContain("Exception").doesNotContain("at io.").doesNotContain("io.m2mtrust.");
+        assertThat(r.asString())
+                .doesNotContain("Exception")
+                .doesNotContain("at io.")
+                .doesNotContain("io.m2mtrust.");
     }
 }

@@ -83,37 +83,40 @@ public final class CuttableTcpProxy implements AutoCloseable {
     }
 
     private void pump(Socket from, Socket to, boolean fromClient) {
-        Thread t = new Thread(() -> {
-            byte[] buf = new byte[16384];
-            StringBuilder tail = new StringBuilder();
-            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-                for (int n; (n = in.read(buf)) > 0; ) {
-                    String marker = cutOn.get();
-                    if (fromClient && marker != null) {
-                        tail.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
-                        if (tail.indexOf(marker) >= 0) {
-                            cut();
-                            return;
+        Thread t = new Thread(
+                () -> {
+                    byte[] buf = new byte[16384];
+                    StringBuilder tail = new StringBuilder();
+                    try (InputStream in = from.getInputStream();
+                            OutputStream out = to.getOutputStream()) {
+                        for (int n; (n = in.read(buf)) > 0; ) {
+                            String marker = cutOn.get();
+                            if (fromClient && marker != null) {
+                                tail.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+                                if (tail.indexOf(marker) >= 0) {
+                                    cut();
+                                    return;
+                                }
+                                if (tail.length() > 4 * marker.length()) {
+                                    tail.delete(0, tail.length() - marker.length());
+                                }
+                            }
+                            if (down) {
+                                return;
+                            }
+                            out.write(buf, 0, n);
+                            out.flush();
                         }
-                        if (tail.length() > 4 * marker.length()) {
-                            tail.delete(0, tail.length() - marker.length());
-                        }
+                    } catch (IOException closed) {
+                        // either side went away
+                    } finally {
+                        closeQuietly(from);
+                        closeQuietly(to);
+                        open.remove(from);
+                        open.remove(to);
                     }
-                    if (down) {
-                        return;
-                    }
-                    out.write(buf, 0, n);
-                    out.flush();
-                }
-            } catch (IOException closed) {
-                // either side went away
-            } finally {
-                closeQuietly(from);
-                closeQuietly(to);
-                open.remove(from);
-                open.remove(to);
-            }
-        }, "cuttable-proxy-pump");
+                },
+                "cuttable-proxy-pump");
         t.setDaemon(true);
         t.start();
     }

@@ -18,8 +18,7 @@ public final class IndependentEsprim {
 
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private IndependentEsprim() {
-    }
+    private IndependentEsprim() {}
 
     /** An originator rand object (short names): 16 random bytes as {@code _} + hex, expiring with the receiver's, HMAC-SHA256, A256GCM. */
     public static Map<String, Object> originatorRand(String id, String receiverExpiry) {
@@ -49,7 +48,8 @@ public final class IndependentEsprim {
     }
 
     /** An ESPrim object (JWE compact, dir, A256GCM) with kid, ori, rri and {@code oro}, around {@code innerJson}. */
-    public static String esprimObject(byte[] sessionKey, String kid, String ori, String rri, Map<String, Object> oro, String innerJson) {
+    public static String esprimObject(
+            byte[] sessionKey, String kid, String ori, String rri, Map<String, Object> oro, String innerJson) {
         try {
             org.jose4j.jwe.JsonWebEncryption jwe = new org.jose4j.jwe.JsonWebEncryption();
             jwe.setAlgorithmHeaderValue(org.jose4j.jwe.KeyManagementAlgorithmIdentifiers.DIRECT);

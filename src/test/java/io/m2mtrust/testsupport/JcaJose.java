@@ -44,16 +44,13 @@ public final class JcaJose {
     private static final Base64.Decoder B64 = Base64.getUrlDecoder();
     private static final Base64.Encoder E64 = Base64.getUrlEncoder().withoutPadding();
 
-    private JcaJose() {
-    }
+    private JcaJose() {}
 
     /** A signature to make: {@code alg}, the header member naming the key ({@code kid} or {@code x5t#S256}) and the key. */
-    public record SignWith(String alg, String idMember, String id, Key key) {
-    }
+    public record SignWith(String alg, String idMember, String id, Key key) {}
 
     /** A recipient to encrypt for: {@code alg} (A*KW, ECDH-ES+A*KW, RSA-OAEP-256), naming member and value, its key. */
-    public record EncryptFor(String alg, String idMember, String id, Key key) {
-    }
+    public record EncryptFor(String alg, String idMember, String id, Key key) {}
 
     // ---------------------------------------------------------------- JWE JSON
 
@@ -63,7 +60,8 @@ public final class JcaJose {
      */
     public static byte[] openJwe(String json, String idMember, String id, Key key) throws Exception {
         JsonNode j = JSON.readTree(json);
-        JsonNode prot = j.has("protected") ? JSON.readTree(B64.decode(j.get("protected").asText())) : JSON.createObjectNode();
+        JsonNode prot =
+                j.has("protected") ? JSON.readTree(B64.decode(j.get("protected").asText())) : JSON.createObjectNode();
         for (JsonNode r : j.get("recipients")) {
             ObjectNode h = ((ObjectNode) prot).deepCopy();
             if (j.has("unprotected")) {
@@ -77,7 +75,8 @@ public final class JcaJose {
             }
             String alg = h.get("alg").asText();
             String enc = h.get("enc").asText();
-            byte[] wrapped = r.has("encrypted_key") ? B64.decode(r.get("encrypted_key").asText()) : new byte[0];
+            byte[] wrapped =
+                    r.has("encrypted_key") ? B64.decode(r.get("encrypted_key").asText()) : new byte[0];
             Key cek;
             if (alg.matches("A(128|192|256)KW")) {
                 cek = unwrap(new SecretKeySpec(((SecretKeySpec) key).getEncoded(), "AES"), wrapped);
@@ -92,7 +91,10 @@ public final class JcaJose {
                 cek = unwrap(new SecretKeySpec(kek, "AES"), wrapped);
             } else if (alg.equals("RSA-OAEP-256")) {
                 Cipher rsa = Cipher.getInstance("RSA/ECB/OAEPPadding", "SunJCE");
-                rsa.init(Cipher.DECRYPT_MODE, key, new OAEPParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT));
+                rsa.init(
+                        Cipher.DECRYPT_MODE,
+                        key,
+                        new OAEPParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT));
                 cek = new SecretKeySpec(rsa.doFinal(wrapped), "AES");
             } else if (alg.equals("dir")) {
                 cek = key;
@@ -103,8 +105,12 @@ public final class JcaJose {
                 throw new IllegalArgumentException("enc " + enc);
             }
             Cipher gcm = Cipher.getInstance("AES/GCM/NoPadding", "SunJCE");
-            gcm.init(Cipher.DECRYPT_MODE, new SecretKeySpec(cek.getEncoded(), "AES"), new GCMParameterSpec(128, B64.decode(j.get("iv").asText())));
-            String aad = (j.has("protected") ? j.get("protected").asText() : "") + (j.has("aad") ? "." + j.get("aad").asText() : "");
+            gcm.init(
+                    Cipher.DECRYPT_MODE,
+                    new SecretKeySpec(cek.getEncoded(), "AES"),
+                    new GCMParameterSpec(128, B64.decode(j.get("iv").asText())));
+            String aad = (j.has("protected") ? j.get("protected").asText() : "")
+                    + (j.has("aad") ? "." + j.get("aad").asText() : "");
             gcm.updateAAD(aad.getBytes(StandardCharsets.US_ASCII));
             gcm.update(B64.decode(j.get("ciphertext").asText()));
             return gcm.doFinal(B64.decode(j.get("tag").asText()));
@@ -113,7 +119,8 @@ public final class JcaJose {
     }
 
     /** Makes a JWE JSON envelope (general serialization) for several recipients, a random CEK wrapped per recipient. */
-    public static String makeJwe(byte[] plaintext, byte[] aad, String enc, String cty, List<EncryptFor> recipients) throws Exception {
+    public static String makeJwe(byte[] plaintext, byte[] aad, String enc, String cty, List<EncryptFor> recipients)
+            throws Exception {
         SecureRandom random = new SecureRandom();
         int cekBits = Integer.parseInt(enc.substring(1, 4));
         byte[] cek = new byte[cekBits / 8];
@@ -142,7 +149,10 @@ public final class JcaJose {
                 h.set("epk", ecJwk((ECPublicKey) eph.getPublic()));
             } else if (r.alg().equals("RSA-OAEP-256")) {
                 Cipher rsa = Cipher.getInstance("RSA/ECB/OAEPPadding", "SunJCE");
-                rsa.init(Cipher.ENCRYPT_MODE, r.key(), new OAEPParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT));
+                rsa.init(
+                        Cipher.ENCRYPT_MODE,
+                        r.key(),
+                        new OAEPParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT));
                 wrapped = rsa.doFinal(cek);
             } else {
                 throw new IllegalArgumentException("alg " + r.alg());
@@ -176,7 +186,9 @@ public final class JcaJose {
     public static List<String> verifyJws(String json, Function<JsonNode, Key> keys) throws Exception {
         JsonNode j = JSON.readTree(json);
         List<String> ok = new ArrayList<>();
-        Iterator<JsonNode> sigs = j.has("signatures") ? j.get("signatures").elements() : List.of(j).iterator();
+        Iterator<JsonNode> sigs = j.has("signatures")
+                ? j.get("signatures").elements()
+                : List.of(j).iterator();
         while (sigs.hasNext()) {
             JsonNode s = sigs.next();
             String prot = s.has("protected") ? s.get("protected").asText() : "";
@@ -197,7 +209,8 @@ public final class JcaJose {
                 mac.init(key);
                 good = MessageDigest.isEqual(mac.doFinal(input), sig);
             } else {
-                Signature v = Signature.getInstance("SHA" + alg.substring(2) + (alg.startsWith("ES") ? "withECDSA" : "withRSA"),
+                Signature v = Signature.getInstance(
+                        "SHA" + alg.substring(2) + (alg.startsWith("ES") ? "withECDSA" : "withRSA"),
                         alg.startsWith("ES") ? "SunEC" : "SunRsaSign");
                 v.initVerify((PublicKey) key);
                 v.update(input);
@@ -216,7 +229,8 @@ public final class JcaJose {
         String payloadB64 = E64.encodeToString(payload);
         ArrayNode sigs = JSON.createArrayNode();
         for (SignWith w : signers) {
-            String prot = E64.encodeToString(JSON.writeValueAsBytes(JSON.createObjectNode().put("alg", w.alg()).put(w.idMember(), w.id())));
+            String prot = E64.encodeToString(JSON.writeValueAsBytes(
+                    JSON.createObjectNode().put("alg", w.alg()).put(w.idMember(), w.id())));
             byte[] input = (prot + "." + payloadB64).getBytes(StandardCharsets.US_ASCII);
             byte[] sig;
             if (w.alg().startsWith("HS")) {
@@ -224,10 +238,13 @@ public final class JcaJose {
                 mac.init(w.key());
                 sig = mac.doFinal(input);
             } else {
-                Signature s = Signature.getInstance("SHA" + w.alg().substring(2) + (w.alg().startsWith("ES") ? "withECDSA" : "withRSA"));
+                Signature s = Signature.getInstance(
+                        "SHA" + w.alg().substring(2) + (w.alg().startsWith("ES") ? "withECDSA" : "withRSA"));
                 s.initSign((PrivateKey) w.key());
                 s.update(input);
-                sig = w.alg().startsWith("ES") ? derToRaw(s.sign(), Integer.parseInt(w.alg().substring(2))) : s.sign();
+                sig = w.alg().startsWith("ES")
+                        ? derToRaw(s.sign(), Integer.parseInt(w.alg().substring(2)))
+                        : s.sign();
             }
             sigs.add(JSON.createObjectNode().put("protected", prot).put("signature", E64.encodeToString(sig)));
         }
@@ -269,9 +286,11 @@ public final class JcaJose {
     }
 
     private static PublicKey ecPublic(JsonNode jwk, java.security.spec.ECParameterSpec params) throws Exception {
-        java.security.spec.ECPoint w = new java.security.spec.ECPoint(new BigInteger(1, B64.decode(jwk.get("x").asText())),
+        java.security.spec.ECPoint w = new java.security.spec.ECPoint(
+                new BigInteger(1, B64.decode(jwk.get("x").asText())),
                 new BigInteger(1, B64.decode(jwk.get("y").asText())));
-        return java.security.KeyFactory.getInstance("EC", "SunEC").generatePublic(new java.security.spec.ECPublicKeySpec(w, params));
+        return java.security.KeyFactory.getInstance("EC", "SunEC")
+                .generatePublic(new java.security.spec.ECPublicKeySpec(w, params));
     }
 
     private static ObjectNode ecJwk(ECPublicKey k) {
@@ -281,7 +300,10 @@ public final class JcaJose {
             case 48 -> "P-384";
             default -> "P-521";
         };
-        return JSON.createObjectNode().put("kty", "EC").put("crv", crv).put("x", E64.encodeToString(fixed(k.getW().getAffineX(), size)))
+        return JSON.createObjectNode()
+                .put("kty", "EC")
+                .put("crv", crv)
+                .put("x", E64.encodeToString(fixed(k.getW().getAffineX(), size)))
                 .put("y", E64.encodeToString(fixed(k.getW().getAffineY(), size)));
     }
 

@@ -21,10 +21,13 @@ import java.util.stream.Collectors;
  */
 public final class KeycloakPages {
 
-    private static final Pattern FORM_ACTION = Pattern.compile("<form[^>]*action=\"([^\"]+)\"", Pattern.CASE_INSENSITIVE);
-    private static final Pattern PROCEED = Pattern.compile("href=\"([^\"]*(?:login-actions|action-token)[^\"]*)\"", Pattern.CASE_INSENSITIVE);
+    private static final Pattern FORM_ACTION =
+            Pattern.compile("<form[^>]*action=\"([^\"]+)\"", Pattern.CASE_INSENSITIVE);
+    private static final Pattern PROCEED =
+            Pattern.compile("href=\"([^\"]*(?:login-actions|action-token)[^\"]*)\"", Pattern.CASE_INSENSITIVE);
 
-    private final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
     /**
      * Cookies by name. Keycloak marks its cookies Secure even on http://localhost (browsers treat localhost as a
      * secure context); the JDK's CookieManager would never send them back over http, so they are kept here.
@@ -40,19 +43,26 @@ public final class KeycloakPages {
      * Signs in to the console client with a temporary password (authorization code flow with PKCE, as the console
      * does) and sets {@code newPassword} when Keycloak asks; returns where Keycloak finally redirects (with the code).
      */
-    public String firstSignIn(String realmUrl, String consoleUrl, String username, String temporaryPassword, String newPassword) throws Exception {
+    public String firstSignIn(
+            String realmUrl, String consoleUrl, String username, String temporaryPassword, String newPassword)
+            throws Exception {
         byte[] v = new byte[32];
         new SecureRandom().nextBytes(v);
         String verifier = Base64.getUrlEncoder().withoutPadding().encodeToString(v);
-        String challenge = Base64.getUrlEncoder().withoutPadding().encodeToString(
-                MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
+        String challenge = Base64.getUrlEncoder()
+                .withoutPadding()
+                .encodeToString(
+                        MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
         String redirect = consoleUrl + "/console/";
-        String auth = realmUrl + "/protocol/openid-connect/auth?client_id=m2m-trust-console&response_type=code&scope=openid"
-                + "&redirect_uri=" + enc(redirect) + "&code_challenge=" + challenge + "&code_challenge_method=S256&state=s1&nonce=n1";
+        String auth =
+                realmUrl + "/protocol/openid-connect/auth?client_id=m2m-trust-console&response_type=code&scope=openid"
+                        + "&redirect_uri=" + enc(redirect) + "&code_challenge=" + challenge
+                        + "&code_challenge_method=S256&state=s1&nonce=n1";
         return walk(auth, username, temporaryPassword, newPassword, redirect);
     }
 
-    private String walk(String start, String username, String password, String newPassword, String stopAt) throws Exception {
+    private String walk(String start, String username, String password, String newPassword, String stopAt)
+            throws Exception {
         String url = start;
         String page = null;
         String method = "GET";
@@ -60,22 +70,31 @@ public final class KeycloakPages {
         for (int step = 0; step < 12; step++) {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url));
             if (!cookies.isEmpty()) {
-                b.header("Cookie", cookies.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining("; ")));
+                b.header(
+                        "Cookie",
+                        cookies.entrySet().stream()
+                                .map(e -> e.getKey() + "=" + e.getValue())
+                                .collect(Collectors.joining("; ")));
             }
             if ("POST".equals(method)) {
-                b.header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(
-                        form.entrySet().stream().map(e -> enc(e.getKey()) + "=" + enc(e.getValue())).collect(Collectors.joining("&"))));
+                b.header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString(form.entrySet().stream()
+                                .map(e -> enc(e.getKey()) + "=" + enc(e.getValue()))
+                                .collect(Collectors.joining("&"))));
             }
             HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
             for (String c : r.headers().allValues("Set-Cookie")) {
                 String pair = c.split(";", 2)[0];
                 int eq = pair.indexOf('=');
                 if (eq > 0) {
-                    cookies.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
+                    cookies.put(
+                            pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
                 }
             }
             if (r.statusCode() == 302 || r.statusCode() == 303) {
-                String next = URI.create(url).resolve(r.headers().firstValue("Location").orElseThrow()).toString();
+                String next = URI.create(url)
+                        .resolve(r.headers().firstValue("Location").orElseThrow())
+                        .toString();
                 if (stopAt != null && next.startsWith(stopAt)) {
                     return next;
                 }

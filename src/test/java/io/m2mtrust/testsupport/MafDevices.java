@@ -1,5 +1,7 @@
 package io.m2mtrust.testsupport;
 
+import static io.m2mtrust.testsupport.Api.as;
+
 import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
 
@@ -16,8 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
-import static io.m2mtrust.testsupport.Api.as;
-
 /**
  * Devices of one tenant that enrol at the MEF with OpenSSL and register at the MAF: a tenant with an
  * enrolment group and exported Kpm, then per device its KeID, Km (derived here with plain HMAC, TS-0003
@@ -26,8 +26,7 @@ import static io.m2mtrust.testsupport.Api.as;
 public final class MafDevices {
 
     /** What a device holds after enrolling and registering at the MAF. */
-    public record Device(String kpmId, String keId, byte[] km, String kmId) {
-    }
+    public record Device(String kpmId, String keId, byte[] km, String kmId) {}
 
     public final String tenant;
     public final String mef;
@@ -46,22 +45,37 @@ public final class MafDevices {
     }
 
     /** Creates the tenant (policy: keys may be exported, plus {@code policyChanges}), group "dev" and the devices. */
-    public static MafDevices create(String tenant, int port, List<String> devices, Consumer<Map<String, Object>> policyChanges) {
+    public static MafDevices create(
+            String tenant, int port, List<String> devices, Consumer<Map<String, Object>> policyChanges) {
         MafDevices d = new MafDevices(tenant, port);
         Api.createTenant(tenant);
         Response policy = as(Tokens.tenantAdmin(tenant)).get("/api/v1/tenants/" + tenant + "/policy");
         Map<String, Object> doc = policy.jsonPath().getMap("");
         doc.put("allowHostMemoryKeys", true);
         policyChanges.accept(doc);
-        as(Tokens.tenantAdmin(tenant)).header("If-Match", policy.header("ETag")).body(doc).put("/api/v1/tenants/" + tenant + "/policy")
-                .then().statusCode(200);
-        as(Tokens.tenantAdmin(tenant)).body(Map.of("id", "dev", "name", "devices")).post("/api/v1/tenants/" + tenant + "/enrolment-groups")
-                .then().statusCode(201);
-        as(Tokens.tenantAdmin(tenant)).body(Map.of("deviceIds", devices)).post("/api/v1/tenants/" + tenant + "/enrolment-groups/dev/devices")
-                .then().statusCode(200);
+        as(Tokens.tenantAdmin(tenant))
+                .header("If-Match", policy.header("ETag"))
+                .body(doc)
+                .put("/api/v1/tenants/" + tenant + "/policy")
+                .then()
+                .statusCode(200);
+        as(Tokens.tenantAdmin(tenant))
+                .body(Map.of("id", "dev", "name", "devices"))
+                .post("/api/v1/tenants/" + tenant + "/enrolment-groups")
+                .then()
+                .statusCode(201);
+        as(Tokens.tenantAdmin(tenant))
+                .body(Map.of("deviceIds", devices))
+                .post("/api/v1/tenants/" + tenant + "/enrolment-groups/dev/devices")
+                .then()
+                .statusCode(200);
         for (String id : devices) {
-            JsonPath e = as(Tokens.tenantAdmin(tenant)).post("/api/v1/tenants/" + tenant + "/enrolment-groups/dev/devices/" + id + "/kpm-export")
-                    .then().statusCode(200).extract().jsonPath();
+            JsonPath e = as(Tokens.tenantAdmin(tenant))
+                    .post("/api/v1/tenants/" + tenant + "/enrolment-groups/dev/devices/" + id + "/kpm-export")
+                    .then()
+                    .statusCode(200)
+                    .extract()
+                    .jsonPath();
             d.kpmIds.put(id, e.getString("kpmId"));
             d.kpms.put(id, Base64.getDecoder().decode(e.getString("kpm")));
         }
@@ -73,21 +87,22 @@ public final class MafDevices {
         Mac mac = Mac.getInstance("HmacSHA256");
         mac.init(new SecretKeySpec(ke, "HmacSHA256"));
         ByteArrayOutputStream in = new ByteArrayOutputStream();
-        in.writeBytes("oneM2M Enrolment Key to Usage-Constrained Symmetric Key derivation".getBytes(StandardCharsets.US_ASCII));
+        in.writeBytes("oneM2M Enrolment Key to Usage-Constrained Symmetric Key derivation"
+                .getBytes(StandardCharsets.US_ASCII));
         in.writeBytes("21".getBytes(StandardCharsets.US_ASCII));
         in.writeBytes(maf.getBytes(StandardCharsets.UTF_8));
         return mac.doFinal(in.toByteArray());
     }
 
     /** A device's enrolment and MAF registration as answered, for tests that check the answers themselves. */
-    public record Registered(Device device, OpenSsl.Answer enrolment, OpenSsl.Answer registration) {
-    }
+    public record Registered(Device device, OpenSsl.Answer enrolment, OpenSsl.Answer registration) {}
 
     /** Enrols at the MEF with OpenSSL, derives Km, registers at the MAF with the KeID. */
     public Device enrolAndRegister(String device) throws Exception {
         Registered r = enrolAndRegisterAnswered(device);
         if (r.enrolment().status() != 201 || r.registration().status() != 201) {
-            throw new AssertionError("enrolment or MAF registration failed: " + r.enrolment().output() + r.registration().output());
+            throw new AssertionError("enrolment or MAF registration failed: "
+                    + r.enrolment().output() + r.registration().output());
         }
         return r.device();
     }
@@ -96,15 +111,25 @@ public final class MafDevices {
     public Registered enrolAndRegisterAnswered(String device) throws Exception {
         byte[] exported;
         OpenSsl.Answer enrolled;
-        try (OpenSsl.Session s = OpenSsl.start(OpenSsl.withExport(OpenSsl.withPsk(OpenSsl.sClient(port, mef), kpmIds.get(device),
-                kpms.get(device)), "EXPORTER-oneM2M-Bootstrap", 48))) {
+        try (OpenSsl.Session s = OpenSsl.start(OpenSsl.withExport(
+                OpenSsl.withPsk(OpenSsl.sClient(port, mef), kpmIds.get(device), kpms.get(device)),
+                "EXPORTER-oneM2M-Bootstrap",
+                48))) {
             exported = s.keyingMaterial();
-            enrolled = OpenSsl.answer(s.send(OpenSslClient.post(mef, "/enrolment", "{\"mafEnrolmentIndication\":true}").getBytes(StandardCharsets.UTF_8)));
+            enrolled = OpenSsl.answer(s.send(OpenSslClient.post(mef, "/enrolment", "{\"mafEnrolmentIndication\":true}")
+                    .getBytes(StandardCharsets.UTF_8)));
         }
         String keId = HexFormat.of().formatHex(exported, 0, 16) + "@" + mef;
         byte[] km = km(Arrays.copyOfRange(exported, 16, 48));
-        OpenSsl.Answer reg = OpenSsl.pskCall(port, maf, keId, km, "POST", "/clientRegistration", "{\"mafFqdn\":\"" + maf
-                + "\",\"expirationTime\":\"" + Instant.now().plusSeconds(7 * 86400) + "\",\"adminFqdn\":\"" + admin + "\"}");
+        OpenSsl.Answer reg = OpenSsl.pskCall(
+                port,
+                maf,
+                keId,
+                km,
+                "POST",
+                "/clientRegistration",
+                "{\"mafFqdn\":\"" + maf + "\",\"expirationTime\":\""
+                        + Instant.now().plusSeconds(7 * 86400) + "\",\"adminFqdn\":\"" + admin + "\"}");
         String kmId = reg.status() == 201 ? reg.json().getString("assignedSymmKeyId") : null;
         return new Registered(new Device(kpmIds.get(device), keId, km, kmId), enrolled, reg);
     }

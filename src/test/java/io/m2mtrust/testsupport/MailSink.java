@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
 /** A real SMTP server (GreenMail) in the test JVM that Keycloak sends its e-mails to. */
 public final class MailSink implements AutoCloseable {
 
-    private static final Pattern ACTION_LINK = Pattern.compile("https?://[^\\s\"'<>]+/login-actions/action-token\\?[^\\s\"'<>]+");
+    private static final Pattern ACTION_LINK =
+            Pattern.compile("https?://[^\\s\"'<>]+/login-actions/action-token\\?[^\\s\"'<>]+");
 
     private final GreenMail mail;
 
@@ -33,7 +34,9 @@ public final class MailSink implements AutoCloseable {
     public Optional<MimeMessage> awaitTo(String address, Duration wait) throws Exception {
         long end = System.nanoTime() + wait.toNanos();
         do {
-            Optional<MimeMessage> m = Arrays.stream(mail.getReceivedMessages()).filter(x -> isTo(x, address)).reduce((a, b) -> b);
+            Optional<MimeMessage> m = Arrays.stream(mail.getReceivedMessages())
+                    .filter(x -> isTo(x, address))
+                    .reduce((a, b) -> b);
             if (m.isPresent()) {
                 return m;
             }
@@ -43,12 +46,17 @@ public final class MailSink implements AutoCloseable {
     }
 
     public int countTo(String address) {
-        return (int) Arrays.stream(mail.getReceivedMessages()).filter(x -> isTo(x, address)).count();
+        return (int) Arrays.stream(mail.getReceivedMessages())
+                .filter(x -> isTo(x, address))
+                .count();
     }
 
     /** The Keycloak action link (set a password) in a message. */
     public static String actionLink(MimeMessage m) {
-        String body = GreenMailUtil.getBody(m).replace("=\r\n", "").replace("=3D", "=").replace("&amp;", "&");
+        String body = GreenMailUtil.getBody(m)
+                .replace("=\r\n", "")
+                .replace("=3D", "=")
+                .replace("&amp;", "&");
         Matcher x = ACTION_LINK.matcher(body);
         if (!x.find()) {
             throw new AssertionError("no Keycloak action link in the e-mail");
@@ -58,7 +66,8 @@ public final class MailSink implements AutoCloseable {
 
     private static boolean isTo(MimeMessage m, String address) {
         try {
-            return Arrays.stream(m.getRecipients(Message.RecipientType.TO)).anyMatch(a -> a.toString().contains(address));
+            return Arrays.stream(m.getRecipients(Message.RecipientType.TO))
+                    .anyMatch(a -> a.toString().contains(address));
         } catch (Exception e) {
             return false;
         }

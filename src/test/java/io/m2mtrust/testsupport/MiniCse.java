@@ -23,8 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class MiniCse implements AutoCloseable {
 
     /** A request as the CSE saw it. */
-    public record Seen(String method, String path, String origin, String requestId, String contentType, String body) {
-    }
+    public record Seen(String method, String path, String origin, String requestId, String contentType, String body) {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -101,7 +100,8 @@ public final class MiniCse implements AutoCloseable {
                 if (seen.size() == 1000) {
                     seen.removeFirst();
                 }
-                seen.addLast(new Seen(x.getRequestMethod(), path, x.getRequestHeaders().getFirst("X-M2M-Origin"), ri, ct, body));
+                seen.addLast(new Seen(
+                        x.getRequestMethod(), path, x.getRequestHeaders().getFirst("X-M2M-Origin"), ri, ct, body));
             }
             if (delayMs > 0) {
                 try {
@@ -158,7 +158,9 @@ public final class MiniCse implements AutoCloseable {
             answer(x, 404, 4004, ri, Map.of("m2m:dbg", "parent not found"));
             return;
         }
-        int ty = ct != null && ct.contains("ty=") ? Integer.parseInt(ct.substring(ct.indexOf("ty=") + 3).replaceAll("[^0-9].*", "")) : -1;
+        int ty = ct != null && ct.contains("ty=")
+                ? Integer.parseInt(ct.substring(ct.indexOf("ty=") + 3).replaceAll("[^0-9].*", ""))
+                : -1;
         String key = switch (ty) {
             case 2 -> "m2m:ae";
             case 3 -> "m2m:cnt";
@@ -172,7 +174,8 @@ public final class MiniCse implements AutoCloseable {
         @SuppressWarnings("unchecked")
         Map<String, Object> doc = JSON.readValue(body, Map.class);
         @SuppressWarnings("unchecked")
-        Map<String, Object> attrs = doc.get(key) instanceof Map<?, ?> m ? new LinkedHashMap<>((Map<String, Object>) m) : null;
+        Map<String, Object> attrs =
+                doc.get(key) instanceof Map<?, ?> m ? new LinkedHashMap<>((Map<String, Object>) m) : null;
         if (attrs == null) {
             answer(x, 400, 4000, ri, Map.of("m2m:dbg", "expected " + key));
             return;

@@ -21,14 +21,16 @@ public final class NodeJose {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private NodeJose() {
-    }
+    private NodeJose() {}
 
     /** Runs one request; the answer is the peer's JSON ({@code error} set when jose refused). */
     public static JsonNode call(Object request) {
         try {
             Path script = script();
-            Process p = new ProcessBuilder("node", script.toString()).directory(script.getParent().toFile()).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder("node", script.toString())
+                    .directory(script.getParent().toFile())
+                    .redirectErrorStream(true)
+                    .start();
             p.getOutputStream().write(JSON.writeValueAsBytes(request));
             p.getOutputStream().close();
             byte[] out = p.getInputStream().readAllBytes();
@@ -49,8 +51,9 @@ public final class NodeJose {
     private static synchronized Path script() throws IOException {
         String env = System.getenv("M2M_NODE_JOSE_DIR");
         if (env == null || !Files.isRegularFile(Path.of(env, "node_modules", "jose", "package.json"))) {
-            throw new IllegalStateException("M2M_NODE_JOSE_DIR does not name a folder with npm's jose installed; run the tests with"
-                    + " `bash src/bin/test`, which installs it (src/bin/lib/nodejose.sh)");
+            throw new IllegalStateException(
+                    "M2M_NODE_JOSE_DIR does not name a folder with npm's jose installed; run the tests with"
+                            + " `bash src/bin/test`, which installs it (src/bin/lib/nodejose.sh)");
         }
         byte[] wanted;
         try (InputStream in = NodeJose.class.getResourceAsStream("/jose-peer/peer.mjs")) {
@@ -60,7 +63,11 @@ public final class NodeJose {
         if (!Files.exists(script) || !Arrays.equals(Files.readAllBytes(script), wanted)) {
             Path tmp = Files.createTempFile(Path.of(env), "peer", ".mjs");
             Files.write(tmp, wanted);
-            Files.move(tmp, script, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Files.move(
+                    tmp,
+                    script,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
         return script;
     }

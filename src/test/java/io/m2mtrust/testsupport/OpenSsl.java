@@ -19,15 +19,17 @@ import java.util.regex.Pattern;
  */
 public final class OpenSsl {
 
-    public record Output(int exitCode, String text) {
-    }
+    public record Output(int exitCode, String text) {}
 
-    private OpenSsl() {
-    }
+    private OpenSsl() {}
 
     public static Output run(Path dir, String... cmd) throws Exception {
         Path out = Files.createTempFile("openssl", ".out");
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Process p = new ProcessBuilder(cmd)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(out.toFile())
+                .start();
         p.getOutputStream().close();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
@@ -49,19 +51,38 @@ public final class OpenSsl {
 
     /** {@code s_client} arguments common to every session: TLS 1.2 to the listener with an SNI. */
     public static List<String> sClient(int port, String sni) {
-        return new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port, "-tls1_2", "-servername", sni,
-                "-ign_eof", "-nocommands"));
+        return new ArrayList<>(List.of(
+                "openssl",
+                "s_client",
+                "-connect",
+                "127.0.0.1:" + port,
+                "-tls1_2",
+                "-servername",
+                sni,
+                "-ign_eof",
+                "-nocommands"));
     }
 
     public static List<String> withPsk(List<String> cmd, String identity, byte[] psk) {
-        cmd.addAll(List.of("-psk_identity", identity, "-psk", HexFormat.of().formatHex(psk), "-cipher", "PSK-AES128-CBC-SHA256"));
+        cmd.addAll(List.of(
+                "-psk_identity", identity, "-psk", HexFormat.of().formatHex(psk), "-cipher", "PSK-AES128-CBC-SHA256"));
         return cmd;
     }
 
     /** Mutual certificate authentication, verifying the server's chain and host name against {@code caFile}. */
     public static List<String> withCertificate(List<String> cmd, Path cert, Path key, Path caFile, String host) {
-        cmd.addAll(List.of("-cipher", "ECDHE-ECDSA-AES128-SHA256", "-cert", cert.toString(), "-key", key.toString(),
-                "-CAfile", caFile.toString(), "-verify_return_error", "-verify_hostname", host));
+        cmd.addAll(List.of(
+                "-cipher",
+                "ECDHE-ECDSA-AES128-SHA256",
+                "-cert",
+                cert.toString(),
+                "-key",
+                key.toString(),
+                "-CAfile",
+                caFile.toString(),
+                "-verify_return_error",
+                "-verify_hostname",
+                host));
         return cmd;
     }
 
@@ -72,7 +93,10 @@ public final class OpenSsl {
 
     public static Session start(List<String> cmd) throws Exception {
         Path out = Files.createTempFile("s_client", ".out");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(out.toFile())
+                .start();
         return new Session(p, out);
     }
 
@@ -101,7 +125,8 @@ public final class OpenSsl {
                 }
                 Thread.sleep(20);
             }
-            throw new IllegalStateException("s_client did not print " + regex + " in time:\n" + Files.readString(out, StandardCharsets.ISO_8859_1));
+            throw new IllegalStateException("s_client did not print " + regex + " in time:\n"
+                    + Files.readString(out, StandardCharsets.ISO_8859_1));
         }
 
         /** The exported keying material s_client printed after a completed handshake (it prints one even after a failure). */
@@ -134,7 +159,8 @@ public final class OpenSsl {
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
             }
-            return new OpenSslClient.Result(process.isAlive() ? -1 : process.exitValue(), Files.readString(out, StandardCharsets.ISO_8859_1));
+            return new OpenSslClient.Result(
+                    process.isAlive() ? -1 : process.exitValue(), Files.readString(out, StandardCharsets.ISO_8859_1));
         }
 
         @Override
@@ -176,19 +202,31 @@ public final class OpenSsl {
     }
 
     /** One JSON request in a fresh TLS-PSK session. */
-    public static Answer pskCall(int port, String host, String identity, byte[] psk, String method, String path, String json) throws Exception {
+    public static Answer pskCall(
+            int port, String host, String identity, byte[] psk, String method, String path, String json)
+            throws Exception {
         try (Session s = start(withPsk(sClient(port, host), identity, psk))) {
             s.await("(?m)^\\s*Cipher\\s*: PSK", Duration.ofSeconds(20));
-            return answer(s.send(request(method, host, path, json == null ? null : "application/json",
+            return answer(s.send(request(
+                    method,
+                    host,
+                    path,
+                    json == null ? null : "application/json",
                     json == null ? new byte[0] : json.getBytes(StandardCharsets.UTF_8))));
         }
     }
 
     /** A key registration body (TS-0003 §8.3.5.2.7 / §8.8.2.7) for the function whose FQDN field is {@code fqdnField}. */
-    public static String keyRegistration(String fqdnField, String fqdn, String adminFqdn, int suid, List<String> targets, String keyValue,
-                                         java.time.Instant expires) {
-        StringBuilder b = new StringBuilder("{\"" + fqdnField + "\":\"" + fqdn + "\",\"expirationTime\":\"" + expires + "\",\"adminFqdn\":\""
-                + adminFqdn + "\",\"suid\":" + suid + ",\"targetIds\":[");
+    public static String keyRegistration(
+            String fqdnField,
+            String fqdn,
+            String adminFqdn,
+            int suid,
+            List<String> targets,
+            String keyValue,
+            java.time.Instant expires) {
+        StringBuilder b = new StringBuilder("{\"" + fqdnField + "\":\"" + fqdn + "\",\"expirationTime\":\"" + expires
+                + "\",\"adminFqdn\":\"" + adminFqdn + "\",\"suid\":" + suid + ",\"targetIds\":[");
         for (int i = 0; i < targets.size(); i++) {
             b.append(i == 0 ? "" : ",").append('"').append(targets.get(i)).append('"');
         }

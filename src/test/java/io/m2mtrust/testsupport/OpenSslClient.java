@@ -42,14 +42,25 @@ public final class OpenSslClient {
         }
     }
 
-    private OpenSslClient() {
-    }
+    private OpenSslClient() {}
 
-    public static Result pskRequest(int port, String sni, String identity, byte[] psk, String cipher, String exportLabel,
-                                    String httpRequest) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port, "-tls1_2",
-                "-psk_identity", identity, "-psk", HexFormat.of().formatHex(psk), "-cipher", cipher,
-                "-ign_eof", "-nocommands"));
+    public static Result pskRequest(
+            int port, String sni, String identity, byte[] psk, String cipher, String exportLabel, String httpRequest)
+            throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(
+                "openssl",
+                "s_client",
+                "-connect",
+                "127.0.0.1:" + port,
+                "-tls1_2",
+                "-psk_identity",
+                identity,
+                "-psk",
+                HexFormat.of().formatHex(psk),
+                "-cipher",
+                cipher,
+                "-ign_eof",
+                "-nocommands"));
         if (sni != null) {
             cmd.addAll(List.of("-servername", sni));
         } else {
@@ -59,7 +70,10 @@ public final class OpenSslClient {
             cmd.addAll(List.of("-keymatexport", exportLabel, "-keymatexportlen", "48"));
         }
         Path out = Files.createTempFile("s_client", ".out");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(out.toFile())
+                .start();
         try (OutputStream in = p.getOutputStream()) {
             if (httpRequest != null) {
                 in.write(httpRequest.getBytes(StandardCharsets.UTF_8));

@@ -35,12 +35,16 @@ public class RealKeycloakProfile implements QuarkusTestProfile {
             Path javaHome = KeycloakServer.javaHome().orElse(null);
             if (javaHome == null) {
                 // No skip: the real-Keycloak test is part of the suite. Say exactly what is missing.
-                throw new IllegalStateException("Keycloak " + System.getProperty("m2m.keycloak.version")
-                        + " needs Java 21+; install a Temurin 21+ JDK under /usr/lib/jvm or set M2M_KEYCLOAK_JAVA_HOME");
+                throw new IllegalStateException(
+                        "Keycloak " + System.getProperty("m2m.keycloak.version")
+                                + " needs Java 21+; install a Temurin 21+ JDK under /usr/lib/jvm or set M2M_KEYCLOAK_JAVA_HOME");
             }
             try {
-                keycloak = KeycloakServer.start(Path.of("target/keycloak"), javaHome,
-                        Path.of(System.getProperty("m2m.keycloak.zip")), System.getProperty("m2m.keycloak.version"));
+                keycloak = KeycloakServer.start(
+                        Path.of("target/keycloak"),
+                        javaHome,
+                        Path.of(System.getProperty("m2m.keycloak.zip")),
+                        System.getProperty("m2m.keycloak.version"));
             } catch (Exception e) {
                 throw new IllegalStateException("real Keycloak did not start: " + e.getMessage(), e);
             }
@@ -64,15 +68,24 @@ public class RealKeycloakProfile implements QuarkusTestProfile {
             } catch (Exception e) {
                 throw new IllegalStateException("could not set up Keycloak's mail or admin path: " + e.getMessage(), e);
             }
-            return Map.of("quarkus.oidc.auth-server-url", keycloak.realmUrl(),
-                    "quarkus.oidc.token.issuer", keycloak.realmUrl(),
-                    "quarkus.oidc.console.tenant-enabled", "true",
-                    "quarkus.oidc.console.auth-server-url", keycloak.realmUrl(),
-                    "quarkus.http.test-port", Integer.toString(port),
+            return Map.of(
+                    "quarkus.oidc.auth-server-url",
+                    keycloak.realmUrl(),
+                    "quarkus.oidc.token.issuer",
+                    keycloak.realmUrl(),
+                    "quarkus.oidc.console.tenant-enabled",
+                    "true",
+                    "quarkus.oidc.console.auth-server-url",
+                    keycloak.realmUrl(),
+                    "quarkus.http.test-port",
+                    Integer.toString(port),
                     // tenant onboarding against this Keycloak, through a path a test can cut
-                    "m2m.identity.provisioning", "keycloak",
-                    "quarkus.keycloak.admin-client.server-url", "http://localhost:" + adminPath.port(),
-                    "quarkus.keycloak.admin-client.client-secret", keycloak.provisionerSecret());
+                    "m2m.identity.provisioning",
+                    "keycloak",
+                    "quarkus.keycloak.admin-client.server-url",
+                    "http://localhost:" + adminPath.port(),
+                    "quarkus.keycloak.admin-client.client-secret",
+                    keycloak.provisionerSecret());
         }
 
         @Override

@@ -10,15 +10,15 @@ import java.util.Optional;
 /** The fresh SoftHSM2 token that src/bin/test initialises for this run. */
 public final class TestHsm {
 
-    private TestHsm() {
-    }
+    private TestHsm() {}
 
     public static HsmSettings settings() {
         String conf = System.getenv("SOFTHSM2_CONF");
         String pin = System.getenv("M2M_HSM_PIN");
         if (conf == null || pin == null) {
-            throw new IllegalStateException("run the tests with src/bin/test: it initialises a fresh SoftHSM2 token and sets "
-                    + "SOFTHSM2_CONF and M2M_HSM_PIN");
+            throw new IllegalStateException(
+                    "run the tests with src/bin/test: it initialises a fresh SoftHSM2 token and sets "
+                            + "SOFTHSM2_CONF and M2M_HSM_PIN");
         }
         return new HsmSettings(Path.of("hsm-config/softhsm2.cfg").toAbsolutePath(), Optional.of(pin), Optional.empty());
     }
@@ -39,10 +39,17 @@ public final class TestHsm {
 
     /** Runs OpenSC's pkcs11-tool against the token: an independent view of the objects and their attributes. */
     public static String pkcs11ToolListObjects() throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("pkcs11-tool", "--module", "/usr/lib/softhsm/libsofthsm2.so", "--login",
-                "--pin", System.getenv("M2M_HSM_PIN"), "--list-objects")
+        Process p = new ProcessBuilder(
+                        "pkcs11-tool",
+                        "--module",
+                        "/usr/lib/softhsm/libsofthsm2.so",
+                        "--login",
+                        "--pin",
+                        System.getenv("M2M_HSM_PIN"),
+                        "--list-objects")
                 // stderr (OpenSC's CKR_ATTRIBUTE_SENSITIVE warnings) would interleave with the object blocks
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
         String out = new String(p.getInputStream().readAllBytes());
         p.waitFor();
         return out;

@@ -12,8 +12,7 @@ import java.io.InputStream;
  */
 public final class TlsFlights {
 
-    private TlsFlights() {
-    }
+    private TlsFlights() {}
 
     static final int HANDSHAKE = 22;
     static final int CHANGE_CIPHER_SPEC = 20;

@@ -12,8 +12,7 @@ public final class Tokens {
     public static final String ISSUER = "https://server.example.com";
     public static final String AUDIENCE = "m2m-trust-api";
 
-    private Tokens() {
-    }
+    private Tokens() {}
 
     public static String platformAdmin() {
         return token("olivia-operator", List.of("platform-admin"), null);
@@ -36,7 +35,10 @@ public final class Tokens {
     }
 
     public static JwtClaimsBuilder claims(String user, List<String> roles, String tenant) {
-        JwtClaimsBuilder b = Jwt.preferredUserName(user).subject(user + "-sub").issuer(ISSUER).audience(AUDIENCE)
+        JwtClaimsBuilder b = Jwt.preferredUserName(user)
+                .subject(user + "-sub")
+                .issuer(ISSUER)
+                .audience(AUDIENCE)
                 .claim("realm_access", Map.of("roles", roles));
         if (tenant != null) {
             b.claim("tenant", tenant);
