@@ -1,9 +1,10 @@
 package io.m2mtrust.audit;
 
+import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.hsm.HsmCrypto;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.HsmKeyNotFoundException;
-import io.m2mtrust.keys.KeyVersionRepository;
+import io.m2mtrust.hsm.HsmUnavailableException;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
 import jakarta.transaction.Transactional;
@@ -36,9 +37,9 @@ public class AuditLog {
 
     private final EntityManager em;
     private final HsmCrypto crypto;
-    private final KeyVersionRepository keyVersions;
+    private final AuditSigningKeys keyVersions;
 
-    AuditLog(EntityManager em, HsmCrypto crypto, KeyVersionRepository keyVersions) {
+    AuditLog(EntityManager em, HsmCrypto crypto, AuditSigningKeys keyVersions) {
         this.em = em;
         this.crypto = crypto;
         this.keyVersions = keyVersions;
@@ -87,12 +88,10 @@ public class AuditLog {
             String chain, String actor, String action, String target, java.util.function.Supplier<T> work) {
         try {
             return work.get();
-        } catch (io.m2mtrust.hsm.HsmUnavailableException e) {
+        } catch (HsmUnavailableException e) {
             throw e;
         } catch (RuntimeException e) {
-            String why = e instanceof io.m2mtrust.common.ApiProblem p
-                    ? p.status() + " " + p.detail()
-                    : "refused: " + e.getMessage();
+            String why = e instanceof ApiProblem p ? p.status() + " " + p.detail() : "refused: " + e.getMessage();
             try {
                 appendIndependently(chain, actor, action, target, Outcome.FAILURE, why);
             } catch (RuntimeException auditFailure) {

@@ -2,7 +2,7 @@ package io.m2mtrust.ca;
 
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.security.AdminAccess;
-import io.m2mtrust.tenant.TenantDoor;
+import io.m2mtrust.security.TenantDoor;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.persistence.EntityManager;
 import jakarta.validation.constraints.Pattern;

@@ -1,5 +1,6 @@
 package io.m2mtrust.ca;
 
+import io.m2mtrust.common.CertificateSubject;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1String;
 import org.bouncycastle.asn1.pkcs.Attribute;

@@ -1,7 +1,9 @@
 package io.m2mtrust.ca;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.common.CertificateSubject;
 import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.common.Sql;
 import io.m2mtrust.enrolment.EnrolmentGroupService;
 import io.m2mtrust.enrolment.KpmId;
 import io.m2mtrust.hsm.HsmUnavailableException;
@@ -169,7 +171,7 @@ public class EstService {
                             subject.get().type(), subject.get().id(), accepted.publicKey(), peer.identity()),
                     actor);
         } catch (RuntimeException e) {
-            if (io.m2mtrust.common.Sql.isUniqueViolation(e)) {
+            if (Sql.isUniqueViolation(e)) {
                 return refused(
                         tenant,
                         actor,

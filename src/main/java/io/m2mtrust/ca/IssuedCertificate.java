@@ -1,5 +1,6 @@
 package io.m2mtrust.ca;
 
+import io.m2mtrust.common.SubjectType;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;

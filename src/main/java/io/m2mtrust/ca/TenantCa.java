@@ -2,14 +2,18 @@ package io.m2mtrust.ca;
 
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.ApiProblem;
-import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.common.SubjectType;
+import io.m2mtrust.hsm.AsymmetricKeyType;
 import io.m2mtrust.hsm.HsmCrypto;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.KeyPurpose;
 import io.m2mtrust.keys.KeyVersionRepository;
 import io.m2mtrust.keys.TenantKeyService;
 import io.m2mtrust.keys.TenantKeyVersion;
-import io.m2mtrust.tenant.Tenant;
+import io.m2mtrust.security.CertificateRevoked;
+import io.m2mtrust.security.Revocations;
+import io.m2mtrust.tenant.DeviceFqdns;
+import io.m2mtrust.tenant.Tenants;
 import io.m2mtrust.tls.CertificateAuthentication;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.smallrye.config.ConfigMapping;
@@ -117,6 +121,8 @@ public class TenantCa implements CertificateAuthentication {
     private final DeviceFqdns fqdns;
     private final Map<String, Anchors> anchors = new ConcurrentHashMap<>();
     private final Map<String, Server> servers = new ConcurrentHashMap<>();
+    private final Tenants tenantRows;
+    private final Revocations revocations;
 
     TenantCa(
             Config config,
@@ -125,7 +131,11 @@ public class TenantCa implements CertificateAuthentication {
             TenantKeyService keys,
             KeyVersionRepository versions,
             AuditLog audit,
-            DeviceFqdns fqdns) {
+            DeviceFqdns fqdns,
+            Tenants tenantRows,
+            Revocations revocations) {
+        this.revocations = revocations;
+        this.tenantRows = tenantRows;
         this.config = config;
         this.em = em;
         this.hsm = hsm;
@@ -146,7 +156,7 @@ public class TenantCa implements CertificateAuthentication {
             return known.get(); // the usual case: no database round trip per issued certificate
         }
         CaCertificate row = QuarkusTransaction.requiringNew().call(() -> {
-            Tenant.lockForUpdate(em, tenantId); // one certificate per CA key version
+            tenantRows.lockForUpdate(tenantId); // one certificate per CA key version
             CaCertificate c = em.find(CaCertificate.class, new CaCertificate.Key(tenantId, key.version()));
             return c != null ? c : createCaCertificate(tenantId, key, actor);
         });
@@ -257,7 +267,7 @@ public class TenantCa implements CertificateAuthentication {
             throw new IllegalArgumentException(problem);
         }
         if (esdataKey) {
-            if (io.m2mtrust.hsm.AsymmetricKeyType.of(req.publicKey()).isEmpty()) {
+            if (AsymmetricKeyType.of(req.publicKey()).isEmpty()) {
                 throw new IllegalArgumentException("the subject key must be EC P-256/384/521 or RSA 2048/3072");
             }
         } else {
@@ -444,6 +454,7 @@ public class TenantCa implements CertificateAuthentication {
                             "certificate/" + serial,
                             AuditLog.Outcome.SUCCESS,
                             c.subjectType + " " + c.subjectId + ", reason " + reason);
+                    revocations.publish(new CertificateRevoked(tenantId, serial, c.subjectId, reason));
                     return c;
                 }));
     }
@@ -557,7 +568,7 @@ public class TenantCa implements CertificateAuthentication {
         Ca ca = cas(tenantId).get(0);
         HsmKeyLabel tlsKey = keys.ensurePrimary(tenantId, KeyPurpose.TLS, "system");
         return QuarkusTransaction.requiringNew().call(() -> {
-            Tenant.lockForUpdate(em, tenantId); // one replica issues; the others find its certificate
+            tenantRows.lockForUpdate(tenantId); // one replica issues; the others find its certificate
             Instant now = Instant.now();
             for (IssuedCertificate c : em.createQuery(
                             "from IssuedCertificate where tenantId = ?1 and kind = ?2 and status = ?3",

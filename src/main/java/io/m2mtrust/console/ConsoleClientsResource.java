@@ -1,10 +1,11 @@
 package io.m2mtrust.console;
 
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.lineage.ClientLineageResource;
 import io.m2mtrust.registration.RegistrationResource;
 import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.Tenant;
-import io.m2mtrust.tenant.TenantDoor;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import jakarta.ws.rs.Consumes;
@@ -43,8 +44,14 @@ public class ConsoleClientsResource {
     private final RegistrationResource registrations;
     private final TenantDoor door;
     private final ConsoleSupport support;
+    private final ClientLineageResource clientLineage;
 
-    ConsoleClientsResource(RegistrationResource registrations, TenantDoor door, ConsoleSupport support) {
+    ConsoleClientsResource(
+            RegistrationResource registrations,
+            TenantDoor door,
+            ConsoleSupport support,
+            ClientLineageResource clientLineage) {
+        this.clientLineage = clientLineage;
         this.registrations = registrations;
         this.door = door;
         this.support = support;
@@ -82,7 +89,7 @@ public class ConsoleClientsResource {
             @PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("reg") String reg) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
-            Map<String, Object> lineage = registrations.lineage(tenant, fn(fn), reg);
+            Map<String, Object> lineage = clientLineage.lineage(tenant, fn(fn), reg);
             String csrf = ConsoleCsrf.newToken();
             return Response.ok(lineagePage
                             .data("viewer", support.viewer())

@@ -5,9 +5,10 @@ import io.m2mtrust.enrolment.EnrolmentDevice;
 import io.m2mtrust.enrolment.EnrolmentGroup;
 import io.m2mtrust.enrolment.EnrolmentGroupService;
 import io.m2mtrust.enrolment.GroupKey;
+import io.m2mtrust.lineage.DeviceLineage;
 import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.Tenant;
-import io.m2mtrust.tenant.TenantDoor;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import jakarta.ws.rs.Consumes;
@@ -52,7 +53,7 @@ public class ConsoleEnrolmentResource {
     Template lineagePage;
 
     @jakarta.inject.Inject
-    io.m2mtrust.lineage.DeviceLineage lineage;
+    DeviceLineage lineage;
 
     @GET
     @Path("{group}/devices/{device}/lineage")
@@ -92,7 +93,7 @@ public class ConsoleEnrolmentResource {
         }
         try {
             door.enter(tenant, AdminAccess.Need.WRITE);
-            io.m2mtrust.lineage.DeviceLineage.Revoked r = lineage.revokeAll(tenant, group, device, access.actor());
+            DeviceLineage.Revoked r = lineage.revokeAll(tenant, group, device, access.actor());
             return see("/console/t/" + tenant + "/enrolment/" + group + "/devices/" + device + "/lineage?notice="
                     + enc("Device " + device
                             + " denied; " + r.enrolments() + " enrolments revoked, " + r.registrations()

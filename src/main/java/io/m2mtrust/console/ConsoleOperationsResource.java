@@ -1,15 +1,17 @@
 package io.m2mtrust.console;
 
+import io.m2mtrust.ca.CertificateResource;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.escertke.PeerCertificates;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.Pkcs11Token;
 import io.m2mtrust.keys.KeyVersionRepository;
 import io.m2mtrust.keys.TenantKeyVersion;
+import io.m2mtrust.onboarding.TenantService;
 import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.Tenant;
-import io.m2mtrust.tenant.TenantDoor;
-import io.m2mtrust.tenant.TenantService;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
@@ -60,7 +62,7 @@ public class ConsoleOperationsResource {
     private final HsmActivity activity;
 
     @jakarta.inject.Inject
-    io.m2mtrust.ca.CertificateResource certificateApi;
+    CertificateResource certificateApi;
 
     ConsoleOperationsResource(
             TenantDoor door,
@@ -98,11 +100,11 @@ public class ConsoleOperationsResource {
             int p = page == null || page < 0 ? 0 : page;
             // the admin API's listing (same filters and validation); one row more than a page says whether there is
             // another
-            List<io.m2mtrust.ca.CertificateResource.CertificateView> rows =
+            List<CertificateResource.CertificateView> rows =
                     certificateApi.list(tenant, status == null || status.isEmpty() ? null : status, subj, 51, p * 50);
             List<CrlStatus> crls = new ArrayList<>();
             for (TenantCa.Ca c : ca.cas(tenant)) {
-                X509CRL crl = io.m2mtrust.escertke.PeerCertificates.crl(ca.crl(tenant, c.version()));
+                X509CRL crl = PeerCertificates.crl(ca.crl(tenant, c.version()));
                 crls.add(new CrlStatus(
                         c.version(),
                         c.certificate().getSubjectX500Principal().getName(),

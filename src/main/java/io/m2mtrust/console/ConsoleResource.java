@@ -4,13 +4,16 @@ import io.m2mtrust.audit.AuditEvent;
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.audit.ChainVerification;
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.identity.TenantUserDtos;
+import io.m2mtrust.onboarding.TenantDtos;
+import io.m2mtrust.onboarding.TenantService;
 import io.m2mtrust.policy.PolicyDocument;
 import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.policy.TenantPolicy;
 import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.Tenant;
-import io.m2mtrust.tenant.TenantDoor;
-import io.m2mtrust.tenant.TenantService;
+import io.m2mtrust.tenant.TenantIds;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.quarkus.qute.TemplateInstance;
@@ -145,11 +148,7 @@ public class ConsoleResource {
         if (!access.isPlatformAdmin()) {
             return error(403, "Only platform administrators create tenants.");
         }
-        if (id == null
-                || !io.m2mtrust.tenant.TenantIds.valid(id.trim())
-                || name == null
-                || name.isBlank()
-                || name.length() > 200) {
+        if (id == null || !TenantIds.valid(id.trim()) || name == null || name.isBlank() || name.length() > 200) {
             return error(400, "A tenant id is 3-40 characters of a-z, 0-9 and inner hyphens, and it needs a name.");
         }
         boolean withAdmin = notBlank(adminEmail) || notBlank(adminUsername);
@@ -157,7 +156,7 @@ public class ConsoleResource {
         try {
             var firstAdmin = !withAdmin
                     ? null
-                    : new io.m2mtrust.identity.TenantUserDtos.FirstAdmin(
+                    : new TenantUserDtos.FirstAdmin(
                             notBlank(adminUsername) ? adminUsername.strip() : null,
                             notBlank(adminEmail) ? adminEmail.strip() : null,
                             null,
@@ -169,8 +168,8 @@ public class ConsoleResource {
                     return error(400, "First admin: " + invalid);
                 }
             }
-            var created = tenants.create(
-                    new io.m2mtrust.tenant.TenantDtos.CreateTenant(id.trim(), name.trim(), firstAdmin), access.actor());
+            var created =
+                    tenants.create(new TenantDtos.CreateTenant(id.trim(), name.trim(), firstAdmin), access.actor());
             if (!created.created()) {
                 return error(409, "Tenant " + id.trim() + " already exists.");
             }
@@ -208,11 +207,7 @@ public class ConsoleResource {
                         400,
                         "A tenant is made ACTIVE or SUSPENDED here; deletion (crypto-shredding) is an API call on purpose.");
             }
-            tenants.update(
-                    tenant,
-                    new io.m2mtrust.tenant.TenantDtos.UpdateTenant(t.name, next),
-                    "\"v" + t.version + "\"",
-                    access.actor());
+            tenants.update(tenant, new TenantDtos.UpdateTenant(t.name, next), "\"v" + t.version + "\"", access.actor());
             return Response.seeOther(URI.create("/console/t/" + tenant)).build();
         } catch (ApiProblem p) {
             return error(p);
@@ -443,7 +438,7 @@ public class ConsoleResource {
     // ---------------------------------------------------------------- crypto-policy simulator
 
     @jakarta.inject.Inject
-    io.m2mtrust.policy.CryptoPolicySimulator simulator;
+    CryptoPolicySimulator simulator;
 
     /** A GET form: simulating changes nothing, so the result page can be bookmarked and needs no CSRF token. */
     @GET
@@ -455,7 +450,7 @@ public class ConsoleResource {
             @QueryParam("target") String target) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
-            io.m2mtrust.policy.CryptoPolicySimulator.Simulation result = null;
+            CryptoPolicySimulator.Simulation result = null;
             String problem = null;
             if (operation != null
                     && originator != null
@@ -465,7 +460,7 @@ public class ConsoleResource {
                 try {
                     result = simulator.simulate(
                             tenant,
-                            io.m2mtrust.policy.CryptoPolicySimulator.Operation.valueOf(operation),
+                            CryptoPolicySimulator.Operation.valueOf(operation),
                             originator
                                     .trim()
                                     .substring(

@@ -1,5 +1,6 @@
 package io.m2mtrust.enrolment;
 
+import io.m2mtrust.common.SubjectType;
 import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
@@ -55,7 +56,7 @@ public class EnrolmentGroup extends PanacheEntityBase {
      */
     @Enumerated(EnumType.STRING)
     @Column(name = "cert_subject_type")
-    public io.m2mtrust.ca.SubjectType certSubjectType;
+    public SubjectType certSubjectType;
 
     @Column(name = "cert_subject_template")
     public String certSubjectTemplate;

@@ -1,8 +1,10 @@
 package io.m2mtrust.enrolment;
 
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.common.SubjectType;
 import io.m2mtrust.security.AdminAccess;
-import io.m2mtrust.tenant.TenantDoor;
+import io.m2mtrust.security.TenantDoor;
+import io.m2mtrust.tenant.DeviceFqdns;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
@@ -166,8 +168,7 @@ public class EnrolmentGroupResource {
             @PathParam("tenant") String tenant, @PathParam("group") String group, @Valid @NotNull AddRange req) {
         write(tenant);
         if (req.last() < req.first()) {
-            throw io.m2mtrust.common.ApiProblem.invalid(
-                    List.of(io.m2mtrust.common.ApiProblem.fieldError("last", "must be >= first")));
+            throw ApiProblem.invalid(List.of(ApiProblem.fieldError("last", "must be >= first")));
         }
         groups.addRange(tenant, group, req.prefix(), req.width(), req.first(), req.last(), access.actor());
         return Response.status(201).entity(req).build();
@@ -218,33 +219,6 @@ public class EnrolmentGroupResource {
         }
     }
 
-    @jakarta.inject.Inject
-    io.m2mtrust.lineage.DeviceLineage lineage;
-
-    @GET
-    @Path("{group}/devices/{device}/lineage")
-    @Operation(
-            summary =
-                    "Key lineage of a device: KpmIDs per epoch → enrolments (KeID) → MEF/MAF client registrations (Km) → registered keys; "
-                            + "certificates issued to it; ESCertKE keys of those identities (metadata only)")
-    public io.m2mtrust.lineage.DeviceLineage.Lineage lineage(
-            @PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device) {
-        door.enter(tenant, AdminAccess.Need.READ);
-        return lineage.of(tenant, group, device);
-    }
-
-    @POST
-    @Path("{group}/devices/{device}/revoke-all")
-    @Operation(
-            summary =
-                    "Cascading revoke: deny the device, revoke its enrolments and certificates, delete its client registrations (Km and "
-                            + "registered keys with them) and revoke its ESCertKE keys")
-    public io.m2mtrust.lineage.DeviceLineage.Revoked revokeAll(
-            @PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device) {
-        write(tenant);
-        return lineage.revokeAll(tenant, group, device, access.actor());
-    }
-
     @POST
     @Path("{group}/devices/{device}/deny")
     public Response deny(
@@ -290,12 +264,12 @@ public class EnrolmentGroupResource {
             @PathParam("group") String group,
             @Valid @NotNull CertificateProfile req) {
         write(tenant);
-        io.m2mtrust.ca.SubjectType type;
+        SubjectType type;
         try {
-            type = io.m2mtrust.ca.SubjectType.parse(req.subjectType());
+            type = SubjectType.parse(req.subjectType());
         } catch (IllegalArgumentException e) {
-            throw io.m2mtrust.common.ApiProblem.invalid(List.of(
-                    io.m2mtrust.common.ApiProblem.fieldError("subjectType", "one of NODE_ID, CSE_ID, AE_ID, FQDN")));
+            throw ApiProblem.invalid(
+                    List.of(ApiProblem.fieldError("subjectType", "one of NODE_ID, CSE_ID, AE_ID, FQDN")));
         }
         return view(tenant, groups.setCertificateProfile(tenant, group, type, req.subjectTemplate(), access.actor()));
     }

@@ -2,10 +2,14 @@ package io.m2mtrust.enrolment;
 
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.common.CertificateSubject;
 import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.common.SubjectType;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.Pkcs11Token;
 import io.m2mtrust.policy.PolicyService;
+import io.m2mtrust.tenant.DeviceFqdns;
+import io.m2mtrust.tenant.Tenants;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -30,6 +34,7 @@ public class EnrolmentGroupService {
     private final KpmDerivation kpm;
     private final DeviceFqdns fqdns;
     private final PolicyService policies;
+    private final Tenants tenantRows;
 
     EnrolmentGroupService(
             EntityManager em,
@@ -37,7 +42,9 @@ public class EnrolmentGroupService {
             AuditLog audit,
             KpmDerivation kpm,
             DeviceFqdns fqdns,
-            PolicyService policies) {
+            PolicyService policies,
+            Tenants tenantRows) {
+        this.tenantRows = tenantRows;
         this.em = em;
         this.token = token;
         this.audit = audit;
@@ -178,7 +185,7 @@ public class EnrolmentGroupService {
      * {@code type}. Checked here with a sample id, and again for each real device at issue time.
      */
     public EnrolmentGroup setCertificateProfile(
-            String tenantId, String groupId, io.m2mtrust.ca.SubjectType type, String template, String actor) {
+            String tenantId, String groupId, SubjectType type, String template, String actor) {
         return audit.auditRefusals(tenantId, actor, "group.certificate-profile", "group/" + groupId, () -> {
             if (type != null) {
                 if (template == null
@@ -212,14 +219,13 @@ public class EnrolmentGroupService {
     }
 
     /** The certificate identity of a device of the group, or empty when the group has no profile. */
-    public Optional<io.m2mtrust.ca.CertificateSubject> certificateSubject(
-            String tenantId, String groupId, String deviceId) {
+    public Optional<CertificateSubject> certificateSubject(String tenantId, String groupId, String deviceId) {
         EnrolmentGroup g = em.find(EnrolmentGroup.class, new EnrolmentGroup.Key(tenantId, groupId));
         if (g == null || g.status != EnrolmentGroup.Status.ACTIVE || g.certSubjectType == null) {
             return Optional.empty();
         }
-        return Optional.of(new io.m2mtrust.ca.CertificateSubject(
-                g.certSubjectType, g.certSubjectTemplate.replace("{device}", deviceId)));
+        return Optional.of(
+                new CertificateSubject(g.certSubjectType, g.certSubjectTemplate.replace("{device}", deviceId)));
     }
 
     /** Whether the device belongs to the group (row or range) and is not denied. */
@@ -229,6 +235,31 @@ public class EnrolmentGroupService {
             return d.status == EnrolmentDevice.Status.ALLOWED;
         }
         return inRange(tenantId, groupId, deviceId);
+    }
+
+    /**
+     * The device's status in the group ({@code ALLOWED} while it has no row of its own but a range names it); 404 for
+     * an unknown group or a device that is not a member.
+     */
+    public String requireDeviceStatus(String tenantId, String groupId, String deviceId) {
+        get(tenantId, groupId);
+        EnrolmentDevice d = em.find(EnrolmentDevice.class, new EnrolmentDevice.Key(tenantId, groupId, deviceId));
+        if (d == null && !inRange(tenantId, groupId, deviceId)) {
+            throw ApiProblem.notFound("device " + deviceId);
+        }
+        return d == null ? EnrolmentDevice.Status.ALLOWED.name() : d.status.name();
+    }
+
+    /** The device's KpmID in every epoch of the group's key, oldest first: the identities it enrols with. */
+    public List<String> kpmIds(String tenantId, String groupId, String deviceId) {
+        return keys(tenantId, groupId).stream()
+                .map(k -> new KpmId(deviceId, k.epoch, groupId, fqdns.mef(tenantId)).value())
+                .toList();
+    }
+
+    /** Denies the device (it can no longer enrol); the first step of a cascading revoke. */
+    public void deny(String tenantId, String groupId, String deviceId, String actor) {
+        setStatus(tenantId, groupId, deviceId, EnrolmentDevice.Status.DENIED, actor);
     }
 
     /** Whether the device belongs to the group at all (a row, whatever its status, or a range). */
@@ -521,7 +552,7 @@ public class EnrolmentGroupService {
     }
 
     private void lockTenant(String tenantId) {
-        io.m2mtrust.tenant.Tenant.lockForUpdate(em, tenantId);
+        tenantRows.lockForUpdate(tenantId);
     }
 
     private void destroyQuietly(HsmKeyLabel label) {

@@ -58,7 +58,7 @@ public class EscertkeService {
     public static final int MAX_MESSAGE = 16 * 1024;
 
     static final int MAX_PENDING = 10_000;
-    /** Seal purpose of stored keys (EsDataKeys opens them with the same context). */
+    /** Seal purpose of stored keys (EstablishedKeySource opens them with the same context). */
     public static final String SEAL_PURPOSE = "escertke";
 
     /** oneM2M status codes of ESCertKE refusals (interop profile). */

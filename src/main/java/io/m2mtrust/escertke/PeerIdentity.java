@@ -1,6 +1,6 @@
 package io.m2mtrust.escertke;
 
-import io.m2mtrust.ca.SubjectType;
+import io.m2mtrust.common.SubjectType;
 
 import java.util.Locale;
 import java.util.Optional;

@@ -1,6 +1,7 @@
 package io.m2mtrust.esdata;
 
-import io.m2mtrust.ca.SubjectType;
+import io.m2mtrust.common.SubjectType;
+import io.m2mtrust.hsm.AsymmetricKeyType;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -40,7 +41,7 @@ public class Endpoint {
 
     @Column(name = "key_type", nullable = false)
     @jakarta.persistence.Enumerated(jakarta.persistence.EnumType.STRING)
-    public io.m2mtrust.hsm.AsymmetricKeyType keyType = io.m2mtrust.hsm.AsymmetricKeyType.EC_P256;
+    public AsymmetricKeyType keyType = AsymmetricKeyType.EC_P256;
 
     @Column(name = "hsm_label", nullable = false)
     public String hsmLabel;

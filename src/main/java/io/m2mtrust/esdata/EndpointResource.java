@@ -1,9 +1,10 @@
 package io.m2mtrust.esdata;
 
-import io.m2mtrust.ca.SubjectType;
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.common.SubjectType;
+import io.m2mtrust.hsm.AsymmetricKeyType;
 import io.m2mtrust.security.AdminAccess;
-import io.m2mtrust.tenant.TenantDoor;
+import io.m2mtrust.security.TenantDoor;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
@@ -96,11 +97,9 @@ public class EndpointResource {
             throw ApiProblem.invalid(
                     List.of(ApiProblem.fieldError("subjectType", "one of NODE_ID, CSE_ID, AE_ID, FQDN")));
         }
-        io.m2mtrust.hsm.AsymmetricKeyType keyType;
+        AsymmetricKeyType keyType;
         try {
-            keyType = req.keyType() == null
-                    ? io.m2mtrust.hsm.AsymmetricKeyType.EC_P256
-                    : io.m2mtrust.hsm.AsymmetricKeyType.valueOf(req.keyType());
+            keyType = req.keyType() == null ? AsymmetricKeyType.EC_P256 : AsymmetricKeyType.valueOf(req.keyType());
         } catch (IllegalArgumentException e) {
             throw ApiProblem.invalid(
                     List.of(ApiProblem.fieldError("keyType", "one of EC_P256, EC_P384, EC_P521, RSA_2048, RSA_3072")));

@@ -2,14 +2,19 @@ package io.m2mtrust.esdata;
 
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.ca.IssuedCertificate;
-import io.m2mtrust.ca.SubjectType;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.common.SubjectType;
+import io.m2mtrust.hsm.AsymmetricKeyType;
+import io.m2mtrust.hsm.EcdhInToken;
 import io.m2mtrust.hsm.HsmCrypto;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.KeyPurpose;
 import io.m2mtrust.hsm.Pkcs11Token;
 import io.m2mtrust.hsm.SelfSignedCertificates;
+import io.m2mtrust.keysource.KeyResolution;
+import io.m2mtrust.keysource.KeySources;
+import io.m2mtrust.keysource.KeyUsage;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -58,9 +63,9 @@ public class EndpointService {
     private final HsmCrypto hsm;
     private final TenantCa ca;
     private final EsDataService esdata;
-    private final EsDataKeys keys;
+    private final KeySources keys;
     private final AuditLog audit;
-    private final io.m2mtrust.hsm.EcdhInToken ecdh;
+    private final EcdhInToken ecdh;
 
     EndpointService(
             EntityManager em,
@@ -68,7 +73,7 @@ public class EndpointService {
             HsmCrypto hsm,
             TenantCa ca,
             EsDataService esdata,
-            EsDataKeys keys,
+            KeySources keys,
             AuditLog audit) {
         this.em = em;
         this.token = token;
@@ -77,20 +82,15 @@ public class EndpointService {
         this.esdata = esdata;
         this.keys = keys;
         this.audit = audit;
-        this.ecdh = new io.m2mtrust.hsm.EcdhInToken(token);
+        this.ecdh = new EcdhInToken(token);
     }
 
     public Endpoint create(String tenantId, String id, SubjectType type, String subjectId, String actor) {
-        return create(tenantId, id, type, subjectId, io.m2mtrust.hsm.AsymmetricKeyType.EC_P256, actor);
+        return create(tenantId, id, type, subjectId, AsymmetricKeyType.EC_P256, actor);
     }
 
     public Endpoint create(
-            String tenantId,
-            String id,
-            SubjectType type,
-            String subjectId,
-            io.m2mtrust.hsm.AsymmetricKeyType keyType,
-            String actor) {
+            String tenantId, String id, SubjectType type, String subjectId, AsymmetricKeyType keyType, String actor) {
         if (id == null || !id.matches(SLUG)) {
             throw ApiProblem.invalid(List.of(ApiProblem.fieldError("id", "1-40 of a-z, 0-9 and inner hyphens")));
         }
@@ -311,8 +311,8 @@ public class EndpointService {
                 try {
                     List<JoseEnvelopes.KeySize> sizes = new ArrayList<>();
                     for (String kid : macs ? req.macWith() : List.<String>of()) {
-                        EsDataKeys.Resolution r = QuarkusTransaction.requiringNew()
-                                .call(() -> keys.resolve(tenantId, e.subjectId, kid, EsDataKeys.Usage.MAC, !dry));
+                        KeyResolution r = QuarkusTransaction.requiringNew()
+                                .call(() -> keys.resolve(tenantId, e.subjectId, kid, KeyUsage.MAC, !dry));
                         if (!r.usable()) {
                             return refused(out, dry, r.status(), kid + ": " + r.problem());
                         }
@@ -376,8 +376,8 @@ public class EndpointService {
                 try {
                     List<JoseEnvelopes.KeySize> sizes = new ArrayList<>();
                     for (String kid : req.encryptFor()) {
-                        EsDataKeys.Resolution r = QuarkusTransaction.requiringNew()
-                                .call(() -> keys.resolve(tenantId, e.subjectId, kid, EsDataKeys.Usage.ENCRYPT, !dry));
+                        KeyResolution r = QuarkusTransaction.requiringNew()
+                                .call(() -> keys.resolve(tenantId, e.subjectId, kid, KeyUsage.ENCRYPT, !dry));
                         if (!r.usable()) {
                             return refused(out, dry, r.status(), kid + ": " + r.problem());
                         }
@@ -524,7 +524,7 @@ public class EndpointService {
             }
             try {
                 return QuarkusTransaction.requiringNew()
-                        .call(() -> keys.opener(tenantId, subjectId, EsDataKeys.Usage.MAC)
+                        .call(() -> KeyOpener.of(keys, tenantId, subjectId, KeyUsage.MAC)
                                 .find(h.getKeyID()))
                         .map(k -> new JoseEnvelopes.VerificationKey.Symmetric(h.getKeyID(), k));
             } catch (io.quarkus.narayana.jta.QuarkusTransactionException x) {

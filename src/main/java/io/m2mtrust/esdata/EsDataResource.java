@@ -2,7 +2,7 @@ package io.m2mtrust.esdata;
 
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.security.AdminAccess;
-import io.m2mtrust.tenant.TenantDoor;
+import io.m2mtrust.security.TenantDoor;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;

@@ -1,5 +1,8 @@
 package io.m2mtrust.esdata;
 
+import io.m2mtrust.keysource.KeyResolution;
+import io.m2mtrust.keysource.KeySources;
+import io.m2mtrust.keysource.KeyUsage;
 import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.policy.TenantPolicy;
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -57,11 +60,11 @@ public class EsDataService {
     /** An answer or a refusal; {@code status} is the HTTP status for the item. */
     public record Outcome(int status, Map<String, Object> body) {}
 
-    private final EsDataKeys keys;
+    private final KeySources keys;
     private final PolicyService policies;
     private final Config config;
 
-    EsDataService(EsDataKeys keys, PolicyService policies, Config config) {
+    EsDataService(KeySources keys, PolicyService policies, Config config) {
         this.keys = keys;
         this.policies = policies;
         this.config = config;
@@ -91,8 +94,8 @@ public class EsDataService {
                 mac = looksLikeJws(req.envelope(), s);
             }
             List<String> used = new ArrayList<>();
-            EsDataKeys.Usage usage = mac ? EsDataKeys.Usage.MAC : EsDataKeys.Usage.ENCRYPT;
-            JoseEnvelopes.KeyLookup opener = keys.opener(tenantId, caller, usage);
+            KeyUsage usage = mac ? KeyUsage.MAC : KeyUsage.ENCRYPT;
+            JoseEnvelopes.KeyLookup opener = KeyOpener.of(keys, tenantId, caller, usage);
             JoseEnvelopes.KeyLookup lookup = kid -> {
                 var k = opener.find(kid);
                 k.ifPresent(x -> used.add(kid));
@@ -160,15 +163,15 @@ public class EsDataService {
         }
         List<Map<String, Object>> keyViews = new ArrayList<>();
         List<JoseEnvelopes.KeySize> sizes = new ArrayList<>();
-        List<EsDataKeys.Resolution> resolved = new ArrayList<>();
+        List<KeyResolution> resolved = new ArrayList<>();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("class", encrypt ? "encryption" : "signature");
         try {
             if (problems.isEmpty()) {
                 status = 0; // the key refusals decide: 404 unknown before 403 forbidden before 400 malformed
                 for (String kid : kids) {
-                    EsDataKeys.Resolution r = keys.resolve(
-                            tenantId, caller, kid, encrypt ? EsDataKeys.Usage.ENCRYPT : EsDataKeys.Usage.MAC, !dry);
+                    KeyResolution r =
+                            keys.resolve(tenantId, caller, kid, encrypt ? KeyUsage.ENCRYPT : KeyUsage.MAC, !dry);
                     Map<String, Object> v = new LinkedHashMap<>();
                     v.put("keyId", kid);
                     v.put("usable", r.usable());

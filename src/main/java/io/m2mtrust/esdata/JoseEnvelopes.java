@@ -25,7 +25,9 @@ import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.KeyUse;
 import com.nimbusds.jose.jwk.OctetSequenceKey;
+import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.common.StrictJson;
 
 import javax.crypto.SecretKey;
 import javax.crypto.spec.SecretKeySpec;
@@ -109,7 +111,7 @@ public final class JoseEnvelopes {
     /** A key to protect for, by its key identifier. */
     public record Recipient(String kid, SecretBytes key) {}
 
-    private static final ObjectMapper STRICT = io.m2mtrust.common.StrictJson.MAPPER;
+    private static final ObjectMapper STRICT = StrictJson.MAPPER;
     private static final int MAX_JSON_DEPTH = 8;
     /**
      * Software elliptic-curve work (ECDSA verification, ECDH-ES for target certificates) goes through a
@@ -479,7 +481,7 @@ public final class JoseEnvelopes {
     public record CertificateRecipient(java.security.cert.X509Certificate certificate) {
         public String thumbprint() {
             try {
-                return io.m2mtrust.ca.TenantCa.thumbprint(certificate.getEncoded());
+                return TenantCa.thumbprint(certificate.getEncoded());
             } catch (java.security.cert.CertificateEncodingException e) {
                 throw new IllegalStateException(e);
             }

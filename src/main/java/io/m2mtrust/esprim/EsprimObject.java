@@ -9,6 +9,7 @@ import com.nimbusds.jose.Payload;
 import com.nimbusds.jose.crypto.DirectDecrypter;
 import com.nimbusds.jose.crypto.DirectEncrypter;
 import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.common.StrictJson;
 
 import javax.crypto.spec.SecretKeySpec;
 import java.nio.charset.StandardCharsets;
@@ -69,7 +70,7 @@ public final class EsprimObject {
         }
         Map<String, Object> h;
         try {
-            h = io.m2mtrust.common.StrictJson.object(Base64.getUrlDecoder().decode(p[0]));
+            h = StrictJson.object(Base64.getUrlDecoder().decode(p[0]));
         } catch (Exception e) {
             throw new EsprimError(
                     EsprimError.BAD_REQUEST, "the protected header is not a JSON object without duplicate members");

@@ -2,7 +2,10 @@ package io.m2mtrust.esprim;
 
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.common.Sql;
-import io.m2mtrust.esdata.EsDataKeys;
+import io.m2mtrust.common.StrictJson;
+import io.m2mtrust.keysource.KeyResolution;
+import io.m2mtrust.keysource.KeySources;
+import io.m2mtrust.keysource.KeyUsage;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -55,9 +58,9 @@ public class EsprimReceiver {
     static final String RESPONSE_TYPE = "application/vnd.onem2m-prsp+json";
 
     private final EntityManager em;
-    private final EsDataKeys keys;
+    private final KeySources keys;
 
-    EsprimReceiver(EntityManager em, EsDataKeys keys) {
+    EsprimReceiver(EntityManager em, KeySources keys) {
         this.em = em;
         this.keys = keys;
     }
@@ -225,8 +228,8 @@ public class EsprimReceiver {
         }
         checkAgreement(rr, or, p.enc());
 
-        EsDataKeys.Resolution key = QuarkusTransaction.requiringNew()
-                .call(() -> keys.resolve(tenantId, entityId, p.kid(), EsDataKeys.Usage.ESPRIM, true));
+        KeyResolution key = QuarkusTransaction.requiringNew()
+                .call(() -> keys.resolve(tenantId, entityId, p.kid(), KeyUsage.ESPRIM, true));
         if (!key.usable()) {
             throw new EsprimError(EsprimError.UNKNOWN_KEY_ID, "unknown key id " + p.kid() + ": " + key.problem());
         }
@@ -329,7 +332,7 @@ public class EsprimReceiver {
     static Map<String, Object> innerRequest(byte[] plain) throws EsprimError {
         Map<String, Object> m;
         try {
-            m = io.m2mtrust.common.StrictJson.object(plain);
+            m = StrictJson.object(plain);
         } catch (Exception e) {
             throw new EsprimError(EsprimError.BAD_REQUEST, "the inner primitive is not a JSON request primitive");
         }

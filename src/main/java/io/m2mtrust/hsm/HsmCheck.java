@@ -5,7 +5,7 @@ import java.util.Optional;
 
 /**
  * Operator tool: opens the token exactly as the service would and prints one line.
- * {@code java -cp <service classpath> io.m2mtrust.hsm.HsmCheck <provider-config>} with the PIN in
+ * {@code java -cp <service classpath> HsmCheck <provider-config>} with the PIN in
  * {@code M2M_HSM_PIN} or {@code M2M_HSM_PIN_FILE}. Exit status 0 when the token opens, 1 otherwise.
  */
 public final class HsmCheck {

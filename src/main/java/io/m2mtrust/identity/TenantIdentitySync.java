@@ -2,6 +2,7 @@ package io.m2mtrust.identity;
 
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.tenant.Tenant;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.scheduler.Scheduled;
@@ -19,7 +20,7 @@ import java.util.List;
  * Users a tenant admin disabled stay disabled.
  *
  * <p>The tenant row is the authority and changes first; the admin API refuses tokens of a tenant that is not
- * ACTIVE at once ({@link io.m2mtrust.security.AdminAccess}), so a Keycloak outage delays only the Keycloak side.
+ * ACTIVE at once ({@link AdminAccess}), so a Keycloak outage delays only the Keycloak side.
  * {@code tenant.identity_status} records what was applied; the reconciler finishes what an outage interrupted.
  */
 @ApplicationScoped

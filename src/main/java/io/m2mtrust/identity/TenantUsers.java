@@ -3,8 +3,8 @@ package io.m2mtrust.identity;
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.Tenant;
-import io.m2mtrust.tenant.TenantDoor;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 

@@ -4,7 +4,7 @@ import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.hsm.KeyPurpose;
 import io.m2mtrust.hsm.Pkcs11Token;
 import io.m2mtrust.security.AdminAccess;
-import io.m2mtrust.tenant.TenantDoor;
+import io.m2mtrust.security.TenantDoor;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;

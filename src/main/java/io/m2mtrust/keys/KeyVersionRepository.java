@@ -1,10 +1,15 @@
 package io.m2mtrust.keys;
 
+import io.m2mtrust.audit.AuditSigningKeys;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.KeyPurpose;
 import io.quarkus.hibernate.orm.panache.PanacheRepositoryBase;
 import jakarta.enterprise.context.ApplicationScoped;
 
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.PublicKey;
+import java.security.spec.X509EncodedKeySpec;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +23,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * keep opening, so a slightly stale primary is safe).
  */
 @ApplicationScoped
-public class KeyVersionRepository implements PanacheRepositoryBase<TenantKeyVersion, TenantKeyVersion.Key> {
+public class KeyVersionRepository
+        implements PanacheRepositoryBase<TenantKeyVersion, TenantKeyVersion.Key>, AuditSigningKeys {
 
     static final Duration PRIMARY_CACHE_TTL = Duration.ofSeconds(30);
 
@@ -65,6 +71,7 @@ public class KeyVersionRepository implements PanacheRepositoryBase<TenantKeyVers
     }
 
     /** The key that signs a chain's head: the tenant's primary SIGN key, or the platform key. */
+    @Override
     public HsmKeyLabel signingKeyOf(String chain) {
         if (HsmKeyLabel.PLATFORM.equals(chain)) {
             return PlatformKeys.PLATFORM_SIGN;
@@ -74,15 +81,15 @@ public class KeyVersionRepository implements PanacheRepositoryBase<TenantKeyVers
     }
 
     /** The public key of a SIGN key version, from the database (still there after the HSM object is gone). */
-    public Optional<java.security.PublicKey> signingPublicKey(HsmKeyLabel label) {
+    @Override
+    public Optional<PublicKey> signingPublicKey(HsmKeyLabel label) {
         return find("hsmLabel", label.value())
                 .firstResultOptional()
                 .filter(v -> v.publicKey != null)
                 .map(v -> {
                     try {
-                        return java.security.KeyFactory.getInstance("EC")
-                                .generatePublic(new java.security.spec.X509EncodedKeySpec(v.publicKey));
-                    } catch (java.security.GeneralSecurityException e) {
+                        return KeyFactory.getInstance("EC").generatePublic(new X509EncodedKeySpec(v.publicKey));
+                    } catch (GeneralSecurityException e) {
                         throw new IllegalStateException("stored public key of " + label + " is not an EC key", e);
                     }
                 });

@@ -5,6 +5,8 @@ import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.KeyPurpose;
 import io.m2mtrust.hsm.Pkcs11Token;
+import io.m2mtrust.tenant.Tenant;
+import io.m2mtrust.tenant.Tenants;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -44,13 +46,16 @@ public class TenantKeyService {
     private final KeyVersionRepository versions;
     private final AuditLog audit;
     private final EntityManager em;
+    private final Tenants tenantRows;
 
     TenantKeyService(
             Pkcs11Token token,
             Pkcs11Token.CertificateMaker certificates,
             KeyVersionRepository versions,
             AuditLog audit,
-            EntityManager em) {
+            EntityManager em,
+            Tenants tenantRows) {
+        this.tenantRows = tenantRows;
         this.token = token;
         this.certificates = certificates;
         this.versions = versions;
@@ -134,8 +139,8 @@ public class TenantKeyService {
         }
         return QuarkusTransaction.requiringNew().call(() -> {
             lockTenant(tenantId);
-            io.m2mtrust.tenant.Tenant t = em.find(io.m2mtrust.tenant.Tenant.class, tenantId);
-            if (t == null || t.status != io.m2mtrust.tenant.Tenant.Status.ACTIVE) {
+            Tenant t = em.find(Tenant.class, tenantId);
+            if (t == null || t.status != Tenant.Status.ACTIVE) {
                 throw ApiProblem.conflict("tenant " + tenantId + " is not active: no new " + purpose.code() + " key");
             }
             Optional<TenantKeyVersion> row = versions.primaryRow(tenantId, purpose);
@@ -286,7 +291,7 @@ public class TenantKeyService {
     }
 
     private void lockTenant(String tenantId) {
-        io.m2mtrust.tenant.Tenant.lockForUpdate(em, tenantId);
+        tenantRows.lockForUpdate(tenantId);
     }
 
     private void destroyQuietly(List<HsmKeyLabel> labels) {

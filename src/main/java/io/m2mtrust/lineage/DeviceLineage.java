@@ -1,23 +1,21 @@
 package io.m2mtrust.lineage;
 
 import io.m2mtrust.audit.AuditLog;
-import io.m2mtrust.ca.IssuedCertificate;
+import io.m2mtrust.ca.IssuedCertificates;
+import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
 import io.m2mtrust.ca.TenantCa;
-import io.m2mtrust.common.ApiProblem;
-import io.m2mtrust.enrolment.DeviceFqdns;
-import io.m2mtrust.enrolment.EnrolmentDevice;
 import io.m2mtrust.enrolment.EnrolmentGroupService;
-import io.m2mtrust.enrolment.GroupKey;
-import io.m2mtrust.enrolment.KpmId;
-import io.m2mtrust.mef.Enrolment;
-import io.m2mtrust.registration.ClientRegistration;
-import io.m2mtrust.registration.KeyRegistration;
+import io.m2mtrust.escertke.EscertkeKeyStore;
+import io.m2mtrust.mef.EnrolmentStore;
+import io.m2mtrust.registration.RegistrationStore;
+import io.m2mtrust.registration.RegistrationStore.RegistrationSummary;
+import io.m2mtrust.security.IdentityRevoked;
+import io.m2mtrust.security.RevocationEffects;
+import io.m2mtrust.security.Revocations;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
 
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -65,178 +63,138 @@ public class DeviceLineage {
             List<CertificateNode> certificates,
             List<EscertkeNode> escertkeKeys) {}
 
-    private final EntityManager em;
     private final EnrolmentGroupService groups;
-    private final DeviceFqdns fqdns;
+    private final EnrolmentStore enrolments;
+    private final RegistrationStore registrations;
+    private final IssuedCertificates certificates;
+    private final EscertkeKeyStore escertkeKeys;
     private final TenantCa ca;
+    private final Revocations revocations;
     private final AuditLog audit;
-    private final io.m2mtrust.escertke.EscertkeService escertke;
 
     DeviceLineage(
-            EntityManager em,
             EnrolmentGroupService groups,
-            DeviceFqdns fqdns,
+            EnrolmentStore enrolments,
+            RegistrationStore registrations,
+            IssuedCertificates certificates,
+            EscertkeKeyStore escertkeKeys,
             TenantCa ca,
-            AuditLog audit,
-            io.m2mtrust.escertke.EscertkeService escertke) {
-        this.escertke = escertke;
-        this.em = em;
+            Revocations revocations,
+            AuditLog audit) {
         this.groups = groups;
-        this.fqdns = fqdns;
+        this.enrolments = enrolments;
+        this.registrations = registrations;
+        this.certificates = certificates;
+        this.escertkeKeys = escertkeKeys;
         this.ca = ca;
+        this.revocations = revocations;
         this.audit = audit;
-    }
-
-    private List<String> kpmIds(String tenantId, String groupId, String deviceId) {
-        List<String> out = new ArrayList<>();
-        for (GroupKey k : groups.keys(tenantId, groupId)) {
-            out.add(new KpmId(deviceId, k.epoch, groupId, fqdns.mef(tenantId)).value());
-        }
-        return out;
     }
 
     public Lineage of(String tenantId, String groupId, String deviceId) {
         return QuarkusTransaction.requiringNew().call(() -> {
-            groups.get(tenantId, groupId);
-            EnrolmentDevice d = em.find(EnrolmentDevice.class, new EnrolmentDevice.Key(tenantId, groupId, deviceId));
-            if (d == null && !groups.isMember(tenantId, groupId, deviceId)) {
-                throw ApiProblem.notFound("device " + deviceId);
-            }
-            List<String> ids = kpmIds(tenantId, groupId, deviceId);
-            List<EnrolmentNode> enrolments = new ArrayList<>();
-            for (Enrolment e : em.createQuery(
-                            "from Enrolment where tenantId = ?1 and enroleeId in ?2 order by createdAt desc",
-                            Enrolment.class)
-                    .setParameter(1, tenantId)
-                    .setParameter(2, ids)
-                    .setMaxResults(100)
-                    .getResultList()) {
-                List<RegistrationNode> regs = em.createQuery(
-                                "from ClientRegistration where tenantId = ?1 and keId = ?2", ClientRegistration.class)
-                        .setParameter(1, tenantId)
-                        .setParameter(2, e.keId)
-                        .getResultStream()
-                        .map(this::node)
-                        .toList();
-                enrolments.add(new EnrolmentNode(e.enroleeId, e.keId, e.status.name(), e.createdAt, e.expiresAt, regs));
-            }
-            List<RegistrationNode> mef = em.createQuery(
-                            "from ClientRegistration where tenantId = ?1 and clientId in ?2", ClientRegistration.class)
-                    .setParameter(1, tenantId)
-                    .setParameter(2, ids)
-                    .getResultStream()
-                    .map(this::node)
+            String status = groups.requireDeviceStatus(tenantId, groupId, deviceId);
+            List<String> ids = groups.kpmIds(tenantId, groupId, deviceId);
+            List<EnrolmentNode> enrolmentNodes = enrolments.of(tenantId, ids, 100).stream()
+                    .map(e -> new EnrolmentNode(
+                            e.enroleeId(),
+                            e.keId(),
+                            e.status(),
+                            e.createdAt(),
+                            e.expiresAt(),
+                            registrations.underEnrolment(tenantId, e.keId()).stream()
+                                    .map(DeviceLineage::node)
+                                    .toList()))
                     .toList();
-            List<IssuedCertificate> certs = em.createQuery(
-                            "from IssuedCertificate where tenantId = ?1 and enroleeId in ?2 order by issuedAt desc",
-                            IssuedCertificate.class)
-                    .setParameter(1, tenantId)
-                    .setParameter(2, ids)
-                    .setMaxResults(100)
-                    .getResultList();
-            List<String> identities = new ArrayList<>(ids);
-            certs.forEach(c -> identities.add(c.subjectId));
-            List<EscertkeNode> escertke = em.createQuery(
-                            "from EscertkeKey where tenantId = ?1 and (peerIdentity in ?2 or peerSubject in ?2 or "
-                                    + "localIdentity in ?2 or localSubject in ?2) order by createdAt desc",
-                            io.m2mtrust.escertke.EscertkeKey.class)
-                    .setParameter(1, tenantId)
-                    .setParameter(2, identities)
-                    .setMaxResults(100)
-                    .getResultStream()
+            List<RegistrationNode> mef = registrations.ofClients(tenantId, ids).stream()
+                    .map(DeviceLineage::node)
+                    .toList();
+            List<CertificateSummary> certs = certificates.issuedTo(tenantId, ids, 100);
+            List<String> identities = identities(ids, certs);
+            List<EscertkeNode> escertke = escertkeKeys.summariesBoundTo(tenantId, identities, 100).stream()
                     .map(k -> new EscertkeNode(
-                            k.keyId,
-                            identities.contains(k.peerIdentity) || identities.contains(k.peerSubject)
-                                    ? k.localIdentity
-                                    : k.peerIdentity,
-                            k.expiresAt,
-                            k.revokedAt))
+                            k.keyId(),
+                            identities.contains(k.peerIdentity()) || identities.contains(k.peerSubject())
+                                    ? k.localIdentity()
+                                    : k.peerIdentity(),
+                            k.expiresAt(),
+                            k.revokedAt()))
                     .toList();
             return new Lineage(
                     groupId,
                     deviceId,
-                    d == null ? EnrolmentDevice.Status.ALLOWED.name() : d.status.name(),
+                    status,
                     ids,
-                    enrolments,
+                    enrolmentNodes,
                     mef,
                     certs.stream()
                             .map(c -> new CertificateNode(
-                                    c.serial, c.subjectType + ": " + c.subjectId, c.status.name(), c.notAfter))
+                                    c.serial(), c.subjectType() + ": " + c.subjectId(), c.status(), c.notAfter()))
                             .toList(),
                     escertke);
         });
     }
 
-    private RegistrationNode node(ClientRegistration r) {
-        List<KeyNode> keys = em.createQuery(
-                        "from KeyRegistration where tenantId = ?1 and sourceRegId = ?2 order by createdAt desc",
-                        KeyRegistration.class)
-                .setParameter(1, r.tenantId)
-                .setParameter(2, r.regId)
-                .getResultStream()
-                .map(k -> new KeyNode(
-                        k.relativeKeyId + "@" + k.registrar.fqdn(fqdns, r.tenantId),
-                        k.suid,
-                        List.of(k.targetIds),
-                        k.expiresAt))
-                .toList();
-        return new RegistrationNode(r.registrar.name(), r.regId, r.clientId, r.kmId, r.kmExpiresAt, r.expiresAt, keys);
+    /** The device's identities: its KpmIDs and the subjects of the certificates issued to it. */
+    private static List<String> identities(List<String> kpmIds, List<CertificateSummary> certs) {
+        List<String> identities = new ArrayList<>(kpmIds);
+        certs.forEach(c -> identities.add(c.subjectId()));
+        return identities;
+    }
+
+    private static RegistrationNode node(RegistrationSummary r) {
+        return new RegistrationNode(
+                r.registrar(),
+                r.regId(),
+                r.clientId(),
+                r.kmId(),
+                r.kmExpiresAt(),
+                r.expiresAt(),
+                r.keys().stream()
+                        .map(k -> new KeyNode(k.keyIdentifier(), k.suid(), k.targets(), k.expiresAt()))
+                        .toList());
     }
 
     /** What a cascading revoke did. */
     public record Revoked(int enrolments, int registrations, int certificates, int escertkeKeys) {}
 
+    /**
+     * Deny the device first (so nothing new enrols meanwhile), revoke its valid certificates (each audited by the
+     * CA), then revoke its identities in one transaction: every feature holding credentials bound to them revokes
+     * its own ({@link IdentityRevoked}); one summary audit event says what went.
+     */
     public Revoked revokeAll(String tenantId, String groupId, String deviceId, String actor) {
-        Lineage l = of(tenantId, groupId, deviceId);
-        groups.setStatus(tenantId, groupId, deviceId, EnrolmentDevice.Status.DENIED, actor);
-        int certs = 0;
-        for (CertificateNode c : l.certificates()) {
-            if (c.status().equals(IssuedCertificate.Status.VALID.name())) {
+        List<String> ids = QuarkusTransaction.requiringNew().call(() -> {
+            groups.requireDeviceStatus(tenantId, groupId, deviceId); // 404 before anything changes
+            return groups.kpmIds(tenantId, groupId, deviceId);
+        });
+        groups.deny(tenantId, groupId, deviceId, actor);
+        List<CertificateSummary> certs =
+                QuarkusTransaction.requiringNew().call(() -> certificates.issuedTo(tenantId, ids, 100));
+        int revokedCertificates = 0;
+        for (CertificateSummary c : certs) {
+            if (c.valid()) {
                 ca.revoke(tenantId, c.serial(), TenantCa.reasonCode("cessationOfOperation"), actor);
-                certs++;
+                revokedCertificates++;
             }
         }
-        int certificates = certs;
-        Revoked done = QuarkusTransaction.requiringNew().call(() -> {
-            Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-            int enrolments = em.createQuery(
-                            "update Enrolment set status = ?1 where tenantId = ?2 and enroleeId in ?3 and status <> ?1")
-                    .setParameter(1, Enrolment.Status.REVOKED)
-                    .setParameter(2, tenantId)
-                    .setParameter(3, l.kpmIds())
-                    .executeUpdate();
-            List<String> regIds = new ArrayList<>();
-            l.enrolments().forEach(e -> e.registrations().forEach(r -> regIds.add(r.regId())));
-            l.mefRegistrations().forEach(r -> regIds.add(r.regId()));
-            int registrations = regIds.isEmpty()
-                    ? 0
-                    : em.createQuery("delete from ClientRegistration where tenantId = ?1 and regId in ?2")
-                            .setParameter(1, tenantId)
-                            .setParameter(2, regIds)
-                            .executeUpdate();
-            List<String> kids = l.escertkeKeys().stream()
-                    .filter(k -> k.revokedAt() == null)
-                    .map(EscertkeNode::keyId)
-                    .toList();
-            int escertkeRevoked = kids.isEmpty()
-                    ? 0
-                    : em.createQuery("update EscertkeKey set revokedAt = ?1 where tenantId = ?2 and keyId in ?3")
-                            .setParameter(1, now)
-                            .setParameter(2, tenantId)
-                            .setParameter(3, kids)
-                            .executeUpdate();
+        int certificatesRevoked = revokedCertificates;
+        List<String> identities = identities(ids, certs);
+        return QuarkusTransaction.requiringNew().call(() -> {
+            RevocationEffects e = revocations.publish(new IdentityRevoked(tenantId, identities, "device.revoke-all"));
+            int enrolmentsRevoked = e.count(RevocationEffects.ENROLMENTS);
+            int registrationsDeleted = e.count(RevocationEffects.REGISTRATIONS);
+            int escertkeRevoked = e.count(RevocationEffects.ESCERTKE_KEYS);
             audit.append(
                     tenantId,
                     actor,
                     "device.revoke-all",
                     "group/" + groupId + "/device/" + deviceId,
                     AuditLog.Outcome.SUCCESS,
-                    "denied; " + enrolments + " enrolments revoked, " + registrations
-                            + " client registrations (with Km and keys) deleted, " + certificates
+                    "denied; " + enrolmentsRevoked + " enrolments revoked, " + registrationsDeleted
+                            + " client registrations (with Km and keys) deleted, " + certificatesRevoked
                             + " certificates revoked, " + escertkeRevoked + " ESCertKE keys revoked");
-            return new Revoked(enrolments, registrations, certificates, escertkeRevoked);
+            return new Revoked(enrolmentsRevoked, registrationsDeleted, certificatesRevoked, escertkeRevoked);
         });
-        escertke.invalidate(tenantId);
-        return done;
     }
 }

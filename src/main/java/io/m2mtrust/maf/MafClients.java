@@ -1,11 +1,12 @@
 package io.m2mtrust.maf;
 
 import io.m2mtrust.common.SecretBytes;
-import io.m2mtrust.enrolment.DeviceFqdns;
 import io.m2mtrust.mef.CredentialFetchService;
+import io.m2mtrust.mef.Enrolment;
 import io.m2mtrust.registration.ClientRegistration;
 import io.m2mtrust.registration.Registrar;
 import io.m2mtrust.registration.RegistrationProcedures;
+import io.m2mtrust.tenant.DeviceFqdns;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -101,9 +102,8 @@ public class MafClients {
                         .map(r -> r.clientId)
                         .findFirst();
             }
-            io.m2mtrust.mef.Enrolment e =
-                    em.find(io.m2mtrust.mef.Enrolment.class, new io.m2mtrust.mef.Enrolment.Key(tenantId, identity));
-            return e != null && e.status == io.m2mtrust.mef.Enrolment.Status.ACTIVE && e.expiresAt.isAfter(now)
+            Enrolment e = em.find(Enrolment.class, new Enrolment.Key(tenantId, identity));
+            return e != null && e.status == Enrolment.Status.ACTIVE && e.expiresAt.isAfter(now)
                     ? Optional.of(e.enroleeId)
                     : Optional.<String>empty();
         });

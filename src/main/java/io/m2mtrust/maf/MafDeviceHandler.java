@@ -1,9 +1,10 @@
 package io.m2mtrust.maf;
 
-import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.esdata.EsDataRoutes;
 import io.m2mtrust.registration.Registrar;
 import io.m2mtrust.registration.RegistrationProcedures;
 import io.m2mtrust.registration.RegistrationRoutes;
+import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tls.DeviceHttp;
 import io.m2mtrust.tls.DevicePeer;
 import io.m2mtrust.tls.DeviceRequestHandler;
@@ -21,9 +22,9 @@ public class MafDeviceHandler implements DeviceRequestHandler {
 
     private final RegistrationRoutes routes;
     private final MafClients clients;
-    private final io.m2mtrust.esdata.EsDataRoutes esdata;
+    private final EsDataRoutes esdata;
 
-    MafDeviceHandler(RegistrationRoutes routes, MafClients clients, io.m2mtrust.esdata.EsDataRoutes esdata) {
+    MafDeviceHandler(RegistrationRoutes routes, MafClients clients, EsDataRoutes esdata) {
         this.routes = routes;
         this.clients = clients;
         this.esdata = esdata;
@@ -36,7 +37,7 @@ public class MafDeviceHandler implements DeviceRequestHandler {
 
     @Override
     public DeviceHttp.Response handle(DevicePeer peer, DeviceHttp.Request request) {
-        boolean esdataCall = io.m2mtrust.esdata.EsDataRoutes.matches(request.path());
+        boolean esdataCall = EsDataRoutes.matches(request.path());
         if (!RegistrationRoutes.matches(request.path()) && !esdataCall) {
             return routes.error(404, "no such MAF resource");
         }

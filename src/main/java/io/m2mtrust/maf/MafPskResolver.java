@@ -1,7 +1,7 @@
 package io.m2mtrust.maf;
 
 import io.m2mtrust.common.SecretBytes;
-import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tls.PskResolver;
 import jakarta.enterprise.context.ApplicationScoped;
 

@@ -1,6 +1,6 @@
 package io.m2mtrust.maf;
 
-import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tls.DeviceHttp;
 import io.m2mtrust.tls.DevicePeer;
 import io.m2mtrust.tls.DeviceRequestHandler;

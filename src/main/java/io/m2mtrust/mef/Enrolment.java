@@ -1,5 +1,6 @@
 package io.m2mtrust.mef;
 
+import io.m2mtrust.tls.DevicePeer;
 import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
@@ -41,7 +42,7 @@ public class Enrolment extends PanacheEntityBase {
 
     @Enumerated(EnumType.STRING)
     @Column(nullable = false)
-    public io.m2mtrust.tls.DevicePeer.Credential credential;
+    public DevicePeer.Credential credential;
 
     @Column(name = "sealed_ke", nullable = false)
     public byte[] sealedKe;

@@ -2,9 +2,10 @@ package io.m2mtrust.mef;
 
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.SecretBytes;
-import io.m2mtrust.enrolment.DeviceFqdns;
 import io.m2mtrust.keys.KeySealer;
 import io.m2mtrust.policy.PolicyService;
+import io.m2mtrust.tenant.DeviceFqdns;
+import io.m2mtrust.tls.DevicePeer;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -51,10 +52,7 @@ public class EnrolmentService {
 
     /** Stores the session's Ke for {@code enroleeId}, replacing an earlier enrolment of the same enrolee. */
     public Enrolled enrol(
-            String tenantId,
-            String enroleeId,
-            io.m2mtrust.tls.DevicePeer.Credential credential,
-            SecretBytes bootstrapExport) {
+            String tenantId, String enroleeId, DevicePeer.Credential credential, SecretBytes bootstrapExport) {
         if (bootstrapExport.length() != 48) {
             throw new IllegalArgumentException("the Bootstrap exporter gives 48 bytes");
         }

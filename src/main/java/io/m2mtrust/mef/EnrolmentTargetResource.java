@@ -4,7 +4,7 @@ import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.policy.PolicyRules;
 import io.m2mtrust.security.AdminAccess;
-import io.m2mtrust.tenant.TenantDoor;
+import io.m2mtrust.security.TenantDoor;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.persistence.EntityManager;
 import jakarta.validation.Valid;

@@ -1,15 +1,15 @@
 package io.m2mtrust.mef;
 
-import io.m2mtrust.ca.CertificateSubject;
 import io.m2mtrust.ca.EstService;
-import io.m2mtrust.ca.SubjectType;
 import io.m2mtrust.common.ApiProblem;
-import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.common.CertificateSubject;
+import io.m2mtrust.common.SubjectType;
 import io.m2mtrust.registration.ClientRegistration;
 import io.m2mtrust.registration.Registrar;
 import io.m2mtrust.registration.RegistrationProcedures;
 import io.m2mtrust.security.AdminAccess;
-import io.m2mtrust.tenant.TenantDoor;
+import io.m2mtrust.security.TenantDoor;
+import io.m2mtrust.tenant.DeviceFqdns;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.vertx.core.json.JsonObject;
 import jakarta.persistence.EntityManager;

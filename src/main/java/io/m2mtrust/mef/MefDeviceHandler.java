@@ -3,9 +3,13 @@ package io.m2mtrust.mef;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.m2mtrust.ca.EstService;
 import io.m2mtrust.common.SecretBytes;
-import io.m2mtrust.enrolment.DeviceFqdns;
 import io.m2mtrust.hsm.HsmUnavailableException;
+import io.m2mtrust.registration.Registrar;
+import io.m2mtrust.registration.RegistrationProcedures;
+import io.m2mtrust.registration.RegistrationRoutes;
+import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tls.DeviceHttp;
 import io.m2mtrust.tls.DevicePeer;
 import io.m2mtrust.tls.DeviceRequestHandler;
@@ -28,21 +32,21 @@ public class MefDeviceHandler implements DeviceRequestHandler {
             Boolean remoteManagementIndication) {}
 
     private final EnrolmentService enrolments;
-    private final io.m2mtrust.ca.EstService est;
+    private final EstService est;
     private final CredentialFetchService fetches;
     private static final java.util.regex.Pattern COMMAND =
             java.util.regex.Pattern.compile("/clientRegistration/([^/?]{1,40})/command");
 
-    private final io.m2mtrust.registration.RegistrationRoutes routes;
+    private final RegistrationRoutes routes;
     private final MefCommands commands;
     private final DeviceFqdns fqdns;
     private final ObjectMapper json;
 
     MefDeviceHandler(
             EnrolmentService enrolments,
-            io.m2mtrust.ca.EstService est,
+            EstService est,
             CredentialFetchService fetches,
-            io.m2mtrust.registration.RegistrationRoutes routes,
+            RegistrationRoutes routes,
             MefCommands commands,
             DeviceFqdns fqdns,
             ObjectMapper mapper) {
@@ -64,7 +68,7 @@ public class MefDeviceHandler implements DeviceRequestHandler {
 
     @Override
     public DeviceHttp.Response handle(DevicePeer peer, DeviceHttp.Request request) {
-        if (request.path().startsWith(io.m2mtrust.ca.EstService.PREFIX)) {
+        if (request.path().startsWith(EstService.PREFIX)) {
             return est.handle(peer, request);
         }
         if (request.path().startsWith("/fetchCredentials/")) {
@@ -74,8 +78,8 @@ public class MefDeviceHandler implements DeviceRequestHandler {
         if (cmd.matches()) {
             return command(peer, request, cmd.group(1));
         }
-        if (io.m2mtrust.registration.RegistrationRoutes.matches(request.path())) {
-            return routes.handle(io.m2mtrust.registration.Registrar.MEF, peer, request, java.util.Optional::empty);
+        if (RegistrationRoutes.matches(request.path())) {
+            return routes.handle(Registrar.MEF, peer, request, java.util.Optional::empty);
         }
         if (!request.path().equals("/enrolment")) {
             return error(404, "no such MEF resource");
@@ -198,7 +202,7 @@ public class MefDeviceHandler implements DeviceRequestHandler {
                                 routes.body(request, MefCommands.CommandUpdate.class)));
             }
             return routes.error(405, "use GET or PUT");
-        } catch (io.m2mtrust.registration.RegistrationProcedures.Problem p) {
+        } catch (RegistrationProcedures.Problem p) {
             return routes.error(p.status, p.getMessage());
         } catch (HsmUnavailableException e) {
             return routes.error(503, "the HSM is not available; retry later");

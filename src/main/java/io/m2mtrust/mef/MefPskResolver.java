@@ -1,10 +1,11 @@
 package io.m2mtrust.mef;
 
 import io.m2mtrust.common.SecretBytes;
-import io.m2mtrust.enrolment.DeviceFqdns;
 import io.m2mtrust.enrolment.EnrolmentGroupService;
 import io.m2mtrust.enrolment.KpmDerivation;
 import io.m2mtrust.enrolment.KpmId;
+import io.m2mtrust.keys.KeySealer;
+import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tls.PskResolver;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -22,14 +23,14 @@ public class MefPskResolver implements PskResolver {
     private final KpmDerivation kpm;
     private final DeviceFqdns fqdns;
     private final jakarta.persistence.EntityManager em;
-    private final io.m2mtrust.keys.KeySealer sealer;
+    private final KeySealer sealer;
 
     MefPskResolver(
             EnrolmentGroupService groups,
             KpmDerivation kpm,
             DeviceFqdns fqdns,
             jakarta.persistence.EntityManager em,
-            io.m2mtrust.keys.KeySealer sealer) {
+            KeySealer sealer) {
         this.groups = groups;
         this.kpm = kpm;
         this.fqdns = fqdns;
@@ -65,8 +66,7 @@ public class MefPskResolver implements PskResolver {
             return k == null
                     ? Optional.<SecretBytes>empty()
                     : Optional.of(sealer.open(
-                            new io.m2mtrust.keys.KeySealer.SealContext(
-                                    tenantId, identity, ImportedKpmResource.SEAL_PURPOSE),
+                            new KeySealer.SealContext(tenantId, identity, ImportedKpmResource.SEAL_PURPOSE),
                             k.sealedKpm));
         });
     }

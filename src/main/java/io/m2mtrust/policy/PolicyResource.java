@@ -2,7 +2,7 @@ package io.m2mtrust.policy;
 
 import io.m2mtrust.common.ETags;
 import io.m2mtrust.security.AdminAccess;
-import io.m2mtrust.tenant.TenantDoor;
+import io.m2mtrust.security.TenantDoor;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -28,10 +28,7 @@ public class PolicyResource {
     private final TenantDoor door;
     private final AdminAccess access;
 
-    private final CryptoPolicySimulator simulator;
-
-    PolicyResource(PolicyService policies, TenantDoor door, AdminAccess access, CryptoPolicySimulator simulator) {
-        this.simulator = simulator;
+    PolicyResource(PolicyService policies, TenantDoor door, AdminAccess access) {
         this.policies = policies;
         this.door = door;
         this.access = access;
@@ -52,26 +49,5 @@ public class PolicyResource {
         door.enter(tenant, AdminAccess.Need.WRITE);
         TenantPolicy p = policies.replace(tenant, doc, ifMatch, access.actor());
         return Response.ok(PolicyDocument.of(p)).tag(ETags.of(p.version)).build();
-    }
-
-    public record SimulateRequest(
-            @NotNull CryptoPolicySimulator.Operation operation,
-
-            @NotNull @jakarta.validation.constraints.Size(min = 1, max = 300)
-            String originator,
-
-            @NotNull @jakarta.validation.constraints.Size(min = 1, max = 300)
-            String target) {}
-
-    @jakarta.ws.rs.POST
-    @Path("simulate")
-    @Operation(
-            summary =
-                    "Crypto-policy simulator: which SUID, key, algorithm and key version an operation between originator and target would "
-                            + "use, or where it would fail and why — a dry run that opens no key and changes nothing (read access suffices)")
-    public CryptoPolicySimulator.Simulation simulate(
-            @PathParam("tenant") String tenant, @jakarta.validation.Valid @NotNull SimulateRequest req) {
-        door.enter(tenant, AdminAccess.Need.READ);
-        return simulator.simulate(tenant, req.operation(), req.originator(), req.target());
     }
 }

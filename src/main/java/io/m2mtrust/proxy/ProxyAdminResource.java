@@ -2,8 +2,11 @@ package io.m2mtrust.proxy;
 
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.escertke.EscertkeService;
+import io.m2mtrust.escertke.PeerIdentity;
+import io.m2mtrust.esdata.EndpointService;
 import io.m2mtrust.security.AdminAccess;
-import io.m2mtrust.tenant.TenantDoor;
+import io.m2mtrust.security.TenantDoor;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.persistence.EntityManager;
 import jakarta.validation.Valid;
@@ -100,7 +103,7 @@ public class ProxyAdminResource {
     private final AdminAccess access;
     private final AuditLog audit;
     private final ProxyService proxy;
-    private final io.m2mtrust.esdata.EndpointService endpoints;
+    private final EndpointService endpoints;
 
     private final ProxyOriginator originator;
 
@@ -110,7 +113,7 @@ public class ProxyAdminResource {
             AdminAccess access,
             AuditLog audit,
             ProxyService proxy,
-            io.m2mtrust.esdata.EndpointService endpoints,
+            EndpointService endpoints,
             ProxyOriginator originator) {
         this.em = em;
         this.originator = originator;
@@ -153,8 +156,7 @@ public class ProxyAdminResource {
         if (!body.cseBase().matches("[A-Za-z0-9._-]{1,100}")) {
             errors.add(ApiProblem.fieldError("cseBase", "the CSEBase resource name, like cse-in"));
         }
-        if (body.spId() != null
-                && io.m2mtrust.escertke.PeerIdentity.spFqdn(body.spId()).isEmpty()) {
+        if (body.spId() != null && PeerIdentity.spFqdn(body.spId()).isEmpty()) {
             errors.add(ApiProblem.fieldError("spId", "an M2M-SP-ID: // and a lowercase FQDN, like //acme.example"));
         }
         int lifetime = body.randLifetimeSeconds() == null ? 3600 : body.randLifetimeSeconds();
@@ -367,11 +369,10 @@ public class ProxyAdminResource {
         ProxyRemote remote =
                 originator.remote(tenant, name).orElseThrow(() -> ApiProblem.notFound("remote receiver " + name));
         try {
-            io.m2mtrust.escertke.EscertkeService.Established k =
-                    originator.establishNew(tenant, cfg, body.from(), remote, access.actor());
+            EscertkeService.Established k = originator.establishNew(tenant, cfg, body.from(), remote, access.actor());
             // the established key is chained as escertke.established with this actor; failures are chained here
             return Response.status(201).entity(k).build();
-        } catch (io.m2mtrust.escertke.EscertkeService.Failure f) {
+        } catch (EscertkeService.Failure f) {
             audit.appendIndependently(
                     tenant,
                     access.actor(),

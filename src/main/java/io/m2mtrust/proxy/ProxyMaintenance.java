@@ -1,5 +1,6 @@
 package io.m2mtrust.proxy;
 
+import io.m2mtrust.escertke.EscertkeService;
 import io.m2mtrust.esprim.EsprimReceiver;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -13,9 +14,9 @@ public class ProxyMaintenance {
 
     private final EsprimReceiver receiver;
     private final ProxyService proxy;
-    private final io.m2mtrust.escertke.EscertkeService escertke;
+    private final EscertkeService escertke;
 
-    ProxyMaintenance(EsprimReceiver receiver, ProxyService proxy, io.m2mtrust.escertke.EscertkeService escertke) {
+    ProxyMaintenance(EsprimReceiver receiver, ProxyService proxy, EscertkeService escertke) {
         this.receiver = receiver;
         this.proxy = proxy;
         this.escertke = escertke;

@@ -1,12 +1,17 @@
 package io.m2mtrust.proxy;
 
 import io.m2mtrust.common.SecretBytes;
-import io.m2mtrust.esdata.EsDataKeys;
+import io.m2mtrust.escertke.EscertkeKey;
+import io.m2mtrust.escertke.EscertkeService;
+import io.m2mtrust.escertke.PeerIdentity;
 import io.m2mtrust.esprim.EsprimError;
 import io.m2mtrust.esprim.EsprimKdf;
 import io.m2mtrust.esprim.EsprimObject;
 import io.m2mtrust.esprim.EsprimRand;
 import io.m2mtrust.esprim.RandObject;
+import io.m2mtrust.keysource.KeyResolution;
+import io.m2mtrust.keysource.KeySources;
+import io.m2mtrust.keysource.KeyUsage;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -38,11 +43,11 @@ public class ProxyOriginator {
     private static final Duration MARGIN = Duration.ofSeconds(30);
 
     private final EntityManager em;
-    private final EsDataKeys keys;
-    private final io.m2mtrust.escertke.EscertkeService escertke;
+    private final KeySources keys;
+    private final EscertkeService escertke;
     private final CseClient http = new CseClient();
 
-    ProxyOriginator(EntityManager em, EsDataKeys keys, io.m2mtrust.escertke.EscertkeService escertke) {
+    ProxyOriginator(EntityManager em, KeySources keys, EscertkeService escertke) {
         this.em = em;
         this.keys = keys;
         this.escertke = escertke;
@@ -69,10 +74,10 @@ public class ProxyOriginator {
             // no configured key: ESCertKE with the receiver; the originator then speaks with its absolute ID, the
             // identity its certificate and the established key are bound to
             try {
-                io.m2mtrust.escertke.EscertkeService.Established k = establish(tenantId, cfg, origin, remote);
+                EscertkeService.Established k = establish(tenantId, cfg, origin, remote);
                 origin = k.localIdentity();
                 remote = withKey(remote, k.keyId());
-            } catch (io.m2mtrust.escertke.EscertkeService.Failure f) {
+            } catch (EscertkeService.Failure f) {
                 return ProxyService.answer(
                         f.rsc, "ESCertKE with " + remote.receiverId + " failed: " + f.getMessage(), ri);
             }
@@ -98,20 +103,18 @@ public class ProxyOriginator {
     }
 
     /** The usable ESCertKE key between {@code origin} and the remote receiver, established now when there is none. */
-    io.m2mtrust.escertke.EscertkeService.Established establish(
-            String tenantId, ProxyConfig cfg, String origin, ProxyRemote remote)
-            throws io.m2mtrust.escertke.EscertkeService.Failure {
-        String from = io.m2mtrust.escertke.PeerIdentity.of(origin, cfg.spId, cfg.cseId)
-                .map(io.m2mtrust.escertke.PeerIdentity::absolute)
-                .orElseThrow(() -> new io.m2mtrust.escertke.EscertkeService.Failure(
+    EscertkeService.Established establish(String tenantId, ProxyConfig cfg, String origin, ProxyRemote remote)
+            throws EscertkeService.Failure {
+        String from = PeerIdentity.of(origin, cfg.spId, cfg.cseId)
+                .map(PeerIdentity::absolute)
+                .orElseThrow(() -> new EscertkeService.Failure(
                         cfg.spId == null ? 5207 : 4000,
                         cfg.spId == null
                                 ? "ESCertKE needs the tenant's M2M-SP-ID in the proxy configuration"
                                 : origin + " is not a CSE-ID or AE-ID a certificate can name"));
-        Optional<io.m2mtrust.escertke.EscertkeKey> known = escertke.current(tenantId, from, remote.receiverId);
+        Optional<EscertkeKey> known = escertke.current(tenantId, from, remote.receiverId);
         if (known.isPresent()) {
-            return new io.m2mtrust.escertke.EscertkeService.Established(
-                    known.get().keyId, from, remote.receiverId, known.get().expiresAt);
+            return new EscertkeService.Established(known.get().keyId, from, remote.receiverId, known.get().expiresAt);
         }
         Duration timeout = Duration.ofMillis(cfg.timeoutMs);
         return escertke.initiate(
@@ -125,9 +128,9 @@ public class ProxyOriginator {
     }
 
     /** A new ESCertKE key between {@code origin} and the remote receiver (admin request), whatever keys exist already. */
-    io.m2mtrust.escertke.EscertkeService.Established establishNew(
+    EscertkeService.Established establishNew(
             String tenantId, ProxyConfig cfg, String origin, ProxyRemote remote, String actor)
-            throws io.m2mtrust.escertke.EscertkeService.Failure {
+            throws EscertkeService.Failure {
         Duration timeout = Duration.ofMillis(cfg.timeoutMs);
         return escertke.initiate(
                 tenantId,
@@ -140,8 +143,7 @@ public class ProxyOriginator {
     }
 
     /** One ESCertKE Notify (securityInfo type 6) to the Terminating end-point; the records of its answer. */
-    byte[] escertkeNotify(String url, String from, byte[] records, Duration timeout)
-            throws io.m2mtrust.escertke.EscertkeService.Failure {
+    byte[] escertkeNotify(String url, String from, byte[] records, Duration timeout) throws EscertkeService.Failure {
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put("X-M2M-Origin", from);
         headers.put("X-M2M-RI", "escertke-" + HexFormat.of().formatHex(bytes(8)));
@@ -158,7 +160,7 @@ public class ProxyOriginator {
         }
         CseClient.Answer a = http.send(url, "POST", "", headers, body, timeout);
         if (a.rsc() != 2000) {
-            throw new io.m2mtrust.escertke.EscertkeService.Failure(
+            throw new EscertkeService.Failure(
                     a.rsc(),
                     "the Terminating end-point answered " + a.rsc() + ": "
                             + new String(a.body(), StandardCharsets.UTF_8));
@@ -168,12 +170,12 @@ public class ProxyOriginator {
                 || !(seci.get("sit") instanceof Number sit)
                 || sit.intValue() != 6
                 || !(seci.get("eckm") instanceof String eckm)) {
-            throw new io.m2mtrust.escertke.EscertkeService.Failure(4000, "the answer carries no ESCertKE message");
+            throw new EscertkeService.Failure(4000, "the answer carries no ESCertKE message");
         }
         try {
             return java.util.Base64.getDecoder().decode(eckm);
         } catch (IllegalArgumentException e) {
-            throw new io.m2mtrust.escertke.EscertkeService.Failure(4000, "the answer's ESCertKE message is not base64");
+            throw new EscertkeService.Failure(4000, "the answer's ESCertKE message is not base64");
         }
     }
 
@@ -297,8 +299,8 @@ public class ProxyOriginator {
         if (!fresh && known != null && known.until().isAfter(now)) {
             return known;
         }
-        EsDataKeys.Resolution key = QuarkusTransaction.requiringNew()
-                .call(() -> keys.resolve(tenantId, origin, remote.keyId, EsDataKeys.Usage.ESPRIM, true));
+        KeyResolution key = QuarkusTransaction.requiringNew()
+                .call(() -> keys.resolve(tenantId, origin, remote.keyId, KeyUsage.ESPRIM, true));
         if (!key.usable()) {
             throw new EsprimError(
                     EsprimError.UNKNOWN_KEY_ID,

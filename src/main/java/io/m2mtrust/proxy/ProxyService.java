@@ -1,10 +1,14 @@
 package io.m2mtrust.proxy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.m2mtrust.common.RequestSizeLimit;
+import io.m2mtrust.common.StrictJson;
+import io.m2mtrust.escertke.EscertkeService;
 import io.m2mtrust.esprim.EsprimError;
 import io.m2mtrust.esprim.EsprimReceiver;
 import io.m2mtrust.esprim.RandObject;
 import io.m2mtrust.policy.PolicyService;
+import io.m2mtrust.policy.TenantPolicy;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -32,7 +36,7 @@ public class ProxyService {
 
     private static final Logger LOG = Logger.getLogger(ProxyService.class);
     static final ObjectMapper JSON = new ObjectMapper();
-    static final int MAX_REQUEST = io.m2mtrust.common.RequestSizeLimit.ONEM2M_MAX_BODY_BYTES;
+    static final int MAX_REQUEST = RequestSizeLimit.ONEM2M_MAX_BODY_BYTES;
 
     /** An incoming primitive in the HTTP binding. */
     public record Incoming(String method, String path, String query, Map<String, String> headers, byte[] body) {
@@ -71,7 +75,7 @@ public class ProxyService {
     private final ProxyOriginator originator;
     private final ProxyEsData esdata;
     private final PolicyService policies;
-    private final io.m2mtrust.escertke.EscertkeService escertke;
+    private final EscertkeService escertke;
     private final CseClient cse = new CseClient();
 
     ProxyService(
@@ -80,7 +84,7 @@ public class ProxyService {
             ProxyOriginator originator,
             ProxyEsData esdata,
             PolicyService policies,
-            io.m2mtrust.escertke.EscertkeService escertke) {
+            EscertkeService escertke) {
         this.em = em;
         this.escertke = escertke;
         this.receiver = receiver;
@@ -294,8 +298,7 @@ public class ProxyService {
         } catch (IllegalArgumentException e) {
             return answer(4000, "the ESCertKE message is not base64", ri);
         }
-        io.m2mtrust.escertke.EscertkeService.Step step =
-                escertke.terminate(tenantId, cfg.spId, cfg.cseId, entity.entityId, origin, message);
+        EscertkeService.Step step = escertke.terminate(tenantId, cfg.spId, cfg.cseId, entity.entityId, origin, message);
         if (!step.ok()) {
             LOG.debugf("ESCertKE refused for %s from %s: %d %s", entity.entityId, origin, step.rsc(), step.problem());
             return answer(step.rsc(), step.problem(), ri);
@@ -450,7 +453,7 @@ public class ProxyService {
     /** m2m:e2eSecInfo: the ESPrim SUIDs the tenant allows (13, 23, 33; 43–45 with ESCertKE) and the shared receiver rand object. */
     public Map<String, Object> e2eSecInfo(String tenantId, ProxyConfig cfg, ProtectedEntity entity) {
         List<Integer> esf = new ArrayList<>();
-        io.m2mtrust.policy.TenantPolicy policy = policies.get(tenantId);
+        TenantPolicy policy = policies.get(tenantId);
         List<Integer> allowed = Arrays.asList(policy.allowedSuids);
         for (int s : new int[] {13, 23, 33}) {
             if (allowed.contains(s)) {
@@ -515,7 +518,7 @@ public class ProxyService {
             return null;
         }
         try {
-            Map<String, Object> doc = io.m2mtrust.common.StrictJson.object(body);
+            Map<String, Object> doc = StrictJson.object(body);
             Object seci = doc.get("m2m:seci");
             return seci instanceof Map ? (Map<String, Object>) seci : null;
         } catch (java.io.IOException e) {

@@ -1,6 +1,6 @@
 package io.m2mtrust.registration;
 
-import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.tenant.DeviceFqdns;
 
 import java.util.Set;
 

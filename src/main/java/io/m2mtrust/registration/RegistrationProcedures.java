@@ -2,6 +2,7 @@ package io.m2mtrust.registration;
 
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.common.Sql;
 import io.m2mtrust.keys.KeySealer;
 import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.policy.TenantPolicy;
@@ -106,7 +107,7 @@ public class RegistrationProcedures {
             return QuarkusTransaction.requiringNew()
                     .call(() -> registerTx(registrar, tenantId, fqdn, clientId, req, remoteKm, admin, labels));
         } catch (RuntimeException e) {
-            if (io.m2mtrust.common.Sql.isUniqueViolation(e)) {
+            if (Sql.isUniqueViolation(e)) {
                 throw new Problem(409, "another registration of this client completed at the same moment; retry");
             }
             throw e;
@@ -406,7 +407,7 @@ public class RegistrationProcedures {
                 return out;
             });
         } catch (RuntimeException e) {
-            if (io.m2mtrust.common.Sql.isUniqueViolation(e)) {
+            if (Sql.isUniqueViolation(e)) {
                 throw new Problem(409, "this TLS session's exporter key is already registered");
             }
             throw e;

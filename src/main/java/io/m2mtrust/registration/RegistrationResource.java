@@ -2,9 +2,12 @@ package io.m2mtrust.registration;
 
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.ApiProblem;
-import io.m2mtrust.enrolment.DeviceFqdns;
 import io.m2mtrust.security.AdminAccess;
-import io.m2mtrust.tenant.TenantDoor;
+import io.m2mtrust.security.ClientRevoked;
+import io.m2mtrust.security.RevocationEffects;
+import io.m2mtrust.security.Revocations;
+import io.m2mtrust.security.TenantDoor;
+import io.m2mtrust.tenant.DeviceFqdns;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.persistence.EntityManager;
 import jakarta.ws.rs.Consumes;
@@ -20,9 +23,7 @@ import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * MEF and MAF client registrations and key registrations per tenant ({@code mef-…} / {@code maf-…}):
@@ -77,7 +78,8 @@ public class RegistrationResource {
     private final AdminAccess access;
     private final DeviceFqdns fqdns;
     private final AuditLog audit;
-    private final io.m2mtrust.escertke.EscertkeService escertke;
+    private final Revocations revocations;
+    private final RegistrationStore store;
 
     RegistrationResource(
             EntityManager em,
@@ -85,8 +87,10 @@ public class RegistrationResource {
             AdminAccess access,
             DeviceFqdns fqdns,
             AuditLog audit,
-            io.m2mtrust.escertke.EscertkeService escertke) {
-        this.escertke = escertke;
+            Revocations revocations,
+            RegistrationStore store) {
+        this.store = store;
+        this.revocations = revocations;
         this.em = em;
         this.door = door;
         this.access = access;
@@ -134,13 +138,9 @@ public class RegistrationResource {
                     .setParameter(3, r)
                     .executeUpdate();
             // cascade: the ESCertKE keys established with the client's identity stop being usable too
-            int escertke = em.createQuery(
-                            "update EscertkeKey set revokedAt = ?1 where tenantId = ?2 and revokedAt is null and "
-                                    + "(peerIdentity = ?3 or localIdentity = ?3)")
-                    .setParameter(1, Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS))
-                    .setParameter(2, tenant)
-                    .setParameter(3, c.clientId)
-                    .executeUpdate();
+            int escertke = revocations
+                    .publish(new ClientRevoked(tenant, r.name(), reg, c.clientId))
+                    .count(RevocationEffects.ESCERTKE_KEYS);
             audit.append(
                     tenant,
                     access.actor(),
@@ -154,74 +154,7 @@ public class RegistrationResource {
         if (n == 0) {
             throw ApiProblem.notFound(r + " client registration " + reg);
         }
-        escertke.invalidate(tenant); // its ESCertKE keys were revoked with it
         return Response.noContent().build();
-    }
-
-    @GET
-    @Path("{fn: mef|maf}-clients/{reg}/lineage")
-    @Operation(
-            summary = "Key lineage of a client: its enrolment (KeID, enrolee, expiry) → Km (MAF) → its registered keys")
-    public Map<String, Object> lineage(
-            @PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("reg") String reg) {
-        door.enter(tenant, AdminAccess.Need.READ);
-        Registrar r = registrar(fn);
-        return QuarkusTransaction.requiringNew().call(() -> {
-            ClientRegistration c = em.find(ClientRegistration.class, new ClientRegistration.Key(tenant, reg));
-            if (c == null || c.registrar != r) {
-                throw ApiProblem.notFound(r + " client registration " + reg);
-            }
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("client", RegistrationView.of(c));
-            List<Object[]> enrolments = em.createQuery(
-                            "select e.keId, e.enroleeId, e.status, e.createdAt, e.expiresAt from Enrolment e where e.tenantId = ?1 and "
-                                    + "(e.keId = ?2 or e.enroleeId = ?3) order by e.createdAt desc",
-                            Object[].class)
-                    .setParameter(1, tenant)
-                    .setParameter(2, c.keId == null ? "" : c.keId)
-                    .setParameter(3, c.clientId)
-                    .setMaxResults(10)
-                    .getResultList();
-            out.put(
-                    "enrolments",
-                    enrolments.stream()
-                            .map(e -> Map.of(
-                                    "keId",
-                                    e[0],
-                                    "enroleeId",
-                                    e[1],
-                                    "status",
-                                    e[2].toString(),
-                                    "createdAt",
-                                    e[3],
-                                    "expirationTime",
-                                    e[4]))
-                            .toList());
-            out.put("keys", keysOf(tenant, r, c.regId));
-            // pairwise keys established by ESCertKE with this client's identity (as either side)
-            out.put(
-                    "escertkeKeys",
-                    em.createQuery(
-                                    "from EscertkeKey where tenantId = ?1 and (peerIdentity = ?2 or localIdentity = ?2) order by createdAt desc",
-                                    io.m2mtrust.escertke.EscertkeKey.class)
-                            .setParameter(1, tenant)
-                            .setParameter(2, c.clientId)
-                            .setMaxResults(100)
-                            .getResultStream()
-                            .map(k -> {
-                                Map<String, Object> m = new LinkedHashMap<>();
-                                m.put("keyId", k.keyId);
-                                m.put("role", k.role.name());
-                                m.put(
-                                        "peerIdentity",
-                                        k.localIdentity.equals(c.clientId) ? k.peerIdentity : k.localIdentity);
-                                m.put("expirationTime", k.expiresAt);
-                                m.put("revokedAt", k.revokedAt);
-                                return m;
-                            })
-                            .toList());
-            return out;
-        });
     }
 
     @GET
@@ -230,7 +163,7 @@ public class RegistrationResource {
     public List<KeyView> keys(@PathParam("tenant") String tenant, @PathParam("fn") String fn) {
         door.enter(tenant, AdminAccess.Need.READ);
         Registrar r = registrar(fn);
-        return QuarkusTransaction.requiringNew().call(() -> keysOf(tenant, r, null));
+        return QuarkusTransaction.requiringNew().call(() -> store.keyViews(tenant, r, null));
     }
 
     @DELETE
@@ -264,31 +197,6 @@ public class RegistrationResource {
             throw ApiProblem.notFound("key registration " + rel);
         }
         return Response.noContent().build();
-    }
-
-    private List<KeyView> keysOf(String tenant, Registrar r, String regIdOrNull) {
-        String fqdn = r.fqdn(fqdns, tenant);
-        return em.createQuery(
-                        "from KeyRegistration where tenantId = ?1 and registrar = ?2 and (?3 is null or sourceRegId = ?3) "
-                                + "order by createdAt desc",
-                        KeyRegistration.class)
-                .setParameter(1, tenant)
-                .setParameter(2, r)
-                .setParameter(3, regIdOrNull)
-                .setMaxResults(1000)
-                .getResultStream()
-                .map(k -> new KeyView(
-                        k.relativeKeyId,
-                        k.relativeKeyId + "@" + fqdn,
-                        k.sourceClientId,
-                        k.suid,
-                        List.of(k.targetIds),
-                        List.of(k.labels),
-                        k.adminFqdn,
-                        k.keySource,
-                        k.expiresAt,
-                        k.createdAt))
-                .toList();
     }
 
     private static Registrar registrar(String fn) {

@@ -1,6 +1,7 @@
 package io.m2mtrust.security;
 
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.tenant.Tenant;
 import io.quarkus.security.identity.SecurityIdentity;
 import jakarta.enterprise.context.RequestScoped;
 import jakarta.inject.Inject;
@@ -96,10 +97,8 @@ public class AdminAccess {
      * request's persistence context, so the check adds no query.
      */
     private void requireActiveTenant(String tenantId) {
-        io.m2mtrust.tenant.Tenant t = em.find(io.m2mtrust.tenant.Tenant.class, tenantId);
-        if (t != null
-                && t.status != io.m2mtrust.tenant.Tenant.Status.ACTIVE
-                && t.status != io.m2mtrust.tenant.Tenant.Status.CREATING) {
+        Tenant t = em.find(Tenant.class, tenantId);
+        if (t != null && t.status != Tenant.Status.ACTIVE && t.status != Tenant.Status.CREATING) {
             throw new ApiProblem(
                     403,
                     "tenant-inactive",

@@ -53,14 +53,4 @@ public class Tenant extends PanacheEntityBase {
 
     @Version
     public long version;
-
-    /**
-     * Row lock on the tenant for the current transaction: serialises key creation and rotation per
-     * tenant across replicas (the version numbers they compute must not collide).
-     */
-    public static void lockForUpdate(jakarta.persistence.EntityManager em, String tenantId) {
-        em.createNativeQuery("select id from tenant where id = ?1 for update")
-                .setParameter(1, tenantId)
-                .getResultList();
-    }
 }

@@ -1,5 +1,6 @@
 package io.m2mtrust.tls;
 
+import io.m2mtrust.tenant.DeviceFqdns;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetSocket;
 import org.bouncycastle.tls.TlsServerProtocol;
@@ -24,7 +25,7 @@ final class DeviceConnection {
     private final DeviceTlsServer server;
     private final SerialExecutor serial;
     private final DeviceHttp.Decoder http;
-    private final Function<io.m2mtrust.enrolment.DeviceFqdns.Function, DeviceRequestHandler> handlers;
+    private final Function<DeviceFqdns.Function, DeviceRequestHandler> handlers;
     private final Runnable onSocketClosed;
     private final Runnable onPause;
     private DevicePeer peer;
@@ -35,7 +36,7 @@ final class DeviceConnection {
             DeviceTlsServer server,
             Executor pool,
             DeviceTlsConfig config,
-            Function<io.m2mtrust.enrolment.DeviceFqdns.Function, DeviceRequestHandler> handlers,
+            Function<DeviceFqdns.Function, DeviceRequestHandler> handlers,
             Runnable onSocketClosed,
             Runnable onPause) {
         this.onSocketClosed = onSocketClosed;

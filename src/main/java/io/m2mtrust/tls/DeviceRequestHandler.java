@@ -1,6 +1,6 @@
 package io.m2mtrust.tls;
 
-import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.tenant.DeviceFqdns;
 
 /** A function served on the device TLS listener (the MEF now, the MAF later), chosen by the SNI host. */
 public interface DeviceRequestHandler {

@@ -1,7 +1,8 @@
 package io.m2mtrust.tls;
 
-import io.m2mtrust.enrolment.DeviceFqdns;
+import io.m2mtrust.hsm.HsmCrypto;
 import io.m2mtrust.policy.TenantPolicy;
+import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tenant.Tenant;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.runtime.ShutdownEvent;
@@ -47,7 +48,7 @@ public class DeviceTlsListener {
     private final CertificateAuthentication certificates;
     private final AtomicInteger open = new AtomicInteger();
     private final io.micrometer.core.instrument.Counter pauses;
-    private final io.m2mtrust.hsm.HsmCrypto hsm;
+    private final HsmCrypto hsm;
     private final SecureRandom random = new SecureRandom();
     private ExecutorService workers;
     private NetServer server;
@@ -61,7 +62,7 @@ public class DeviceTlsListener {
             Instance<PskResolver> resolvers,
             Instance<DeviceRequestHandler> requestHandlers,
             Instance<CertificateAuthentication> certificates,
-            io.m2mtrust.hsm.HsmCrypto hsm,
+            HsmCrypto hsm,
             io.micrometer.core.instrument.MeterRegistry registry) {
         this.pauses = io.micrometer.core.instrument.Counter.builder("m2m.device_tls.pauses")
                 .description("times a device connection was paused because it sent faster than it was served")

@@ -1,8 +1,8 @@
 package io.m2mtrust.tls;
 
 import io.m2mtrust.common.SecretBytes;
-import io.m2mtrust.enrolment.DeviceFqdns;
 import io.m2mtrust.hsm.HsmCrypto;
+import io.m2mtrust.tenant.DeviceFqdns;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.tls.AbstractTlsServer;
 import org.bouncycastle.tls.AlertDescription;

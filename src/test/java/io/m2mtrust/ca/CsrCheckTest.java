@@ -3,6 +3,8 @@ package io.m2mtrust.ca;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.m2mtrust.common.CertificateSubject;
+import io.m2mtrust.common.SubjectType;
 import org.bouncycastle.asn1.DERPrintableString;
 import org.bouncycastle.asn1.DERUTF8String;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;

@@ -4,9 +4,9 @@ import static io.m2mtrust.testsupport.Api.as;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.m2mtrust.ca.IssuedCertificate;
-import io.m2mtrust.ca.SubjectType;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.common.SubjectType;
 import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.MiniCse;
 import io.m2mtrust.testsupport.OpenSsl;

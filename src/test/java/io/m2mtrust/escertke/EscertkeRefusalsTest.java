@@ -5,8 +5,8 @@ import static io.m2mtrust.testsupport.Api.as;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.m2mtrust.ca.IssuedCertificate;
-import io.m2mtrust.ca.SubjectType;
 import io.m2mtrust.ca.TenantCa;
+import io.m2mtrust.common.SubjectType;
 import io.m2mtrust.testsupport.MiniCse;
 import io.m2mtrust.testsupport.OpenSsl;
 import io.m2mtrust.testsupport.TlsFlights;

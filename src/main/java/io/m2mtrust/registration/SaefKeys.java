@@ -2,11 +2,11 @@ package io.m2mtrust.maf;
 
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.SecretBytes;
-import io.m2mtrust.enrolment.DeviceFqdns;
 import io.m2mtrust.keys.KeySealer;
 import io.m2mtrust.registration.KeyRegistration;
 import io.m2mtrust.registration.Registrar;
 import io.m2mtrust.registration.RegistrationProcedures;
+import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tls.PskResolver;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;

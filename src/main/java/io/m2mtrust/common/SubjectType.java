@@ -1,4 +1,4 @@
-package io.m2mtrust.ca;
+package io.m2mtrust.common;
 
 import org.bouncycastle.asn1.x509.GeneralName;
 

@@ -1,5 +1,8 @@
-package io.m2mtrust.tenant;
+package io.m2mtrust.onboarding;
 
+import io.m2mtrust.identity.TenantUserDtos;
+import io.m2mtrust.tenant.Tenant;
+import io.m2mtrust.tenant.TenantIds;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
@@ -19,7 +22,7 @@ public final class TenantDtos {
             String id,
 
             @NotBlank @Size(max = 200) String name,
-            @jakarta.validation.Valid io.m2mtrust.identity.TenantUserDtos.FirstAdmin firstAdmin) {
+            @jakarta.validation.Valid TenantUserDtos.FirstAdmin firstAdmin) {
 
         public CreateTenant(String id, String name) {
             this(id, name, null);

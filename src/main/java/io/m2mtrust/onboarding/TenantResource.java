@@ -1,7 +1,9 @@
-package io.m2mtrust.tenant;
+package io.m2mtrust.onboarding;
 
 import io.m2mtrust.common.ETags;
 import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.tenant.Tenant;
+import io.m2mtrust.tenant.TenantIds;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;

@@ -1,7 +1,8 @@
-package io.m2mtrust.common;
+package io.m2mtrust.web;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.hsm.HsmKeyNotFoundException;
 import io.m2mtrust.hsm.HsmUnavailableException;
 import io.m2mtrust.security.BearerTokenRefusal;

@@ -1,4 +1,4 @@
-package io.m2mtrust.enrolment;
+package io.m2mtrust.tenant;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
@@ -69,7 +69,7 @@ public class DeviceFqdns {
         }
         String fn = head.substring(0, dot);
         String tenant = head.substring(dot + 1);
-        if (!io.m2mtrust.tenant.TenantIds.valid(tenant)) {
+        if (!TenantIds.valid(tenant)) {
             return Optional.empty();
         }
         return switch (fn) {

@@ -1,20 +1,26 @@
-package io.m2mtrust.tenant;
+package io.m2mtrust.onboarding;
 
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.common.ETags;
+import io.m2mtrust.common.Sql;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.identity.KeycloakDirectory;
 import io.m2mtrust.identity.TenantIdentitySync;
 import io.m2mtrust.keys.TenantKeyService;
 import io.m2mtrust.policy.PolicyService;
+import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.tenant.Tenant;
+import io.m2mtrust.tenant.TenantIds;
+import io.m2mtrust.tenant.Tenants;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
-import jakarta.persistence.LockModeType;
 import org.jboss.logging.Logger;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -28,7 +34,7 @@ public class TenantService {
 
     private static final Logger LOG = Logger.getLogger(TenantService.class);
 
-    private final EntityManager em;
+    private final Tenants tenants;
     private final TenantKeyService keys;
     private final PolicyService policies;
     private final AuditLog audit;
@@ -36,13 +42,13 @@ public class TenantService {
     private final TenantIdentitySync identitySync;
 
     TenantService(
-            EntityManager em,
+            Tenants tenants,
             TenantKeyService keys,
             PolicyService policies,
             AuditLog audit,
             KeycloakDirectory directory,
             TenantIdentitySync identitySync) {
-        this.em = em;
+        this.tenants = tenants;
         this.keys = keys;
         this.policies = policies;
         this.audit = audit;
@@ -102,7 +108,7 @@ public class TenantService {
             KeycloakDirectory.TenantGroup g = group;
             KeycloakDirectory.EnsuredUser u = user;
             Tenant tenant = QuarkusTransaction.requiringNew().call(() -> {
-                Tenant t = em.find(Tenant.class, id, LockModeType.PESSIMISTIC_WRITE);
+                Tenant t = tenants.findForUpdate(id).orElseThrow();
                 Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
                 t.status = Tenant.Status.ACTIVE;
                 t.createdAt = now;
@@ -135,7 +141,7 @@ public class TenantService {
                                             ? "temporary password, changed at first sign-in"
                                             : "invitation e-mailed"));
                 }
-                em.flush();
+                tenants.flush();
                 return t;
             });
             committed = tenant;
@@ -144,7 +150,7 @@ public class TenantService {
             throw e;
         } finally {
             if (admin != null && admin.temporaryPassword() != null) {
-                java.util.Arrays.fill(admin.temporaryPassword(), '\0');
+                Arrays.fill(admin.temporaryPassword(), '\0');
             }
         }
         // committed: from here on nothing is undone; an invitation that cannot be sent now is sent again later
@@ -159,7 +165,7 @@ public class TenantService {
 
     /** The answer to a repetition of a creation that succeeded, or null when this is not one. */
     private Created repeated(String id, String name, KeycloakDirectory.NewUser admin) {
-        Tenant t = Tenant.findById(id);
+        Tenant t = tenants.find(id).orElse(null);
         if (t == null || t.status != Tenant.Status.ACTIVE || !t.name.equals(name)) {
             return null; // claim() answers 409 for every other existing tenant
         }
@@ -169,7 +175,7 @@ public class TenantService {
             var member = group.flatMap(g -> directory.members(g, 0, 1000).stream()
                     .filter(u -> u.username().equalsIgnoreCase(admin.username()))
                     .findFirst());
-            if (member.isEmpty() || !member.get().roles().contains(io.m2mtrust.security.AdminAccess.TENANT_ADMIN)) {
+            if (member.isEmpty() || !member.get().roles().contains(AdminAccess.TENANT_ADMIN)) {
                 return null;
             }
             first = new FirstAdmin(member.get().id(), member.get().username(), "UNCHANGED");
@@ -209,23 +215,19 @@ public class TenantService {
             }
         }
         try {
-            QuarkusTransaction.requiringNew()
-                    .run(() -> em.createQuery("delete from Tenant where id = ?1 and status = ?2")
-                            .setParameter(1, id)
-                            .setParameter(2, Tenant.Status.CREATING)
-                            .executeUpdate());
+            QuarkusTransaction.requiringNew().run(() -> tenants.dropClaim(id));
         } catch (RuntimeException cleanupFailure) {
             LOG.errorf(
                     "tenant %s: creation failed and its claim could not be dropped; it expires in %s", id, STALE_CLAIM);
         }
     }
 
-    static final java.time.Duration STALE_CLAIM = java.time.Duration.ofMinutes(10);
+    static final Duration STALE_CLAIM = java.time.Duration.ofMinutes(10);
 
     private void claim(String id, String name) {
         try {
             QuarkusTransaction.requiringNew().run(() -> {
-                Tenant existing = em.find(Tenant.class, id, LockModeType.PESSIMISTIC_WRITE);
+                Tenant existing = tenants.findForUpdate(id).orElse(null);
                 Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
                 if (existing != null) {
                     if (existing.status != Tenant.Status.CREATING
@@ -244,13 +246,12 @@ public class TenantService {
                 t.status = Tenant.Status.CREATING;
                 t.createdAt = now;
                 t.updatedAt = now;
-                em.persist(t);
-                em.flush();
+                tenants.insert(t);
             });
         } catch (ApiProblem p) {
             throw p;
         } catch (RuntimeException e) {
-            if (io.m2mtrust.common.Sql.isUniqueViolation(e)) {
+            if (Sql.isUniqueViolation(e)) {
                 throw ApiProblem.conflict(
                         "tenant " + id + " exists, existed or is being created; tenant ids are never reused");
             }
@@ -260,28 +261,16 @@ public class TenantService {
 
     /** The tenant, whatever its status; 404 if it never existed. */
     public Tenant get(String id) {
-        Tenant t = Tenant.findById(TenantIds.require(id));
-        if (t == null || t.status == Tenant.Status.CREATING) {
-            throw ApiProblem.notFound("tenant " + id);
-        }
-        return t;
+        return tenants.get(id);
     }
 
     /** A tenant whose keys and policy still exist; 410 for a deleted (crypto-shredded) tenant. */
     public Tenant requireLive(String id) {
-        Tenant t = get(id);
-        if (t.status == Tenant.Status.DELETED) {
-            throw ApiProblem.gone("tenant " + id + " was deleted and its keys destroyed");
-        }
-        return t;
+        return tenants.requireLive(id);
     }
 
     public List<Tenant> list(String onlyIdOrNull) {
-        if (onlyIdOrNull != null) {
-            Tenant t = Tenant.findById(onlyIdOrNull);
-            return t == null || t.status == Tenant.Status.CREATING ? List.of() : List.of(t);
-        }
-        return Tenant.list("status <> ?1 order by id", Tenant.Status.CREATING);
+        return tenants.list(onlyIdOrNull);
     }
 
     public Tenant update(String id, TenantDtos.UpdateTenant req, String ifMatch, String actor) {
@@ -297,8 +286,8 @@ public class TenantService {
     private Tenant updateChecked(String id, TenantDtos.UpdateTenant req, String ifMatch, String actor) {
         return QuarkusTransaction.requiringNew().call(() -> {
             Tenant t = requireLive(id);
-            em.lock(t, LockModeType.OPTIMISTIC);
-            io.m2mtrust.common.ETags.requireMatch(ifMatch, t.version);
+            tenants.lockOptimistic(t);
+            ETags.requireMatch(ifMatch, t.version);
             if (req.status() != Tenant.Status.ACTIVE && req.status() != Tenant.Status.SUSPENDED) {
                 throw ApiProblem.badRequest(
                         "validation", "status must be ACTIVE or SUSPENDED; use DELETE to delete a tenant");
@@ -308,7 +297,7 @@ public class TenantService {
             t.name = req.name().strip();
             t.status = req.status();
             t.updatedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-            em.flush();
+            tenants.flush();
             audit.append(
                     id,
                     actor,
@@ -324,7 +313,7 @@ public class TenantService {
     public int delete(String id, String actor) {
         QuarkusTransaction.requiringNew().run(() -> {
             Tenant t = requireLive(id);
-            em.lock(t, LockModeType.PESSIMISTIC_WRITE);
+            tenants.lockPessimistic(t);
             audit.append(
                     id,
                     actor,

@@ -1,6 +1,8 @@
-package io.m2mtrust.tenant;
+package io.m2mtrust.security;
 
-import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.tenant.Tenant;
+import io.m2mtrust.tenant.TenantIds;
+import io.m2mtrust.tenant.Tenants;
 import jakarta.enterprise.context.ApplicationScoped;
 
 /**
@@ -11,9 +13,9 @@ import jakarta.enterprise.context.ApplicationScoped;
 public class TenantDoor {
 
     private final AdminAccess access;
-    private final TenantService tenants;
+    private final Tenants tenants;
 
-    TenantDoor(AdminAccess access, TenantService tenants) {
+    TenantDoor(AdminAccess access, Tenants tenants) {
         this.access = access;
         this.tenants = tenants;
     }

@@ -1,14 +1,18 @@
-package io.m2mtrust.policy;
+package io.m2mtrust.console;
 
 import io.m2mtrust.ca.IssuedCertificate;
-import io.m2mtrust.enrolment.DeviceFqdns;
 import io.m2mtrust.escertke.EscertkeKey;
-import io.m2mtrust.esdata.EsDataKeys;
 import io.m2mtrust.esdata.PreprovisionedKey;
 import io.m2mtrust.hsm.KeyPurpose;
 import io.m2mtrust.keys.KeyVersionRepository;
+import io.m2mtrust.keysource.KeyResolution;
+import io.m2mtrust.keysource.KeySources;
+import io.m2mtrust.keysource.KeyUsage;
+import io.m2mtrust.policy.PolicyService;
+import io.m2mtrust.policy.TenantPolicy;
 import io.m2mtrust.proxy.ProtectedEntity;
 import io.m2mtrust.registration.KeyRegistration;
+import io.m2mtrust.tenant.DeviceFqdns;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -48,14 +52,14 @@ public class CryptoPolicySimulator {
             List<String> notes) {}
 
     private final EntityManager em;
-    private final EsDataKeys keys;
+    private final KeySources keys;
     private final PolicyService policies;
     private final KeyVersionRepository versions;
     private final DeviceFqdns fqdns;
 
     CryptoPolicySimulator(
             EntityManager em,
-            EsDataKeys keys,
+            KeySources keys,
             PolicyService policies,
             KeyVersionRepository versions,
             DeviceFqdns fqdns) {
@@ -97,7 +101,7 @@ public class CryptoPolicySimulator {
                 }
                 // the receiver resolves the kid as itself (caller = target) and binds the inner From to the key (4116)
                 for (String kid : kidsBetween(tenantId, originator, target)) {
-                    EsDataKeys.Resolution r = keys.resolve(tenantId, target, kid, EsDataKeys.Usage.ESPRIM, false);
+                    KeyResolution r = keys.resolve(tenantId, target, kid, KeyUsage.ESPRIM, false);
                     String problem = r.usable() && !r.peers().contains(originator)
                             ? "the key is not bound to " + originator + " (4116)"
                             : r.problem();
@@ -114,7 +118,7 @@ public class CryptoPolicySimulator {
             }
             case ESDATA_PROTECT -> {
                 for (String kid : kidsBetween(tenantId, originator, target)) {
-                    EsDataKeys.Resolution r = keys.resolve(tenantId, originator, kid, EsDataKeys.Usage.ENCRYPT, false);
+                    KeyResolution r = keys.resolve(tenantId, originator, kid, KeyUsage.ENCRYPT, false);
                     String problem = r.usable() && !r.peers().contains(target)
                             ? "the key is not shared with " + target
                             : r.problem();

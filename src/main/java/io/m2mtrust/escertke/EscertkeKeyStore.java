@@ -1,0 +1,94 @@
+package io.m2mtrust.escertke;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+
+/** Queries over {@link EscertkeKey} rows for revocations and lineage; answers carry no key material. */
+@ApplicationScoped
+public class EscertkeKeyStore {
+
+    /** An established key as others see it: its id, both sides and its lifetime. */
+    public record EstablishedKeySummary(
+            String keyId,
+            String role,
+            String localIdentity,
+            String localSubject,
+            String peerIdentity,
+            String peerSubject,
+            Instant expiresAt,
+            Instant revokedAt) {}
+
+    private final EntityManager em;
+
+    EscertkeKeyStore(EntityManager em) {
+        this.em = em;
+    }
+
+    /** Revokes the live keys with one of {@code identities} as either side's identity (or, with subjects, subject). */
+    int revokeBoundTo(String tenantId, List<String> identities, boolean subjectsToo) {
+        if (identities.isEmpty()) {
+            return 0;
+        }
+        return em.createQuery("update EscertkeKey set revokedAt = ?1 where tenantId = ?2 and revokedAt is null and "
+                        + "(peerIdentity in ?3 or localIdentity in ?3"
+                        + (subjectsToo ? " or peerSubject in ?3 or localSubject in ?3)" : ")"))
+                .setParameter(1, Instant.now().truncatedTo(ChronoUnit.MICROS))
+                .setParameter(2, tenantId)
+                .setParameter(3, identities)
+                .executeUpdate();
+    }
+
+    /** Keys with one of {@code identities} on either side, newest first (at most {@code max}). */
+    public List<EstablishedKeySummary> summariesBoundTo(String tenantId, List<String> identities, int max) {
+        return boundTo(tenantId, identities, max).stream()
+                .map(k -> new EstablishedKeySummary(
+                        k.keyId,
+                        k.role.name(),
+                        k.localIdentity,
+                        k.localSubject,
+                        k.peerIdentity,
+                        k.peerSubject,
+                        k.expiresAt,
+                        k.revokedAt))
+                .toList();
+    }
+
+    List<EscertkeKey> boundTo(String tenantId, List<String> identities, int max) {
+        if (identities.isEmpty()) {
+            return List.of();
+        }
+        return em.createQuery(
+                        "from EscertkeKey where tenantId = ?1 and (peerIdentity in ?2 or peerSubject in ?2 or "
+                                + "localIdentity in ?2 or localSubject in ?2) order by createdAt desc",
+                        EscertkeKey.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, identities)
+                .setMaxResults(max)
+                .getResultList();
+    }
+
+    /** Keys with {@code identity} as either side's identity (not subject), newest first, at most {@code max}. */
+    public List<EstablishedKeySummary> summariesOfIdentity(String tenantId, String identity, int max) {
+        return em.createQuery(
+                        "from EscertkeKey where tenantId = ?1 and (peerIdentity = ?2 or localIdentity = ?2) order by createdAt desc",
+                        EscertkeKey.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, identity)
+                .setMaxResults(max)
+                .getResultStream()
+                .map(k -> new EstablishedKeySummary(
+                        k.keyId,
+                        k.role.name(),
+                        k.localIdentity,
+                        k.localSubject,
+                        k.peerIdentity,
+                        k.peerSubject,
+                        k.expiresAt,
+                        k.revokedAt))
+                .toList();
+    }
+}

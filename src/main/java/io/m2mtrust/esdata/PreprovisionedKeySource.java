@@ -1,0 +1,71 @@
+package io.m2mtrust.esdata;
+
+import io.m2mtrust.keys.KeySealer;
+import io.m2mtrust.keysource.KeyIds;
+import io.m2mtrust.keysource.KeyResolution;
+import io.m2mtrust.keysource.KeyUsage;
+import io.m2mtrust.keysource.SuidPolicy;
+import io.m2mtrust.keysource.SymmetricKeySource;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Pre-provisioned keys ({@code id@another-fqdn}, SUID 1x, imported by an admin for named holders; used whole). The
+ * catch-all source: asked last, for any {@code name@FQDN}.
+ */
+@ApplicationScoped
+class PreprovisionedKeySource implements SymmetricKeySource {
+
+    private final EntityManager em;
+    private final KeySealer sealer;
+    private final SuidPolicy policy;
+
+    PreprovisionedKeySource(EntityManager em, KeySealer sealer, SuidPolicy policy) {
+        this.em = em;
+        this.sealer = sealer;
+        this.policy = policy;
+    }
+
+    @Override
+    public int order() {
+        return 40;
+    }
+
+    @Override
+    public Optional<KeyResolution> resolve(String tenantId, String caller, String kid, KeyUsage usage, boolean open) {
+        if (!KeyIds.ANY_AT_FQDN.matcher(kid).matches()) {
+            return Optional.empty();
+        }
+        PreprovisionedKey k = em.find(PreprovisionedKey.class, new PreprovisionedKey.Key(tenantId, kid));
+        if (k == null
+                || k.revokedAt != null
+                || !k.expiresAt.isAfter(Instant.now())
+                || !Arrays.asList(k.holders).contains(caller)) {
+            return Optional.of(KeyResolution.unknown(kid, "unknown or expired key"));
+        }
+        if (k.suid != usage.preprovisionedSuid()) {
+            return Optional.of(
+                    KeyResolution.wrongUsage(kid, "pre-provisioned", k.suid, usage.preprovisionedSuid(), usage));
+        }
+        if (!policy.allows(tenantId, k.suid)) {
+            return Optional.of(KeyResolution.outsidePolicy(kid, k.suid));
+        }
+        List<String> peers =
+                Arrays.stream(k.holders).filter(h -> !h.equals(caller)).toList();
+        if (!open) {
+            return Optional.of(KeyResolution.usable(kid, null, k.suid, k.expiresAt, k.keyLength, peers));
+        }
+        return Optional.of(KeyResolution.usable(
+                kid,
+                sealer.open(PreprovisionedKeyResource.seal(tenantId, kid), k.sealedKey),
+                k.suid,
+                k.expiresAt,
+                0,
+                peers));
+    }
+}

@@ -1,0 +1,143 @@
+package io.m2mtrust.registration;
+
+import io.m2mtrust.tenant.DeviceFqdns;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Queries over client and key registrations for revocations and lineage. Deleting a client registration deletes
+ * its Km and its key registrations with it (foreign keys, {@code ON DELETE CASCADE}).
+ */
+@ApplicationScoped
+public class RegistrationStore {
+
+    /** A key registered by a client, as the lineage shows it (never its value). */
+    public record RegisteredKeySummary(String keyIdentifier, int suid, List<String> targets, Instant expiresAt) {}
+
+    /** A client registration with the MEF or MAF and its registered keys. */
+    public record RegistrationSummary(
+            String registrar,
+            String regId,
+            String clientId,
+            String kmId,
+            Instant kmExpiresAt,
+            Instant expiresAt,
+            List<RegisteredKeySummary> keys) {}
+
+    private final EntityManager em;
+    private final DeviceFqdns fqdns;
+
+    RegistrationStore(EntityManager em, DeviceFqdns fqdns) {
+        this.em = em;
+        this.fqdns = fqdns;
+    }
+
+    /** Registrations made under the enrolment {@code keId} (either registrar). */
+    public List<RegistrationSummary> underEnrolment(String tenantId, String keId) {
+        return em.createQuery("from ClientRegistration where tenantId = ?1 and keId = ?2", ClientRegistration.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, keId)
+                .getResultStream()
+                .map(this::summary)
+                .toList();
+    }
+
+    /** Registrations whose client identity is one of {@code clientIds}. */
+    public List<RegistrationSummary> ofClients(String tenantId, List<String> clientIds) {
+        if (clientIds.isEmpty()) {
+            return List.of();
+        }
+        return em.createQuery(
+                        "from ClientRegistration where tenantId = ?1 and clientId in ?2", ClientRegistration.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, clientIds)
+                .getResultStream()
+                .map(this::summary)
+                .toList();
+    }
+
+    /** The keys registered by the client registration {@code sourceRegId}, newest first. */
+    List<RegisteredKeySummary> keysOf(String tenantId, String sourceRegId) {
+        return em.createQuery(
+                        "from KeyRegistration where tenantId = ?1 and sourceRegId = ?2 order by createdAt desc",
+                        KeyRegistration.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, sourceRegId)
+                .getResultStream()
+                .map(k -> new RegisteredKeySummary(
+                        k.relativeKeyId + "@" + k.registrar.fqdn(fqdns, tenantId),
+                        k.suid,
+                        List.of(k.targetIds),
+                        k.expiresAt))
+                .toList();
+    }
+
+    private RegistrationSummary summary(ClientRegistration r) {
+        return new RegistrationSummary(
+                r.registrar.name(),
+                r.regId,
+                r.clientId,
+                r.kmId,
+                r.kmExpiresAt,
+                r.expiresAt,
+                keysOf(r.tenantId, r.regId));
+    }
+
+    int deleteOfClients(String tenantId, List<String> clientIds) {
+        if (clientIds.isEmpty()) {
+            return 0;
+        }
+        return em.createQuery("delete from ClientRegistration where tenantId = ?1 and clientId in ?2")
+                .setParameter(1, tenantId)
+                .setParameter(2, clientIds)
+                .executeUpdate();
+    }
+
+    int deleteUnderEnrolments(String tenantId, List<String> keIds) {
+        if (keIds.isEmpty()) {
+            return 0;
+        }
+        return em.createQuery("delete from ClientRegistration where tenantId = ?1 and keId in ?2")
+                .setParameter(1, tenantId)
+                .setParameter(2, keIds)
+                .executeUpdate();
+    }
+
+    /** The client registration {@code regId} with {@code registrar}, as the admin API shows it. */
+    public Optional<RegistrationResource.RegistrationView> client(String tenantId, Registrar registrar, String regId) {
+        ClientRegistration c = em.find(ClientRegistration.class, new ClientRegistration.Key(tenantId, regId));
+        return c == null || c.registrar != registrar
+                ? Optional.empty()
+                : Optional.of(RegistrationResource.RegistrationView.of(c));
+    }
+
+    /** Key registrations of the registrar (of one client registration when {@code regIdOrNull} is set), newest first. */
+    public List<RegistrationResource.KeyView> keyViews(String tenant, Registrar r, String regIdOrNull) {
+        String fqdn = r.fqdn(fqdns, tenant);
+        return em.createQuery(
+                        "from KeyRegistration where tenantId = ?1 and registrar = ?2 and (?3 is null or sourceRegId = ?3) "
+                                + "order by createdAt desc",
+                        KeyRegistration.class)
+                .setParameter(1, tenant)
+                .setParameter(2, r)
+                .setParameter(3, regIdOrNull)
+                .setMaxResults(1000)
+                .getResultStream()
+                .map(k -> new RegistrationResource.KeyView(
+                        k.relativeKeyId,
+                        k.relativeKeyId + "@" + fqdn,
+                        k.sourceClientId,
+                        k.suid,
+                        List.of(k.targetIds),
+                        List.of(k.labels),
+                        k.adminFqdn,
+                        k.keySource,
+                        k.expiresAt,
+                        k.createdAt))
+                .toList();
+    }
+}
