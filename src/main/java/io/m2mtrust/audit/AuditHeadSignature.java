@@ -9,7 +9,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /** ECDSA P-256 signature (made in the HSM with the chain owner's SIGN key) over a chain head. */
 @Entity
@@ -35,18 +34,6 @@ public class AuditHeadSignature extends PanacheEntityBase {
     @Column(name = "signed_at", nullable = false)
     public Instant signedAt;
 
-    public static class Key implements Serializable {
-        public String chain;
-        public long seq;
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && k.seq == seq && Objects.equals(k.chain, chain);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(chain, seq);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String chain, long seq) implements Serializable {}
 }

@@ -15,7 +15,9 @@ import java.security.MessageDigest;
 import java.security.Signature;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Appends to and verifies the per-tenant audit hash chains.
@@ -209,6 +211,34 @@ public class AuditLog {
                 .setParameter(2, afterSeq)
                 .setMaxResults(limit)
                 .getResultList();
+    }
+
+    /**
+     * The newest events of a chain (at most {@code limit}) whose action starts with {@code actionPrefix} and whose
+     * outcome is {@code outcome} (each filter optional), older than {@code beforeSeq} when given.
+     */
+    @Transactional(Transactional.TxType.SUPPORTS)
+    public List<AuditResource.AuditEventView> search(
+            String chain, String actionPrefix, String outcome, Long beforeSeq, int limit) {
+        StringBuilder q = new StringBuilder("from AuditEvent where chain = :chain");
+        Map<String, Object> params = new LinkedHashMap<>();
+        params.put("chain", chain);
+        if (actionPrefix != null && !actionPrefix.isBlank()) {
+            q.append(" and action like :action");
+            params.put("action", actionPrefix.trim().replace("%", "") + "%");
+        }
+        if (outcome != null) {
+            q.append(" and outcome = :outcome");
+            params.put("outcome", outcome);
+        }
+        if (beforeSeq != null) {
+            q.append(" and seq < :before");
+            params.put("before", beforeSeq);
+        }
+        var query = em.createQuery(q.append(" order by seq desc").toString(), AuditEvent.class)
+                .setMaxResults(limit);
+        params.forEach(query::setParameter);
+        return query.getResultStream().map(AuditResource.AuditEventView::of).toList();
     }
 
     private static String truncate(String s, int max) {

@@ -8,7 +8,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /** The self-signed certificate of one version of a tenant's CA key (its private key is in the HSM). */
 @Entity
@@ -36,25 +35,6 @@ public class CaCertificate {
     @Column(name = "created_at", nullable = false)
     public Instant createdAt;
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public int keyVersion;
-
-        public Key() {}
-
-        public Key(String tenantId, int keyVersion) {
-            this.tenantId = tenantId;
-            this.keyVersion = keyVersion;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && k.keyVersion == keyVersion;
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, keyVersion);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, int keyVersion) implements Serializable {}
 }

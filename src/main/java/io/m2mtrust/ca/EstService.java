@@ -6,7 +6,6 @@ import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.common.Sql;
 import io.m2mtrust.enrolment.EnrolmentGroupService;
 import io.m2mtrust.enrolment.KpmId;
-import io.m2mtrust.hsm.HsmUnavailableException;
 import io.m2mtrust.tls.DeviceHttp;
 import io.m2mtrust.tls.DevicePeer;
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -58,17 +57,13 @@ public class EstService {
 
     public DeviceHttp.Response handle(DevicePeer peer, DeviceHttp.Request request) {
         String op = request.path().substring(PREFIX.length());
-        try {
-            return switch (op) {
-                case "cacerts" -> get(request) ? cacerts(peer) : methodNotAllowed("GET");
-                case "csrattrs" -> get(request) ? csrattrs(peer) : methodNotAllowed("GET");
-                case "simpleenroll" -> post(request) ? enroll(peer, request, false) : methodNotAllowed("POST");
-                case "simplereenroll" -> post(request) ? enroll(peer, request, true) : methodNotAllowed("POST");
-                default -> DeviceHttp.Response.text(404, "unknown EST operation (this server has no CA label segment)");
-            };
-        } catch (HsmUnavailableException e) {
-            return DeviceHttp.Response.text(503, "the HSM is not available; retry later");
-        }
+        return switch (op) {
+            case "cacerts" -> get(request) ? cacerts(peer) : methodNotAllowed("GET");
+            case "csrattrs" -> get(request) ? csrattrs(peer) : methodNotAllowed("GET");
+            case "simpleenroll" -> post(request) ? enroll(peer, request, false) : methodNotAllowed("POST");
+            case "simplereenroll" -> post(request) ? enroll(peer, request, true) : methodNotAllowed("POST");
+            default -> DeviceHttp.Response.text(404, "unknown EST operation (this server has no CA label segment)");
+        };
     }
 
     private DeviceHttp.Response cacerts(DevicePeer peer) {
@@ -165,11 +160,12 @@ public class EstService {
         }
         IssuedCertificate issued;
         try {
-            issued = ca.issue(
+            issued = ca.issueRow(
                     tenant,
                     new TenantCa.IssueRequest(
                             subject.get().type(), subject.get().id(), accepted.publicKey(), peer.identity()),
-                    actor);
+                    actor,
+                    false);
         } catch (RuntimeException e) {
             if (Sql.isUniqueViolation(e)) {
                 return refused(

@@ -11,7 +11,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /** A certificate the tenant CA issued: an end-entity certificate (EST) or the service's FQDN certificate. */
 @Entity
@@ -89,25 +88,6 @@ public class IssuedCertificate {
     @Column(name = "replaced_by")
     public String replacedBy;
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String serial;
-
-        public Key() {}
-
-        public Key(String tenantId, String serial) {
-            this.tenantId = tenantId;
-            this.serial = serial;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.serial, serial);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, serial);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String serial) implements Serializable {}
 }

@@ -13,7 +13,13 @@ public class IssuedCertificates {
 
     /** An issued certificate as others see it. {@code status} is VALID, REVOKED or EXPIRED. */
     public record CertificateSummary(
-            String serial, String subjectType, String subjectId, String status, Instant notAfter, byte[] der) {
+            String serial,
+            String subjectType,
+            String subjectId,
+            String status,
+            Instant notAfter,
+            String thumbprint,
+            byte[] der) {
 
         public boolean valid() {
             return IssuedCertificate.Status.VALID.name().equals(status);
@@ -42,6 +48,49 @@ public class IssuedCertificates {
                 .toList();
     }
 
+    /** The newest valid certificate naming {@code subjectId}, if any. */
+    public Optional<CertificateSummary> newestValidFor(String tenantId, String subjectId) {
+        return em.createQuery(
+                        "from IssuedCertificate where tenantId = ?1 and subjectId = ?2 and status = ?3 order by issuedAt desc",
+                        IssuedCertificate.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, subjectId)
+                .setParameter(3, IssuedCertificate.Status.VALID)
+                .setMaxResults(1)
+                .getResultStream()
+                .findFirst()
+                .map(IssuedCertificates::summary);
+    }
+
+    /** The newest valid end-entity (client) certificate naming {@code subjectId}: an ESData recipient's. */
+    public Optional<CertificateSummary> newestValidClient(String tenantId, String subjectId) {
+        return em.createQuery(
+                        "from IssuedCertificate where tenantId = ?1 and subjectId = ?2 and status = ?3 and kind = ?4 order by issuedAt desc",
+                        IssuedCertificate.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, subjectId)
+                .setParameter(3, IssuedCertificate.Status.VALID)
+                .setParameter(4, IssuedCertificate.Kind.CLIENT)
+                .setMaxResults(1)
+                .getResultStream()
+                .findFirst()
+                .map(IssuedCertificates::summary);
+    }
+
+    /** The valid end-entity certificate that {@code x5t#S256} names (indexed column, one query). */
+    public Optional<CertificateSummary> validClientByThumbprint(String tenantId, String x5t) {
+        return em.createQuery(
+                        "from IssuedCertificate where tenantId = ?1 and thumbprint = ?2 and status = ?3 and kind = ?4",
+                        IssuedCertificate.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, x5t)
+                .setParameter(3, IssuedCertificate.Status.VALID)
+                .setParameter(4, IssuedCertificate.Kind.CLIENT)
+                .getResultStream()
+                .findFirst()
+                .map(IssuedCertificates::summary);
+    }
+
     /** The certificate with this serial, if the tenant CA issued one. */
     public Optional<CertificateSummary> find(String tenantId, String serial) {
         return Optional.ofNullable(em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, serial)))
@@ -49,6 +98,7 @@ public class IssuedCertificates {
     }
 
     static CertificateSummary summary(IssuedCertificate c) {
-        return new CertificateSummary(c.serial, c.subjectType.name(), c.subjectId, c.status.name(), c.notAfter, c.der);
+        return new CertificateSummary(
+                c.serial, c.subjectType.name(), c.subjectId, c.status.name(), c.notAfter, c.thumbprint, c.der);
     }
 }

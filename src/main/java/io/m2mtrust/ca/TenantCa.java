@@ -1,15 +1,16 @@
 package io.m2mtrust.ca;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.common.SubjectType;
 import io.m2mtrust.hsm.AsymmetricKeyType;
 import io.m2mtrust.hsm.HsmCrypto;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.KeyPurpose;
+import io.m2mtrust.keys.KeyVersionInfo;
 import io.m2mtrust.keys.KeyVersionRepository;
 import io.m2mtrust.keys.TenantKeyService;
-import io.m2mtrust.keys.TenantKeyVersion;
 import io.m2mtrust.security.CertificateRevoked;
 import io.m2mtrust.security.Revocations;
 import io.m2mtrust.tenant.DeviceFqdns;
@@ -178,13 +179,13 @@ public class TenantCa implements CertificateAuthentication {
         }
         List<Ca> loaded = QuarkusTransaction.requiringNew().call(() -> {
             List<Ca> out = new ArrayList<>();
-            for (TenantKeyVersion v : versions.ofTenant(tenantId)) {
-                if (v.purpose != KeyPurpose.CA || !v.usableForOpen()) {
+            for (KeyVersionInfo v : versions.infos(tenantId)) {
+                if (v.purpose() != KeyPurpose.CA || !v.usableForOpen()) {
                     continue;
                 }
-                CaCertificate c = em.find(CaCertificate.class, new CaCertificate.Key(tenantId, v.version));
+                CaCertificate c = em.find(CaCertificate.class, new CaCertificate.Key(tenantId, v.version()));
                 if (c != null) {
-                    out.add(new Ca(v.version, v.label(), parse(c.der)));
+                    out.add(new Ca(v.version(), v.label(), parse(c.der)));
                 }
             }
             out.sort((x, y) -> Integer.compare(y.version(), x.version())); // newest first
@@ -252,16 +253,21 @@ public class TenantCa implements CertificateAuthentication {
      * supersedes the subject's previous valid certificate in the same transaction. The caller has checked
      * the request (CSR policy, authorisation).
      */
-    public IssuedCertificate issue(String tenantId, IssueRequest req, String actor) {
-        return issue(tenantId, req, actor, false);
+    public CertificateSummary issue(String tenantId, IssueRequest req, String actor) {
+        return IssuedCertificates.summary(issueRow(tenantId, req, actor, false));
+    }
+
+    /** {@link #issueRow}, answered as others see a certificate. */
+    public CertificateSummary issue(String tenantId, IssueRequest req, String actor, boolean esdataKey) {
+        return IssuedCertificates.summary(issueRow(tenantId, req, actor, esdataKey));
     }
 
     /**
-     * {@link #issue(String, IssueRequest, String)}; with {@code esdataKey} the subject key may also be EC P-384,
+     * Issues a certificate like {@link #issue(String, IssueRequest, String)}; with {@code esdataKey} the subject key may also be EC P-384,
      * P-521 or RSA 2048/3072: certificates of service-held ESData end-points whose JOSE algorithms need them
-     * (seed Table X.2.2-1). Such a certificate never authenticates on the device listener, which takes P-256 only.
+     * (TS-0003 §8.5 ESData certificate options). Such a certificate never authenticates on the device listener, which takes P-256 only.
      */
-    public IssuedCertificate issue(String tenantId, IssueRequest req, String actor, boolean esdataKey) {
+    IssuedCertificate issueRow(String tenantId, IssueRequest req, String actor, boolean esdataKey) {
         String problem = req.subjectType().problemWith(req.subjectId());
         if (problem != null) {
             throw new IllegalArgumentException(problem);

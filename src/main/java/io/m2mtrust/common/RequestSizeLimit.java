@@ -5,6 +5,8 @@ import io.smallrye.config.WithDefault;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 
+import java.util.Map;
+
 /**
  * Refuses declared bodies above the admin API's limit with a 413 problem before anything reads them.
  * Vert.x's {@code quarkus.http.limits.max-body-size} (larger) stays as the backstop for chunked bodies.
@@ -47,8 +49,8 @@ public class RequestSizeLimit {
                     : jakarta.ws.rs.core.Response.status(400)
                             .header("X-M2M-RSC", "4000")
                             .type("application/json")
-                            .entity("{\"m2m:dbg\":\"the primitive is larger than " + ONEM2M_MAX_BODY_BYTES
-                                    + " bytes\"}")
+                            .entity(Map.of(
+                                    "m2m:dbg", "the primitive is larger than " + ONEM2M_MAX_BODY_BYTES + " bytes"))
                             .build();
         }
         if (length > limits.maxBodyBytes()) {

@@ -1,10 +1,11 @@
 package io.m2mtrust.console;
 
 import io.m2mtrust.common.ApiProblem;
-import io.m2mtrust.enrolment.EnrolmentDevice;
-import io.m2mtrust.enrolment.EnrolmentGroup;
+import io.m2mtrust.enrolment.EnrolmentGroupResource;
+import io.m2mtrust.enrolment.EnrolmentGroupResource.DevicePageView;
+import io.m2mtrust.enrolment.EnrolmentGroupResource.GroupKeyView;
+import io.m2mtrust.enrolment.EnrolmentGroupResource.GroupView;
 import io.m2mtrust.enrolment.EnrolmentGroupService;
-import io.m2mtrust.enrolment.GroupKey;
 import io.m2mtrust.lineage.DeviceLineage;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.security.TenantDoor;
@@ -108,23 +109,29 @@ public class ConsoleEnrolmentResource {
     private final EnrolmentGroupService groups;
     private final AdminAccess access;
     private final ConsoleSupport support;
+    private final EnrolmentGroupResource api;
 
     ConsoleEnrolmentResource(
-            TenantDoor door, EnrolmentGroupService groups, AdminAccess access, ConsoleSupport support) {
+            TenantDoor door,
+            EnrolmentGroupService groups,
+            AdminAccess access,
+            ConsoleSupport support,
+            EnrolmentGroupResource api) {
+        this.api = api;
         this.door = door;
         this.groups = groups;
         this.access = access;
         this.support = support;
     }
 
-    public record GroupRow(EnrolmentGroup group, List<GroupKey> keys) {}
+    public record GroupRow(GroupView group, List<GroupKeyView> keys) {}
 
     @GET
     public Response groups(@PathParam("tenant") String tenant, @QueryParam("notice") String notice) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
-            List<GroupRow> rows = groups.list(tenant).stream()
-                    .map(g -> new GroupRow(g, groups.keys(tenant, g.id)))
+            List<GroupRow> rows = api.list(tenant).stream()
+                    .map(g -> new GroupRow(g, api.keys(tenant, g.id())))
                     .toList();
             String csrf = ConsoleCsrf.newToken();
             return Response.ok(groupsPage
@@ -154,9 +161,9 @@ public class ConsoleEnrolmentResource {
         }
         try {
             door.enter(tenant, AdminAccess.Need.WRITE);
-            GroupKey k = groups.rotate(tenant, group, access.actor());
+            GroupKeyView k = api.rotate(tenant, group);
             return see("/console/t/" + tenant + "/enrolment?notice="
-                    + enc("Group " + group + " rotated: epoch " + k.epoch + " is now primary."));
+                    + enc("Group " + group + " rotated: epoch " + k.epoch() + " is now primary."));
         } catch (ApiProblem p) {
             return support.error(p);
         }
@@ -173,10 +180,13 @@ public class ConsoleEnrolmentResource {
             @QueryParam("notice") String notice) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
-            EnrolmentGroup g = groups.get(tenant, group);
-            EnrolmentDevice.Status st =
-                    status == null || status.isEmpty() ? null : EnrolmentDevice.Status.valueOf(status);
-            EnrolmentGroupService.DevicePage page = groups.devices(tenant, group, clip(prefix), st, clip(after), PAGE);
+            GroupView g = api.get(tenant, group);
+            if (status != null
+                    && !status.isEmpty()
+                    && !List.of("ALLOWED", "DENIED").contains(status)) {
+                return support.error(400, "Unknown status filter.");
+            }
+            DevicePageView page = api.devices(tenant, group, clip(prefix), status, clip(after), PAGE);
             String csrf = ConsoleCsrf.newToken();
             return Response.ok(devicesPage
                             .data("viewer", support.viewer())
@@ -197,8 +207,6 @@ public class ConsoleEnrolmentResource {
                     .build();
         } catch (ApiProblem p) {
             return support.error(p);
-        } catch (IllegalArgumentException e) {
-            return support.error(400, "Unknown status filter.");
         }
     }
 
@@ -221,12 +229,11 @@ public class ConsoleEnrolmentResource {
         }
         try {
             door.enter(tenant, AdminAccess.Need.WRITE);
-            groups.setStatus(
-                    tenant,
-                    group,
-                    device,
-                    action.equals("deny") ? EnrolmentDevice.Status.DENIED : EnrolmentDevice.Status.ALLOWED,
-                    access.actor());
+            if (action.equals("deny")) {
+                api.deny(tenant, group, device);
+            } else {
+                api.allow(tenant, group, device);
+            }
             return see("/console/t/" + tenant + "/enrolment/" + group + "?prefix=" + enc(device) + "&notice="
                     + enc("Device " + device
                             + (action.equals("deny") ? " denied: it can no longer enrol." : " allowed again.")));

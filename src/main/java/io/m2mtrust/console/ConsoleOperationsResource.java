@@ -6,8 +6,8 @@ import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.escertke.PeerCertificates;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.Pkcs11Token;
+import io.m2mtrust.keys.KeyVersionInfo;
 import io.m2mtrust.keys.KeyVersionRepository;
-import io.m2mtrust.keys.TenantKeyVersion;
 import io.m2mtrust.onboarding.TenantService;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.security.TenantDoor;
@@ -166,7 +166,7 @@ public class ConsoleOperationsResource {
         }
     }
 
-    public record TenantKeys(String tenant, List<TenantKeyVersion> versions) {}
+    public record TenantKeys(String tenant, List<KeyVersionInfo> versions) {}
 
     @GET
     @Path("hsm")
@@ -184,7 +184,7 @@ public class ConsoleOperationsResource {
         List<TenantKeys> keys = QuarkusTransaction.requiringNew()
                 .call(() -> tenants.list(null).stream()
                         .filter(t -> t.status != Tenant.Status.DELETED)
-                        .map(t -> new TenantKeys(t.id, versions.ofTenant(t.id)))
+                        .map(t -> new TenantKeys(t.id, versions.infos(t.id)))
                         .toList());
         return Response.ok(hsmPage.data("viewer", support.viewer())
                         .data("tenant", null)

@@ -1,7 +1,7 @@
 package io.m2mtrust.console;
 
-import io.m2mtrust.audit.AuditEvent;
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.audit.AuditResource.AuditEventView;
 import io.m2mtrust.audit.ChainVerification;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.identity.TenantUserDtos;
@@ -496,27 +496,14 @@ public class ConsoleResource {
             @QueryParam("before") Long before) {
         try {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
-            StringBuilder q = new StringBuilder("from AuditEvent where chain = :chain");
-            Map<String, Object> params = new LinkedHashMap<>();
-            params.put("chain", tenant);
-            if (action != null && !action.isBlank()) {
-                q.append(" and action like :action");
-                params.put("action", action.trim().replace("%", "") + "%");
-            }
-            if (outcome != null && List.of("SUCCESS", "FAILURE", "DENIED").contains(outcome)) {
-                q.append(" and outcome = :outcome");
-                params.put("outcome", outcome);
-            }
-            if (before != null) {
-                q.append(" and seq < :before");
-                params.put("before", before);
-            }
-            var query = em.createQuery(q.append(" order by seq desc").toString(), AuditEvent.class)
-                    .setMaxResults(50);
-            params.forEach(query::setParameter);
-            List<AuditEvent> events = query.getResultList();
+            List<AuditEventView> events = audit.search(
+                    tenant,
+                    action,
+                    outcome != null && List.of("SUCCESS", "FAILURE", "DENIED").contains(outcome) ? outcome : null,
+                    before,
+                    50);
             ChainVerification verification = audit.verify(tenant);
-            Long older = events.size() == 50 ? events.get(events.size() - 1).seq : null;
+            Long older = events.size() == 50 ? events.get(events.size() - 1).seq() : null;
             return Response.ok(auditPage
                             .data("viewer", viewer(tenant))
                             .data("tenant", t)

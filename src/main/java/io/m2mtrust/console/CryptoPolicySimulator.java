@@ -1,17 +1,19 @@
 package io.m2mtrust.console;
 
-import io.m2mtrust.ca.IssuedCertificate;
-import io.m2mtrust.escertke.EscertkeKey;
-import io.m2mtrust.esdata.PreprovisionedKey;
+import io.m2mtrust.ca.IssuedCertificates;
+import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
+import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.KeyPurpose;
 import io.m2mtrust.keys.KeyVersionRepository;
 import io.m2mtrust.keysource.KeyResolution;
 import io.m2mtrust.keysource.KeySources;
 import io.m2mtrust.keysource.KeyUsage;
+import io.m2mtrust.keysource.SymmetricKeySource;
 import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.policy.TenantPolicy;
-import io.m2mtrust.proxy.ProtectedEntity;
-import io.m2mtrust.registration.KeyRegistration;
+import io.m2mtrust.proxy.ProxyService;
+import io.m2mtrust.registration.RegistrationStore;
+import io.m2mtrust.registration.RegistrationStore.RegisteredKeySummary;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -56,13 +58,22 @@ public class CryptoPolicySimulator {
     private final PolicyService policies;
     private final KeyVersionRepository versions;
     private final DeviceFqdns fqdns;
+    private final IssuedCertificates certificates;
+    private final ProxyService proxy;
+    private final RegistrationStore registrations;
 
     CryptoPolicySimulator(
             EntityManager em,
             KeySources keys,
             PolicyService policies,
             KeyVersionRepository versions,
-            DeviceFqdns fqdns) {
+            DeviceFqdns fqdns,
+            IssuedCertificates certificates,
+            ProxyService proxy,
+            RegistrationStore registrations) {
+        this.registrations = registrations;
+        this.proxy = proxy;
+        this.certificates = certificates;
         this.em = em;
         this.keys = keys;
         this.policies = policies;
@@ -80,23 +91,18 @@ public class CryptoPolicySimulator {
         List<String> encs = Arrays.asList(policy.joseEncs);
         List<String> notes = new ArrayList<>();
         List<Candidate> candidates = new ArrayList<>();
-        String kek = versions.primaryRow(tenantId, KeyPurpose.KEK)
-                .map(v -> v.hsmLabel)
+        String kek = versions.primary(tenantId, KeyPurpose.KEK)
+                .map(HsmKeyLabel::value)
                 .orElse("no primary KEK");
         switch (op) {
             case ESPRIM_REQUEST -> {
-                ProtectedEntity entity = em.createQuery(
-                                "from ProtectedEntity where tenantId = ?1 and entityId = ?2", ProtectedEntity.class)
-                        .setParameter(1, tenantId)
-                        .setParameter(2, target)
-                        .getResultStream()
-                        .findFirst()
-                        .orElse(null);
-                if (entity == null) {
+                Boolean esprimRequired =
+                        proxy.esprimRequiredFor(tenantId, target).orElse(null);
+                if (esprimRequired == null) {
                     notes.add(
                             target
                                     + " is not an entity this tenant's proxy protects: an ESPrim request to it is not terminated here");
-                } else if (entity.esprimRequired) {
+                } else if (esprimRequired) {
                     notes.add(target + " requires ESPrim: plain primitives to it are refused (4107)");
                 }
                 // the receiver resolves the kid as itself (caller = target) and binds the inner From to the key (4116)
@@ -114,7 +120,7 @@ public class CryptoPolicySimulator {
                 if (alg == null) {
                     notes.add("the policy does not allow dir with A256GCM, which ESPrim objects use here (4111)");
                 }
-                return result(op, originator, target, candidates, alg, kek, notes, entity != null);
+                return result(op, originator, target, candidates, alg, kek, notes, esprimRequired != null);
             }
             case ESDATA_PROTECT -> {
                 for (String kid : kidsBetween(tenantId, originator, target)) {
@@ -129,23 +135,15 @@ public class CryptoPolicySimulator {
                         ? "dir + " + (encs.contains("A256GCM") ? "A256GCM" : encs.get(0))
                         : algs.contains("A256KW") ? "A256KW + A256GCM" : null;
                 // or the target's certificate (ECDH-ES / RSA-OAEP-256), when no symmetric key serves
-                IssuedCertificate cert = em.createQuery(
-                                "from IssuedCertificate where tenantId = ?1 and subjectId = ?2 and status = ?3 order by issuedAt desc",
-                                IssuedCertificate.class)
-                        .setParameter(1, tenantId)
-                        .setParameter(2, target)
-                        .setParameter(3, IssuedCertificate.Status.VALID)
-                        .setMaxResults(1)
-                        .getResultStream()
-                        .findFirst()
-                        .orElse(null);
+                CertificateSummary cert =
+                        certificates.newestValidFor(tenantId, target).orElse(null);
                 if (cert != null) {
                     boolean ecdh = algs.contains("ECDH-ES+A256KW");
                     candidates.add(new Candidate(
                             "certificate of " + target,
-                            "x5t#S256 " + cert.thumbprint,
+                            "x5t#S256 " + cert.thumbprint(),
                             44,
-                            cert.notAfter,
+                            cert.notAfter(),
                             ecdh ? null : "the policy does not allow ECDH-ES+A256KW"));
                     if (candidates.stream()
                                     .noneMatch(c ->
@@ -161,23 +159,17 @@ public class CryptoPolicySimulator {
             }
             default -> {
                 // the target retrieves what the originator registered (TS-0003 §8.8.2.7)
-                List<KeyRegistration> regs = em.createQuery(
-                                "from KeyRegistration where tenantId = ?1 and sourceClientId = ?2 order by createdAt desc",
-                                KeyRegistration.class)
-                        .setParameter(1, tenantId)
-                        .setParameter(2, originator)
-                        .setMaxResults(100)
-                        .getResultList();
-                for (KeyRegistration k : regs) {
-                    String kid = k.relativeKeyId + "@" + k.registrar.fqdn(fqdns, tenantId);
-                    String problem = !Arrays.asList(k.targetIds).contains(target)
+                List<RegisteredKeySummary> regs = registrations.registeredBy(tenantId, originator, 100);
+                for (RegisteredKeySummary k : regs) {
+                    String problem = !k.targets().contains(target)
                             ? "not a target of this key (403)"
-                            : !k.expiresAt.isAfter(Instant.now())
+                            : !k.expiresAt().isAfter(Instant.now())
                                     ? "expired"
-                                    : !Arrays.asList(policy.allowedSuids).contains(k.suid)
-                                            ? "SUID " + k.suid + " is not allowed by the policy"
+                                    : !Arrays.asList(policy.allowedSuids).contains(k.suid())
+                                            ? "SUID " + k.suid() + " is not allowed by the policy"
                                             : null;
-                    candidates.add(new Candidate(k.registrar + " registration", kid, k.suid, k.expiresAt, problem));
+                    candidates.add(new Candidate(
+                            k.registrar() + " registration", k.keyIdentifier(), k.suid(), k.expiresAt(), problem));
                 }
                 if (regs.isEmpty()) {
                     notes.add(originator + " has registered no keys");
@@ -223,31 +215,7 @@ public class CryptoPolicySimulator {
 
     /** Ids of keys both identities hold: pre-provisioned, registered (either way round) and ESCertKE, newest first. */
     private List<String> kidsBetween(String tenantId, String a, String b) {
-        List<String> out = new ArrayList<>();
-        em.createQuery("from EscertkeKey where tenantId = ?1 order by createdAt desc", EscertkeKey.class)
-                .setParameter(1, tenantId)
-                .setMaxResults(500)
-                .getResultStream()
-                .filter(k -> (k.isLocal(a) && k.isPeer(b)) || (k.isLocal(b) && k.isPeer(a)))
-                .forEach(k -> out.add(k.keyId));
-        em.createQuery("from PreprovisionedKey where tenantId = ?1", PreprovisionedKey.class)
-                .setParameter(1, tenantId)
-                .setMaxResults(500)
-                .getResultStream()
-                .filter(k -> Arrays.asList(k.holders).contains(a)
-                        && Arrays.asList(k.holders).contains(b))
-                .forEach(k -> out.add(k.keyId));
-        em.createQuery(
-                        "from KeyRegistration where tenantId = ?1 and (sourceClientId = ?2 or sourceClientId = ?3) order by createdAt desc",
-                        KeyRegistration.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, a)
-                .setParameter(3, b)
-                .setMaxResults(500)
-                .getResultStream()
-                .filter(k -> Arrays.asList(k.targetIds).contains(k.sourceClientId.equals(a) ? b : a))
-                .forEach(k -> out.add(k.relativeKeyId + "@" + k.registrar.fqdn(fqdns, tenantId)));
-        return out;
+        return keys.idsSharedBy(tenantId, a, b);
     }
 
     private String source(String tenantId, String kid) {
@@ -258,6 +226,8 @@ public class CryptoPolicySimulator {
         if (fqdn.equals(fqdns.mef(tenantId))) {
             return "MEF registration";
         }
-        return em.find(EscertkeKey.class, new EscertkeKey.Key(tenantId, kid)) != null ? "ESCertKE" : "pre-provisioned";
+        return keys.familyOf(tenantId, kid).orElse(null) == SymmetricKeySource.Family.ESCERTKE
+                ? "ESCertKE"
+                : "pre-provisioned";
     }
 }

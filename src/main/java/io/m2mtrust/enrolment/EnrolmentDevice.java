@@ -11,7 +11,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /** A device listed explicitly, or the per-device state (denied, Kpm exported) of a device from a range. */
 @Entity
@@ -52,30 +51,6 @@ public class EnrolmentDevice extends PanacheEntityBase {
     @Column(name = "updated_at", nullable = false)
     public Instant updatedAt;
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String groupId;
-        public String deviceId;
-
-        public Key() {}
-
-        public Key(String tenantId, String groupId, String deviceId) {
-            this.tenantId = tenantId;
-            this.groupId = groupId;
-            this.deviceId = deviceId;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k
-                    && Objects.equals(k.tenantId, tenantId)
-                    && Objects.equals(k.groupId, groupId)
-                    && Objects.equals(k.deviceId, deviceId);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, groupId, deviceId);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String groupId, String deviceId) implements Serializable {}
 }

@@ -13,7 +13,6 @@ import jakarta.persistence.Version;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /** A group of devices whose Kpm are derived from one HSM group key; {@link #epoch} is its primary version. */
 @Entity
@@ -64,25 +63,6 @@ public class EnrolmentGroup extends PanacheEntityBase {
     @Version
     public long version;
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String id;
-
-        public Key() {}
-
-        public Key(String tenantId, String id) {
-            this.tenantId = tenantId;
-            this.id = id;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.id, id);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, id);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String id) implements Serializable {}
 }

@@ -544,11 +544,7 @@ public class EnrolmentGroupService {
     }
 
     private static GroupKey.Key groupKeyId(String tenantId, String groupId, int epoch) {
-        GroupKey.Key k = new GroupKey.Key();
-        k.tenantId = tenantId;
-        k.groupId = groupId;
-        k.epoch = epoch;
-        return k;
+        return new GroupKey.Key(tenantId, groupId, epoch);
     }
 
     private void lockTenant(String tenantId) {

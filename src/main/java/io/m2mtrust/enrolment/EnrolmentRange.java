@@ -9,7 +9,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /** Devices {@code prefix + zero-padded(n, width)} for first ≤ n ≤ last, without a row per device. */
 @Entity
@@ -56,24 +55,6 @@ public class EnrolmentRange extends PanacheEntityBase {
         return n >= firstNo && n <= lastNo;
     }
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String groupId;
-        public String prefix;
-        public long firstNo;
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k
-                    && k.firstNo == firstNo
-                    && Objects.equals(k.tenantId, tenantId)
-                    && Objects.equals(k.groupId, groupId)
-                    && Objects.equals(k.prefix, prefix);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, groupId, prefix, firstNo);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String groupId, String prefix, long firstNo) implements Serializable {}
 }

@@ -13,7 +13,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /** One version (epoch) of a group key. PRIMARY and ACTIVE epochs enrol; RETIRED/DESTROYED do not. */
 @Entity
@@ -60,22 +59,6 @@ public class GroupKey extends PanacheEntityBase {
         return HsmKeyLabel.named(tenantId, KeyPurpose.GROUP, groupId, epoch);
     }
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String groupId;
-        public int epoch;
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k
-                    && k.epoch == epoch
-                    && Objects.equals(k.tenantId, tenantId)
-                    && Objects.equals(k.groupId, groupId);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, groupId, epoch);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String groupId, int epoch) implements Serializable {}
 }

@@ -10,7 +10,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /**
  * A pairwise key established by ESCertKE (TS-0003 §8.7): the last 32 bytes of {@code EXPORTER-oneM2M-ESCertKE},
@@ -93,25 +92,6 @@ public class EscertkeKey {
                 + "]"; // never the blob
     }
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String keyId;
-
-        public Key() {}
-
-        public Key(String tenantId, String keyId) {
-            this.tenantId = tenantId;
-            this.keyId = keyId;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.keyId, keyId);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, keyId);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String keyId) implements Serializable {}
 }

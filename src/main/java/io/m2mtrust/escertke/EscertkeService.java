@@ -1,13 +1,11 @@
 package io.m2mtrust.escertke;
 
 import io.m2mtrust.audit.AuditLog;
-import io.m2mtrust.ca.IssuedCertificate;
 import io.m2mtrust.ca.TenantCa;
+import io.m2mtrust.common.ResponseStatusCode;
 import io.m2mtrust.common.SecretBytes;
-import io.m2mtrust.esdata.Endpoint;
-import io.m2mtrust.hsm.AsymmetricKeyType;
+import io.m2mtrust.esdata.EndpointService;
 import io.m2mtrust.hsm.HsmCrypto;
-import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.keys.KeySealer;
 import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.policy.TenantPolicy;
@@ -62,11 +60,11 @@ public class EscertkeService {
     public static final String SEAL_PURPOSE = "escertke";
 
     /** oneM2M status codes of ESCertKE refusals (interop profile). */
-    public static final int BAD_REQUEST = 4000;
+    public static final int BAD_REQUEST = ResponseStatusCode.BAD_REQUEST.code();
 
-    public static final int NOT_AUTHENTICATED = 4106;
-    public static final int NOT_ACCEPTABLE = 5207;
-    public static final int BUSY = 5000;
+    public static final int NOT_AUTHENTICATED = ResponseStatusCode.ORIGINATOR_NOT_AUTHENTICATED.code();
+    public static final int NOT_ACCEPTABLE = ResponseStatusCode.NOT_ACCEPTABLE.code();
+    public static final int BUSY = ResponseStatusCode.INTERNAL_SERVER_ERROR.code();
 
     /** ESCertKE suites (TS-0003 §10.2.3) by policy name. */
     static final Map<String, Integer> SUITES = Map.of(
@@ -107,6 +105,7 @@ public class EscertkeService {
     private final AuditLog audit;
     private final SecureRandom random = new SecureRandom();
     private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
+    private final EndpointService endpoints;
 
     EscertkeService(
             EntityManager em,
@@ -119,7 +118,9 @@ public class EscertkeService {
             @org.eclipse.microprofile.config.inject.ConfigProperty(
                             name = "m2m.escertke.handshake-ttl",
                             defaultValue = "30s")
-                    Duration handshakeTtl) {
+                    Duration handshakeTtl,
+            EndpointService endpoints) {
+        this.endpoints = endpoints;
         this.handshakeTtl = handshakeTtl;
         this.em = em;
         this.hsm = hsm;
@@ -354,7 +355,13 @@ public class EscertkeService {
      * for every primitive it protects, so the answer is remembered like a session (at most 10 s, never past the key's
      * expiry); revocations through this replica forget it at once ({@link #invalidate}), other replicas within 10 s.
      */
-    public Optional<EscertkeKey> current(String tenantId, String localIdentity, String peerIdentity) {
+    /** The usable key from {@code localIdentity} to {@code peerIdentity}, newest first, as the originator uses it. */
+    public Optional<Established> currentKey(String tenantId, String localIdentity, String peerIdentity) {
+        return current(tenantId, localIdentity, peerIdentity)
+                .map(k -> new Established(k.keyId, localIdentity, peerIdentity, k.expiresAt));
+    }
+
+    Optional<EscertkeKey> current(String tenantId, String localIdentity, String peerIdentity) {
         String id = tenantId + "|" + localIdentity + "|" + peerIdentity;
         Cached<Optional<EscertkeKey>> c = currentCache.get(id);
         long now = System.nanoTime();
@@ -493,30 +500,15 @@ public class EscertkeService {
     }
 
     private Optional<EscertkeTls.Credentials> loadCredentials(String tenantId, PeerIdentity identity) {
-        Endpoint e = QuarkusTransaction.requiringNew()
-                .call(() -> em
-                        .createQuery(
-                                "from Endpoint where tenantId = ?1 and subjectType = ?2 and subjectId = ?3"
-                                        + " and status = ?4 and keyType = ?5 order by createdAt desc",
-                                Endpoint.class)
-                        .setParameter(1, tenantId)
-                        .setParameter(2, identity.type())
-                        .setParameter(3, identity.san())
-                        .setParameter(4, Endpoint.Status.ACTIVE)
-                        .setParameter(5, AsymmetricKeyType.EC_P256)
-                        .setMaxResults(1)
-                        .getResultList()
-                        .stream()
-                        .findFirst()
-                        .orElse(null));
-        if (e == null) {
+        Optional<EndpointService.TlsCredentials> own =
+                endpoints.ecCredentialsFor(tenantId, identity.type(), identity.san());
+        if (own.isEmpty()) {
             return Optional.empty();
         }
-        IssuedCertificate row = QuarkusTransaction.requiringNew()
-                .call(() -> em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, e.certSerial)));
-        X509Certificate leaf = TenantCa.parse(row.der);
+        byte[] der = own.get().certificateDer();
+        X509Certificate leaf = TenantCa.parse(der);
         List<byte[]> chain = new ArrayList<>();
-        chain.add(row.der);
+        chain.add(der);
         for (TenantCa.Ca c : ca.cas(tenantId)) {
             if (PeerCertificates.signedBy(leaf, c.certificate())) {
                 try {
@@ -527,7 +519,7 @@ public class EscertkeService {
                 break;
             }
         }
-        return Optional.of(new EscertkeTls.Credentials(chain, HsmKeyLabel.parse(e.hsmLabel)));
+        return Optional.of(new EscertkeTls.Credentials(chain, own.get().key()));
     }
 
     /** Whether {@code entityId} can terminate ESCertKE under {@code policy}: an M2M-SP-ID, a policy suite, an end-point certificate naming it. */

@@ -33,6 +33,28 @@ class EstablishedKeySource implements SymmetricKeySource {
 
     /** After the registered keys (whose FQDN is the tenant's own MAF/MEF), before the pre-provisioned catch-all. */
     @Override
+    public Family family() {
+        return Family.ESCERTKE;
+    }
+
+    @Override
+    public List<String> idsSharedBy(String tenantId, String a, String b) {
+        return em.createQuery("from EscertkeKey where tenantId = ?1 order by createdAt desc", EscertkeKey.class)
+                .setParameter(1, tenantId)
+                .setMaxResults(500)
+                .getResultStream()
+                .filter(k -> (k.isLocal(a) && k.isPeer(b)) || (k.isLocal(b) && k.isPeer(a)))
+                .map(k -> k.keyId)
+                .toList();
+    }
+
+    @Override
+    public boolean holds(String tenantId, String kid) {
+        return KeyIds.RELATIVE_AT_FQDN.matcher(kid).matches()
+                && em.find(EscertkeKey.class, new EscertkeKey.Key(tenantId, kid)) != null;
+    }
+
+    @Override
     public int order() {
         return 30;
     }

@@ -1,6 +1,7 @@
 package io.m2mtrust.escertke;
 
-import io.m2mtrust.ca.IssuedCertificate;
+import io.m2mtrust.ca.IssuedCertificates;
+import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
 import io.m2mtrust.ca.TenantCa;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -44,8 +45,10 @@ public class PeerCertificates {
 
     private final TenantCa ca;
     private final EntityManager em;
+    private final IssuedCertificates issued;
 
-    PeerCertificates(TenantCa ca, EntityManager em) {
+    PeerCertificates(TenantCa ca, EntityManager em, IssuedCertificates issued) {
+        this.issued = issued;
         this.ca = ca;
         this.em = em;
     }
@@ -89,17 +92,17 @@ public class PeerCertificates {
     private boolean issuedByTenantCa(String tenantId, X509Certificate leaf, String serial) throws Refused {
         for (TenantCa.Ca c : ca.cas(tenantId)) {
             if (signedBy(leaf, c.certificate())) {
-                IssuedCertificate row = QuarkusTransaction.requiringNew()
-                        .call(() -> em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, serial)));
+                CertificateSummary row = QuarkusTransaction.requiringNew()
+                        .call(() -> issued.find(tenantId, serial).orElse(null));
                 if (row == null) {
                     throw new Refused(
                             AlertDescription.bad_certificate,
                             "certificate " + serial + " is not recorded by the tenant CA");
                 }
-                if (row.status != IssuedCertificate.Status.VALID) {
+                if (!row.valid()) {
                     throw new Refused(
                             AlertDescription.certificate_revoked,
-                            "certificate " + serial + " is " + row.status.name().toLowerCase());
+                            "certificate " + serial + " is " + row.status().toLowerCase());
                 }
                 return true;
             }

@@ -8,7 +8,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /** A CA the tenant trusts for ESCertKE peers besides its own (e.g. another operator's), with its latest CRL. */
 @Entity
@@ -35,25 +34,6 @@ public class TrustAnchor {
     @Column(name = "updated_at", nullable = false)
     public Instant updatedAt;
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String id;
-
-        public Key() {}
-
-        public Key(String tenantId, String id) {
-            this.tenantId = tenantId;
-            this.id = id;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.id, id);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, id);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String id) implements Serializable {}
 }

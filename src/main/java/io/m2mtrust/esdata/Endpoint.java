@@ -12,7 +12,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /** An end-point the service acts for: its certificate (tenant CA) and its private key in the HSM. */
 @Entity
@@ -59,25 +58,6 @@ public class Endpoint {
     @Column(name = "deleted_at")
     public Instant deletedAt;
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String id;
-
-        public Key() {}
-
-        public Key(String tenantId, String id) {
-            this.tenantId = tenantId;
-            this.id = id;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.id, id);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, id);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String id) implements Serializable {}
 }

@@ -1,7 +1,8 @@
 package io.m2mtrust.esdata;
 
 import io.m2mtrust.audit.AuditLog;
-import io.m2mtrust.ca.IssuedCertificate;
+import io.m2mtrust.ca.IssuedCertificates;
+import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.common.SubjectType;
@@ -66,6 +67,7 @@ public class EndpointService {
     private final KeySources keys;
     private final AuditLog audit;
     private final EcdhInToken ecdh;
+    private final IssuedCertificates issued;
 
     EndpointService(
             EntityManager em,
@@ -74,7 +76,9 @@ public class EndpointService {
             TenantCa ca,
             EsDataService esdata,
             KeySources keys,
-            AuditLog audit) {
+            AuditLog audit,
+            IssuedCertificates issued) {
+        this.issued = issued;
         this.em = em;
         this.token = token;
         this.hsm = hsm;
@@ -121,7 +125,7 @@ public class EndpointService {
             if (keyType.isEc()) {
                 ecdh.allowDerive(label); // ECDH-ES envelopes for this end-point are unwrapped in the HSM
             }
-            IssuedCertificate cert = ca.issue(
+            CertificateSummary cert = ca.issue(
                     tenantId,
                     new TenantCa.IssueRequest(type, subjectId, token.publicKey(label), "endpoint " + id),
                     actor,
@@ -134,7 +138,7 @@ public class EndpointService {
                 e.subjectId = subjectId;
                 e.hsmLabel = label.value();
                 e.keyType = keyType;
-                e.certSerial = cert.serial;
+                e.certSerial = cert.serial();
                 e.status = Endpoint.Status.ACTIVE;
                 e.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
                 em.persist(e);
@@ -146,7 +150,7 @@ public class EndpointService {
                         "endpoint/" + id,
                         AuditLog.Outcome.SUCCESS,
                         type + " " + subjectId + ", " + keyType + " key " + label + " in the HSM, certificate "
-                                + cert.serial);
+                                + cert.serial());
                 return e;
             });
         } catch (RuntimeException e) {
@@ -194,6 +198,34 @@ public class EndpointService {
                 });
     }
 
+    /** An end-point's TLS credentials as ESCertKE uses them: its certificate chain's leaf and its HSM key. */
+    public record TlsCredentials(byte[] certificateDer, HsmKeyLabel key) {}
+
+    /**
+     * The newest active EC P-256 end-point whose certificate names {@code subjectId} as {@code type}: ESCertKE's
+     * local credentials for that identity (TS-0003 §8.4.3).
+     */
+    public Optional<TlsCredentials> ecCredentialsFor(String tenantId, SubjectType type, String subjectId) {
+        return QuarkusTransaction.requiringNew()
+                .call(() -> em.createQuery(
+                                "from Endpoint where tenantId = ?1 and subjectType = ?2 and subjectId = ?3"
+                                        + " and status = ?4 and keyType = ?5 order by createdAt desc",
+                                Endpoint.class)
+                        .setParameter(1, tenantId)
+                        .setParameter(2, type)
+                        .setParameter(3, subjectId)
+                        .setParameter(4, Endpoint.Status.ACTIVE)
+                        .setParameter(5, AsymmetricKeyType.EC_P256)
+                        .setMaxResults(1)
+                        .getResultStream()
+                        .findFirst()
+                        .map(e -> new TlsCredentials(
+                                issued.find(tenantId, e.certSerial)
+                                        .orElseThrow()
+                                        .der(),
+                                HsmKeyLabel.parse(e.hsmLabel))));
+    }
+
     public Endpoint get(String tenantId, String id) {
         return QuarkusTransaction.requiringNew().call(() -> live(tenantId, id));
     }
@@ -210,9 +242,8 @@ public class EndpointService {
         return certificates.computeIfAbsent(
                 e.tenantId + "|" + e.certSerial,
                 k -> TenantCa.parse(QuarkusTransaction.requiringNew()
-                        .call(() ->
-                                em.find(IssuedCertificate.class, new IssuedCertificate.Key(e.tenantId, e.certSerial)))
-                        .der));
+                        .call(() -> issued.find(e.tenantId, e.certSerial).orElseThrow())
+                        .der()));
     }
 
     private Endpoint live(String tenantId, String id) {
@@ -566,31 +597,12 @@ public class EndpointService {
 
     private Optional<X509Certificate> validCertificateOf(String tenantId, String subjectId) {
         return QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery(
-                                "from IssuedCertificate where tenantId = ?1 and subjectId = ?2 and status = ?3 and kind = ?4 order by issuedAt desc",
-                                IssuedCertificate.class)
-                        .setParameter(1, tenantId)
-                        .setParameter(2, subjectId)
-                        .setParameter(3, IssuedCertificate.Status.VALID)
-                        .setParameter(4, IssuedCertificate.Kind.CLIENT)
-                        .setMaxResults(1)
-                        .getResultStream()
-                        .findFirst()
-                        .map(c -> TenantCa.parse(c.der)));
+                .call(() -> issued.newestValidClient(tenantId, subjectId).map(c -> TenantCa.parse(c.der())));
     }
 
-    /** The tenant's valid end-entity certificate that {@code x5t#S256} names (indexed column, one query). */
+    /** The tenant's valid end-entity certificate that {@code x5t#S256} names. */
     private Optional<X509Certificate> validCertificateByThumbprint(String tenantId, String x5t) {
-        return em.createQuery(
-                        "from IssuedCertificate where tenantId = ?1 and thumbprint = ?2 and status = ?3 and kind = ?4",
-                        IssuedCertificate.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, x5t)
-                .setParameter(3, IssuedCertificate.Status.VALID)
-                .setParameter(4, IssuedCertificate.Kind.CLIENT)
-                .getResultStream()
-                .findFirst()
-                .map(c -> TenantCa.parse(c.der));
+        return issued.validClientByThumbprint(tenantId, x5t).map(c -> TenantCa.parse(c.der()));
     }
 
     private static EsDataService.Outcome refused(int status, String why) {

@@ -20,7 +20,7 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import java.util.List;
 import java.util.Map;
 
-/** The ESData dry-run for operators (the seed of the crypto-policy simulator): read-only, no key is opened. */
+/** The ESData dry-run for operators (what the crypto-policy simulator builds on): read-only, no key is opened. */
 @Path("/api/v1/tenants/{tenant}/esdata")
 @Produces(MediaType.APPLICATION_JSON)
 @Consumes(MediaType.APPLICATION_JSON)

@@ -74,7 +74,7 @@ public class EsDataService {
         return QuarkusTransaction.requiringNew().call(() -> protectTx(tenantId, caller, req, false));
     }
 
-    /** The dry-run (crypto-policy simulator seed): every check of {@link #protect}, no key opened, nothing produced. */
+    /** The dry-run (what the crypto-policy simulator builds on): every check of {@link #protect}, no key opened, nothing produced. */
     public Outcome dryRun(String tenantId, String caller, ProtectRequest req) {
         return QuarkusTransaction.requiringNew().call(() -> protectTx(tenantId, caller, req, true));
     }

@@ -25,6 +25,7 @@ import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.KeyUse;
 import com.nimbusds.jose.jwk.OctetSequenceKey;
+import com.nimbusds.jose.util.JSONObjectUtils;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.common.StrictJson;
@@ -34,13 +35,14 @@ import javax.crypto.spec.SecretKeySpec;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
 /**
- * ESData envelopes with symmetric keys (TS-0003 §8.5; seed §X.2): JWE with {@code dir} or
+ * ESData envelopes with symmetric keys (TS-0003 §8.5): JWE with {@code dir} or
  * {@code A128KW/A192KW/A256KW} and {@code A*GCM}, JWS with {@code HS256/384/512}, in compact, JSON or
  * base64-encoded JSON serialization (contentSecurity 1, 2, 3). Several recipients or non-empty AAD need
  * JSON serialization; {@code dir} only with exactly one key. Every policy check (algorithm allow-lists,
@@ -608,9 +610,13 @@ public final class JoseEnvelopes {
                 // the same envelope in JWE JSON general serialization (RFC 7516 §7.2.1): protected header, one
                 // recipient
                 String[] p = jwe.serialize().split("\\.", -1);
-                String general = "{\"protected\":\"" + p[0] + "\",\"recipients\":[{\"encrypted_key\":\"" + p[1]
-                        + "\"}],\"iv\":\"" + p[2] + "\",\"ciphertext\":\"" + p[3] + "\",\"tag\":\"" + p[4] + "\"}";
-                return json(general, serialization);
+                Map<String, Object> general = new LinkedHashMap<>();
+                general.put("protected", p[0]);
+                general.put("recipients", List.of(Map.of("encrypted_key", p[1])));
+                general.put("iv", p[2]);
+                general.put("ciphertext", p[3]);
+                general.put("tag", p[4]);
+                return json(JSONObjectUtils.toJSONString(general), serialization);
             }
             JWEObjectJSON jwe = new JWEObjectJSON(
                     new JWEHeader.Builder(e).contentType(contentType).build(),

@@ -10,7 +10,6 @@ import org.hibernate.type.SqlTypes;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /** A pre-provisioned ESData key (SUID 14 or 15), sealed; the value never leaves the sealed form except in the HSM-opened moment of use. */
 @Entity
@@ -53,25 +52,6 @@ public class PreprovisionedKey {
         return "PreprovisionedKey[" + tenantId + "/" + keyId + ", suid " + suid + "]";
     }
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String keyId;
-
-        public Key() {}
-
-        public Key(String tenantId, String keyId) {
-            this.tenantId = tenantId;
-            this.keyId = keyId;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.keyId, keyId);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, keyId);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String keyId) implements Serializable {}
 }

@@ -32,6 +32,28 @@ class PreprovisionedKeySource implements SymmetricKeySource {
     }
 
     @Override
+    public Family family() {
+        return Family.PREPROVISIONED;
+    }
+
+    @Override
+    public List<String> idsSharedBy(String tenantId, String a, String b) {
+        return em.createQuery("from PreprovisionedKey where tenantId = ?1", PreprovisionedKey.class)
+                .setParameter(1, tenantId)
+                .setMaxResults(500)
+                .getResultStream()
+                .filter(k -> Arrays.asList(k.holders).contains(a)
+                        && Arrays.asList(k.holders).contains(b))
+                .map(k -> k.keyId)
+                .toList();
+    }
+
+    @Override
+    public boolean holds(String tenantId, String kid) {
+        return KeyIds.ANY_AT_FQDN.matcher(kid).matches();
+    }
+
+    @Override
     public int order() {
         return 40;
     }

@@ -1,5 +1,7 @@
 package io.m2mtrust.esprim;
 
+import io.m2mtrust.common.ResponseStatusCode;
+
 /**
  * An ESPrim refusal with its oneM2M response status code (TS-0004 table 7.6.2-1; HTTP per TS-0009):
  * 4000 the ESPrim object cannot be parsed, 4111 unsupported option, 4112 unknown key id, 4113 unknown
@@ -8,15 +10,15 @@ package io.m2mtrust.esprim;
  */
 public final class EsprimError extends Exception {
 
-    public static final int BAD_REQUEST = 4000;
-    public static final int UNSUPPORTED_OPTION = 4111;
-    public static final int UNKNOWN_KEY_ID = 4112;
-    public static final int UNKNOWN_ORIG_RAND_ID = 4113;
-    public static final int UNKNOWN_RECV_RAND_ID = 4114;
-    public static final int BAD_MAC = 4115;
-    public static final int IMPERSONATION = 4116;
-    public static final int DECRYPTION_ERROR = 5210;
-    public static final int ENCRYPTION_ERROR = 5211;
+    public static final int BAD_REQUEST = ResponseStatusCode.BAD_REQUEST.code();
+    public static final int UNSUPPORTED_OPTION = ResponseStatusCode.ESPRIM_UNSUPPORTED_OPTION.code();
+    public static final int UNKNOWN_KEY_ID = ResponseStatusCode.ESPRIM_UNKNOWN_KEY_ID.code();
+    public static final int UNKNOWN_ORIG_RAND_ID = ResponseStatusCode.ESPRIM_UNKNOWN_ORIG_RAND_ID.code();
+    public static final int UNKNOWN_RECV_RAND_ID = ResponseStatusCode.ESPRIM_UNKNOWN_RECV_RAND_ID.code();
+    public static final int BAD_MAC = ResponseStatusCode.ESPRIM_BAD_MAC.code();
+    public static final int IMPERSONATION = ResponseStatusCode.ESPRIM_IMPERSONATION_ERROR.code();
+    public static final int DECRYPTION_ERROR = ResponseStatusCode.ESPRIM_DECRYPTION_ERROR.code();
+    public static final int ENCRYPTION_ERROR = ResponseStatusCode.ESPRIM_ENCRYPTION_ERROR.code();
 
     public final int rsc;
 

@@ -13,7 +13,6 @@ import org.hibernate.type.SqlTypes;
 import java.io.Serializable;
 import java.time.Instant;
 import java.util.List;
-import java.util.Objects;
 
 /** A stored rand object: ours as receiver (shared or for one originator), or an originator's we accepted. */
 @Entity
@@ -72,33 +71,6 @@ public class EsprimRand {
         return new RandObject(randId, randValue, expiresAt, List.of(keyGenAlgs), List.of(protocolAlgs));
     }
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String entityId;
-        public Role role;
-        public String randId;
-
-        public Key() {}
-
-        public Key(String tenantId, String entityId, Role role, String randId) {
-            this.tenantId = tenantId;
-            this.entityId = entityId;
-            this.role = role;
-            this.randId = randId;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k
-                    && Objects.equals(k.tenantId, tenantId)
-                    && Objects.equals(k.entityId, entityId)
-                    && k.role == role
-                    && Objects.equals(k.randId, randId);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, entityId, role, randId);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String entityId, Role role, String randId) implements Serializable {}
 }

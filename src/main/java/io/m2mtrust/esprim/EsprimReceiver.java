@@ -2,7 +2,6 @@ package io.m2mtrust.esprim;
 
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.common.Sql;
-import io.m2mtrust.common.StrictJson;
 import io.m2mtrust.keysource.KeyResolution;
 import io.m2mtrust.keysource.KeySources;
 import io.m2mtrust.keysource.KeyUsage;
@@ -32,16 +31,59 @@ import java.util.Map;
 @ApplicationScoped
 public class EsprimReceiver {
 
-    /** What an opened ESPrim object carried, and what answering it needs. */
-    public record Opened(
-            Map<String, Object> inner,
-            String from,
-            String kid,
-            String ori,
-            String rri,
-            String enc,
-            SecretBytes sessionKey)
-            implements AutoCloseable {
+    /**
+     * What an opened ESPrim object carried, and what answering it needs. Only the receiver makes one, after every
+     * check of TS-0003 §8.4.2 passed: holding an {@code Opened} means the inner request was authenticated.
+     */
+    public static final class Opened implements AutoCloseable {
+        private final RequestPrimitive inner;
+        private final String from;
+        private final String kid;
+        private final String ori;
+        private final String rri;
+        private final String enc;
+        private final SecretBytes sessionKey;
+
+        Opened(RequestPrimitive inner, String from, String kid, String ori, String rri, String enc, SecretBytes key) {
+            this.inner = inner;
+            this.from = from;
+            this.kid = kid;
+            this.ori = ori;
+            this.rri = rri;
+            this.enc = enc;
+            this.sessionKey = key;
+        }
+
+        /** The authenticated inner request. */
+        public RequestPrimitive inner() {
+            return inner;
+        }
+
+        /** The inner From, bound to the pairwise key (TS-0003 §7.2.2). */
+        public String from() {
+            return from;
+        }
+
+        public String kid() {
+            return kid;
+        }
+
+        String ori() {
+            return ori;
+        }
+
+        String rri() {
+            return rri;
+        }
+
+        String enc() {
+            return enc;
+        }
+
+        SecretBytes sessionKey() {
+            return sessionKey;
+        }
+
         @Override
         public void close() {
             sessionKey.close();
@@ -271,8 +313,8 @@ public class EsprimReceiver {
         boolean handedOver = false;
         try {
             byte[] plain = EsprimObject.decrypt(p, session);
-            Map<String, Object> inner = innerRequest(plain);
-            String from = (String) inner.get("fr");
+            RequestPrimitive inner = PrimitiveCodec.readRequest(plain);
+            String from = inner.from();
             // TS-0003 §7.2.2: the inner From must be the identity the pairwise key is bound to
             if (from == null || !peers.contains(from)) {
                 throw new EsprimError(
@@ -286,7 +328,7 @@ public class EsprimReceiver {
             remember(
                     tenantId,
                     entityId,
-                    List.of("iv:" + p.kid() + ":" + EsprimObject.iv(p), "rqi:" + from + ":" + inner.get("rqi")),
+                    List.of("iv:" + p.kid() + ":" + EsprimObject.iv(p), "rqi:" + from + ":" + inner.requestId()),
                     until);
             if (newOriginatorRand != null) {
                 keepOriginatorRand(tenantId, entityId, from, newOriginatorRand);
@@ -326,38 +368,6 @@ public class EsprimReceiver {
                     EsprimError.UNSUPPORTED_OPTION,
                     "enc " + enc + " is not among the originator's espa " + originator.protocolAlgs());
         }
-    }
-
-    /** The inner request primitive (TS-0004 JSON, short names); a Notify carrying securityInfo is refused (no recursion). */
-    static Map<String, Object> innerRequest(byte[] plain) throws EsprimError {
-        Map<String, Object> m;
-        try {
-            m = StrictJson.object(plain);
-        } catch (Exception e) {
-            throw new EsprimError(EsprimError.BAD_REQUEST, "the inner primitive is not a JSON request primitive");
-        }
-        if (m.containsKey("m2m:rqp")) {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> wrapped = m.get("m2m:rqp") instanceof Map<?, ?> w ? (Map<String, Object>) w : null;
-            if (wrapped == null) {
-                throw new EsprimError(EsprimError.BAD_REQUEST, "m2m:rqp is an object");
-            }
-            m = wrapped;
-        }
-        if (!(m.get("op") instanceof Number op) || op.intValue() < 1 || op.intValue() > 5) {
-            throw new EsprimError(EsprimError.BAD_REQUEST, "the inner primitive has no valid op");
-        }
-        if (!(m.get("to") instanceof String)
-                || !(m.get("fr") instanceof String)
-                || !(m.get("rqi") instanceof String rqi)
-                || rqi.length() > 200) {
-            throw new EsprimError(EsprimError.BAD_REQUEST, "the inner primitive needs to, fr and rqi");
-        }
-        if (op.intValue() == 5 && m.get("pc") instanceof Map<?, ?> pc && pc.containsKey("m2m:seci")) {
-            throw new EsprimError(
-                    EsprimError.BAD_REQUEST, "an inner Notify carrying securityInfo is not processed (no recursion)");
-        }
-        return m;
     }
 
     private void remember(String tenantId, String entityId, List<String> fingerprints, Instant until)

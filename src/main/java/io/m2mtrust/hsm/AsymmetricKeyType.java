@@ -10,7 +10,7 @@ import java.util.List;
 /**
  * Key pairs the HSM makes. EC P-256 is oneM2M's certificate key (TS-0003 §10.1.1.1) and every service key;
  * the others exist for ESData end-points, whose JOSE signatures may be ES384/ES512 or RS256/384/512 and
- * whose certificates then carry that key (seed Table X.2.2-1).
+ * whose certificates then carry that key (TS-0003 §8.5 ESData certificate options).
  */
 public enum AsymmetricKeyType {
     EC_P256("secp256r1", 256, List.of("ES256")),

@@ -32,7 +32,12 @@ public class KeyVersionRepository
 
     private final Map<String, Cached> primaries = new ConcurrentHashMap<>();
 
-    public List<TenantKeyVersion> ofTenant(String tenantId) {
+    /** Every version of the tenant's keys, by purpose and version. */
+    public List<KeyVersionInfo> infos(String tenantId) {
+        return ofTenant(tenantId).stream().map(KeyVersionInfo::of).toList();
+    }
+
+    List<TenantKeyVersion> ofTenant(String tenantId) {
         return list("tenantId = ?1 order by purpose, version", tenantId);
     }
 

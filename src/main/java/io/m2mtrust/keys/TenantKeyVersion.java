@@ -13,7 +13,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /**
  * Metadata of one version of a per-tenant HSM key. The key itself exists only in the token, under
@@ -68,22 +67,6 @@ public class TenantKeyVersion extends PanacheEntityBase {
         return state == State.PRIMARY || state == State.ACTIVE;
     }
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public KeyPurpose purpose;
-        public int version;
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k
-                    && k.version == version
-                    && k.purpose == purpose
-                    && Objects.equals(k.tenantId, tenantId);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, purpose, version);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, KeyPurpose purpose, int version) implements Serializable {}
 }

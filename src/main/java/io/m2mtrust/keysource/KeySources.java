@@ -40,6 +40,25 @@ public class KeySources {
         return KeyResolution.malformed(kid, NOT_A_KEY_ID);
     }
 
+    /**
+     * Ids of keys both identities hold, family by family in {@link SymmetricKeySource.Family} order: what the policy
+     * simulator considers between an originator and a target.
+     */
+    public List<String> idsSharedBy(String tenantId, String a, String b) {
+        return sources.stream()
+                .sorted(Comparator.comparing(SymmetricKeySource::family))
+                .flatMap(s -> s.idsSharedBy(tenantId, a, b).stream())
+                .toList();
+    }
+
+    /** The family of the first source (in resolution order) that holds {@code kid}. */
+    public Optional<SymmetricKeySource.Family> familyOf(String tenantId, String kid) {
+        return sources.stream()
+                .filter(s -> s.holds(tenantId, kid))
+                .map(SymmetricKeySource::family)
+                .findFirst();
+    }
+
     /** The malformed answer a source gives for an identifier of its family that is not well formed. */
     public static KeyResolution notAKeyId(String kid) {
         return KeyResolution.malformed(kid, NOT_A_KEY_ID);

@@ -2,17 +2,13 @@ package io.m2mtrust.maf;
 
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.mef.CredentialFetchService;
-import io.m2mtrust.mef.Enrolment;
-import io.m2mtrust.registration.ClientRegistration;
-import io.m2mtrust.registration.Registrar;
-import io.m2mtrust.registration.RegistrationProcedures;
+import io.m2mtrust.mef.EnrolmentStore;
+import io.m2mtrust.registration.MafKms;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
 
 import java.time.Instant;
-import java.util.List;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
@@ -32,16 +28,15 @@ public class MafClients {
     public record KmHolder(String clientId, SecretBytes km, Instant expiresAt, String keId) {}
 
     private final CredentialFetchService fetches;
-    private final RegistrationProcedures registrations;
+    private final MafKms kms;
+    private final EnrolmentStore enrolments;
     private final DeviceFqdns fqdns;
-    private final EntityManager em;
 
-    MafClients(
-            CredentialFetchService fetches, RegistrationProcedures registrations, DeviceFqdns fqdns, EntityManager em) {
+    MafClients(CredentialFetchService fetches, MafKms kms, EnrolmentStore enrolments, DeviceFqdns fqdns) {
         this.fetches = fetches;
-        this.registrations = registrations;
+        this.kms = kms;
+        this.enrolments = enrolments;
         this.fqdns = fqdns;
-        this.em = em;
     }
 
     /** Km for a psk_identity on the MAF: a KmID this MAF assigned, or a KeID of this tenant's MEF. */
@@ -60,21 +55,9 @@ public class MafClients {
     }
 
     private Optional<KmHolder> assigned(String tenantId, String kmId) {
-        return QuarkusTransaction.requiringNew().call(() -> {
-            List<ClientRegistration> rs = em.createQuery(
-                            "from ClientRegistration where tenantId = ?1 and registrar = ?2 and kmId = ?3",
-                            ClientRegistration.class)
-                    .setParameter(1, tenantId)
-                    .setParameter(2, Registrar.MAF)
-                    .setParameter(3, kmId)
-                    .getResultList();
-            Instant now = Instant.now();
-            if (rs.isEmpty() || rs.get(0).expired(now) || !rs.get(0).kmExpiresAt.isAfter(now)) {
-                return Optional.<KmHolder>empty(); // Km never outlives its Ke (§10.7), nor the registration
-            }
-            ClientRegistration r = rs.get(0);
-            return Optional.of(new KmHolder(r.clientId, registrations.openKm(r), r.kmExpiresAt, r.keId));
-        });
+        return QuarkusTransaction.requiringNew()
+                .call(() -> kms.openLive(tenantId, kmId)
+                        .map(k -> new KmHolder(k.clientId(), k.km(), k.kmExpiresAt(), k.keId())));
     }
 
     /** Who the MAF Client behind a psk_identity is, without opening any key (per request). */
@@ -88,25 +71,8 @@ public class MafClients {
         if (!kmId && !keId) {
             return Optional.empty();
         }
-        return QuarkusTransaction.requiringNew().call(() -> {
-            Instant now = Instant.now();
-            if (kmId) {
-                return em.createQuery(
-                                "from ClientRegistration where tenantId = ?1 and registrar = ?2 and kmId = ?3",
-                                ClientRegistration.class)
-                        .setParameter(1, tenantId)
-                        .setParameter(2, Registrar.MAF)
-                        .setParameter(3, identity)
-                        .getResultStream()
-                        .filter(r -> !r.expired(now) && r.kmExpiresAt.isAfter(now))
-                        .map(r -> r.clientId)
-                        .findFirst();
-            }
-            Enrolment e = em.find(Enrolment.class, new Enrolment.Key(tenantId, identity));
-            return e != null && e.status == Enrolment.Status.ACTIVE && e.expiresAt.isAfter(now)
-                    ? Optional.of(e.enroleeId)
-                    : Optional.<String>empty();
-        });
+        return QuarkusTransaction.requiringNew()
+                .call(() -> kmId ? kms.liveClientOf(tenantId, identity) : enrolments.liveEnroleeOf(tenantId, identity));
     }
 
     /** Whether {@code identity} is a KeID of this tenant's MEF (a first registration with a remotely provisioned Km). */

@@ -1,5 +1,6 @@
 package io.m2mtrust.maf;
 
+import io.m2mtrust.registration.SaefKeys;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tls.DeviceHttp;
 import io.m2mtrust.tls.DevicePeer;
@@ -29,11 +30,10 @@ public class SaefEntityBHandler implements DeviceRequestHandler {
     public DeviceHttp.Response handle(DevicePeer peer, DeviceHttp.Request request) {
         var association = keys.association(peer.tenantId(), peer.identity());
         if (association.isEmpty()) {
-            return DeviceHttp.Response.json(401, "{\"error\":\"the key of this association expired or was revoked\"}");
+            return DeviceHttp.Response.error(401, "the key of this association expired or was revoked");
         }
         if (!request.path().equals("/association") || !request.method().equals("GET")) {
-            return DeviceHttp.Response.json(
-                    404, "{\"error\":\"only GET /association is served here until the proxy is mounted\"}");
+            return DeviceHttp.Response.error(404, "only GET /association is served here until the proxy is mounted");
         }
         var a = association.get();
         return DeviceHttp.Response.json(

@@ -15,7 +15,7 @@ import java.util.Set;
 /**
  * {@code fetchCredentials/<KeID>/<SUID>} (TS-0003 §8.3.2.1 f): an authenticated Enrolment Target gets
  * the §10.3.7 usage-constrained key of an enrolee's live Ke — always that key, whatever the SUID
- * (ARCHITECTURE interop profile) — if the target is registered, the SUID is one it may fetch and the
+ * (docs/interop-profile.md) — if the target is registered, the SUID is one it may fetch and the
  * tenant policy allows it. The key's lifetime is the Ke's (§10.7).
  */
 @ApplicationScoped

@@ -12,7 +12,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /**
  * An Enrolee's Ke (TS-0003 §8.3.2.1): sealed under the tenant KEK with AAD (tenant, KeID, "Ke"),
@@ -57,25 +56,6 @@ public class Enrolment extends PanacheEntityBase {
     @Column(name = "expires_at", nullable = false)
     public Instant expiresAt;
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String keId;
-
-        public Key() {}
-
-        public Key(String tenantId, String keId) {
-            this.tenantId = tenantId;
-            this.keId = keId;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.keId, keId);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, keId);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String keId) implements Serializable {}
 }

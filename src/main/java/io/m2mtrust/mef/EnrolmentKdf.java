@@ -11,7 +11,7 @@ import java.text.Normalizer;
 
 /**
  * Key derivations under Ke (TS-0003 §10.3.2, §10.3.3, §10.3.7). Ke is an exporter output and so a
- * host-class key (ARCHITECTURE non-negotiable 1): these run with the JDK's HmacSHA256 into
+ * host-class key, not an HSM key (docs/interop-profile.md): these run with the JDK's HmacSHA256 into
  * {@link SecretBytes}. Identifiers are UTF-8 after NFKC; the SUID is two ASCII digits (interop profile).
  */
 public final class EnrolmentKdf {

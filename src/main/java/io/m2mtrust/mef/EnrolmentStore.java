@@ -5,6 +5,7 @@ import jakarta.persistence.EntityManager;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 
 /** Queries over {@link Enrolment} rows for revocations and lineage; answers carry no key material. */
 @ApplicationScoped
@@ -48,6 +49,14 @@ public class EnrolmentStore {
                 .getResultStream()
                 .map(e -> new EnrolmentSummary(e.enroleeId, e.keId, e.status.name(), e.createdAt, e.expiresAt))
                 .toList();
+    }
+
+    /** The enrolee of the live (active, unexpired) enrolment {@code keId}. */
+    public Optional<String> liveEnroleeOf(String tenantId, String keId) {
+        Enrolment e = em.find(Enrolment.class, new Enrolment.Key(tenantId, keId));
+        return e != null && e.status == Enrolment.Status.ACTIVE && e.expiresAt.isAfter(Instant.now())
+                ? Optional.of(e.enroleeId)
+                : Optional.empty();
     }
 
     List<String> keIdsOf(String tenantId, List<String> enroleeIds) {

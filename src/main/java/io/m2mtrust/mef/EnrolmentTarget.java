@@ -11,7 +11,6 @@ import org.hibernate.type.SqlTypes;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /**
  * An Enrolment Target (a MAF or a CSE) allowed to call {@code fetchCredentials}: matched by the identity
@@ -43,25 +42,6 @@ public class EnrolmentTarget extends PanacheEntityBase {
     @Column(name = "updated_at", nullable = false)
     public Instant updatedAt;
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String identity;
-
-        public Key() {}
-
-        public Key(String tenantId, String identity) {
-            this.tenantId = tenantId;
-            this.identity = identity;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.identity, identity);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, identity);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String identity) implements Serializable {}
 }

@@ -24,6 +24,16 @@ class FetchedKeySource implements SymmetricKeySource {
     }
 
     @Override
+    public Family family() {
+        return Family.FETCHED;
+    }
+
+    @Override
+    public boolean holds(String tenantId, String kid) {
+        return KeyIds.FETCHED.matcher(kid).matches();
+    }
+
+    @Override
     public int order() {
         return 10;
     }

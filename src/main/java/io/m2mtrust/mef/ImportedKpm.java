@@ -9,7 +9,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /** An individually pre-provisioned Kpm, sealed under the tenant KEK (the database never sees it in the clear). */
 @Entity
@@ -31,25 +30,6 @@ public class ImportedKpm extends PanacheEntityBase {
     @Column(name = "created_at", nullable = false)
     public Instant createdAt;
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String kpmId;
-
-        public Key() {}
-
-        public Key(String tenantId, String kpmId) {
-            this.tenantId = tenantId;
-            this.kpmId = kpmId;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.kpmId, kpmId);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, kpmId);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String kpmId) implements Serializable {}
 }

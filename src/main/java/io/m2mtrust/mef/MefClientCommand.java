@@ -10,7 +10,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /** An MEF Client Command queued for a registration (TS-0003 §8.3.9; {@code <mefClientCmd>}). */
 @Entity
@@ -62,30 +61,6 @@ public class MefClientCommand {
     @Column(name = "updated_at", nullable = false)
     public Instant updatedAt;
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String regId;
-        public String cmdId;
-
-        public Key() {}
-
-        public Key(String tenantId, String regId, String cmdId) {
-            this.tenantId = tenantId;
-            this.regId = regId;
-            this.cmdId = cmdId;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k
-                    && Objects.equals(k.tenantId, tenantId)
-                    && Objects.equals(k.regId, regId)
-                    && Objects.equals(k.cmdId, cmdId);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, regId, cmdId);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String regId, String cmdId) implements Serializable {}
 }

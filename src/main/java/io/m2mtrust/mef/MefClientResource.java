@@ -4,9 +4,10 @@ import io.m2mtrust.ca.EstService;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.common.CertificateSubject;
 import io.m2mtrust.common.SubjectType;
-import io.m2mtrust.registration.ClientRegistration;
 import io.m2mtrust.registration.Registrar;
 import io.m2mtrust.registration.RegistrationProcedures;
+import io.m2mtrust.registration.RegistrationResource;
+import io.m2mtrust.registration.RegistrationStore;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.DeviceFqdns;
@@ -74,6 +75,7 @@ public class MefClientResource {
     private final MefCommands commands;
     private final EstService est;
     private final DeviceFqdns fqdns;
+    private final RegistrationStore registrationRows;
 
     MefClientResource(
             EntityManager em,
@@ -81,7 +83,9 @@ public class MefClientResource {
             AdminAccess access,
             MefCommands commands,
             EstService est,
-            DeviceFqdns fqdns) {
+            DeviceFqdns fqdns,
+            RegistrationStore registrationRows) {
+        this.registrationRows = registrationRows;
         this.em = em;
         this.door = door;
         this.access = access;
@@ -113,15 +117,14 @@ public class MefClientResource {
     public Response queue(
             @PathParam("tenant") String tenant, @PathParam("reg") String reg, @Valid @NotNull QueueCommand req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
-        ClientRegistration r = QuarkusTransaction.requiringNew()
-                .call(() -> em.find(ClientRegistration.class, new ClientRegistration.Key(tenant, reg)));
-        if (r == null || r.registrar != Registrar.MEF) {
-            throw ApiProblem.notFound("MEF client registration " + reg);
-        }
-        Optional<CertificateSubject> subject = est.subjectOfClient(tenant, r.clientId);
+        String clientId = QuarkusTransaction.requiringNew()
+                .call(() -> registrationRows.client(tenant, Registrar.MEF, reg))
+                .map(RegistrationResource.RegistrationView::clientId)
+                .orElseThrow(() -> ApiProblem.notFound("MEF client registration " + reg));
+        Optional<CertificateSubject> subject = est.subjectOfClient(tenant, clientId);
         if (subject.isEmpty() || subject.get().type() == SubjectType.FQDN) {
-            throw ApiProblem.conflict("no Node-ID, CSE-ID or AE-ID certificate identity is associated with "
-                    + r.clientId + " (set the enrolment group's certificate profile)");
+            throw ApiProblem.conflict("no Node-ID, CSE-ID or AE-ID certificate identity is associated with " + clientId
+                    + " (set the enrolment group's certificate profile)");
         }
         // sec:certProvArgs (TS-0003 §8.3.9.7): protocol 1 = EST, base URI on this MEF, subject type and id
         JsonObject args = new JsonObject()

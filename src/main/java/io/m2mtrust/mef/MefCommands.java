@@ -1,13 +1,12 @@
 package io.m2mtrust.mef;
 
 import io.m2mtrust.audit.AuditLog;
-import io.m2mtrust.registration.ClientRegistration;
 import io.m2mtrust.registration.Registrar;
 import io.m2mtrust.registration.RegistrationProcedures;
+import io.m2mtrust.registration.RegistrationStore;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
-import jakarta.persistence.LockModeType;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -36,8 +35,14 @@ public class MefCommands {
     private final EntityManager em;
     private final RegistrationProcedures registrations;
     private final AuditLog audit;
+    private final RegistrationStore registrationRows;
 
-    MefCommands(EntityManager em, RegistrationProcedures registrations, AuditLog audit) {
+    MefCommands(
+            EntityManager em,
+            RegistrationProcedures registrations,
+            AuditLog audit,
+            RegistrationStore registrationRows) {
+        this.registrationRows = registrationRows;
         this.em = em;
         this.registrations = registrations;
         this.audit = audit;
@@ -48,17 +53,11 @@ public class MefCommands {
     /** Queues a command for a registration (administrators); its cmdID is unique within the registration. */
     public MefClientCommand queueCommand(String tenantId, String regId, int cmdClass, String argsJson, String actor) {
         return QuarkusTransaction.requiringNew().call(() -> {
-            ClientRegistration r = em.find(
-                    ClientRegistration.class,
-                    new ClientRegistration.Key(tenantId, regId),
-                    LockModeType.PESSIMISTIC_WRITE);
-            if (r == null || r.registrar != Registrar.MEF || r.expired(now())) {
-                throw new RegistrationProcedures.Problem(404, "no live MEF client registration");
-            }
+            int cmdNo = registrationRows.takeMefCommandNumber(tenantId, regId);
             MefClientCommand c = new MefClientCommand();
             c.tenantId = tenantId;
             c.regId = regId;
-            c.cmdId = "cmd-" + r.nextCmdNo++;
+            c.cmdId = "cmd-" + cmdNo;
             c.cmdClass = cmdClass;
             c.cmdArgs = argsJson;
             c.state = MefClientCommand.State.PENDING;

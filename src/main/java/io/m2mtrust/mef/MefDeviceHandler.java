@@ -106,8 +106,6 @@ public class MefDeviceHandler implements DeviceRequestHandler {
             done = enrolments.enrol(peer.tenantId(), peer.identity(), peer.credential(), export);
         } catch (EnrolmentService.ConcurrentEnrolmentException e) {
             return error(409, e.getMessage());
-        } catch (HsmUnavailableException e) {
-            return error(503, "the HSM is not available; retry later");
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("keId", done.keId());
@@ -166,6 +164,7 @@ public class MefDeviceHandler implements DeviceRequestHandler {
         try {
             outcome = fetches.fetch(peer.tenantId(), peer.identity(), keId, Integer.parseInt(parts[1]));
         } catch (HsmUnavailableException e) {
+            // fetchCredentials answers in its own shape (Status, ErrorString; TS-0003 §8.3.2.1 f), even in an outage
             return fetchRefused(503, "the HSM is not available; retry later");
         }
         if (outcome instanceof CredentialFetchService.Refused r) {
@@ -204,17 +203,14 @@ public class MefDeviceHandler implements DeviceRequestHandler {
             return routes.error(405, "use GET or PUT");
         } catch (RegistrationProcedures.Problem p) {
             return routes.error(p.status, p.getMessage());
-        } catch (HsmUnavailableException e) {
-            return routes.error(503, "the HSM is not available; retry later");
         }
     }
 
     private static DeviceHttp.Response fetchRefused(int status, String why) {
-        return DeviceHttp.Response.json(
-                status, "{\"status\":false,\"errorString\":\"" + why.replace("\"", "'") + "\"}");
+        return DeviceHttp.Response.json(status, Map.of("status", false, "errorString", why));
     }
 
     private static DeviceHttp.Response error(int status, String message) {
-        return DeviceHttp.Response.json(status, "{\"error\":\"" + message.replace("\"", "'") + "\"}");
+        return DeviceHttp.Response.error(status, message);
     }
 }

@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * What a policy may contain: SUIDs of TS-0004 §6.3.4.2.39 (digest §9.2), JOSE algorithms that
+ * What a policy may contain: SUIDs of TS-0004 §6.3.4.2.39, JOSE algorithms that
  * oneM2M ESData/ESPrim use (RFC 7518; never {@code none}), TLS 1.2 suites of TS-0003 §10.2.
  */
 public final class PolicyRules {

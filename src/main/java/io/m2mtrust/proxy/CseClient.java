@@ -1,5 +1,7 @@
 package io.m2mtrust.proxy;
 
+import io.m2mtrust.common.ResponseStatusCode;
+
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -105,6 +107,11 @@ final class CseClient {
     }
 
     static Answer error(int rsc, String message) {
-        return new Answer(OneM2m.httpStatus(rsc), rsc, "application/json", ProxyService.debugBody(message), Map.of());
+        return new Answer(
+                ResponseStatusCode.httpStatusOf(rsc),
+                rsc,
+                "application/json",
+                ProxyService.debugBody(message),
+                Map.of());
     }
 }

@@ -8,7 +8,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /**
  * An entity behind the proxy that terminates ESPrim: the {@code <CSEBase>} (resource path = the CSE base
@@ -38,25 +37,6 @@ public class ProtectedEntity {
     @Column(name = "created_at", nullable = false)
     public Instant createdAt;
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String entityId;
-
-        public Key() {}
-
-        public Key(String tenantId, String entityId) {
-            this.tenantId = tenantId;
-            this.entityId = entityId;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.entityId, entityId);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, entityId);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String entityId) implements Serializable {}
 }

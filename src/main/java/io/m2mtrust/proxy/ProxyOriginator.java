@@ -1,14 +1,18 @@
 package io.m2mtrust.proxy;
 
+import io.m2mtrust.common.ResponseStatusCode;
 import io.m2mtrust.common.SecretBytes;
-import io.m2mtrust.escertke.EscertkeKey;
 import io.m2mtrust.escertke.EscertkeService;
 import io.m2mtrust.escertke.PeerIdentity;
 import io.m2mtrust.esprim.EsprimError;
 import io.m2mtrust.esprim.EsprimKdf;
 import io.m2mtrust.esprim.EsprimObject;
-import io.m2mtrust.esprim.EsprimRand;
+import io.m2mtrust.esprim.Operation;
+import io.m2mtrust.esprim.OriginatorRands;
+import io.m2mtrust.esprim.PrimitiveCodec;
 import io.m2mtrust.esprim.RandObject;
+import io.m2mtrust.esprim.RequestPrimitive;
+import io.m2mtrust.esprim.ResponsePrimitive;
 import io.m2mtrust.keysource.KeyResolution;
 import io.m2mtrust.keysource.KeySources;
 import io.m2mtrust.keysource.KeyUsage;
@@ -16,6 +20,7 @@ import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -46,8 +51,10 @@ public class ProxyOriginator {
     private final KeySources keys;
     private final EscertkeService escertke;
     private final CseClient http = new CseClient();
+    private final OriginatorRands rands;
 
-    ProxyOriginator(EntityManager em, KeySources keys, EscertkeService escertke) {
+    ProxyOriginator(EntityManager em, KeySources keys, EscertkeService escertke, OriginatorRands rands) {
+        this.rands = rands;
         this.em = em;
         this.keys = keys;
         this.escertke = escertke;
@@ -82,7 +89,7 @@ public class ProxyOriginator {
                         f.rsc, "ESCertKE with " + remote.receiverId + " failed: " + f.getMessage(), ri);
             }
         }
-        Map<String, Object> inner;
+        RequestPrimitive inner;
         try {
             inner = innerRequest(in, origin, ri);
         } catch (IllegalArgumentException e) {
@@ -112,9 +119,9 @@ public class ProxyOriginator {
                         cfg.spId == null
                                 ? "ESCertKE needs the tenant's M2M-SP-ID in the proxy configuration"
                                 : origin + " is not a CSE-ID or AE-ID a certificate can name"));
-        Optional<EscertkeKey> known = escertke.current(tenantId, from, remote.receiverId);
+        Optional<EscertkeService.Established> known = escertke.currentKey(tenantId, from, remote.receiverId);
         if (known.isPresent()) {
-            return new EscertkeService.Established(known.get().keyId, from, remote.receiverId, known.get().expiresAt);
+            return known.get();
         }
         Duration timeout = Duration.ofMillis(cfg.timeoutMs);
         return escertke.initiate(
@@ -202,7 +209,7 @@ public class ProxyOriginator {
             ProxyConfig cfg,
             ProxyRemote remote,
             String origin,
-            Map<String, Object> inner,
+            RequestPrimitive inner,
             String ri,
             boolean fresh)
             throws EsprimError, StaleRand {
@@ -213,7 +220,7 @@ public class ProxyOriginator {
         String enc = "A256GCM";
         try (SecretBytes session = SecretBytes.copyOf(sess.key())) {
             String epo = EsprimObject.protect(
-                    ProxyService.JSON.writeValueAsBytes(inner),
+                    ProxyService.JSON.writeValueAsBytes(PrimitiveCodec.write(inner)),
                     session,
                     enc,
                     remote.keyId,
@@ -252,23 +259,24 @@ public class ProxyOriginator {
                 throw new EsprimError(
                         EsprimError.DECRYPTION_ERROR, "the receiver's answer names another key or other rand objects");
             }
-            Map<String, Object> response;
+            ResponsePrimitive response;
             try {
-                response = ProxyService.JSON.readValue(EsprimObject.decrypt(p, session), Map.class);
+                response = PrimitiveCodec.readResponse(
+                        ProxyService.JSON.readValue(EsprimObject.decrypt(p, session), Map.class));
             } catch (EsprimError e) {
                 throw new EsprimError(
                         EsprimError.DECRYPTION_ERROR, "the receiver's answer does not decrypt with the session key");
             }
-            if (!ri.equals(response.get("rqi"))) {
+            if (!ri.equals(response.requestId())) {
                 // an originator accepts only a response to its own request (no reflection with the shared session key)
                 throw new EsprimError(EsprimError.DECRYPTION_ERROR, "the protected answer is for another request");
             }
-            int rsc = response.get("rsc") instanceof Number n ? n.intValue() : 5000;
+            int rsc = response.rsc();
             byte[] pc =
-                    response.get("pc") == null ? new byte[0] : ProxyService.JSON.writeValueAsBytes(response.get("pc"));
+                    response.content() == null ? new byte[0] : ProxyService.JSON.writeValueAsBytes(response.content());
             Map<String, String> h = new LinkedHashMap<>();
             h.put("X-M2M-RI", ri);
-            return new ProxyService.Outgoing(OneM2m.httpStatus(rsc), rsc, "application/json", pc, h);
+            return new ProxyService.Outgoing(ResponseStatusCode.httpStatusOf(rsc), rsc, "application/json", pc, h);
         } catch (java.io.IOException e) {
             throw new EsprimError(EsprimError.ENCRYPTION_ERROR, "the primitive could not be serialised");
         }
@@ -327,52 +335,36 @@ public class ProxyOriginator {
     }
 
     /** The inner request primitive from a plain HTTP-binding request (TS-0009 → TS-0004 JSON with short names). */
-    static Map<String, Object> innerRequest(ProxyService.Incoming in, String origin, String ri) {
-        int op = switch (in.method()) {
-            case "GET" -> OneM2m.RETRIEVE;
-            case "PUT" -> OneM2m.UPDATE;
-            case "DELETE" -> OneM2m.DELETE;
-            default -> ProxyService.hasResourceType(in.header("Content-Type")) ? OneM2m.CREATE : OneM2m.NOTIFY;
+    static RequestPrimitive innerRequest(ProxyService.Incoming in, String origin, String ri) {
+        Operation op = switch (in.method()) {
+            case "GET" -> Operation.RETRIEVE;
+            case "PUT" -> Operation.UPDATE;
+            case "DELETE" -> Operation.DELETE;
+            default -> ProxyService.hasResourceType(in.header("Content-Type")) ? Operation.CREATE : Operation.NOTIFY;
         };
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("op", op);
-        m.put("to", in.path());
-        m.put("fr", origin);
-        m.put("rqi", ri);
-        m.put("rvi", in.header("X-M2M-RVI") == null ? "3" : in.header("X-M2M-RVI"));
-        String ct = in.header("Content-Type");
-        if (op == OneM2m.CREATE) {
-            String t = ct.replace(" ", "");
-            m.put("ty", Integer.parseInt(t.substring(t.indexOf(";ty=") + 4).replaceAll("[^0-9].*", "")));
+        Integer ty = null;
+        if (op == Operation.CREATE) {
+            String t = in.header("Content-Type").replace(" ", "");
+            ty = Integer.parseInt(t.substring(t.indexOf(";ty=") + 4).replaceAll("[^0-9].*", ""));
         }
+        Object pc = null;
         if (in.body() != null && in.body().length > 0) {
             try {
-                m.put("pc", ProxyService.JSON.readValue(in.body(), Object.class));
-            } catch (java.io.IOException e) {
+                pc = ProxyService.JSON.readValue(in.body(), Object.class);
+            } catch (IOException e) {
                 throw new IllegalArgumentException("the content is not JSON");
             }
         }
-        return m;
+        return new RequestPrimitive(op, in.path(), origin, ri, in.header("X-M2M-RVI"), ty, pc);
     }
 
     private RandObject peerReceiverRand(
             String tenantId, String origin, ProxyRemote remote, Duration timeout, boolean fresh) throws EsprimError {
         Instant now = Instant.now();
         if (!fresh) {
-            Optional<EsprimRand> cached = QuarkusTransaction.requiringNew()
-                    .call(() -> em.createQuery(
-                                    "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 and expiresAt > ?5 order by expiresAt desc",
-                                    EsprimRand.class)
-                            .setParameter(1, tenantId)
-                            .setParameter(2, origin)
-                            .setParameter(3, EsprimRand.Role.PEER_RECEIVER)
-                            .setParameter(4, remote.receiverId)
-                            .setParameter(5, now.plus(MARGIN))
-                            .setMaxResults(1)
-                            .getResultStream()
-                            .findFirst());
+            Optional<RandObject> cached = rands.peerReceiver(tenantId, origin, remote.receiverId, now.plus(MARGIN));
             if (cached.isPresent()) {
-                return cached.get().toRandObject();
+                return cached.get();
             }
         }
         // a type-3 Notify (TS-0004 §7.5.1.2.11): a receiver rand object for this originator
@@ -412,27 +404,15 @@ public class ProxyOriginator {
                     EsprimError.UNSUPPORTED_OPTION,
                     "the remote receiver offers no HMAC-SHA256 / A256GCM or an expiring rand object");
         }
-        store(tenantId, origin, EsprimRand.Role.PEER_RECEIVER, remote.receiverId, rr);
+        rands.storePeerReceiver(tenantId, origin, remote.receiverId, rr);
         return rr;
     }
 
     private RandObject ownOriginatorRand(String tenantId, String origin, ProxyRemote remote, RandObject rr) {
-        Optional<EsprimRand> mine = QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery(
-                                "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 and expiresAt > ?5 and expiresAt <= ?6 "
-                                        + "order by expiresAt desc",
-                                EsprimRand.class)
-                        .setParameter(1, tenantId)
-                        .setParameter(2, origin)
-                        .setParameter(3, EsprimRand.Role.OWN_ORIGINATOR)
-                        .setParameter(4, remote.receiverId)
-                        .setParameter(5, Instant.now().plus(MARGIN))
-                        .setParameter(6, rr.expiry())
-                        .setMaxResults(1)
-                        .getResultStream()
-                        .findFirst());
+        Optional<RandObject> mine = rands.ownOriginator(
+                tenantId, origin, remote.receiverId, Instant.now().plus(MARGIN), rr.expiry());
         if (mine.isPresent()) {
-            return mine.get().toRandObject();
+            return mine.get();
         }
         byte[] id = bytes(8);
         // expiry no later than the receiver's; one key-generation algorithm; AEAD ids within the receiver's
@@ -442,36 +422,12 @@ public class ProxyOriginator {
                 rr.expiry().truncatedTo(ChronoUnit.SECONDS),
                 List.of(EsprimKdf.KEY_GEN_HMAC_SHA256),
                 List.of(12));
-        store(tenantId, origin, EsprimRand.Role.OWN_ORIGINATOR, remote.receiverId, or);
+        rands.storeOwnOriginator(tenantId, origin, remote.receiverId, or);
         return or;
     }
 
-    private void store(String tenantId, String origin, EsprimRand.Role role, String peer, RandObject r) {
-        EsprimRand e = new EsprimRand();
-        e.tenantId = tenantId;
-        e.entityId = origin;
-        e.role = role;
-        e.randId = r.id();
-        e.peer = peer;
-        e.shared = false;
-        e.randValue = r.value();
-        e.keyGenAlgs = r.keyGenAlgs().toArray(Integer[]::new);
-        e.protocolAlgs = r.protocolAlgs().toArray(Integer[]::new);
-        e.expiresAt = r.expiry();
-        e.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        QuarkusTransaction.requiringNew().run(() -> em.merge(e));
-    }
-
     private void forget(String tenantId, String origin, String receiverId) {
-        QuarkusTransaction.requiringNew()
-                .run(() -> em.createQuery("delete from EsprimRand where tenantId = ?1 and entityId = ?2 and peer = ?3 "
-                                + "and role in (?4, ?5)")
-                        .setParameter(1, tenantId)
-                        .setParameter(2, origin)
-                        .setParameter(3, receiverId)
-                        .setParameter(4, EsprimRand.Role.PEER_RECEIVER)
-                        .setParameter(5, EsprimRand.Role.OWN_ORIGINATOR)
-                        .executeUpdate());
+        rands.forget(tenantId, origin, receiverId);
     }
 
     private static byte[] bytes(int n) {

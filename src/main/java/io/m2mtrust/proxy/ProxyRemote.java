@@ -8,7 +8,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /** A remote ESPrim receiver that legacy entities behind the proxy reach through it: its identity, its binding URL and the pairwise key id. */
 @Entity
@@ -38,25 +37,6 @@ public class ProxyRemote {
     @Column(name = "created_at", nullable = false)
     public Instant createdAt;
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String name;
-
-        public Key() {}
-
-        public Key(String tenantId, String name) {
-            this.tenantId = tenantId;
-            this.name = name;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.name, name);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, name);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String name) implements Serializable {}
 }

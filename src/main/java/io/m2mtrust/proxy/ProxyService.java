@@ -2,11 +2,16 @@ package io.m2mtrust.proxy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.m2mtrust.common.RequestSizeLimit;
+import io.m2mtrust.common.ResponseStatusCode;
 import io.m2mtrust.common.StrictJson;
 import io.m2mtrust.escertke.EscertkeService;
 import io.m2mtrust.esprim.EsprimError;
 import io.m2mtrust.esprim.EsprimReceiver;
+import io.m2mtrust.esprim.Operation;
+import io.m2mtrust.esprim.PrimitiveCodec;
 import io.m2mtrust.esprim.RandObject;
+import io.m2mtrust.esprim.RequestPrimitive;
+import io.m2mtrust.esprim.ResponsePrimitive;
 import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.policy.TenantPolicy;
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -158,6 +163,19 @@ public class ProxyService {
 
     public List<ProtectedEntity> entities(String tenantId) {
         return snapshot(tenantId).entities();
+    }
+
+    /**
+     * Whether this tenant's proxy protects {@code entityId}, read now (not the snapshot): empty if it does not,
+     * otherwise whether plain primitives to it are refused (ESPrim required). Runs inside a transaction.
+     */
+    public Optional<Boolean> esprimRequiredFor(String tenantId, String entityId) {
+        return em.createQuery("from ProtectedEntity where tenantId = ?1 and entityId = ?2", ProtectedEntity.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, entityId)
+                .getResultStream()
+                .findFirst()
+                .map(e -> e.esprimRequired);
     }
 
     public Outgoing handle(String tenantId, Incoming in) {
@@ -320,43 +338,48 @@ public class ProxyService {
             return answer(e.rsc, e.getMessage(), ri); // unsecured error: no session key could be trusted
         }
         try (o) {
-            Map<String, Object> inner = o.inner();
-            int op = ((Number) inner.get("op")).intValue();
-            String target = cseRelative(cfg, (String) inner.get("to"));
+            RequestPrimitive inner = o.inner();
+            Operation op = inner.operation();
+            String target = cseRelative(cfg, inner.to());
             if (target == null) {
                 return protectedAnswer(
-                        o, innerResponse(4004, inner, Map.of("m2m:dbg", "the inner To is not on this CSE")), ri);
+                        o,
+                        ResponsePrimitive.answering(
+                                inner,
+                                ResponseStatusCode.NOT_FOUND.code(),
+                                Map.of("m2m:dbg", "the inner To is not on this CSE")),
+                        ri);
             }
             Map<String, String> headers = new LinkedHashMap<>();
             headers.put("X-M2M-Origin", o.from());
-            headers.put("X-M2M-RI", (String) inner.get("rqi"));
-            headers.put("X-M2M-RVI", inner.get("rvi") instanceof String v ? v : "3");
+            headers.put("X-M2M-RI", inner.requestId());
+            headers.put("X-M2M-RVI", inner.releaseVersion());
             headers.put("Accept", "application/json");
             byte[] body = null;
-            if (inner.get("pc") != null && (op == OneM2m.CREATE || op == OneM2m.UPDATE || op == OneM2m.NOTIFY)) {
-                body = JSON.writeValueAsBytes(inner.get("pc"));
+            if (inner.content() != null && op.carriesContent()) {
+                body = JSON.writeValueAsBytes(inner.content());
                 headers.put(
                         "Content-Type",
                         "application/json"
-                                + (op == OneM2m.CREATE && inner.get("ty") instanceof Number ty
-                                        ? ";ty=" + ty.intValue()
+                                + (op == Operation.CREATE && inner.resourceType() != null
+                                        ? ";ty=" + inner.resourceType()
                                         : ""));
-                if (op == OneM2m.CREATE && contentInstanceCreate(headers.get("Content-Type"))) {
+                if (op == Operation.CREATE && contentInstanceCreate(headers.get("Content-Type"))) {
                     Optional<ProxyEsData.Rule> rule = esdata.ruleFor(tenantId, target);
                     if (rule.isPresent()) {
                         ProxyEsData.Protected p = esdata.protectCreate(tenantId, rule.get(), body);
                         if (p.body() == null) {
                             return protectedAnswer(
-                                    o, innerResponse(p.rsc(), inner, Map.of("m2m:dbg", p.problem())), ri);
+                                    o, ResponsePrimitive.answering(inner, p.rsc(), Map.of("m2m:dbg", p.problem())), ri);
                         }
                         body = p.body();
                     }
                 }
             }
             CseClient.Answer a =
-                    cse.send(cfg.cseUrl, OneM2m.method(op), target, headers, body, Duration.ofMillis(cfg.timeoutMs));
+                    cse.send(cfg.cseUrl, op.httpMethod(), target, headers, body, Duration.ofMillis(cfg.timeoutMs));
             byte[] answerBody = a.body();
-            if (op == OneM2m.RETRIEVE && a.rsc() == 2000 && target.contains("/")) {
+            if (op == Operation.RETRIEVE && a.rsc() == ResponseStatusCode.OK.code() && target.contains("/")) {
                 Optional<ProxyEsData.Rule> rule =
                         esdata.ruleFor(tenantId, target.substring(0, target.lastIndexOf('/')));
                 if (rule.isPresent()) {
@@ -371,7 +394,7 @@ public class ProxyService {
                     pc = Map.of("m2m:dbg", new String(answerBody, StandardCharsets.UTF_8));
                 }
             }
-            return protectedAnswer(o, innerResponse(a.rsc(), inner, pc), ri);
+            return protectedAnswer(o, ResponsePrimitive.answering(inner, a.rsc(), pc), ri);
         } catch (EsprimError e) {
             return answer(e.rsc, e.getMessage(), ri);
         } catch (java.io.IOException e) {
@@ -379,27 +402,14 @@ public class ProxyService {
         }
     }
 
-    private Outgoing protectedAnswer(EsprimReceiver.Opened o, Map<String, Object> innerResponse, String ri)
+    private Outgoing protectedAnswer(EsprimReceiver.Opened o, ResponsePrimitive innerResponse, String ri)
             throws EsprimError {
         try {
-            String epo = receiver.protectResponse(o, JSON.writeValueAsBytes(innerResponse));
+            String epo = receiver.protectResponse(o, JSON.writeValueAsBytes(PrimitiveCodec.write(innerResponse)));
             return json(2000, Map.of("m2m:seci", Map.of("sit", 5, "epo", epo)), ri);
         } catch (java.io.IOException e) {
             throw new EsprimError(EsprimError.ENCRYPTION_ERROR, "the inner response could not be serialised");
         }
-    }
-
-    /** The inner response primitive (TS-0004 JSON, short names). */
-    static Map<String, Object> innerResponse(int rsc, Map<String, Object> request, Object pc) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("rsc", rsc);
-        m.put("rqi", request.get("rqi"));
-        m.put("to", request.get("fr"));
-        m.put("rvi", request.get("rvi") instanceof String v ? v : "3");
-        if (pc != null) {
-            m.put("pc", pc);
-        }
-        return m;
     }
 
     /** The CSE-relative path of a To on this CSE (CSE-relative, SP-relative {@code /cse-id/...}, or absolute {@code //sp/cse-id/...}). */
@@ -531,7 +541,7 @@ public class ProxyService {
         if (ri != null) {
             h.put("X-M2M-RI", ri);
         }
-        return new Outgoing(OneM2m.httpStatus(rsc), rsc, "application/json", debugBody(message), h);
+        return new Outgoing(ResponseStatusCode.httpStatusOf(rsc), rsc, "application/json", debugBody(message), h);
     }
 
     static Outgoing json(int rsc, Object doc, String ri) {
@@ -540,7 +550,8 @@ public class ProxyService {
             h.put("X-M2M-RI", ri);
         }
         try {
-            return new Outgoing(OneM2m.httpStatus(rsc), rsc, "application/json", JSON.writeValueAsBytes(doc), h);
+            return new Outgoing(
+                    ResponseStatusCode.httpStatusOf(rsc), rsc, "application/json", JSON.writeValueAsBytes(doc), h);
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }

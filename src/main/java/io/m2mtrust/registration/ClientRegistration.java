@@ -8,7 +8,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /** A MEF or MAF Client Registration record (TS-0003 §8.3.5.2.3 / §8.8.2.3; {@code <mefClientReg>} for the MEF). */
 @Entity
@@ -71,25 +70,6 @@ public class ClientRegistration {
         return !expiresAt.isAfter(now);
     }
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public String regId;
-
-        public Key() {}
-
-        public Key(String tenantId, String regId) {
-            this.tenantId = tenantId;
-            this.regId = regId;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Objects.equals(k.tenantId, tenantId) && Objects.equals(k.regId, regId);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, regId);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, String regId) implements Serializable {}
 }

@@ -8,7 +8,6 @@ import jakarta.persistence.Table;
 
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.Objects;
 
 /**
  * A key registered with the MEF or MAF by a source client (TS-0003 §8.3.5.2.7 / §8.8.2.7) for target
@@ -65,30 +64,6 @@ public class KeyRegistration {
     @Column(name = "updated_at", nullable = false)
     public Instant updatedAt;
 
-    public static class Key implements Serializable {
-        public String tenantId;
-        public Registrar registrar;
-        public String relativeKeyId;
-
-        public Key() {}
-
-        public Key(String tenantId, Registrar registrar, String relativeKeyId) {
-            this.tenantId = tenantId;
-            this.registrar = registrar;
-            this.relativeKeyId = relativeKeyId;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k
-                    && Objects.equals(k.tenantId, tenantId)
-                    && k.registrar == registrar
-                    && Objects.equals(k.relativeKeyId, relativeKeyId);
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(tenantId, registrar, relativeKeyId);
-        }
-    }
+    /** The primary key: the {@code @Id} fields above, in order. */
+    public record Key(String tenantId, Registrar registrar, String relativeKeyId) implements Serializable {}
 }

@@ -39,6 +39,32 @@ class RegisteredKeySource implements SymmetricKeySource {
     }
 
     @Override
+    public Family family() {
+        return Family.REGISTERED;
+    }
+
+    @Override
+    public List<String> idsSharedBy(String tenantId, String a, String b) {
+        return em.createQuery(
+                        "from KeyRegistration where tenantId = ?1 and (sourceClientId = ?2 or sourceClientId = ?3) order by createdAt desc",
+                        KeyRegistration.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, a)
+                .setParameter(3, b)
+                .setMaxResults(500)
+                .getResultStream()
+                .filter(k -> Arrays.asList(k.targetIds).contains(k.sourceClientId.equals(a) ? b : a))
+                .map(k -> k.relativeKeyId + "@" + k.registrar.fqdn(fqdns, tenantId))
+                .toList();
+    }
+
+    @Override
+    public boolean holds(String tenantId, String kid) {
+        String fqdn = KeyIds.fqdnOf(kid);
+        return fqdn.equals(fqdns.maf(tenantId)) || fqdn.equals(fqdns.mef(tenantId));
+    }
+
+    @Override
     public int order() {
         return 20;
     }

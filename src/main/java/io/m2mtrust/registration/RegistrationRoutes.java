@@ -3,13 +3,11 @@ package io.m2mtrust.registration;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.m2mtrust.hsm.HsmUnavailableException;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tls.DeviceHttp;
 import io.m2mtrust.tls.DevicePeer;
 import jakarta.enterprise.context.ApplicationScoped;
 
-import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -152,8 +150,6 @@ public class RegistrationRoutes {
             return error(405, "method not allowed here");
         } catch (RegistrationProcedures.Problem p) {
             return error(p.status, p.getMessage());
-        } catch (HsmUnavailableException e) {
-            return error(503, "the HSM is not available; retry later");
         }
     }
 
@@ -183,10 +179,6 @@ public class RegistrationRoutes {
     }
 
     public DeviceHttp.Response error(int status, String message) {
-        try {
-            return DeviceHttp.Response.json(status, json.writeValueAsString(Map.of("error", message)));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        return DeviceHttp.Response.error(status, message);
     }
 }

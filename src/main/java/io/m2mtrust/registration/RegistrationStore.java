@@ -3,6 +3,7 @@ package io.m2mtrust.registration;
 import io.m2mtrust.tenant.DeviceFqdns;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
+import jakarta.persistence.LockModeType;
 
 import java.time.Instant;
 import java.util.List;
@@ -16,7 +17,8 @@ import java.util.Optional;
 public class RegistrationStore {
 
     /** A key registered by a client, as the lineage shows it (never its value). */
-    public record RegisteredKeySummary(String keyIdentifier, int suid, List<String> targets, Instant expiresAt) {}
+    public record RegisteredKeySummary(
+            String registrar, String keyIdentifier, int suid, List<String> targets, Instant expiresAt) {}
 
     /** A client registration with the MEF or MAF and its registered keys. */
     public record RegistrationSummary(
@@ -60,6 +62,19 @@ public class RegistrationStore {
                 .toList();
     }
 
+    /**
+     * The next MEF Client Command number of a live MEF client registration (TS-0003 §8.3.9: cmdIDs unique within
+     * the registration), locking the registration's row for the caller's transaction; 404 when not live.
+     */
+    public int takeMefCommandNumber(String tenantId, String regId) {
+        ClientRegistration r = em.find(
+                ClientRegistration.class, new ClientRegistration.Key(tenantId, regId), LockModeType.PESSIMISTIC_WRITE);
+        if (r == null || r.registrar != Registrar.MEF || r.expired(Instant.now())) {
+            throw new RegistrationProcedures.Problem(404, "no live MEF client registration");
+        }
+        return r.nextCmdNo++;
+    }
+
     /** The keys registered by the client registration {@code sourceRegId}, newest first. */
     List<RegisteredKeySummary> keysOf(String tenantId, String sourceRegId) {
         return em.createQuery(
@@ -69,6 +84,25 @@ public class RegistrationStore {
                 .setParameter(2, sourceRegId)
                 .getResultStream()
                 .map(k -> new RegisteredKeySummary(
+                        k.registrar.name(),
+                        k.relativeKeyId + "@" + k.registrar.fqdn(fqdns, tenantId),
+                        k.suid,
+                        List.of(k.targetIds),
+                        k.expiresAt))
+                .toList();
+    }
+
+    /** Keys registered by {@code sourceClientId} (with either registrar), newest first, at most {@code max}. */
+    public List<RegisteredKeySummary> registeredBy(String tenantId, String sourceClientId, int max) {
+        return em.createQuery(
+                        "from KeyRegistration where tenantId = ?1 and sourceClientId = ?2 order by createdAt desc",
+                        KeyRegistration.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, sourceClientId)
+                .setMaxResults(max)
+                .getResultStream()
+                .map(k -> new RegisteredKeySummary(
+                        k.registrar.name(),
                         k.relativeKeyId + "@" + k.registrar.fqdn(fqdns, tenantId),
                         k.suid,
                         List.of(k.targetIds),

@@ -1,11 +1,8 @@
-package io.m2mtrust.maf;
+package io.m2mtrust.registration;
 
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.keys.KeySealer;
-import io.m2mtrust.registration.KeyRegistration;
-import io.m2mtrust.registration.Registrar;
-import io.m2mtrust.registration.RegistrationProcedures;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tls.PskResolver;
 import io.quarkus.narayana.jta.QuarkusTransaction;

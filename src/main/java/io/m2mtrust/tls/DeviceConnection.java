@@ -1,5 +1,6 @@
 package io.m2mtrust.tls;
 
+import io.m2mtrust.hsm.HsmUnavailableException;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetSocket;
@@ -7,6 +8,8 @@ import org.bouncycastle.tls.TlsServerProtocol;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
+import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
 
@@ -157,7 +160,7 @@ final class DeviceConnection {
                 }
             }
         } catch (DeviceHttp.BadRequest e) {
-            respond(DeviceHttp.Response.json(e.status, "{\"error\":\"" + e.getMessage() + "\"}"), true);
+            respond(DeviceHttp.Response.error(e.status, e.getMessage()), true);
         }
         if (tls.isClosed()) {
             closeQuietly();
@@ -168,10 +171,13 @@ final class DeviceConnection {
         DeviceRequestHandler h = handlers.apply(peer.function());
         try {
             return h.handle(peer, r);
+        } catch (HsmUnavailableException e) {
+            // the one place an HSM outage becomes an answer on the device listener: retry later, nothing was written
+            return DeviceHttp.Response.error(503, "the HSM is not available; retry later");
         } catch (RuntimeException e) {
-            String id = java.util.UUID.randomUUID().toString();
+            String id = UUID.randomUUID().toString();
             LOG.errorf(e, "[%s] device request %s %s failed", id, r.method(), r.path());
-            return DeviceHttp.Response.json(500, "{\"error\":\"internal error\",\"instance\":\"urn:uuid:" + id + "\"}");
+            return DeviceHttp.Response.json(500, Map.of("error", "internal error", "instance", "urn:uuid:" + id));
         }
     }
 

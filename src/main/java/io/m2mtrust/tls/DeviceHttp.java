@@ -1,5 +1,8 @@
 package io.m2mtrust.tls;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
@@ -21,14 +24,31 @@ public final class DeviceHttp {
         }
     }
 
+    private static final ObjectMapper PLAIN_JSON = new ObjectMapper();
+
     /** {@code base64Body}: the body is base64 text (RFC 7030 §4 answers carry Content-Transfer-Encoding: base64). */
     public record Response(int status, String contentType, byte[] body, boolean base64Body) {
         public Response(int status, String contentType, byte[] body) {
             this(status, contentType, body, false);
         }
 
+        /** A JSON body already serialised by a JSON library. */
         public static Response json(int status, String json) {
             return new Response(status, "application/json", json.getBytes(StandardCharsets.UTF_8));
+        }
+
+        /** A JSON body of plain values (strings, numbers, booleans, lists, maps), serialised by Jackson. */
+        public static Response json(int status, Map<String, ?> body) {
+            try {
+                return new Response(status, "application/json", PLAIN_JSON.writeValueAsBytes(body));
+            } catch (JsonProcessingException e) {
+                throw new IllegalArgumentException("not a plain JSON value", e);
+            }
+        }
+
+        /** The device listener's one error shape: {@code {"error": message}}. */
+        public static Response error(int status, String message) {
+            return json(status, Map.of("error", message));
         }
 
         public static Response text(int status, String text) {

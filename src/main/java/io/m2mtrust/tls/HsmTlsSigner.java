@@ -15,7 +15,7 @@ import java.io.IOException;
 /**
  * Signs the ServerKeyExchange with the tenant's TLS key inside the HSM: Bouncy Castle hashes the
  * handshake parameters (SHA-256) and hands the digest over; the token signs it (CKM_ECDSA). The
- * private key is never exported (ARCHITECTURE: the service TLS key lives in the HSM).
+ * private key is never exported (the service TLS key lives in the HSM).
  */
 public final class HsmTlsSigner implements TlsSigner {
 

@@ -3,7 +3,7 @@ package io.m2mtrust.escertke;
 import static io.m2mtrust.testsupport.Api.as;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.m2mtrust.ca.IssuedCertificate;
+import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.common.SubjectType;
@@ -129,11 +129,11 @@ class EscertkeOpenSslTest {
     /** A key pair and a tenant-CA certificate for {@code san}, as PEM files for OpenSSL: [cert, key]. */
     Path[] peer(String name, SubjectType type, String san) throws Exception {
         KeyPair kp = p256();
-        IssuedCertificate c =
+        CertificateSummary c =
                 ca.issue(T, new TenantCa.IssueRequest(type, san, kp.getPublic(), "openssl-" + name), "test");
         Path cert = dir.resolve(name + ".pem");
         Path key = dir.resolve(name + ".key");
-        Files.writeString(cert, pem(TenantCa.parse(c.der)));
+        Files.writeString(cert, pem(TenantCa.parse(c.der())));
         Files.writeString(
                 key, pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(kp.getPrivate(), null).generate()));
         return new Path[] {cert, key};

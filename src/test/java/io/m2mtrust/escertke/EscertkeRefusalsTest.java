@@ -4,7 +4,7 @@ import static io.m2mtrust.escertke.EscertkeOpenSslTest.pem;
 import static io.m2mtrust.testsupport.Api.as;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.m2mtrust.ca.IssuedCertificate;
+import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.common.SubjectType;
 import io.m2mtrust.testsupport.MiniCse;
@@ -175,12 +175,12 @@ class EscertkeRefusalsTest {
             g.initialize(new ECGenParameterSpec(curveOrRsa));
         }
         KeyPair kp = g.generateKeyPair();
-        IssuedCertificate c = ca.issue(
+        CertificateSummary c = ca.issue(
                 T,
                 new TenantCa.IssueRequest(type, san, kp.getPublic(), "peer-" + name),
                 "test",
                 !curveOrRsa.equals("secp256r1"));
-        return files(name, TenantCa.parse(c.der), kp.getPrivate());
+        return files(name, TenantCa.parse(c.der()), kp.getPrivate());
     }
 
     static Path[] files(String name, X509Certificate cert, PrivateKey key) throws Exception {
@@ -301,12 +301,12 @@ class EscertkeRefusalsTest {
         assertThat(handshake("Cimpostor", someoneElse)).startsWith("4106").contains("subjectAltName");
         // revoked by the tenant CA
         KeyPair kp = p256();
-        IssuedCertificate issued = ca.issue(
+        CertificateSummary issued = ca.issue(
                 T,
                 new TenantCa.IssueRequest(SubjectType.AE_ID, "https://" + SP + "/id-in/Crevoked", kp.getPublic(), "r"),
                 "test");
-        Path[] revoked = files("revoked", TenantCa.parse(issued.der), kp.getPrivate());
-        ca.revoke(T, issued.serial, 1, "test");
+        Path[] revoked = files("revoked", TenantCa.parse(issued.der()), kp.getPrivate());
+        ca.revoke(T, issued.serial(), 1, "test");
         assertThat(handshake("Crevoked", revoked)).startsWith("4106").contains("revoked");
         // P-384 and RSA keys: ESCertKE certificates are P-256
         assertThat(handshake(

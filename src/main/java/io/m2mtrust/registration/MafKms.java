@@ -1,0 +1,60 @@
+package io.m2mtrust.registration;
+
+import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.keys.KeySealer;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.EntityManager;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The Km of MAF client registrations (TS-0003 §8.8.2.3), by the KmID the MAF assigned: what the MAF's TLS-PSK
+ * listener needs. A Km never outlives its Ke (§10.7), nor the registration. Callers run inside a transaction.
+ */
+@ApplicationScoped
+public class MafKms {
+
+    /** An opened Km and whom it belongs to. The caller closes {@code km}. */
+    public record OpenedKm(String clientId, SecretBytes km, Instant kmExpiresAt, String keId) {}
+
+    private final EntityManager em;
+    private final KeySealer sealer;
+
+    MafKms(EntityManager em, KeySealer sealer) {
+        this.em = em;
+        this.sealer = sealer;
+    }
+
+    /** The live Km named {@code kmId}, opened; empty when unknown, expired or its registration expired. */
+    public Optional<OpenedKm> openLive(String tenantId, String kmId) {
+        return live(tenantId, kmId)
+                .map(r -> new OpenedKm(
+                        r.clientId,
+                        sealer.open(
+                                new KeySealer.SealContext(r.tenantId, r.kmId, RegistrationProcedures.KM_SEAL_PURPOSE),
+                                r.sealedKm),
+                        r.kmExpiresAt,
+                        r.keId));
+    }
+
+    /** Who holds the live Km named {@code kmId}, without opening it. */
+    public Optional<String> liveClientOf(String tenantId, String kmId) {
+        return live(tenantId, kmId).map(r -> r.clientId);
+    }
+
+    private Optional<ClientRegistration> live(String tenantId, String kmId) {
+        List<ClientRegistration> rs = em.createQuery(
+                        "from ClientRegistration where tenantId = ?1 and registrar = ?2 and kmId = ?3",
+                        ClientRegistration.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, Registrar.MAF)
+                .setParameter(3, kmId)
+                .getResultList();
+        Instant now = Instant.now();
+        return rs.stream()
+                .filter(r -> !r.expired(now) && r.kmExpiresAt.isAfter(now))
+                .findFirst();
+    }
+}
