@@ -1,17 +1,72 @@
 package io.m2mtrust.audit;
 
+import com.fasterxml.jackson.annotation.JsonAutoDetect;
+
 /**
  * Result of walking a chain: intact (with the newest signed head), or the first broken link.
  */
-public record ChainVerification(
-        String chain,
-        boolean intact,
-        long eventsVerified,
-        Long firstBrokenSeq,
-        String reason,
-        Long signedHeadSeq,
-        Boolean headSignatureValid,
-        String headSignedBy) {
+@JsonAutoDetect(fieldVisibility = JsonAutoDetect.Visibility.ANY, getterVisibility = JsonAutoDetect.Visibility.NONE)
+public final class ChainVerification {
+    private final String chain;
+    private final boolean intact;
+    private final long eventsVerified;
+    private final Long firstBrokenSeq;
+    private final String reason;
+    private final Long signedHeadSeq;
+    private final Boolean headSignatureValid;
+    private final String headSignedBy;
+
+    /** Only the audit log makes one, by walking the chain. */
+    ChainVerification(
+            String chain,
+            boolean intact,
+            long eventsVerified,
+            Long firstBrokenSeq,
+            String reason,
+            Long signedHeadSeq,
+            Boolean headSignatureValid,
+            String headSignedBy) {
+        this.chain = chain;
+        this.intact = intact;
+        this.eventsVerified = eventsVerified;
+        this.firstBrokenSeq = firstBrokenSeq;
+        this.reason = reason;
+        this.signedHeadSeq = signedHeadSeq;
+        this.headSignatureValid = headSignatureValid;
+        this.headSignedBy = headSignedBy;
+    }
+
+    public String chain() {
+        return chain;
+    }
+
+    public boolean intact() {
+        return intact;
+    }
+
+    public long eventsVerified() {
+        return eventsVerified;
+    }
+
+    public Long firstBrokenSeq() {
+        return firstBrokenSeq;
+    }
+
+    public String reason() {
+        return reason;
+    }
+
+    public Long signedHeadSeq() {
+        return signedHeadSeq;
+    }
+
+    public Boolean headSignatureValid() {
+        return headSignatureValid;
+    }
+
+    public String headSignedBy() {
+        return headSignedBy;
+    }
 
     static ChainVerification intact(String chain, long events, Long headSeq, Boolean sigValid, String signedBy) {
         return new ChainVerification(chain, true, events, null, null, headSeq, sigValid, signedBy);

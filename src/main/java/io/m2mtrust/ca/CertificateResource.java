@@ -46,7 +46,7 @@ public class CertificateResource {
                         c.certificate().getSubjectX500Principal().getName(),
                         c.certificate().getNotBefore().toInstant(),
                         c.certificate().getNotAfter().toInstant(),
-                        TenantCa.sha256Hex(der),
+                        Certificates.sha256Hex(der),
                         CertificateResource.pem("CERTIFICATE", der));
             } catch (java.security.cert.CertificateEncodingException e) {
                 throw new IllegalStateException(e);
@@ -85,7 +85,7 @@ public class CertificateResource {
                     c.revokedAt,
                     c.revocationReason,
                     c.replacedBy,
-                    TenantCa.sha256Hex(c.der),
+                    Certificates.sha256Hex(c.der),
                     withPem ? CertificateResource.pem("CERTIFICATE", c.der) : null);
         }
     }
@@ -102,8 +102,10 @@ public class CertificateResource {
     private final TenantDoor door;
     private final AdminAccess access;
     private final EntityManager em;
+    private final TenantCrls crls;
 
-    CertificateResource(TenantCa ca, TenantDoor door, AdminAccess access, EntityManager em) {
+    CertificateResource(TenantCa ca, TenantDoor door, AdminAccess access, EntityManager em, TenantCrls crls) {
+        this.crls = crls;
         this.ca = ca;
         this.door = door;
         this.access = access;
@@ -136,7 +138,7 @@ public class CertificateResource {
     @Operation(summary = "The current CRL (DER) of a CA version, signed in the HSM")
     public Response crl(@PathParam("tenant") String tenant, @PathParam("version") int version) {
         door.enter(tenant, AdminAccess.Need.READ);
-        return Response.ok(ca.crl(tenant, version), "application/pkix-crl").build();
+        return Response.ok(crls.crl(tenant, version), "application/pkix-crl").build();
     }
 
     @GET
@@ -195,7 +197,7 @@ public class CertificateResource {
             @jakarta.validation.Valid RevokeRequest req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         checkSerial(serial);
-        int reason = TenantCa.reasonCode(req == null ? null : req.reason());
+        int reason = Certificates.reasonCode(req == null ? null : req.reason());
         return CertificateView.of(ca.revoke(tenant, serial, reason, access.actor()), false);
     }
 

@@ -48,7 +48,18 @@ public final class CsrCheck {
     }
 
     /** A CSR that passed: the key to certify. */
-    public record Accepted(PublicKey publicKey) {}
+    public static final class Accepted {
+        private final PublicKey publicKey;
+
+        /** Only {@link CsrCheck} makes one, after every check passed. */
+        Accepted(PublicKey publicKey) {
+            this.publicKey = publicKey;
+        }
+
+        public PublicKey publicKey() {
+            return publicKey;
+        }
+    }
 
     private CsrCheck() {}
 

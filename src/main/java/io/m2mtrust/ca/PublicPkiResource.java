@@ -22,8 +22,10 @@ public class PublicPkiResource {
 
     private final TenantCa ca;
     private final EntityManager em;
+    private final TenantCrls crls;
 
-    PublicPkiResource(TenantCa ca, EntityManager em) {
+    PublicPkiResource(TenantCa ca, EntityManager em, TenantCrls crls) {
+        this.crls = crls;
         this.ca = ca;
         this.em = em;
     }
@@ -57,7 +59,7 @@ public class PublicPkiResource {
     @Operation(summary = "The current CRL (DER) of a CA version")
     public Response crl(@PathParam("tenant") String tenant, @PathParam("version") int version) {
         requireTenant(tenant);
-        return Response.ok(ca.crl(tenant, version), "application/pkix-crl")
+        return Response.ok(crls.crl(tenant, version), "application/pkix-crl")
                 .header("Cache-Control", "max-age=60")
                 .build();
     }

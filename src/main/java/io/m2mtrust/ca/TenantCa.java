@@ -15,13 +15,11 @@ import io.m2mtrust.security.CertificateRevoked;
 import io.m2mtrust.security.Revocations;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tenant.Tenants;
-import io.m2mtrust.tls.CertificateAuthentication;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
-import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -37,27 +35,18 @@ import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.cert.X509v2CRLBuilder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
-import org.bouncycastle.tls.AlertDescription;
 import org.jboss.logging.Logger;
 
-import java.io.ByteArrayInputStream;
-import java.math.BigInteger;
 import java.security.PublicKey;
 import java.security.SecureRandom;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.security.interfaces.ECPublicKey;
-import java.security.spec.ECParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Date;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -70,7 +59,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * certificate, which goes on the CRL with reason {@code superseded}.
  */
 @ApplicationScoped
-public class TenantCa implements CertificateAuthentication {
+public class TenantCa {
 
     private static final Logger LOG = Logger.getLogger(TenantCa.class);
 
@@ -96,13 +85,6 @@ public class TenantCa implements CertificateAuthentication {
         Optional<String> publicBaseUrl();
     }
 
-    /** RFC 5280 §5.3.1 reason codes used here. */
-    public static final int REASON_UNSPECIFIED = 0;
-
-    public static final int REASON_KEY_COMPROMISE = 1;
-    public static final int REASON_SUPERSEDED = 4;
-    public static final int REASON_CESSATION = 5;
-
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Duration ANCHOR_CACHE_TTL = Duration.ofSeconds(30);
 
@@ -110,8 +92,6 @@ public class TenantCa implements CertificateAuthentication {
     public record Ca(int version, HsmKeyLabel key, X509Certificate certificate) {}
 
     private record Anchors(List<Ca> cas, long loadedAt) {}
-
-    private record Server(ServerIdentity identity, Instant renewAfter, String fqdns) {}
 
     private final Config config;
     private final EntityManager em;
@@ -121,7 +101,6 @@ public class TenantCa implements CertificateAuthentication {
     private final AuditLog audit;
     private final DeviceFqdns fqdns;
     private final Map<String, Anchors> anchors = new ConcurrentHashMap<>();
-    private final Map<String, Server> servers = new ConcurrentHashMap<>();
     private final Tenants tenantRows;
     private final Revocations revocations;
 
@@ -162,7 +141,7 @@ public class TenantCa implements CertificateAuthentication {
             return c != null ? c : createCaCertificate(tenantId, key, actor);
         });
         anchors.remove(tenantId); // a new CA version: the trust anchors change
-        return new Ca(key.version(), key, parse(row.der));
+        return new Ca(key.version(), key, Certificates.parse(row.der));
     }
 
     /** Whether the tenant has a CA (its certificate suites and EST work only then). */
@@ -185,7 +164,7 @@ public class TenantCa implements CertificateAuthentication {
                 }
                 CaCertificate c = em.find(CaCertificate.class, new CaCertificate.Key(tenantId, v.version()));
                 if (c != null) {
-                    out.add(new Ca(v.version(), v.label(), parse(c.der)));
+                    out.add(new Ca(v.version(), v.label(), Certificates.parse(c.der)));
                 }
             }
             out.sort((x, y) -> Integer.compare(y.version(), x.version())); // newest first
@@ -207,7 +186,7 @@ public class TenantCa implements CertificateAuthentication {
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             X509v3CertificateBuilder b = new X509v3CertificateBuilder(
                     name,
-                    randomSerial(),
+                    Certificates.randomSerial(),
                     Date.from(now.minus(1, ChronoUnit.MINUTES)),
                     Date.from(now.plus(config.caLifetime())),
                     name,
@@ -277,7 +256,7 @@ public class TenantCa implements CertificateAuthentication {
                 throw new IllegalArgumentException("the subject key must be EC P-256/384/521 or RSA 2048/3072");
             }
         } else {
-            requireP256(req.publicKey());
+            Certificates.requireP256(req.publicKey());
         }
         Ca ca = current(tenantId, actor);
         return QuarkusTransaction.requiringNew().call(() -> {
@@ -292,7 +271,7 @@ public class TenantCa implements CertificateAuthentication {
                     .setLockMode(jakarta.persistence.LockModeType.PESSIMISTIC_WRITE)
                     .getResultList();
             Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-            Instant notAfter = min(
+            Instant notAfter = Certificates.min(
                     now.plus(config.certificateLifetime()),
                     ca.certificate().getNotAfter().toInstant());
             X509CertificateHolder h =
@@ -308,7 +287,7 @@ public class TenantCa implements CertificateAuthentication {
             for (IssuedCertificate p : previous) {
                 p.status = IssuedCertificate.Status.SUPERSEDED;
                 p.revokedAt = now;
-                p.revocationReason = REASON_SUPERSEDED;
+                p.revocationReason = Certificates.REASON_SUPERSEDED;
                 p.replacedBy = c.serial;
                 markCrlStale(tenantId, p.caVersion);
             }
@@ -332,7 +311,7 @@ public class TenantCa implements CertificateAuthentication {
         });
     }
 
-    private IssuedCertificate record(
+    IssuedCertificate record(
             String tenantId,
             IssuedCertificate.Kind kind,
             SubjectType type,
@@ -350,7 +329,7 @@ public class TenantCa implements CertificateAuthentication {
         c.enroleeId = enroleeId;
         c.caVersion = ca.version();
         c.der = h.getEncoded();
-        c.thumbprint = thumbprint(c.der);
+        c.thumbprint = Certificates.thumbprint(c.der);
         c.status = IssuedCertificate.Status.VALID;
         c.notBefore = h.getNotBefore().toInstant();
         c.notAfter = h.getNotAfter().toInstant();
@@ -358,7 +337,7 @@ public class TenantCa implements CertificateAuthentication {
         return c;
     }
 
-    private X509CertificateHolder build(
+    X509CertificateHolder build(
             Ca ca,
             SubjectType type,
             List<String> ids,
@@ -379,7 +358,7 @@ public class TenantCa implements CertificateAuthentication {
             X509v3CertificateBuilder b = new X509v3CertificateBuilder(
                     X500Name.getInstance(
                             ca.certificate().getSubjectX500Principal().getEncoded()),
-                    randomSerial(),
+                    Certificates.randomSerial(),
                     Date.from(notBefore.minus(1, ChronoUnit.MINUTES)),
                     Date.from(notAfter),
                     subject,
@@ -450,9 +429,6 @@ public class TenantCa implements CertificateAuthentication {
                     c.revokedAt = Instant.now().truncatedTo(ChronoUnit.SECONDS);
                     c.revocationReason = reason;
                     markCrlStale(tenantId, c.caVersion);
-                    if (c.kind == IssuedCertificate.Kind.SERVER) {
-                        servers.remove(tenantId);
-                    }
                     audit.append(
                             tenantId,
                             actor,
@@ -465,330 +441,17 @@ public class TenantCa implements CertificateAuthentication {
                 }));
     }
 
-    private void markCrlStale(String tenantId, int caVersion) {
+    void markCrlStale(String tenantId, int caVersion) {
         em.createNativeQuery("update tenant_crl set der = null where tenant_id = ?1 and ca_version = ?2")
                 .setParameter(1, tenantId)
                 .setParameter(2, caVersion)
                 .executeUpdate();
     }
 
-    /**
-     * The current CRL (DER) of a CA version: re-signed in the HSM when none exists, after a revocation,
-     * or when half of its validity has passed. The CRL number only grows.
-     */
-    public byte[] crl(String tenantId, int caVersion) {
-        Ca ca = cas(tenantId).stream()
-                .filter(c -> c.version() == caVersion)
-                .findFirst()
-                .orElseThrow(() -> ApiProblem.notFound("CA version " + caVersion));
-        return QuarkusTransaction.requiringNew().call(() -> {
-            em.createNativeQuery(
-                            "insert into tenant_crl (tenant_id, ca_version, crl_number) values (?1, ?2, 0) on conflict do nothing")
-                    .setParameter(1, tenantId)
-                    .setParameter(2, caVersion)
-                    .executeUpdate();
-            Object[] row = (Object[]) em.createNativeQuery(
-                            "select crl_number, der, next_update from tenant_crl where tenant_id = ?1 and ca_version = ?2 for update")
-                    .setParameter(1, tenantId)
-                    .setParameter(2, caVersion)
-                    .getSingleResult();
-            long number = ((Number) row[0]).longValue();
-            byte[] der = (byte[]) row[1];
-            Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-            Instant nextUpdate = row[2] == null ? null : toInstant(row[2]);
-            if (der != null
-                    && nextUpdate != null
-                    && nextUpdate.minus(config.crlValidity().dividedBy(2)).isAfter(now)) {
-                return der;
-            }
-            long next = number + 1;
-            byte[] signed = signCrl(tenantId, ca, next, now);
-            em.createNativeQuery(
-                            "update tenant_crl set crl_number = ?3, der = ?4, this_update = ?5, next_update = ?6 where tenant_id = ?1 and ca_version = ?2")
-                    .setParameter(1, tenantId)
-                    .setParameter(2, caVersion)
-                    .setParameter(3, next)
-                    .setParameter(4, signed)
-                    .setParameter(5, now)
-                    .setParameter(6, now.plus(config.crlValidity()))
-                    .executeUpdate();
-            return signed;
-        });
-    }
-
-    private byte[] signCrl(String tenantId, Ca ca, long number, Instant now) {
-        try {
-            X509v2CRLBuilder b = new X509v2CRLBuilder(
-                    X500Name.getInstance(
-                            ca.certificate().getSubjectX500Principal().getEncoded()),
-                    Date.from(now));
-            b.setNextUpdate(Date.from(now.plus(config.crlValidity())));
-            List<IssuedCertificate> revoked = em.createQuery(
-                            "from IssuedCertificate where tenantId = ?1 and caVersion = ?2 and status <> ?3 and notAfter > ?4 order by revokedAt",
-                            IssuedCertificate.class)
-                    .setParameter(1, tenantId)
-                    .setParameter(2, ca.version())
-                    .setParameter(3, IssuedCertificate.Status.VALID)
-                    .setParameter(4, now)
-                    .getResultList();
-            for (IssuedCertificate c : revoked) {
-                b.addCRLEntry(
-                        new BigInteger(c.serial, 16),
-                        Date.from(c.revokedAt),
-                        c.revocationReason == null ? REASON_UNSPECIFIED : c.revocationReason);
-            }
-            b.addExtension(Extension.cRLNumber, false, new ASN1Integer(number));
-            b.addExtension(
-                    Extension.authorityKeyIdentifier,
-                    false,
-                    new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(ca.certificate()));
-            return b.build(new HsmContentSigner(hsm, ca.key())).getEncoded();
-        } catch (java.io.IOException | java.security.GeneralSecurityException e) {
-            throw new IllegalStateException("CRL could not be built", e);
-        }
-    }
-
-    // ---------------------------------------------------------------- the listener's side
-
-    @Override
-    public boolean serverIdentityAvailable(String tenantId) {
-        return exists(tenantId);
-    }
-
-    @Override
-    public Optional<ServerIdentity> serverIdentity(String tenantId) {
-        if (!exists(tenantId)) {
-            return Optional.empty();
-        }
-        String names = fqdns.mef(tenantId) + " " + fqdns.maf(tenantId) + " " + fqdns.cse(tenantId);
-        Server s = servers.get(tenantId);
-        if (s != null && s.renewAfter().isAfter(Instant.now()) && s.fqdns().equals(names)) {
-            return Optional.of(s.identity());
-        }
-        Server fresh = loadOrIssueServer(tenantId, names);
-        servers.put(tenantId, fresh);
-        return Optional.of(fresh.identity());
-    }
-
-    private Server loadOrIssueServer(String tenantId, String names) {
-        Ca ca = cas(tenantId).get(0);
-        HsmKeyLabel tlsKey = keys.ensurePrimary(tenantId, KeyPurpose.TLS, "system");
-        return QuarkusTransaction.requiringNew().call(() -> {
-            tenantRows.lockForUpdate(tenantId); // one replica issues; the others find its certificate
-            Instant now = Instant.now();
-            for (IssuedCertificate c : em.createQuery(
-                            "from IssuedCertificate where tenantId = ?1 and kind = ?2 and status = ?3",
-                            IssuedCertificate.class)
-                    .setParameter(1, tenantId)
-                    .setParameter(2, IssuedCertificate.Kind.SERVER)
-                    .setParameter(3, IssuedCertificate.Status.VALID)
-                    .getResultList()) {
-                Instant renewAfter = c.notAfter.minus(
-                        Duration.between(c.notBefore, c.notAfter).dividedBy(3));
-                if (c.subjectId.equals(names)
-                        && c.caVersion == ca.version()
-                        && c.tlsKeyVersion != null
-                        && c.tlsKeyVersion == tlsKey.version()
-                        && renewAfter.isAfter(now)) {
-                    return new Server(
-                            new ServerIdentity(List.of(c.der, ca.certificate().getEncoded()), tlsKey),
-                            renewAfter,
-                            names);
-                }
-                c.status = IssuedCertificate.Status.SUPERSEDED;
-                c.revokedAt = now.truncatedTo(ChronoUnit.SECONDS);
-                c.revocationReason = REASON_SUPERSEDED;
-                markCrlStale(tenantId, c.caVersion);
-            }
-            em.flush();
-            Instant start = now.truncatedTo(ChronoUnit.SECONDS);
-            Instant notAfter = min(
-                    start.plus(config.serverCertificateLifetime()),
-                    ca.certificate().getNotAfter().toInstant());
-            X509CertificateHolder h = build(
-                    ca,
-                    SubjectType.FQDN,
-                    List.of(fqdns.mef(tenantId), fqdns.maf(tenantId), fqdns.cse(tenantId)),
-                    hsm.token().publicKey(tlsKey),
-                    start,
-                    notAfter,
-                    true);
-            IssuedCertificate c = record(tenantId, IssuedCertificate.Kind.SERVER, SubjectType.FQDN, names, null, ca, h);
-            c.tlsKeyVersion = tlsKey.version();
-            em.persist(c);
-            em.flush();
-            audit.append(
-                    tenantId,
-                    "system",
-                    "certificate.issue",
-                    "certificate/" + c.serial,
-                    AuditLog.Outcome.SUCCESS,
-                    "service FQDN certificate for " + names + " until " + c.notAfter);
-            Instant renewAfter =
-                    c.notAfter.minus(Duration.between(c.notBefore, c.notAfter).dividedBy(3));
-            return new Server(
-                    new ServerIdentity(List.of(c.der, ca.certificate().getEncoded()), tlsKey), renewAfter, names);
-        });
-    }
-
-    @Override
+    /** DER subject names of the CAs whose certificates the tenant accepts. */
     public List<byte[]> acceptedIssuers(String tenantId) {
         return cas(tenantId).stream()
                 .map(c -> c.certificate().getSubjectX500Principal().getEncoded())
                 .toList();
-    }
-
-    @Override
-    public AuthenticatedCertificate authenticateClient(String tenantId, List<byte[]> chainDer)
-            throws RejectedCertificate {
-        if (chainDer.isEmpty()) {
-            throw new RejectedCertificate(AlertDescription.handshake_failure, "a client certificate is required");
-        }
-        X509Certificate leaf;
-        try {
-            leaf = parse(chainDer.get(0));
-        } catch (IllegalArgumentException e) {
-            throw new RejectedCertificate(AlertDescription.bad_certificate, "unparseable client certificate");
-        }
-        Ca issuer = null;
-        for (Ca ca : cas(tenantId)) {
-            if (ca.certificate().getSubjectX500Principal().equals(leaf.getIssuerX500Principal())) {
-                try {
-                    leaf.verify(ca.certificate().getPublicKey());
-                    issuer = ca;
-                    break;
-                } catch (java.security.GeneralSecurityException e) {
-                    // another CA version may carry the same name: keep looking
-                }
-            }
-        }
-        if (issuer == null) {
-            throw new RejectedCertificate(AlertDescription.unknown_ca, "not issued by this tenant's CA");
-        }
-        try {
-            leaf.checkValidity();
-        } catch (CertificateException e) {
-            throw new RejectedCertificate(
-                    AlertDescription.certificate_expired, "client certificate is outside its validity");
-        }
-        if (!isP256(leaf.getPublicKey())) {
-            throw new RejectedCertificate(
-                    AlertDescription.unsupported_certificate, "client key is not EC P-256 (TS-0003 §10.1.1.1)");
-        }
-        String serial = leaf.getSerialNumber().toString(16);
-        IssuedCertificate row = QuarkusTransaction.requiringNew()
-                .call(() -> em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, serial)));
-        if (row == null || row.kind != IssuedCertificate.Kind.CLIENT) {
-            throw new RejectedCertificate(
-                    AlertDescription.bad_certificate, "certificate is not a recorded client certificate");
-        }
-        if (row.status != IssuedCertificate.Status.VALID) {
-            throw new RejectedCertificate(
-                    AlertDescription.certificate_revoked,
-                    "certificate " + serial + " is " + row.status.name().toLowerCase());
-        }
-        return new AuthenticatedCertificate(row.subjectId, serial);
-    }
-
-    // ---------------------------------------------------------------- helpers
-
-    /** {@code x5t#S256} of a DER certificate (RFC 7515 §4.1.8): base64url of its SHA-256, unpadded. */
-    public static String thumbprint(byte[] der) {
-        try {
-            return java.util.Base64.getUrlEncoder()
-                    .withoutPadding()
-                    .encodeToString(
-                            java.security.MessageDigest.getInstance("SHA-256").digest(der));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** A DER X.509 certificate; IllegalArgumentException when it is not one. */
-    public static X509Certificate parse(byte[] der) {
-        try {
-            return (X509Certificate)
-                    CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
-        } catch (CertificateException | RuntimeException e) {
-            throw new IllegalArgumentException("not an X.509 certificate", e);
-        }
-    }
-
-    private static final ECParameterSpec P256 = p256();
-
-    private static ECParameterSpec p256() {
-        try {
-            java.security.AlgorithmParameters p = java.security.AlgorithmParameters.getInstance("EC");
-            p.init(new java.security.spec.ECGenParameterSpec("secp256r1"));
-            return p.getParameterSpec(ECParameterSpec.class);
-        } catch (java.security.GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    public static boolean isP256(PublicKey key) {
-        if (!(key instanceof ECPublicKey ec)) {
-            return false;
-        }
-        ECParameterSpec s = ec.getParams();
-        return s.getCurve().equals(P256.getCurve())
-                && s.getGenerator().equals(P256.getGenerator())
-                && s.getOrder().equals(P256.getOrder());
-    }
-
-    private static void requireP256(PublicKey key) {
-        if (!isP256(key)) {
-            throw new IllegalArgumentException("the subject key must be EC P-256 (TS-0003 §10.1.1.1)");
-        }
-    }
-
-    private static BigInteger randomSerial() {
-        byte[] b = new byte[16];
-        RANDOM.nextBytes(b);
-        b[0] &= 0x7f; // positive (RFC 5280 §4.1.2.2)
-        b[0] |= 0x40; // and always 16 octets, so the hex form has a fixed width
-        return new BigInteger(b);
-    }
-
-    private static Instant min(Instant a, Instant b) {
-        return a.isBefore(b) ? a : b;
-    }
-
-    private static Instant toInstant(Object o) {
-        if (o instanceof Instant i) {
-            return i;
-        }
-        if (o instanceof java.time.OffsetDateTime odt) {
-            return odt.toInstant();
-        }
-        if (o instanceof java.sql.Timestamp ts) {
-            return ts.toInstant();
-        }
-        throw new IllegalStateException("unexpected timestamp type " + o.getClass());
-    }
-
-    /** Hex of a byte array, for fingerprints in views. */
-    static String sha256Hex(byte[] der) {
-        try {
-            return HexFormat.of()
-                    .formatHex(
-                            java.security.MessageDigest.getInstance("SHA-256").digest(der));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** The RFC 5280 reason code for a name used in the admin API. */
-    public static int reasonCode(String name) {
-        return switch (name == null ? "unspecified" : name) {
-            case "unspecified" -> REASON_UNSPECIFIED;
-            case "keyCompromise" -> REASON_KEY_COMPROMISE;
-            case "superseded" -> REASON_SUPERSEDED;
-            case "cessationOfOperation" -> REASON_CESSATION;
-            default ->
-                throw ApiProblem.badRequest(
-                        "invalid-reason",
-                        "reason must be unspecified, keyCompromise, superseded or cessationOfOperation");
-        };
     }
 }

@@ -1,7 +1,9 @@
 package io.m2mtrust.console;
 
 import io.m2mtrust.ca.CertificateResource;
+import io.m2mtrust.ca.Certificates;
 import io.m2mtrust.ca.TenantCa;
+import io.m2mtrust.ca.TenantCrls;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.escertke.PeerCertificates;
 import io.m2mtrust.hsm.HsmKeyLabel;
@@ -64,6 +66,8 @@ public class ConsoleOperationsResource {
     @jakarta.inject.Inject
     CertificateResource certificateApi;
 
+    private final TenantCrls tenantCrls;
+
     ConsoleOperationsResource(
             TenantDoor door,
             TenantCa ca,
@@ -72,7 +76,9 @@ public class ConsoleOperationsResource {
             Pkcs11Token token,
             KeyVersionRepository versions,
             TenantService tenants,
-            HsmActivity activity) {
+            HsmActivity activity,
+            TenantCrls tenantCrls) {
+        this.tenantCrls = tenantCrls;
         this.door = door;
         this.ca = ca;
         this.access = access;
@@ -104,7 +110,7 @@ public class ConsoleOperationsResource {
                     certificateApi.list(tenant, status == null || status.isEmpty() ? null : status, subj, 51, p * 50);
             List<CrlStatus> crls = new ArrayList<>();
             for (TenantCa.Ca c : ca.cas(tenant)) {
-                X509CRL crl = PeerCertificates.crl(ca.crl(tenant, c.version()));
+                X509CRL crl = PeerCertificates.crl(tenantCrls.crl(tenant, c.version()));
                 crls.add(new CrlStatus(
                         c.version(),
                         c.certificate().getSubjectX500Principal().getName(),
@@ -154,7 +160,7 @@ public class ConsoleOperationsResource {
                             .contains(reason)) {
                 return support.error(400, "Unknown certificate or revocation reason.");
             }
-            ca.revoke(tenant, serial, TenantCa.reasonCode(reason), access.actor());
+            ca.revoke(tenant, serial, Certificates.reasonCode(reason), access.actor());
             return Response.seeOther(URI.create("/console/t/" + tenant + "/certificates?notice="
                             + URLEncoder.encode(
                                     "Certificate " + serial + " revoked (" + reason

@@ -1,7 +1,7 @@
 package io.m2mtrust.escertke;
 
 import io.m2mtrust.audit.AuditLog;
-import io.m2mtrust.ca.TenantCa;
+import io.m2mtrust.ca.Certificates;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.security.TenantDoor;
@@ -60,7 +60,7 @@ public class EscertkeResource {
             Instant crlNextUpdate,
             Instant updatedAt) {
         static AnchorView of(TrustAnchor a) {
-            X509Certificate c = TenantCa.parse(a.certificate);
+            X509Certificate c = Certificates.parse(a.certificate);
             X509CRL crl = a.crl == null ? null : PeerCertificates.crl(a.crl);
             return new AnchorView(
                     a.id,
@@ -145,7 +145,7 @@ public class EscertkeResource {
         byte[] crl = null;
         try {
             cert = der(body.certificate(), "CERTIFICATE");
-            X509Certificate c = TenantCa.parse(cert);
+            X509Certificate c = Certificates.parse(cert);
             if (c.getBasicConstraints() < 0) {
                 errors.add(ApiProblem.fieldError("certificate", "not a CA certificate (basicConstraints cA)"));
             }
@@ -191,7 +191,7 @@ public class EscertkeResource {
                     "escertke.anchor.put",
                     "trust-anchor/" + body.id(),
                     AuditLog.Outcome.SUCCESS,
-                    TenantCa.parse(certDer).getSubjectX500Principal().getName()
+                    Certificates.parse(certDer).getSubjectX500Principal().getName()
                             + (crlDer == null ? ", no CRL" : ", with CRL"));
             return AnchorView.of(a);
         });

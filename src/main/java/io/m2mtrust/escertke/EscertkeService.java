@@ -1,6 +1,7 @@
 package io.m2mtrust.escertke;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.ca.Certificates;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.common.ResponseStatusCode;
 import io.m2mtrust.common.SecretBytes;
@@ -506,7 +507,7 @@ public class EscertkeService {
             return Optional.empty();
         }
         byte[] der = own.get().certificateDer();
-        X509Certificate leaf = TenantCa.parse(der);
+        X509Certificate leaf = Certificates.parse(der);
         List<byte[]> chain = new ArrayList<>();
         chain.add(der);
         for (TenantCa.Ca c : ca.cas(tenantId)) {
@@ -542,7 +543,7 @@ public class EscertkeService {
                         .setParameter(1, tenantId)
                         .getResultList());
         for (TrustAnchor a : anchors) {
-            out.add(TenantCa.parse(a.certificate).getSubjectX500Principal().getEncoded());
+            out.add(Certificates.parse(a.certificate).getSubjectX500Principal().getEncoded());
         }
         return List.copyOf(out);
     }

@@ -1,5 +1,6 @@
 package io.m2mtrust.escertke;
 
+import io.m2mtrust.ca.Certificates;
 import io.m2mtrust.ca.IssuedCertificates;
 import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
 import io.m2mtrust.ca.TenantCa;
@@ -31,7 +32,36 @@ import java.util.List;
 public class PeerCertificates {
 
     /** A peer certificate accepted for {@code identity}. */
-    public record Verified(PeerIdentity identity, String serial, String sha256, java.time.Instant notAfter) {}
+    public static final class Verified {
+        private final PeerIdentity identity;
+        private final String serial;
+        private final String sha256;
+        private final java.time.Instant notAfter;
+
+        /** Only {@link PeerCertificates} makes one, after the chain, the revocation status and the identity passed. */
+        Verified(PeerIdentity identity, String serial, String sha256, java.time.Instant notAfter) {
+            this.identity = identity;
+            this.serial = serial;
+            this.sha256 = sha256;
+            this.notAfter = notAfter;
+        }
+
+        public PeerIdentity identity() {
+            return identity;
+        }
+
+        public String serial() {
+            return serial;
+        }
+
+        public String sha256() {
+            return sha256;
+        }
+
+        public java.time.Instant notAfter() {
+            return notAfter;
+        }
+    }
 
     /** A refused peer certificate, with the TLS alert (RFC 5246 §7.2.2) that says why. */
     public static final class Refused extends Exception {
@@ -59,7 +89,7 @@ public class PeerCertificates {
         }
         X509Certificate leaf;
         try {
-            leaf = TenantCa.parse(chainDer.get(0));
+            leaf = Certificates.parse(chainDer.get(0));
         } catch (IllegalArgumentException e) {
             throw new Refused(AlertDescription.bad_certificate, "unparseable certificate");
         }
@@ -73,7 +103,7 @@ public class PeerCertificates {
             throw new Refused(
                     AlertDescription.certificate_expired, "certificate " + serial + " is outside its validity");
         }
-        if (!TenantCa.isP256(leaf.getPublicKey())) {
+        if (!Certificates.isP256(leaf.getPublicKey())) {
             throw new Refused(
                     AlertDescription.unsupported_certificate,
                     "the certificate key is not EC P-256 (TS-0003 §10.1.1.1)");
@@ -130,7 +160,7 @@ public class PeerCertificates {
                         .setParameter(1, tenantId)
                         .getResultList())
                 .stream()
-                .map(t -> new Anchor(t.id, TenantCa.parse(t.certificate), t.crl == null ? null : crl(t.crl)))
+                .map(t -> new Anchor(t.id, Certificates.parse(t.certificate), t.crl == null ? null : crl(t.crl)))
                 .toList();
         if (anchors.size() > 10_000) {
             anchors.clear();

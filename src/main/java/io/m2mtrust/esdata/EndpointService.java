@@ -1,6 +1,7 @@
 package io.m2mtrust.esdata;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.ca.Certificates;
 import io.m2mtrust.ca.IssuedCertificates;
 import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
 import io.m2mtrust.ca.TenantCa;
@@ -174,7 +175,7 @@ public class EndpointService {
             return x;
         });
         try {
-            ca.revoke(tenantId, e.certSerial, TenantCa.REASON_CESSATION, actor);
+            ca.revoke(tenantId, e.certSerial, Certificates.REASON_CESSATION, actor);
         } catch (ApiProblem already) {
             // superseded or revoked before: nothing more to do
         }
@@ -241,7 +242,7 @@ public class EndpointService {
         }
         return certificates.computeIfAbsent(
                 e.tenantId + "|" + e.certSerial,
-                k -> TenantCa.parse(QuarkusTransaction.requiringNew()
+                k -> Certificates.parse(QuarkusTransaction.requiringNew()
                         .call(() -> issued.find(e.tenantId, e.certSerial).orElseThrow())
                         .der()));
     }
@@ -262,7 +263,7 @@ public class EndpointService {
 
     /**
      * What {@link #protect} would answer, from the same code: every check, the same key resolution (keys are not
-     * opened) and algorithm choice; signatures are stood in for by {@link JoseEnvelopes#sizeOnlySigner} so that
+     * opened) and algorithm choice; signatures are stood in for by {@link Signatures#sizeOnlySigner} so that
      * envelope sizes (and with them the size limits of a nested envelope) are exactly protect's. No HSM operation
      * and no envelope: {@code wouldSucceed}, and for a refusal the {@code protectStatus} and problems protect would give.
      */
@@ -331,12 +332,12 @@ public class EndpointService {
                             dry,
                             400,
                             "an " + e.keyType + " key signs " + e.keyType.jwsAlgorithms() + ", not "
-                                    + JoseEnvelopes.printable(signAlg));
+                                    + EnvelopeChecks.printable(signAlg));
                 }
                 com.nimbusds.jose.JWSSigner certificateSigner = dry
-                        ? JoseEnvelopes.sizeOnlySigner(signAlg, e.keyType.jwsSignatureBytes())
+                        ? Signatures.sizeOnlySigner(signAlg, e.keyType.jwsSignatureBytes())
                         : new HsmJwsSigner(hsm, HsmKeyLabel.parse(e.hsmLabel), e.keyType, signAlg);
-                signers.add(JoseEnvelopes.certificateKey(certificateSigner, certificate(e), false, policy));
+                signers.add(Signatures.certificateKey(certificateSigner, certificate(e), false, policy));
                 out.put("signAlg", signAlg);
                 List<JoseEnvelopes.Recipient> macKeys = new ArrayList<>();
                 try {
@@ -354,20 +355,19 @@ public class EndpointService {
                     }
                     String macAlg = req.macAlg() != null ? req.macAlg() : "HS256";
                     if (!sizes.isEmpty()) {
-                        JoseEnvelopes.planMacs(sizes, macAlg, JoseEnvelopes.Serialization.JSON, payload.length, policy);
+                        Signatures.planMacs(sizes, macAlg, JoseEnvelopes.Serialization.JSON, payload.length, policy);
                         out.put("macAlg", macAlg);
                     }
                     for (int i = 0; i < sizes.size(); i++) {
                         signers.add(
                                 dry
-                                        ? JoseEnvelopes.sizeOnlyMacKey(
-                                                sizes.get(i).kid(), macAlg)
-                                        : JoseEnvelopes.macKey(macKeys.get(i), macAlg, policy));
+                                        ? Signatures.sizeOnlyMacKey(sizes.get(i).kid(), macAlg)
+                                        : Signatures.macKey(macKeys.get(i), macAlg, policy));
                     }
                     if (signers.size() > 1) {
                         inner = JoseEnvelopes.Serialization.JSON;
                     }
-                    content = JoseEnvelopes.signAll(payload, signers, toCerts || toKeys ? inner : s, policy);
+                    content = Signatures.signAll(payload, signers, toCerts || toKeys ? inner : s, policy);
                 } finally {
                     macKeys.forEach(k -> k.key().close());
                 }
@@ -386,7 +386,7 @@ public class EndpointService {
                 String enc = req.enc() != null ? req.enc() : "A256GCM";
                 byte[] plain = content != null ? content.getBytes(java.nio.charset.StandardCharsets.US_ASCII) : payload;
                 // public-key work only (the targets' certificates): the dry-run runs it whole and drops the result
-                content = JoseEnvelopes.encryptForCertificates(
+                content = CertificateEnvelopes.encryptForCertificates(
                         plain,
                         aad,
                         recipients,
@@ -397,7 +397,7 @@ public class EndpointService {
                         !sign ? null : inner == JoseEnvelopes.Serialization.COMPACT ? "JOSE" : "JOSE+JSON");
                 out.put(
                         "alg",
-                        JoseEnvelopes.planCertificateEncryption(
+                        CertificateEnvelopes.planCertificateEncryption(
                                         recipients, alg, enc, s, aad != null && aad.length > 0, plain.length, policy)
                                 .alg());
                 out.put("enc", enc);
@@ -418,12 +418,12 @@ public class EndpointService {
                         }
                     }
                     byte[] plain = content.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-                    JoseEnvelopes.EncryptionPlan plan = JoseEnvelopes.planEncryption(
+                    JoseEnvelopes.EncryptionPlan plan = SymmetricEnvelopes.planEncryption(
                             sizes, req.alg(), req.enc(), s, aad != null && aad.length > 0, plain.length, policy);
                     out.put("alg", plan.alg());
                     out.put("enc", plan.enc());
                     if (!dry) {
-                        content = JoseEnvelopes.encryptNested(
+                        content = SymmetricEnvelopes.encryptNested(
                                 content, inner, recipients, req.alg(), req.enc(), s, policy);
                     }
                 } finally {
@@ -477,13 +477,13 @@ public class EndpointService {
                                 label,
                                 com.nimbusds.jose.jwk.Curve.forECParameterSpec(
                                         ((java.security.interfaces.ECPublicKey) mine.getPublicKey()).getParams()),
-                                JoseEnvelopes.softwareProvider())
+                                JoseAlgorithms.softwareProvider())
                         : new HsmRsaOaepDecrypter(
                                 hsm,
                                 label,
                                 (java.security.interfaces.RSAPublicKey) mine.getPublicKey(),
-                                JoseEnvelopes.softwareProvider());
-                byte[] plain = JoseEnvelopes.decryptForCertificate(
+                                JoseAlgorithms.softwareProvider());
+                byte[] plain = CertificateEnvelopes.decryptForCertificate(
                         req.envelope(), s, new JoseEnvelopes.CertificateRecipient(mine).thumbprint(), inHsm, policy);
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("payload", Base64.getEncoder().encodeToString(plain));
@@ -494,7 +494,7 @@ public class EndpointService {
                 JoseEnvelopes.Accept accept = "signature".equals(req.expect())
                         ? JoseEnvelopes.Accept.CERTIFICATE
                         : "mac".equals(req.expect()) ? JoseEnvelopes.Accept.MAC : JoseEnvelopes.Accept.ANY;
-                JoseEnvelopes.Verified v = JoseEnvelopes.verifyAll(req.envelope(), s, signers, policy, accept);
+                JoseEnvelopes.Verified v = SignatureVerification.verifyAll(req.envelope(), s, signers, policy, accept);
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("payload", Base64.getEncoder().encodeToString(v.payload()));
                 out.put("class", "signature");
@@ -535,7 +535,7 @@ public class EndpointService {
         if (inner == null) {
             return new EsDataService.Outcome(200, out);
         }
-        JoseEnvelopes.Verified v = JoseEnvelopes.verifyAll(text, inner, signers, policy);
+        JoseEnvelopes.Verified v = SignatureVerification.verifyAll(text, inner, signers, policy);
         out.put("payload", Base64.getEncoder().encodeToString(v.payload()));
         out.put("class", "nested");
         out.put("signedBy", v.keyIds());
@@ -544,7 +544,7 @@ public class EndpointService {
 
     /** Who may have signed for this end-point: the tenant's valid certificates by x5t#S256, and its MAC keys by kid. */
     private JoseEnvelopes.VerificationKeys signerKeys(String tenantId, String subjectId) {
-        JoseEnvelopes.VerificationKeys certs = JoseEnvelopes.certificateKeys(
+        JoseEnvelopes.VerificationKeys certs = SignatureVerification.certificateKeys(
                 x5t -> QuarkusTransaction.requiringNew().call(() -> validCertificateByThumbprint(tenantId, x5t)));
         return h -> {
             if (h.getX509CertSHA256Thumbprint() != null) {
@@ -597,12 +597,12 @@ public class EndpointService {
 
     private Optional<X509Certificate> validCertificateOf(String tenantId, String subjectId) {
         return QuarkusTransaction.requiringNew()
-                .call(() -> issued.newestValidClient(tenantId, subjectId).map(c -> TenantCa.parse(c.der())));
+                .call(() -> issued.newestValidClient(tenantId, subjectId).map(c -> Certificates.parse(c.der())));
     }
 
     /** The tenant's valid end-entity certificate that {@code x5t#S256} names. */
     private Optional<X509Certificate> validCertificateByThumbprint(String tenantId, String x5t) {
-        return issued.validClientByThumbprint(tenantId, x5t).map(c -> TenantCa.parse(c.der()));
+        return issued.validClientByThumbprint(tenantId, x5t).map(c -> Certificates.parse(c.der()));
     }
 
     private static EsDataService.Outcome refused(int status, String why) {

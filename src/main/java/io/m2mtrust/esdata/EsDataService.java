@@ -105,12 +105,16 @@ public class EsDataService {
                 byte[] plain;
                 List<String> keyIds;
                 if (mac) {
-                    JoseEnvelopes.Verified v = JoseEnvelopes.verifyAll(
-                            req.envelope(), s, JoseEnvelopes.symmetricKeys(lookup), policy, JoseEnvelopes.Accept.MAC);
+                    JoseEnvelopes.Verified v = SignatureVerification.verifyAll(
+                            req.envelope(),
+                            s,
+                            SignatureVerification.symmetricKeys(lookup),
+                            policy,
+                            JoseEnvelopes.Accept.MAC);
                     plain = v.payload();
                     keyIds = v.keyIds();
                 } else {
-                    plain = JoseEnvelopes.decrypt(req.envelope(), s, lookup, policy);
+                    plain = SymmetricEnvelopes.decrypt(req.envelope(), s, lookup, policy);
                     keyIds = List.copyOf(used);
                 }
                 Map<String, Object> out = new LinkedHashMap<>();
@@ -127,8 +131,8 @@ public class EsDataService {
 
     /**
      * Protect and its dry-run are one path: the same checks, the same key resolution (the dry-run does not open
-     * keys, it reads their lengths), the same algorithm choice ({@link JoseEnvelopes#planEncryption},
-     * {@link JoseEnvelopes#planMacs}); only the last step — opening the keys and producing the envelope — is skipped.
+     * keys, it reads their lengths), the same algorithm choice ({@link SymmetricEnvelopes#planEncryption},
+     * {@link Signatures#planMacs}); only the last step — opening the keys and producing the envelope — is skipped.
      * The dry-run answers what protect would: {@code wouldSucceed}, and on a refusal its status and problems.
      */
     private Outcome protectTx(String tenantId, String caller, ProtectRequest req, boolean dry) {
@@ -194,7 +198,7 @@ public class EsDataService {
             if (problems.isEmpty()) {
                 try {
                     if (encrypt) {
-                        JoseEnvelopes.EncryptionPlan plan = JoseEnvelopes.planEncryption(
+                        JoseEnvelopes.EncryptionPlan plan = SymmetricEnvelopes.planEncryption(
                                 sizes, req.alg(), req.enc(), s, aad != null && aad.length > 0, payload.length, policy);
                         for (int i = 0; i < keyViews.size(); i++) {
                             keyViews.get(i).put("alg", plan.algs().get(i));
@@ -202,7 +206,7 @@ public class EsDataService {
                         alg = plan.alg();
                         enc = plan.enc();
                     } else {
-                        alg = JoseEnvelopes.planMacs(sizes, req.alg(), s, payload.length, policy);
+                        alg = Signatures.planMacs(sizes, req.alg(), s, payload.length, policy);
                     }
                 } catch (JoseEnvelopes.Refused r) {
                     problems.add(r.getMessage());
@@ -239,13 +243,13 @@ public class EsDataService {
                     .toList();
             String envelope;
             if (encrypt) {
-                envelope = JoseEnvelopes.encrypt(payload, aad, recipients, req.alg(), req.enc(), s, policy);
+                envelope = SymmetricEnvelopes.encrypt(payload, aad, recipients, req.alg(), req.enc(), s, policy);
             } else {
                 List<JoseEnvelopes.SigningKey> signers = new ArrayList<>();
                 for (JoseEnvelopes.Recipient r : recipients) {
-                    signers.add(JoseEnvelopes.macKey(r, alg, policy));
+                    signers.add(Signatures.macKey(r, alg, policy));
                 }
-                envelope = JoseEnvelopes.signAll(payload, signers, s, policy);
+                envelope = Signatures.signAll(payload, signers, s, policy);
             }
             out.put("envelope", envelope);
             return new Outcome(200, out);
@@ -264,10 +268,10 @@ public class EsDataService {
     /** The tenant policy's allow-lists for what the request names itself (checked before any key lookup). */
     static String allowListProblem(JoseEnvelopes.Policy policy, String alg, String enc, int keys) {
         if (alg != null && (!policy.algs().contains(alg) || "none".equalsIgnoreCase(alg))) {
-            return "alg " + JoseEnvelopes.printable(alg) + " is not allowed by the tenant policy";
+            return "alg " + EnvelopeChecks.printable(alg) + " is not allowed by the tenant policy";
         }
         if (enc != null && !policy.encs().contains(enc)) {
-            return "enc " + JoseEnvelopes.printable(enc) + " is not allowed by the tenant policy";
+            return "enc " + EnvelopeChecks.printable(enc) + " is not allowed by the tenant policy";
         }
         if (keys > policy.maxRecipients()) {
             return "at most " + policy.maxRecipients() + " recipients or signatures (tenant policy maxEsdataTargets)";

@@ -39,7 +39,7 @@ public final class HsmEcdhDecrypter implements JWEDecrypter {
 
     /** For a P-256 key in the HSM (benchmarks and tools outside this package). */
     public static com.nimbusds.jose.JWEDecrypter of(EcdhInToken ecdh, HsmKeyLabel key) {
-        return new HsmEcdhDecrypter(ecdh, key, JoseEnvelopes.softwareProvider());
+        return new HsmEcdhDecrypter(ecdh, key, JoseAlgorithms.softwareProvider());
     }
 
     HsmEcdhDecrypter(EcdhInToken ecdh, HsmKeyLabel key, java.security.Provider software) {

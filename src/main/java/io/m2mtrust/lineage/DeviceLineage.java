@@ -1,6 +1,7 @@
 package io.m2mtrust.lineage;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.ca.Certificates;
 import io.m2mtrust.ca.IssuedCertificates;
 import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
 import io.m2mtrust.ca.TenantCa;
@@ -174,7 +175,7 @@ public class DeviceLineage {
         int revokedCertificates = 0;
         for (CertificateSummary c : certs) {
             if (c.valid()) {
-                ca.revoke(tenantId, c.serial(), TenantCa.reasonCode("cessationOfOperation"), actor);
+                ca.revoke(tenantId, c.serial(), Certificates.reasonCode("cessationOfOperation"), actor);
                 revokedCertificates++;
             }
         }

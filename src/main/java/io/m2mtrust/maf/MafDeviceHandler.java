@@ -50,14 +50,7 @@ public class MafDeviceHandler implements DeviceRequestHandler {
                 return routes.error(401, "the credential of this session is no longer valid; enrol again");
             }
             keId = clients.isKeId(peer.tenantId(), peer.identity()) ? peer.identity() : null;
-            client = new DevicePeer(
-                    peer.tenantId(),
-                    peer.function(),
-                    peer.sniHost(),
-                    peer.credential(),
-                    clientId.get(),
-                    peer.certificateSerial(),
-                    peer::export);
+            client = peer.namedAs(clientId.get());
         }
         if (esdataCall) {
             return esdata.handle(client, request);

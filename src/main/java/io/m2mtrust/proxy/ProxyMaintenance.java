@@ -15,8 +15,10 @@ public class ProxyMaintenance {
     private final EsprimReceiver receiver;
     private final ProxyService proxy;
     private final EscertkeService escertke;
+    private final ProxyReceiver receiving;
 
-    ProxyMaintenance(EsprimReceiver receiver, ProxyService proxy, EscertkeService escertke) {
+    ProxyMaintenance(EsprimReceiver receiver, ProxyService proxy, EscertkeService escertke, ProxyReceiver receiving) {
+        this.receiving = receiving;
         this.receiver = receiver;
         this.proxy = proxy;
         this.escertke = escertke;
@@ -40,7 +42,7 @@ public class ProxyMaintenance {
             skipExecutionIf = Scheduled.ApplicationNotRunning.class)
     void refreshShared() {
         try {
-            int n = proxy.refreshSharedRands();
+            int n = receiving.refreshSharedRands();
             if (n > 0) {
                 LOG.debugf("issued %d shared receiver rand objects", n);
             }

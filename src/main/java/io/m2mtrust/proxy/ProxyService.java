@@ -5,24 +5,14 @@ import io.m2mtrust.common.RequestSizeLimit;
 import io.m2mtrust.common.ResponseStatusCode;
 import io.m2mtrust.common.StrictJson;
 import io.m2mtrust.escertke.EscertkeService;
-import io.m2mtrust.esprim.EsprimError;
 import io.m2mtrust.esprim.EsprimReceiver;
-import io.m2mtrust.esprim.Operation;
-import io.m2mtrust.esprim.PrimitiveCodec;
-import io.m2mtrust.esprim.RandObject;
-import io.m2mtrust.esprim.RequestPrimitive;
-import io.m2mtrust.esprim.ResponsePrimitive;
 import io.m2mtrust.policy.PolicyService;
-import io.m2mtrust.policy.TenantPolicy;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
 import org.jboss.logging.Logger;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -82,6 +72,7 @@ public class ProxyService {
     private final PolicyService policies;
     private final EscertkeService escertke;
     private final CseClient cse = new CseClient();
+    private final ProxyReceiver receiving;
 
     ProxyService(
             EntityManager em,
@@ -89,7 +80,9 @@ public class ProxyService {
             ProxyOriginator originator,
             ProxyEsData esdata,
             PolicyService policies,
-            EscertkeService escertke) {
+            EscertkeService escertke,
+            ProxyReceiver receiving) {
+        this.receiving = receiving;
         this.em = em;
         this.escertke = escertke;
         this.receiver = receiver;
@@ -205,7 +198,7 @@ public class ProxyService {
         if (notify && addressed.isPresent()) {
             Map<String, Object> seci = securityInfo(in.body());
             if (seci != null) {
-                return securityInfo(tenantId, cfg.get(), addressed.get(), in, seci);
+                return receiving.securityInfo(tenantId, cfg.get(), addressed.get(), in, seci);
             }
         }
         for (ProtectedEntity e : protectedEntities) {
@@ -236,7 +229,7 @@ public class ProxyService {
                 Duration.ofMillis(cfg.get().timeoutMs));
         byte[] body = a.body();
         if ("GET".equals(in.method()) && addressed.isPresent() && a.rsc() == 2000) {
-            body = withE2eSecInfo(tenantId, cfg.get(), addressed.get(), body);
+            body = receiving.withE2eSecInfo(tenantId, cfg.get(), addressed.get(), body);
         }
         if ("GET".equals(in.method()) && a.rsc() == 2000 && path.contains("/")) {
             Optional<ProxyEsData.Rule> rule = esdata.ruleFor(tenantId, path.substring(0, path.lastIndexOf('/')));
@@ -245,171 +238,6 @@ public class ProxyService {
             }
         }
         return new Outgoing(a.httpStatus(), a.rsc(), a.contentType(), body, a.headers());
-    }
-
-    // ---------------------------------------------------------------- securityInfo (Notify to a protected entity)
-
-    private Outgoing securityInfo(
-            String tenantId, ProxyConfig cfg, ProtectedEntity entity, Incoming in, Map<String, Object> seci) {
-        String ri = in.header("X-M2M-RI");
-        Object sit = seci.get("sit");
-        if (!(sit instanceof Number n)) {
-            return answer(4000, "securityInfo without a securityInfoType", ri);
-        }
-        switch (n.intValue()) {
-            case 3 -> {
-                if (seci.size() != 1) {
-                    return answer(4000, "a receiverESPrimRandObject request carries no other element", ri);
-                }
-                String origin = in.header("X-M2M-Origin");
-                if (origin == null || origin.isBlank() || origin.length() > 200) {
-                    return answer(4000, "X-M2M-Origin is required", ri);
-                }
-                RandObject r;
-                try {
-                    r = receiver.issueFor(
-                            tenantId, entity.entityId, origin, Duration.ofSeconds(cfg.randLifetimeSeconds));
-                } catch (EsprimError e) {
-                    return answer(e.rsc, e.getMessage(), ri);
-                }
-                Map<String, Object> out = Map.of("m2m:seci", Map.of("sit", 4, "ero", r.toJson(true)));
-                return json(2000, out, ri);
-            }
-            case 5 -> {
-                if (!(seci.get("epo") instanceof String epo)) {
-                    return answer(4000, "an ESPrim object (epo) is required with securityInfoType 5", ri);
-                }
-                return esprim(tenantId, cfg, entity, epo, ri);
-            }
-            case 6 -> {
-                return escertke(tenantId, cfg, entity, in, seci);
-            }
-            case 1, 2, 4, 7, 8 -> {
-                // dynamic authorization and the rest are the CSE's business
-                CseClient.Answer a = cse.send(
-                        cfg.cseUrl, in.method(), in.path(), in.headers(), in.body(), Duration.ofMillis(cfg.timeoutMs));
-                return new Outgoing(a.httpStatus(), a.rsc(), a.contentType(), a.body(), a.headers());
-            }
-            default -> {
-                return answer(4000, "unknown securityInfoType " + n.intValue(), ri);
-            }
-        }
-    }
-
-    /** ESCertKE message 1 or 3 to a protected entity (TS-0004 §7.5.1.2.12): answered with message 2 or 4 in the response content. */
-    private Outgoing escertke(
-            String tenantId, ProxyConfig cfg, ProtectedEntity entity, Incoming in, Map<String, Object> seci) {
-        String ri = in.header("X-M2M-RI");
-        String origin = in.header("X-M2M-Origin");
-        if (origin == null || origin.isBlank() || origin.length() > 200) {
-            return answer(4000, "X-M2M-Origin is required", ri);
-        }
-        if (seci.size() != 2 || !(seci.get("eckm") instanceof String eckm)) {
-            return answer(
-                    4000,
-                    "an ESCertKE message (eckm, base64) and nothing else is required with securityInfoType 6",
-                    ri);
-        }
-        byte[] message;
-        try {
-            message = java.util.Base64.getDecoder().decode(eckm);
-        } catch (IllegalArgumentException e) {
-            return answer(4000, "the ESCertKE message is not base64", ri);
-        }
-        EscertkeService.Step step = escertke.terminate(tenantId, cfg.spId, cfg.cseId, entity.entityId, origin, message);
-        if (!step.ok()) {
-            LOG.debugf("ESCertKE refused for %s from %s: %d %s", entity.entityId, origin, step.rsc(), step.problem());
-            return answer(step.rsc(), step.problem(), ri);
-        }
-        return json(
-                2000,
-                Map.of(
-                        "m2m:seci",
-                        Map.of("sit", 6, "eckm", java.util.Base64.getEncoder().encodeToString(step.reply()))),
-                ri);
-    }
-
-    private Outgoing esprim(String tenantId, ProxyConfig cfg, ProtectedEntity entity, String epo, String ri) {
-        EsprimReceiver.Opened o;
-        try {
-            o = receiver.open(tenantId, entity.entityId, epo);
-        } catch (EsprimError e) {
-            LOG.debugf("ESPrim refused for %s: %d %s", entity.entityId, e.rsc, e.getMessage());
-            return answer(e.rsc, e.getMessage(), ri); // unsecured error: no session key could be trusted
-        }
-        try (o) {
-            RequestPrimitive inner = o.inner();
-            Operation op = inner.operation();
-            String target = cseRelative(cfg, inner.to());
-            if (target == null) {
-                return protectedAnswer(
-                        o,
-                        ResponsePrimitive.answering(
-                                inner,
-                                ResponseStatusCode.NOT_FOUND.code(),
-                                Map.of("m2m:dbg", "the inner To is not on this CSE")),
-                        ri);
-            }
-            Map<String, String> headers = new LinkedHashMap<>();
-            headers.put("X-M2M-Origin", o.from());
-            headers.put("X-M2M-RI", inner.requestId());
-            headers.put("X-M2M-RVI", inner.releaseVersion());
-            headers.put("Accept", "application/json");
-            byte[] body = null;
-            if (inner.content() != null && op.carriesContent()) {
-                body = JSON.writeValueAsBytes(inner.content());
-                headers.put(
-                        "Content-Type",
-                        "application/json"
-                                + (op == Operation.CREATE && inner.resourceType() != null
-                                        ? ";ty=" + inner.resourceType()
-                                        : ""));
-                if (op == Operation.CREATE && contentInstanceCreate(headers.get("Content-Type"))) {
-                    Optional<ProxyEsData.Rule> rule = esdata.ruleFor(tenantId, target);
-                    if (rule.isPresent()) {
-                        ProxyEsData.Protected p = esdata.protectCreate(tenantId, rule.get(), body);
-                        if (p.body() == null) {
-                            return protectedAnswer(
-                                    o, ResponsePrimitive.answering(inner, p.rsc(), Map.of("m2m:dbg", p.problem())), ri);
-                        }
-                        body = p.body();
-                    }
-                }
-            }
-            CseClient.Answer a =
-                    cse.send(cfg.cseUrl, op.httpMethod(), target, headers, body, Duration.ofMillis(cfg.timeoutMs));
-            byte[] answerBody = a.body();
-            if (op == Operation.RETRIEVE && a.rsc() == ResponseStatusCode.OK.code() && target.contains("/")) {
-                Optional<ProxyEsData.Rule> rule =
-                        esdata.ruleFor(tenantId, target.substring(0, target.lastIndexOf('/')));
-                if (rule.isPresent()) {
-                    answerBody = esdata.openForReader(tenantId, rule.get(), o.from(), answerBody);
-                }
-            }
-            Object pc = null;
-            if (answerBody != null && answerBody.length > 0) {
-                try {
-                    pc = JSON.readValue(answerBody, Object.class);
-                } catch (java.io.IOException notJson) {
-                    pc = Map.of("m2m:dbg", new String(answerBody, StandardCharsets.UTF_8));
-                }
-            }
-            return protectedAnswer(o, ResponsePrimitive.answering(inner, a.rsc(), pc), ri);
-        } catch (EsprimError e) {
-            return answer(e.rsc, e.getMessage(), ri);
-        } catch (java.io.IOException e) {
-            return answer(5000, "the inner primitive could not be serialised", ri);
-        }
-    }
-
-    private Outgoing protectedAnswer(EsprimReceiver.Opened o, ResponsePrimitive innerResponse, String ri)
-            throws EsprimError {
-        try {
-            String epo = receiver.protectResponse(o, JSON.writeValueAsBytes(PrimitiveCodec.write(innerResponse)));
-            return json(2000, Map.of("m2m:seci", Map.of("sit", 5, "epo", epo)), ri);
-        } catch (java.io.IOException e) {
-            throw new EsprimError(EsprimError.ENCRYPTION_ERROR, "the inner response could not be serialised");
-        }
     }
 
     /** The CSE-relative path of a To on this CSE (CSE-relative, SP-relative {@code /cse-id/...}, or absolute {@code //sp/cse-id/...}). */
@@ -440,76 +268,6 @@ public class ProxyService {
             return null;
         }
         return t.equals(cfg.cseBase) || t.startsWith(cfg.cseBase + "/") ? t : null;
-    }
-
-    // ---------------------------------------------------------------- e2eSecInfo
-
-    /** Adds {@code esi} to a retrieved {@code <CSEBase>} ({@code m2m:cb}) or {@code <AE>} ({@code m2m:ae}) representation. */
-    @SuppressWarnings("unchecked")
-    private byte[] withE2eSecInfo(String tenantId, ProxyConfig cfg, ProtectedEntity entity, byte[] body) {
-        try {
-            Map<String, Object> doc = JSON.readValue(body, Map.class);
-            String key = doc.containsKey("m2m:cb") ? "m2m:cb" : doc.containsKey("m2m:ae") ? "m2m:ae" : null;
-            if (key == null || !(doc.get(key) instanceof Map)) {
-                return body;
-            }
-            ((Map<String, Object>) doc.get(key)).put("esi", e2eSecInfo(tenantId, cfg, entity));
-            return JSON.writeValueAsBytes(doc);
-        } catch (java.io.IOException e) {
-            return body;
-        }
-    }
-
-    /** m2m:e2eSecInfo: the ESPrim SUIDs the tenant allows (13, 23, 33; 43–45 with ESCertKE) and the shared receiver rand object. */
-    public Map<String, Object> e2eSecInfo(String tenantId, ProxyConfig cfg, ProtectedEntity entity) {
-        List<Integer> esf = new ArrayList<>();
-        TenantPolicy policy = policies.get(tenantId);
-        List<Integer> allowed = Arrays.asList(policy.allowedSuids);
-        for (int s : new int[] {13, 23, 33}) {
-            if (allowed.contains(s)) {
-                esf.add(s);
-            }
-        }
-        if (escertke.supports(policy, cfg.spId, cfg.cseId, entity.entityId)) {
-            // ESCertKE: keys from a certificate-based handshake, for ESPrim (43) and ESData (44, 45) (digest §8)
-            for (int s : new int[] {43, 44, 45}) {
-                if (allowed.contains(s)) {
-                    esf.add(s);
-                }
-            }
-        }
-        Map<String, Object> esi = new LinkedHashMap<>();
-        esi.put("esf", esf);
-        Duration lifetime = Duration.ofSeconds(cfg.randLifetimeSeconds);
-        RandObject shared = receiver.currentShared(tenantId, entity.entityId, lifetime.dividedBy(4))
-                .orElseGet(() -> receiver.issue(tenantId, entity.entityId, null, lifetime));
-        esi.put("esro", shared.toJson(true));
-        return esi;
-    }
-
-    /**
-     * Keeps a shared receiver rand object ready for every protected entity: a new one once the current one
-     * has less than a quarter of its lifetime left (the old one stays valid until it expires, so sessions on
-     * it continue).
-     */
-    public int refreshSharedRands() {
-        List<ProtectedEntity> all = QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery("from ProtectedEntity", ProtectedEntity.class)
-                        .getResultList());
-        int issued = 0;
-        for (ProtectedEntity e : all) {
-            Optional<ProxyConfig> cfg = config(e.tenantId);
-            if (cfg.isEmpty()) {
-                continue;
-            }
-            Duration lifetime = Duration.ofSeconds(cfg.get().randLifetimeSeconds);
-            if (receiver.currentShared(e.tenantId, e.entityId, lifetime.dividedBy(4))
-                    .isEmpty()) {
-                receiver.issue(e.tenantId, e.entityId, null, lifetime);
-                issued++;
-            }
-        }
-        return issued;
     }
 
     // ---------------------------------------------------------------- helpers

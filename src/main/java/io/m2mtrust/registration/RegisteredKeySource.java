@@ -113,7 +113,8 @@ class RegisteredKeySource implements SymmetricKeySource {
             return KeyResolution.usable(
                     kid, null, k.suid, k.expiresAt, KeySealer.sealedKeyLength(k.sealedKey) / 2, peers);
         }
-        try (SecretBytes value = sealer.open(RegistrationProcedures.sealContext(tenantId, kid, k.suid), k.sealedKey)) {
+        try (SecretBytes value =
+                sealer.open(KeyRegistrationProcedures.sealContext(tenantId, kid, k.suid), k.sealedKey)) {
             SecretBytes half = value.reveal(b -> SecretBytes.copyOf(Arrays.copyOf(b, b.length / 2)));
             return KeyResolution.usable(kid, half, k.suid, k.expiresAt, 0, peers);
         }

@@ -23,8 +23,14 @@ public class RegistrationRoutes {
     private final RegistrationProcedures procedures;
     private final DeviceFqdns fqdns;
     private final ObjectMapper json;
+    private final KeyRegistrationProcedures keyProcedures;
 
-    RegistrationRoutes(RegistrationProcedures procedures, DeviceFqdns fqdns, ObjectMapper mapper) {
+    RegistrationRoutes(
+            RegistrationProcedures procedures,
+            DeviceFqdns fqdns,
+            ObjectMapper mapper,
+            KeyRegistrationProcedures keyProcedures) {
+        this.keyProcedures = keyProcedures;
         this.procedures = procedures;
         this.fqdns = fqdns;
         this.json = mapper.copy()
@@ -93,11 +99,11 @@ public class RegistrationRoutes {
                 }
                 case "keyRegistration" -> {
                     if (seg.length == 1 && method.equals("POST")) {
-                        RegistrationProcedures.KeyRegistrationRequest req =
-                                body(request, RegistrationProcedures.KeyRegistrationRequest.class);
+                        KeyRegistrationProcedures.KeyRegistrationRequest req =
+                                body(request, KeyRegistrationProcedures.KeyRegistrationRequest.class);
                         return ok(
                                 201,
-                                procedures.registerKey(
+                                keyProcedures.registerKey(
                                         registrar,
                                         tenant,
                                         fqdn,
@@ -108,16 +114,16 @@ public class RegistrationRoutes {
                     if (seg.length == 2 && method.equals("PUT")) {
                         return ok(
                                 200,
-                                procedures.updateKey(
+                                keyProcedures.updateKey(
                                         registrar,
                                         tenant,
                                         fqdn,
                                         client,
                                         seg[1],
-                                        body(request, RegistrationProcedures.KeyRegistrationUpdate.class)));
+                                        body(request, KeyRegistrationProcedures.KeyRegistrationUpdate.class)));
                     }
                     if (seg.length == 2 && method.equals("DELETE")) {
-                        procedures.deregisterKey(registrar, tenant, fqdn, client, seg[1]);
+                        keyProcedures.deregisterKey(registrar, tenant, fqdn, client, seg[1]);
                         return new DeviceHttp.Response(204, "application/json", new byte[0]);
                     }
                 }
@@ -125,12 +131,12 @@ public class RegistrationRoutes {
                     if (seg.length == 1 && method.equals("POST")) {
                         return ok(
                                 200,
-                                procedures.retrieveKeys(
+                                keyProcedures.retrieveKeys(
                                         registrar,
                                         tenant,
                                         fqdn,
                                         client,
-                                        body(request, RegistrationProcedures.BatchRetrieval.class)));
+                                        body(request, KeyRegistrationProcedures.BatchRetrieval.class)));
                     }
                     if (seg.length == 2 && method.equals("GET")) {
                         Integer suid = null;
@@ -140,7 +146,7 @@ public class RegistrationRoutes {
                             }
                             suid = Integer.parseInt(query.substring(5));
                         }
-                        return ok(200, procedures.retrieveKey(registrar, tenant, fqdn, client, seg[1], suid));
+                        return ok(200, keyProcedures.retrieveKey(registrar, tenant, fqdn, client, seg[1], suid));
                     }
                 }
                 default -> {

@@ -61,7 +61,7 @@ public class SaefKeys implements PskResolver {
                 return Optional.<SecretBytes>empty();
             }
             try (SecretBytes value =
-                    sealer.open(RegistrationProcedures.sealContext(tenantId, identity, k.suid), k.sealedKey)) {
+                    sealer.open(KeyRegistrationProcedures.sealContext(tenantId, identity, k.suid), k.sealedKey)) {
                 audit.append(
                         tenantId,
                         "saef " + entityB,

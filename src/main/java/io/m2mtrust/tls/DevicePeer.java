@@ -12,14 +12,56 @@ import java.util.function.Function;
  * identity of the client's certificate and {@code certificateSerial} its serial (hex); null for PSK. Handlers run on the connection's own worker, so they may
  * call {@link #export} directly.
  */
-public record DevicePeer(
-        String tenantId,
-        DeviceFqdns.Function function,
-        String sniHost,
-        Credential credential,
-        String identity,
-        String certificateSerial,
-        Function<String, SecretBytes> exporter) {
+public final class DevicePeer {
+    private final String tenantId;
+    private final DeviceFqdns.Function function;
+    private final String sniHost;
+    private final Credential credential;
+    private final String identity;
+    private final String certificateSerial;
+    private final Function<String, SecretBytes> exporter;
+
+    /** Only the device listener makes one, for a session whose handshake authenticated the peer. */
+    DevicePeer(
+            String tenantId,
+            DeviceFqdns.Function function,
+            String sniHost,
+            Credential credential,
+            String identity,
+            String certificateSerial,
+            Function<String, SecretBytes> exporter) {
+        this.tenantId = tenantId;
+        this.function = function;
+        this.sniHost = sniHost;
+        this.credential = credential;
+        this.identity = identity;
+        this.certificateSerial = certificateSerial;
+        this.exporter = exporter;
+    }
+
+    public String tenantId() {
+        return tenantId;
+    }
+
+    public DeviceFqdns.Function function() {
+        return function;
+    }
+
+    public String sniHost() {
+        return sniHost;
+    }
+
+    public Credential credential() {
+        return credential;
+    }
+
+    public String identity() {
+        return identity;
+    }
+
+    public String certificateSerial() {
+        return certificateSerial;
+    }
 
     public enum Credential {
         PSK,
@@ -35,6 +77,14 @@ public record DevicePeer(
     /** The session's export of {@code label}: 48 bytes for the oneM2M labels (first 16 = identifier, last 32 = key). */
     public SecretBytes export(String label) {
         return exporter.apply(label);
+    }
+
+    /**
+     * The same authenticated session, its peer named by {@code identity} instead: what the MAF does once it has
+     * resolved a KeID or KmID to the client's registered identity (TS-0003 §8.8.2.2).
+     */
+    public DevicePeer namedAs(String identity) {
+        return new DevicePeer(tenantId, function, sniHost, credential, identity, certificateSerial, exporter);
     }
 
     @Override

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.tngtech.archunit.base.DescribedPredicate;
 import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.domain.JavaModifier;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.lang.ArchRule;
@@ -147,6 +148,33 @@ class LayoutRulesTest {
                     .dependOnClassesThat(belongTo(entity))));
         }
         assertThat(found).as("entities touched outside their own package").isEmpty();
+    }
+
+    /**
+     * Results that mean "verified", "opened" or "authenticated" come only from the code that checked (as Tink's
+     * primitives do): their constructors are not public, so no caller can make one up.
+     */
+    @Test
+    void verified_results_are_made_only_by_their_verifier() {
+        List<String> verified = List.of(
+                ROOT + ".esdata.JoseEnvelopes$Verified",
+                ROOT + ".escertke.PeerCertificates$Verified",
+                ROOT + ".esprim.EsprimReceiver$Opened",
+                ROOT + ".ca.CsrCheck$Accepted",
+                ROOT + ".audit.ChainVerification",
+                ROOT + ".tls.DevicePeer");
+        for (String name : verified) {
+            JavaClass c = main.get(name);
+            assertThat(c.getConstructors())
+                    .as(name + " has constructors")
+                    .isNotEmpty()
+                    .allSatisfy(k -> assertThat(k.getModifiers())
+                            .as(k.getFullName())
+                            .doesNotContain(JavaModifier.PUBLIC, JavaModifier.PROTECTED));
+            assertThat(c.isRecord())
+                    .as(name + " is a record (its canonical constructor is public)")
+                    .isFalse();
+        }
     }
 
     @Test

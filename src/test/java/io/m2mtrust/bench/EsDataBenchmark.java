@@ -1,10 +1,14 @@
 package io.m2mtrust.bench;
 
 import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.esdata.CertificateEnvelopes;
 import io.m2mtrust.esdata.HsmJwsSigner;
 import io.m2mtrust.esdata.JoseEnvelopes;
 import io.m2mtrust.esdata.JoseEnvelopes.Recipient;
 import io.m2mtrust.esdata.JoseEnvelopes.Serialization;
+import io.m2mtrust.esdata.SignatureVerification;
+import io.m2mtrust.esdata.Signatures;
+import io.m2mtrust.esdata.SymmetricEnvelopes;
 import io.m2mtrust.hsm.HsmCrypto;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.KeyPurpose;
@@ -85,14 +89,14 @@ public class EsDataBenchmark {
             KeyPair target = g.generateKeyPair();
             targetCert = selfSigned(target.getPublic(), target);
             sealed = hsm.sealAesGcm(KEK, iv, new byte[64], new byte[40]);
-            dirEnv = JoseEnvelopes.encrypt(
+            dirEnv = SymmetricEnvelopes.encrypt(
                     payload, null, List.of(rec("a", k1)), "dir", "A256GCM", Serialization.COMPACT, POLICY);
-            kwEnv = JoseEnvelopes.encrypt(
+            kwEnv = SymmetricEnvelopes.encrypt(
                     payload, null, List.of(rec("a", k1)), "A256KW", "A256GCM", Serialization.COMPACT, POLICY);
-            macEnv = JoseEnvelopes.mac(payload, rec("a", k1), "HS256", Serialization.COMPACT, POLICY);
-            esEnv = JoseEnvelopes.sign(
+            macEnv = Signatures.mac(payload, rec("a", k1), "HS256", Serialization.COMPACT, POLICY);
+            esEnv = Signatures.sign(
                     payload, new HsmJwsSigner(hsm, SIGN), sourceCert, false, Serialization.COMPACT, POLICY);
-            nestedEnv = JoseEnvelopes.encryptNested(
+            nestedEnv = SymmetricEnvelopes.encryptNested(
                     esEnv,
                     Serialization.COMPACT,
                     List.of(rec("a", k1)),
@@ -100,7 +104,7 @@ public class EsDataBenchmark {
                     "A256GCM",
                     Serialization.COMPACT,
                     POLICY);
-            threeEnv = JoseEnvelopes.encrypt(
+            threeEnv = SymmetricEnvelopes.encrypt(
                     payload,
                     null,
                     List.of(rec("a", k1), rec("b", k2), rec("c", k3)),
@@ -111,7 +115,7 @@ public class EsDataBenchmark {
             // an envelope for the HSM key's own certificate: unprotect derives Z in the token (CKM_ECDH1_DERIVE)
             ecdh = new io.m2mtrust.hsm.EcdhInToken(token);
             ecdh.allowDerive(SIGN);
-            ecdhEnv = JoseEnvelopes.encryptForCertificates(
+            ecdhEnv = CertificateEnvelopes.encryptForCertificates(
                     payload,
                     null,
                     List.of(new JoseEnvelopes.CertificateRecipient(sourceCert)),
@@ -159,29 +163,29 @@ public class EsDataBenchmark {
 
     @Benchmark
     public String protectDirA256gcm(Keys k) throws Exception {
-        return JoseEnvelopes.encrypt(
+        return SymmetricEnvelopes.encrypt(
                 k.payload, null, List.of(rec("a", k.k1)), "dir", "A256GCM", Serialization.COMPACT, POLICY);
     }
 
     @Benchmark
     public byte[] unprotectDirA256gcm(Keys k) throws Exception {
-        return JoseEnvelopes.decrypt(k.dirEnv, Serialization.COMPACT, k::find, POLICY);
+        return SymmetricEnvelopes.decrypt(k.dirEnv, Serialization.COMPACT, k::find, POLICY);
     }
 
     @Benchmark
     public String protectA256kw(Keys k) throws Exception {
-        return JoseEnvelopes.encrypt(
+        return SymmetricEnvelopes.encrypt(
                 k.payload, null, List.of(rec("a", k.k1)), "A256KW", "A256GCM", Serialization.COMPACT, POLICY);
     }
 
     @Benchmark
     public byte[] unprotectA256kw(Keys k) throws Exception {
-        return JoseEnvelopes.decrypt(k.kwEnv, Serialization.COMPACT, k::find, POLICY);
+        return SymmetricEnvelopes.decrypt(k.kwEnv, Serialization.COMPACT, k::find, POLICY);
     }
 
     @Benchmark
     public String protectEcdhEsA256kw(Keys k) throws Exception {
-        return JoseEnvelopes.encryptForCertificates(
+        return CertificateEnvelopes.encryptForCertificates(
                 k.payload,
                 null,
                 List.of(new JoseEnvelopes.CertificateRecipient(k.targetCert)),
@@ -193,17 +197,17 @@ public class EsDataBenchmark {
 
     @Benchmark
     public String protectHs256(Keys k) throws Exception {
-        return JoseEnvelopes.mac(k.payload, rec("a", k.k1), "HS256", Serialization.COMPACT, POLICY);
+        return Signatures.mac(k.payload, rec("a", k.k1), "HS256", Serialization.COMPACT, POLICY);
     }
 
     @Benchmark
     public byte[] unprotectHs256(Keys k) throws Exception {
-        return JoseEnvelopes.verify(k.macEnv, Serialization.COMPACT, k::find, POLICY);
+        return SignatureVerification.verify(k.macEnv, Serialization.COMPACT, k::find, POLICY);
     }
 
     @Benchmark
     public byte[] unprotectEcdhEsA256kw(Keys k) throws Exception {
-        return JoseEnvelopes.decryptForCertificate(
+        return CertificateEnvelopes.decryptForCertificate(
                 k.ecdhEnv,
                 Serialization.COMPACT,
                 new JoseEnvelopes.CertificateRecipient(k.sourceCert).thumbprint(),
@@ -213,20 +217,21 @@ public class EsDataBenchmark {
 
     @Benchmark
     public String protectEs256(Keys k) throws Exception {
-        return JoseEnvelopes.sign(
+        return Signatures.sign(
                 k.payload, new HsmJwsSigner(k.hsm, SIGN), k.sourceCert, false, Serialization.COMPACT, POLICY);
     }
 
     @Benchmark
     public byte[] unprotectEs256(Keys k) throws Exception {
-        return JoseEnvelopes.verifySignature(k.esEnv, Serialization.COMPACT, x -> Optional.of(k.sourceCert), POLICY);
+        return SignatureVerification.verifySignature(
+                k.esEnv, Serialization.COMPACT, x -> Optional.of(k.sourceCert), POLICY);
     }
 
     @Benchmark
     public String protectNested(Keys k) throws Exception {
-        String inner = JoseEnvelopes.sign(
+        String inner = Signatures.sign(
                 k.payload, new HsmJwsSigner(k.hsm, SIGN), k.sourceCert, false, Serialization.COMPACT, POLICY);
-        return JoseEnvelopes.encryptNested(
+        return SymmetricEnvelopes.encryptNested(
                 inner,
                 Serialization.COMPACT,
                 List.of(rec("a", k.k1)),
@@ -238,8 +243,8 @@ public class EsDataBenchmark {
 
     @Benchmark
     public byte[] unprotectNested(Keys k) throws Exception {
-        byte[] inner = JoseEnvelopes.decrypt(k.nestedEnv, Serialization.COMPACT, k::find, POLICY);
-        return JoseEnvelopes.verifySignature(
+        byte[] inner = SymmetricEnvelopes.decrypt(k.nestedEnv, Serialization.COMPACT, k::find, POLICY);
+        return SignatureVerification.verifySignature(
                 new String(inner, java.nio.charset.StandardCharsets.US_ASCII),
                 Serialization.COMPACT,
                 x -> Optional.of(k.sourceCert),
@@ -248,7 +253,7 @@ public class EsDataBenchmark {
 
     @Benchmark
     public String protectThreeRecipients(Keys k) throws Exception {
-        return JoseEnvelopes.encrypt(
+        return SymmetricEnvelopes.encrypt(
                 k.payload,
                 null,
                 List.of(rec("a", k.k1), rec("b", k.k2), rec("c", k.k3)),
@@ -260,7 +265,7 @@ public class EsDataBenchmark {
 
     @Benchmark
     public byte[] unprotectThreeRecipients(Keys k) throws Exception {
-        return JoseEnvelopes.decrypt(
+        return SymmetricEnvelopes.decrypt(
                 k.threeEnv, Serialization.JSON, kid -> kid.equals("c") ? k.find("c") : Optional.empty(), POLICY);
     }
 

@@ -3,6 +3,7 @@ package io.m2mtrust.escertke;
 import static io.m2mtrust.testsupport.Api.as;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.m2mtrust.ca.Certificates;
 import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.common.SecretBytes;
@@ -133,7 +134,7 @@ class EscertkeOpenSslTest {
                 ca.issue(T, new TenantCa.IssueRequest(type, san, kp.getPublic(), "openssl-" + name), "test");
         Path cert = dir.resolve(name + ".pem");
         Path key = dir.resolve(name + ".key");
-        Files.writeString(cert, pem(TenantCa.parse(c.der())));
+        Files.writeString(cert, pem(Certificates.parse(c.der())));
         Files.writeString(
                 key, pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(kp.getPrivate(), null).generate()));
         return new Path[] {cert, key};

@@ -4,6 +4,7 @@ import static io.m2mtrust.escertke.EscertkeOpenSslTest.pem;
 import static io.m2mtrust.testsupport.Api.as;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.m2mtrust.ca.Certificates;
 import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.common.SubjectType;
@@ -180,7 +181,7 @@ class EscertkeRefusalsTest {
                 new TenantCa.IssueRequest(type, san, kp.getPublic(), "peer-" + name),
                 "test",
                 !curveOrRsa.equals("secp256r1"));
-        return files(name, TenantCa.parse(c.der()), kp.getPrivate());
+        return files(name, Certificates.parse(c.der()), kp.getPrivate());
     }
 
     static Path[] files(String name, X509Certificate cert, PrivateKey key) throws Exception {
@@ -305,7 +306,7 @@ class EscertkeRefusalsTest {
                 T,
                 new TenantCa.IssueRequest(SubjectType.AE_ID, "https://" + SP + "/id-in/Crevoked", kp.getPublic(), "r"),
                 "test");
-        Path[] revoked = files("revoked", TenantCa.parse(issued.der()), kp.getPrivate());
+        Path[] revoked = files("revoked", Certificates.parse(issued.der()), kp.getPrivate());
         ca.revoke(T, issued.serial(), 1, "test");
         assertThat(handshake("Crevoked", revoked)).startsWith("4106").contains("revoked");
         // P-384 and RSA keys: ESCertKE certificates are P-256

@@ -133,7 +133,7 @@ class CertificateEnvelopesTest {
     @Test
     void es256_signed_in_the_hsm_verifies_with_jose4j_and_with_our_certificate_lookup() throws Exception {
         byte[] payload = "{\"con\":\"22.1\"}".getBytes(StandardCharsets.UTF_8);
-        String compact = JoseEnvelopes.sign(
+        String compact = Signatures.sign(
                 payload, new HsmJwsSigner(hsm, SOURCE), sourceCert, false, Serialization.COMPACT, POLICY);
         JsonWebSignature jws = new JsonWebSignature();
         jws.setCompactSerialization(compact);
@@ -144,30 +144,31 @@ class CertificateEnvelopesTest {
         String thumb = new CertificateRecipient(sourceCert).thumbprint();
         JoseEnvelopes.CertificateLookup certs = t -> t.equals(thumb) ? Optional.of(sourceCert) : Optional.empty();
         for (Serialization s : Serialization.values()) {
-            String env = JoseEnvelopes.sign(payload, new HsmJwsSigner(hsm, SOURCE), sourceCert, true, s, POLICY);
-            assertThat(JoseEnvelopes.verifySignature(env, s, certs, POLICY)).isEqualTo(payload);
+            String env = Signatures.sign(payload, new HsmJwsSigner(hsm, SOURCE), sourceCert, true, s, POLICY);
+            assertThat(SignatureVerification.verifySignature(env, s, certs, POLICY))
+                    .isEqualTo(payload);
         }
         // tampered payload, unknown certificate, and an HMAC pretending to be a certificate signature
         String[] p = compact.split("\\.");
         String forged = p[0] + "."
                 + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString("{\"con\":\"99\"}".getBytes()) + "."
                 + p[2];
-        assertThatThrownBy(() -> JoseEnvelopes.verifySignature(forged, Serialization.COMPACT, certs, POLICY))
+        assertThatThrownBy(() -> SignatureVerification.verifySignature(forged, Serialization.COMPACT, certs, POLICY))
                 .isInstanceOf(Refused.class)
                 .extracting(x -> ((Refused) x).reason)
                 .isEqualTo(Refused.Reason.INTEGRITY);
-        assertThatThrownBy(() ->
-                        JoseEnvelopes.verifySignature(compact, Serialization.COMPACT, t -> Optional.empty(), POLICY))
+        assertThatThrownBy(() -> SignatureVerification.verifySignature(
+                        compact, Serialization.COMPACT, t -> Optional.empty(), POLICY))
                 .isInstanceOf(Refused.class)
                 .extracting(x -> ((Refused) x).reason)
                 .isEqualTo(Refused.Reason.UNKNOWN_KEY);
-        String hs = JoseEnvelopes.mac(
+        String hs = Signatures.mac(
                 payload,
                 new JoseEnvelopes.Recipient("k", SecretBytes.copyOf(new byte[32])),
                 "HS256",
                 Serialization.COMPACT,
                 POLICY);
-        assertThatThrownBy(() -> JoseEnvelopes.verifySignature(hs, Serialization.COMPACT, certs, POLICY))
+        assertThatThrownBy(() -> SignatureVerification.verifySignature(hs, Serialization.COMPACT, certs, POLICY))
                 .isInstanceOf(Refused.class)
                 .extracting(x -> ((Refused) x).reason)
                 .isEqualTo(Refused.Reason.POLICY);
@@ -178,7 +179,7 @@ class CertificateEnvelopesTest {
         byte[] payload = "for your eyes only".getBytes(StandardCharsets.UTF_8);
         KeyPair ec = keyPair("EC", new ECGenParameterSpec("secp256r1"));
         X509Certificate ecCert = selfSigned("CN=target EC", ec, "SHA256withECDSA");
-        String e1 = JoseEnvelopes.encryptForCertificates(
+        String e1 = CertificateEnvelopes.encryptForCertificates(
                 payload,
                 null,
                 List.of(new CertificateRecipient(ecCert)),
@@ -194,7 +195,7 @@ class CertificateEnvelopesTest {
 
         KeyPair rsa = keyPair("RSA", 2048);
         X509Certificate rsaCert = selfSigned("CN=target RSA", rsa, "SHA256withRSA");
-        String e2 = JoseEnvelopes.encryptForCertificates(
+        String e2 = CertificateEnvelopes.encryptForCertificates(
                 payload,
                 null,
                 List.of(new CertificateRecipient(rsaCert)),
@@ -209,7 +210,7 @@ class CertificateEnvelopesTest {
         assertThat(r.getPlaintextBytes()).isEqualTo(payload);
 
         // both in one JSON envelope; each target opens its own recipient
-        String both = JoseEnvelopes.encryptForCertificates(
+        String both = CertificateEnvelopes.encryptForCertificates(
                 payload,
                 "aad".getBytes(),
                 List.of(new CertificateRecipient(ecCert), new CertificateRecipient(rsaCert)),
@@ -227,7 +228,7 @@ class CertificateEnvelopesTest {
         // weak RSA is refused
         KeyPair weak = keyPair("RSA", 1024);
         X509Certificate weakCert = selfSigned("CN=weak", weak, "SHA256withRSA");
-        assertThatThrownBy(() -> JoseEnvelopes.encryptForCertificates(
+        assertThatThrownBy(() -> CertificateEnvelopes.encryptForCertificates(
                         payload,
                         null,
                         List.of(new CertificateRecipient(weakCert)),
@@ -246,12 +247,11 @@ class CertificateEnvelopesTest {
         byte[] mac = new byte[32];
         new SecureRandom().nextBytes(mac);
         String kid = "00112233445566778899aabbccddeeff@maf.acme.example";
-        String env = JoseEnvelopes.signAll(
+        String env = Signatures.signAll(
                 payload,
                 List.of(
-                        JoseEnvelopes.certificateKey(new HsmJwsSigner(hsm, SOURCE), sourceCert, false, POLICY),
-                        JoseEnvelopes.macKey(
-                                new JoseEnvelopes.Recipient(kid, SecretBytes.copyOf(mac)), "HS256", POLICY)),
+                        Signatures.certificateKey(new HsmJwsSigner(hsm, SOURCE), sourceCert, false, POLICY),
+                        Signatures.macKey(new JoseEnvelopes.Recipient(kid, SecretBytes.copyOf(mac)), "HS256", POLICY)),
                 Serialization.JSON,
                 POLICY);
         String thumb = new CertificateRecipient(sourceCert).thumbprint();
@@ -263,23 +263,24 @@ class CertificateEnvelopesTest {
                 .containsExactly(thumb, kid);
         JoseEnvelopes.VerificationKeys both = h -> h.getKeyID() != null
                 ? Optional.of(new JoseEnvelopes.VerificationKey.Symmetric(kid, SecretBytes.copyOf(mac)))
-                : JoseEnvelopes.certificateKeys(t -> t.equals(thumb) ? Optional.of(sourceCert) : Optional.empty())
+                : SignatureVerification.certificateKeys(
+                                t -> t.equals(thumb) ? Optional.of(sourceCert) : Optional.empty())
                         .find(h);
-        assertThat(JoseEnvelopes.verifyAll(env, Serialization.JSON, both, POLICY)
+        assertThat(SignatureVerification.verifyAll(env, Serialization.JSON, both, POLICY)
                         .keyIds())
                 .containsExactly(thumb, kid);
-        assertThat(JoseEnvelopes.verifySignature(env, Serialization.JSON, t -> Optional.of(sourceCert), POLICY))
+        assertThat(SignatureVerification.verifySignature(env, Serialization.JSON, t -> Optional.of(sourceCert), POLICY))
                 .isEqualTo(payload);
     }
 
     @Test
     void nested_sign_then_encrypt_opens_and_verifies_with_jose4j() throws Exception {
         byte[] payload = "signed, then sealed".getBytes(StandardCharsets.UTF_8);
-        String inner = JoseEnvelopes.sign(
+        String inner = Signatures.sign(
                 payload, new HsmJwsSigner(hsm, SOURCE), sourceCert, false, Serialization.COMPACT, POLICY);
         byte[] kek = new byte[32];
         new SecureRandom().nextBytes(kek);
-        String outer = JoseEnvelopes.encryptNested(
+        String outer = SymmetricEnvelopes.encryptNested(
                 inner,
                 Serialization.COMPACT,
                 List.of(new JoseEnvelopes.Recipient("k@maf.acme.example", SecretBytes.copyOf(kek))),

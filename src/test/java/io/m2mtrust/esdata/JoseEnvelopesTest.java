@@ -80,11 +80,12 @@ class JoseEnvelopesTest {
         JsonNode v = vector("4_4_hs256.json");
         String kid = v.get("key").get("kid").asText();
         byte[] payload = v.get("payload").asText().getBytes(StandardCharsets.UTF_8);
-        assertThat(JoseEnvelopes.verify(v.get("compact").asText(), Serialization.COMPACT, only(kid, k(v)), POLICY))
+        assertThat(SignatureVerification.verify(
+                        v.get("compact").asText(), Serialization.COMPACT, only(kid, k(v)), POLICY))
                 .isEqualTo(payload);
         // our header orders its members differently ({"kid":…,"alg":…}), so the compact form differs; the payload part
         // is the vector's and the MAC is HMAC-SHA256 over exactly our signing input (checked with plain JCA)
-        String ours = JoseEnvelopes.mac(
+        String ours = Signatures.mac(
                 payload, new Recipient(kid, SecretBytes.copyOf(k(v))), "HS256", Serialization.COMPACT, POLICY);
         String[] p = ours.split("\\.");
         assertThat(p[1]).isEqualTo(v.get("compact").asText().split("\\.")[1]);
@@ -100,11 +101,13 @@ class JoseEnvelopesTest {
             JsonNode v = vector(name);
             String kid = v.get("key").get("kid").asText();
             byte[] plain = v.get("plaintext").asText().getBytes(StandardCharsets.UTF_8);
-            assertThat(JoseEnvelopes.decrypt(v.get("compact").asText(), Serialization.COMPACT, only(kid, k(v)), POLICY))
+            assertThat(SymmetricEnvelopes.decrypt(
+                            v.get("compact").asText(), Serialization.COMPACT, only(kid, k(v)), POLICY))
                     .as(name)
                     .isEqualTo(plain);
             if (v.has("json")) {
-                assertThat(JoseEnvelopes.decrypt(v.get("json").toString(), Serialization.JSON, only(kid, k(v)), POLICY))
+                assertThat(SymmetricEnvelopes.decrypt(
+                                v.get("json").toString(), Serialization.JSON, only(kid, k(v)), POLICY))
                         .as(name)
                         .isEqualTo(plain);
             }
@@ -126,7 +129,7 @@ class JoseEnvelopesTest {
         byte[] key = random(keyLength);
         byte[] payload = random(1024);
         for (Serialization s : Serialization.values()) {
-            String env = JoseEnvelopes.encrypt(
+            String env = SymmetricEnvelopes.encrypt(
                     payload,
                     null,
                     List.of(new Recipient("k1@maf.acme.example", SecretBytes.copyOf(key))),
@@ -134,7 +137,7 @@ class JoseEnvelopesTest {
                     enc,
                     s,
                     POLICY);
-            assertThat(JoseEnvelopes.decrypt(env, s, only("k1@maf.acme.example", key), POLICY))
+            assertThat(SymmetricEnvelopes.decrypt(env, s, only("k1@maf.acme.example", key), POLICY))
                     .as(alg + " " + s)
                     .isEqualTo(payload);
         }
@@ -146,9 +149,9 @@ class JoseEnvelopesTest {
         byte[] key = random(keyLength);
         byte[] payload = "temperature=21.5".getBytes(StandardCharsets.UTF_8);
         for (Serialization s : Serialization.values()) {
-            String env = JoseEnvelopes.mac(
+            String env = Signatures.mac(
                     payload, new Recipient("m@maf.acme.example", SecretBytes.copyOf(key)), alg, s, POLICY);
-            assertThat(JoseEnvelopes.verify(env, s, only("m@maf.acme.example", key), POLICY))
+            assertThat(SignatureVerification.verify(env, s, only("m@maf.acme.example", key), POLICY))
                     .isEqualTo(payload);
         }
     }
@@ -163,16 +166,16 @@ class JoseEnvelopesTest {
         }
         byte[] payload = random(300);
         byte[] aad = "{\"ri\":\"/cse-in/cnt-1\"}".getBytes(StandardCharsets.UTF_8);
-        String env = JoseEnvelopes.encrypt(payload, aad, rs, "A256KW", "A256GCM", Serialization.JSON, POLICY);
+        String env = SymmetricEnvelopes.encrypt(payload, aad, rs, "A256KW", "A256GCM", Serialization.JSON, POLICY);
         for (Map.Entry<String, byte[]> e : keys.entrySet()) {
-            assertThat(JoseEnvelopes.decrypt(env, Serialization.JSON, only(e.getKey(), e.getValue()), POLICY))
+            assertThat(SymmetricEnvelopes.decrypt(env, Serialization.JSON, only(e.getKey(), e.getValue()), POLICY))
                     .isEqualTo(payload);
             // independently: RFC 7516 §5.2 with plain JCA (AES key unwrap, AES-GCM with the JSON AAD)
             assertThat(openWithJca(env, e.getKey(), e.getValue())).isEqualTo(payload);
         }
         // a target not among the recipients
-        assertThatThrownBy(() ->
-                        JoseEnvelopes.decrypt(env, Serialization.JSON, only("d@maf.acme.example", random(32)), POLICY))
+        assertThatThrownBy(() -> SymmetricEnvelopes.decrypt(
+                        env, Serialization.JSON, only("d@maf.acme.example", random(32)), POLICY))
                 .isInstanceOf(Refused.class)
                 .extracting(x -> ((Refused) x).reason)
                 .isEqualTo(Refused.Reason.UNKNOWN_KEY);
@@ -183,7 +186,7 @@ class JoseEnvelopesTest {
                 Base64.getUrlEncoder()
                         .withoutPadding()
                         .encodeToString("{\"ri\":\"/other\"}".getBytes(StandardCharsets.UTF_8)));
-        assertThatThrownBy(() -> JoseEnvelopes.decrypt(
+        assertThatThrownBy(() -> SymmetricEnvelopes.decrypt(
                         tampered.toString(),
                         Serialization.JSON,
                         only("a@maf.acme.example", keys.get("a@maf.acme.example")),
@@ -226,7 +229,7 @@ class JoseEnvelopesTest {
         for (String[] c :
                 new String[][] {{"dir", "A256GCM", "32"}, {"A128KW", "A128GCM", "16"}, {"A256KW", "A256GCM", "32"}}) {
             byte[] key = random(Integer.parseInt(c[2]));
-            String ours = JoseEnvelopes.encrypt(
+            String ours = SymmetricEnvelopes.encrypt(
                     payload,
                     null,
                     List.of(new Recipient("x@maf.acme.example", SecretBytes.copyOf(key))),
@@ -245,7 +248,7 @@ class JoseEnvelopesTest {
             made.setKeyIdHeaderValue("x@maf.acme.example");
             made.setKey(new AesKey(key));
             made.setPlaintext(payload);
-            assertThat(JoseEnvelopes.decrypt(
+            assertThat(SymmetricEnvelopes.decrypt(
                             made.getCompactSerialization(),
                             Serialization.COMPACT,
                             only("x@maf.acme.example", key),
@@ -253,7 +256,7 @@ class JoseEnvelopesTest {
                     .isEqualTo(payload);
         }
         byte[] mac = random(32);
-        String ours = JoseEnvelopes.mac(
+        String ours = Signatures.mac(
                 payload,
                 new Recipient("m@maf.acme.example", SecretBytes.copyOf(mac)),
                 "HS256",
@@ -268,7 +271,7 @@ class JoseEnvelopesTest {
         theirs.setKeyIdHeaderValue("m@maf.acme.example");
         theirs.setPayloadBytes(payload);
         theirs.setKey(new HmacKey(mac));
-        assertThat(JoseEnvelopes.verify(
+        assertThat(SignatureVerification.verify(
                         theirs.getCompactSerialization(),
                         Serialization.COMPACT,
                         only("m@maf.acme.example", mac),
@@ -288,28 +291,28 @@ class JoseEnvelopesTest {
         String noneJws = Base64.getUrlEncoder().withoutPadding().encodeToString("{\"alg\":\"none\"}".getBytes())
                 + ".eyJ4IjoxfQ.";
         assertRefused(
-                () -> JoseEnvelopes.verify(noneJws, Serialization.COMPACT, mustNotBeCalled, POLICY),
+                () -> SignatureVerification.verify(noneJws, Serialization.COMPACT, mustNotBeCalled, POLICY),
                 Refused.Reason.POLICY);
         String dirJwe = header("{\"alg\":\"dir\",\"enc\":\"A128GCM\",\"kid\":\"k\"}")
                 + "..AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA";
         assertRefused(
-                () -> JoseEnvelopes.decrypt(dirJwe, Serialization.COMPACT, mustNotBeCalled, strict),
+                () -> SymmetricEnvelopes.decrypt(dirJwe, Serialization.COMPACT, mustNotBeCalled, strict),
                 Refused.Reason.POLICY);
         String crit = header("{\"alg\":\"A256KW\",\"enc\":\"A256GCM\",\"kid\":\"k\",\"crit\":[\"exp\"],\"exp\":1}")
                 + ".AAAA.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA";
         assertRefused(
-                () -> JoseEnvelopes.decrypt(crit, Serialization.COMPACT, mustNotBeCalled, strict),
+                () -> SymmetricEnvelopes.decrypt(crit, Serialization.COMPACT, mustNotBeCalled, strict),
                 Refused.Reason.POLICY);
         String zip = header("{\"alg\":\"A256KW\",\"enc\":\"A256GCM\",\"kid\":\"k\",\"zip\":\"DEF\"}")
                 + ".AAAA.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA";
         assertRefused(
-                () -> JoseEnvelopes.decrypt(zip, Serialization.COMPACT, mustNotBeCalled, strict),
+                () -> SymmetricEnvelopes.decrypt(zip, Serialization.COMPACT, mustNotBeCalled, strict),
                 Refused.Reason.POLICY);
         assertRefused(
-                () -> JoseEnvelopes.decrypt("x".repeat(1001), Serialization.COMPACT, mustNotBeCalled, strict),
+                () -> SymmetricEnvelopes.decrypt("x".repeat(1001), Serialization.COMPACT, mustNotBeCalled, strict),
                 Refused.Reason.POLICY);
         assertRefused(
-                () -> JoseEnvelopes.encrypt(
+                () -> SymmetricEnvelopes.encrypt(
                         new byte[101],
                         null,
                         List.of(new Recipient("k", SecretBytes.copyOf(random(32)))),
@@ -319,7 +322,7 @@ class JoseEnvelopesTest {
                         strict),
                 Refused.Reason.POLICY);
         assertRefused(
-                () -> JoseEnvelopes.encrypt(
+                () -> SymmetricEnvelopes.encrypt(
                         new byte[1],
                         null,
                         List.of(
@@ -333,7 +336,7 @@ class JoseEnvelopesTest {
         // an RSA/EC signature algorithm with a symmetric key (algorithm confusion) is refused
         String rs256 = header("{\"alg\":\"RS256\",\"kid\":\"k\"}") + ".eyJ4IjoxfQ.AAAA";
         assertRefused(
-                () -> JoseEnvelopes.verify(
+                () -> SignatureVerification.verify(
                         rs256,
                         Serialization.COMPACT,
                         mustNotBeCalled,
@@ -347,7 +350,7 @@ class JoseEnvelopesTest {
             names = {"COMPACT", "JSON"})
     void tampering_truncation_and_garbage_are_refused(Serialization s) throws Exception {
         byte[] key = random(32);
-        String env = JoseEnvelopes.encrypt(
+        String env = SymmetricEnvelopes.encrypt(
                 "secret reading".getBytes(StandardCharsets.UTF_8),
                 null,
                 List.of(new Recipient("k@maf.acme.example", SecretBytes.copyOf(key))),
@@ -359,47 +362,47 @@ class JoseEnvelopesTest {
         if (s == Serialization.COMPACT) {
             String[] p = env.split("\\.", -1);
             assertRefused(
-                    () -> JoseEnvelopes.decrypt(p[0] + "." + p[1] + "." + p[2] + "." + p[3], s, keys, POLICY),
+                    () -> SymmetricEnvelopes.decrypt(p[0] + "." + p[1] + "." + p[2] + "." + p[3], s, keys, POLICY),
                     Refused.Reason.MALFORMED);
-            assertRefused(() -> JoseEnvelopes.decrypt(env + ".AAAA", s, keys, POLICY), Refused.Reason.MALFORMED);
+            assertRefused(() -> SymmetricEnvelopes.decrypt(env + ".AAAA", s, keys, POLICY), Refused.Reason.MALFORMED);
             assertRefused(
-                    () -> JoseEnvelopes.decrypt(
+                    () -> SymmetricEnvelopes.decrypt(
                             p[0] + "." + p[1] + "." + p[2] + "." + flip(p[3]) + "." + p[4], s, keys, POLICY),
                     Refused.Reason.INTEGRITY);
             assertRefused(
-                    () -> JoseEnvelopes.decrypt(
+                    () -> SymmetricEnvelopes.decrypt(
                             p[0] + "." + p[1] + "." + p[2] + "." + p[3] + "." + flip(p[4]), s, keys, POLICY),
                     Refused.Reason.INTEGRITY);
             String otherHeader =
                     header("{\"alg\":\"A256KW\",\"enc\":\"A256GCM\",\"kid\":\"k@maf.acme.example\",\"x\":1}");
             assertRefused(
-                    () -> JoseEnvelopes.decrypt(
+                    () -> SymmetricEnvelopes.decrypt(
                             otherHeader + "." + p[1] + "." + p[2] + "." + p[3] + "." + p[4], s, keys, POLICY),
                     Refused.Reason.INTEGRITY);
             assertRefused(
-                    () -> JoseEnvelopes.decrypt(env.substring(0, 10) + "+" + env.substring(11), s, keys, POLICY),
+                    () -> SymmetricEnvelopes.decrypt(env.substring(0, 10) + "+" + env.substring(11), s, keys, POLICY),
                     Refused.Reason.MALFORMED);
             assertRefused(
-                    () -> JoseEnvelopes.decrypt(env, s, only("other@maf.acme.example", key), POLICY),
+                    () -> SymmetricEnvelopes.decrypt(env, s, only("other@maf.acme.example", key), POLICY),
                     Refused.Reason.UNKNOWN_KEY);
         } else {
             ObjectNode j = (ObjectNode) JSON.readTree(env);
             ObjectNode t = j.deepCopy();
             t.put("ciphertext", flip(j.get("ciphertext").asText()));
-            assertRefused(() -> JoseEnvelopes.decrypt(t.toString(), s, keys, POLICY), Refused.Reason.INTEGRITY);
+            assertRefused(() -> SymmetricEnvelopes.decrypt(t.toString(), s, keys, POLICY), Refused.Reason.INTEGRITY);
             String duplicate = env.substring(0, env.length() - 1) + ",\"iv\":\"AAAAAAAAAAAAAAAA\"}";
-            assertRefused(() -> JoseEnvelopes.decrypt(duplicate, s, keys, POLICY), Refused.Reason.MALFORMED);
+            assertRefused(() -> SymmetricEnvelopes.decrypt(duplicate, s, keys, POLICY), Refused.Reason.MALFORMED);
             String deep = "{\"a\":" + "[".repeat(50) + "]".repeat(50) + "}";
-            assertRefused(() -> JoseEnvelopes.decrypt(deep, s, keys, POLICY), Refused.Reason.MALFORMED);
-            assertRefused(() -> JoseEnvelopes.decrypt("[1,2]", s, keys, POLICY), Refused.Reason.MALFORMED);
-            assertRefused(() -> JoseEnvelopes.decrypt("{not json", s, keys, POLICY), Refused.Reason.MALFORMED);
+            assertRefused(() -> SymmetricEnvelopes.decrypt(deep, s, keys, POLICY), Refused.Reason.MALFORMED);
+            assertRefused(() -> SymmetricEnvelopes.decrypt("[1,2]", s, keys, POLICY), Refused.Reason.MALFORMED);
+            assertRefused(() -> SymmetricEnvelopes.decrypt("{not json", s, keys, POLICY), Refused.Reason.MALFORMED);
         }
     }
 
     @Test
     void keys_that_do_not_fit_the_algorithm_are_refused() {
         assertRefused(
-                () -> JoseEnvelopes.encrypt(
+                () -> SymmetricEnvelopes.encrypt(
                         new byte[1],
                         null,
                         List.of(new Recipient("k", SecretBytes.copyOf(random(16)))),
@@ -409,7 +412,7 @@ class JoseEnvelopesTest {
                         POLICY),
                 Refused.Reason.KEY_UNSUITABLE);
         assertRefused(
-                () -> JoseEnvelopes.mac(
+                () -> Signatures.mac(
                         new byte[1],
                         new Recipient("k", SecretBytes.copyOf(random(16))),
                         "HS256",
@@ -417,7 +420,7 @@ class JoseEnvelopesTest {
                         POLICY),
                 Refused.Reason.KEY_UNSUITABLE);
         assertRefused(
-                () -> JoseEnvelopes.encrypt(
+                () -> SymmetricEnvelopes.encrypt(
                         new byte[1],
                         null,
                         List.of(
@@ -429,7 +432,7 @@ class JoseEnvelopesTest {
                         POLICY),
                 Refused.Reason.POLICY);
         assertRefused(
-                () -> JoseEnvelopes.encrypt(
+                () -> SymmetricEnvelopes.encrypt(
                         new byte[1],
                         "x".getBytes(),
                         List.of(new Recipient("a", SecretBytes.copyOf(random(32)))),

@@ -81,7 +81,7 @@ class JoseInteropTest {
         VerificationKey.Asymmetric key = publicKey(v.get("key"));
         JoseEnvelopes.VerificationKeys byKid = h -> key.id().equals(h.getKeyID()) ? Optional.of(key) : Optional.empty();
         String compact = v.get("compact").asText();
-        JoseEnvelopes.Verified ok = JoseEnvelopes.verifyAll(compact, Serialization.COMPACT, byKid, POLICY);
+        JoseEnvelopes.Verified ok = SignatureVerification.verifyAll(compact, Serialization.COMPACT, byKid, POLICY);
         assertThat(new String(ok.payload(), StandardCharsets.UTF_8))
                 .isEqualTo(v.get("payload").asText());
         assertThat(ok.keyIds()).containsExactly("bilbo.baggins@hobbiton.example");
@@ -92,12 +92,12 @@ class JoseInteropTest {
         String tampered = p[0] + "." + p[1] + "."
                 + Base64.getUrlEncoder().withoutPadding().encodeToString(sig);
         assertRefused(
-                () -> JoseEnvelopes.verifyAll(tampered, Serialization.COMPACT, byKid, POLICY),
+                () -> SignatureVerification.verifyAll(tampered, Serialization.COMPACT, byKid, POLICY),
                 Refused.Reason.INTEGRITY);
         // ES512 is not allowed by a policy that does not list it: refused before any key is looked up
         Policy es256Only = new Policy(Set.of("ES256"), Set.of(), 4, 65536, 200_000);
         assertRefused(
-                () -> JoseEnvelopes.verifyAll(
+                () -> SignatureVerification.verifyAll(
                         compact,
                         Serialization.COMPACT,
                         h -> {
@@ -108,7 +108,7 @@ class JoseInteropTest {
         // the same signature claimed to come from a P-256 key: the curve does not go with ES512
         KeyPair p256 = keyPair("EC", new ECGenParameterSpec("secp256r1"));
         assertRefused(
-                () -> JoseEnvelopes.verifyAll(
+                () -> SignatureVerification.verifyAll(
                         compact,
                         Serialization.COMPACT,
                         h -> Optional.of(new VerificationKey.Asymmetric("x", p256.getPublic())),
@@ -127,7 +127,7 @@ class JoseInteropTest {
             case "HS256" -> Optional.of(new VerificationKey.Symmetric(h.getKeyID(), SecretBytes.copyOf(hmac)));
             default -> Optional.empty();
         };
-        JoseEnvelopes.Verified ok = JoseEnvelopes.verifyAll(env, Serialization.JSON, keys, POLICY);
+        JoseEnvelopes.Verified ok = SignatureVerification.verifyAll(env, Serialization.JSON, keys, POLICY);
         assertThat(new String(ok.payload(), StandardCharsets.UTF_8))
                 .isEqualTo(v.get("payload").asText());
         assertThat(ok.keyIds())
@@ -149,17 +149,19 @@ class JoseInteropTest {
         ObjectNode bad = (ObjectNode) v.get("json").deepCopy();
         ((ObjectNode) bad.get("signatures").get(2)).put("signature", "t0h6KThzkfBBBkLspW1h84VsJZFTsPPqMDA7g1Md7p0");
         assertRefused(
-                () -> JoseEnvelopes.verifyAll(bad.toString(), Serialization.JSON, keys, POLICY),
+                () -> SignatureVerification.verifyAll(bad.toString(), Serialization.JSON, keys, POLICY),
                 Refused.Reason.INTEGRITY);
         // the RSA key used as an HMAC secret (algorithm confusion) is refused
         JoseEnvelopes.VerificationKeys confused = h -> Optional.of(
                 new VerificationKey.Symmetric("k", SecretBytes.copyOf(rsa.key().getEncoded())));
-        assertRefused(() -> JoseEnvelopes.verifyAll(env, Serialization.JSON, confused, POLICY), Refused.Reason.POLICY);
+        assertRefused(
+                () -> SignatureVerification.verifyAll(env, Serialization.JSON, confused, POLICY),
+                Refused.Reason.POLICY);
         // a header member both protected and unprotected
         ObjectNode dup = (ObjectNode) v.get("json").deepCopy();
         ((ObjectNode) dup.get("signatures").get(0).get("header")).put("alg", "HS256");
         assertRefused(
-                () -> JoseEnvelopes.verifyAll(dup.toString(), Serialization.JSON, keys, POLICY),
+                () -> SignatureVerification.verifyAll(dup.toString(), Serialization.JSON, keys, POLICY),
                 Refused.Reason.MALFORMED);
     }
 
@@ -167,7 +169,7 @@ class JoseInteropTest {
     void rfc7520_5_4_ecdh_es_a128kw_p384_decrypts_with_the_vectors_private_key() throws Exception {
         JsonNode v = vector("5_4_ecdh_es_a128kw_a128gcm.json");
         ECKey key = ECKey.parse(v.get("key").toString());
-        byte[] plain = JoseEnvelopes.decryptFor(
+        byte[] plain = CertificateEnvelopes.decryptFor(
                 v.get("compact").asText(),
                 Serialization.COMPACT,
                 h -> "peregrin.took@tuckborough.example".equals(h.getKeyID()),
@@ -176,7 +178,7 @@ class JoseInteropTest {
         assertThat(new String(plain, StandardCharsets.UTF_8))
                 .isEqualTo(v.get("plaintext").asText());
         assertRefused(
-                () -> JoseEnvelopes.decryptFor(
+                () -> CertificateEnvelopes.decryptFor(
                         v.get("compact").asText(), Serialization.COMPACT, h -> false, new ECDHDecrypter(key), POLICY),
                 Refused.Reason.UNKNOWN_KEY);
     }
@@ -186,7 +188,7 @@ class JoseInteropTest {
         JsonNode v = vector("5_10_aad_a128kw_a128gcm.json");
         byte[] kek = Base64.getUrlDecoder().decode(v.get("key").get("k").asText());
         String kid = v.get("key").get("kid").asText();
-        byte[] plain = JoseEnvelopes.decrypt(v.get("json").toString(), Serialization.JSON, only(kid, kek), POLICY);
+        byte[] plain = SymmetricEnvelopes.decrypt(v.get("json").toString(), Serialization.JSON, only(kid, kek), POLICY);
         assertThat(new String(plain, StandardCharsets.UTF_8))
                 .isEqualTo(v.get("plaintext").asText());
         ObjectNode other = (ObjectNode) v.get("json").deepCopy();
@@ -196,7 +198,7 @@ class JoseInteropTest {
                         .withoutPadding()
                         .encodeToString("[\"vcard\",[]]".getBytes(StandardCharsets.UTF_8)));
         assertRefused(
-                () -> JoseEnvelopes.decrypt(other.toString(), Serialization.JSON, only(kid, kek), POLICY),
+                () -> SymmetricEnvelopes.decrypt(other.toString(), Serialization.JSON, only(kid, kek), POLICY),
                 Refused.Reason.INTEGRITY);
     }
 
@@ -236,18 +238,18 @@ class JoseInteropTest {
                 rsaCert);
         JoseEnvelopes.VerificationKeys both = h -> h.getKeyID() != null
                 ? only(kid, mac).find(h.getKeyID()).map(k -> new VerificationKey.Symmetric(h.getKeyID(), k))
-                : JoseEnvelopes.certificateKeys(t -> Optional.ofNullable(store.get(t)))
+                : SignatureVerification.certificateKeys(t -> Optional.ofNullable(store.get(t)))
                         .find(h);
         for (Serialization s : List.of(Serialization.JSON, Serialization.JSON_BASE64)) {
             String e = s == Serialization.JSON
                     ? env
                     : Base64.getEncoder().encodeToString(env.getBytes(StandardCharsets.UTF_8));
-            JoseEnvelopes.Verified ok = JoseEnvelopes.verifyAll(e, s, both, POLICY);
+            JoseEnvelopes.Verified ok = SignatureVerification.verifyAll(e, s, both, POLICY);
             assertThat(ok.payload()).isEqualTo(payload);
             assertThat(ok.keyIds()).hasSize(4).contains(kid);
         }
         // a receiver that holds only the MAC key verifies only that one
-        assertThat(JoseEnvelopes.verify(env, Serialization.JSON, only(kid, mac), POLICY))
+        assertThat(SignatureVerification.verify(env, Serialization.JSON, only(kid, mac), POLICY))
                 .isEqualTo(payload);
 
         // a 1024-bit RSA signer is refused even though its signature is valid
@@ -258,7 +260,8 @@ class JoseInteropTest {
                 List.of(new SignWith(
                         "RS256", "x5t#S256", new CertificateRecipient(weakCert).thumbprint(), weak.getPrivate())));
         assertRefused(
-                () -> JoseEnvelopes.verifySignature(weakEnv, Serialization.JSON, t -> Optional.of(weakCert), POLICY),
+                () -> SignatureVerification.verifySignature(
+                        weakEnv, Serialization.JSON, t -> Optional.of(weakCert), POLICY),
                 Refused.Reason.POLICY);
         // HS256 "signed" with the certificate's public key bytes (the classic confusion): never checked with a public
         // key
@@ -270,7 +273,8 @@ class JoseInteropTest {
                         new CertificateRecipient(rsaCert).thumbprint(),
                         new SecretKeySpec(rsaCert.getPublicKey().getEncoded(), "HmacSHA256"))));
         assertRefused(
-                () -> JoseEnvelopes.verifySignature(confused, Serialization.JSON, t -> Optional.of(rsaCert), POLICY),
+                () -> SignatureVerification.verifySignature(
+                        confused, Serialization.JSON, t -> Optional.of(rsaCert), POLICY),
                 Refused.Reason.POLICY);
         // more signatures than the policy allows
         String many = JcaJose.makeJws(
@@ -282,7 +286,8 @@ class JoseInteropTest {
                         new SignWith("HS256", "kid", "d", new SecretKeySpec(mac, "HmacSHA256")),
                         new SignWith("HS256", "kid", "e", new SecretKeySpec(mac, "HmacSHA256"))));
         assertRefused(
-                () -> JoseEnvelopes.verify(many, Serialization.JSON, only("a", mac), POLICY), Refused.Reason.POLICY);
+                () -> SignatureVerification.verify(many, Serialization.JSON, only("a", mac), POLICY),
+                Refused.Reason.POLICY);
     }
 
     @Test
@@ -290,14 +295,14 @@ class JoseInteropTest {
         byte[] payload = random(1024);
         byte[] k1 = random(32);
         byte[] k2 = random(64);
-        String env = JoseEnvelopes.signAll(
+        String env = Signatures.signAll(
                 payload,
                 List.of(
-                        JoseEnvelopes.macKey(
+                        Signatures.macKey(
                                 new JoseEnvelopes.Recipient("a@maf.acme.example", SecretBytes.copyOf(k1)),
                                 "HS256",
                                 POLICY),
-                        JoseEnvelopes.macKey(
+                        Signatures.macKey(
                                 new JoseEnvelopes.Recipient("b@maf.acme.example", SecretBytes.copyOf(k2)),
                                 "HS512",
                                 POLICY)),
@@ -312,12 +317,12 @@ class JoseInteropTest {
         assertThat(JSON.readTree(env).get("payload").asText())
                 .isEqualTo(Base64.getUrlEncoder().withoutPadding().encodeToString(payload));
         assertRefused(
-                () -> JoseEnvelopes.signAll(
+                () -> Signatures.signAll(
                         payload,
                         List.of(
-                                JoseEnvelopes.macKey(
+                                Signatures.macKey(
                                         new JoseEnvelopes.Recipient("a", SecretBytes.copyOf(k1)), "HS256", POLICY),
-                                JoseEnvelopes.macKey(
+                                Signatures.macKey(
                                         new JoseEnvelopes.Recipient("b", SecretBytes.copyOf(k2)), "HS256", POLICY)),
                         Serialization.COMPACT,
                         POLICY),
@@ -341,7 +346,7 @@ class JoseInteropTest {
 
         // one EC recipient with AAD: the ephemeral key sits in the recipient's header, the AAD is bound
         for (String alg : List.of("ECDH-ES+A128KW", "ECDH-ES+A256KW")) {
-            String one = JoseEnvelopes.encryptForCertificates(
+            String one = CertificateEnvelopes.encryptForCertificates(
                     payload,
                     aad,
                     List.of(new CertificateRecipient(ecCert)),
@@ -352,7 +357,7 @@ class JoseInteropTest {
             assertThat(JcaJose.openJwe(one, "x5t#S256", t1, ec.getPrivate()))
                     .as(alg)
                     .isEqualTo(payload);
-            assertThat(JoseEnvelopes.decryptForCertificate(
+            assertThat(CertificateEnvelopes.decryptForCertificate(
                             one,
                             Serialization.JSON,
                             t1,
@@ -366,7 +371,7 @@ class JoseInteropTest {
                             .withoutPadding()
                             .encodeToString("{\"ri\":\"/elsewhere\"}".getBytes(StandardCharsets.UTF_8)));
             assertRefused(
-                    () -> JoseEnvelopes.decryptForCertificate(
+                    () -> CertificateEnvelopes.decryptForCertificate(
                             changed.toString(),
                             Serialization.JSON,
                             t1,
@@ -375,7 +380,7 @@ class JoseInteropTest {
                     Refused.Reason.INTEGRITY);
         }
         // one RSA recipient with AAD
-        String oneRsa = JoseEnvelopes.encryptForCertificates(
+        String oneRsa = CertificateEnvelopes.encryptForCertificates(
                 payload,
                 aad,
                 List.of(new CertificateRecipient(rsaCert)),
@@ -388,7 +393,7 @@ class JoseInteropTest {
                 .isEqualTo(payload);
 
         // three certificate recipients (EC, EC, RSA) with AAD: each opens it independently
-        String three = JoseEnvelopes.encryptForCertificates(
+        String three = CertificateEnvelopes.encryptForCertificates(
                 payload,
                 aad,
                 List.of(
@@ -415,28 +420,28 @@ class JoseInteropTest {
                         new EncryptFor("ECDH-ES+A128KW", "x5t#S256", t2, ec2.getPublic()),
                         new EncryptFor("RSA-OAEP-256", "x5t#S256", t3, rsa.getPublic()),
                         new EncryptFor("A256KW", "kid", "k@maf.acme.example", new SecretKeySpec(kek, "AES"))));
-        assertThat(JoseEnvelopes.decryptForCertificate(
+        assertThat(CertificateEnvelopes.decryptForCertificate(
                         theirs,
                         Serialization.JSON,
                         t1,
                         new ECDHDecrypter((java.security.interfaces.ECPrivateKey) ec.getPrivate()),
                         POLICY))
                 .isEqualTo(payload);
-        assertThat(JoseEnvelopes.decryptForCertificate(
+        assertThat(CertificateEnvelopes.decryptForCertificate(
                         theirs,
                         Serialization.JSON,
                         t2,
                         new ECDHDecrypter((java.security.interfaces.ECPrivateKey) ec2.getPrivate()),
                         POLICY))
                 .isEqualTo(payload);
-        assertThat(JoseEnvelopes.decryptForCertificate(
+        assertThat(CertificateEnvelopes.decryptForCertificate(
                         theirs, Serialization.JSON, t3, new RSADecrypter(rsa.getPrivate()), POLICY))
                 .isEqualTo(payload);
-        assertThat(JoseEnvelopes.decrypt(theirs, Serialization.JSON, only("k@maf.acme.example", kek), POLICY))
+        assertThat(SymmetricEnvelopes.decrypt(theirs, Serialization.JSON, only("k@maf.acme.example", kek), POLICY))
                 .isEqualTo(payload);
         // a target not among the recipients
         assertRefused(
-                () -> JoseEnvelopes.decryptForCertificate(
+                () -> CertificateEnvelopes.decryptForCertificate(
                         theirs,
                         Serialization.JSON,
                         "not-a-recipient",

@@ -50,7 +50,7 @@ class JoseNodePeerTest {
                 "[\"vcard\",[]]".getBytes(StandardCharsets.UTF_8),
                 random(40))) {
             for (String alg : List.of("dir", "A256KW")) {
-                String env = JoseEnvelopes.encrypt(
+                String env = SymmetricEnvelopes.encrypt(
                         payload,
                         aad,
                         List.of(new Recipient("k@keys.example", SecretBytes.copyOf(key))),
@@ -88,13 +88,13 @@ class JoseNodePeerTest {
                 "recipients",
                 List.of(Map.of("alg", "A128KW", "kid", "k16@keys.example", "key", b64u(key)))));
         String env = made.get("jwe").toString();
-        assertThat(JoseEnvelopes.decrypt(env, Serialization.JSON, only("k16@keys.example", key), POLICY))
+        assertThat(SymmetricEnvelopes.decrypt(env, Serialization.JSON, only("k16@keys.example", key), POLICY))
                 .isEqualTo(payload);
         // another AAD (base64url, well-formed): the tag no longer verifies
         ObjectNode other = (ObjectNode) made.get("jwe").deepCopy();
         other.put("aad", b64u("{\"ri\":\"/elsewhere\"}".getBytes(StandardCharsets.UTF_8)));
         assertRefused(
-                () -> JoseEnvelopes.decrypt(
+                () -> SymmetricEnvelopes.decrypt(
                         other.toString(), Serialization.JSON, only("k16@keys.example", key), POLICY),
                 Refused.Reason.INTEGRITY);
     }
@@ -102,7 +102,7 @@ class JoseNodePeerTest {
     @Test
     void members_that_are_not_base64url_are_malformed_before_any_key_is_looked_up() throws Exception {
         byte[] key = random(32);
-        String env = JoseEnvelopes.encrypt(
+        String env = SymmetricEnvelopes.encrypt(
                 "x".getBytes(StandardCharsets.UTF_8),
                 "aad-hello".getBytes(StandardCharsets.US_ASCII),
                 List.of(new Recipient("k@keys.example", SecretBytes.copyOf(key))),
@@ -118,25 +118,25 @@ class JoseNodePeerTest {
                 ObjectNode o = (ObjectNode) JSON.readTree(env);
                 o.put(member, bad);
                 assertRefused(
-                        () -> JoseEnvelopes.decrypt(o.toString(), Serialization.JSON, never, POLICY),
+                        () -> SymmetricEnvelopes.decrypt(o.toString(), Serialization.JSON, never, POLICY),
                         Refused.Reason.MALFORMED);
             }
             ObjectNode notText = (ObjectNode) JSON.readTree(env);
             notText.put(member, 42);
             assertRefused(
-                    () -> JoseEnvelopes.decrypt(notText.toString(), Serialization.JSON, never, POLICY),
+                    () -> SymmetricEnvelopes.decrypt(notText.toString(), Serialization.JSON, never, POLICY),
                     Refused.Reason.MALFORMED);
         }
         ObjectNode badKey = (ObjectNode) JSON.readTree(env);
         ((ObjectNode) badKey.get("recipients").get(0)).put("encrypted_key", "not/base64url");
         assertRefused(
-                () -> JoseEnvelopes.decrypt(badKey.toString(), Serialization.JSON, never, POLICY),
+                () -> SymmetricEnvelopes.decrypt(badKey.toString(), Serialization.JSON, never, POLICY),
                 Refused.Reason.MALFORMED);
         // the same checks on the certificate path (service-held end-points)
         ObjectNode o = (ObjectNode) JSON.readTree(env);
         o.put("aad", "aad-hello!");
         assertRefused(
-                () -> JoseEnvelopes.decryptFor(o.toString(), Serialization.JSON, h -> true, null, POLICY),
+                () -> CertificateEnvelopes.decryptFor(o.toString(), Serialization.JSON, h -> true, null, POLICY),
                 Refused.Reason.MALFORMED);
     }
 
@@ -150,7 +150,7 @@ class JoseNodePeerTest {
         JsonNode theirs = v.get("json");
 
         // in: the vector opens here and with the independent library
-        assertThat(JoseEnvelopes.decrypt(theirs.toString(), Serialization.JSON, only(kid, kek), POLICY))
+        assertThat(SymmetricEnvelopes.decrypt(theirs.toString(), Serialization.JSON, only(kid, kek), POLICY))
                 .isEqualTo(plaintext);
         JsonNode opened = NodeJose.call(Map.of("op", "generalDecrypt", "jwe", theirs, "keys", Map.of(kid, b64u(kek))));
         assertThat(B64U_D.decode(opened.get("plaintext").asText())).isEqualTo(plaintext);
@@ -168,7 +168,7 @@ class JoseNodePeerTest {
                         Cipher.SECRET_KEY)
                 .getEncoded();
         byte[] iv = B64U_D.decode(theirs.get("iv").asText());
-        String ours = JoseEnvelopes.encrypt(
+        String ours = SymmetricEnvelopes.encrypt(
                 plaintext,
                 aad,
                 List.of(new Recipient(kid, SecretBytes.copyOf(kek))),
@@ -225,7 +225,7 @@ class JoseNodePeerTest {
         byte[] k32 = random(32);
         byte[] payload = random(200);
         byte[] aad = "ri=/cse-in/cnt-9".getBytes(StandardCharsets.US_ASCII);
-        String env = JoseEnvelopes.encrypt(
+        String env = SymmetricEnvelopes.encrypt(
                 payload,
                 aad,
                 List.of(
@@ -252,11 +252,11 @@ class JoseNodePeerTest {
                                     ? opened.get("protectedHeader").get("enc").asText()
                                     : "A256GCM")
                     .isEqualTo("A256GCM");
-            assertThat(JoseEnvelopes.decrypt(env, Serialization.JSON, only(k.getKey(), k.getValue()), POLICY))
+            assertThat(SymmetricEnvelopes.decrypt(env, Serialization.JSON, only(k.getKey(), k.getValue()), POLICY))
                     .isEqualTo(payload);
         }
         // one 16-byte key with default settings: dir with the AES-GCM of its size, which the independent library opens
-        String one = JoseEnvelopes.encrypt(
+        String one = SymmetricEnvelopes.encrypt(
                 payload,
                 null,
                 List.of(new Recipient("a16@keys.example", SecretBytes.copyOf(k16))),
@@ -270,7 +270,7 @@ class JoseNodePeerTest {
         assertThat(B64U_D.decode(compact.get("plaintext").asText())).isEqualTo(payload);
         // asked for A256KW, a 16-byte key is refused by name (not "the key does not fit" after the fact)
         assertRefused(
-                () -> JoseEnvelopes.encrypt(
+                () -> SymmetricEnvelopes.encrypt(
                         payload,
                         null,
                         List.of(
