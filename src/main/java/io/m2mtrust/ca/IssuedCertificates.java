@@ -50,31 +50,26 @@ public class IssuedCertificates {
 
     /** The newest valid certificate naming {@code subjectId}, if any. */
     public Optional<CertificateSummary> newestValidFor(String tenantId, String subjectId) {
-        return em.createQuery(
-                        "from IssuedCertificate where tenantId = ?1 and subjectId = ?2 and status = ?3 order by issuedAt desc",
-                        IssuedCertificate.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, subjectId)
-                .setParameter(3, IssuedCertificate.Status.VALID)
-                .setMaxResults(1)
-                .getResultStream()
-                .findFirst()
-                .map(IssuedCertificates::summary);
+        return newestValid(tenantId, subjectId, null);
     }
 
     /** The newest valid end-entity (client) certificate naming {@code subjectId}: an ESData recipient's. */
     public Optional<CertificateSummary> newestValidClient(String tenantId, String subjectId) {
-        return em.createQuery(
-                        "from IssuedCertificate where tenantId = ?1 and subjectId = ?2 and status = ?3 and kind = ?4 order by issuedAt desc",
+        return newestValid(tenantId, subjectId, IssuedCertificate.Kind.CLIENT);
+    }
+
+    private Optional<CertificateSummary> newestValid(String tenantId, String subjectId, IssuedCertificate.Kind kind) {
+        var query = em.createQuery(
+                        "from IssuedCertificate where tenantId = ?1 and subjectId = ?2 and status = ?3"
+                                + (kind == null ? "" : " and kind = ?4") + " order by issuedAt desc",
                         IssuedCertificate.class)
                 .setParameter(1, tenantId)
                 .setParameter(2, subjectId)
-                .setParameter(3, IssuedCertificate.Status.VALID)
-                .setParameter(4, IssuedCertificate.Kind.CLIENT)
-                .setMaxResults(1)
-                .getResultStream()
-                .findFirst()
-                .map(IssuedCertificates::summary);
+                .setParameter(3, IssuedCertificate.Status.VALID);
+        if (kind != null) {
+            query.setParameter(4, kind);
+        }
+        return query.setMaxResults(1).getResultStream().findFirst().map(IssuedCertificates::summary);
     }
 
     /** The valid end-entity certificate that {@code x5t#S256} names (indexed column, one query). */

@@ -1,6 +1,5 @@
 package io.m2mtrust.console;
 
-import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.lineage.ClientLineageResource;
 import io.m2mtrust.registration.RegistrationResource;
 import io.m2mtrust.security.AdminAccess;
@@ -64,7 +63,7 @@ public class ConsoleClientsResource {
     @GET
     public Response clients(
             @PathParam("tenant") String tenant, @QueryParam("fn") String fn, @QueryParam("notice") String notice) {
-        try {
+        return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             String f = fn(fn);
             String csrf = ConsoleCsrf.newToken();
@@ -78,16 +77,14 @@ public class ConsoleClientsResource {
                             .data("notice", notice))
                     .cookie(ConsoleCsrf.cookie(csrf, false))
                     .build();
-        } catch (ApiProblem p) {
-            return support.error(p);
-        }
+        });
     }
 
     @GET
     @Path("{fn}/{reg}")
     public Response lineage(
             @PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("reg") String reg) {
-        try {
+        return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             Map<String, Object> lineage = clientLineage.lineage(tenant, fn(fn), reg);
             String csrf = ConsoleCsrf.newToken();
@@ -100,9 +97,7 @@ public class ConsoleClientsResource {
                             .data("csrf", csrf))
                     .cookie(ConsoleCsrf.cookie(csrf, false))
                     .build();
-        } catch (ApiProblem p) {
-            return support.error(p);
-        }
+        });
     }
 
     @POST
@@ -114,19 +109,13 @@ public class ConsoleClientsResource {
             @PathParam("reg") String reg,
             @CookieParam(ConsoleCsrf.COOKIE) String cookie,
             @FormParam("csrf") String csrf) {
-        Response refused = support.refusedCsrf(cookie, csrf);
-        if (refused != null) {
-            return refused;
-        }
-        try {
+        return support.post(cookie, csrf, () -> {
             registrations.revokeClient(tenant, fn(fn), reg);
             return see(
                     tenant,
                     fn(fn),
                     "Client " + reg + " revoked with its Km, its registered keys and its ESCertKE keys.");
-        } catch (ApiProblem p) {
-            return support.error(p);
-        }
+        });
     }
 
     @POST
@@ -138,16 +127,10 @@ public class ConsoleClientsResource {
             @PathParam("rel") String rel,
             @CookieParam(ConsoleCsrf.COOKIE) String cookie,
             @FormParam("csrf") String csrf) {
-        Response refused = support.refusedCsrf(cookie, csrf);
-        if (refused != null) {
-            return refused;
-        }
-        try {
+        return support.post(cookie, csrf, () -> {
             registrations.revokeKey(tenant, fn(fn), rel);
             return see(tenant, fn(fn), "Key " + rel + " revoked: its targets can no longer retrieve it.");
-        } catch (ApiProblem p) {
-            return support.error(p);
-        }
+        });
     }
 
     private static Response see(String tenant, String fn, String notice) {

@@ -63,7 +63,7 @@ public class ConsoleEnrolmentResource {
             @PathParam("group") String group,
             @PathParam("device") String device,
             @QueryParam("notice") String notice) {
-        try {
+        return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             String csrf = ConsoleCsrf.newToken();
             return Response.ok(lineagePage
@@ -74,9 +74,7 @@ public class ConsoleEnrolmentResource {
                             .data("notice", notice))
                     .cookie(ConsoleCsrf.cookie(csrf, false))
                     .build();
-        } catch (ApiProblem p) {
-            return support.error(p);
-        }
+        });
     }
 
     @POST
@@ -88,11 +86,7 @@ public class ConsoleEnrolmentResource {
             @PathParam("device") String device,
             @CookieParam(ConsoleCsrf.COOKIE) String cookie,
             @FormParam("csrf") String csrf) {
-        Response refused = support.refusedCsrf(cookie, csrf);
-        if (refused != null) {
-            return refused;
-        }
-        try {
+        return support.post(cookie, csrf, () -> {
             door.enter(tenant, AdminAccess.Need.WRITE);
             DeviceLineage.Revoked r = lineage.revokeAll(tenant, group, device, access.actor());
             return see("/console/t/" + tenant + "/enrolment/" + group + "/devices/" + device + "/lineage?notice="
@@ -100,9 +94,7 @@ public class ConsoleEnrolmentResource {
                             + " denied; " + r.enrolments() + " enrolments revoked, " + r.registrations()
                             + " client registrations deleted with their keys, "
                             + r.certificates() + " certificates and " + r.escertkeKeys() + " ESCertKE keys revoked."));
-        } catch (ApiProblem p) {
-            return support.error(p);
-        }
+        });
     }
 
     private final TenantDoor door;
@@ -128,7 +120,7 @@ public class ConsoleEnrolmentResource {
 
     @GET
     public Response groups(@PathParam("tenant") String tenant, @QueryParam("notice") String notice) {
-        try {
+        return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             List<GroupRow> rows = api.list(tenant).stream()
                     .map(g -> new GroupRow(g, api.keys(tenant, g.id())))
@@ -142,9 +134,7 @@ public class ConsoleEnrolmentResource {
                             .data("notice", notice))
                     .cookie(ConsoleCsrf.cookie(csrf, false))
                     .build();
-        } catch (ApiProblem p) {
-            return support.error(p);
-        }
+        });
     }
 
     @POST
@@ -155,18 +145,12 @@ public class ConsoleEnrolmentResource {
             @PathParam("group") String group,
             @CookieParam(ConsoleCsrf.COOKIE) String cookie,
             @FormParam("csrf") String csrf) {
-        Response refused = support.refusedCsrf(cookie, csrf);
-        if (refused != null) {
-            return refused;
-        }
-        try {
+        return support.post(cookie, csrf, () -> {
             door.enter(tenant, AdminAccess.Need.WRITE);
             GroupKeyView k = api.rotate(tenant, group);
             return see("/console/t/" + tenant + "/enrolment?notice="
                     + enc("Group " + group + " rotated: epoch " + k.epoch() + " is now primary."));
-        } catch (ApiProblem p) {
-            return support.error(p);
-        }
+        });
     }
 
     @GET
@@ -178,7 +162,7 @@ public class ConsoleEnrolmentResource {
             @QueryParam("status") String status,
             @QueryParam("after") String after,
             @QueryParam("notice") String notice) {
-        try {
+        return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             GroupView g = api.get(tenant, group);
             if (status != null
@@ -205,9 +189,7 @@ public class ConsoleEnrolmentResource {
                                                     + enc(page.next())))
                     .cookie(ConsoleCsrf.cookie(csrf, false))
                     .build();
-        } catch (ApiProblem p) {
-            return support.error(p);
-        }
+        });
     }
 
     @POST
@@ -246,7 +228,7 @@ public class ConsoleEnrolmentResource {
     @Path("{group}/devices/{device}/kpm-export")
     public Response confirmExport(
             @PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device) {
-        try {
+        return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.WRITE);
             String csrf = ConsoleCsrf.newToken();
             return Response.ok(exportPage
@@ -259,9 +241,7 @@ public class ConsoleEnrolmentResource {
                             .data("kpm", null))
                     .cookie(ConsoleCsrf.cookie(csrf, false))
                     .build();
-        } catch (ApiProblem p) {
-            return support.error(p);
-        }
+        });
     }
 
     @POST

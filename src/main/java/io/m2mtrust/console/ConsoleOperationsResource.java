@@ -4,7 +4,6 @@ import io.m2mtrust.ca.CertificateResource;
 import io.m2mtrust.ca.Certificates;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.ca.TenantCrls;
-import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.escertke.PeerCertificates;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.Pkcs11Token;
@@ -100,7 +99,7 @@ public class ConsoleOperationsResource {
             @QueryParam("subject") String subject,
             @QueryParam("page") Integer page,
             @QueryParam("notice") String notice) {
-        try {
+        return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             String subj = subject == null || subject.isBlank() ? null : subject.trim();
             int p = page == null || page < 0 ? 0 : page;
@@ -135,9 +134,7 @@ public class ConsoleOperationsResource {
                             .data("notice", notice))
                     .cookie(ConsoleCsrf.cookie(csrf, false))
                     .build();
-        } catch (ApiProblem e) {
-            return support.error(e);
-        }
+        });
     }
 
     @POST
@@ -149,11 +146,7 @@ public class ConsoleOperationsResource {
             @CookieParam(ConsoleCsrf.COOKIE) String cookie,
             @FormParam("csrf") String csrf,
             @FormParam("reason") String reason) {
-        Response refused = support.refusedCsrf(cookie, csrf);
-        if (refused != null) {
-            return refused;
-        }
-        try {
+        return support.post(cookie, csrf, () -> {
             door.enter(tenant, AdminAccess.Need.WRITE);
             if (!serial.matches("[0-9a-f]{1,40}")
                     || !List.of("unspecified", "keyCompromise", "superseded", "cessationOfOperation")
@@ -167,9 +160,7 @@ public class ConsoleOperationsResource {
                                             + "): refused at once, on the next CRL.",
                                     StandardCharsets.UTF_8)))
                     .build();
-        } catch (ApiProblem e) {
-            return support.error(e);
-        }
+        });
     }
 
     public record TenantKeys(String tenant, List<KeyVersionInfo> versions) {}

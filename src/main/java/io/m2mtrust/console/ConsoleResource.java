@@ -219,7 +219,7 @@ public class ConsoleResource {
     @GET
     @Path("t/{tenant}")
     public Response overview(@PathParam("tenant") String tenant) {
-        try {
+        return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             String csrf = ConsoleCsrf.newToken();
             return Response.ok(home.data("viewer", viewer(tenant))
@@ -227,9 +227,7 @@ public class ConsoleResource {
                             .data("csrf", csrf))
                     .cookie(ConsoleCsrf.cookie(csrf, false))
                     .build();
-        } catch (ApiProblem p) {
-            return error(p);
-        }
+        });
     }
 
     // ---------------------------------------------------------------- policy
@@ -304,7 +302,7 @@ public class ConsoleResource {
     @GET
     @Path("t/{tenant}/policy")
     public Response policy(@PathParam("tenant") String tenant, @QueryParam("saved") String saved) {
-        try {
+        return support.page(() -> {
             door.enter(tenant, AdminAccess.Need.READ);
             TenantPolicy p = policies.get(tenant);
             return policyView(
@@ -316,9 +314,7 @@ public class ConsoleResource {
                             saved != null ? "Saved: the policy is now version " + p.version + "." : null,
                             null),
                     200);
-        } catch (ApiProblem p) {
-            return error(p);
-        }
+        });
     }
 
     @POST
@@ -448,7 +444,7 @@ public class ConsoleResource {
             @QueryParam("operation") String operation,
             @QueryParam("originator") String originator,
             @QueryParam("target") String target) {
-        try {
+        return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             CryptoPolicySimulator.Simulation result = null;
             String problem = null;
@@ -480,9 +476,7 @@ public class ConsoleResource {
                             .data("result", result)
                             .data("problem", problem))
                     .build();
-        } catch (ApiProblem p) {
-            return error(p);
-        }
+        });
     }
 
     // ---------------------------------------------------------------- audit
@@ -494,7 +488,7 @@ public class ConsoleResource {
             @QueryParam("action") String action,
             @QueryParam("outcome") String outcome,
             @QueryParam("before") Long before) {
-        try {
+        return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             List<AuditEventView> events = audit.search(
                     tenant,
@@ -513,9 +507,7 @@ public class ConsoleResource {
                             .data("outcome", outcome == null ? "" : outcome)
                             .data("older", older))
                     .build();
-        } catch (ApiProblem p) {
-            return error(p);
-        }
+        });
     }
 
     private Response error(ApiProblem p) {

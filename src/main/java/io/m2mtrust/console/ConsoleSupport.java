@@ -11,6 +11,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import java.util.List;
+import java.util.function.Supplier;
 
 /** What every console page needs: who is signed in, and the error page (403/404 in words, never a stack trace). */
 @RequestScoped
@@ -71,6 +72,24 @@ public class ConsoleSupport {
                 : error(
                         403,
                         "The form was not sent from this console (missing or wrong CSRF token). Reload the page and try again.");
+    }
+
+    /**
+     * A form post: the one CSRF check of the console (403 page when the token is missing or wrong), then {@code
+     * action}; an {@link ApiProblem} becomes the error page.
+     */
+    public Response post(String cookie, String csrfField, Supplier<Response> action) {
+        Response refused = refusedCsrf(cookie, csrfField);
+        return refused != null ? refused : page(action);
+    }
+
+    /** A page: {@code render}, with an {@link ApiProblem} shown as the error page (never a stack trace). */
+    public Response page(Supplier<Response> render) {
+        try {
+            return render.get();
+        } catch (ApiProblem p) {
+            return error(p);
+        }
     }
 
     public Response error(ApiProblem p) {

@@ -56,7 +56,7 @@ public class ConsoleUsersResource {
     @GET
     public Response list(
             @PathParam("tenant") String tenant, @QueryParam("page") int page, @QueryParam("notice") String notice) {
-        try {
+        return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             if (!directory.enabled()) {
                 return support.error(
@@ -76,9 +76,7 @@ public class ConsoleUsersResource {
                             .data("csrf", csrf))
                     .cookie(ConsoleCsrf.cookie(csrf, false))
                     .build();
-        } catch (ApiProblem e) {
-            return support.error(e);
-        }
+        });
     }
 
     @POST
@@ -136,11 +134,7 @@ public class ConsoleUsersResource {
             @FormParam("csrf") String csrf,
             @FormParam("enabled") String enabled,
             @FormParam("role") String role) {
-        Response refused = support.refusedCsrf(cookie, csrf);
-        if (refused != null) {
-            return refused;
-        }
-        try {
+        return support.post(cookie, csrf, () -> {
             var req = new TenantUserDtos.UpdateTenantUser(
                     "true".equals(enabled), blank(role) || "none".equals(role) ? Set.of() : Set.of(role));
             String invalid = support.violations(req);
@@ -152,9 +146,7 @@ public class ConsoleUsersResource {
                     tenant,
                     "User " + u.username() + " saved: " + (u.enabled() ? "enabled" : "disabled")
                             + (u.roles().isEmpty() ? ", no role." : ", " + String.join(", ", u.roles()) + "."));
-        } catch (ApiProblem e) {
-            return support.error(e);
-        }
+        });
     }
 
     @POST
@@ -165,16 +157,10 @@ public class ConsoleUsersResource {
             @PathParam("user") String user,
             @CookieParam(ConsoleCsrf.COOKIE) String cookie,
             @FormParam("csrf") String csrf) {
-        Response refused = support.refusedCsrf(cookie, csrf);
-        if (refused != null) {
-            return refused;
-        }
-        try {
+        return support.post(cookie, csrf, () -> {
             var u = users.invite(tenant, user);
             return see(tenant, "Invitation e-mailed to " + u.username() + " again.");
-        } catch (ApiProblem e) {
-            return support.error(e);
-        }
+        });
     }
 
     private static boolean blank(String s) {

@@ -45,16 +45,20 @@ public class EscertkeKeyStore {
     /** Keys with one of {@code identities} on either side, newest first (at most {@code max}). */
     public List<EstablishedKeySummary> summariesBoundTo(String tenantId, List<String> identities, int max) {
         return boundTo(tenantId, identities, max).stream()
-                .map(k -> new EstablishedKeySummary(
-                        k.keyId,
-                        k.role.name(),
-                        k.localIdentity,
-                        k.localSubject,
-                        k.peerIdentity,
-                        k.peerSubject,
-                        k.expiresAt,
-                        k.revokedAt))
+                .map(EscertkeKeyStore::summary)
                 .toList();
+    }
+
+    private static EstablishedKeySummary summary(EscertkeKey k) {
+        return new EstablishedKeySummary(
+                k.keyId,
+                k.role.name(),
+                k.localIdentity,
+                k.localSubject,
+                k.peerIdentity,
+                k.peerSubject,
+                k.expiresAt,
+                k.revokedAt);
     }
 
     List<EscertkeKey> boundTo(String tenantId, List<String> identities, int max) {
@@ -80,15 +84,7 @@ public class EscertkeKeyStore {
                 .setParameter(2, identity)
                 .setMaxResults(max)
                 .getResultStream()
-                .map(k -> new EstablishedKeySummary(
-                        k.keyId,
-                        k.role.name(),
-                        k.localIdentity,
-                        k.localSubject,
-                        k.peerIdentity,
-                        k.peerSubject,
-                        k.expiresAt,
-                        k.revokedAt))
+                .map(EscertkeKeyStore::summary)
                 .toList();
     }
 }

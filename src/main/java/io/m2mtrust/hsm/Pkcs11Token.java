@@ -172,6 +172,16 @@ public final class Pkcs11Token implements AutoCloseable {
 
     /** {@link #generate(HsmKeyLabel, CertificateMaker)} with the key pair type of an end-point key. */
     public void generate(HsmKeyLabel label, CertificateMaker certificateMaker, AsymmetricKeyType keyType) {
+        try {
+            generateOnce(label, certificateMaker, keyType);
+        } catch (HsmStaleHandleException stale) {
+            // the token came back under us (its cached handles were dropped by classify): one more try, as HsmCrypto
+            // does
+            generateOnce(label, certificateMaker, keyType);
+        }
+    }
+
+    private void generateOnce(HsmKeyLabel label, CertificateMaker certificateMaker, AsymmetricKeyType keyType) {
         Generation g = generation();
         try {
             if (g.keyStore().containsAlias(label.value())) {

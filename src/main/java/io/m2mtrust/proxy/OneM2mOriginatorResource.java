@@ -1,5 +1,6 @@
 package io.m2mtrust.proxy;
 
+import jakarta.ws.rs.BeanParam;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -7,10 +8,7 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
-import jakarta.ws.rs.core.Context;
-import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
-import jakarta.ws.rs.core.UriInfo;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
@@ -28,55 +26,39 @@ public class OneM2mOriginatorResource {
         this.proxy = proxy;
     }
 
+    /** The binding's request, and the remote receiver it goes to. */
+    public static class Originated extends OneM2mProxyResource.Binding {
+        @PathParam("remote")
+        String remote;
+
+        Response send(ProxyService proxy, String method, byte[] body) {
+            return OneM2mProxyResource.toResponse(proxy.originate(tenant, remote, incoming(method, body)));
+        }
+    }
+
     @GET
     @Operation(summary = "Retrieve on a remote receiver through ESPrim (the proxy originates)")
-    public Response get(
-            @PathParam("tenant") String t,
-            @PathParam("remote") String remote,
-            @PathParam("path") String path,
-            @Context HttpHeaders h,
-            @Context UriInfo uri) {
-        return OneM2mProxyResource.toResponse(
-                proxy.originate(t, remote, OneM2mProxyResource.incoming("GET", path, h, uri, null)));
+    public Response get(@BeanParam Originated r) {
+        return r.send(proxy, "GET", null);
     }
 
     @POST
     @Consumes("*/*")
     @Operation(summary = "Create or Notify on a remote receiver through ESPrim (the proxy originates)")
-    public Response post(
-            @PathParam("tenant") String t,
-            @PathParam("remote") String remote,
-            @PathParam("path") String path,
-            @Context HttpHeaders h,
-            @Context UriInfo uri,
-            byte[] body) {
-        return OneM2mProxyResource.toResponse(
-                proxy.originate(t, remote, OneM2mProxyResource.incoming("POST", path, h, uri, body)));
+    public Response post(@BeanParam Originated r, byte[] body) {
+        return r.send(proxy, "POST", body);
     }
 
     @PUT
     @Consumes("*/*")
     @Operation(summary = "Update on a remote receiver through ESPrim (the proxy originates)")
-    public Response put(
-            @PathParam("tenant") String t,
-            @PathParam("remote") String remote,
-            @PathParam("path") String path,
-            @Context HttpHeaders h,
-            @Context UriInfo uri,
-            byte[] body) {
-        return OneM2mProxyResource.toResponse(
-                proxy.originate(t, remote, OneM2mProxyResource.incoming("PUT", path, h, uri, body)));
+    public Response put(@BeanParam Originated r, byte[] body) {
+        return r.send(proxy, "PUT", body);
     }
 
     @DELETE
     @Operation(summary = "Delete on a remote receiver through ESPrim (the proxy originates)")
-    public Response delete(
-            @PathParam("tenant") String t,
-            @PathParam("remote") String remote,
-            @PathParam("path") String path,
-            @Context HttpHeaders h,
-            @Context UriInfo uri) {
-        return OneM2mProxyResource.toResponse(
-                proxy.originate(t, remote, OneM2mProxyResource.incoming("DELETE", path, h, uri, null)));
+    public Response delete(@BeanParam Originated r) {
+        return r.send(proxy, "DELETE", null);
     }
 }

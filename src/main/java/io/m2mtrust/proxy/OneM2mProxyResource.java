@@ -1,5 +1,6 @@
 package io.m2mtrust.proxy;
 
+import jakarta.ws.rs.BeanParam;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -32,14 +33,29 @@ public class OneM2mProxyResource {
         this.proxy = proxy;
     }
 
+    /** What every request of the binding carries: the tenant, the CSE-relative path, its headers and query. */
+    public static class Binding {
+        @PathParam("tenant")
+        String tenant;
+
+        @PathParam("path")
+        String path;
+
+        @Context
+        HttpHeaders headers;
+
+        @Context
+        UriInfo uri;
+
+        ProxyService.Incoming incoming(String method, byte[] body) {
+            return OneM2mProxyResource.incoming(method, path, headers, uri, body);
+        }
+    }
+
     @GET
     @Operation(summary = "oneM2M Retrieve through the proxy")
-    public Response get(
-            @PathParam("tenant") String tenant,
-            @PathParam("path") String path,
-            @Context HttpHeaders headers,
-            @Context UriInfo uri) {
-        return handle("GET", tenant, path, headers, uri, null);
+    public Response get(@BeanParam Binding b) {
+        return handle(b, "GET", null);
     }
 
     @POST
@@ -47,39 +63,25 @@ public class OneM2mProxyResource {
     @Operation(
             summary =
                     "oneM2M Create or Notify through the proxy (Notify with securityInfo to a protected entity: ESPrim)")
-    public Response post(
-            @PathParam("tenant") String tenant,
-            @PathParam("path") String path,
-            @Context HttpHeaders headers,
-            @Context UriInfo uri,
-            byte[] body) {
-        return handle("POST", tenant, path, headers, uri, body);
+    public Response post(@BeanParam Binding b, byte[] body) {
+        return handle(b, "POST", body);
     }
 
     @PUT
     @Consumes("*/*")
     @Operation(summary = "oneM2M Update through the proxy")
-    public Response put(
-            @PathParam("tenant") String tenant,
-            @PathParam("path") String path,
-            @Context HttpHeaders headers,
-            @Context UriInfo uri,
-            byte[] body) {
-        return handle("PUT", tenant, path, headers, uri, body);
+    public Response put(@BeanParam Binding b, byte[] body) {
+        return handle(b, "PUT", body);
     }
 
     @DELETE
     @Operation(summary = "oneM2M Delete through the proxy")
-    public Response delete(
-            @PathParam("tenant") String tenant,
-            @PathParam("path") String path,
-            @Context HttpHeaders headers,
-            @Context UriInfo uri) {
-        return handle("DELETE", tenant, path, headers, uri, null);
+    public Response delete(@BeanParam Binding b) {
+        return handle(b, "DELETE", null);
     }
 
-    private Response handle(String method, String tenant, String path, HttpHeaders headers, UriInfo uri, byte[] body) {
-        return toResponse(proxy.handle(tenant, incoming(method, path, headers, uri, body)));
+    private Response handle(Binding b, String method, byte[] body) {
+        return toResponse(proxy.handle(b.tenant, b.incoming(method, body)));
     }
 
     static ProxyService.Incoming incoming(String method, String path, HttpHeaders headers, UriInfo uri, byte[] body) {

@@ -64,7 +64,7 @@ public final class EsDataBenchMain {
                 .append(" × ")
                 .append(seconds)
                 .append(
-                        " s, 1 fork. In process (`JoseEnvelopes`, keys already at hand); ES256 signs in SoftHSM2. The ratio column divides by the ")
+                        " s, 1 fork. In process (the `esdata` envelope classes, keys already at hand); ES256 signs in SoftHSM2. The ratio column divides by the ")
                 .append(
                         "HSM operation the service adds per call in the same run: one AES-GCM open (unsealing a registered key) for the symmetric rows, ")
                 .append(

@@ -12,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -41,12 +43,15 @@ public final class MiniCse implements AutoCloseable {
     private final AtomicInteger counter = new AtomicInteger();
     private volatile long delayMs;
 
+    private final ExecutorService workers;
+
     private MiniCse(String cseId, String cseBase, int threads) throws IOException {
         this.cseId = cseId;
         this.cseBase = cseBase;
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 200);
         server.createContext("/", this::handle);
-        server.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(threads));
+        workers = Executors.newFixedThreadPool(threads);
+        server.setExecutor(workers);
         Map<String, Object> cb = new LinkedHashMap<>();
         cb.put("ty", 5);
         cb.put("ri", cseId.substring(1));
@@ -88,6 +93,7 @@ public final class MiniCse implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        workers.shutdownNow(); // HttpServer.stop leaves its executor's threads alive (they would keep a JVM running)
     }
 
     private void handle(HttpExchange x) throws IOException {
