@@ -37,7 +37,7 @@ import java.util.concurrent.ConcurrentHashMap;
 @ApplicationScoped
 public class CaTlsIdentity implements CertificateAuthentication, RevocationListener {
 
-    private final TenantCa.Config config;
+    private final CaConfig config;
     private final EntityManager em;
     private final HsmCrypto hsm;
     private final TenantKeyService keys;
@@ -47,7 +47,7 @@ public class CaTlsIdentity implements CertificateAuthentication, RevocationListe
     private final TenantCa ca;
 
     CaTlsIdentity(
-            TenantCa.Config config,
+            CaConfig config,
             EntityManager em,
             HsmCrypto hsm,
             TenantKeyService keys,

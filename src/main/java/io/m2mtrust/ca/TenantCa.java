@@ -16,8 +16,6 @@ import io.m2mtrust.security.Revocations;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tenant.Tenants;
 import io.quarkus.narayana.jta.QuarkusTransaction;
-import io.smallrye.config.ConfigMapping;
-import io.smallrye.config.WithDefault;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -63,28 +61,6 @@ public class TenantCa {
 
     private static final Logger LOG = Logger.getLogger(TenantCa.class);
 
-    @ConfigMapping(prefix = "m2m.ca")
-    public interface Config {
-        /** Lifetime of end-entity certificates (capped by the CA certificate's own expiry). */
-        @WithDefault("P365D")
-        Duration certificateLifetime();
-
-        /** Lifetime of a CA certificate (one per CA key version). */
-        @WithDefault("P3650D")
-        Duration caLifetime();
-
-        /** Lifetime of the service's MEF/MAF FQDN certificate; renewed when a third is left. */
-        @WithDefault("P90D")
-        Duration serverCertificateLifetime();
-
-        /** nextUpdate − thisUpdate of CRLs; a CRL is re-signed when half of it has passed or on revocation. */
-        @WithDefault("P1D")
-        Duration crlValidity();
-
-        /** Public base URL of the PKI endpoints (e.g. https://pki.example.com); when set, certificates carry a CRL distribution point. */
-        Optional<String> publicBaseUrl();
-    }
-
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Duration ANCHOR_CACHE_TTL = Duration.ofSeconds(30);
 
@@ -93,7 +69,7 @@ public class TenantCa {
 
     private record Anchors(List<Ca> cas, long loadedAt) {}
 
-    private final Config config;
+    private final CaConfig config;
     private final EntityManager em;
     private final HsmCrypto hsm;
     private final TenantKeyService keys;
@@ -105,7 +81,7 @@ public class TenantCa {
     private final Revocations revocations;
 
     TenantCa(
-            Config config,
+            CaConfig config,
             EntityManager em,
             HsmCrypto hsm,
             TenantKeyService keys,

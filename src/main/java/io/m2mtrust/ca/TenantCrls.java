@@ -21,12 +21,12 @@ import java.util.List;
 @ApplicationScoped
 public class TenantCrls {
 
-    private final TenantCa.Config config;
+    private final CaConfig config;
     private final EntityManager em;
     private final HsmCrypto hsm;
     private final TenantCa ca;
 
-    TenantCrls(TenantCa.Config config, EntityManager em, HsmCrypto hsm, TenantCa ca) {
+    TenantCrls(CaConfig config, EntityManager em, HsmCrypto hsm, TenantCa ca) {
         this.config = config;
         this.em = em;
         this.hsm = hsm;
