@@ -9,10 +9,10 @@ import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.Pkcs11Token;
 import io.m2mtrust.keys.KeyVersionInfo;
 import io.m2mtrust.keys.KeyVersionRepository;
-import io.m2mtrust.onboarding.TenantService;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.Tenant;
+import io.m2mtrust.tenant.Tenants;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
@@ -59,13 +59,13 @@ public class ConsoleOperationsResource {
     private final ConsoleSupport support;
     private final Pkcs11Token token;
     private final KeyVersionRepository versions;
-    private final TenantService tenants;
     private final HsmActivity activity;
 
     @jakarta.inject.Inject
     CertificateResource certificateApi;
 
     private final TenantCrls tenantCrls;
+    private final Tenants tenantRows;
 
     ConsoleOperationsResource(
             TenantDoor door,
@@ -74,9 +74,10 @@ public class ConsoleOperationsResource {
             ConsoleSupport support,
             Pkcs11Token token,
             KeyVersionRepository versions,
-            TenantService tenants,
             HsmActivity activity,
-            TenantCrls tenantCrls) {
+            TenantCrls tenantCrls,
+            Tenants tenantRows) {
+        this.tenantRows = tenantRows;
         this.tenantCrls = tenantCrls;
         this.door = door;
         this.ca = ca;
@@ -84,7 +85,6 @@ public class ConsoleOperationsResource {
         this.support = support;
         this.token = token;
         this.versions = versions;
-        this.tenants = tenants;
         this.activity = activity;
     }
 
@@ -179,7 +179,7 @@ public class ConsoleOperationsResource {
             }
         }
         List<TenantKeys> keys = QuarkusTransaction.requiringNew()
-                .call(() -> tenants.list(null).stream()
+                .call(() -> tenantRows.list(null).stream()
                         .filter(t -> t.status != Tenant.Status.DELETED)
                         .map(t -> new TenantKeys(t.id, versions.infos(t.id)))
                         .toList());

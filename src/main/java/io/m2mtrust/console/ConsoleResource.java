@@ -14,6 +14,7 @@ import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.Tenant;
 import io.m2mtrust.tenant.TenantIds;
+import io.m2mtrust.tenant.Tenants;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.quarkus.qute.TemplateInstance;
@@ -72,6 +73,7 @@ public class ConsoleResource {
     private final AuditLog audit;
     private final EntityManager em;
     private final ConsoleSupport support;
+    private final Tenants tenantRows;
 
     ConsoleResource(
             SecurityIdentity identity,
@@ -81,7 +83,9 @@ public class ConsoleResource {
             PolicyService policies,
             AuditLog audit,
             EntityManager em,
-            ConsoleSupport support) {
+            ConsoleSupport support,
+            Tenants tenantRows) {
+        this.tenantRows = tenantRows;
         this.support = support;
         this.identity = identity;
         this.access = access;
@@ -118,7 +122,7 @@ public class ConsoleResource {
         if (!access.isPlatformAdmin()) {
             return start();
         }
-        List<Tenant> all = tenants.list(null);
+        List<Tenant> all = tenantRows.list(null);
         String csrf = ConsoleCsrf.newToken();
         return Response.ok(tenantsPage
                         .data("viewer", viewer(null))

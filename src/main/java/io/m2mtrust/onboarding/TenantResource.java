@@ -4,6 +4,7 @@ import io.m2mtrust.common.ETags;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.tenant.Tenant;
 import io.m2mtrust.tenant.TenantIds;
+import io.m2mtrust.tenant.Tenants;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
@@ -33,8 +34,10 @@ public class TenantResource {
 
     private final TenantService tenants;
     private final AdminAccess access;
+    private final Tenants tenantRows;
 
-    TenantResource(TenantService tenants, AdminAccess access) {
+    TenantResource(TenantService tenants, AdminAccess access, Tenants tenantRows) {
+        this.tenantRows = tenantRows;
         this.tenants = tenants;
         this.access = access;
     }
@@ -43,11 +46,11 @@ public class TenantResource {
     @Operation(summary = "List tenants: all for platform-admin, one's own otherwise")
     public List<TenantDtos.TenantView> list() {
         if (access.isPlatformAdmin()) {
-            return tenants.list(null).stream().map(TenantDtos.TenantView::of).toList();
+            return tenantRows.list(null).stream().map(TenantDtos.TenantView::of).toList();
         }
         String own = access.boundTenant().orElse("-"); // "-" names no tenant: require() answers 403
         access.require(own, AdminAccess.Need.READ);
-        return tenants.list(own).stream().map(TenantDtos.TenantView::of).toList();
+        return tenantRows.list(own).stream().map(TenantDtos.TenantView::of).toList();
     }
 
     @POST
@@ -70,7 +73,7 @@ public class TenantResource {
     public Response get(@PathParam("tenant") String id) {
         TenantIds.require(id);
         access.require(id, AdminAccess.Need.READ);
-        Tenant t = tenants.get(id);
+        Tenant t = tenantRows.get(id);
         return Response.ok(TenantDtos.TenantView.of(t)).tag(ETags.of(t.version)).build();
     }
 

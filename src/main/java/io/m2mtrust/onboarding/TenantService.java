@@ -259,22 +259,8 @@ public class TenantService {
         }
     }
 
-    /** The tenant, whatever its status; 404 if it never existed. */
-    public Tenant get(String id) {
-        return tenants.get(id);
-    }
-
-    /** A tenant whose keys and policy still exist; 410 for a deleted (crypto-shredded) tenant. */
-    public Tenant requireLive(String id) {
-        return tenants.requireLive(id);
-    }
-
-    public List<Tenant> list(String onlyIdOrNull) {
-        return tenants.list(onlyIdOrNull);
-    }
-
     public Tenant update(String id, TenantDtos.UpdateTenant req, String ifMatch, String actor) {
-        requireLive(id);
+        tenants.requireLive(id);
         Tenant t = audit.auditRefusals(
                 id, actor, "tenant.update", "tenant/" + id, () -> updateChecked(id, req, ifMatch, actor));
         // suspension disables the tenant's Keycloak users, re-activation enables the same ones again; the tenant's
@@ -285,7 +271,7 @@ public class TenantService {
 
     private Tenant updateChecked(String id, TenantDtos.UpdateTenant req, String ifMatch, String actor) {
         return QuarkusTransaction.requiringNew().call(() -> {
-            Tenant t = requireLive(id);
+            Tenant t = tenants.requireLive(id);
             tenants.lockOptimistic(t);
             ETags.requireMatch(ifMatch, t.version);
             if (req.status() != Tenant.Status.ACTIVE && req.status() != Tenant.Status.SUSPENDED) {
@@ -312,7 +298,7 @@ public class TenantService {
     /** Tombstones the tenant, then destroys its HSM keys. Returns the number of HSM objects destroyed. */
     public int delete(String id, String actor) {
         QuarkusTransaction.requiringNew().run(() -> {
-            Tenant t = requireLive(id);
+            Tenant t = tenants.requireLive(id);
             tenants.lockPessimistic(t);
             audit.append(
                     id,

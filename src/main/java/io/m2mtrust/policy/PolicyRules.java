@@ -19,7 +19,8 @@ public final class PolicyRules {
     public static final Set<Integer> KNOWN_SUIDS =
             Set.of(10, 11, 12, 13, 14, 15, 21, 22, 23, 24, 25, 32, 33, 34, 35, 40, 41, 42, 43, 44, 45);
 
-    public static final Set<String> KNOWN_JOSE_ALGS = Set.of(
+    /** Every JOSE algorithm a policy may allow, in the order the default policy lists them. */
+    static final List<String> JOSE_ALGS_IN_ORDER = List.of(
             "dir",
             "A128KW",
             "A192KW",
@@ -38,7 +39,11 @@ public final class PolicyRules {
             "RS384",
             "RS512");
 
-    public static final Set<String> KNOWN_JOSE_ENCS = Set.of("A128GCM", "A192GCM", "A256GCM");
+    public static final Set<String> KNOWN_JOSE_ALGS = Set.copyOf(JOSE_ALGS_IN_ORDER);
+
+    static final List<String> JOSE_ENCS_IN_ORDER = List.of("A128GCM", "A192GCM", "A256GCM");
+
+    public static final Set<String> KNOWN_JOSE_ENCS = Set.copyOf(JOSE_ENCS_IN_ORDER);
 
     /** TS-0003 §10.2: the PSK suite is mandatory to implement; the certificate suite for ECDHE_ECDSA; GCM variants optional. */
     public static final Set<String> KNOWN_TLS_SUITES = Set.of(
@@ -50,25 +55,8 @@ public final class PolicyRules {
     public static PolicyDocument defaults() {
         return new PolicyDocument(
                 KNOWN_SUIDS.stream().sorted().toList(),
-                List.of(
-                        "dir",
-                        "A128KW",
-                        "A192KW",
-                        "A256KW",
-                        "ECDH-ES+A128KW",
-                        "ECDH-ES+A192KW",
-                        "ECDH-ES+A256KW",
-                        "RSA-OAEP-256",
-                        "HS256",
-                        "HS384",
-                        "HS512",
-                        "ES256",
-                        "ES384",
-                        "ES512",
-                        "RS256",
-                        "RS384",
-                        "RS512"),
-                List.of("A128GCM", "A192GCM", "A256GCM"),
+                JOSE_ALGS_IN_ORDER,
+                JOSE_ENCS_IN_ORDER,
                 List.of("TLS_PSK_WITH_AES_128_CBC_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256"),
                 86_400L,
                 31_536_000L,

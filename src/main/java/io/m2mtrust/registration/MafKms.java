@@ -1,7 +1,6 @@
 package io.m2mtrust.registration;
 
 import io.m2mtrust.common.SecretBytes;
-import io.m2mtrust.keys.KeySealer;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
 
@@ -20,23 +19,16 @@ public class MafKms {
     public record OpenedKm(String clientId, SecretBytes km, Instant kmExpiresAt, String keId) {}
 
     private final EntityManager em;
-    private final KeySealer sealer;
+    private final RegistrationProcedures procedures;
 
-    MafKms(EntityManager em, KeySealer sealer) {
+    MafKms(EntityManager em, RegistrationProcedures procedures) {
         this.em = em;
-        this.sealer = sealer;
+        this.procedures = procedures;
     }
 
     /** The live Km named {@code kmId}, opened; empty when unknown, expired or its registration expired. */
     public Optional<OpenedKm> openLive(String tenantId, String kmId) {
-        return live(tenantId, kmId)
-                .map(r -> new OpenedKm(
-                        r.clientId,
-                        sealer.open(
-                                new KeySealer.SealContext(r.tenantId, r.kmId, RegistrationProcedures.KM_SEAL_PURPOSE),
-                                r.sealedKm),
-                        r.kmExpiresAt,
-                        r.keId));
+        return live(tenantId, kmId).map(r -> new OpenedKm(r.clientId, procedures.openKm(r), r.kmExpiresAt, r.keId));
     }
 
     /** Who holds the live Km named {@code kmId}, without opening it. */

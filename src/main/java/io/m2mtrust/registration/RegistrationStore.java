@@ -83,12 +83,7 @@ public class RegistrationStore {
                 .setParameter(1, tenantId)
                 .setParameter(2, sourceRegId)
                 .getResultStream()
-                .map(k -> new RegisteredKeySummary(
-                        k.registrar.name(),
-                        k.relativeKeyId + "@" + k.registrar.fqdn(fqdns, tenantId),
-                        k.suid,
-                        List.of(k.targetIds),
-                        k.expiresAt))
+                .map(this::summary)
                 .toList();
     }
 
@@ -101,13 +96,17 @@ public class RegistrationStore {
                 .setParameter(2, sourceClientId)
                 .setMaxResults(max)
                 .getResultStream()
-                .map(k -> new RegisteredKeySummary(
-                        k.registrar.name(),
-                        k.relativeKeyId + "@" + k.registrar.fqdn(fqdns, tenantId),
-                        k.suid,
-                        List.of(k.targetIds),
-                        k.expiresAt))
+                .map(this::summary)
                 .toList();
+    }
+
+    private RegisteredKeySummary summary(KeyRegistration k) {
+        return new RegisteredKeySummary(
+                k.registrar.name(),
+                k.relativeKeyId + "@" + k.registrar.fqdn(fqdns, k.tenantId),
+                k.suid,
+                List.of(k.targetIds),
+                k.expiresAt);
     }
 
     private RegistrationSummary summary(ClientRegistration r) {
