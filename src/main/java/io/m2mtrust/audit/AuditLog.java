@@ -6,7 +6,6 @@ import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.HsmKeyNotFoundException;
 import io.m2mtrust.hsm.HsmUnavailableException;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
 import jakarta.transaction.Transactional;
 import org.jboss.logging.Logger;
 
@@ -15,9 +14,7 @@ import java.security.MessageDigest;
 import java.security.Signature;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Appends to and verifies the per-tenant audit hash chains.
@@ -37,12 +34,12 @@ public class AuditLog {
         DENIED
     }
 
-    private final EntityManager em;
+    private final AuditStore store;
     private final HsmCrypto crypto;
     private final AuditSigningKeys keyVersions;
 
-    AuditLog(EntityManager em, HsmCrypto crypto, AuditSigningKeys keyVersions) {
-        this.em = em;
+    AuditLog(AuditStore store, HsmCrypto crypto, AuditSigningKeys keyVersions) {
+        this.store = store;
         this.crypto = crypto;
         this.keyVersions = keyVersions;
     }
@@ -50,14 +47,8 @@ public class AuditLog {
     /** Appends within the current transaction (required). */
     @Transactional(Transactional.TxType.MANDATORY)
     public AuditEvent append(String chain, String actor, String action, String target, Outcome outcome, String detail) {
-        em.createNativeQuery("select count(*) from (select pg_advisory_xact_lock(hashtextextended(?1, 7301))) l")
-                .setParameter(1, chain)
-                .getSingleResult();
-        List<AuditEvent> heads = em.createQuery("from AuditEvent where chain = ?1 order by seq desc", AuditEvent.class)
-                .setParameter(1, chain)
-                .setMaxResults(1)
-                .getResultList();
-        AuditEvent head = heads.isEmpty() ? null : heads.get(0);
+        store.lockChain(chain);
+        AuditEvent head = store.head(chain).orElse(null);
         AuditEvent e = new AuditEvent();
         e.chain = chain;
         e.seq = head == null ? 1 : head.seq + 1;
@@ -69,7 +60,7 @@ public class AuditLog {
         e.outcome = outcome.name();
         e.detail = truncate(detail, 1000);
         e.hash = AuditChainHash.of(e);
-        em.persist(e);
+        store.insert(e);
         signHead(chain, e.seq, e.hash);
         return e;
     }
@@ -112,7 +103,7 @@ public class AuditLog {
         s.keyLabel = key.value();
         s.signature = crypto.signEcdsaP256(key, AuditChainHash.headStatement(chain, seq, hash));
         s.signedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        em.persist(s);
+        store.insert(s);
     }
 
     /** Walks the whole chain, recomputing every link, then checks the newest head signature. */
@@ -123,14 +114,8 @@ public class AuditLog {
         long count = 0;
         final int pageSize = 1000;
         while (true) {
-            List<AuditEvent> batch = em.createQuery(
-                            "from AuditEvent where chain = ?1 and seq >= ?2 order by seq", AuditEvent.class)
-                    .setParameter(1, chain)
-                    .setParameter(2, expectedSeq)
-                    .setMaxResults(pageSize)
-                    .getResultList();
+            List<AuditEvent> batch = store.pageFrom(chain, expectedSeq, pageSize);
             for (AuditEvent e : batch) {
-                em.detach(e);
                 String broken = null;
                 if (e.seq != expectedSeq) {
                     broken = "sequence gap: expected " + expectedSeq + ", found " + e.seq;
@@ -153,15 +138,10 @@ public class AuditLog {
         if (count == 0) {
             return ChainVerification.intact(chain, 0, null, null, null);
         }
-        List<AuditHeadSignature> sigs = em.createQuery(
-                        "from AuditHeadSignature where chain = ?1 order by seq desc", AuditHeadSignature.class)
-                .setParameter(1, chain)
-                .setMaxResults(1)
-                .getResultList();
-        if (sigs.isEmpty()) {
+        AuditHeadSignature s = store.newestSignature(chain).orElse(null);
+        if (s == null) {
             return ChainVerification.intact(chain, count, count, false, null);
         }
-        AuditHeadSignature s = sigs.get(0);
         boolean valid = s.seq == count && MessageDigest.isEqual(s.hash, prev) && verifySignature(s);
         if (!valid) {
             return ChainVerification.broken(chain, count, s.seq, "head signature does not verify");
@@ -206,11 +186,7 @@ public class AuditLog {
 
     @Transactional(Transactional.TxType.SUPPORTS)
     public List<AuditEvent> list(String chain, long afterSeq, int limit) {
-        return em.createQuery("from AuditEvent where chain = ?1 and seq > ?2 order by seq", AuditEvent.class)
-                .setParameter(1, chain)
-                .setParameter(2, afterSeq)
-                .setMaxResults(limit)
-                .getResultList();
+        return store.after(chain, afterSeq, limit);
     }
 
     /**
@@ -220,25 +196,9 @@ public class AuditLog {
     @Transactional(Transactional.TxType.SUPPORTS)
     public List<AuditResource.AuditEventView> search(
             String chain, String actionPrefix, String outcome, Long beforeSeq, int limit) {
-        StringBuilder q = new StringBuilder("from AuditEvent where chain = :chain");
-        Map<String, Object> params = new LinkedHashMap<>();
-        params.put("chain", chain);
-        if (actionPrefix != null && !actionPrefix.isBlank()) {
-            q.append(" and action like :action");
-            params.put("action", actionPrefix.trim().replace("%", "") + "%");
-        }
-        if (outcome != null) {
-            q.append(" and outcome = :outcome");
-            params.put("outcome", outcome);
-        }
-        if (beforeSeq != null) {
-            q.append(" and seq < :before");
-            params.put("before", beforeSeq);
-        }
-        var query = em.createQuery(q.append(" order by seq desc").toString(), AuditEvent.class)
-                .setMaxResults(limit);
-        params.forEach(query::setParameter);
-        return query.getResultStream().map(AuditResource.AuditEventView::of).toList();
+        return store.search(chain, actionPrefix, outcome, beforeSeq, limit).stream()
+                .map(AuditResource.AuditEventView::of)
+                .toList();
     }
 
     private static String truncate(String s, int max) {

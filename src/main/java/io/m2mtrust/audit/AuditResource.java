@@ -3,7 +3,7 @@ package io.m2mtrust.audit;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.tenant.TenantIds;
-import io.m2mtrust.tenant.Tenants;
+import io.m2mtrust.tenant.TenantStore;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -48,10 +48,10 @@ public class AuditResource {
     }
 
     private final AuditLog audit;
-    private final Tenants tenants;
+    private final TenantStore tenants;
     private final AdminAccess access;
 
-    AuditResource(AuditLog audit, Tenants tenants, AdminAccess access) {
+    AuditResource(AuditLog audit, TenantStore tenants, AdminAccess access) {
         this.audit = audit;
         this.tenants = tenants;
         this.access = access;

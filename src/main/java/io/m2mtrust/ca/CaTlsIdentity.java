@@ -11,7 +11,7 @@ import io.m2mtrust.security.Revocation;
 import io.m2mtrust.security.RevocationEffects;
 import io.m2mtrust.security.RevocationListener;
 import io.m2mtrust.tenant.DeviceFqdns;
-import io.m2mtrust.tenant.Tenants;
+import io.m2mtrust.tenant.TenantStore;
 import io.m2mtrust.tls.CertificateAuthentication;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -43,8 +43,9 @@ public class CaTlsIdentity implements CertificateAuthentication, RevocationListe
     private final TenantKeyService keys;
     private final AuditLog audit;
     private final DeviceFqdns fqdns;
-    private final Tenants tenantRows;
+    private final TenantStore tenantRows;
     private final TenantCa ca;
+    private final CertificateStore store;
 
     CaTlsIdentity(
             CaConfig config,
@@ -53,8 +54,10 @@ public class CaTlsIdentity implements CertificateAuthentication, RevocationListe
             TenantKeyService keys,
             AuditLog audit,
             DeviceFqdns fqdns,
-            Tenants tenantRows,
-            TenantCa ca) {
+            TenantStore tenantRows,
+            TenantCa ca,
+            CertificateStore store) {
+        this.store = store;
         this.config = config;
         this.em = em;
         this.hsm = hsm;
@@ -115,13 +118,7 @@ public class CaTlsIdentity implements CertificateAuthentication, RevocationListe
         return QuarkusTransaction.requiringNew().call(() -> {
             tenantRows.lockForUpdate(tenantId); // one replica issues; the others find its certificate
             Instant now = Instant.now();
-            for (IssuedCertificate c : em.createQuery(
-                            "from IssuedCertificate where tenantId = ?1 and kind = ?2 and status = ?3",
-                            IssuedCertificate.class)
-                    .setParameter(1, tenantId)
-                    .setParameter(2, IssuedCertificate.Kind.SERVER)
-                    .setParameter(3, IssuedCertificate.Status.VALID)
-                    .getResultList()) {
+            for (IssuedCertificate c : store.validServerCertificates(tenantId)) {
                 Instant renewAfter = c.notAfter.minus(
                         Duration.between(c.notBefore, c.notAfter).dividedBy(3));
                 if (c.subjectId.equals(names)

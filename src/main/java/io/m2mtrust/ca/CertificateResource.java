@@ -103,8 +103,16 @@ public class CertificateResource {
     private final AdminAccess access;
     private final EntityManager em;
     private final TenantCrls crls;
+    private final CertificateStore store;
 
-    CertificateResource(TenantCa ca, TenantDoor door, AdminAccess access, EntityManager em, TenantCrls crls) {
+    CertificateResource(
+            TenantCa ca,
+            TenantDoor door,
+            AdminAccess access,
+            EntityManager em,
+            TenantCrls crls,
+            CertificateStore store) {
+        this.store = store;
         this.crls = crls;
         this.ca = ca;
         this.door = door;
@@ -161,16 +169,7 @@ public class CertificateResource {
             throw ApiProblem.badRequest("validation", "status must be VALID, REVOKED or SUPERSEDED");
         }
         return QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery(
-                                "from IssuedCertificate where tenantId = ?1 and (?2 is null or status = ?2) and (?3 is null or subjectId = ?3) "
-                                        + "order by issuedAt desc, serial",
-                                IssuedCertificate.class)
-                        .setParameter(1, tenant)
-                        .setParameter(2, st)
-                        .setParameter(3, subject)
-                        .setFirstResult(offset)
-                        .setMaxResults(limit)
-                        .getResultStream()
+                .call(() -> store.page(tenant, st, subject, offset, limit).stream()
                         .map(c -> CertificateView.of(c, false))
                         .toList());
     }

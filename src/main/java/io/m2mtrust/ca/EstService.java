@@ -47,8 +47,10 @@ public class EstService {
     private final EnrolmentGroupService groups;
     private final EntityManager em;
     private final AuditLog audit;
+    private final CertificateStore store;
 
-    EstService(TenantCa ca, EnrolmentGroupService groups, EntityManager em, AuditLog audit) {
+    EstService(TenantCa ca, EnrolmentGroupService groups, EntityManager em, AuditLog audit, CertificateStore store) {
+        this.store = store;
         this.ca = ca;
         this.groups = groups;
         this.em = em;
@@ -196,14 +198,7 @@ public class EstService {
                 return groups.certificateSubject(
                         tenantId, kpm.get().groupId(), kpm.get().deviceId());
             }
-            return em.createQuery(
-                            "from IssuedCertificate where tenantId = ?1 and kind = ?2 and subjectId = ?3 and status = ?4",
-                            IssuedCertificate.class)
-                    .setParameter(1, tenantId)
-                    .setParameter(2, IssuedCertificate.Kind.CLIENT)
-                    .setParameter(3, clientId)
-                    .setParameter(4, IssuedCertificate.Status.VALID)
-                    .getResultStream()
+            return store.validClientCertificates(tenantId, clientId, false).stream()
                     .findFirst()
                     .map(c -> new CertificateSubject(c.subjectType, c.subjectId));
         });

@@ -1,7 +1,7 @@
 package io.m2mtrust.ca;
 
 import io.m2mtrust.audit.AuditLog;
-import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
+import io.m2mtrust.ca.CertificateStore.CertificateSummary;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.common.SubjectType;
 import io.m2mtrust.hsm.AsymmetricKeyType;
@@ -14,7 +14,7 @@ import io.m2mtrust.keys.TenantKeyService;
 import io.m2mtrust.security.CertificateRevoked;
 import io.m2mtrust.security.Revocations;
 import io.m2mtrust.tenant.DeviceFqdns;
-import io.m2mtrust.tenant.Tenants;
+import io.m2mtrust.tenant.TenantStore;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -77,8 +77,9 @@ public class TenantCa {
     private final AuditLog audit;
     private final DeviceFqdns fqdns;
     private final Map<String, Anchors> anchors = new ConcurrentHashMap<>();
-    private final Tenants tenantRows;
+    private final TenantStore tenantRows;
     private final Revocations revocations;
+    private final CertificateStore store;
 
     TenantCa(
             CaConfig config,
@@ -88,8 +89,10 @@ public class TenantCa {
             KeyVersionRepository versions,
             AuditLog audit,
             DeviceFqdns fqdns,
-            Tenants tenantRows,
-            Revocations revocations) {
+            TenantStore tenantRows,
+            Revocations revocations,
+            CertificateStore store) {
+        this.store = store;
         this.revocations = revocations;
         this.tenantRows = tenantRows;
         this.config = config;
@@ -209,12 +212,12 @@ public class TenantCa {
      * the request (CSR policy, authorisation).
      */
     public CertificateSummary issue(String tenantId, IssueRequest req, String actor) {
-        return IssuedCertificates.summary(issueRow(tenantId, req, actor, false));
+        return CertificateStore.summary(issueRow(tenantId, req, actor, false));
     }
 
     /** {@link #issueRow}, answered as others see a certificate. */
     public CertificateSummary issue(String tenantId, IssueRequest req, String actor, boolean esdataKey) {
-        return IssuedCertificates.summary(issueRow(tenantId, req, actor, esdataKey));
+        return CertificateStore.summary(issueRow(tenantId, req, actor, esdataKey));
     }
 
     /**
@@ -237,15 +240,7 @@ public class TenantCa {
         Ca ca = current(tenantId, actor);
         return QuarkusTransaction.requiringNew().call(() -> {
             // serialise issuing per subject: the partial unique index makes a concurrent twin fail instead
-            List<IssuedCertificate> previous = em.createQuery(
-                            "from IssuedCertificate where tenantId = ?1 and kind = ?2 and subjectId = ?3 and status = ?4",
-                            IssuedCertificate.class)
-                    .setParameter(1, tenantId)
-                    .setParameter(2, IssuedCertificate.Kind.CLIENT)
-                    .setParameter(3, req.subjectId())
-                    .setParameter(4, IssuedCertificate.Status.VALID)
-                    .setLockMode(jakarta.persistence.LockModeType.PESSIMISTIC_WRITE)
-                    .getResultList();
+            List<IssuedCertificate> previous = store.validClientCertificates(tenantId, req.subjectId(), true);
             Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
             Instant notAfter = Certificates.min(
                     now.plus(config.certificateLifetime()),
@@ -418,10 +413,7 @@ public class TenantCa {
     }
 
     void markCrlStale(String tenantId, int caVersion) {
-        em.createNativeQuery("update tenant_crl set der = null where tenant_id = ?1 and ca_version = ?2")
-                .setParameter(1, tenantId)
-                .setParameter(2, caVersion)
-                .executeUpdate();
+        store.markCrlStale(tenantId, caVersion);
     }
 
     /** DER subject names of the CAs whose certificates the tenant accepts. */

@@ -4,7 +4,6 @@ import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.hsm.HsmCrypto;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
 import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.Extension;
@@ -15,20 +14,19 @@ import java.math.BigInteger;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Date;
-import java.util.List;
 
 /** The tenant CA's CRLs (RFC 5280 §5): one per CA version, re-signed in the HSM when stale, numbers only growing. */
 @ApplicationScoped
 public class TenantCrls {
 
     private final CaConfig config;
-    private final EntityManager em;
     private final HsmCrypto hsm;
     private final TenantCa ca;
+    private final CertificateStore store;
 
-    TenantCrls(CaConfig config, EntityManager em, HsmCrypto hsm, TenantCa ca) {
+    TenantCrls(CaConfig config, HsmCrypto hsm, TenantCa ca, CertificateStore store) {
+        this.store = store;
         this.config = config;
-        this.em = em;
         this.hsm = hsm;
         this.ca = ca;
     }
@@ -43,36 +41,16 @@ public class TenantCrls {
                 .findFirst()
                 .orElseThrow(() -> ApiProblem.notFound("CA version " + caVersion));
         return QuarkusTransaction.requiringNew().call(() -> {
-            em.createNativeQuery(
-                            "insert into tenant_crl (tenant_id, ca_version, crl_number) values (?1, ?2, 0) on conflict do nothing")
-                    .setParameter(1, tenantId)
-                    .setParameter(2, caVersion)
-                    .executeUpdate();
-            Object[] row = (Object[]) em.createNativeQuery(
-                            "select crl_number, der, next_update from tenant_crl where tenant_id = ?1 and ca_version = ?2 for update")
-                    .setParameter(1, tenantId)
-                    .setParameter(2, caVersion)
-                    .getSingleResult();
-            long number = ((Number) row[0]).longValue();
-            byte[] der = (byte[]) row[1];
+            CertificateStore.CrlRow row = store.lockCrl(tenantId, caVersion);
             Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-            Instant nextUpdate = row[2] == null ? null : Certificates.toInstant(row[2]);
-            if (der != null
-                    && nextUpdate != null
-                    && nextUpdate.minus(config.crlValidity().dividedBy(2)).isAfter(now)) {
-                return der;
+            if (row.der() != null
+                    && row.nextUpdate() != null
+                    && row.nextUpdate().minus(config.crlValidity().dividedBy(2)).isAfter(now)) {
+                return row.der();
             }
-            long next = number + 1;
+            long next = row.number() + 1;
             byte[] signed = signCrl(tenantId, caCert, next, now);
-            em.createNativeQuery(
-                            "update tenant_crl set crl_number = ?3, der = ?4, this_update = ?5, next_update = ?6 where tenant_id = ?1 and ca_version = ?2")
-                    .setParameter(1, tenantId)
-                    .setParameter(2, caVersion)
-                    .setParameter(3, next)
-                    .setParameter(4, signed)
-                    .setParameter(5, now)
-                    .setParameter(6, now.plus(config.crlValidity()))
-                    .executeUpdate();
+            store.storeCrl(tenantId, caVersion, next, signed, now, now.plus(config.crlValidity()));
             return signed;
         });
     }
@@ -84,15 +62,7 @@ public class TenantCrls {
                             issuer.certificate().getSubjectX500Principal().getEncoded()),
                     Date.from(now));
             b.setNextUpdate(Date.from(now.plus(config.crlValidity())));
-            List<IssuedCertificate> revoked = em.createQuery(
-                            "from IssuedCertificate where tenantId = ?1 and caVersion = ?2 and status <> ?3 and notAfter > ?4 order by revokedAt",
-                            IssuedCertificate.class)
-                    .setParameter(1, tenantId)
-                    .setParameter(2, issuer.version())
-                    .setParameter(3, IssuedCertificate.Status.VALID)
-                    .setParameter(4, now)
-                    .getResultList();
-            for (IssuedCertificate c : revoked) {
+            for (IssuedCertificate c : store.revokedUnexpired(tenantId, issuer.version(), now)) {
                 b.addCRLEntry(
                         new BigInteger(c.serial, 16),
                         Date.from(c.revokedAt),

@@ -12,7 +12,7 @@ import io.m2mtrust.keys.KeyVersionRepository;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.Tenant;
-import io.m2mtrust.tenant.Tenants;
+import io.m2mtrust.tenant.TenantStore;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
@@ -65,7 +65,7 @@ public class ConsoleOperationsResource {
     CertificateResource certificateApi;
 
     private final TenantCrls tenantCrls;
-    private final Tenants tenantRows;
+    private final TenantStore tenantRows;
 
     ConsoleOperationsResource(
             TenantDoor door,
@@ -76,7 +76,7 @@ public class ConsoleOperationsResource {
             KeyVersionRepository versions,
             HsmActivity activity,
             TenantCrls tenantCrls,
-            Tenants tenantRows) {
+            TenantStore tenantRows) {
         this.tenantRows = tenantRows;
         this.tenantCrls = tenantCrls;
         this.door = door;

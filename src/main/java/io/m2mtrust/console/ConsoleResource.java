@@ -14,12 +14,11 @@ import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.Tenant;
 import io.m2mtrust.tenant.TenantIds;
-import io.m2mtrust.tenant.Tenants;
+import io.m2mtrust.tenant.TenantStore;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.quarkus.qute.TemplateInstance;
 import io.quarkus.security.identity.SecurityIdentity;
-import jakarta.persistence.EntityManager;
 import jakarta.ws.rs.CookieParam;
 import jakarta.ws.rs.FormParam;
 import jakarta.ws.rs.GET;
@@ -71,9 +70,8 @@ public class ConsoleResource {
     private final TenantService tenants;
     private final PolicyService policies;
     private final AuditLog audit;
-    private final EntityManager em;
     private final ConsoleSupport support;
-    private final Tenants tenantRows;
+    private final TenantStore tenantRows;
 
     ConsoleResource(
             SecurityIdentity identity,
@@ -82,9 +80,8 @@ public class ConsoleResource {
             TenantService tenants,
             PolicyService policies,
             AuditLog audit,
-            EntityManager em,
             ConsoleSupport support,
-            Tenants tenantRows) {
+            TenantStore tenantRows) {
         this.tenantRows = tenantRows;
         this.support = support;
         this.identity = identity;
@@ -93,7 +90,6 @@ public class ConsoleResource {
         this.tenants = tenants;
         this.policies = policies;
         this.audit = audit;
-        this.em = em;
     }
 
     private static boolean notBlank(String s) {

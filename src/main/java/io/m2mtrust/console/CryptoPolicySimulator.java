@@ -1,7 +1,7 @@
 package io.m2mtrust.console;
 
-import io.m2mtrust.ca.IssuedCertificates;
-import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
+import io.m2mtrust.ca.CertificateStore;
+import io.m2mtrust.ca.CertificateStore.CertificateSummary;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.KeyPurpose;
 import io.m2mtrust.keys.KeyVersionRepository;
@@ -17,7 +17,6 @@ import io.m2mtrust.registration.RegistrationStore.RegisteredKeySummary;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -53,28 +52,25 @@ public class CryptoPolicySimulator {
             List<Candidate> candidates,
             List<String> notes) {}
 
-    private final EntityManager em;
     private final KeySources keys;
     private final PolicyService policies;
     private final KeyVersionRepository versions;
     private final DeviceFqdns fqdns;
-    private final IssuedCertificates certificates;
+    private final CertificateStore certificates;
     private final ProxyService proxy;
     private final RegistrationStore registrations;
 
     CryptoPolicySimulator(
-            EntityManager em,
             KeySources keys,
             PolicyService policies,
             KeyVersionRepository versions,
             DeviceFqdns fqdns,
-            IssuedCertificates certificates,
+            CertificateStore certificates,
             ProxyService proxy,
             RegistrationStore registrations) {
         this.registrations = registrations;
         this.proxy = proxy;
         this.certificates = certificates;
-        this.em = em;
         this.keys = keys;
         this.policies = policies;
         this.versions = versions;

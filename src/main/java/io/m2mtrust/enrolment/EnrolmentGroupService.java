@@ -9,7 +9,7 @@ import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.Pkcs11Token;
 import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.tenant.DeviceFqdns;
-import io.m2mtrust.tenant.Tenants;
+import io.m2mtrust.tenant.TenantStore;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -34,7 +34,8 @@ public class EnrolmentGroupService {
     private final KpmDerivation kpm;
     private final DeviceFqdns fqdns;
     private final PolicyService policies;
-    private final Tenants tenantRows;
+    private final TenantStore tenantRows;
+    private final EnrolmentGroupStore store;
 
     EnrolmentGroupService(
             EntityManager em,
@@ -43,7 +44,9 @@ public class EnrolmentGroupService {
             KpmDerivation kpm,
             DeviceFqdns fqdns,
             PolicyService policies,
-            Tenants tenantRows) {
+            TenantStore tenantRows,
+            EnrolmentGroupStore store) {
+        this.store = store;
         this.tenantRows = tenantRows;
         this.em = em;
         this.token = token;
@@ -102,16 +105,11 @@ public class EnrolmentGroupService {
     }
 
     public List<EnrolmentGroup> list(String tenantId) {
-        return em.createQuery("from EnrolmentGroup where tenantId = ?1 order by id", EnrolmentGroup.class)
-                .setParameter(1, tenantId)
-                .getResultList();
+        return store.groups(tenantId);
     }
 
     public List<GroupKey> keys(String tenantId, String groupId) {
-        return em.createQuery("from GroupKey where tenantId = ?1 and groupId = ?2 order by epoch", GroupKey.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, groupId)
-                .getResultList();
+        return store.keys(tenantId, groupId);
     }
 
     /** Adds explicit devices; ids already present are left as they are. Returns how many were new. */
@@ -126,14 +124,7 @@ public class EnrolmentGroupService {
                     int added = 0;
                     Instant now = now();
                     for (String d : deviceIds) {
-                        added += em.createNativeQuery(
-                                        "insert into enrolment_device (tenant_id, group_id, device_id, status, created_at, updated_at) "
-                                                + "values (?1, ?2, ?3, 'ALLOWED', ?4, ?4) on conflict do nothing")
-                                .setParameter(1, tenantId)
-                                .setParameter(2, groupId)
-                                .setParameter(3, d)
-                                .setParameter(4, now)
-                                .executeUpdate();
+                        added += store.addDevice(tenantId, groupId, d, now) ? 1 : 0;
                     }
                     audit.append(
                             tenantId,
@@ -269,16 +260,7 @@ public class EnrolmentGroupService {
     }
 
     private boolean inRange(String tenantId, String groupId, String deviceId) {
-        List<EnrolmentRange> candidates = em.createQuery(
-                        "from EnrolmentRange where tenantId = ?1 and groupId = ?2 and length(prefix) <= ?3 "
-                                + "and substring(?4, 1, length(prefix)) = prefix",
-                        EnrolmentRange.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, groupId)
-                .setParameter(3, deviceId.length())
-                .setParameter(4, deviceId)
-                .getResultList();
-        return candidates.stream().anyMatch(r -> r.contains(deviceId));
+        return store.rangesWithPrefixOf(tenantId, groupId, deviceId).stream().anyMatch(r -> r.contains(deviceId));
     }
 
     /** One page of a group's devices (rows with state: listed, denied, exported), and where the next page starts. */
@@ -293,32 +275,7 @@ public class EnrolmentGroupService {
             String tenantId, String groupId, String prefix, EnrolmentDevice.Status status, String after, int limit) {
         return QuarkusTransaction.requiringNew().call(() -> {
             get(tenantId, groupId);
-            StringBuilder q = new StringBuilder("from EnrolmentDevice where tenantId = :t and groupId = :g");
-            if (after != null && !after.isEmpty()) {
-                q.append(" and deviceId > :after");
-            }
-            if (prefix != null && !prefix.isEmpty()) {
-                q.append(" and deviceId like :prefix escape '!'");
-            }
-            if (status != null) {
-                q.append(" and status = :status");
-            }
-            var query = em.createQuery(q.append(" order by deviceId").toString(), EnrolmentDevice.class)
-                    .setParameter("t", tenantId)
-                    .setParameter("g", groupId)
-                    .setMaxResults(limit + 1);
-            if (after != null && !after.isEmpty()) {
-                query.setParameter("after", after);
-            }
-            if (prefix != null && !prefix.isEmpty()) {
-                // device ids may contain '_', a LIKE wildcard: escaped
-                query.setParameter(
-                        "prefix", prefix.replace("!", "!!").replace("_", "!_").replace("%", "!%") + "%");
-            }
-            if (status != null) {
-                query.setParameter("status", status);
-            }
-            List<EnrolmentDevice> rows = query.getResultList();
+            List<EnrolmentDevice> rows = store.devices(tenantId, groupId, prefix, status, after, limit + 1);
             String next = rows.size() > limit ? rows.get(limit - 1).deviceId : null;
             return new DevicePage(rows.size() > limit ? List.copyOf(rows.subList(0, limit)) : rows, next);
         });

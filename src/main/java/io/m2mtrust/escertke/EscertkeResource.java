@@ -105,9 +105,16 @@ public class EscertkeResource {
     private final AdminAccess access;
     private final AuditLog audit;
     private final EscertkeService escertke;
+    private final EscertkeStore store;
 
     EscertkeResource(
-            EntityManager em, TenantDoor tenants, AdminAccess access, AuditLog audit, EscertkeService escertke) {
+            EntityManager em,
+            TenantDoor tenants,
+            AdminAccess access,
+            AuditLog audit,
+            EscertkeService escertke,
+            EscertkeStore store) {
+        this.store = store;
         this.escertke = escertke;
         this.em = em;
         this.tenants = tenants;
@@ -121,13 +128,8 @@ public class EscertkeResource {
     public List<AnchorView> anchors(@PathParam("tenant") String tenant) {
         tenants.enter(tenant, AdminAccess.Need.READ);
         return QuarkusTransaction.requiringNew()
-                .call(() -> em
-                        .createQuery("from TrustAnchor where tenantId = ?1 order by id", TrustAnchor.class)
-                        .setParameter(1, tenant)
-                        .getResultList()
-                        .stream()
-                        .map(AnchorView::of)
-                        .toList());
+                .call(() ->
+                        store.trustAnchors(tenant).stream().map(AnchorView::of).toList());
     }
 
     @PUT
@@ -232,14 +234,7 @@ public class EscertkeResource {
     public List<KeyView> keys(@PathParam("tenant") String tenant) {
         tenants.enter(tenant, AdminAccess.Need.READ);
         return QuarkusTransaction.requiringNew()
-                .call(() -> em
-                        .createQuery("from EscertkeKey where tenantId = ?1 order by createdAt desc", EscertkeKey.class)
-                        .setParameter(1, tenant)
-                        .setMaxResults(1000)
-                        .getResultList()
-                        .stream()
-                        .map(KeyView::of)
-                        .toList());
+                .call(() -> store.newest(tenant, 1000).stream().map(KeyView::of).toList());
     }
 
     @DELETE

@@ -16,10 +16,10 @@ import java.util.List;
 @ApplicationScoped
 class EscertkeRevocations implements RevocationListener {
 
-    private final EscertkeKeyStore keys;
+    private final EscertkeStore keys;
     private final EscertkeService service;
 
-    EscertkeRevocations(EscertkeKeyStore keys, EscertkeService service) {
+    EscertkeRevocations(EscertkeStore keys, EscertkeService service) {
         this.keys = keys;
         this.service = service;
     }

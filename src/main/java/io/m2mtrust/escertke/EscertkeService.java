@@ -107,6 +107,7 @@ public class EscertkeService {
     private final SecureRandom random = new SecureRandom();
     private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
     private final EndpointService endpoints;
+    private final EscertkeStore rows;
 
     EscertkeService(
             EntityManager em,
@@ -120,7 +121,9 @@ public class EscertkeService {
                             name = "m2m.escertke.handshake-ttl",
                             defaultValue = "30s")
                     Duration handshakeTtl,
-            EndpointService endpoints) {
+            EndpointService endpoints,
+            EscertkeStore rows) {
+        this.rows = rows;
         this.endpoints = endpoints;
         this.handshakeTtl = handshakeTtl;
         this.em = em;
@@ -385,19 +388,7 @@ public class EscertkeService {
 
     private Optional<EscertkeKey> loadCurrent(String tenantId, String localIdentity, String peerIdentity) {
         return QuarkusTransaction.requiringNew()
-                .call(() -> em
-                        .createQuery(
-                                "from EscertkeKey where tenantId = ?1 and localIdentity = ?2 and peerIdentity = ?3"
-                                        + " and revokedAt is null and expiresAt > ?4 order by createdAt desc",
-                                EscertkeKey.class)
-                        .setParameter(1, tenantId)
-                        .setParameter(2, localIdentity)
-                        .setParameter(3, peerIdentity)
-                        .setParameter(4, Instant.now())
-                        .setMaxResults(1)
-                        .getResultList()
-                        .stream()
-                        .findFirst());
+                .call(() -> rows.current(tenantId, localIdentity, peerIdentity, Instant.now()));
     }
 
     public SecretBytes open(EscertkeKey k) {
@@ -538,10 +529,7 @@ public class EscertkeService {
 
     private List<byte[]> loadAcceptedIssuers(String tenantId) {
         List<byte[]> out = new ArrayList<>(ca.acceptedIssuers(tenantId));
-        List<TrustAnchor> anchors = QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery("from TrustAnchor where tenantId = ?1", TrustAnchor.class)
-                        .setParameter(1, tenantId)
-                        .getResultList());
+        List<TrustAnchor> anchors = QuarkusTransaction.requiringNew().call(() -> rows.trustAnchors(tenantId));
         for (TrustAnchor a : anchors) {
             out.add(Certificates.parse(a.certificate).getSubjectX500Principal().getEncoded());
         }

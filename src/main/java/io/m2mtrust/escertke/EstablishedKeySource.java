@@ -24,8 +24,10 @@ class EstablishedKeySource implements SymmetricKeySource {
     private final EntityManager em;
     private final KeySealer sealer;
     private final SuidPolicy policy;
+    private final EscertkeStore store;
 
-    EstablishedKeySource(EntityManager em, KeySealer sealer, SuidPolicy policy) {
+    EstablishedKeySource(EntityManager em, KeySealer sealer, SuidPolicy policy, EscertkeStore store) {
+        this.store = store;
         this.em = em;
         this.sealer = sealer;
         this.policy = policy;
@@ -39,10 +41,7 @@ class EstablishedKeySource implements SymmetricKeySource {
 
     @Override
     public List<String> idsSharedBy(String tenantId, String a, String b) {
-        return em.createQuery("from EscertkeKey where tenantId = ?1 order by createdAt desc", EscertkeKey.class)
-                .setParameter(1, tenantId)
-                .setMaxResults(500)
-                .getResultStream()
+        return store.newest(tenantId, 500).stream()
                 .filter(k -> (k.isLocal(a) && k.isPeer(b)) || (k.isLocal(b) && k.isPeer(a)))
                 .map(k -> k.keyId)
                 .toList();

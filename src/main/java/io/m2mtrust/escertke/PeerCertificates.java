@@ -1,12 +1,11 @@
 package io.m2mtrust.escertke;
 
+import io.m2mtrust.ca.CertificateStore;
+import io.m2mtrust.ca.CertificateStore.CertificateSummary;
 import io.m2mtrust.ca.Certificates;
-import io.m2mtrust.ca.IssuedCertificates;
-import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
 import io.m2mtrust.ca.TenantCa;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
 import org.bouncycastle.tls.AlertDescription;
 
 import java.io.ByteArrayInputStream;
@@ -74,13 +73,13 @@ public class PeerCertificates {
     }
 
     private final TenantCa ca;
-    private final EntityManager em;
-    private final IssuedCertificates issued;
+    private final CertificateStore issued;
+    private final EscertkeStore store;
 
-    PeerCertificates(TenantCa ca, EntityManager em, IssuedCertificates issued) {
+    PeerCertificates(TenantCa ca, CertificateStore issued, EscertkeStore store) {
+        this.store = store;
         this.issued = issued;
         this.ca = ca;
-        this.em = em;
     }
 
     public Verified verify(String tenantId, List<byte[]> chainDer, PeerIdentity expected) throws Refused {
@@ -155,11 +154,7 @@ public class PeerCertificates {
         if (a != null && now - a.readAt() < EscertkeService.CACHE_NANOS) {
             return a.list();
         }
-        List<Anchor> loaded = QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery("from TrustAnchor where tenantId = ?1", TrustAnchor.class)
-                        .setParameter(1, tenantId)
-                        .getResultList())
-                .stream()
+        List<Anchor> loaded = QuarkusTransaction.requiringNew().call(() -> store.trustAnchors(tenantId)).stream()
                 .map(t -> new Anchor(t.id, Certificates.parse(t.certificate), t.crl == null ? null : crl(t.crl)))
                 .toList();
         if (anchors.size() > 10_000) {

@@ -1,9 +1,9 @@
 package io.m2mtrust.esdata;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.ca.CertificateStore;
+import io.m2mtrust.ca.CertificateStore.CertificateSummary;
 import io.m2mtrust.ca.Certificates;
-import io.m2mtrust.ca.IssuedCertificates;
-import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.common.SubjectType;
@@ -68,7 +68,8 @@ public class EndpointService {
     private final KeySources keys;
     private final AuditLog audit;
     private final EcdhInToken ecdh;
-    private final IssuedCertificates issued;
+    private final CertificateStore issued;
+    private final EsdataStore store;
 
     EndpointService(
             EntityManager em,
@@ -78,7 +79,9 @@ public class EndpointService {
             EsDataService esdata,
             KeySources keys,
             AuditLog audit,
-            IssuedCertificates issued) {
+            CertificateStore issued,
+            EsdataStore store) {
+        this.store = store;
         this.issued = issued;
         this.em = em;
         this.token = token;
@@ -108,14 +111,7 @@ public class EndpointService {
         }
         boolean taken = QuarkusTransaction.requiringNew()
                 .call(() -> em.find(Endpoint.class, new Endpoint.Key(tenantId, id)) != null
-                        || !em.createQuery(
-                                        "from Endpoint where tenantId = ?1 and subjectId = ?2 and status = ?3",
-                                        Endpoint.class)
-                                .setParameter(1, tenantId)
-                                .setParameter(2, subjectId)
-                                .setParameter(3, Endpoint.Status.ACTIVE)
-                                .getResultList()
-                                .isEmpty());
+                        || store.identityInUse(tenantId, subjectId));
         if (taken) {
             throw ApiProblem.conflict("end-point " + id + " or identity " + subjectId
                     + " exists or existed; end-point ids are never reused");
@@ -183,10 +179,7 @@ public class EndpointService {
     }
 
     public List<Endpoint> list(String tenantId) {
-        return QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery("from Endpoint where tenantId = ?1 order by id", Endpoint.class)
-                        .setParameter(1, tenantId)
-                        .getResultList());
+        return QuarkusTransaction.requiringNew().call(() -> store.endpoints(tenantId));
     }
 
     /** Whether {@code id} names an active end-point of the tenant (ids are slugs; an identity never matches one by accident of syntax). */
@@ -208,18 +201,7 @@ public class EndpointService {
      */
     public Optional<TlsCredentials> ecCredentialsFor(String tenantId, SubjectType type, String subjectId) {
         return QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery(
-                                "from Endpoint where tenantId = ?1 and subjectType = ?2 and subjectId = ?3"
-                                        + " and status = ?4 and keyType = ?5 order by createdAt desc",
-                                Endpoint.class)
-                        .setParameter(1, tenantId)
-                        .setParameter(2, type)
-                        .setParameter(3, subjectId)
-                        .setParameter(4, Endpoint.Status.ACTIVE)
-                        .setParameter(5, AsymmetricKeyType.EC_P256)
-                        .setMaxResults(1)
-                        .getResultStream()
-                        .findFirst()
+                .call(() -> store.newestActive(tenantId, type, subjectId, AsymmetricKeyType.EC_P256)
                         .map(e -> new TlsCredentials(
                                 issued.find(tenantId, e.certSerial)
                                         .orElseThrow()

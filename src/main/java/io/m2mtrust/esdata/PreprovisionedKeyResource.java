@@ -85,6 +85,7 @@ public class PreprovisionedKeyResource {
     private final AdminAccess access;
     private final AuditLog audit;
     private final DeviceFqdns fqdns;
+    private final EsdataStore store;
 
     PreprovisionedKeyResource(
             EntityManager em,
@@ -93,7 +94,9 @@ public class PreprovisionedKeyResource {
             TenantDoor tenants,
             AdminAccess access,
             AuditLog audit,
-            DeviceFqdns fqdns) {
+            DeviceFqdns fqdns,
+            EsdataStore store) {
+        this.store = store;
         this.em = em;
         this.sealer = sealer;
         this.policies = policies;
@@ -111,10 +114,7 @@ public class PreprovisionedKeyResource {
     public List<KeyView> list(@PathParam("tenant") String tenant) {
         tenants.enter(tenant, AdminAccess.Need.READ);
         return QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery(
-                                "from PreprovisionedKey where tenantId = ?1 order by keyId", PreprovisionedKey.class)
-                        .setParameter(1, tenant)
-                        .getResultStream()
+                .call(() -> store.preprovisionedKeys(tenant, Integer.MAX_VALUE).stream()
                         .map(KeyView::of)
                         .toList());
     }

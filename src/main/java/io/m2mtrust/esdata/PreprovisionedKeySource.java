@@ -24,8 +24,10 @@ class PreprovisionedKeySource implements SymmetricKeySource {
     private final EntityManager em;
     private final KeySealer sealer;
     private final SuidPolicy policy;
+    private final EsdataStore store;
 
-    PreprovisionedKeySource(EntityManager em, KeySealer sealer, SuidPolicy policy) {
+    PreprovisionedKeySource(EntityManager em, KeySealer sealer, SuidPolicy policy, EsdataStore store) {
+        this.store = store;
         this.em = em;
         this.sealer = sealer;
         this.policy = policy;
@@ -38,10 +40,7 @@ class PreprovisionedKeySource implements SymmetricKeySource {
 
     @Override
     public List<String> idsSharedBy(String tenantId, String a, String b) {
-        return em.createQuery("from PreprovisionedKey where tenantId = ?1", PreprovisionedKey.class)
-                .setParameter(1, tenantId)
-                .setMaxResults(500)
-                .getResultStream()
+        return store.preprovisionedKeys(tenantId, 500).stream()
                 .filter(k -> Arrays.asList(k.holders).contains(a)
                         && Arrays.asList(k.holders).contains(b))
                 .map(k -> k.keyId)

@@ -7,7 +7,6 @@ import io.m2mtrust.keysource.KeySources;
 import io.m2mtrust.keysource.KeyUsage;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
 
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -99,11 +98,11 @@ public class EsprimReceiver {
     static final String REQUEST_TYPE = "application/vnd.onem2m-preq+json";
     static final String RESPONSE_TYPE = "application/vnd.onem2m-prsp+json";
 
-    private final EntityManager em;
+    private final RandStore store;
     private final KeySources keys;
 
-    EsprimReceiver(EntityManager em, KeySources keys) {
-        this.em = em;
+    EsprimReceiver(RandStore store, KeySources keys) {
+        this.store = store;
         this.keys = keys;
     }
 
@@ -119,30 +118,18 @@ public class EsprimReceiver {
             throws EsprimError {
         Instant now = Instant.now();
         java.util.Optional<RandObject> live = QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery(
-                                "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 and expiresAt > ?5 order by expiresAt desc",
-                                EsprimRand.class)
-                        .setParameter(1, tenantId)
-                        .setParameter(2, entityId)
-                        .setParameter(3, EsprimRand.Role.RECEIVER)
-                        .setParameter(4, originator)
-                        .setParameter(5, now.plus(lifetime.dividedBy(2)))
-                        .setMaxResults(1)
-                        .getResultStream()
-                        .findFirst()
+                .call(() -> store.newest(
+                                tenantId,
+                                entityId,
+                                EsprimRand.Role.RECEIVER,
+                                originator,
+                                now.plus(lifetime.dividedBy(2)),
+                                null)
                         .map(EsprimRand::toRandObject));
         if (live.isPresent()) {
             return live.get();
         }
-        long count = QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery(
-                                "select count(r) from EsprimRand r where r.tenantId = ?1 and r.entityId = ?2 and r.role = ?3 and r.shared = false and r.expiresAt > ?4",
-                                Long.class)
-                        .setParameter(1, tenantId)
-                        .setParameter(2, entityId)
-                        .setParameter(3, EsprimRand.Role.RECEIVER)
-                        .setParameter(4, now)
-                        .getSingleResult());
+        long count = QuarkusTransaction.requiringNew().call(() -> store.liveUnsharedReceivers(tenantId, entityId, now));
         if (count >= MAX_LIVE_PER_ENTITY) {
             throw new EsprimError(
                     5000, "too many live receiver rand objects for " + entityId + "; use the shared one (esi.esro)");
@@ -171,23 +158,14 @@ public class EsprimReceiver {
         r.protocolAlgs = RandObject.ALL_PROTOCOL_ALGS.toArray(Integer[]::new);
         r.expiresAt = now.plus(lifetime);
         r.createdAt = now;
-        QuarkusTransaction.requiringNew().run(() -> em.persist(r));
+        QuarkusTransaction.requiringNew().run(() -> store.insert(r));
         return r.toRandObject();
     }
 
     /** The entity's current shared receiver rand object, if one lives at least {@code margin} longer. */
     public java.util.Optional<RandObject> currentShared(String tenantId, String entityId, Duration margin) {
         return QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery(
-                                "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and shared = true and expiresAt > ?4 order by expiresAt desc",
-                                EsprimRand.class)
-                        .setParameter(1, tenantId)
-                        .setParameter(2, entityId)
-                        .setParameter(3, EsprimRand.Role.RECEIVER)
-                        .setParameter(4, Instant.now().plus(margin))
-                        .setMaxResults(1)
-                        .getResultStream()
-                        .findFirst()
+                .call(() -> store.newestShared(tenantId, entityId, Instant.now().plus(margin))
                         .map(EsprimRand::toRandObject));
     }
 
@@ -234,8 +212,7 @@ public class EsprimReceiver {
                     null);
         }
         EsprimRand receiver = QuarkusTransaction.requiringNew()
-                .call(() -> em.find(
-                        EsprimRand.class, new EsprimRand.Key(tenantId, entityId, EsprimRand.Role.RECEIVER, p.rri())));
+                .call(() -> store.find(tenantId, entityId, EsprimRand.Role.RECEIVER, p.rri()));
         if (receiver == null || !receiver.expiresAt.isAfter(now)) {
             throw new EsprimError(EsprimError.UNKNOWN_RECV_RAND_ID, "unknown or expired receiver rand id " + p.rri());
         }
@@ -254,9 +231,7 @@ public class EsprimReceiver {
             newOriginatorRand = true;
         } else {
             EsprimRand stored = QuarkusTransaction.requiringNew()
-                    .call(() -> em.find(
-                            EsprimRand.class,
-                            new EsprimRand.Key(tenantId, entityId, EsprimRand.Role.ORIGINATOR, p.ori())));
+                    .call(() -> store.find(tenantId, entityId, EsprimRand.Role.ORIGINATOR, p.ori()));
             if (stored == null) {
                 throw new EsprimError(
                         EsprimError.UNKNOWN_ORIG_RAND_ID,
@@ -375,13 +350,7 @@ public class EsprimReceiver {
         try {
             QuarkusTransaction.requiringNew().run(() -> {
                 for (String f : fingerprints) {
-                    em.createNativeQuery(
-                                    "insert into esprim_seen (tenant_id, entity_id, fingerprint, expires_at) values (?1, ?2, ?3, ?4)")
-                            .setParameter(1, tenantId)
-                            .setParameter(2, entityId)
-                            .setParameter(3, f.length() > 400 ? f.substring(0, 400) : f)
-                            .setParameter(4, until)
-                            .executeUpdate();
+                    store.rememberFingerprint(tenantId, entityId, f.length() > 400 ? f.substring(0, 400) : f, until);
                 }
             });
         } catch (RuntimeException e) {
@@ -395,8 +364,7 @@ public class EsprimReceiver {
 
     private void keepOriginatorRand(String tenantId, String entityId, String from, RandObject or) throws EsprimError {
         EsprimRand existing = QuarkusTransaction.requiringNew()
-                .call(() -> em.find(
-                        EsprimRand.class, new EsprimRand.Key(tenantId, entityId, EsprimRand.Role.ORIGINATOR, or.id())));
+                .call(() -> store.find(tenantId, entityId, EsprimRand.Role.ORIGINATOR, or.id()));
         if (existing != null) {
             if (!java.util.Arrays.equals(existing.randValue, or.value()) || !from.equals(existing.peer)) {
                 throw new EsprimError(
@@ -418,7 +386,7 @@ public class EsprimReceiver {
         r.expiresAt = or.expiry();
         r.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
         try {
-            QuarkusTransaction.requiringNew().run(() -> em.persist(r));
+            QuarkusTransaction.requiringNew().run(() -> store.insert(r));
         } catch (RuntimeException e) {
             if (!Sql.isUniqueViolation(e)) {
                 throw e;
@@ -428,15 +396,6 @@ public class EsprimReceiver {
 
     /** Removes expired rand objects and replay fingerprints (scheduled by the proxy). */
     public int purgeExpired() {
-        return QuarkusTransaction.requiringNew().call(() -> {
-            Instant now = Instant.now();
-            int a = em.createQuery("delete from EsprimRand where expiresAt < ?1")
-                    .setParameter(1, now)
-                    .executeUpdate();
-            int b = em.createNativeQuery("delete from esprim_seen where expires_at < ?1")
-                    .setParameter(1, now)
-                    .executeUpdate();
-            return a + b;
-        });
+        return QuarkusTransaction.requiringNew().call(() -> store.purgeExpired(Instant.now()));
     }
 }

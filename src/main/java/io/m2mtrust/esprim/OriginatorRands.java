@@ -2,7 +2,6 @@ package io.m2mtrust.esprim;
 
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -15,26 +14,16 @@ import java.util.Optional;
 @ApplicationScoped
 public class OriginatorRands {
 
-    private final EntityManager em;
+    private final RandStore store;
 
-    OriginatorRands(EntityManager em) {
-        this.em = em;
+    OriginatorRands(RandStore store) {
+        this.store = store;
     }
 
     /** The newest receiver rand object of {@code receiverId} for {@code origin} still valid after {@code validAfter}. */
     public Optional<RandObject> peerReceiver(String tenantId, String origin, String receiverId, Instant validAfter) {
         return QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery(
-                                "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 and expiresAt > ?5 order by expiresAt desc",
-                                EsprimRand.class)
-                        .setParameter(1, tenantId)
-                        .setParameter(2, origin)
-                        .setParameter(3, EsprimRand.Role.PEER_RECEIVER)
-                        .setParameter(4, receiverId)
-                        .setParameter(5, validAfter)
-                        .setMaxResults(1)
-                        .getResultStream()
-                        .findFirst()
+                .call(() -> store.newest(tenantId, origin, EsprimRand.Role.PEER_RECEIVER, receiverId, validAfter, null)
                         .map(EsprimRand::toRandObject));
     }
 
@@ -45,19 +34,8 @@ public class OriginatorRands {
     public Optional<RandObject> ownOriginator(
             String tenantId, String origin, String receiverId, Instant validAfter, Instant notAfter) {
         return QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery(
-                                "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 and expiresAt > ?5 and expiresAt <= ?6 "
-                                        + "order by expiresAt desc",
-                                EsprimRand.class)
-                        .setParameter(1, tenantId)
-                        .setParameter(2, origin)
-                        .setParameter(3, EsprimRand.Role.OWN_ORIGINATOR)
-                        .setParameter(4, receiverId)
-                        .setParameter(5, validAfter)
-                        .setParameter(6, notAfter)
-                        .setMaxResults(1)
-                        .getResultStream()
-                        .findFirst()
+                .call(() -> store.newest(
+                                tenantId, origin, EsprimRand.Role.OWN_ORIGINATOR, receiverId, validAfter, notAfter)
                         .map(EsprimRand::toRandObject));
     }
 
@@ -71,15 +49,7 @@ public class OriginatorRands {
 
     /** Drops both rand objects between {@code origin} and {@code receiverId} (the receiver refused them). */
     public void forget(String tenantId, String origin, String receiverId) {
-        QuarkusTransaction.requiringNew()
-                .run(() -> em.createQuery("delete from EsprimRand where tenantId = ?1 and entityId = ?2 and peer = ?3 "
-                                + "and role in (?4, ?5)")
-                        .setParameter(1, tenantId)
-                        .setParameter(2, origin)
-                        .setParameter(3, receiverId)
-                        .setParameter(4, EsprimRand.Role.PEER_RECEIVER)
-                        .setParameter(5, EsprimRand.Role.OWN_ORIGINATOR)
-                        .executeUpdate());
+        QuarkusTransaction.requiringNew().run(() -> store.forgetOriginated(tenantId, origin, receiverId));
     }
 
     private void store(String tenantId, String origin, EsprimRand.Role role, String peer, RandObject r) {
@@ -95,6 +65,6 @@ public class OriginatorRands {
         e.protocolAlgs = r.protocolAlgs().toArray(Integer[]::new);
         e.expiresAt = r.expiry();
         e.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        QuarkusTransaction.requiringNew().run(() -> em.merge(e));
+        QuarkusTransaction.requiringNew().run(() -> store.upsert(e));
     }
 }

@@ -4,14 +4,12 @@ import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.tenant.Tenant;
+import io.m2mtrust.tenant.TenantStore;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
 import org.jboss.logging.Logger;
 
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 
 /**
@@ -29,12 +27,14 @@ public class TenantIdentitySync {
     private static final Logger LOG = Logger.getLogger(TenantIdentitySync.class);
 
     private final KeycloakDirectory directory;
-    private final EntityManager em;
     private final AuditLog audit;
+    private final TenantStore tenantRows;
+    private final UserHoldStore holds;
 
-    TenantIdentitySync(KeycloakDirectory directory, EntityManager em, AuditLog audit) {
+    TenantIdentitySync(KeycloakDirectory directory, AuditLog audit, TenantStore tenantRows, UserHoldStore holds) {
+        this.holds = holds;
+        this.tenantRows = tenantRows;
         this.directory = directory;
-        this.em = em;
         this.audit = audit;
     }
 
@@ -43,7 +43,8 @@ public class TenantIdentitySync {
         if (!directory.enabled()) {
             return true;
         }
-        Tenant t = QuarkusTransaction.requiringNew().call(() -> em.find(Tenant.class, tenantId));
+        Tenant t = QuarkusTransaction.requiringNew()
+                .call(() -> tenantRows.find(tenantId).orElse(null));
         if (t == null || t.identityGroupId == null || t.status == Tenant.Status.CREATING) {
             return true;
         }
@@ -60,12 +61,7 @@ public class TenantIdentitySync {
             int n = changed;
             QuarkusTransaction.requiringNew().run(() -> {
                 // a bulk update: the tenant's version (its ETag) is about what an admin set, not about this bookkeeping
-                int applied = em.createNativeQuery(
-                                "update tenant set identity_status = ?1 where id = ?2 and status = ?1")
-                        .setParameter(1, target.name())
-                        .setParameter(2, tenantId)
-                        .executeUpdate();
-                if (applied == 0) {
+                if (!tenantRows.markIdentityApplied(tenantId, target)) {
                     return; // changed again meanwhile: the next apply handles it
                 }
                 if (target
@@ -96,25 +92,14 @@ public class TenantIdentitySync {
         List<String> enabled = directory.enabledMemberIds(group);
         for (String userId : enabled) {
             // remembered before the change, so a failure in between can only over-remember an already disabled user
-            QuarkusTransaction.requiringNew()
-                    .run(() -> em.createNativeQuery(
-                                    "insert into tenant_user_hold (tenant_id, user_id, held_at) values (?1, ?2, ?3) on conflict do nothing")
-                            .setParameter(1, tenantId)
-                            .setParameter(2, userId)
-                            .setParameter(3, Instant.now().truncatedTo(ChronoUnit.MICROS))
-                            .executeUpdate());
+            QuarkusTransaction.requiringNew().run(() -> holds.hold(tenantId, userId));
             directory.setEnabled(userId, false);
         }
         return enabled.size();
     }
 
-    @SuppressWarnings("unchecked")
     private int release(String tenantId) {
-        List<String> held = QuarkusTransaction.requiringNew()
-                .call(() -> em.createNativeQuery(
-                                "select user_id from tenant_user_hold where tenant_id = ?1 order by user_id")
-                        .setParameter(1, tenantId)
-                        .getResultList());
+        List<String> held = QuarkusTransaction.requiringNew().call(() -> holds.held(tenantId));
         for (String userId : held) {
             try {
                 directory.setEnabled(userId, true);
@@ -123,12 +108,7 @@ public class TenantIdentitySync {
                     throw p;
                 }
             }
-            QuarkusTransaction.requiringNew()
-                    .run(() -> em.createNativeQuery(
-                                    "delete from tenant_user_hold where tenant_id = ?1 and user_id = ?2")
-                            .setParameter(1, tenantId)
-                            .setParameter(2, userId)
-                            .executeUpdate());
+            QuarkusTransaction.requiringNew().run(() -> holds.release(tenantId, userId));
         }
         return held.size();
     }
@@ -142,12 +122,7 @@ public class TenantIdentitySync {
         if (!directory.enabled()) {
             return;
         }
-        @SuppressWarnings("unchecked")
-        List<String> lagging = QuarkusTransaction.requiringNew()
-                .call(() -> em.createNativeQuery(
-                                "select id from tenant where identity_group_id is not null and status <> 'CREATING' "
-                                        + "and (identity_status is null or identity_status <> status) order by id")
-                        .getResultList());
+        List<String> lagging = QuarkusTransaction.requiringNew().call(tenantRows::identityLagging);
         for (String tenantId : lagging) {
             if (!apply(tenantId, "identity-reconciler")) {
                 return; // Keycloak still away: try again at the next round

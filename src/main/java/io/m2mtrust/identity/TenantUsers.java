@@ -5,6 +5,7 @@ import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.Tenant;
+import io.m2mtrust.tenant.TenantStore;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -26,8 +27,11 @@ public class TenantUsers {
     private final TenantDoor door;
     private final AdminAccess access;
     private final AuditLog audit;
+    private final TenantStore tenantRows;
 
-    TenantUsers(KeycloakDirectory directory, TenantDoor door, AdminAccess access, AuditLog audit) {
+    TenantUsers(
+            KeycloakDirectory directory, TenantDoor door, AdminAccess access, AuditLog audit, TenantStore tenantRows) {
+        this.tenantRows = tenantRows;
         this.directory = directory;
         this.door = door;
         this.access = access;
@@ -175,13 +179,7 @@ public class TenantUsers {
         if (t.identityGroupId == null) {
             // a tenant made while provisioning was off: its group is made (or adopted) on first use and remembered
             KeycloakDirectory.TenantGroup g = directory.ensureTenantGroup(t.id);
-            QuarkusTransaction.requiringNew()
-                    .run(() -> io.quarkus.hibernate.orm.panache.Panache.getEntityManager()
-                            .createNativeQuery(
-                                    "update tenant set identity_group_id = ?1, identity_status = status where id = ?2 and identity_group_id is null")
-                            .setParameter(1, g.id())
-                            .setParameter(2, t.id)
-                            .executeUpdate());
+            QuarkusTransaction.requiringNew().run(() -> tenantRows.adoptIdentityGroup(t.id, g.id()));
             return g;
         }
         return directory

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -24,7 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 @ApplicationScoped
 public class KeyVersionRepository
-        implements PanacheRepositoryBase<TenantKeyVersion, TenantKeyVersion.Key>, AuditSigningKeys {
+        implements PanacheRepositoryBase<TenantKeyVersion, TenantKeyVersion.Key>, AuditSigningKeys, RetiredHsmKeys {
 
     static final Duration PRIMARY_CACHE_TTL = Duration.ofSeconds(30);
 
@@ -60,6 +61,14 @@ public class KeyVersionRepository
                 .setParameter(2, purpose)
                 .getSingleResult();
         return v == null ? 0 : v;
+    }
+
+    @Override
+    public Set<String> retiredLabels() {
+        return Set.copyOf(getEntityManager()
+                .createQuery("select k.hsmLabel from TenantKeyVersion k where k.state in ?1", String.class)
+                .setParameter(1, List.of(TenantKeyVersion.State.RETIRED, TenantKeyVersion.State.DESTROYED))
+                .getResultList());
     }
 
     /** The primary key of a tenant and purpose, cached. Empty when the tenant has none (deleted). */

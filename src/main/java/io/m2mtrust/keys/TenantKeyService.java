@@ -6,21 +6,21 @@ import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.KeyPurpose;
 import io.m2mtrust.hsm.Pkcs11Token;
 import io.m2mtrust.tenant.Tenant;
-import io.m2mtrust.tenant.Tenants;
+import io.m2mtrust.tenant.TenantStore;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
+import jakarta.enterprise.inject.Instance;
 import jakarta.transaction.Transactional;
 import org.jboss.logging.Logger;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * Life cycle of per-tenant HSM keys: initial generation, rotation (a new primary version; older ones
@@ -45,22 +45,22 @@ public class TenantKeyService {
     private final Pkcs11Token.CertificateMaker certificates;
     private final KeyVersionRepository versions;
     private final AuditLog audit;
-    private final EntityManager em;
-    private final Tenants tenantRows;
+    private final TenantStore tenantRows;
+    private final Instance<RetiredHsmKeys> retired;
 
     TenantKeyService(
             Pkcs11Token token,
             Pkcs11Token.CertificateMaker certificates,
             KeyVersionRepository versions,
             AuditLog audit,
-            EntityManager em,
-            Tenants tenantRows) {
+            TenantStore tenantRows,
+            Instance<RetiredHsmKeys> retired) {
+        this.retired = retired;
         this.tenantRows = tenantRows;
         this.token = token;
         this.certificates = certificates;
         this.versions = versions;
         this.audit = audit;
-        this.em = em;
     }
 
     /**
@@ -139,7 +139,7 @@ public class TenantKeyService {
         }
         return QuarkusTransaction.requiringNew().call(() -> {
             lockTenant(tenantId);
-            Tenant t = em.find(Tenant.class, tenantId);
+            Tenant t = tenantRows.find(tenantId).orElse(null);
             if (t == null || t.status != Tenant.Status.ACTIVE) {
                 throw ApiProblem.conflict("tenant " + tenantId + " is not active: no new " + purpose.code() + " key");
             }
@@ -262,22 +262,9 @@ public class TenantKeyService {
         if (!token.isUp()) {
             return;
         }
-        Set<String> dead = em.createQuery("select k.hsmLabel from TenantKeyVersion k where k.state in ?1", String.class)
-                .setParameter(1, List.of(TenantKeyVersion.State.RETIRED, TenantKeyVersion.State.DESTROYED))
-                .getResultStream()
-                .collect(Collectors.toCollection(java.util.HashSet::new));
-        // enrolment group keys (epochs) retired or destroyed with their group
-        dead.addAll(em
-                .createNativeQuery("select hsm_label from enrolment_group_key where state in ('RETIRED', 'DESTROYED')")
-                .getResultList()
-                .stream()
-                .map(Object::toString)
-                .toList());
-        // end-point keys of deleted end-points
-        dead.addAll(
-                em.createNativeQuery("select hsm_label from endpoint where status = 'DELETED'").getResultList().stream()
-                        .map(Object::toString)
-                        .toList());
+        // the tenant key versions' own, then each feature's (group key epochs, deleted end-points' keys)
+        Set<String> dead = new HashSet<>();
+        retired.forEach(r -> dead.addAll(r.retiredLabels()));
         for (HsmKeyLabel l : token.labels(null)) {
             if (dead.contains(l.value())) {
                 LOG.warnf("reconciler destroys %s, retired or shredded while the HSM was unavailable", l);

@@ -1,7 +1,7 @@
 package io.m2mtrust.lineage;
 
 import io.m2mtrust.common.ApiProblem;
-import io.m2mtrust.escertke.EscertkeKeyStore;
+import io.m2mtrust.escertke.EscertkeStore;
 import io.m2mtrust.mef.EnrolmentStore;
 import io.m2mtrust.registration.Registrar;
 import io.m2mtrust.registration.RegistrationResource.RegistrationView;
@@ -30,14 +30,11 @@ public class ClientLineageResource {
 
     private final RegistrationStore registrations;
     private final EnrolmentStore enrolments;
-    private final EscertkeKeyStore escertkeKeys;
+    private final EscertkeStore escertkeKeys;
     private final TenantDoor door;
 
     ClientLineageResource(
-            RegistrationStore registrations,
-            EnrolmentStore enrolments,
-            EscertkeKeyStore escertkeKeys,
-            TenantDoor door) {
+            RegistrationStore registrations, EnrolmentStore enrolments, EscertkeStore escertkeKeys, TenantDoor door) {
         this.registrations = registrations;
         this.enrolments = enrolments;
         this.escertkeKeys = escertkeKeys;

@@ -1,12 +1,12 @@
 package io.m2mtrust.lineage;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.ca.CertificateStore;
+import io.m2mtrust.ca.CertificateStore.CertificateSummary;
 import io.m2mtrust.ca.Certificates;
-import io.m2mtrust.ca.IssuedCertificates;
-import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.enrolment.EnrolmentGroupService;
-import io.m2mtrust.escertke.EscertkeKeyStore;
+import io.m2mtrust.escertke.EscertkeStore;
 import io.m2mtrust.mef.EnrolmentStore;
 import io.m2mtrust.registration.RegistrationStore;
 import io.m2mtrust.registration.RegistrationStore.RegistrationSummary;
@@ -67,8 +67,8 @@ public class DeviceLineage {
     private final EnrolmentGroupService groups;
     private final EnrolmentStore enrolments;
     private final RegistrationStore registrations;
-    private final IssuedCertificates certificates;
-    private final EscertkeKeyStore escertkeKeys;
+    private final CertificateStore certificates;
+    private final EscertkeStore escertkeKeys;
     private final TenantCa ca;
     private final Revocations revocations;
     private final AuditLog audit;
@@ -77,8 +77,8 @@ public class DeviceLineage {
             EnrolmentGroupService groups,
             EnrolmentStore enrolments,
             RegistrationStore registrations,
-            IssuedCertificates certificates,
-            EscertkeKeyStore escertkeKeys,
+            CertificateStore certificates,
+            EscertkeStore escertkeKeys,
             TenantCa ca,
             Revocations revocations,
             AuditLog audit) {

@@ -1,6 +1,7 @@
 package io.m2mtrust.mef;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.common.LockStore;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.keys.KeySealer;
 import io.m2mtrust.policy.PolicyService;
@@ -41,8 +42,19 @@ public class EnrolmentService {
     private final PolicyService policies;
     private final DeviceFqdns fqdns;
     private final AuditLog audit;
+    private final EnrolmentStore enrolments;
+    private final LockStore locks;
 
-    EnrolmentService(EntityManager em, KeySealer sealer, PolicyService policies, DeviceFqdns fqdns, AuditLog audit) {
+    EnrolmentService(
+            EntityManager em,
+            KeySealer sealer,
+            PolicyService policies,
+            DeviceFqdns fqdns,
+            AuditLog audit,
+            EnrolmentStore enrolments,
+            LockStore locks) {
+        this.locks = locks;
+        this.enrolments = enrolments;
         this.em = em;
         this.sealer = sealer;
         this.policies = policies;
@@ -60,21 +72,11 @@ public class EnrolmentService {
         try (SecretBytes ke = SecretBytes.copyOf(Arrays.copyOfRange(all, 16, 48))) {
             String keId = HexFormat.of().formatHex(all, 0, 16) + "@" + fqdns.mef(tenantId);
             return QuarkusTransaction.requiringNew().call(() -> {
-                boolean locked =
-                        (Boolean) em.createNativeQuery("select pg_try_advisory_xact_lock(hashtextextended(?1, 8311))")
-                                .setParameter(1, tenantId + "|" + enroleeId)
-                                .getSingleResult();
-                if (!locked) {
+                if (!locks.tryLock("enrolment|" + tenantId + "|" + enroleeId)) {
                     throw new ConcurrentEnrolmentException(enroleeId);
                 }
                 Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-                int replaced = em.createQuery(
-                                "update Enrolment set status = ?1 where tenantId = ?2 and enroleeId = ?3 and status = ?4")
-                        .setParameter(1, Enrolment.Status.REPLACED)
-                        .setParameter(2, tenantId)
-                        .setParameter(3, enroleeId)
-                        .setParameter(4, Enrolment.Status.ACTIVE)
-                        .executeUpdate();
+                int replaced = enrolments.replaceActive(tenantId, enroleeId);
                 Enrolment e = new Enrolment();
                 e.tenantId = tenantId;
                 e.keId = keId;

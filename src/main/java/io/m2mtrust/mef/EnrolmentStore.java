@@ -80,4 +80,14 @@ public class EnrolmentStore {
                 .setParameter(3, enroleeIds)
                 .executeUpdate();
     }
+
+    /** Marks the enrolee's active enrolment REPLACED (a new one is about to be stored); how many rows changed. */
+    int replaceActive(String tenantId, String enroleeId) {
+        return em.createQuery("update Enrolment set status = ?1 where tenantId = ?2 and enroleeId = ?3 and status = ?4")
+                .setParameter(1, Enrolment.Status.REPLACED)
+                .setParameter(2, tenantId)
+                .setParameter(3, enroleeId)
+                .setParameter(4, Enrolment.Status.ACTIVE)
+                .executeUpdate();
+    }
 }

@@ -57,8 +57,10 @@ public class EnrolmentTargetResource {
     private final TenantDoor tenants;
     private final AdminAccess access;
     private final AuditLog audit;
+    private final MefStore store;
 
-    EnrolmentTargetResource(EntityManager em, TenantDoor tenants, AdminAccess access, AuditLog audit) {
+    EnrolmentTargetResource(EntityManager em, TenantDoor tenants, AdminAccess access, AuditLog audit, MefStore store) {
+        this.store = store;
         this.em = em;
         this.tenants = tenants;
         this.access = access;
@@ -69,12 +71,7 @@ public class EnrolmentTargetResource {
     public List<TargetView> list(@PathParam("tenant") String tenant) {
         door(tenant, AdminAccess.Need.READ);
         return QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery(
-                                "from EnrolmentTarget where tenantId = ?1 order by identity", EnrolmentTarget.class)
-                        .setParameter(1, tenant)
-                        .getResultStream()
-                        .map(TargetView::of)
-                        .toList());
+                .call(() -> store.targets(tenant).stream().map(TargetView::of).toList());
     }
 
     @PUT
@@ -127,10 +124,7 @@ public class EnrolmentTargetResource {
     public Response delete(@PathParam("tenant") String tenant, @PathParam("identity") String identity) {
         door(tenant, AdminAccess.Need.WRITE);
         int n = QuarkusTransaction.requiringNew().call(() -> {
-            int deleted = em.createQuery("delete from EnrolmentTarget where tenantId = ?1 and identity = ?2")
-                    .setParameter(1, tenant)
-                    .setParameter(2, identity)
-                    .executeUpdate();
+            int deleted = store.deleteTarget(tenant, identity);
             if (deleted > 0) {
                 audit.append(
                         tenant, access.actor(), "target.delete", "target/" + identity, AuditLog.Outcome.SUCCESS, null);

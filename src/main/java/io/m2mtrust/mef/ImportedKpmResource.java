@@ -60,6 +60,7 @@ public class ImportedKpmResource {
     private final AdminAccess access;
     private final AuditLog audit;
     private final DeviceFqdns fqdns;
+    private final MefStore store;
 
     ImportedKpmResource(
             EntityManager em,
@@ -68,7 +69,9 @@ public class ImportedKpmResource {
             TenantDoor tenants,
             AdminAccess access,
             AuditLog audit,
-            DeviceFqdns fqdns) {
+            DeviceFqdns fqdns,
+            MefStore store) {
+        this.store = store;
         this.em = em;
         this.sealer = sealer;
         this.policies = policies;
@@ -82,9 +85,7 @@ public class ImportedKpmResource {
     public List<ImportedView> list(@PathParam("tenant") String tenant) {
         door(tenant, AdminAccess.Need.READ);
         return QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery("from ImportedKpm where tenantId = ?1 order by kpmId", ImportedKpm.class)
-                        .setParameter(1, tenant)
-                        .getResultStream()
+                .call(() -> store.importedKpms(tenant).stream()
                         .map(k -> new ImportedView(k.kpmId, k.createdAt))
                         .toList());
     }
@@ -154,10 +155,7 @@ public class ImportedKpmResource {
     public Response delete(@PathParam("tenant") String tenant, @PathParam("kpmId") String kpmId) {
         door(tenant, AdminAccess.Need.WRITE);
         int n = QuarkusTransaction.requiringNew().call(() -> {
-            int d = em.createQuery("delete from ImportedKpm where tenantId = ?1 and kpmId = ?2")
-                    .setParameter(1, tenant)
-                    .setParameter(2, kpmId)
-                    .executeUpdate();
+            int d = store.deleteImportedKpm(tenant, kpmId);
             if (d > 0) {
                 audit.append(tenant, access.actor(), "kpm.delete", "kpm/" + kpmId, AuditLog.Outcome.SUCCESS, null);
             }

@@ -13,7 +13,6 @@ import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.vertx.core.json.JsonObject;
-import jakarta.persistence.EntityManager;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
@@ -69,24 +68,24 @@ public class MefClientResource {
             @NotNull @Pattern(regexp = "CERT_PROV", message = "only CERT_PROV is issued by this MEF")
             String cmdClass) {}
 
-    private final EntityManager em;
     private final TenantDoor door;
     private final AdminAccess access;
     private final MefCommands commands;
     private final EstService est;
     private final DeviceFqdns fqdns;
     private final RegistrationStore registrationRows;
+    private final MefStore store;
 
     MefClientResource(
-            EntityManager em,
             TenantDoor door,
             AdminAccess access,
             MefCommands commands,
             EstService est,
             DeviceFqdns fqdns,
-            RegistrationStore registrationRows) {
+            RegistrationStore registrationRows,
+            MefStore store) {
+        this.store = store;
         this.registrationRows = registrationRows;
-        this.em = em;
         this.door = door;
         this.access = access;
         this.commands = commands;
@@ -99,12 +98,7 @@ public class MefClientResource {
     public List<CommandView> commands(@PathParam("tenant") String tenant, @PathParam("reg") String reg) {
         door.enter(tenant, AdminAccess.Need.READ);
         return QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery(
-                                "from MefClientCommand where tenantId = ?1 and regId = ?2 order by createdAt, cmdId",
-                                MefClientCommand.class)
-                        .setParameter(1, tenant)
-                        .setParameter(2, reg)
-                        .getResultStream()
+                .call(() -> store.commands(tenant, reg).stream()
                         .map(CommandView::of)
                         .toList());
     }

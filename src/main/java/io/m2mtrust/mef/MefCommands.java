@@ -36,12 +36,15 @@ public class MefCommands {
     private final RegistrationProcedures registrations;
     private final AuditLog audit;
     private final RegistrationStore registrationRows;
+    private final MefStore store;
 
     MefCommands(
             EntityManager em,
             RegistrationProcedures registrations,
             AuditLog audit,
-            RegistrationStore registrationRows) {
+            RegistrationStore registrationRows,
+            MefStore store) {
+        this.store = store;
         this.registrationRows = registrationRows;
         this.em = em;
         this.registrations = registrations;
@@ -119,15 +122,7 @@ public class MefCommands {
     }
 
     private Optional<MefClientCommand> oldestPending(String tenantId, String regId) {
-        return em.createQuery(
-                        "from MefClientCommand where tenantId = ?1 and regId = ?2 and state = ?3 order by createdAt, cmdId",
-                        MefClientCommand.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, regId)
-                .setParameter(3, MefClientCommand.State.PENDING)
-                .setMaxResults(1)
-                .getResultStream()
-                .findFirst();
+        return store.oldestPendingCommand(tenantId, regId);
     }
 
     private Map<String, Object> nextCommand(String tenantId, String regId) {

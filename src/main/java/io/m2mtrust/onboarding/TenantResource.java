@@ -4,7 +4,7 @@ import io.m2mtrust.common.ETags;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.tenant.Tenant;
 import io.m2mtrust.tenant.TenantIds;
-import io.m2mtrust.tenant.Tenants;
+import io.m2mtrust.tenant.TenantStore;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
@@ -34,9 +34,9 @@ public class TenantResource {
 
     private final TenantService tenants;
     private final AdminAccess access;
-    private final Tenants tenantRows;
+    private final TenantStore tenantRows;
 
-    TenantResource(TenantService tenants, AdminAccess access, Tenants tenantRows) {
+    TenantResource(TenantService tenants, AdminAccess access, TenantStore tenantRows) {
         this.tenantRows = tenantRows;
         this.tenants = tenants;
         this.access = access;

@@ -12,7 +12,7 @@ import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.tenant.Tenant;
 import io.m2mtrust.tenant.TenantIds;
-import io.m2mtrust.tenant.Tenants;
+import io.m2mtrust.tenant.TenantStore;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
@@ -34,7 +34,7 @@ public class TenantService {
 
     private static final Logger LOG = Logger.getLogger(TenantService.class);
 
-    private final Tenants tenants;
+    private final TenantStore tenants;
     private final TenantKeyService keys;
     private final PolicyService policies;
     private final AuditLog audit;
@@ -42,7 +42,7 @@ public class TenantService {
     private final TenantIdentitySync identitySync;
 
     TenantService(
-            Tenants tenants,
+            TenantStore tenants,
             TenantKeyService keys,
             PolicyService policies,
             AuditLog audit,

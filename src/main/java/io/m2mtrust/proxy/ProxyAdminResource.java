@@ -106,6 +106,7 @@ public class ProxyAdminResource {
     private final EndpointService endpoints;
 
     private final ProxyOriginator originator;
+    private final ProxyStore store;
 
     ProxyAdminResource(
             EntityManager em,
@@ -114,7 +115,9 @@ public class ProxyAdminResource {
             AuditLog audit,
             ProxyService proxy,
             EndpointService endpoints,
-            ProxyOriginator originator) {
+            ProxyOriginator originator,
+            ProxyStore store) {
+        this.store = store;
         this.em = em;
         this.originator = originator;
         this.tenants = tenants;
@@ -227,13 +230,8 @@ public class ProxyAdminResource {
         }
         EntityView view = QuarkusTransaction.requiringNew().call(() -> {
             ProtectedEntity e = em.find(ProtectedEntity.class, new ProtectedEntity.Key(tenant, body.entityId()));
-            ProtectedEntity samePath = em.createQuery(
-                            "from ProtectedEntity where tenantId = ?1 and resourcePath = ?2", ProtectedEntity.class)
-                    .setParameter(1, tenant)
-                    .setParameter(2, body.resourcePath())
-                    .getResultStream()
-                    .findFirst()
-                    .orElse(null);
+            ProtectedEntity samePath =
+                    store.entityAt(tenant, body.resourcePath()).orElse(null);
             if (samePath != null && !samePath.entityId.equals(body.entityId())) {
                 throw ApiProblem.conflict(body.resourcePath() + " is protected as " + samePath.entityId);
             }
@@ -267,10 +265,7 @@ public class ProxyAdminResource {
     public Response deleteEntity(@PathParam("tenant") String tenant, @QueryParam("entityId") String entityId) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
         int n = QuarkusTransaction.requiringNew().call(() -> {
-            int d = em.createQuery("delete from ProtectedEntity where tenantId = ?1 and entityId = ?2")
-                    .setParameter(1, tenant)
-                    .setParameter(2, entityId)
-                    .executeUpdate();
+            int d = store.deleteEntity(tenant, entityId);
             if (d > 0) {
                 audit.append(
                         tenant,
@@ -294,11 +289,7 @@ public class ProxyAdminResource {
     public List<RemoteView> remotes(@PathParam("tenant") String tenant) {
         tenants.enter(tenant, AdminAccess.Need.READ);
         return QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery("from ProxyRemote where tenantId = ?1 order by name", ProxyRemote.class)
-                        .setParameter(1, tenant)
-                        .getResultStream()
-                        .map(RemoteView::of)
-                        .toList());
+                .call(() -> store.remotes(tenant).stream().map(RemoteView::of).toList());
     }
 
     @PUT
@@ -395,10 +386,7 @@ public class ProxyAdminResource {
     public Response deleteRemote(@PathParam("tenant") String tenant, @PathParam("name") String name) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
         int n = QuarkusTransaction.requiringNew().call(() -> {
-            int d = em.createQuery("delete from ProxyRemote where tenantId = ?1 and name = ?2")
-                    .setParameter(1, tenant)
-                    .setParameter(2, name)
-                    .executeUpdate();
+            int d = store.deleteRemote(tenant, name);
             if (d > 0) {
                 audit.append(
                         tenant,
@@ -421,9 +409,7 @@ public class ProxyAdminResource {
     public List<Map<String, Object>> esdataRules(@PathParam("tenant") String tenant) {
         tenants.enter(tenant, AdminAccess.Need.READ);
         return QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery("from EsDataRule where tenantId = ?1 order by id", EsDataRule.class)
-                        .setParameter(1, tenant)
-                        .getResultStream()
+                .call(() -> store.esdataRules(tenant).stream()
                         .map(r -> {
                             Map<String, Object> m = new java.util.LinkedHashMap<>();
                             m.put("id", r.id);
@@ -489,13 +475,8 @@ public class ProxyAdminResource {
         }
         Map<String, Object> view = QuarkusTransaction.requiringNew().call(() -> {
             EsDataRule r = em.find(EsDataRule.class, new EsDataRule.Key(tenant, body.id()));
-            EsDataRule samePath = em.createQuery(
-                            "from EsDataRule where tenantId = ?1 and containerPath = ?2", EsDataRule.class)
-                    .setParameter(1, tenant)
-                    .setParameter(2, body.containerPath())
-                    .getResultStream()
-                    .findFirst()
-                    .orElse(null);
+            EsDataRule samePath =
+                    store.esdataRuleAt(tenant, body.containerPath()).orElse(null);
             if (samePath != null && !samePath.id.equals(body.id())) {
                 throw ApiProblem.conflict(body.containerPath() + " already has rule " + samePath.id);
             }
@@ -533,10 +514,7 @@ public class ProxyAdminResource {
     public Response deleteEsDataRule(@PathParam("tenant") String tenant, @PathParam("id") String id) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
         int n = QuarkusTransaction.requiringNew().call(() -> {
-            int d = em.createQuery("delete from EsDataRule where tenantId = ?1 and id = ?2")
-                    .setParameter(1, tenant)
-                    .setParameter(2, id)
-                    .executeUpdate();
+            int d = store.deleteEsdataRule(tenant, id);
             if (d > 0) {
                 audit.append(
                         tenant,

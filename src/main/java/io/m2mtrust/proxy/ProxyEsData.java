@@ -4,7 +4,6 @@ import io.m2mtrust.esdata.EndpointService;
 import io.m2mtrust.esdata.EsDataService;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -40,11 +39,11 @@ public class ProxyEsData {
         }
     }
 
-    private final EntityManager em;
     private final EndpointService endpoints;
+    private final ProxyStore store;
 
-    ProxyEsData(EntityManager em, EndpointService endpoints) {
-        this.em = em;
+    ProxyEsData(EndpointService endpoints, ProxyStore store) {
+        this.store = store;
         this.endpoints = endpoints;
     }
 
@@ -59,10 +58,8 @@ public class ProxyEsData {
         if (r == null || System.nanoTime() - r.readAt() >= ProxyService.CONFIG_TTL_NANOS) {
             Map<String, Rule> m = new java.util.HashMap<>();
             QuarkusTransaction.requiringNew()
-                    .run(() -> em.createQuery("from EsDataRule where tenantId = ?1", EsDataRule.class)
-                            .setParameter(1, tenantId)
-                            .getResultStream()
-                            .forEach(x -> m.put(x.containerPath, parse(x.rule))));
+                    .run(() ->
+                            store.esdataRules(tenantId).stream().forEach(x -> m.put(x.containerPath, parse(x.rule))));
             r = new Rules(Map.copyOf(m), System.nanoTime());
             if (rules.size() > 10_000) {
                 rules.clear();

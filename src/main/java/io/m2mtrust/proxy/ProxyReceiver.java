@@ -13,7 +13,6 @@ import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.policy.TenantPolicy;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
 import org.jboss.logging.Logger;
 
 import java.nio.charset.StandardCharsets;
@@ -36,21 +35,21 @@ public class ProxyReceiver {
     private static final Logger LOG = Logger.getLogger(ProxyReceiver.class);
     private final CseClient cse = new CseClient();
 
-    private final EntityManager em;
     private final EsprimReceiver receiver;
     private final ProxyEsData esdata;
     private final PolicyService policies;
     private final EscertkeService escertke;
     private final ProxyService proxy;
+    private final ProxyStore store;
 
     ProxyReceiver(
-            EntityManager em,
             EsprimReceiver receiver,
             ProxyEsData esdata,
             PolicyService policies,
             EscertkeService escertke,
-            ProxyService proxy) {
-        this.em = em;
+            ProxyService proxy,
+            ProxyStore store) {
+        this.store = store;
         this.receiver = receiver;
         this.esdata = esdata;
         this.policies = policies;
@@ -284,9 +283,7 @@ public class ProxyReceiver {
      * it continue).
      */
     public int refreshSharedRands() {
-        List<ProtectedEntity> all = QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery("from ProtectedEntity", ProtectedEntity.class)
-                        .getResultList());
+        List<ProtectedEntity> all = QuarkusTransaction.requiringNew().call(() -> store.allEntities());
         int issued = 0;
         for (ProtectedEntity e : all) {
             Optional<ProxyConfig> cfg = proxy.config(e.tenantId);

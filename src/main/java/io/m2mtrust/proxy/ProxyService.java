@@ -73,6 +73,7 @@ public class ProxyService {
     private final EscertkeService escertke;
     private final CseClient cse = new CseClient();
     private final ProxyReceiver receiving;
+    private final ProxyStore store;
 
     ProxyService(
             EntityManager em,
@@ -81,7 +82,9 @@ public class ProxyService {
             ProxyEsData esdata,
             PolicyService policies,
             EscertkeService escertke,
-            ProxyReceiver receiving) {
+            ProxyReceiver receiving,
+            ProxyStore store) {
+        this.store = store;
         this.receiving = receiving;
         this.em = em;
         this.escertke = escertke;
@@ -125,12 +128,7 @@ public class ProxyService {
         }
         Snapshot fresh = QuarkusTransaction.requiringNew().call(() -> {
             ProxyConfig c = em.find(ProxyConfig.class, tenantId);
-            List<ProtectedEntity> e = c == null
-                    ? List.of()
-                    : em.createQuery(
-                                    "from ProtectedEntity where tenantId = ?1 order by entityId", ProtectedEntity.class)
-                            .setParameter(1, tenantId)
-                            .getResultList();
+            List<ProtectedEntity> e = c == null ? List.of() : store.entities(tenantId);
             if (c != null) {
                 em.detach(c);
             }
@@ -163,12 +161,7 @@ public class ProxyService {
      * otherwise whether plain primitives to it are refused (ESPrim required). Runs inside a transaction.
      */
     public Optional<Boolean> esprimRequiredFor(String tenantId, String entityId) {
-        return em.createQuery("from ProtectedEntity where tenantId = ?1 and entityId = ?2", ProtectedEntity.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, entityId)
-                .getResultStream()
-                .findFirst()
-                .map(e -> e.esprimRequired);
+        return store.entity(tenantId, entityId).map(e -> e.esprimRequired);
     }
 
     public Outgoing handle(String tenantId, Incoming in) {

@@ -2,10 +2,8 @@ package io.m2mtrust.registration;
 
 import io.m2mtrust.common.SecretBytes;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
 
 import java.time.Instant;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -18,11 +16,11 @@ public class MafKms {
     /** An opened Km and whom it belongs to. The caller closes {@code km}. */
     public record OpenedKm(String clientId, SecretBytes km, Instant kmExpiresAt, String keId) {}
 
-    private final EntityManager em;
+    private final RegistrationStore store;
     private final RegistrationProcedures procedures;
 
-    MafKms(EntityManager em, RegistrationProcedures procedures) {
-        this.em = em;
+    MafKms(RegistrationStore store, RegistrationProcedures procedures) {
+        this.store = store;
         this.procedures = procedures;
     }
 
@@ -37,16 +35,7 @@ public class MafKms {
     }
 
     private Optional<ClientRegistration> live(String tenantId, String kmId) {
-        List<ClientRegistration> rs = em.createQuery(
-                        "from ClientRegistration where tenantId = ?1 and registrar = ?2 and kmId = ?3",
-                        ClientRegistration.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, Registrar.MAF)
-                .setParameter(3, kmId)
-                .getResultList();
         Instant now = Instant.now();
-        return rs.stream()
-                .filter(r -> !r.expired(now) && r.kmExpiresAt.isAfter(now))
-                .findFirst();
+        return store.mafRegistrationByKmId(tenantId, kmId).filter(r -> !r.expired(now) && r.kmExpiresAt.isAfter(now));
     }
 }

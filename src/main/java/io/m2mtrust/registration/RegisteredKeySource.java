@@ -30,8 +30,11 @@ class RegisteredKeySource implements SymmetricKeySource {
     private final KeySealer sealer;
     private final DeviceFqdns fqdns;
     private final SuidPolicy policy;
+    private final RegistrationStore store;
 
-    RegisteredKeySource(EntityManager em, KeySealer sealer, DeviceFqdns fqdns, SuidPolicy policy) {
+    RegisteredKeySource(
+            EntityManager em, KeySealer sealer, DeviceFqdns fqdns, SuidPolicy policy, RegistrationStore store) {
+        this.store = store;
         this.em = em;
         this.sealer = sealer;
         this.fqdns = fqdns;
@@ -45,14 +48,7 @@ class RegisteredKeySource implements SymmetricKeySource {
 
     @Override
     public List<String> idsSharedBy(String tenantId, String a, String b) {
-        return em.createQuery(
-                        "from KeyRegistration where tenantId = ?1 and (sourceClientId = ?2 or sourceClientId = ?3) order by createdAt desc",
-                        KeyRegistration.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, a)
-                .setParameter(3, b)
-                .setMaxResults(500)
-                .getResultStream()
+        return store.registeredByEither(tenantId, a, b).stream()
                 .filter(k -> Arrays.asList(k.targetIds).contains(k.sourceClientId.equals(a) ? b : a))
                 .map(k -> k.relativeKeyId + "@" + k.registrar.fqdn(fqdns, tenantId))
                 .toList();

@@ -1,6 +1,7 @@
 package io.m2mtrust.registration;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.common.LockStore;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.common.Sql;
 import io.m2mtrust.keys.KeySealer;
@@ -51,8 +52,18 @@ public class RegistrationProcedures {
     private final KeySealer sealer;
     private final PolicyService policies;
     private final AuditLog audit;
+    private final RegistrationStore store;
+    private final LockStore locks;
 
-    RegistrationProcedures(EntityManager em, KeySealer sealer, PolicyService policies, AuditLog audit) {
+    RegistrationProcedures(
+            EntityManager em,
+            KeySealer sealer,
+            PolicyService policies,
+            AuditLog audit,
+            RegistrationStore store,
+            LockStore locks) {
+        this.locks = locks;
+        this.store = store;
         this.em = em;
         this.sealer = sealer;
         this.policies = policies;
@@ -101,37 +112,16 @@ public class RegistrationProcedures {
             Instant expires = RegistrationRules.capExpiry(
                     policies.get(tenantId), req.expirationTime(), now, remoteKm == null ? null : remoteKm.expiresAt());
             // registrations of one client serialise (a row lock would not: the row is replaced, not updated)
-            em.createNativeQuery("select pg_advisory_xact_lock(hashtextextended(?1, 0))")
-                    .setParameter(1, "registration|" + tenantId + "|" + registrar + "|" + clientId)
-                    .getSingleResult();
+            locks.lock("registration|" + tenantId + "|" + registrar + "|" + clientId);
             // a client re-registering over its KmID session keeps its Km (only a new KeID replaces it)
-            ClientRegistration previous = em.createQuery(
-                            "from ClientRegistration where tenantId = ?1 and registrar = ?2 and clientId = ?3",
-                            ClientRegistration.class)
-                    .setParameter(1, tenantId)
-                    .setParameter(2, registrar)
-                    .setParameter(3, clientId)
-                    .getResultStream()
-                    .findFirst()
-                    .orElse(null);
+            ClientRegistration previous =
+                    store.registrationOf(tenantId, registrar, clientId).orElse(null);
             if (previous != null) {
                 em.detach(previous);
             }
-            int replaced = em.createQuery(
-                            "delete from ClientRegistration where tenantId = ?1 and registrar = ?2 and clientId = ?3")
-                    .setParameter(1, tenantId)
-                    .setParameter(2, registrar)
-                    .setParameter(3, clientId)
-                    .executeUpdate();
-            if (remoteKm != null) {
-                // a KeID presented again (re-registration) replaces the KmID assigned for it before
-                replaced += em.createQuery(
-                                "delete from ClientRegistration where tenantId = ?1 and registrar = ?2 and keId = ?3")
-                        .setParameter(1, tenantId)
-                        .setParameter(2, registrar)
-                        .setParameter(3, remoteKm.keId())
-                        .executeUpdate();
-            }
+            // a KeID presented again (re-registration) replaces the KmID assigned for it before
+            int replaced = store.deleteRegistrationsOf(
+                    tenantId, registrar, clientId, remoteKm == null ? null : remoteKm.keId());
             em.flush();
             ClientRegistration r = new ClientRegistration();
             r.tenantId = tenantId;
@@ -269,20 +259,15 @@ public class RegistrationProcedures {
     }
 
     ClientRegistration liveRegistrationOf(Registrar registrar, String tenantId, String clientId) {
-        List<ClientRegistration> rs = em.createQuery(
-                        "from ClientRegistration where tenantId = ?1 and registrar = ?2 and clientId = ?3",
-                        ClientRegistration.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, registrar)
-                .setParameter(3, clientId)
-                .getResultList();
-        if (rs.isEmpty() || rs.get(0).expired(RegistrationRules.now())) {
+        ClientRegistration r =
+                store.registrationOf(tenantId, registrar, clientId).orElse(null);
+        if (r == null || r.expired(RegistrationRules.now())) {
             throw new Problem(
                     403,
                     "register with the " + registrar + " first (Client Registration, TS-0003 "
                             + (registrar == Registrar.MEF ? "§8.3.5.2.3" : "§8.8.2.3") + ")");
         }
-        return rs.get(0);
+        return r;
     }
 
     /** The Km of a MAF registration, opened in the HSM only for the handshake that needs it. */
@@ -299,27 +284,14 @@ public class RegistrationProcedures {
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     public void purgeExpired() {
         QuarkusTransaction.requiringNew().run(() -> {
-            Instant now = RegistrationRules.now();
-            @SuppressWarnings("unchecked")
-            List<Object[]> keys = em.createNativeQuery(
-                            "delete from key_registration where expires_at <= ?1 returning tenant_id, relative_key_id")
-                    .setParameter(1, now)
-                    .getResultList();
-            @SuppressWarnings("unchecked")
-            List<Object[]> regs = em.createNativeQuery(
-                            "delete from client_registration where expires_at <= ?1 returning tenant_id, reg_id")
-                    .setParameter(1, now)
-                    .getResultList();
-            Map<String, int[]> perTenant = new LinkedHashMap<>();
-            keys.forEach(r -> perTenant.computeIfAbsent((String) r[0], t -> new int[2])[0]++);
-            regs.forEach(r -> perTenant.computeIfAbsent((String) r[0], t -> new int[2])[1]++);
-            perTenant.forEach((t, n) -> audit.append(
-                    t,
-                    "system",
-                    "registrations.purge",
-                    "registrations",
-                    AuditLog.Outcome.SUCCESS,
-                    n[0] + " expired key registrations and " + n[1] + " expired client registrations deleted"));
+            store.deleteExpired(RegistrationRules.now())
+                    .forEach((t, n) -> audit.append(
+                            t,
+                            "system",
+                            "registrations.purge",
+                            "registrations",
+                            AuditLog.Outcome.SUCCESS,
+                            n[0] + " expired key registrations and " + n[1] + " expired client registrations deleted"));
         });
     }
 }

@@ -9,7 +9,6 @@ import io.m2mtrust.security.Revocations;
 import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.quarkus.narayana.jta.QuarkusTransaction;
-import jakarta.persistence.EntityManager;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -73,7 +72,6 @@ public class RegistrationResource {
             Instant expirationTime,
             Instant createdAt) {}
 
-    private final EntityManager em;
     private final TenantDoor door;
     private final AdminAccess access;
     private final DeviceFqdns fqdns;
@@ -82,7 +80,6 @@ public class RegistrationResource {
     private final RegistrationStore store;
 
     RegistrationResource(
-            EntityManager em,
             TenantDoor door,
             AdminAccess access,
             DeviceFqdns fqdns,
@@ -91,7 +88,6 @@ public class RegistrationResource {
             RegistrationStore store) {
         this.store = store;
         this.revocations = revocations;
-        this.em = em;
         this.door = door;
         this.access = access;
         this.fqdns = fqdns;
@@ -105,13 +101,7 @@ public class RegistrationResource {
         door.enter(tenant, AdminAccess.Need.READ);
         Registrar r = registrar(fn);
         return QuarkusTransaction.requiringNew()
-                .call(() -> em.createQuery(
-                                "from ClientRegistration where tenantId = ?1 and registrar = ?2 order by createdAt desc",
-                                ClientRegistration.class)
-                        .setParameter(1, tenant)
-                        .setParameter(2, r)
-                        .setMaxResults(1000)
-                        .getResultStream()
+                .call(() -> store.registrations(tenant, r).stream()
                         .map(RegistrationView::of)
                         .toList());
     }
@@ -127,16 +117,11 @@ public class RegistrationResource {
         door.enter(tenant, AdminAccess.Need.WRITE);
         Registrar r = registrar(fn);
         int n = QuarkusTransaction.requiringNew().call(() -> {
-            ClientRegistration c = em.find(ClientRegistration.class, new ClientRegistration.Key(tenant, reg));
+            ClientRegistration c = store.find(tenant, reg);
             if (c == null || c.registrar != r) {
                 return 0;
             }
-            int deleted = em.createQuery(
-                            "delete from ClientRegistration where tenantId = ?1 and regId = ?2 and registrar = ?3")
-                    .setParameter(1, tenant)
-                    .setParameter(2, reg)
-                    .setParameter(3, r)
-                    .executeUpdate();
+            int deleted = store.deleteRegistration(tenant, r, reg);
             // cascade: the ESCertKE keys established with the client's identity stop being usable too
             int escertke = revocations
                     .publish(new ClientRevoked(tenant, r.name(), reg, c.clientId))
@@ -176,12 +161,7 @@ public class RegistrationResource {
         door.enter(tenant, AdminAccess.Need.WRITE);
         Registrar r = registrar(fn);
         int n = QuarkusTransaction.requiringNew().call(() -> {
-            int deleted = em.createQuery(
-                            "delete from KeyRegistration where tenantId = ?1 and registrar = ?2 and relativeKeyId = ?3")
-                    .setParameter(1, tenant)
-                    .setParameter(2, r)
-                    .setParameter(3, rel)
-                    .executeUpdate();
+            int deleted = store.deleteKeyRegistration(tenant, r, rel);
             if (deleted > 0) {
                 audit.append(
                         tenant,

@@ -6,7 +6,9 @@ import jakarta.persistence.EntityManager;
 import jakarta.persistence.LockModeType;
 
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -172,5 +174,110 @@ public class RegistrationStore {
                         k.expiresAt,
                         k.createdAt))
                 .toList();
+    }
+
+    /** The registration of {@code clientId} with {@code registrar}, if any (at most one: a new one replaces it). */
+    Optional<ClientRegistration> registrationOf(String tenantId, Registrar registrar, String clientId) {
+        return em.createQuery(
+                        "from ClientRegistration where tenantId = ?1 and registrar = ?2 and clientId = ?3",
+                        ClientRegistration.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, registrar)
+                .setParameter(3, clientId)
+                .getResultStream()
+                .findFirst();
+    }
+
+    /** The MAF registration that was assigned {@code kmId}, whether or not it is still live. */
+    Optional<ClientRegistration> mafRegistrationByKmId(String tenantId, String kmId) {
+        return em.createQuery(
+                        "from ClientRegistration where tenantId = ?1 and registrar = ?2 and kmId = ?3",
+                        ClientRegistration.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, Registrar.MAF)
+                .setParameter(3, kmId)
+                .getResultStream()
+                .findFirst();
+    }
+
+    /** Client registrations with {@code registrar}, newest first, at most 1000. */
+    List<ClientRegistration> registrations(String tenantId, Registrar registrar) {
+        return em.createQuery(
+                        "from ClientRegistration where tenantId = ?1 and registrar = ?2 order by createdAt desc",
+                        ClientRegistration.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, registrar)
+                .setMaxResults(1000)
+                .getResultList();
+    }
+
+    ClientRegistration find(String tenantId, String regId) {
+        return em.find(ClientRegistration.class, new ClientRegistration.Key(tenantId, regId));
+    }
+
+    /** Deletes the registrations of {@code clientId} and, when {@code keIdOrNull} is set, those made under it. */
+    int deleteRegistrationsOf(String tenantId, Registrar registrar, String clientId, String keIdOrNull) {
+        int n = em.createQuery(
+                        "delete from ClientRegistration where tenantId = ?1 and registrar = ?2 and clientId = ?3")
+                .setParameter(1, tenantId)
+                .setParameter(2, registrar)
+                .setParameter(3, clientId)
+                .executeUpdate();
+        if (keIdOrNull != null) {
+            n += em.createQuery("delete from ClientRegistration where tenantId = ?1 and registrar = ?2 and keId = ?3")
+                    .setParameter(1, tenantId)
+                    .setParameter(2, registrar)
+                    .setParameter(3, keIdOrNull)
+                    .executeUpdate();
+        }
+        return n;
+    }
+
+    int deleteRegistration(String tenantId, Registrar registrar, String regId) {
+        return em.createQuery("delete from ClientRegistration where tenantId = ?1 and regId = ?2 and registrar = ?3")
+                .setParameter(1, tenantId)
+                .setParameter(2, regId)
+                .setParameter(3, registrar)
+                .executeUpdate();
+    }
+
+    int deleteKeyRegistration(String tenantId, Registrar registrar, String relativeKeyId) {
+        return em.createQuery(
+                        "delete from KeyRegistration where tenantId = ?1 and registrar = ?2 and relativeKeyId = ?3")
+                .setParameter(1, tenantId)
+                .setParameter(2, registrar)
+                .setParameter(3, relativeKeyId)
+                .executeUpdate();
+    }
+
+    /** Keys registered by {@code a} or by {@code b}, newest first, at most 500. */
+    List<KeyRegistration> registeredByEither(String tenantId, String a, String b) {
+        return em.createQuery(
+                        "from KeyRegistration where tenantId = ?1 and (sourceClientId = ?2 or sourceClientId = ?3) "
+                                + "order by createdAt desc",
+                        KeyRegistration.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, a)
+                .setParameter(3, b)
+                .setMaxResults(500)
+                .getResultList();
+    }
+
+    /** A tenant's count of expired rows deleted: {@code [key registrations, client registrations]}. */
+    Map<String, int[]> deleteExpired(Instant now) {
+        @SuppressWarnings("unchecked")
+        List<Object[]> keys = em.createNativeQuery(
+                        "delete from key_registration where expires_at <= ?1 returning tenant_id, relative_key_id")
+                .setParameter(1, now)
+                .getResultList();
+        @SuppressWarnings("unchecked")
+        List<Object[]> regs = em.createNativeQuery(
+                        "delete from client_registration where expires_at <= ?1 returning tenant_id, reg_id")
+                .setParameter(1, now)
+                .getResultList();
+        Map<String, int[]> perTenant = new LinkedHashMap<>();
+        keys.forEach(r -> perTenant.computeIfAbsent((String) r[0], t -> new int[2])[0]++);
+        regs.forEach(r -> perTenant.computeIfAbsent((String) r[0], t -> new int[2])[1]++);
+        return perTenant;
     }
 }

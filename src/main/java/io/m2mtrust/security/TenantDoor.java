@@ -2,7 +2,7 @@ package io.m2mtrust.security;
 
 import io.m2mtrust.tenant.Tenant;
 import io.m2mtrust.tenant.TenantIds;
-import io.m2mtrust.tenant.Tenants;
+import io.m2mtrust.tenant.TenantStore;
 import jakarta.enterprise.context.ApplicationScoped;
 
 /**
@@ -13,9 +13,9 @@ import jakarta.enterprise.context.ApplicationScoped;
 public class TenantDoor {
 
     private final AdminAccess access;
-    private final Tenants tenants;
+    private final TenantStore tenants;
 
-    TenantDoor(AdminAccess access, Tenants tenants) {
+    TenantDoor(AdminAccess access, TenantStore tenants) {
         this.access = access;
         this.tenants = tenants;
     }

@@ -7,12 +7,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.tngtech.archunit.base.DescribedPredicate;
 import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.domain.JavaMethodCall;
 import com.tngtech.archunit.core.domain.JavaModifier;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.lang.ArchRule;
 import com.tngtech.archunit.lang.EvaluationResult;
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.quarkus.hibernate.orm.panache.PanacheRepositoryBase;
 import jakarta.persistence.Entity;
+import jakarta.persistence.EntityManager;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -148,6 +152,47 @@ class LayoutRulesTest {
                     .dependOnClassesThat(belongTo(entity))));
         }
         assertThat(found).as("entities touched outside their own package").isEmpty();
+    }
+
+    /** A call that runs a query written as a string: JPQL or SQL through the EntityManager, or Panache's forms. */
+    static final DescribedPredicate<JavaMethodCall> A_QUERY_STRING = new DescribedPredicate<>("a JPQL or SQL query") {
+        @Override
+        public boolean test(JavaMethodCall call) {
+            var target = call.getTarget();
+            JavaClass owner = target.getOwner();
+            String name = target.getName();
+            boolean entityManager = (owner.isAssignableTo(EntityManager.class)
+                            || owner.getPackageName().startsWith("org.hibernate"))
+                    && name.startsWith("create")
+                    && name.contains("Query");
+            boolean panache =
+                    (owner.isAssignableTo(PanacheEntityBase.class) || owner.isAssignableTo(PanacheRepositoryBase.class))
+                            && Set.of("find", "list", "stream", "count", "delete", "update")
+                                    .contains(name)
+                            && !target.getRawParameterTypes().isEmpty()
+                            && target.getRawParameterTypes().get(0).isEquivalentTo(String.class);
+            return entityManager || panache;
+        }
+    };
+
+    /**
+     * Each feature owns its data: the queries over its tables are written in its store (a class named
+     * {@code *Store} or {@code *Repository}) and nowhere else, so a reader finds every query over a table in one file.
+     */
+    @Test
+    void queries_are_written_only_in_stores_and_repositories() {
+        long inStores = main.stream()
+                .flatMap(c -> c.getMethodCallsFromSelf().stream())
+                .filter(A_QUERY_STRING)
+                .count();
+        assertThat(inStores).as("queries found at all (the rule sees them)").isGreaterThan(50);
+        check(noClasses()
+                .that()
+                .haveSimpleNameNotEndingWith("Store")
+                .and()
+                .haveSimpleNameNotEndingWith("Repository")
+                .should()
+                .callMethodWhere(A_QUERY_STRING));
     }
 
     /**

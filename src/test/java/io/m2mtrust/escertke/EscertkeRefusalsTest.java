@@ -4,8 +4,8 @@ import static io.m2mtrust.escertke.EscertkeOpenSslTest.pem;
 import static io.m2mtrust.testsupport.Api.as;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.m2mtrust.ca.CertificateStore.CertificateSummary;
 import io.m2mtrust.ca.Certificates;
-import io.m2mtrust.ca.IssuedCertificates.CertificateSummary;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.common.SubjectType;
 import io.m2mtrust.testsupport.MiniCse;

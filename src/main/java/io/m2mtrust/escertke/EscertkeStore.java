@@ -6,10 +6,11 @@ import jakarta.persistence.EntityManager;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Optional;
 
 /** Queries over {@link EscertkeKey} rows for revocations and lineage; answers carry no key material. */
 @ApplicationScoped
-public class EscertkeKeyStore {
+public class EscertkeStore {
 
     /** An established key as others see it: its id, both sides and its lifetime. */
     public record EstablishedKeySummary(
@@ -24,7 +25,7 @@ public class EscertkeKeyStore {
 
     private final EntityManager em;
 
-    EscertkeKeyStore(EntityManager em) {
+    EscertkeStore(EntityManager em) {
         this.em = em;
     }
 
@@ -45,7 +46,7 @@ public class EscertkeKeyStore {
     /** Keys with one of {@code identities} on either side, newest first (at most {@code max}). */
     public List<EstablishedKeySummary> summariesBoundTo(String tenantId, List<String> identities, int max) {
         return boundTo(tenantId, identities, max).stream()
-                .map(EscertkeKeyStore::summary)
+                .map(EscertkeStore::summary)
                 .toList();
     }
 
@@ -84,7 +85,37 @@ public class EscertkeKeyStore {
                 .setParameter(2, identity)
                 .setMaxResults(max)
                 .getResultStream()
-                .map(EscertkeKeyStore::summary)
+                .map(EscertkeStore::summary)
                 .toList();
+    }
+
+    /** Extra trust anchors of ESCertKE peers (besides the tenant CA), in id order. */
+    List<TrustAnchor> trustAnchors(String tenantId) {
+        return em.createQuery("from TrustAnchor where tenantId = ?1 order by id", TrustAnchor.class)
+                .setParameter(1, tenantId)
+                .getResultList();
+    }
+
+    /** The tenant's established keys, newest first, at most {@code max}. */
+    List<EscertkeKey> newest(String tenantId, int max) {
+        return em.createQuery("from EscertkeKey where tenantId = ?1 order by createdAt desc", EscertkeKey.class)
+                .setParameter(1, tenantId)
+                .setMaxResults(max)
+                .getResultList();
+    }
+
+    /** The newest unrevoked, unexpired key between {@code localIdentity} and {@code peerIdentity}. */
+    Optional<EscertkeKey> current(String tenantId, String localIdentity, String peerIdentity, Instant now) {
+        return em.createQuery(
+                        "from EscertkeKey where tenantId = ?1 and localIdentity = ?2 and peerIdentity = ?3"
+                                + " and revokedAt is null and expiresAt > ?4 order by createdAt desc",
+                        EscertkeKey.class)
+                .setParameter(1, tenantId)
+                .setParameter(2, localIdentity)
+                .setParameter(3, peerIdentity)
+                .setParameter(4, now)
+                .setMaxResults(1)
+                .getResultStream()
+                .findFirst();
     }
 }

@@ -13,11 +13,11 @@ import java.util.Optional;
  * the statuses an admin can see (a CREATING claim is invisible: 404).
  */
 @ApplicationScoped
-public class Tenants {
+public class TenantStore {
 
     private final EntityManager em;
 
-    Tenants(EntityManager em) {
+    TenantStore(EntityManager em) {
         this.em = em;
     }
 
@@ -94,5 +94,38 @@ public class Tenants {
                 .setParameter(1, id)
                 .setParameter(2, Tenant.Status.CREATING)
                 .executeUpdate();
+    }
+
+    // ------------------------------------------------ identity bookkeeping (bulk updates: the row's version, its
+    // ETag, is about what an admin set, not about this)
+
+    /** Remembers the tenant's Keycloak group, made on first use, unless one is already remembered. */
+    public void adoptIdentityGroup(String id, String groupId) {
+        em.createNativeQuery("update tenant set identity_group_id = ?1, identity_status = status "
+                        + "where id = ?2 and identity_group_id is null")
+                .setParameter(1, groupId)
+                .setParameter(2, id)
+                .executeUpdate();
+    }
+
+    /**
+     * Records that the tenant's users now match {@code status}; false when the tenant's status changed meanwhile
+     * (the next apply handles it).
+     */
+    public boolean markIdentityApplied(String id, Tenant.Status status) {
+        return em.createNativeQuery("update tenant set identity_status = ?1 where id = ?2 and status = ?1")
+                        .setParameter(1, status.name())
+                        .setParameter(2, id)
+                        .executeUpdate()
+                > 0;
+    }
+
+    /** Tenants with a Keycloak group whose users do not yet match their status, in id order. */
+    @SuppressWarnings("unchecked")
+    public List<String> identityLagging() {
+        return em.createNativeQuery("select id from tenant where identity_group_id is not null "
+                        + "and status <> 'CREATING' and (identity_status is null or identity_status <> status) "
+                        + "order by id")
+                .getResultList();
     }
 }
