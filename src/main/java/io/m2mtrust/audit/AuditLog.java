@@ -5,6 +5,7 @@ import io.m2mtrust.hsm.HsmCrypto;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.HsmKeyNotFoundException;
 import io.m2mtrust.hsm.HsmUnavailableException;
+import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.transaction.Transactional;
 import org.jboss.logging.Logger;
@@ -15,6 +16,7 @@ import java.security.Signature;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Appends to and verifies the per-tenant audit hash chains.
@@ -77,8 +79,7 @@ public class AuditLog {
      * FAILURE event in its own transaction before rethrowing. HSM outages are not chained: the head
      * could not be signed; they are logged and visible in metrics.
      */
-    public <T> T auditRefusals(
-            String chain, String actor, String action, String target, java.util.function.Supplier<T> work) {
+    public <T> T auditRefusals(String chain, String actor, String action, String target, Supplier<T> work) {
         try {
             return work.get();
         } catch (HsmUnavailableException e) {
@@ -92,6 +93,30 @@ public class AuditLog {
             }
             throw e;
         }
+    }
+
+    /**
+     * Runs {@code change} in its own transaction and chains its SUCCESS in that same transaction (no change
+     * without its link, no link without its change); a refusal is chained as a FAILURE, as in {@link
+     * #auditRefusals}.
+     */
+    public <T> T change(String chain, String actor, String action, String target, Supplier<Audited<T>> change) {
+        return auditRefusals(
+                chain,
+                actor,
+                action,
+                target,
+                () -> QuarkusTransaction.requiringNew().call(() -> {
+                    Audited<T> done = change.get();
+                    append(
+                            chain,
+                            actor,
+                            action,
+                            done.targetOrNull() == null ? target : done.targetOrNull(),
+                            Outcome.SUCCESS,
+                            done.detail());
+                    return done.result();
+                }));
     }
 
     private void signHead(String chain, long seq, byte[] hash) {

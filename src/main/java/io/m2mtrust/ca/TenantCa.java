@@ -13,7 +13,6 @@ import io.m2mtrust.keys.KeyVersionRepository;
 import io.m2mtrust.keys.TenantKeyService;
 import io.m2mtrust.security.CertificateRevoked;
 import io.m2mtrust.security.Revocations;
-import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tenant.TenantStore;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -75,7 +74,6 @@ public class TenantCa {
     private final TenantKeyService keys;
     private final KeyVersionRepository versions;
     private final AuditLog audit;
-    private final DeviceFqdns fqdns;
     private final Map<String, Anchors> anchors = new ConcurrentHashMap<>();
     private final TenantStore tenantRows;
     private final Revocations revocations;
@@ -88,7 +86,6 @@ public class TenantCa {
             TenantKeyService keys,
             KeyVersionRepository versions,
             AuditLog audit,
-            DeviceFqdns fqdns,
             TenantStore tenantRows,
             Revocations revocations,
             CertificateStore store) {
@@ -101,7 +98,6 @@ public class TenantCa {
         this.keys = keys;
         this.versions = versions;
         this.audit = audit;
-        this.fqdns = fqdns;
     }
 
     // ---------------------------------------------------------------- the CA itself

@@ -66,17 +66,13 @@ public class ConsoleClientsResource {
         return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             String f = fn(fn);
-            String csrf = ConsoleCsrf.newToken();
-            return Response.ok(clientsPage
-                            .data("viewer", support.viewer())
-                            .data("tenant", t)
+            return support.render(
+                    clientsPage
                             .data("fn", f)
                             .data("clients", registrations.registrations(tenant, f))
                             .data("keys", registrations.keys(tenant, f))
-                            .data("csrf", csrf)
-                            .data("notice", notice))
-                    .cookie(ConsoleCsrf.cookie(csrf, false))
-                    .build();
+                            .data("notice", notice),
+                    t);
         });
     }
 
@@ -87,16 +83,8 @@ public class ConsoleClientsResource {
         return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
             Map<String, Object> lineage = clientLineage.lineage(tenant, fn(fn), reg);
-            String csrf = ConsoleCsrf.newToken();
-            return Response.ok(lineagePage
-                            .data("viewer", support.viewer())
-                            .data("tenant", t)
-                            .data("fn", fn(fn))
-                            .data("reg", reg)
-                            .data("l", lineage)
-                            .data("csrf", csrf))
-                    .cookie(ConsoleCsrf.cookie(csrf, false))
-                    .build();
+            return support.render(
+                    lineagePage.data("fn", fn(fn)).data("reg", reg).data("l", lineage), t);
         });
     }
 

@@ -65,15 +65,8 @@ public class ConsoleEnrolmentResource {
             @QueryParam("notice") String notice) {
         return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
-            String csrf = ConsoleCsrf.newToken();
-            return Response.ok(lineagePage
-                            .data("viewer", support.viewer())
-                            .data("tenant", t)
-                            .data("l", lineage.of(tenant, group, device))
-                            .data("csrf", csrf)
-                            .data("notice", notice))
-                    .cookie(ConsoleCsrf.cookie(csrf, false))
-                    .build();
+            return support.render(
+                    lineagePage.data("l", lineage.of(tenant, group, device)).data("notice", notice), t);
         });
     }
 
@@ -125,15 +118,7 @@ public class ConsoleEnrolmentResource {
             List<GroupRow> rows = api.list(tenant).stream()
                     .map(g -> new GroupRow(g, api.keys(tenant, g.id())))
                     .toList();
-            String csrf = ConsoleCsrf.newToken();
-            return Response.ok(groupsPage
-                            .data("viewer", support.viewer())
-                            .data("tenant", t)
-                            .data("groups", rows)
-                            .data("csrf", csrf)
-                            .data("notice", notice))
-                    .cookie(ConsoleCsrf.cookie(csrf, false))
-                    .build();
+            return support.render(groupsPage.data("groups", rows).data("notice", notice), t);
         });
     }
 
@@ -171,24 +156,20 @@ public class ConsoleEnrolmentResource {
                 return support.error(400, "Unknown status filter.");
             }
             DevicePageView page = api.devices(tenant, group, clip(prefix), status, clip(after), PAGE);
-            String csrf = ConsoleCsrf.newToken();
-            return Response.ok(devicesPage
-                            .data("viewer", support.viewer())
-                            .data("tenant", t)
+            return support.render(
+                    devicesPage
                             .data("group", g)
                             .data("page", page)
                             .data("prefix", prefix == null ? "" : prefix)
                             .data("status", status == null ? "" : status)
-                            .data("csrf", csrf)
                             .data("notice", notice)
                             .data(
                                     "nextQuery",
                                     page.next() == null
                                             ? null
                                             : "?prefix=" + enc(nz(prefix)) + "&status=" + enc(nz(status)) + "&after="
-                                                    + enc(page.next())))
-                    .cookie(ConsoleCsrf.cookie(csrf, false))
-                    .build();
+                                                    + enc(page.next())),
+                    t);
         });
     }
 
@@ -230,17 +211,13 @@ public class ConsoleEnrolmentResource {
             @PathParam("tenant") String tenant, @PathParam("group") String group, @PathParam("device") String device) {
         return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.WRITE);
-            String csrf = ConsoleCsrf.newToken();
-            return Response.ok(exportPage
-                            .data("viewer", support.viewer())
-                            .data("tenant", t)
+            return support.render(
+                    exportPage
                             .data("group", group)
                             .data("device", device)
-                            .data("csrf", csrf)
                             .data("kpmId", null)
-                            .data("kpm", null))
-                    .cookie(ConsoleCsrf.cookie(csrf, false))
-                    .build();
+                            .data("kpm", null),
+                    t);
         });
     }
 

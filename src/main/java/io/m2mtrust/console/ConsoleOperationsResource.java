@@ -120,20 +120,16 @@ public class ConsoleOperationsResource {
                                 ? 0
                                 : crl.getRevokedCertificates().size()));
             }
-            String csrf = ConsoleCsrf.newToken();
-            return Response.ok(certificatesPage
-                            .data("viewer", support.viewer())
-                            .data("tenant", t)
+            return support.render(
+                    certificatesPage
                             .data("certificates", rows.size() > 50 ? rows.subList(0, 50) : rows)
                             .data("more", rows.size() > 50)
                             .data("page", p)
                             .data("status", status == null ? "" : status)
                             .data("subject", subj == null ? "" : subj)
                             .data("crls", crls)
-                            .data("csrf", csrf)
-                            .data("notice", notice))
-                    .cookie(ConsoleCsrf.cookie(csrf, false))
-                    .build();
+                            .data("notice", notice),
+                    t);
         });
     }
 

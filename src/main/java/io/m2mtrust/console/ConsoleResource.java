@@ -17,8 +17,6 @@ import io.m2mtrust.tenant.TenantIds;
 import io.m2mtrust.tenant.TenantStore;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
-import io.quarkus.qute.TemplateInstance;
-import io.quarkus.security.identity.SecurityIdentity;
 import jakarta.ws.rs.CookieParam;
 import jakarta.ws.rs.FormParam;
 import jakarta.ws.rs.GET;
@@ -64,7 +62,6 @@ public class ConsoleResource {
     @Location("console/simulator.html")
     Template simulatorPage;
 
-    private final SecurityIdentity identity;
     private final AdminAccess access;
     private final TenantDoor door;
     private final TenantService tenants;
@@ -74,7 +71,6 @@ public class ConsoleResource {
     private final TenantStore tenantRows;
 
     ConsoleResource(
-            SecurityIdentity identity,
             AdminAccess access,
             TenantDoor door,
             TenantService tenants,
@@ -84,7 +80,6 @@ public class ConsoleResource {
             TenantStore tenantRows) {
         this.tenantRows = tenantRows;
         this.support = support;
-        this.identity = identity;
         this.access = access;
         this.door = door;
         this.tenants = tenants;
@@ -119,14 +114,7 @@ public class ConsoleResource {
             return start();
         }
         List<Tenant> all = tenantRows.list(null);
-        String csrf = ConsoleCsrf.newToken();
-        return Response.ok(tenantsPage
-                        .data("viewer", viewer(null))
-                        .data("tenants", all)
-                        .data("tenant", null)
-                        .data("csrf", csrf))
-                .cookie(ConsoleCsrf.cookie(csrf, false))
-                .build();
+        return support.render(tenantsPage.data("tenants", all), null);
     }
 
     /** A platform-admin creates a tenant (its HSM keys and default policy are made at once, like the API does). */
@@ -221,12 +209,7 @@ public class ConsoleResource {
     public Response overview(@PathParam("tenant") String tenant) {
         return support.page(() -> {
             Tenant t = door.enter(tenant, AdminAccess.Need.READ);
-            String csrf = ConsoleCsrf.newToken();
-            return Response.ok(home.data("viewer", viewer(tenant))
-                            .data("tenant", t)
-                            .data("csrf", csrf))
-                    .cookie(ConsoleCsrf.cookie(csrf, false))
-                    .build();
+            return support.render(home.instance(), t);
         });
     }
 
@@ -287,16 +270,7 @@ public class ConsoleResource {
     }
 
     private Response policyView(String tenant, PolicyForm form, int status) {
-        String csrf = ConsoleCsrf.newToken();
-        TemplateInstance page = policyPage
-                .data("viewer", viewer(tenant))
-                .data("tenant", door.enter(tenant, AdminAccess.Need.READ))
-                .data("form", form)
-                .data("csrf", csrf);
-        return Response.status(status)
-                .entity(page)
-                .cookie(ConsoleCsrf.cookie(csrf, false))
-                .build();
+        return support.render(status, policyPage.data("form", form), door.enter(tenant, AdminAccess.Need.READ));
     }
 
     @GET

@@ -2,8 +2,10 @@ package io.m2mtrust.console;
 
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.tenant.Tenant;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
+import io.quarkus.qute.TemplateInstance;
 import io.quarkus.security.identity.SecurityIdentity;
 import jakarta.enterprise.context.RequestScoped;
 import jakarta.inject.Inject;
@@ -90,6 +92,22 @@ public class ConsoleSupport {
         } catch (ApiProblem p) {
             return error(p);
         }
+    }
+
+    /**
+     * Renders {@code page} for the viewer, inside {@code tenant} (null on platform pages), with a fresh CSRF token
+     * in the cookie and in the page's forms (the double submit {@link #post} checks).
+     */
+    public Response render(int status, TemplateInstance page, Tenant tenant) {
+        String csrf = ConsoleCsrf.newToken();
+        return Response.status(status)
+                .entity(page.data("viewer", viewer()).data("tenant", tenant).data("csrf", csrf))
+                .cookie(ConsoleCsrf.cookie(csrf, false))
+                .build();
+    }
+
+    public Response render(TemplateInstance page, Tenant tenant) {
+        return render(200, page, tenant);
     }
 
     public Response error(ApiProblem p) {

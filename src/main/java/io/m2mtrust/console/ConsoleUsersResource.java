@@ -65,17 +65,13 @@ public class ConsoleUsersResource {
             }
             int p = Math.max(0, Math.min(page, 2000));
             var people = users.list(tenant, p * PAGE, PAGE + 1);
-            String csrf = ConsoleCsrf.newToken();
-            return Response.ok(usersPage
-                            .data("viewer", support.viewer())
-                            .data("tenant", t)
+            return support.render(
+                    usersPage
                             .data("people", people.size() > PAGE ? people.subList(0, PAGE) : people)
                             .data("page", p)
                             .data("more", people.size() > PAGE)
-                            .data("notice", notice)
-                            .data("csrf", csrf))
-                    .cookie(ConsoleCsrf.cookie(csrf, false))
-                    .build();
+                            .data("notice", notice),
+                    t);
         });
     }
 

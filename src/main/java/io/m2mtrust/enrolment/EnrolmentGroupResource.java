@@ -264,13 +264,7 @@ public class EnrolmentGroupResource {
             @PathParam("group") String group,
             @Valid @NotNull CertificateProfile req) {
         write(tenant);
-        SubjectType type;
-        try {
-            type = SubjectType.parse(req.subjectType());
-        } catch (IllegalArgumentException e) {
-            throw ApiProblem.invalid(
-                    List.of(ApiProblem.fieldError("subjectType", "one of NODE_ID, CSE_ID, AE_ID, FQDN")));
-        }
+        SubjectType type = SubjectType.parseField(req.subjectType());
         return view(tenant, groups.setCertificateProfile(tenant, group, type, req.subjectTemplate(), access.actor()));
     }
 

@@ -1,6 +1,7 @@
 package io.m2mtrust.enrolment;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.audit.Audited;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.common.CertificateSubject;
 import io.m2mtrust.common.SecretBytes;
@@ -114,60 +115,36 @@ public class EnrolmentGroupService {
 
     /** Adds explicit devices; ids already present are left as they are. Returns how many were new. */
     public int addDevices(String tenantId, String groupId, List<String> deviceIds, String actor) {
-        return audit.auditRefusals(
-                tenantId,
-                actor,
-                "group.devices.add",
-                "group/" + groupId,
-                () -> QuarkusTransaction.requiringNew().call(() -> {
-                    get(tenantId, groupId);
-                    int added = 0;
-                    Instant now = now();
-                    for (String d : deviceIds) {
-                        added += store.addDevice(tenantId, groupId, d, now) ? 1 : 0;
-                    }
-                    audit.append(
-                            tenantId,
-                            actor,
-                            "group.devices.add",
-                            "group/" + groupId,
-                            AuditLog.Outcome.SUCCESS,
-                            added + " of " + deviceIds.size() + " devices added");
-                    return added;
-                }));
+        return audit.change(tenantId, actor, "group.devices.add", "group/" + groupId, () -> {
+            get(tenantId, groupId);
+            int added = 0;
+            Instant now = now();
+            for (String d : deviceIds) {
+                added += store.addDevice(tenantId, groupId, d, now) ? 1 : 0;
+            }
+            return Audited.of(added, added + " of " + deviceIds.size() + " devices added");
+        });
     }
 
     public EnrolmentRange addRange(
             String tenantId, String groupId, String prefix, int width, long first, long last, String actor) {
-        return audit.auditRefusals(
-                tenantId,
-                actor,
-                "group.range.add",
-                "group/" + groupId,
-                () -> QuarkusTransaction.requiringNew().call(() -> {
-                    get(tenantId, groupId);
-                    if (Long.toString(last).length() > width) {
-                        throw ApiProblem.badRequest("validation", "last does not fit in " + width + " digits");
-                    }
-                    EnrolmentRange r = new EnrolmentRange();
-                    r.tenantId = tenantId;
-                    r.groupId = groupId;
-                    r.prefix = prefix;
-                    r.width = width;
-                    r.firstNo = first;
-                    r.lastNo = last;
-                    r.createdAt = now();
-                    em.persist(r);
-                    em.flush();
-                    audit.append(
-                            tenantId,
-                            actor,
-                            "group.range.add",
-                            "group/" + groupId,
-                            AuditLog.Outcome.SUCCESS,
-                            prefix + "[" + first + ".." + last + "] (" + (last - first + 1) + " devices)");
-                    return r;
-                }));
+        return audit.change(tenantId, actor, "group.range.add", "group/" + groupId, () -> {
+            get(tenantId, groupId);
+            if (Long.toString(last).length() > width) {
+                throw ApiProblem.badRequest("validation", "last does not fit in " + width + " digits");
+            }
+            EnrolmentRange r = new EnrolmentRange();
+            r.tenantId = tenantId;
+            r.groupId = groupId;
+            r.prefix = prefix;
+            r.width = width;
+            r.firstNo = first;
+            r.lastNo = last;
+            r.createdAt = now();
+            em.persist(r);
+            em.flush();
+            return Audited.of(r, prefix + "[" + first + ".." + last + "] (" + (last - first + 1) + " devices)");
+        });
     }
 
     /**
@@ -284,159 +261,109 @@ public class EnrolmentGroupService {
     /** Denies or re-allows one device (also one from a range: its state row is created). */
     public EnrolmentDevice setStatus(
             String tenantId, String groupId, String deviceId, EnrolmentDevice.Status status, String actor) {
-        return audit.auditRefusals(
-                tenantId,
-                actor,
-                status == EnrolmentDevice.Status.DENIED ? "device.deny" : "device.allow",
-                "group/" + groupId + "/device/" + deviceId,
-                () -> QuarkusTransaction.requiringNew().call(() -> {
-                    get(tenantId, groupId);
-                    EnrolmentDevice d = em.find(
-                            EnrolmentDevice.class,
-                            new EnrolmentDevice.Key(tenantId, groupId, deviceId),
-                            LockModeType.PESSIMISTIC_WRITE);
-                    if (d == null) {
-                        if (!inRange(tenantId, groupId, deviceId)) {
-                            throw ApiProblem.notFound("device " + deviceId);
-                        }
-                        d = newDevice(tenantId, groupId, deviceId);
-                    }
-                    d.status = status;
-                    d.updatedAt = now();
-                    em.flush();
-                    audit.append(
-                            tenantId,
-                            actor,
-                            status == EnrolmentDevice.Status.DENIED ? "device.deny" : "device.allow",
-                            "group/" + groupId + "/device/" + deviceId,
-                            AuditLog.Outcome.SUCCESS,
-                            null);
-                    return d;
-                }));
+        String action = status == EnrolmentDevice.Status.DENIED ? "device.deny" : "device.allow";
+        return audit.change(tenantId, actor, action, "group/" + groupId + "/device/" + deviceId, () -> {
+            get(tenantId, groupId);
+            EnrolmentDevice d = lockedDevice(tenantId, groupId, deviceId);
+            d.status = status;
+            d.updatedAt = now();
+            em.flush();
+            return Audited.of(d, null);
+        });
+    }
+
+    /** The device's row locked for this transaction; a range member gets its row now; 404 for a non-member. */
+    private EnrolmentDevice lockedDevice(String tenantId, String groupId, String deviceId) {
+        EnrolmentDevice d = em.find(
+                EnrolmentDevice.class,
+                new EnrolmentDevice.Key(tenantId, groupId, deviceId),
+                LockModeType.PESSIMISTIC_WRITE);
+        if (d != null) {
+            return d;
+        }
+        if (!inRange(tenantId, groupId, deviceId)) {
+            throw ApiProblem.notFound("device " + deviceId);
+        }
+        return newDevice(tenantId, groupId, deviceId);
     }
 
     /** The Kpm of a device for factory provisioning: once per device, if the tenant's policy allows keys in host memory. */
     public record KpmExport(String kpmId, SecretBytes kpm) {}
 
     public KpmExport exportKpm(String tenantId, String groupId, String deviceId, String actor) {
-        return audit.auditRefusals(
-                tenantId,
-                actor,
-                "device.kpm.export",
-                "group/" + groupId + "/device/" + deviceId,
-                () -> QuarkusTransaction.requiringNew().call(() -> {
-                    if (!policies.get(tenantId).allowHostMemoryKeys) {
-                        throw ApiProblem.forbidden(
-                                "the tenant's policy does not allow key material to leave the HSM (allowHostMemoryKeys)");
-                    }
-                    EnrolmentGroup g = get(tenantId, groupId);
-                    EnrolmentDevice d = em.find(
-                            EnrolmentDevice.class,
-                            new EnrolmentDevice.Key(tenantId, groupId, deviceId),
-                            LockModeType.PESSIMISTIC_WRITE);
-                    if (d == null) {
-                        if (!inRange(tenantId, groupId, deviceId)) {
-                            throw ApiProblem.notFound("device " + deviceId);
-                        }
-                        d = newDevice(tenantId, groupId, deviceId);
-                    }
-                    if (d.status == EnrolmentDevice.Status.DENIED) {
-                        throw ApiProblem.conflict("device " + deviceId + " is denied");
-                    }
-                    if (d.kpmExportedEpoch != null && d.kpmExportedEpoch == g.epoch) {
-                        throw ApiProblem.conflict(
-                                "the Kpm of device " + deviceId + " for epoch " + g.epoch + " was already exported at "
-                                        + d.kpmExportedAt + "; rotate the group key to issue a new one");
-                    }
-                    d.kpmExportedAt = now();
-                    d.kpmExportedEpoch = g.epoch;
-                    d.updatedAt = d.kpmExportedAt;
-                    KpmId id = new KpmId(deviceId, g.epoch, groupId, fqdns.mef(tenantId));
-                    SecretBytes key = kpm.derive(tenantId, id);
-                    em.flush();
-                    audit.append(
-                            tenantId,
-                            actor,
-                            "device.kpm.export",
-                            "group/" + groupId + "/device/" + deviceId,
-                            AuditLog.Outcome.SUCCESS,
-                            "Kpm of " + id + " exported once for factory provisioning");
-                    return new KpmExport(id.value(), key);
-                }));
+        return audit.change(tenantId, actor, "device.kpm.export", "group/" + groupId + "/device/" + deviceId, () -> {
+            if (!policies.get(tenantId).allowHostMemoryKeys) {
+                throw ApiProblem.forbidden(
+                        "the tenant's policy does not allow key material to leave the HSM (allowHostMemoryKeys)");
+            }
+            EnrolmentGroup g = get(tenantId, groupId);
+            EnrolmentDevice d = lockedDevice(tenantId, groupId, deviceId);
+            if (d.status == EnrolmentDevice.Status.DENIED) {
+                throw ApiProblem.conflict("device " + deviceId + " is denied");
+            }
+            if (d.kpmExportedEpoch != null && d.kpmExportedEpoch == g.epoch) {
+                throw ApiProblem.conflict("the Kpm of device " + deviceId + " for epoch " + g.epoch
+                        + " was already exported at " + d.kpmExportedAt + "; rotate the group key to issue a new one");
+            }
+            d.kpmExportedAt = now();
+            d.kpmExportedEpoch = g.epoch;
+            d.updatedAt = d.kpmExportedAt;
+            KpmId id = new KpmId(deviceId, g.epoch, groupId, fqdns.mef(tenantId));
+            SecretBytes key = kpm.derive(tenantId, id);
+            em.flush();
+            return Audited.of(
+                    new KpmExport(id.value(), key), "Kpm of " + id + " exported once for factory provisioning");
+        });
     }
 
     /** A new epoch becomes primary; older epochs keep enrolling until retired. */
     public GroupKey rotate(String tenantId, String groupId, String actor) {
-        return audit.auditRefusals(
-                tenantId,
-                actor,
-                "group.rotate",
-                "group/" + groupId,
-                () -> QuarkusTransaction.requiringNew().call(() -> {
-                    lockTenant(tenantId);
-                    EnrolmentGroup g = get(tenantId, groupId);
-                    em.lock(g, LockModeType.PESSIMISTIC_WRITE);
-                    int next = g.epoch + 1;
-                    HsmKeyLabel label = GroupKey.label(tenantId, groupId, next);
-                    token.generateReplacingOrphan(label, null); // the group row lock makes epoch n+1 ours
-                    try {
-                        Instant now = now();
-                        GroupKey old = em.find(GroupKey.class, groupKeyId(tenantId, groupId, g.epoch));
-                        if (old != null && old.state == GroupKey.State.PRIMARY) {
-                            old.state = GroupKey.State.ACTIVE;
-                        }
-                        GroupKey k = groupKey(tenantId, groupId, next, label, now);
-                        em.persist(k);
-                        g.epoch = next;
-                        g.updatedAt = now;
-                        em.flush();
-                        audit.append(
-                                tenantId,
-                                actor,
-                                "group.rotate",
-                                label.value(),
-                                AuditLog.Outcome.SUCCESS,
-                                "epoch " + next + " is primary; KpmIDs now end in ~" + next);
-                        return k;
-                    } catch (RuntimeException e) {
-                        destroyQuietly(label);
-                        throw e;
-                    }
-                }));
+        return audit.change(tenantId, actor, "group.rotate", "group/" + groupId, () -> {
+            lockTenant(tenantId);
+            EnrolmentGroup g = get(tenantId, groupId);
+            em.lock(g, LockModeType.PESSIMISTIC_WRITE);
+            int next = g.epoch + 1;
+            HsmKeyLabel label = GroupKey.label(tenantId, groupId, next);
+            token.generateReplacingOrphan(label, null); // the group row lock makes epoch n+1 ours
+            try {
+                Instant now = now();
+                GroupKey old = em.find(GroupKey.class, groupKeyId(tenantId, groupId, g.epoch));
+                if (old != null && old.state == GroupKey.State.PRIMARY) {
+                    old.state = GroupKey.State.ACTIVE;
+                }
+                GroupKey k = groupKey(tenantId, groupId, next, label, now);
+                em.persist(k);
+                g.epoch = next;
+                g.updatedAt = now;
+                em.flush();
+                return Audited.at(label.value(), k, "epoch " + next + " is primary; KpmIDs now end in ~" + next);
+            } catch (RuntimeException e) {
+                destroyQuietly(label);
+                throw e;
+            }
+        });
     }
 
     /** Retires an older epoch: its KpmIDs stop enrolling and the HSM object is destroyed after commit. */
     public GroupKey retireEpoch(String tenantId, String groupId, int epoch, String actor) {
-        GroupKey k = audit.auditRefusals(
-                tenantId,
-                actor,
-                "group.epoch.retire",
-                "group/" + groupId + "/v" + epoch,
-                () -> QuarkusTransaction.requiringNew().call(() -> {
-                    get(tenantId, groupId);
-                    GroupKey row = em.find(
-                            GroupKey.class, groupKeyId(tenantId, groupId, epoch), LockModeType.PESSIMISTIC_WRITE);
-                    if (row == null) {
-                        throw ApiProblem.notFound("epoch " + epoch);
-                    }
-                    if (row.state == GroupKey.State.PRIMARY) {
-                        throw ApiProblem.conflict("the primary epoch cannot be retired; rotate first");
-                    }
-                    if (row.state != GroupKey.State.ACTIVE) {
-                        throw ApiProblem.conflict("epoch " + epoch + " is already "
-                                + row.state.name().toLowerCase());
-                    }
-                    row.state = GroupKey.State.RETIRED;
-                    row.retiredAt = now();
-                    audit.append(
-                            tenantId,
-                            actor,
-                            "group.epoch.retire",
-                            row.hsmLabel,
-                            AuditLog.Outcome.SUCCESS,
-                            "HSM object destroyed");
-                    return row;
-                }));
+        GroupKey k = audit.change(tenantId, actor, "group.epoch.retire", "group/" + groupId + "/v" + epoch, () -> {
+            get(tenantId, groupId);
+            GroupKey row =
+                    em.find(GroupKey.class, groupKeyId(tenantId, groupId, epoch), LockModeType.PESSIMISTIC_WRITE);
+            if (row == null) {
+                throw ApiProblem.notFound("epoch " + epoch);
+            }
+            if (row.state == GroupKey.State.PRIMARY) {
+                throw ApiProblem.conflict("the primary epoch cannot be retired; rotate first");
+            }
+            if (row.state != GroupKey.State.ACTIVE) {
+                throw ApiProblem.conflict(
+                        "epoch " + epoch + " is already " + row.state.name().toLowerCase());
+            }
+            row.state = GroupKey.State.RETIRED;
+            row.retiredAt = now();
+            return Audited.at(row.hsmLabel, row, "HSM object destroyed");
+        });
         destroyQuietly(GroupKey.label(tenantId, groupId, epoch));
         return k;
     }

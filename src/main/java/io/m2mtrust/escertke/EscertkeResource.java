@@ -1,6 +1,7 @@
 package io.m2mtrust.escertke;
 
-import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.audit.AdminChanges;
+import io.m2mtrust.audit.Audited;
 import io.m2mtrust.ca.Certificates;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.security.AdminAccess;
@@ -102,24 +103,17 @@ public class EscertkeResource {
 
     private final EntityManager em;
     private final TenantDoor tenants;
-    private final AdminAccess access;
-    private final AuditLog audit;
     private final EscertkeService escertke;
     private final EscertkeStore store;
+    private final AdminChanges changes;
 
     EscertkeResource(
-            EntityManager em,
-            TenantDoor tenants,
-            AdminAccess access,
-            AuditLog audit,
-            EscertkeService escertke,
-            EscertkeStore store) {
+            EntityManager em, TenantDoor tenants, EscertkeService escertke, EscertkeStore store, AdminChanges changes) {
+        this.changes = changes;
         this.store = store;
         this.escertke = escertke;
         this.em = em;
         this.tenants = tenants;
-        this.access = access;
-        this.audit = audit;
     }
 
     @GET
@@ -171,7 +165,7 @@ public class EscertkeResource {
         }
         byte[] certDer = cert;
         byte[] crlDer = crl;
-        AnchorView view = QuarkusTransaction.requiringNew().call(() -> {
+        AnchorView view = changes.make(tenant, "escertke.anchor.put", "trust-anchor/" + body.id(), () -> {
             TrustAnchor a = em.find(TrustAnchor.class, new TrustAnchor.Key(tenant, body.id()));
             Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
             boolean created = a == null;
@@ -187,15 +181,10 @@ public class EscertkeResource {
             if (created) {
                 em.persist(a);
             }
-            audit.append(
-                    tenant,
-                    access.actor(),
-                    "escertke.anchor.put",
-                    "trust-anchor/" + body.id(),
-                    AuditLog.Outcome.SUCCESS,
+            return Audited.of(
+                    AnchorView.of(a),
                     Certificates.parse(certDer).getSubjectX500Principal().getName()
                             + (crlDer == null ? ", no CRL" : ", with CRL"));
-            return AnchorView.of(a);
         });
         escertke.invalidate(tenant);
         return view;
@@ -206,24 +195,12 @@ public class EscertkeResource {
     @Operation(summary = "Remove a trust anchor: its certificates are refused from the next handshake on")
     public Response deleteAnchor(@PathParam("tenant") String tenant, @PathParam("id") String id) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
-        boolean done = QuarkusTransaction.requiringNew().call(() -> {
-            TrustAnchor a = em.find(TrustAnchor.class, new TrustAnchor.Key(tenant, id));
-            if (a == null) {
-                return false;
-            }
-            em.remove(a);
-            audit.append(
-                    tenant,
-                    access.actor(),
-                    "escertke.anchor.delete",
-                    "trust-anchor/" + id,
-                    AuditLog.Outcome.SUCCESS,
-                    null);
-            return true;
-        });
-        if (!done) {
-            throw ApiProblem.notFound("trust anchor " + id);
-        }
+        changes.remove(
+                tenant,
+                "escertke.anchor.delete",
+                "trust-anchor/" + id,
+                () -> store.deleteTrustAnchor(tenant, id),
+                "trust anchor " + id);
         escertke.invalidate(tenant);
         return Response.noContent().build();
     }
@@ -244,24 +221,12 @@ public class EscertkeResource {
                     "Revoke an ESCertKE key: refused for ESPrim and ESData at once; the originator role establishes a new one")
     public Response revoke(@PathParam("tenant") String tenant, @PathParam("keyId") String keyId) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
-        boolean done = QuarkusTransaction.requiringNew().call(() -> {
-            EscertkeKey k = em.find(EscertkeKey.class, new EscertkeKey.Key(tenant, keyId));
-            if (k == null || k.revokedAt != null) {
-                return false;
-            }
-            k.revokedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-            audit.append(
-                    tenant,
-                    access.actor(),
-                    "escertke.key.revoke",
-                    "escertke-key/" + keyId,
-                    AuditLog.Outcome.SUCCESS,
-                    null);
-            return true;
-        });
-        if (!done) {
-            throw ApiProblem.notFound("active ESCertKE key " + keyId);
-        }
+        changes.remove(
+                tenant,
+                "escertke.key.revoke",
+                "escertke-key/" + keyId,
+                () -> store.revokeKey(tenant, keyId),
+                "active ESCertKE key " + keyId);
         escertke.invalidate(tenant);
         return Response.noContent().build();
     }

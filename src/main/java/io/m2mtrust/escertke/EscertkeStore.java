@@ -118,4 +118,24 @@ public class EscertkeStore {
                 .getResultStream()
                 .findFirst();
     }
+
+    /** Deletes a trust anchor; whether it existed. */
+    boolean deleteTrustAnchor(String tenantId, String id) {
+        TrustAnchor a = em.find(TrustAnchor.class, new TrustAnchor.Key(tenantId, id));
+        if (a == null) {
+            return false;
+        }
+        em.remove(a);
+        return true;
+    }
+
+    /** Revokes an established key; false when it is unknown or already revoked. */
+    boolean revokeKey(String tenantId, String keyId) {
+        EscertkeKey k = em.find(EscertkeKey.class, new EscertkeKey.Key(tenantId, keyId));
+        if (k == null || k.revokedAt != null) {
+            return false;
+        }
+        k.revokedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        return true;
+    }
 }

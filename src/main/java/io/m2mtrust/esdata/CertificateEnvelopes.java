@@ -60,16 +60,9 @@ public final class CertificateEnvelopes {
             int payloadLength,
             Policy policy)
             throws Refused {
-        if (certs.isEmpty() || certs.size() > policy.maxRecipients()) {
-            throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " recipients");
-        }
+        EnvelopeChecks.checkRecipientCount(certs.size(), policy);
         EnvelopeChecks.checkAllowed(policy, ecAlg, enc);
-        if (payloadLength > policy.maxPayloadBytes()) {
-            throw new Refused(Refused.Reason.POLICY, "payload larger than " + policy.maxPayloadBytes() + " bytes");
-        }
-        if (serialization == Serialization.COMPACT && (certs.size() > 1 || hasAad)) {
-            throw new Refused(Refused.Reason.POLICY, "several recipients or AAD need JSON serialization");
-        }
+        EnvelopeChecks.checkPayloadAndSerialization(payloadLength, serialization, certs.size(), hasAad, policy);
         List<String> algs = new ArrayList<>();
         for (CertificateRecipient c : certs) {
             java.security.PublicKey pk = c.certificate().getPublicKey();

@@ -90,13 +90,7 @@ public class EndpointResource {
                             + "RSA_3072), certificate from the tenant CA for its identity")
     public Response create(@PathParam("tenant") String tenant, @Valid @NotNull CreateEndpoint req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
-        SubjectType type;
-        try {
-            type = SubjectType.parse(req.subjectType());
-        } catch (IllegalArgumentException e) {
-            throw ApiProblem.invalid(
-                    List.of(ApiProblem.fieldError("subjectType", "one of NODE_ID, CSE_ID, AE_ID, FQDN")));
-        }
+        SubjectType type = SubjectType.parseField(req.subjectType());
         AsymmetricKeyType keyType;
         try {
             keyType = req.keyType() == null ? AsymmetricKeyType.EC_P256 : AsymmetricKeyType.valueOf(req.keyType());

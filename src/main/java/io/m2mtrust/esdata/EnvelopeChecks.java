@@ -20,6 +20,25 @@ final class EnvelopeChecks {
 
     // ---------------------------------------------------------------- checks and helpers
 
+    /** 1 to the policy's maximum of recipients. */
+    static void checkRecipientCount(int recipients, Policy policy) throws Refused {
+        if (recipients == 0 || recipients > policy.maxRecipients()) {
+            throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " recipients");
+        }
+    }
+
+    /** The payload within the policy's size; compact serialization only for one recipient and no AAD. */
+    static void checkPayloadAndSerialization(
+            int payloadLength, Serialization serialization, int recipients, boolean hasAad, Policy policy)
+            throws Refused {
+        if (payloadLength > policy.maxPayloadBytes()) {
+            throw new Refused(Refused.Reason.POLICY, "payload larger than " + policy.maxPayloadBytes() + " bytes");
+        }
+        if (serialization == Serialization.COMPACT && (recipients > 1 || hasAad)) {
+            throw new Refused(Refused.Reason.POLICY, "several recipients or AAD need JSON serialization");
+        }
+    }
+
     static void checkAllowed(Policy policy, String alg, String enc) throws Refused {
         if (alg == null) {
             throw new Refused(Refused.Reason.MALFORMED, "no alg: the header names no algorithm (or not as a string)");

@@ -6,6 +6,8 @@ import io.m2mtrust.keys.RetiredHsmKeys;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
 
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -70,5 +72,15 @@ class EsdataStore implements RetiredHsmKeys {
         return Set.copyOf(em.createQuery("select e.hsmLabel from Endpoint e where e.status = ?1", String.class)
                 .setParameter(1, Endpoint.Status.DELETED)
                 .getResultList());
+    }
+
+    /** Revokes a pre-provisioned key (its id is never reused); false when it is unknown or already revoked. */
+    boolean revokePreprovisionedKey(String tenantId, String keyId) {
+        PreprovisionedKey k = em.find(PreprovisionedKey.class, new PreprovisionedKey.Key(tenantId, keyId));
+        if (k == null || k.revokedAt != null) {
+            return false;
+        }
+        k.revokedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        return true;
     }
 }

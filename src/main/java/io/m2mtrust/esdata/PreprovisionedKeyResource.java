@@ -1,7 +1,9 @@
 package io.m2mtrust.esdata;
 
-import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.audit.AdminChanges;
+import io.m2mtrust.audit.Audited;
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.common.ImportedKeyMaterial;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.keys.KeySealer;
 import io.m2mtrust.policy.PolicyService;
@@ -30,7 +32,6 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
 import java.util.Set;
 
@@ -82,27 +83,24 @@ public class PreprovisionedKeyResource {
     private final KeySealer sealer;
     private final PolicyService policies;
     private final TenantDoor tenants;
-    private final AdminAccess access;
-    private final AuditLog audit;
     private final DeviceFqdns fqdns;
     private final EsdataStore store;
+    private final AdminChanges changes;
 
     PreprovisionedKeyResource(
             EntityManager em,
             KeySealer sealer,
             PolicyService policies,
             TenantDoor tenants,
-            AdminAccess access,
-            AuditLog audit,
             DeviceFqdns fqdns,
-            EsdataStore store) {
+            EsdataStore store,
+            AdminChanges changes) {
+        this.changes = changes;
         this.store = store;
         this.em = em;
         this.sealer = sealer;
         this.policies = policies;
         this.tenants = tenants;
-        this.access = access;
-        this.audit = audit;
         this.fqdns = fqdns;
     }
 
@@ -149,57 +147,38 @@ public class PreprovisionedKeyResource {
         if (!req.expiresAt().isAfter(Instant.now())) {
             errors.add(ApiProblem.fieldError("expiresAt", "must be in the future"));
         }
-        byte[] raw;
-        try {
-            raw = Base64.getDecoder().decode(req.keyValue());
-        } catch (IllegalArgumentException e) {
-            raw = null;
-            errors.add(ApiProblem.fieldError("keyValue", "not base64"));
-        }
-        if (raw != null && !LENGTHS.contains(raw.length)) {
-            errors.add(ApiProblem.fieldError("keyValue", "must be 16, 24, 32, 48 or 64 bytes"));
-        }
+        SecretBytes decoded = ImportedKeyMaterial.decode(
+                req.keyValue(), "keyValue", LENGTHS::contains, "16, 24, 32, 48 or 64 bytes", errors);
         if (!errors.isEmpty()) {
-            if (raw != null) {
-                Arrays.fill(raw, (byte) 0);
+            if (decoded != null) {
+                decoded.close();
             }
             throw ApiProblem.invalid(errors);
         }
-        try (SecretBytes value = SecretBytes.adopt(raw)) {
-            return audit.auditRefusals(
-                    tenant,
-                    access.actor(),
-                    "esdata.preprovisioned.import",
-                    "key/" + req.keyId(),
-                    () -> QuarkusTransaction.requiringNew().call(() -> {
-                        if (!Arrays.asList(policies.get(tenant).allowedSuids).contains(req.suid())) {
-                            throw ApiProblem.forbidden("the tenant's policy does not allow SUID " + req.suid());
-                        }
-                        if (em.find(PreprovisionedKey.class, new PreprovisionedKey.Key(tenant, req.keyId())) != null) {
-                            throw ApiProblem.conflict(
-                                    "key " + req.keyId() + " exists or existed; key ids are never reused");
-                        }
-                        PreprovisionedKey k = new PreprovisionedKey();
-                        k.tenantId = tenant;
-                        k.keyId = req.keyId();
-                        k.suid = req.suid();
-                        k.holders = req.holders().toArray(String[]::new);
-                        k.keyLength = value.length();
-                        k.sealedKey = sealer.seal(seal(tenant, req.keyId()), value);
-                        k.expiresAt = req.expiresAt().truncatedTo(ChronoUnit.MICROS);
-                        k.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-                        em.persist(k);
-                        em.flush();
-                        audit.append(
-                                tenant,
-                                access.actor(),
-                                "esdata.preprovisioned.import",
-                                "key/" + req.keyId(),
-                                AuditLog.Outcome.SUCCESS,
-                                value.length() + "-byte SUID " + req.suid() + " key for " + req.holders()
-                                        + ", sealed under the tenant KEK");
-                        return Response.status(201).entity(KeyView.of(k)).build();
-                    }));
+        try (SecretBytes value = decoded) {
+            return changes.make(tenant, "esdata.preprovisioned.import", "key/" + req.keyId(), () -> {
+                if (!Arrays.asList(policies.get(tenant).allowedSuids).contains(req.suid())) {
+                    throw ApiProblem.forbidden("the tenant's policy does not allow SUID " + req.suid());
+                }
+                if (em.find(PreprovisionedKey.class, new PreprovisionedKey.Key(tenant, req.keyId())) != null) {
+                    throw ApiProblem.conflict("key " + req.keyId() + " exists or existed; key ids are never reused");
+                }
+                PreprovisionedKey k = new PreprovisionedKey();
+                k.tenantId = tenant;
+                k.keyId = req.keyId();
+                k.suid = req.suid();
+                k.holders = req.holders().toArray(String[]::new);
+                k.keyLength = value.length();
+                k.sealedKey = sealer.seal(seal(tenant, req.keyId()), value);
+                k.expiresAt = req.expiresAt().truncatedTo(ChronoUnit.MICROS);
+                k.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+                em.persist(k);
+                em.flush();
+                return Audited.of(
+                        Response.status(201).entity(KeyView.of(k)).build(),
+                        value.length() + "-byte SUID " + req.suid() + " key for " + req.holders()
+                                + ", sealed under the tenant KEK");
+            });
         }
     }
 
@@ -208,24 +187,12 @@ public class PreprovisionedKeyResource {
     @Operation(summary = "Revoke a pre-provisioned key: it is refused at once; the id is never reused")
     public Response revoke(@PathParam("tenant") String tenant, @PathParam("keyId") String keyId) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
-        boolean done = QuarkusTransaction.requiringNew().call(() -> {
-            PreprovisionedKey k = em.find(PreprovisionedKey.class, new PreprovisionedKey.Key(tenant, keyId));
-            if (k == null || k.revokedAt != null) {
-                return false;
-            }
-            k.revokedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-            audit.append(
-                    tenant,
-                    access.actor(),
-                    "esdata.preprovisioned.revoke",
-                    "key/" + keyId,
-                    AuditLog.Outcome.SUCCESS,
-                    null);
-            return true;
-        });
-        if (!done) {
-            throw ApiProblem.notFound("active pre-provisioned key " + keyId);
-        }
+        changes.remove(
+                tenant,
+                "esdata.preprovisioned.revoke",
+                "key/" + keyId,
+                () -> store.revokePreprovisionedKey(tenant, keyId),
+                "active pre-provisioned key " + keyId);
         return Response.noContent().build();
     }
 }

@@ -46,7 +46,7 @@ public final class SymmetricEnvelopes {
             Serialization serialization,
             Policy policy)
             throws Refused {
-        return encrypt(payload, aad, recipients, alg, enc, serialization, policy, null);
+        return encrypt(payload, aad, recipients, alg, enc, serialization, policy, null, null);
     }
 
     /** Nested sign-then-encrypt (§8.5): the plaintext is a JWS, signalled by {@code cty} "JOSE" (compact) or "JOSE+JSON". */
@@ -67,20 +67,8 @@ public final class SymmetricEnvelopes {
                 enc,
                 serialization,
                 policy,
-                innerSerialization == Serialization.COMPACT ? "JOSE" : "JOSE+JSON");
-    }
-
-    static String encrypt(
-            byte[] payload,
-            byte[] aad,
-            List<Recipient> recipients,
-            String alg,
-            String enc,
-            Serialization serialization,
-            Policy policy,
-            String contentType)
-            throws Refused {
-        return encrypt(payload, aad, recipients, alg, enc, serialization, policy, contentType, null);
+                innerSerialization == Serialization.COMPACT ? "JOSE" : "JOSE+JSON",
+                null);
     }
 
     /** {@code random}: the CEK and IV source of a single-recipient envelope (null: the JCA default); tests pass RFC 7520's to compare bytes. */
@@ -176,15 +164,8 @@ public final class SymmetricEnvelopes {
             int payloadLength,
             Policy policy)
             throws Refused {
-        if (recipients.isEmpty() || recipients.size() > policy.maxRecipients()) {
-            throw new Refused(Refused.Reason.POLICY, "1 to " + policy.maxRecipients() + " recipients");
-        }
-        if (payloadLength > policy.maxPayloadBytes()) {
-            throw new Refused(Refused.Reason.POLICY, "payload larger than " + policy.maxPayloadBytes() + " bytes");
-        }
-        if (serialization == Serialization.COMPACT && (recipients.size() > 1 || hasAad)) {
-            throw new Refused(Refused.Reason.POLICY, "several recipients or AAD need JSON serialization");
-        }
+        EnvelopeChecks.checkRecipientCount(recipients.size(), policy);
+        EnvelopeChecks.checkPayloadAndSerialization(payloadLength, serialization, recipients.size(), hasAad, policy);
         if (enc != null && !policy.encs().contains(enc)) {
             throw new Refused(
                     Refused.Reason.POLICY,

@@ -24,12 +24,12 @@ public final class TenantUserDtos {
     /** Lower-case, 3-64 characters; an e-mail address is a fine user name. */
     public static final String USERNAME = "^[a-z0-9][a-z0-9._@+-]{2,63}$";
 
+    static final String USERNAME_RULE = "3-64 characters of a-z, 0-9 and . _ @ + -, starting with a letter or digit";
+
     static final String ROLE = "^(tenant-admin|tenant-auditor)$";
 
     public record NewTenantUser(
-            @Pattern(
-                    regexp = USERNAME,
-                    message = "3-64 characters of a-z, 0-9 and . _ @ + -, starting with a letter or digit")
+            @Pattern(regexp = USERNAME, message = USERNAME_RULE)
             String username,
 
             @Email @Size(max = 254) String email,
@@ -55,9 +55,7 @@ public final class TenantUserDtos {
 
     /** The first tenant-admin made with a tenant: a user name or an e-mail (then also the user name). */
     public record FirstAdmin(
-            @Pattern(
-                    regexp = USERNAME,
-                    message = "3-64 characters of a-z, 0-9 and . _ @ + -, starting with a letter or digit")
+            @Pattern(regexp = USERNAME, message = USERNAME_RULE)
             String username,
 
             @Email @Size(max = 254) String email,

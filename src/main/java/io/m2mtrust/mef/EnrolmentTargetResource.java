@@ -1,5 +1,6 @@
 package io.m2mtrust.mef;
 
+import io.m2mtrust.audit.AdminChanges;
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.policy.PolicyRules;
@@ -58,8 +59,16 @@ public class EnrolmentTargetResource {
     private final AdminAccess access;
     private final AuditLog audit;
     private final MefStore store;
+    private final AdminChanges changes;
 
-    EnrolmentTargetResource(EntityManager em, TenantDoor tenants, AdminAccess access, AuditLog audit, MefStore store) {
+    EnrolmentTargetResource(
+            EntityManager em,
+            TenantDoor tenants,
+            AdminAccess access,
+            AuditLog audit,
+            MefStore store,
+            AdminChanges changes) {
+        this.changes = changes;
         this.store = store;
         this.em = em;
         this.tenants = tenants;
@@ -123,17 +132,12 @@ public class EnrolmentTargetResource {
     @Path("{identity}")
     public Response delete(@PathParam("tenant") String tenant, @PathParam("identity") String identity) {
         door(tenant, AdminAccess.Need.WRITE);
-        int n = QuarkusTransaction.requiringNew().call(() -> {
-            int deleted = store.deleteTarget(tenant, identity);
-            if (deleted > 0) {
-                audit.append(
-                        tenant, access.actor(), "target.delete", "target/" + identity, AuditLog.Outcome.SUCCESS, null);
-            }
-            return deleted;
-        });
-        if (n == 0) {
-            throw ApiProblem.notFound("enrolment target " + identity);
-        }
+        changes.remove(
+                tenant,
+                "target.delete",
+                "target/" + identity,
+                () -> store.deleteTarget(tenant, identity) > 0,
+                "enrolment target " + identity);
         return Response.noContent().build();
     }
 

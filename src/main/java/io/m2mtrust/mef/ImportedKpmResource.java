@@ -1,7 +1,9 @@
 package io.m2mtrust.mef;
 
-import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.audit.AdminChanges;
+import io.m2mtrust.audit.Audited;
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.common.ImportedKeyMaterial;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.keys.KeySealer;
 import io.m2mtrust.policy.PolicyService;
@@ -28,9 +30,9 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.Arrays;
-import java.util.Base64;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /** Import of individually pre-provisioned Kpm: sealed at once under the tenant KEK; the value is never shown again. */
 @Path("/api/v1/tenants/{tenant}/imported-kpms")
@@ -57,27 +59,24 @@ public class ImportedKpmResource {
     private final KeySealer sealer;
     private final PolicyService policies;
     private final TenantDoor tenants;
-    private final AdminAccess access;
-    private final AuditLog audit;
     private final DeviceFqdns fqdns;
     private final MefStore store;
+    private final AdminChanges changes;
 
     ImportedKpmResource(
             EntityManager em,
             KeySealer sealer,
             PolicyService policies,
             TenantDoor tenants,
-            AdminAccess access,
-            AuditLog audit,
             DeviceFqdns fqdns,
-            MefStore store) {
+            MefStore store,
+            AdminChanges changes) {
+        this.changes = changes;
         this.store = store;
         this.em = em;
         this.sealer = sealer;
         this.policies = policies;
         this.tenants = tenants;
-        this.access = access;
-        this.audit = audit;
         this.fqdns = fqdns;
     }
 
@@ -104,49 +103,34 @@ public class ImportedKpmResource {
             throw ApiProblem.invalid(
                     List.of(ApiProblem.fieldError("kpmId", "must be <id>" + suffix + " with id of A-Z a-z 0-9 . _ -")));
         }
-        byte[] raw;
-        try {
-            raw = Base64.getDecoder().decode(req.kpm());
-        } catch (IllegalArgumentException e) {
-            throw ApiProblem.invalid(List.of(ApiProblem.fieldError("kpm", "not base64")));
+        List<Map<String, String>> errors = new ArrayList<>();
+        SecretBytes decoded =
+                ImportedKeyMaterial.decode(req.kpm(), "kpm", n -> n >= 16 && n <= 64, "16 to 64 bytes", errors);
+        if (decoded == null) {
+            throw ApiProblem.invalid(errors);
         }
-        try (SecretBytes kpm = SecretBytes.adopt(raw)) {
-            if (kpm.length() < 16 || kpm.length() > 64) {
-                throw ApiProblem.invalid(List.of(ApiProblem.fieldError("kpm", "must be 16 to 64 bytes")));
-            }
-            return audit.auditRefusals(
-                    tenant,
-                    access.actor(),
-                    "kpm.import",
-                    "kpm/" + req.kpmId(),
-                    () -> QuarkusTransaction.requiringNew().call(() -> {
-                        if (!policies.get(tenant).allowHostMemoryKeys) {
-                            throw ApiProblem.forbidden(
-                                    "the tenant's policy does not allow client-supplied key material (allowHostMemoryKeys)");
-                        }
-                        if (em.find(ImportedKpm.class, new ImportedKpm.Key(tenant, req.kpmId())) != null) {
-                            throw ApiProblem.conflict("KpmID " + req.kpmId() + " is already imported");
-                        }
-                        ImportedKpm k = new ImportedKpm();
-                        k.tenantId = tenant;
-                        k.kpmId = req.kpmId();
-                        k.sealedKpm = sealer.seal(new KeySealer.SealContext(tenant, req.kpmId(), SEAL_PURPOSE), kpm);
-                        k.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-                        em.persist(k);
-                        em.flush();
-                        audit.append(
-                                tenant,
-                                access.actor(),
-                                "kpm.import",
-                                "kpm/" + req.kpmId(),
-                                AuditLog.Outcome.SUCCESS,
-                                kpm.length() + "-byte Kpm sealed under the tenant KEK");
-                        return Response.status(201)
+        try (SecretBytes kpm = decoded) {
+            return changes.make(tenant, "kpm.import", "kpm/" + req.kpmId(), () -> {
+                if (!policies.get(tenant).allowHostMemoryKeys) {
+                    throw ApiProblem.forbidden(
+                            "the tenant's policy does not allow client-supplied key material (allowHostMemoryKeys)");
+                }
+                if (em.find(ImportedKpm.class, new ImportedKpm.Key(tenant, req.kpmId())) != null) {
+                    throw ApiProblem.conflict("KpmID " + req.kpmId() + " is already imported");
+                }
+                ImportedKpm k = new ImportedKpm();
+                k.tenantId = tenant;
+                k.kpmId = req.kpmId();
+                k.sealedKpm = sealer.seal(new KeySealer.SealContext(tenant, req.kpmId(), SEAL_PURPOSE), kpm);
+                k.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+                em.persist(k);
+                em.flush();
+                return Audited.of(
+                        Response.status(201)
                                 .entity(new ImportedView(k.kpmId, k.createdAt))
-                                .build();
-                    }));
-        } finally {
-            Arrays.fill(raw, (byte) 0);
+                                .build(),
+                        kpm.length() + "-byte Kpm sealed under the tenant KEK");
+            });
         }
     }
 
@@ -154,16 +138,12 @@ public class ImportedKpmResource {
     @Path("{kpmId}")
     public Response delete(@PathParam("tenant") String tenant, @PathParam("kpmId") String kpmId) {
         door(tenant, AdminAccess.Need.WRITE);
-        int n = QuarkusTransaction.requiringNew().call(() -> {
-            int d = store.deleteImportedKpm(tenant, kpmId);
-            if (d > 0) {
-                audit.append(tenant, access.actor(), "kpm.delete", "kpm/" + kpmId, AuditLog.Outcome.SUCCESS, null);
-            }
-            return d;
-        });
-        if (n == 0) {
-            throw ApiProblem.notFound("imported Kpm " + kpmId);
-        }
+        changes.remove(
+                tenant,
+                "kpm.delete",
+                "kpm/" + kpmId,
+                () -> store.deleteImportedKpm(tenant, kpmId) > 0,
+                "imported Kpm " + kpmId);
         return Response.noContent().build();
     }
 

@@ -1,5 +1,6 @@
 package io.m2mtrust.proxy;
 
+import io.m2mtrust.audit.AdminChanges;
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.escertke.EscertkeService;
@@ -107,6 +108,7 @@ public class ProxyAdminResource {
 
     private final ProxyOriginator originator;
     private final ProxyStore store;
+    private final AdminChanges changes;
 
     ProxyAdminResource(
             EntityManager em,
@@ -116,7 +118,9 @@ public class ProxyAdminResource {
             ProxyService proxy,
             EndpointService endpoints,
             ProxyOriginator originator,
-            ProxyStore store) {
+            ProxyStore store,
+            AdminChanges changes) {
+        this.changes = changes;
         this.store = store;
         this.em = em;
         this.originator = originator;
@@ -264,23 +268,13 @@ public class ProxyAdminResource {
     @Path("entities")
     public Response deleteEntity(@PathParam("tenant") String tenant, @QueryParam("entityId") String entityId) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
-        int n = QuarkusTransaction.requiringNew().call(() -> {
-            int d = store.deleteEntity(tenant, entityId);
-            if (d > 0) {
-                audit.append(
-                        tenant,
-                        access.actor(),
-                        "proxy.entity.delete",
-                        "entity/" + entityId,
-                        AuditLog.Outcome.SUCCESS,
-                        null);
-            }
-            return d;
-        });
+        changes.remove(
+                tenant,
+                "proxy.entity.delete",
+                "entity/" + entityId,
+                () -> store.deleteEntity(tenant, entityId) > 0,
+                "protected entity " + entityId);
         proxy.invalidate(tenant);
-        if (n == 0) {
-            throw ApiProblem.notFound("protected entity " + entityId);
-        }
         return Response.noContent().build();
     }
 
@@ -385,22 +379,12 @@ public class ProxyAdminResource {
     @Path("remotes/{name}")
     public Response deleteRemote(@PathParam("tenant") String tenant, @PathParam("name") String name) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
-        int n = QuarkusTransaction.requiringNew().call(() -> {
-            int d = store.deleteRemote(tenant, name);
-            if (d > 0) {
-                audit.append(
-                        tenant,
-                        access.actor(),
-                        "proxy.remote.delete",
-                        "remote/" + name,
-                        AuditLog.Outcome.SUCCESS,
-                        null);
-            }
-            return d;
-        });
-        if (n == 0) {
-            throw ApiProblem.notFound("remote receiver " + name);
-        }
+        changes.remove(
+                tenant,
+                "proxy.remote.delete",
+                "remote/" + name,
+                () -> store.deleteRemote(tenant, name) > 0,
+                "remote receiver " + name);
         return Response.noContent().build();
     }
 
@@ -513,23 +497,13 @@ public class ProxyAdminResource {
     @Path("esdata-rules/{id}")
     public Response deleteEsDataRule(@PathParam("tenant") String tenant, @PathParam("id") String id) {
         tenants.enter(tenant, AdminAccess.Need.WRITE);
-        int n = QuarkusTransaction.requiringNew().call(() -> {
-            int d = store.deleteEsdataRule(tenant, id);
-            if (d > 0) {
-                audit.append(
-                        tenant,
-                        access.actor(),
-                        "proxy.esdata-rule.delete",
-                        "esdata-rule/" + id,
-                        AuditLog.Outcome.SUCCESS,
-                        null);
-            }
-            return d;
-        });
+        changes.remove(
+                tenant,
+                "proxy.esdata-rule.delete",
+                "esdata-rule/" + id,
+                () -> store.deleteEsdataRule(tenant, id) > 0,
+                "ESData rule " + id);
         proxy.invalidate(tenant);
-        if (n == 0) {
-            throw ApiProblem.notFound("ESData rule " + id);
-        }
         return Response.noContent().build();
     }
 }

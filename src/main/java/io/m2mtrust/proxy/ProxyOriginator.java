@@ -123,15 +123,7 @@ public class ProxyOriginator {
         if (known.isPresent()) {
             return known.get();
         }
-        Duration timeout = Duration.ofMillis(cfg.timeoutMs);
-        return escertke.initiate(
-                tenantId,
-                cfg.spId,
-                cfg.cseId,
-                origin,
-                remote.receiverId,
-                "escertke",
-                (f, records) -> escertkeNotify(remote.url, f, records, timeout));
+        return establishNew(tenantId, cfg, origin, remote, "escertke");
     }
 
     /** A new ESCertKE key between {@code origin} and the remote receiver (admin request), whatever keys exist already. */

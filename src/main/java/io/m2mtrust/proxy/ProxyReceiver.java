@@ -75,8 +75,8 @@ public class ProxyReceiver {
                 if (seci.size() != 1) {
                     return ProxyService.answer(4000, "a receiverESPrimRandObject request carries no other element", ri);
                 }
-                String origin = in.header("X-M2M-Origin");
-                if (origin == null || origin.isBlank() || origin.length() > 200) {
+                String origin = origin(in);
+                if (origin == null) {
                     return ProxyService.answer(4000, "X-M2M-Origin is required", ri);
                 }
                 RandObject r;
@@ -110,6 +110,12 @@ public class ProxyReceiver {
         }
     }
 
+    /** The request's originator (X-M2M-Origin); null when missing, blank or longer than 200 characters. */
+    private static String origin(ProxyService.Incoming in) {
+        String origin = in.header("X-M2M-Origin");
+        return origin == null || origin.isBlank() || origin.length() > 200 ? null : origin;
+    }
+
     /** ESCertKE message 1 or 3 to a protected entity (TS-0004 §7.5.1.2.12): answered with message 2 or 4 in the response content. */
     private ProxyService.Outgoing escertke(
             String tenantId,
@@ -118,8 +124,8 @@ public class ProxyReceiver {
             ProxyService.Incoming in,
             Map<String, Object> seci) {
         String ri = in.header("X-M2M-RI");
-        String origin = in.header("X-M2M-Origin");
-        if (origin == null || origin.isBlank() || origin.length() > 200) {
+        String origin = origin(in);
+        if (origin == null) {
             return ProxyService.answer(4000, "X-M2M-Origin is required", ri);
         }
         if (seci.size() != 2 || !(seci.get("eckm") instanceof String eckm)) {

@@ -4,9 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.m2mtrust.common.RequestSizeLimit;
 import io.m2mtrust.common.ResponseStatusCode;
 import io.m2mtrust.common.StrictJson;
-import io.m2mtrust.escertke.EscertkeService;
 import io.m2mtrust.esprim.EsprimReceiver;
-import io.m2mtrust.policy.PolicyService;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -69,8 +67,6 @@ public class ProxyService {
     private final EsprimReceiver receiver;
     private final ProxyOriginator originator;
     private final ProxyEsData esdata;
-    private final PolicyService policies;
-    private final EscertkeService escertke;
     private final CseClient cse = new CseClient();
     private final ProxyReceiver receiving;
     private final ProxyStore store;
@@ -80,18 +76,14 @@ public class ProxyService {
             EsprimReceiver receiver,
             ProxyOriginator originator,
             ProxyEsData esdata,
-            PolicyService policies,
-            EscertkeService escertke,
             ProxyReceiver receiving,
             ProxyStore store) {
         this.store = store;
         this.receiving = receiving;
         this.em = em;
-        this.escertke = escertke;
         this.receiver = receiver;
         this.originator = originator;
         this.esdata = esdata;
-        this.policies = policies;
     }
 
     /** A plain primitive of a legacy entity behind the proxy for the remote receiver {@code remoteName}: sent as ESPrim. */

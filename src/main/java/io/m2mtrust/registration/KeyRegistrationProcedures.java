@@ -77,13 +77,9 @@ public class KeyRegistrationProcedures {
         String admin = RegistrationRules.requireFqdn("adminFqdn", req.adminFqdn());
         List<String> labels = RegistrationRules.labels(req.labels());
         String action = registrar.prefix() + ".key.register";
+        var refusals = new RegistrationRules.Refusals(audit, registrar, tenantId, clientId, action);
         if (req.suid() == null || !registrar.suids().contains(req.suid())) {
-            throw RegistrationRules.refuse(
-                    audit,
-                    registrar,
-                    tenantId,
-                    clientId,
-                    action,
+            throw refusals.refuse(
                     400,
                     "SUID must be one the " + registrar + " distributes: "
                             + new java.util.TreeSet<>(registrar.suids()));
@@ -91,8 +87,7 @@ public class KeyRegistrationProcedures {
         int suid = req.suid();
         TenantPolicy policy = QuarkusTransaction.requiringNew().call(() -> policies.get(tenantId));
         if (!Arrays.asList(policy.allowedSuids).contains(suid)) {
-            throw RegistrationRules.refuse(
-                    audit, registrar, tenantId, clientId, action, 403, "the tenant policy does not allow SUID " + suid);
+            throw refusals.refuse(403, "the tenant policy does not allow SUID " + suid);
         }
         List<String> targets = RegistrationRules.targets(registrar, req.targetIds(), suid, policy);
         SecretBytes key;
@@ -183,32 +178,18 @@ public class KeyRegistrationProcedures {
         }
         String keyIdentifier = relativeKeyId + "@" + fqdn;
         String action = registrar.prefix() + ".key.retrieve";
+        var refusals = new RegistrationRules.Refusals(audit, registrar, tenantId, clientId, action);
         return QuarkusTransaction.requiringNew().call(() -> {
             KeyRegistration m =
                     em.find(KeyRegistration.class, new KeyRegistration.Key(tenantId, registrar, relativeKeyId));
             if (m == null || !m.expiresAt.isAfter(RegistrationRules.now())) {
-                throw RegistrationRules.refuse(
-                        audit, registrar, tenantId, clientId, action, 404, "no live key registration " + keyIdentifier);
+                throw refusals.refuse(404, "no live key registration " + keyIdentifier);
             }
             if (!Arrays.asList(m.targetIds).contains(clientId)) {
-                throw RegistrationRules.refuse(
-                        audit,
-                        registrar,
-                        tenantId,
-                        clientId,
-                        action,
-                        403,
-                        "this client is not a target of " + keyIdentifier);
+                throw refusals.refuse(403, "this client is not a target of " + keyIdentifier);
             }
             if (expectedSuid != null && expectedSuid != m.suid) {
-                throw RegistrationRules.refuse(
-                        audit,
-                        registrar,
-                        tenantId,
-                        clientId,
-                        action,
-                        403,
-                        "the key is registered for SUID " + m.suid + ", not " + expectedSuid);
+                throw refusals.refuse(403, "the key is registered for SUID " + m.suid + ", not " + expectedSuid);
             }
             Map<String, Object> out = keyMetadata(registrar, m);
             try (SecretBytes k = sealer.open(sealContext(tenantId, keyIdentifier, m.suid), m.sealedKey)) {
@@ -243,6 +224,7 @@ public class KeyRegistrationProcedures {
             throw new RegistrationProcedures.Problem(400, "relativeKeyIds: 1 to " + MAX_BATCH + " items");
         }
         String action = registrar.prefix() + ".key.retrieve";
+        var refusals = new RegistrationRules.Refusals(audit, registrar, tenantId, clientId, action);
         List<String> denied = new ArrayList<>();
         Map<String, Object> result = QuarkusTransaction.requiringNew().call(() -> {
             List<Map<String, Object>> items = new ArrayList<>();
@@ -298,14 +280,7 @@ public class KeyRegistrationProcedures {
             return Map.<String, Object>of("results", items);
         });
         if (!denied.isEmpty()) {
-            RegistrationRules.refuse(
-                    audit,
-                    registrar,
-                    tenantId,
-                    clientId,
-                    action,
-                    403,
-                    "batch refusals: " + abbreviate(String.join(" ", denied)));
+            refusals.refuse(403, "batch refusals: " + abbreviate(String.join(" ", denied)));
         }
         return result;
     }

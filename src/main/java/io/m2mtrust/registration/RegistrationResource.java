@@ -1,5 +1,6 @@
 package io.m2mtrust.registration;
 
+import io.m2mtrust.audit.AdminChanges;
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.security.AdminAccess;
@@ -78,6 +79,7 @@ public class RegistrationResource {
     private final AuditLog audit;
     private final Revocations revocations;
     private final RegistrationStore store;
+    private final AdminChanges changes;
 
     RegistrationResource(
             TenantDoor door,
@@ -85,7 +87,9 @@ public class RegistrationResource {
             DeviceFqdns fqdns,
             AuditLog audit,
             Revocations revocations,
-            RegistrationStore store) {
+            RegistrationStore store,
+            AdminChanges changes) {
+        this.changes = changes;
         this.store = store;
         this.revocations = revocations;
         this.door = door;
@@ -160,22 +164,12 @@ public class RegistrationResource {
             @PathParam("tenant") String tenant, @PathParam("fn") String fn, @PathParam("relativeKeyId") String rel) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         Registrar r = registrar(fn);
-        int n = QuarkusTransaction.requiringNew().call(() -> {
-            int deleted = store.deleteKeyRegistration(tenant, r, rel);
-            if (deleted > 0) {
-                audit.append(
-                        tenant,
-                        access.actor(),
-                        r.prefix() + ".key.revoke",
-                        rel + "@" + r.fqdn(fqdns, tenant),
-                        AuditLog.Outcome.SUCCESS,
-                        null);
-            }
-            return deleted;
-        });
-        if (n == 0) {
-            throw ApiProblem.notFound("key registration " + rel);
-        }
+        changes.remove(
+                tenant,
+                r.prefix() + ".key.revoke",
+                rel + "@" + r.fqdn(fqdns, tenant),
+                () -> store.deleteKeyRegistration(tenant, r, rel) > 0,
+                "key registration " + rel);
         return Response.noContent().build();
     }
 

@@ -104,21 +104,18 @@ final class RegistrationRules {
         return registrar.prefix() + "-client " + clientId;
     }
 
-    static RegistrationProcedures.Problem refuse(
-            AuditLog audit,
-            Registrar registrar,
-            String tenantId,
-            String clientId,
-            String action,
-            int status,
-            String why) {
-        try {
-            audit.appendIndependently(
-                    tenantId, actor(registrar, clientId), action, registrar.prefix(), AuditLog.Outcome.DENIED, why);
-        } catch (RuntimeException ignored) {
-            // the refusal stands even when it cannot be chained
+    /** How one client's {@code action} is refused: chained as DENIED in its own transaction, then answered. */
+    record Refusals(AuditLog audit, Registrar registrar, String tenantId, String clientId, String action) {
+
+        RegistrationProcedures.Problem refuse(int status, String why) {
+            try {
+                audit.appendIndependently(
+                        tenantId, actor(registrar, clientId), action, registrar.prefix(), AuditLog.Outcome.DENIED, why);
+            } catch (RuntimeException ignored) {
+                // the refusal stands even when it cannot be chained
+            }
+            return new RegistrationProcedures.Problem(status, why);
         }
-        return new RegistrationProcedures.Problem(status, why);
     }
 
     static String randomHex(int bytes) {
