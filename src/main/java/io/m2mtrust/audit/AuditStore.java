@@ -1,5 +1,6 @@
 package io.m2mtrust.audit;
 
+import io.quarkus.panache.common.Page;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
 
@@ -26,11 +27,7 @@ class AuditStore {
     }
 
     Optional<AuditEvent> head(String chain) {
-        return em.createQuery("from AuditEvent where chain = ?1 order by seq desc", AuditEvent.class)
-                .setParameter(1, chain)
-                .setMaxResults(1)
-                .getResultStream()
-                .findFirst();
+        return AuditEvent.find("chain = ?1 order by seq desc", chain).firstResultOptional();
     }
 
     void insert(AuditEvent e) {
@@ -43,30 +40,21 @@ class AuditStore {
 
     /** Up to {@code size} events from {@code fromSeq} on, detached (a walk over a long chain keeps no context). */
     List<AuditEvent> pageFrom(String chain, long fromSeq, int size) {
-        List<AuditEvent> batch = em.createQuery(
-                        "from AuditEvent where chain = ?1 and seq >= ?2 order by seq", AuditEvent.class)
-                .setParameter(1, chain)
-                .setParameter(2, fromSeq)
-                .setMaxResults(size)
-                .getResultList();
+        List<AuditEvent> batch = AuditEvent.find("chain = ?1 and seq >= ?2 order by seq", chain, fromSeq)
+                .page(Page.ofSize(size))
+                .list();
         batch.forEach(em::detach);
         return batch;
     }
 
     Optional<AuditHeadSignature> newestSignature(String chain) {
-        return em.createQuery("from AuditHeadSignature where chain = ?1 order by seq desc", AuditHeadSignature.class)
-                .setParameter(1, chain)
-                .setMaxResults(1)
-                .getResultStream()
-                .findFirst();
+        return AuditHeadSignature.find("chain = ?1 order by seq desc", chain).firstResultOptional();
     }
 
     List<AuditEvent> after(String chain, long afterSeq, int limit) {
-        return em.createQuery("from AuditEvent where chain = ?1 and seq > ?2 order by seq", AuditEvent.class)
-                .setParameter(1, chain)
-                .setParameter(2, afterSeq)
-                .setMaxResults(limit)
-                .getResultList();
+        return AuditEvent.find("chain = ?1 and seq > ?2 order by seq", chain, afterSeq)
+                .page(Page.ofSize(limit))
+                .list();
     }
 
     /** Newest first; each filter optional (the action as a prefix). */

@@ -1,5 +1,6 @@
 package io.m2mtrust.ca;
 
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
@@ -13,7 +14,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "ca_certificate")
 @IdClass(CaCertificate.Key.class)
-public class CaCertificate {
+public class CaCertificate extends PanacheEntityBase {
 
     @Id
     @Column(name = "tenant_id")

@@ -1,5 +1,7 @@
 package io.m2mtrust.ca;
 
+import io.quarkus.hibernate.orm.panache.PanacheQuery;
+import io.quarkus.panache.common.Page;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
 import jakarta.persistence.LockModeType;
@@ -41,58 +43,43 @@ public class CertificateStore {
         if (enroleeIds.isEmpty()) {
             return List.of();
         }
-        return em.createQuery(
-                        "from IssuedCertificate where tenantId = ?1 and enroleeId in ?2 order by issuedAt desc",
-                        IssuedCertificate.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, enroleeIds)
-                .setMaxResults(max)
-                .getResultStream()
-                .map(CertificateStore::summary)
-                .toList();
+        return summaries(
+                IssuedCertificate.find("tenantId = ?1 and enroleeId in ?2 order by issuedAt desc", tenantId, enroleeIds)
+                        .page(Page.ofSize(max)));
     }
 
     /** The newest valid certificate naming {@code subjectId}, if any. */
     public Optional<CertificateSummary> newestValidFor(String tenantId, String subjectId) {
-        return newestValid(tenantId, subjectId, null);
+        return first(IssuedCertificate.find(
+                "tenantId = ?1 and subjectId = ?2 and status = ?3 order by issuedAt desc",
+                tenantId,
+                subjectId,
+                IssuedCertificate.Status.VALID));
     }
 
     /** The newest valid end-entity (client) certificate naming {@code subjectId}: an ESData recipient's. */
     public Optional<CertificateSummary> newestValidClient(String tenantId, String subjectId) {
-        return newestValid(tenantId, subjectId, IssuedCertificate.Kind.CLIENT);
-    }
-
-    private Optional<CertificateSummary> newestValid(String tenantId, String subjectId, IssuedCertificate.Kind kind) {
-        var query = em.createQuery(
-                        "from IssuedCertificate where tenantId = ?1 and subjectId = ?2 and status = ?3"
-                                + (kind == null ? "" : " and kind = ?4") + " order by issuedAt desc",
-                        IssuedCertificate.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, subjectId)
-                .setParameter(3, IssuedCertificate.Status.VALID);
-        if (kind != null) {
-            query.setParameter(4, kind);
-        }
-        return query.setMaxResults(1).getResultStream().findFirst().map(CertificateStore::summary);
+        return first(IssuedCertificate.find(
+                "tenantId = ?1 and subjectId = ?2 and status = ?3 and kind = ?4 order by issuedAt desc",
+                tenantId,
+                subjectId,
+                IssuedCertificate.Status.VALID,
+                IssuedCertificate.Kind.CLIENT));
     }
 
     /** The valid end-entity certificate that {@code x5t#S256} names (indexed column, one query). */
     public Optional<CertificateSummary> validClientByThumbprint(String tenantId, String x5t) {
-        return em.createQuery(
-                        "from IssuedCertificate where tenantId = ?1 and thumbprint = ?2 and status = ?3 and kind = ?4",
-                        IssuedCertificate.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, x5t)
-                .setParameter(3, IssuedCertificate.Status.VALID)
-                .setParameter(4, IssuedCertificate.Kind.CLIENT)
-                .getResultStream()
-                .findFirst()
-                .map(CertificateStore::summary);
+        return first(IssuedCertificate.find(
+                "tenantId = ?1 and thumbprint = ?2 and status = ?3 and kind = ?4",
+                tenantId,
+                x5t,
+                IssuedCertificate.Status.VALID,
+                IssuedCertificate.Kind.CLIENT));
     }
 
     /** The certificate with this serial, if the tenant CA issued one. */
     public Optional<CertificateSummary> find(String tenantId, String serial) {
-        return Optional.ofNullable(em.find(IssuedCertificate.class, new IssuedCertificate.Key(tenantId, serial)))
+        return IssuedCertificate.<IssuedCertificate>findByIdOptional(new IssuedCertificate.Key(tenantId, serial))
                 .map(CertificateStore::summary);
     }
 
@@ -101,15 +88,21 @@ public class CertificateStore {
                 c.serial, c.subjectType.name(), c.subjectId, c.status.name(), c.notAfter, c.thumbprint, c.der);
     }
 
+    private static Optional<CertificateSummary> first(PanacheQuery<IssuedCertificate> query) {
+        return query.firstResultOptional().map(CertificateStore::summary);
+    }
+
+    private static List<CertificateSummary> summaries(PanacheQuery<IssuedCertificate> query) {
+        return query.list().stream().map(CertificateStore::summary).toList();
+    }
+
     /** The tenant's valid TLS server certificates. */
     List<IssuedCertificate> validServerCertificates(String tenantId) {
-        return em.createQuery(
-                        "from IssuedCertificate where tenantId = ?1 and kind = ?2 and status = ?3",
-                        IssuedCertificate.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, IssuedCertificate.Kind.SERVER)
-                .setParameter(3, IssuedCertificate.Status.VALID)
-                .getResultList();
+        return IssuedCertificate.list(
+                "tenantId = ?1 and kind = ?2 and status = ?3",
+                tenantId,
+                IssuedCertificate.Kind.SERVER,
+                IssuedCertificate.Status.VALID);
     }
 
     /**
@@ -117,42 +110,39 @@ public class CertificateStore {
      * locks them for the caller's transaction, so issuing for one subject serialises.
      */
     List<IssuedCertificate> validClientCertificates(String tenantId, String subjectId, boolean lock) {
-        var q = em.createQuery(
-                        "from IssuedCertificate where tenantId = ?1 and kind = ?2 and subjectId = ?3 and status = ?4",
-                        IssuedCertificate.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, IssuedCertificate.Kind.CLIENT)
-                .setParameter(3, subjectId)
-                .setParameter(4, IssuedCertificate.Status.VALID);
-        return (lock ? q.setLockMode(LockModeType.PESSIMISTIC_WRITE) : q).getResultList();
+        PanacheQuery<IssuedCertificate> q = IssuedCertificate.find(
+                "tenantId = ?1 and kind = ?2 and subjectId = ?3 and status = ?4",
+                tenantId,
+                IssuedCertificate.Kind.CLIENT,
+                subjectId,
+                IssuedCertificate.Status.VALID);
+        return (lock ? q.withLock(LockModeType.PESSIMISTIC_WRITE) : q).list();
     }
 
     /** Certificates newest first, optionally of one status or one subject. */
     List<IssuedCertificate> page(
             String tenantId, IssuedCertificate.Status statusOrNull, String subjectOrNull, int offset, int limit) {
-        return em.createQuery(
-                        "from IssuedCertificate where tenantId = ?1 and (?2 is null or status = ?2) "
-                                + "and (?3 is null or subjectId = ?3) order by issuedAt desc, serial",
-                        IssuedCertificate.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, statusOrNull)
-                .setParameter(3, subjectOrNull)
-                .setFirstResult(offset)
-                .setMaxResults(limit)
-                .getResultList();
+        if (limit <= 0) {
+            return List.of();
+        }
+        return IssuedCertificate.<IssuedCertificate>find(
+                        "tenantId = ?1 and (?2 is null or status = ?2) and (?3 is null or subjectId = ?3) "
+                                + "order by issuedAt desc, serial",
+                        tenantId,
+                        statusOrNull,
+                        subjectOrNull)
+                .range(offset, offset + limit - 1)
+                .list();
     }
 
     /** What a CRL of CA version {@code caVersion} lists at {@code now}: revoked or superseded, not yet expired. */
     List<IssuedCertificate> revokedUnexpired(String tenantId, int caVersion, Instant now) {
-        return em.createQuery(
-                        "from IssuedCertificate where tenantId = ?1 and caVersion = ?2 and status <> ?3 "
-                                + "and notAfter > ?4 order by revokedAt",
-                        IssuedCertificate.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, caVersion)
-                .setParameter(3, IssuedCertificate.Status.VALID)
-                .setParameter(4, now)
-                .getResultList();
+        return IssuedCertificate.list(
+                "tenantId = ?1 and caVersion = ?2 and status <> ?3 and notAfter > ?4 order by revokedAt",
+                tenantId,
+                caVersion,
+                IssuedCertificate.Status.VALID,
+                now);
     }
 
     /** The CRL state of a CA version; {@code der} and {@code nextUpdate} are null before the first CRL. */

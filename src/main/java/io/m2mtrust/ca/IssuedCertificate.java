@@ -1,6 +1,7 @@
 package io.m2mtrust.ca;
 
 import io.m2mtrust.common.SubjectType;
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -16,7 +17,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "issued_certificate")
 @IdClass(IssuedCertificate.Key.class)
-public class IssuedCertificate {
+public class IssuedCertificate extends PanacheEntityBase {
 
     public enum Kind {
         CLIENT,

@@ -7,6 +7,7 @@ import jakarta.persistence.EntityManager;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * The queries over enrolment groups, their devices, ranges and group keys (rows are read by key in
@@ -22,16 +23,11 @@ class EnrolmentGroupStore implements RetiredHsmKeys {
     }
 
     List<EnrolmentGroup> groups(String tenantId) {
-        return em.createQuery("from EnrolmentGroup where tenantId = ?1 order by id", EnrolmentGroup.class)
-                .setParameter(1, tenantId)
-                .getResultList();
+        return EnrolmentGroup.list("tenantId = ?1 order by id", tenantId);
     }
 
     List<GroupKey> keys(String tenantId, String groupId) {
-        return em.createQuery("from GroupKey where tenantId = ?1 and groupId = ?2 order by epoch", GroupKey.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, groupId)
-                .getResultList();
+        return GroupKey.list("tenantId = ?1 and groupId = ?2 order by epoch", tenantId, groupId);
     }
 
     /** Adds the device as ALLOWED unless a row for it exists (whatever its status); whether it was new. */
@@ -49,15 +45,12 @@ class EnrolmentGroupStore implements RetiredHsmKeys {
 
     /** The group's ranges whose prefix is a prefix of {@code deviceId} (the caller checks the numeric bounds). */
     List<EnrolmentRange> rangesWithPrefixOf(String tenantId, String groupId, String deviceId) {
-        return em.createQuery(
-                        "from EnrolmentRange where tenantId = ?1 and groupId = ?2 and length(prefix) <= ?3 "
-                                + "and substring(?4, 1, length(prefix)) = prefix",
-                        EnrolmentRange.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, groupId)
-                .setParameter(3, deviceId.length())
-                .setParameter(4, deviceId)
-                .getResultList();
+        return EnrolmentRange.list(
+                "tenantId = ?1 and groupId = ?2 and length(prefix) <= ?3 and substring(?4, 1, length(prefix)) = prefix",
+                tenantId,
+                groupId,
+                deviceId.length(),
+                deviceId);
     }
 
     /**
@@ -104,8 +97,8 @@ class EnrolmentGroupStore implements RetiredHsmKeys {
     /** Group key epochs retired or destroyed with their group. */
     @Override
     public Set<String> retiredLabels() {
-        return Set.copyOf(em.createQuery("select k.hsmLabel from GroupKey k where k.state in ?1", String.class)
-                .setParameter(1, List.of(GroupKey.State.RETIRED, GroupKey.State.DESTROYED))
-                .getResultList());
+        List<GroupKey> retired =
+                GroupKey.list("state in ?1", List.of(GroupKey.State.RETIRED, GroupKey.State.DESTROYED));
+        return retired.stream().map(k -> k.hsmLabel).collect(Collectors.toUnmodifiableSet());
     }
 }

@@ -1,5 +1,6 @@
 package io.m2mtrust.escertke;
 
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -18,7 +19,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "escertke_key")
 @IdClass(EscertkeKey.Key.class)
-public class EscertkeKey {
+public class EscertkeKey extends PanacheEntityBase {
 
     public enum Role {
         INITIATOR,

@@ -2,6 +2,7 @@ package io.m2mtrust.esdata;
 
 import io.m2mtrust.common.SubjectType;
 import io.m2mtrust.hsm.AsymmetricKeyType;
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -17,7 +18,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "endpoint")
 @IdClass(Endpoint.Key.class)
-public class Endpoint {
+public class Endpoint extends PanacheEntityBase {
 
     public enum Status {
         ACTIVE,

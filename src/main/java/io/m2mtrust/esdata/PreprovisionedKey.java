@@ -1,5 +1,6 @@
 package io.m2mtrust.esdata;
 
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
@@ -15,7 +16,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "preprovisioned_key")
 @IdClass(PreprovisionedKey.Key.class)
-public class PreprovisionedKey {
+public class PreprovisionedKey extends PanacheEntityBase {
 
     @Id
     @Column(name = "tenant_id")

@@ -1,5 +1,6 @@
 package io.m2mtrust.esprim;
 
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -18,7 +19,7 @@ import java.util.List;
 @Entity
 @Table(name = "esprim_rand")
 @IdClass(EsprimRand.Key.class)
-public class EsprimRand {
+public class EsprimRand extends PanacheEntityBase {
 
     /** RECEIVER/ORIGINATOR: this service is the receiver; PEER_RECEIVER/OWN_ORIGINATOR: it originates for a local entity. */
     public enum Role {

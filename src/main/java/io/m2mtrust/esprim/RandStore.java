@@ -1,5 +1,6 @@
 package io.m2mtrust.esprim;
 
+import io.quarkus.hibernate.orm.panache.PanacheQuery;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
 
@@ -30,57 +31,48 @@ class RandStore {
             String peer,
             Instant validAfter,
             Instant notAfterOrNull) {
-        var query = em.createQuery(
-                        "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 "
-                                + "and expiresAt > ?5"
-                                + (notAfterOrNull == null ? "" : " and expiresAt <= ?6")
-                                + " order by expiresAt desc",
-                        EsprimRand.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, entityId)
-                .setParameter(3, role)
-                .setParameter(4, peer)
-                .setParameter(5, validAfter);
-        if (notAfterOrNull != null) {
-            query.setParameter(6, notAfterOrNull);
-        }
-        return query.setMaxResults(1).getResultStream().findFirst();
+        String where = "tenantId = ?1 and entityId = ?2 and role = ?3 and peer = ?4 and expiresAt > ?5";
+        PanacheQuery<EsprimRand> q = notAfterOrNull == null
+                ? EsprimRand.find(where + " order by expiresAt desc", tenantId, entityId, role, peer, validAfter)
+                : EsprimRand.find(
+                        where + " and expiresAt <= ?6 order by expiresAt desc",
+                        tenantId,
+                        entityId,
+                        role,
+                        peer,
+                        validAfter,
+                        notAfterOrNull);
+        return q.firstResultOptional();
     }
 
     /** The entity's newest shared receiver rand object expiring after {@code validAfter}. */
     Optional<EsprimRand> newestShared(String tenantId, String entityId, Instant validAfter) {
-        return em.createQuery(
-                        "from EsprimRand where tenantId = ?1 and entityId = ?2 and role = ?3 and shared = true "
-                                + "and expiresAt > ?4 order by expiresAt desc",
-                        EsprimRand.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, entityId)
-                .setParameter(3, EsprimRand.Role.RECEIVER)
-                .setParameter(4, validAfter)
-                .setMaxResults(1)
-                .getResultStream()
-                .findFirst();
+        return EsprimRand.find(
+                        "tenantId = ?1 and entityId = ?2 and role = ?3 and shared = true and expiresAt > ?4 "
+                                + "order by expiresAt desc",
+                        tenantId,
+                        entityId,
+                        EsprimRand.Role.RECEIVER,
+                        validAfter)
+                .firstResultOptional();
     }
 
     /** How many receiver rand objects for one originator the entity holds that are still live at {@code now}. */
     long liveUnsharedReceivers(String tenantId, String entityId, Instant now) {
-        return em.createQuery(
-                        "select count(r) from EsprimRand r where r.tenantId = ?1 and r.entityId = ?2 and r.role = ?3 "
-                                + "and r.shared = false and r.expiresAt > ?4",
-                        Long.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, entityId)
-                .setParameter(3, EsprimRand.Role.RECEIVER)
-                .setParameter(4, now)
-                .getSingleResult();
+        return EsprimRand.count(
+                "tenantId = ?1 and entityId = ?2 and role = ?3 and shared = false and expiresAt > ?4",
+                tenantId,
+                entityId,
+                EsprimRand.Role.RECEIVER,
+                now);
     }
 
     EsprimRand find(String tenantId, String entityId, EsprimRand.Role role, String randId) {
-        return em.find(EsprimRand.class, new EsprimRand.Key(tenantId, entityId, role, randId));
+        return EsprimRand.findById(new EsprimRand.Key(tenantId, entityId, role, randId));
     }
 
     void insert(EsprimRand r) {
-        em.persist(r);
+        r.persist();
     }
 
     void upsert(EsprimRand r) {
@@ -89,14 +81,13 @@ class RandStore {
 
     /** Drops the rand objects kept when originating between {@code origin} and {@code receiverId}. */
     void forgetOriginated(String tenantId, String origin, String receiverId) {
-        em.createQuery("delete from EsprimRand where tenantId = ?1 and entityId = ?2 and peer = ?3 "
-                        + "and role in (?4, ?5)")
-                .setParameter(1, tenantId)
-                .setParameter(2, origin)
-                .setParameter(3, receiverId)
-                .setParameter(4, EsprimRand.Role.PEER_RECEIVER)
-                .setParameter(5, EsprimRand.Role.OWN_ORIGINATOR)
-                .executeUpdate();
+        EsprimRand.delete(
+                "tenantId = ?1 and entityId = ?2 and peer = ?3 and role in (?4, ?5)",
+                tenantId,
+                origin,
+                receiverId,
+                EsprimRand.Role.PEER_RECEIVER,
+                EsprimRand.Role.OWN_ORIGINATOR);
     }
 
     /** Records a replay fingerprint; a unique violation (a fingerprint seen before) surfaces to the caller. */
@@ -112,12 +103,10 @@ class RandStore {
 
     /** Deletes rand objects and replay fingerprints that expired before {@code now}; how many rows went. */
     int purgeExpired(Instant now) {
-        int a = em.createQuery("delete from EsprimRand where expiresAt < ?1")
-                .setParameter(1, now)
-                .executeUpdate();
+        long a = EsprimRand.delete("expiresAt < ?1", now);
         int b = em.createNativeQuery("delete from esprim_seen where expires_at < ?1")
                 .setParameter(1, now)
                 .executeUpdate();
-        return a + b;
+        return (int) a + b;
     }
 }

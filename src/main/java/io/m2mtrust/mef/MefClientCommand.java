@@ -1,5 +1,6 @@
 package io.m2mtrust.mef;
 
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -15,7 +16,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "mef_client_command")
 @IdClass(MefClientCommand.Key.class)
-public class MefClientCommand {
+public class MefClientCommand extends PanacheEntityBase {
 
     public enum State {
         PENDING,

@@ -1,5 +1,6 @@
 package io.m2mtrust.proxy;
 
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
@@ -13,7 +14,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "proxy_esdata_rule")
 @IdClass(EsDataRule.Key.class)
-public class EsDataRule {
+public class EsDataRule extends PanacheEntityBase {
 
     @Id
     @Column(name = "tenant_id")

@@ -1,5 +1,6 @@
 package io.m2mtrust.proxy;
 
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
@@ -17,7 +18,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "protected_entity")
 @IdClass(ProtectedEntity.Key.class)
-public class ProtectedEntity {
+public class ProtectedEntity extends PanacheEntityBase {
 
     @Id
     @Column(name = "tenant_id")

@@ -1,5 +1,6 @@
 package io.m2mtrust.proxy;
 
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
@@ -10,7 +11,7 @@ import java.time.Instant;
 /** The CSE a tenant's proxy stands in front of, spoken to with the oneM2M HTTP binding (TS-0009). */
 @Entity
 @Table(name = "proxy_config")
-public class ProxyConfig {
+public class ProxyConfig extends PanacheEntityBase {
 
     @Id
     @Column(name = "tenant_id")

@@ -1,7 +1,6 @@
 package io.m2mtrust.proxy;
 
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
 
 import java.util.List;
 import java.util.Optional;
@@ -13,73 +12,46 @@ import java.util.Optional;
 @ApplicationScoped
 class ProxyStore {
 
-    private final EntityManager em;
-
-    ProxyStore(EntityManager em) {
-        this.em = em;
-    }
-
     List<ProtectedEntity> entities(String tenantId) {
-        return em.createQuery("from ProtectedEntity where tenantId = ?1 order by entityId", ProtectedEntity.class)
-                .setParameter(1, tenantId)
-                .getResultList();
+        return ProtectedEntity.list("tenantId = ?1 order by entityId", tenantId);
     }
 
     /** Every tenant's protected entities. */
     List<ProtectedEntity> allEntities() {
-        return em.createQuery("from ProtectedEntity", ProtectedEntity.class).getResultList();
+        return ProtectedEntity.listAll();
     }
 
     Optional<ProtectedEntity> entity(String tenantId, String entityId) {
-        return Optional.ofNullable(em.find(ProtectedEntity.class, new ProtectedEntity.Key(tenantId, entityId)));
+        return ProtectedEntity.findByIdOptional(new ProtectedEntity.Key(tenantId, entityId));
     }
 
     Optional<ProtectedEntity> entityAt(String tenantId, String resourcePath) {
-        return em.createQuery("from ProtectedEntity where tenantId = ?1 and resourcePath = ?2", ProtectedEntity.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, resourcePath)
-                .getResultStream()
-                .findFirst();
+        return ProtectedEntity.find("tenantId = ?1 and resourcePath = ?2", tenantId, resourcePath)
+                .firstResultOptional();
     }
 
     int deleteEntity(String tenantId, String entityId) {
-        return em.createQuery("delete from ProtectedEntity where tenantId = ?1 and entityId = ?2")
-                .setParameter(1, tenantId)
-                .setParameter(2, entityId)
-                .executeUpdate();
+        return (int) ProtectedEntity.delete("tenantId = ?1 and entityId = ?2", tenantId, entityId);
     }
 
     List<ProxyRemote> remotes(String tenantId) {
-        return em.createQuery("from ProxyRemote where tenantId = ?1 order by name", ProxyRemote.class)
-                .setParameter(1, tenantId)
-                .getResultList();
+        return ProxyRemote.list("tenantId = ?1 order by name", tenantId);
     }
 
     int deleteRemote(String tenantId, String name) {
-        return em.createQuery("delete from ProxyRemote where tenantId = ?1 and name = ?2")
-                .setParameter(1, tenantId)
-                .setParameter(2, name)
-                .executeUpdate();
+        return (int) ProxyRemote.delete("tenantId = ?1 and name = ?2", tenantId, name);
     }
 
     List<EsDataRule> esdataRules(String tenantId) {
-        return em.createQuery("from EsDataRule where tenantId = ?1 order by id", EsDataRule.class)
-                .setParameter(1, tenantId)
-                .getResultList();
+        return EsDataRule.list("tenantId = ?1 order by id", tenantId);
     }
 
     Optional<EsDataRule> esdataRuleAt(String tenantId, String containerPath) {
-        return em.createQuery("from EsDataRule where tenantId = ?1 and containerPath = ?2", EsDataRule.class)
-                .setParameter(1, tenantId)
-                .setParameter(2, containerPath)
-                .getResultStream()
-                .findFirst();
+        return EsDataRule.find("tenantId = ?1 and containerPath = ?2", tenantId, containerPath)
+                .firstResultOptional();
     }
 
     int deleteEsdataRule(String tenantId, String id) {
-        return em.createQuery("delete from EsDataRule where tenantId = ?1 and id = ?2")
-                .setParameter(1, tenantId)
-                .setParameter(2, id)
-                .executeUpdate();
+        return (int) EsDataRule.delete("tenantId = ?1 and id = ?2", tenantId, id);
     }
 }

@@ -1,5 +1,6 @@
 package io.m2mtrust.registration;
 
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
@@ -13,7 +14,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "client_registration")
 @IdClass(ClientRegistration.Key.class)
-public class ClientRegistration {
+public class ClientRegistration extends PanacheEntityBase {
 
     @Id
     @Column(name = "tenant_id")

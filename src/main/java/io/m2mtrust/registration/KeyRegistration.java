@@ -1,5 +1,6 @@
 package io.m2mtrust.registration;
 
+import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
@@ -16,7 +17,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "key_registration")
 @IdClass(KeyRegistration.Key.class)
-public class KeyRegistration {
+public class KeyRegistration extends PanacheEntityBase {
 
     @Id
     @Column(name = "tenant_id")
