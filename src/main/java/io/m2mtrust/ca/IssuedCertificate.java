@@ -1,7 +1,7 @@
 package io.m2mtrust.ca;
 
 import io.m2mtrust.common.SubjectType;
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -17,7 +17,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "issued_certificate")
 @IdClass(IssuedCertificate.Key.class)
-public class IssuedCertificate extends PanacheEntityBase {
+public class IssuedCertificate extends TenantOwned {
 
     public enum Kind {
         CLIENT,
@@ -30,10 +30,6 @@ public class IssuedCertificate extends PanacheEntityBase {
         REVOKED,
         SUPERSEDED
     }
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
 
     /** Lowercase hex of the certificate's serial number. */
     @Id

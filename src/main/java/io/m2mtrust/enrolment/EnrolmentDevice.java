@@ -1,6 +1,6 @@
 package io.m2mtrust.enrolment;
 
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -16,16 +16,12 @@ import java.time.Instant;
 @Entity
 @Table(name = "enrolment_device")
 @IdClass(EnrolmentDevice.Key.class)
-public class EnrolmentDevice extends PanacheEntityBase {
+public class EnrolmentDevice extends TenantOwned {
 
     public enum Status {
         ALLOWED,
         DENIED
     }
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
 
     @Id
     @Column(name = "group_id")

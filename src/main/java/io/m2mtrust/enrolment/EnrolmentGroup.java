@@ -1,7 +1,7 @@
 package io.m2mtrust.enrolment;
 
 import io.m2mtrust.common.SubjectType;
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -18,16 +18,12 @@ import java.time.Instant;
 @Entity
 @Table(name = "enrolment_group")
 @IdClass(EnrolmentGroup.Key.class)
-public class EnrolmentGroup extends PanacheEntityBase {
+public class EnrolmentGroup extends TenantOwned {
 
     public enum Status {
         ACTIVE,
         DELETED
     }
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
 
     @Id
     public String id;

@@ -8,6 +8,7 @@ import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.common.SubjectType;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.Pkcs11Token;
+import io.m2mtrust.keys.KeyState;
 import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tenant.TenantStore;
@@ -328,8 +329,8 @@ public class EnrolmentGroupService {
             try {
                 Instant now = now();
                 GroupKey old = em.find(GroupKey.class, groupKeyId(tenantId, groupId, g.epoch));
-                if (old != null && old.state == GroupKey.State.PRIMARY) {
-                    old.state = GroupKey.State.ACTIVE;
+                if (old != null && old.state == KeyState.PRIMARY) {
+                    old.state = KeyState.ACTIVE;
                 }
                 GroupKey k = groupKey(tenantId, groupId, next, label, now);
                 em.persist(k);
@@ -353,14 +354,14 @@ public class EnrolmentGroupService {
             if (row == null) {
                 throw ApiProblem.notFound("epoch " + epoch);
             }
-            if (row.state == GroupKey.State.PRIMARY) {
+            if (row.state == KeyState.PRIMARY) {
                 throw ApiProblem.conflict("the primary epoch cannot be retired; rotate first");
             }
-            if (row.state != GroupKey.State.ACTIVE) {
+            if (row.state != KeyState.ACTIVE) {
                 throw ApiProblem.conflict(
                         "epoch " + epoch + " is already " + row.state.name().toLowerCase());
             }
-            row.state = GroupKey.State.RETIRED;
+            row.state = KeyState.RETIRED;
             row.retiredAt = now();
             return Audited.at(row.hsmLabel, row, "HSM object destroyed");
         });
@@ -376,10 +377,10 @@ public class EnrolmentGroupService {
             g.status = EnrolmentGroup.Status.DELETED;
             g.updatedAt = now();
             for (GroupKey k : keys(tenantId, groupId)) {
-                if (k.state != GroupKey.State.RETIRED && k.state != GroupKey.State.DESTROYED) {
+                if (k.state != KeyState.RETIRED && k.state != KeyState.DESTROYED) {
                     k.retiredAt = g.updatedAt;
                 }
-                k.state = GroupKey.State.DESTROYED;
+                k.state = KeyState.DESTROYED;
             }
             audit.append(
                     tenantId,
@@ -421,7 +422,7 @@ public class EnrolmentGroupService {
         k.tenantId = tenantId;
         k.groupId = groupId;
         k.epoch = epoch;
-        k.state = GroupKey.State.PRIMARY;
+        k.state = KeyState.PRIMARY;
         k.hsmLabel = label.value();
         k.createdAt = now;
         return k;

@@ -1,5 +1,6 @@
 package io.m2mtrust.enrolment;
 
+import io.m2mtrust.keys.KeyState;
 import io.m2mtrust.keys.RetiredHsmKeys;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -97,8 +98,7 @@ class EnrolmentGroupStore implements RetiredHsmKeys {
     /** Group key epochs retired or destroyed with their group. */
     @Override
     public Set<String> retiredLabels() {
-        List<GroupKey> retired =
-                GroupKey.list("state in ?1", List.of(GroupKey.State.RETIRED, GroupKey.State.DESTROYED));
+        List<GroupKey> retired = GroupKey.list("state in ?1", List.of(KeyState.RETIRED, KeyState.DESTROYED));
         return retired.stream().map(k -> k.hsmLabel).collect(Collectors.toUnmodifiableSet());
     }
 }

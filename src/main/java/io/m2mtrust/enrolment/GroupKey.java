@@ -2,7 +2,8 @@ package io.m2mtrust.enrolment;
 
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.KeyPurpose;
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.keys.KeyState;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -18,18 +19,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "enrolment_group_key")
 @IdClass(GroupKey.Key.class)
-public class GroupKey extends PanacheEntityBase {
-
-    public enum State {
-        PRIMARY,
-        ACTIVE,
-        RETIRED,
-        DESTROYED
-    }
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
+public class GroupKey extends TenantOwned {
 
     @Id
     @Column(name = "group_id")
@@ -40,7 +30,7 @@ public class GroupKey extends PanacheEntityBase {
 
     @Enumerated(EnumType.STRING)
     @Column(nullable = false)
-    public State state;
+    public KeyState state;
 
     @Column(name = "hsm_label", nullable = false)
     public String hsmLabel;
@@ -52,7 +42,7 @@ public class GroupKey extends PanacheEntityBase {
     public Instant retiredAt;
 
     public boolean enrols() {
-        return state == State.PRIMARY || state == State.ACTIVE;
+        return state.usable();
     }
 
     public static HsmKeyLabel label(String tenantId, String groupId, int epoch) {

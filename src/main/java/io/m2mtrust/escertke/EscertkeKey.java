@@ -1,6 +1,6 @@
 package io.m2mtrust.escertke;
 
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -19,16 +19,12 @@ import java.time.Instant;
 @Entity
 @Table(name = "escertke_key")
 @IdClass(EscertkeKey.Key.class)
-public class EscertkeKey extends PanacheEntityBase {
+public class EscertkeKey extends TenantOwned {
 
     public enum Role {
         INITIATOR,
         TERMINATOR
     }
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
 
     /** {@code hex(pairwiseE2EKeyID)@<initiator's FQDN>} (interop profile). */
     @Id

@@ -7,7 +7,6 @@ import io.m2mtrust.keysource.KeyUsage;
 import io.m2mtrust.keysource.SuidPolicy;
 import io.m2mtrust.keysource.SymmetricKeySource;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
 
 import java.time.Instant;
 import java.util.List;
@@ -21,14 +20,12 @@ import java.util.Optional;
 @ApplicationScoped
 class EstablishedKeySource implements SymmetricKeySource {
 
-    private final EntityManager em;
     private final KeySealer sealer;
     private final SuidPolicy policy;
     private final EscertkeStore store;
 
-    EstablishedKeySource(EntityManager em, KeySealer sealer, SuidPolicy policy, EscertkeStore store) {
+    EstablishedKeySource(KeySealer sealer, SuidPolicy policy, EscertkeStore store) {
         this.store = store;
-        this.em = em;
         this.sealer = sealer;
         this.policy = policy;
     }
@@ -50,7 +47,7 @@ class EstablishedKeySource implements SymmetricKeySource {
     @Override
     public boolean holds(String tenantId, String kid) {
         return KeyIds.RELATIVE_AT_FQDN.matcher(kid).matches()
-                && em.find(EscertkeKey.class, new EscertkeKey.Key(tenantId, kid)) != null;
+                && EscertkeKey.findById(new EscertkeKey.Key(tenantId, kid)) != null;
     }
 
     @Override
@@ -63,7 +60,7 @@ class EstablishedKeySource implements SymmetricKeySource {
         if (!KeyIds.RELATIVE_AT_FQDN.matcher(kid).matches()) {
             return Optional.empty();
         }
-        EscertkeKey k = em.find(EscertkeKey.class, new EscertkeKey.Key(tenantId, kid));
+        EscertkeKey k = EscertkeKey.findById(new EscertkeKey.Key(tenantId, kid));
         if (k == null) {
             return Optional.empty();
         }

@@ -1,6 +1,6 @@
 package io.m2mtrust.escertke;
 
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
@@ -14,11 +14,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "escertke_trust_anchor")
 @IdClass(TrustAnchor.Key.class)
-public class TrustAnchor extends PanacheEntityBase {
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
+public class TrustAnchor extends TenantOwned {
 
     @Id
     public String id;

@@ -320,10 +320,8 @@ public final class CertificateEnvelopes {
                 return plain;
             }
             throw new Refused(Refused.Reason.UNKNOWN_KEY, "not encrypted for this end-point's certificate");
-        } catch (java.text.ParseException x) {
-            throw new Refused(Refused.Reason.MALFORMED, "not a JWE: " + x.getMessage());
-        } catch (JOSEException x) {
-            throw new Refused(Refused.Reason.INTEGRITY, "decryption failed (wrong key, or the envelope was altered)");
+        } catch (java.text.ParseException | JOSEException x) {
+            throw EnvelopeChecks.unopened(x);
         } catch (RuntimeException x) {
             throw new Refused(Refused.Reason.KEY_UNSUITABLE, "decryption failed: " + x.getMessage());
         }

@@ -2,7 +2,7 @@ package io.m2mtrust.esdata;
 
 import io.m2mtrust.common.SubjectType;
 import io.m2mtrust.hsm.AsymmetricKeyType;
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -18,16 +18,12 @@ import java.time.Instant;
 @Entity
 @Table(name = "endpoint")
 @IdClass(Endpoint.Key.class)
-public class Endpoint extends PanacheEntityBase {
+public class Endpoint extends TenantOwned {
 
     public enum Status {
         ACTIVE,
         DELETED
     }
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
 
     @Id
     public String id;

@@ -20,6 +20,13 @@ final class EnvelopeChecks {
 
     // ---------------------------------------------------------------- checks and helpers
 
+    /** Why a JWE could not be opened: it does not parse (MALFORMED), or its tag does not verify (INTEGRITY). */
+    static Refused unopened(Exception parseOrJose) {
+        return parseOrJose instanceof java.text.ParseException
+                ? new Refused(Refused.Reason.MALFORMED, "not a JWE: " + parseOrJose.getMessage())
+                : new Refused(Refused.Reason.INTEGRITY, "decryption failed (wrong key, or the envelope was altered)");
+    }
+
     /** 1 to the policy's maximum of recipients. */
     static void checkRecipientCount(int recipients, Policy policy) throws Refused {
         if (recipients == 0 || recipients > policy.maxRecipients()) {

@@ -1,15 +1,12 @@
 package io.m2mtrust.esdata;
 
-import com.nimbusds.jose.EncryptionMethod;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWEAlgorithm;
-import com.nimbusds.jose.JWEDecrypter;
 import com.nimbusds.jose.JWEHeader;
 import com.nimbusds.jose.crypto.impl.AESKW;
 import com.nimbusds.jose.crypto.impl.ConcatKDF;
 import com.nimbusds.jose.crypto.impl.ContentCryptoProvider;
 import com.nimbusds.jose.crypto.impl.ECDH;
-import com.nimbusds.jose.jca.JWEJCAContext;
 import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.util.Base64URL;
 import io.m2mtrust.hsm.EcdhInToken;
@@ -26,14 +23,13 @@ import java.util.Set;
  * with its private key runs in the HSM ({@link EcdhInToken}); Concat KDF, AES key unwrap and the content
  * decryption run in software. The ephemeral key must be a valid point of the end-point key's curve (invalid-curve attacks).
  */
-public final class HsmEcdhDecrypter implements JWEDecrypter {
+public final class HsmEcdhDecrypter extends HsmJweDecrypter {
 
     private static final Set<JWEAlgorithm> ALGS =
             Set.of(JWEAlgorithm.ECDH_ES_A128KW, JWEAlgorithm.ECDH_ES_A192KW, JWEAlgorithm.ECDH_ES_A256KW);
 
     private final EcdhInToken ecdh;
     private final HsmKeyLabel key;
-    private final JWEJCAContext jca = new JWEJCAContext();
 
     private final Curve curve;
 
@@ -48,10 +44,10 @@ public final class HsmEcdhDecrypter implements JWEDecrypter {
 
     /** For an end-point key on {@code curve} (P-256, P-384 or P-521): the ephemeral key must be a valid point of the same curve. */
     HsmEcdhDecrypter(EcdhInToken ecdh, HsmKeyLabel key, Curve curve, java.security.Provider software) {
+        super(software);
         this.ecdh = ecdh;
         this.key = key;
         this.curve = curve;
-        jca.setProvider(software);
     }
 
     @Override
@@ -80,15 +76,5 @@ public final class HsmEcdhDecrypter implements JWEDecrypter {
     @Override
     public Set<JWEAlgorithm> supportedJWEAlgorithms() {
         return ALGS;
-    }
-
-    @Override
-    public Set<EncryptionMethod> supportedEncryptionMethods() {
-        return Set.of(EncryptionMethod.A128GCM, EncryptionMethod.A192GCM, EncryptionMethod.A256GCM);
-    }
-
-    @Override
-    public JWEJCAContext getJCAContext() {
-        return jca;
     }
 }

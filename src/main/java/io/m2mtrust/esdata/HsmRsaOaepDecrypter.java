@@ -1,12 +1,9 @@
 package io.m2mtrust.esdata;
 
-import com.nimbusds.jose.EncryptionMethod;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWEAlgorithm;
-import com.nimbusds.jose.JWEDecrypter;
 import com.nimbusds.jose.JWEHeader;
 import com.nimbusds.jose.crypto.impl.ContentCryptoProvider;
-import com.nimbusds.jose.jca.JWEJCAContext;
 import com.nimbusds.jose.util.Base64URL;
 import io.m2mtrust.hsm.HsmCrypto;
 import io.m2mtrust.hsm.HsmKeyLabel;
@@ -27,22 +24,21 @@ import java.util.Set;
  * reports it), then the content is decrypted in software. SunPKCS11 offers no OAEP-SHA-256 mechanism, and this
  * keeps the key in the token on any HSM that does raw RSA.
  */
-final class HsmRsaOaepDecrypter implements JWEDecrypter {
+final class HsmRsaOaepDecrypter extends HsmJweDecrypter {
 
     private final HsmCrypto hsm;
     private final HsmKeyLabel key;
     private final int modulusBytes;
-    private final JWEJCAContext jca = new JWEJCAContext();
 
     HsmRsaOaepDecrypter(
             HsmCrypto hsm,
             HsmKeyLabel key,
             java.security.interfaces.RSAPublicKey publicKey,
             java.security.Provider software) {
+        super(software);
         this.hsm = hsm;
         this.key = key;
         this.modulusBytes = (publicKey.getModulus().bitLength() + 7) / 8;
-        jca.setProvider(software);
     }
 
     @Override
@@ -103,15 +99,5 @@ final class HsmRsaOaepDecrypter implements JWEDecrypter {
     @Override
     public Set<JWEAlgorithm> supportedJWEAlgorithms() {
         return Set.of(JWEAlgorithm.RSA_OAEP_256);
-    }
-
-    @Override
-    public Set<EncryptionMethod> supportedEncryptionMethods() {
-        return Set.of(EncryptionMethod.A128GCM, EncryptionMethod.A192GCM, EncryptionMethod.A256GCM);
-    }
-
-    @Override
-    public JWEJCAContext getJCAContext() {
-        return jca;
     }
 }

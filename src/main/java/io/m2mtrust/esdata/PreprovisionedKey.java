@@ -1,6 +1,6 @@
 package io.m2mtrust.esdata;
 
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
@@ -16,11 +16,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "preprovisioned_key")
 @IdClass(PreprovisionedKey.Key.class)
-public class PreprovisionedKey extends PanacheEntityBase {
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
+public class PreprovisionedKey extends TenantOwned {
 
     @Id
     @Column(name = "key_id")

@@ -11,7 +11,6 @@ import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.quarkus.narayana.jta.QuarkusTransaction;
-import jakarta.persistence.EntityManager;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Size;
@@ -79,7 +78,6 @@ public class PreprovisionedKeyResource {
         }
     }
 
-    private final EntityManager em;
     private final KeySealer sealer;
     private final PolicyService policies;
     private final TenantDoor tenants;
@@ -88,7 +86,6 @@ public class PreprovisionedKeyResource {
     private final AdminChanges changes;
 
     PreprovisionedKeyResource(
-            EntityManager em,
             KeySealer sealer,
             PolicyService policies,
             TenantDoor tenants,
@@ -97,7 +94,6 @@ public class PreprovisionedKeyResource {
             AdminChanges changes) {
         this.changes = changes;
         this.store = store;
-        this.em = em;
         this.sealer = sealer;
         this.policies = policies;
         this.tenants = tenants;
@@ -160,7 +156,7 @@ public class PreprovisionedKeyResource {
                 if (!Arrays.asList(policies.get(tenant).allowedSuids).contains(req.suid())) {
                     throw ApiProblem.forbidden("the tenant's policy does not allow SUID " + req.suid());
                 }
-                if (em.find(PreprovisionedKey.class, new PreprovisionedKey.Key(tenant, req.keyId())) != null) {
+                if (PreprovisionedKey.findById(new PreprovisionedKey.Key(tenant, req.keyId())) != null) {
                     throw ApiProblem.conflict("key " + req.keyId() + " exists or existed; key ids are never reused");
                 }
                 PreprovisionedKey k = new PreprovisionedKey();
@@ -172,8 +168,7 @@ public class PreprovisionedKeyResource {
                 k.sealedKey = sealer.seal(seal(tenant, req.keyId()), value);
                 k.expiresAt = req.expiresAt().truncatedTo(ChronoUnit.MICROS);
                 k.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-                em.persist(k);
-                em.flush();
+                k.persistAndFlush();
                 return Audited.of(
                         Response.status(201).entity(KeyView.of(k)).build(),
                         value.length() + "-byte SUID " + req.suid() + " key for " + req.holders()

@@ -7,7 +7,6 @@ import io.m2mtrust.keysource.KeyUsage;
 import io.m2mtrust.keysource.SuidPolicy;
 import io.m2mtrust.keysource.SymmetricKeySource;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.persistence.EntityManager;
 
 import java.time.Instant;
 import java.util.Arrays;
@@ -21,14 +20,12 @@ import java.util.Optional;
 @ApplicationScoped
 class PreprovisionedKeySource implements SymmetricKeySource {
 
-    private final EntityManager em;
     private final KeySealer sealer;
     private final SuidPolicy policy;
     private final EsdataStore store;
 
-    PreprovisionedKeySource(EntityManager em, KeySealer sealer, SuidPolicy policy, EsdataStore store) {
+    PreprovisionedKeySource(KeySealer sealer, SuidPolicy policy, EsdataStore store) {
         this.store = store;
-        this.em = em;
         this.sealer = sealer;
         this.policy = policy;
     }
@@ -62,7 +59,7 @@ class PreprovisionedKeySource implements SymmetricKeySource {
         if (!KeyIds.ANY_AT_FQDN.matcher(kid).matches()) {
             return Optional.empty();
         }
-        PreprovisionedKey k = em.find(PreprovisionedKey.class, new PreprovisionedKey.Key(tenantId, kid));
+        PreprovisionedKey k = PreprovisionedKey.findById(new PreprovisionedKey.Key(tenantId, kid));
         if (k == null
                 || k.revokedAt != null
                 || !k.expiresAt.isAfter(Instant.now())

@@ -318,10 +318,8 @@ public final class SymmetricEnvelopes {
                 }
             }
             throw new Refused(Refused.Reason.UNKNOWN_KEY, "none of the recipients' keys is known to this end-point");
-        } catch (java.text.ParseException x) {
-            throw new Refused(Refused.Reason.MALFORMED, "not a JWE: " + x.getMessage());
-        } catch (JOSEException x) {
-            throw new Refused(Refused.Reason.INTEGRITY, "decryption failed (wrong key, or the envelope was altered)");
+        } catch (java.text.ParseException | JOSEException x) {
+            throw EnvelopeChecks.unopened(x);
         } catch (IllegalArgumentException | IllegalStateException x) {
             throw new Refused(Refused.Reason.KEY_UNSUITABLE, "the key does not fit the envelope: " + x.getMessage());
         }

@@ -1,6 +1,6 @@
 package io.m2mtrust.esprim;
 
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -19,7 +19,7 @@ import java.util.List;
 @Entity
 @Table(name = "esprim_rand")
 @IdClass(EsprimRand.Key.class)
-public class EsprimRand extends PanacheEntityBase {
+public class EsprimRand extends TenantOwned {
 
     /** RECEIVER/ORIGINATOR: this service is the receiver; PEER_RECEIVER/OWN_ORIGINATOR: it originates for a local entity. */
     public enum Role {
@@ -28,10 +28,6 @@ public class EsprimRand extends PanacheEntityBase {
         PEER_RECEIVER,
         OWN_ORIGINATOR
     }
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
 
     @Id
     @Column(name = "entity_id")

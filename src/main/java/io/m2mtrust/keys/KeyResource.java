@@ -28,7 +28,7 @@ public class KeyResource {
     public record KeyVersionView(
             String purpose,
             int version,
-            TenantKeyVersion.State state,
+            KeyState state,
             String hsmLabel,
             Instant createdAt,
             Instant retiredAt,

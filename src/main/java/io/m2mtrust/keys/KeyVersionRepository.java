@@ -48,7 +48,7 @@ public class KeyVersionRepository
     }
 
     public Optional<TenantKeyVersion> primaryRow(String tenantId, KeyPurpose purpose) {
-        return find("tenantId = ?1 and purpose = ?2 and state = ?3", tenantId, purpose, TenantKeyVersion.State.PRIMARY)
+        return find("tenantId = ?1 and purpose = ?2 and state = ?3", tenantId, purpose, KeyState.PRIMARY)
                 .firstResultOptional();
     }
 
@@ -67,7 +67,7 @@ public class KeyVersionRepository
     public Set<String> retiredLabels() {
         return Set.copyOf(getEntityManager()
                 .createQuery("select k.hsmLabel from TenantKeyVersion k where k.state in ?1", String.class)
-                .setParameter(1, List.of(TenantKeyVersion.State.RETIRED, TenantKeyVersion.State.DESTROYED))
+                .setParameter(1, List.of(KeyState.RETIRED, KeyState.DESTROYED))
                 .getResultList());
     }
 

@@ -92,7 +92,7 @@ public class TenantKeyService {
             v.tenantId = tenantId;
             v.purpose = l.purpose();
             v.version = l.version();
-            v.state = TenantKeyVersion.State.PRIMARY;
+            v.state = KeyState.PRIMARY;
             v.hsmLabel = l.value();
             v.publicKey = publicKeyOf(l);
             v.createdAt = now;
@@ -157,13 +157,13 @@ public class TenantKeyService {
         HsmKeyLabel label = HsmKeyLabel.of(tenantId, purpose, next);
         token.generateReplacingOrphan(label, certificates); // the tenant row lock makes v(n+1) ours
         try {
-            versions.primaryRow(tenantId, purpose).ifPresent(old -> old.state = TenantKeyVersion.State.ACTIVE);
+            versions.primaryRow(tenantId, purpose).ifPresent(old -> old.state = KeyState.ACTIVE);
             versions.flush();
             TenantKeyVersion v = new TenantKeyVersion();
             v.tenantId = tenantId;
             v.purpose = purpose;
             v.version = next;
-            v.state = TenantKeyVersion.State.PRIMARY;
+            v.state = KeyState.PRIMARY;
             v.hsmLabel = label.value();
             v.publicKey = publicKeyOf(label);
             v.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
@@ -203,14 +203,14 @@ public class TenantKeyService {
             lockTenant(tenantId);
             TenantKeyVersion row = versions.version(tenantId, purpose, version)
                     .orElseThrow(() -> ApiProblem.notFound("key version " + purpose.code() + "/v" + version));
-            if (row.state == TenantKeyVersion.State.PRIMARY) {
+            if (row.state == KeyState.PRIMARY) {
                 throw ApiProblem.conflict("the primary version cannot be retired; rotate first");
             }
-            if (row.state != TenantKeyVersion.State.ACTIVE) {
+            if (row.state != KeyState.ACTIVE) {
                 throw ApiProblem.conflict(
                         "version " + version + " is already " + row.state.name().toLowerCase());
             }
-            row.state = TenantKeyVersion.State.RETIRED;
+            row.state = KeyState.RETIRED;
             row.retiredAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
             audit.append(
                     tenantId,
@@ -230,10 +230,10 @@ public class TenantKeyService {
     public void markAllDestroyed(String tenantId, String actor) {
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
         for (TenantKeyVersion v : versions.ofTenant(tenantId)) {
-            if (v.state != TenantKeyVersion.State.DESTROYED && v.state != TenantKeyVersion.State.RETIRED) {
+            if (v.state != KeyState.DESTROYED && v.state != KeyState.RETIRED) {
                 v.retiredAt = now;
             }
-            v.state = TenantKeyVersion.State.DESTROYED;
+            v.state = KeyState.DESTROYED;
         }
         versions.forgetPrimaries(tenantId);
     }

@@ -2,7 +2,7 @@ package io.m2mtrust.keys;
 
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.KeyPurpose;
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -22,18 +22,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "tenant_key_version")
 @IdClass(TenantKeyVersion.Key.class)
-public class TenantKeyVersion extends PanacheEntityBase {
-
-    public enum State {
-        PRIMARY,
-        ACTIVE,
-        RETIRED,
-        DESTROYED
-    }
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
+public class TenantKeyVersion extends TenantOwned {
 
     @Id
     @Enumerated(EnumType.STRING)
@@ -44,7 +33,7 @@ public class TenantKeyVersion extends PanacheEntityBase {
 
     @Enumerated(EnumType.STRING)
     @Column(nullable = false)
-    public State state;
+    public KeyState state;
 
     @Column(name = "hsm_label", nullable = false)
     public String hsmLabel;
@@ -64,7 +53,7 @@ public class TenantKeyVersion extends PanacheEntityBase {
     }
 
     public boolean usableForOpen() {
-        return state == State.PRIMARY || state == State.ACTIVE;
+        return state.usable();
     }
 
     /** The primary key: the {@code @Id} fields above, in order. */

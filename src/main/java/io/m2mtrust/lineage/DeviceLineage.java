@@ -31,24 +31,13 @@ import java.util.List;
 @ApplicationScoped
 public class DeviceLineage {
 
-    public record KeyNode(String keyIdentifier, int suid, List<String> targets, Instant expiresAt) {}
-
-    public record RegistrationNode(
-            String registrar,
-            String regId,
-            String clientId,
-            String kmId,
-            Instant kmExpiresAt,
-            Instant expiresAt,
-            List<KeyNode> keys) {}
-
     public record EnrolmentNode(
             String kpmId,
             String keId,
             String status,
             Instant createdAt,
             Instant expiresAt,
-            List<RegistrationNode> registrations) {}
+            List<RegistrationSummary> registrations) {}
 
     public record CertificateNode(String serial, String subject, String status, Instant notAfter) {}
 
@@ -60,7 +49,7 @@ public class DeviceLineage {
             String status,
             List<String> kpmIds,
             List<EnrolmentNode> enrolments,
-            List<RegistrationNode> mefRegistrations,
+            List<RegistrationSummary> mefRegistrations,
             List<CertificateNode> certificates,
             List<EscertkeNode> escertkeKeys) {}
 
@@ -103,13 +92,9 @@ public class DeviceLineage {
                             e.status(),
                             e.createdAt(),
                             e.expiresAt(),
-                            registrations.underEnrolment(tenantId, e.keId()).stream()
-                                    .map(DeviceLineage::node)
-                                    .toList()))
+                            registrations.underEnrolment(tenantId, e.keId())))
                     .toList();
-            List<RegistrationNode> mef = registrations.ofClients(tenantId, ids).stream()
-                    .map(DeviceLineage::node)
-                    .toList();
+            List<RegistrationSummary> mef = registrations.ofClients(tenantId, ids);
             List<CertificateSummary> certs = certificates.issuedTo(tenantId, ids, 100);
             List<String> identities = identities(ids, certs);
             List<EscertkeNode> escertke = escertkeKeys.summariesBoundTo(tenantId, identities, 100).stream()
@@ -141,19 +126,6 @@ public class DeviceLineage {
         List<String> identities = new ArrayList<>(kpmIds);
         certs.forEach(c -> identities.add(c.subjectId()));
         return identities;
-    }
-
-    private static RegistrationNode node(RegistrationSummary r) {
-        return new RegistrationNode(
-                r.registrar(),
-                r.regId(),
-                r.clientId(),
-                r.kmId(),
-                r.kmExpiresAt(),
-                r.expiresAt(),
-                r.keys().stream()
-                        .map(k -> new KeyNode(k.keyIdentifier(), k.suid(), k.targets(), k.expiresAt()))
-                        .toList());
     }
 
     /** What a cascading revoke did. */

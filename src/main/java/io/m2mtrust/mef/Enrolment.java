@@ -1,7 +1,7 @@
 package io.m2mtrust.mef;
 
+import io.m2mtrust.tenant.TenantOwned;
 import io.m2mtrust.tls.DevicePeer;
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -20,17 +20,13 @@ import java.time.Instant;
 @Entity
 @Table(name = "enrolment")
 @IdClass(Enrolment.Key.class)
-public class Enrolment extends PanacheEntityBase {
+public class Enrolment extends TenantOwned {
 
     public enum Status {
         ACTIVE,
         REPLACED,
         REVOKED
     }
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
 
     @Id
     @Column(name = "ke_id")

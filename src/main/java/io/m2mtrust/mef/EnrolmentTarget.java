@@ -1,6 +1,6 @@
 package io.m2mtrust.mef;
 
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
@@ -20,11 +20,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "enrolment_target")
 @IdClass(EnrolmentTarget.Key.class)
-public class EnrolmentTarget extends PanacheEntityBase {
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
+public class EnrolmentTarget extends TenantOwned {
 
     @Id
     public String identity;

@@ -1,7 +1,7 @@
 package io.m2mtrust.mef;
 
 import io.m2mtrust.audit.AdminChanges;
-import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.audit.Audited;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.policy.PolicyRules;
 import io.m2mtrust.security.AdminAccess;
@@ -56,24 +56,14 @@ public class EnrolmentTargetResource {
 
     private final EntityManager em;
     private final TenantDoor tenants;
-    private final AdminAccess access;
-    private final AuditLog audit;
     private final MefStore store;
     private final AdminChanges changes;
 
-    EnrolmentTargetResource(
-            EntityManager em,
-            TenantDoor tenants,
-            AdminAccess access,
-            AuditLog audit,
-            MefStore store,
-            AdminChanges changes) {
+    EnrolmentTargetResource(EntityManager em, TenantDoor tenants, MefStore store, AdminChanges changes) {
         this.changes = changes;
         this.store = store;
         this.em = em;
         this.tenants = tenants;
-        this.access = access;
-        this.audit = audit;
     }
 
     @GET
@@ -100,7 +90,7 @@ public class EnrolmentTargetResource {
                         List.of(ApiProblem.fieldError("allowedSuids", s + " is not an RSPF-provisioned SUID (21-25)")));
             }
         }
-        return QuarkusTransaction.requiringNew().call(() -> {
+        return changes.make(tenant, "target.put", "target/" + identity, () -> {
             Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
             EnrolmentTarget t = em.find(EnrolmentTarget.class, new EnrolmentTarget.Key(tenant, identity));
             boolean created = t == null;
@@ -117,14 +107,8 @@ public class EnrolmentTargetResource {
                 em.persist(t);
             }
             em.flush();
-            audit.append(
-                    tenant,
-                    access.actor(),
-                    "target.put",
-                    "target/" + identity,
-                    AuditLog.Outcome.SUCCESS,
-                    rule.targetFqdn() + " may fetch SUIDs " + Arrays.toString(t.allowedSuids));
-            return TargetView.of(t);
+            return Audited.of(
+                    TargetView.of(t), rule.targetFqdn() + " may fetch SUIDs " + Arrays.toString(t.allowedSuids));
         });
     }
 

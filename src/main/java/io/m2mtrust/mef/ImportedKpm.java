@@ -1,6 +1,6 @@
 package io.m2mtrust.mef;
 
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
@@ -14,11 +14,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "imported_kpm")
 @IdClass(ImportedKpm.Key.class)
-public class ImportedKpm extends PanacheEntityBase {
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
+public class ImportedKpm extends TenantOwned {
 
     @Id
     @Column(name = "kpm_id")

@@ -11,7 +11,6 @@ import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.quarkus.narayana.jta.QuarkusTransaction;
-import jakarta.persistence.EntityManager;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Size;
@@ -55,7 +54,6 @@ public class ImportedKpmResource {
 
     public record ImportedView(String kpmId, Instant createdAt) {}
 
-    private final EntityManager em;
     private final KeySealer sealer;
     private final PolicyService policies;
     private final TenantDoor tenants;
@@ -64,7 +62,6 @@ public class ImportedKpmResource {
     private final AdminChanges changes;
 
     ImportedKpmResource(
-            EntityManager em,
             KeySealer sealer,
             PolicyService policies,
             TenantDoor tenants,
@@ -73,7 +70,6 @@ public class ImportedKpmResource {
             AdminChanges changes) {
         this.changes = changes;
         this.store = store;
-        this.em = em;
         this.sealer = sealer;
         this.policies = policies;
         this.tenants = tenants;
@@ -115,7 +111,7 @@ public class ImportedKpmResource {
                     throw ApiProblem.forbidden(
                             "the tenant's policy does not allow client-supplied key material (allowHostMemoryKeys)");
                 }
-                if (em.find(ImportedKpm.class, new ImportedKpm.Key(tenant, req.kpmId())) != null) {
+                if (ImportedKpm.findById(new ImportedKpm.Key(tenant, req.kpmId())) != null) {
                     throw ApiProblem.conflict("KpmID " + req.kpmId() + " is already imported");
                 }
                 ImportedKpm k = new ImportedKpm();
@@ -123,8 +119,7 @@ public class ImportedKpmResource {
                 k.kpmId = req.kpmId();
                 k.sealedKpm = sealer.seal(new KeySealer.SealContext(tenant, req.kpmId(), SEAL_PURPOSE), kpm);
                 k.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-                em.persist(k);
-                em.flush();
+                k.persistAndFlush();
                 return Audited.of(
                         Response.status(201)
                                 .entity(new ImportedView(k.kpmId, k.createdAt))

@@ -1,6 +1,6 @@
 package io.m2mtrust.mef;
 
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -16,7 +16,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "mef_client_command")
 @IdClass(MefClientCommand.Key.class)
-public class MefClientCommand extends PanacheEntityBase {
+public class MefClientCommand extends TenantOwned {
 
     public enum State {
         PENDING,
@@ -24,10 +24,6 @@ public class MefClientCommand extends PanacheEntityBase {
         FAILED,
         CANCELLED
     }
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
 
     @Id
     @Column(name = "reg_id")

@@ -1,9 +1,8 @@
 package io.m2mtrust.policy;
 
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
-import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 import jakarta.persistence.Version;
 import org.hibernate.annotations.JdbcTypeCode;
@@ -14,11 +13,7 @@ import java.time.Instant;
 /** The security policy of one tenant; every feature reads its allow-lists from here. */
 @Entity
 @Table(name = "tenant_policy")
-public class TenantPolicy extends PanacheEntityBase {
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
+public class TenantPolicy extends TenantOwned {
 
     @JdbcTypeCode(SqlTypes.ARRAY)
     @Column(name = "allowed_suids", nullable = false)

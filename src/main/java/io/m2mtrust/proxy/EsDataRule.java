@@ -1,6 +1,6 @@
 package io.m2mtrust.proxy;
 
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
@@ -14,11 +14,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "proxy_esdata_rule")
 @IdClass(EsDataRule.Key.class)
-public class EsDataRule extends PanacheEntityBase {
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
+public class EsDataRule extends TenantOwned {
 
     @Id
     public String id;

@@ -1,6 +1,6 @@
 package io.m2mtrust.proxy;
 
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
@@ -18,11 +18,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "protected_entity")
 @IdClass(ProtectedEntity.Key.class)
-public class ProtectedEntity extends PanacheEntityBase {
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
+public class ProtectedEntity extends TenantOwned {
 
     @Id
     @Column(name = "entity_id")

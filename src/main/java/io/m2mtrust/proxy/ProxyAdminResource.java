@@ -2,6 +2,7 @@ package io.m2mtrust.proxy;
 
 import io.m2mtrust.audit.AdminChanges;
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.audit.Audited;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.escertke.EscertkeService;
 import io.m2mtrust.escertke.PeerIdentity;
@@ -177,7 +178,7 @@ public class ProxyAdminResource {
         if (!errors.isEmpty()) {
             throw ApiProblem.invalid(errors);
         }
-        ConfigView view = QuarkusTransaction.requiringNew().call(() -> {
+        ConfigView view = changes.make(tenant, "proxy.configure", "proxy", () -> {
             ProxyConfig c = em.find(ProxyConfig.class, tenant);
             boolean created = c == null;
             if (created) {
@@ -194,14 +195,7 @@ public class ProxyAdminResource {
             if (created) {
                 em.persist(c);
             }
-            audit.append(
-                    tenant,
-                    access.actor(),
-                    "proxy.configure",
-                    "proxy",
-                    AuditLog.Outcome.SUCCESS,
-                    "CSE " + body.cseId() + " at " + body.cseUrl());
-            return ConfigView.of(c);
+            return Audited.of(ConfigView.of(c), "CSE " + body.cseId() + " at " + body.cseUrl());
         });
         proxy.invalidate(tenant);
         return view;
@@ -232,7 +226,7 @@ public class ProxyAdminResource {
         if (body.entityId().isBlank() || body.entityId().contains(" ")) {
             throw ApiProblem.invalid(List.of(ApiProblem.fieldError("entityId", "a CSE-ID or AE-ID")));
         }
-        EntityView view = QuarkusTransaction.requiringNew().call(() -> {
+        EntityView view = changes.make(tenant, "proxy.entity.put", "entity/" + body.entityId(), () -> {
             ProtectedEntity e = em.find(ProtectedEntity.class, new ProtectedEntity.Key(tenant, body.entityId()));
             ProtectedEntity samePath =
                     store.entityAt(tenant, body.resourcePath()).orElse(null);
@@ -251,14 +245,7 @@ public class ProxyAdminResource {
             if (created) {
                 em.persist(e);
             }
-            audit.append(
-                    tenant,
-                    access.actor(),
-                    "proxy.entity.put",
-                    "entity/" + body.entityId(),
-                    AuditLog.Outcome.SUCCESS,
-                    body.resourcePath() + (e.esprimRequired ? ", ESPrim required" : ""));
-            return EntityView.of(e);
+            return Audited.of(EntityView.of(e), body.resourcePath() + (e.esprimRequired ? ", ESPrim required" : ""));
         });
         proxy.invalidate(tenant);
         return view;
@@ -312,7 +299,7 @@ public class ProxyAdminResource {
         if (!errors.isEmpty()) {
             throw ApiProblem.invalid(errors);
         }
-        return QuarkusTransaction.requiringNew().call(() -> {
+        return changes.make(tenant, "proxy.remote.put", "remote/" + body.name(), () -> {
             ProxyRemote r = em.find(ProxyRemote.class, new ProxyRemote.Key(tenant, body.name()));
             boolean created = r == null;
             if (created) {
@@ -327,15 +314,10 @@ public class ProxyAdminResource {
             if (created) {
                 em.persist(r);
             }
-            audit.append(
-                    tenant,
-                    access.actor(),
-                    "proxy.remote.put",
-                    "remote/" + body.name(),
-                    AuditLog.Outcome.SUCCESS,
+            return Audited.of(
+                    RemoteView.of(r),
                     body.receiverId() + " at " + body.url()
                             + (body.keyId() == null ? " with an ESCertKE key" : " with key " + body.keyId()));
-            return RemoteView.of(r);
         });
     }
 

@@ -1,9 +1,8 @@
 package io.m2mtrust.proxy;
 
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
-import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 
 import java.time.Instant;
@@ -11,11 +10,7 @@ import java.time.Instant;
 /** The CSE a tenant's proxy stands in front of, spoken to with the oneM2M HTTP binding (TS-0009). */
 @Entity
 @Table(name = "proxy_config")
-public class ProxyConfig extends PanacheEntityBase {
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
+public class ProxyConfig extends TenantOwned {
 
     /** Base URL of the CSE's HTTP binding, e.g. {@code http://cse.internal:8080}. */
     @Column(name = "cse_url", nullable = false)

@@ -13,14 +13,12 @@ public class ProxyMaintenance {
     private static final Logger LOG = Logger.getLogger(ProxyMaintenance.class);
 
     private final EsprimReceiver receiver;
-    private final ProxyService proxy;
     private final EscertkeService escertke;
     private final ProxyReceiver receiving;
 
-    ProxyMaintenance(EsprimReceiver receiver, ProxyService proxy, EscertkeService escertke, ProxyReceiver receiving) {
+    ProxyMaintenance(EsprimReceiver receiver, EscertkeService escertke, ProxyReceiver receiving) {
         this.receiving = receiving;
         this.receiver = receiver;
-        this.proxy = proxy;
         this.escertke = escertke;
     }
 

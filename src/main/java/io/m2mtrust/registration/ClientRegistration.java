@@ -1,6 +1,6 @@
 package io.m2mtrust.registration;
 
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
@@ -14,11 +14,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "client_registration")
 @IdClass(ClientRegistration.Key.class)
-public class ClientRegistration extends PanacheEntityBase {
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
+public class ClientRegistration extends TenantOwned {
 
     /** MEFClientRegID. */
     @Id

@@ -1,6 +1,6 @@
 package io.m2mtrust.registration;
 
-import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import io.m2mtrust.tenant.TenantOwned;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
@@ -17,11 +17,7 @@ import java.time.Instant;
 @Entity
 @Table(name = "key_registration")
 @IdClass(KeyRegistration.Key.class)
-public class KeyRegistration extends PanacheEntityBase {
-
-    @Id
-    @Column(name = "tenant_id")
-    public String tenantId;
+public class KeyRegistration extends TenantOwned {
 
     @Id
     @jakarta.persistence.Enumerated(jakarta.persistence.EnumType.STRING)

@@ -77,9 +77,9 @@ public class KeyRegistrationProcedures {
         String admin = RegistrationRules.requireFqdn("adminFqdn", req.adminFqdn());
         List<String> labels = RegistrationRules.labels(req.labels());
         String action = registrar.prefix() + ".key.register";
-        var refusals = new RegistrationRules.Refusals(audit, registrar, tenantId, clientId, action);
+        var act = new RegistrationRules.ClientAction(audit, registrar, tenantId, clientId, action);
         if (req.suid() == null || !registrar.suids().contains(req.suid())) {
-            throw refusals.refuse(
+            throw act.refuse(
                     400,
                     "SUID must be one the " + registrar + " distributes: "
                             + new java.util.TreeSet<>(registrar.suids()));
@@ -87,7 +87,7 @@ public class KeyRegistrationProcedures {
         int suid = req.suid();
         TenantPolicy policy = QuarkusTransaction.requiringNew().call(() -> policies.get(tenantId));
         if (!Arrays.asList(policy.allowedSuids).contains(suid)) {
-            throw refusals.refuse(403, "the tenant policy does not allow SUID " + suid);
+            throw act.refuse(403, "the tenant policy does not allow SUID " + suid);
         }
         List<String> targets = RegistrationRules.targets(registrar, req.targetIds(), suid, policy);
         SecretBytes key;
@@ -142,12 +142,8 @@ public class KeyRegistrationProcedures {
                 m.updatedAt = now;
                 em.persist(m);
                 em.flush();
-                audit.append(
-                        tenantId,
-                        RegistrationRules.actor(registrar, clientId),
-                        action,
+                act.granted(
                         keyIdentifier,
-                        AuditLog.Outcome.SUCCESS,
                         "SUID " + suid + " for " + targets + " until " + m.expiresAt + " (" + source.toLowerCase()
                                 + ")");
                 Map<String, Object> out = keyMetadata(registrar, m);
@@ -178,30 +174,24 @@ public class KeyRegistrationProcedures {
         }
         String keyIdentifier = relativeKeyId + "@" + fqdn;
         String action = registrar.prefix() + ".key.retrieve";
-        var refusals = new RegistrationRules.Refusals(audit, registrar, tenantId, clientId, action);
+        var act = new RegistrationRules.ClientAction(audit, registrar, tenantId, clientId, action);
         return QuarkusTransaction.requiringNew().call(() -> {
             KeyRegistration m =
                     em.find(KeyRegistration.class, new KeyRegistration.Key(tenantId, registrar, relativeKeyId));
             if (m == null || !m.expiresAt.isAfter(RegistrationRules.now())) {
-                throw refusals.refuse(404, "no live key registration " + keyIdentifier);
+                throw act.refuse(404, "no live key registration " + keyIdentifier);
             }
             if (!Arrays.asList(m.targetIds).contains(clientId)) {
-                throw refusals.refuse(403, "this client is not a target of " + keyIdentifier);
+                throw act.refuse(403, "this client is not a target of " + keyIdentifier);
             }
             if (expectedSuid != null && expectedSuid != m.suid) {
-                throw refusals.refuse(403, "the key is registered for SUID " + m.suid + ", not " + expectedSuid);
+                throw act.refuse(403, "the key is registered for SUID " + m.suid + ", not " + expectedSuid);
             }
             Map<String, Object> out = keyMetadata(registrar, m);
             try (SecretBytes k = sealer.open(sealContext(tenantId, keyIdentifier, m.suid), m.sealedKey)) {
                 out.put("keyValue", k.reveal(b -> java.util.Base64.getEncoder().encodeToString(b)));
             }
-            audit.append(
-                    tenantId,
-                    RegistrationRules.actor(registrar, clientId),
-                    action,
-                    keyIdentifier,
-                    AuditLog.Outcome.SUCCESS,
-                    "SUID " + m.suid);
+            act.granted(keyIdentifier, "SUID " + m.suid);
             return out;
         });
     }
@@ -224,7 +214,7 @@ public class KeyRegistrationProcedures {
             throw new RegistrationProcedures.Problem(400, "relativeKeyIds: 1 to " + MAX_BATCH + " items");
         }
         String action = registrar.prefix() + ".key.retrieve";
-        var refusals = new RegistrationRules.Refusals(audit, registrar, tenantId, clientId, action);
+        var act = new RegistrationRules.ClientAction(audit, registrar, tenantId, clientId, action);
         List<String> denied = new ArrayList<>();
         Map<String, Object> result = QuarkusTransaction.requiringNew().call(() -> {
             List<Map<String, Object>> items = new ArrayList<>();
@@ -269,18 +259,12 @@ public class KeyRegistrationProcedures {
                 items.add(item);
             }
             if (!retrieved.isEmpty()) {
-                audit.append(
-                        tenantId,
-                        RegistrationRules.actor(registrar, clientId),
-                        action,
-                        "batch of " + retrieved.size(),
-                        AuditLog.Outcome.SUCCESS,
-                        abbreviate(String.join(" ", retrieved)));
+                act.granted("batch of " + retrieved.size(), abbreviate(String.join(" ", retrieved)));
             }
             return Map.<String, Object>of("results", items);
         });
         if (!denied.isEmpty()) {
-            refusals.refuse(403, "batch refusals: " + abbreviate(String.join(" ", denied)));
+            act.refuse(403, "batch refusals: " + abbreviate(String.join(" ", denied)));
         }
         return result;
     }
@@ -322,13 +306,8 @@ public class KeyRegistrationProcedures {
                 out.put("targetIds", targets);
             }
             m.updatedAt = RegistrationRules.now();
-            audit.append(
-                    tenantId,
-                    RegistrationRules.actor(registrar, clientId),
-                    registrar.prefix() + ".key.update",
-                    relativeKeyId + "@" + fqdn,
-                    AuditLog.Outcome.SUCCESS,
-                    String.join(", ", out.keySet()));
+            new RegistrationRules.ClientAction(audit, registrar, tenantId, clientId, registrar.prefix() + ".key.update")
+                    .granted(relativeKeyId + "@" + fqdn, String.join(", ", out.keySet()));
             return out;
         });
     }
@@ -338,13 +317,9 @@ public class KeyRegistrationProcedures {
         QuarkusTransaction.requiringNew().run(() -> {
             KeyRegistration m = ownLiveKey(registrar, tenantId, clientId, relativeKeyId);
             em.remove(m);
-            audit.append(
-                    tenantId,
-                    RegistrationRules.actor(registrar, clientId),
-                    registrar.prefix() + ".key.deregister",
-                    relativeKeyId + "@" + fqdn,
-                    AuditLog.Outcome.SUCCESS,
-                    null);
+            new RegistrationRules.ClientAction(
+                            audit, registrar, tenantId, clientId, registrar.prefix() + ".key.deregister")
+                    .granted(relativeKeyId + "@" + fqdn, null);
         });
     }
 

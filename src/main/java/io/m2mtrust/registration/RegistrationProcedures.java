@@ -152,17 +152,14 @@ public class RegistrationProcedures {
             em.persist(r);
             em.flush();
             String p = registrar.prefix();
-            audit.append(
-                    tenantId,
-                    RegistrationRules.actor(registrar, clientId),
-                    p + ".client.register",
-                    p + "-client/" + r.regId,
-                    AuditLog.Outcome.SUCCESS,
-                    "until " + r.expiresAt
-                            + (remoteKm != null
-                                    ? "; Km fetched for " + r.keId + ", KmID " + r.kmId
-                                    : r.kmId != null ? "; keeps KmID " + r.kmId : "")
-                            + (replaced > 0 ? "; replaces the previous registration and its keys" : ""));
+            new RegistrationRules.ClientAction(audit, registrar, tenantId, clientId, p + ".client.register")
+                    .granted(
+                            p + "-client/" + r.regId,
+                            "until " + r.expiresAt
+                                    + (remoteKm != null
+                                            ? "; Km fetched for " + r.keId + ", KmID " + r.kmId
+                                            : r.kmId != null ? "; keeps KmID " + r.kmId : "")
+                                    + (replaced > 0 ? "; replaces the previous registration and its keys" : ""));
             Map<String, Object> out = new LinkedHashMap<>();
             out.put(p + "ClientRegId", r.regId);
             out.put("labels", List.of(r.labels));
@@ -210,13 +207,9 @@ public class RegistrationProcedures {
                 out.put("labels", labels);
             }
             r.updatedAt = RegistrationRules.now();
-            audit.append(
-                    tenantId,
-                    RegistrationRules.actor(registrar, clientId),
-                    registrar.prefix() + ".client.update",
-                    registrar.prefix() + "-client/" + regId,
-                    AuditLog.Outcome.SUCCESS,
-                    String.join(", ", out.keySet()));
+            new RegistrationRules.ClientAction(
+                            audit, registrar, tenantId, clientId, registrar.prefix() + ".client.update")
+                    .granted(registrar.prefix() + "-client/" + regId, String.join(", ", out.keySet()));
             return out;
         });
     }
@@ -227,13 +220,11 @@ public class RegistrationProcedures {
             ClientRegistration r = ownLiveRegistration(registrar, tenantId, clientId, regId, true);
             em.remove(r);
             em.flush();
-            audit.append(
-                    tenantId,
-                    RegistrationRules.actor(registrar, clientId),
-                    registrar.prefix() + ".client.deregister",
-                    registrar.prefix() + "-client/" + regId,
-                    AuditLog.Outcome.SUCCESS,
-                    "its key registrations (and commands) are deleted");
+            new RegistrationRules.ClientAction(
+                            audit, registrar, tenantId, clientId, registrar.prefix() + ".client.deregister")
+                    .granted(
+                            registrar.prefix() + "-client/" + regId,
+                            "its key registrations (and commands) are deleted");
         });
     }
 

@@ -104,9 +104,14 @@ final class RegistrationRules {
         return registrar.prefix() + "-client " + clientId;
     }
 
-    /** How one client's {@code action} is refused: chained as DENIED in its own transaction, then answered. */
-    record Refusals(AuditLog audit, Registrar registrar, String tenantId, String clientId, String action) {
+    /** One client's {@code action} as the audit log tells it: granted in the caller's transaction, or refused. */
+    record ClientAction(AuditLog audit, Registrar registrar, String tenantId, String clientId, String action) {
 
+        void granted(String target, String detail) {
+            audit.append(tenantId, actor(registrar, clientId), action, target, AuditLog.Outcome.SUCCESS, detail);
+        }
+
+        /** The refusal, chained as DENIED in its own transaction (it stands even when it cannot be chained). */
         RegistrationProcedures.Problem refuse(int status, String why) {
             try {
                 audit.appendIndependently(
