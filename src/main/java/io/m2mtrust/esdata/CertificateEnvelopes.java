@@ -32,22 +32,6 @@ public final class CertificateEnvelopes {
     private CertificateEnvelopes() {}
 
     /**
-     * Encrypts for target certificates (and optionally symmetric recipients too): a random CEK wrapped per
-     * recipient. Identified by {@code x5t#S256} (interop profile). RSA keys under 2048 bits are refused.
-     */
-    public static String encryptForCertificates(
-            byte[] payload,
-            byte[] aad,
-            List<CertificateRecipient> certs,
-            String ecAlg,
-            String enc,
-            Serialization serialization,
-            Policy policy)
-            throws Refused {
-        return encryptForCertificates(payload, aad, certs, ecAlg, enc, serialization, policy, null);
-    }
-
-    /**
      * The checks of {@link #encryptForCertificates}, before any key work: recipient count, allow-lists, sizes,
      * serialization; EC keys get {@code ecAlg}, RSA keys (≥ 2048 bits) RSA-OAEP-256.
      */
@@ -81,7 +65,10 @@ public final class CertificateEnvelopes {
         return new EncryptionPlan(List.copyOf(algs), enc);
     }
 
-    /** {@link #encryptForCertificates} with {@code cty} (nested: "JOSE"). */
+    /**
+     * Encrypts for target certificates (and optionally symmetric recipients too): a random CEK wrapped per
+     * recipient. Identified by {@code x5t#S256} (interop profile). RSA keys under 2048 bits are refused. {@code contentType}: the {@code cty} (nested: "JOSE"), or null.
+     */
     public static String encryptForCertificates(
             byte[] payload,
             byte[] aad,

@@ -243,7 +243,8 @@ public class EsDataService {
                     .toList();
             String envelope;
             if (encrypt) {
-                envelope = SymmetricEnvelopes.encrypt(payload, aad, recipients, req.alg(), req.enc(), s, policy);
+                envelope = SymmetricEnvelopes.encrypt(
+                        payload, aad, recipients, req.alg(), req.enc(), s, policy, null, null);
             } else {
                 List<JoseEnvelopes.SigningKey> signers = new ArrayList<>();
                 for (JoseEnvelopes.Recipient r : recipients) {

@@ -37,18 +37,6 @@ public final class SymmetricEnvelopes {
 
     // ---------------------------------------------------------------- encryption
 
-    public static String encrypt(
-            byte[] payload,
-            byte[] aad,
-            List<Recipient> recipients,
-            String alg,
-            String enc,
-            Serialization serialization,
-            Policy policy)
-            throws Refused {
-        return encrypt(payload, aad, recipients, alg, enc, serialization, policy, null, null);
-    }
-
     /** Nested sign-then-encrypt (§8.5): the plaintext is a JWS, signalled by {@code cty} "JOSE" (compact) or "JOSE+JSON". */
     public static String encryptNested(
             String jws,
@@ -71,8 +59,12 @@ public final class SymmetricEnvelopes {
                 null);
     }
 
-    /** {@code random}: the CEK and IV source of a single-recipient envelope (null: the JCA default); tests pass RFC 7520's to compare bytes. */
-    static String encrypt(
+    /**
+     * Encrypts for symmetric recipients. {@code contentType}: the {@code cty} (nested: "JOSE"), or null;
+     * {@code random}: the CEK and IV source of a single-recipient envelope (null: the JCA default); tests pass RFC
+     * 7520's to compare bytes.
+     */
+    public static String encrypt(
             byte[] payload,
             byte[] aad,
             List<Recipient> recipients,

@@ -90,9 +90,17 @@ public class EsDataBenchmark {
             targetCert = selfSigned(target.getPublic(), target);
             sealed = hsm.sealAesGcm(KEK, iv, new byte[64], new byte[40]);
             dirEnv = SymmetricEnvelopes.encrypt(
-                    payload, null, List.of(rec("a", k1)), "dir", "A256GCM", Serialization.COMPACT, POLICY);
+                    payload, null, List.of(rec("a", k1)), "dir", "A256GCM", Serialization.COMPACT, POLICY, null, null);
             kwEnv = SymmetricEnvelopes.encrypt(
-                    payload, null, List.of(rec("a", k1)), "A256KW", "A256GCM", Serialization.COMPACT, POLICY);
+                    payload,
+                    null,
+                    List.of(rec("a", k1)),
+                    "A256KW",
+                    "A256GCM",
+                    Serialization.COMPACT,
+                    POLICY,
+                    null,
+                    null);
             macEnv = Signatures.mac(payload, rec("a", k1), "HS256", Serialization.COMPACT, POLICY);
             esEnv = Signatures.sign(
                     payload, new HsmJwsSigner(hsm, SIGN), sourceCert, false, Serialization.COMPACT, POLICY);
@@ -111,7 +119,9 @@ public class EsDataBenchmark {
                     "A256KW",
                     "A256GCM",
                     Serialization.JSON,
-                    POLICY);
+                    POLICY,
+                    null,
+                    null);
             // an envelope for the HSM key's own certificate: unprotect derives Z in the token (CKM_ECDH1_DERIVE)
             ecdh = new io.m2mtrust.hsm.EcdhInToken(token);
             ecdh.allowDerive(SIGN);
@@ -122,7 +132,8 @@ public class EsDataBenchmark {
                     "ECDH-ES+A256KW",
                     "A256GCM",
                     Serialization.COMPACT,
-                    POLICY);
+                    POLICY,
+                    null);
         }
 
         X509Certificate selfSigned(java.security.PublicKey pk, KeyPair software) throws Exception {
@@ -164,7 +175,7 @@ public class EsDataBenchmark {
     @Benchmark
     public String protectDirA256gcm(Keys k) throws Exception {
         return SymmetricEnvelopes.encrypt(
-                k.payload, null, List.of(rec("a", k.k1)), "dir", "A256GCM", Serialization.COMPACT, POLICY);
+                k.payload, null, List.of(rec("a", k.k1)), "dir", "A256GCM", Serialization.COMPACT, POLICY, null, null);
     }
 
     @Benchmark
@@ -175,7 +186,15 @@ public class EsDataBenchmark {
     @Benchmark
     public String protectA256kw(Keys k) throws Exception {
         return SymmetricEnvelopes.encrypt(
-                k.payload, null, List.of(rec("a", k.k1)), "A256KW", "A256GCM", Serialization.COMPACT, POLICY);
+                k.payload,
+                null,
+                List.of(rec("a", k.k1)),
+                "A256KW",
+                "A256GCM",
+                Serialization.COMPACT,
+                POLICY,
+                null,
+                null);
     }
 
     @Benchmark
@@ -192,7 +211,8 @@ public class EsDataBenchmark {
                 "ECDH-ES+A256KW",
                 "A256GCM",
                 Serialization.COMPACT,
-                POLICY);
+                POLICY,
+                null);
     }
 
     @Benchmark
@@ -260,7 +280,9 @@ public class EsDataBenchmark {
                 "A256KW",
                 "A256GCM",
                 Serialization.JSON,
-                POLICY);
+                POLICY,
+                null,
+                null);
     }
 
     @Benchmark

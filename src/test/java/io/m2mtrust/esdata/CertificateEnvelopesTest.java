@@ -186,7 +186,8 @@ class CertificateEnvelopesTest {
                 "ECDH-ES+A256KW",
                 "A256GCM",
                 Serialization.COMPACT,
-                POLICY);
+                POLICY,
+                null);
         JsonWebEncryption jwe = new JsonWebEncryption();
         jwe.setCompactSerialization(e1);
         jwe.setKey(ec.getPrivate());
@@ -202,7 +203,8 @@ class CertificateEnvelopesTest {
                 "ECDH-ES+A256KW",
                 "A256GCM",
                 Serialization.COMPACT,
-                POLICY);
+                POLICY,
+                null);
         JsonWebEncryption r = new JsonWebEncryption();
         r.setCompactSerialization(e2);
         r.setKey(rsa.getPrivate());
@@ -217,7 +219,8 @@ class CertificateEnvelopesTest {
                 "ECDH-ES+A256KW",
                 "A256GCM",
                 Serialization.JSON,
-                POLICY);
+                POLICY,
+                null);
         JWEObjectJSON parsed = JWEObjectJSON.parse(both);
         parsed.decrypt(new MultiDecrypter(new ECKey.Builder(Curve.P_256, (ECPublicKey) ec.getPublic())
                 .privateKey(ec.getPrivate())
@@ -235,7 +238,8 @@ class CertificateEnvelopesTest {
                         "ECDH-ES+A256KW",
                         "A256GCM",
                         Serialization.COMPACT,
-                        POLICY))
+                        POLICY,
+                        null))
                 .isInstanceOf(Refused.class)
                 .extracting(x -> ((Refused) x).reason)
                 .isEqualTo(Refused.Reason.POLICY);

@@ -136,7 +136,9 @@ class JoseEnvelopesTest {
                     alg,
                     enc,
                     s,
-                    POLICY);
+                    POLICY,
+                    null,
+                    null);
             assertThat(SymmetricEnvelopes.decrypt(env, s, only("k1@maf.acme.example", key), POLICY))
                     .as(alg + " " + s)
                     .isEqualTo(payload);
@@ -166,7 +168,8 @@ class JoseEnvelopesTest {
         }
         byte[] payload = random(300);
         byte[] aad = "{\"ri\":\"/cse-in/cnt-1\"}".getBytes(StandardCharsets.UTF_8);
-        String env = SymmetricEnvelopes.encrypt(payload, aad, rs, "A256KW", "A256GCM", Serialization.JSON, POLICY);
+        String env = SymmetricEnvelopes.encrypt(
+                payload, aad, rs, "A256KW", "A256GCM", Serialization.JSON, POLICY, null, null);
         for (Map.Entry<String, byte[]> e : keys.entrySet()) {
             assertThat(SymmetricEnvelopes.decrypt(env, Serialization.JSON, only(e.getKey(), e.getValue()), POLICY))
                     .isEqualTo(payload);
@@ -236,7 +239,9 @@ class JoseEnvelopesTest {
                     c[0],
                     c[1],
                     Serialization.COMPACT,
-                    POLICY);
+                    POLICY,
+                    null,
+                    null);
             JsonWebEncryption theirs = new JsonWebEncryption();
             theirs.setCompactSerialization(ours);
             theirs.setKey(new AesKey(key));
@@ -319,7 +324,9 @@ class JoseEnvelopesTest {
                         "A256KW",
                         "A256GCM",
                         Serialization.COMPACT,
-                        strict),
+                        strict,
+                        null,
+                        null),
                 Refused.Reason.POLICY);
         assertRefused(
                 () -> SymmetricEnvelopes.encrypt(
@@ -331,7 +338,9 @@ class JoseEnvelopesTest {
                         "A256KW",
                         "A256GCM",
                         Serialization.JSON,
-                        strict),
+                        strict,
+                        null,
+                        null),
                 Refused.Reason.POLICY);
         // an RSA/EC signature algorithm with a symmetric key (algorithm confusion) is refused
         String rs256 = header("{\"alg\":\"RS256\",\"kid\":\"k\"}") + ".eyJ4IjoxfQ.AAAA";
@@ -357,7 +366,9 @@ class JoseEnvelopesTest {
                 "A256KW",
                 "A256GCM",
                 s,
-                POLICY);
+                POLICY,
+                null,
+                null);
         JoseEnvelopes.KeyLookup keys = only("k@maf.acme.example", key);
         if (s == Serialization.COMPACT) {
             String[] p = env.split("\\.", -1);
@@ -409,7 +420,9 @@ class JoseEnvelopesTest {
                         "dir",
                         "A256GCM",
                         Serialization.COMPACT,
-                        POLICY),
+                        POLICY,
+                        null,
+                        null),
                 Refused.Reason.KEY_UNSUITABLE);
         assertRefused(
                 () -> Signatures.mac(
@@ -429,7 +442,9 @@ class JoseEnvelopesTest {
                         "dir",
                         "A256GCM",
                         Serialization.JSON,
-                        POLICY),
+                        POLICY,
+                        null,
+                        null),
                 Refused.Reason.POLICY);
         assertRefused(
                 () -> SymmetricEnvelopes.encrypt(
@@ -439,7 +454,9 @@ class JoseEnvelopesTest {
                         "A256KW",
                         "A256GCM",
                         Serialization.COMPACT,
-                        POLICY),
+                        POLICY,
+                        null,
+                        null),
                 Refused.Reason.POLICY);
     }
 

@@ -353,7 +353,8 @@ class JoseInteropTest {
                     alg,
                     "A256GCM",
                     Serialization.JSON,
-                    POLICY);
+                    POLICY,
+                    null);
             assertThat(JcaJose.openJwe(one, "x5t#S256", t1, ec.getPrivate()))
                     .as(alg)
                     .isEqualTo(payload);
@@ -387,7 +388,8 @@ class JoseInteropTest {
                 "ECDH-ES+A256KW",
                 "A256GCM",
                 Serialization.JSON_BASE64,
-                POLICY);
+                POLICY,
+                null);
         String oneRsaJson = new String(Base64.getDecoder().decode(oneRsa), StandardCharsets.UTF_8);
         assertThat(JcaJose.openJwe(oneRsaJson, "x5t#S256", t3, rsa.getPrivate()))
                 .isEqualTo(payload);
@@ -403,7 +405,8 @@ class JoseInteropTest {
                 "ECDH-ES+A256KW",
                 "A256GCM",
                 Serialization.JSON,
-                POLICY);
+                POLICY,
+                null);
         assertThat(JcaJose.openJwe(three, "x5t#S256", t1, ec.getPrivate())).isEqualTo(payload);
         assertThat(JcaJose.openJwe(three, "x5t#S256", t2, ec2.getPrivate())).isEqualTo(payload);
         assertThat(JcaJose.openJwe(three, "x5t#S256", t3, rsa.getPrivate())).isEqualTo(payload);

@@ -57,7 +57,9 @@ class JoseNodePeerTest {
                         alg,
                         "A256GCM",
                         Serialization.JSON,
-                        POLICY);
+                        POLICY,
+                        null,
+                        null);
                 JsonNode jwe = JSON.readTree(env);
                 assertThat(jwe.get("aad").asText()).isEqualTo(b64u(aad));
                 JsonNode opened = NodeJose.call(
@@ -109,7 +111,9 @@ class JoseNodePeerTest {
                 "A256KW",
                 "A256GCM",
                 Serialization.JSON,
-                POLICY);
+                POLICY,
+                null,
+                null);
         JoseEnvelopes.KeyLookup never = kid -> {
             throw new AssertionError("no key may be looked up for a malformed envelope");
         };
@@ -234,7 +238,9 @@ class JoseNodePeerTest {
                 null,
                 null,
                 Serialization.JSON,
-                POLICY);
+                POLICY,
+                null,
+                null);
         JsonNode jwe = JSON.readTree(env);
         assertThat(jwe.get("recipients").get(0).get("header").get("alg").asText())
                 .isEqualTo("A128KW");
@@ -263,7 +269,9 @@ class JoseNodePeerTest {
                 null,
                 null,
                 Serialization.COMPACT,
-                POLICY);
+                POLICY,
+                null,
+                null);
         JsonNode compact = NodeJose.call(Map.of("op", "compactDecrypt", "jwe", one, "key", b64u(k16)));
         assertThat(compact.get("protectedHeader").get("alg").asText()).isEqualTo("dir");
         assertThat(compact.get("protectedHeader").get("enc").asText()).isEqualTo("A128GCM");
@@ -279,7 +287,9 @@ class JoseNodePeerTest {
                         "A256KW",
                         null,
                         Serialization.JSON,
-                        POLICY),
+                        POLICY,
+                        null,
+                        null),
                 Refused.Reason.KEY_UNSUITABLE);
     }
 
