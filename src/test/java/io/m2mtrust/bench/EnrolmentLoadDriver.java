@@ -160,6 +160,12 @@ public final class EnrolmentLoadDriver {
                 ProxyLoad.write(rows, rawCeiling(), Integer.getInteger("bench.proxy.seconds", 10));
                 return;
             }
+            if ("device".equals(System.getProperty("bench.only"))) {
+                // development loop only (BENCH_ONLY=device, with -Dbench.jfr=<file> to profile): the device-listener
+                // rows on the empty database, printed, BENCHMARKS.md unchanged
+                deviceRowsOnly(admin, base, groups, tls, devices, seconds);
+                return;
+            }
             if ("esdata".equals(System.getProperty("bench.only"))) {
                 // only the ESData REST rows (BENCH_ONLY=esdata): they need the tenant CA and nothing else
                 call(admin, "POST", base + "/api/v1/tenants/" + TENANT + "/ca", null, 201);
@@ -264,6 +270,60 @@ public final class EnrolmentLoadDriver {
             service.waitFor();
             kc.close();
             pg.close();
+        }
+    }
+
+    static void deviceRowsOnly(
+            String admin, String base, String groups, int tls, List<Provisioned> devices, int seconds)
+            throws Exception {
+        String sni = "mef." + TENANT + ".m2m-trust.local";
+        load("warm-up", 2, 10, tls, sni, devices);
+        List<Run> runs = new ArrayList<>();
+        for (int threads : new int[] {1, 2}) {
+            runs.add(load("PSK enrolment", threads, seconds, tls, sni, devices));
+        }
+        call(admin, "POST", base + "/api/v1/tenants/" + TENANT + "/ca", null, 201);
+        call(
+                admin,
+                "PUT",
+                groups + "/" + GROUP + "/certificate-profile",
+                "{\"subjectType\":\"CSE_ID\",\"subjectTemplate\":\"{device}.in.bench.example\"}",
+                200);
+        java.security.KeyPairGenerator kpg = java.security.KeyPairGenerator.getInstance("EC");
+        kpg.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+        List<java.security.KeyPair> keys = new ArrayList<>();
+        for (int i = 0; i < devices.size(); i++) {
+            keys.add(kpg.generateKeyPair());
+        }
+        for (int threads : new int[] {1, 2}) {
+            runs.add(load(
+                    "EST simpleenroll",
+                    threads,
+                    seconds,
+                    devices.size(),
+                    200,
+                    i -> est(tls, sni, devices.get(i), keys.get(i), "bench-" + i + ".in.bench.example")));
+        }
+        runs.addAll(MafLoad.run(tls, TENANT, devices, seconds));
+        double[] ceiling = rawCeiling();
+        System.out.printf(
+                Locale.ROOT,
+                "ceiling: hmac %.0f seal %.0f sign %.0f enrolment %.0f open %.0f%n",
+                ceiling[0],
+                ceiling[1],
+                ceiling[2],
+                ceiling[3],
+                ceiling[4]);
+        for (Run r : runs) {
+            System.out.printf(
+                    Locale.ROOT,
+                    "ROW %-45s %d  %8.0f/s  p50 %.1f  p99 %.1f  err %d%n",
+                    r.scenario(),
+                    r.threads(),
+                    r.perSecond(),
+                    r.p50ms(),
+                    r.p99ms(),
+                    r.errors());
         }
     }
 
