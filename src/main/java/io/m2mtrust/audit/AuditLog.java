@@ -7,6 +7,9 @@ import io.m2mtrust.hsm.HsmKeyNotFoundException;
 import io.m2mtrust.hsm.HsmUnavailableException;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.transaction.Status;
+import jakarta.transaction.Synchronization;
+import jakarta.transaction.TransactionSynchronizationRegistry;
 import jakarta.transaction.Transactional;
 import org.jboss.logging.Logger;
 
@@ -39,22 +42,38 @@ public class AuditLog {
     private final AuditStore store;
     private final HsmCrypto crypto;
     private final AuditSigningKeys keyVersions;
+    private final AuditHeadSigner heads;
+    private final TransactionSynchronizationRegistry transactions;
 
-    AuditLog(AuditStore store, HsmCrypto crypto, AuditSigningKeys keyVersions) {
+    AuditLog(
+            AuditStore store,
+            HsmCrypto crypto,
+            AuditSigningKeys keyVersions,
+            AuditHeadSigner heads,
+            TransactionSynchronizationRegistry transactions) {
         this.store = store;
         this.crypto = crypto;
         this.keyVersions = keyVersions;
+        this.heads = heads;
+        this.transactions = transactions;
     }
 
-    /** Appends within the current transaction (required). */
+    /**
+     * Appends within the current transaction (required): the event commits with the change it records, or neither
+     * does. The chain's head row stays locked until the commit (links are strictly sequential across replicas); after
+     * the commit the caller waits until a head signature covers the event (ADR 0019). Refused while the HSM is known to
+     * be down: an event whose head cannot be signed is not taken.
+     */
     @Transactional(Transactional.TxType.MANDATORY)
     public AuditEvent append(String chain, String actor, String action, String target, Outcome outcome, String detail) {
-        store.lockChain(chain);
-        AuditEvent head = store.head(chain).orElse(null);
+        if (!crypto.token().isUp()) {
+            throw new HsmUnavailableException("the HSM is not available: the audit head cannot be signed");
+        }
+        AuditStore.Link previous = store.nextLink(chain);
         AuditEvent e = new AuditEvent();
         e.chain = chain;
-        e.seq = head == null ? 1 : head.seq + 1;
-        e.prevHash = head == null ? AuditChainHash.GENESIS : head.hash;
+        e.seq = previous.seq();
+        e.prevHash = previous.hash();
         e.occurredAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
         e.actor = truncate(actor, 200);
         e.action = action;
@@ -62,9 +81,32 @@ public class AuditLog {
         e.outcome = outcome.name();
         e.detail = truncate(detail, 1000);
         e.hash = AuditChainHash.of(e);
-        store.insert(e);
-        signHead(chain, e.seq, e.hash);
+        store.insertLink(e);
+        signAfterCommit(e);
         return e;
+    }
+
+    /** One wait per transaction and chain, for its newest link: a signature over it covers the earlier ones. */
+    private void signAfterCommit(AuditEvent e) {
+        String key = "m2m-audit-head|" + e.chain;
+        AuditEvent[] newest = (AuditEvent[]) transactions.getResource(key);
+        if (newest != null) {
+            newest[0] = e;
+            return;
+        }
+        AuditEvent[] holder = {e};
+        transactions.putResource(key, holder);
+        transactions.registerInterposedSynchronization(new Synchronization() {
+            @Override
+            public void beforeCompletion() {}
+
+            @Override
+            public void afterCompletion(int status) {
+                if (status == Status.STATUS_COMMITTED) {
+                    heads.awaitSigned(holder[0].chain, holder[0].seq, holder[0].hash);
+                }
+            }
+        });
     }
 
     /** Appends in its own transaction: for failures whose main transaction rolls back. */
@@ -119,22 +161,18 @@ public class AuditLog {
                 }));
     }
 
-    private void signHead(String chain, long seq, byte[] hash) {
-        HsmKeyLabel key = keyVersions.signingKeyOf(chain);
-        AuditHeadSignature s = new AuditHeadSignature();
-        s.chain = chain;
-        s.seq = seq;
-        s.hash = hash;
-        s.keyLabel = key.value();
-        s.signature = crypto.signEcdsaP256(key, AuditChainHash.headStatement(chain, seq, hash));
-        s.signedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        store.insert(s);
-    }
-
-    /** Walks the whole chain, recomputing every link, then checks the newest head signature. */
+    /**
+     * Walks the whole chain, recomputing every link; then checks that it ends where its head row says (events dropped
+     * from the end are detected before the next signature) and that the newest head signature is valid over the link
+     * at its sequence number. Events appended after that signature are reported as {@code eventsAfterSignedHead}: a
+     * signature follows every commit within milliseconds, so at rest there are none.
+     */
     @Transactional(Transactional.TxType.SUPPORTS)
     public ChainVerification verify(String chain) {
+        long recordedHead = store.headSeq(chain);
+        AuditHeadSignature s = store.newestSignature(chain).orElse(null);
         byte[] prev = AuditChainHash.GENESIS;
+        byte[] hashAtSignature = null;
         long expectedSeq = 1;
         long count = 0;
         final int pageSize = 1000;
@@ -153,6 +191,9 @@ public class AuditLog {
                     return ChainVerification.broken(chain, count, expectedSeq, broken);
                 }
                 prev = e.hash;
+                if (s != null && e.seq == s.seq) {
+                    hashAtSignature = e.hash;
+                }
                 expectedSeq++;
                 count++;
             }
@@ -160,18 +201,29 @@ public class AuditLog {
                 break;
             }
         }
+        if (s != null) {
+            if (s.seq > count) {
+                return ChainVerification.broken(
+                        chain, count, count + 1, "head signature names seq " + s.seq + " beyond the chain's end");
+            }
+            if (!MessageDigest.isEqual(s.hash, hashAtSignature) || !verifySignature(s)) {
+                return ChainVerification.broken(chain, count, s.seq, "head signature does not verify");
+            }
+        }
+        if (count < recordedHead) {
+            return ChainVerification.broken(
+                    chain,
+                    count,
+                    count + 1,
+                    "the chain ends at seq " + count + " but its head row records " + recordedHead);
+        }
         if (count == 0) {
-            return ChainVerification.intact(chain, 0, null, null, null);
+            return ChainVerification.intact(chain, 0, null, null, null, 0);
         }
-        AuditHeadSignature s = store.newestSignature(chain).orElse(null);
         if (s == null) {
-            return ChainVerification.intact(chain, count, count, false, null);
+            return ChainVerification.intact(chain, count, null, false, null, count);
         }
-        boolean valid = s.seq == count && MessageDigest.isEqual(s.hash, prev) && verifySignature(s);
-        if (!valid) {
-            return ChainVerification.broken(chain, count, s.seq, "head signature does not verify");
-        }
-        return ChainVerification.intact(chain, count, s.seq, true, s.keyLabel);
+        return ChainVerification.intact(chain, count, s.seq, true, s.keyLabel, count - s.seq);
     }
 
     /**

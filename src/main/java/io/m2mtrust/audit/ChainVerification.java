@@ -15,6 +15,7 @@ public final class ChainVerification {
     private final Long signedHeadSeq;
     private final Boolean headSignatureValid;
     private final String headSignedBy;
+    private final Long eventsAfterSignedHead;
 
     /** Only the audit log makes one, by walking the chain. */
     ChainVerification(
@@ -25,7 +26,8 @@ public final class ChainVerification {
             String reason,
             Long signedHeadSeq,
             Boolean headSignatureValid,
-            String headSignedBy) {
+            String headSignedBy,
+            Long eventsAfterSignedHead) {
         this.chain = chain;
         this.intact = intact;
         this.eventsVerified = eventsVerified;
@@ -34,6 +36,7 @@ public final class ChainVerification {
         this.signedHeadSeq = signedHeadSeq;
         this.headSignatureValid = headSignatureValid;
         this.headSignedBy = headSignedBy;
+        this.eventsAfterSignedHead = eventsAfterSignedHead;
     }
 
     public String chain() {
@@ -68,11 +71,17 @@ public final class ChainVerification {
         return headSignedBy;
     }
 
-    static ChainVerification intact(String chain, long events, Long headSeq, Boolean sigValid, String signedBy) {
-        return new ChainVerification(chain, true, events, null, null, headSeq, sigValid, signedBy);
+    /** Events appended after the newest head signature (signed within milliseconds of their commit). */
+    public Long eventsAfterSignedHead() {
+        return eventsAfterSignedHead;
+    }
+
+    static ChainVerification intact(
+            String chain, long events, Long headSeq, Boolean sigValid, String signedBy, long afterSignedHead) {
+        return new ChainVerification(chain, true, events, null, null, headSeq, sigValid, signedBy, afterSignedHead);
     }
 
     static ChainVerification broken(String chain, long verified, long brokenSeq, String reason) {
-        return new ChainVerification(chain, false, verified, brokenSeq, reason, null, null, null);
+        return new ChainVerification(chain, false, verified, brokenSeq, reason, null, null, null, null);
     }
 }

@@ -103,8 +103,11 @@ public final class CsrCheck {
         }
         PublicKey key;
         try {
-            key = java.security.KeyFactory.getInstance("EC").generatePublic(new X509EncodedKeySpec(spki.getEncoded()));
-            if (!csr.isSignatureValid(new JcaContentVerifierProviderBuilder().build(key))) {
+            key = java.security.KeyFactory.getInstance("EC", io.m2mtrust.common.SoftwareCrypto.BC)
+                    .generatePublic(new X509EncodedKeySpec(spki.getEncoded()));
+            if (!csr.isSignatureValid(new JcaContentVerifierProviderBuilder()
+                    .setProvider(io.m2mtrust.common.SoftwareCrypto.BC)
+                    .build(key))) {
                 throw new Refused(400, "CSR signature does not verify (no proof of possession)");
             }
         } catch (Refused r) {

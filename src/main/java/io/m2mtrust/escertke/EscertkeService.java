@@ -414,7 +414,7 @@ public class EscertkeService {
         try (SecretBytes key = exported.reveal(b -> SecretBytes.copyOf(Arrays.copyOfRange(b, 16, 48)))) {
             byte[] sealed = sealer.seal(seal(tenantId, kid), key);
             return QuarkusTransaction.requiringNew().call(() -> {
-                Instant until = now.plusSeconds(policies.get(tenantId).defaultKeyLifetimeSeconds);
+                Instant until = now.plusSeconds(policies.current(tenantId).defaultKeyLifetimeSeconds);
                 if (peer.notAfter().isBefore(until)) {
                     until = peer.notAfter(); // the key is worth no more than the certificate that authenticated it
                 }
@@ -538,7 +538,7 @@ public class EscertkeService {
 
     /** The policy's ECDHE_ECDSA suites in its order (empty: the policy allows no ESCertKE). */
     int[] suites(String tenantId) {
-        return suites(QuarkusTransaction.requiringNew().call(() -> policies.get(tenantId)));
+        return suites(policies.current(tenantId));
     }
 
     static int[] suites(TenantPolicy p) {

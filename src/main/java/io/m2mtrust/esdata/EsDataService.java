@@ -302,7 +302,7 @@ public class EsDataService {
     }
 
     JoseEnvelopes.Policy policy(String tenantId) {
-        TenantPolicy p = policies.get(tenantId);
+        TenantPolicy p = policies.current(tenantId);
         return new JoseEnvelopes.Policy(
                 Set.of(p.joseAlgs),
                 Set.of(p.joseEncs),

@@ -89,7 +89,7 @@ public final class JoseEnvelopes {
      * private Bouncy Castle provider instance: on JDK 17 it is about 4× faster than SunEC for P-256
      * (measured here: ~2,500 vs ~600 verifications/s). Never registered globally, so nothing else changes.
      */
-    static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
+    static final java.security.Provider BC = io.m2mtrust.common.SoftwareCrypto.BC;
 
     private JoseEnvelopes() {}
 

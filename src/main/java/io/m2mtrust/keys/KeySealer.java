@@ -78,11 +78,10 @@ public class KeySealer {
         byte[] iv = new byte[HsmCrypto.GCM_IV_BYTES];
         b.get(iv);
         byte[] ct = Arrays.copyOfRange(blob, HEADER, blob.length);
-        TenantKeyVersion v = versions.version(ctx.tenantId(), KeyPurpose.KEK, version)
-                .filter(TenantKeyVersion::usableForOpen)
+        HsmKeyLabel kek = versions.openable(ctx.tenantId(), KeyPurpose.KEK, version)
                 .orElseThrow(
                         () -> new SealedBlobRejectedException("the KEK version of this blob is retired or unknown"));
-        return crypto.openAesGcm(v.label(), iv, ct, aad(ctx, version));
+        return crypto.openAesGcm(kek, iv, ct, aad(ctx, version));
     }
 
     static byte[] aad(SealContext ctx, int kekVersion) {

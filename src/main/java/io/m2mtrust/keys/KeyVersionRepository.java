@@ -32,6 +32,7 @@ public class KeyVersionRepository
     private record Cached(HsmKeyLabel label, long loadedAt) {}
 
     private final Map<String, Cached> primaries = new ConcurrentHashMap<>();
+    private final Map<String, Cached> openable = new ConcurrentHashMap<>();
 
     /** Every version of the tenant's keys, by purpose and version. */
     public List<KeyVersionInfo> infos(String tenantId) {
@@ -109,7 +110,28 @@ public class KeyVersionRepository
                 });
     }
 
-    public void forgetPrimaries(String tenantId) {
+    /**
+     * The HSM label of a version that may still open what it sealed (primary or active), cached as the primaries are:
+     * unsealing a key is then one HSM call and no query. Retiring or destroying a version drops the cache here
+     * ({@link #forgetCached}); the HSM object is destroyed right after, so a stale entry elsewhere fails closed.
+     */
+    public Optional<HsmKeyLabel> openable(String tenantId, KeyPurpose purpose, int version) {
+        String k = tenantId + "|" + purpose + "|" + version;
+        Cached c = openable.get(k);
+        long now = System.nanoTime();
+        if (c != null && now - c.loadedAt() < PRIMARY_CACHE_TTL.toNanos()) {
+            return Optional.of(c.label());
+        }
+        Optional<HsmKeyLabel> label = version(tenantId, purpose, version)
+                .filter(TenantKeyVersion::usableForOpen)
+                .map(TenantKeyVersion::label);
+        label.ifPresentOrElse(l -> openable.put(k, new Cached(l, now)), () -> openable.remove(k));
+        return label;
+    }
+
+    /** Drops what this replica cached of the tenant's key versions (after a rotation, retirement or destruction). */
+    public void forgetCached(String tenantId) {
         primaries.keySet().removeIf(k -> k.startsWith(tenantId + "|"));
+        openable.keySet().removeIf(k -> k.startsWith(tenantId + "|"));
     }
 }

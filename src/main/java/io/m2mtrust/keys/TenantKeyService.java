@@ -169,7 +169,7 @@ public class TenantKeyService {
             v.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
             versions.persist(v);
             versions.flush();
-            versions.forgetPrimaries(tenantId);
+            versions.forgetCached(tenantId);
             audit.append(
                     tenantId,
                     actor,
@@ -179,7 +179,7 @@ public class TenantKeyService {
                     purpose.code() + " version " + next + " is now primary");
             return v;
         } catch (RuntimeException e) {
-            versions.forgetPrimaries(tenantId);
+            versions.forgetCached(tenantId);
             destroyQuietly(List.of(label));
             throw e;
         }
@@ -221,6 +221,7 @@ public class TenantKeyService {
                     "retired; HSM object destroyed");
             return row;
         });
+        versions.forgetCached(tenantId);
         destroyQuietly(List.of(v.label()));
         return v;
     }
@@ -235,7 +236,7 @@ public class TenantKeyService {
             }
             v.state = KeyState.DESTROYED;
         }
-        versions.forgetPrimaries(tenantId);
+        versions.forgetCached(tenantId);
     }
 
     /** Crypto-shredding: destroys every HSM object of the tenant. Returns how many were destroyed. */
@@ -244,7 +245,7 @@ public class TenantKeyService {
         for (HsmKeyLabel l : labels) {
             token.destroy(l);
         }
-        versions.forgetPrimaries(tenantId);
+        versions.forgetCached(tenantId);
         return labels.size();
     }
 

@@ -16,6 +16,6 @@ public class SuidPolicy {
     }
 
     public boolean allows(String tenantId, int suid) {
-        return Arrays.asList(policies.get(tenantId).allowedSuids).contains(suid);
+        return Arrays.asList(policies.current(tenantId).allowedSuids).contains(suid);
     }
 }

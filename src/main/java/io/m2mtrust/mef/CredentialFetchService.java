@@ -86,7 +86,7 @@ public class CredentialFetchService {
             return new Refused(403, "not a registered Enrolment Target");
         }
         if (!Arrays.asList(target.allowedSuids).contains(suid)
-                || !Arrays.asList(policies.get(tenantId).allowedSuids).contains(suid)) {
+                || !Arrays.asList(policies.current(tenantId).allowedSuids).contains(suid)) {
             return new Refused(403, "SUID " + suid + " is not allowed for this target");
         }
         Enrolment e = em.find(Enrolment.class, new Enrolment.Key(tenantId, keId));
@@ -112,7 +112,7 @@ public class CredentialFetchService {
      */
     public Outcome fetchForOwnMaf(String tenantId, String mafFqdn, String keId) {
         return QuarkusTransaction.requiringNew().call(() -> {
-            if (!Arrays.asList(policies.get(tenantId).allowedSuids).contains(MAF_SUID)) {
+            if (!Arrays.asList(policies.current(tenantId).allowedSuids).contains(MAF_SUID)) {
                 return refuse(
                         tenantId,
                         mafFqdn,

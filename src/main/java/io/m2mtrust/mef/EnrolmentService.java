@@ -85,7 +85,7 @@ public class EnrolmentService {
                 e.sealedKe = sealer.seal(new KeySealer.SealContext(tenantId, keId, SEAL_PURPOSE), ke);
                 e.status = Enrolment.Status.ACTIVE;
                 e.createdAt = now;
-                e.expiresAt = now.plusSeconds(policies.get(tenantId).defaultKeyLifetimeSeconds);
+                e.expiresAt = now.plusSeconds(policies.current(tenantId).defaultKeyLifetimeSeconds);
                 em.persist(e);
                 em.flush();
                 audit.append(

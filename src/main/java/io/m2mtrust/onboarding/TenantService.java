@@ -110,6 +110,7 @@ public class TenantService {
             Tenant tenant = QuarkusTransaction.requiringNew().call(() -> {
                 Tenant t = tenants.findForUpdate(id).orElseThrow();
                 Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+                tenants.statusChanging(id);
                 t.status = Tenant.Status.ACTIVE;
                 t.createdAt = now;
                 t.updatedAt = now;
@@ -281,6 +282,7 @@ public class TenantService {
             String change = (t.status != req.status() ? "status " + t.status + "->" + req.status() + " " : "")
                     + (!t.name.equals(req.name().strip()) ? "name changed" : "");
             t.name = req.name().strip();
+            tenants.statusChanging(id);
             t.status = req.status();
             t.updatedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
             tenants.flush();
@@ -309,6 +311,8 @@ public class TenantService {
                     "tenant deleted; HSM keys crypto-shredded"
                             + (t.identityGroupId == null ? "" : "; its Keycloak users disabled"));
             Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            tenants.statusChanging(id);
+            policies.forget(id);
             t.status = Tenant.Status.DELETED;
             t.deletedAt = now;
             t.updatedAt = now;

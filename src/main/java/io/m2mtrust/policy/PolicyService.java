@@ -1,6 +1,7 @@
 package io.m2mtrust.policy;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.common.AfterCommit;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.common.ETags;
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -20,14 +21,44 @@ import java.util.Objects;
 @ApplicationScoped
 public class PolicyService {
 
+    /** How long another replica may answer from its cache after a policy change there (issue 19 shortens it). */
+    static final long CACHE_NANOS = java.time.Duration.ofSeconds(5).toNanos();
+
+    private record Cached(TenantPolicy policy, long loadedAt) {}
+
     private final EntityManager em;
     private final AuditLog audit;
     private final Validator validator;
+    private final AfterCommit afterCommit;
+    private final java.util.concurrent.ConcurrentHashMap<String, Cached> cache =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
-    PolicyService(EntityManager em, AuditLog audit, Validator validator) {
+    PolicyService(EntityManager em, AuditLog audit, Validator validator, AfterCommit afterCommit) {
         this.em = em;
         this.audit = audit;
         this.validator = validator;
+        this.afterCommit = afterCommit;
+    }
+
+    /**
+     * The tenant's policy for the request paths, read-only and detached, from a cache: no query per request. A change
+     * on this replica drops it at once (the next request reads the new policy); 404 when the tenant has none.
+     */
+    public TenantPolicy current(String tenantId) {
+        Cached c = cache.get(tenantId);
+        long now = System.nanoTime();
+        if (c != null && now - c.loadedAt() < CACHE_NANOS) {
+            return c.policy();
+        }
+        // a transaction of its own: the row comes back detached, never tied to the caller's persistence context
+        TenantPolicy p = QuarkusTransaction.requiringNew().call(() -> get(tenantId));
+        cache.put(tenantId, new Cached(p, now));
+        return p;
+    }
+
+    /** Drops the cached policy of a tenant now and when the current transaction ends (a change or a deletion). */
+    public void forget(String tenantId) {
+        afterCommit.forget(() -> cache.remove(tenantId));
     }
 
     @Transactional(Transactional.TxType.MANDATORY)
@@ -75,6 +106,7 @@ public class PolicyService {
         return QuarkusTransaction.requiringNew().call(() -> {
             TenantPolicy p = get(tenantId);
             ETags.requireMatch(ifMatch, p.version);
+            forget(tenantId);
             PolicyDocument before = PolicyDocument.of(p);
             doc.applyTo(p);
             p.updatedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);

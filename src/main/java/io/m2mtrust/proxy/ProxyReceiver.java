@@ -259,7 +259,7 @@ public class ProxyReceiver {
     /** m2m:e2eSecInfo: the ESPrim SUIDs the tenant allows (13, 23, 33; 43–45 with ESCertKE) and the shared receiver rand object. */
     public Map<String, Object> e2eSecInfo(String tenantId, ProxyConfig cfg, ProtectedEntity entity) {
         List<Integer> esf = new ArrayList<>();
-        TenantPolicy policy = policies.get(tenantId);
+        TenantPolicy policy = policies.current(tenantId);
         List<Integer> allowed = Arrays.asList(policy.allowedSuids);
         for (int s : new int[] {13, 23, 33}) {
             if (allowed.contains(s)) {

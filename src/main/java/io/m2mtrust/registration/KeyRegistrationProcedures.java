@@ -85,7 +85,7 @@ public class KeyRegistrationProcedures {
                             + new java.util.TreeSet<>(registrar.suids()));
         }
         int suid = req.suid();
-        TenantPolicy policy = QuarkusTransaction.requiringNew().call(() -> policies.get(tenantId));
+        TenantPolicy policy = policies.current(tenantId);
         if (!Arrays.asList(policy.allowedSuids).contains(suid)) {
             throw act.refuse(403, "the tenant policy does not allow SUID " + suid);
         }

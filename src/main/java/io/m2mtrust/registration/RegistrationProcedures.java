@@ -110,7 +110,10 @@ public class RegistrationProcedures {
         {
             Instant now = RegistrationRules.now();
             Instant expires = RegistrationRules.capExpiry(
-                    policies.get(tenantId), req.expirationTime(), now, remoteKm == null ? null : remoteKm.expiresAt());
+                    policies.current(tenantId),
+                    req.expirationTime(),
+                    now,
+                    remoteKm == null ? null : remoteKm.expiresAt());
             // registrations of one client serialise (a row lock would not: the row is replaced, not updated)
             locks.lock("registration|" + tenantId + "|" + registrar + "|" + clientId);
             // a client re-registering over its KmID session keeps its Km (only a new KeID replaces it)

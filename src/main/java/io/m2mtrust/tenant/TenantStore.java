@@ -1,5 +1,6 @@
 package io.m2mtrust.tenant;
 
+import io.m2mtrust.common.AfterCommit;
 import io.m2mtrust.common.ApiProblem;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -15,10 +16,42 @@ import java.util.Optional;
 @ApplicationScoped
 public class TenantStore {
 
-    private final EntityManager em;
+    /** How long another replica may answer from its cache after a status change there (issue 19 shortens it). */
+    static final long ACTIVE_CACHE_NANOS = java.time.Duration.ofSeconds(5).toNanos();
 
-    TenantStore(EntityManager em) {
+    private record CachedStatus(boolean active, long loadedAt) {}
+
+    private final EntityManager em;
+    private final AfterCommit afterCommit;
+    private final java.util.concurrent.ConcurrentHashMap<String, CachedStatus> active =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    TenantStore(EntityManager em, AfterCommit afterCommit) {
         this.em = em;
+        this.afterCommit = afterCommit;
+    }
+
+    /**
+     * Whether the tenant is ACTIVE, from a cache the hot device paths read without a query. Every status change on
+     * this replica drops the entry ({@link #statusChanging}), so a suspension refuses the very next handshake here.
+     */
+    public boolean isActive(String id) {
+        CachedStatus c = active.get(id);
+        long now = System.nanoTime();
+        if (c != null && now - c.loadedAt() < ACTIVE_CACHE_NANOS) {
+            return c.active();
+        }
+        boolean a = io.quarkus.narayana.jta.QuarkusTransaction.requiringNew().call(() -> {
+            Tenant t = em.find(Tenant.class, id);
+            return t != null && t.status == Tenant.Status.ACTIVE;
+        });
+        active.put(id, new CachedStatus(a, now));
+        return a;
+    }
+
+    /** Called in the transaction that changes a tenant's status: the cached status goes now and at its end. */
+    public void statusChanging(String id) {
+        afterCommit.forget(() -> active.remove(id));
     }
 
     /** The tenant, whatever its status; 404 if it never existed (or is only being created). */

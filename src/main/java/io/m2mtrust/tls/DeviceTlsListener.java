@@ -1,10 +1,9 @@
 package io.m2mtrust.tls;
 
 import io.m2mtrust.hsm.HsmCrypto;
-import io.m2mtrust.policy.TenantPolicy;
+import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.tenant.DeviceFqdns;
-import io.m2mtrust.tenant.Tenant;
-import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.m2mtrust.tenant.TenantStore;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Vertx;
@@ -14,7 +13,6 @@ import io.vertx.core.net.NetSocket;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Instance;
-import jakarta.persistence.EntityManager;
 import org.bouncycastle.tls.crypto.impl.bc.BcTlsCrypto;
 import org.jboss.logging.Logger;
 
@@ -42,7 +40,8 @@ public class DeviceTlsListener {
     private final Vertx vertx;
     private final DeviceTlsConfig config;
     private final DeviceFqdns fqdns;
-    private final EntityManager em;
+    private final TenantStore tenants;
+    private final PolicyService policies;
     private final Map<DeviceFqdns.Function, PskResolver> pskResolvers = new EnumMap<>(DeviceFqdns.Function.class);
     private final Map<DeviceFqdns.Function, DeviceRequestHandler> handlers = new EnumMap<>(DeviceFqdns.Function.class);
     private final CertificateAuthentication certificates;
@@ -58,7 +57,8 @@ public class DeviceTlsListener {
             Vertx vertx,
             DeviceTlsConfig config,
             DeviceFqdns fqdns,
-            EntityManager em,
+            TenantStore tenants,
+            PolicyService policies,
             Instance<PskResolver> resolvers,
             Instance<DeviceRequestHandler> requestHandlers,
             Instance<CertificateAuthentication> certificates,
@@ -75,7 +75,8 @@ public class DeviceTlsListener {
         this.vertx = vertx;
         this.config = config;
         this.fqdns = fqdns;
-        this.em = em;
+        this.tenants = tenants;
+        this.policies = policies;
         resolvers.forEach(r -> pskResolvers.put(r.function(), r));
         requestHandlers.forEach(h -> handlers.put(h.function(), h));
     }
@@ -146,14 +147,15 @@ public class DeviceTlsListener {
         }
     }
 
+    /** At SNI: the suites of an ACTIVE tenant's policy, both from caches that a change on this replica drops. */
     private Optional<List<String>> activeTenantSuites(String tenantId) {
-        return QuarkusTransaction.requiringNew().call(() -> {
-            Tenant t = em.find(Tenant.class, tenantId);
-            if (t == null || t.status != Tenant.Status.ACTIVE) {
-                return Optional.empty();
-            }
-            TenantPolicy p = em.find(TenantPolicy.class, tenantId);
-            return p == null ? Optional.empty() : Optional.of(Arrays.asList(p.tlsCipherSuites));
-        });
+        if (!tenants.isActive(tenantId)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(Arrays.asList(policies.current(tenantId).tlsCipherSuites));
+        } catch (io.m2mtrust.common.ApiProblem noPolicy) {
+            return Optional.empty();
+        }
     }
 }

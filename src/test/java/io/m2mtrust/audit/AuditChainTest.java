@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.util.List;
 
 @QuarkusTest
 class AuditChainTest {
@@ -60,6 +61,46 @@ class AuditChainTest {
         Response v = as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit/verify");
         assertThat(v.jsonPath().getBoolean("intact")).isFalse();
         assertThat(v.jsonPath().getString("reason")).contains("head signature");
+    }
+
+    @Test
+    void dropping_the_newest_events_and_their_signatures_is_caught_by_the_head_row() throws Exception {
+        String t = Api.createTenant("audit-truncate");
+        // an attacker removes the newest event and the signature over it: the older signature still verifies, but the
+        // chain no longer ends where its head row says
+        sql("delete from audit_head_signature where chain = ? and seq = 4", t);
+        sql("delete from audit_event where chain = ? and seq = 4", t);
+        Response v = as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit/verify");
+        assertThat(v.jsonPath().getBoolean("intact")).isFalse();
+        assertThat(v.jsonPath().getString("reason")).contains("head row records 4");
+    }
+
+    @Test
+    void concurrent_appends_chain_in_order_and_every_answered_event_is_under_a_signed_head() throws Exception {
+        String t = Api.createTenant("audit-group");
+        String admin = Tokens.tenantAdmin(t);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            List<java.util.concurrent.Future<Integer>> done = new java.util.ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                int n = i;
+                done.add(pool.submit(() -> as(admin)
+                        .body(java.util.Map.of("id", "g" + n, "name", "group " + n))
+                        .post("/api/v1/tenants/" + t + "/enrolment-groups")
+                        .statusCode()));
+            }
+            for (java.util.concurrent.Future<Integer> f : done) {
+                assertThat(f.get()).isEqualTo(201);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        Response v = as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit/verify");
+        assertThat(v.jsonPath().getBoolean("intact")).isTrue();
+        assertThat(v.jsonPath().getInt("eventsVerified")).isGreaterThanOrEqualTo(44);
+        assertThat(v.jsonPath().getInt("signedHeadSeq")).isEqualTo(v.jsonPath().getInt("eventsVerified"));
+        assertThat(v.jsonPath().getInt("eventsAfterSignedHead")).isZero();
+        assertThat(v.jsonPath().getBoolean("headSignatureValid")).isTrue();
     }
 
     @Test

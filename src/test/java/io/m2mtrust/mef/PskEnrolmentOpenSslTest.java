@@ -111,6 +111,73 @@ class PskEnrolmentOpenSslTest {
     }
 
     @Test
+    void a_suspension_refuses_the_very_next_handshake_and_a_policy_change_applies_to_the_next_one() throws Exception {
+        // the tenant status and the policy are cached for the handshake path: a change here must reach the next one
+        assertThat(enrolWith("PSK-AES128-CBC-SHA256").httpStatus()).isEqualTo(201);
+        setStatus("SUSPENDED");
+        try {
+            OpenSslClient.Result refused = enrolWith("PSK-AES128-CBC-SHA256");
+            assertThat(refused.httpStatus()).isNull();
+            assertThat(refused.output()).containsIgnoringCase("alert");
+        } finally {
+            setStatus("ACTIVE");
+        }
+        assertThat(enrolWith("PSK-AES128-CBC-SHA256").httpStatus()).isEqualTo(201);
+
+        Response policy = as(Tokens.tenantAdmin(T)).get("/api/v1/tenants/" + T + "/policy");
+        Map<String, Object> doc = policy.jsonPath().getMap("");
+        List<String> before = policy.jsonPath().getList("tlsCipherSuites", String.class);
+        // the mandatory PSK suite off (the certificate one keeps the policy valid): the next PSK-CBC handshake fails
+        doc.put(
+                "tlsCipherSuites",
+                List.of("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "TLS_PSK_WITH_AES_128_GCM_SHA256"));
+        String etag = as(Tokens.tenantAdmin(T))
+                .header("If-Match", policy.header("ETag"))
+                .body(doc)
+                .put("/api/v1/tenants/" + T + "/policy")
+                .then()
+                .statusCode(200)
+                .extract()
+                .header("ETag");
+        try {
+            assertThat(enrolWith("PSK-AES128-CBC-SHA256").httpStatus()).isNull();
+            assertThat(enrolWith("PSK-AES128-GCM-SHA256").httpStatus()).isEqualTo(201);
+        } finally {
+            doc.put("tlsCipherSuites", before);
+            as(Tokens.tenantAdmin(T))
+                    .header("If-Match", etag)
+                    .body(doc)
+                    .put("/api/v1/tenants/" + T + "/policy")
+                    .then()
+                    .statusCode(200);
+        }
+    }
+
+    private static OpenSslClient.Result enrolWith(String cipher) throws Exception {
+        return OpenSslClient.pskRequest(
+                io.quarkus.arc.Arc.container()
+                        .instance(DeviceTlsListener.class)
+                        .get()
+                        .port(),
+                MEF,
+                kpmId,
+                kpm,
+                cipher,
+                null,
+                OpenSslClient.post(MEF, "/enrolment", "{}"));
+    }
+
+    private static void setStatus(String status) {
+        Response t = as(Tokens.platformAdmin()).get("/api/v1/tenants/" + T);
+        as(Tokens.platformAdmin())
+                .header("If-Match", t.header("ETag"))
+                .body(Map.of("name", t.jsonPath().getString("name"), "status", status))
+                .put("/api/v1/tenants/" + T)
+                .then()
+                .statusCode(200);
+    }
+
+    @Test
     void unknown_kpm_identity_gets_an_alert_and_writes_nothing() throws Exception {
         long before = enrolmentCount();
         OpenSslClient.Result r = OpenSslClient.pskRequest(
