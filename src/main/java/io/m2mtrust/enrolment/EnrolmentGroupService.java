@@ -2,6 +2,7 @@ package io.m2mtrust.enrolment;
 
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.audit.Audited;
+import io.m2mtrust.common.AfterCommit;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.common.CertificateSubject;
 import io.m2mtrust.common.SecretBytes;
@@ -38,6 +39,7 @@ public class EnrolmentGroupService {
     private final PolicyService policies;
     private final TenantStore tenantRows;
     private final EnrolmentGroupStore store;
+    private final AfterCommit afterCommit;
 
     EnrolmentGroupService(
             EntityManager em,
@@ -47,7 +49,9 @@ public class EnrolmentGroupService {
             DeviceFqdns fqdns,
             PolicyService policies,
             TenantStore tenantRows,
-            EnrolmentGroupStore store) {
+            EnrolmentGroupStore store,
+            AfterCommit afterCommit) {
+        this.afterCommit = afterCommit;
         this.store = store;
         this.tenantRows = tenantRows;
         this.em = em;
@@ -361,6 +365,7 @@ public class EnrolmentGroupService {
                 throw ApiProblem.conflict(
                         "epoch " + epoch + " is already " + row.state.name().toLowerCase());
             }
+            forgetLiveEpochs(tenantId, groupId);
             row.state = KeyState.RETIRED;
             row.retiredAt = now();
             return Audited.at(row.hsmLabel, row, "HSM object destroyed");
@@ -374,6 +379,7 @@ public class EnrolmentGroupService {
         QuarkusTransaction.requiringNew().run(() -> {
             EnrolmentGroup g = get(tenantId, groupId);
             em.lock(g, LockModeType.PESSIMISTIC_WRITE);
+            forgetLiveEpochs(tenantId, groupId);
             g.status = EnrolmentGroup.Status.DELETED;
             g.updatedAt = now();
             for (GroupKey k : keys(tenantId, groupId)) {
@@ -396,6 +402,36 @@ public class EnrolmentGroupService {
     }
 
     /** The epoch's key state, if the group is live and the epoch exists. */
+    /**
+     * Whether a KpmID's group is ACTIVE and its epoch still enrols, for the PSK handshake: positive answers are cached
+     * (no query per handshake), and retiring an epoch or deleting the group drops them at once on this replica. The
+     * device's own status is not cached: a deny reaches the next handshake through its row.
+     */
+    public boolean enrolsWith(String tenantId, String groupId, int epoch) {
+        String k = tenantId + "|" + groupId + "|" + epoch;
+        Long at = liveEpochs.get(k);
+        long now = System.nanoTime();
+        if (at != null && now - at < LIVE_EPOCH_CACHE_NANOS) {
+            return true;
+        }
+        boolean live = liveKey(tenantId, groupId, epoch).isPresent();
+        if (live) {
+            liveEpochs.put(k, now);
+        }
+        return live;
+    }
+
+    /** How long another replica may still enrol with an epoch retired there (issue 19 shortens it). */
+    static final long LIVE_EPOCH_CACHE_NANOS = java.time.Duration.ofSeconds(5).toNanos();
+
+    private final java.util.concurrent.ConcurrentHashMap<String, Long> liveEpochs =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private void forgetLiveEpochs(String tenantId, String groupId) {
+        String prefix = tenantId + "|" + groupId + "|";
+        afterCommit.forget(() -> liveEpochs.keySet().removeIf(k -> k.startsWith(prefix)));
+    }
+
     public Optional<GroupKey> liveKey(String tenantId, String groupId, int epoch) {
         EnrolmentGroup g = em.find(EnrolmentGroup.class, new EnrolmentGroup.Key(tenantId, groupId));
         if (g == null || g.status != EnrolmentGroup.Status.ACTIVE) {

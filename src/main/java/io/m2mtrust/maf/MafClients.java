@@ -5,6 +5,7 @@ import io.m2mtrust.mef.CredentialFetchService;
 import io.m2mtrust.mef.EnrolmentStore;
 import io.m2mtrust.registration.MafKms;
 import io.m2mtrust.tenant.DeviceFqdns;
+import io.m2mtrust.tenant.TenantStore;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -31,8 +32,15 @@ public class MafClients {
     private final MafKms kms;
     private final EnrolmentStore enrolments;
     private final DeviceFqdns fqdns;
+    private final TenantStore tenants;
 
-    MafClients(CredentialFetchService fetches, MafKms kms, EnrolmentStore enrolments, DeviceFqdns fqdns) {
+    MafClients(
+            CredentialFetchService fetches,
+            MafKms kms,
+            EnrolmentStore enrolments,
+            DeviceFqdns fqdns,
+            TenantStore tenants) {
+        this.tenants = tenants;
         this.fetches = fetches;
         this.kms = kms;
         this.enrolments = enrolments;
@@ -71,8 +79,12 @@ public class MafClients {
         if (!kmId && !keId) {
             return Optional.empty();
         }
-        return QuarkusTransaction.requiringNew()
-                .call(() -> kmId ? kms.liveClientOf(tenantId, identity) : enrolments.liveEnroleeOf(tenantId, identity));
+        if (!tenants.isActive(tenantId)) {
+            return Optional.empty(); // a suspended or deleted tenant's sessions end at their next request
+        }
+        return kmId
+                ? kms.liveClientOfCached(tenantId, identity)
+                : QuarkusTransaction.requiringNew().call(() -> enrolments.liveEnroleeOf(tenantId, identity));
     }
 
     /** Whether {@code identity} is a KeID of this tenant's MEF (a first registration with a remotely provisioned Km). */

@@ -54,7 +54,7 @@ public class MefPskResolver implements PskResolver {
         }
         KpmId id = parsed.get();
         boolean allowed = QuarkusTransaction.requiringNew()
-                .call(() -> groups.liveKey(tenantId, id.groupId(), id.epoch()).isPresent()
+                .call(() -> groups.enrolsWith(tenantId, id.groupId(), id.epoch())
                         && groups.mayEnrol(tenantId, id.groupId(), id.deviceId()));
         return allowed ? Optional.of(kpm.derive(tenantId, id)) : Optional.empty();
     }

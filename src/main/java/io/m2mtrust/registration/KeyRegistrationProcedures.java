@@ -32,13 +32,16 @@ public class KeyRegistrationProcedures {
     private final PolicyService policies;
     private final AuditLog audit;
     private final RegistrationProcedures clients;
+    private final RegistrationStore store;
 
     KeyRegistrationProcedures(
             EntityManager em,
             KeySealer sealer,
             PolicyService policies,
             AuditLog audit,
-            RegistrationProcedures clients) {
+            RegistrationProcedures clients,
+            RegistrationStore store) {
+        this.store = store;
         this.em = em;
         this.sealer = sealer;
         this.policies = policies;
@@ -220,6 +223,16 @@ public class KeyRegistrationProcedures {
             List<Map<String, Object>> items = new ArrayList<>();
             List<String> retrieved = new ArrayList<>();
             Instant now = RegistrationRules.now();
+            // one query for the whole batch, not one per item
+            Map<String, KeyRegistration> found = store.keyRegistrations(
+                    tenantId,
+                    registrar,
+                    req.relativeKeyIds().stream()
+                            .filter(rel -> rel != null
+                                    && RegistrationRules.RELATIVE_ID
+                                            .matcher(rel)
+                                            .matches())
+                            .toList());
             for (String rel : req.relativeKeyIds()) {
                 Map<String, Object> item = new LinkedHashMap<>();
                 item.put("relativeKeyId", rel);
@@ -229,7 +242,7 @@ public class KeyRegistrationProcedures {
                     items.add(item);
                     continue;
                 }
-                KeyRegistration m = em.find(KeyRegistration.class, new KeyRegistration.Key(tenantId, registrar, rel));
+                KeyRegistration m = found.get(rel);
                 String why = null;
                 int status = 200;
                 if (m == null || !m.expiresAt.isAfter(now)) {

@@ -201,6 +201,7 @@ public class RegistrationProcedures {
             ClientRegistration r = ownLiveRegistration(registrar, tenantId, clientId, regId, true);
             Map<String, Object> out = new LinkedHashMap<>();
             if (req.expirationTime() != null) {
+                store.registrationsChanging(tenantId);
                 r.expiresAt = RegistrationRules.capExpiry(
                         policies.get(tenantId), req.expirationTime(), RegistrationRules.now(), r.kmExpiresAt);
                 out.put("expirationTime", r.expiresAt.toString());

@@ -1,5 +1,6 @@
 package io.m2mtrust.registration;
 
+import io.m2mtrust.common.AfterCommit;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.quarkus.panache.common.Page;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -36,8 +37,10 @@ public class RegistrationStore {
 
     private final EntityManager em;
     private final DeviceFqdns fqdns;
+    private final AfterCommit afterCommit;
 
-    RegistrationStore(EntityManager em, DeviceFqdns fqdns) {
+    RegistrationStore(EntityManager em, DeviceFqdns fqdns, AfterCommit afterCommit) {
+        this.afterCommit = afterCommit;
         this.em = em;
         this.fqdns = fqdns;
     }
@@ -122,6 +125,23 @@ public class RegistrationStore {
     }
 
     /** The MAF registration that was assigned {@code kmId}, whether or not it is still live. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Long> generations =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * The tenant's registration generation: it moves (now and when the transaction ends) whenever a client
+     * registration of the tenant is made, replaced, changed or deleted, so a cache tagged with it never answers for a
+     * row that has changed since ({@link MafKms}).
+     */
+    long generation(String tenantId) {
+        return generations.getOrDefault(tenantId, 0L);
+    }
+
+    /** Called by every write of a tenant's client registrations, in its transaction. */
+    void registrationsChanging(String tenantId) {
+        afterCommit.forget(() -> generations.merge(tenantId, 1L, Long::sum));
+    }
+
     Optional<ClientRegistration> mafRegistrationByKmId(String tenantId, String kmId) {
         return ClientRegistration.find("tenantId = ?1 and registrar = ?2 and kmId = ?3", tenantId, Registrar.MAF, kmId)
                 .firstResultOptional();
@@ -135,6 +155,18 @@ public class RegistrationStore {
     }
 
     /** Keys registered by {@code a} or by {@code b}, newest first, at most 500. */
+    /** The key registrations of a registrar among {@code relativeKeyIds}, by RelativeKeyID: one query for a batch. */
+    Map<String, KeyRegistration> keyRegistrations(String tenantId, Registrar registrar, List<String> relativeKeyIds) {
+        if (relativeKeyIds.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, KeyRegistration> out = new java.util.HashMap<>();
+        KeyRegistration.<KeyRegistration>list(
+                        "tenantId = ?1 and registrar = ?2 and relativeKeyId in ?3", tenantId, registrar, relativeKeyIds)
+                .forEach(k -> out.put(k.relativeKeyId, k));
+        return out;
+    }
+
     List<KeyRegistration> registeredByEither(String tenantId, String a, String b) {
         return KeyRegistration.find(
                         "tenantId = ?1 and (sourceClientId = ?2 or sourceClientId = ?3) order by createdAt desc",
@@ -146,17 +178,20 @@ public class RegistrationStore {
     }
 
     int deleteOfClients(String tenantId, List<String> clientIds) {
+        registrationsChanging(tenantId);
         return clientIds.isEmpty()
                 ? 0
                 : (int) ClientRegistration.delete("tenantId = ?1 and clientId in ?2", tenantId, clientIds);
     }
 
     int deleteUnderEnrolments(String tenantId, List<String> keIds) {
+        registrationsChanging(tenantId);
         return keIds.isEmpty() ? 0 : (int) ClientRegistration.delete("tenantId = ?1 and keId in ?2", tenantId, keIds);
     }
 
     /** Deletes the registrations of {@code clientId} and, when {@code keIdOrNull} is set, those made under it. */
     int deleteRegistrationsOf(String tenantId, Registrar registrar, String clientId, String keIdOrNull) {
+        registrationsChanging(tenantId);
         long n = ClientRegistration.delete(
                 "tenantId = ?1 and registrar = ?2 and clientId = ?3", tenantId, registrar, clientId);
         if (keIdOrNull != null) {
@@ -167,6 +202,7 @@ public class RegistrationStore {
     }
 
     int deleteRegistration(String tenantId, Registrar registrar, String regId) {
+        registrationsChanging(tenantId);
         return (int) ClientRegistration.delete(
                 "tenantId = ?1 and regId = ?2 and registrar = ?3", tenantId, regId, registrar);
     }
@@ -183,6 +219,7 @@ public class RegistrationStore {
                 .forEach(t -> perTenant.computeIfAbsent(t, x -> new int[2])[0]++);
         deletedTenants("delete from client_registration where expires_at <= ?1 returning tenant_id", now)
                 .forEach(t -> perTenant.computeIfAbsent(t, x -> new int[2])[1]++);
+        perTenant.keySet().forEach(this::registrationsChanging);
         return perTenant;
     }
 
