@@ -1,6 +1,7 @@
 package io.m2mtrust.ca;
 
 import io.m2mtrust.common.CertificateSubject;
+import io.m2mtrust.common.SoftwareCrypto;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1String;
 import org.bouncycastle.asn1.pkcs.Attribute;
@@ -103,10 +104,10 @@ public final class CsrCheck {
         }
         PublicKey key;
         try {
-            key = java.security.KeyFactory.getInstance("EC", io.m2mtrust.common.SoftwareCrypto.BC)
+            key = java.security.KeyFactory.getInstance("EC", SoftwareCrypto.BC)
                     .generatePublic(new X509EncodedKeySpec(spki.getEncoded()));
             if (!csr.isSignatureValid(new JcaContentVerifierProviderBuilder()
-                    .setProvider(io.m2mtrust.common.SoftwareCrypto.BC)
+                    .setProvider(SoftwareCrypto.BC)
                     .build(key))) {
                 throw new Refused(400, "CSR signature does not verify (no proof of possession)");
             }

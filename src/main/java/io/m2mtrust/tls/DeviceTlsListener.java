@@ -1,5 +1,6 @@
 package io.m2mtrust.tls;
 
+import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.hsm.HsmCrypto;
 import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.tenant.DeviceFqdns;
@@ -154,7 +155,7 @@ public class DeviceTlsListener {
         }
         try {
             return Optional.of(Arrays.asList(policies.current(tenantId).tlsCipherSuites));
-        } catch (io.m2mtrust.common.ApiProblem noPolicy) {
+        } catch (ApiProblem noPolicy) {
             return Optional.empty();
         }
     }

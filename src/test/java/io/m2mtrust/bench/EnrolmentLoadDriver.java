@@ -62,7 +62,7 @@ public final class EnrolmentLoadDriver {
 
     private EnrolmentLoadDriver() {}
 
-    record Provisioned(String kpmId, byte[] kpm) {}
+    public record Provisioned(String kpmId, byte[] kpm) {}
 
     record Run(String scenario, int threads, double perSecond, double p50ms, double p99ms, long errors) {}
 

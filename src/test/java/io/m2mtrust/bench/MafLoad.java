@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  * register at the MAF with their KeID and then use the KmID; one source registers keys for the others;
  * targets retrieve them one by one over kept-alive TLS-PSK connections and in batches of 50.
  */
-final class MafLoad {
+public final class MafLoad {
 
     static final int KEYS = 200;
     static final int BATCH = 50;
@@ -38,16 +38,16 @@ final class MafLoad {
         }
     }
 
-    /** One kept-alive HTTP/1.1 connection inside a Bouncy Castle TLS-PSK session. */
-    static final class Session implements AutoCloseable {
+    /** One kept-alive HTTP/1.1 connection inside a Bouncy Castle TLS-PSK session (tests use it too). */
+    public static final class Session implements AutoCloseable {
         private final Socket socket;
         private final TlsClientProtocol tls;
         private final InputStream in;
         private final OutputStream out;
         private final String host;
-        String lastBody;
+        public String lastBody;
 
-        Session(
+        public Session(
                 int port,
                 String host,
                 EnrolmentLoadDriver.Provisioned psk,
@@ -65,7 +65,7 @@ final class MafLoad {
             out = tls.getOutputStream();
         }
 
-        int exchange(String method, String path, String json) throws IOException {
+        public int exchange(String method, String path, String json) throws IOException {
             byte[] body = json == null ? new byte[0] : json.getBytes(StandardCharsets.UTF_8);
             out.write((method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\n"
                             + (json == null ? "" : "Content-Type: application/json\r\n") + "Content-Length: "
