@@ -22,42 +22,39 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
- * Signs chain heads in the HSM in groups (ADR 0019): appends that commit while a signature is being made are all
- * covered by the next one, one ECDSA signature and one row per chain per group instead of one per event, made outside
- * the chain's lock. An append's caller waits (bounded) for the signature that covers its event before it answers.
+ * Signs chain heads in the HSM in groups (ADR 0019): the heads committed within one {@link #LINGER_MILLIS} window are
+ * covered by one ECDSA signature and one row per chain, made outside the chain's lock and off the request's path.
  *
  * <p>Committed heads arrive in commit order per chain (the head row lock serialises them), so the newest head of a
- * group is a committed link and signing it covers every earlier one. A head that cannot be signed (HSM outage) stays
- * unsigned until the next signature of its chain; the chain is retried every {@link #RETRY_EVERY_SECONDS} s and counted
- * in {@code m2m.audit.unsigned_chains}. Its events are durable and chained all the same.
+ * group is a committed link and signing it covers every earlier one. A head that cannot be signed (HSM outage, a crash
+ * before its group was signed) stays unsigned until the next signature of its chain: such chains are found at start,
+ * retried every {@link #RETRY_EVERY_SECONDS} s and counted in {@code m2m.audit.unsigned_chains}. Their events are
+ * durable and chained all the same. {@link #flush} lets a verification wait for the heads still in flight.
  */
 @ApplicationScoped
 public class AuditHeadSigner {
 
     private static final Logger LOG = Logger.getLogger(AuditHeadSigner.class);
 
-    /** Heads waiting for a signature; beyond it an append waits no longer (its event is committed all the same). */
+    /** Heads waiting for a signature; beyond it a head is left to the sweep (its event is committed all the same). */
     static final int QUEUE_CAPACITY = 10_000;
 
     static final int RETRY_EVERY_SECONDS = 5;
 
-    /** How long an answer waits for the signature over its event's head. */
-    static final long WAIT_MILLIS = 2_000;
+    /** How long the signer gathers committed heads before it signs them: the longest a new event is unsigned. */
+    static final long LINGER_MILLIS = 20;
 
-    private record Head(String chain, long seq, byte[] hash, CompletableFuture<Void> signed) {}
+    private record Head(String chain, long seq, byte[] hash) {}
 
     private final AuditStore store;
     private final HsmCrypto crypto;
     private final AuditSigningKeys keys;
     private final BlockingQueue<Head> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
-    // written by the signer thread only
-    private final Map<String, Long> signedThrough = new HashMap<>();
+    private final Map<String, Long> committedThrough = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Long> signedThrough = new java.util.concurrent.ConcurrentHashMap<>();
     private final Set<String> unsigned = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final Counter signatures;
     private final DistributionSummary groupSizes;
@@ -72,7 +69,7 @@ public class AuditHeadSigner {
                 .description("audit chain heads signed in the HSM")
                 .register(registry);
         this.groupSizes = DistributionSummary.builder("m2m.audit.heads_per_signature")
-                .description("committed heads one signature covered")
+                .description("committed heads one signing round covered")
                 .register(registry);
         Gauge.builder("m2m.audit.unsigned_chains", unsigned, Set::size)
                 .description("chains whose newest head could not be signed yet")
@@ -97,33 +94,42 @@ public class AuditHeadSigner {
         }
     }
 
-    /**
-     * Called after the commit of a transaction whose newest link of {@code chain} is {@code seq}: waits until a
-     * signature covers it (or {@link #WAIT_MILLIS} passed, or it could not be made: then it is logged and retried).
-     */
-    void awaitSigned(String chain, long seq, byte[] hash) {
-        CompletableFuture<Void> signed = new CompletableFuture<>();
-        if (!running || !queue.offer(new Head(chain, seq, hash, signed))) {
+    /** Called after the commit of a transaction whose newest link of {@code chain} is {@code seq}; never blocks. */
+    void committed(String chain, long seq, byte[] hash) {
+        committedThrough.merge(chain, seq, Math::max);
+        if (!running || !queue.offer(new Head(chain, seq, hash))) {
             unsigned.add(chain);
-            LOG.warnf(
-                    "audit head %s#%d left for the next signature (signer %s)",
-                    chain, seq, running ? "busy" : "stopped");
-            return;
-        }
-        try {
-            signed.get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            LOG.warnf(
-                    "audit head %s#%d is chained but not signed yet: %s",
-                    chain, seq, e.getCause().getMessage());
-        } catch (TimeoutException e) {
-            LOG.warnf("audit head %s#%d is chained; its signature is late", chain, seq);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            LOG.warnf("audit head %s#%d left to the sweep (signer %s)", chain, seq, running ? "busy" : "stopped");
         }
     }
 
+    /**
+     * Waits (at most {@code maxMillis}) until every head of {@code chain} committed on this replica is signed, so a
+     * verification right after an action sees its signature. Returns whether it is.
+     */
+    boolean flush(String chain, long maxMillis) {
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(maxMillis);
+        while (signedThrough.getOrDefault(chain, 0L) < committedThrough.getOrDefault(chain, 0L)) {
+            if (System.nanoTime() > until || unsigned.contains(chain)) {
+                return false;
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
     private void run() {
+        try {
+            unsigned.addAll(QuarkusTransaction.requiringNew().call(store::chainsWithUnsignedHeads));
+        } catch (RuntimeException e) {
+            LOG.warnf("could not look for unsigned audit heads at start: %s", e.getMessage());
+        }
+        retryUnsigned();
         List<Head> group = new ArrayList<>();
         while (running || !queue.isEmpty()) {
             try {
@@ -133,16 +139,18 @@ public class AuditHeadSigner {
                     continue;
                 }
                 group.add(first);
+                if (running) {
+                    Thread.sleep(LINGER_MILLIS); // gather the heads that commit meanwhile: one signature for all
+                }
             } catch (InterruptedException e) {
                 if (running) {
                     continue;
                 }
             }
-            queue.drainTo(group, 1_000);
+            queue.drainTo(group);
             signGroup(group);
             group.clear();
         }
-        signGroup(new ArrayList<>(queue));
     }
 
     private void signGroup(List<Head> group) {
@@ -172,7 +180,7 @@ public class AuditHeadSigner {
                 }
             });
             for (AuditHeadSignature s : rows) {
-                signedThrough.put(s.chain, s.seq);
+                signedThrough.merge(s.chain, s.seq, Math::max);
                 unsigned.remove(s.chain);
             }
             signatures.increment(rows.size());
@@ -181,14 +189,16 @@ public class AuditHeadSigner {
         }
         for (Head h : group) {
             RuntimeException e = failed.get(h.chain());
-            if (e == null) {
-                h.signed().complete(null);
-            } else {
-                unsigned.add(h.chain());
-                h.signed().completeExceptionally(e);
+            if (e != null && unsigned.add(h.chain())) {
+                LOG.warnf("audit head %s#%d is chained but not signed yet: %s", h.chain(), h.seq(), e.getMessage());
             }
         }
         groupSizes.record(group.size());
+    }
+
+    /** Signs a head in the caller's transaction (a chain being closed: no key will be left after its commit). */
+    void signNow(String chain, long seq, byte[] hash) {
+        store.insert(sign(chain, seq, hash));
     }
 
     /** Signs the current head of every chain whose last signature failed. */
@@ -200,10 +210,14 @@ public class AuditHeadSigner {
                             if (h.seq() > store.signedSeq(chain)) {
                                 store.insert(sign(chain, h.seq(), h.hash()));
                             }
-                            signedThrough.put(chain, h.seq());
+                            signedThrough.merge(chain, h.seq(), Math::max);
                         }));
                 unsigned.remove(chain);
                 LOG.infof("audit chain %s: its head is signed again", chain);
+            } catch (IllegalStateException noKey) {
+                // the chain's owner has no signing key any more (a deleted tenant): nothing can sign it now
+                unsigned.remove(chain);
+                LOG.warnf("audit chain %s is closed with an unsigned head: %s", chain, noKey.getMessage());
             } catch (RuntimeException e) {
                 LOG.debugf("audit chain %s still unsigned: %s", chain, e.getMessage());
             }

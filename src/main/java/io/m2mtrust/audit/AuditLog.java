@@ -61,15 +61,28 @@ public class AuditLog {
     /**
      * Appends within the current transaction (required): the event commits with the change it records, or neither
      * does. The chain's head row stays locked until the commit (links are strictly sequential across replicas); after
-     * the commit the caller waits until a head signature covers the event (ADR 0019). Refused while the HSM is known to
-     * be down: an event whose head cannot be signed is not taken.
+     * the commit the head goes to {@link AuditHeadSigner}, which signs it within milliseconds (ADR 0019). Refused while
+     * the HSM is known to be down: an event whose head cannot be signed is not taken.
      */
     @Transactional(Transactional.TxType.MANDATORY)
     public AuditEvent append(String chain, String actor, String action, String target, Outcome outcome, String detail) {
         if (!crypto.token().isUp()) {
             throw new HsmUnavailableException("the HSM is not available: the audit head cannot be signed");
         }
-        AuditStore.Link previous = store.nextLink(chain);
+        AuditEvent e = event(chain, store.nextLink(chain), actor, action, target, outcome, detail);
+        store.insertLink(e);
+        signAfterCommit(e);
+        return e;
+    }
+
+    private static AuditEvent event(
+            String chain,
+            AuditStore.Link previous,
+            String actor,
+            String action,
+            String target,
+            Outcome outcome,
+            String detail) {
         AuditEvent e = new AuditEvent();
         e.chain = chain;
         e.seq = previous.seq();
@@ -81,12 +94,25 @@ public class AuditLog {
         e.outcome = outcome.name();
         e.detail = truncate(detail, 1000);
         e.hash = AuditChainHash.of(e);
-        store.insertLink(e);
-        signAfterCommit(e);
         return e;
     }
 
-    /** One wait per transaction and chain, for its newest link: a signature over it covers the earlier ones. */
+    /**
+     * The last event of a chain whose signing key is about to be destroyed (a tenant's deletion): appended and its
+     * head signed in this transaction, because after the commit no key is left to sign it with.
+     */
+    @Transactional(Transactional.TxType.MANDATORY)
+    public void appendClosing(String chain, String actor, String action, String target, String detail) {
+        if (!crypto.token().isUp()) {
+            throw new HsmUnavailableException("the HSM is not available: the audit head cannot be signed");
+        }
+        AuditStore.Link previous = store.nextLink(chain);
+        AuditEvent e = event(chain, previous, actor, action, target, Outcome.SUCCESS, detail);
+        store.insertLink(e);
+        heads.signNow(e.chain, e.seq, e.hash);
+    }
+
+    /** Hands the transaction's newest link of each chain to the signer after the commit: it covers the earlier ones. */
     private void signAfterCommit(AuditEvent e) {
         String key = "m2m-audit-head|" + e.chain;
         AuditEvent[] newest = (AuditEvent[]) transactions.getResource(key);
@@ -103,7 +129,7 @@ public class AuditLog {
             @Override
             public void afterCompletion(int status) {
                 if (status == Status.STATUS_COMMITTED) {
-                    heads.awaitSigned(holder[0].chain, holder[0].seq, holder[0].hash);
+                    heads.committed(holder[0].chain, holder[0].seq, holder[0].hash);
                 }
             }
         });
@@ -169,6 +195,7 @@ public class AuditLog {
      */
     @Transactional(Transactional.TxType.SUPPORTS)
     public ChainVerification verify(String chain) {
+        heads.flush(chain, 2_000); // the heads committed here a moment ago are signed first
         long recordedHead = store.headSeq(chain);
         AuditHeadSignature s = store.newestSignature(chain).orElse(null);
         byte[] prev = AuditChainHash.GENESIS;

@@ -76,6 +76,14 @@ class AuditStore {
         return Optional.of(new Link(((Number) row[0]).longValue(), (byte[]) row[1]));
     }
 
+    /** Chains whose head row is ahead of their newest signature (a crash or an outage before the signer ran). */
+    @SuppressWarnings("unchecked")
+    List<String> chainsWithUnsignedHeads() {
+        return em.createNativeQuery("select h.chain from audit_chain_head h where h.seq > coalesce((select max(s.seq)"
+                        + " from audit_head_signature s where s.chain = h.chain), 0)")
+                .getResultList();
+    }
+
     /** The newest signed sequence number of a chain (0 if none). */
     long signedSeq(String chain) {
         List<?> r = em.createNativeQuery("select max(seq) from audit_head_signature where chain = ?1")

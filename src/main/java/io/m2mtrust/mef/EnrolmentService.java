@@ -1,7 +1,6 @@
 package io.m2mtrust.mef;
 
 import io.m2mtrust.audit.AuditLog;
-import io.m2mtrust.common.LockStore;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.keys.KeySealer;
 import io.m2mtrust.policy.PolicyService;
@@ -43,7 +42,6 @@ public class EnrolmentService {
     private final DeviceFqdns fqdns;
     private final AuditLog audit;
     private final EnrolmentStore enrolments;
-    private final LockStore locks;
 
     EnrolmentService(
             EntityManager em,
@@ -51,9 +49,7 @@ public class EnrolmentService {
             PolicyService policies,
             DeviceFqdns fqdns,
             AuditLog audit,
-            EnrolmentStore enrolments,
-            LockStore locks) {
-        this.locks = locks;
+            EnrolmentStore enrolments) {
         this.enrolments = enrolments;
         this.em = em;
         this.sealer = sealer;
@@ -72,11 +68,11 @@ public class EnrolmentService {
         try (SecretBytes ke = SecretBytes.copyOf(Arrays.copyOfRange(all, 16, 48))) {
             String keId = HexFormat.of().formatHex(all, 0, 16) + "@" + fqdns.mef(tenantId);
             return QuarkusTransaction.requiringNew().call(() -> {
-                if (!locks.tryLock("enrolment|" + tenantId + "|" + enroleeId)) {
+                int replaced = enrolments.lockAndReplaceActive(tenantId, enroleeId);
+                if (replaced < 0) {
                     throw new ConcurrentEnrolmentException(enroleeId);
                 }
                 Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-                int replaced = enrolments.replaceActive(tenantId, enroleeId);
                 Enrolment e = new Enrolment();
                 e.tenantId = tenantId;
                 e.keId = keId;

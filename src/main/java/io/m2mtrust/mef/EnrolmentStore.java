@@ -60,14 +60,22 @@ public class EnrolmentStore {
                         enroleeIds);
     }
 
-    /** Marks the enrolee's active enrolment REPLACED (a new one is about to be stored); how many rows changed. */
-    int replaceActive(String tenantId, String enroleeId) {
-        return Enrolment.update(
-                "status = ?1 where tenantId = ?2 and enroleeId = ?3 and status = ?4",
-                Enrolment.Status.REPLACED,
-                tenantId,
-                enroleeId,
-                Enrolment.Status.ACTIVE);
+    /**
+     * In one round trip: takes the enrolee's enrolment lock if no other transaction holds it (never waits) and, when
+     * it did, marks the enrolee's active enrolment REPLACED. Returns how many rows it replaced, or -1 when another
+     * enrolment of the same enrolee holds the lock (nothing changed).
+     */
+    int lockAndReplaceActive(String tenantId, String enroleeId) {
+        Object[] r = (Object[]) Enrolment.getEntityManager()
+                .createNativeQuery("with l as (select pg_try_advisory_xact_lock(hashtextextended(?1, 0)) as ok),"
+                        + " u as (update enrolment set status = 'REPLACED' where tenant_id = ?2 and enrolee_id = ?3"
+                        + " and status = 'ACTIVE' and (select ok from l) returning 1)"
+                        + " select (select ok from l), (select count(*) from u)")
+                .setParameter(1, "enrolment|" + tenantId + "|" + enroleeId)
+                .setParameter(2, tenantId)
+                .setParameter(3, enroleeId)
+                .getSingleResult();
+        return Boolean.TRUE.equals(r[0]) ? ((Number) r[1]).intValue() : -1;
     }
 
     private static List<EnrolmentSummary> summaries(PanacheQuery<Enrolment> query) {

@@ -302,12 +302,12 @@ public class TenantService {
         QuarkusTransaction.requiringNew().run(() -> {
             Tenant t = tenants.requireLive(id);
             tenants.lockPessimistic(t);
-            audit.append(
+            // the last event of the tenant's chain: signed now, its signing key is destroyed right after the commit
+            audit.appendClosing(
                     id,
                     actor,
                     "tenant.delete",
                     "tenant/" + id,
-                    AuditLog.Outcome.SUCCESS,
                     "tenant deleted; HSM keys crypto-shredded"
                             + (t.identityGroupId == null ? "" : "; its Keycloak users disabled"));
             Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);

@@ -55,6 +55,10 @@ class AuditChainTest {
     @Test
     void a_rewritten_chain_without_the_hsm_key_fails_the_head_signature() throws Exception {
         String t = Api.createTenant("audit-rewrite");
+        as(Tokens.auditor(t))
+                .get("/api/v1/tenants/" + t + "/audit/verify")
+                .then()
+                .statusCode(200);
         // an attacker with database access drops the newest event: every remaining link is consistent,
         // but the newest signed head no longer matches
         sql("delete from audit_event where chain = ? and seq = 4", t);
@@ -66,6 +70,12 @@ class AuditChainTest {
     @Test
     void dropping_the_newest_events_and_their_signatures_is_caught_by_the_head_row() throws Exception {
         String t = Api.createTenant("audit-truncate");
+        // a verification first waits for the heads in flight: afterwards the newest head is signed
+        assertThat(as(Tokens.auditor(t))
+                        .get("/api/v1/tenants/" + t + "/audit/verify")
+                        .jsonPath()
+                        .getInt("signedHeadSeq"))
+                .isEqualTo(4);
         // an attacker removes the newest event and the signature over it: the older signature still verifies, but the
         // chain no longer ends where its head row says
         sql("delete from audit_head_signature where chain = ? and seq = 4", t);
