@@ -158,6 +158,7 @@ public final class EnrolmentLoadDriver {
                 List<ProxyLoad.Row> rows =
                         ProxyLoad.run(base, TENANT, tokens, Integer.getInteger("bench.proxy.seconds", 10));
                 ProxyLoad.write(rows, rawCeiling(), Integer.getInteger("bench.proxy.seconds", 10));
+                NginxSideBySide.write(ProxyLoad.sideBySide, Integer.getInteger("bench.proxy.seconds", 10));
                 return;
             }
             if ("device".equals(System.getProperty("bench.only"))) {
@@ -262,6 +263,7 @@ public final class EnrolmentLoadDriver {
                 MafLoad.write(mafRuns, ceiling, seconds);
                 EsDataRestLoad.write(esdataRows, ceiling, shortRows);
                 ProxyLoad.write(proxyRows, ceiling, Integer.getInteger("bench.proxy.seconds", 10));
+                NginxSideBySide.write(ProxyLoad.sideBySide, Integer.getInteger("bench.proxy.seconds", 10));
                 EscertkeLoad.write(escertkeRows, ceiling, Integer.getInteger("bench.proxy.seconds", 10));
                 OnboardingLoad.write(onboardingRows, keyTriples, Integer.getInteger("bench.proxy.seconds", 10));
             }

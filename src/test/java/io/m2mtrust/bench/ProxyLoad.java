@@ -45,6 +45,9 @@ final class ProxyLoad {
     /** One originator's session with the proxy: key id, rand ids, session key. */
     record Session(String origin, String kid, String ori, String rri, Map<String, Object> oro, byte[] key) {}
 
+    /** The nginx side-by-side rows of the last {@link #run} (written with the proxy rows). */
+    static List<NginxSideBySide.WrkRun> sideBySide = List.of();
+
     private ProxyLoad() {}
 
     static JsonNode call(String token, String method, String url, Object body, int expected) throws Exception {
@@ -119,6 +122,7 @@ final class ProxyLoad {
             }
             AtomicLong rq = new AtomicLong();
             List<Row> rows = new ArrayList<>();
+            sideBySide = NginxSideBySide.run(cse.url(), proxyUrl, seconds);
             EnrolmentLoadDriver.Op direct = i ->
                     onem2m(cse.url() + "/cse-in", "Cbench" + i, "GET", null).statusCode() == 200 ? 200 : 500;
             EnrolmentLoadDriver.Op plain =
