@@ -1,5 +1,6 @@
 package io.m2mtrust.proxy;
 
+import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.BeanParam;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -17,6 +18,7 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletionStage;
 
 /**
  * The proxy's oneM2M HTTP binding (TS-0009): {@code /onem2m/<tenant>/<CSE-relative path>}, e.g.
@@ -24,6 +26,7 @@ import java.util.Map;
  * own access control for what passes through).
  */
 @Path("/onem2m/{tenant}/{path: .+}")
+@Blocking // checks, ESPrim and ESData touch the database and the HSM; a pass-through then waits on no thread
 @Tag(name = "oneM2M proxy")
 public class OneM2mProxyResource {
 
@@ -54,7 +57,7 @@ public class OneM2mProxyResource {
 
     @GET
     @Operation(summary = "oneM2M Retrieve through the proxy")
-    public Response get(@BeanParam Binding b) {
+    public CompletionStage<Response> get(@BeanParam Binding b) {
         return handle(b, "GET", null);
     }
 
@@ -63,25 +66,25 @@ public class OneM2mProxyResource {
     @Operation(
             summary =
                     "oneM2M Create or Notify through the proxy (Notify with securityInfo to a protected entity: ESPrim)")
-    public Response post(@BeanParam Binding b, byte[] body) {
+    public CompletionStage<Response> post(@BeanParam Binding b, byte[] body) {
         return handle(b, "POST", body);
     }
 
     @PUT
     @Consumes("*/*")
     @Operation(summary = "oneM2M Update through the proxy")
-    public Response put(@BeanParam Binding b, byte[] body) {
+    public CompletionStage<Response> put(@BeanParam Binding b, byte[] body) {
         return handle(b, "PUT", body);
     }
 
     @DELETE
     @Operation(summary = "oneM2M Delete through the proxy")
-    public Response delete(@BeanParam Binding b) {
+    public CompletionStage<Response> delete(@BeanParam Binding b) {
         return handle(b, "DELETE", null);
     }
 
-    private Response handle(Binding b, String method, byte[] body) {
-        return toResponse(proxy.handle(b.tenant, b.incoming(method, body)));
+    private CompletionStage<Response> handle(Binding b, String method, byte[] body) {
+        return proxy.handleAsync(b.tenant, b.incoming(method, body)).thenApply(OneM2mProxyResource::toResponse);
     }
 
     static ProxyService.Incoming incoming(String method, String path, HttpHeaders headers, UriInfo uri, byte[] body) {

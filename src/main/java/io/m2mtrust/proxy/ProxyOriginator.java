@@ -50,10 +50,12 @@ public class ProxyOriginator {
     private final EntityManager em;
     private final KeySources keys;
     private final EscertkeService escertke;
-    private final CseClient http = new CseClient();
     private final OriginatorRands rands;
+    private final CseClient http;
 
-    ProxyOriginator(EntityManager em, KeySources keys, EscertkeService escertke, OriginatorRands rands) {
+    ProxyOriginator(
+            EntityManager em, KeySources keys, EscertkeService escertke, OriginatorRands rands, CseClient http) {
+        this.http = http;
         this.rands = rands;
         this.em = em;
         this.keys = keys;

@@ -33,7 +33,6 @@ import java.util.Optional;
 public class ProxyReceiver {
 
     private static final Logger LOG = Logger.getLogger(ProxyReceiver.class);
-    private final CseClient cse = new CseClient();
 
     private final EsprimReceiver receiver;
     private final ProxyEsData esdata;
@@ -41,6 +40,7 @@ public class ProxyReceiver {
     private final EscertkeService escertke;
     private final ProxyService proxy;
     private final ProxyStore store;
+    private final CseClient cse;
 
     ProxyReceiver(
             EsprimReceiver receiver,
@@ -48,7 +48,9 @@ public class ProxyReceiver {
             PolicyService policies,
             EscertkeService escertke,
             ProxyService proxy,
-            ProxyStore store) {
+            ProxyStore store,
+            CseClient cse) {
+        this.cse = cse;
         this.store = store;
         this.receiver = receiver;
         this.esdata = esdata;

@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
 
 /**
  * The end-to-end security proxy in front of a tenant's CSE (TS-0001 §11.4.2, TS-0003 §8.4): every primitive
@@ -67,9 +68,9 @@ public class ProxyService {
     private final EsprimReceiver receiver;
     private final ProxyOriginator originator;
     private final ProxyEsData esdata;
-    private final CseClient cse = new CseClient();
     private final ProxyReceiver receiving;
     private final ProxyStore store;
+    private final CseClient cse;
 
     ProxyService(
             EntityManager em,
@@ -77,7 +78,9 @@ public class ProxyService {
             ProxyOriginator originator,
             ProxyEsData esdata,
             ProxyReceiver receiving,
-            ProxyStore store) {
+            ProxyStore store,
+            CseClient cse) {
+        this.cse = cse;
         this.store = store;
         this.receiving = receiving;
         this.em = em;
@@ -156,13 +159,24 @@ public class ProxyService {
         return store.entity(tenantId, entityId).map(e -> e.esprimRequired);
     }
 
+    /** {@link #handleAsync}, waited for (callers on a worker thread that need the answer in hand). */
     public Outgoing handle(String tenantId, Incoming in) {
+        return handleAsync(tenantId, in).toCompletableFuture().join();
+    }
+
+    /**
+     * A primitive of the binding. Checks, ESPrim and ESData run on the caller's (worker) thread; a primitive that only
+     * passes through goes to the CSE on the non-blocking client and its answer comes back on the event loop, so no
+     * thread waits for the CSE (issue 18). Answers whose body the proxy changes (the protected entity's e2eSecInfo,
+     * ESData opened for a reader) are made on the caller's thread.
+     */
+    public CompletionStage<Outgoing> handleAsync(String tenantId, Incoming in) {
         Optional<ProxyConfig> cfg = config(tenantId);
         if (cfg.isEmpty()) {
-            return answer(4004, "no proxy is configured for this tenant", in.header("X-M2M-RI"));
+            return done(answer(4004, "no proxy is configured for this tenant", in.header("X-M2M-RI")));
         }
         if (in.body() != null && in.body().length > MAX_REQUEST) {
-            return answer(4000, "the primitive is larger than " + MAX_REQUEST + " bytes", in.header("X-M2M-RI"));
+            return done(answer(4000, "the primitive is larger than " + MAX_REQUEST + " bytes", in.header("X-M2M-RI")));
         }
         List<ProtectedEntity> protectedEntities = entities(tenantId);
         String path = in.path().replaceAll("/+$", "");
@@ -171,10 +185,10 @@ public class ProxyService {
                 || path.contains("//")
                 || path.contains("%")) {
             // only CSE-relative addresses below this CSE's base pass (no escaping to other paths of the CSE's server)
-            return answer(
+            return done(answer(
                     4004,
                     "not a resource of " + cfg.get().cseBase + " (use CSE-relative addresses)",
-                    in.header("X-M2M-RI"));
+                    in.header("X-M2M-RI")));
         }
         Optional<ProtectedEntity> addressed = protectedEntities.stream()
                 .filter(e -> e.resourcePath.equals(path))
@@ -183,15 +197,15 @@ public class ProxyService {
         if (notify && addressed.isPresent()) {
             Map<String, Object> seci = securityInfo(in.body());
             if (seci != null) {
-                return receiving.securityInfo(tenantId, cfg.get(), addressed.get(), in, seci);
+                return done(receiving.securityInfo(tenantId, cfg.get(), addressed.get(), in, seci));
             }
         }
         for (ProtectedEntity e : protectedEntities) {
             if (e.esprimRequired && (path.equals(e.resourcePath) || path.startsWith(e.resourcePath + "/"))) {
-                return answer(
+                return done(answer(
                         4107,
                         e.entityId + " accepts ESPrim only (SECURITY_ASSOCIATION_REQUIRED)",
-                        in.header("X-M2M-RI"));
+                        in.header("X-M2M-RI")));
             }
         }
         byte[] requestBody = in.body();
@@ -200,29 +214,35 @@ public class ProxyService {
             if (rule.isPresent()) {
                 ProxyEsData.Protected p = esdata.protectCreate(tenantId, rule.get(), requestBody);
                 if (p.body() == null) {
-                    return answer(p.rsc(), p.problem(), in.header("X-M2M-RI"));
+                    return done(answer(p.rsc(), p.problem(), in.header("X-M2M-RI")));
                 }
                 requestBody = p.body();
             }
         }
-        CseClient.Answer a = cse.send(
-                cfg.get().cseUrl,
-                in.method(),
-                path + (in.query() == null || in.query().isEmpty() ? "" : "?" + in.query()),
-                in.headers(),
-                requestBody,
-                Duration.ofMillis(cfg.get().timeoutMs));
+        String target = path + (in.query() == null || in.query().isEmpty() ? "" : "?" + in.query());
+        Duration timeout = Duration.ofMillis(cfg.get().timeoutMs);
+        boolean get = "GET".equals(in.method());
+        Optional<ProxyEsData.Rule> readRule = get && path.contains("/")
+                ? esdata.ruleFor(tenantId, path.substring(0, path.lastIndexOf('/')))
+                : Optional.empty();
+        if (!(get && addressed.isPresent()) && readRule.isEmpty()) {
+            // a plain pass-through: nothing of the answer is changed here
+            return cse.sendAsync(cfg.get().cseUrl, in.method(), target, in.headers(), requestBody, timeout)
+                    .thenApply(a -> new Outgoing(a.httpStatus(), a.rsc(), a.contentType(), a.body(), a.headers()));
+        }
+        CseClient.Answer a = cse.send(cfg.get().cseUrl, in.method(), target, in.headers(), requestBody, timeout);
         byte[] body = a.body();
-        if ("GET".equals(in.method()) && addressed.isPresent() && a.rsc() == 2000) {
+        if (addressed.isPresent() && a.rsc() == 2000) {
             body = receiving.withE2eSecInfo(tenantId, cfg.get(), addressed.get(), body);
         }
-        if ("GET".equals(in.method()) && a.rsc() == 2000 && path.contains("/")) {
-            Optional<ProxyEsData.Rule> rule = esdata.ruleFor(tenantId, path.substring(0, path.lastIndexOf('/')));
-            if (rule.isPresent()) {
-                body = esdata.openForReader(tenantId, rule.get(), in.header("X-M2M-Origin"), body);
-            }
+        if (readRule.isPresent() && a.rsc() == 2000) {
+            body = esdata.openForReader(tenantId, readRule.get(), in.header("X-M2M-Origin"), body);
         }
-        return new Outgoing(a.httpStatus(), a.rsc(), a.contentType(), body, a.headers());
+        return done(new Outgoing(a.httpStatus(), a.rsc(), a.contentType(), body, a.headers()));
+    }
+
+    private static CompletionStage<Outgoing> done(Outgoing o) {
+        return java.util.concurrent.CompletableFuture.completedFuture(o);
     }
 
     /** The CSE-relative path of a To on this CSE (CSE-relative, SP-relative {@code /cse-id/...}, or absolute {@code //sp/cse-id/...}). */

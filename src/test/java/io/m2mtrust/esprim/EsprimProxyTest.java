@@ -491,6 +491,13 @@ class EsprimProxyTest {
                                             s, request(2, "cse-in", ORIGINATOR, rqi(), null, null), true, "A256GCM")),
                             "s-1"));
             assertThat(slow.get("rsc")).isEqualTo(4008);
+            // the same for a primitive that only passes through (the non-blocking client's idle timeout)
+            Response plainSlow = RestAssured.given()
+                    .header("X-M2M-Origin", "Cplain")
+                    .header("X-M2M-RI", "s-0")
+                    .get("/onem2m/" + T + "/cse-in/Cplain");
+            assertThat(rsc(plainSlow)).isEqualTo("4008");
+            assertThat(plainSlow.statusCode()).isEqualTo(408);
         } finally {
             cse.slow(0);
         }
