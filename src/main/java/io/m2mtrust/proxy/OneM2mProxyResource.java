@@ -1,6 +1,6 @@
 package io.m2mtrust.proxy;
 
-import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.ws.rs.BeanParam;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -26,7 +26,6 @@ import java.util.concurrent.CompletionStage;
  * own access control for what passes through).
  */
 @Path("/onem2m/{tenant}/{path: .+}")
-@Blocking // checks, ESPrim and ESData touch the database and the HSM; a pass-through then waits on no thread
 @Tag(name = "oneM2M proxy")
 public class OneM2mProxyResource {
 
@@ -83,8 +82,18 @@ public class OneM2mProxyResource {
         return handle(b, "DELETE", null);
     }
 
+    /**
+     * Runs on the event loop: a pass-through decided from memory goes straight to the non-blocking client; anything
+     * else (a cache to refresh, ESPrim, ESData, a protected entity) moves to a worker thread, because it touches the
+     * database and the HSM.
+     */
     private CompletionStage<Response> handle(Binding b, String method, byte[] body) {
-        return proxy.handleAsync(b.tenant, b.incoming(method, body)).thenApply(OneM2mProxyResource::toResponse);
+        ProxyService.Incoming in = b.incoming(method, body);
+        return proxy.passThroughFromMemory(b.tenant, in)
+                .orElseGet(() -> java.util.concurrent.CompletableFuture.supplyAsync(
+                                () -> proxy.handleOnWorker(b.tenant, in), Infrastructure.getDefaultWorkerPool())
+                        .thenCompose(x -> x))
+                .thenApply(OneM2mProxyResource::toResponse);
     }
 
     static ProxyService.Incoming incoming(String method, String path, HttpHeaders headers, UriInfo uri, byte[] body) {

@@ -69,6 +69,15 @@ public class ProxyEsData {
         return Optional.ofNullable(r.byPath().get(containerPath));
     }
 
+    /** {@link #ruleFor} from the cache alone, never blocking: null when the tenant's rules are not cached (fresh). */
+    Optional<Rule> cachedRuleFor(String tenantId, String containerPath) {
+        Rules r = rules.get(tenantId);
+        if (r == null || System.nanoTime() - r.readAt() >= ProxyService.CONFIG_TTL_NANOS) {
+            return null;
+        }
+        return Optional.ofNullable(r.byPath().get(containerPath));
+    }
+
     void invalidate(String tenantId) {
         rules.remove(tenantId);
     }

@@ -159,6 +159,62 @@ public class ProxyService {
         return store.entity(tenantId, entityId).map(e -> e.esprimRequired);
     }
 
+    /** Only CSE-relative addresses below this CSE's base pass (no escaping to other paths of the CSE's server). */
+    private static boolean belowCseBase(ProxyConfig cfg, String path) {
+        return (path.equals(cfg.cseBase) || path.startsWith(cfg.cseBase + "/"))
+                && !path.contains("..")
+                && !path.contains("//")
+                && !path.contains("%");
+    }
+
+    /**
+     * The pass-through decided from what this replica holds in memory, without blocking (it runs on the event loop):
+     * the tenant's configuration and ESData rules are cached and fresh, the address is below the CSE's base, no
+     * protected entity is addressed or contains it, and no ESData rule may apply. Empty otherwise: then {@link
+     * #handleAsync} decides on a worker thread, with every check. The same answers either way.
+     */
+    public Optional<CompletionStage<Outgoing>> passThroughFromMemory(String tenantId, Incoming in) {
+        Snapshot snap = snapshots.get(tenantId);
+        if (snap == null
+                || System.nanoTime() - snap.readAt() >= CONFIG_TTL_NANOS
+                || snap.config().isEmpty()) {
+            return Optional.empty();
+        }
+        ProxyConfig cfg = snap.config().get();
+        String path = in.path().replaceAll("/+$", "");
+        if ((in.body() != null && in.body().length > MAX_REQUEST) || !belowCseBase(cfg, path)) {
+            return Optional.empty();
+        }
+        for (ProtectedEntity e : snap.entities()) {
+            if (path.equals(e.resourcePath) || path.startsWith(e.resourcePath + "/")) {
+                return Optional.empty(); // ESPrim, ESPrim-only refusals and e2eSecInfo are decided on a worker
+            }
+        }
+        boolean get = "GET".equals(in.method());
+        boolean cinCreate = "POST".equals(in.method()) && contentInstanceCreate(in.header("Content-Type"));
+        if (cinCreate || get && path.contains("/")) {
+            String container = cinCreate ? path : path.substring(0, path.lastIndexOf('/'));
+            Optional<ProxyEsData.Rule> rule = esdata.cachedRuleFor(tenantId, container);
+            if (rule == null || rule.isPresent()) {
+                return Optional.empty();
+            }
+        }
+        String target = path + (in.query() == null || in.query().isEmpty() ? "" : "?" + in.query());
+        return Optional.of(cse.sendAsync(
+                        cfg.cseUrl, in.method(), target, in.headers(), in.body(), Duration.ofMillis(cfg.timeoutMs))
+                .thenApply(a -> new Outgoing(a.httpStatus(), a.rsc(), a.contentType(), a.body(), a.headers())));
+    }
+
+    /**
+     * {@link #handleAsync} on a worker thread that the resource moved it to, with a request context of its own (the
+     * ESPrim and ESCertKE paths read through the request-scoped persistence context). Everything that needs the context
+     * is done before this returns; only a plain CSE answer may complete later, and it needs none.
+     */
+    @jakarta.enterprise.context.control.ActivateRequestContext
+    public CompletionStage<Outgoing> handleOnWorker(String tenantId, Incoming in) {
+        return handleAsync(tenantId, in);
+    }
+
     /** {@link #handleAsync}, waited for (callers on a worker thread that need the answer in hand). */
     public Outgoing handle(String tenantId, Incoming in) {
         return handleAsync(tenantId, in).toCompletableFuture().join();
@@ -180,10 +236,7 @@ public class ProxyService {
         }
         List<ProtectedEntity> protectedEntities = entities(tenantId);
         String path = in.path().replaceAll("/+$", "");
-        if (!(path.equals(cfg.get().cseBase) || path.startsWith(cfg.get().cseBase + "/"))
-                || path.contains("..")
-                || path.contains("//")
-                || path.contains("%")) {
+        if (!belowCseBase(cfg.get(), path)) {
             // only CSE-relative addresses below this CSE's base pass (no escaping to other paths of the CSE's server)
             return done(answer(
                     4004,
