@@ -151,8 +151,8 @@ public class EndpointResource {
         check(req.items());
         return Map.of(
                 "results",
-                req.items().stream()
-                        .map(i -> result(endpoints.protect(tenant, id, i)))
+                endpoints.protectAll(tenant, id, req.items()).stream()
+                        .map(EndpointResource::result)
                         .toList());
     }
 
@@ -166,8 +166,8 @@ public class EndpointResource {
         check(req.items());
         return Map.of(
                 "results",
-                req.items().stream()
-                        .map(i -> result(endpoints.unprotect(tenant, id, i)))
+                endpoints.unprotectAll(tenant, id, req.items()).stream()
+                        .map(EndpointResource::result)
                         .toList());
     }
 

@@ -253,8 +253,30 @@ public class EndpointService {
         return protect(tenantId, id, req, true);
     }
 
-    private EsDataService.Outcome protect(String tenantId, String id, EndpointProtect req, boolean dry) {
+    /**
+     * A batch call as the end-point: the end-point is looked up once and every item runs in one shared read-only
+     * transaction (the per-item key and certificate lookups join it), answered item by item as {@link #protect}.
+     */
+    public List<EsDataService.Outcome> protectAll(String tenantId, String id, List<EndpointProtect> items) {
         Endpoint e = get(tenantId, id);
+        return QuarkusTransaction.requiringNew()
+                .call(() -> items.stream().map(i -> protect(e, i, false)).toList());
+    }
+
+    /** The batch form of {@link #unprotect}, shaped as {@link #protectAll}. */
+    public List<EsDataService.Outcome> unprotectAll(
+            String tenantId, String id, List<EsDataService.UnprotectRequest> items) {
+        Endpoint e = get(tenantId, id);
+        return QuarkusTransaction.requiringNew()
+                .call(() -> items.stream().map(i -> unprotect(e, i)).toList());
+    }
+
+    private EsDataService.Outcome protect(String tenantId, String id, EndpointProtect req, boolean dry) {
+        return protect(get(tenantId, id), req, dry);
+    }
+
+    private EsDataService.Outcome protect(Endpoint e, EndpointProtect req, boolean dry) {
+        String tenantId = e.tenantId;
         boolean sign = Boolean.TRUE.equals(req.sign());
         boolean toCerts = req.encryptForCertificatesOf() != null
                 && !req.encryptForCertificatesOf().isEmpty();
@@ -325,8 +347,8 @@ public class EndpointService {
                 try {
                     List<JoseEnvelopes.KeySize> sizes = new ArrayList<>();
                     for (String kid : macs ? req.macWith() : List.<String>of()) {
-                        KeyResolution r = QuarkusTransaction.requiringNew()
-                                .call(() -> keys.resolve(tenantId, e.subjectId, kid, KeyUsage.MAC, !dry));
+                        KeyResolution r = EsDataService.reading(
+                                () -> keys.resolve(tenantId, e.subjectId, kid, KeyUsage.MAC, !dry));
                         if (!r.usable()) {
                             return refused(out, dry, r.status(), kid + ": " + r.problem());
                         }
@@ -389,8 +411,8 @@ public class EndpointService {
                 try {
                     List<JoseEnvelopes.KeySize> sizes = new ArrayList<>();
                     for (String kid : req.encryptFor()) {
-                        KeyResolution r = QuarkusTransaction.requiringNew()
-                                .call(() -> keys.resolve(tenantId, e.subjectId, kid, KeyUsage.ENCRYPT, !dry));
+                        KeyResolution r = EsDataService.reading(
+                                () -> keys.resolve(tenantId, e.subjectId, kid, KeyUsage.ENCRYPT, !dry));
                         if (!r.usable()) {
                             return refused(out, dry, r.status(), kid + ": " + r.problem());
                         }
@@ -442,7 +464,11 @@ public class EndpointService {
      * nested envelopes (decrypt, then every known signature of the inner JWS must verify).
      */
     public EsDataService.Outcome unprotect(String tenantId, String id, EsDataService.UnprotectRequest req) {
-        Endpoint e = get(tenantId, id);
+        return unprotect(get(tenantId, id), req);
+    }
+
+    private EsDataService.Outcome unprotect(Endpoint e, EsDataService.UnprotectRequest req) {
+        String tenantId = e.tenantId;
         JoseEnvelopes.Serialization s = serialization(req.contentSecurity());
         if (s == null || req.envelope() == null) {
             return refused(400, "give envelope and contentSecurity 1, 2 or 3");
@@ -527,7 +553,7 @@ public class EndpointService {
     /** Who may have signed for this end-point: the tenant's valid certificates by x5t#S256, and its MAC keys by kid. */
     private JoseEnvelopes.VerificationKeys signerKeys(String tenantId, String subjectId) {
         JoseEnvelopes.VerificationKeys certs = SignatureVerification.certificateKeys(
-                x5t -> QuarkusTransaction.requiringNew().call(() -> validCertificateByThumbprint(tenantId, x5t)));
+                x5t -> EsDataService.reading(() -> validCertificateByThumbprint(tenantId, x5t)));
         return h -> {
             if (h.getX509CertSHA256Thumbprint() != null) {
                 return certs.find(h);
@@ -536,8 +562,7 @@ public class EndpointService {
                 return Optional.empty();
             }
             try {
-                return QuarkusTransaction.requiringNew()
-                        .call(() -> KeyOpener.of(keys, tenantId, subjectId, KeyUsage.MAC)
+                return EsDataService.reading(() -> KeyOpener.of(keys, tenantId, subjectId, KeyUsage.MAC)
                                 .find(h.getKeyID()))
                         .map(k -> new JoseEnvelopes.VerificationKey.Symmetric(h.getKeyID(), k));
             } catch (io.quarkus.narayana.jta.QuarkusTransactionException x) {
@@ -578,8 +603,8 @@ public class EndpointService {
     }
 
     private Optional<X509Certificate> validCertificateOf(String tenantId, String subjectId) {
-        return QuarkusTransaction.requiringNew()
-                .call(() -> issued.newestValidClient(tenantId, subjectId).map(c -> Certificates.parse(c.der())));
+        return EsDataService.reading(
+                () -> issued.newestValidClient(tenantId, subjectId).map(c -> Certificates.parse(c.der())));
     }
 
     /** The tenant's valid end-entity certificate that {@code x5t#S256} names. */

@@ -51,23 +51,11 @@ public class EsDataRoutes {
                     answer(esdata.unprotect(t, caller, json.body(request, EsDataService.UnprotectRequest.class)));
                 case "/esdata/protect/batch" -> {
                     ProtectBatch b = json.body(request, ProtectBatch.class);
-                    yield batch(
-                            b.items() == null
-                                    ? null
-                                    : b.items().stream()
-                                            .map(i -> esdata.protect(t, caller, i))
-                                            .toList(),
-                            b.items());
+                    yield oversized(b.items()) ? batchRefused() : batch(esdata.protectAll(t, caller, b.items()));
                 }
                 case "/esdata/unprotect/batch" -> {
                     UnprotectBatch b = json.body(request, UnprotectBatch.class);
-                    yield batch(
-                            b.items() == null
-                                    ? null
-                                    : b.items().stream()
-                                            .map(i -> esdata.unprotect(t, caller, i))
-                                            .toList(),
-                            b.items());
+                    yield oversized(b.items()) ? batchRefused() : batch(esdata.unprotectAll(t, caller, b.items()));
                 }
                 default -> json.error(404, "no such ESData resource");
             };
@@ -80,10 +68,16 @@ public class EsDataRoutes {
         return json.ok(o.status(), o.body());
     }
 
-    private DeviceHttp.Response batch(List<EsDataService.Outcome> outcomes, List<?> items) {
-        if (items == null || items.isEmpty() || items.size() > esdata.maxBatch()) {
-            return json.error(400, "items: 1 to " + esdata.maxBatch());
-        }
+    /** The size is checked before any item runs: an oversized batch is refused whole, no key is opened for it. */
+    private boolean oversized(List<?> items) {
+        return items == null || items.isEmpty() || items.size() > esdata.maxBatch();
+    }
+
+    private DeviceHttp.Response batchRefused() {
+        return json.error(400, "items: 1 to " + esdata.maxBatch());
+    }
+
+    private DeviceHttp.Response batch(List<EsDataService.Outcome> outcomes) {
         List<Map<String, Object>> results = new ArrayList<>();
         for (EsDataService.Outcome o : outcomes) {
             Map<String, Object> r = new LinkedHashMap<>();

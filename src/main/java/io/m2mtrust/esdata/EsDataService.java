@@ -71,62 +71,95 @@ public class EsDataService {
     }
 
     public Outcome protect(String tenantId, String caller, ProtectRequest req) {
-        return QuarkusTransaction.requiringNew().call(() -> protectTx(tenantId, caller, req, false));
+        return reading(() -> protectTx(tenantId, caller, req, false));
+    }
+
+    /**
+     * A batch call: every item as {@link #protect} answers it, all in one (read-only) transaction, so the per-call
+     * costs — connection, begin, commit — are paid once per batch and not once per envelope. Callers check the batch
+     * size first ({@link #maxBatch}).
+     */
+    public List<Outcome> protectAll(String tenantId, String caller, List<ProtectRequest> items) {
+        return QuarkusTransaction.requiringNew()
+                .call(() -> items.stream()
+                        .map(i -> protectTx(tenantId, caller, i, false))
+                        .toList());
+    }
+
+    /** The batch form of {@link #unprotect}, in one transaction as {@link #protectAll}. */
+    public List<Outcome> unprotectAll(String tenantId, String caller, List<UnprotectRequest> items) {
+        return QuarkusTransaction.requiringNew()
+                .call(() -> items.stream()
+                        .map(i -> unprotectTx(tenantId, caller, i))
+                        .toList());
+    }
+
+    /**
+     * Runs read-only ESData work (key resolution, certificate lookups) in the caller's transaction when there is one
+     * — a batch shares one — or in its own. An exception in one item does not mark the shared transaction
+     * rollback-only (nothing is written, and the other items of the batch still need it).
+     */
+    static <T> T reading(java.util.concurrent.Callable<T> work) {
+        return QuarkusTransaction.joiningExisting()
+                .exceptionHandler(x -> io.quarkus.narayana.jta.TransactionExceptionResult.COMMIT)
+                .call(work);
     }
 
     /** The dry-run (what the crypto-policy simulator builds on): every check of {@link #protect}, no key opened, nothing produced. */
     public Outcome dryRun(String tenantId, String caller, ProtectRequest req) {
-        return QuarkusTransaction.requiringNew().call(() -> protectTx(tenantId, caller, req, true));
+        return reading(() -> protectTx(tenantId, caller, req, true));
     }
 
     public Outcome unprotect(String tenantId, String caller, UnprotectRequest req) {
-        return QuarkusTransaction.requiringNew().call(() -> {
-            JoseEnvelopes.Policy policy = policy(tenantId);
-            JoseEnvelopes.Serialization s = serialization(req.contentSecurity());
-            if (s == null || req.envelope() == null) {
-                return refused(400, "give envelope and contentSecurity 1, 2 or 3");
+        return reading(() -> unprotectTx(tenantId, caller, req));
+    }
+
+    private Outcome unprotectTx(String tenantId, String caller, UnprotectRequest req) {
+        JoseEnvelopes.Policy policy = policy(tenantId);
+        JoseEnvelopes.Serialization s = serialization(req.contentSecurity());
+        if (s == null || req.envelope() == null) {
+            return refused(400, "give envelope and contentSecurity 1, 2 or 3");
+        }
+        boolean mac = "mac".equals(req.expect());
+        if (req.expect() != null && !mac && !"encryption".equals(req.expect())) {
+            return refused(400, "expect is encryption or mac");
+        }
+        if (!mac && req.expect() == null) {
+            mac = looksLikeJws(req.envelope(), s);
+        }
+        List<String> used = new ArrayList<>();
+        KeyUsage usage = mac ? KeyUsage.MAC : KeyUsage.ENCRYPT;
+        JoseEnvelopes.KeyLookup opener = KeyOpener.of(keys, tenantId, caller, usage);
+        JoseEnvelopes.KeyLookup lookup = kid -> {
+            var k = opener.find(kid);
+            k.ifPresent(x -> used.add(kid));
+            return k;
+        };
+        try {
+            byte[] plain;
+            List<String> keyIds;
+            if (mac) {
+                JoseEnvelopes.Verified v = SignatureVerification.verifyAll(
+                        req.envelope(),
+                        s,
+                        SignatureVerification.symmetricKeys(lookup),
+                        policy,
+                        JoseEnvelopes.Accept.MAC);
+                plain = v.payload();
+                keyIds = v.keyIds();
+            } else {
+                plain = SymmetricEnvelopes.decrypt(req.envelope(), s, lookup, policy);
+                keyIds = List.copyOf(used);
             }
-            boolean mac = "mac".equals(req.expect());
-            if (req.expect() != null && !mac && !"encryption".equals(req.expect())) {
-                return refused(400, "expect is encryption or mac");
-            }
-            if (!mac && req.expect() == null) {
-                mac = looksLikeJws(req.envelope(), s);
-            }
-            List<String> used = new ArrayList<>();
-            KeyUsage usage = mac ? KeyUsage.MAC : KeyUsage.ENCRYPT;
-            JoseEnvelopes.KeyLookup opener = KeyOpener.of(keys, tenantId, caller, usage);
-            JoseEnvelopes.KeyLookup lookup = kid -> {
-                var k = opener.find(kid);
-                k.ifPresent(x -> used.add(kid));
-                return k;
-            };
-            try {
-                byte[] plain;
-                List<String> keyIds;
-                if (mac) {
-                    JoseEnvelopes.Verified v = SignatureVerification.verifyAll(
-                            req.envelope(),
-                            s,
-                            SignatureVerification.symmetricKeys(lookup),
-                            policy,
-                            JoseEnvelopes.Accept.MAC);
-                    plain = v.payload();
-                    keyIds = v.keyIds();
-                } else {
-                    plain = SymmetricEnvelopes.decrypt(req.envelope(), s, lookup, policy);
-                    keyIds = List.copyOf(used);
-                }
-                Map<String, Object> out = new LinkedHashMap<>();
-                out.put("payload", Base64.getEncoder().encodeToString(plain));
-                out.put("class", mac ? "signature" : "encryption");
-                out.put("keyId", keyIds.isEmpty() ? null : keyIds.get(0));
-                out.put("keyIds", keyIds);
-                return new Outcome(200, out);
-            } catch (JoseEnvelopes.Refused r) {
-                return refused(statusOf(r), r.getMessage());
-            }
-        });
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("payload", Base64.getEncoder().encodeToString(plain));
+            out.put("class", mac ? "signature" : "encryption");
+            out.put("keyId", keyIds.isEmpty() ? null : keyIds.get(0));
+            out.put("keyIds", keyIds);
+            return new Outcome(200, out);
+        } catch (JoseEnvelopes.Refused r) {
+            return refused(statusOf(r), r.getMessage());
+        }
     }
 
     /**

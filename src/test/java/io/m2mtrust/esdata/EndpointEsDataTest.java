@@ -332,6 +332,90 @@ class EndpointEsDataTest {
                 400);
     }
 
+    static JsonPath batch(String endpoint, String op, List<Map<String, Object>> items, int status) {
+        return as(Tokens.tenantAdmin(T))
+                .body(Map.of("items", items))
+                .post("/api/v1/tenants/" + T + "/endpoints/" + endpoint + "/esdata/" + op + "/batch")
+                .then()
+                .statusCode(status)
+                .extract()
+                .jsonPath();
+    }
+
+    @Test
+    void batch_calls_answer_item_by_item_in_one_shared_transaction() throws Exception {
+        String b64 = Base64.getEncoder().encodeToString("batched".getBytes(StandardCharsets.UTF_8));
+        Map<String, Object> good = Map.of(
+                "payload",
+                b64,
+                "sign",
+                true,
+                "encryptFor",
+                List.of(kid),
+                "alg",
+                "dir",
+                "enc",
+                "A256GCM",
+                "contentSecurity",
+                1);
+        Map<String, Object> unknownKey = Map.of(
+                "payload",
+                b64,
+                "encryptFor",
+                List.of("nosuch@maf.ep-co.example"),
+                "alg",
+                "dir",
+                "enc",
+                "A256GCM",
+                "contentSecurity",
+                1);
+        Map<String, Object> wrongUsage = Map.of("payload", b64, "macWith", List.of(kid), "contentSecurity", 1);
+        JsonPath p = batch("sensor", "protect", List.of(good, unknownKey, wrongUsage, good), 200);
+        assertThat(p.getList("results.status")).containsExactly(200, 404, 403, 200);
+        String first = p.getString("results[0].envelope");
+        String last = p.getString("results[3].envelope");
+        assertThat(first).isNotEqualTo(last); // a fresh content key and IV per item
+
+        // an HS256 JWS naming an encryption key: its lookup refuses (403) inside the shared transaction, and the
+        // items after it still run in that transaction
+        org.jose4j.jws.JsonWebSignature wrongKeyJws = new org.jose4j.jws.JsonWebSignature();
+        wrongKeyJws.setPayload("x");
+        wrongKeyJws.setAlgorithmHeaderValue("HS256");
+        wrongKeyJws.setKeyIdHeaderValue(kid);
+        wrongKeyJws.setKey(new org.jose4j.keys.HmacKey(Arrays.copyOf(keyValue, 32)));
+        String[] parts = first.split("\\.");
+        char c = parts[3].charAt(3);
+        parts[3] = parts[3].substring(0, 3) + (c == 'A' ? 'B' : 'A') + parts[3].substring(4);
+        JsonPath u = batch(
+                "app",
+                "unprotect",
+                List.of(
+                        Map.of("envelope", first, "contentSecurity", 1),
+                        Map.of("envelope", wrongKeyJws.getCompactSerialization(), "contentSecurity", 1),
+                        Map.of("envelope", String.join(".", parts), "contentSecurity", 1),
+                        Map.of("envelope", last, "contentSecurity", 1)),
+                200);
+        assertThat(u.getList("results.status")).containsExactly(200, 403, 422, 200);
+        assertThat(u.getList("results.class")).containsExactly("nested", null, null, "nested");
+        assertThat(Base64.getDecoder().decode(u.getString("results[3].payload")))
+                .isEqualTo("batched".getBytes(StandardCharsets.UTF_8));
+
+        // the size is checked before any item runs; the door as for single calls
+        batch("sensor", "protect", java.util.Collections.nCopies(51, good), 400);
+        batch("sensor", "protect", List.of(), 400);
+        as(Tokens.tenantAdmin("other-co"))
+                .body(Map.of("items", List.of(good)))
+                .post("/api/v1/tenants/" + T + "/endpoints/sensor/esdata/protect/batch")
+                .then()
+                .statusCode(404);
+        as(Tokens.auditor(T))
+                .body(Map.of("items", List.of(good)))
+                .post("/api/v1/tenants/" + T + "/endpoints/sensor/esdata/protect/batch")
+                .then()
+                .statusCode(403);
+        batch("nosuch", "unprotect", List.of(Map.of("envelope", first, "contentSecurity", 1)), 404);
+    }
+
     @Test
     void end_point_life_cycle_and_access() {
         as(Tokens.tenantAdmin(T))

@@ -263,5 +263,23 @@ class EsDataMafTest {
                         + protect(List.of(shortLived), null, "dir", "A256GCM", 1, reading) + "]}");
         assertThat(batch.status()).as(batch.output()).isEqualTo(200);
         assertThat(batch.json().getList("results.status")).containsExactly(200, 404);
+        // unprotected in one call too, the second item refused on its own
+        OpenSsl.Answer opened = fleet.maf(
+                source,
+                "POST",
+                "/esdata/unprotect/batch",
+                "{\"items\":[{\"envelope\":\"" + batch.json().getString("results[0].envelope")
+                        + "\",\"contentSecurity\":1},{\"envelope\":\"a.b.c.d.e\",\"contentSecurity\":1}]}");
+        assertThat(opened.status()).as(opened.output()).isEqualTo(200);
+        assertThat(opened.json().getList("results.status").get(0)).isEqualTo(200);
+        assertThat(opened.json().getList("results.status").get(1)).isNotEqualTo(200);
+        // an oversized batch is refused whole before any item runs
+        String item = protect(List.of(kid), null, "dir", "A256GCM", 1, reading);
+        OpenSsl.Answer tooMany = fleet.maf(
+                source,
+                "POST",
+                "/esdata/protect/batch",
+                "{\"items\":[" + String.join(",", java.util.Collections.nCopies(51, item)) + "]}");
+        assertThat(tooMany.status()).as(tooMany.output()).isEqualTo(400);
     }
 }
