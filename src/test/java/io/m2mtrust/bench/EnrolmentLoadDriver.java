@@ -159,6 +159,7 @@ public final class EnrolmentLoadDriver {
                         ProxyLoad.run(base, TENANT, tokens, Integer.getInteger("bench.proxy.seconds", 10));
                 ProxyLoad.write(rows, rawCeiling(), Integer.getInteger("bench.proxy.seconds", 10));
                 NginxSideBySide.write(ProxyLoad.sideBySide, Integer.getInteger("bench.proxy.seconds", 10));
+                NginxSideBySide.writeOverload(Integer.getInteger("bench.proxy.seconds", 10));
                 return;
             }
             if ("device".equals(System.getProperty("bench.only"))) {
@@ -264,6 +265,7 @@ public final class EnrolmentLoadDriver {
                 EsDataRestLoad.write(esdataRows, ceiling, shortRows);
                 ProxyLoad.write(proxyRows, ceiling, Integer.getInteger("bench.proxy.seconds", 10));
                 NginxSideBySide.write(ProxyLoad.sideBySide, Integer.getInteger("bench.proxy.seconds", 10));
+                NginxSideBySide.writeOverload(Integer.getInteger("bench.proxy.seconds", 10));
                 EscertkeLoad.write(escertkeRows, ceiling, Integer.getInteger("bench.proxy.seconds", 10));
                 OnboardingLoad.write(onboardingRows, keyTriples, Integer.getInteger("bench.proxy.seconds", 10));
             }

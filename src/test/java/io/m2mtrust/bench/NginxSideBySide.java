@@ -22,6 +22,9 @@ final class NginxSideBySide {
 
     record WrkRun(String target, int connections, double perSecond, double p50ms, double p99ms, long errors) {}
 
+    /** The overload rows of the last {@link #run}: peak, 2× and 8× the peak concurrency against the proxy. */
+    static final List<WrkRun> overload = new ArrayList<>();
+
     private NginxSideBySide() {}
 
     static List<WrkRun> run(String cseUrl, String proxyUrl, int seconds) throws Exception {
@@ -75,6 +78,12 @@ final class NginxSideBySide {
                 runs.add(wrk("straight to the CSE", cseUrl.replaceAll("/+$", "") + path, c, seconds));
                 runs.add(wrk("nginx (Debian) in front of the CSE", viaNginx, c, seconds));
                 runs.add(wrk("m2m-trust proxy, plain pass-through", proxyUrl + "/Cplain", c, seconds));
+            }
+            // overload: the peak concurrency of the rows above, twice it, and eight times it (above the proxy
+            // lane's admission limit, m2m.admission.proxy-max-in-flight = 256): refusals are 503 + Retry-After
+            overload.clear();
+            for (int c : new int[] {ProxyLoad.MANY, 2 * ProxyLoad.MANY, 8 * ProxyLoad.MANY}) {
+                overload.add(wrk("m2m-trust proxy, plain pass-through", proxyUrl + "/Cplain", c, seconds));
             }
             return runs;
         } finally {
@@ -188,6 +197,41 @@ final class NginxSideBySide {
             }
         }
         EnrolmentLoadDriver.replaceSection("proxy-nginx", "## Proxy pass-through vs nginx", t.toString());
+        System.out.println(t);
+    }
+
+    static void writeOverload(int seconds) throws IOException {
+        StringBuilder t = new StringBuilder();
+        t.append("Measured ")
+                .append(Instant.now().toString(), 0, 16)
+                .append(" UTC, same run as above: `wrk` against the proxy's plain pass-through for ")
+                .append(seconds)
+                .append(" s per row at the peak concurrency of the side-by-side (")
+                .append(ProxyLoad.MANY)
+                .append(" connections), twice it and eight times it. The proxy lane admits 256 requests in flight ")
+                .append("(`m2m.admission.proxy-max-in-flight`); one more is answered at once with 503, ")
+                .append("`Retry-After: 1` and `X-M2M-RSC: 5000`, counted under Non-2xx. `wrk` reports one latency ")
+                .append("distribution for all answers: where there are refusals, its p99 mixes them in.\n\n");
+        if (overload.isEmpty()) {
+            t.append("Not measured in this run: nginx or wrk was missing.\n");
+        } else {
+            WrkRun peak = overload.get(0);
+            t.append("| Offered | Connections | Requests/s | p50 ms | p99 ms | Non-2xx (503) | p99 ÷ p99 at peak |\n")
+                    .append("|---|---:|---:|---:|---:|---:|---:|\n");
+            for (WrkRun r : overload) {
+                t.append(String.format(
+                        Locale.ROOT,
+                        "| %s | %d | %,.0f | %.2f | %.2f | %d | %.2f |%n",
+                        r == peak ? "peak" : (r.connections() / peak.connections()) + "× peak",
+                        r.connections(),
+                        r.perSecond(),
+                        r.p50ms(),
+                        r.p99ms(),
+                        r.errors(),
+                        r.p99ms() / peak.p99ms()));
+            }
+        }
+        EnrolmentLoadDriver.replaceSection("proxy-overload", "## Proxy under overload", t.toString());
         System.out.println(t);
     }
 
