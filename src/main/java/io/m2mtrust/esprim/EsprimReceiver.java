@@ -99,11 +99,13 @@ public class EsprimReceiver {
     static final String RESPONSE_TYPE = "application/vnd.onem2m-prsp+json";
 
     private final RandStore store;
+    private final ReplayLedger replays;
     private final KeySources keys;
 
-    EsprimReceiver(RandStore store, KeySources keys) {
+    EsprimReceiver(RandStore store, KeySources keys, ReplayLedger replays) {
         this.store = store;
         this.keys = keys;
+        this.replays = replays;
     }
 
     /** Live per-originator receiver rand objects one entity keeps at most: type-3 requests are unauthenticated. */
@@ -345,20 +347,19 @@ public class EsprimReceiver {
         }
     }
 
+    /**
+     * Records the object's replay fingerprints (durably, before the request is answered) in the group-writing
+     * {@link ReplayLedger}; a fingerprint seen before — stored, or claimed earlier in the same group — is a replay.
+     */
     private void remember(String tenantId, String entityId, List<String> fingerprints, Instant until)
             throws EsprimError {
-        try {
-            QuarkusTransaction.requiringNew().run(() -> {
-                for (String f : fingerprints) {
-                    store.rememberFingerprint(tenantId, entityId, f.length() > 400 ? f.substring(0, 400) : f, until);
-                }
-            });
-        } catch (RuntimeException e) {
-            if (Sql.isUniqueViolation(e)) {
-                throw new EsprimError(
-                        EsprimError.BAD_REQUEST, "replayed: this ESPrim object or inner request id was seen before");
-            }
-            throw e;
+        boolean fresh = replays.claim(fingerprints.stream()
+                .map(f -> new ReplayLedger.Fingerprint(
+                        tenantId, entityId, f.length() > 400 ? f.substring(0, 400) : f, until))
+                .toList());
+        if (!fresh) {
+            throw new EsprimError(
+                    EsprimError.BAD_REQUEST, "replayed: this ESPrim object or inner request id was seen before");
         }
     }
 

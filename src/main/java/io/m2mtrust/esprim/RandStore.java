@@ -90,15 +90,41 @@ class RandStore {
                 EsprimRand.Role.OWN_ORIGINATOR);
     }
 
-    /** Records a replay fingerprint; a unique violation (a fingerprint seen before) surfaces to the caller. */
-    void rememberFingerprint(String tenantId, String entityId, String fingerprint, Instant until) {
-        em.createNativeQuery("insert into esprim_seen (tenant_id, entity_id, fingerprint, expires_at) "
-                        + "values (?1, ?2, ?3, ?4)")
-                .setParameter(1, tenantId)
-                .setParameter(2, entityId)
-                .setParameter(3, fingerprint)
-                .setParameter(4, until)
-                .executeUpdate();
+    /**
+     * Records many replay fingerprints in one statement; the ones that were not there before come back (keyed
+     * without their expiry). A fingerprint already present is left as it is.
+     */
+    java.util.Set<ReplayLedger.Fingerprint> rememberNewFingerprints(java.util.List<ReplayLedger.Fingerprint> rows) {
+        StringBuilder sql =
+                new StringBuilder("insert into esprim_seen (tenant_id, entity_id, fingerprint, expires_at) values ");
+        for (int i = 0; i < rows.size(); i++) {
+            int p = 4 * i;
+            sql.append(i == 0 ? "" : ", ")
+                    .append("(?")
+                    .append(p + 1)
+                    .append(", ?")
+                    .append(p + 2)
+                    .append(", ?")
+                    .append(p + 3)
+                    .append(", ?")
+                    .append(p + 4)
+                    .append(")");
+        }
+        sql.append(" on conflict do nothing returning tenant_id, entity_id, fingerprint");
+        var q = em.createNativeQuery(sql.toString());
+        for (int i = 0; i < rows.size(); i++) {
+            ReplayLedger.Fingerprint f = rows.get(i);
+            q.setParameter(4 * i + 1, f.tenantId())
+                    .setParameter(4 * i + 2, f.entityId())
+                    .setParameter(4 * i + 3, f.value())
+                    .setParameter(4 * i + 4, f.until());
+        }
+        java.util.Set<ReplayLedger.Fingerprint> fresh = new java.util.HashSet<>();
+        for (Object row : q.getResultList()) {
+            Object[] r = (Object[]) row;
+            fresh.add(new ReplayLedger.Fingerprint((String) r[0], (String) r[1], (String) r[2], null));
+        }
+        return fresh;
     }
 
     /** Deletes rand objects and replay fingerprints that expired before {@code now}; how many rows went. */

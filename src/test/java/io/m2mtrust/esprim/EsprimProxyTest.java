@@ -276,6 +276,48 @@ class EsprimProxyTest {
     }
 
     @Test
+    void a_replay_arriving_with_the_original_is_refused_once_whichever_wins() throws Exception {
+        Session s = session(ORIGINATOR);
+        Map<String, Object> warm = request(2, "cse-in", ORIGINATOR, rqi(), null, null);
+        assertThat(rsc(notify(ORIGINATOR, Map.of("sit", 5, "epo", esprimObject(s, warm, true, "A256GCM")), "w-1")))
+                .isEqualTo("2000");
+        // the same object 8 times at once, then 8 objects (fresh IVs) carrying one inner request id at once: the
+        // fingerprints land in the same write groups of the replay ledger, and exactly one of each set is opened
+        String same = esprimObject(s, request(2, "cse-in", ORIGINATOR, rqi(), null, null), false, "A256GCM");
+        Map<String, Object> oneRequest = request(2, "cse-in", ORIGINATOR, rqi(), null, null);
+        List<String> sameRequest = new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            sameRequest.add(esprimObject(s, oneRequest, false, "A256GCM"));
+        }
+        for (List<String> objects : List.of(java.util.Collections.nCopies(8, same), sameRequest)) {
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+            try {
+                java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+                List<java.util.concurrent.Future<String>> answers = new java.util.ArrayList<>();
+                for (int i = 0; i < objects.size(); i++) {
+                    String epo = objects.get(i);
+                    String outer = "race-" + i + "-" + System.nanoTime();
+                    answers.add(pool.submit(() -> {
+                        go.await();
+                        return rsc(notify(ORIGINATOR, Map.of("sit", 5, "epo", epo), outer));
+                    }));
+                }
+                go.countDown();
+                List<String> codes = new java.util.ArrayList<>();
+                for (var a : answers) {
+                    codes.add(a.get(60, java.util.concurrent.TimeUnit.SECONDS));
+                }
+                assertThat(codes).as(codes.toString()).containsOnly("2000", "4000");
+                assertThat(codes.stream().filter("2000"::equals).count())
+                        .as(codes.toString())
+                        .isEqualTo(1);
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void every_receiver_check_answers_with_its_status_code() throws Exception {
         Session s = session(ORIGINATOR);
         Map<String, Object> ok = request(2, "cse-in", ORIGINATOR, rqi(), null, null);
