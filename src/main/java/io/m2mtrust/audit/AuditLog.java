@@ -25,8 +25,8 @@ import java.util.function.Supplier;
  * Appends to and verifies the per-tenant audit hash chains.
  *
  * <p>An append joins the caller's transaction (the event commits with the state change it records, or
- * neither does), takes a per-chain advisory lock so links are strictly sequential across replicas, and
- * signs the new head with the chain owner's HSM signing key.
+ * neither does), holds the chain's head row locked until the commit so links are strictly sequential across
+ * replicas, and has the new head signed with the chain owner's HSM signing key (ADR 0019).
  */
 @ApplicationScoped
 public class AuditLog {
@@ -69,8 +69,7 @@ public class AuditLog {
         if (!crypto.token().isUp()) {
             throw new HsmUnavailableException("the HSM is not available: the audit head cannot be signed");
         }
-        AuditEvent e = event(chain, store.nextLink(chain), actor, action, target, outcome, detail);
-        store.insertLink(e);
+        AuditEvent e = store.append(chain, previous -> event(chain, previous, actor, action, target, outcome, detail));
         signAfterCommit(e);
         return e;
     }
@@ -106,9 +105,8 @@ public class AuditLog {
         if (!crypto.token().isUp()) {
             throw new HsmUnavailableException("the HSM is not available: the audit head cannot be signed");
         }
-        AuditStore.Link previous = store.nextLink(chain);
-        AuditEvent e = event(chain, previous, actor, action, target, Outcome.SUCCESS, detail);
-        store.insertLink(e);
+        AuditEvent e =
+                store.append(chain, previous -> event(chain, previous, actor, action, target, Outcome.SUCCESS, detail));
         heads.signNow(e.chain, e.seq, e.hash);
     }
 

@@ -3,11 +3,20 @@ package io.m2mtrust.audit;
 import io.quarkus.panache.common.Page;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
+import org.hibernate.Session;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /** The one place that queries or writes the {@code audit_event} and {@code audit_head_signature} tables. */
 @ApplicationScoped
@@ -19,41 +28,103 @@ class AuditStore {
         this.em = em;
     }
 
-    /** A chain position: a sequence number and a hash (for {@link #nextLink}, the previous link's hash). */
+    /** Where a link goes: its sequence number and the previous link's hash. */
     record Link(long seq, byte[] hash) {}
 
     /**
-     * Takes the chain's head row lock for the rest of the transaction (appends are strictly sequential across
-     * replicas) and returns the next sequence number with the previous hash, in one statement: a first append makes
-     * the row, later ones raise its {@code seq} and read its hash (the previous link's) under the lock.
+     * The head this replica last wrote per chain (sequence number and hash of that link). It is only a guess: an
+     * append that builds on it moves the head row on the condition that the row still says exactly that, so a guess
+     * that another replica, a rolled-back transaction or a hand-edited row made stale costs one more statement and is
+     * never trusted.
      */
-    Link nextLink(String chain) {
-        Object[] row = (Object[]) em.createNativeQuery(
-                        "insert into audit_chain_head (chain, seq, hash) values (?1, 1, ?2) on conflict (chain) do"
-                                + " update set seq = audit_chain_head.seq + 1 returning seq, hash")
-                .setParameter(1, chain)
-                .setParameter(2, AuditChainHash.GENESIS)
-                .getSingleResult();
-        return new Link(((Number) row[0]).longValue(), (byte[]) row[1]);
+    private final ConcurrentHashMap<String, Link> lastWritten = new ConcurrentHashMap<>();
+
+    /**
+     * Appends the link {@code build} makes from the previous link (next sequence number, previous hash) and moves the
+     * chain's head to it; the head row stays locked until the transaction ends, so links are strictly sequential
+     * across replicas. Usually one round trip: the head row is moved on the condition that it is still at the link
+     * this replica wrote last, and the event inserted, in one statement. When that condition fails (or this replica
+     * has not written the chain yet) the head row is locked and read first, then the link inserted.
+     */
+    AuditEvent append(String chain, Function<Link, AuditEvent> build) {
+        Session session = em.unwrap(Session.class);
+        session.flush(); // the caller's pending changes reach the database before its audit link, as they did before
+        Link guess = lastWritten.get(chain);
+        if (guess != null) {
+            AuditEvent e = build.apply(new Link(guess.seq() + 1, guess.hash()));
+            if (session.doReturningWork(c -> insertIfHeadAt(c, e)) == 1) {
+                remember(e);
+                return e;
+            }
+        }
+        AuditEvent e = build.apply(session.doReturningWork(c -> nextLink(c, chain)));
+        session.doWork(c -> insertLink(c, e));
+        remember(e);
+        return e;
+    }
+
+    private void remember(AuditEvent e) {
+        lastWritten.merge(e.chain, new Link(e.seq, e.hash), (old, now) -> now.seq() >= old.seq() ? now : old);
+    }
+
+    /** Moves the head from {@code e.seq - 1}/{@code e.prevHash} to {@code e} and inserts it, or does nothing (0). */
+    private static int insertIfHeadAt(Connection c, AuditEvent e) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("with moved as (update audit_chain_head set seq = ?, hash = ?"
+                + " where chain = ? and seq = ? and hash = ? returning 1)"
+                + " insert into audit_event (chain, seq, occurred_at, actor, action, target, outcome, detail, request_id,"
+                + " prev_hash, hash) select ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? from moved")) {
+            s.setLong(1, e.seq);
+            s.setBytes(2, e.hash);
+            s.setString(3, e.chain);
+            s.setLong(4, e.seq - 1);
+            s.setBytes(5, e.prevHash);
+            bindEvent(s, 6, e);
+            return s.executeUpdate();
+        }
+    }
+
+    /**
+     * Takes the chain's head row lock for the rest of the transaction and returns the next sequence number with the
+     * previous hash, in one statement: a first append makes the row, later ones raise its {@code seq} and read its
+     * hash (the previous link's) under the lock.
+     */
+    private static Link nextLink(Connection c, String chain) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("insert into audit_chain_head (chain, seq, hash) values (?, 1, ?)"
+                + " on conflict (chain) do update set seq = audit_chain_head.seq + 1 returning seq, hash")) {
+            s.setString(1, chain);
+            s.setBytes(2, AuditChainHash.GENESIS);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                return new Link(r.getLong(1), r.getBytes(2));
+            }
+        }
     }
 
     /** Inserts a link and moves the chain's head to it, in one statement (the head row is already locked). */
-    void insertLink(AuditEvent e) {
-        em.createNativeQuery("with moved as (update audit_chain_head set hash = ?11 where chain = ?1 and seq = ?2)"
-                        + " insert into audit_event (chain, seq, occurred_at, actor, action, target, outcome, detail,"
-                        + " request_id, prev_hash, hash) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
-                .setParameter(1, e.chain)
-                .setParameter(2, e.seq)
-                .setParameter(3, e.occurredAt)
-                .setParameter(4, e.actor)
-                .setParameter(5, e.action)
-                .setParameter(6, e.target)
-                .setParameter(7, e.outcome)
-                .setParameter(8, e.detail)
-                .setParameter(9, e.requestId)
-                .setParameter(10, e.prevHash)
-                .setParameter(11, e.hash)
-                .executeUpdate();
+    private static void insertLink(Connection c, AuditEvent e) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("with moved as (update audit_chain_head set hash = ? where chain"
+                + " = ? and seq = ?) insert into audit_event (chain, seq, occurred_at, actor, action, target, outcome,"
+                + " detail, request_id, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            s.setBytes(1, e.hash);
+            s.setString(2, e.chain);
+            s.setLong(3, e.seq);
+            bindEvent(s, 4, e);
+            s.executeUpdate();
+        }
+    }
+
+    private static void bindEvent(PreparedStatement s, int from, AuditEvent e) throws SQLException {
+        s.setString(from, e.chain);
+        s.setLong(from + 1, e.seq);
+        s.setObject(from + 2, OffsetDateTime.ofInstant(e.occurredAt, ZoneOffset.UTC));
+        s.setString(from + 3, e.actor);
+        s.setString(from + 4, e.action);
+        s.setString(from + 5, e.target);
+        s.setString(from + 6, e.outcome);
+        s.setString(from + 7, e.detail);
+        s.setString(from + 8, e.requestId);
+        s.setBytes(from + 9, e.prevHash);
+        s.setBytes(from + 10, e.hash);
     }
 
     /** The sequence number the chain's head row records (0 for a chain never appended to). */

@@ -68,10 +68,6 @@ public class EnrolmentService {
         try (SecretBytes ke = SecretBytes.copyOf(Arrays.copyOfRange(all, 16, 48))) {
             String keId = HexFormat.of().formatHex(all, 0, 16) + "@" + fqdns.mef(tenantId);
             return QuarkusTransaction.requiringNew().call(() -> {
-                int replaced = enrolments.lockAndReplaceActive(tenantId, enroleeId);
-                if (replaced < 0) {
-                    throw new ConcurrentEnrolmentException(enroleeId);
-                }
                 Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
                 Enrolment e = new Enrolment();
                 e.tenantId = tenantId;
@@ -82,8 +78,10 @@ public class EnrolmentService {
                 e.status = Enrolment.Status.ACTIVE;
                 e.createdAt = now;
                 e.expiresAt = now.plusSeconds(policies.current(tenantId).defaultKeyLifetimeSeconds);
-                em.persist(e);
-                em.flush();
+                int replaced = enrolments.replaceActiveWith(e);
+                if (replaced < 0) {
+                    throw new ConcurrentEnrolmentException(enroleeId);
+                }
                 audit.append(
                         tenantId,
                         "enrolee " + enroleeId,

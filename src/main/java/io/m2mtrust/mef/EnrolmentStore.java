@@ -3,8 +3,13 @@ package io.m2mtrust.mef;
 import io.quarkus.hibernate.orm.panache.PanacheQuery;
 import io.quarkus.panache.common.Page;
 import jakarta.enterprise.context.ApplicationScoped;
+import org.hibernate.Session;
 
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 
@@ -61,21 +66,39 @@ public class EnrolmentStore {
     }
 
     /**
-     * In one round trip: takes the enrolee's enrolment lock if no other transaction holds it (never waits) and, when
-     * it did, marks the enrolee's active enrolment REPLACED. Returns how many rows it replaced, or -1 when another
-     * enrolment of the same enrolee holds the lock (nothing changed).
+     * In one round trip (the enrolment hot path, issue 18): takes the enrolee's enrolment lock if no other transaction
+     * holds it (never waits) and, when it did, marks the enrolee's active enrolment REPLACED and inserts {@code e} as
+     * its new active one. Returns how many rows it replaced, or -1 when another enrolment of the same enrolee holds the
+     * lock (nothing changed). The insert reads the replacement's count, so it runs after the update: the partial
+     * unique index {@code enrolment_one_active} sees one active enrolment per enrolee at every point.
      */
-    int lockAndReplaceActive(String tenantId, String enroleeId) {
-        Object[] r = (Object[]) Enrolment.getEntityManager()
-                .createNativeQuery("with l as (select pg_try_advisory_xact_lock(hashtextextended(?1, 0)) as ok),"
-                        + " u as (update enrolment set status = 'REPLACED' where tenant_id = ?2 and enrolee_id = ?3"
-                        + " and status = 'ACTIVE' and (select ok from l) returning 1)"
-                        + " select (select ok from l), (select count(*) from u)")
-                .setParameter(1, "enrolment|" + tenantId + "|" + enroleeId)
-                .setParameter(2, tenantId)
-                .setParameter(3, enroleeId)
-                .getSingleResult();
-        return Boolean.TRUE.equals(r[0]) ? ((Number) r[1]).intValue() : -1;
+    int replaceActiveWith(Enrolment e) {
+        return Enrolment.getEntityManager().unwrap(Session.class).doReturningWork(c -> {
+            try (PreparedStatement s =
+                    c.prepareStatement("with l as (select pg_try_advisory_xact_lock(hashtextextended(?, 0)) as ok),"
+                            + " u as (update enrolment set status = 'REPLACED' where tenant_id = ? and enrolee_id = ?"
+                            + " and status = 'ACTIVE' and (select ok from l) returning 1),"
+                            + " r as (select count(*) as n from u),"
+                            + " i as (insert into enrolment (tenant_id, ke_id, enrolee_id, credential, sealed_ke, status,"
+                            + " created_at, expires_at) select ?, ?, ?, ?, ?, 'ACTIVE', ?, ? from r where (select ok from l)"
+                            + " returning 1)"
+                            + " select (select ok from l), (select n from r), (select count(*) from i)")) {
+                s.setString(1, "enrolment|" + e.tenantId + "|" + e.enroleeId);
+                s.setString(2, e.tenantId);
+                s.setString(3, e.enroleeId);
+                s.setString(4, e.tenantId);
+                s.setString(5, e.keId);
+                s.setString(6, e.enroleeId);
+                s.setString(7, e.credential.name());
+                s.setBytes(8, e.sealedKe);
+                s.setObject(9, OffsetDateTime.ofInstant(e.createdAt, ZoneOffset.UTC));
+                s.setObject(10, OffsetDateTime.ofInstant(e.expiresAt, ZoneOffset.UTC));
+                try (ResultSet r = s.executeQuery()) {
+                    r.next();
+                    return r.getBoolean(1) ? r.getInt(2) : -1;
+                }
+            }
+        });
     }
 
     private static List<EnrolmentSummary> summaries(PanacheQuery<Enrolment> query) {

@@ -14,7 +14,6 @@ import io.vertx.core.net.NetSocket;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Instance;
-import org.bouncycastle.tls.crypto.impl.bc.BcTlsCrypto;
 import org.jboss.logging.Logger;
 
 import java.security.SecureRandom;
@@ -135,7 +134,7 @@ public class DeviceTlsListener {
             return;
         }
         DeviceTlsServer tlsServer = new DeviceTlsServer(
-                new BcTlsCrypto(random), fqdns, this::activeTenantSuites, pskResolvers::get, certificates, hsm);
+                TlsCryptos.create(random), fqdns, this::activeTenantSuites, pskResolvers::get, certificates, hsm);
         DeviceConnection c = new DeviceConnection(
                 socket, tlsServer, workers, config, handlers::get, open::decrementAndGet, pauses::increment);
         try {

@@ -2,12 +2,16 @@ package io.m2mtrust.audit;
 
 import static io.m2mtrust.testsupport.Api.as;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.PostgresResource;
 import io.m2mtrust.testsupport.Tokens;
+import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
+import jakarta.inject.Inject;
+import jakarta.persistence.EntityManager;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
@@ -111,6 +115,59 @@ class AuditChainTest {
         assertThat(v.jsonPath().getInt("signedHeadSeq")).isEqualTo(v.jsonPath().getInt("eventsVerified"));
         assertThat(v.jsonPath().getInt("eventsAfterSignedHead")).isZero();
         assertThat(v.jsonPath().getBoolean("headSignatureValid")).isTrue();
+    }
+
+    @Inject
+    AuditLog audit;
+
+    @Inject
+    EntityManager em;
+
+    @Test
+    void an_append_built_on_a_stale_head_falls_back_to_the_locked_head_and_the_chain_stays_intact() {
+        String t = Api.createTenant("audit-stale");
+        // a rolled-back append leaves this replica's guess of the head ahead of the row: the next append must not use
+        // it
+        assertThatThrownBy(() -> QuarkusTransaction.requiringNew().run(() -> {
+                    audit.append(t, "test", "test.rolled-back", "x", AuditLog.Outcome.SUCCESS, null);
+                    throw new IllegalStateException("roll back");
+                }))
+                .hasMessageContaining("roll back");
+        QuarkusTransaction.requiringNew()
+                .run(() -> audit.append(t, "test", "test.after-rollback", "x", AuditLog.Outcome.SUCCESS, null));
+        // another replica (its own store, its own guess) appends in between: this replica's guess is stale again
+        AuditStore otherReplica = new AuditStore(em);
+        QuarkusTransaction.requiringNew()
+                .run(() -> otherReplica.append(t, link -> {
+                    AuditEvent e = new AuditEvent();
+                    e.chain = t;
+                    e.seq = link.seq();
+                    e.prevHash = link.hash();
+                    e.occurredAt = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+                    e.actor = "replica-2";
+                    e.action = "test.other-replica";
+                    e.target = "x";
+                    e.outcome = "SUCCESS";
+                    e.hash = AuditChainHash.of(e);
+                    return e;
+                }));
+        QuarkusTransaction.requiringNew()
+                .run(() -> audit.append(t, "test", "test.after-other-replica", "x", AuditLog.Outcome.SUCCESS, null));
+        QuarkusTransaction.requiringNew()
+                .run(() -> audit.append(t, "test", "test.on-its-own-head", "x", AuditLog.Outcome.SUCCESS, null));
+        Response v = as(Tokens.auditor(t)).get("/api/v1/tenants/" + t + "/audit/verify");
+        assertThat(v.jsonPath().getBoolean("intact")).isTrue();
+        assertThat(v.jsonPath().getInt("eventsVerified")).isEqualTo(8); // 4 from the tenant's creation + 4 here
+        List<String> actions = as(Tokens.auditor(t))
+                .get("/api/v1/tenants/" + t + "/audit?afterSeq=4")
+                .jsonPath()
+                .getList("action");
+        assertThat(actions)
+                .containsExactly(
+                        "test.after-rollback",
+                        "test.other-replica",
+                        "test.after-other-replica",
+                        "test.on-its-own-head");
     }
 
     @Test

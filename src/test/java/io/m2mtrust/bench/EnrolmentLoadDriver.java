@@ -7,6 +7,7 @@ import io.m2mtrust.hsm.KeyPurpose;
 import io.m2mtrust.hsm.Pkcs11Token;
 import io.m2mtrust.hsm.SelfSignedCertificates;
 import io.m2mtrust.testsupport.TestHsm;
+import io.m2mtrust.tls.TlsCryptos;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.bouncycastle.tls.BasicTlsPSKIdentity;
@@ -17,7 +18,6 @@ import org.bouncycastle.tls.ProtocolVersion;
 import org.bouncycastle.tls.ServerName;
 import org.bouncycastle.tls.TlsClientProtocol;
 import org.bouncycastle.tls.TlsExtensionsUtils;
-import org.bouncycastle.tls.crypto.impl.bc.BcTlsCrypto;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -52,7 +52,7 @@ import java.util.regex.Pattern;
 /**
  * Load driver for full PSK enrolments against the packaged service (never part of the test suite):
  * TLS 1.2 PSK handshake (Bouncy Castle client) + exporter + Kpm derivation in the HSM + sealed Ke + audit,
- * measured with an almost empty database and again with 1,000,000 devices in the group, beside the raw
+ * measured with an almost empty database and again grown to 100 tenants, 1,000,000 devices and 100,000 keys, beside the raw
  * HSM ceiling of the same three HSM operations measured in this run. Writes a section of BENCHMARKS.md.
  */
 public final class EnrolmentLoadDriver {
@@ -131,8 +131,6 @@ public final class EnrolmentLoadDriver {
                 devices.add(new Provisioned(
                         field(r.body(), "kpmId"), Base64.getDecoder().decode(field(r.body(), "kpm"))));
             }
-            String objectsBefore =
-                    field(send(admin, "GET", base + "/api/v1/hsm", null).body(), "objects");
             Supplier<String> tokens = () -> {
                 try {
                     return kc.passwordGrant("olivia", "olivia-demo-password");
@@ -193,18 +191,15 @@ public final class EnrolmentLoadDriver {
             for (int threads : new int[] {1, 2}) {
                 runs.add(load("empty database", threads, seconds, tls, sni, devices));
             }
-            System.out.println(">> inserting 1,000,000 devices into the group");
-            try (Connection c = pg.getDatabase("postgres", "m2mtrust").getConnection();
-                    Statement s = c.createStatement()) {
-                s.execute(
-                        "insert into enrolment_device (tenant_id, group_id, device_id, status, created_at, updated_at) "
-                                + "select '" + TENANT + "', '" + GROUP
-                                + "', 'fleet-' || lpad(g::text, 7, '0'), 'ALLOWED', now(), now() "
-                                + "from generate_series(1, 1000000) g");
-                s.execute("analyze");
-            }
+            // growth (issue 18): retrieval on the empty database, then 100 tenants, 1,000,000 devices and 100,000
+            // registered keys, then retrieval and enrolment again (retrieval first: the enrolment rows re-enrol the
+            // devices whose MAF registrations it uses)
+            MafLoad.Retrieval retrieval = MafLoad.prepare(tls, TENANT, devices);
+            List<Run> retrievals = new ArrayList<>(MafLoad.retrievalRows(tls, retrieval, "empty database", seconds));
+            String objectsBefore = grow(base, tokens, pg, retrieval.rels().get(0));
+            retrievals.addAll(MafLoad.retrievalRows(tls, retrieval, GROWN, seconds));
             for (int threads : new int[] {1, 2}) {
-                runs.add(load("1,000,000 devices", threads, seconds, tls, sni, devices));
+                runs.add(load(GROWN, threads, seconds, tls, sni, devices));
             }
             String admin2 = kc.passwordGrant("olivia", "olivia-demo-password");
             String objectsAfter =
@@ -260,6 +255,7 @@ public final class EnrolmentLoadDriver {
                 estRuns.forEach(System.out::println);
             } else {
                 write(runs, objectsBefore, objectsAfter, ceiling, seconds);
+                writeGrowth(runs, retrievals, seconds);
                 writeEst(estRuns, ceiling, seconds);
                 MafLoad.write(mafRuns, ceiling, seconds);
                 EsDataRestLoad.write(esdataRows, ceiling, shortRows);
@@ -275,6 +271,95 @@ public final class EnrolmentLoadDriver {
             kc.close();
             pg.close();
         }
+    }
+
+    static final String GROWN = "100 tenants, 1,000,000 devices, 100,000 keys";
+
+    /**
+     * Grows the database to the size the growth target names: 99 more tenants made through the API (keys in the HSM,
+     * Keycloak group, first admin), 1,000,000 devices in the bench tenant's group and 100,000 more key registrations
+     * (copies of a real one under new identifiers; their sealed values are never opened), then {@code analyze}.
+     */
+    static String grow(String base, Supplier<String> tokens, EmbeddedPostgres pg, String registeredRel)
+            throws Exception {
+        System.out.println(">> growing: 99 more tenants, 1,000,000 devices, 100,000 registered keys");
+        String admin = tokens.get();
+        for (int i = 1; i < 100; i++) {
+            if (i % 25 == 0) {
+                admin = tokens.get(); // tokens live minutes, the tenants take about one
+            }
+            call(admin, "POST", base + "/api/v1/tenants", "{\"id\":\"growth-" + i + "\",\"name\":\"growth\"}", 201);
+        }
+        String objectsWithTenants =
+                field(send(admin, "GET", base + "/api/v1/hsm", null).body(), "objects");
+        try (Connection c = pg.getDatabase("postgres", "m2mtrust").getConnection();
+                Statement s = c.createStatement()) {
+            s.execute("insert into enrolment_device (tenant_id, group_id, device_id, status, created_at, updated_at) "
+                    + "select '" + TENANT + "', '" + GROUP
+                    + "', 'fleet-' || lpad(g::text, 7, '0'), 'ALLOWED', now(), now() "
+                    + "from generate_series(1, 1000000) g");
+            s.execute("insert into key_registration (tenant_id, registrar, relative_key_id, source_client_id,"
+                    + " source_reg_id, admin_fqdn, labels, suid, target_ids, key_source, sealed_key, expires_at,"
+                    + " created_at, updated_at) select k.tenant_id, k.registrar, md5('growth-' || g), k.source_client_id,"
+                    + " k.source_reg_id, k.admin_fqdn, k.labels, k.suid, k.target_ids, k.key_source, k.sealed_key,"
+                    + " k.expires_at, k.created_at, k.updated_at from key_registration k, generate_series(1, 100000) g"
+                    + " where k.tenant_id = '" + TENANT + "' and k.relative_key_id = '" + registeredRel + "'");
+            s.execute("analyze");
+            try (var r = s.executeQuery("select (select count(*) from tenant), (select count(*) from enrolment_device),"
+                    + " (select count(*) from key_registration)")) {
+                r.next();
+                System.out.printf(
+                        Locale.ROOT,
+                        ">> grown: %d tenants, %d devices, %d key registrations%n",
+                        r.getLong(1),
+                        r.getLong(2),
+                        r.getLong(3));
+            }
+        }
+        return objectsWithTenants;
+    }
+
+    /** Enrolment and retrieval latency on the grown database against the empty one (target: p50 and p99 ≤ 1.2×). */
+    static void writeGrowth(List<Run> enrolments, List<Run> retrievals, int seconds) throws IOException {
+        StringBuilder t = new StringBuilder();
+        t.append("Measured ")
+                .append(Instant.now().toString(), 0, 16)
+                .append(" UTC, same run as the MEF and MAF sections. Each path runs ")
+                .append(seconds)
+                .append(" s per row on the empty database (the bench tenant, its 64 devices and ")
+                .append(MafLoad.KEYS)
+                .append(" registered keys), then again after 99 more tenants were onboarded through the API, 1,000,000")
+                .append(" devices were added to the bench tenant's group and 100,000 key registrations to its MAF.")
+                .append(" Enrolment: full TLS-PSK handshake + `POST /enrolment`; retrieval: `GET /keyRetrieval/…` over")
+                .append(" a kept-alive MAF session.\n\n")
+                .append(
+                        "| Path | Client threads | Empty p50 ms | Empty p99 ms | Grown p50 ms | Grown p99 ms | p50 grown ÷ empty")
+                .append(" | p99 grown ÷ empty |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (List<Run> rows : List.of(enrolments, retrievals)) {
+            String path = rows == enrolments ? "PSK enrolment" : "MAF key retrieval (kept-alive)";
+            for (Run empty : rows) {
+                if (!empty.scenario().equals("empty database")) {
+                    continue;
+                }
+                Run grown = rows.stream()
+                        .filter(r -> r.scenario().equals(GROWN) && r.threads() == empty.threads())
+                        .findFirst()
+                        .orElseThrow();
+                t.append(String.format(
+                        Locale.ROOT,
+                        "| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
+                        path,
+                        empty.threads(),
+                        empty.p50ms(),
+                        empty.p99ms(),
+                        grown.p50ms(),
+                        grown.p99ms(),
+                        grown.p50ms() / empty.p50ms(),
+                        grown.p99ms() / empty.p99ms()));
+            }
+        }
+        replaceSection("growth", "## Growth: 100 tenants, 1,000,000 devices, 100,000 registered keys", t.toString());
+        System.out.println(t);
     }
 
     static void deviceRowsOnly(
@@ -473,7 +558,7 @@ public final class EnrolmentLoadDriver {
 
     static PSKTlsClient pskClient(String sni, Provisioned d, String exportLabel, int exportLength, byte[][] export) {
         return new PSKTlsClient(
-                new BcTlsCrypto(new SecureRandom()),
+                TlsCryptos.create(new SecureRandom()),
                 new BasicTlsPSKIdentity(d.kpmId().getBytes(StandardCharsets.UTF_8), d.kpm())) {
             @Override
             protected ProtocolVersion[] getSupportedVersions() {
@@ -590,11 +675,12 @@ public final class EnrolmentLoadDriver {
                     r.perSecond() / ceiling[3]));
         }
         Run e1 = runs.get(0);
-        Run m1 = runs.get(2);
+        Run m1 = runs.get(2); // the grown database, one thread
         t.append(String.format(
                 Locale.ROOT,
-                "%nLatency with 1,000,000 devices vs the empty database (1 thread): p50 × %.2f, p99 × %.2f "
-                        + "(target ≤ 1.5). HSM objects before: %s, after 1,000,000 devices: %s.%n%n"
+                "%nLatency on the grown database (100 tenants, 1,000,000 devices, 100,000 keys) vs the empty one (1 thread): "
+                        + "p50 × %.2f, p99 × %.2f (section \"Growth\"). HSM objects with the 100 tenants: %s, after the"
+                        + " 1,000,000 devices and the enrolment rows on them: %s.%n%n"
                         + "Raw HSM ceiling in this run (one thread, SunPKCS11 on SoftHSM2): HMAC-SHA256 %,.0f ops/s (Kpm derivation), "
                         + "AES-256-GCM seal %,.0f ops/s (Ke sealing), ECDSA P-256 %,.0f ops/s (audit head); one enrolment needs one of each, "
                         + "so the sequential ceiling is %,.0f enrolments/s.%n",

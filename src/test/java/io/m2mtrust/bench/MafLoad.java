@@ -134,8 +134,11 @@ public final class MafLoad {
         }
     }
 
-    static List<EnrolmentLoadDriver.Run> run(
-            int port, String tenant, List<EnrolmentLoadDriver.Provisioned> devices, int seconds) throws Exception {
+    /** A source with {@link #KEYS} registered keys and the two targets that may retrieve them. */
+    record Retrieval(String maf, MafClient source, List<MafClient> targets, String targetIds, List<String> rels) {}
+
+    /** Enrols and registers a source and two targets (devices 0, 1 and 2) and registers {@link #KEYS} keys. */
+    static Retrieval prepare(int port, String tenant, List<EnrolmentLoadDriver.Provisioned> devices) throws Exception {
         String maf = "maf." + tenant + ".m2m-trust.local";
         System.out.println(">> MAF: enrolling and registering a source and two targets");
         MafClient source = enrolAndRegister(port, tenant, devices.get(0));
@@ -154,6 +157,44 @@ public final class MafLoad {
                 rels.add(field(s.lastBody, "relativeKeyId"));
             }
         }
+        return new Retrieval(maf, source, targets, targetIds, rels);
+    }
+
+    /** Single retrievals over one kept-alive session per target, one and two client threads. */
+    static List<EnrolmentLoadDriver.Run> retrievalRows(int port, Retrieval r, String scenario, int seconds)
+            throws Exception {
+        List<EnrolmentLoadDriver.Run> runs = new ArrayList<>();
+        for (int threads : new int[] {1, 2}) {
+            Session[] sessions = new Session[threads];
+            int[] next = new int[threads];
+            for (int t = 0; t < threads; t++) {
+                sessions[t] = new Session(port, r.maf(), r.targets().get(t).asPsk(), null, 0, null);
+            }
+            runs.add(EnrolmentLoadDriver.load(
+                    scenario,
+                    threads,
+                    seconds,
+                    threads,
+                    200,
+                    i -> sessions[i].exchange(
+                            "GET",
+                            "/keyRetrieval/" + r.rels().get(next[i]++ % r.rels().size()),
+                            null)));
+            for (Session s : sessions) {
+                s.close();
+            }
+        }
+        return runs;
+    }
+
+    static List<EnrolmentLoadDriver.Run> run(
+            int port, String tenant, List<EnrolmentLoadDriver.Provisioned> devices, int seconds) throws Exception {
+        Retrieval prepared = prepare(port, tenant, devices);
+        String maf = prepared.maf();
+        MafClient source = prepared.source();
+        List<MafClient> targets = prepared.targets();
+        List<String> rels = prepared.rels();
+        String targetIds = prepared.targetIds();
         List<EnrolmentLoadDriver.Run> runs = new ArrayList<>();
         // registrations over one kept-alive session per thread (each thread its own source key space)
         for (int threads : new int[] {1, 2}) {
@@ -171,23 +212,7 @@ public final class MafLoad {
                 s.close();
             }
         }
-        for (int threads : new int[] {1, 2}) {
-            Session[] sessions = new Session[threads];
-            int[] next = new int[threads];
-            for (int t = 0; t < threads; t++) {
-                sessions[t] = new Session(port, maf, targets.get(t).asPsk(), null, 0, null);
-            }
-            runs.add(EnrolmentLoadDriver.load(
-                    "MAF key retrieval (kept-alive)",
-                    threads,
-                    seconds,
-                    threads,
-                    200,
-                    i -> sessions[i].exchange("GET", "/keyRetrieval/" + rels.get(next[i]++ % rels.size()), null)));
-            for (Session s : sessions) {
-                s.close();
-            }
-        }
+        runs.addAll(retrievalRows(port, prepared, "MAF key retrieval (kept-alive)", seconds));
         for (int threads : new int[] {1, 2}) {
             Session[] sessions = new Session[threads];
             int[] next = new int[threads];

@@ -1,0 +1,84 @@
+package io.m2mtrust.tls;
+
+import org.bouncycastle.jcajce.util.DefaultJcaJceHelper;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.tls.crypto.TlsCrypto;
+import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
+
+import javax.crypto.KeyAgreement;
+import java.security.AlgorithmParameters;
+import java.security.KeyFactory;
+import java.security.KeyPairGenerator;
+import java.security.NoSuchAlgorithmException;
+import java.security.Provider;
+import java.security.SecureRandom;
+import java.security.Signature;
+import java.util.Locale;
+
+/**
+ * The cryptography under Bouncy Castle's TLS protocol: the JDK's own providers for hashes, HMACs and the record
+ * ciphers (SUN and SunJCE, whose SHA-256 and AES run on the processor's SHA and AES instructions: the PRF, the
+ * exporters and every record of a session), and a private Bouncy Castle provider for P-256 (ECDHE, ECDSA
+ * verification), which on JDK 17 is several times faster than SunEC (BENCHMARKS.md, "P-256 in software"). Signing
+ * with the service's own keys never goes through here: {@link HsmTlsSigner} signs in the HSM. SunPKCS11 is never
+ * asked (it is registered by instance, not in the provider list).
+ */
+public final class TlsCryptos {
+
+    private static final Provider BOUNCY_CASTLE = new BouncyCastleProvider();
+
+    private TlsCryptos() {}
+
+    /** A crypto for one TLS session (or many): {@code random} makes its keys, nonces and randoms. */
+    public static TlsCrypto create(SecureRandom random) {
+        return new JcaTlsCrypto(new EllipticCurvesInBouncyCastle(), random, random) {};
+    }
+
+    /** Elliptic-curve algorithms from Bouncy Castle, everything else from the JDK's providers in their order. */
+    static final class EllipticCurvesInBouncyCastle extends DefaultJcaJceHelper {
+
+        private static boolean ellipticCurve(String algorithm) {
+            String a = algorithm.toUpperCase(Locale.ROOT);
+            return a.equals("EC")
+                    || a.startsWith("ECDH")
+                    || a.contains("ECDSA")
+                    || a.equals("XDH")
+                    || a.startsWith("X25519");
+        }
+
+        @Override
+        public KeyPairGenerator createKeyPairGenerator(String algorithm) throws NoSuchAlgorithmException {
+            return ellipticCurve(algorithm)
+                    ? KeyPairGenerator.getInstance(algorithm, BOUNCY_CASTLE)
+                    : super.createKeyPairGenerator(algorithm);
+        }
+
+        @Override
+        public KeyAgreement createKeyAgreement(String algorithm) throws NoSuchAlgorithmException {
+            return ellipticCurve(algorithm)
+                    ? KeyAgreement.getInstance(algorithm, BOUNCY_CASTLE)
+                    : super.createKeyAgreement(algorithm);
+        }
+
+        @Override
+        public KeyFactory createKeyFactory(String algorithm) throws NoSuchAlgorithmException {
+            return ellipticCurve(algorithm)
+                    ? KeyFactory.getInstance(algorithm, BOUNCY_CASTLE)
+                    : super.createKeyFactory(algorithm);
+        }
+
+        @Override
+        public Signature createSignature(String algorithm) throws NoSuchAlgorithmException {
+            return ellipticCurve(algorithm)
+                    ? Signature.getInstance(algorithm, BOUNCY_CASTLE)
+                    : super.createSignature(algorithm);
+        }
+
+        @Override
+        public AlgorithmParameters createAlgorithmParameters(String algorithm) throws NoSuchAlgorithmException {
+            return ellipticCurve(algorithm)
+                    ? AlgorithmParameters.getInstance(algorithm, BOUNCY_CASTLE)
+                    : super.createAlgorithmParameters(algorithm);
+        }
+    }
+}
