@@ -46,39 +46,42 @@ public final class TlsCryptos {
                     || a.startsWith("X25519");
         }
 
+        /** A JCA factory method by algorithm name. */
+        private interface Factory<T> {
+            T of(String algorithm) throws NoSuchAlgorithmException;
+        }
+
+        private static <T> T pick(String algorithm, Factory<T> bouncyCastle, Factory<T> jdk)
+                throws NoSuchAlgorithmException {
+            return ellipticCurve(algorithm) ? bouncyCastle.of(algorithm) : jdk.of(algorithm);
+        }
+
         @Override
         public KeyPairGenerator createKeyPairGenerator(String algorithm) throws NoSuchAlgorithmException {
-            return ellipticCurve(algorithm)
-                    ? KeyPairGenerator.getInstance(algorithm, BOUNCY_CASTLE)
-                    : super.createKeyPairGenerator(algorithm);
+            return pick(algorithm, a -> KeyPairGenerator.getInstance(a, BOUNCY_CASTLE), super::createKeyPairGenerator);
         }
 
         @Override
         public KeyAgreement createKeyAgreement(String algorithm) throws NoSuchAlgorithmException {
-            return ellipticCurve(algorithm)
-                    ? KeyAgreement.getInstance(algorithm, BOUNCY_CASTLE)
-                    : super.createKeyAgreement(algorithm);
+            return pick(algorithm, a -> KeyAgreement.getInstance(a, BOUNCY_CASTLE), super::createKeyAgreement);
         }
 
         @Override
         public KeyFactory createKeyFactory(String algorithm) throws NoSuchAlgorithmException {
-            return ellipticCurve(algorithm)
-                    ? KeyFactory.getInstance(algorithm, BOUNCY_CASTLE)
-                    : super.createKeyFactory(algorithm);
+            return pick(algorithm, a -> KeyFactory.getInstance(a, BOUNCY_CASTLE), super::createKeyFactory);
         }
 
         @Override
         public Signature createSignature(String algorithm) throws NoSuchAlgorithmException {
-            return ellipticCurve(algorithm)
-                    ? Signature.getInstance(algorithm, BOUNCY_CASTLE)
-                    : super.createSignature(algorithm);
+            return pick(algorithm, a -> Signature.getInstance(a, BOUNCY_CASTLE), super::createSignature);
         }
 
         @Override
         public AlgorithmParameters createAlgorithmParameters(String algorithm) throws NoSuchAlgorithmException {
-            return ellipticCurve(algorithm)
-                    ? AlgorithmParameters.getInstance(algorithm, BOUNCY_CASTLE)
-                    : super.createAlgorithmParameters(algorithm);
+            return pick(
+                    algorithm,
+                    a -> AlgorithmParameters.getInstance(a, BOUNCY_CASTLE),
+                    super::createAlgorithmParameters);
         }
     }
 }
