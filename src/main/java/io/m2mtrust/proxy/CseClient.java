@@ -1,6 +1,7 @@
 package io.m2mtrust.proxy;
 
 import io.m2mtrust.common.ResponseStatusCode;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -10,6 +11,7 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.impl.VertxInternal;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.time.Duration;
@@ -60,12 +62,16 @@ class CseClient {
 
     private final HttpClient http;
 
+    /** An event loop of this client's own for requests from worker threads (their context may be a worker's). */
+    private final Context eventLoop;
+
     /**
      * A pooled, non-blocking Vert.x client (issue 18): the request goes out on an event loop, no thread waits for the
      * CSE, and connections are reused. {@link #send} is the blocking form for the worker-thread paths (ESPrim,
      * the originator role); the pass-through uses {@link #sendAsync}.
      */
     CseClient(Vertx vertx) {
+        this.eventLoop = ((VertxInternal) vertx).createEventLoopContext();
         this.http = vertx.createHttpClient(new HttpClientOptions()
                 .setProtocolVersion(HttpVersion.HTTP_1_1)
                 .setKeepAlive(true)
@@ -94,8 +100,32 @@ class CseClient {
         }
     }
 
-    /** Forwards a request; the stage always completes with an answer (a oneM2M error answer when the CSE fails). */
+    /**
+     * Forwards a request; the stage always completes with an answer (a oneM2M error answer when the CSE fails). Called
+     * from a thread that is not an event loop (a worker on the ESPrim, ESCertKE or originator path), the request is
+     * built on an event loop: the response's body handler must be in place before its first bytes arrive, and a chain
+     * of futures assembled on a worker thread can attach it after the event loop has already delivered them (an empty
+     * body with the right status, seen under load; vert.x issues 5825 and 5904).
+     */
     CompletionStage<Answer> sendAsync(
+            String cseUrl,
+            String method,
+            String pathAndQuery,
+            Map<String, String> headers,
+            byte[] body,
+            Duration timeout) {
+        if (Context.isOnEventLoopThread()) {
+            return onEventLoop(cseUrl, method, pathAndQuery, headers, body, timeout)
+                    .toCompletionStage();
+        }
+        CompletableFuture<Answer> answered = new CompletableFuture<>();
+        eventLoop.runOnContext(v -> onEventLoop(cseUrl, method, pathAndQuery, headers, body, timeout)
+                .onComplete(r -> answered.complete(
+                        r.succeeded() ? r.result() : error(5000, "the CSE request failed unexpectedly"))));
+        return answered;
+    }
+
+    private Future<Answer> onEventLoop(
             String cseUrl,
             String method,
             String pathAndQuery,
@@ -110,7 +140,7 @@ class CseClient {
                     .setMethod(HttpMethod.valueOf(method))
                     .setIdleTimeout(timeout.toMillis());
         } catch (RuntimeException badUrl) {
-            return CompletableFuture.completedFuture(error(5103, "the CSE URL is not usable"));
+            return Future.succeededFuture(error(5103, "the CSE URL is not usable"));
         }
         headers.forEach((k, v) -> {
             if (FORWARDED.contains(k.toLowerCase(Locale.ROOT))) {
@@ -129,8 +159,7 @@ class CseClient {
                     }
                     return resp.body().map(b -> answer(resp, b));
                 })
-                .recover(e -> Future.succeededFuture(failure(e, timeout)))
-                .toCompletionStage();
+                .recover(e -> Future.succeededFuture(failure(e, timeout)));
     }
 
     private static Answer answer(HttpClientResponse r, Buffer b) {
