@@ -3,6 +3,7 @@ package io.m2mtrust.proxy;
 import io.m2mtrust.common.ResponseStatusCode;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -20,11 +21,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 
 /**
  * The oneM2M HTTP binding (TS-0009) toward the CSE behind the proxy: a request is forwarded with its
@@ -114,15 +115,13 @@ class CseClient {
             Map<String, String> headers,
             byte[] body,
             Duration timeout) {
+        Supplier<Future<Answer>> request = () -> onEventLoop(cseUrl, method, pathAndQuery, headers, body, timeout);
         if (Context.isOnEventLoopThread()) {
-            return onEventLoop(cseUrl, method, pathAndQuery, headers, body, timeout)
-                    .toCompletionStage();
+            return request.get().toCompletionStage();
         }
-        CompletableFuture<Answer> answered = new CompletableFuture<>();
-        eventLoop.runOnContext(v -> onEventLoop(cseUrl, method, pathAndQuery, headers, body, timeout)
-                .onComplete(r -> answered.complete(
-                        r.succeeded() ? r.result() : error(5000, "the CSE request failed unexpectedly"))));
-        return answered;
+        Promise<Answer> answered = Promise.promise();
+        eventLoop.runOnContext(v -> request.get().onComplete(answered));
+        return answered.future().toCompletionStage();
     }
 
     private Future<Answer> onEventLoop(

@@ -1,7 +1,7 @@
 package io.m2mtrust.tls;
 
+import io.m2mtrust.common.SoftwareCrypto;
 import org.bouncycastle.jcajce.util.DefaultJcaJceHelper;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.tls.crypto.TlsCrypto;
 import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
 
@@ -25,13 +25,17 @@ import java.util.Locale;
  */
 public final class TlsCryptos {
 
-    private static final Provider BOUNCY_CASTLE = new BouncyCastleProvider();
+    /** The project's one private Bouncy Castle provider. */
+    private static final Provider BOUNCY_CASTLE = SoftwareCrypto.BC;
+
+    /** Stateless: one for every session. */
+    private static final EllipticCurvesInBouncyCastle HELPER = new EllipticCurvesInBouncyCastle();
 
     private TlsCryptos() {}
 
     /** A crypto for one TLS session (or many): {@code random} makes its keys, nonces and randoms. */
     public static TlsCrypto create(SecureRandom random) {
-        return new JcaTlsCrypto(new EllipticCurvesInBouncyCastle(), random, random) {};
+        return new JcaTlsCrypto(HELPER, random, random) {};
     }
 
     /** Elliptic-curve algorithms from Bouncy Castle, everything else from the JDK's providers in their order. */
