@@ -22,3 +22,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 app.kubernetes.io/name: {{ include "m2m-trust.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
+
+{{- define "m2m-trust.dbCluster" -}}
+{{- printf "%s-db" (include "m2m-trust.fullname" .) | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The seconds a pod may take to stop: the readiness delay, the HTTP drain, the device drain and a margin. */}}
+{{- define "m2m-trust.terminationGrace" -}}
+{{- add .Values.shutdown.delaySeconds .Values.shutdown.httpDrainSeconds .Values.shutdown.deviceDrainSeconds 5 -}}
+{{- end -}}

@@ -1,10 +1,12 @@
 package io.m2mtrust.ca;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.cluster.ReplicaCaches;
 import io.m2mtrust.common.SubjectType;
 import io.m2mtrust.hsm.HsmCrypto;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.KeyPurpose;
+import io.m2mtrust.keys.KeyVersionRepository;
 import io.m2mtrust.keys.TenantKeyService;
 import io.m2mtrust.security.CertificateRevoked;
 import io.m2mtrust.security.Revocation;
@@ -56,7 +58,8 @@ public class CaTlsIdentity implements CertificateAuthentication, RevocationListe
             DeviceFqdns fqdns,
             TenantStore tenantRows,
             TenantCa ca,
-            CertificateStore store) {
+            CertificateStore store,
+            ReplicaCaches caches) {
         this.store = store;
         this.config = config;
         this.em = em;
@@ -66,6 +69,18 @@ public class CaTlsIdentity implements CertificateAuthentication, RevocationListe
         this.fqdns = fqdns;
         this.tenantRows = tenantRows;
         this.ca = ca;
+        // a TLS or CA key rotation on any replica, or a lost cluster link: the next handshake reloads
+        caches.register(KeyVersionRepository.TOPIC, new ReplicaCaches.Forgetter() {
+            @Override
+            public void forgetTenant(String tenantId) {
+                servers.remove(tenantId);
+            }
+
+            @Override
+            public void forgetAll() {
+                servers.clear();
+            }
+        });
     }
 
     @Override

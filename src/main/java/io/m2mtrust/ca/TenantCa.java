@@ -2,6 +2,8 @@ package io.m2mtrust.ca;
 
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.ca.CertificateStore.CertificateSummary;
+import io.m2mtrust.cluster.ReplicaCache;
+import io.m2mtrust.cluster.ReplicaCaches;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.common.SubjectType;
 import io.m2mtrust.hsm.AsymmetricKeyType;
@@ -45,9 +47,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The per-tenant certificate authority of the certificate RSPF (TS-0003 §8.3.6, profile §10.1): its
@@ -61,12 +61,10 @@ public class TenantCa {
     private static final Logger LOG = Logger.getLogger(TenantCa.class);
 
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final Duration ANCHOR_CACHE_TTL = Duration.ofSeconds(30);
+    private static final Duration ANCHOR_CACHE_TTL = Duration.ofSeconds(60);
 
     /** The tenant CA of one key version. */
     public record Ca(int version, HsmKeyLabel key, X509Certificate certificate) {}
-
-    private record Anchors(List<Ca> cas, long loadedAt) {}
 
     private final CaConfig config;
     private final EntityManager em;
@@ -74,7 +72,10 @@ public class TenantCa {
     private final TenantKeyService keys;
     private final KeyVersionRepository versions;
     private final AuditLog audit;
-    private final Map<String, Anchors> anchors = new ConcurrentHashMap<>();
+    /** The tenant's CAs, under the key-version cluster topic: a CA rotation anywhere drops them everywhere. */
+    private final ReplicaCache<List<Ca>> anchors;
+
+    private final ReplicaCaches caches;
     private final TenantStore tenantRows;
     private final Revocations revocations;
     private final CertificateStore store;
@@ -88,7 +89,10 @@ public class TenantCa {
             AuditLog audit,
             TenantStore tenantRows,
             Revocations revocations,
-            CertificateStore store) {
+            CertificateStore store,
+            ReplicaCaches caches) {
+        this.caches = caches;
+        this.anchors = caches.cache(KeyVersionRepository.TOPIC, ANCHOR_CACHE_TTL, 100_000);
         this.store = store;
         this.revocations = revocations;
         this.tenantRows = tenantRows;
@@ -115,7 +119,7 @@ public class TenantCa {
             CaCertificate c = em.find(CaCertificate.class, new CaCertificate.Key(tenantId, key.version()));
             return c != null ? c : createCaCertificate(tenantId, key, actor);
         });
-        anchors.remove(tenantId); // a new CA version: the trust anchors change
+        caches.changed(KeyVersionRepository.TOPIC, tenantId); // a new CA version: the trust anchors change
         return new Ca(key.version(), key, Certificates.parse(row.der));
     }
 
@@ -126,27 +130,22 @@ public class TenantCa {
 
     /** CAs whose key still exists (PRIMARY or ACTIVE) and has a certificate: the tenant's trust anchors. */
     public List<Ca> cas(String tenantId) {
-        Anchors a = anchors.get(tenantId);
-        long now = System.nanoTime();
-        if (a != null && now - a.loadedAt() < ANCHOR_CACHE_TTL.toNanos()) {
-            return a.cas();
-        }
-        List<Ca> loaded = QuarkusTransaction.requiringNew().call(() -> {
-            List<Ca> out = new ArrayList<>();
-            for (KeyVersionInfo v : versions.infos(tenantId)) {
-                if (v.purpose() != KeyPurpose.CA || !v.usableForOpen()) {
-                    continue;
-                }
-                CaCertificate c = em.find(CaCertificate.class, new CaCertificate.Key(tenantId, v.version()));
-                if (c != null) {
-                    out.add(new Ca(v.version(), v.label(), Certificates.parse(c.der)));
-                }
-            }
-            out.sort((x, y) -> Integer.compare(y.version(), x.version())); // newest first
-            return List.copyOf(out);
-        });
-        anchors.put(tenantId, new Anchors(loaded, now));
-        return loaded;
+        return anchors.get(
+                tenantId,
+                () -> QuarkusTransaction.requiringNew().call(() -> {
+                    List<Ca> out = new ArrayList<>();
+                    for (KeyVersionInfo v : versions.infos(tenantId)) {
+                        if (v.purpose() != KeyPurpose.CA || !v.usableForOpen()) {
+                            continue;
+                        }
+                        CaCertificate c = em.find(CaCertificate.class, new CaCertificate.Key(tenantId, v.version()));
+                        if (c != null) {
+                            out.add(new Ca(v.version(), v.label(), Certificates.parse(c.der)));
+                        }
+                    }
+                    out.sort((x, y) -> Integer.compare(y.version(), x.version())); // newest first
+                    return List.copyOf(out);
+                }));
     }
 
     private CaCertificate createCaCertificate(String tenantId, HsmKeyLabel key, String actor) {

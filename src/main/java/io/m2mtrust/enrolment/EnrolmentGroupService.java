@@ -2,7 +2,8 @@ package io.m2mtrust.enrolment;
 
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.audit.Audited;
-import io.m2mtrust.common.AfterCommit;
+import io.m2mtrust.cluster.ReplicaCache;
+import io.m2mtrust.cluster.ReplicaCaches;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.common.CertificateSubject;
 import io.m2mtrust.common.SecretBytes;
@@ -39,7 +40,8 @@ public class EnrolmentGroupService {
     private final PolicyService policies;
     private final TenantStore tenantRows;
     private final EnrolmentGroupStore store;
-    private final AfterCommit afterCommit;
+    private final ReplicaCaches caches;
+    private final ReplicaCache<Boolean> liveEpochs;
 
     EnrolmentGroupService(
             EntityManager em,
@@ -50,8 +52,9 @@ public class EnrolmentGroupService {
             PolicyService policies,
             TenantStore tenantRows,
             EnrolmentGroupStore store,
-            AfterCommit afterCommit) {
-        this.afterCommit = afterCommit;
+            ReplicaCaches caches) {
+        this.caches = caches;
+        this.liveEpochs = caches.cache(TOPIC, java.time.Duration.ofSeconds(60), 100_000);
         this.store = store;
         this.tenantRows = tenantRows;
         this.em = em;
@@ -404,32 +407,23 @@ public class EnrolmentGroupService {
     /** The epoch's key state, if the group is live and the epoch exists. */
     /**
      * Whether a KpmID's group is ACTIVE and its epoch still enrols, for the PSK handshake: positive answers are cached
-     * (no query per handshake), and retiring an epoch or deleting the group drops them at once on this replica. The
-     * device's own status is not cached: a deny reaches the next handshake through its row.
+     * (no query per handshake), and retiring an epoch or deleting the group on any replica drops the tenant's entries
+     * on every replica (ADR 0023). The device's own status is not cached: a deny reaches the next handshake through
+     * its row.
      */
     public boolean enrolsWith(String tenantId, String groupId, int epoch) {
-        String k = tenantId + "|" + groupId + "|" + epoch;
-        Long at = liveEpochs.get(k);
-        long now = System.nanoTime();
-        if (at != null && now - at < LIVE_EPOCH_CACHE_NANOS) {
-            return true;
-        }
-        boolean live = liveKey(tenantId, groupId, epoch).isPresent();
-        if (live) {
-            liveEpochs.put(k, now);
-        }
-        return live;
+        return liveEpochs.get(
+                tenantId + "|" + groupId + "|" + epoch,
+                b -> true,
+                () -> liveKey(tenantId, groupId, epoch).isPresent(),
+                live -> live);
     }
 
-    /** How long another replica may still enrol with an epoch retired there (issue 19 shortens it). */
-    static final long LIVE_EPOCH_CACHE_NANOS = java.time.Duration.ofSeconds(5).toNanos();
-
-    private final java.util.concurrent.ConcurrentHashMap<String, Long> liveEpochs =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    /** The cluster topic of enrolment-group epochs. */
+    static final String TOPIC = "enrolment-epochs";
 
     private void forgetLiveEpochs(String tenantId, String groupId) {
-        String prefix = tenantId + "|" + groupId + "|";
-        afterCommit.forget(() -> liveEpochs.keySet().removeIf(k -> k.startsWith(prefix)));
+        caches.changed(TOPIC, tenantId);
     }
 
     public Optional<GroupKey> liveKey(String tenantId, String groupId, int epoch) {

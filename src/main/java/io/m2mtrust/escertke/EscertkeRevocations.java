@@ -37,6 +37,6 @@ class EscertkeRevocations implements RevocationListener {
 
     @Override
     public void forget(Revocation event) {
-        service.invalidate(event.tenantId());
+        service.forgetHere(event.tenantId());
     }
 }

@@ -3,6 +3,8 @@ package io.m2mtrust.escertke;
 import io.m2mtrust.audit.AuditLog;
 import io.m2mtrust.ca.Certificates;
 import io.m2mtrust.ca.TenantCa;
+import io.m2mtrust.cluster.ReplicaCache;
+import io.m2mtrust.cluster.ReplicaCaches;
 import io.m2mtrust.common.ResponseStatusCode;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.esdata.EndpointService;
@@ -122,8 +124,13 @@ public class EscertkeService {
                             defaultValue = "30s")
                     Duration handshakeTtl,
             EndpointService endpoints,
-            EscertkeStore rows) {
+            EscertkeStore rows,
+            ReplicaCaches caches) {
         this.rows = rows;
+        this.caches = caches;
+        this.currentCache = caches.cache(TOPIC, CACHE_TTL, 10_000);
+        this.credentialCache = caches.cache(TOPIC, CACHE_TTL, 10_000);
+        this.issuerCache = caches.cache(TOPIC, CACHE_TTL, 10_000);
         this.endpoints = endpoints;
         this.handshakeTtl = handshakeTtl;
         this.em = em;
@@ -366,25 +373,12 @@ public class EscertkeService {
     }
 
     Optional<EscertkeKey> current(String tenantId, String localIdentity, String peerIdentity) {
-        String id = tenantId + "|" + localIdentity + "|" + peerIdentity;
-        Cached<Optional<EscertkeKey>> c = currentCache.get(id);
-        long now = System.nanoTime();
-        if (c != null
-                && now - c.readAt() < CACHE_NANOS
-                && c.value().map(k -> k.usable(Instant.now())).orElse(false)) {
-            return c.value();
-        }
-        Optional<EscertkeKey> k = loadCurrent(tenantId, localIdentity, peerIdentity);
-        if (k.isPresent()) { // absence is not remembered: a key may be established any moment
-            if (currentCache.size() > 10_000) {
-                currentCache.clear();
-            }
-            currentCache.put(id, new Cached<>(k, now));
-        }
-        return k;
+        return currentCache.get(
+                tenantId + "|" + localIdentity + "|" + peerIdentity,
+                c -> c.map(k -> k.usable(Instant.now())).orElse(false),
+                () -> loadCurrent(tenantId, localIdentity, peerIdentity),
+                Optional::isPresent); // absence is not remembered: a key may be established any moment
     }
-
-    private final ConcurrentHashMap<String, Cached<Optional<EscertkeKey>>> currentCache = new ConcurrentHashMap<>();
 
     private Optional<EscertkeKey> loadCurrent(String tenantId, String localIdentity, String peerIdentity) {
         return QuarkusTransaction.requiringNew()
@@ -448,35 +442,27 @@ public class EscertkeService {
 
     // ---------------------------------------------------------------- credentials and trust
 
-    /** Looked-up credentials and trust lists, per replica for {@link #CACHE_NANOS} (every handshake needs them). */
-    private record Cached<T>(T value, long readAt) {}
+    /**
+     * Looked-up keys, credentials and trust lists, cached per replica (every handshake and protected primitive needs
+     * them). The cluster topic of every ESCertKE change: an admin change or a revocation on any replica drops a
+     * tenant's entries everywhere (ADR 0023); the TTL is a backstop.
+     */
+    static final String TOPIC = "escertke";
 
-    static final long CACHE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-    private final ConcurrentHashMap<String, Cached<Optional<EscertkeTls.Credentials>>> credentialCache =
-            new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Cached<List<byte[]>>> issuerCache = new ConcurrentHashMap<>();
+    static final Duration CACHE_TTL = Duration.ofSeconds(30);
+    private final ReplicaCaches caches;
+    private final ReplicaCache<Optional<EscertkeKey>> currentCache;
+    private final ReplicaCache<Optional<EscertkeTls.Credentials>> credentialCache;
+    private final ReplicaCache<List<byte[]>> issuerCache;
 
-    private static <T> T cached(
-            ConcurrentHashMap<String, Cached<T>> cache, String key, java.util.function.Supplier<T> load) {
-        Cached<T> c = cache.get(key);
-        long now = System.nanoTime();
-        if (c != null && now - c.readAt() < CACHE_NANOS) {
-            return c.value();
-        }
-        if (cache.size() > 10_000) {
-            cache.clear();
-        }
-        T v = load.get();
-        cache.put(key, new Cached<>(v, now));
-        return v;
+    /** An admin changed the tenant's end-points, trust anchors or keys: every replica forgets what it cached. */
+    public void invalidate(String tenantId) {
+        caches.changed(TOPIC, tenantId);
     }
 
-    /** Forget what this replica cached for the tenant (an admin changed end-points or trust anchors, or revoked keys). */
-    public void invalidate(String tenantId) {
-        credentialCache.keySet().removeIf(k -> k.startsWith(tenantId + "|"));
-        currentCache.keySet().removeIf(k -> k.startsWith(tenantId + "|"));
-        issuerCache.remove(tenantId);
-        certificates.invalidate(tenantId);
+    /** A revocation committed (here or on another replica): this replica forgets the tenant's entries. */
+    void forgetHere(String tenantId) {
+        caches.forgetHere(TOPIC, tenantId);
     }
 
     /**
@@ -485,10 +471,8 @@ public class EscertkeService {
      * once, so a handshake in that window fails to sign).
      */
     Optional<EscertkeTls.Credentials> credentials(String tenantId, PeerIdentity identity) {
-        return cached(
-                credentialCache,
-                tenantId + "|" + identity.type() + "|" + identity.san(),
-                () -> loadCredentials(tenantId, identity));
+        return credentialCache.get(
+                tenantId + "|" + identity.type() + "|" + identity.san(), () -> loadCredentials(tenantId, identity));
     }
 
     private Optional<EscertkeTls.Credentials> loadCredentials(String tenantId, PeerIdentity identity) {
@@ -524,7 +508,7 @@ public class EscertkeService {
 
     /** Subjects of every CA whose certificates this tenant accepts (CertificateRequest.certificate_authorities). */
     List<byte[]> acceptedIssuers(String tenantId) {
-        return cached(issuerCache, tenantId, () -> loadAcceptedIssuers(tenantId));
+        return issuerCache.get(tenantId, () -> loadAcceptedIssuers(tenantId));
     }
 
     private List<byte[]> loadAcceptedIssuers(String tenantId) {

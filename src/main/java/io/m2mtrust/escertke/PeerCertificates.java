@@ -4,6 +4,8 @@ import io.m2mtrust.ca.CertificateStore;
 import io.m2mtrust.ca.CertificateStore.CertificateSummary;
 import io.m2mtrust.ca.Certificates;
 import io.m2mtrust.ca.TenantCa;
+import io.m2mtrust.cluster.ReplicaCache;
+import io.m2mtrust.cluster.ReplicaCaches;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.bouncycastle.tls.AlertDescription;
@@ -76,7 +78,8 @@ public class PeerCertificates {
     private final CertificateStore issued;
     private final EscertkeStore store;
 
-    PeerCertificates(TenantCa ca, CertificateStore issued, EscertkeStore store) {
+    PeerCertificates(TenantCa ca, CertificateStore issued, EscertkeStore store, ReplicaCaches caches) {
+        this.anchors = caches.cache(EscertkeService.TOPIC, EscertkeService.CACHE_TTL, 10_000);
         this.store = store;
         this.issued = issued;
         this.ca = ca;
@@ -142,30 +145,16 @@ public class PeerCertificates {
     /** A registered anchor, parsed; its CRL already checked against it when registered. */
     private record Anchor(String id, X509Certificate certificate, X509CRL crl) {}
 
-    private record Anchors(List<Anchor> list, long readAt) {}
+    /** The tenant's registered anchors (the ESCertKE cluster topic: an admin change anywhere drops them everywhere). */
+    private final ReplicaCache<List<Anchor>> anchors;
 
-    private final java.util.concurrent.ConcurrentHashMap<String, Anchors> anchors =
-            new java.util.concurrent.ConcurrentHashMap<>();
-
-    /** The tenant's registered anchors, read at most every 10 s per replica (and at once after an admin change here). */
     private List<Anchor> anchors(String tenantId) {
-        Anchors a = anchors.get(tenantId);
-        long now = System.nanoTime();
-        if (a != null && now - a.readAt() < EscertkeService.CACHE_NANOS) {
-            return a.list();
-        }
-        List<Anchor> loaded = QuarkusTransaction.requiringNew().call(() -> store.trustAnchors(tenantId)).stream()
-                .map(t -> new Anchor(t.id, Certificates.parse(t.certificate), t.crl == null ? null : crl(t.crl)))
-                .toList();
-        if (anchors.size() > 10_000) {
-            anchors.clear();
-        }
-        anchors.put(tenantId, new Anchors(loaded, now));
-        return loaded;
-    }
-
-    void invalidate(String tenantId) {
-        anchors.remove(tenantId);
+        return anchors.get(
+                tenantId,
+                () -> QuarkusTransaction.requiringNew().call(() -> store.trustAnchors(tenantId)).stream()
+                        .map(t ->
+                                new Anchor(t.id, Certificates.parse(t.certificate), t.crl == null ? null : crl(t.crl)))
+                        .toList());
     }
 
     private boolean issuedByAnchor(String tenantId, X509Certificate leaf) throws Refused {

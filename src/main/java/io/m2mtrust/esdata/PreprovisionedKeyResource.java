@@ -8,6 +8,8 @@ import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.keys.KeySealer;
 import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.security.KeyRevoked;
+import io.m2mtrust.security.Revocations;
 import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -84,6 +86,7 @@ public class PreprovisionedKeyResource {
     private final DeviceFqdns fqdns;
     private final EsdataStore store;
     private final AdminChanges changes;
+    private final Revocations revocations;
 
     PreprovisionedKeyResource(
             KeySealer sealer,
@@ -91,7 +94,9 @@ public class PreprovisionedKeyResource {
             TenantDoor tenants,
             DeviceFqdns fqdns,
             EsdataStore store,
-            AdminChanges changes) {
+            AdminChanges changes,
+            Revocations revocations) {
+        this.revocations = revocations;
         this.changes = changes;
         this.store = store;
         this.sealer = sealer;
@@ -186,7 +191,17 @@ public class PreprovisionedKeyResource {
                 tenant,
                 "esdata.preprovisioned.revoke",
                 "key/" + keyId,
-                () -> store.revokePreprovisionedKey(tenant, keyId),
+                () -> {
+                    boolean revoked = store.revokePreprovisionedKey(tenant, keyId);
+                    if (revoked) { // sessions derived from it end on every replica at the commit
+                        revocations.publish(new KeyRevoked(
+                                tenant,
+                                KeyRevoked.Kind.PREPROVISIONED,
+                                List.of(keyId),
+                                "esdata.preprovisioned.revoke"));
+                    }
+                    return revoked;
+                },
                 "active pre-provisioned key " + keyId);
         return Response.noContent().build();
     }

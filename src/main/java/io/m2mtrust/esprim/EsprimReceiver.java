@@ -1,5 +1,6 @@
 package io.m2mtrust.esprim;
 
+import io.m2mtrust.cluster.ReplicaCaches;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.common.Sql;
 import io.m2mtrust.keysource.KeyResolution;
@@ -102,11 +103,26 @@ public class EsprimReceiver {
     private final ReplayLedger replays;
     private final KeySources keys;
 
-    EsprimReceiver(RandStore store, KeySources keys, ReplayLedger replays) {
+    EsprimReceiver(RandStore store, KeySources keys, ReplayLedger replays, ReplicaCaches caches) {
         this.store = store;
         this.keys = keys;
         this.replays = replays;
+        // a revocation (EsprimRevocations) or a lost cluster link ends the sessions in memory
+        caches.register(SESSIONS_TOPIC, new ReplicaCaches.Forgetter() {
+            @Override
+            public void forgetTenant(String tenantId) {
+                sessions.keySet().removeIf(k -> k.startsWith(tenantId + "|"));
+            }
+
+            @Override
+            public void forgetAll() {
+                sessions.clear();
+            }
+        });
     }
+
+    /** The cluster topic of ESPrim sessions held in memory (receiving here, originating in the proxy). */
+    public static final String SESSIONS_TOPIC = "esprim-sessions";
 
     /** Live per-originator receiver rand objects one entity keeps at most: type-3 requests are unauthenticated. */
     static final long MAX_LIVE_PER_ENTITY = 10_000;

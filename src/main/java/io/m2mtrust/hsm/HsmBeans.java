@@ -1,5 +1,6 @@
 package io.m2mtrust.hsm;
 
+import io.m2mtrust.cluster.ClusterLocks;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.arc.DefaultBean;
@@ -17,13 +18,16 @@ public class HsmBeans {
 
     private static final Logger LOG = Logger.getLogger(HsmBeans.class);
 
+    /** The cluster lock under which replicas create the token objects they share (probe and platform keys). */
+    public static final String SHARED_OBJECTS_LOCK = "hsm-shared-objects";
+
     @Produces
     @Singleton
     @Startup
-    Pkcs11Token token(HsmConfig config, MeterRegistry registry) {
+    Pkcs11Token token(HsmConfig config, MeterRegistry registry, ClusterLocks locks) {
         Pkcs11Token token;
         try {
-            token = new Pkcs11Token(config.settings());
+            token = new Pkcs11Token(config.settings(), work -> locks.run(SHARED_OBJECTS_LOCK, work));
         } catch (HsmStartupException e) {
             // One clear line; the service must not start without its HSM. In production the process
             // ends here (exit 78, EX_CONFIG) rather than under pages of framework stack traces.

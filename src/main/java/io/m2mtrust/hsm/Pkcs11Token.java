@@ -57,10 +57,19 @@ public final class Pkcs11Token implements AutoCloseable {
 
     /** Opens the token or throws {@link HsmStartupException} with one clear sentence. */
     public Pkcs11Token(HsmSettings settings) {
+        this(settings, Runnable::run);
+    }
+
+    /**
+     * Opens the token; {@code serialised} runs the creation of the shared probe key one process at a time (several
+     * replicas starting on a fresh token must not both create it: two objects with one label make SunPKCS11's key
+     * store unloadable).
+     */
+    public Pkcs11Token(HsmSettings settings, java.util.function.Consumer<Runnable> serialised) {
         this.settings = settings;
         this.current = open(settings, false);
         this.downReason = null;
-        ensureProbeKey();
+        serialised.accept(this::ensureProbeKey);
     }
 
     Generation generation() {
@@ -105,8 +114,12 @@ public final class Pkcs11Token implements AutoCloseable {
         if (k != null) {
             return k;
         }
+        long missAt = System.nanoTime();
         try {
             k = g.keyStore().getKey(label.value(), null);
+            if (k == null && rescan(g, missAt)) {
+                k = g.keyStore().getKey(label.value(), null); // another replica may have made it
+            }
         } catch (Exception e) {
             throw classify("key lookup " + label, e);
         }
@@ -117,6 +130,26 @@ public final class Pkcs11Token implements AutoCloseable {
         return k;
     }
 
+    private final Object rescans = new Object();
+    private volatile long lastRescanStarted = System.nanoTime();
+
+    /**
+     * SunPKCS11's key store maps the token's labels once, when it is loaded: an object another process (another
+     * replica on the same HSM) created since is invisible until it is loaded again. A miss therefore reloads the map,
+     * unless a reload that started after the miss already ran (concurrent misses share one). Returns true once the
+     * map is at least as new as {@code missAt}.
+     */
+    private boolean rescan(Generation g, long missAt) throws Exception {
+        synchronized (rescans) {
+            if (lastRescanStarted - missAt > 0) {
+                return true;
+            }
+            lastRescanStarted = System.nanoTime();
+            g.keyStore().load(null, settings.readPin());
+            return true;
+        }
+    }
+
     /** The public half of an EC key pair (from the certificate stored beside it). */
     public PublicKey publicKey(HsmKeyLabel label) {
         Generation g = generation();
@@ -125,8 +158,12 @@ public final class Pkcs11Token implements AutoCloseable {
             return pk;
         }
         Certificate c;
+        long missAt = System.nanoTime();
         try {
             c = g.keyStore().getCertificate(label.value());
+            if (c == null && rescan(g, missAt)) {
+                c = g.keyStore().getCertificate(label.value());
+            }
         } catch (Exception e) {
             throw classify("public key lookup " + label, e);
         }
@@ -138,8 +175,11 @@ public final class Pkcs11Token implements AutoCloseable {
     }
 
     public boolean exists(HsmKeyLabel label) {
+        Generation g = generation();
+        long missAt = System.nanoTime();
         try {
-            return generation().keyStore().containsAlias(label.value());
+            return g.keyStore().containsAlias(label.value())
+                    || (rescan(g, missAt) && g.keyStore().containsAlias(label.value()));
         } catch (Exception e) {
             throw classify("key lookup " + label, e);
         }
@@ -147,9 +187,11 @@ public final class Pkcs11Token implements AutoCloseable {
 
     /** Labels of every object the service created (parsed), optionally of one owner. */
     public List<HsmKeyLabel> labels(String ownerOrNull) {
+        Generation g = generation();
         try {
+            rescan(g, System.nanoTime()); // every object, whichever replica made it (crypto-shredding relies on it)
             List<HsmKeyLabel> out = new ArrayList<>();
-            for (String alias : Collections.list(generation().keyStore().aliases())) {
+            for (String alias : Collections.list(g.keyStore().aliases())) {
                 HsmKeyLabel l = HsmKeyLabel.parse(alias);
                 if (l != null && (ownerOrNull == null || l.owner().equals(ownerOrNull))) {
                     out.add(l);
@@ -227,8 +269,10 @@ public final class Pkcs11Token implements AutoCloseable {
     /** Destroys the object (crypto-shredding): blobs sealed under it become unreadable. */
     public void destroy(HsmKeyLabel label) {
         Generation g = generation();
+        long missAt = System.nanoTime();
         try {
-            if (g.keyStore().containsAlias(label.value())) {
+            if (g.keyStore().containsAlias(label.value())
+                    || (rescan(g, missAt) && g.keyStore().containsAlias(label.value()))) {
                 g.keyStore().deleteEntry(label.value());
             }
         } catch (Exception e) {

@@ -1,6 +1,7 @@
 package io.m2mtrust.identity;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.cluster.NotJobLeader;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.tenant.Tenant;
@@ -117,7 +118,8 @@ public class TenantIdentitySync {
     @Scheduled(
             every = "${m2m.identity.reconcile-interval:60s}",
             delayed = "20s",
-            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
+            skipExecutionIf = NotJobLeader.class)
     void reconcile() {
         if (!directory.enabled()) {
             return;

@@ -1,6 +1,8 @@
 package io.m2mtrust.keys;
 
 import io.m2mtrust.audit.AuditSigningKeys;
+import io.m2mtrust.cluster.ReplicaCache;
+import io.m2mtrust.cluster.ReplicaCaches;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.KeyPurpose;
 import io.quarkus.hibernate.orm.panache.PanacheRepositoryBase;
@@ -12,27 +14,32 @@ import java.security.PublicKey;
 import java.security.spec.X509EncodedKeySpec;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Reads key versions, with a short in-memory cache of each tenant's primary version so hot paths
- * (seal, derive, audit signing) do not query the database per call. The cache is dropped on every
- * local rotation; another replica sees a rotation within {@link #PRIMARY_CACHE_TTL} (older versions
- * keep opening, so a slightly stale primary is safe).
+ * Reads key versions, with an in-memory cache of each tenant's primary version so hot paths (seal, derive, audit
+ * signing) do not query the database per call. A rotation, retirement or destruction on any replica drops the
+ * tenant's entries on every replica (ADR 0023); the TTL is a backstop.
  */
 @ApplicationScoped
 public class KeyVersionRepository
         implements PanacheRepositoryBase<TenantKeyVersion, TenantKeyVersion.Key>, AuditSigningKeys, RetiredHsmKeys {
 
-    static final Duration PRIMARY_CACHE_TTL = Duration.ofSeconds(30);
+    static final Duration PRIMARY_CACHE_TTL = Duration.ofSeconds(60);
 
-    private record Cached(HsmKeyLabel label, long loadedAt) {}
+    /** The cluster topic of key-version changes (caches derived from key versions register under it too). */
+    public static final String TOPIC = "key-versions";
 
-    private final Map<String, Cached> primaries = new ConcurrentHashMap<>();
-    private final Map<String, Cached> openable = new ConcurrentHashMap<>();
+    private final ReplicaCaches caches;
+    private final ReplicaCache<HsmKeyLabel> primaries;
+    private final ReplicaCache<HsmKeyLabel> openable;
+
+    KeyVersionRepository(ReplicaCaches caches) {
+        this.caches = caches;
+        this.primaries = caches.cache(TOPIC, PRIMARY_CACHE_TTL, 100_000);
+        this.openable = caches.cache(TOPIC, PRIMARY_CACHE_TTL, 100_000);
+    }
 
     /** Every version of the tenant's keys, by purpose and version. */
     public List<KeyVersionInfo> infos(String tenantId) {
@@ -74,15 +81,9 @@ public class KeyVersionRepository
 
     /** The primary key of a tenant and purpose, cached. Empty when the tenant has none (deleted). */
     public Optional<HsmKeyLabel> primary(String tenantId, KeyPurpose purpose) {
-        String k = tenantId + "|" + purpose;
-        Cached c = primaries.get(k);
-        long now = System.nanoTime();
-        if (c != null && now - c.loadedAt() < PRIMARY_CACHE_TTL.toNanos()) {
-            return Optional.of(c.label());
-        }
-        Optional<HsmKeyLabel> label = primaryRow(tenantId, purpose).map(TenantKeyVersion::label);
-        label.ifPresentOrElse(l -> primaries.put(k, new Cached(l, now)), () -> primaries.remove(k));
-        return label;
+        return Optional.ofNullable(primaries.get(
+                tenantId + "|" + purpose,
+                () -> primaryRow(tenantId, purpose).map(TenantKeyVersion::label).orElse(null)));
     }
 
     /** The key that signs a chain's head: the tenant's primary SIGN key, or the platform key. */
@@ -116,22 +117,24 @@ public class KeyVersionRepository
      * ({@link #forgetCached}); the HSM object is destroyed right after, so a stale entry elsewhere fails closed.
      */
     public Optional<HsmKeyLabel> openable(String tenantId, KeyPurpose purpose, int version) {
-        String k = tenantId + "|" + purpose + "|" + version;
-        Cached c = openable.get(k);
-        long now = System.nanoTime();
-        if (c != null && now - c.loadedAt() < PRIMARY_CACHE_TTL.toNanos()) {
-            return Optional.of(c.label());
-        }
-        Optional<HsmKeyLabel> label = version(tenantId, purpose, version)
-                .filter(TenantKeyVersion::usableForOpen)
-                .map(TenantKeyVersion::label);
-        label.ifPresentOrElse(l -> openable.put(k, new Cached(l, now)), () -> openable.remove(k));
-        return label;
+        return Optional.ofNullable(openable.get(
+                tenantId + "|" + purpose + "|" + version,
+                () -> version(tenantId, purpose, version)
+                        .filter(TenantKeyVersion::usableForOpen)
+                        .map(TenantKeyVersion::label)
+                        .orElse(null)));
     }
 
-    /** Drops what this replica cached of the tenant's key versions (after a rotation, retirement or destruction). */
+    /**
+     * The tenant's key versions changed (a rotation, retirement or destruction, in the current transaction): every
+     * replica drops what it cached of them.
+     */
     public void forgetCached(String tenantId) {
-        primaries.keySet().removeIf(k -> k.startsWith(tenantId + "|"));
-        openable.keySet().removeIf(k -> k.startsWith(tenantId + "|"));
+        caches.changed(TOPIC, tenantId);
+    }
+
+    /** Drops what this replica cached of the tenant's key versions, without telling the others. */
+    public void forgetCachedHere(String tenantId) {
+        caches.forgetHere(TOPIC, tenantId);
     }
 }

@@ -1,6 +1,8 @@
 package io.m2mtrust.keys;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.cluster.ClusterLocks;
+import io.m2mtrust.hsm.HsmBeans;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.KeyPurpose;
 import io.m2mtrust.hsm.Pkcs11Token;
@@ -17,9 +19,18 @@ public class PlatformKeys {
     private static final Logger LOG = Logger.getLogger(PlatformKeys.class);
     public static final HsmKeyLabel PLATFORM_SIGN = HsmKeyLabel.of(HsmKeyLabel.PLATFORM, KeyPurpose.SIGN, 1);
 
+    /** Several replicas may start at once on a fresh HSM: one creates the key (under the cluster lock), the others see it. */
     @Transactional
     void onStart(
-            @Observes StartupEvent ev, Pkcs11Token token, Pkcs11Token.CertificateMaker certificates, AuditLog audit) {
+            @Observes StartupEvent ev,
+            Pkcs11Token token,
+            Pkcs11Token.CertificateMaker certificates,
+            AuditLog audit,
+            ClusterLocks locks) {
+        locks.run(HsmBeans.SHARED_OBJECTS_LOCK, () -> ensure(token, certificates, audit));
+    }
+
+    private static void ensure(Pkcs11Token token, Pkcs11Token.CertificateMaker certificates, AuditLog audit) {
         if (!token.exists(PLATFORM_SIGN)) {
             token.generate(PLATFORM_SIGN, certificates);
             audit.append(

@@ -1,6 +1,7 @@
 package io.m2mtrust.keys;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.cluster.NotJobLeader;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.KeyPurpose;
@@ -179,7 +180,7 @@ public class TenantKeyService {
                     purpose.code() + " version " + next + " is now primary");
             return v;
         } catch (RuntimeException e) {
-            versions.forgetCached(tenantId);
+            versions.forgetCachedHere(tenantId); // nothing changed: only what this attempt may have cached
             destroyQuietly(List.of(label));
             throw e;
         }
@@ -257,7 +258,8 @@ public class TenantKeyService {
     @Scheduled(
             every = "${m2m.keys.reconcile-interval:60s}",
             delayed = "30s",
-            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
+            skipExecutionIf = NotJobLeader.class)
     @Transactional
     void reconcile() {
         if (!token.isUp()) {

@@ -1,7 +1,8 @@
 package io.m2mtrust.policy;
 
 import io.m2mtrust.audit.AuditLog;
-import io.m2mtrust.common.AfterCommit;
+import io.m2mtrust.cluster.ReplicaCache;
+import io.m2mtrust.cluster.ReplicaCaches;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.common.ETags;
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -11,6 +12,7 @@ import jakarta.transaction.Transactional;
 import jakarta.validation.ConstraintViolation;
 import jakarta.validation.Validator;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -21,44 +23,36 @@ import java.util.Objects;
 @ApplicationScoped
 public class PolicyService {
 
-    /** How long another replica may answer from its cache after a policy change there (issue 19 shortens it). */
-    static final long CACHE_NANOS = java.time.Duration.ofSeconds(5).toNanos();
-
-    private record Cached(TenantPolicy policy, long loadedAt) {}
+    /** The cluster topic of policy changes (ADR 0023). */
+    static final String TOPIC = "policy";
 
     private final EntityManager em;
     private final AuditLog audit;
     private final Validator validator;
-    private final AfterCommit afterCommit;
-    private final java.util.concurrent.ConcurrentHashMap<String, Cached> cache =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final ReplicaCaches caches;
+    /** A change anywhere in the cluster drops an entry; the TTL is only a backstop. */
+    private final ReplicaCache<TenantPolicy> cache;
 
-    PolicyService(EntityManager em, AuditLog audit, Validator validator, AfterCommit afterCommit) {
+    PolicyService(EntityManager em, AuditLog audit, Validator validator, ReplicaCaches caches) {
         this.em = em;
         this.audit = audit;
         this.validator = validator;
-        this.afterCommit = afterCommit;
+        this.caches = caches;
+        this.cache = caches.cache(TOPIC, Duration.ofSeconds(60), 100_000);
     }
 
     /**
      * The tenant's policy for the request paths, read-only and detached, from a cache: no query per request. A change
-     * on this replica drops it at once (the next request reads the new policy); 404 when the tenant has none.
+     * on any replica drops it (here at once, elsewhere at its commit); 404 when the tenant has none.
      */
     public TenantPolicy current(String tenantId) {
-        Cached c = cache.get(tenantId);
-        long now = System.nanoTime();
-        if (c != null && now - c.loadedAt() < CACHE_NANOS) {
-            return c.policy();
-        }
         // a transaction of its own: the row comes back detached, never tied to the caller's persistence context
-        TenantPolicy p = QuarkusTransaction.requiringNew().call(() -> get(tenantId));
-        cache.put(tenantId, new Cached(p, now));
-        return p;
+        return cache.get(tenantId, () -> QuarkusTransaction.requiringNew().call(() -> get(tenantId)));
     }
 
-    /** Drops the cached policy of a tenant now and when the current transaction ends (a change or a deletion). */
+    /** The tenant's policy changed or went: dropped here now and at the transaction's end, on other replicas at commit. */
     public void forget(String tenantId) {
-        afterCommit.forget(() -> cache.remove(tenantId));
+        caches.changed(TOPIC, tenantId);
     }
 
     @Transactional(Transactional.TxType.MANDATORY)

@@ -1,11 +1,14 @@
 package io.m2mtrust.proxy;
 
+import io.m2mtrust.cluster.ReplicaCache;
+import io.m2mtrust.cluster.ReplicaCaches;
 import io.m2mtrust.esdata.EndpointService;
 import io.m2mtrust.esdata.EsDataService;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,44 +45,33 @@ public class ProxyEsData {
     private final EndpointService endpoints;
     private final ProxyStore store;
 
-    ProxyEsData(EndpointService endpoints, ProxyStore store) {
+    /**
+     * A tenant's rules by container path, cached per replica; an admin write on any replica drops them everywhere
+     * (the proxy configuration's cluster topic, ADR 0023).
+     */
+    private final ReplicaCache<Map<String, Rule>> rules;
+
+    ProxyEsData(EndpointService endpoints, ProxyStore store, ReplicaCaches caches) {
         this.store = store;
         this.endpoints = endpoints;
+        this.rules = caches.cache(ProxyService.TOPIC, Duration.ofSeconds(60), 10_000);
     }
 
-    /** A tenant's rules by container path, read at most every 5 s per replica; this replica's admin writes invalidate them at once. */
-    private record Rules(Map<String, Rule> byPath, long readAt) {}
-
-    private final java.util.concurrent.ConcurrentHashMap<String, Rules> rules =
-            new java.util.concurrent.ConcurrentHashMap<>();
-
     public Optional<Rule> ruleFor(String tenantId, String containerPath) {
-        Rules r = rules.get(tenantId);
-        if (r == null || System.nanoTime() - r.readAt() >= ProxyService.CONFIG_TTL_NANOS) {
+        Map<String, Rule> r = rules.get(tenantId, () -> {
             Map<String, Rule> m = new java.util.HashMap<>();
             QuarkusTransaction.requiringNew()
                     .run(() ->
                             store.esdataRules(tenantId).stream().forEach(x -> m.put(x.containerPath, parse(x.rule))));
-            r = new Rules(Map.copyOf(m), System.nanoTime());
-            if (rules.size() > 10_000) {
-                rules.clear();
-            }
-            rules.put(tenantId, r);
-        }
-        return Optional.ofNullable(r.byPath().get(containerPath));
+            return Map.copyOf(m);
+        });
+        return Optional.ofNullable(r.get(containerPath));
     }
 
     /** {@link #ruleFor} from the cache alone, never blocking: null when the tenant's rules are not cached (fresh). */
     Optional<Rule> cachedRuleFor(String tenantId, String containerPath) {
-        Rules r = rules.get(tenantId);
-        if (r == null || System.nanoTime() - r.readAt() >= ProxyService.CONFIG_TTL_NANOS) {
-            return null;
-        }
-        return Optional.ofNullable(r.byPath().get(containerPath));
-    }
-
-    void invalidate(String tenantId) {
-        rules.remove(tenantId);
+        Map<String, Rule> r = rules.peek(tenantId);
+        return r == null ? null : Optional.ofNullable(r.get(containerPath));
     }
 
     static Rule parse(String json) {

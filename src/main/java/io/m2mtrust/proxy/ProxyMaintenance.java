@@ -1,5 +1,6 @@
 package io.m2mtrust.proxy;
 
+import io.m2mtrust.cluster.NotJobLeader;
 import io.m2mtrust.escertke.EscertkeService;
 import io.m2mtrust.esprim.EsprimReceiver;
 import io.quarkus.scheduler.Scheduled;
@@ -37,7 +38,7 @@ public class ProxyMaintenance {
     @Scheduled(
             every = "${m2m.esprim.refresh-every:60s}",
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
-            skipExecutionIf = Scheduled.ApplicationNotRunning.class)
+            skipExecutionIf = NotJobLeader.class)
     void refreshShared() {
         try {
             int n = receiving.refreshSharedRands();
@@ -52,7 +53,7 @@ public class ProxyMaintenance {
     @Scheduled(
             every = "${m2m.esprim.purge-every:5m}",
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
-            skipExecutionIf = Scheduled.ApplicationNotRunning.class)
+            skipExecutionIf = NotJobLeader.class)
     void purge() {
         try {
             int n = receiver.purgeExpired();

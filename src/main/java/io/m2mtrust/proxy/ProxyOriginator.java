@@ -1,5 +1,6 @@
 package io.m2mtrust.proxy;
 
+import io.m2mtrust.cluster.ReplicaCaches;
 import io.m2mtrust.common.ResponseStatusCode;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.escertke.EscertkeService;
@@ -7,6 +8,7 @@ import io.m2mtrust.escertke.PeerIdentity;
 import io.m2mtrust.esprim.EsprimError;
 import io.m2mtrust.esprim.EsprimKdf;
 import io.m2mtrust.esprim.EsprimObject;
+import io.m2mtrust.esprim.EsprimReceiver;
 import io.m2mtrust.esprim.Operation;
 import io.m2mtrust.esprim.OriginatorRands;
 import io.m2mtrust.esprim.PrimitiveCodec;
@@ -54,12 +56,29 @@ public class ProxyOriginator {
     private final CseClient http;
 
     ProxyOriginator(
-            EntityManager em, KeySources keys, EscertkeService escertke, OriginatorRands rands, CseClient http) {
+            EntityManager em,
+            KeySources keys,
+            EscertkeService escertke,
+            OriginatorRands rands,
+            CseClient http,
+            ReplicaCaches caches) {
         this.http = http;
         this.rands = rands;
         this.em = em;
         this.keys = keys;
         this.escertke = escertke;
+        // a revocation or a lost cluster link ends the sessions in memory
+        caches.register(EsprimReceiver.SESSIONS_TOPIC, new ReplicaCaches.Forgetter() {
+            @Override
+            public void forgetTenant(String tenantId) {
+                sessions.keySet().removeIf(k -> k.startsWith(tenantId + "|"));
+            }
+
+            @Override
+            public void forgetAll() {
+                sessions.clear();
+            }
+        });
     }
 
     public Optional<ProxyRemote> remote(String tenantId, String name) {

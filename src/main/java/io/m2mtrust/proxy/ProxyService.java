@@ -1,6 +1,8 @@
 package io.m2mtrust.proxy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.m2mtrust.cluster.ReplicaCache;
+import io.m2mtrust.cluster.ReplicaCaches;
 import io.m2mtrust.common.RequestSizeLimit;
 import io.m2mtrust.common.ResponseStatusCode;
 import io.m2mtrust.common.StrictJson;
@@ -71,6 +73,8 @@ public class ProxyService {
     private final ProxyReceiver receiving;
     private final ProxyStore store;
     private final CseClient cse;
+    private final ReplicaCaches caches;
+    private final ReplicaCache<Snapshot> snapshots;
 
     ProxyService(
             EntityManager em,
@@ -79,8 +83,11 @@ public class ProxyService {
             ProxyEsData esdata,
             ProxyReceiver receiving,
             ProxyStore store,
-            CseClient cse) {
+            CseClient cse,
+            ReplicaCaches caches) {
         this.cse = cse;
+        this.caches = caches;
+        this.snapshots = caches.cache(TOPIC, Duration.ofSeconds(60), 10_000);
         this.store = store;
         this.receiving = receiving;
         this.em = em;
@@ -106,41 +113,31 @@ public class ProxyService {
     }
 
     /**
-     * A tenant's proxy configuration and protected entities, read at most every {@link #CONFIG_TTL} per replica
-     * (every primitive needs them); this replica's admin writes {@link #invalidate} at once, other replicas
-     * follow within the TTL.
+     * A tenant's proxy configuration and protected entities, cached per replica (every primitive needs them); an
+     * admin write on any replica drops them everywhere ({@link #invalidate}, ADR 0023).
      */
-    private record Snapshot(Optional<ProxyConfig> config, List<ProtectedEntity> entities, long readAt) {}
+    private record Snapshot(Optional<ProxyConfig> config, List<ProtectedEntity> entities) {}
 
-    static final long CONFIG_TTL_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
-    private final java.util.concurrent.ConcurrentHashMap<String, Snapshot> snapshots =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    /** The cluster topic of proxy configuration, protected entities and ESData rules. */
+    static final String TOPIC = "proxy-config";
 
     private Snapshot snapshot(String tenantId) {
-        Snapshot s = snapshots.get(tenantId);
-        if (s != null && System.nanoTime() - s.readAt() < CONFIG_TTL_NANOS) {
-            return s;
-        }
-        Snapshot fresh = QuarkusTransaction.requiringNew().call(() -> {
-            ProxyConfig c = em.find(ProxyConfig.class, tenantId);
-            List<ProtectedEntity> e = c == null ? List.of() : store.entities(tenantId);
-            if (c != null) {
-                em.detach(c);
-            }
-            e.forEach(em::detach);
-            return new Snapshot(Optional.ofNullable(c), List.copyOf(e), System.nanoTime());
-        });
-        if (snapshots.size() > 10_000) {
-            snapshots.clear();
-        }
-        snapshots.put(tenantId, fresh);
-        return fresh;
+        return snapshots.get(
+                tenantId,
+                () -> QuarkusTransaction.requiringNew().call(() -> {
+                    ProxyConfig c = em.find(ProxyConfig.class, tenantId);
+                    List<ProtectedEntity> e = c == null ? List.of() : store.entities(tenantId);
+                    if (c != null) {
+                        em.detach(c);
+                    }
+                    e.forEach(em::detach);
+                    return new Snapshot(Optional.ofNullable(c), List.copyOf(e));
+                }));
     }
 
-    /** Forget the cached configuration of a tenant (its admin changed it). */
+    /** The tenant's proxy configuration changed (its admin wrote it): every replica forgets what it cached. */
     public void invalidate(String tenantId) {
-        snapshots.remove(tenantId);
-        esdata.invalidate(tenantId);
+        caches.changed(TOPIC, tenantId);
     }
 
     public Optional<ProxyConfig> config(String tenantId) {
@@ -174,10 +171,8 @@ public class ProxyService {
      * #handleAsync} decides on a worker thread, with every check. The same answers either way.
      */
     public Optional<CompletionStage<Outgoing>> passThroughFromMemory(String tenantId, Incoming in) {
-        Snapshot snap = snapshots.get(tenantId);
-        if (snap == null
-                || System.nanoTime() - snap.readAt() >= CONFIG_TTL_NANOS
-                || snap.config().isEmpty()) {
+        Snapshot snap = snapshots.peek(tenantId);
+        if (snap == null || snap.config().isEmpty()) {
             return Optional.empty();
         }
         ProxyConfig cfg = snap.config().get();

@@ -1,5 +1,7 @@
 package io.m2mtrust.registration;
 
+import io.m2mtrust.cluster.ReplicaCache;
+import io.m2mtrust.cluster.ReplicaCaches;
 import io.m2mtrust.common.SecretBytes;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -19,9 +21,10 @@ public class MafKms {
     private final RegistrationStore store;
     private final RegistrationProcedures procedures;
 
-    MafKms(RegistrationStore store, RegistrationProcedures procedures) {
+    MafKms(RegistrationStore store, RegistrationProcedures procedures, ReplicaCaches caches) {
         this.store = store;
         this.procedures = procedures;
+        this.holders = caches.cache(RegistrationStore.TOPIC, java.time.Duration.ZERO, MAX_CACHED);
     }
 
     /** The live Km named {@code kmId}, opened; empty when unknown, expired or its registration expired. */
@@ -36,39 +39,33 @@ public class MafKms {
 
     static final int MAX_CACHED = 200_000;
 
-    private record Holder(String clientId, Instant liveUntil, long generation) {}
+    private record Holder(String clientId, Instant liveUntil) {}
 
-    private final java.util.concurrent.ConcurrentHashMap<String, Holder> holders =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    /** Live Km holders; any write of the tenant's registrations on any replica drops its entries everywhere. */
+    private final ReplicaCache<Holder> holders;
 
     /**
-     * {@link #liveClientOf}, for every request of a MAF session: answered from memory while the tenant's registrations
-     * have not changed since ({@link RegistrationStore#generation}: a revocation, deregistration, replacement or update
-     * on this replica moves it, so the very next request is refused) and the Km and its registration are unexpired.
-     * Runs its own transaction on a miss; call it outside one.
+     * {@link #liveClientOf}, for every request of a MAF session: answered from memory until the tenant's registrations
+     * change on any replica (a revocation, deregistration, replacement or update: {@link
+     * RegistrationStore#registrationsChanging}) and while the Km and its registration are unexpired. Runs its own
+     * transaction on a miss; call it outside one.
      */
     public Optional<String> liveClientOfCached(String tenantId, String kmId) {
         String k = tenantId + "|" + kmId;
-        long generation = store.generation(tenantId);
-        Holder h = holders.get(k);
-        Instant now = Instant.now();
-        if (h != null && h.generation() == generation && now.isBefore(h.liveUntil())) {
-            return Optional.of(h.clientId());
+        Holder h = holders.get(
+                k,
+                x -> Instant.now().isBefore(x.liveUntil()),
+                () -> io.quarkus.narayana.jta.QuarkusTransaction.requiringNew()
+                        .call(() -> live(tenantId, kmId))
+                        .map(x -> new Holder(
+                                x.clientId, x.expiresAt.isBefore(x.kmExpiresAt) ? x.expiresAt : x.kmExpiresAt))
+                        .orElse(null),
+                x -> true);
+        if (h == null) {
+            holders.remove(k);
+            return Optional.empty();
         }
-        Optional<ClientRegistration> r =
-                io.quarkus.narayana.jta.QuarkusTransaction.requiringNew().call(() -> live(tenantId, kmId));
-        if (holders.size() > MAX_CACHED) {
-            holders.clear(); // bounded: a miss only costs the query this cache saves
-        }
-        r.ifPresentOrElse(
-                x -> holders.put(
-                        k,
-                        new Holder(
-                                x.clientId,
-                                x.expiresAt.isBefore(x.kmExpiresAt) ? x.expiresAt : x.kmExpiresAt,
-                                generation)),
-                () -> holders.remove(k));
-        return r.map(x -> x.clientId);
+        return Optional.of(h.clientId());
     }
 
     private Optional<ClientRegistration> live(String tenantId, String kmId) {

@@ -1,6 +1,7 @@
 package io.m2mtrust.registration;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.cluster.NotJobLeader;
 import io.m2mtrust.common.LockStore;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.common.Sql;
@@ -276,7 +277,8 @@ public class RegistrationProcedures {
     @Scheduled(
             every = "${m2m.registrations.purge-interval:5m}",
             delayed = "60s",
-            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
+            skipExecutionIf = NotJobLeader.class)
     public void purgeExpired() {
         QuarkusTransaction.requiringNew().run(() -> {
             store.deleteExpired(RegistrationRules.now())

@@ -1,6 +1,6 @@
 package io.m2mtrust.registration;
 
-import io.m2mtrust.common.AfterCommit;
+import io.m2mtrust.cluster.ReplicaCaches;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.quarkus.panache.common.Page;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -37,10 +37,10 @@ public class RegistrationStore {
 
     private final EntityManager em;
     private final DeviceFqdns fqdns;
-    private final AfterCommit afterCommit;
+    private final ReplicaCaches caches;
 
-    RegistrationStore(EntityManager em, DeviceFqdns fqdns, AfterCommit afterCommit) {
-        this.afterCommit = afterCommit;
+    RegistrationStore(EntityManager em, DeviceFqdns fqdns, ReplicaCaches caches) {
+        this.caches = caches;
         this.em = em;
         this.fqdns = fqdns;
     }
@@ -124,24 +124,19 @@ public class RegistrationStore {
                 .firstResultOptional();
     }
 
-    /** The MAF registration that was assigned {@code kmId}, whether or not it is still live. */
-    private final java.util.concurrent.ConcurrentHashMap<String, Long> generations =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    /** The cluster topic of a tenant's client registrations (ADR 0023). */
+    static final String TOPIC = "registrations";
 
     /**
-     * The tenant's registration generation: it moves (now and when the transaction ends) whenever a client
-     * registration of the tenant is made, replaced, changed or deleted, so a cache tagged with it never answers for a
-     * row that has changed since ({@link MafKms}).
+     * Called by every write of a tenant's client registrations, in its transaction: what any replica cached of them
+     * ({@link MafKms}) goes, here at once and elsewhere at the commit, so a revocation, deregistration, replacement or
+     * update refuses the very next request on every replica.
      */
-    long generation(String tenantId) {
-        return generations.getOrDefault(tenantId, 0L);
-    }
-
-    /** Called by every write of a tenant's client registrations, in its transaction. */
     void registrationsChanging(String tenantId) {
-        afterCommit.forget(() -> generations.merge(tenantId, 1L, Long::sum));
+        caches.changed(TOPIC, tenantId);
     }
 
+    /** The MAF registration that was assigned {@code kmId}, whether or not it is still live. */
     Optional<ClientRegistration> mafRegistrationByKmId(String tenantId, String kmId) {
         return ClientRegistration.find("tenantId = ?1 and registrar = ?2 and kmId = ?3", tenantId, Registrar.MAF, kmId)
                 .firstResultOptional();

@@ -1,6 +1,7 @@
 package io.m2mtrust.tenant;
 
-import io.m2mtrust.common.AfterCommit;
+import io.m2mtrust.cluster.ReplicaCache;
+import io.m2mtrust.cluster.ReplicaCaches;
 import io.m2mtrust.common.ApiProblem;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -16,42 +17,37 @@ import java.util.Optional;
 @ApplicationScoped
 public class TenantStore {
 
-    /** How long another replica may answer from its cache after a status change there (issue 19 shortens it). */
-    static final long ACTIVE_CACHE_NANOS = java.time.Duration.ofSeconds(5).toNanos();
-
-    private record CachedStatus(boolean active, long loadedAt) {}
+    /** The cluster topic of tenant status changes (ADR 0023). */
+    static final String TOPIC = "tenant-status";
 
     private final EntityManager em;
-    private final AfterCommit afterCommit;
-    private final java.util.concurrent.ConcurrentHashMap<String, CachedStatus> active =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final ReplicaCaches caches;
+    /** Whether a tenant is ACTIVE; a status change anywhere in the cluster drops its entry (the TTL is a backstop). */
+    private final ReplicaCache<Boolean> active;
 
-    TenantStore(EntityManager em, AfterCommit afterCommit) {
+    TenantStore(EntityManager em, ReplicaCaches caches) {
         this.em = em;
-        this.afterCommit = afterCommit;
+        this.caches = caches;
+        this.active = caches.cache(TOPIC, java.time.Duration.ofSeconds(60), 100_000);
     }
 
     /**
-     * Whether the tenant is ACTIVE, from a cache the hot device paths read without a query. Every status change on
-     * this replica drops the entry ({@link #statusChanging}), so a suspension refuses the very next handshake here.
+     * Whether the tenant is ACTIVE, from a cache the hot device paths read without a query. Every status change drops
+     * the entry ({@link #statusChanging}) on this replica at once and on the others at its commit, so a suspension
+     * refuses the next handshake on every replica.
      */
     public boolean isActive(String id) {
-        CachedStatus c = active.get(id);
-        long now = System.nanoTime();
-        if (c != null && now - c.loadedAt() < ACTIVE_CACHE_NANOS) {
-            return c.active();
-        }
-        boolean a = io.quarkus.narayana.jta.QuarkusTransaction.requiringNew().call(() -> {
-            Tenant t = em.find(Tenant.class, id);
-            return t != null && t.status == Tenant.Status.ACTIVE;
-        });
-        active.put(id, new CachedStatus(a, now));
-        return a;
+        return active.get(
+                id,
+                () -> io.quarkus.narayana.jta.QuarkusTransaction.requiringNew().call(() -> {
+                    Tenant t = em.find(Tenant.class, id);
+                    return t != null && t.status == Tenant.Status.ACTIVE;
+                }));
     }
 
-    /** Called in the transaction that changes a tenant's status: the cached status goes now and at its end. */
+    /** Called in the transaction that changes a tenant's status: every replica's cached status goes. */
     public void statusChanging(String id) {
-        afterCommit.forget(() -> active.remove(id));
+        caches.changed(TOPIC, id);
     }
 
     /** The tenant, whatever its status; 404 if it never existed (or is only being created). */

@@ -31,6 +31,7 @@ final class DeviceConnection {
     private final Function<DeviceFqdns.Function, DeviceRequestHandler> handlers;
     private final Runnable onSocketClosed;
     private final Runnable onPause;
+    private final java.util.function.BooleanSupplier draining;
     private DevicePeer peer;
     private boolean closed;
 
@@ -41,7 +42,9 @@ final class DeviceConnection {
             DeviceTlsConfig config,
             Function<DeviceFqdns.Function, DeviceRequestHandler> handlers,
             Runnable onSocketClosed,
-            Runnable onPause) {
+            Runnable onPause,
+            java.util.function.BooleanSupplier draining) {
+        this.draining = draining;
         this.onSocketClosed = onSocketClosed;
         this.onPause = onPause;
         this.socket = socket;
@@ -102,6 +105,25 @@ final class DeviceConnection {
         }
     }
 
+    /**
+     * The replica is stopping: a connection between requests (handshake done, nothing buffered) ends now with a TLS
+     * close_notify; one in the middle of a request ends after its answer ({@link #respond}); one still handshaking
+     * ends at its handshake deadline or the drain timeout.
+     */
+    void drain() {
+        submit(() -> {
+            if (!closed && server.handshakeComplete() && http.idle()) {
+                try {
+                    tls.close();
+                } catch (IOException e) {
+                    LOG.debugf("close_notify to %s failed: %s", socket.remoteAddress(), e.getMessage());
+                }
+                flushTls();
+                closeQuietly();
+            }
+        });
+    }
+
     /** Closes a connection that is still handshaking (slow or stalled clients). */
     void handshakeDeadline() {
         submit(() -> {
@@ -153,7 +175,8 @@ final class DeviceConnection {
                 tls.readInput(plain, 0, available);
                 http.feed(plain, 0, available);
                 for (DeviceHttp.Request r; (r = http.next()) != null; ) {
-                    respond(handle(r), "close".equalsIgnoreCase(r.header("connection")));
+                    // while the replica drains, every answer ends its connection (the device reconnects elsewhere)
+                    respond(handle(r), draining.getAsBoolean() || "close".equalsIgnoreCase(r.header("connection")));
                     if (closed) {
                         return;
                     }

@@ -114,6 +114,11 @@ public final class DeviceHttp {
             len += n;
         }
 
+        /** Whether no part of a request is buffered (a connection may then be closed between requests). */
+        public boolean idle() {
+            return len == 0;
+        }
+
         /** The next complete request, or null if more bytes are needed. */
         public Request next() throws BadRequest {
             int headEnd = indexOfCrlfCrlf();

@@ -38,4 +38,11 @@ public interface DeviceTlsConfig {
     /** Largest request head (request line and headers). */
     @WithDefault("8192")
     int maxHeadBytes();
+
+    /**
+     * On SIGTERM, how long open connections may finish their requests: new ones are refused, each answer carries
+     * {@code Connection: close}, idle connections are closed between requests; what is still open then is cut.
+     */
+    @WithDefault("10s")
+    Duration drainTimeout();
 }

@@ -110,8 +110,30 @@ public class DeviceTlsListener {
                 certificates == null ? "" : " and ECDHE_ECDSA", config.host(), port, handlers.keySet());
     }
 
+    /**
+     * The graceful stop (SIGTERM; readiness is already DOWN): new connections are refused, open ones finish the
+     * request they are in (answered with {@code Connection: close}) or are closed between requests, for at most
+     * {@code m2m.device-tls.drain-timeout}; then the listener closes what is left.
+     */
     void stop(@Observes ShutdownEvent ev) {
+        draining = true;
         if (server != null) {
+            connections.forEach(DeviceConnection::drain);
+            long end = System.nanoTime() + config.drainTimeout().toNanos();
+            while (open.get() > 0 && System.nanoTime() < end) {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                connections.forEach(DeviceConnection::drain); // requests that finished meanwhile
+            }
+            if (open.get() > 0) {
+                LOG.warnf("device listener: %d connection(s) still open after the drain; closing them", open.get());
+            } else {
+                LOG.infof("device listener drained");
+            }
             server.close();
         }
         if (workers != null) {
@@ -119,12 +141,21 @@ public class DeviceTlsListener {
         }
     }
 
+    /** True from SIGTERM on: answers close their connections, new connections are refused. */
+    private volatile boolean draining;
+
+    private final java.util.Set<DeviceConnection> connections = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     /** The bound port (useful when configured as 0). */
     public int port() {
         return port;
     }
 
     private void accept(NetSocket socket) {
+        if (draining) {
+            socket.close(); // stopping: the balancer sends the device to another replica
+            return;
+        }
         if (open.incrementAndGet() > config.maxConnections()) {
             open.decrementAndGet();
             LOG.warnf(
@@ -135,14 +166,28 @@ public class DeviceTlsListener {
         }
         DeviceTlsServer tlsServer = new DeviceTlsServer(
                 TlsCryptos.create(random), fqdns, this::activeTenantSuites, pskResolvers::get, certificates, hsm);
+        DeviceConnection[] self = new DeviceConnection[1];
         DeviceConnection c = new DeviceConnection(
-                socket, tlsServer, workers, config, handlers::get, open::decrementAndGet, pauses::increment);
+                socket,
+                tlsServer,
+                workers,
+                config,
+                handlers::get,
+                () -> {
+                    open.decrementAndGet();
+                    connections.remove(self[0]);
+                },
+                pauses::increment,
+                () -> draining);
+        self[0] = c;
+        connections.add(c);
         try {
             c.start();
             vertx.setTimer(config.handshakeTimeout().toMillis(), id -> c.handshakeDeadline());
         } catch (Exception e) {
             LOG.warnf("could not start TLS for %s: %s", socket.remoteAddress(), e.getMessage());
             open.decrementAndGet(); // start() fails before it installs the close handler
+            connections.remove(c);
             socket.close();
         }
     }

@@ -39,7 +39,9 @@ import java.util.stream.Stream;
 class LayoutRulesTest {
 
     static final String ROOT = "io.m2mtrust";
-    static final String[] KERNEL = {"hsm", "common", "security", "audit", "keys", "tenant", "policy", "keysource"};
+    static final String[] KERNEL = {
+        "hsm", "common", "cluster", "security", "audit", "keys", "tenant", "policy", "keysource"
+    };
     static final String[] FEATURES = {
         "enrolment", "mef", "registration", "maf", "ca", "tls", "escertke", "esdata", "esprim", "identity"
     };

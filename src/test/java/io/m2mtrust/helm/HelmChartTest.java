@@ -7,9 +7,17 @@ import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
-/** helm lint and helm template (helm-java, the real Helm library) on the chart, with assertions on the manifests. */
+/**
+ * helm lint and helm template (helm-java, the real Helm library) on the chart, with assertions on the manifests; the
+ * manifests of the default values and of each example values file are validated offline against the Kubernetes API
+ * schemas and the CRDs they use ({@code src/bin/lib/validate_k8s.py}, set up by {@code src/bin/lib/kubevalidate.sh}).
+ */
 class HelmChartTest {
 
     static final Helm CHART = new Helm(Path.of("helm"));
@@ -129,5 +137,143 @@ class HelmChartTest {
                 .hasMessageContaining("extraEnv");
         assertThatThrownBy(() -> template().set("database.url", "mysql://db").call())
                 .hasMessageContaining("database");
+    }
+
+    static final String KUBE_VERSION = "1.30.0";
+
+    /** The rendered manifests validated as kubeconform would: strict API schemas, CRD schemas for custom kinds. */
+    static String validate(String manifests) throws IOException, InterruptedException {
+        String python = System.getenv("M2M_KUBE_VALIDATE_PYTHON");
+        String crds = System.getenv("M2M_KUBE_CRDS");
+        assertThat(python)
+                .as("run through src/bin/test, which sets up the offline schema validator")
+                .isNotBlank();
+        Process p = new ProcessBuilder(python, "src/bin/lib/validate_k8s.py", KUBE_VERSION, crds)
+                .redirectErrorStream(true)
+                .start();
+        p.getOutputStream().write(manifests.getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        return out;
+    }
+
+    @Test
+    void every_example_values_file_renders_manifests_that_the_kubernetes_schemas_accept() throws Exception {
+        String defaults = validate(template().withName("trust").call());
+        assertThat(defaults).contains("valid Deployment/trust-m2m-trust", "valid NetworkPolicy/trust-m2m-trust");
+        for (String example : List.of("minimal", "production", "cloudnativepg")) {
+            String y = template()
+                    .withName("trust")
+                    .withNamespace("iot")
+                    .withValuesFile(Path.of("helm/examples/" + example + ".yaml"))
+                    .call();
+            String out = validate(y);
+            assertThat(out).as(example).doesNotContain("INVALID").contains("valid Deployment/trust-m2m-trust");
+        }
+    }
+
+    @Test
+    void the_validator_refuses_what_kubernetes_would_refuse() {
+        // the check can fail: an unknown field and a wrong type are caught, in core kinds and in custom resources
+        String bad = """
+                apiVersion: v1
+                kind: Service
+                metadata: {name: x}
+                spec: {ports: [{port: 80, targetPortt: http}]}
+                ---
+                apiVersion: postgresql.cnpg.io/v1
+                kind: Cluster
+                metadata: {name: db}
+                spec: {instances: three}
+                """;
+        assertThatThrownBy(() -> validate(bad))
+                .hasMessageContaining("INVALID Service/x")
+                .hasMessageContaining("INVALID Cluster/db");
+    }
+
+    @Test
+    void production_values_give_autoscaling_disruption_budget_spread_network_policies_and_monitoring()
+            throws Exception {
+        String y = template()
+                .withName("trust")
+                .withValuesFile(Path.of("helm/examples/production.yaml"))
+                .call();
+        assertThat(y)
+                .contains("kind: HorizontalPodAutoscaler")
+                .contains("minReplicas: 3")
+                .contains("maxReplicas: 12")
+                .contains("kind: PodDisruptionBudget")
+                .contains("maxUnavailable: 1")
+                .contains("topologySpreadConstraints:")
+                .contains("topologyKey: topology.kubernetes.io/zone")
+                .contains("whenUnsatisfiable: DoNotSchedule")
+                .contains("kind: ServiceMonitor")
+                .contains("path: /q/metrics");
+        // the HPA owns the replica count
+        assertThat(y).doesNotContainPattern("kind: Deployment[\\s\\S]*?\\n  replicas:");
+        // the oneM2M paths reach one replica per originator (ADR 0024)
+        assertThat(y).contains("kind: Ingress").contains("upstream-hash-by: $http_x_m2m_origin");
+        // the device listener: TLS passes through a LoadBalancer, limited to the operator's ranges
+        assertThat(y)
+                .contains("name: trust-m2m-trust-device")
+                .contains("type: LoadBalancer")
+                .contains("externalTrafficPolicy: Local")
+                .contains("- 203.0.113.0/24");
+        // only the HTTP and device ports in; PostgreSQL, the HSM, Keycloak, the CSE and DNS out
+        assertThat(y)
+                .contains("kind: NetworkPolicy")
+                .contains("- Egress")
+                .contains("cidr: 10.20.30.0/28")
+                .contains("port: 2223")
+                .contains("kubernetes.io/metadata.name: ingress-nginx")
+                .contains("name: trust-m2m-trust-cse-only-from-proxy")
+                .contains("app.kubernetes.io/name: acme-cse");
+        // the stop: readiness delay 5 + HTTP drain 20 + device drain 10 + 5
+        assertThat(y)
+                .contains("terminationGracePeriodSeconds: 40")
+                .contains("name: M2M_SHUTDOWN_DELAY")
+                .contains("value: \"5s\"")
+                .contains("name: M2M_DEVICE_DRAIN_TIMEOUT")
+                .containsPattern("name: M2M_CLUSTER_REPLICA_ID\\s+valueFrom:\\s+fieldRef:\\s+fieldPath: metadata.name");
+        assertThat(y).doesNotContain("kind: Secret");
+    }
+
+    @Test
+    void cloudnativepg_mode_renders_a_cluster_and_reads_the_credentials_it_creates() throws Exception {
+        String y = template()
+                .withName("trust")
+                .withValuesFile(Path.of("helm/examples/cloudnativepg.yaml"))
+                .call();
+        assertThat(y)
+                .contains("kind: Cluster")
+                .contains("apiVersion: postgresql.cnpg.io/v1")
+                .contains("name: trust-m2m-trust-db")
+                .contains("instances: 3")
+                .contains("value: \"jdbc:postgresql://trust-m2m-trust-db-rw:5432/m2mtrust\"")
+                .containsPattern("name: M2M_DB_PASSWORD\\s+valueFrom:\\s+secretKeyRef:\\s+name: trust-m2m-trust-db-app")
+                .contains("cnpg.io/cluster: trust-m2m-trust-db");
+        String external = template().withName("trust").call();
+        assertThat(external).doesNotContain("kind: Cluster").contains("jdbc:postgresql://postgresql:5432/m2mtrust");
+    }
+
+    @Test
+    void the_schema_refuses_bad_cluster_values_with_the_field_named() {
+        assertThatThrownBy(() -> template().set("postgresql.mode", "mysql").call())
+                .hasMessageContaining("/postgresql/mode");
+        assertThatThrownBy(() -> template().set("shutdown.delaySeconds", -1).call())
+                .hasMessageContaining("/shutdown/delaySeconds");
+        assertThatThrownBy(() -> template().set("deviceService.nodePort", 80).call())
+                .hasMessageContaining("nodePort");
+        assertThatThrownBy(
+                        () -> template().set("networkPolicy.cse.enabled", true).call())
+                .hasMessageContaining("podSelector");
+        assertThatThrownBy(() -> template()
+                        .set("autoscaling.enabled", true)
+                        .set("autoscaling.maxReplicas", "many")
+                        .call())
+                .hasMessageContaining("maxReplicas");
+        assertThatThrownBy(() -> template().set("replicaCount", 0).call()).hasMessageContaining("replicaCount");
     }
 }
