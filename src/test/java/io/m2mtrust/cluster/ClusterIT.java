@@ -357,8 +357,99 @@ class ClusterIT {
                 .forEach(l -> System.out.println("cluster: " + a().name + " " + l));
     }
 
+    static String kpmId;
+    static byte[] kpm;
+
+    static final String MEF = "mef." + T + ".m2m-trust.local";
+
+    /** One MEF enrolment over TLS-PSK with OpenSSL on {@code port}; the HTTP status, or -1 when the handshake failed. */
+    static int enrol(int port) {
+        try {
+            return io.m2mtrust.testsupport.OpenSsl.pskCall(
+                            port, MEF, kpmId, kpm, "POST", "/enrolment", "{\"mafEnrolmentIndication\":false}")
+                    .status();
+        } catch (Exception | AssertionError e) {
+            return -1;
+        }
+    }
+
+    static HttpResponse<String> setTenantStatus(String status) throws Exception {
+        String url = a().base() + "/api/v1/tenants/" + T;
+        HttpResponse<String> current = admin("GET", url, null);
+        return admin(
+                "PUT",
+                url,
+                Map.of("name", "cluster", "status", status),
+                "If-Match",
+                current.headers().firstValue("ETag").orElseThrow());
+    }
+
     @Test
     @Order(3)
+    void a_device_enrols_through_the_sni_balancer_and_a_suspension_through_one_replica_refuses_it_everywhere()
+            throws Exception {
+        String t = a().base() + "/api/v1/tenants/" + T;
+        HttpResponse<String> policy = admin("GET", t + "/policy", null);
+        Map<String, Object> doc = JSON.readValue(policy.body(), Map.class);
+        doc.put("allowHostMemoryKeys", true); // the test plays the device, so it needs its Kpm
+        doc.keySet()
+                .retainAll(Set.of(
+                        "allowedSuids",
+                        "joseAlgs",
+                        "joseEncs",
+                        "tlsCipherSuites",
+                        "defaultKeyLifetimeSeconds",
+                        "maxKeyLifetimeSeconds",
+                        "maxEsdataTargets",
+                        "requestQuotaPerSecond",
+                        "allowHostMemoryKeys"));
+        assertThat(admin(
+                                "PUT",
+                                t + "/policy",
+                                doc,
+                                "If-Match",
+                                policy.headers().firstValue("ETag").orElseThrow())
+                        .statusCode())
+                .isEqualTo(200);
+        assertThat(admin("POST", t + "/enrolment-groups", Map.of("id", "dev", "name", "devices"))
+                        .statusCode())
+                .isEqualTo(201);
+        assertThat(admin("POST", t + "/enrolment-groups/dev/devices", Map.of("deviceIds", List.of("d1")))
+                        .statusCode())
+                .isEqualTo(200);
+        HttpResponse<String> export = admin("POST", t + "/enrolment-groups/dev/devices/d1/kpm-export", null);
+        assertThat(export.statusCode()).as(export.body()).isEqualTo(200);
+        JsonNode e = JSON.readTree(export.body());
+        kpmId = e.get("kpmId").asText();
+        kpm = Base64.getDecoder().decode(e.get("kpm").asText());
+
+        // through the balancer (routed by SNI, TLS passed through) and on each replica: the group key A made works
+        assertThat(enrol(lb.devicePort)).isEqualTo(201);
+        for (PackagedService r : replicas) {
+            assertThat(enrol(r.devicePort)).as(r.name).isEqualTo(201);
+        }
+        // an unknown SNI gets no server at the balancer
+        assertThat(enrolAs("mef.unknown.example", lb.devicePort)).isEqualTo(-1);
+
+        // suspended through A: the next handshake fails on B and on C; active again, it works at once
+        assertThat(setTenantStatus("SUSPENDED").statusCode()).isEqualTo(200);
+        assertThat(enrol(b().devicePort)).as("B after the suspension").isEqualTo(-1);
+        assertThat(enrol(c().devicePort)).as("C after the suspension").isEqualTo(-1);
+        assertThat(setTenantStatus("ACTIVE").statusCode()).isEqualTo(200);
+        assertThat(enrol(c().devicePort)).as("C after the reactivation").isEqualTo(201);
+    }
+
+    static int enrolAs(String sni, int port) {
+        try {
+            return io.m2mtrust.testsupport.OpenSsl.pskCall(port, sni, kpmId, kpm, "POST", "/enrolment", "{}")
+                    .status();
+        } catch (Exception | AssertionError e) {
+            return -1;
+        }
+    }
+
+    @Test
+    @Order(4)
     void one_replica_runs_the_jobs_and_another_takes_over_when_it_is_killed() throws Exception {
         PackagedService leader = awaitOneLeader(replicas);
         leader.kill();
@@ -394,7 +485,7 @@ class ClusterIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void a_replica_killed_under_load_loses_no_acknowledged_write_and_the_audit_chain_verifies() throws Exception {
         String keys = lb.base() + "/api/v1/tenants/" + T + "/preprovisioned-keys";
         Set<String> acknowledged = ConcurrentHashMap.newKeySet();
@@ -494,7 +585,8 @@ class ClusterIT {
         final Set<String> failures = ConcurrentHashMap.newKeySet();
         final Set<String> created = ConcurrentHashMap.newKeySet();
         final AtomicBoolean running = new AtomicBoolean(true);
-        final ExecutorService pool = Executors.newFixedThreadPool(3);
+        final ExecutorService pool = Executors.newFixedThreadPool(4);
+        final AtomicInteger enrolments = new AtomicInteger();
         final List<Future<?>> workers = new ArrayList<>();
 
         Load(String tag) {
@@ -543,6 +635,20 @@ class ClusterIT {
                     return null;
                 }));
             }
+            // a device enrolling again and again through the balancer's TCP frontend (one TLS session each)
+            workers.add(pool.submit(() -> {
+                while (running.get()) {
+                    int status = enrol(lb.devicePort);
+                    if (status == 201) {
+                        ok.incrementAndGet();
+                        enrolments.incrementAndGet();
+                    } else {
+                        failed.incrementAndGet();
+                        failures.add("device enrolment: " + status);
+                    }
+                }
+                return null;
+            }));
         }
 
         @Override
@@ -556,7 +662,7 @@ class ClusterIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void a_rolling_restart_of_every_replica_under_load_fails_no_request_at_the_balancer() throws Exception {
         Load load = new Load("rolling");
         try (load) {
@@ -572,13 +678,14 @@ class ClusterIT {
             }
         }
         System.out.printf(
-                "cluster: rolling restart: %d requests answered, %d failed%n", load.ok.get(), load.failed.get());
+                "cluster: rolling restart: %d requests answered (%d device enrolments), %d failed%n",
+                load.ok.get(), load.enrolments.get(), load.failed.get());
         assertThat(load.failures).as("failed requests at the balancer").isEmpty();
         assertThat(load.ok.get()).isGreaterThan(0);
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void postgresql_restarted_takes_every_replica_down_and_up_again_and_nothing_is_lost() throws Exception {
         long keysBefore;
         long eventsBefore;

@@ -8,28 +8,44 @@ import java.util.List;
 /**
  * Debian's HAProxy in front of several replicas, as the chart's ingress would be: readiness-checked servers, admin API
  * round-robin, the oneM2M proxy paths hashed by {@code X-M2M-Origin} (an originator's ESCertKE handshake stays on one
- * replica, ADR 0024), and a retry only where the request never reached a server (a connection failure).
+ * replica, ADR 0024), a retry only where the request never reached a server (a connection failure); and the device
+ * listener behind a TCP frontend that routes by the ClientHello's SNI and passes TLS through (the chart's device
+ * Service and an SNI router in front of it).
  */
 public final class Haproxy implements AutoCloseable {
 
     public final int port;
+    /** The device listener's TCP frontend: routed by the TLS ClientHello's SNI, passed through untouched. */
+    public final int devicePort;
+
     private final Process process;
 
-    private Haproxy(int port, Process process) {
+    private Haproxy(int port, int devicePort, Process process) {
         this.port = port;
+        this.devicePort = devicePort;
         this.process = process;
     }
 
     public static Haproxy start(Path dir, List<PackagedService> replicas) throws IOException, InterruptedException {
         Files.createDirectories(dir);
         int port = PackagedService.freePort();
+        int devicePort = PackagedService.freePort();
         StringBuilder servers = new StringBuilder();
+        StringBuilder deviceServers = new StringBuilder();
         for (PackagedService r : replicas) {
             servers.append("  server ")
                     .append(r.name)
                     .append(" 127.0.0.1:")
                     .append(r.httpPort)
                     .append(" check\n");
+            deviceServers
+                    .append("  server ")
+                    .append(r.name)
+                    .append(" 127.0.0.1:")
+                    .append(r.devicePort)
+                    .append(" check port ")
+                    .append(r.httpPort)
+                    .append('\n');
         }
         String cfg = """
                 global
@@ -55,7 +71,18 @@ public final class Haproxy implements AutoCloseable {
                   hash-type consistent
                   option httpchk GET /q/health/ready
                   default-server inter 300ms fall 1 rise 2
-                %s""".formatted(port, servers, servers);
+                %sfrontend devices
+                  mode tcp
+                  bind 127.0.0.1:%d
+                  tcp-request inspect-delay 5s
+                  tcp-request content accept if { req_ssl_hello_type 1 }
+                  use_backend devices if { req_ssl_sni -m end .m2m-trust.local }
+                backend devices
+                  mode tcp
+                  balance roundrobin
+                  option httpchk GET /q/health/ready
+                  default-server inter 300ms fall 1 rise 2
+                %s""".formatted(port, servers, servers, devicePort, deviceServers);
         Path file = dir.resolve("haproxy.cfg");
         Files.writeString(file, cfg);
         String bin = Files.isExecutable(Path.of("/usr/sbin/haproxy")) ? "/usr/sbin/haproxy" : "haproxy";
@@ -63,7 +90,7 @@ public final class Haproxy implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("haproxy.log").toFile())
                 .start();
-        Haproxy h = new Haproxy(port, p);
+        Haproxy h = new Haproxy(port, devicePort, p);
         long end = System.nanoTime() + 10_000_000_000L;
         while (System.nanoTime() < end) {
             if (!p.isAlive()) {

@@ -44,6 +44,14 @@ public final class MafDevices {
         this.admin = "admin." + tenant + ".example";
     }
 
+    /**
+     * Devices of a tenant made elsewhere (another process's admin API): the caller puts each device's KpmID and Kpm
+     * into {@link #kpmIds} and {@link #kpms}; {@code port} is the device listener (or a balancer in front of it).
+     */
+    public static MafDevices existing(String tenant, int port) {
+        return new MafDevices(tenant, port);
+    }
+
     /** Creates the tenant (policy: keys may be exported, plus {@code policyChanges}), group "dev" and the devices. */
     public static MafDevices create(
             String tenant, int port, List<String> devices, Consumer<Map<String, Object>> policyChanges) {
