@@ -40,6 +40,7 @@ public class HsmBeans {
             }
             throw new HsmStartupException(e.getMessage(), null);
         }
+        warnUnlessWrapperOpen();
         Gauge.builder("m2m.hsm.up", token, t -> t.isUp() ? 1 : 0)
                 .description("1 when the PKCS#11 token answers")
                 .register(registry);
@@ -47,6 +48,19 @@ public class HsmBeans {
                 .description("times the token was reopened after an outage")
                 .register(registry);
         return token;
+    }
+
+    /** PKCS#11 ECDH and HSM recovery reach into the JDK's PKCS#11 wrapper; say at once when the JVM forbids it. */
+    private static void warnUnlessWrapperOpen() {
+        boolean open = ModuleLayer.boot()
+                .findModule("jdk.crypto.cryptoki")
+                .map(m -> m.isOpen("sun.security.pkcs11.wrapper", HsmBeans.class.getModule()))
+                .orElse(false);
+        if (!open) {
+            LOG.error("the JVM was started without --add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper="
+                    + "ALL-UNNAMED: ECDH with HSM keys (ESData, ESCertKE end-points) will fail and an HSM outage will"
+                    + " need a restart; add it to the java command line or JDK_JAVA_OPTIONS");
+        }
     }
 
     void close(@Disposes Pkcs11Token token) {

@@ -48,6 +48,10 @@ class HelmChartTest {
                 .contains("path: /q/health/started");
         assertThat(y).contains("requests:").contains("limits:").contains("memory: 1536Mi");
         assertThat(y).contains("automountServiceAccountToken: false");
+        // the JDK's PKCS#11 wrapper is opened for ECDH and HSM recovery (a manifest attribute does not survive Quarkus)
+        assertThat(y)
+                .containsPattern("name: JDK_JAVA_OPTIONS\\s+value: \"--add-opens=jdk.crypto.cryptoki/"
+                        + "sun.security.pkcs11.wrapper=ALL-UNNAMED\"");
         assertThat(y).contains("name: device-tls").contains("containerPort: 8443");
     }
 

@@ -17,12 +17,15 @@ public final class Haproxy implements AutoCloseable {
     public final int port;
     /** The device listener's TCP frontend: routed by the TLS ClientHello's SNI, passed through untouched. */
     public final int devicePort;
+    /** A frontend that ignores the originator (round robin per request): what a plain balancer would do. */
+    public final int roundRobinPort;
 
     private final Process process;
 
-    private Haproxy(int port, int devicePort, Process process) {
+    private Haproxy(int port, int devicePort, int roundRobinPort, Process process) {
         this.port = port;
         this.devicePort = devicePort;
+        this.roundRobinPort = roundRobinPort;
         this.process = process;
     }
 
@@ -30,6 +33,7 @@ public final class Haproxy implements AutoCloseable {
         Files.createDirectories(dir);
         int port = PackagedService.freePort();
         int devicePort = PackagedService.freePort();
+        int roundRobinPort = PackagedService.freePort();
         StringBuilder servers = new StringBuilder();
         StringBuilder deviceServers = new StringBuilder();
         for (PackagedService r : replicas) {
@@ -71,6 +75,13 @@ public final class Haproxy implements AutoCloseable {
                   hash-type consistent
                   option httpchk GET /q/health/ready
                   default-server inter 300ms fall 1 rise 2
+                %sfrontend round_robin
+                  bind 127.0.0.1:%d
+                  default_backend round_robin
+                backend round_robin
+                  balance roundrobin
+                  option httpchk GET /q/health/ready
+                  default-server inter 300ms fall 1 rise 2
                 %sfrontend devices
                   mode tcp
                   bind 127.0.0.1:%d
@@ -82,7 +93,7 @@ public final class Haproxy implements AutoCloseable {
                   balance roundrobin
                   option httpchk GET /q/health/ready
                   default-server inter 300ms fall 1 rise 2
-                %s""".formatted(port, servers, servers, devicePort, deviceServers);
+                %s""".formatted(port, servers, servers, roundRobinPort, servers, devicePort, deviceServers);
         Path file = dir.resolve("haproxy.cfg");
         Files.writeString(file, cfg);
         String bin = Files.isExecutable(Path.of("/usr/sbin/haproxy")) ? "/usr/sbin/haproxy" : "haproxy";
@@ -90,7 +101,7 @@ public final class Haproxy implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("haproxy.log").toFile())
                 .start();
-        Haproxy h = new Haproxy(port, devicePort, p);
+        Haproxy h = new Haproxy(port, devicePort, roundRobinPort, p);
         long end = System.nanoTime() + 10_000_000_000L;
         while (System.nanoTime() < end) {
             if (!p.isAlive()) {
@@ -108,6 +119,10 @@ public final class Haproxy implements AutoCloseable {
 
     public String base() {
         return "http://127.0.0.1:" + port;
+    }
+
+    public String roundRobinBase() {
+        return "http://127.0.0.1:" + roundRobinPort;
     }
 
     @Override

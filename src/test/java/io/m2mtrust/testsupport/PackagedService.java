@@ -56,6 +56,8 @@ public final class PackagedService implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(
                         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                         "-Xmx512m",
+                        // PKCS#11 ECDH and HSM recovery, as the chart's JDK_JAVA_OPTIONS (ADR 0002)
+                        "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED",
                         "-jar",
                         "target/quarkus-app/quarkus-run.jar")
                 .redirectErrorStream(true)
