@@ -92,7 +92,7 @@ final class NginxSideBySide {
         }
     }
 
-    private static WrkRun wrk(String target, String url, int connections, int seconds) throws Exception {
+    static WrkRun wrk(String target, String url, int connections, int seconds) throws Exception {
         System.out.println(">> wrk: " + target + ", " + connections + " connection(s), " + seconds + " s");
         List<String> cmd = List.of(
                 tool("wrk"),

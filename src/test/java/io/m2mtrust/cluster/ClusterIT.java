@@ -637,7 +637,7 @@ class ClusterIT {
         AtomicInteger afterKill = new AtomicInteger();
         AtomicBoolean killed = new AtomicBoolean();
         AtomicBoolean running = new AtomicBoolean(true);
-        ExecutorService load = Executors.newFixedThreadPool(4);
+        ExecutorService load = Executors.newFixedThreadPool(5);
         List<Future<?>> workers = new ArrayList<>();
         for (int w = 0; w < 4; w++) {
             int worker = w;
@@ -673,6 +673,23 @@ class ClusterIT {
                 return null;
             }));
         }
+        // and a device enrolling again and again through the balancer's TCP frontend
+        AtomicInteger enrolled = new AtomicInteger();
+        long enrolmentsBefore;
+        try (Connection c = pg.getDatabase("postgres", "m2mtrust").getConnection();
+                Statement st = c.createStatement()) {
+            enrolmentsBefore = count(st, "select count(*) from enrolment where tenant_id = '" + T + "'");
+        }
+        workers.add(load.submit(() -> {
+            while (running.get()) {
+                if (enrol(lb.devicePort) == 201) {
+                    enrolled.incrementAndGet();
+                } else {
+                    failed.incrementAndGet();
+                }
+            }
+            return null;
+        }));
         Thread.sleep(3_000);
         PackagedService victim = b();
         victim.kill();
@@ -689,7 +706,7 @@ class ClusterIT {
         assertThat(afterKill.get()).as("the survivors keep answering").isGreaterThan(0);
         assertThat(failed.get())
                 .as("only requests in flight on the killed replica fail")
-                .isLessThanOrEqualTo(4);
+                .isLessThanOrEqualTo(5);
 
         // every acknowledged key is there, and every key there has its audit event (nothing half-written)
         Set<String> stored = new HashSet<>();
@@ -712,6 +729,15 @@ class ClusterIT {
         }
         assertThat(stored).containsAll(acknowledged);
         assertThat(audited).isEqualTo(stored);
+        // every acknowledged enrolment is a row, and the device has exactly one live enrolment (none half-replaced)
+        try (Connection c = pg.getDatabase("postgres", "m2mtrust").getConnection();
+                Statement st = c.createStatement()) {
+            long rows = count(st, "select count(*) from enrolment where tenant_id = '" + T + "'") - enrolmentsBefore;
+            assertThat(rows).as("enrolment rows made under load").isGreaterThanOrEqualTo(enrolled.get());
+            assertThat(count(st, "select count(*) from enrolment where tenant_id = '" + T + "' and status = 'ACTIVE'"))
+                    .isEqualTo(1);
+        }
+        System.out.printf("cluster: %d device enrolments acknowledged under the kill%n", enrolled.get());
         HttpResponse<String> verify = admin("GET", lb.base() + "/api/v1/tenants/" + T + "/audit/verify", null);
         assertThat(verify.statusCode()).as(verify.body()).isEqualTo(200);
         assertThat(JSON.readTree(verify.body()).path("intact").asBoolean())
