@@ -115,14 +115,14 @@ public final class Pkcs11Token implements AutoCloseable {
             return k;
         }
         long missAt = System.nanoTime();
-        try {
-            k = g.keyStore().getKey(label.value(), null);
-            if (k == null && rescan(g, missAt)) {
-                k = g.keyStore().getKey(label.value(), null); // another replica may have made it
+        k = onKeyStore(g, "key lookup " + label, ks -> {
+            Key found = (Key) ks.getKey(label.value(), null);
+            if (found == null) {
+                rescan(g, missAt);
+                found = (Key) ks.getKey(label.value(), null); // another replica may have made it
             }
-        } catch (Exception e) {
-            throw classify("key lookup " + label, e);
-        }
+            return found;
+        });
         if (k == null) {
             throw new HsmKeyNotFoundException(label);
         }
@@ -130,24 +130,62 @@ public final class Pkcs11Token implements AutoCloseable {
         return k;
     }
 
-    private final Object rescans = new Object();
-    private volatile long lastRescanStarted = System.nanoTime();
+    /** A call on the key store of one generation. */
+    @FunctionalInterface
+    private interface KeyStoreCall<T> {
+        T call(KeyStore ks) throws Exception;
+    }
+
+    /**
+     * Runs a key-store call (label lookups, listings, reloads, creation and deletion of objects — never the
+     * per-request crypto, whose handles are cached) under the lifecycle lock, on the generation that is still the
+     * current one. A module re-initialise (which holds the same lock) can then never pull the library away from under
+     * a lookup: two SIGSEGVs in {@code C_FindObjects} during {@code HsmOutageTest} came from exactly that race. A
+     * generation replaced meanwhile is a stale handle (the caller retries once on the new one); none at all, an
+     * outage.
+     */
+    private <T> T onKeyStore(Generation g, String what, KeyStoreCall<T> call) {
+        synchronized (lifecycle) {
+            if (current != g) {
+                if (current == null) {
+                    throw new HsmUnavailableException("HSM token unavailable: " + downReason);
+                }
+                throw new HsmStaleHandleException(what + ": the token was reopened meanwhile", null);
+            }
+            try {
+                return call.call(g.keyStore());
+            } catch (HsmUnavailableException
+                    | HsmKeyNotFoundException
+                    | IllegalStateException
+                    | IllegalArgumentException e) {
+                throw e; // answers, not token failures
+            } catch (Exception e) {
+                throw classify(what, e);
+            }
+        }
+    }
+
+    private long lastRescanStarted = System.nanoTime(); // guarded by lifecycle
 
     /**
      * SunPKCS11's key store maps the token's labels once, when it is loaded: an object another process (another
      * replica on the same HSM) created since is invisible until it is loaded again. A miss therefore reloads the map,
-     * unless a reload that started after the miss already ran (concurrent misses share one). Returns true once the
-     * map is at least as new as {@code missAt}.
+     * unless a reload that started after the miss already ran (concurrent misses share one). Called under the
+     * lifecycle lock ({@link #onKeyStore}).
      */
-    private boolean rescan(Generation g, long missAt) throws Exception {
-        synchronized (rescans) {
-            if (lastRescanStarted - missAt > 0) {
-                return true;
-            }
-            lastRescanStarted = System.nanoTime();
-            g.keyStore().load(null, settings.readPin());
-            return true;
+    private void rescan(Generation g, long missAt) throws Exception {
+        if (lastRescanStarted - missAt > 0) {
+            return;
         }
+        if (g.handles().containsKey(PROBE_KEY.value()) && !probeUnlocked(g)) {
+            // a miss on a token that does not answer is an outage, not a new object: no object search on it (SoftHSM
+            // crashed in C_FindObjects once when its token directory had just gone). Before the probe key exists
+            // (the first start) there is nothing to probe with.
+            markDown("the token did not answer while looking for an object");
+            throw new HsmUnavailableException("HSM token unavailable: " + downReason);
+        }
+        lastRescanStarted = System.nanoTime();
+        g.keyStore().load(null, settings.readPin());
     }
 
     /** The public half of an EC key pair (from the certificate stored beside it). */
@@ -157,16 +195,15 @@ public final class Pkcs11Token implements AutoCloseable {
         if (pk != null) {
             return pk;
         }
-        Certificate c;
         long missAt = System.nanoTime();
-        try {
-            c = g.keyStore().getCertificate(label.value());
-            if (c == null && rescan(g, missAt)) {
-                c = g.keyStore().getCertificate(label.value());
+        Certificate c = onKeyStore(g, "public key lookup " + label, ks -> {
+            Certificate found = ks.getCertificate(label.value());
+            if (found == null) {
+                rescan(g, missAt);
+                found = ks.getCertificate(label.value());
             }
-        } catch (Exception e) {
-            throw classify("public key lookup " + label, e);
-        }
+            return found;
+        });
         if (c == null) {
             throw new HsmKeyNotFoundException(label);
         }
@@ -177,30 +214,29 @@ public final class Pkcs11Token implements AutoCloseable {
     public boolean exists(HsmKeyLabel label) {
         Generation g = generation();
         long missAt = System.nanoTime();
-        try {
-            return g.keyStore().containsAlias(label.value())
-                    || (rescan(g, missAt) && g.keyStore().containsAlias(label.value()));
-        } catch (Exception e) {
-            throw classify("key lookup " + label, e);
-        }
+        return onKeyStore(g, "key lookup " + label, ks -> {
+            if (ks.containsAlias(label.value())) {
+                return true;
+            }
+            rescan(g, missAt);
+            return ks.containsAlias(label.value());
+        });
     }
 
     /** Labels of every object the service created (parsed), optionally of one owner. */
     public List<HsmKeyLabel> labels(String ownerOrNull) {
         Generation g = generation();
-        try {
+        return onKeyStore(g, "listing keys", ks -> {
             rescan(g, System.nanoTime()); // every object, whichever replica made it (crypto-shredding relies on it)
             List<HsmKeyLabel> out = new ArrayList<>();
-            for (String alias : Collections.list(g.keyStore().aliases())) {
+            for (String alias : Collections.list(ks.aliases())) {
                 HsmKeyLabel l = HsmKeyLabel.parse(alias);
                 if (l != null && (ownerOrNull == null || l.owner().equals(ownerOrNull))) {
                     out.add(l);
                 }
             }
             return out;
-        } catch (Exception e) {
-            throw classify("listing keys", e);
-        }
+        });
     }
 
     /**
@@ -225,22 +261,22 @@ public final class Pkcs11Token implements AutoCloseable {
 
     private void generateOnce(HsmKeyLabel label, CertificateMaker certificateMaker, AsymmetricKeyType keyType) {
         Generation g = generation();
-        try {
-            if (g.keyStore().containsAlias(label.value())) {
+        onKeyStore(g, "generating " + label, ks -> {
+            if (ks.containsAlias(label.value())) {
                 throw new IllegalStateException("HSM key already exists: " + label);
             }
             switch (label.purpose()) {
                 case KEK -> {
                     KeyGenerator kg = KeyGenerator.getInstance("AES", g.provider());
                     kg.init(256);
-                    g.keyStore().setEntry(label.value(), new KeyStore.SecretKeyEntry(kg.generateKey()), null);
+                    ks.setEntry(label.value(), new KeyStore.SecretKeyEntry(kg.generateKey()), null);
                 }
                 case DERIVE, GROUP -> {
                     // SoftHSM refuses HMAC keys under 32 bytes (CKR_KEY_SIZE_RANGE).
                     KeyGenerator kg = KeyGenerator.getInstance("HmacSHA256", g.provider());
                     kg.init(256);
                     SecretKey k = kg.generateKey();
-                    g.keyStore().setEntry(label.value(), new KeyStore.SecretKeyEntry(k), null);
+                    ks.setEntry(label.value(), new KeyStore.SecretKeyEntry(k), null);
                 }
                 case SIGN, CA, TLS, ENDPOINT -> {
                     if (keyType != AsymmetricKeyType.EC_P256 && label.purpose() != KeyPurpose.ENDPOINT) {
@@ -251,19 +287,15 @@ public final class Pkcs11Token implements AutoCloseable {
                     KeyPair kp = kpg.generateKeyPair();
                     // A PKCS#11 KeyStore stores a private key only with a certificate chain.
                     Certificate cert = certificateMaker.selfSigned(label, kp, g.provider());
-                    g.keyStore()
-                            .setEntry(
-                                    label.value(),
-                                    new KeyStore.PrivateKeyEntry(kp.getPrivate(), new Certificate[] {cert}),
-                                    null);
+                    ks.setEntry(
+                            label.value(),
+                            new KeyStore.PrivateKeyEntry(kp.getPrivate(), new Certificate[] {cert}),
+                            null);
                 }
                 default -> throw new IllegalArgumentException("unsupported purpose");
             }
-        } catch (IllegalStateException | IllegalArgumentException e) {
-            throw e;
-        } catch (Exception e) {
-            throw classify("generating " + label, e);
-        }
+            return null;
+        });
     }
 
     /** Destroys the object (crypto-shredding): blobs sealed under it become unreadable. */
@@ -271,12 +303,15 @@ public final class Pkcs11Token implements AutoCloseable {
         Generation g = generation();
         long missAt = System.nanoTime();
         try {
-            if (g.keyStore().containsAlias(label.value())
-                    || (rescan(g, missAt) && g.keyStore().containsAlias(label.value()))) {
-                g.keyStore().deleteEntry(label.value());
-            }
-        } catch (Exception e) {
-            throw classify("destroying " + label, e);
+            onKeyStore(g, "destroying " + label, ks -> {
+                if (!ks.containsAlias(label.value())) {
+                    rescan(g, missAt);
+                }
+                if (ks.containsAlias(label.value())) {
+                    ks.deleteEntry(label.value());
+                }
+                return null;
+            });
         } finally {
             g.handles().remove(label.value());
             g.publicKeys().remove(label.value());
@@ -339,7 +374,14 @@ public final class Pkcs11Token implements AutoCloseable {
         return tryReopen();
     }
 
+    /** One HMAC with the probe key, under the lifecycle lock (never beside a module re-initialise). */
     private boolean probeOnce(Generation g) {
+        synchronized (lifecycle) {
+            return probeUnlocked(g);
+        }
+    }
+
+    private boolean probeUnlocked(Generation g) {
         try {
             Key k = g.handles().get(PROBE_KEY.value());
             if (k == null) {

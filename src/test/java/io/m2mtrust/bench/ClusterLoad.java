@@ -3,6 +3,7 @@ package io.m2mtrust.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.m2mtrust.devstack.KeycloakServer;
+import io.m2mtrust.testsupport.AdminClient;
 import io.m2mtrust.testsupport.Haproxy;
 import io.m2mtrust.testsupport.IndependentEsprim;
 import io.m2mtrust.testsupport.MiniCse;
@@ -26,7 +27,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Several replicas (issue 19, ADR 0023), measured with the packaged service: three replicas on one embedded
@@ -38,10 +38,7 @@ import java.util.Set;
 public final class ClusterLoad {
 
     static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient HTTP = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(3))
-            .build();
+    static final HttpClient HTTP = AdminClient.HTTP;
     static final String T = "cluster-bench";
 
     record Row(String what, int replicas, double perSecond, double p50ms, double p99ms, String note) {}
@@ -79,7 +76,7 @@ public final class ClusterLoad {
                 for (PackagedService r : replicas) {
                     r.awaitReady(Duration.ofMinutes(3));
                 }
-                Admin admin = new Admin(kc);
+                AdminClient admin = new AdminClient(kc);
                 PackagedService a = replicas.get(0);
                 setUp(admin, a, cse);
 
@@ -106,43 +103,13 @@ public final class ClusterLoad {
         write(rows, changes, revocations, seconds);
     }
 
-    /** Admin calls with a fresh token every minute. */
-    static final class Admin {
-        private final KeycloakServer kc;
-        private String token;
-        private long at;
-
-        Admin(KeycloakServer kc) {
-            this.kc = kc;
-        }
-
-        HttpResponse<String> call(String method, String url, Object body, String... headers) throws Exception {
-            if (token == null || System.nanoTime() - at > Duration.ofSeconds(60).toNanos()) {
-                token = kc.passwordGrant("olivia", "olivia-demo-password");
-                at = System.nanoTime();
-            }
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url))
-                    .header("Authorization", "Bearer " + token)
-                    .header("Content-Type", "application/json")
-                    .method(
-                            method,
-                            body == null
-                                    ? HttpRequest.BodyPublishers.noBody()
-                                    : HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)));
-            for (int i = 0; i < headers.length; i += 2) {
-                b.header(headers[i], headers[i + 1]);
-            }
-            return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        }
-    }
-
     static void expect(HttpResponse<String> r, int status) {
         if (r.statusCode() != status) {
             throw new IllegalStateException(r.statusCode() + " " + r.body());
         }
     }
 
-    static void setUp(Admin admin, PackagedService a, MiniCse cse) throws Exception {
+    static void setUp(AdminClient admin, PackagedService a, MiniCse cse) throws Exception {
         String t = a.base() + "/api/v1/tenants/" + T;
         expect(admin.call("POST", a.base() + "/api/v1/tenants", Map.of("id", T, "name", "cluster bench")), 201);
         expect(
@@ -165,22 +132,10 @@ public final class ClusterLoad {
         }
     }
 
-    static Row policyChanges(Admin admin, PackagedService a, int n, int replicas) throws Exception {
+    static Row policyChanges(AdminClient admin, PackagedService a, int n, int replicas) throws Exception {
         String url = a.base() + "/api/v1/tenants/" + T + "/policy";
         HttpResponse<String> current = admin.call("GET", url, null);
-        @SuppressWarnings("unchecked")
-        Map<String, Object> doc = JSON.readValue(current.body(), Map.class);
-        doc.keySet()
-                .retainAll(Set.of(
-                        "allowedSuids",
-                        "joseAlgs",
-                        "joseEncs",
-                        "tlsCipherSuites",
-                        "defaultKeyLifetimeSeconds",
-                        "maxKeyLifetimeSeconds",
-                        "maxEsdataTargets",
-                        "requestQuotaPerSecond",
-                        "allowHostMemoryKeys"));
+        Map<String, Object> doc = AdminClient.writablePolicy(current.body());
         String etag = current.headers().firstValue("ETag").orElseThrow();
         long[] nanos = new long[n];
         long start = System.nanoTime();
@@ -231,7 +186,7 @@ public final class ClusterLoad {
     }
 
     /** Each round: a key through A, a session on B and C, the key revoked through A, one more object on B and C. */
-    static Row revocations(Admin admin, List<PackagedService> replicas, int rounds) throws Exception {
+    static Row revocations(AdminClient admin, List<PackagedService> replicas, int rounds) throws Exception {
         PackagedService a = replicas.get(0);
         String keys = a.base() + "/api/v1/tenants/" + T + "/preprovisioned-keys";
         long[] nanos = new long[rounds];
@@ -299,19 +254,11 @@ public final class ClusterLoad {
     }
 
     static HttpResponse<String> notify(PackagedService via, Object seci, String ri) throws Exception {
-        return HTTP.send(
-                HttpRequest.newBuilder(URI.create(via.base() + "/onem2m/" + T + "/cse-in"))
-                        .header("X-M2M-Origin", "Csensor")
-                        .header("X-M2M-RI", ri)
-                        .header("X-M2M-RVI", "3")
-                        .header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(Map.of("m2m:seci", seci))))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return AdminClient.esprimNotify(via.base(), T, seci, ri);
     }
 
     static String rsc(HttpResponse<String> r) {
-        return r.headers().firstValue("X-M2M-RSC").orElse("none");
+        return AdminClient.rsc(r);
     }
 
     static Row passThrough(Haproxy lb, int seconds, int replicas) throws Exception {
