@@ -1,0 +1,205 @@
+package io.m2mtrust.tls;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.eclipse.californium.elements.config.Configuration;
+import org.eclipse.californium.scandium.DTLSConnector;
+import org.eclipse.californium.scandium.config.DtlsConfig;
+import org.eclipse.californium.scandium.config.DtlsConnectorConfig;
+import org.eclipse.californium.scandium.dtls.DTLSContext;
+import org.eclipse.californium.scandium.dtls.ExtendedMasterSecretMode;
+import org.eclipse.californium.scandium.dtls.Handshaker;
+import org.eclipse.californium.scandium.dtls.SessionListener;
+import org.eclipse.californium.scandium.dtls.cipher.CipherSuite;
+import org.eclipse.californium.scandium.dtls.pskstore.AdvancedSinglePskStore;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The ground the DTLS listener of issue 20 stands on (ADR 0025), checked against an independent peer: Californium's
+ * Scandium as the DTLS 1.2 server with a PSK, OpenSSL's {@code s_client -dtls1_2} as the device. Both ends export
+ * {@code EXPORTER-oneM2M-Bootstrap} (48 bytes, no context, TS-0003 §8.3.5.2.1) and must print the same bytes, over
+ * the constrained-device suite {@code TLS_PSK_WITH_AES_128_CCM_8} with the extended master secret required; and a
+ * ClientHello from a spoofed source gets only a HelloVerifyRequest no larger than itself (no state, no amplification).
+ */
+class DtlsExporterInteropTest {
+
+    static final String LABEL = "EXPORTER-oneM2M-Bootstrap";
+    static final String IDENTITY = "kpm-1@mef.acme.m2m-trust.local";
+
+    DTLSConnector server;
+    final CompletableFuture<DTLSContext> established = new CompletableFuture<>();
+
+    DTLSConnector start(byte[] psk) throws IOException {
+        DtlsConfig.register();
+        Configuration c = Configuration.createStandardWithoutFile();
+        DtlsConnectorConfig config = DtlsConnectorConfig.builder(c)
+                .setAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                .set(DtlsConfig.DTLS_ROLE, DtlsConfig.DtlsRole.SERVER_ONLY)
+                .setAsList(DtlsConfig.DTLS_CIPHER_SUITES, CipherSuite.TLS_PSK_WITH_AES_128_CCM_8)
+                .set(DtlsConfig.DTLS_EXTENDED_MASTER_SECRET_MODE, ExtendedMasterSecretMode.REQUIRED)
+                .set(DtlsConfig.DTLS_SUPPORT_KEY_MATERIAL_EXPORT, true)
+                .set(DtlsConfig.DTLS_USE_HELLO_VERIFY_REQUEST, true)
+                .set(DtlsConfig.DTLS_USE_HELLO_VERIFY_REQUEST_FOR_PSK, true)
+                .setAdvancedPskStore(new AdvancedSinglePskStore(IDENTITY, psk))
+                .setSessionListener(new SessionListener() {
+                    @Override
+                    public void handshakeStarted(Handshaker h) {}
+
+                    @Override
+                    public void contextEstablished(Handshaker h, DTLSContext context) {
+                        established.complete(context);
+                    }
+
+                    @Override
+                    public void handshakeCompleted(Handshaker h) {}
+
+                    @Override
+                    public void handshakeFailed(Handshaker h, Throwable cause) {
+                        established.completeExceptionally(cause);
+                    }
+
+                    @Override
+                    public void handshakeFlightRetransmitted(Handshaker h, int flight) {}
+                })
+                .build();
+        server = new DTLSConnector(config);
+        server.setRawDataReceiver(data -> {});
+        server.start();
+        return server;
+    }
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.destroy();
+        }
+    }
+
+    @Test
+    void scandium_and_openssl_export_the_same_bootstrap_bytes_over_psk_ccm_8_with_extended_master_secret()
+            throws Exception {
+        byte[] psk = new byte[32];
+        new SecureRandom().nextBytes(psk);
+        start(psk);
+        Path out = Files.createTempFile("dtls-s_client", ".out");
+        try {
+            Process p = new ProcessBuilder(
+                            "openssl",
+                            "s_client",
+                            "-dtls1_2",
+                            "-connect",
+                            "127.0.0.1:" + server.getAddress().getPort(),
+                            "-servername",
+                            "mef.acme.m2m-trust.local",
+                            "-psk_identity",
+                            IDENTITY,
+                            "-psk",
+                            HexFormat.of().formatHex(psk),
+                            "-cipher",
+                            "PSK-AES128-CCM8",
+                            "-keymatexport",
+                            LABEL,
+                            "-keymatexportlen",
+                            "48")
+                    .redirectErrorStream(true)
+                    .redirectOutput(out.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start();
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            String text = Files.readString(out, StandardCharsets.ISO_8859_1);
+            Matcher m = Pattern.compile("Keying material: ([0-9A-Fa-f]+)").matcher(text);
+            assertThat(m.find()).as(text).isTrue();
+            byte[] openssl = HexFormat.of().parseHex(m.group(1).toLowerCase());
+            assertThat(text).as("the suite OpenSSL negotiated").contains("PSK-AES128-CCM8");
+            assertThat(text).as("RFC 7627 on the wire").containsIgnoringCase("Extended master secret: yes");
+
+            DTLSContext context = established.get(10, TimeUnit.SECONDS);
+            assertThat(context.getSession().useExtendedMasterSecret()).isTrue();
+            byte[] scandium = context.exportKeyMaterial(LABEL.getBytes(StandardCharsets.US_ASCII), null, 48);
+            assertThat(scandium).hasSize(48).isEqualTo(openssl);
+        } finally {
+            Files.deleteIfExists(out);
+        }
+    }
+
+    @Test
+    void a_client_hello_from_a_spoofed_source_gets_only_a_cookie_no_larger_than_itself() throws Exception {
+        start(new byte[32]);
+        // a DTLS 1.2 ClientHello without a cookie, as any source address could send it (RFC 6347 §4.2.1)
+        byte[] hello = clientHelloWithoutCookie();
+        try (DatagramSocket spoofed = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+            spoofed.setSoTimeout(3000);
+            spoofed.send(new DatagramPacket(hello, hello.length, server.getAddress()));
+            byte[] buf = new byte[2048];
+            DatagramPacket answer = new DatagramPacket(buf, buf.length);
+            spoofed.receive(answer);
+            // record type handshake (22), DTLS 1.2, handshake type hello_verify_request (3)
+            assertThat(buf[0]).isEqualTo((byte) 22);
+            assertThat(buf[13]).as("handshake type").isEqualTo((byte) 3);
+            assertThat(answer.getLength()).as("no amplification").isLessThanOrEqualTo(hello.length);
+            // nothing else follows: no ServerHello, no state for an unverified address
+            spoofed.setSoTimeout(500);
+            List<Integer> more = new java.util.ArrayList<>();
+            try {
+                spoofed.receive(new DatagramPacket(new byte[2048], 2048));
+                more.add(1);
+            } catch (java.net.SocketTimeoutException expected) {
+                // only the cookie
+            }
+            assertThat(more).isEmpty();
+        }
+    }
+
+    /** A minimal DTLS 1.2 ClientHello (epoch 0, message sequence 0) offering TLS_PSK_WITH_AES_128_CCM_8. */
+    static byte[] clientHelloWithoutCookie() {
+        byte[] random = new byte[32];
+        new SecureRandom().nextBytes(random);
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        body.write(0xfe);
+        body.write(0xfd); // DTLS 1.2
+        body.writeBytes(random);
+        body.write(0); // session id
+        body.write(0); // cookie
+        body.writeBytes(new byte[] {0, 2, (byte) 0xc0, (byte) 0xa8}); // TLS_PSK_WITH_AES_128_CCM_8
+        body.writeBytes(new byte[] {1, 0}); // compression: null
+        byte[] b = body.toByteArray();
+        java.io.ByteArrayOutputStream hs = new java.io.ByteArrayOutputStream();
+        hs.write(1); // client_hello
+        hs.writeBytes(u24(b.length));
+        hs.writeBytes(new byte[] {0, 0}); // message_seq
+        hs.writeBytes(u24(0)); // fragment_offset
+        hs.writeBytes(u24(b.length)); // fragment_length
+        hs.writeBytes(b);
+        byte[] h = hs.toByteArray();
+        java.io.ByteArrayOutputStream rec = new java.io.ByteArrayOutputStream();
+        rec.write(22);
+        rec.write(0xfe);
+        rec.write(0xfd);
+        rec.writeBytes(new byte[8]); // epoch 0, sequence 0
+        rec.write(h.length >> 8);
+        rec.write(h.length & 0xff);
+        rec.writeBytes(h);
+        return rec.toByteArray();
+    }
+
+    static byte[] u24(int n) {
+        return new byte[] {(byte) (n >> 16), (byte) (n >> 8), (byte) n};
+    }
+}
