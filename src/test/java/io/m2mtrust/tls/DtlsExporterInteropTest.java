@@ -47,18 +47,25 @@ class DtlsExporterInteropTest {
     final CompletableFuture<DTLSContext> established = new CompletableFuture<>();
 
     DTLSConnector start(byte[] psk) throws IOException {
+        return start(
+                CipherSuite.TLS_PSK_WITH_AES_128_CCM_8,
+                b -> b.setAdvancedPskStore(new AdvancedSinglePskStore(IDENTITY, psk)));
+    }
+
+    DTLSConnector start(CipherSuite suite, java.util.function.Consumer<DtlsConnectorConfig.Builder> credentials)
+            throws IOException {
         DtlsConfig.register();
         Configuration c = Configuration.createStandardWithoutFile();
-        DtlsConnectorConfig config = DtlsConnectorConfig.builder(c)
+        DtlsConnectorConfig.Builder builder = DtlsConnectorConfig.builder(c)
                 .setAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
                 .set(DtlsConfig.DTLS_ROLE, DtlsConfig.DtlsRole.SERVER_ONLY)
-                .setAsList(DtlsConfig.DTLS_CIPHER_SUITES, CipherSuite.TLS_PSK_WITH_AES_128_CCM_8)
+                .setAsList(DtlsConfig.DTLS_CIPHER_SUITES, suite)
                 .set(DtlsConfig.DTLS_EXTENDED_MASTER_SECRET_MODE, ExtendedMasterSecretMode.REQUIRED)
                 .set(DtlsConfig.DTLS_SUPPORT_KEY_MATERIAL_EXPORT, true)
                 .set(DtlsConfig.DTLS_USE_HELLO_VERIFY_REQUEST, true)
-                .set(DtlsConfig.DTLS_USE_HELLO_VERIFY_REQUEST_FOR_PSK, true)
-                .setAdvancedPskStore(new AdvancedSinglePskStore(IDENTITY, psk))
-                .setSessionListener(new SessionListener() {
+                .set(DtlsConfig.DTLS_USE_HELLO_VERIFY_REQUEST_FOR_PSK, true);
+        credentials.accept(builder);
+        DtlsConnectorConfig config = builder.setSessionListener(new SessionListener() {
                     @Override
                     public void handshakeStarted(Handshaker h) {}
 
@@ -98,45 +105,135 @@ class DtlsExporterInteropTest {
         byte[] psk = new byte[32];
         new SecureRandom().nextBytes(psk);
         start(psk);
+        String text =
+                sClient("-psk_identity", IDENTITY, "-psk", HexFormat.of().formatHex(psk), "-cipher", "PSK-AES128-CCM8");
+        byte[] openssl = keyingMaterial(text);
+        assertThat(text).as("the suite OpenSSL negotiated").contains("PSK-AES128-CCM8");
+        assertThat(text).as("RFC 7627 on the wire").containsIgnoringCase("Extended master secret: yes");
+
+        DTLSContext context = established.get(10, TimeUnit.SECONDS);
+        assertThat(context.getSession().useExtendedMasterSecret()).isTrue();
+        byte[] scandium = context.exportKeyMaterial(LABEL.getBytes(StandardCharsets.US_ASCII), null, 48);
+        assertThat(scandium).hasSize(48).isEqualTo(openssl);
+    }
+
+    /** A server for {@code TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8} that signs with {@code key} (no client certificate). */
+    void startCertificateServer(java.security.PrivateKey key, java.security.cert.X509Certificate cert)
+            throws IOException {
+        start(
+                CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+                b -> b.set(
+                                DtlsConfig.DTLS_CLIENT_AUTHENTICATION_MODE,
+                                org.eclipse.californium.elements.config.CertificateAuthenticationMode.NONE)
+                        .setCertificateIdentityProvider(
+                                new org.eclipse.californium.scandium.dtls.x509.SingleCertificateProvider(
+                                                key,
+                                                new java.security.cert.Certificate[] {cert},
+                                                org.eclipse.californium.scandium.dtls.CertificateType.X_509)
+                                        .setVerifyKeyPair(false)));
+    }
+
+    /** The certificate suite itself works between Scandium and OpenSSL, with a P-256 key in software. */
+    @Test
+    void scandium_and_openssl_agree_over_ecdhe_ecdsa_ccm_8_with_a_software_key() throws Exception {
+        java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+        g.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+        java.security.KeyPair kp = g.generateKeyPair();
+        startCertificateServer(kp.getPrivate(), selfSigned(kp.getPrivate(), kp.getPublic(), null));
+        String text = sClient("-cipher", "ECDHE-ECDSA-AES128-CCM8");
+        assertThat(text).as(text).contains("ECDHE-ECDSA-AES128-CCM8");
+        DTLSContext context = established.get(10, TimeUnit.SECONDS);
+        assertThat(context.exportKeyMaterial(LABEL.getBytes(StandardCharsets.US_ASCII), null, 48))
+                .isEqualTo(keyingMaterial(text));
+    }
+
+    /**
+     * A tripwire for ADR 0025: Scandium's ServerKeyExchange takes only a software {@code ECPrivateKey} or a
+     * PKCS#8-encodable key, so the tenant's TLS key in the HSM (SunPKCS11, sensitive, never encodable) cannot sign it —
+     * the same server with the key in the test SoftHSM2 token fails the handshake, where the software key above
+     * succeeds. When this starts
+     * passing the handshake, the certificate suites can stay on Scandium; until then they need a signer that reaches
+     * the HSM.
+     */
+    @Test
+    void scandium_cannot_sign_with_a_pkcs11_key_so_the_certificate_suites_need_an_hsm_signer() throws Exception {
+        io.m2mtrust.hsm.HsmKeyLabel label =
+                io.m2mtrust.hsm.HsmKeyLabel.of("dtls-interop-test", io.m2mtrust.hsm.KeyPurpose.TLS, 1);
+        try (io.m2mtrust.hsm.Pkcs11Token token =
+                new io.m2mtrust.hsm.Pkcs11Token(io.m2mtrust.testsupport.TestHsm.settings())) {
+            token.generateReplacingOrphan(label, new io.m2mtrust.hsm.SelfSignedCertificates());
+            try {
+                java.security.PrivateKey key = (java.security.PrivateKey) token.key(label);
+                startCertificateServer(key, selfSigned(key, token.publicKey(label), token.provider()));
+                String text = sClient("-cipher", "ECDHE-ECDSA-AES128-CCM8");
+                assertThat(text).as(text).doesNotContain("Keying material:").contains("alert");
+                // a key that is neither a software ECPrivateKey nor PKCS#8-encodable (CKA_SENSITIVE) is refused
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> established.get(10, TimeUnit.SECONDS))
+                        .hasStackTraceContaining(
+                                "Private keys must be instance of ECPrivateKey or have PKCS#8 encoding");
+            } finally {
+                token.destroyQuietly(label);
+            }
+        }
+    }
+
+    /** A self-signed certificate for {@code key}, signed with {@code provider} (null: the default one). */
+    static java.security.cert.X509Certificate selfSigned(
+            java.security.PrivateKey key, java.security.PublicKey pub, java.security.Provider provider)
+            throws Exception {
+        org.bouncycastle.asn1.x500.X500Name name =
+                new org.bouncycastle.asn1.x500.X500Name("CN=mef.acme.m2m-trust.local");
+        java.time.Instant now = java.time.Instant.now();
+        var holder = new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(
+                        name,
+                        java.math.BigInteger.valueOf(now.toEpochMilli()),
+                        java.util.Date.from(now.minusSeconds(60)),
+                        java.util.Date.from(now.plusSeconds(3600)),
+                        name,
+                        pub)
+                .build(
+                        provider == null
+                                ? new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA")
+                                        .build(key)
+                                : new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA")
+                                        .setProvider(provider)
+                                        .build(key));
+        return new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(holder);
+    }
+
+    /** {@code openssl s_client -dtls1_2} against the server, exporting the bootstrap label; its whole output. */
+    String sClient(String... extra) throws Exception {
         Path out = Files.createTempFile("dtls-s_client", ".out");
         try {
-            Process p = new ProcessBuilder(
-                            "openssl",
-                            "s_client",
-                            "-dtls1_2",
-                            "-connect",
-                            "127.0.0.1:" + server.getAddress().getPort(),
-                            "-servername",
-                            "mef.acme.m2m-trust.local",
-                            "-psk_identity",
-                            IDENTITY,
-                            "-psk",
-                            HexFormat.of().formatHex(psk),
-                            "-cipher",
-                            "PSK-AES128-CCM8",
-                            "-keymatexport",
-                            LABEL,
-                            "-keymatexportlen",
-                            "48")
+            List<String> cmd = new java.util.ArrayList<>(List.of(
+                    "openssl",
+                    "s_client",
+                    "-dtls1_2",
+                    "-connect",
+                    "127.0.0.1:" + server.getAddress().getPort(),
+                    "-servername",
+                    "mef.acme.m2m-trust.local",
+                    "-keymatexport",
+                    LABEL,
+                    "-keymatexportlen",
+                    "48"));
+            cmd.addAll(List.of(extra));
+            Process p = new ProcessBuilder(cmd)
                     .redirectErrorStream(true)
                     .redirectOutput(out.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .start();
             assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-            String text = Files.readString(out, StandardCharsets.ISO_8859_1);
-            Matcher m = Pattern.compile("Keying material: ([0-9A-Fa-f]+)").matcher(text);
-            assertThat(m.find()).as(text).isTrue();
-            byte[] openssl = HexFormat.of().parseHex(m.group(1).toLowerCase());
-            assertThat(text).as("the suite OpenSSL negotiated").contains("PSK-AES128-CCM8");
-            assertThat(text).as("RFC 7627 on the wire").containsIgnoringCase("Extended master secret: yes");
-
-            DTLSContext context = established.get(10, TimeUnit.SECONDS);
-            assertThat(context.getSession().useExtendedMasterSecret()).isTrue();
-            byte[] scandium = context.exportKeyMaterial(LABEL.getBytes(StandardCharsets.US_ASCII), null, 48);
-            assertThat(scandium).hasSize(48).isEqualTo(openssl);
+            return Files.readString(out, StandardCharsets.ISO_8859_1);
         } finally {
             Files.deleteIfExists(out);
         }
+    }
+
+    static byte[] keyingMaterial(String sClientOutput) {
+        Matcher m = Pattern.compile("Keying material: ([0-9A-Fa-f]+)").matcher(sClientOutput);
+        assertThat(m.find()).as(sClientOutput).isTrue();
+        return HexFormat.of().parseHex(m.group(1).toLowerCase());
     }
 
     @Test
