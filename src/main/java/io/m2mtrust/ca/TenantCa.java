@@ -117,9 +117,13 @@ public class TenantCa {
         CaCertificate row = QuarkusTransaction.requiringNew().call(() -> {
             tenantRows.lockForUpdate(tenantId); // one certificate per CA key version
             CaCertificate c = em.find(CaCertificate.class, new CaCertificate.Key(tenantId, key.version()));
-            return c != null ? c : createCaCertificate(tenantId, key, actor);
+            if (c != null) {
+                caches.forgetHere(KeyVersionRepository.TOPIC, tenantId); // another replica made it: reload here
+                return c;
+            }
+            caches.changed(KeyVersionRepository.TOPIC, tenantId); // a new CA version: every replica's anchors change
+            return createCaCertificate(tenantId, key, actor);
         });
-        caches.changed(KeyVersionRepository.TOPIC, tenantId); // a new CA version: the trust anchors change
         return new Ca(key.version(), key, Certificates.parse(row.der));
     }
 

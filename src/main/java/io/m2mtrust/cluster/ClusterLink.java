@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.quarkus.runtime.Startup;
 import jakarta.annotation.PostConstruct;
 import jakarta.annotation.PreDestroy;
@@ -20,10 +21,16 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * This replica's link to the others (ADR 0023): one PostgreSQL connection of its own that {@code LISTEN}s for the
@@ -62,12 +69,12 @@ public class ClusterLink {
     private boolean everUp;
 
     /** Other replicas with a fresh heartbeat, as of this replica's last heartbeat: the ones a publisher waits for. */
-    private volatile java.util.Set<String> livePeers = java.util.Set.of();
+    private volatile Set<String> livePeers = Set.of();
     /** Which replicas acknowledged which recent events (bounded); guarded by itself. */
-    private final java.util.LinkedHashMap<Long, java.util.Set<String>> acks = new java.util.LinkedHashMap<>();
+    private final LinkedHashMap<Long, Set<String>> acks = new LinkedHashMap<>();
 
     private final Duration ackTimeout;
-    private final io.micrometer.core.instrument.Timer propagation;
+    private final Timer propagation;
     private final Counter unacknowledged;
     private Connection connection; // the link thread's only
     private Thread thread;
@@ -83,7 +90,7 @@ public class ClusterLink {
             @ConfigProperty(name = "m2m.cluster.ack-timeout", defaultValue = "1s") Duration ackTimeout) {
         this.handlers = handlers;
         this.ackTimeout = ackTimeout;
-        this.propagation = io.micrometer.core.instrument.Timer.builder("m2m.cluster.propagation")
+        this.propagation = Timer.builder("m2m.cluster.propagation")
                 .description("from this replica's commit of a change until every live replica applied it")
                 .publishPercentiles(0.5, 0.99)
                 .register(registry);
@@ -156,11 +163,11 @@ public class ClusterLink {
         long end = start + ackTimeout.toNanos();
         synchronized (acks) {
             while (true) {
-                java.util.Set<String> peers = livePeers;
-                java.util.Set<String> got = acks.getOrDefault(seq, java.util.Set.of());
+                Set<String> peers = livePeers;
+                Set<String> got = acks.getOrDefault(seq, Set.of());
                 if (got.containsAll(peers)) {
                     long took = System.nanoTime() - start;
-                    propagation.record(took, java.util.concurrent.TimeUnit.NANOSECONDS);
+                    propagation.record(took, TimeUnit.NANOSECONDS);
                     LOG.debugf(
                             "cluster event %d applied by %s in %d µs",
                             Long.valueOf(seq), peers, Long.valueOf(took / 1000));
@@ -168,7 +175,7 @@ public class ClusterLink {
                 }
                 long left = end - System.nanoTime();
                 if (left <= 0) {
-                    java.util.Set<String> missing = new java.util.TreeSet<>(peers);
+                    Set<String> missing = new TreeSet<>(peers);
                     missing.removeAll(got);
                     unacknowledged.increment();
                     LOG.warnf("cluster event %d not acknowledged within %s by %s", seq, ackTimeout, missing);
@@ -198,11 +205,11 @@ public class ClusterLink {
         String replica = payload.substring(space + 1);
         synchronized (acks) {
             if (seq < 0) { // a replica left: nobody waits for it any more
-                java.util.Set<String> peers = new java.util.HashSet<>(livePeers);
+                Set<String> peers = new HashSet<>(livePeers);
                 peers.remove(replica);
-                livePeers = java.util.Set.copyOf(peers);
+                livePeers = Set.copyOf(peers);
             } else {
-                acks.computeIfAbsent(seq, k -> new java.util.HashSet<>()).add(replica);
+                acks.computeIfAbsent(seq, k -> new HashSet<>()).add(replica);
                 while (acks.size() > 4096) {
                     acks.remove(acks.keySet().iterator().next());
                 }
@@ -308,7 +315,7 @@ public class ClusterLink {
                 s.execute("LISTEN " + ClusterEventStore.ACK_CHANNEL);
             }
             ClusterEventStore.heartbeat(c, replicaId);
-            livePeers = java.util.Set.copyOf(ClusterEventStore.livePeers(c, replicaId, LIVE_SECONDS));
+            livePeers = Set.copyOf(ClusterEventStore.livePeers(c, replicaId, LIVE_SECONDS));
             // listening before the version is read: nothing committed after this point is missed
             newestSeen = Math.max(newestSeen, ClusterEventStore.newest(c));
             leader = ClusterEventStore.tryLeaderLock(c, JOB_LEADER_LOCK);
@@ -334,7 +341,7 @@ public class ClusterLink {
 
     private void beat() throws SQLException {
         ClusterEventStore.heartbeat(connection, replicaId);
-        livePeers = java.util.Set.copyOf(ClusterEventStore.livePeers(connection, replicaId, LIVE_SECONDS));
+        livePeers = Set.copyOf(ClusterEventStore.livePeers(connection, replicaId, LIVE_SECONDS));
         if (!leader) {
             leader = ClusterEventStore.tryLeaderLock(connection, JOB_LEADER_LOCK);
             if (leader) {
@@ -407,7 +414,7 @@ public class ClusterLink {
         }
     }
 
-    private void forEachHandler(java.util.function.Consumer<ClusterEventHandler> action) {
+    private void forEachHandler(Consumer<ClusterEventHandler> action) {
         for (ClusterEventHandler h : handlers) {
             try {
                 action.accept(h);

@@ -42,20 +42,26 @@ public final class ReplicaCache<V> {
 
     /**
      * The cached value while {@code usable} accepts it, or {@code load}'s; the loaded value is kept when {@code keep}
-     * accepts it (e.g. "absence is not remembered") and is not null.
+     * accepts it (e.g. "absence is not remembered") and is not null. A stale or unusable entry that the load does not
+     * replace is dropped.
      */
     public V get(String key, Predicate<V> usable, Supplier<V> load, Predicate<V> keep) {
         long now = System.nanoTime();
+        Entry<V> stale = null;
         if (link.cachesTrusted()) {
-            Entry<V> e = entries.get(key);
-            if (e != null && now - e.loadedAt() < ttlNanos && usable.test(e.value())) {
-                return e.value();
+            stale = entries.get(key);
+            if (stale != null && now - stale.loadedAt() < ttlNanos && usable.test(stale.value())) {
+                return stale.value();
             }
         }
         long gen = generation.get();
         long epoch = link.epoch();
         V v = load.get();
-        if (v != null && keep.test(v) && link.cachesTrusted() && link.epoch() == epoch && generation.get() == gen) {
+        boolean kept = v != null && keep.test(v);
+        if (!kept && stale != null) {
+            entries.remove(key, stale);
+        }
+        if (kept && link.cachesTrusted() && link.epoch() == epoch && generation.get() == gen) {
             if (entries.size() >= maxEntries) {
                 entries.clear(); // bounded: a miss only costs the load this cache saves
             }
@@ -75,11 +81,6 @@ public final class ReplicaCache<V> {
         }
         Entry<V> e = entries.get(key);
         return e != null && System.nanoTime() - e.loadedAt() < ttlNanos ? e.value() : null;
-    }
-
-    /** Drops one key here (a value this replica found unusable); not an invalidation. */
-    public void remove(String key) {
-        entries.remove(key);
     }
 
     public int size() {

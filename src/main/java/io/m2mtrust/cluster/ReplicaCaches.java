@@ -90,11 +90,6 @@ public class ReplicaCaches implements ClusterEventHandler {
         });
     }
 
-    /** Whether caches may answer now (the link is up). */
-    public boolean trusted() {
-        return link.cachesTrusted();
-    }
-
     @Override
     public String kind() {
         return KIND;
@@ -108,13 +103,7 @@ public class ReplicaCaches implements ClusterEventHandler {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        String topic = n.path("topic").asText();
-        String tenant = n.path("tenant").asText(null);
-        if (tenant == null) {
-            forgetAllOf(topic);
-        } else {
-            forgetHere(topic, tenant);
-        }
+        forgetHere(n.path("topic").asText(), n.path("tenant").asText(null)); // no tenant: the whole topic
     }
 
     @Override

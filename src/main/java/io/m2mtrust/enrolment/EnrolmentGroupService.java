@@ -368,7 +368,7 @@ public class EnrolmentGroupService {
                 throw ApiProblem.conflict(
                         "epoch " + epoch + " is already " + row.state.name().toLowerCase());
             }
-            forgetLiveEpochs(tenantId, groupId);
+            epochsChanging(tenantId);
             row.state = KeyState.RETIRED;
             row.retiredAt = now();
             return Audited.at(row.hsmLabel, row, "HSM object destroyed");
@@ -382,7 +382,7 @@ public class EnrolmentGroupService {
         QuarkusTransaction.requiringNew().run(() -> {
             EnrolmentGroup g = get(tenantId, groupId);
             em.lock(g, LockModeType.PESSIMISTIC_WRITE);
-            forgetLiveEpochs(tenantId, groupId);
+            epochsChanging(tenantId);
             g.status = EnrolmentGroup.Status.DELETED;
             g.updatedAt = now();
             for (GroupKey k : keys(tenantId, groupId)) {
@@ -422,7 +422,8 @@ public class EnrolmentGroupService {
     /** The cluster topic of enrolment-group epochs. */
     static final String TOPIC = "enrolment-epochs";
 
-    private void forgetLiveEpochs(String tenantId, String groupId) {
+    /** A group's epochs changed (retired, or the group deleted): every replica forgets the tenant's live epochs. */
+    private void epochsChanging(String tenantId) {
         caches.changed(TOPIC, tenantId);
     }
 

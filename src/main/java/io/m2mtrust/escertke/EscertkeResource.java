@@ -5,6 +5,8 @@ import io.m2mtrust.audit.Audited;
 import io.m2mtrust.ca.Certificates;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.security.AdminAccess;
+import io.m2mtrust.security.KeyRevoked;
+import io.m2mtrust.security.Revocations;
 import io.m2mtrust.security.TenantDoor;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.persistence.EntityManager;
@@ -105,10 +107,17 @@ public class EscertkeResource {
     private final TenantDoor tenants;
     private final EscertkeService escertke;
     private final EscertkeStore store;
+    private final Revocations revocations;
     private final AdminChanges changes;
 
     EscertkeResource(
-            EntityManager em, TenantDoor tenants, EscertkeService escertke, EscertkeStore store, AdminChanges changes) {
+            EntityManager em,
+            TenantDoor tenants,
+            EscertkeService escertke,
+            EscertkeStore store,
+            AdminChanges changes,
+            Revocations revocations) {
+        this.revocations = revocations;
         this.changes = changes;
         this.store = store;
         this.escertke = escertke;
@@ -181,12 +190,12 @@ public class EscertkeResource {
             if (created) {
                 em.persist(a);
             }
+            escertke.invalidate(tenant); // every replica forgets the tenant's trust lists when this commits
             return Audited.of(
                     AnchorView.of(a),
                     Certificates.parse(certDer).getSubjectX500Principal().getName()
                             + (crlDer == null ? ", no CRL" : ", with CRL"));
         });
-        escertke.invalidate(tenant);
         return view;
     }
 
@@ -199,9 +208,14 @@ public class EscertkeResource {
                 tenant,
                 "escertke.anchor.delete",
                 "trust-anchor/" + id,
-                () -> store.deleteTrustAnchor(tenant, id),
+                () -> {
+                    boolean gone = store.deleteTrustAnchor(tenant, id);
+                    if (gone) {
+                        escertke.invalidate(tenant);
+                    }
+                    return gone;
+                },
                 "trust anchor " + id);
-        escertke.invalidate(tenant);
         return Response.noContent().build();
     }
 
@@ -225,9 +239,15 @@ public class EscertkeResource {
                 tenant,
                 "escertke.key.revoke",
                 "escertke-key/" + keyId,
-                () -> store.revokeKey(tenant, keyId),
+                () -> {
+                    boolean revoked = store.revokeKey(tenant, keyId);
+                    if (revoked) { // every replica drops the key and the ESPrim sessions made under it at the commit
+                        revocations.publish(new KeyRevoked(
+                                tenant, KeyRevoked.Kind.ESCERTKE, List.of(keyId), "escertke.key.revoke"));
+                    }
+                    return revoked;
+                },
                 "active ESCertKE key " + keyId);
-        escertke.invalidate(tenant);
         return Response.noContent().build();
     }
 

@@ -455,7 +455,10 @@ public class EscertkeService {
     private final ReplicaCache<Optional<EscertkeTls.Credentials>> credentialCache;
     private final ReplicaCache<List<byte[]>> issuerCache;
 
-    /** An admin changed the tenant's end-points, trust anchors or keys: every replica forgets what it cached. */
+    /**
+     * In the transaction of an admin change to the tenant's trust anchors: every replica forgets what it cached of
+     * the tenant, at the commit.
+     */
     public void invalidate(String tenantId) {
         caches.changed(TOPIC, tenantId);
     }

@@ -114,15 +114,7 @@ public final class Pkcs11Token implements AutoCloseable {
         if (k != null) {
             return k;
         }
-        long missAt = System.nanoTime();
-        k = onKeyStore(g, "key lookup " + label, ks -> {
-            Key found = (Key) ks.getKey(label.value(), null);
-            if (found == null) {
-                rescan(g, missAt);
-                found = (Key) ks.getKey(label.value(), null); // another replica may have made it
-            }
-            return found;
-        });
+        k = find(g, "key lookup " + label, ks -> (Key) ks.getKey(label.value(), null));
         if (k == null) {
             throw new HsmKeyNotFoundException(label);
         }
@@ -165,6 +157,22 @@ public final class Pkcs11Token implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code lookup} on the key store, and once more after a {@link #rescan} when it finds nothing (null): another
+     * replica may have made the object since this key store was loaded.
+     */
+    private <T> T find(Generation g, String what, KeyStoreCall<T> lookup) {
+        long missAt = System.nanoTime();
+        return onKeyStore(g, what, ks -> {
+            T found = lookup.call(ks);
+            if (found == null) {
+                rescan(g, missAt);
+                found = lookup.call(ks);
+            }
+            return found;
+        });
+    }
+
     private long lastRescanStarted = System.nanoTime(); // guarded by lifecycle
 
     /**
@@ -195,15 +203,7 @@ public final class Pkcs11Token implements AutoCloseable {
         if (pk != null) {
             return pk;
         }
-        long missAt = System.nanoTime();
-        Certificate c = onKeyStore(g, "public key lookup " + label, ks -> {
-            Certificate found = ks.getCertificate(label.value());
-            if (found == null) {
-                rescan(g, missAt);
-                found = ks.getCertificate(label.value());
-            }
-            return found;
-        });
+        Certificate c = find(g, "public key lookup " + label, ks -> ks.getCertificate(label.value()));
         if (c == null) {
             throw new HsmKeyNotFoundException(label);
         }
@@ -212,15 +212,8 @@ public final class Pkcs11Token implements AutoCloseable {
     }
 
     public boolean exists(HsmKeyLabel label) {
-        Generation g = generation();
-        long missAt = System.nanoTime();
-        return onKeyStore(g, "key lookup " + label, ks -> {
-            if (ks.containsAlias(label.value())) {
-                return true;
-            }
-            rescan(g, missAt);
-            return ks.containsAlias(label.value());
-        });
+        return find(generation(), "key lookup " + label, ks -> ks.containsAlias(label.value()) ? Boolean.TRUE : null)
+                != null;
     }
 
     /** Labels of every object the service created (parsed), optionally of one owner. */
@@ -301,16 +294,14 @@ public final class Pkcs11Token implements AutoCloseable {
     /** Destroys the object (crypto-shredding): blobs sealed under it become unreadable. */
     public void destroy(HsmKeyLabel label) {
         Generation g = generation();
-        long missAt = System.nanoTime();
         try {
-            onKeyStore(g, "destroying " + label, ks -> {
+            // under one hold of the lifecycle lock: found (after a rescan if need be) and deleted
+            find(g, "destroying " + label, ks -> {
                 if (!ks.containsAlias(label.value())) {
-                    rescan(g, missAt);
+                    return null;
                 }
-                if (ks.containsAlias(label.value())) {
-                    ks.deleteEntry(label.value());
-                }
-                return null;
+                ks.deleteEntry(label.value());
+                return Boolean.TRUE;
             });
         } finally {
             g.handles().remove(label.value());

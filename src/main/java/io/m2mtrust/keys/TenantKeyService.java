@@ -220,9 +220,9 @@ public class TenantKeyService {
                     row.hsmLabel,
                     AuditLog.Outcome.SUCCESS,
                     "retired; HSM object destroyed");
+            versions.forgetCached(tenantId); // every replica, at this commit
             return row;
         });
-        versions.forgetCached(tenantId);
         destroyQuietly(List.of(v.label()));
         return v;
     }

@@ -195,9 +195,9 @@ public class ProxyAdminResource {
             if (created) {
                 em.persist(c);
             }
+            proxy.invalidate(tenant); // every replica forgets the old configuration when this commits
             return Audited.of(ConfigView.of(c), "CSE " + body.cseId() + " at " + body.cseUrl());
         });
-        proxy.invalidate(tenant);
         return view;
     }
 
@@ -245,9 +245,9 @@ public class ProxyAdminResource {
             if (created) {
                 em.persist(e);
             }
+            proxy.invalidate(tenant);
             return Audited.of(EntityView.of(e), body.resourcePath() + (e.esprimRequired ? ", ESPrim required" : ""));
         });
-        proxy.invalidate(tenant);
         return view;
     }
 
@@ -259,9 +259,8 @@ public class ProxyAdminResource {
                 tenant,
                 "proxy.entity.delete",
                 "entity/" + entityId,
-                () -> store.deleteEntity(tenant, entityId) > 0,
+                () -> invalidatingIf(tenant, store.deleteEntity(tenant, entityId) > 0),
                 "protected entity " + entityId);
-        proxy.invalidate(tenant);
         return Response.noContent().build();
     }
 
@@ -469,9 +468,9 @@ public class ProxyAdminResource {
             m.put("id", r.id);
             m.put("containerPath", r.containerPath);
             m.put("rule", rule);
+            proxy.invalidate(tenant);
             return m;
         });
-        proxy.invalidate(tenant);
         return view;
     }
 
@@ -483,9 +482,16 @@ public class ProxyAdminResource {
                 tenant,
                 "proxy.esdata-rule.delete",
                 "esdata-rule/" + id,
-                () -> store.deleteEsdataRule(tenant, id) > 0,
+                () -> invalidatingIf(tenant, store.deleteEsdataRule(tenant, id) > 0),
                 "ESData rule " + id);
-        proxy.invalidate(tenant);
         return Response.noContent().build();
+    }
+
+    /** In a removal's transaction: when something was removed, every replica forgets the tenant's proxy state. */
+    private boolean invalidatingIf(String tenant, boolean removed) {
+        if (removed) {
+            proxy.invalidate(tenant);
+        }
+        return removed;
     }
 }

@@ -135,7 +135,10 @@ public class ProxyService {
                 }));
     }
 
-    /** The tenant's proxy configuration changed (its admin wrote it): every replica forgets what it cached. */
+    /**
+     * In the transaction of an admin write to the tenant's proxy configuration, entities or ESData rules: every replica
+     * forgets what it cached of them, at the commit.
+     */
     public void invalidate(String tenantId) {
         caches.changed(TOPIC, tenantId);
     }

@@ -51,9 +51,8 @@ public class MafKms {
      * transaction on a miss; call it outside one.
      */
     public Optional<String> liveClientOfCached(String tenantId, String kmId) {
-        String k = tenantId + "|" + kmId;
         Holder h = holders.get(
-                k,
+                tenantId + "|" + kmId,
                 x -> Instant.now().isBefore(x.liveUntil()),
                 () -> io.quarkus.narayana.jta.QuarkusTransaction.requiringNew()
                         .call(() -> live(tenantId, kmId))
@@ -61,11 +60,7 @@ public class MafKms {
                                 x.clientId, x.expiresAt.isBefore(x.kmExpiresAt) ? x.expiresAt : x.kmExpiresAt))
                         .orElse(null),
                 x -> true);
-        if (h == null) {
-            holders.remove(k);
-            return Optional.empty();
-        }
-        return Optional.of(h.clientId());
+        return Optional.ofNullable(h).map(Holder::clientId);
     }
 
     private Optional<ClientRegistration> live(String tenantId, String kmId) {

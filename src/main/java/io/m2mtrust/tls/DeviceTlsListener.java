@@ -120,6 +120,7 @@ public class DeviceTlsListener {
         if (server != null) {
             connections.forEach(DeviceConnection::drain);
             long end = System.nanoTime() + config.drainTimeout().toNanos();
+            long nextDrain = System.nanoTime() + DRAIN_AGAIN_NANOS;
             while (open.get() > 0 && System.nanoTime() < end) {
                 try {
                     Thread.sleep(20);
@@ -127,7 +128,12 @@ public class DeviceTlsListener {
                     Thread.currentThread().interrupt();
                     break;
                 }
-                connections.forEach(DeviceConnection::drain); // requests that finished meanwhile
+                if (System.nanoTime() - nextDrain >= 0) {
+                    // connections that finished their handshake since and sent nothing (busy ones close themselves
+                    // after their answer)
+                    connections.forEach(DeviceConnection::drain);
+                    nextDrain = System.nanoTime() + DRAIN_AGAIN_NANOS;
+                }
             }
             if (open.get() > 0) {
                 LOG.warnf("device listener: %d connection(s) still open after the drain; closing them", open.get());
@@ -140,6 +146,8 @@ public class DeviceTlsListener {
             workers.shutdownNow();
         }
     }
+
+    private static final long DRAIN_AGAIN_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
 
     /** True from SIGTERM on: answers close their connections, new connections are refused. */
     private volatile boolean draining;

@@ -22,8 +22,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -63,12 +61,7 @@ public final class ClusterLoad {
                     System.getProperty("m2m.keycloak.version"));
             List<PackagedService> replicas = new ArrayList<>();
             try {
-                Map<String, String> env = new HashMap<>();
-                env.put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
-                env.put("M2M_DB_USER", "postgres");
-                env.put("M2M_OIDC_URL", kc.realmUrl());
-                env.put("M2M_KEYCLOAK_URL", kc.baseUrl());
-                env.put("M2M_KEYCLOAK_PROVISIONER_SECRET", kc.provisionerSecret());
+                Map<String, String> env = PackagedService.environment(pg, kc);
                 Path logs = Path.of("target/cluster-bench");
                 for (String name : List.of("replica-a", "replica-b", "replica-c")) {
                     replicas.add(PackagedService.start(name, env, logs));
@@ -196,17 +189,7 @@ public final class ClusterLoad {
             String kid = "rev-" + i + "@keys.bench.example";
             byte[] pairwise = new byte[32];
             random.nextBytes(pairwise);
-            expect(
-                    admin.call(
-                            "POST",
-                            keys,
-                            Map.of(
-                                    "keyId", kid,
-                                    "suid", 13,
-                                    "holders", List.of("Csensor", "/id-in"),
-                                    "keyValue", Base64.getEncoder().encodeToString(pairwise),
-                                    "expiresAt", Instant.now().plusSeconds(3600).toString())),
-                    201);
+            expect(admin.call("POST", keys, AdminClient.preprovisionedKey(kid, pairwise)), 201);
             JsonNode rr = JSON.readTree(
                             notify(replicas.get(1), Map.of("sit", 3), "r-" + i).body())
                     .get("m2m:seci")

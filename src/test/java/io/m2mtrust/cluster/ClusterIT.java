@@ -32,10 +32,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -102,12 +100,7 @@ class ClusterIT {
                 version);
         cse = MiniCse.start("/id-in", "cse-in");
         adminClient = new AdminClient(kc);
-        Map<String, String> env = new HashMap<>();
-        env.put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
-        env.put("M2M_DB_USER", "postgres");
-        env.put("M2M_OIDC_URL", kc.realmUrl());
-        env.put("M2M_KEYCLOAK_URL", kc.baseUrl());
-        env.put("M2M_KEYCLOAK_PROVISIONER_SECRET", kc.provisionerSecret());
+        Map<String, String> env = PackagedService.environment(pg, kc);
         env.put("QUARKUS_LOG_CATEGORY__IO_M2MTRUST_CLUSTER__LEVEL", "DEBUG");
         Path logs = Path.of("target/cluster-it");
         // all three at once, as a Deployment starts them: the shared HSM objects are made once (ClusterLocks)
@@ -222,15 +215,8 @@ class ClusterIT {
                         .statusCode())
                 .isEqualTo(200);
         new SecureRandom().nextBytes(pairwise);
-        HttpResponse<String> created = admin(
-                "POST",
-                t + "/preprovisioned-keys",
-                Map.of(
-                        "keyId", KEY_ID,
-                        "suid", 13,
-                        "holders", List.of("Csensor", "/id-in"),
-                        "keyValue", Base64.getEncoder().encodeToString(pairwise),
-                        "expiresAt", Instant.now().plusSeconds(3600).toString()));
+        HttpResponse<String> created =
+                admin("POST", t + "/preprovisioned-keys", AdminClient.preprovisionedKey(KEY_ID, pairwise));
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
 
         // a receiver rand object from B, a session opened on C with the key A sealed, and a replay refused on B
@@ -589,16 +575,7 @@ class ClusterIT {
                     byte[] value = new byte[32];
                     new SecureRandom().nextBytes(value);
                     try {
-                        HttpResponse<String> r = admin(
-                                "POST",
-                                keys,
-                                Map.of(
-                                        "keyId", id,
-                                        "suid", 13,
-                                        "holders", List.of("Csensor", "/id-in"),
-                                        "keyValue", Base64.getEncoder().encodeToString(value),
-                                        "expiresAt",
-                                                Instant.now().plusSeconds(3600).toString()));
+                        HttpResponse<String> r = admin("POST", keys, AdminClient.preprovisionedKey(id, value));
                         if (r.statusCode() == 201) {
                             acknowledged.add(id);
                             if (killed.get()) {
@@ -715,17 +692,7 @@ class ClusterIT {
                                 byte[] value = new byte[32];
                                 new SecureRandom().nextBytes(value);
                                 r = admin(
-                                        "POST",
-                                        api + "/preprovisioned-keys",
-                                        Map.of(
-                                                "keyId", id,
-                                                "suid", 13,
-                                                "holders", List.of("Csensor", "/id-in"),
-                                                "keyValue", Base64.getEncoder().encodeToString(value),
-                                                "expiresAt",
-                                                        Instant.now()
-                                                                .plusSeconds(3600)
-                                                                .toString()));
+                                        "POST", api + "/preprovisioned-keys", AdminClient.preprovisionedKey(id, value));
                             } else {
                                 r = admin("GET", api + "/policy", null);
                             }
@@ -830,12 +797,7 @@ class ClusterIT {
             HttpResponse<String> made = admin(
                     "POST",
                     r.base() + "/api/v1/tenants/" + T + "/preprovisioned-keys",
-                    Map.of(
-                            "keyId", "after-pg-" + r.name + "@keys.cluster.example",
-                            "suid", 13,
-                            "holders", List.of("Csensor", "/id-in"),
-                            "keyValue", Base64.getEncoder().encodeToString(value),
-                            "expiresAt", Instant.now().plusSeconds(3600).toString()));
+                    AdminClient.preprovisionedKey("after-pg-" + r.name + "@keys.cluster.example", value));
             assertThat(made.statusCode()).as(r.name + ": " + made.body()).isEqualTo(201);
         }
     }

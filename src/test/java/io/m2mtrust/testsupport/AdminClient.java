@@ -9,6 +9,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -77,6 +80,16 @@ public final class AdminClient {
         Map<String, Object> doc = JSON.readValue(json, Map.class);
         doc.keySet().retainAll(WRITABLE_POLICY);
         return doc;
+    }
+
+    /** The body that imports an ESPrim pre-provisioned key (SUID 13) for {@code Csensor} and {@code /id-in}, 1 h. */
+    public static Map<String, Object> preprovisionedKey(String keyId, byte[] value) {
+        return Map.of(
+                "keyId", keyId,
+                "suid", 13,
+                "holders", List.of("Csensor", "/id-in"),
+                "keyValue", Base64.getEncoder().encodeToString(value),
+                "expiresAt", Instant.now().plusSeconds(3600).toString());
     }
 
     /** An ESPrim Notify ({@code m2m:seci}) from {@code Csensor} to the proxy's {@code /onem2m/{tenant}/cse-in}. */

@@ -2,6 +2,8 @@ package io.m2mtrust.testsupport;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.m2mtrust.devstack.KeycloakServer;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -42,6 +44,17 @@ public final class PackagedService implements AutoCloseable {
         this.env.put("M2M_HTTP_PORT", Integer.toString(httpPort));
         this.env.put("M2M_DEVICE_TLS_PORT", Integer.toString(devicePort));
         this.env.put("M2M_CLUSTER_REPLICA_ID", name);
+    }
+
+    /** The environment that points the service at an embedded PostgreSQL and the real Keycloak of a test. */
+    public static Map<String, String> environment(EmbeddedPostgres pg, KeycloakServer kc) {
+        Map<String, String> env = new HashMap<>();
+        env.put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
+        env.put("M2M_DB_USER", "postgres");
+        env.put("M2M_OIDC_URL", kc.realmUrl());
+        env.put("M2M_KEYCLOAK_URL", kc.baseUrl());
+        env.put("M2M_KEYCLOAK_PROVISIONER_SECRET", kc.provisionerSecret());
+        return env;
     }
 
     /** Starts the service (not waiting for it): {@code env} names the database, OIDC and whatever else it needs. */
