@@ -45,10 +45,22 @@ public final class PolicyRules {
 
     public static final Set<String> KNOWN_JOSE_ENCS = Set.copyOf(JOSE_ENCS_IN_ORDER);
 
-    /** TS-0003 §10.2: the PSK suite is mandatory to implement; the certificate suite for ECDHE_ECDSA; GCM variants optional. */
+    /**
+     * TS-0003 §10.2.2/§10.2.3: over TLS the CBC_SHA256 suites are mandatory to implement, over DTLS the CCM_8 ones
+     * (RFC 6655, RFC 7251); GCM variants optional. Each listener negotiates those of the list it implements.
+     */
     public static final Set<String> KNOWN_TLS_SUITES = Set.of(
-            "TLS_PSK_WITH_AES_128_CBC_SHA256", "TLS_PSK_WITH_AES_128_GCM_SHA256",
-            "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
+            "TLS_PSK_WITH_AES_128_CBC_SHA256",
+            "TLS_PSK_WITH_AES_128_GCM_SHA256",
+            "TLS_PSK_WITH_AES_128_CCM_8",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8");
+
+    /** A policy keeps at least one of these: the suites every TS-0003 peer implements over TLS or DTLS. */
+    static final List<String> MANDATORY_TLS_SUITES = List.of(
+            "TLS_PSK_WITH_AES_128_CBC_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+            "TLS_PSK_WITH_AES_128_CCM_8", "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8");
 
     private PolicyRules() {}
 
@@ -57,7 +69,10 @@ public final class PolicyRules {
                 KNOWN_SUIDS.stream().sorted().toList(),
                 JOSE_ALGS_IN_ORDER,
                 JOSE_ENCS_IN_ORDER,
-                List.of("TLS_PSK_WITH_AES_128_CBC_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256"),
+                List.of(
+                        "TLS_PSK_WITH_AES_128_CBC_SHA256",
+                        "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+                        "TLS_PSK_WITH_AES_128_CCM_8"),
                 86_400L,
                 31_536_000L,
                 16,
@@ -90,12 +105,10 @@ public final class PolicyRules {
                 errors.add(ApiProblem.fieldError("tlsCipherSuites", "'" + s + "' is not a TS-0003 TLS 1.2 suite"));
             }
         }
-        if (!d.tlsCipherSuites().contains("TLS_PSK_WITH_AES_128_CBC_SHA256")
-                && !d.tlsCipherSuites().contains("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256")) {
-            errors.add(
-                    ApiProblem.fieldError(
-                            "tlsCipherSuites",
-                            "must keep a mandatory suite (TLS_PSK_WITH_AES_128_CBC_SHA256 or TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256)"));
+        if (MANDATORY_TLS_SUITES.stream().noneMatch(d.tlsCipherSuites()::contains)) {
+            errors.add(ApiProblem.fieldError(
+                    "tlsCipherSuites",
+                    "must keep a mandatory suite (one of " + String.join(", ", MANDATORY_TLS_SUITES) + ")"));
         }
         if (d.defaultKeyLifetimeSeconds() > d.maxKeyLifetimeSeconds()) {
             errors.add(ApiProblem.fieldError("defaultKeyLifetimeSeconds", "must not exceed maxKeyLifetimeSeconds"));

@@ -107,6 +107,7 @@ public final class EnrolmentLoadDriver {
         pb.environment().put("M2M_KEYCLOAK_PROVISIONER_SECRET", kc.provisionerSecret());
         pb.environment().put("M2M_HTTP_PORT", Integer.toString(http));
         pb.environment().put("M2M_DEVICE_TLS_PORT", Integer.toString(tls));
+        pb.environment().put("M2M_DEVICE_DTLS_PORT", "0");
         Process service = pb.start();
         try {
             String base = "http://localhost:" + http;

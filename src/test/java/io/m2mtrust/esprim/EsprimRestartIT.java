@@ -97,6 +97,7 @@ class EsprimRestartIT {
         pb.environment().put("M2M_KEYCLOAK_PROVISIONER_SECRET", kc.provisionerSecret());
         pb.environment().put("M2M_HTTP_PORT", Integer.toString(http));
         pb.environment().put("M2M_DEVICE_TLS_PORT", Integer.toString(freePort()));
+        pb.environment().put("M2M_DEVICE_DTLS_PORT", "0");
         Process p = pb.start();
         String base = "http://localhost:" + http;
         long end = System.nanoTime() + Duration.ofMinutes(2).toNanos();

@@ -63,6 +63,27 @@ public final class OpenSsl {
                 "-nocommands"));
     }
 
+    /**
+     * {@code s_client -dtls1_2} toward a UDP port; {@code sni} null sends none. Data written to the session goes out as
+     * one DTLS record per write.
+     */
+    public static List<String> sClientDtls(int port, String sni) {
+        List<String> cmd = new ArrayList<>(
+                List.of("openssl", "s_client", "-dtls1_2", "-connect", "127.0.0.1:" + port, "-ign_eof", "-nocommands"));
+        if (sni != null) {
+            cmd.addAll(List.of("-servername", sni));
+        } else {
+            cmd.add("-noservername");
+        }
+        return cmd;
+    }
+
+    /** A PSK and one cipher suite (OpenSSL's name), for DTLS or for suites other than the default. */
+    public static List<String> withPsk(List<String> cmd, String identity, byte[] psk, String cipher) {
+        cmd.addAll(List.of("-psk_identity", identity, "-psk", HexFormat.of().formatHex(psk), "-cipher", cipher));
+        return cmd;
+    }
+
     public static List<String> withPsk(List<String> cmd, String identity, byte[] psk) {
         cmd.addAll(List.of(
                 "-psk_identity", identity, "-psk", HexFormat.of().formatHex(psk), "-cipher", "PSK-AES128-CBC-SHA256"));
@@ -137,6 +158,18 @@ public final class OpenSsl {
                 throw new IllegalStateException("handshake failed:\n" + text);
             }
             return HexFormat.of().parseHex(hex.toLowerCase());
+        }
+
+        /** Writes {@code data} and keeps the session open (for DTLS: one record per write). */
+        public void write(byte[] data) throws Exception {
+            OutputStream in = process.getOutputStream();
+            in.write(data);
+            in.flush();
+        }
+
+        /** Everything s_client printed so far. */
+        public String output() throws Exception {
+            return Files.readString(out, StandardCharsets.ISO_8859_1);
         }
 
         /** Sends the request, closes stdin and returns the whole output once the server closed the session. */

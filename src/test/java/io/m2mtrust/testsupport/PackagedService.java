@@ -43,6 +43,7 @@ public final class PackagedService implements AutoCloseable {
         this.env = new HashMap<>(env);
         this.env.put("M2M_HTTP_PORT", Integer.toString(httpPort));
         this.env.put("M2M_DEVICE_TLS_PORT", Integer.toString(devicePort));
+        this.env.put("M2M_DEVICE_DTLS_PORT", "0"); // several replicas on one host: each its own UDP port
         this.env.put("M2M_CLUSTER_REPLICA_ID", name);
     }
 

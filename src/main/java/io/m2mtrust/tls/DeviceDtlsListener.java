@@ -1,0 +1,384 @@
+package io.m2mtrust.tls;
+
+import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.policy.PolicyService;
+import io.m2mtrust.tenant.DeviceFqdns;
+import io.m2mtrust.tenant.TenantStore;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+import org.eclipse.californium.core.CoapServer;
+import org.eclipse.californium.core.coap.CoAP.ResponseCode;
+import org.eclipse.californium.core.coap.Response;
+import org.eclipse.californium.core.config.CoapConfig;
+import org.eclipse.californium.core.network.CoapEndpoint;
+import org.eclipse.californium.core.network.Exchange;
+import org.eclipse.californium.core.server.MessageDeliverer;
+import org.eclipse.californium.elements.DtlsEndpointContext;
+import org.eclipse.californium.elements.EndpointContext;
+import org.eclipse.californium.elements.auth.ExtensiblePrincipal;
+import org.eclipse.californium.elements.config.Configuration;
+import org.eclipse.californium.elements.config.UdpConfig;
+import org.eclipse.californium.elements.util.Bytes;
+import org.eclipse.californium.scandium.DTLSConnector;
+import org.eclipse.californium.scandium.config.DtlsConfig;
+import org.eclipse.californium.scandium.config.DtlsConnectorConfig;
+import org.eclipse.californium.scandium.dtls.ConnectionId;
+import org.eclipse.californium.scandium.dtls.DTLSContext;
+import org.eclipse.californium.scandium.dtls.ExtendedMasterSecretMode;
+import org.eclipse.californium.scandium.dtls.Handshaker;
+import org.eclipse.californium.scandium.dtls.SessionListener;
+import org.eclipse.californium.scandium.dtls.cipher.CipherSuite;
+import org.eclipse.californium.scandium.dtls.cipher.CipherSuiteParameters;
+import org.jboss.logging.Logger;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.Principal;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The device-facing DTLS 1.2 listener (ADR 0025): Scandium does DTLS (PSK suites of tenant policy, the extended
+ * master secret required, HelloVerifyRequest cookies before any state, the replay window, Connection ID), Californium
+ * does CoAP (RFC 7252, block-wise RFC 7959), and each request goes to the same {@link DeviceRequestHandler} the TLS
+ * listener serves, through the {@link CoapDeviceBridge}. The same functions, the same resolvers, the same policies.
+ */
+@ApplicationScoped
+public class DeviceDtlsListener {
+
+    private static final Logger LOG = Logger.getLogger(DeviceDtlsListener.class);
+
+    /**
+     * Policy suite names → the DTLS suites this listener implements: TS-0003 §10.2.2 makes CCM_8 DTLS's mandatory PSK
+     * suite; GCM beside it. The CBC suites stay TCP-only (Scandium counts them as not recommended, RFC 9325 §4.2).
+     */
+    static final Map<String, CipherSuite> PSK_SUITES =
+            orderedSuites(CipherSuite.TLS_PSK_WITH_AES_128_CCM_8, CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256);
+
+    /**
+     * In this order of preference: Scandium picks the suite at the ClientHello, before the PSK identity names the
+     * tenant, so a tenant's own order cannot apply; the mandatory CCM_8 first, which the default policy allows.
+     */
+    private static Map<String, CipherSuite> orderedSuites(CipherSuite... suites) {
+        Map<String, CipherSuite> m = new java.util.LinkedHashMap<>();
+        for (CipherSuite s : suites) {
+            m.put(s.name(), s);
+        }
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** Handshakes in progress by connection id, so the PSK lookup can see the suite the ClientHello settled on. */
+    private final Map<ConnectionId, Handshaker> handshakes = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private final DeviceDtlsConfig config;
+    private final DeviceFqdns fqdns;
+    private final TenantStore tenants;
+    private final PolicyService policies;
+    private final Map<DeviceFqdns.Function, PskResolver> pskResolvers = new EnumMap<>(DeviceFqdns.Function.class);
+    private final Map<DeviceFqdns.Function, DeviceRequestHandler> handlers = new EnumMap<>(DeviceFqdns.Function.class);
+    private final Counter refusedSuite;
+    private final Counter busy;
+    private ExecutorService workers;
+    private DTLSConnector connector;
+    private CoapServer coap;
+    private volatile int port = -1;
+
+    DeviceDtlsListener(
+            DeviceDtlsConfig config,
+            DeviceFqdns fqdns,
+            TenantStore tenants,
+            PolicyService policies,
+            Instance<PskResolver> resolvers,
+            Instance<DeviceRequestHandler> requestHandlers,
+            MeterRegistry registry) {
+        this.config = config;
+        this.fqdns = fqdns;
+        this.tenants = tenants;
+        this.policies = policies;
+        resolvers.forEach(r -> pskResolvers.put(r.function(), r));
+        requestHandlers.forEach(h -> handlers.put(h.function(), h));
+        this.refusedSuite = Counter.builder("m2m.device_dtls.refused")
+                .tag("reason", "suite-or-tenant")
+                .description("CoAP requests refused because the session's suite or tenant is no longer allowed")
+                .register(registry);
+        this.busy = Counter.builder("m2m.device_dtls.refused")
+                .tag("reason", "busy")
+                .description("CoAP requests answered 5.03 because the workers were saturated")
+                .register(registry);
+    }
+
+    void start(@Observes StartupEvent ev) throws Exception {
+        if (!config.enabled()) {
+            return;
+        }
+        AtomicInteger n = new AtomicInteger();
+        workers = new ThreadPoolExecutor(
+                config.workerThreads(),
+                config.workerThreads(),
+                60,
+                TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(10_000),
+                r -> {
+                    Thread t = new Thread(r, "device-dtls-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                },
+                new ThreadPoolExecutor.AbortPolicy());
+        Configuration c = configuration(config);
+        DtlsConnectorConfig.Builder dtls = DtlsConnectorConfig.builder(c)
+                .setAddress(new InetSocketAddress(config.host(), config.port()))
+                .setLoggingTag("device-dtls")
+                .setAdvancedPskStore(new DtlsPskStore(
+                        fqdns,
+                        pskResolvers::get,
+                        tenants::isActive,
+                        this::negotiatedSuite,
+                        this::suiteAllowed,
+                        workers))
+                .setSessionListener(new HandshakeTracker())
+                .setCipherSuiteSelector(DeviceDtlsListener::selectByServerPreference)
+                // the tenant and function the PSK lookup settled on travel with the session's principal
+                .setApplicationLevelInfoSupplier((principal, argument) -> argument instanceof DtlsPskStore.DtlsPeer p
+                        ? org.eclipse.californium.elements.auth.AdditionalInfo.from(
+                                Map.of(DtlsPskStore.DtlsPeer.KEY, p))
+                        : org.eclipse.californium.elements.auth.AdditionalInfo.empty());
+        connector = new DTLSConnector(dtls.build());
+        CoapEndpoint endpoint = new CoapEndpoint.Builder()
+                .setConfiguration(c)
+                .setConnector(connector)
+                .build();
+        coap = new CoapServer(c);
+        coap.addEndpoint(endpoint);
+        coap.setMessageDeliverer(new Deliverer());
+        coap.start();
+        port = connector.getAddress().getPort();
+        LOG.infof("device DTLS listener (DTLS 1.2, PSK, CoAP) on %s:%d for %s", config.host(), port, handlers.keySet());
+    }
+
+    /** Californium's settings for this listener: DTLS as the interop profile fixes it, CoAP limits from config. */
+    static Configuration configuration(DeviceDtlsConfig config) {
+        DtlsConfig.register();
+        CoapConfig.register();
+        UdpConfig.register();
+        Configuration c = Configuration.createStandardWithoutFile();
+        c.set(DtlsConfig.DTLS_ROLE, DtlsConfig.DtlsRole.SERVER_ONLY);
+        c.setAsList(DtlsConfig.DTLS_CIPHER_SUITES, PSK_SUITES.values().toArray(new CipherSuite[0]));
+        // RFC 7627; Scandium then also refuses exporters without it
+        c.set(DtlsConfig.DTLS_EXTENDED_MASTER_SECRET_MODE, ExtendedMasterSecretMode.REQUIRED);
+        c.set(DtlsConfig.DTLS_SUPPORT_KEY_MATERIAL_EXPORT, true);
+        // RFC 6347 §4.2.1: a cookie round trip before any state, also for PSK (no amplification, no spoofed sessions)
+        c.set(DtlsConfig.DTLS_USE_HELLO_VERIFY_REQUEST, true);
+        c.set(DtlsConfig.DTLS_USE_HELLO_VERIFY_REQUEST_FOR_PSK, true);
+        c.set(DtlsConfig.DTLS_USE_ANTI_REPLAY_FILTER, true); // RFC 6347 §4.1.2.6
+        c.set(
+                DtlsConfig.DTLS_CONNECTION_ID_LENGTH,
+                config.connectionIdLength() > 0 ? config.connectionIdLength() : null);
+        // RFC 9146 §6: move a CID connection to a new address only on a newer, authenticated record
+        c.set(DtlsConfig.DTLS_UPDATE_ADDRESS_USING_CID_ON_NEWER_RECORDS, true);
+        c.set(DtlsConfig.DTLS_MAX_CONNECTIONS, config.maxConnections());
+        c.set(
+                DtlsConfig.DTLS_STALE_CONNECTION_THRESHOLD,
+                config.staleConnectionThreshold().toSeconds(),
+                TimeUnit.SECONDS);
+        c.set(DtlsConfig.DTLS_USE_SERVER_NAME_INDICATION, true); // the SNI reaches the PSK lookup
+        c.set(DtlsConfig.DTLS_MAX_FRAGMENTED_HANDSHAKE_MESSAGE_LENGTH, 8192);
+        c.set(DtlsConfig.DTLS_SECURE_RENEGOTIATION, DtlsConfig.DtlsSecureRenegotiation.NEEDED);
+        c.set(DtlsConfig.DTLS_RECEIVER_THREAD_COUNT, 1);
+        c.set(DtlsConfig.DTLS_CONNECTOR_THREAD_COUNT, 2);
+        c.set(CoapConfig.MAX_RESOURCE_BODY_SIZE, config.maxBodyBytes());
+        c.set(CoapConfig.MAX_MESSAGE_SIZE, config.maxMessageBytes());
+        c.set(CoapConfig.PREFERRED_BLOCK_SIZE, config.preferredBlockBytes());
+        c.set(CoapConfig.BLOCKWISE_STATUS_LIFETIME, config.blockwiseLifetime().toMillis(), TimeUnit.MILLISECONDS);
+        c.set(CoapConfig.BLOCKWISE_STRICT_BLOCK1_OPTION, true);
+        c.set(CoapConfig.BLOCKWISE_STRICT_BLOCK2_OPTION, true);
+        c.set(CoapConfig.MAX_ACTIVE_PEERS, config.maxConnections());
+        c.set(CoapConfig.PROTOCOL_STAGE_THREAD_COUNT, 2);
+        return c;
+    }
+
+    void stop(@Observes ShutdownEvent ev) {
+        if (coap != null) {
+            coap.destroy(); // DTLS state is in memory: devices handshake again with another replica
+        }
+        if (workers != null) {
+            workers.shutdownNow();
+        }
+    }
+
+    /** The bound UDP port (useful when configured as 0). */
+    public int port() {
+        return port;
+    }
+
+    /** Every CoAP request of an authenticated DTLS session, handed to a worker. */
+    private final class Deliverer implements MessageDeliverer {
+        @Override
+        public void deliverRequest(Exchange exchange) {
+            EndpointContext context = exchange.getRequest().getSourceContext();
+            DtlsPskStore.DtlsPeer peer = peerOf(context.getPeerIdentity());
+            if (peer == null) {
+                exchange.sendResponse(CoapDeviceBridge.diagnostic(ResponseCode.UNAUTHORIZED, "no DTLS session"));
+                return;
+            }
+            try {
+                workers.execute(() -> serve(exchange, context, peer));
+            } catch (RejectedExecutionException e) {
+                busy.increment();
+                Response r = CoapDeviceBridge.diagnostic(ResponseCode.SERVICE_UNAVAILABLE, "busy; retry later");
+                r.getOptions().setMaxAge(5);
+                exchange.sendResponse(r);
+            }
+        }
+
+        @Override
+        public void deliverResponse(Exchange exchange, Response response) {
+            exchange.getRequest().setResponse(response); // this endpoint sends no requests of its own
+        }
+    }
+
+    private void serve(Exchange exchange, EndpointContext context, DtlsPskStore.DtlsPeer peer) {
+        Response response;
+        try {
+            response = answer(exchange, context, peer);
+        } catch (RuntimeException e) {
+            LOG.warnf("CoAP request of tenant %s failed: %s", peer.host().tenantId(), e.toString());
+            response = CoapDeviceBridge.diagnostic(ResponseCode.INTERNAL_SERVER_ERROR, "internal error");
+        }
+        exchange.sendResponse(response);
+    }
+
+    private Response answer(Exchange exchange, EndpointContext context, DtlsPskStore.DtlsPeer peer) {
+        String tenant = peer.host().tenantId();
+        String suite = context.get(DtlsEndpointContext.KEY_CIPHER);
+        if (!sessionStillAllowed(tenant, suite)) {
+            // the tenant was suspended or its policy dropped this suite since the handshake: end the session
+            refusedSuite.increment();
+            LOG.debugf("DTLS session of tenant %s with %s no longer allowed: closing it", tenant, suite);
+            connector.close(context.getPeerAddress());
+            return CoapDeviceBridge.diagnostic(
+                    ResponseCode.FORBIDDEN,
+                    "this session's tenant or cipher suite is no longer allowed; handshake again");
+        }
+        CoapDeviceBridge.Mapped mapped;
+        try {
+            mapped = CoapDeviceBridge.toDeviceRequest(exchange.getRequest());
+        } catch (CoapDeviceBridge.Refused r) {
+            return CoapDeviceBridge.diagnostic(r.code, r.getMessage());
+        }
+        DeviceRequestHandler handler = handlers.get(peer.host().function());
+        if (handler == null) {
+            return CoapDeviceBridge.diagnostic(ResponseCode.NOT_FOUND, "function not served");
+        }
+        Bytes sessionId = context.get(DtlsEndpointContext.KEY_SESSION_ID);
+        InetSocketAddress address = context.getPeerAddress();
+        DevicePeer devicePeer = new DevicePeer(
+                tenant,
+                peer.host().function(),
+                peer.sniHost(),
+                DevicePeer.Credential.PSK,
+                peer.identity(),
+                null,
+                label -> export(address, sessionId, peer.host().function(), label));
+        return CoapDeviceBridge.toCoapResponse(mapped, handler.handle(devicePeer, mapped.request()));
+    }
+
+    /** Whether the tenant is still ACTIVE and its policy still allows the session's suite (checked per request). */
+    private boolean sessionStillAllowed(String tenantId, String suite) {
+        return suite != null && tenants.isActive(tenantId) && suiteAllowed(tenantId, suite);
+    }
+
+    /** Whether the tenant's policy lists {@code suite} and this listener implements it. */
+    private boolean suiteAllowed(String tenantId, String suite) {
+        try {
+            List<String> allowed = Arrays.asList(policies.current(tenantId).tlsCipherSuites);
+            return allowed.contains(suite) && PSK_SUITES.containsKey(suite);
+        } catch (ApiProblem noPolicy) {
+            return false;
+        }
+    }
+
+    /**
+     * The first suite of {@link #PSK_SUITES} the client offers (Scandium's default selector follows the client's order,
+     * which would let a device that prefers GCM miss a tenant that allows only the mandatory CCM_8).
+     */
+    static boolean selectByServerPreference(CipherSuiteParameters parameters) {
+        for (CipherSuite suite : PSK_SUITES.values()) {
+            if (parameters.getCipherSuites().contains(suite)) {
+                parameters.select(suite);
+                return true;
+            }
+        }
+        parameters.setGeneralMismatch(CipherSuiteParameters.GeneralMismatch.CIPHER_SUITE);
+        return false;
+    }
+
+    /** The suite the handshake on connection {@code cid} negotiated, or null. */
+    private String negotiatedSuite(ConnectionId cid) {
+        Handshaker h = cid == null ? null : handshakes.get(cid);
+        CipherSuite suite = h == null ? null : h.getSession().getCipherSuite();
+        return suite == null ? null : suite.name();
+    }
+
+    private final class HandshakeTracker implements SessionListener {
+        @Override
+        public void handshakeStarted(Handshaker handshaker) {
+            handshakes.put(handshaker.getConnection().getConnectionId(), handshaker);
+        }
+
+        @Override
+        public void contextEstablished(Handshaker handshaker, DTLSContext context) {}
+
+        @Override
+        public void handshakeCompleted(Handshaker handshaker) {
+            handshakes.remove(handshaker.getConnection().getConnectionId(), handshaker);
+        }
+
+        @Override
+        public void handshakeFailed(Handshaker handshaker, Throwable cause) {
+            handshakes.remove(handshaker.getConnection().getConnectionId(), handshaker);
+        }
+
+        @Override
+        public void handshakeFlightRetransmitted(Handshaker handshaker, int flight) {}
+    }
+
+    /**
+     * RFC 5705 export of the session that carried the request: the connection at the peer's address must still hold
+     * that session (same session id), else the device handshook again meanwhile and the export would be another key.
+     */
+    private SecretBytes export(
+            InetSocketAddress address, Bytes sessionId, DeviceFqdns.Function function, String label) {
+        Integer length = DeviceTlsServer.EXPORT_LABELS.get(function).get(label);
+        if (length == null) {
+            throw new IllegalStateException("label " + label + " is not exported for " + function);
+        }
+        DTLSContext context = connector.getDtlsContextByAddress(address);
+        if (context == null
+                || sessionId == null
+                || !Arrays.equals(context.getSession().getSessionIdentifier().getBytes(), sessionId.getBytes())) {
+            throw new IllegalStateException("the DTLS session of this request is gone");
+        }
+        return SecretBytes.adopt(context.exportKeyMaterial(label.getBytes(StandardCharsets.US_ASCII), null, length));
+    }
+
+    private static DtlsPskStore.DtlsPeer peerOf(Principal principal) {
+        if (principal instanceof ExtensiblePrincipal<?> p && p.getExtendedInfo() != null) {
+            return p.getExtendedInfo().get(DtlsPskStore.DtlsPeer.KEY, DtlsPskStore.DtlsPeer.class);
+        }
+        return null;
+    }
+}

@@ -1,0 +1,273 @@
+package io.m2mtrust.tls;
+
+import static io.m2mtrust.testsupport.Api.as;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.m2mtrust.testsupport.CoapWire;
+import io.m2mtrust.testsupport.MafDevices;
+import io.m2mtrust.testsupport.OpenSsl;
+import io.m2mtrust.testsupport.Tokens;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.path.json.JsonPath;
+import jakarta.inject.Inject;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The MEF and the MAF over CoAP and DTLS 1.2 (issue 20), against independent peers: libcoap's {@code coap-client}
+ * (OpenSSL build) enrols a device with a PSK and no SNI (the tenant from its KpmID's FQDN); OpenSSL's
+ * {@code s_client -dtls1_2} carries hand-written CoAP messages over {@code TLS_PSK_WITH_AES_128_CCM_8} with SNI and
+ * exports {@code EXPORTER-oneM2M-Bootstrap} and {@code -Connection} itself, so the KeID, the Km and the registered key
+ * are checked against OpenSSL's bytes, not ours.
+ */
+@QuarkusTest
+class CoapDtlsDeviceTest {
+
+    static final String T = "coap-co";
+    static final String MEF = "mef." + T + ".m2m-trust.local";
+    static final String MAF = "maf." + T + ".m2m-trust.local";
+    /** coap-client takes its PSK as a string: an imported Kpm of 32 ASCII bytes. */
+    static final String ASCII_KPM = "coap-client-test-psk-0123456789a";
+
+    static final String ASCII_KPM_ID = "sensor-1@" + MEF;
+
+    @Inject
+    DeviceDtlsListener dtls;
+
+    @Inject
+    DeviceTlsListener tls;
+
+    static MafDevices fleet;
+
+    @BeforeEach
+    void tenant() {
+        if (fleet != null) {
+            return;
+        }
+        fleet = MafDevices.create(T, tls.port(), List.of("d-1", "d-2", "d-3", "d-4"), doc -> {});
+        as(Tokens.tenantAdmin(T))
+                .body(Map.of(
+                        "kpmId",
+                        ASCII_KPM_ID,
+                        "kpm",
+                        Base64.getEncoder().encodeToString(ASCII_KPM.getBytes(StandardCharsets.US_ASCII))))
+                .post("/api/v1/tenants/" + T + "/imported-kpms")
+                .then()
+                .statusCode(201);
+    }
+
+    // ---------------------------------------------------------------- libcoap
+
+    /** coap-client's output and exit code. */
+    record CoapClient(int exit, String out) {}
+
+    static CoapClient coapClient(List<String> args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("coap-client-openssl", "-B", "10"));
+        cmd.addAll(args);
+        Path out = Files.createTempFile("coap-client", ".out");
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(out.toFile())
+                .start();
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+        }
+        String text = Files.readString(out, StandardCharsets.ISO_8859_1);
+        Files.deleteIfExists(out);
+        return new CoapClient(p.isAlive() ? -1 : p.exitValue(), text);
+    }
+
+    @Test
+    void libcoap_enrols_over_dtls_psk_without_sni_and_gets_a_keid_of_its_tenants_mef() throws Exception {
+        CoapClient r = coapClient(List.of(
+                "-m",
+                "post",
+                "-u",
+                ASCII_KPM_ID,
+                "-k",
+                ASCII_KPM,
+                "-t",
+                "50",
+                "-e",
+                "{\"mafEnrolmentIndication\":true}",
+                "coaps://127.0.0.1:" + dtls.port() + "/enrolment"));
+        assertThat(r.out()).as(r.out()).contains("\"keId\"");
+        JsonPath body = JsonPath.from(r.out().substring(r.out().indexOf('{')));
+        assertThat(body.getString("keId")).matches("[0-9a-f]{32}@" + MEF.replace(".", "\\."));
+        assertThat(body.getString("instructions.mafEnrolment.mafKeyRegistrationUri"))
+                .contains(MAF);
+    }
+
+    @Test
+    void libcoap_with_a_wrong_key_gets_no_session_and_nothing_is_written() throws Exception {
+        int before = enrolmentCount();
+        CoapClient r = coapClient(List.of(
+                "-m",
+                "post",
+                "-u",
+                ASCII_KPM_ID,
+                "-k",
+                "not-the-key-not-the-key-not-the-",
+                "-t",
+                "50",
+                "-e",
+                "{}",
+                "coaps://127.0.0.1:" + dtls.port() + "/enrolment"));
+        assertThat(r.out()).doesNotContain("keId");
+        CoapClient unknown = coapClient(List.of(
+                "-m",
+                "post",
+                "-u",
+                "nobody@" + MEF,
+                "-k",
+                ASCII_KPM,
+                "-t",
+                "50",
+                "-e",
+                "{}",
+                "coaps://127.0.0.1:" + dtls.port() + "/enrolment"));
+        assertThat(unknown.out()).doesNotContain("keId");
+        assertThat(enrolmentCount()).isEqualTo(before);
+    }
+
+    private static int enrolmentCount() {
+        return as(Tokens.auditor(T))
+                .get("/api/v1/tenants/" + T + "/audit?limit=1000")
+                .jsonPath()
+                .getList("findAll { it.action == 'enrolment.create' }")
+                .size();
+    }
+
+    // ---------------------------------------------------------------- OpenSSL over DTLS, CoAP by hand
+
+    private OpenSsl.Session dtlsSession(String sni, String identity, byte[] psk, String exportLabel) throws Exception {
+        List<String> cmd = OpenSsl.withPsk(OpenSsl.sClientDtls(dtls.port(), sni), identity, psk, "PSK-AES128-CCM8");
+        if (exportLabel != null) {
+            OpenSsl.withExport(cmd, exportLabel, 48);
+        }
+        return OpenSsl.start(cmd);
+    }
+
+    private static int tokens;
+
+    /** Sends one CoAP request in the session and waits for the response carrying its token. */
+    static CoapWire.Response exchange(OpenSsl.Session s, byte[] request, byte[] token) throws Exception {
+        s.write(request);
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < end) {
+            CoapWire.Response r = CoapWire.findResponse(s.output(), token);
+            if (r != null) {
+                Thread.sleep(50); // the rest of the datagram is printed in the same write, but be sure
+                return CoapWire.findResponse(s.output(), token);
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no CoAP response:\n" + s.output());
+    }
+
+    static byte[] token() {
+        return ("tok" + String.format("%05d", ++tokens)).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    static CoapWire.Response postJson(OpenSsl.Session s, String path, String json) throws Exception {
+        byte[] token = token();
+        return exchange(s, CoapWire.post(token, path, 50, json.getBytes(StandardCharsets.UTF_8)), token);
+    }
+
+    static CoapWire.Response get(OpenSsl.Session s, String pathAndQuery) throws Exception {
+        byte[] token = token();
+        String[] pq = pathAndQuery.split("\\?", 2);
+        Map<Integer, List<byte[]>> o = new java.util.TreeMap<>();
+        o.put(CoapWire.URI_PATH, CoapWire.segments(pq[0]));
+        if (pq.length > 1) {
+            o.put(
+                    CoapWire.URI_QUERY,
+                    Arrays.stream(pq[1].split("&"))
+                            .map(q -> q.getBytes(StandardCharsets.UTF_8))
+                            .toList());
+        }
+        return exchange(s, CoapWire.request(1, token, 0x2000 + tokens, o, null), token);
+    }
+
+    record Enrolled(String keId, byte[] km) {}
+
+    /** OpenSSL enrols device {@code d} over DTLS with SNI; the KeID must be the first 16 bytes of its own export. */
+    private Enrolled enrol(String d) throws Exception {
+        try (OpenSsl.Session s =
+                dtlsSession(MEF, fleet.kpmIds.get(d), fleet.kpms.get(d), "EXPORTER-oneM2M-Bootstrap")) {
+            byte[] exported = s.keyingMaterial();
+            assertThat(s.output()).contains("PSK-AES128-CCM8").containsIgnoringCase("Extended master secret: yes");
+            CoapWire.Response r = postJson(s, "/enrolment", "{\"mafEnrolmentIndication\":true}");
+            assertThat(r.code()).as(r.text()).isEqualTo("2.01");
+            assertThat(r.contentFormat()).isEqualTo(50);
+            String keId = JsonPath.from(r.text()).getString("keId");
+            assertThat(keId).isEqualTo(HexFormat.of().formatHex(exported, 0, 16) + "@" + MEF);
+            return new Enrolled(keId, fleet.km(Arrays.copyOfRange(exported, 16, 48)));
+        }
+    }
+
+    @Test
+    void openssl_enrols_over_coap_registers_at_the_maf_and_a_target_retrieves_the_key_openssl_exported()
+            throws Exception {
+        Enrolled source = enrol("d-1");
+        Enrolled target = enrol("d-2");
+        String sourceKmId = registerAtMaf(source);
+        String targetKmId = registerAtMaf(target);
+
+        // key registration without a value: the MAF takes this session's EXPORTER-oneM2M-Connection (§8.8.2.7)
+        byte[] exported;
+        String rel;
+        try (OpenSsl.Session s = dtlsSession(MAF, sourceKmId, source.km(), "EXPORTER-oneM2M-Connection")) {
+            exported = s.keyingMaterial();
+            CoapWire.Response reg = postJson(
+                    s,
+                    "/keyRegistration",
+                    OpenSsl.keyRegistration(
+                            "mafFqdn",
+                            MAF,
+                            fleet.admin,
+                            33,
+                            List.of(fleet.kpmIds.get("d-2")),
+                            null,
+                            Instant.now().plusSeconds(3600)));
+            assertThat(reg.code()).as(reg.text()).isEqualTo("2.01");
+            rel = JsonPath.from(reg.text()).getString("relativeKeyId");
+            assertThat(rel).isEqualTo(HexFormat.of().formatHex(exported, 0, 16));
+        }
+        try (OpenSsl.Session s = dtlsSession(MAF, targetKmId, target.km(), null)) {
+            s.await("(?m)Cipher is PSK-AES128-CCM8", Duration.ofSeconds(20));
+            CoapWire.Response got = get(s, "/keyRetrieval/" + rel + "?suid=33");
+            assertThat(got.code()).as(got.text()).isEqualTo("2.05");
+            assertThat(Base64.getDecoder().decode(JsonPath.from(got.text()).getString("keyValue")))
+                    .isEqualTo(Arrays.copyOfRange(exported, 16, 48));
+            // usage-constrained as over TLS: another SUID is 4.03
+            assertThat(get(s, "/keyRetrieval/" + rel + "?suid=34").code()).isEqualTo("4.03");
+        }
+    }
+
+    private String registerAtMaf(Enrolled device) throws Exception {
+        try (OpenSsl.Session s = dtlsSession(MAF, device.keId(), device.km(), null)) {
+            s.await("(?m)Cipher is PSK-AES128-CCM8", Duration.ofSeconds(20));
+            CoapWire.Response reg = postJson(
+                    s,
+                    "/clientRegistration",
+                    "{\"mafFqdn\":\"" + MAF + "\",\"expirationTime\":\""
+                            + Instant.now().plusSeconds(86400) + "\",\"adminFqdn\":\"" + fleet.admin + "\"}");
+            assertThat(reg.code()).as(reg.text()).isEqualTo("2.01");
+            return JsonPath.from(reg.text()).getString("assignedSymmKeyId");
+        }
+    }
+}
