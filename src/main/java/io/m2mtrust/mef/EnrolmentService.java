@@ -34,6 +34,16 @@ public class EnrolmentService {
         }
     }
 
+    /**
+     * The session's Bootstrap export is already a KeID: this (D)TLS session enrolled before. One session gives one Ke
+     * (TS-0003 §8.3.5.2.1); a new enrolment needs a new handshake.
+     */
+    public static final class SessionAlreadyEnrolledException extends RuntimeException {
+        SessionAlreadyEnrolledException() {
+            super("this session has already enrolled; enrol again in a new (D)TLS session", null, false, false);
+        }
+    }
+
     public record Enrolled(String keId, Instant expiresAt) {}
 
     private final EntityManager em;
@@ -68,6 +78,9 @@ public class EnrolmentService {
         try (SecretBytes ke = SecretBytes.copyOf(Arrays.copyOfRange(all, 16, 48))) {
             String keId = HexFormat.of().formatHex(all, 0, 16) + "@" + fqdns.mef(tenantId);
             return QuarkusTransaction.requiringNew().call(() -> {
+                if (em.find(Enrolment.class, new Enrolment.Key(tenantId, keId)) != null) {
+                    throw new SessionAlreadyEnrolledException();
+                }
                 Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
                 Enrolment e = new Enrolment();
                 e.tenantId = tenantId;

@@ -104,19 +104,21 @@ public class MefDeviceHandler implements DeviceRequestHandler {
         EnrolmentService.Enrolled done;
         try (SecretBytes export = peer.export(EnrolmentService.BOOTSTRAP_LABEL)) {
             done = enrolments.enrol(peer.tenantId(), peer.identity(), peer.credential(), export);
-        } catch (EnrolmentService.ConcurrentEnrolmentException e) {
+        } catch (EnrolmentService.ConcurrentEnrolmentException | EnrolmentService.SessionAlreadyEnrolledException e) {
             return error(409, e.getMessage());
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("keId", done.keId());
         out.put("expirationTime", done.expiresAt().toString());
         Map<String, Object> instructions = new LinkedHashMap<>();
-        String mef = "https://" + fqdns.mef(peer.tenantId());
+        // the device is told the addresses of the transport it came over: https://… over TLS, coaps://… over DTLS
+        String scheme = peer.transport().scheme() + "://";
+        String mef = scheme + fqdns.mef(peer.tenantId());
         if (Boolean.TRUE.equals(ind.certificateEnrolmentIndication())) {
             instructions.put("certificateEnrolment", Map.of("instructionType", "EST", "uri", mef + "/.well-known/est"));
         }
         if (Boolean.TRUE.equals(ind.mafEnrolmentIndication())) {
-            String maf = "https://" + fqdns.maf(peer.tenantId());
+            String maf = scheme + fqdns.maf(peer.tenantId());
             instructions.put(
                     "mafEnrolment",
                     Map.of(

@@ -6,20 +6,23 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.cbor.CBORFactory;
+import com.fasterxml.jackson.dataformat.cbor.CBORGenerator;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 
 /**
  * CBOR (RFC 8949) beside JSON on the CoAP paths, with the JSON data model and the same names (TS-0004 §8.5 / the
- * interop profile). A CBOR body is first checked by {@link #checkWellFormed}, a strict walk over the bytes: definite
- * lengths only (the deterministic encoding of RFC 8949 §4.2.1; no indefinite-length strings, arrays or maps), no
- * tags, text keys only, UTF-8 text, no {@code undefined} or reserved simple values, at most {@link #MAX_DEPTH} levels,
- * nothing after the item. Only then Jackson's CBOR parser reads it, with duplicate map keys refused; the result is
- * the JSON the handlers already take. Answers go the other way with definite lengths.
+ * interop profile). A CBOR body is first checked by {@link #checkWellFormed}, a strict walk over the bytes (RFC 8949
+ * §3 and Appendix C): one item and nothing after it; indefinite-length strings, arrays and maps only when terminated,
+ * with chunks of their own type; no tags; text keys only; UTF-8 text; no {@code undefined} or reserved simple
+ * values; at most {@link #MAX_DEPTH} levels and {@link #MAX_ITEMS} items. Only then Jackson's CBOR parser reads it,
+ * with duplicate map keys refused; the result is the JSON the handlers already take. Answers are written with
+ * definite lengths (the preferred serialisation of RFC 8949 §4.1).
  */
 public final class CborJson {
 
@@ -63,8 +66,32 @@ public final class CborJson {
     /** The CBOR encoding (definite lengths) of a JSON body. */
     public static byte[] fromJson(byte[] json) throws IOException {
         JsonNode tree = JSON.readTree(json);
-        // the tree serialiser gives the generator each container's size, so arrays and maps are definite-length
-        return CBOR.writeValueAsBytes(tree);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(json.length);
+        try (CBORGenerator g = (CBORGenerator) CBOR.getFactory().createGenerator(out)) {
+            write(g, tree);
+        }
+        return out.toByteArray();
+    }
+
+    /** Jackson writes indefinite-length containers unless told their size; here every container is sized. */
+    private static void write(CBORGenerator g, JsonNode n) throws IOException {
+        if (n.isObject()) {
+            g.writeStartObject(n, n.size());
+            for (java.util.Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                g.writeFieldName(e.getKey());
+                write(g, e.getValue());
+            }
+            g.writeEndObject();
+        } else if (n.isArray()) {
+            g.writeStartArray(n, n.size());
+            for (JsonNode item : n) {
+                write(g, item);
+            }
+            g.writeEndArray();
+        } else {
+            CBOR.writeTree(g, n);
+        }
     }
 
     /** Refuses anything outside the profile above; returns normally for one well-formed item and nothing after it. */
@@ -98,11 +125,12 @@ public final class CborJson {
             int initial = u8();
             int major = initial >>> 5;
             int info = initial & 0x1f;
-            if (info == 31) {
-                throw new MalformedCbor("indefinite-length CBOR items are not accepted (RFC 8949 §4.2.1)");
-            }
             if (asKey && major != 3) {
                 throw new MalformedCbor("CBOR map keys must be text strings");
+            }
+            if (info == 31) {
+                indefinite(major, depth);
+                return;
             }
             switch (major) {
                 case 0, 1 -> argument(info);
@@ -124,6 +152,58 @@ public final class CborJson {
                 case 6 -> throw new MalformedCbor("CBOR tags are not accepted (the JSON data model has none)");
                 default -> simple(info);
             }
+        }
+
+        /** RFC 8949 §3.2: an indefinite-length item runs to a break (0xff); strings are definite chunks of their type. */
+        private void indefinite(int major, int depth) throws MalformedCbor {
+            switch (major) {
+                case 2, 3 -> {
+                    while (!breakNext()) {
+                        int chunk = u8();
+                        if (chunk >>> 5 != major || (chunk & 0x1f) == 31) {
+                            throw new MalformedCbor("an indefinite-length string holds a chunk of another kind");
+                        }
+                        long n = argument(chunk & 0x1f);
+                        if (major == 2) {
+                            skip(n);
+                        } else {
+                            utf8(n);
+                        }
+                    }
+                }
+                case 4 -> {
+                    while (!breakNext()) {
+                        item(depth + 1, false);
+                    }
+                }
+                case 5 -> {
+                    while (!breakNext()) {
+                        item(depth + 1, true);
+                        if (peekBreak()) {
+                            throw new MalformedCbor("a CBOR map key without a value");
+                        }
+                        item(depth + 1, false);
+                    }
+                }
+                case 7 -> throw new MalformedCbor("a CBOR break outside an indefinite-length item");
+                default -> throw new MalformedCbor("an integer or tag cannot have an indefinite length");
+            }
+        }
+
+        /** Consumes a break if it is next; a missing break at the end is a truncation. */
+        private boolean breakNext() throws MalformedCbor {
+            if (peekBreak()) {
+                pos++;
+                return true;
+            }
+            return false;
+        }
+
+        private boolean peekBreak() throws MalformedCbor {
+            if (pos >= b.length) {
+                throw new MalformedCbor("truncated CBOR (an indefinite-length item has no break)");
+            }
+            return (b[pos] & 0xff) == 0xff;
         }
 
         private void simple(int info) throws MalformedCbor {

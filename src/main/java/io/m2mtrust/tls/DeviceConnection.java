@@ -152,6 +152,7 @@ final class DeviceConnection {
             CertificateAuthentication.AuthenticatedCertificate cert = server.clientCertificate();
             peer = cert == null
                     ? new DevicePeer(
+                            DevicePeer.Transport.TLS,
                             server.host().tenantId(),
                             server.host().function(),
                             server.sniHost(),
@@ -160,6 +161,7 @@ final class DeviceConnection {
                             null,
                             server::export)
                     : new DevicePeer(
+                            DevicePeer.Transport.TLS,
                             server.host().tenantId(),
                             server.host().function(),
                             server.sniHost(),

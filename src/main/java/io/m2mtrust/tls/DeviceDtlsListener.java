@@ -286,6 +286,7 @@ public class DeviceDtlsListener {
         Bytes sessionId = context.get(DtlsEndpointContext.KEY_SESSION_ID);
         InetSocketAddress address = context.getPeerAddress();
         DevicePeer devicePeer = new DevicePeer(
+                DevicePeer.Transport.DTLS,
                 tenant,
                 peer.host().function(),
                 peer.sniHost(),

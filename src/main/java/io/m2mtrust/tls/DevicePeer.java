@@ -20,9 +20,11 @@ public final class DevicePeer {
     private final String identity;
     private final String certificateSerial;
     private final Function<String, SecretBytes> exporter;
+    private final Transport transport;
 
-    /** Only the device listener makes one, for a session whose handshake authenticated the peer. */
+    /** Only a device listener makes one, for a session whose handshake authenticated the peer. */
     DevicePeer(
+            Transport transport,
             String tenantId,
             DeviceFqdns.Function function,
             String sniHost,
@@ -37,6 +39,28 @@ public final class DevicePeer {
         this.identity = identity;
         this.certificateSerial = certificateSerial;
         this.exporter = exporter;
+        this.transport = transport;
+    }
+
+    /** Which listener the peer came through: HTTP over TLS, or CoAP over DTLS. */
+    public enum Transport {
+        TLS("https"),
+        DTLS("coaps");
+
+        private final String scheme;
+
+        Transport(String scheme) {
+            this.scheme = scheme;
+        }
+
+        /** The URI scheme of this transport, for the addresses handlers give back to the device. */
+        public String scheme() {
+            return scheme;
+        }
+    }
+
+    public Transport transport() {
+        return transport;
     }
 
     public String tenantId() {
@@ -84,7 +108,8 @@ public final class DevicePeer {
      * resolved a KeID or KmID to the client's registered identity (TS-0003 §8.8.2.2).
      */
     public DevicePeer namedAs(String identity) {
-        return new DevicePeer(tenantId, function, sniHost, credential, identity, certificateSerial, exporter);
+        return new DevicePeer(
+                transport, tenantId, function, sniHost, credential, identity, certificateSerial, exporter);
     }
 
     @Override

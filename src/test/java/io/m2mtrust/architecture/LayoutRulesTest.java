@@ -254,6 +254,17 @@ class LayoutRulesTest {
                 .resideInAnyPackage("org.bouncycastle.tls.."));
     }
 
+    /** DTLS and CoAP (ADR 0025) stay behind the device listener and, for the oneM2M CoAP binding, the proxy. */
+    @Test
+    void californium_only_in_tls_and_proxy() {
+        check(noClasses()
+                .that()
+                .resideOutsideOfPackages(packages("tls", "proxy"))
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage("org.eclipse.californium.."));
+    }
+
     @Test
     void nimbus_only_in_esdata_and_esprim() {
         check(noClasses()

@@ -23,6 +23,29 @@ public final class CoapWire {
 
     private CoapWire() {}
 
+    private static final java.util.concurrent.atomic.AtomicInteger MESSAGE_IDS =
+            new java.util.concurrent.atomic.AtomicInteger(new java.security.SecureRandom().nextInt(0x10000));
+
+    /**
+     * A fresh message id: a CON with an id the server saw recently from the same endpoint is a duplicate (RFC 7252
+     * §4.5) and gets the first answer again.
+     */
+    public static int nextMessageId() {
+        return MESSAGE_IDS.incrementAndGet() & 0xffff;
+    }
+
+    /** The Block1/Block2 option value (RFC 7959 §2.2): block number, more flag, size exponent (size = 2^(4+szx)). */
+    public static byte[] block(int num, boolean more, int szx) {
+        int v = (num << 4) | (more ? 0x08 : 0) | szx;
+        return v == 0
+                ? new byte[0]
+                : v < 0x100
+                        ? new byte[] {(byte) v}
+                        : v < 0x10000
+                                ? new byte[] {(byte) (v >>> 8), (byte) v}
+                                : new byte[] {(byte) (v >>> 16), (byte) (v >>> 8), (byte) v};
+    }
+
     /** method: 1 GET, 2 POST, 3 PUT, 4 DELETE. {@code options}: number → values, written in number order. */
     public static byte[] request(
             int method, byte[] token, int messageId, Map<Integer, List<byte[]>> options, byte[] payload) {
@@ -53,7 +76,7 @@ public final class CoapWire {
         Map<Integer, List<byte[]>> o = new TreeMap<>();
         o.put(URI_PATH, segments(path));
         o.put(CONTENT_FORMAT, List.of(uint(contentFormat)));
-        return request(2, token, 0x1234, o, body);
+        return request(2, token, nextMessageId(), o, body);
     }
 
     public static List<byte[]> segments(String path) {

@@ -107,8 +107,9 @@ class CoapDtlsDeviceTest {
         assertThat(r.out()).as(r.out()).contains("\"keId\"");
         JsonPath body = JsonPath.from(r.out().substring(r.out().indexOf('{')));
         assertThat(body.getString("keId")).matches("[0-9a-f]{32}@" + MEF.replace(".", "\\."));
+        // the addresses the device is given are those of the transport it came over
         assertThat(body.getString("instructions.mafEnrolment.mafKeyRegistrationUri"))
-                .contains(MAF);
+                .isEqualTo("coaps://" + MAF + "/keyRegistration");
     }
 
     @Test
@@ -199,7 +200,7 @@ class CoapDtlsDeviceTest {
                             .map(q -> q.getBytes(StandardCharsets.UTF_8))
                             .toList());
         }
-        return exchange(s, CoapWire.request(1, token, 0x2000 + tokens, o, null), token);
+        return exchange(s, CoapWire.request(1, token, CoapWire.nextMessageId(), o, null), token);
     }
 
     record Enrolled(String keId, byte[] km) {}
@@ -256,6 +257,121 @@ class CoapDtlsDeviceTest {
             // usage-constrained as over TLS: another SUID is 4.03
             assertThat(get(s, "/keyRetrieval/" + rel + "?suid=34").code()).isEqualTo("4.03");
         }
+    }
+
+    /**
+     * EST over CoAP (RFC 9148) in a PSK DTLS session of OpenSSL: {@code /crts} gives the CA as DER PKCS#7, {@code /att}
+     * the attributes, and {@code /sen} takes a DER CSR made by {@code openssl req} whose challengePassword is OpenSSL's
+     * own export of {@code EXPORTER-Channel-Binding}; the certificate issued verifies against the CA with
+     * {@code openssl verify}. A CSR bound to another session is refused.
+     */
+    @Test
+    void openssl_gets_a_certificate_over_est_coaps_with_a_csr_bound_to_its_dtls_session() throws Exception {
+        Path dir = Files.createTempDirectory("est-coaps");
+        as(Tokens.tenantAdmin(T))
+                .body(Map.of("subjectType", "CSE_ID", "subjectTemplate", "{device}" + CSE_DOMAIN))
+                .put("/api/v1/tenants/" + T + "/enrolment-groups/dev/certificate-profile")
+                .then()
+                .statusCode(200);
+        as(Tokens.tenantAdmin(T)).post("/api/v1/tenants/" + T + "/ca").then().statusCode(anyOf201or200());
+
+        List<String> cmd = OpenSsl.withPsk(
+                OpenSsl.sClientDtls(dtls.port(), MEF),
+                fleet.kpmIds.get("d-3"),
+                fleet.kpms.get("d-3"),
+                "PSK-AES128-CCM8");
+        OpenSsl.withExport(cmd, "EXPORTER-Channel-Binding", 32);
+        try (OpenSsl.Session s = OpenSsl.start(cmd)) {
+            byte[] binding = s.keyingMaterial();
+
+            CoapWire.Response crts = get(s, "/.well-known/est/crts");
+            assertThat(crts.code()).isEqualTo("2.05");
+            assertThat(crts.contentFormat()).isEqualTo(281);
+            Path caP7 = dir.resolve("ca.p7");
+            Files.write(caP7, crts.payload());
+            Path ca = dir.resolve("ca.pem");
+            OpenSsl.ok(
+                    dir,
+                    "openssl",
+                    "pkcs7",
+                    "-inform",
+                    "DER",
+                    "-in",
+                    caP7.toString(),
+                    "-print_certs",
+                    "-out",
+                    ca.toString());
+
+            CoapWire.Response att = get(s, "/.well-known/est/att");
+            assertThat(att.code()).isEqualTo("2.05");
+            assertThat(att.contentFormat()).isEqualTo(285);
+
+            // a CSR bound to another session's exporter: refused (the EST handler's 403 → 4.03), nothing issued
+            byte[] wrong = csr(dir, "wrong", Base64.getEncoder().encodeToString(new byte[32]), "DNS:d-3" + CSE_DOMAIN);
+            byte[] token = token();
+            CoapWire.Response refused = exchange(s, CoapWire.post(token, "/.well-known/est/sen", 286, wrong), token);
+            assertThat(refused.code()).as(refused.text()).startsWith("4.");
+
+            byte[] der = csr(dir, "d-3", Base64.getEncoder().encodeToString(binding), "DNS:d-3" + CSE_DOMAIN);
+            token = token();
+            CoapWire.Response sen = exchange(s, CoapWire.post(token, "/.well-known/est/sen", 286, der), token);
+            assertThat(sen.code()).as(sen.text()).isEqualTo("2.04");
+            assertThat(sen.contentFormat()).isEqualTo(281);
+            Path certP7 = dir.resolve("d-3.p7");
+            Files.write(certP7, sen.payload());
+            Path cert = dir.resolve("d-3.pem");
+            OpenSsl.ok(
+                    dir,
+                    "openssl",
+                    "pkcs7",
+                    "-inform",
+                    "DER",
+                    "-in",
+                    certP7.toString(),
+                    "-print_certs",
+                    "-out",
+                    cert.toString());
+            assertThat(OpenSsl.ok(dir, "openssl", "verify", "-CAfile", ca.toString(), cert.toString()))
+                    .contains(cert + ": OK");
+            assertThat(OpenSsl.ok(dir, "openssl", "x509", "-in", cert.toString(), "-noout", "-text"))
+                    .contains("DNS:d-3" + CSE_DOMAIN);
+        }
+    }
+
+    static final String CSE_DOMAIN = ".in.coap-co.example";
+
+    private static org.hamcrest.Matcher<Integer> anyOf201or200() {
+        return org.hamcrest.Matchers.anyOf(org.hamcrest.Matchers.is(201), org.hamcrest.Matchers.is(200));
+    }
+
+    /** {@code openssl req}: a P-256 key and a DER CSR with a challengePassword and a SAN. */
+    private static byte[] csr(Path dir, String name, String challenge, String san) throws Exception {
+        Path cfg = dir.resolve(name + ".cnf");
+        Files.writeString(
+                cfg,
+                "[req]\ndistinguished_name = dn\nprompt = no\nattributes = attrs\n[dn]\nCN = " + name
+                        + "\n[attrs]\nchallengePassword = " + challenge + "\n");
+        OpenSsl.ok(
+                dir,
+                "openssl",
+                "req",
+                "-new",
+                "-config",
+                cfg.toString(),
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                dir.resolve(name + ".key").toString(),
+                "-addext",
+                "subjectAltName=" + san,
+                "-outform",
+                "DER",
+                "-out",
+                dir.resolve(name + ".csr").toString());
+        return Files.readAllBytes(dir.resolve(name + ".csr"));
     }
 
     private String registerAtMaf(Enrolled device) throws Exception {
