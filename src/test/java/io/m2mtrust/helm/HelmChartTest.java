@@ -53,6 +53,19 @@ class HelmChartTest {
                 .containsPattern("name: JDK_JAVA_OPTIONS\\s+value: \"--add-opens=jdk.crypto.cryptoki/"
                         + "sun.security.pkcs11.wrapper=ALL-UNNAMED\"");
         assertThat(y).contains("name: device-tls").contains("containerPort: 8443");
+        // CoAP over DTLS: a UDP container port, Service port and NetworkPolicy rule, on by default and switchable
+        assertThat(y)
+                .contains("name: device-dtls")
+                .contains("containerPort: 5684")
+                .contains("protocol: UDP")
+                .contains("name: M2M_DEVICE_DTLS_ENABLED");
+    }
+
+    @Test
+    void dtls_can_be_switched_off_and_then_no_udp_port_is_opened() {
+        String y = template().set("deviceService.dtls.enabled", false).call();
+        assertThat(y).doesNotContain("device-dtls").doesNotContain("containerPort: 5684");
+        assertThat(y).containsPattern("name: M2M_DEVICE_DTLS_ENABLED\\s+value: \"false\"");
     }
 
     @Test
