@@ -169,8 +169,11 @@ public class DeviceDtlsListener {
         LOG.infof("device DTLS listener (DTLS 1.2, PSK, CoAP) on %s:%d for %s", config.host(), port, handlers.keySet());
     }
 
-    /** Californium's settings for this listener: DTLS as the interop profile fixes it, CoAP limits from config. */
-    static Configuration configuration(DeviceDtlsConfig config) {
+    /**
+     * Californium's settings for this listener: DTLS as the interop profile fixes it, CoAP limits from config. Public
+     * for the memory benchmark's bare Scandium server, which must run the same DTLS settings.
+     */
+    public static Configuration configuration(DeviceDtlsConfig config) {
         DtlsConfig.register();
         CoapConfig.register();
         UdpConfig.register();

@@ -107,7 +107,10 @@ public final class EnrolmentLoadDriver {
         pb.environment().put("M2M_KEYCLOAK_PROVISIONER_SECRET", kc.provisionerSecret());
         pb.environment().put("M2M_HTTP_PORT", Integer.toString(http));
         pb.environment().put("M2M_DEVICE_TLS_PORT", Integer.toString(tls));
-        pb.environment().put("M2M_DEVICE_DTLS_PORT", "0");
+        int dtls = freePort();
+        pb.environment().put("M2M_DEVICE_DTLS_PORT", Integer.toString(dtls));
+        // room for the 100,000 idle sessions of the memory row on top of the load rows
+        pb.environment().put("M2M_DEVICE_DTLS_MAX_CONNECTIONS", "150000");
         Process service = pb.start();
         try {
             String base = "http://localhost:" + http;
@@ -165,6 +168,19 @@ public final class EnrolmentLoadDriver {
                 // development loop only (BENCH_ONLY=device, with -Dbench.jfr=<file> to profile): the device-listener
                 // rows on the empty database, printed, BENCHMARKS.md unchanged
                 deviceRowsOnly(admin, base, groups, tls, devices, seconds);
+                return;
+            }
+            if ("dtls".equals(System.getProperty("bench.only"))) {
+                // the constrained-device rows (issue 20): TLS and DTLS side by side, then idle-session memory
+                MafLoad.Retrieval retrieval = MafLoad.prepare(tls, TENANT, devices);
+                System.out.println(">> warming the service up (JIT) for 20 s");
+                load("warm-up", 2, 20, tls, "mef." + TENANT + ".m2m-trust.local", devices);
+                List<Run> rows = DtlsLoad.run(tls, dtls, TENANT, devices, retrieval, seconds);
+                DtlsLoad.Memory memory = Integer.getInteger("bench.dtls.sessions", 100_000) > 0
+                        ? DtlsLoad.memory(
+                                service.pid(), dtls, devices, Integer.getInteger("bench.dtls.sessions", 100_000))
+                        : null;
+                DtlsLoad.write(rows, rawCeiling(), memory, seconds);
                 return;
             }
             if ("esdata".equals(System.getProperty("bench.only"))) {
@@ -249,6 +265,10 @@ public final class EnrolmentLoadDriver {
             List<ProxyLoad.Row> onboardingRows =
                     OnboardingLoad.run(base, kc, tokens, Integer.getInteger("bench.proxy.seconds", 10));
             double keyTriples = OnboardingLoad.rawKeyTriplesPerSecond();
+            // constrained devices last: the 100,000 idle DTLS sessions of the memory row stay in the service's heap
+            List<Run> dtlsRows = DtlsLoad.run(tls, dtls, TENANT, devices, retrieval, seconds);
+            DtlsLoad.Memory dtlsMemory =
+                    DtlsLoad.memory(service.pid(), dtls, devices, Integer.getInteger("bench.dtls.sessions", 100_000));
             double[] ceiling = rawCeiling();
             if (Boolean.getBoolean("bench.pg.async-commit")) {
                 System.out.println("synchronous_commit=off: results printed only, BENCHMARKS.md unchanged");
@@ -265,6 +285,7 @@ public final class EnrolmentLoadDriver {
                 NginxSideBySide.writeOverload(Integer.getInteger("bench.proxy.seconds", 10));
                 EscertkeLoad.write(escertkeRows, ceiling, Integer.getInteger("bench.proxy.seconds", 10));
                 OnboardingLoad.write(onboardingRows, keyTriples, Integer.getInteger("bench.proxy.seconds", 10));
+                DtlsLoad.write(dtlsRows, ceiling, dtlsMemory, seconds);
             }
         } finally {
             service.destroy();

@@ -1,0 +1,439 @@
+package io.m2mtrust.bench;
+
+import org.bouncycastle.tls.BasicTlsPSKIdentity;
+import org.bouncycastle.tls.CipherSuite;
+import org.bouncycastle.tls.DTLSClientProtocol;
+import org.bouncycastle.tls.DTLSTransport;
+import org.bouncycastle.tls.PSKTlsClient;
+import org.bouncycastle.tls.ProtocolVersion;
+import org.bouncycastle.tls.UDPTransport;
+import org.eclipse.californium.core.CoapClient;
+import org.eclipse.californium.core.CoapResponse;
+import org.eclipse.californium.core.coap.MediaTypeRegistry;
+import org.eclipse.californium.core.config.CoapConfig;
+import org.eclipse.californium.core.network.CoapEndpoint;
+import org.eclipse.californium.elements.config.Configuration;
+import org.eclipse.californium.elements.config.UdpConfig;
+import org.eclipse.californium.scandium.DTLSConnector;
+import org.eclipse.californium.scandium.config.DtlsConfig;
+import org.eclipse.californium.scandium.config.DtlsConnectorConfig;
+import org.eclipse.californium.scandium.dtls.ConnectionId;
+import org.eclipse.californium.scandium.dtls.HandshakeResultHandler;
+import org.eclipse.californium.scandium.dtls.PskPublicInformation;
+import org.eclipse.californium.scandium.dtls.PskSecretResult;
+import org.eclipse.californium.scandium.dtls.pskstore.AdvancedPskStore;
+import org.eclipse.californium.scandium.util.SecretUtil;
+import org.eclipse.californium.scandium.util.ServerNames;
+
+import javax.crypto.SecretKey;
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The constrained-device rows (issue 20): full DTLS 1.2 PSK enrolments over CoAP and MAF key retrievals over CoAP in
+ * a kept DTLS session, beside the TLS rows measured in the same run and the raw HSM ceiling; and the memory an idle
+ * DTLS session costs in the service, with 100,000 of them, beside the same count on a bare Scandium server (the
+ * library's own state), so the difference is what the listener adds.
+ */
+final class DtlsLoad {
+
+    private DtlsLoad() {}
+
+    /** Scandium client configuration: CCM_8, what a constrained device offers. */
+    static Configuration clientConfiguration() {
+        DtlsConfig.register();
+        CoapConfig.register();
+        UdpConfig.register();
+        Configuration c = Configuration.createStandardWithoutFile();
+        c.set(DtlsConfig.DTLS_ROLE, DtlsConfig.DtlsRole.CLIENT_ONLY);
+        c.setAsList(
+                DtlsConfig.DTLS_CIPHER_SUITES,
+                org.eclipse.californium.scandium.dtls.cipher.CipherSuite.TLS_PSK_WITH_AES_128_CCM_8);
+        c.set(DtlsConfig.DTLS_RECEIVER_THREAD_COUNT, 1);
+        c.set(DtlsConfig.DTLS_CONNECTOR_THREAD_COUNT, 1);
+        return c;
+    }
+
+    /** A client PSK store whose identity the (single) thread using it switches between operations. */
+    static final class SwitchablePsk implements AdvancedPskStore {
+        volatile String identity;
+        volatile byte[] psk;
+        private HandshakeResultHandler handler;
+
+        void use(String identity, byte[] psk) {
+            this.identity = identity;
+            this.psk = psk;
+        }
+
+        @Override
+        public boolean hasEcdhePskSupported() {
+            return false;
+        }
+
+        @Override
+        public PskSecretResult requestPskSecretResult(
+                ConnectionId cid,
+                ServerNames serverNames,
+                PskPublicInformation id,
+                String hmacAlgorithm,
+                SecretKey otherSecret,
+                byte[] seed,
+                boolean useExtendedMasterSecret) {
+            return new PskSecretResult(cid, id, SecretUtil.create(psk, PskSecretResult.ALGORITHM_PSK));
+        }
+
+        @Override
+        public PskPublicInformation getIdentity(InetSocketAddress peer, ServerNames serverNames) {
+            return new PskPublicInformation(identity);
+        }
+
+        @Override
+        public void setResultHandler(HandshakeResultHandler resultHandler) {
+            this.handler = resultHandler;
+        }
+    }
+
+    record Device(CoapEndpoint endpoint, DTLSConnector connector, SwitchablePsk psk) {
+        void close() {
+            endpoint.destroy();
+        }
+    }
+
+    static Device device() {
+        Configuration c = clientConfiguration();
+        SwitchablePsk psk = new SwitchablePsk();
+        DTLSConnector connector = new DTLSConnector(DtlsConnectorConfig.builder(c)
+                .setAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                .setAdvancedPskStore(psk)
+                .build());
+        CoapEndpoint e = new CoapEndpoint.Builder()
+                .setConfiguration(c)
+                .setConnector(connector)
+                .build();
+        return new Device(e, connector, psk);
+    }
+
+    static int coapStatus(CoapResponse r) {
+        if (r == null) {
+            return -1;
+        }
+        return switch (r.getCode()) {
+            case CREATED -> 201;
+            case CONTENT, CHANGED -> 200;
+            default -> 400 + r.getCode().value;
+        };
+    }
+
+    /** TLS rows (same run) then the DTLS rows: enrolments with a full handshake each, retrievals in a kept session. */
+    static List<EnrolmentLoadDriver.Run> run(
+            int tls,
+            int dtls,
+            String tenant,
+            List<EnrolmentLoadDriver.Provisioned> devices,
+            MafLoad.Retrieval retrieval,
+            int seconds)
+            throws Exception {
+        List<EnrolmentLoadDriver.Run> runs = new ArrayList<>();
+        String sni = "mef." + tenant + ".m2m-trust.local";
+        for (int threads : new int[] {1, 2}) {
+            runs.add(EnrolmentLoadDriver.load(
+                    "TLS 1.2 PSK enrolment (HTTP; TCP + handshake + request)", threads, seconds, tls, sni, devices));
+        }
+        String coaps = "coaps://127.0.0.1:" + dtls;
+        for (int threads : new int[] {1, 2}) {
+            Device[] clients = new Device[threads];
+            for (int t = 0; t < threads; t++) {
+                clients[t] = device();
+            }
+            // the op's device index is fixed per thread by the driver (i % threads == thread), so each client is used
+            // by one thread only
+            runs.add(EnrolmentLoadDriver.load(
+                    "DTLS 1.2 PSK enrolment (CoAP; handshake + request)", threads, seconds, devices.size(), 201, i -> {
+                        Device d = clients[i % threads];
+                        EnrolmentLoadDriver.Provisioned p = devices.get(i);
+                        d.psk().use(p.kpmId(), p.kpm());
+                        d.connector().clearConnectionState(); // a new session: one enrolment per session
+                        CoapClient c = new CoapClient(coaps + "/enrolment");
+                        c.setEndpoint(d.endpoint());
+                        c.setTimeout(10_000L);
+                        return coapStatus(c.post("{}", MediaTypeRegistry.APPLICATION_JSON));
+                    }));
+            for (Device d : clients) {
+                d.close();
+            }
+        }
+        runs.addAll(MafLoad.retrievalRows(tls, retrieval, "MAF key retrieval over TLS (HTTP, kept session)", seconds));
+        for (int threads : new int[] {1, 2}) {
+            Device[] clients = new Device[threads];
+            CoapClient[] coap = new CoapClient[threads];
+            int[] next = new int[threads];
+            for (int t = 0; t < threads; t++) {
+                clients[t] = device();
+                MafLoad.MafClient target = retrieval.targets().get(t);
+                clients[t].psk().use(target.kmId(), target.km());
+                coap[t] = new CoapClient(coaps);
+                coap[t].setEndpoint(clients[t].endpoint());
+                coap[t].setTimeout(10_000L);
+            }
+            runs.add(EnrolmentLoadDriver.load(
+                    "MAF key retrieval over CoAP/DTLS (kept session)", threads, seconds, threads, 200, i -> {
+                        String rel = retrieval
+                                .rels()
+                                .get(next[i]++ % retrieval.rels().size());
+                        coap[i].setURI(coaps + "/keyRetrieval/" + rel);
+                        return coapStatus(coap[i].get());
+                    }));
+            for (Device d : clients) {
+                d.close();
+            }
+        }
+        return runs;
+    }
+
+    static void write(List<EnrolmentLoadDriver.Run> runs, double[] ceiling, Memory memory, int seconds)
+            throws IOException {
+        StringBuilder t = new StringBuilder();
+        t.append("Measured ")
+                .append(Instant.now().toString(), 0, 16)
+                .append(" UTC, same machine; the TLS and DTLS rows in one run against one service. Enrolments: a full ")
+                .append("handshake per operation (TLS: Bouncy Castle client over TCP; DTLS: Scandium client, ")
+                .append("`TLS_PSK_WITH_AES_128_CCM_8`, HelloVerifyRequest round trip included) and `POST /enrolment`. ")
+                .append(
+                        "Retrievals: one kept session per client thread (KmID/Km), `GET /keyRetrieval/<id>` back to back. ")
+                .append(seconds)
+                .append(" s per row after a 5 s warm-up.\n\n");
+        t.append("| Operation | Client threads | Ops/s | p50 ms | p99 ms | Errors | Ratio to raw HSM ceiling |\n")
+                .append("|---|---:|---:|---:|---:|---:|---:|\n");
+        for (EnrolmentLoadDriver.Run r : runs) {
+            double c = r.scenario().contains("retrieval") ? ceiling[4] : ceiling[3];
+            t.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %d | %,.0f | %.1f | %.1f | %d | %.2f |%n",
+                    r.scenario(),
+                    r.threads(),
+                    r.perSecond(),
+                    r.p50ms(),
+                    r.p99ms(),
+                    r.errors(),
+                    r.perSecond() / c));
+        }
+        t.append(String.format(
+                Locale.ROOT,
+                "%nRaw HSM ceiling in this run: an enrolment needs an HMAC, a seal and a signature (%,.0f/s in sequence); a "
+                        + "retrieval opens the sealed key value (AES-GCM open %,.0f/s). The DTLS handshake has one round trip "
+                        + "more than TLS (the HelloVerifyRequest cookie), and each datagram crosses Scandium's receiver and "
+                        + "connection threads before our worker pool; the HSM and the database work per operation are the same "
+                        + "(not profiled further yet).%n",
+                ceiling[3],
+                ceiling[4]));
+        if (memory != null) {
+            t.append(String.format(
+                    Locale.ROOT,
+                    "%nMemory of idle DTLS sessions: %,d sessions opened (PSK handshakes from distinct loopback "
+                            + "addresses, Bouncy Castle DTLS client, one CoAP ping each so the server retires the handshake, then silence), live heap measured with a full GC "
+                            + "(`jcmd GC.class_histogram`) before and after.%n%n"
+                            + "| Server | Sessions | Live heap before | after | Per session |%n|---|---:|---:|---:|---:|%n"
+                            + "| m2m-trust DTLS listener | %,d | %,d KiB | %,d KiB | %,d B |%n"
+                            + "| bare Scandium server, same DTLS settings (the library's own state) | %,d | %,d KiB | %,d KiB | %,d B |%n"
+                            + "%nWhat the listener adds per idle session: **%,d B** (target ≤ 2 KiB). Largest growth in "
+                            + "the service's histogram: %s.%n",
+                    memory.service().sessions(),
+                    memory.service().sessions(),
+                    memory.service().before() / 1024,
+                    memory.service().after() / 1024,
+                    memory.service().perSession(),
+                    memory.bare().sessions(),
+                    memory.bare().before() / 1024,
+                    memory.bare().after() / 1024,
+                    memory.bare().perSession(),
+                    memory.service().perSession() - memory.bare().perSession(),
+                    memory.service().top()));
+        }
+        EnrolmentLoadDriver.replaceSection("dtls", "## Constrained devices: CoAP over DTLS 1.2", t.toString());
+        System.out.println(t);
+    }
+
+    // ---------------------------------------------------------------- memory per idle session
+
+    record Heap(int sessions, long before, long after, String top) {
+        long perSession() {
+            return sessions == 0 ? 0 : (after - before) / sessions;
+        }
+    }
+
+    record Memory(Heap service, Heap bare) {}
+
+    /** Live heap bytes of {@code pid} after a full GC, and the class histogram's lines. */
+    static List<String> histogram(long pid) throws Exception {
+        Process p = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                        Long.toString(pid),
+                        "GC.class_histogram")
+                .redirectErrorStream(true)
+                .start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(120, TimeUnit.SECONDS);
+        return out.lines().toList();
+    }
+
+    static long total(List<String> histogram) {
+        for (String l : histogram) {
+            Matcher m = Pattern.compile("^Total\\s+(\\d+)\\s+(\\d+)").matcher(l.strip());
+            if (m.find()) {
+                return Long.parseLong(m.group(2));
+            }
+        }
+        throw new IllegalStateException("no total in the histogram");
+    }
+
+    /** The classes whose bytes grew most between two histograms, as "name +N B/session". */
+    static String topGrowth(List<String> before, List<String> after, int sessions) {
+        java.util.Map<String, Long> b = bytesByClass(before);
+        java.util.Map<String, Long> a = bytesByClass(after);
+        return a.entrySet().stream()
+                .map(e -> java.util.Map.entry(e.getKey(), e.getValue() - b.getOrDefault(e.getKey(), 0L)))
+                .sorted((x, y) -> Long.compare(y.getValue(), x.getValue()))
+                .limit(8)
+                .map(e -> String.format(Locale.ROOT, "`%s` %,d B", e.getKey(), e.getValue() / Math.max(1, sessions)))
+                .reduce((x, y) -> x + ", " + y)
+                .orElse("");
+    }
+
+    static java.util.Map<String, Long> bytesByClass(List<String> histogram) {
+        java.util.Map<String, Long> m = new java.util.HashMap<>();
+        Pattern row = Pattern.compile("^\\s*\\d+:\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)");
+        for (String l : histogram) {
+            Matcher x = row.matcher(l);
+            if (x.find()) {
+                m.merge(x.group(3), Long.parseLong(x.group(2)), Long::sum);
+            }
+        }
+        return m;
+    }
+
+    /**
+     * Opens {@code count} DTLS sessions to {@code port}, each from its own loopback address and port (127.0.0.2…,
+     * explicit ports), with a Bouncy Castle DTLS 1.2 PSK client, then closes the client socket without a close_notify
+     * (the server keeps the session idle). Returns how many handshakes completed.
+     */
+    static int openSessions(
+            int port, int count, List<EnrolmentLoadDriver.Provisioned> identities, int threads, int firstAddress)
+            throws Exception {
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+        List<Thread> ts = new ArrayList<>();
+        SecureRandom random = new SecureRandom();
+        for (int t = 0; t < threads; t++) {
+            Thread th = new Thread(() -> {
+                int n;
+                while ((n = next.getAndIncrement()) < count + count / 10 && done.get() < count) {
+                    // 30,000 ports per address: 127.0.0.2, .3, .4, …
+                    int a = firstAddress + n;
+                    int host = 2 + a / 30_000;
+                    int localPort = 20_000 + a % 30_000;
+                    EnrolmentLoadDriver.Provisioned id = identities.get(n % identities.size());
+                    try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(
+                            InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) host}), localPort))) {
+                        s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+                        s.setSoTimeout(5000);
+                        DTLSTransport session =
+                                new DTLSClientProtocol().connect(dtlsPskClient(id, random), new UDPTransport(s, 1400));
+                        // one application record (a CoAP ping, RFC 7252 §4.3) confirms the handshake to the server,
+                        // which
+                        // then drops its handshake state (it keeps it while it may have to resend its last flight); the
+                        // answer (a Reset) shows the session works
+                        byte[] ping = {0x40, 0x00, (byte) (n >>> 8), (byte) n};
+                        session.send(ping, 0, ping.length);
+                        byte[] answer = new byte[64];
+                        if (session.receive(answer, 0, answer.length, 3000) >= 4) {
+                            done.incrementAndGet();
+                        }
+                        // no close(): a device that goes quiet leaves its session idle on the server
+                    } catch (IOException e) {
+                        // port in use or handshake lost: the next address is tried
+                    }
+                    if (done.get() % 10_000 == 0 && done.get() > 0) {
+                        System.out.println(">> " + done.get() + " sessions");
+                    }
+                }
+            });
+            th.start();
+            ts.add(th);
+        }
+        for (Thread th : ts) {
+            th.join();
+        }
+        return done.get();
+    }
+
+    static PSKTlsClient dtlsPskClient(EnrolmentLoadDriver.Provisioned d, SecureRandom random) {
+        // Bouncy Castle's lightweight crypto: the JDK providers have no AES-CCM
+        return new PSKTlsClient(
+                new org.bouncycastle.tls.crypto.impl.bc.BcTlsCrypto(random),
+                new BasicTlsPSKIdentity(d.kpmId().getBytes(StandardCharsets.UTF_8), d.kpm())) {
+            @Override
+            protected ProtocolVersion[] getSupportedVersions() {
+                return ProtocolVersion.DTLSv12.only();
+            }
+
+            @Override
+            protected int[] getSupportedCipherSuites() {
+                return new int[] {CipherSuite.TLS_PSK_WITH_AES_128_CCM_8};
+            }
+        };
+    }
+
+    /** Sessions on the service (its pid), then on a bare Scandium server started in a JVM of its own. */
+    static Memory memory(long servicePid, int dtlsPort, List<EnrolmentLoadDriver.Provisioned> devices, int sessions)
+            throws Exception {
+        Heap service = heapWith(servicePid, dtlsPort, devices, sessions);
+        Path work = Path.of("target/bench-enrolment");
+        Files.createDirectories(work);
+        int barePort = EnrolmentLoadDriver.freePort();
+        byte[] psk = new byte[32];
+        new SecureRandom().nextBytes(psk);
+        String identity = "bare@mef.bench-co.m2m-trust.local";
+        Process bare = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        BareDtlsServer.class.getName(),
+                        Integer.toString(barePort),
+                        identity,
+                        java.util.HexFormat.of().formatHex(psk))
+                .redirectErrorStream(true)
+                .redirectOutput(work.resolve("bare-dtls.log").toFile())
+                .start();
+        try {
+            Thread.sleep(3000);
+            Heap b = heapWith(
+                    bare.pid(), barePort, List.of(new EnrolmentLoadDriver.Provisioned(identity, psk)), sessions);
+            return new Memory(service, b);
+        } finally {
+            bare.destroy();
+            bare.waitFor();
+        }
+    }
+
+    static Heap heapWith(long pid, int port, List<EnrolmentLoadDriver.Provisioned> ids, int sessions) throws Exception {
+        openSessions(port, 200, ids, 2, 0); // warm: classes loaded, pools sized
+        List<String> before = histogram(pid);
+        System.out.println(">> opening " + sessions + " idle DTLS sessions on port " + port);
+        int opened = openSessions(port, sessions, ids, 2, 1000);
+        List<String> after = histogram(pid);
+        return new Heap(opened, total(before), total(after), topGrowth(before, after, opened));
+    }
+}
