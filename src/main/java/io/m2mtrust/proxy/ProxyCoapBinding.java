@@ -102,7 +102,8 @@ public class ProxyCoapBinding {
     static final int RES_CBOR = 10010;
     static final int NTFY_CBOR = 10011;
 
-    static OptionRegistry registry() {
+    /** Californium's standard options plus TS-0008's, for endpoints that speak this binding (also clients). */
+    public static OptionRegistry registry() {
         OptionDefinition[] defs = new OptionDefinition[OPTIONS.size() + 2];
         for (int i = 0; i < OPTIONS.size(); i++) {
             defs[i] = OPTIONS.get(i).definition();

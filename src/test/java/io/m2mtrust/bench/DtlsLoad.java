@@ -203,7 +203,88 @@ final class DtlsLoad {
         return runs;
     }
 
+    /**
+     * The proxy's bindings side by side on one CSE (the MiniCse stand-in): a plain retrieve passed through over HTTP
+     * (JDK client) and over CoAP (Californium client; one request datagram, one answer datagram).
+     */
+    static List<EnrolmentLoadDriver.Run> proxyRows(
+            String base, String tenant, java.util.function.Supplier<String> tokens, int coapPort, int seconds)
+            throws Exception {
+        String t = base + "/api/v1/tenants/" + tenant;
+        List<EnrolmentLoadDriver.Run> rows = new ArrayList<>();
+        try (io.m2mtrust.testsupport.MiniCse cse = io.m2mtrust.testsupport.MiniCse.start("/id-in", "cse-in", 64)) {
+            String admin = tokens.get();
+            ProxyLoad.call(
+                    admin,
+                    "PUT",
+                    t + "/proxy",
+                    java.util.Map.of("cseUrl", cse.url(), "cseId", "/id-in", "cseBase", "cse-in"),
+                    200);
+            String proxyUrl = base + "/onem2m/" + tenant + "/cse-in";
+            for (int threads : new int[] {1, 2}) {
+                rows.add(EnrolmentLoadDriver.load(
+                        "proxy pass-through retrieve, HTTP binding",
+                        threads,
+                        seconds,
+                        threads,
+                        200,
+                        i -> ProxyLoad.onem2m(proxyUrl, "Cbench" + i, "GET", null)
+                                                .statusCode()
+                                        == 200
+                                ? 200
+                                : 500));
+            }
+            for (int threads : new int[] {1, 2}) {
+                CoapEndpoint[] endpoints = new CoapEndpoint[threads];
+                CoapClient[] clients = new CoapClient[threads];
+                for (int k = 0; k < threads; k++) {
+                    Configuration c = Configuration.createStandardWithoutFile();
+                    endpoints[k] = new CoapEndpoint.Builder()
+                            .setConfiguration(c)
+                            .setOptionRegistry(io.m2mtrust.proxy.ProxyCoapBinding.registry())
+                            .build();
+                    clients[k] = new CoapClient();
+                    clients[k].setEndpoint(endpoints[k]);
+                    clients[k].setTimeout(10_000L);
+                }
+                String uri = "coap://127.0.0.1:" + coapPort + "/onem2m/" + tenant + "/cse-in";
+                java.util.concurrent.atomic.AtomicLong rq = new java.util.concurrent.atomic.AtomicLong();
+                rows.add(EnrolmentLoadDriver.load(
+                        "proxy pass-through retrieve, CoAP binding (TS-0008)", threads, seconds, threads, 200, i -> {
+                            org.eclipse.californium.core.coap.Request r =
+                                    org.eclipse.californium.core.coap.Request.newGet();
+                            r.setURI(uri);
+                            r.getOptions()
+                                    .addOption(new org.eclipse.californium.core.coap.Option(279, "Cbench" + i))
+                                    .addOption(new org.eclipse.californium.core.coap.Option(
+                                            283, "c" + rq.incrementAndGet()))
+                                    .addOption(new org.eclipse.californium.core.coap.Option(271, "3"));
+                            CoapResponse resp = clients[i].advanced(r);
+                            return resp != null
+                                            && resp.getCode()
+                                                    == org.eclipse.californium.core.coap.CoAP.ResponseCode.CONTENT
+                                    ? 200
+                                    : 500;
+                        }));
+                for (CoapEndpoint e : endpoints) {
+                    e.destroy();
+                }
+            }
+        }
+        return rows;
+    }
+
     static void write(List<EnrolmentLoadDriver.Run> runs, double[] ceiling, Memory memory, int seconds)
+            throws IOException {
+        write(runs, ceiling, memory, List.of(), seconds);
+    }
+
+    static void write(
+            List<EnrolmentLoadDriver.Run> runs,
+            double[] ceiling,
+            Memory memory,
+            List<EnrolmentLoadDriver.Run> proxyRows,
+            int seconds)
             throws IOException {
         StringBuilder t = new StringBuilder();
         t.append("Measured ")
@@ -261,6 +342,30 @@ final class DtlsLoad {
                     memory.bare().perSession(),
                     memory.service().perSession() - memory.bare().perSession(),
                     memory.service().top()));
+        }
+        if (!proxyRows.isEmpty()) {
+            double http1 = proxyRows.get(0).perSecond();
+            t.append(
+                            "\nThe proxy's two bindings on one CSE (the MiniCse stand-in in the load driver's JVM), a plain retrieve ")
+                    .append("passed through (no HSM work), ")
+                    .append(seconds)
+                    .append(" s per row; over CoAP each request is one datagram in and one out (Californium client, ")
+                    .append("TS-0008 options), over HTTP a kept-alive connection (JDK client).\n\n")
+                    .append(
+                            "| Binding | Client threads | Requests/s | p50 ms | p99 ms | Errors | ÷ HTTP binding, 1 thread |\n")
+                    .append("|---|---:|---:|---:|---:|---:|---:|\n");
+            for (EnrolmentLoadDriver.Run r : proxyRows) {
+                t.append(String.format(
+                        Locale.ROOT,
+                        "| %s | %d | %,.0f | %.1f | %.1f | %d | %.2f |%n",
+                        r.scenario(),
+                        r.threads(),
+                        r.perSecond(),
+                        r.p50ms(),
+                        r.p99ms(),
+                        r.errors(),
+                        r.perSecond() / http1));
+            }
         }
         EnrolmentLoadDriver.replaceSection("dtls", "## Constrained devices: CoAP over DTLS 1.2", t.toString());
         System.out.println(t);

@@ -111,6 +111,9 @@ public final class EnrolmentLoadDriver {
         pb.environment().put("M2M_DEVICE_DTLS_PORT", Integer.toString(dtls));
         // room for the 100,000 idle sessions of the memory row on top of the load rows
         pb.environment().put("M2M_DEVICE_DTLS_MAX_CONNECTIONS", "150000");
+        int proxyCoap = freePort();
+        pb.environment().put("M2M_PROXY_COAP_ENABLED", "true");
+        pb.environment().put("M2M_PROXY_COAP_PORT", Integer.toString(proxyCoap));
         Process service = pb.start();
         try {
             String base = "http://localhost:" + http;
@@ -176,11 +179,12 @@ public final class EnrolmentLoadDriver {
                 System.out.println(">> warming the service up (JIT) for 20 s");
                 load("warm-up", 2, 20, tls, "mef." + TENANT + ".m2m-trust.local", devices);
                 List<Run> rows = DtlsLoad.run(tls, dtls, TENANT, devices, retrieval, seconds);
+                List<Run> proxyRows = DtlsLoad.proxyRows(base, TENANT, tokens, proxyCoap, seconds);
                 DtlsLoad.Memory memory = Integer.getInteger("bench.dtls.sessions", 100_000) > 0
                         ? DtlsLoad.memory(
                                 service.pid(), dtls, devices, Integer.getInteger("bench.dtls.sessions", 100_000))
                         : null;
-                DtlsLoad.write(rows, rawCeiling(), memory, seconds);
+                DtlsLoad.write(rows, rawCeiling(), memory, proxyRows, seconds);
                 return;
             }
             if ("esdata".equals(System.getProperty("bench.only"))) {
@@ -267,6 +271,7 @@ public final class EnrolmentLoadDriver {
             double keyTriples = OnboardingLoad.rawKeyTriplesPerSecond();
             // constrained devices last: the 100,000 idle DTLS sessions of the memory row stay in the service's heap
             List<Run> dtlsRows = DtlsLoad.run(tls, dtls, TENANT, devices, retrieval, seconds);
+            List<Run> coapProxyRows = DtlsLoad.proxyRows(base, TENANT, tokens, proxyCoap, seconds);
             DtlsLoad.Memory dtlsMemory =
                     DtlsLoad.memory(service.pid(), dtls, devices, Integer.getInteger("bench.dtls.sessions", 100_000));
             double[] ceiling = rawCeiling();
@@ -285,7 +290,7 @@ public final class EnrolmentLoadDriver {
                 NginxSideBySide.writeOverload(Integer.getInteger("bench.proxy.seconds", 10));
                 EscertkeLoad.write(escertkeRows, ceiling, Integer.getInteger("bench.proxy.seconds", 10));
                 OnboardingLoad.write(onboardingRows, keyTriples, Integer.getInteger("bench.proxy.seconds", 10));
-                DtlsLoad.write(dtlsRows, ceiling, dtlsMemory, seconds);
+                DtlsLoad.write(dtlsRows, ceiling, dtlsMemory, coapProxyRows, seconds);
             }
         } finally {
             service.destroy();
