@@ -1,6 +1,7 @@
 package io.m2mtrust.proxy;
 
 import io.m2mtrust.tls.CborJson;
+import io.m2mtrust.tls.CoapDeviceBridge;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.config.ConfigMapping;
@@ -32,7 +33,6 @@ import org.jboss.logging.Logger;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -315,40 +315,12 @@ public class ProxyCoapBinding {
         return r;
     }
 
-    /** TS-0008 §6.3 (RSC ↔ CoAP code) read through the HTTP status the proxy chose (TS-0009 §6.6). */
+    /** TS-0008 §6.3 (RSC ↔ CoAP code) read through the HTTP status the proxy chose, with the device listener's table. */
     static ResponseCode code(int status, CoAP.Code method) {
-        return switch (status) {
-            case 200 ->
-                switch (method) {
-                    case GET -> ResponseCode.CONTENT;
-                    case DELETE -> ResponseCode.DELETED;
-                    default -> ResponseCode.CHANGED;
-                };
-            case 201 -> ResponseCode.CREATED;
-            case 400 -> ResponseCode.BAD_REQUEST;
-            case 403 -> ResponseCode.FORBIDDEN;
-            case 404 -> ResponseCode.NOT_FOUND;
-            case 405 -> ResponseCode.METHOD_NOT_ALLOWED;
-            case 406 -> ResponseCode.NOT_ACCEPTABLE;
-            case 409 -> ResponseCode.CONFLICT;
-            case 413 -> ResponseCode.REQUEST_ENTITY_TOO_LARGE;
-            case 415 -> ResponseCode.UNSUPPORTED_CONTENT_FORMAT;
-            case 429 -> ResponseCode.TOO_MANY_REQUESTS;
-            case 501 -> ResponseCode.NOT_IMPLEMENTED;
-            case 502 -> ResponseCode.BAD_GATEWAY;
-            case 503 -> ResponseCode.SERVICE_UNAVAILABLE;
-            case 504 -> ResponseCode.GATEWAY_TIMEOUT;
-            default ->
-                status >= 200 && status < 300
-                        ? ResponseCode.CHANGED
-                        : status >= 500 ? ResponseCode.INTERNAL_SERVER_ERROR : ResponseCode.BAD_REQUEST;
-        };
+        return CoapDeviceBridge.responseCode(status, method);
     }
 
     static Response diagnostic(ResponseCode code, String message) {
-        Response r = new Response(code);
-        r.setPayload(message.getBytes(StandardCharsets.UTF_8));
-        r.getOptions().setContentFormat(MediaTypeRegistry.TEXT_PLAIN);
-        return r;
+        return CoapDeviceBridge.diagnostic(code, message);
     }
 }

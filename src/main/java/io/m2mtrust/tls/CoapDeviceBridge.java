@@ -23,7 +23,7 @@ import java.util.Map;
  * (short path names, DER bodies instead of base64); HTTP status codes map to CoAP response codes as in the table of
  * the interop profile (after RFC 8075 §7, the other way round).
  */
-final class CoapDeviceBridge {
+public final class CoapDeviceBridge {
 
     /** RFC 9148 §5: EST-coaps short names under {@code /.well-known/est/}; the RFC 7030 names work too. */
     static final Map<String, String> EST_SHORT_NAMES = Map.of(
@@ -165,17 +165,25 @@ final class CoapDeviceBridge {
     }
 
     /** A diagnostic answer of the listener itself (RFC 7252 §5.5.2: UTF-8 text). */
-    static Response diagnostic(ResponseCode code, String message) {
+    public static Response diagnostic(ResponseCode code, String message) {
         Response r = new Response(code);
         r.setPayload(message.getBytes(StandardCharsets.UTF_8));
         r.getOptions().setContentFormat(MediaTypeRegistry.TEXT_PLAIN);
         return r;
     }
 
-    /** HTTP status → CoAP response code (interop profile table; 2xx by the request method, as RFC 7252 §5.9.1). */
-    static ResponseCode responseCode(int status, CoAP.Code method) {
+    /**
+     * HTTP status → CoAP response code (interop profile table; 2xx by the request method, as RFC 7252 §5.9.1). The
+     * proxy's CoAP binding uses the same table (TS-0008 §6.3 gives the same codes for the oneM2M statuses).
+     */
+    public static ResponseCode responseCode(int status, CoAP.Code method) {
         return switch (status) {
-            case 200 -> method == CoAP.Code.GET ? ResponseCode.CONTENT : ResponseCode.CHANGED;
+            case 200 ->
+                switch (method) {
+                    case GET -> ResponseCode.CONTENT;
+                    case DELETE -> ResponseCode.DELETED;
+                    default -> ResponseCode.CHANGED;
+                };
             case 201 -> ResponseCode.CREATED;
             case 204 -> method == CoAP.Code.DELETE ? ResponseCode.DELETED : ResponseCode.CHANGED;
             case 400, 411 -> ResponseCode.BAD_REQUEST;

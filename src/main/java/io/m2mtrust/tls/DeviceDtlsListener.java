@@ -45,11 +45,8 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The device-facing DTLS 1.2 listener (ADR 0025): Scandium does DTLS (PSK suites of tenant policy, the extended
@@ -125,19 +122,7 @@ public class DeviceDtlsListener {
         if (!config.enabled()) {
             return;
         }
-        AtomicInteger n = new AtomicInteger();
-        workers = new ThreadPoolExecutor(
-                config.workerThreads(),
-                config.workerThreads(),
-                60,
-                TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(10_000),
-                r -> {
-                    Thread t = new Thread(r, "device-dtls-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                },
-                new ThreadPoolExecutor.AbortPolicy());
+        workers = DeviceWorkers.bounded("device-dtls-", config.workerThreads());
         Configuration c = configuration(config);
         DtlsConnectorConfig.Builder dtls = DtlsConnectorConfig.builder(c)
                 .setAddress(new InetSocketAddress(config.host(), config.port()))

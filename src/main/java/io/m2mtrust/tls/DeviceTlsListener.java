@@ -23,8 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -85,19 +83,7 @@ public class DeviceTlsListener {
         if (!config.enabled()) {
             return;
         }
-        AtomicInteger n = new AtomicInteger();
-        workers = new ThreadPoolExecutor(
-                config.workerThreads(),
-                config.workerThreads(),
-                60,
-                TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(10_000),
-                r -> {
-                    Thread t = new Thread(r, "device-tls-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                },
-                new ThreadPoolExecutor.AbortPolicy());
+        workers = DeviceWorkers.bounded("device-tls-", config.workerThreads());
         server = vertx.createNetServer(new NetServerOptions()
                 .setHost(config.host())
                 .setPort(config.port())

@@ -325,7 +325,7 @@ final class DtlsLoad {
                     Locale.ROOT,
                     "%nMemory of idle DTLS sessions: %,d sessions opened (PSK handshakes from distinct loopback "
                             + "addresses, Bouncy Castle DTLS client, one CoAP ping each so the server retires the handshake, then silence), live heap measured with a full GC "
-                            + "(`jcmd GC.class_histogram`) before and after.%n%n"
+                            + "(`jcmd GC.class_histogram`) before and after, on the service before any load row.%n%n"
                             + "| Server | Sessions | Live heap before | after | Per session |%n|---|---:|---:|---:|---:|%n"
                             + "| m2m-trust DTLS listener | %,d | %,d KiB | %,d KiB | %,d B |%n"
                             + "| bare Scandium server, same DTLS settings (the library's own state) | %,d | %,d KiB | %,d KiB | %,d B |%n"
