@@ -299,17 +299,7 @@ final class DtlsLoad {
         t.append("| Operation | Client threads | Ops/s | p50 ms | p99 ms | Errors | Ratio to raw HSM ceiling |\n")
                 .append("|---|---:|---:|---:|---:|---:|---:|\n");
         for (EnrolmentLoadDriver.Run r : runs) {
-            double c = r.scenario().contains("retrieval") ? ceiling[4] : ceiling[3];
-            t.append(String.format(
-                    Locale.ROOT,
-                    "| %s | %d | %,.0f | %.1f | %.1f | %d | %.2f |%n",
-                    r.scenario(),
-                    r.threads(),
-                    r.perSecond(),
-                    r.p50ms(),
-                    r.p99ms(),
-                    r.errors(),
-                    r.perSecond() / c));
+            t.append(r.tableRow(r.scenario().contains("retrieval") ? ceiling[4] : ceiling[3]));
         }
         t.append(String.format(
                 Locale.ROOT,
@@ -355,16 +345,7 @@ final class DtlsLoad {
                             "| Binding | Client threads | Requests/s | p50 ms | p99 ms | Errors | ÷ HTTP binding, 1 thread |\n")
                     .append("|---|---:|---:|---:|---:|---:|---:|\n");
             for (EnrolmentLoadDriver.Run r : proxyRows) {
-                t.append(String.format(
-                        Locale.ROOT,
-                        "| %s | %d | %,.0f | %.1f | %.1f | %d | %.2f |%n",
-                        r.scenario(),
-                        r.threads(),
-                        r.perSecond(),
-                        r.p50ms(),
-                        r.p99ms(),
-                        r.errors(),
-                        r.perSecond() / http1));
+                t.append(r.tableRow(http1));
             }
         }
         EnrolmentLoadDriver.replaceSection("dtls", "## Constrained devices: CoAP over DTLS 1.2", t.toString());

@@ -64,7 +64,21 @@ public final class EnrolmentLoadDriver {
 
     public record Provisioned(String kpmId, byte[] kpm) {}
 
-    record Run(String scenario, int threads, double perSecond, double p50ms, double p99ms, long errors) {}
+    record Run(String scenario, int threads, double perSecond, double p50ms, double p99ms, long errors) {
+        /** A BENCHMARKS.md row: scenario, threads, rate, p50, p99, errors, rate ÷ {@code divisor}. */
+        String tableRow(double divisor) {
+            return String.format(
+                    Locale.ROOT,
+                    "| %s | %d | %,.0f | %.1f | %.1f | %d | %.2f |%n",
+                    scenario,
+                    threads,
+                    perSecond,
+                    p50ms,
+                    p99ms,
+                    errors,
+                    perSecond / divisor);
+        }
+    }
 
     public static void main(String[] args) throws Exception {
         int seconds = Integer.parseInt(System.getProperty("bench.seconds", "20"));
@@ -693,16 +707,7 @@ public final class EnrolmentLoadDriver {
         t.append(
                 "| Scenario | Client threads | Enrolments/s | p50 ms | p99 ms | Errors | Ratio to raw HSM ceiling |\n|---|---:|---:|---:|---:|---:|---:|\n");
         for (Run r : runs) {
-            t.append(String.format(
-                    Locale.ROOT,
-                    "| %s | %d | %,.0f | %.1f | %.1f | %d | %.2f |%n",
-                    r.scenario(),
-                    r.threads(),
-                    r.perSecond(),
-                    r.p50ms(),
-                    r.p99ms(),
-                    r.errors(),
-                    r.perSecond() / ceiling[3]));
+            t.append(r.tableRow(ceiling[3]));
         }
         Run e1 = runs.get(0);
         Run m1 = runs.get(2); // the grown database, one thread
@@ -751,16 +756,7 @@ public final class EnrolmentLoadDriver {
         t.append(
                 "| Operation | Client threads | Certificates/s | p50 ms | p99 ms | Errors | Ratio to raw HSM ceiling |\n|---|---:|---:|---:|---:|---:|---:|\n");
         for (Run r : runs) {
-            t.append(String.format(
-                    Locale.ROOT,
-                    "| %s | %d | %,.0f | %.1f | %.1f | %d | %.2f |%n",
-                    r.scenario(),
-                    r.threads(),
-                    r.perSecond(),
-                    r.p50ms(),
-                    r.p99ms(),
-                    r.errors(),
-                    r.perSecond() / estCeiling));
+            t.append(r.tableRow(estCeiling));
         }
         t.append(String.format(
                 Locale.ROOT,

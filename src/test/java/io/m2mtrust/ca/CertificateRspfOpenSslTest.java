@@ -142,21 +142,7 @@ class CertificateRspfOpenSslTest {
     }
 
     private static Path pkcs7ToPem(String base64Body, String name) throws Exception {
-        Path p7 = dir.resolve(name + ".p7");
-        Files.write(p7, Base64.getMimeDecoder().decode(base64Body));
-        Path pem = dir.resolve(name);
-        OpenSsl.ok(
-                dir,
-                "openssl",
-                "pkcs7",
-                "-inform",
-                "DER",
-                "-in",
-                p7.toString(),
-                "-print_certs",
-                "-out",
-                pem.toString());
-        return pem;
+        return OpenSsl.pkcs7ToPem(dir, name, Base64.getMimeDecoder().decode(base64Body));
     }
 
     /** {@code openssl req}: a CSR (DER) with a challengePassword and the given SAN; key made (P-256 by default) or reused. */

@@ -25,9 +25,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.time.Instant;
-import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -55,33 +52,8 @@ class AcmeCseProxyTest {
         }
         acme = AcmeCse.start(Path.of("target/acmecse"));
         Api.createTenant(T);
-        as(Tokens.tenantAdmin(T))
-                .body(Map.of(
-                        "cseUrl", acme.url(), "cseId", AcmeCse.CSE_ID, "cseBase", AcmeCse.CSE_BASE, "timeoutMs", 5000))
-                .put("/api/v1/tenants/" + T + "/proxy")
-                .then()
-                .statusCode(200);
-        as(Tokens.tenantAdmin(T))
-                .body(Map.of("entityId", AcmeCse.CSE_ID, "resourcePath", AcmeCse.CSE_BASE))
-                .put("/api/v1/tenants/" + T + "/proxy/entities")
-                .then()
-                .statusCode(200);
         RANDOM.nextBytes(PAIRWISE);
-        as(Tokens.tenantAdmin(T))
-                .body(Map.of(
-                        "keyId",
-                        KID,
-                        "suid",
-                        13,
-                        "holders",
-                        List.of(SENSOR, AcmeCse.CSE_ID),
-                        "keyValue",
-                        Base64.getEncoder().encodeToString(PAIRWISE),
-                        "expiresAt",
-                        Instant.now().plusSeconds(3600).toString()))
-                .post("/api/v1/tenants/" + T + "/preprovisioned-keys")
-                .then()
-                .statusCode(201);
+        acme.putBehindProxy(T, KID, SENSOR, PAIRWISE);
     }
 
     @AfterAll
@@ -331,19 +303,7 @@ class AcmeCseProxyTest {
     }
 
     static Map<String, Object> request(int op, String to, Integer ty, Object pc) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("op", op);
-        m.put("to", to);
-        m.put("fr", SENSOR);
-        m.put("rqi", "in-" + System.nanoTime());
-        m.put("rvi", "3");
-        if (ty != null) {
-            m.put("ty", ty);
-        }
-        if (pc != null) {
-            m.put("pc", pc);
-        }
-        return m;
+        return IndependentEsprim.primitive(op, to, SENSOR, "in-" + System.nanoTime(), ty, pc);
     }
 
     @SuppressWarnings("unchecked")

@@ -156,19 +156,7 @@ class EsprimProxyTest {
     }
 
     static Map<String, Object> request(int op, String to, String from, String rqi, Integer ty, Object pc) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("op", op);
-        m.put("to", to);
-        m.put("fr", from);
-        m.put("rqi", rqi);
-        m.put("rvi", "3");
-        if (ty != null) {
-            m.put("ty", ty);
-        }
-        if (pc != null) {
-            m.put("pc", pc);
-        }
-        return m;
+        return IndependentEsprim.primitive(op, to, from, rqi, ty, pc);
     }
 
     static String rqi() {

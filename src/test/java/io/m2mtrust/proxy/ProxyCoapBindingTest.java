@@ -1,13 +1,11 @@
 package io.m2mtrust.proxy;
 
-import static io.m2mtrust.testsupport.Api.as;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.m2mtrust.testsupport.AcmeCse;
 import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.IndependentEsprim;
-import io.m2mtrust.testsupport.Tokens;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
 import jakarta.inject.Inject;
@@ -30,10 +28,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -68,33 +63,8 @@ class ProxyCoapBindingTest {
         }
         acme = AcmeCse.start(Path.of("target/acmecse-coap"));
         Api.createTenant(T);
-        as(Tokens.tenantAdmin(T))
-                .body(Map.of(
-                        "cseUrl", acme.url(), "cseId", AcmeCse.CSE_ID, "cseBase", AcmeCse.CSE_BASE, "timeoutMs", 5000))
-                .put("/api/v1/tenants/" + T + "/proxy")
-                .then()
-                .statusCode(200);
-        as(Tokens.tenantAdmin(T))
-                .body(Map.of("entityId", AcmeCse.CSE_ID, "resourcePath", AcmeCse.CSE_BASE))
-                .put("/api/v1/tenants/" + T + "/proxy/entities")
-                .then()
-                .statusCode(200);
         RANDOM.nextBytes(PAIRWISE);
-        as(Tokens.tenantAdmin(T))
-                .body(Map.of(
-                        "keyId",
-                        KID,
-                        "suid",
-                        13,
-                        "holders",
-                        List.of(SENSOR, AcmeCse.CSE_ID),
-                        "keyValue",
-                        Base64.getEncoder().encodeToString(PAIRWISE),
-                        "expiresAt",
-                        Instant.now().plusSeconds(3600).toString()))
-                .post("/api/v1/tenants/" + T + "/preprovisioned-keys")
-                .then()
-                .statusCode(201);
+        acme.putBehindProxy(T, KID, SENSOR, PAIRWISE);
         CoapConfig.register();
         UdpConfig.register();
         Configuration c = Configuration.createStandardWithoutFile();
@@ -271,19 +241,7 @@ class ProxyCoapBindingTest {
     }
 
     static Map<String, Object> inner(int op, String to, Integer ty, Object pc) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("op", op);
-        m.put("to", to);
-        m.put("fr", SENSOR);
-        m.put("rqi", "in-" + System.nanoTime());
-        m.put("rvi", "3");
-        if (ty != null) {
-            m.put("ty", ty);
-        }
-        if (pc != null) {
-            m.put("pc", pc);
-        }
-        return m;
+        return IndependentEsprim.primitive(op, to, SENSOR, "in-" + System.nanoTime(), ty, pc);
     }
 
     @SuppressWarnings("unchecked")

@@ -128,6 +128,38 @@ public final class AcmeCse implements AutoCloseable {
         return cse;
     }
 
+    /**
+     * Puts this CSE behind {@code tenant}'s proxy (its CSEBase a protected entity) and pre-provisions the pairwise
+     * ESPrim key {@code kid} (SUID 13) between {@code originator} and the CSE, valid for an hour.
+     */
+    public void putBehindProxy(String tenant, String kid, String originator, byte[] pairwise) {
+        Api.as(Tokens.tenantAdmin(tenant))
+                .body(java.util.Map.of("cseUrl", url(), "cseId", CSE_ID, "cseBase", CSE_BASE, "timeoutMs", 5000))
+                .put("/api/v1/tenants/" + tenant + "/proxy")
+                .then()
+                .statusCode(200);
+        Api.as(Tokens.tenantAdmin(tenant))
+                .body(java.util.Map.of("entityId", CSE_ID, "resourcePath", CSE_BASE))
+                .put("/api/v1/tenants/" + tenant + "/proxy/entities")
+                .then()
+                .statusCode(200);
+        Api.as(Tokens.tenantAdmin(tenant))
+                .body(java.util.Map.of(
+                        "keyId",
+                        kid,
+                        "suid",
+                        13,
+                        "holders",
+                        java.util.List.of(originator, CSE_ID),
+                        "keyValue",
+                        java.util.Base64.getEncoder().encodeToString(pairwise),
+                        "expiresAt",
+                        java.time.Instant.now().plusSeconds(3600).toString()))
+                .post("/api/v1/tenants/" + tenant + "/preprovisioned-keys")
+                .then()
+                .statusCode(201);
+    }
+
     public String url() {
         return "http://127.0.0.1:" + port;
     }

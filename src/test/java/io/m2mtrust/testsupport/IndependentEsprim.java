@@ -21,6 +21,23 @@ public final class IndependentEsprim {
     private IndependentEsprim() {}
 
     /** An originator rand object (short names): 16 random bytes as {@code _} + hex, expiring with the receiver's, HMAC-SHA256, A256GCM. */
+    /** The primitive an ESPrim object carries (TS-0004 short names), release 3. */
+    public static Map<String, Object> primitive(int op, String to, String from, String rqi, Integer ty, Object pc) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("op", op);
+        m.put("to", to);
+        m.put("fr", from);
+        m.put("rqi", rqi);
+        m.put("rvi", "3");
+        if (ty != null) {
+            m.put("ty", ty);
+        }
+        if (pc != null) {
+            m.put("pc", pc);
+        }
+        return m;
+    }
+
     public static Map<String, Object> originatorRand(String id, String receiverExpiry) {
         byte[] v = new byte[16];
         RANDOM.nextBytes(v);

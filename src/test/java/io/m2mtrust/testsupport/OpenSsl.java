@@ -203,6 +203,15 @@ public final class OpenSsl {
         }
     }
 
+    /** DER PKCS#7 certs-only (an EST answer) to PEM certificates with {@code openssl pkcs7}, as {@code dir/name}. */
+    public static Path pkcs7ToPem(Path dir, String name, byte[] der) throws Exception {
+        Path p7 = dir.resolve(name + ".p7");
+        Files.write(p7, der);
+        Path pem = dir.resolve(name);
+        ok(dir, "openssl", "pkcs7", "-inform", "DER", "-in", p7.toString(), "-print_certs", "-out", pem.toString());
+        return pem;
+    }
+
     /** The body of the first HTTP response in s_client's output, by its Content-Length. */
     public static String httpBody(String output) {
         int at = output.indexOf("HTTP/1.1 ");

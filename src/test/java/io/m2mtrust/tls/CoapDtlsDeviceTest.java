@@ -287,7 +287,7 @@ class CoapDtlsDeviceTest {
             CoapWire.Response crts = get(s, "/.well-known/est/crts");
             assertThat(crts.code()).isEqualTo("2.05");
             assertThat(crts.contentFormat()).isEqualTo(281);
-            Path ca = pkcs7ToPem(dir, "ca.pem", crts.payload());
+            Path ca = OpenSsl.pkcs7ToPem(dir, "ca.pem", crts.payload());
 
             CoapWire.Response att = get(s, "/.well-known/est/att");
             assertThat(att.code()).isEqualTo("2.05");
@@ -304,7 +304,7 @@ class CoapDtlsDeviceTest {
             CoapWire.Response sen = exchange(s, CoapWire.post(token, "/.well-known/est/sen", 286, der), token);
             assertThat(sen.code()).as(sen.text()).isEqualTo("2.04");
             assertThat(sen.contentFormat()).isEqualTo(281);
-            Path cert = pkcs7ToPem(dir, "d-3.pem", sen.payload());
+            Path cert = OpenSsl.pkcs7ToPem(dir, "d-3.pem", sen.payload());
             assertThat(OpenSsl.ok(dir, "openssl", "verify", "-CAfile", ca.toString(), cert.toString()))
                     .contains(cert + ": OK");
             assertThat(OpenSsl.ok(dir, "openssl", "x509", "-in", cert.toString(), "-noout", "-text"))
@@ -313,25 +313,6 @@ class CoapDtlsDeviceTest {
     }
 
     static final String CSE_DOMAIN = ".in.coap-co.example";
-
-    /** DER PKCS#7 certs-only, as EST-coaps answers it, to PEM certificates with {@code openssl pkcs7}. */
-    private static Path pkcs7ToPem(Path dir, String name, byte[] der) throws Exception {
-        Path p7 = dir.resolve(name + ".p7");
-        Files.write(p7, der);
-        Path pem = dir.resolve(name);
-        OpenSsl.ok(
-                dir,
-                "openssl",
-                "pkcs7",
-                "-inform",
-                "DER",
-                "-in",
-                p7.toString(),
-                "-print_certs",
-                "-out",
-                pem.toString());
-        return pem;
-    }
 
     private static org.hamcrest.Matcher<Integer> anyOf201or200() {
         return org.hamcrest.Matchers.anyOf(org.hamcrest.Matchers.is(201), org.hamcrest.Matchers.is(200));
