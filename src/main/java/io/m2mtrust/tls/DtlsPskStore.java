@@ -102,22 +102,15 @@ final class DtlsPskStore implements AdvancedPskStore {
             sni = null;
         }
         Optional<DeviceFqdns.Host> host = hostOf(sni, id);
-        if (host.isEmpty()
-                || resolvers.apply(host.get().function()) == null
-                || !activeTenant.test(host.get().tenantId())) {
+        if (host.isEmpty() || resolvers.apply(host.get().function()) == null) {
             return unknown(cid, identity);
         }
-        // the suite was chosen at the ClientHello, before the identity named a tenant: it must be one of this tenant's
+        // the suite was chosen at the ClientHello, before the identity named a tenant: read it here (a map lookup),
+        // judge it on the worker with the tenant's status (caches that may reach the database on a miss)
         String suite = negotiatedSuite.apply(cid);
-        if (suite == null || !suiteAllowed.test(host.get().tenantId(), suite)) {
-            LOG.debugf(
-                    "DTLS handshake for tenant %s refused: suite %s is not in its policy",
-                    host.get().tenantId(), suite);
-            return unknown(cid, identity);
-        }
         DtlsPeer peer = new DtlsPeer(host.get(), sni, id);
         try {
-            workers.execute(() -> results.apply(resolve(cid, identity, peer)));
+            workers.execute(() -> results.apply(resolve(cid, identity, peer, suite)));
         } catch (RejectedExecutionException busy) {
             LOG.warnf(
                     "DTLS PSK lookup refused: the worker queue is full (tenant %s)",
@@ -127,9 +120,18 @@ final class DtlsPskStore implements AdvancedPskStore {
         return null; // the answer follows through the result handler
     }
 
-    private PskSecretResult resolve(ConnectionId cid, PskPublicInformation identity, DtlsPeer peer) {
+    private PskSecretResult resolve(ConnectionId cid, PskPublicInformation identity, DtlsPeer peer, String suite) {
+        String tenant = peer.host().tenantId();
         Optional<SecretBytes> psk;
         try {
+            if (!activeTenant.test(tenant)) {
+                return unknown(cid, identity);
+            }
+            // the suite must be one of this tenant's
+            if (suite == null || !suiteAllowed.test(tenant, suite)) {
+                LOG.debugf("DTLS handshake for tenant %s refused: suite %s is not in its policy", tenant, suite);
+                return unknown(cid, identity);
+            }
             psk = resolvers.apply(peer.host().function()).resolve(peer.host().tenantId(), peer.identity());
         } catch (RuntimeException e) {
             LOG.warnf("DTLS PSK lookup failed for tenant %s: %s", peer.host().tenantId(), e.getMessage());
