@@ -72,7 +72,8 @@ public final class PolicyRules {
                 List.of(
                         "TLS_PSK_WITH_AES_128_CBC_SHA256",
                         "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-                        "TLS_PSK_WITH_AES_128_CCM_8"),
+                        "TLS_PSK_WITH_AES_128_CCM_8",
+                        "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8"),
                 86_400L,
                 31_536_000L,
                 16,

@@ -2,7 +2,12 @@ package io.m2mtrust.tls;
 
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.hsm.HsmCrypto;
 import io.m2mtrust.policy.PolicyService;
+import io.m2mtrust.security.CertificateRevoked;
+import io.m2mtrust.security.Revocation;
+import io.m2mtrust.security.RevocationEffects;
+import io.m2mtrust.security.RevocationListener;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tenant.TenantStore;
 import io.micrometer.core.instrument.Counter;
@@ -22,19 +27,24 @@ import org.eclipse.californium.core.server.MessageDeliverer;
 import org.eclipse.californium.elements.DtlsEndpointContext;
 import org.eclipse.californium.elements.EndpointContext;
 import org.eclipse.californium.elements.auth.ExtensiblePrincipal;
+import org.eclipse.californium.elements.config.CertificateAuthenticationMode;
 import org.eclipse.californium.elements.config.Configuration;
 import org.eclipse.californium.elements.config.UdpConfig;
 import org.eclipse.californium.elements.util.Bytes;
 import org.eclipse.californium.scandium.DTLSConnector;
 import org.eclipse.californium.scandium.config.DtlsConfig;
 import org.eclipse.californium.scandium.config.DtlsConnectorConfig;
+import org.eclipse.californium.scandium.dtls.CertificateType;
 import org.eclipse.californium.scandium.dtls.ConnectionId;
 import org.eclipse.californium.scandium.dtls.DTLSContext;
 import org.eclipse.californium.scandium.dtls.ExtendedMasterSecretMode;
 import org.eclipse.californium.scandium.dtls.Handshaker;
 import org.eclipse.californium.scandium.dtls.SessionListener;
+import org.eclipse.californium.scandium.dtls.SignatureAndHashAlgorithm;
 import org.eclipse.californium.scandium.dtls.cipher.CipherSuite;
 import org.eclipse.californium.scandium.dtls.cipher.CipherSuiteParameters;
+import org.eclipse.californium.scandium.dtls.cipher.DefaultCipherSuiteSelector;
+import org.eclipse.californium.scandium.dtls.cipher.XECDHECryptography;
 import org.jboss.logging.Logger;
 
 import java.net.InetSocketAddress;
@@ -55,7 +65,7 @@ import java.util.concurrent.TimeUnit;
  * listener serves, through the {@link CoapDeviceBridge}. The same functions, the same resolvers, the same policies.
  */
 @ApplicationScoped
-public class DeviceDtlsListener {
+public class DeviceDtlsListener implements RevocationListener {
 
     private static final Logger LOG = Logger.getLogger(DeviceDtlsListener.class);
 
@@ -65,6 +75,22 @@ public class DeviceDtlsListener {
      */
     static final Map<String, CipherSuite> PSK_SUITES =
             orderedSuites(CipherSuite.TLS_PSK_WITH_AES_128_CCM_8, CipherSuite.TLS_PSK_WITH_AES_128_GCM_SHA256);
+
+    /**
+     * The certificate suites (TS-0003 §10.2.3: ECDHE_ECDSA on P-256, mutual authentication), CCM_8 first for
+     * constrained devices; offered only to a tenant with a CA, whose key signs inside the HSM.
+     */
+    static final Map<String, CipherSuite> CERTIFICATE_SUITES = orderedSuites(
+            CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+
+    /** Every suite of this listener in the server's order of preference: PSK, then certificates. */
+    static final Map<String, CipherSuite> DTLS_SUITES = concat(PSK_SUITES, CERTIFICATE_SUITES);
+
+    private static Map<String, CipherSuite> concat(Map<String, CipherSuite> a, Map<String, CipherSuite> b) {
+        Map<String, CipherSuite> m = new java.util.LinkedHashMap<>(a);
+        m.putAll(b);
+        return java.util.Collections.unmodifiableMap(m);
+    }
 
     /**
      * In this order of preference: Scandium picks the suite at the ClientHello, before the PSK identity names the
@@ -87,9 +113,12 @@ public class DeviceDtlsListener {
     private final PolicyService policies;
     private final Map<DeviceFqdns.Function, PskResolver> pskResolvers = new EnumMap<>(DeviceFqdns.Function.class);
     private final Map<DeviceFqdns.Function, DeviceRequestHandler> handlers = new EnumMap<>(DeviceFqdns.Function.class);
+    private final CertificateAuthentication certificates;
+    private final HsmCrypto hsm;
     private final Counter refusedSuite;
     private final Counter busy;
     private ExecutorService workers;
+    private ExecutorService scandiumThreads;
     private DTLSConnector connector;
     private CoapServer coap;
     private volatile int port = -1;
@@ -101,6 +130,8 @@ public class DeviceDtlsListener {
             PolicyService policies,
             Instance<PskResolver> resolvers,
             Instance<DeviceRequestHandler> requestHandlers,
+            Instance<CertificateAuthentication> certificates,
+            HsmCrypto hsm,
             MeterRegistry registry) {
         this.config = config;
         this.fqdns = fqdns;
@@ -108,6 +139,8 @@ public class DeviceDtlsListener {
         this.policies = policies;
         resolvers.forEach(r -> pskResolvers.put(r.function(), r));
         requestHandlers.forEach(h -> handlers.put(h.function(), h));
+        this.certificates = certificates.isResolvable() ? certificates.get() : null;
+        this.hsm = hsm;
         this.refusedSuite = Counter.builder("m2m.device_dtls.refused")
                 .tag("reason", "suite-or-tenant")
                 .description("CoAP requests refused because the session's suite or tenant is no longer allowed")
@@ -124,6 +157,9 @@ public class DeviceDtlsListener {
         }
         workers = DeviceWorkers.bounded("device-dtls-", config.workerThreads());
         Configuration c = configuration(config);
+        if (certificates != null) {
+            withCertificateSuites(c);
+        }
         DtlsConnectorConfig.Builder dtls = DtlsConnectorConfig.builder(c)
                 .setAddress(new InetSocketAddress(config.host(), config.port()))
                 .setLoggingTag("device-dtls")
@@ -135,13 +171,30 @@ public class DeviceDtlsListener {
                         this::suiteAllowed,
                         workers))
                 .setSessionListener(new HandshakeTracker())
-                .setCipherSuiteSelector(DeviceDtlsListener::selectByServerPreference)
+                .setCipherSuiteSelector(new ServerPreference())
                 // the tenant and function the PSK lookup settled on travel with the session's principal
-                .setApplicationLevelInfoSupplier((principal, argument) -> argument instanceof DtlsPskStore.DtlsPeer p
-                        ? org.eclipse.californium.elements.auth.AdditionalInfo.from(
-                                Map.of(DtlsPskStore.DtlsPeer.KEY, p))
+                .setApplicationLevelInfoSupplier((principal, argument) -> argument instanceof DtlsPeer p
+                        ? org.eclipse.californium.elements.auth.AdditionalInfo.from(Map.of(DtlsPeer.KEY, p))
                         : org.eclipse.californium.elements.auth.AdditionalInfo.empty());
-        connector = new DTLSConnector(dtls.build());
+        if (certificates != null) {
+            DtlsCertificates certificateSuites = new DtlsCertificates(
+                    fqdns,
+                    certificates,
+                    hsm,
+                    handlers::containsKey,
+                    tenants::isActive,
+                    this::negotiatedSuite,
+                    this::suiteAllowed,
+                    this::anyCertificateSuiteAllowed,
+                    workers);
+            dtls.setCertificateIdentityProvider(certificateSuites).setAdvancedCertificateVerifier(certificateSuites);
+        }
+        connector = new NoEmptyDatagrams(dtls.build());
+        // Scandium signs the certificate suites' ServerKeyExchange on these threads, each bound to the HSM's provider
+        scandiumThreads = java.util.concurrent.Executors.newFixedThreadPool(
+                c.get(DtlsConfig.DTLS_CONNECTOR_THREAD_COUNT),
+                ScandiumHsmSignature.bindingThreads("device-dtls-scandium-"));
+        connector.setExecutor(scandiumThreads);
         CoapEndpoint endpoint = new CoapEndpoint.Builder()
                 .setConfiguration(c)
                 .setConnector(connector)
@@ -151,7 +204,9 @@ public class DeviceDtlsListener {
         coap.setMessageDeliverer(new Deliverer());
         coap.start();
         port = connector.getAddress().getPort();
-        LOG.infof("device DTLS listener (DTLS 1.2, PSK, CoAP) on %s:%d for %s", config.host(), port, handlers.keySet());
+        LOG.infof(
+                "device DTLS listener (DTLS 1.2, PSK%s, CoAP) on %s:%d for %s",
+                certificates != null ? " and certificates" : "", config.host(), port, handlers.keySet());
     }
 
     /**
@@ -198,13 +253,79 @@ public class DeviceDtlsListener {
         return c;
     }
 
+    /**
+     * The certificate suites on top of {@link #configuration}: ECDHE on secp256r1 and ecdsa_secp256r1_sha256 only (the
+     * certificate profile, TS-0003 §10.1.1.1), a client certificate required (TS-0003 §8.3.2.2).
+     */
+    static void withCertificateSuites(Configuration c) {
+        c.setAsList(DtlsConfig.DTLS_CIPHER_SUITES, DTLS_SUITES.values().toArray(new CipherSuite[0]));
+        c.set(DtlsConfig.DTLS_CLIENT_AUTHENTICATION_MODE, CertificateAuthenticationMode.NEEDED);
+        c.setAsList(DtlsConfig.DTLS_SIGNATURE_AND_HASH_ALGORITHMS, SignatureAndHashAlgorithm.SHA256_WITH_ECDSA);
+        c.setAsList(DtlsConfig.DTLS_CURVES, XECDHECryptography.SupportedGroup.secp256r1);
+        c.setAsList(DtlsConfig.DTLS_CERTIFICATE_TYPES, CertificateType.X_509);
+    }
+
     void stop(@Observes ShutdownEvent ev) {
         if (coap != null) {
             coap.destroy(); // DTLS state is in memory: devices handshake again with another replica
         }
+        if (scandiumThreads != null) {
+            scandiumThreads.shutdownNow();
+        }
         if (workers != null) {
             workers.shutdownNow();
         }
+    }
+
+    /**
+     * Scandium sends an empty flight — a 0-byte datagram — while a handshake waits for the asynchronous certificate
+     * identity; OpenSSL reads a 0-byte datagram as the end of the connection and aborts the handshake. An empty UDP
+     * datagram carries no record, so it is not sent.
+     */
+    static final class NoEmptyDatagrams extends DTLSConnector {
+        NoEmptyDatagrams(DtlsConnectorConfig config) {
+            super(config);
+        }
+
+        @Override
+        protected void sendNextDatagramOverNetwork(java.net.DatagramPacket datagram) throws java.io.IOException {
+            if (datagram.getLength() > 0) {
+                super.sendNextDatagramOverNetwork(datagram);
+            }
+        }
+    }
+
+    /** Nothing in the database: DTLS sessions live in this replica's memory, ended in {@link #forget}. */
+    @Override
+    public RevocationEffects revoke(Revocation event) {
+        return RevocationEffects.NONE;
+    }
+
+    /**
+     * A revoked client certificate ends every DTLS session it authenticated, on every replica (a DTLS session can
+     * outlive a TCP connection by days, so it must not wait for the device to handshake again).
+     */
+    @Override
+    public void forget(Revocation event) {
+        if (connector == null || !(event instanceof CertificateRevoked revoked)) {
+            return;
+        }
+        // each connection is visited on its own serial executor; close() sends close_notify, so the device knows
+        connector.startForEach((org.eclipse.californium.elements.util.Filter<
+                        org.eclipse.californium.scandium.dtls.Connection>)
+                connection -> {
+                    org.eclipse.californium.scandium.dtls.DTLSSession session = connection.getSession();
+                    DtlsPeer peer = session == null ? null : peerOf(session.getPeerIdentity());
+                    if (peer != null
+                            && peer.credential() == DevicePeer.Credential.CERTIFICATE
+                            && peer.host().tenantId().equals(revoked.tenantId())
+                            && revoked.serial().equalsIgnoreCase(peer.certificateSerial())) {
+                        LOG.debugf(
+                                "DTLS session of %s ended: certificate %s revoked", peer.identity(), revoked.serial());
+                        connector.close(connection.getPeerAddress());
+                    }
+                    return false; // visit every connection
+                });
     }
 
     /** The bound UDP port (useful when configured as 0). */
@@ -217,7 +338,7 @@ public class DeviceDtlsListener {
         @Override
         public void deliverRequest(Exchange exchange) {
             EndpointContext context = exchange.getRequest().getSourceContext();
-            DtlsPskStore.DtlsPeer peer = peerOf(context.getPeerIdentity());
+            DtlsPeer peer = peerOf(context.getPeerIdentity());
             if (peer == null) {
                 exchange.sendResponse(CoapDeviceBridge.diagnostic(ResponseCode.UNAUTHORIZED, "no DTLS session"));
                 return;
@@ -238,7 +359,7 @@ public class DeviceDtlsListener {
         }
     }
 
-    private void serve(Exchange exchange, EndpointContext context, DtlsPskStore.DtlsPeer peer) {
+    private void serve(Exchange exchange, EndpointContext context, DtlsPeer peer) {
         Response response;
         try {
             response = answer(exchange, context, peer);
@@ -249,7 +370,7 @@ public class DeviceDtlsListener {
         exchange.sendResponse(response);
     }
 
-    private Response answer(Exchange exchange, EndpointContext context, DtlsPskStore.DtlsPeer peer) {
+    private Response answer(Exchange exchange, EndpointContext context, DtlsPeer peer) {
         String tenant = peer.host().tenantId();
         String suite = context.get(DtlsEndpointContext.KEY_CIPHER);
         if (!sessionStillAllowed(tenant, suite)) {
@@ -278,9 +399,9 @@ public class DeviceDtlsListener {
                 tenant,
                 peer.host().function(),
                 peer.sniHost(),
-                DevicePeer.Credential.PSK,
+                peer.credential(),
                 peer.identity(),
-                null,
+                peer.certificateSerial(),
                 label -> export(address, sessionId, peer.host().function(), label));
         return CoapDeviceBridge.toCoapResponse(mapped, handler.handle(devicePeer, mapped.request()));
     }
@@ -294,25 +415,40 @@ public class DeviceDtlsListener {
     private boolean suiteAllowed(String tenantId, String suite) {
         try {
             List<String> allowed = Arrays.asList(policies.current(tenantId).tlsCipherSuites);
-            return allowed.contains(suite) && PSK_SUITES.containsKey(suite);
+            return allowed.contains(suite) && DTLS_SUITES.containsKey(suite);
+        } catch (ApiProblem noPolicy) {
+            return false;
+        }
+    }
+
+    /** Whether the tenant's policy lists any certificate suite this listener implements. */
+    private boolean anyCertificateSuiteAllowed(String tenantId) {
+        try {
+            return Arrays.stream(policies.current(tenantId).tlsCipherSuites).anyMatch(CERTIFICATE_SUITES::containsKey);
         } catch (ApiProblem noPolicy) {
             return false;
         }
     }
 
     /**
-     * The first suite of {@link #PSK_SUITES} the client offers (Scandium's default selector follows the client's order,
-     * which would let a device that prefers GCM miss a tenant that allows only the mandatory CCM_8).
+     * The first suite of {@link #DTLS_SUITES} the client offers and this handshake can serve (a certificate suite needs
+     * the tenant's certificate): Scandium's default selector follows the client's order, which would let a device
+     * that prefers GCM miss a tenant that allows only the mandatory CCM_8. Scandium's own checks of a certificate
+     * suite (key type, signature algorithm, curve) still apply.
      */
-    static boolean selectByServerPreference(CipherSuiteParameters parameters) {
-        for (CipherSuite suite : PSK_SUITES.values()) {
-            if (parameters.getCipherSuites().contains(suite)) {
-                parameters.select(suite);
-                return true;
+    static final class ServerPreference extends DefaultCipherSuiteSelector {
+        @Override
+        public boolean select(CipherSuiteParameters parameters) {
+            for (CipherSuite suite : DTLS_SUITES.values()) {
+                if (parameters.getCipherSuites().contains(suite) && select(suite, parameters)) {
+                    return true;
+                }
             }
+            if (parameters.getGeneralMismatch() == null && parameters.getCertificateMismatch() == null) {
+                parameters.setGeneralMismatch(CipherSuiteParameters.GeneralMismatch.CIPHER_SUITE);
+            }
+            return false;
         }
-        parameters.setGeneralMismatch(CipherSuiteParameters.GeneralMismatch.CIPHER_SUITE);
-        return false;
     }
 
     /** The suite the handshake on connection {@code cid} negotiated, or null. */
@@ -364,9 +500,9 @@ public class DeviceDtlsListener {
         return SecretBytes.adopt(context.exportKeyMaterial(label.getBytes(StandardCharsets.US_ASCII), null, length));
     }
 
-    private static DtlsPskStore.DtlsPeer peerOf(Principal principal) {
+    private static DtlsPeer peerOf(Principal principal) {
         if (principal instanceof ExtensiblePrincipal<?> p && p.getExtendedInfo() != null) {
-            return p.getExtendedInfo().get(DtlsPskStore.DtlsPeer.KEY, DtlsPskStore.DtlsPeer.class);
+            return p.getExtendedInfo().get(DtlsPeer.KEY, DtlsPeer.class);
         }
         return null;
     }

@@ -40,11 +40,6 @@ final class DtlsPskStore implements AdvancedPskStore {
     /** Longest psk_identity looked up (RFC 4279 allows 2^16-1; ours are KpmID/KeID/KmID, well under this). */
     static final int MAX_IDENTITY_BYTES = 300;
 
-    /** Who the handshake authenticated, carried on the session's principal (Scandium's "additional info"). */
-    record DtlsPeer(DeviceFqdns.Host host, String sniHost, String identity) {
-        static final String KEY = "m2m.dtls.peer";
-    }
-
     private final DeviceFqdns fqdns;
     private final Function<DeviceFqdns.Function, PskResolver> resolvers;
     private final Predicate<String> activeTenant;
@@ -108,7 +103,7 @@ final class DtlsPskStore implements AdvancedPskStore {
         // the suite was chosen at the ClientHello, before the identity named a tenant: read it here (a map lookup),
         // judge it on the worker with the tenant's status (caches that may reach the database on a miss)
         String suite = negotiatedSuite.apply(cid);
-        DtlsPeer peer = new DtlsPeer(host.get(), sni, id);
+        DtlsPeer peer = DtlsPeer.psk(host.get(), sni, id);
         try {
             workers.execute(() -> results.apply(resolve(cid, identity, peer, suite)));
         } catch (RejectedExecutionException busy) {
@@ -194,7 +189,7 @@ final class DtlsPskStore implements AdvancedPskStore {
         return host.indexOf(':') >= 0 || host.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}");
     }
 
-    private static String sniHost(ServerNames names) {
+    static String sniHost(ServerNames names) {
         if (names == null) {
             return null;
         }

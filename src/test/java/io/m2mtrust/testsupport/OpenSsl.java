@@ -92,9 +92,15 @@ public final class OpenSsl {
 
     /** Mutual certificate authentication, verifying the server's chain and host name against {@code caFile}. */
     public static List<String> withCertificate(List<String> cmd, Path cert, Path key, Path caFile, String host) {
+        return withCertificate(cmd, cert, key, caFile, host, "ECDHE-ECDSA-AES128-SHA256");
+    }
+
+    /** The same over one cipher suite (OpenSSL's name), e.g. {@code ECDHE-ECDSA-AES128-CCM8} for DTLS. */
+    public static List<String> withCertificate(
+            List<String> cmd, Path cert, Path key, Path caFile, String host, String cipher) {
         cmd.addAll(List.of(
                 "-cipher",
-                "ECDHE-ECDSA-AES128-SHA256",
+                cipher,
                 "-cert",
                 cert.toString(),
                 "-key",

@@ -268,12 +268,7 @@ class CoapDtlsDeviceTest {
     @Test
     void openssl_gets_a_certificate_over_est_coaps_with_a_csr_bound_to_its_dtls_session() throws Exception {
         Path dir = Files.createTempDirectory("est-coaps");
-        as(Tokens.tenantAdmin(T))
-                .body(Map.of("subjectType", "CSE_ID", "subjectTemplate", "{device}" + CSE_DOMAIN))
-                .put("/api/v1/tenants/" + T + "/enrolment-groups/dev/certificate-profile")
-                .then()
-                .statusCode(200);
-        as(Tokens.tenantAdmin(T)).post("/api/v1/tenants/" + T + "/ca").then().statusCode(anyOf201or200());
+        tenantCa();
 
         List<String> cmd = OpenSsl.withPsk(
                 OpenSsl.sClientDtls(dtls.port(), MEF),
@@ -313,6 +308,118 @@ class CoapDtlsDeviceTest {
     }
 
     static final String CSE_DOMAIN = ".in.coap-co.example";
+
+    /**
+     * The certificate suites over DTLS (TS-0003 §10.2.3): a device whose key and CSR OpenSSL made gets its certificate
+     * over EST-coaps in a PSK session, then handshakes with it over {@code TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8} —
+     * OpenSSL verifies the tenant's FQDN certificate and a ServerKeyExchange signed inside the HSM — and re-enrols
+     * ({@code /sren}) with a new OpenSSL key and a CSR bound to that certificate session. The superseded certificate
+     * no longer handshakes; revoking the new one ends its live session at once and refuses its next handshake; without
+     * SNI a certificate handshake has no tenant and fails.
+     */
+    @Test
+    void openssl_handshakes_with_its_certificate_over_ecdhe_ecdsa_ccm_8_re_enrols_and_revocation_ends_the_session()
+            throws Exception {
+        Path dir = Files.createTempDirectory("dtls-cert");
+        tenantCa();
+        Path ca;
+        Path cert1;
+        List<String> psk = OpenSsl.withPsk(
+                OpenSsl.sClientDtls(dtls.port(), MEF),
+                fleet.kpmIds.get("d-4"),
+                fleet.kpms.get("d-4"),
+                "PSK-AES128-CCM8");
+        OpenSsl.withExport(psk, "EXPORTER-Channel-Binding", 32);
+        try (OpenSsl.Session s = OpenSsl.start(psk)) {
+            byte[] binding = s.keyingMaterial();
+            ca = OpenSsl.pkcs7ToPem(
+                    dir, "ca.pem", get(s, "/.well-known/est/crts").payload());
+            byte[] der = csr(dir, "d-4", Base64.getEncoder().encodeToString(binding), "DNS:d-4" + CSE_DOMAIN);
+            byte[] token = token();
+            CoapWire.Response sen = exchange(s, CoapWire.post(token, "/.well-known/est/sen", 286, der), token);
+            assertThat(sen.code()).as(sen.text()).isEqualTo("2.04");
+            cert1 = OpenSsl.pkcs7ToPem(dir, "d-4.pem", sen.payload());
+        }
+
+        // the certificate session: OpenSSL checks the server's chain and host name, the server checks the device's
+        Path cert2;
+        try (OpenSsl.Session s = OpenSsl.start(certificateSession(dir, cert1, "d-4", ca, MEF))) {
+            byte[] binding = s.keyingMaterial();
+            assertThat(s.output())
+                    .contains("Cipher is ECDHE-ECDSA-AES128-CCM8")
+                    .contains("Verify return code: 0 (ok)")
+                    .containsIgnoringCase("Extended master secret: yes");
+            byte[] der = csr(dir, "d-4b", Base64.getEncoder().encodeToString(binding), "DNS:d-4" + CSE_DOMAIN);
+            byte[] token = token();
+            CoapWire.Response sren = exchange(s, CoapWire.post(token, "/.well-known/est/sren", 286, der), token);
+            assertThat(sren.code()).as(sren.text()).isEqualTo("2.04");
+            cert2 = OpenSsl.pkcs7ToPem(dir, "d-4b.pem", sren.payload());
+            assertThat(OpenSsl.ok(dir, "openssl", "verify", "-CAfile", ca.toString(), cert2.toString()))
+                    .contains(": OK");
+        }
+        String serial1 = serialOf(dir, cert1);
+        String serial2 = serialOf(dir, cert2);
+        assertThat(serial2).isNotEqualTo(serial1);
+
+        // the superseded certificate no longer authenticates
+        try (OpenSsl.Session old = OpenSsl.start(certificateSession(dir, cert1, "d-4", ca, MEF))) {
+            // the server's alert at the device's Certificate, before its Finished (s_client still names the suite)
+            old.await("(?m)alert certificate revoked", Duration.ofSeconds(20));
+        }
+
+        // revoking the new one ends its live session (on every replica) and refuses the next handshake
+        try (OpenSsl.Session s = OpenSsl.start(certificateSession(dir, cert2, "d-4b", ca, MEF))) {
+            s.await("(?m)Cipher is ECDHE-ECDSA-AES128-CCM8", Duration.ofSeconds(20));
+            assertThat(get(s, "/.well-known/est/crts").code()).isEqualTo("2.05");
+            as(Tokens.tenantAdmin(T))
+                    .body(Map.of("reason", "keyCompromise"))
+                    .post("/api/v1/tenants/" + T + "/certificates/" + serial2 + "/revoke")
+                    .then()
+                    .statusCode(200);
+            // the session ends with close_notify, which s_client reports as "closed"
+            s.await("(?m)closed\\s*$", Duration.ofSeconds(10));
+        }
+        try (OpenSsl.Session again = OpenSsl.start(certificateSession(dir, cert2, "d-4b", ca, MEF))) {
+            again.await("(?m)alert certificate revoked", Duration.ofSeconds(20));
+        }
+
+        // no SNI: no tenant to take a certificate from, so no certificate suite is offered
+        List<String> noSni = certificateSession(dir, cert1, "d-4", ca, MEF);
+        int i = noSni.indexOf("-servername");
+        noSni.remove(i + 1);
+        noSni.set(i, "-noservername");
+        try (OpenSsl.Session s = OpenSsl.start(noSni)) {
+            s.await("(?m)(alert handshake failure|Cipher is \\(NONE\\)|CONNECTION CLOSED)", Duration.ofSeconds(20));
+            assertThat(s.output()).doesNotContain("Cipher is ECDHE-ECDSA-AES128-CCM8");
+        }
+    }
+
+    /** {@code s_client -dtls1_2} with the device's certificate over ECDHE-ECDSA-AES128-CCM8, exporting the binding. */
+    private List<String> certificateSession(Path dir, Path cert, String keyName, Path ca, String host) {
+        List<String> cmd = OpenSsl.withCertificate(
+                OpenSsl.sClientDtls(dtls.port(), host),
+                cert,
+                dir.resolve(keyName + ".key"),
+                ca,
+                host,
+                "ECDHE-ECDSA-AES128-CCM8");
+        return OpenSsl.withExport(cmd, "EXPORTER-Channel-Binding", 32);
+    }
+
+    private static String serialOf(Path dir, Path cert) throws Exception {
+        String out = OpenSsl.ok(dir, "openssl", "x509", "-in", cert.toString(), "-noout", "-serial");
+        return new java.math.BigInteger(out.trim().substring("serial=".length()), 16).toString(16);
+    }
+
+    /** The tenant's CA and a certificate profile for its devices (idempotent). */
+    private static void tenantCa() {
+        as(Tokens.tenantAdmin(T))
+                .body(Map.of("subjectType", "CSE_ID", "subjectTemplate", "{device}" + CSE_DOMAIN))
+                .put("/api/v1/tenants/" + T + "/enrolment-groups/dev/certificate-profile")
+                .then()
+                .statusCode(200);
+        as(Tokens.tenantAdmin(T)).post("/api/v1/tenants/" + T + "/ca").then().statusCode(anyOf201or200());
+    }
 
     private static org.hamcrest.Matcher<Integer> anyOf201or200() {
         return org.hamcrest.Matchers.anyOf(org.hamcrest.Matchers.is(201), org.hamcrest.Matchers.is(200));

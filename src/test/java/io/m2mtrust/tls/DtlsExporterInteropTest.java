@@ -44,7 +44,8 @@ class DtlsExporterInteropTest {
     static final String IDENTITY = "kpm-1@mef.acme.m2m-trust.local";
 
     DTLSConnector server;
-    final CompletableFuture<DTLSContext> established = new CompletableFuture<>();
+    CompletableFuture<DTLSContext> established = new CompletableFuture<>();
+    java.util.concurrent.ExecutorService executor;
 
     DTLSConnector start(byte[] psk) throws IOException {
         return start(
@@ -88,6 +89,9 @@ class DtlsExporterInteropTest {
                 .build();
         server = new DTLSConnector(config);
         server.setRawDataReceiver(data -> {});
+        if (executor != null) {
+            server.setExecutor(executor);
+        }
         server.start();
         return server;
     }
@@ -120,6 +124,16 @@ class DtlsExporterInteropTest {
     /** A server for {@code TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8} that signs with {@code key} (no client certificate). */
     void startCertificateServer(java.security.PrivateKey key, java.security.cert.X509Certificate cert)
             throws IOException {
+        startCertificateServer(key, cert, null);
+    }
+
+    /** The same, its handshakes run on {@code executor} (null: Scandium's own threads). */
+    void startCertificateServer(
+            java.security.PrivateKey key,
+            java.security.cert.X509Certificate cert,
+            java.util.concurrent.ExecutorService executor)
+            throws IOException {
+        this.executor = executor;
         start(
                 CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
                 b -> b.set(
@@ -148,29 +162,60 @@ class DtlsExporterInteropTest {
     }
 
     /**
-     * A tripwire for ADR 0025: Scandium's ServerKeyExchange takes only a software {@code ECPrivateKey} or a
-     * PKCS#8-encodable key, so the tenant's TLS key in the HSM (SunPKCS11, sensitive, never encodable) cannot sign it —
-     * the same server with the key in the test SoftHSM2 token fails the handshake, where the software key above
-     * succeeds. When this starts
-     * passing the handshake, the certificate suites can stay on Scandium; until then they need a signer that reaches
-     * the HSM.
+     * ADR 0025, certificate suites: Scandium signs the ServerKeyExchange through a per-thread JCA instance. On a thread
+     * bound to {@link ScandiumHsmSignature}'s provider it signs with the tenant's key inside the test SoftHSM2 token
+     * (the key never leaves it) and OpenSSL verifies the handshake; on an unbound thread the same handle is refused
+     * (SunEC takes only software keys) and the handshake fails — it never signs with anything else.
      */
     @Test
-    void scandium_cannot_sign_with_a_pkcs11_key_so_the_certificate_suites_need_an_hsm_signer() throws Exception {
+    void scandium_signs_the_server_key_exchange_inside_the_hsm_only_on_threads_bound_to_the_hsm_provider()
+            throws Exception {
         io.m2mtrust.hsm.HsmKeyLabel label =
                 io.m2mtrust.hsm.HsmKeyLabel.of("dtls-interop-test", io.m2mtrust.hsm.KeyPurpose.TLS, 1);
         try (io.m2mtrust.hsm.Pkcs11Token token =
                 new io.m2mtrust.hsm.Pkcs11Token(io.m2mtrust.testsupport.TestHsm.settings())) {
             token.generateReplacingOrphan(label, new io.m2mtrust.hsm.SelfSignedCertificates());
             try {
-                java.security.PrivateKey key = (java.security.PrivateKey) token.key(label);
-                startCertificateServer(key, selfSigned(key, token.publicKey(label), token.provider()));
-                String text = sClient("-cipher", "ECDHE-ECDSA-AES128-CCM8");
-                assertThat(text).as(text).doesNotContain("Keying material:").contains("alert");
-                // a key that is neither a software ECPrivateKey nor PKCS#8-encodable (CKA_SENSITIVE) is refused
+                java.security.PrivateKey p11 = (java.security.PrivateKey) token.key(label);
+                java.security.cert.X509Certificate cert = selfSigned(p11, token.publicKey(label), token.provider());
+                ScandiumHsmSignature.HsmSigningKey handle = new ScandiumHsmSignature.HsmSigningKey(
+                        new io.m2mtrust.hsm.HsmCrypto(
+                                token, new io.micrometer.core.instrument.simple.SimpleMeterRegistry()),
+                        label);
+
+                // Scandium's own threads: the handle is no software key, so the handshake fails
+                startCertificateServer(handle, cert, null);
+                String refused = sClient("-cipher", "ECDHE-ECDSA-AES128-CCM8");
+                assertThat(refused).as(refused).doesNotContain("Keying material:");
                 org.assertj.core.api.Assertions.assertThatThrownBy(() -> established.get(10, TimeUnit.SECONDS))
-                        .hasStackTraceContaining(
-                                "Private keys must be instance of ECPrivateKey or have PKCS#8 encoding");
+                        .isInstanceOf(java.util.concurrent.ExecutionException.class);
+                stop();
+
+                // threads bound to the HSM provider: signed in the token, verified by OpenSSL against the certificate
+                established = new CompletableFuture<>();
+                java.util.concurrent.ExecutorService bound = java.util.concurrent.Executors.newFixedThreadPool(
+                        2, ScandiumHsmSignature.bindingThreads("dtls-test-"));
+                try {
+                    startCertificateServer(handle, cert, bound);
+                    Path ca = Files.createTempFile("dtls-server", ".pem");
+                    Files.writeString(
+                            ca,
+                            "-----BEGIN CERTIFICATE-----\n"
+                                    + java.util.Base64.getMimeEncoder(64, new byte[] {'\n'})
+                                            .encodeToString(cert.getEncoded())
+                                    + "\n-----END CERTIFICATE-----\n");
+                    String text = sClient(
+                            "-cipher", "ECDHE-ECDSA-AES128-CCM8", "-CAfile", ca.toString(), "-verify_return_error");
+                    assertThat(text)
+                            .as(text)
+                            .contains("ECDHE-ECDSA-AES128-CCM8")
+                            .contains("Verify return code: 0");
+                    DTLSContext context = established.get(10, TimeUnit.SECONDS);
+                    assertThat(context.exportKeyMaterial(LABEL.getBytes(StandardCharsets.US_ASCII), null, 48))
+                            .isEqualTo(keyingMaterial(text));
+                } finally {
+                    bound.shutdownNow();
+                }
             } finally {
                 token.destroyQuietly(label);
             }
