@@ -28,7 +28,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
- * The oneM2M HTTP binding (TS-0009) toward the CSE behind the proxy: a request is forwarded with its
+ * The oneM2M HTTP binding (TS-0009) toward the CSE behind the proxy (and toward remote receivers); a {@code coap://}
+ * URL goes to the CoAP binding instead ({@link CoapCseClient}, TS-0008): a request is forwarded with its
  * method, path, query and oneM2M headers; the answer comes back with its status, {@code X-M2M-RSC} and body.
  * A CSE that does not answer in time is 4008 REQUEST_TIMEOUT, one that cannot be reached 5103
  * TARGET_NOT_REACHABLE — a oneM2M answer, never an exception to the caller.
@@ -71,7 +72,10 @@ class CseClient {
      * CSE, and connections are reused. {@link #send} is the blocking form for the worker-thread paths (ESPrim,
      * the originator role); the pass-through uses {@link #sendAsync}.
      */
-    CseClient(Vertx vertx) {
+    private final CoapCseClient coap;
+
+    CseClient(Vertx vertx, CoapCseClient coap) {
+        this.coap = coap;
         this.eventLoop = ((VertxInternal) vertx).createEventLoopContext();
         this.http = vertx.createHttpClient(new HttpClientOptions()
                 .setProtocolVersion(HttpVersion.HTTP_1_1)
@@ -115,6 +119,9 @@ class CseClient {
             Map<String, String> headers,
             byte[] body,
             Duration timeout) {
+        if (cseUrl.regionMatches(true, 0, "coap://", 0, 7)) {
+            return coap.sendAsync(cseUrl, method, pathAndQuery, headers, body, timeout); // TS-0008 binding
+        }
         Supplier<Future<Answer>> request = () -> onEventLoop(cseUrl, method, pathAndQuery, headers, body, timeout);
         if (Context.isOnEventLoopThread()) {
             return request.get().toCompletionStage();

@@ -32,7 +32,8 @@ public class OneM2mOriginatorResource {
         String remote;
 
         Response send(ProxyService proxy, String method, byte[] body) {
-            return OneM2mProxyResource.toResponse(proxy.originate(tenant, remote, incoming(method, body)));
+            ProxyService.Incoming in = incoming(method, body);
+            return OneM2mProxyResource.toResponse(proxy.originate(tenant, remote, in), in.header("X-M2M-RI"));
         }
     }
 

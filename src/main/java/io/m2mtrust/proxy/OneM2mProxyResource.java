@@ -93,7 +93,7 @@ public class OneM2mProxyResource {
                 .orElseGet(() -> java.util.concurrent.CompletableFuture.supplyAsync(
                                 () -> proxy.handleOnWorker(b.tenant, in), Infrastructure.getDefaultWorkerPool())
                         .thenCompose(x -> x))
-                .thenApply(OneM2mProxyResource::toResponse);
+                .thenApply(o -> toResponse(o, in.header("X-M2M-RI")));
     }
 
     static ProxyService.Incoming incoming(String method, String path, HttpHeaders headers, UriInfo uri, byte[] body) {
@@ -106,9 +106,16 @@ public class OneM2mProxyResource {
         return new ProxyService.Incoming(method, path, uri.getRequestUri().getRawQuery(), h, body);
     }
 
-    static Response toResponse(ProxyService.Outgoing o) {
+    /**
+     * The answer in the HTTP binding; every answer carries the request's X-M2M-RI (TS-0009 §6.4.1), also the proxy's
+     * own (a CSE that did not answer, a refusal).
+     */
+    static Response toResponse(ProxyService.Outgoing o, String requestId) {
         Response.ResponseBuilder r = Response.status(o.httpStatus());
         o.headers().forEach(r::header); // unique names, never X-M2M-RSC (Outgoing)
+        if (requestId != null && o.headers().keySet().stream().noneMatch("X-M2M-RI"::equalsIgnoreCase)) {
+            r.header("X-M2M-RI", requestId);
+        }
         r.header("X-M2M-RSC", Integer.toString(o.rsc()));
         if (o.body() != null && o.body().length > 0) {
             r.entity(o.body()).type(o.contentType() == null ? "application/json" : o.contentType());

@@ -44,6 +44,9 @@ import java.util.Map;
 @SecurityRequirement(name = "oidc")
 public class ProxyAdminResource {
 
+    /** The bindings the proxy speaks toward a CSE or a remote receiver: HTTP (TS-0009) and CoAP (TS-0008). */
+    static final java.util.Set<String> SCHEMES = java.util.Set.of("http", "https", "coap");
+
     public record ConfigBody(
             @NotBlank @Size(max = 500) String cseUrl,
             @NotBlank @Size(max = 200) String cseId,
@@ -148,12 +151,13 @@ public class ProxyAdminResource {
         URI url;
         try {
             url = URI.create(body.cseUrl());
-            if (!("http".equals(url.getScheme()) || "https".equals(url.getScheme()))
+            if (!SCHEMES.contains(url.getScheme())
                     || url.getHost() == null
                     || url.getRawQuery() != null
                     || url.getRawFragment() != null
                     || url.getRawUserInfo() != null) {
-                errors.add(ApiProblem.fieldError("cseUrl", "an http(s) URL without user info, query or fragment"));
+                errors.add(
+                        ApiProblem.fieldError("cseUrl", "an http(s) or coap URL without user info, query or fragment"));
             }
         } catch (IllegalArgumentException e) {
             errors.add(ApiProblem.fieldError("cseUrl", "not a URL"));
@@ -286,11 +290,11 @@ public class ProxyAdminResource {
         }
         try {
             URI u = URI.create(body.url());
-            if (!("http".equals(u.getScheme()) || "https".equals(u.getScheme()))
+            if (!SCHEMES.contains(u.getScheme())
                     || u.getHost() == null
                     || u.getRawQuery() != null
                     || u.getRawUserInfo() != null) {
-                errors.add(ApiProblem.fieldError("url", "an http(s) URL without user info or query"));
+                errors.add(ApiProblem.fieldError("url", "an http(s) or coap URL without user info or query"));
             }
         } catch (IllegalArgumentException e) {
             errors.add(ApiProblem.fieldError("url", "not a URL"));

@@ -46,7 +46,9 @@ import java.util.concurrent.CompletionStage;
  * carries the primitive's parameters in oneM2M options (From, Request Identifier, release version, resource type, …);
  * they become the HTTP binding's {@code X-M2M-*} headers, the proxy answers, and the answer goes back with the
  * oneM2M-RSC and oneM2M-RQI options and the CoAP code of its status. The CSE behind stays on HTTP (binding
- * translation). Option numbers are TS-0008's (as the ACME CSE registers them).
+ * translation, or CoAP where its URL is {@code coap://}). {@code /onem2m-out/<tenant>/<remote>/<path>} is the originator
+ * role: a legacy entity's plain primitive, sent to the remote receiver as ESPrim. Option numbers are TS-0008's (as
+ * the ACME CSE registers them).
  */
 @ApplicationScoped
 public class ProxyCoapBinding {
@@ -172,11 +174,17 @@ public class ProxyCoapBinding {
             ProxyService.Incoming in = t.incoming();
             CompletionStage<ProxyService.Outgoing> answer;
             try {
-                answer = proxy.passThroughFromMemory(t.tenant(), in)
-                        .orElseGet(() -> CompletableFuture.supplyAsync(
-                                        () -> proxy.handleOnWorker(t.tenant(), in),
-                                        Infrastructure.getDefaultWorkerPool())
-                                .thenCompose(x -> x));
+                if (t.remote() != null) {
+                    // the originator role: a legacy entity's plain primitive, sent on as ESPrim (blocking: a worker)
+                    answer = CompletableFuture.supplyAsync(
+                            () -> proxy.originate(t.tenant(), t.remote(), in), Infrastructure.getDefaultWorkerPool());
+                } else {
+                    answer = proxy.passThroughFromMemory(t.tenant(), in)
+                            .orElseGet(() -> CompletableFuture.supplyAsync(
+                                            () -> proxy.handleOnWorker(t.tenant(), in),
+                                            Infrastructure.getDefaultWorkerPool())
+                                    .thenCompose(x -> x));
+                }
             } catch (RuntimeException e) {
                 answer = CompletableFuture.failedFuture(e);
             }
@@ -205,7 +213,8 @@ public class ProxyCoapBinding {
         }
     }
 
-    record Translated(String tenant, ProxyService.Incoming incoming, boolean answerInCbor) {}
+    /** {@code remote} is the remote receiver of the originator role ({@code /onem2m-out/…}), else null. */
+    record Translated(String tenant, String remote, ProxyService.Incoming incoming, boolean answerInCbor) {}
 
     /** A CoAP request as the HTTP binding's {@link ProxyService.Incoming}. */
     static Translated translate(Request request) throws Refused {
@@ -215,8 +224,10 @@ public class ProxyCoapBinding {
         }
         OptionSet o = request.getOptions();
         List<String> segments = o.getUriPath();
-        if (segments.size() < 3 || !segments.get(0).equals("onem2m")) {
-            throw new Refused(ResponseCode.NOT_FOUND, "use /onem2m/<tenant>/<path>");
+        boolean out = !segments.isEmpty() && segments.get(0).equals("onem2m-out");
+        if (segments.size() < (out ? 4 : 3) || !(out || segments.get(0).equals("onem2m"))) {
+            throw new Refused(
+                    ResponseCode.NOT_FOUND, "use /onem2m/<tenant>/<path> or /onem2m-out/<tenant>/<remote>/<path>");
         }
         for (String s : segments) {
             if (s.isEmpty() || s.equals(".") || s.equals("..") || s.indexOf('/') >= 0) {
@@ -224,7 +235,8 @@ public class ProxyCoapBinding {
             }
         }
         String tenant = segments.get(1);
-        String path = String.join("/", segments.subList(2, segments.size()));
+        String remote = out ? segments.get(2) : null;
+        String path = String.join("/", segments.subList(out ? 3 : 2, segments.size()));
         Map<String, String> headers = new LinkedHashMap<>();
         for (OneM2mOption m : OPTIONS) {
             List<Option> values = o.getOthers(m.definition());
@@ -282,6 +294,7 @@ public class ProxyCoapBinding {
         List<String> query = o.getUriQuery();
         return new Translated(
                 tenant,
+                remote,
                 new ProxyService.Incoming(
                         code.name(), path, query.isEmpty() ? null : String.join("&", query), headers, body),
                 answerInCbor);

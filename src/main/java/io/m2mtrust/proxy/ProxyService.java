@@ -97,6 +97,7 @@ public class ProxyService {
     }
 
     /** A plain primitive of a legacy entity behind the proxy for the remote receiver {@code remoteName}: sent as ESPrim. */
+    @jakarta.enterprise.context.control.ActivateRequestContext // also from the CoAP binding's workers
     public Outgoing originate(String tenantId, String remoteName, Incoming in) {
         Optional<ProxyConfig> cfg = config(tenantId);
         Optional<ProxyRemote> remote = cfg.isEmpty() ? Optional.empty() : originator.remote(tenantId, remoteName);

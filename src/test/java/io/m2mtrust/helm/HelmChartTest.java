@@ -69,6 +69,16 @@ class HelmChartTest {
     }
 
     @Test
+    void a_cse_reached_over_coap_gets_a_udp_egress_rule() {
+        String plain = template().call();
+        assertThat(plain).doesNotContainPattern("port: 5683\\s+protocol: UDP");
+        String y = template().set("networkPolicy.egress.cse.udpPorts[0]", 5683).call();
+        assertThat(y)
+                .containsPattern("# cse\\s+- ports:\\s+- port: 8080\\s+protocol: TCP\\s+- port: 443\\s+protocol: TCP"
+                        + "\\s+- port: 5683\\s+protocol: UDP");
+    }
+
+    @Test
     void secrets_are_referenced_never_inlined() {
         String y = template()
                 .withName("trust")

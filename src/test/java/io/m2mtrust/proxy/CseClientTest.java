@@ -34,7 +34,7 @@ class CseClientTest {
     static void start() throws Exception {
         vertx = Vertx.vertx();
         cse = MiniCse.start("/id-client", "cse-client", 16);
-        client = new CseClient(vertx);
+        client = new CseClient(vertx, new CoapCseClient());
     }
 
     @AfterAll

@@ -24,11 +24,13 @@ public final class AcmeCse implements AutoCloseable {
 
     private final Process process;
     private final int port;
+    private final int coapPort;
     private final Path log;
 
-    private AcmeCse(Process process, int port, Path log) {
+    private AcmeCse(Process process, int port, int coapPort, Path log) {
         this.process = process;
         this.port = port;
+        this.coapPort = coapPort;
         this.log = log;
     }
 
@@ -49,9 +51,14 @@ public final class AcmeCse implements AutoCloseable {
      * its banner. That case is retried on a new port, twice at most.
      */
     public static AcmeCse start(Path workDir) throws Exception {
+        return start(workDir, false);
+    }
+
+    /** The same, with ACME's CoAP binding (TS-0008, plain UDP) on a free port too when {@code coap}. */
+    public static AcmeCse start(Path workDir, boolean coap) throws Exception {
         for (int attempt = 1; ; attempt++) {
             try {
-                return startOnce(workDir, attempt);
+                return startOnce(workDir, attempt, coap);
             } catch (PortTaken e) {
                 if (attempt == 3) {
                     throw new IllegalStateException(
@@ -67,15 +74,23 @@ public final class AcmeCse implements AutoCloseable {
         }
     }
 
-    private static AcmeCse startOnce(Path workDir, int attempt) throws Exception {
+    private static AcmeCse startOnce(Path workDir, int attempt, boolean coap) throws Exception {
         Files.createDirectories(workDir);
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
+        int coapPort = 0;
+        if (coap) {
+            try (java.net.DatagramSocket s = new java.net.DatagramSocket(0)) {
+                coapPort = s.getLocalPort();
+            }
+        }
         // [basic.config] is what ACME's own onboarding dialog writes; every other setting keeps its default
         // (acme.ini.default). An IN-CSE has no registrar: the empty registrar CSE-ID says so.
-        Files.writeString(workDir.resolve("acme.ini"), """
+        Files.writeString(
+                workDir.resolve("acme.ini"),
+                """
                 [basic.config]
                 cseType=IN
                 cseID=id-in
@@ -98,7 +113,8 @@ public final class AcmeCse implements AutoCloseable {
                 [logging]
                 enableFileLogging=true
                 stackTraceOnError=true
-                """.formatted(port));
+                """.formatted(port)
+                        + (coap ? "\n[coap]\nenable=true\nport=" + coapPort + "\nlistenIF=127.0.0.1\n" : ""));
         Path log = workDir.resolve(attempt == 1 ? "acme.log" : "acme-" + attempt + ".log");
         // --config takes a bare file name, looked up in the base directory
         ProcessBuilder pb = new ProcessBuilder(
@@ -112,7 +128,7 @@ public final class AcmeCse implements AutoCloseable {
                         "--headless",
                         "--http",
                         "--no-mqtt",
-                        "--no-coap",
+                        coap ? "--coap" : "--no-coap",
                         "--no-ws",
                         "--no-remote-cse",
                         "--db-type",
@@ -123,7 +139,7 @@ public final class AcmeCse implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        AcmeCse cse = new AcmeCse(pb.start(), port, log);
+        AcmeCse cse = new AcmeCse(pb.start(), port, coapPort, log);
         cse.awaitReady(Duration.ofSeconds(60));
         return cse;
     }
@@ -162,6 +178,14 @@ public final class AcmeCse implements AutoCloseable {
 
     public String url() {
         return "http://127.0.0.1:" + port;
+    }
+
+    /** ACME's CoAP binding, when started with it. */
+    public String coapUrl() {
+        if (coapPort == 0) {
+            throw new IllegalStateException("this ACME CSE was started without its CoAP binding");
+        }
+        return "coap://127.0.0.1:" + coapPort;
     }
 
     private void awaitReady(Duration limit) throws Exception {

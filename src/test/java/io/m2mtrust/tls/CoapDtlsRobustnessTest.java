@@ -78,7 +78,7 @@ class CoapDtlsRobustnessTest {
     @BeforeEach
     void tenant() {
         if (fleet == null) {
-            fleet = MafDevices.create(T, tls.port(), List.of("b-1", "b-2", "b-3", "b-4", "b-5"), doc -> {});
+            fleet = MafDevices.create(T, tls.port(), List.of("b-1", "b-2", "b-3", "b-4", "b-5", "b-6"), doc -> {});
         }
     }
 
@@ -461,6 +461,19 @@ class CoapDtlsRobustnessTest {
                     device = (InetSocketAddress) p.getSocketAddress();
                     byte[] d = java.util.Arrays.copyOf(buf, p.getLength());
                     lastFromDevice.set(d);
+                    if (swapNext) {
+                        byte[] first = held;
+                        if (first == null) {
+                            held = d; // kept back until the next datagram has gone out
+                            continue;
+                        }
+                        held = null;
+                        swapNext = false;
+                        back.send(new DatagramPacket(d, d.length, server));
+                        back.send(new DatagramPacket(first, first.length, server));
+                        swapped.incrementAndGet();
+                        continue;
+                    }
                     back.send(new DatagramPacket(d, d.length, server));
                 } catch (IOException e) {
                     if (!open) {
@@ -471,6 +484,12 @@ class CoapDtlsRobustnessTest {
         }
 
         final java.util.concurrent.atomic.AtomicInteger toDevice = new java.util.concurrent.atomic.AtomicInteger();
+
+        /** When set, the next two datagrams from the device reach the server in the opposite order. */
+        volatile boolean swapNext;
+
+        private volatile byte[] held;
+        final java.util.concurrent.atomic.AtomicInteger swapped = new java.util.concurrent.atomic.AtomicInteger();
 
         private void serverToDevice(DatagramSocket b) {
             byte[] buf = new byte[65536];
@@ -494,23 +513,74 @@ class CoapDtlsRobustnessTest {
         }
     }
 
+    /** A device endpoint (PSK, CCM_8, with CID) whose handshakes are counted. */
+    CoapEndpoint countedDevice(String device, java.util.concurrent.atomic.AtomicInteger handshakes) {
+        Configuration c = clientConfiguration();
+        c.setAsList(DtlsConfig.DTLS_CIPHER_SUITES, CipherSuite.TLS_PSK_WITH_AES_128_CCM_8);
+        DtlsConnectorConfig config = DtlsConnectorConfig.builder(c)
+                .setAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                .setAdvancedPskStore(new AdvancedSinglePskStore(fleet.kpmIds.get(device), fleet.kpms.get(device)))
+                .setSessionListener(new CountingSessions(handshakes))
+                .build();
+        CoapEndpoint e = new CoapEndpoint.Builder()
+                .setConfiguration(c)
+                .setConnector(new DTLSConnector(config))
+                .build();
+        endpoints.add(e);
+        return e;
+    }
+
+    /**
+     * RFC 6347 §4.1.2.6: records that arrive out of order inside the replay window are accepted (only duplicates and
+     * records left of the window are dropped). Two requests reach the listener in the opposite order: both answered,
+     * in the same session, and nothing written twice.
+     */
+    @Test
+    void records_that_arrive_out_of_order_inside_the_replay_window_are_both_served() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger handshakes = new java.util.concurrent.atomic.AtomicInteger();
+        try (NatRelay nat = new NatRelay(dtls.port())) {
+            CoapClient viaNat = client(countedDevice("b-6", handshakes), nat.port(), "/enrolment");
+            assertThat(viaNat.post("{}", MediaTypeRegistry.APPLICATION_JSON).getCode())
+                    .isEqualTo(CoAP.ResponseCode.CREATED);
+            int before = enrolments();
+
+            nat.swapNext = true;
+            java.util.concurrent.CompletableFuture<CoapResponse> first = new java.util.concurrent.CompletableFuture<>();
+            java.util.concurrent.CompletableFuture<CoapResponse> second =
+                    new java.util.concurrent.CompletableFuture<>();
+            viaNat.post(handlerOf(first), "{}", MediaTypeRegistry.APPLICATION_JSON);
+            viaNat.post(handlerOf(second), "{}", MediaTypeRegistry.APPLICATION_JSON);
+            // the session has enrolled already: each request, whichever arrives first, is 4.09 and writes nothing
+            assertThat(first.get(10, java.util.concurrent.TimeUnit.SECONDS).getCode())
+                    .isEqualTo(CoAP.ResponseCode.CONFLICT);
+            assertThat(second.get(10, java.util.concurrent.TimeUnit.SECONDS).getCode())
+                    .isEqualTo(CoAP.ResponseCode.CONFLICT);
+            assertThat(nat.swapped.get()).as("the two records crossed").isEqualTo(1);
+            assertThat(handshakes.get()).isEqualTo(1);
+            assertThat(enrolments()).isEqualTo(before);
+        }
+    }
+
+    static org.eclipse.californium.core.CoapHandler handlerOf(
+            java.util.concurrent.CompletableFuture<CoapResponse> answered) {
+        return new org.eclipse.californium.core.CoapHandler() {
+            @Override
+            public void onLoad(CoapResponse response) {
+                answered.complete(response);
+            }
+
+            @Override
+            public void onError() {
+                answered.completeExceptionally(new AssertionError("no CoAP answer"));
+            }
+        };
+    }
+
     @Test
     void with_a_connection_id_a_device_whose_nat_rebinds_keeps_its_session() throws Exception {
         java.util.concurrent.atomic.AtomicInteger handshakes = new java.util.concurrent.atomic.AtomicInteger();
         try (NatRelay nat = new NatRelay(dtls.port())) {
-            Configuration c = clientConfiguration();
-            c.setAsList(DtlsConfig.DTLS_CIPHER_SUITES, CipherSuite.TLS_PSK_WITH_AES_128_CCM_8);
-            DtlsConnectorConfig config = DtlsConnectorConfig.builder(c)
-                    .setAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
-                    .setAdvancedPskStore(new AdvancedSinglePskStore(fleet.kpmIds.get("b-5"), fleet.kpms.get("b-5")))
-                    .setSessionListener(new CountingSessions(handshakes))
-                    .build();
-            CoapEndpoint e = new CoapEndpoint.Builder()
-                    .setConfiguration(c)
-                    .setConnector(new DTLSConnector(config))
-                    .build();
-            endpoints.add(e);
-            CoapClient viaNat = client(e, nat.port(), "/enrolment");
+            CoapClient viaNat = client(countedDevice("b-5", handshakes), nat.port(), "/enrolment");
             assertThat(viaNat.post("{}", MediaTypeRegistry.APPLICATION_JSON).getCode())
                     .isEqualTo(CoAP.ResponseCode.CREATED);
             assertThat(handshakes.get()).isEqualTo(1);
