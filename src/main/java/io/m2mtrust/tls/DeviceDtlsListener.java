@@ -257,7 +257,7 @@ public class DeviceDtlsListener implements RevocationListener {
      * The certificate suites on top of {@link #configuration}: ECDHE on secp256r1 and ecdsa_secp256r1_sha256 only (the
      * certificate profile, TS-0003 §10.1.1.1), a client certificate required (TS-0003 §8.3.2.2).
      */
-    static void withCertificateSuites(Configuration c) {
+    public static void withCertificateSuites(Configuration c) {
         c.setAsList(DtlsConfig.DTLS_CIPHER_SUITES, DTLS_SUITES.values().toArray(new CipherSuite[0]));
         c.set(DtlsConfig.DTLS_CLIENT_AUTHENTICATION_MODE, CertificateAuthenticationMode.NEEDED);
         c.setAsList(DtlsConfig.DTLS_SIGNATURE_AND_HASH_ALGORITHMS, SignatureAndHashAlgorithm.SHA256_WITH_ECDSA);

@@ -200,6 +200,27 @@ public final class EnrolmentLoadDriver {
                 System.out.println(">> warming the service up (JIT) for 20 s");
                 load("warm-up", 2, 20, tls, "mef." + TENANT + ".m2m-trust.local", devices);
                 List<Run> rows = DtlsLoad.run(tls, dtls, TENANT, devices, retrieval, seconds);
+                // the certificate suites: the tenant's CA, a certificate profile, two devices certified over EST
+                // (a fresh token: the rows above outlast the first one)
+                String fresh = tokens.get();
+                call(fresh, "POST", base + "/api/v1/tenants/" + TENANT + "/ca", null, 201);
+                call(
+                        fresh,
+                        "PUT",
+                        groups + "/" + GROUP + "/certificate-profile",
+                        "{\"subjectType\":\"CSE_ID\",\"subjectTemplate\":\"{device}.in.bench.example\"}",
+                        200);
+                List<DtlsLoad.Certified> certified = DtlsLoad.certify(tls, TENANT, devices, 2);
+                java.security.cert.X509Certificate[] ca = java.security.cert.CertificateFactory.getInstance("X.509")
+                        .generateCertificates(new java.io.ByteArrayInputStream(HttpClient.newHttpClient()
+                                .send(
+                                        HttpRequest.newBuilder(URI.create(base + "/pki/" + TENANT + "/ca.pem"))
+                                                .build(),
+                                        HttpResponse.BodyHandlers.ofByteArray())
+                                .body()))
+                        .toArray(new java.security.cert.X509Certificate[0]);
+                rows.addAll(DtlsLoad.certificateRows(dtls, TENANT, certified, ca, seconds));
+                rows.addAll(DtlsLoad.bareCertificateRows(TENANT, certified, seconds));
                 List<Run> proxyRows = DtlsLoad.proxyRows(base, TENANT, tokens, proxyCoap, seconds);
                 DtlsLoad.write(rows, rawCeiling(), memory, proxyRows, seconds);
                 return;
@@ -641,6 +662,49 @@ public final class EnrolmentLoadDriver {
      * advance) is signed after the handshake with the session's channel binding as challengePassword.
      */
     static int est(int port, String sni, Provisioned d, java.security.KeyPair key, String san) throws Exception {
+        return estExchange(port, sni, d, key, san, EnrolmentLoadDriver::readStatus);
+    }
+
+    /** The certificate an EST simpleenroll answers (the PKCS#7 certs-only body's leaf), for the rows that need one. */
+    static java.security.cert.X509Certificate estCertificate(
+            int port, String sni, Provisioned d, java.security.KeyPair key, String san) throws Exception {
+        byte[] response = estExchange(port, sni, d, key, san, EnrolmentLoadDriver::readUntilClosed);
+        String text = new String(response, StandardCharsets.ISO_8859_1);
+        if (!text.startsWith("HTTP/1.1 200")) {
+            throw new IllegalStateException(
+                    "EST refused: " + text.lines().findFirst().orElse(""));
+        }
+        String body = text.substring(text.indexOf("\r\n\r\n") + 4).replaceAll("\\s", "");
+        org.bouncycastle.cms.CMSSignedData p7 =
+                new org.bouncycastle.cms.CMSSignedData(Base64.getDecoder().decode(body));
+        org.bouncycastle.cert.X509CertificateHolder leaf =
+                p7.getCertificates().getMatches(null).iterator().next();
+        return new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(leaf);
+    }
+
+    /** Everything the server sends until it closes (with or without close_notify). */
+    static byte[] readUntilClosed(TlsClientProtocol proto) throws IOException {
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        byte[] buf = new byte[8192];
+        try {
+            for (int n; (n = proto.getInputStream().read(buf)) > 0; ) {
+                all.write(buf, 0, n);
+            }
+        } catch (IOException closedWithoutNotify) {
+            if (all.size() == 0) {
+                throw closedWithoutNotify;
+            }
+        }
+        return all.toByteArray();
+    }
+
+    interface Answer<T> {
+        T read(TlsClientProtocol proto) throws IOException;
+    }
+
+    static <T> T estExchange(
+            int port, String sni, Provisioned d, java.security.KeyPair key, String san, Answer<T> answer)
+            throws Exception {
         try (Socket socket = new Socket("127.0.0.1", port)) {
             socket.setSoTimeout(30_000);
             socket.setTcpNoDelay(true);
@@ -673,7 +737,7 @@ public final class EnrolmentLoadDriver {
             out.write(head);
             out.write(body);
             out.flush();
-            return readStatus(proto);
+            return answer.read(proto);
         }
     }
 

@@ -58,7 +58,8 @@ class CoapDtlsDeviceTest {
         if (fleet != null) {
             return;
         }
-        fleet = MafDevices.create(T, tls.port(), List.of("d-1", "d-2", "d-3", "d-4", "d-5"), doc -> {});
+        fleet = MafDevices.create(
+                T, tls.port(), List.of("d-1", "d-2", "d-3", "d-4", "d-5", "d-6", "d-7", "d-8", "d-9"), doc -> {});
         as(Tokens.tenantAdmin(T))
                 .body(Map.of(
                         "kpmId",
@@ -111,6 +112,82 @@ class CoapDtlsDeviceTest {
         // the addresses the device is given are those of the transport it came over
         assertThat(body.getString("instructions.mafEnrolment.mafKeyRegistrationUri"))
                 .isEqualTo("coaps://" + MAF + "/keyRegistration");
+    }
+
+    /**
+     * libcoap's {@code coap-client} registers a MAF key and a target retrieves it, each with its KmID and Km as
+     * psk_identity and PSK (no SNI: the MAF from the KmID's FQDN). {@code -k} takes the PSK as a C string, so the binary
+     * Km goes through bash's {@code $'\xHH'} quoting; a Km with a zero byte cannot, and the device enrols again (a new
+     * Ke, a new Km). The Km itself comes from an OpenSSL enrolment and MAF registration (coap-client cannot export).
+     */
+    @Test
+    void libcoap_registers_a_maf_key_and_a_target_retrieves_it_with_libcoap() throws Exception {
+        String[] source = mafClientWithoutZeroBytes("d-8");
+        String[] target = mafClientWithoutZeroBytes("d-9");
+        byte[] value = new byte[32];
+        new java.security.SecureRandom().nextBytes(value);
+        Path body = Files.createTempFile("keyreg", ".json");
+        Files.writeString(
+                body,
+                OpenSsl.keyRegistration(
+                        "mafFqdn",
+                        MAF,
+                        fleet.admin,
+                        33,
+                        List.of(fleet.kpmIds.get("d-9")),
+                        Base64.getEncoder().encodeToString(value),
+                        Instant.now().plusSeconds(600)));
+        CoapClient reg = coapClientWithBinaryKey(
+                source[0],
+                source[1],
+                "-m post -t 50 -f " + body + " coaps://127.0.0.1:" + dtls.port() + "/keyRegistration");
+        assertThat(reg.out()).as(reg.out()).contains("relativeKeyId");
+        String rel = JsonPath.from(reg.out().substring(reg.out().indexOf('{'))).getString("relativeKeyId");
+        CoapClient got = coapClientWithBinaryKey(
+                target[0],
+                target[1],
+                "-m get 'coaps://127.0.0.1:" + dtls.port() + "/keyRetrieval/" + rel + "?suid=33'");
+        assertThat(got.out()).as(got.out()).contains("keyValue");
+        assertThat(Base64.getDecoder()
+                        .decode(JsonPath.from(got.out().substring(got.out().indexOf('{')))
+                                .getString("keyValue")))
+                .isEqualTo(value);
+        Files.deleteIfExists(body);
+    }
+
+    /** KmID and Km (as bash's {@code $'…'} text) of a MAF client whose Km has no zero byte. */
+    private String[] mafClientWithoutZeroBytes(String device) throws Exception {
+        for (int attempt = 0; attempt < 8; attempt++) {
+            Enrolled e = enrol(device);
+            String kmId = registerAtMaf(e);
+            boolean zero = false;
+            StringBuilder quoted = new StringBuilder("$'");
+            for (byte b : e.km()) {
+                zero |= b == 0;
+                quoted.append(String.format("\\x%02x", b & 0xff));
+            }
+            if (!zero) {
+                return new String[] {kmId, quoted.append('\'').toString()};
+            }
+        }
+        throw new AssertionError("eight Kms in a row with a zero byte");
+    }
+
+    static CoapClient coapClientWithBinaryKey(String identity, String bashQuotedKey, String rest) throws Exception {
+        Path out = Files.createTempFile("coap-client", ".out");
+        Process p = new ProcessBuilder(
+                        "bash",
+                        "-c",
+                        "exec coap-client-openssl -B 10 -u '" + identity + "' -k " + bashQuotedKey + " " + rest)
+                .redirectErrorStream(true)
+                .redirectOutput(out.toFile())
+                .start();
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+        }
+        String text = Files.readString(out, StandardCharsets.ISO_8859_1);
+        Files.deleteIfExists(out);
+        return new CoapClient(p.isAlive() ? -1 : p.exitValue(), text);
     }
 
     @Test
@@ -204,7 +281,8 @@ class CoapDtlsDeviceTest {
         return exchange(s, CoapWire.request(1, token, CoapWire.nextMessageId(), o, null), token);
     }
 
-    record Enrolled(String keId, byte[] km) {}
+    /** {@code ke} is the enrolee's own Ke (the last 32 bytes of OpenSSL's export), {@code km} its Km for the MAF. */
+    record Enrolled(String keId, byte[] km, byte[] ke) {}
 
     /** OpenSSL enrols device {@code d} over DTLS with SNI; the KeID must be the first 16 bytes of its own export. */
     private Enrolled enrol(String d) throws Exception {
@@ -217,7 +295,8 @@ class CoapDtlsDeviceTest {
             assertThat(r.contentFormat()).isEqualTo(50);
             String keId = JsonPath.from(r.text()).getString("keId");
             assertThat(keId).isEqualTo(HexFormat.of().formatHex(exported, 0, 16) + "@" + MEF);
-            return new Enrolled(keId, fleet.km(Arrays.copyOfRange(exported, 16, 48)));
+            byte[] ke = Arrays.copyOfRange(exported, 16, 48);
+            return new Enrolled(keId, fleet.km(ke), ke);
         }
     }
 
@@ -257,6 +336,46 @@ class CoapDtlsDeviceTest {
                     .isEqualTo(Arrays.copyOfRange(exported, 16, 48));
             // usage-constrained as over TLS: another SUID is 4.03
             assertThat(get(s, "/keyRetrieval/" + rel + "?suid=34").code()).isEqualTo("4.03");
+            // a batch (POST /keyRetrieval): one result per identifier, an unknown one 404 inside a 2.04
+            CoapWire.Response batch = postJson(
+                    s,
+                    "/keyRetrieval",
+                    "{\"relativeKeyIds\":[\"" + rel + "\",\"" + "0".repeat(32) + "\"],\"suid\":33}");
+            assertThat(batch.code()).as(batch.text()).isEqualTo("2.04");
+            assertThat(JsonPath.from(batch.text()).getList("results.status", Integer.class))
+                    .containsExactly(200, 404);
+            assertThat(Base64.getDecoder().decode(JsonPath.from(batch.text()).getString("results[0].keyValue")))
+                    .isEqualTo(Arrays.copyOfRange(exported, 16, 48));
+        }
+    }
+
+    /**
+     * fetchCredentials over CoAP (TS-0003 §8.3.2.1 f, as built for TLS): an enrolee enrols over DTLS; a registered
+     * enrolment target, in a DTLS session of its own, fetches the usage-constrained key, which equals what the enrolee
+     * derives from the Ke OpenSSL exported; an unregistered SUID is refused.
+     */
+    @Test
+    void a_target_fetches_over_coap_the_credential_the_enrolee_derives_from_its_own_ke() throws Exception {
+        Enrolled enrolee = enrol("d-6");
+        as(Tokens.tenantAdmin(T))
+                .body(Map.of("targetFqdn", CSE, "allowedSuids", List.of(22)))
+                .put("/api/v1/tenants/" + T + "/enrolment-targets/{identity}", fleet.kpmIds.get("d-7"))
+                .then()
+                .statusCode(200);
+        try (OpenSsl.Session s = dtlsSession(MEF, fleet.kpmIds.get("d-7"), fleet.kpms.get("d-7"), null)) {
+            s.await("(?m)Cipher is PSK-AES128-CCM8", Duration.ofSeconds(20));
+            CoapWire.Response r = get(s, "/fetchCredentials/" + enrolee.keId() + "/22");
+            assertThat(r.code()).as(r.text()).isEqualTo("2.05");
+            JsonPath j = JsonPath.from(r.text());
+            assertThat(j.getString("enroleeId")).isEqualTo(fleet.kpmIds.get("d-6"));
+            try (io.m2mtrust.common.SecretBytes ke = io.m2mtrust.common.SecretBytes.copyOf(enrolee.ke());
+                    io.m2mtrust.common.SecretBytes expected =
+                            io.m2mtrust.mef.EnrolmentKdf.usageConstrained(ke, 22, CSE)) {
+                assertThat(Base64.getDecoder().decode(j.getString("credential")))
+                        .isEqualTo(expected.copy());
+            }
+            assertThat(get(s, "/fetchCredentials/" + enrolee.keId() + "/23").code())
+                    .startsWith("4.");
         }
     }
 
