@@ -212,18 +212,12 @@ final class DtlsLoad {
         int port = EnrolmentLoadDriver.freePort();
         Path pem = work.resolve("bare-dtls-cert.pem");
         Files.deleteIfExists(pem);
-        Process bare = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        BareDtlsServer.class.getName(),
-                        Integer.toString(port),
-                        "certificate",
-                        "mef." + tenant + ".m2m-trust.local",
-                        pem.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(work.resolve("bare-dtls-cert.log").toFile())
-                .start();
+        Process bare = bareServer(
+                work.resolve("bare-dtls-cert.log"),
+                Integer.toString(port),
+                "certificate",
+                "mef." + tenant + ".m2m-trust.local",
+                pem.toString());
         try {
             for (int i = 0; i < 100 && !Files.exists(pem); i++) {
                 Thread.sleep(100);
@@ -243,6 +237,20 @@ final class DtlsLoad {
             bare.destroy();
             bare.waitFor();
         }
+    }
+
+    /** {@link BareDtlsServer} in a JVM of its own (this one's classpath), its output in {@code log}. */
+    static Process bareServer(Path log, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                BareDtlsServer.class.getName()));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
     }
 
     static List<EnrolmentLoadDriver.Run> certificateRows(
@@ -675,17 +683,11 @@ final class DtlsLoad {
         byte[] psk = new byte[32];
         new SecureRandom().nextBytes(psk);
         String identity = "bare@mef.bench-co.m2m-trust.local";
-        Process bare = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        BareDtlsServer.class.getName(),
-                        Integer.toString(barePort),
-                        identity,
-                        java.util.HexFormat.of().formatHex(psk))
-                .redirectErrorStream(true)
-                .redirectOutput(work.resolve("bare-dtls.log").toFile())
-                .start();
+        Process bare = bareServer(
+                work.resolve("bare-dtls.log"),
+                Integer.toString(barePort),
+                identity,
+                java.util.HexFormat.of().formatHex(psk));
         try {
             Thread.sleep(3000);
             Heap b = heapWith(

@@ -202,14 +202,7 @@ public final class EnrolmentLoadDriver {
                 List<Run> rows = DtlsLoad.run(tls, dtls, TENANT, devices, retrieval, seconds);
                 // the certificate suites: the tenant's CA, a certificate profile, two devices certified over EST
                 // (a fresh token: the rows above outlast the first one)
-                String fresh = tokens.get();
-                call(fresh, "POST", base + "/api/v1/tenants/" + TENANT + "/ca", null, 201);
-                call(
-                        fresh,
-                        "PUT",
-                        groups + "/" + GROUP + "/certificate-profile",
-                        "{\"subjectType\":\"CSE_ID\",\"subjectTemplate\":\"{device}.in.bench.example\"}",
-                        200);
+                certificateAuthority(tokens.get(), base, groups);
                 List<DtlsLoad.Certified> certified = DtlsLoad.certify(tls, TENANT, devices, 2);
                 java.security.cert.X509Certificate[] ca = java.security.cert.CertificateFactory.getInstance("X.509")
                         .generateCertificates(new java.io.ByteArrayInputStream(HttpClient.newHttpClient()
@@ -265,13 +258,7 @@ public final class EnrolmentLoadDriver {
                     field(send(admin2, "GET", base + "/api/v1/hsm", null).body(), "objects");
 
             // EST: the tenant CA (key in the HSM) issues a certificate per request; each device renews its own
-            call(admin2, "POST", base + "/api/v1/tenants/" + TENANT + "/ca", null, 201);
-            call(
-                    admin2,
-                    "PUT",
-                    groups + "/" + GROUP + "/certificate-profile",
-                    "{\"subjectType\":\"CSE_ID\",\"subjectTemplate\":\"{device}.in.bench.example\"}",
-                    200);
+            certificateAuthority(admin2, base, groups);
             java.security.KeyPairGenerator kpg = java.security.KeyPairGenerator.getInstance("EC");
             kpg.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
             List<java.security.KeyPair> keys = new ArrayList<>();
@@ -482,6 +469,17 @@ public final class EnrolmentLoadDriver {
     }
 
     /** Single-thread raw SunPKCS11 ops/s of HMAC, AES-GCM seal and ECDSA sign, and the sequential ceiling. */
+    /** The bench tenant's CA and a certificate profile naming each device {@code <device>.in.bench.example}. */
+    static void certificateAuthority(String token, String base, String groups) throws Exception {
+        call(token, "POST", base + "/api/v1/tenants/" + TENANT + "/ca", null, 201);
+        call(
+                token,
+                "PUT",
+                groups + "/" + GROUP + "/certificate-profile",
+                "{\"subjectType\":\"CSE_ID\",\"subjectTemplate\":\"{device}.in.bench.example\"}",
+                200);
+    }
+
     static double[] rawCeiling() throws Exception {
         try (Pkcs11Token token = new Pkcs11Token(TestHsm.settings())) {
             HsmCrypto crypto = new HsmCrypto(token, new SimpleMeterRegistry());

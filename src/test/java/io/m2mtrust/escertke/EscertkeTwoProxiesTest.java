@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.MiniCse;
+import io.m2mtrust.testsupport.ProxyFixtures;
 import io.m2mtrust.testsupport.Tokens;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.RestAssured;
@@ -13,7 +14,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 
@@ -73,8 +73,8 @@ class EscertkeTwoProxiesTest {
                 .then()
                 .statusCode(201);
         // each trusts the other's CA, as published (PEM and CRL at /pki)
-        trust(A, B);
-        trust(B, A);
+        ProxyFixtures.trustCaOf(A, B);
+        ProxyFixtures.trustCaOf(B, A);
         as(Tokens.tenantAdmin(A))
                 .body(Map.of(
                         "name",
@@ -84,24 +84,6 @@ class EscertkeTwoProxiesTest {
                         "url",
                         "http://localhost:" + RestAssured.port + "/onem2m/" + B + "/cse-b"))
                 .put("/api/v1/tenants/" + A + "/proxy/remotes")
-                .then()
-                .statusCode(200);
-    }
-
-    static void trust(String truster, String issuer) {
-        String pem = RestAssured.get("/pki/" + issuer + "/ca.pem").asString();
-        String first =
-                pem.substring(0, pem.indexOf("-----END CERTIFICATE-----") + "-----END CERTIFICATE-----".length());
-        byte[] crl = RestAssured.get("/pki/" + issuer + "/crl/1").asByteArray();
-        as(Tokens.tenantAdmin(truster))
-                .body(Map.of(
-                        "id",
-                        issuer,
-                        "certificate",
-                        first,
-                        "crl",
-                        Base64.getEncoder().encodeToString(crl)))
-                .put("/api/v1/tenants/" + truster + "/escertke/trust-anchors")
                 .then()
                 .statusCode(200);
     }

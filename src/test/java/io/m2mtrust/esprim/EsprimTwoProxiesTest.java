@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.MiniCse;
+import io.m2mtrust.testsupport.ProxyFixtures;
 import io.m2mtrust.testsupport.Tokens;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.RestAssured;
@@ -14,8 +15,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.security.SecureRandom;
-import java.time.Instant;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 
@@ -47,21 +46,7 @@ class EsprimTwoProxiesTest {
         new SecureRandom().nextBytes(pairwise);
         for (String t : List.of(A, B)) {
             Api.createTenant(t);
-            as(Tokens.tenantAdmin(t))
-                    .body(Map.of(
-                            "keyId",
-                            KID,
-                            "suid",
-                            13,
-                            "holders",
-                            List.of(LEGACY, "/id-in"),
-                            "keyValue",
-                            Base64.getEncoder().encodeToString(pairwise),
-                            "expiresAt",
-                            Instant.now().plusSeconds(3600).toString()))
-                    .post("/api/v1/tenants/" + t + "/preprovisioned-keys")
-                    .then()
-                    .statusCode(201);
+            ProxyFixtures.pairwiseKey(t, KID, List.of(LEGACY, "/id-in"), pairwise);
         }
         as(Tokens.tenantAdmin(A))
                 .body(Map.of("cseUrl", cse.url(), "cseId", "/id-in", "cseBase", "cse-in"))

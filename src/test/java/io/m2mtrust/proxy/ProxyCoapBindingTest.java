@@ -90,19 +90,7 @@ class ProxyCoapBindingTest {
 
     /** A oneM2M request over CoAP: From, Request Identifier and release version as TS-0008 options. */
     Request request(CoAP.Code code, String origin, String path, Integer ty, Object body) throws Exception {
-        Request r = new Request(code);
-        r.setURI(uri(path));
-        r.getOptions().addOption(new Option(ProxyCoapBinding.FR, origin));
-        r.getOptions().addOption(new Option(ProxyCoapBinding.RQI, "ri-" + System.nanoTime()));
-        r.getOptions().addOption(new Option(ProxyCoapBinding.RVI, "3"));
-        if (ty != null) {
-            r.getOptions().addOption(new Option(ProxyCoapBinding.TY, ty));
-        }
-        if (body != null) {
-            r.setPayload(JSON.writeValueAsBytes(body));
-            r.getOptions().setContentFormat(ProxyCoapBinding.RES_JSON);
-        }
-        return r;
+        return OneM2mCoap.primitive(code, uri(path), origin, "ri-" + System.nanoTime(), ty, body);
     }
 
     CoapResponse send(Request r) throws Exception {
@@ -113,8 +101,7 @@ class ProxyCoapBindingTest {
     }
 
     static long rsc(CoapResponse r) {
-        List<Option> o = r.getOptions().getOthers(ProxyCoapBinding.RSC);
-        return o.isEmpty() ? -1 : o.get(0).getLongValue();
+        return OneM2mCoap.rsc(r);
     }
 
     @Test

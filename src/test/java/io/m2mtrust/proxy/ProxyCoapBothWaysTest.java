@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.m2mtrust.testsupport.AcmeCse;
 import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.MiniCse;
+import io.m2mtrust.testsupport.ProxyFixtures;
 import io.m2mtrust.testsupport.Tokens;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.RestAssured;
@@ -15,7 +16,6 @@ import jakarta.inject.Inject;
 import org.eclipse.californium.core.CoapClient;
 import org.eclipse.californium.core.CoapResponse;
 import org.eclipse.californium.core.coap.CoAP;
-import org.eclipse.californium.core.coap.Option;
 import org.eclipse.californium.core.coap.Request;
 import org.eclipse.californium.core.config.CoapConfig;
 import org.eclipse.californium.core.network.CoapEndpoint;
@@ -31,8 +31,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.time.Instant;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 
@@ -84,32 +82,18 @@ class ProxyCoapBothWaysTest {
         new SecureRandom().nextBytes(pairwise);
         for (String t : List.of(O, R)) {
             Api.createTenant(t);
-            as(Tokens.tenantAdmin(t))
-                    .body(Map.of(
-                            "keyId",
-                            KID,
-                            "suid",
-                            13,
-                            "holders",
-                            List.of(LEGACY, AcmeCse.CSE_ID),
-                            "keyValue",
-                            Base64.getEncoder().encodeToString(pairwise),
-                            "expiresAt",
-                            Instant.now().plusSeconds(3600).toString()))
-                    .post("/api/v1/tenants/" + t + "/preprovisioned-keys")
-                    .then()
-                    .statusCode(201);
+            ProxyFixtures.pairwiseKey(t, KID, List.of(LEGACY, AcmeCse.CSE_ID), pairwise);
         }
         // R protects ACME, which it reaches over ACME's CoAP binding
-        proxy(R, acme.coapUrl(), AcmeCse.CSE_ID, AcmeCse.CSE_BASE, null, 5000);
+        ProxyFixtures.proxy(R, acme.coapUrl(), AcmeCse.CSE_ID, AcmeCse.CSE_BASE, null, 5000);
         as(Tokens.tenantAdmin(R))
                 .body(Map.of("entityId", AcmeCse.CSE_ID, "resourcePath", AcmeCse.CSE_BASE, "esprimRequired", true))
                 .put("/api/v1/tenants/" + R + "/proxy/entities")
                 .then()
                 .statusCode(200);
         // O's own CSE is not used; its remote is R's proxy over CoAP
-        proxy(O, "http://127.0.0.1:1", "/id-o", "cse-o", null, 5000);
-        remote(O, "r-cse", AcmeCse.CSE_ID, coap("/onem2m/" + R + "/" + AcmeCse.CSE_BASE), KID);
+        ProxyFixtures.proxy(O, "http://127.0.0.1:1", "/id-o", "cse-o", null, 5000);
+        ProxyFixtures.remote(O, "r-cse", AcmeCse.CSE_ID, coap("/onem2m/" + R + "/" + AcmeCse.CSE_BASE), KID);
 
         cseB = MiniCse.start("/id-b", "cse-b");
         for (String[] t : List.of(new String[] {A, SP_A, "/id-a", "cse-a"}, new String[] {B, SP_B, "/id-b", "cse-b"})) {
@@ -118,7 +102,8 @@ class ProxyCoapBothWaysTest {
                     .post("/api/v1/tenants/" + t[0] + "/ca")
                     .then()
                     .statusCode(201);
-            proxy(t[0], t[0].equals(B) ? cseB.url() : "http://127.0.0.1:1", t[2], t[3], "//" + t[1], 5000);
+            ProxyFixtures.proxy(
+                    t[0], t[0].equals(B) ? cseB.url() : "http://127.0.0.1:1", t[2], t[3], "//" + t[1], 5000);
         }
         as(Tokens.tenantAdmin(B))
                 .body(Map.of("entityId", "/id-b", "resourcePath", "cse-b", "esprimRequired", true))
@@ -136,9 +121,9 @@ class ProxyCoapBothWaysTest {
                 .post("/api/v1/tenants/" + A + "/endpoints")
                 .then()
                 .statusCode(201);
-        trust(A, B);
-        trust(B, A);
-        remote(A, "b-cse", "//" + SP_B + "/id-b", coap("/onem2m/" + B + "/cse-b"), null);
+        ProxyFixtures.trustCaOf(A, B);
+        ProxyFixtures.trustCaOf(B, A);
+        ProxyFixtures.remote(A, "b-cse", "//" + SP_B + "/id-b", coap("/onem2m/" + B + "/cse-b"), null);
     }
 
     @AfterAll
@@ -242,7 +227,7 @@ class ProxyCoapBothWaysTest {
         int silent;
         try (java.net.DatagramSocket s = new java.net.DatagramSocket(0)) {
             silent = s.getLocalPort(); // bound now, so nothing answers while this test runs
-            proxy(t, "coap://127.0.0.1:" + silent, "/id-s", "cse-s", null, 1000);
+            ProxyFixtures.proxy(t, "coap://127.0.0.1:" + silent, "/id-s", "cse-s", null, 1000);
             long t0 = System.nanoTime();
             io.restassured.response.Response r = RestAssured.given()
                     .header("X-M2M-Origin", "Csilent")
@@ -267,64 +252,9 @@ class ProxyCoapBothWaysTest {
         return "coap://127.0.0.1:" + binding.port() + path;
     }
 
-    static void proxy(String tenant, String cseUrl, String cseId, String cseBase, String spId, int timeoutMs) {
-        Map<String, Object> body = new java.util.HashMap<>(
-                Map.of("cseUrl", cseUrl, "cseId", cseId, "cseBase", cseBase, "timeoutMs", timeoutMs));
-        if (spId != null) {
-            body.put("spId", spId);
-        }
-        as(Tokens.tenantAdmin(tenant))
-                .body(body)
-                .put("/api/v1/tenants/" + tenant + "/proxy")
-                .then()
-                .statusCode(200);
-    }
-
-    static void remote(String tenant, String name, String receiverId, String url, String keyId) {
-        Map<String, Object> body = new java.util.HashMap<>(Map.of("name", name, "receiverId", receiverId, "url", url));
-        if (keyId != null) {
-            body.put("keyId", keyId);
-        }
-        as(Tokens.tenantAdmin(tenant))
-                .body(body)
-                .put("/api/v1/tenants/" + tenant + "/proxy/remotes")
-                .then()
-                .statusCode(200);
-    }
-
-    static void trust(String truster, String issuer) {
-        String pem = RestAssured.get("/pki/" + issuer + "/ca.pem").asString();
-        String first =
-                pem.substring(0, pem.indexOf("-----END CERTIFICATE-----") + "-----END CERTIFICATE-----".length());
-        byte[] crl = RestAssured.get("/pki/" + issuer + "/crl/1").asByteArray();
-        as(Tokens.tenantAdmin(truster))
-                .body(Map.of(
-                        "id",
-                        issuer,
-                        "certificate",
-                        first,
-                        "crl",
-                        Base64.getEncoder().encodeToString(crl)))
-                .put("/api/v1/tenants/" + truster + "/escertke/trust-anchors")
-                .then()
-                .statusCode(200);
-    }
-
     /** A primitive of the legacy AE over CoAP: From, Request Identifier, release version (and TY) as options. */
     Request request(CoAP.Code code, String path, String ri, Integer ty, Object body) throws Exception {
-        Request r = new Request(code);
-        r.setURI(coap(path));
-        r.getOptions().addOption(new Option(ProxyCoapBinding.FR, LEGACY));
-        r.getOptions().addOption(new Option(ProxyCoapBinding.RQI, ri));
-        r.getOptions().addOption(new Option(ProxyCoapBinding.RVI, "3"));
-        if (ty != null) {
-            r.getOptions().addOption(new Option(ProxyCoapBinding.TY, ty));
-        }
-        if (body != null) {
-            r.setPayload(JSON.writeValueAsBytes(body));
-            r.getOptions().setContentFormat(ProxyCoapBinding.RES_JSON);
-        }
-        return r;
+        return OneM2mCoap.primitive(code, coap(path), LEGACY, ri, ty, body);
     }
 
     static CoapResponse send(Request r) throws Exception {
@@ -337,12 +267,10 @@ class ProxyCoapBothWaysTest {
     }
 
     static long rsc(CoapResponse r) {
-        List<Option> o = r.getOptions().getOthers(ProxyCoapBinding.RSC);
-        return o.isEmpty() ? -1 : o.get(0).getLongValue();
+        return OneM2mCoap.rsc(r);
     }
 
     static String rqi(CoapResponse r) {
-        List<Option> o = r.getOptions().getOthers(ProxyCoapBinding.RQI);
-        return o.isEmpty() ? null : o.get(0).getStringValue();
+        return OneM2mCoap.rqi(r);
     }
 }

@@ -159,21 +159,7 @@ public final class AcmeCse implements AutoCloseable {
                 .put("/api/v1/tenants/" + tenant + "/proxy/entities")
                 .then()
                 .statusCode(200);
-        Api.as(Tokens.tenantAdmin(tenant))
-                .body(java.util.Map.of(
-                        "keyId",
-                        kid,
-                        "suid",
-                        13,
-                        "holders",
-                        java.util.List.of(originator, CSE_ID),
-                        "keyValue",
-                        java.util.Base64.getEncoder().encodeToString(pairwise),
-                        "expiresAt",
-                        java.time.Instant.now().plusSeconds(3600).toString()))
-                .post("/api/v1/tenants/" + tenant + "/preprovisioned-keys")
-                .then()
-                .statusCode(201);
+        ProxyFixtures.pairwiseKey(tenant, kid, java.util.List.of(originator, CSE_ID), pairwise);
     }
 
     public String url() {

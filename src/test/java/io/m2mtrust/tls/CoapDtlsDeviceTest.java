@@ -79,6 +79,11 @@ class CoapDtlsDeviceTest {
     static CoapClient coapClient(List<String> args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("coap-client-openssl", "-B", "10"));
         cmd.addAll(args);
+        return run(cmd);
+    }
+
+    /** Runs {@code cmd} (at most 30 s) and returns its exit code and output. */
+    static CoapClient run(List<String> cmd) throws Exception {
         Path out = Files.createTempFile("coap-client", ".out");
         Process p = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
@@ -174,20 +179,8 @@ class CoapDtlsDeviceTest {
     }
 
     static CoapClient coapClientWithBinaryKey(String identity, String bashQuotedKey, String rest) throws Exception {
-        Path out = Files.createTempFile("coap-client", ".out");
-        Process p = new ProcessBuilder(
-                        "bash",
-                        "-c",
-                        "exec coap-client-openssl -B 10 -u '" + identity + "' -k " + bashQuotedKey + " " + rest)
-                .redirectErrorStream(true)
-                .redirectOutput(out.toFile())
-                .start();
-        if (!p.waitFor(30, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-        }
-        String text = Files.readString(out, StandardCharsets.ISO_8859_1);
-        Files.deleteIfExists(out);
-        return new CoapClient(p.isAlive() ? -1 : p.exitValue(), text);
+        return run(List.of(
+                "bash", "-c", "exec coap-client-openssl -B 10 -u '" + identity + "' -k " + bashQuotedKey + " " + rest));
     }
 
     @Test

@@ -110,14 +110,26 @@ class CoapDtlsRobustnessTest {
     }
 
     CoapEndpoint device(String identity, byte[] psk, CipherSuite... suites) {
+        return device(identity, psk, null, suites);
+    }
+
+    /** The same, its handshakes reported to {@code sessions} (null: none). */
+    CoapEndpoint device(
+            String identity,
+            byte[] psk,
+            org.eclipse.californium.scandium.dtls.SessionListener sessions,
+            CipherSuite... suites) {
         Configuration c = clientConfiguration();
         c.setAsList(
                 DtlsConfig.DTLS_CIPHER_SUITES,
                 suites.length == 0 ? new CipherSuite[] {CipherSuite.TLS_PSK_WITH_AES_128_CCM_8} : suites);
-        DtlsConnectorConfig config = DtlsConnectorConfig.builder(c)
+        DtlsConnectorConfig.Builder builder = DtlsConnectorConfig.builder(c)
                 .setAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
-                .setAdvancedPskStore(new AdvancedSinglePskStore(identity, psk))
-                .build();
+                .setAdvancedPskStore(new AdvancedSinglePskStore(identity, psk));
+        if (sessions != null) {
+            builder.setSessionListener(sessions);
+        }
+        DtlsConnectorConfig config = builder.build();
         CoapEndpoint e = new CoapEndpoint.Builder()
                 .setConfiguration(c)
                 .setConnector(new DTLSConnector(config))
@@ -515,19 +527,7 @@ class CoapDtlsRobustnessTest {
 
     /** A device endpoint (PSK, CCM_8, with CID) whose handshakes are counted. */
     CoapEndpoint countedDevice(String device, java.util.concurrent.atomic.AtomicInteger handshakes) {
-        Configuration c = clientConfiguration();
-        c.setAsList(DtlsConfig.DTLS_CIPHER_SUITES, CipherSuite.TLS_PSK_WITH_AES_128_CCM_8);
-        DtlsConnectorConfig config = DtlsConnectorConfig.builder(c)
-                .setAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
-                .setAdvancedPskStore(new AdvancedSinglePskStore(fleet.kpmIds.get(device), fleet.kpms.get(device)))
-                .setSessionListener(new CountingSessions(handshakes))
-                .build();
-        CoapEndpoint e = new CoapEndpoint.Builder()
-                .setConfiguration(c)
-                .setConnector(new DTLSConnector(config))
-                .build();
-        endpoints.add(e);
-        return e;
+        return device(fleet.kpmIds.get(device), fleet.kpms.get(device), new CountingSessions(handshakes));
     }
 
     /**
