@@ -427,13 +427,7 @@ class CoapDtlsDeviceTest {
         Path dir = Files.createTempDirectory("est-coaps");
         tenantCa();
 
-        List<String> cmd = OpenSsl.withPsk(
-                OpenSsl.sClientDtls(dtls.port(), MEF),
-                fleet.kpmIds.get("d-3"),
-                fleet.kpms.get("d-3"),
-                "PSK-AES128-CCM8");
-        OpenSsl.withExport(cmd, "EXPORTER-Channel-Binding", 32);
-        try (OpenSsl.Session s = OpenSsl.start(cmd)) {
+        try (OpenSsl.Session s = estSession("d-3")) {
             byte[] binding = s.keyingMaterial();
 
             CoapWire.Response crts = get(s, "/.well-known/est/crts");
@@ -481,13 +475,7 @@ class CoapDtlsDeviceTest {
         tenantCa();
         Path ca;
         Path cert1;
-        List<String> psk = OpenSsl.withPsk(
-                OpenSsl.sClientDtls(dtls.port(), MEF),
-                fleet.kpmIds.get("d-4"),
-                fleet.kpms.get("d-4"),
-                "PSK-AES128-CCM8");
-        OpenSsl.withExport(psk, "EXPORTER-Channel-Binding", 32);
-        try (OpenSsl.Session s = OpenSsl.start(psk)) {
+        try (OpenSsl.Session s = estSession("d-4")) {
             byte[] binding = s.keyingMaterial();
             ca = OpenSsl.pkcs7ToPem(
                     dir, "ca.pem", get(s, "/.well-known/est/crts").payload());
@@ -549,6 +537,16 @@ class CoapDtlsDeviceTest {
             s.await("(?m)(alert handshake failure|Cipher is \\(NONE\\)|CONNECTION CLOSED)", Duration.ofSeconds(20));
             assertThat(s.output()).doesNotContain("Cipher is ECDHE-ECDSA-AES128-CCM8");
         }
+    }
+
+    /** A PSK session of {@code device} with the MEF that exports the EST channel binding (32 bytes). */
+    private OpenSsl.Session estSession(String device) throws Exception {
+        List<String> cmd = OpenSsl.withPsk(
+                OpenSsl.sClientDtls(dtls.port(), MEF),
+                fleet.kpmIds.get(device),
+                fleet.kpms.get(device),
+                "PSK-AES128-CCM8");
+        return OpenSsl.start(OpenSsl.withExport(cmd, "EXPORTER-Channel-Binding", 32));
     }
 
     /** {@code s_client -dtls1_2} with the device's certificate over ECDHE-ECDSA-AES128-CCM8, exporting the binding. */
