@@ -266,7 +266,7 @@ public final class CertificateEnvelopes {
             }
             Map<String, Object> map = EnvelopeChecks.strictJson(envelope, serialization);
             EnvelopeChecks.requireJweJsonMembers(map);
-            JWEObjectJSON jwe = JWEObjectJSON.parse(map);
+            JWEObjectJSON jwe = EnvelopeChecks.nimbus(() -> JWEObjectJSON.parse(map));
             JWEHeader shared = jwe.getHeader();
             if (jwe.getRecipients().size() == 1 && shared.getAlgorithm() != null) {
                 // one recipient whose header is the protected header; Nimbus assembles the JSON AAD itself
@@ -289,7 +289,8 @@ public final class CertificateEnvelopes {
                 if (r.getUnprotectedHeader() == null || r.getUnprotectedHeader().getParam("alg") == null) {
                     continue;
                 }
-                JWEHeader merged = JWEHeader.parse(JoseAlgorithms.mergeHeaders(jwe, r));
+                var headers = JoseAlgorithms.mergeHeaders(jwe, r);
+                JWEHeader merged = EnvelopeChecks.nimbus(() -> JWEHeader.parse(headers));
                 if (!mine.test(merged)) {
                     continue;
                 }

@@ -103,7 +103,26 @@ final class EnvelopeChecks {
         }
         requireBase64Url(s);
         precheckHeader(s.substring(0, s.indexOf('.')), policy);
-        return JWEObject.parse(s);
+        return nimbus(() -> JWEObject.parse(s));
+    }
+
+    /** A Nimbus parse that may throw {@link java.text.ParseException}. */
+    interface NimbusParse<T> {
+        T parse() throws java.text.ParseException;
+    }
+
+    /**
+     * Runs a Nimbus parser on peer input. Besides its {@link java.text.ParseException}, Nimbus throws unchecked
+     * exceptions on some malformed input — a {@link NullPointerException} for a JWE header without {@code enc}
+     * (found by fuzzing, issue 21) — which are the same refusal: malformed, never a 500.
+     */
+    static <T> T nimbus(NimbusParse<T> parse) throws java.text.ParseException, Refused {
+        try {
+            return parse.parse();
+        } catch (RuntimeException e) {
+            throw new Refused(
+                    Refused.Reason.MALFORMED, "malformed JOSE (" + e.getClass().getSimpleName() + ")");
+        }
     }
 
     /** The protected header as sent: strict JSON (no duplicate members) and an allowed {@code alg}, before Nimbus sees it. */

@@ -113,7 +113,7 @@ public final class SignatureVerification {
                         }
                     }
                     merged.putAll(unprotected);
-                    h = JWSHeader.parse(merged);
+                    h = EnvelopeChecks.nimbus(() -> JWSHeader.parse(merged));
                 }
                 if (h.getCriticalParams() != null && !h.getCriticalParams().isEmpty()) {
                     throw new Refused(

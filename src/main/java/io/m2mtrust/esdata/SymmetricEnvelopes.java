@@ -264,7 +264,7 @@ public final class SymmetricEnvelopes {
             }
             Map<String, Object> map = EnvelopeChecks.strictJson(envelope, serialization);
             EnvelopeChecks.requireJweJsonMembers(map);
-            JWEObjectJSON jwe = JWEObjectJSON.parse(map);
+            JWEObjectJSON jwe = EnvelopeChecks.nimbus(() -> JWEObjectJSON.parse(map));
             JWEHeader protectedHeader = jwe.getHeader();
             String enc = protectedHeader.getEncryptionMethod() == null
                     ? null
@@ -278,7 +278,8 @@ public final class SymmetricEnvelopes {
             }
             for (JWEObjectJSON.Recipient r : recipients) {
                 // the recipient's header is protected ∪ shared unprotected ∪ its own (RFC 7516 §7.2.1, disjoint)
-                JWEHeader merged = JWEHeader.parse(JoseAlgorithms.mergeHeaders(jwe, r));
+                var headers = JoseAlgorithms.mergeHeaders(jwe, r);
+                JWEHeader merged = EnvelopeChecks.nimbus(() -> JWEHeader.parse(headers));
                 String alg = merged.getAlgorithm() == null
                         ? null
                         : merged.getAlgorithm().getName();

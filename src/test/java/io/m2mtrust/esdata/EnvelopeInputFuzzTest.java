@@ -1,0 +1,50 @@
+package io.m2mtrust.esdata;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.m2mtrust.common.SecretBytes;
+import io.m2mtrust.esdata.JoseEnvelopes.Policy;
+import io.m2mtrust.esdata.JoseEnvelopes.Refused;
+import io.m2mtrust.esdata.JoseEnvelopes.Serialization;
+
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Fuzz target for ESData envelopes a peer sends (issue 21): JWE in compact, JSON and base64-JSON serialization,
+ * decrypted with symmetric keys (any kid names a key of the fuzzer's choosing). The contract: {@link Refused} with a
+ * reason, or the plaintext — never another exception, and nothing larger than the policy's payload limit.
+ */
+class EnvelopeInputFuzzTest {
+
+    static final Policy POLICY = new Policy(
+            Set.of("dir", "A128KW", "A192KW", "A256KW"), Set.of("A128GCM", "A192GCM", "A256GCM"), 4, 65536, 200_000);
+
+    @FuzzTest(maxDuration = "30s")
+    void jwe_envelopes_open_or_get_a_typed_refusal(FuzzedDataProvider data) {
+        Serialization serialization = data.pickValue(Serialization.values());
+        byte[] key = data.consumeBytes(data.pickValue(new Integer[] {16, 24, 32}));
+        String envelope = data.consumeRemainingAsString();
+        JoseEnvelopes.KeyLookup keys = kid -> Optional.of(SecretBytes.copyOf(key));
+        try {
+            byte[] plain = SymmetricEnvelopes.decrypt(envelope, serialization, keys, POLICY);
+            assertThat(plain.length).isLessThanOrEqualTo(POLICY.maxPayloadBytes());
+        } catch (Refused refused) {
+            assertThat(refused.reason).isNotNull();
+        }
+    }
+
+    /** Finding 1 of docs/fuzzing.md: Nimbus threw a NullPointerException for a JWE header without enc. */
+    @org.junit.jupiter.api.Test
+    void a_jwe_header_without_enc_is_malformed_not_a_500() {
+        String header = java.util.Base64.getUrlEncoder()
+                .withoutPadding()
+                .encodeToString("{\"alg\":\"dir\",\"kid\":\"k1\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        String compact = header + "..AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA";
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> SymmetricEnvelopes.decrypt(
+                        compact, Serialization.COMPACT, kid -> Optional.of(SecretBytes.copyOf(new byte[32])), POLICY))
+                .isInstanceOfSatisfying(Refused.class, r -> assertThat(r.reason).isEqualTo(Refused.Reason.MALFORMED));
+    }
+}
