@@ -488,17 +488,43 @@ public final class Pkcs11Token implements AutoCloseable {
         char[] pin = settings.readPin();
         try {
             KeyStore ks = KeyStore.getInstance("PKCS11", provider);
-            ks.load(null, pin);
-            return new Generation(provider, ks, new ConcurrentHashMap<>(), new ConcurrentHashMap<>());
-        } catch (IOException e) {
-            String root = rootMessage(e);
-            String hint = root.contains("PIN") ? "wrong HSM PIN" : "login to the token failed";
-            throw new HsmStartupException(hint + " (" + root + ")", e);
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    ks.load(null, pin);
+                    return new Generation(provider, ks, new ConcurrentHashMap<>(), new ConcurrentHashMap<>());
+                } catch (IOException e) {
+                    String root = rootMessage(e);
+                    if (attempt < LOGIN_ATTEMPTS && transientLoginFailure(root)) {
+                        // SoftHSM2 reads the token file at login while another process may be rewriting it (replicas
+                        // sharing one token directory; seen in ClusterIT after a kill -9): a moment later it reads
+                        // whole
+                        LOG.warnf("HSM login failed (%s), attempt %d of %d: retrying", root, attempt, LOGIN_ATTEMPTS);
+                        Thread.sleep(250L * attempt * attempt);
+                        continue;
+                    }
+                    String hint = root.contains("PIN") ? "wrong HSM PIN" : "login to the token failed";
+                    throw new HsmStartupException(hint + " (" + root + ")", e);
+                }
+            }
+        } catch (HsmStartupException e) {
+            throw e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HsmStartupException("interrupted while logging in to the HSM", e);
         } catch (Exception e) {
             throw new HsmStartupException("HSM key store could not be opened (" + rootMessage(e) + ")", e);
         } finally {
             Arrays.fill(pin, '\0');
         }
+    }
+
+    /** Login attempts at start-up: the first and two retries on a transient token error, never on a PIN error. */
+    static final int LOGIN_ATTEMPTS = 3;
+
+    /** A token error that a second login may not meet (not a PIN, slot or configuration error). */
+    static boolean transientLoginFailure(String rootMessage) {
+        return !rootMessage.contains("PIN")
+                && (rootMessage.contains("CKR_GENERAL_ERROR") || rootMessage.contains("CKR_DEVICE_ERROR"));
     }
 
     private static String libraryOf(Path cfg) {

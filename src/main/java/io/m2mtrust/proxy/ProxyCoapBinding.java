@@ -140,6 +140,9 @@ public class ProxyCoapBinding {
                 .setConfiguration(c)
                 .setInetSocketAddress(new InetSocketAddress(config.host(), config.port()))
                 .setOptionRegistry(registry())
+                .setDataSerializerAndParser(
+                        new org.eclipse.californium.core.network.serialization.UdpDataSerializer(),
+                        new io.m2mtrust.tls.CoapDatagramParser(registry()))
                 .build();
         server = new CoapServer(c);
         server.addEndpoint(endpoint);

@@ -198,6 +198,11 @@ public class DeviceDtlsListener implements RevocationListener {
         CoapEndpoint endpoint = new CoapEndpoint.Builder()
                 .setConfiguration(c)
                 .setConnector(connector)
+                .setDataSerializerAndParser(
+                        new org.eclipse.californium.core.network.serialization.UdpDataSerializer(),
+                        new CoapDatagramParser(
+                                org.eclipse.californium.core.coap.option.StandardOptionRegistry
+                                        .getDefaultOptionRegistry()))
                 .build();
         coap = new CoapServer(c);
         coap.addEndpoint(endpoint);

@@ -49,6 +49,15 @@ class Pkcs11TokenTest {
     }
 
     @Test
+    void a_login_is_retried_on_a_transient_token_error_never_on_a_pin_error() {
+        assertThat(Pkcs11Token.transientLoginFailure("CKR_GENERAL_ERROR")).isTrue();
+        assertThat(Pkcs11Token.transientLoginFailure("PKCS11Exception CKR_DEVICE_ERROR"))
+                .isTrue();
+        assertThat(Pkcs11Token.transientLoginFailure("CKR_PIN_INCORRECT")).isFalse();
+        assertThat(Pkcs11Token.transientLoginFailure("CKR_SLOT_ID_INVALID")).isFalse();
+    }
+
+    @Test
     void generated_keys_are_sensitive_and_never_extractable_as_seen_by_opensc() throws Exception {
         String listing = TestHsm.pkcs11ToolListObjects();
         // pkcs11-tool prints one block per object: a type line, then indented attributes

@@ -55,4 +55,31 @@ class DevicePeerInputFuzzTest {
             assertThat(refused.getMessage()).isNotBlank();
         }
     }
+
+    /**
+     * A CoAP datagram's request as the DTLS listener maps it: Californium's parser refuses malformed messages
+     * ({@code MessageFormatException}, before anything of ours runs); a request it accepts is mapped by
+     * {@link CoapDeviceBridge} to the HTTP form, or refused with a CoAP code.
+     */
+    @FuzzTest(maxDuration = "30s")
+    void coap_requests_map_or_get_a_coap_refusal(byte[] datagram) {
+        org.eclipse.californium.core.coap.Message message;
+        try {
+            // as the listener's endpoint parses
+            message = new CoapDatagramParser(
+                            org.eclipse.californium.core.coap.option.StandardOptionRegistry.getDefaultOptionRegistry())
+                    .parseMessage(datagram);
+        } catch (org.eclipse.californium.core.coap.MessageFormatException libraryRefusal) {
+            return;
+        }
+        if (!(message instanceof org.eclipse.californium.core.coap.Request request)) {
+            return;
+        }
+        try {
+            CoapDeviceBridge.Mapped mapped = CoapDeviceBridge.toDeviceRequest(request);
+            assertThat(mapped.request().path()).startsWith("/");
+        } catch (CoapDeviceBridge.Refused refused) {
+            assertThat(refused.code.isClientError()).isTrue();
+        }
+    }
 }
