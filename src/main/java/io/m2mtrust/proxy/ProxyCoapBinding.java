@@ -1,6 +1,7 @@
 package io.m2mtrust.proxy;
 
 import io.m2mtrust.tls.CborJson;
+import io.m2mtrust.tls.CoapDatagramParser;
 import io.m2mtrust.tls.CoapDeviceBridge;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -142,7 +143,7 @@ public class ProxyCoapBinding {
                 .setOptionRegistry(registry())
                 .setDataSerializerAndParser(
                         new org.eclipse.californium.core.network.serialization.UdpDataSerializer(),
-                        new io.m2mtrust.tls.CoapDatagramParser(registry()))
+                        new CoapDatagramParser(registry()))
                 .build();
         server = new CoapServer(c);
         server.addEndpoint(endpoint);
