@@ -67,7 +67,7 @@ public final class Pkcs11Token implements AutoCloseable {
      */
     public Pkcs11Token(HsmSettings settings, java.util.function.Consumer<Runnable> serialised) {
         this.settings = settings;
-        this.current = open(settings, false);
+        this.current = openAtStartup(settings);
         this.downReason = null;
         serialised.accept(this::ensureProbeKey);
     }
@@ -463,6 +463,31 @@ public final class Pkcs11Token implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- opening
+
+    /**
+     * {@link #open} at start-up, again (module re-initialised) on a transient token error: SoftHSM2 reads every token
+     * file when the module opens and at login, and another process sharing the token directory may be rewriting one
+     * (replicas on one token in the tests, a restart right after a kill -9). PIN and configuration errors fail at once.
+     */
+    private static Generation openAtStartup(HsmSettings settings) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return open(settings, attempt > 1);
+            } catch (HsmStartupException e) {
+                String root = e.getMessage() == null ? "" : e.getMessage();
+                if (attempt >= LOGIN_ATTEMPTS || !transientLoginFailure(root)) {
+                    throw e;
+                }
+                LOG.warnf("HSM start-up failed (%s), attempt %d of %d: retrying", root, attempt, LOGIN_ATTEMPTS);
+                try {
+                    Thread.sleep(500L * attempt * attempt);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
 
     private static Generation open(HsmSettings settings, boolean resetModule) {
         Path cfg = settings.providerConfig();
