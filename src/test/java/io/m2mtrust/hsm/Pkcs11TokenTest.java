@@ -54,6 +54,9 @@ class Pkcs11TokenTest {
         assertThat(Pkcs11Token.transientLoginFailure("PKCS11Exception CKR_DEVICE_ERROR"))
                 .isTrue();
         assertThat(Pkcs11Token.transientLoginFailure("CKR_PIN_INCORRECT")).isFalse();
+        assertThat(Pkcs11Token.transientLoginFailure("PKCS11Exception CKR_USER_PIN_NOT_INITIALIZED"))
+                .isTrue();
+        assertThat(Pkcs11Token.transientLoginFailure("CKR_PIN_LOCKED")).isFalse();
         assertThat(Pkcs11Token.transientLoginFailure("CKR_SLOT_ID_INVALID")).isFalse();
     }
 
