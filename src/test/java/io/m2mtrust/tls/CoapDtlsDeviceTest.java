@@ -134,10 +134,7 @@ class CoapDtlsDeviceTest {
         Path body = Files.createTempFile("keyreg", ".json");
         Files.writeString(
                 body,
-                OpenSsl.keyRegistration(
-                        "mafFqdn",
-                        MAF,
-                        fleet.admin,
+                keyRegistration(
                         33,
                         List.of(fleet.kpmIds.get("d-9")),
                         Base64.getEncoder().encodeToString(value),
@@ -233,6 +230,11 @@ class CoapDtlsDeviceTest {
         return OpenSsl.start(cmd);
     }
 
+    /** A MAF key registration request (TS-0003 §8.8.2.7) of this tenant's MAF and administrator. */
+    static String keyRegistration(int suid, List<String> targets, String keyValue, Instant expires) {
+        return OpenSsl.keyRegistration("mafFqdn", MAF, fleet.admin, suid, targets, keyValue, expires);
+    }
+
     private static int tokens;
 
     /** Sends one CoAP request in the session and waits for the response carrying its token. */
@@ -309,10 +311,7 @@ class CoapDtlsDeviceTest {
             CoapWire.Response reg = postJson(
                     s,
                     "/keyRegistration",
-                    OpenSsl.keyRegistration(
-                            "mafFqdn",
-                            MAF,
-                            fleet.admin,
+                    keyRegistration(
                             33,
                             List.of(fleet.kpmIds.get("d-2")),
                             null,
@@ -390,10 +389,7 @@ class CoapDtlsDeviceTest {
             CoapWire.Response reg = postJson(
                     s,
                     "/keyRegistration",
-                    OpenSsl.keyRegistration(
-                            "mafFqdn",
-                            MAF,
-                            fleet.admin,
+                    keyRegistration(
                             32,
                             List.of(CSE),
                             Base64.getEncoder().encodeToString(value),
