@@ -10,6 +10,7 @@ import io.m2mtrust.onboarding.TenantService;
 import io.m2mtrust.policy.PolicyDocument;
 import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.policy.TenantPolicy;
+import io.m2mtrust.quota.TenantQuotas;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.security.TenantDoor;
 import io.m2mtrust.tenant.Tenant;
@@ -70,6 +71,8 @@ public class ConsoleResource {
     private final ConsoleSupport support;
     private final TenantStore tenantRows;
 
+    private final TenantQuotas quotas;
+
     ConsoleResource(
             AdminAccess access,
             TenantDoor door,
@@ -77,7 +80,9 @@ public class ConsoleResource {
             PolicyService policies,
             AuditLog audit,
             ConsoleSupport support,
-            TenantStore tenantRows) {
+            TenantStore tenantRows,
+            TenantQuotas quotas) {
+        this.quotas = quotas;
         this.tenantRows = tenantRows;
         this.support = support;
         this.access = access;
@@ -223,8 +228,12 @@ public class ConsoleResource {
         }
 
         public List<Field> limits() {
-            return fields(List.of(
-                    "defaultKeyLifetimeSeconds", "maxKeyLifetimeSeconds", "maxEsdataTargets", "requestQuotaPerSecond"));
+            return fields(List.of("defaultKeyLifetimeSeconds", "maxKeyLifetimeSeconds", "maxEsdataTargets"));
+        }
+
+        /** The tenant's quotas (issue 21, ADR 0026). */
+        public List<Field> quotas() {
+            return fields(List.of("requestQuotaPerSecond", "requestBurst", "hsmQuotaPerSecond", "hsmBurst"));
         }
 
         public boolean hostMemory() {
@@ -242,18 +251,35 @@ public class ConsoleResource {
         }
     }
 
+    /** One quota bucket as the console shows it. */
+    public record BucketRow(String bucket, int perSecond, int burst, String left, long refused) {}
+
+    private List<BucketRow> bucketRows(String tenant) {
+        return quotas.view(tenant).stream()
+                .map(b -> new BucketRow(
+                        b.bucket(),
+                        b.perSecond(),
+                        b.burst(),
+                        b.level() == null ? "full (unused)" : String.valueOf((long) Math.floor(b.level())),
+                        (long) b.refusedHere()))
+                .toList();
+    }
+
     /** One input: its name (also its id), label, value and the error shown next to it. */
     public record Field(String name, String label, String value, String error) {}
 
-    static final Map<String, String> LABELS = Map.of(
-            "allowedSuids", "Allowed SUIDs (comma-separated)",
-            "joseAlgs", "JOSE algorithms",
-            "joseEncs", "JOSE content encryptions",
-            "tlsCipherSuites", "TLS cipher suites",
-            "defaultKeyLifetimeSeconds", "Default key lifetime (seconds)",
-            "maxKeyLifetimeSeconds", "Maximum key lifetime (seconds)",
-            "maxEsdataTargets", "Maximum ESData targets per key",
-            "requestQuotaPerSecond", "Request quota per second");
+    static final Map<String, String> LABELS = Map.ofEntries(
+            Map.entry("allowedSuids", "Allowed SUIDs (comma-separated)"),
+            Map.entry("joseAlgs", "JOSE algorithms"),
+            Map.entry("joseEncs", "JOSE content encryptions"),
+            Map.entry("tlsCipherSuites", "TLS cipher suites"),
+            Map.entry("defaultKeyLifetimeSeconds", "Default key lifetime (seconds)"),
+            Map.entry("maxKeyLifetimeSeconds", "Maximum key lifetime (seconds)"),
+            Map.entry("maxEsdataTargets", "Maximum ESData targets per key"),
+            Map.entry("requestQuotaPerSecond", "Requests per second (each device function, the ESData API, the proxy)"),
+            Map.entry("requestBurst", "Request burst"),
+            Map.entry("hsmQuotaPerSecond", "HSM operations per second"),
+            Map.entry("hsmBurst", "HSM burst"));
 
     static Map<String, String> values(PolicyDocument d) {
         Map<String, String> v = new LinkedHashMap<>();
@@ -266,11 +292,17 @@ public class ConsoleResource {
         v.put("maxEsdataTargets", String.valueOf(d.maxEsdataTargets()));
         v.put("requestQuotaPerSecond", String.valueOf(d.requestQuotaPerSecond()));
         v.put("allowHostMemoryKeys", String.valueOf(d.allowHostMemoryKeys()));
+        v.put("requestBurst", String.valueOf(d.requestBurst()));
+        v.put("hsmQuotaPerSecond", String.valueOf(d.hsmQuotaPerSecond()));
+        v.put("hsmBurst", String.valueOf(d.hsmBurst()));
         return v;
     }
 
     private Response policyView(String tenant, PolicyForm form, int status) {
-        return support.render(status, policyPage.data("form", form), door.enter(tenant, AdminAccess.Need.READ));
+        return support.render(
+                status,
+                policyPage.data("form", form).data("buckets", bucketRows(tenant)),
+                door.enter(tenant, AdminAccess.Need.READ));
     }
 
     @GET
@@ -307,7 +339,10 @@ public class ConsoleResource {
             @FormParam("maxKeyLifetimeSeconds") String maxLifetime,
             @FormParam("maxEsdataTargets") String maxTargets,
             @FormParam("requestQuotaPerSecond") String quota,
-            @FormParam("allowHostMemoryKeys") String hostMemory) {
+            @FormParam("allowHostMemoryKeys") String hostMemory,
+            @FormParam("requestBurst") String burst,
+            @FormParam("hsmQuotaPerSecond") String hsmQuota,
+            @FormParam("hsmBurst") String hsmBurst) {
         Response refused = support.refusedCsrf(csrfCookie, csrf);
         if (refused != null) {
             return refused;
@@ -327,6 +362,9 @@ public class ConsoleResource {
         typed.put("maxEsdataTargets", nz(maxTargets));
         typed.put("requestQuotaPerSecond", nz(quota));
         typed.put("allowHostMemoryKeys", String.valueOf("on".equals(hostMemory) || "true".equals(hostMemory)));
+        typed.put("requestBurst", nz(burst));
+        typed.put("hsmQuotaPerSecond", nz(hsmQuota));
+        typed.put("hsmBurst", nz(hsmBurst));
         Map<String, String> errors = new LinkedHashMap<>();
         List<Integer> suidList = new ArrayList<>();
         for (String s : list(suids)) {
@@ -338,8 +376,12 @@ public class ConsoleResource {
         }
         Long dl = number(defaultLifetime, "defaultKeyLifetimeSeconds", errors);
         Long ml = number(maxLifetime, "maxKeyLifetimeSeconds", errors);
-        Long mt = number(maxTargets, "maxEsdataTargets", errors);
-        Long q = number(quota, "requestQuotaPerSecond", errors);
+        Integer mt = integer(maxTargets, "maxEsdataTargets", errors);
+        Integer q = integer(quota, "requestQuotaPerSecond", errors);
+        // empty: the default (twice the rate, the request quota)
+        Integer qb = nz(burst).isBlank() ? null : integer(burst, "requestBurst", errors);
+        Integer hq = nz(hsmQuota).isBlank() ? null : integer(hsmQuota, "hsmQuotaPerSecond", errors);
+        Integer hb = nz(hsmBurst).isBlank() ? null : integer(hsmBurst, "hsmBurst", errors);
         if (errors.isEmpty()) {
             PolicyDocument doc = new PolicyDocument(
                     suidList,
@@ -348,9 +390,12 @@ public class ConsoleResource {
                     list(suites),
                     dl,
                     ml,
-                    mt.intValue(),
-                    q.intValue(),
-                    "on".equals(hostMemory) || "true".equals(hostMemory));
+                    mt,
+                    q,
+                    "on".equals(hostMemory) || "true".equals(hostMemory),
+                    qb,
+                    hq,
+                    hb);
             try {
                 policies.replace(tenant, doc, "\"v" + version + "\"", access.actor());
                 return Response.seeOther(URI.create("/console/t/" + tenant + "/policy?saved=1"))
@@ -394,6 +439,16 @@ public class ConsoleResource {
         return s == null || s.isBlank()
                 ? List.of()
                 : Arrays.stream(s.split("[,\\s]+")).filter(x -> !x.isBlank()).toList();
+    }
+
+    /** A whole number that fits an int (a larger one is refused here, not wrapped around). */
+    private static Integer integer(String s, String field, Map<String, String> errors) {
+        Long v = number(s, field, errors);
+        if (v != null && (v > Integer.MAX_VALUE || v < Integer.MIN_VALUE)) {
+            errors.put(field, "the number is too large");
+            return null;
+        }
+        return v == null ? null : v.intValue();
     }
 
     private static Long number(String s, String field, Map<String, String> errors) {

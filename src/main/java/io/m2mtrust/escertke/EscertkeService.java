@@ -190,21 +190,14 @@ public class EscertkeService {
                     acceptedIssuers(tenantId),
                     chain -> certificates.verify(tenantId, chain, peer.get()));
             TlsServerProtocol protocol = new TlsServerProtocol();
-            try {
-                protocol.accept(server);
-                protocol.offerInput(message);
-            } catch (IOException | RuntimeException e) {
+            Step step = messageOne(protocol, server, message);
+            if (step.ok()) {
+                // a new message 1 replaces pending state
+                pending.put(key, new Pending(protocol, server, System.nanoTime()));
+            } else {
                 pending.remove(key);
-                return failed(protocol, server.outcome, e);
             }
-            byte[] out = drain(protocol);
-            if (server.outcome.complete || out.length == 0) {
-                pending.remove(key);
-                return refused(BAD_REQUEST, "message 1 must be exactly a ClientHello flight", null);
-            }
-            pending.put(
-                    key, new Pending(protocol, server, System.nanoTime())); // a new message 1 replaces pending state
-            return new Step(2000, out, null, null);
+            return step;
         }
         Pending p = pending.remove(key); // taken: a repeated message 3 finds nothing
         if (p == null || System.nanoTime() - p.startedNanos() > handshakeTtl.toNanos()) {
@@ -214,21 +207,12 @@ public class EscertkeService {
                             + " expired after " + handshakeTtl.toSeconds() + " s or reached another replica)",
                     null);
         }
-        try {
-            p.protocol().offerInput(message);
-        } catch (IOException | RuntimeException e) {
-            return failed(p.protocol(), p.server().outcome, e);
+        Step step = messageThree(p.protocol(), p.server(), message);
+        if (!step.ok()) {
+            return step;
         }
-        byte[] out = drain(p.protocol());
+        byte[] out = step.reply();
         EscertkeTls.Outcome o = p.server().outcome;
-        if (!o.complete) {
-            try {
-                p.protocol().close();
-            } catch (IOException ignored) {
-                // the state is dropped either way
-            }
-            return refused(BAD_REQUEST, "message 3 did not complete the handshake", null);
-        }
         try (SecretBytes exported = o.exported) {
             String kid = store(
                             tenantId,
@@ -248,7 +232,48 @@ public class EscertkeService {
         }
     }
 
-    private Step failed(TlsProtocol protocol, EscertkeTls.Outcome outcome, Exception e) {
+    /**
+     * Message 1 into a fresh Terminating end-point: 2000 with message 2 (the server's flight, its ServerKeyExchange
+     * signed in the HSM), or the refusal with the alert TLS wrote. Everything a peer's bytes can cause here ends in a
+     * {@link Step}; the caller keeps the protocol only when the step is ok.
+     */
+    static Step messageOne(TlsServerProtocol protocol, EscertkeTls.Server server, byte[] message) {
+        try {
+            protocol.accept(server);
+            protocol.offerInput(message);
+        } catch (IOException | RuntimeException e) {
+            return failed(protocol, server.outcome, e);
+        }
+        byte[] out = drain(protocol);
+        if (server.outcome.complete || out.length == 0) {
+            return refused(BAD_REQUEST, "message 1 must be exactly a ClientHello flight", null);
+        }
+        return new Step(2000, out, null, null);
+    }
+
+    /**
+     * Message 3 into the end-point message 1 started: 2000 with message 4 once the handshake is complete (the
+     * client's certificate checked, {@code outcome.exported} set), or the refusal. The protocol is spent either way.
+     */
+    static Step messageThree(TlsServerProtocol protocol, EscertkeTls.Server server, byte[] message) {
+        try {
+            protocol.offerInput(message);
+        } catch (IOException | RuntimeException e) {
+            return failed(protocol, server.outcome, e);
+        }
+        byte[] out = drain(protocol);
+        if (!server.outcome.complete) {
+            try {
+                protocol.close();
+            } catch (IOException ignored) {
+                // the state is dropped either way
+            }
+            return refused(BAD_REQUEST, "message 3 did not complete the handshake", null);
+        }
+        return new Step(2000, out, null, null);
+    }
+
+    private static Step failed(TlsProtocol protocol, EscertkeTls.Outcome outcome, Exception e) {
         byte[] alert = drain(protocol); // the fatal alert the engine wrote, for the peer's TLS
         if (outcome.refusal != null) {
             return refused(NOT_AUTHENTICATED, "certificate refused: " + outcome.refusal.getMessage(), alert);

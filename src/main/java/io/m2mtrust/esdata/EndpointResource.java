@@ -3,6 +3,8 @@ package io.m2mtrust.esdata;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.common.SubjectType;
 import io.m2mtrust.hsm.AsymmetricKeyType;
+import io.m2mtrust.quota.QuotaBucket;
+import io.m2mtrust.quota.TenantQuotas;
 import io.m2mtrust.security.AdminAccess;
 import io.m2mtrust.security.TenantDoor;
 import jakarta.validation.Valid;
@@ -70,8 +72,10 @@ public class EndpointResource {
     private final EndpointService endpoints;
     private final TenantDoor door;
     private final AdminAccess access;
+    private final TenantQuotas quotas;
 
-    EndpointResource(EndpointService endpoints, TenantDoor door, AdminAccess access) {
+    EndpointResource(EndpointService endpoints, TenantDoor door, AdminAccess access, TenantQuotas quotas) {
+        this.quotas = quotas;
         this.endpoints = endpoints;
         this.door = door;
         this.access = access;
@@ -125,6 +129,7 @@ public class EndpointResource {
             @PathParam("id") String id,
             @NotNull EndpointService.EndpointProtect req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
+        quotas.admit(tenant, QuotaBucket.ESDATA);
         return answer(endpoints.protect(tenant, id, req));
     }
 
@@ -138,6 +143,7 @@ public class EndpointResource {
             @PathParam("id") String id,
             @NotNull EsDataService.UnprotectRequest req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
+        quotas.admit(tenant, QuotaBucket.ESDATA);
         return answer(endpoints.unprotect(tenant, id, req));
     }
 
@@ -149,6 +155,7 @@ public class EndpointResource {
             @NotNull Batch<EndpointService.EndpointProtect> req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         check(req.items());
+        quotas.admit(tenant, QuotaBucket.ESDATA);
         return Map.of(
                 "results",
                 endpoints.protectAll(tenant, id, req.items()).stream()
@@ -164,6 +171,7 @@ public class EndpointResource {
             @NotNull Batch<EsDataService.UnprotectRequest> req) {
         door.enter(tenant, AdminAccess.Need.WRITE);
         check(req.items());
+        quotas.admit(tenant, QuotaBucket.ESDATA);
         return Map.of(
                 "results",
                 endpoints.unprotectAll(tenant, id, req.items()).stream()

@@ -90,7 +90,7 @@ public class EndpointService {
         this.esdata = esdata;
         this.keys = keys;
         this.audit = audit;
-        this.ecdh = new EcdhInToken(token);
+        this.ecdh = new EcdhInToken(hsm);
     }
 
     public Endpoint create(String tenantId, String id, SubjectType type, String subjectId, String actor) {

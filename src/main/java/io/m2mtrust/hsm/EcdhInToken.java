@@ -32,15 +32,19 @@ public final class EcdhInToken {
     private static final long CKM_ECDH1_DERIVE = 0x1050, CKD_NULL = 0x1;
 
     private final Pkcs11Token token;
+    private final HsmCrypto hsm;
     /** The PKCS#11 library named by the provider config, read once (not per decryption). */
     private volatile String library;
 
-    public EcdhInToken(Pkcs11Token token) {
-        this.token = token;
+    /** ECDH in {@code hsm}'s token; every derivation passes its operation gate (the tenant's HSM quota) first. */
+    public EcdhInToken(HsmCrypto hsm) {
+        this.token = hsm.token();
+        this.hsm = hsm;
     }
 
     /** Z = ECDH(private key of {@code label}, {@code peer}): the x coordinate, 32 bytes for P-256, 48 for P-384, 66 for P-521. */
     public byte[] sharedSecret(HsmKeyLabel label, ECPublicKey peer) {
+        hsm.admit(label);
         byte[] point = uncompressed(peer);
         long zLength = coordinateLength(peer);
         return withSession((p11, session) -> {

@@ -32,6 +32,53 @@ public final class HsmCrypto {
         SIGN
     }
 
+    /**
+     * Asked before every operation under a key (issue 21): the tenant quotas install one that charges the key owner's
+     * HSM bucket and refuses (an unchecked exception, before the token is touched) when it is empty.
+     */
+    @FunctionalInterface
+    public interface OperationGate {
+        void beforeOperation(HsmKeyLabel key);
+    }
+
+    private volatile OperationGate gate = key -> {};
+
+    /** Set while the service does its own bookkeeping ({@link #unmetered}): the gate is not asked. */
+    private static final ThreadLocal<Boolean> UNMETERED = new ThreadLocal<>();
+
+    /**
+     * Runs {@code work} without the operation gate: for what the service does for itself under a tenant's key, never
+     * for what a tenant's caller asked — the audit chain's head signature, which a tenant over its HSM quota must not
+     * be able to stop (a refused request is audited too).
+     */
+    public <T> T unmetered(java.util.function.Supplier<T> work) {
+        Boolean outer = UNMETERED.get();
+        UNMETERED.set(Boolean.TRUE);
+        try {
+            return work.get();
+        } finally {
+            if (outer == null) {
+                UNMETERED.remove();
+            }
+        }
+    }
+
+    private void pass(HsmKeyLabel key) {
+        if (UNMETERED.get() == null) {
+            gate.beforeOperation(key);
+        }
+    }
+
+    /** Passes the gate for an operation under {@code key} done outside this class (ECDH in the token). */
+    public void admit(HsmKeyLabel key) {
+        pass(key);
+    }
+
+    /** Installs the gate every operation passes (one per process: the tenant quotas). */
+    public void gate(OperationGate gate) {
+        this.gate = gate;
+    }
+
     private final Pkcs11Token token;
     private final Map<Op, Timer> ok = new EnumMap<>(Op.class);
     private final Map<Op, Timer> failed = new EnumMap<>(Op.class);
@@ -59,6 +106,7 @@ public final class HsmCrypto {
 
     /** HMAC-SHA256 under an HSM derivation key; the output is key material, so it comes back as a secret. */
     public SecretBytes hmacSha256(HsmKeyLabel key, byte[] data) {
+        pass(key);
         return retryingStaleHandle(() -> hmacSha256Once(key, data));
     }
 
@@ -79,6 +127,7 @@ public final class HsmCrypto {
 
     /** AES-256-GCM encryption under an HSM KEK; returns ciphertext || 16-byte tag. */
     public byte[] sealAesGcm(HsmKeyLabel kek, byte[] iv, byte[] plaintext, byte[] aad) {
+        pass(kek);
         checkIv(iv);
         return retryingStaleHandle(() -> sealAesGcmOnce(kek, iv, plaintext, aad));
     }
@@ -104,6 +153,7 @@ public final class HsmCrypto {
      * {@link SealedBlobRejectedException}; the plaintext is key material and comes back as a secret.
      */
     public SecretBytes openAesGcm(HsmKeyLabel kek, byte[] iv, byte[] ciphertextAndTag, byte[] aad) {
+        pass(kek);
         checkIv(iv);
         return retryingStaleHandle(() -> openAesGcmOnce(kek, iv, ciphertextAndTag, aad));
     }
@@ -132,6 +182,7 @@ public final class HsmCrypto {
 
     /** ECDSA P-256 with SHA-256 (SoftHSM has no CKM_ECDSA_SHA256: SunPKCS11 hashes, the token signs). DER output. */
     public byte[] signEcdsaP256(HsmKeyLabel key, byte[] data) {
+        pass(key);
         return sign(key, "SHA256withECDSA", data, "sign with ");
     }
 
@@ -140,6 +191,7 @@ public final class HsmCrypto {
      * stack hashes the handshake itself and hands over only the digest. DER output.
      */
     public byte[] signEcdsaP256Digest(HsmKeyLabel key, byte[] sha256Digest) {
+        pass(key);
         if (sha256Digest == null || sha256Digest.length != 32) {
             throw new IllegalArgumentException("expected a 32-byte SHA-256 digest");
         }
@@ -148,6 +200,7 @@ public final class HsmCrypto {
 
     /** A signature with an end-point key of any {@link AsymmetricKeyType} (JCA algorithm, e.g. SHA384withECDSA, SHA256withRSA). */
     public byte[] signWith(HsmKeyLabel key, String jcaAlgorithm, byte[] data) {
+        pass(key);
         return sign(key, jcaAlgorithm, data, "sign with ");
     }
 
@@ -157,6 +210,7 @@ public final class HsmCrypto {
      * token's provider supports.
      */
     public byte[] rsaPrivateRaw(HsmKeyLabel key, byte[] block) {
+        pass(key);
         return retryingStaleHandle(() -> {
             long t0 = System.nanoTime();
             try {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.m2mtrust.ca.EstService;
+import io.m2mtrust.common.QuotaExceededException;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.hsm.HsmUnavailableException;
 import io.m2mtrust.registration.Registrar;
@@ -168,6 +169,10 @@ public class MefDeviceHandler implements DeviceRequestHandler {
         } catch (HsmUnavailableException e) {
             // fetchCredentials answers in its own shape (Status, ErrorString; TS-0003 §8.3.2.1 f), even in an outage
             return fetchRefused(503, "the HSM is not available; retry later");
+        } catch (QuotaExceededException e) {
+            // the tenant's HSM quota: still the fetchCredentials shape, with Retry-After
+            DeviceHttp.Response r = fetchRefused(429, "the tenant is over its " + e.quota() + " quota; retry later");
+            return new DeviceHttp.Response(429, r.contentType(), r.body(), false, e.retryAfterSeconds());
         }
         if (outcome instanceof CredentialFetchService.Refused r) {
             return fetchRefused(r.status(), r.errorString());

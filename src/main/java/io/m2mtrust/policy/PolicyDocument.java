@@ -26,7 +26,42 @@ public record PolicyDocument(
 
         @NotNull @Min(1) @Max(1000) Integer maxEsdataTargets,
         @NotNull @Min(1) @Max(1_000_000) Integer requestQuotaPerSecond,
-        @NotNull Boolean allowHostMemoryKeys) {
+        @NotNull Boolean allowHostMemoryKeys,
+
+        /** Absent: twice {@code requestQuotaPerSecond}. */
+        @Min(1) @Max(10_000_000) Integer requestBurst,
+
+        /** Absent: {@code requestQuotaPerSecond}. */
+        @Min(1) @Max(1_000_000) Integer hsmQuotaPerSecond,
+
+        /** Absent: twice {@code hsmQuotaPerSecond}. */
+        @Min(1) @Max(10_000_000) Integer hsmBurst) {
+
+    /** A document without the quota fields: they take their defaults (as one written before they existed). */
+    public PolicyDocument(
+            List<Integer> allowedSuids,
+            List<String> joseAlgs,
+            List<String> joseEncs,
+            List<String> tlsCipherSuites,
+            Long defaultKeyLifetimeSeconds,
+            Long maxKeyLifetimeSeconds,
+            Integer maxEsdataTargets,
+            Integer requestQuotaPerSecond,
+            Boolean allowHostMemoryKeys) {
+        this(
+                allowedSuids,
+                joseAlgs,
+                joseEncs,
+                tlsCipherSuites,
+                defaultKeyLifetimeSeconds,
+                maxKeyLifetimeSeconds,
+                maxEsdataTargets,
+                requestQuotaPerSecond,
+                allowHostMemoryKeys,
+                null,
+                null,
+                null);
+    }
 
     public static PolicyDocument of(TenantPolicy p) {
         return new PolicyDocument(
@@ -38,7 +73,10 @@ public record PolicyDocument(
                 p.maxKeyLifetimeSeconds,
                 p.maxEsdataTargets,
                 p.requestQuotaPerSecond,
-                p.allowHostMemoryKeys);
+                p.allowHostMemoryKeys,
+                p.requestBurst,
+                p.hsmQuotaPerSecond,
+                p.hsmBurst);
     }
 
     void applyTo(TenantPolicy p) {
@@ -50,6 +88,9 @@ public record PolicyDocument(
         p.maxKeyLifetimeSeconds = maxKeyLifetimeSeconds;
         p.maxEsdataTargets = maxEsdataTargets;
         p.requestQuotaPerSecond = requestQuotaPerSecond;
+        p.requestBurst = requestBurst != null ? requestBurst : 2 * requestQuotaPerSecond;
+        p.hsmQuotaPerSecond = hsmQuotaPerSecond != null ? hsmQuotaPerSecond : requestQuotaPerSecond;
+        p.hsmBurst = hsmBurst != null ? hsmBurst : 2 * p.hsmQuotaPerSecond;
         p.allowHostMemoryKeys = allowHostMemoryKeys;
     }
 }

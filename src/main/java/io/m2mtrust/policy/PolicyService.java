@@ -11,6 +11,7 @@ import jakarta.persistence.EntityManager;
 import jakarta.transaction.Transactional;
 import jakarta.validation.ConstraintViolation;
 import jakarta.validation.Validator;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -33,7 +34,20 @@ public class PolicyService {
     /** A change anywhere in the cluster drops an entry; the TTL is only a backstop. */
     private final ReplicaCache<TenantPolicy> cache;
 
-    PolicyService(EntityManager em, AuditLog audit, Validator validator, ReplicaCaches caches) {
+    /** Quotas a new tenant starts with ({@code m2m.policy.default-request-quota}, {@code …-hsm-quota}; ADR 0026). */
+    private final int defaultRequestQuota;
+
+    private final int defaultHsmQuota;
+
+    PolicyService(
+            EntityManager em,
+            AuditLog audit,
+            Validator validator,
+            ReplicaCaches caches,
+            @ConfigProperty(name = "m2m.policy.default-request-quota", defaultValue = "1000") int defaultRequestQuota,
+            @ConfigProperty(name = "m2m.policy.default-hsm-quota", defaultValue = "1000") int defaultHsmQuota) {
+        this.defaultRequestQuota = defaultRequestQuota;
+        this.defaultHsmQuota = defaultHsmQuota;
         this.em = em;
         this.audit = audit;
         this.validator = validator;
@@ -50,6 +64,11 @@ public class PolicyService {
         return cache.get(tenantId, () -> QuarkusTransaction.requiringNew().call(() -> get(tenantId)));
     }
 
+    /** The tenant's policy if this replica holds it now; never a query (callers on the event loop). */
+    public java.util.Optional<TenantPolicy> cached(String tenantId) {
+        return java.util.Optional.ofNullable(cache.peek(tenantId));
+    }
+
     /** The tenant's policy changed or went: dropped here now and at the transaction's end, on other replicas at commit. */
     public void forget(String tenantId) {
         caches.changed(TOPIC, tenantId);
@@ -60,6 +79,10 @@ public class PolicyService {
         TenantPolicy p = new TenantPolicy();
         p.tenantId = tenantId;
         PolicyRules.defaults().applyTo(p);
+        p.requestQuotaPerSecond = defaultRequestQuota;
+        p.requestBurst = 2 * defaultRequestQuota;
+        p.hsmQuotaPerSecond = defaultHsmQuota;
+        p.hsmBurst = 2 * defaultHsmQuota;
         p.updatedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
         em.persist(p);
         return p;
@@ -128,6 +151,9 @@ public class PolicyService {
         if (!Objects.equals(a.maxEsdataTargets(), b.maxEsdataTargets())) out.add("maxEsdataTargets");
         if (!Objects.equals(a.requestQuotaPerSecond(), b.requestQuotaPerSecond())) out.add("requestQuotaPerSecond");
         if (!Objects.equals(a.allowHostMemoryKeys(), b.allowHostMemoryKeys())) out.add("allowHostMemoryKeys");
+        if (!Objects.equals(a.requestBurst(), b.requestBurst())) out.add("requestBurst");
+        if (!Objects.equals(a.hsmQuotaPerSecond(), b.hsmQuotaPerSecond())) out.add("hsmQuotaPerSecond");
+        if (!Objects.equals(a.hsmBurst(), b.hsmBurst())) out.add("hsmBurst");
         if (out.isEmpty()) out.add("nothing");
         return out;
     }

@@ -43,6 +43,17 @@ public class TenantPolicy extends TenantOwned {
     @Column(name = "request_quota_per_second", nullable = false)
     public int requestQuotaPerSecond;
 
+    /** Capacity of each request bucket (a device-facing function, the ESData API, the proxy). */
+    @Column(name = "request_burst", nullable = false)
+    public int requestBurst;
+
+    /** HSM-bound operations under the tenant's keys, per second (issue 21, ADR 0026). */
+    @Column(name = "hsm_quota_per_second", nullable = false)
+    public int hsmQuotaPerSecond;
+
+    @Column(name = "hsm_burst", nullable = false)
+    public int hsmBurst;
+
     @Column(name = "allow_host_memory_keys", nullable = false)
     public boolean allowHostMemoryKeys;
 

@@ -329,6 +329,10 @@ public class ProxyCoapBinding {
             r.setPayload(body);
             r.getOptions().setContentFormat(format);
         }
+        String retryAfter = out.headers().get("Retry-After");
+        if (retryAfter != null && retryAfter.matches("[0-9]{1,9}")) {
+            r.getOptions().setMaxAge(Long.parseLong(retryAfter)); // RFC 8516 §4, with 4.29 (a tenant over its quota)
+        }
         return r;
     }
 

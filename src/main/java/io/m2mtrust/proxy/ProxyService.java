@@ -3,10 +3,13 @@ package io.m2mtrust.proxy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.m2mtrust.cluster.ReplicaCache;
 import io.m2mtrust.cluster.ReplicaCaches;
+import io.m2mtrust.common.QuotaExceededException;
 import io.m2mtrust.common.RequestSizeLimit;
 import io.m2mtrust.common.ResponseStatusCode;
 import io.m2mtrust.common.StrictJson;
 import io.m2mtrust.esprim.EsprimReceiver;
+import io.m2mtrust.quota.QuotaBucket;
+import io.m2mtrust.quota.TenantQuotas;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
@@ -67,6 +70,7 @@ public class ProxyService {
     }
 
     private final EntityManager em;
+    private final TenantQuotas quotas;
     private final EsprimReceiver receiver;
     private final ProxyOriginator originator;
     private final ProxyEsData esdata;
@@ -84,7 +88,9 @@ public class ProxyService {
             ProxyReceiver receiving,
             ProxyStore store,
             CseClient cse,
-            ReplicaCaches caches) {
+            ReplicaCaches caches,
+            TenantQuotas quotas) {
+        this.quotas = quotas;
         this.cse = cse;
         this.caches = caches;
         this.snapshots = caches.cache(TOPIC, Duration.ofSeconds(60), 10_000);
@@ -110,7 +116,12 @@ public class ProxyService {
         if (in.body() != null && in.body().length > MAX_REQUEST) {
             return answer(4000, "the primitive is larger than " + MAX_REQUEST + " bytes", in.header("X-M2M-RI"));
         }
-        return originator.send(tenantId, cfg.get(), remote.get(), in);
+        try {
+            quotas.admit(tenantId, QuotaBucket.PROXY);
+            return originator.send(tenantId, cfg.get(), remote.get(), in);
+        } catch (QuotaExceededException e) {
+            return overQuota(e.quota(), e.retryAfterSeconds(), in.header("X-M2M-RI"));
+        }
     }
 
     /**
@@ -198,6 +209,15 @@ public class ProxyService {
                 return Optional.empty();
             }
         }
+        // the tenant's proxy quota, from this replica's lease only (no database on the event loop): when the lease
+        // needs renewing, the worker path takes the token
+        long overQuota = quotas.tryAdmitLocally(tenantId, QuotaBucket.PROXY);
+        if (overQuota < 0) {
+            return Optional.empty();
+        }
+        if (overQuota > 0) {
+            return Optional.of(done(overQuota("proxy", overQuota, in.header("X-M2M-RI"))));
+        }
         String target = path + (in.query() == null || in.query().isEmpty() ? "" : "?" + in.query());
         return Optional.of(cse.sendAsync(
                         cfg.cseUrl, in.method(), target, in.headers(), in.body(), Duration.ofMillis(cfg.timeoutMs))
@@ -226,6 +246,27 @@ public class ProxyService {
      * ESData opened for a reader) are made on the caller's thread.
      */
     public CompletionStage<Outgoing> handleAsync(String tenantId, Incoming in) {
+        try {
+            quotas.admit(tenantId, QuotaBucket.PROXY);
+            return admitted(tenantId, in);
+        } catch (QuotaExceededException e) {
+            // the proxy's quota, or the HSM's during ESPrim, ESCertKE or ESData (nothing was sent to the CSE)
+            return done(overQuota(e.quota(), e.retryAfterSeconds(), in.header("X-M2M-RI")));
+        }
+    }
+
+    /**
+     * oneM2M has no status for a rate limit: the binding says it (HTTP 429 / CoAP 4.29 with Retry-After / Max-Age) and
+     * the RSC is 5000, as for the proxy's other "busy" refusals (admission, ESCertKE handshakes in progress; ADR 0026).
+     */
+    static Outgoing overQuota(String quota, long retryAfterSeconds, String ri) {
+        Outgoing o = answer(5000, "the tenant is over its " + quota + " quota; retry later", ri);
+        Map<String, String> h = new LinkedHashMap<>(o.headers());
+        h.put("Retry-After", Long.toString(retryAfterSeconds));
+        return new Outgoing(429, o.rsc(), o.contentType(), o.body(), h);
+    }
+
+    private CompletionStage<Outgoing> admitted(String tenantId, Incoming in) {
         Optional<ProxyConfig> cfg = config(tenantId);
         if (cfg.isEmpty()) {
             return done(answer(4004, "no proxy is configured for this tenant", in.header("X-M2M-RI")));

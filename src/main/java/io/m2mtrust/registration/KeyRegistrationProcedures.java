@@ -104,17 +104,7 @@ public class KeyRegistrationProcedures {
             }
             source = "EXPORTER";
         } else {
-            byte[] v;
-            try {
-                v = java.util.Base64.getDecoder().decode(req.keyValue());
-            } catch (IllegalArgumentException e) {
-                throw new RegistrationProcedures.Problem(400, "keyValue is not base64");
-            }
-            key = SecretBytes.adopt(v);
-            if (key.length() != 32 && key.length() != 64) {
-                key.close();
-                throw new RegistrationProcedures.Problem(400, "keyValue must be 32 or 64 bytes");
-            }
+            key = RegistrationRules.suppliedKey(req.keyValue());
             relativeId = RegistrationRules.randomHex(16);
             source = "SUPPLIED";
         }

@@ -1,6 +1,7 @@
 package io.m2mtrust.registration;
 
 import io.m2mtrust.audit.AuditLog;
+import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.policy.TenantPolicy;
 
 import java.security.SecureRandom;
@@ -77,6 +78,22 @@ final class RegistrationRules {
             out.add(l);
         }
         return out;
+    }
+
+    /** A Key Value the client supplies (§8.3.5.2.7): base64 of 32 or 64 bytes; the caller closes it. */
+    static SecretBytes suppliedKey(String keyValue) {
+        byte[] v;
+        try {
+            v = java.util.Base64.getDecoder().decode(keyValue);
+        } catch (IllegalArgumentException e) {
+            throw new RegistrationProcedures.Problem(400, "keyValue is not base64");
+        }
+        if (v.length != 32 && v.length != 64) {
+            java.util.Arrays.fill(v, (byte) 0);
+            // checked before adopting: an empty value ("") is a 400 here, not a SecretBytes refusal (a 500)
+            throw new RegistrationProcedures.Problem(400, "keyValue must be 32 or 64 bytes");
+        }
+        return SecretBytes.adopt(v);
     }
 
     static void requireOwnFqdn(Registrar registrar, String mefFqdn, String mafFqdn, String fqdn) {

@@ -39,6 +39,11 @@ public class DeviceFqdns {
         this.base = config.baseDomain().toLowerCase(Locale.ROOT);
     }
 
+    /** The names under {@code baseDomain}, outside CDI (parsers fed by tests and fuzz targets). */
+    public static DeviceFqdns under(String baseDomain) {
+        return new DeviceFqdns(() -> baseDomain);
+    }
+
     public String mef(String tenantId) {
         return "mef." + tenantId + "." + base;
     }

@@ -161,6 +161,10 @@ public final class CoapDeviceBridge {
             response.setPayload(body);
             response.getOptions().setContentFormat(format);
         }
+        if (answer.retryAfterSeconds() > 0) {
+            // RFC 8516 §4: with 4.29, Max-Age is the number of seconds after which the client may retry
+            response.getOptions().setMaxAge(answer.retryAfterSeconds());
+        }
         return response;
     }
 

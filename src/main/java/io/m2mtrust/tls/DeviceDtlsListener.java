@@ -4,6 +4,7 @@ import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.hsm.HsmCrypto;
 import io.m2mtrust.policy.PolicyService;
+import io.m2mtrust.quota.TenantQuotas;
 import io.m2mtrust.security.CertificateRevoked;
 import io.m2mtrust.security.Revocation;
 import io.m2mtrust.security.RevocationEffects;
@@ -117,6 +118,7 @@ public class DeviceDtlsListener implements RevocationListener {
     private final HsmCrypto hsm;
     private final Counter refusedSuite;
     private final Counter busy;
+    private final TenantQuotas quotas;
     private ExecutorService workers;
     private ExecutorService scandiumThreads;
     private DTLSConnector connector;
@@ -132,13 +134,16 @@ public class DeviceDtlsListener implements RevocationListener {
             Instance<DeviceRequestHandler> requestHandlers,
             Instance<CertificateAuthentication> certificates,
             HsmCrypto hsm,
+            TenantQuotas quotas,
             MeterRegistry registry) {
         this.config = config;
         this.fqdns = fqdns;
         this.tenants = tenants;
         this.policies = policies;
         resolvers.forEach(r -> pskResolvers.put(r.function(), r));
-        requestHandlers.forEach(h -> handlers.put(h.function(), h));
+        // every function behind its tenant's quota (issue 21)
+        requestHandlers.forEach(h -> handlers.put(h.function(), new QuotaGuardedHandler(h, quotas)));
+        this.quotas = quotas;
         this.certificates = certificates.isResolvable() ? certificates.get() : null;
         this.hsm = hsm;
         this.refusedSuite = Counter.builder("m2m.device_dtls.refused")

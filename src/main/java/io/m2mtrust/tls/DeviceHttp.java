@@ -27,9 +27,20 @@ public final class DeviceHttp {
     private static final ObjectMapper PLAIN_JSON = new ObjectMapper();
 
     /** {@code base64Body}: the body is base64 text (RFC 7030 §4 answers carry Content-Transfer-Encoding: base64). */
-    public record Response(int status, String contentType, byte[] body, boolean base64Body) {
+    /** {@code retryAfterSeconds}: sent as {@code Retry-After} (CoAP: Max-Age) when positive, e.g. with 429. */
+    public record Response(int status, String contentType, byte[] body, boolean base64Body, long retryAfterSeconds) {
         public Response(int status, String contentType, byte[] body) {
-            this(status, contentType, body, false);
+            this(status, contentType, body, false, 0);
+        }
+
+        public Response(int status, String contentType, byte[] body, boolean base64Body) {
+            this(status, contentType, body, base64Body, 0);
+        }
+
+        /** 429: the tenant is over a quota (issue 21); the device is told when to come back. */
+        public static Response tooManyRequests(String message, long retryAfterSeconds) {
+            Response r = error(429, message);
+            return new Response(429, r.contentType(), r.body(), false, retryAfterSeconds);
         }
 
         /** A JSON body already serialised by a JSON library. */
@@ -70,6 +81,7 @@ public final class DeviceHttp {
                     + (base64Body ? "Content-Transfer-Encoding: base64\r\n" : "")
                     + "Content-Length: " + body.length + "\r\n"
                     + "Cache-Control: no-store\r\n"
+                    + (retryAfterSeconds > 0 ? "Retry-After: " + retryAfterSeconds + "\r\n" : "")
                     + (close ? "Connection: close\r\n" : "")
                     + "\r\n";
             ByteArrayOutputStream out = new ByteArrayOutputStream(head.length() + body.length);
@@ -206,6 +218,7 @@ public final class DeviceHttp {
             case 411 -> "Length Required";
             case 413 -> "Payload Too Large";
             case 415 -> "Unsupported Media Type";
+            case 429 -> "Too Many Requests";
             case 431 -> "Request Header Fields Too Large";
             case 503 -> "Service Unavailable";
             default -> status >= 500 ? "Internal Server Error" : "Error";

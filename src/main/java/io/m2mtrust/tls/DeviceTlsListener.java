@@ -3,6 +3,7 @@ package io.m2mtrust.tls;
 import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.hsm.HsmCrypto;
 import io.m2mtrust.policy.PolicyService;
+import io.m2mtrust.quota.TenantQuotas;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tenant.TenantStore;
 import io.quarkus.runtime.ShutdownEvent;
@@ -47,6 +48,7 @@ public class DeviceTlsListener {
     private final io.micrometer.core.instrument.Counter pauses;
     private final HsmCrypto hsm;
     private final SecureRandom random = new SecureRandom();
+    private final TenantQuotas quotas;
     private ExecutorService workers;
     private NetServer server;
     private volatile int port = -1;
@@ -61,6 +63,7 @@ public class DeviceTlsListener {
             Instance<DeviceRequestHandler> requestHandlers,
             Instance<CertificateAuthentication> certificates,
             HsmCrypto hsm,
+            TenantQuotas quotas,
             io.micrometer.core.instrument.MeterRegistry registry) {
         this.pauses = io.micrometer.core.instrument.Counter.builder("m2m.device_tls.pauses")
                 .description("times a device connection was paused because it sent faster than it was served")
@@ -76,7 +79,9 @@ public class DeviceTlsListener {
         this.tenants = tenants;
         this.policies = policies;
         resolvers.forEach(r -> pskResolvers.put(r.function(), r));
-        requestHandlers.forEach(h -> handlers.put(h.function(), h));
+        // every function behind its tenant's quota (issue 21)
+        requestHandlers.forEach(h -> handlers.put(h.function(), new QuotaGuardedHandler(h, quotas)));
+        this.quotas = quotas;
     }
 
     void start(@Observes StartupEvent ev) {
@@ -159,7 +164,13 @@ public class DeviceTlsListener {
             return;
         }
         DeviceTlsServer tlsServer = new DeviceTlsServer(
-                TlsCryptos.create(random), fqdns, this::activeTenantSuites, pskResolvers::get, certificates, hsm);
+                TlsCryptos.create(random),
+                fqdns,
+                this::activeTenantSuites,
+                pskResolvers::get,
+                certificates,
+                hsm,
+                quotas);
         DeviceConnection[] self = new DeviceConnection[1];
         DeviceConnection c = new DeviceConnection(
                 socket,

@@ -1,7 +1,10 @@
 package io.m2mtrust.tls;
 
+import io.m2mtrust.common.QuotaExceededException;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.hsm.HsmCrypto;
+import io.m2mtrust.quota.QuotaBucket;
+import io.m2mtrust.quota.TenantQuotas;
 import io.m2mtrust.tenant.DeviceFqdns;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.tls.AbstractTlsServer;
@@ -71,6 +74,7 @@ final class DeviceTlsServer extends AbstractTlsServer {
     private final Function<DeviceFqdns.Function, PskResolver> pskResolvers;
     private final CertificateAuthentication certificates;
     private final HsmCrypto hsm;
+    private final TenantQuotas quotas;
 
     private DeviceFqdns.Host host;
     private String sniHost;
@@ -78,15 +82,20 @@ final class DeviceTlsServer extends AbstractTlsServer {
     private CertificateAuthentication.AuthenticatedCertificate clientCertificate;
     private boolean handshakeComplete;
 
-    /** {@code certificates} may be null: then only PSK suites are offered. */
+    /**
+     * {@code certificates} may be null: then only PSK suites are offered. {@code quotas} may be null (no handshake
+     * gate: fuzz targets).
+     */
     DeviceTlsServer(
             TlsCrypto crypto,
             DeviceFqdns fqdns,
             TenantDirectory tenants,
             Function<DeviceFqdns.Function, PskResolver> pskResolvers,
             CertificateAuthentication certificates,
-            HsmCrypto hsm) {
+            HsmCrypto hsm,
+            TenantQuotas quotas) {
         super(crypto);
+        this.quotas = quotas;
         this.fqdns = fqdns;
         this.tenants = tenants;
         this.pskResolvers = pskResolvers;
@@ -130,6 +139,11 @@ final class DeviceTlsServer extends AbstractTlsServer {
         }
         java.util.List<String> allowed = tenants.activeTenantSuites(host.tenantId())
                 .orElseThrow(() -> new TlsFatalAlert(AlertDescription.unrecognized_name, "no such active tenant"));
+        if (quotas != null && quotas.knownEmptyFor(host.tenantId(), QuotaBucket.of(host.function())) > 0) {
+            // over its quota, a tenant opens no new sessions either (no PSK lookup, no ECDHE, no HSM signature):
+            // TLS has no "busy" alert; internal_error says the refusal is not about the peer's messages (ADR 0026)
+            throw new TlsFatalAlert(AlertDescription.internal_error, "tenant over its quota");
+        }
         // certificate suites only when the tenant has a CA (its FQDN certificate is issued by it)
         boolean withCertificates = certificates != null && certificates.serverIdentityAvailable(host.tenantId());
         int[] suites = allowed.stream()
@@ -169,6 +183,8 @@ final class DeviceTlsServer extends AbstractTlsServer {
                 Optional<SecretBytes> psk;
                 try {
                     psk = pskResolvers.apply(host.function()).resolve(host.tenantId(), id);
+                } catch (QuotaExceededException e) {
+                    throw e; // the tenant's HSM quota: Bouncy Castle ends the handshake with internal_error
                 } catch (RuntimeException e) {
                     LOG.warnf("PSK lookup failed for tenant %s: %s", host.tenantId(), e.getMessage());
                     return null;

@@ -3,6 +3,7 @@ package io.m2mtrust.web;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.common.QuotaExceededException;
 import io.m2mtrust.hsm.HsmKeyNotFoundException;
 import io.m2mtrust.hsm.HsmUnavailableException;
 import io.m2mtrust.security.BearerTokenRefusal;
@@ -89,6 +90,22 @@ public class ProblemMapper {
                 "the resource was changed by someone else; GET it again and retry with the new ETag",
                 List.of(),
                 null);
+    }
+
+    /** A tenant over a quota (issue 21, ADR 0026): 429 with the seconds until its bucket holds a token again. */
+    @ServerExceptionMapper
+    public Response quotaExceeded(QuotaExceededException e) {
+        Response r = respond(
+                429,
+                "urn:m2m-trust:problem:quota-exceeded",
+                "Too Many Requests",
+                "tenant " + e.tenantId() + " is over its " + e.quota() + " quota; nothing was changed, retry after "
+                        + e.retryAfterSeconds() + " s",
+                List.of(),
+                UUID.randomUUID().toString()); // not logged one by one: m2m.quota.refused counts them
+        return Response.fromResponse(r)
+                .header("Retry-After", e.retryAfterSeconds())
+                .build();
     }
 
     @ServerExceptionMapper

@@ -40,7 +40,7 @@ class LayoutRulesTest {
 
     static final String ROOT = "io.m2mtrust";
     static final String[] KERNEL = {
-        "hsm", "common", "cluster", "security", "audit", "keys", "tenant", "policy", "keysource"
+        "hsm", "common", "cluster", "security", "audit", "keys", "tenant", "policy", "keysource", "quota"
     };
     static final String[] FEATURES = {
         "enrolment", "mef", "registration", "maf", "ca", "tls", "escertke", "esdata", "esprim", "identity"

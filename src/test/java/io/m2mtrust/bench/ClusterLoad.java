@@ -62,6 +62,9 @@ public final class ClusterLoad {
             List<PackagedService> replicas = new ArrayList<>();
             try {
                 Map<String, String> env = PackagedService.environment(pg, kc);
+                // quotas on, but not what is measured (ADR 0026)
+                env.put("M2M_POLICY_DEFAULT_REQUEST_QUOTA", "1000000");
+                env.put("M2M_POLICY_DEFAULT_HSM_QUOTA", "1000000");
                 Path logs = Path.of("target/cluster-bench");
                 for (String name : List.of("replica-a", "replica-b", "replica-c")) {
                     replicas.add(PackagedService.start(name, env, logs));

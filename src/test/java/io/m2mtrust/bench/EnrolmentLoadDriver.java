@@ -116,6 +116,9 @@ public final class EnrolmentLoadDriver {
                 .redirectOutput(work.resolve("service.log").toFile());
         pb.environment().put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
         pb.environment().put("M2M_DB_USER", "postgres");
+        // quotas stay on (their cost is part of every number), set high enough not to be what is measured (ADR 0026)
+        pb.environment().put("M2M_POLICY_DEFAULT_REQUEST_QUOTA", "1000000");
+        pb.environment().put("M2M_POLICY_DEFAULT_HSM_QUOTA", "1000000");
         pb.environment().put("M2M_OIDC_URL", kc.realmUrl());
         pb.environment().put("M2M_KEYCLOAK_URL", kc.baseUrl());
         pb.environment().put("M2M_KEYCLOAK_PROVISIONER_SECRET", kc.provisionerSecret());
@@ -179,6 +182,12 @@ public final class EnrolmentLoadDriver {
                 ProxyLoad.write(rows, rawCeiling(), Integer.getInteger("bench.proxy.seconds", 10));
                 NginxSideBySide.write(ProxyLoad.sideBySide, Integer.getInteger("bench.proxy.seconds", 10));
                 NginxSideBySide.writeOverload(Integer.getInteger("bench.proxy.seconds", 10));
+                return;
+            }
+            if ("quota".equals(System.getProperty("bench.only"))) {
+                // the noisy neighbour (issue 21): a calm tenant's p99 alone and beside a tenant at 10x its quota
+                List<QuotaLoad.Phase> phases = QuotaLoad.run(base, tls, TENANT, devices, tokens, seconds);
+                QuotaLoad.write(phases, seconds);
                 return;
             }
             if ("device".equals(System.getProperty("bench.only"))) {
@@ -501,7 +510,7 @@ public final class EnrolmentLoadDriver {
             double open = rate(
                     () -> crypto.openAesGcm(a, openIv, sealed, new byte[64]).close());
             // ECDH P-256 derive on the token (what unwrapping an ECDH-ES envelope for a service-held end-point costs)
-            io.m2mtrust.hsm.EcdhInToken ecdh = new io.m2mtrust.hsm.EcdhInToken(token);
+            io.m2mtrust.hsm.EcdhInToken ecdh = new io.m2mtrust.hsm.EcdhInToken(crypto);
             ecdh.allowDerive(s);
             java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
             g.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));

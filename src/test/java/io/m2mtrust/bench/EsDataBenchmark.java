@@ -114,7 +114,7 @@ public class EsDataBenchmark {
                     null,
                     null);
             // an envelope for the HSM key's own certificate: unprotect derives Z in the token (CKM_ECDH1_DERIVE)
-            ecdh = new io.m2mtrust.hsm.EcdhInToken(token);
+            ecdh = new io.m2mtrust.hsm.EcdhInToken(hsm);
             ecdh.allowDerive(SIGN);
             ecdhEnv = CertificateEnvelopes.encryptForCertificates(
                     payload,

@@ -46,6 +46,8 @@ public final class MafLoad {
         private final OutputStream out;
         private final String host;
         public String lastBody;
+        /** The head of the last answer (status line and headers). */
+        public String lastHead;
 
         public Session(
                 int port,
@@ -86,6 +88,7 @@ public final class MafLoad {
                         : 0;
             }
             String h = head.toString(StandardCharsets.US_ASCII);
+            lastHead = h;
             Matcher m = Pattern.compile("(?i)content-length: (\\d+)").matcher(h);
             int len = m.find() ? Integer.parseInt(m.group(1)) : 0;
             byte[] b = in.readNBytes(len);

@@ -188,6 +188,12 @@ class ConsoleBrowserTest {
         assertThat(d.findElement(By.id("allowedSuids-error")).getText()).contains("99");
         assertThat(d.findElement(By.id("allowedSuids")).getAttribute("aria-invalid"))
                 .isEqualTo("true");
+        // quotas (issue 21): a number too large for the field is refused, not wrapped; each bucket's use is shown
+        set(d, "hsmBurst", "99999999999");
+        go(d, By.id("save"));
+        assertThat(d.findElement(By.id("hsmBurst-error")).getText()).contains("too large");
+        assertThat(d.findElements(By.cssSelector("#quota-buckets tbody tr"))).hasSize(6);
+        assertThat(d.findElement(By.id("bucket-hsm")).getText()).startsWith("hsm");
 
         // a conflict: the policy changes (through the API) while the form is open
         d.get(console() + "/console/t/demo/policy");
@@ -524,7 +530,7 @@ class ConsoleBrowserTest {
         assertThat(auditor.findElement(By.id("access")).getText()).isEqualTo("read only");
         auditor.get(console() + "/console/t/demo/policy");
         assertThat(auditor.findElements(By.id("save"))).isEmpty();
-        assertThat(auditor.findElements(By.cssSelector("fieldset[disabled]"))).hasSize(2);
+        assertThat(auditor.findElements(By.cssSelector("fieldset[disabled]"))).hasSize(3); // keys, limits, quotas
         shot(auditor, "policy-auditor");
         // auditors may simulate: a dry run that changes nothing
         auditor.get(

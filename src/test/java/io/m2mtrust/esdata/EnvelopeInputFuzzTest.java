@@ -36,6 +36,52 @@ class EnvelopeInputFuzzTest {
         }
     }
 
+    static final Policy SIGNATURE_POLICY =
+            new Policy(Set.of("HS256", "HS384", "HS512", "ES256", "ES384", "RS256"), Set.of(), 4, 65536, 200_000);
+
+    /** A P-256 key every {@code x5t#S256} names here (the lookup of a registered certificate). */
+    static final java.security.PublicKey EC_KEY;
+
+    static {
+        try {
+            java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+            g.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+            EC_KEY = g.generateKeyPair().getPublic();
+        } catch (java.security.GeneralSecurityException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /**
+     * JWS a peer sends (compact, JSON with one or several signatures, base64 JSON): MACs checked with the symmetric key
+     * a kid names, certificate signatures with the key an {@code x5t#S256} names. The contract: {@link Refused} with a
+     * reason, or a payload within the policy's limit and the ids of the keys that verified it.
+     */
+    @FuzzTest(maxDuration = "30s")
+    void jws_envelopes_verify_or_get_a_typed_refusal(FuzzedDataProvider data) {
+        Serialization serialization = data.pickValue(Serialization.values());
+        JoseEnvelopes.Accept accept = data.pickValue(JoseEnvelopes.Accept.values());
+        byte[] key = data.consumeBytes(data.pickValue(new Integer[] {32, 48, 64}));
+        String envelope = data.consumeRemainingAsString();
+        JoseEnvelopes.VerificationKeys keys = h -> {
+            if (h.getX509CertSHA256Thumbprint() != null) {
+                return Optional.of(new JoseEnvelopes.VerificationKey.Asymmetric(
+                        h.getX509CertSHA256Thumbprint().toString(), EC_KEY));
+            }
+            return h.getKeyID() == null
+                    ? Optional.empty()
+                    : Optional.of(new JoseEnvelopes.VerificationKey.Symmetric(h.getKeyID(), SecretBytes.copyOf(key)));
+        };
+        try {
+            JoseEnvelopes.Verified v =
+                    SignatureVerification.verifyAll(envelope, serialization, keys, SIGNATURE_POLICY, accept);
+            assertThat(v.payload().length).isLessThanOrEqualTo(SIGNATURE_POLICY.maxPayloadBytes());
+            assertThat(v.keyIds()).isNotEmpty();
+        } catch (Refused refused) {
+            assertThat(refused.reason).isNotNull();
+        }
+    }
+
     /** Finding 1 of docs/fuzzing.md: Nimbus threw a NullPointerException for a JWE header without enc. */
     @org.junit.jupiter.api.Test
     void a_jwe_header_without_enc_is_malformed_not_a_500() {

@@ -45,6 +45,31 @@ class PolicyApiTest {
     }
 
     @Test
+    void quota_fields_default_from_the_request_quota_and_can_be_set_apart() {
+        Response r = as(Tokens.tenantAdmin(T))
+                .header("If-Match", etag())
+                .body(valid())
+                .put(PATH);
+        assertThat(r.statusCode()).isEqualTo(200);
+        // absent: a burst of twice the rate, the HSM quota at the request quota
+        assertThat(r.jsonPath().getInt("requestBurst")).isEqualTo(1000);
+        assertThat(r.jsonPath().getInt("hsmQuotaPerSecond")).isEqualTo(500);
+        assertThat(r.jsonPath().getInt("hsmBurst")).isEqualTo(1000);
+
+        Map<String, Object> apart = valid();
+        apart.put("requestBurst", 50);
+        apart.put("hsmQuotaPerSecond", 20);
+        apart.put("hsmBurst", 40);
+        Response r2 =
+                as(Tokens.tenantAdmin(T)).header("If-Match", etag()).body(apart).put(PATH);
+        assertThat(r2.statusCode()).isEqualTo(200);
+        Response read = as(Tokens.auditor(T)).get(PATH);
+        assertThat(read.jsonPath().getInt("requestBurst")).isEqualTo(50);
+        assertThat(read.jsonPath().getInt("hsmQuotaPerSecond")).isEqualTo(20);
+        assertThat(read.jsonPath().getInt("hsmBurst")).isEqualTo(40);
+    }
+
+    @Test
     void defaults_allow_every_suid_and_never_alg_none() {
         Response r = as(Tokens.auditor(T)).get(PATH);
         assertThat(r.statusCode()).isEqualTo(200);
@@ -121,11 +146,20 @@ class PolicyApiTest {
         range.put("maxEsdataTargets", 0);
         range.put("requestQuotaPerSecond", 10_000_000);
         range.put("maxKeyLifetimeSeconds", 5);
+        range.put("requestBurst", 0);
+        range.put("hsmQuotaPerSecond", -1);
+        range.put("hsmBurst", 20_000_000);
         Response r2 =
                 as(Tokens.tenantAdmin(T)).header("If-Match", etag).body(range).put(PATH);
         assertProblem(r2, 400, "validation");
         assertThat(r2.jsonPath().getList("errors.field"))
-                .contains("maxEsdataTargets", "requestQuotaPerSecond", "maxKeyLifetimeSeconds");
+                .contains(
+                        "maxEsdataTargets",
+                        "requestQuotaPerSecond",
+                        "maxKeyLifetimeSeconds",
+                        "requestBurst",
+                        "hsmQuotaPerSecond",
+                        "hsmBurst");
 
         Map<String, Object> missing = valid();
         missing.remove("joseEncs");

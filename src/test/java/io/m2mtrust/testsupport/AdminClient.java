@@ -38,7 +38,10 @@ public final class AdminClient {
             "maxKeyLifetimeSeconds",
             "maxEsdataTargets",
             "requestQuotaPerSecond",
-            "allowHostMemoryKeys");
+            "allowHostMemoryKeys",
+            "requestBurst",
+            "hsmQuotaPerSecond",
+            "hsmBurst");
 
     private final KeycloakServer kc;
     private String token;
