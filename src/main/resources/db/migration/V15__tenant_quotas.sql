@@ -17,7 +17,10 @@ alter table tenant_policy alter column hsm_burst set not null;
 -- up to what it asks) and spends the lease locally. The level may go below zero: HSM operations are charged after
 -- they ran, and a debt holds the tenant's next requests back until the rate has paid it.
 create table quota_bucket (
-    tenant_id    varchar(40)       not null references tenant (id) on delete cascade,
+    -- no foreign key: its check would take a KEY SHARE lock on the tenant row, and a request holding that row FOR
+    -- UPDATE (key rotation, status changes) whose HSM operation needs a lease would wait for itself (found by
+    -- schemathesis: a lease timed out). A deleted tenant's buckets are inert; the tenant id is never reused.
+    tenant_id    varchar(40)       not null,
     bucket       varchar(16)       not null,
     tokens       double precision  not null,
     refilled_at  timestamptz       not null,

@@ -141,6 +141,10 @@ public class EnrolmentGroupService {
             if (Long.toString(last).length() > width) {
                 throw ApiProblem.badRequest("validation", "last does not fit in " + width + " digits");
             }
+            if (em.find(EnrolmentRange.class, new EnrolmentRange.Key(tenantId, groupId, prefix, first)) != null) {
+                // the same range twice was a unique-key violation, a 500 (found by schemathesis; issue 23 item 1)
+                throw ApiProblem.conflict("the group already has a range " + prefix + " starting at " + first);
+            }
             EnrolmentRange r = new EnrolmentRange();
             r.tenantId = tenantId;
             r.groupId = groupId;

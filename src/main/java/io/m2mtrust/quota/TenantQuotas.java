@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * under its keys at the policy's HSM rate and burst. The buckets live in PostgreSQL; a replica <em>leases</em> a few
  * tokens at a time (about 50 ms of the rate) in one statement and spends them locally, so a request costs a decrement
  * and a lease costs one round trip per few dozen requests. Tokens come only from the shared bucket, so the cluster
- * together never admits more than the rate and burst allow; a lease unspent after a second goes back.
+ * together never admits more than the rate and burst allow; what a lease still holds after a second goes back with
+ * the replica's next lease (or its next lease after a policy change).
  *
  * <p>An empty bucket is remembered until it holds a token again: refusals cost no database, HSM or thread time, so a
  * tenant offering ten times its quota spends little of what other tenants need. When the database cannot be reached,
@@ -146,6 +147,11 @@ public class TenantQuotas {
             p = policies.current(tenantId);
         } catch (ApiProblem noPolicy) {
             return null;
+        } catch (RuntimeException unreadable) {
+            // the database is away and the policy not cached: the limits this replica last applied, if any (a path
+            // that works from memory and the HSM keeps working, within the quota it had)
+            Lease l = leases.get(key(tenantId, bucket));
+            return l == null ? null : l.lastLimits();
         }
         return limits(p, bucket);
     }
@@ -190,6 +196,10 @@ public class TenantQuotas {
         Lease(String tenantId, QuotaBucket bucket) {
             this.tenantId = tenantId;
             this.bucket = bucket;
+        }
+
+        synchronized Limits lastLimits() {
+            return limits;
         }
 
         synchronized long knownEmptyFor() {

@@ -75,6 +75,10 @@ final class QuotaLoad {
         stop.set(true);
         noise.join();
         phases.add(new Phase("calm tenant, noisy tenant at 10× its quota", calmWithNoise, noisyResult[0]));
+        // alone again: a machine this small drifts (JIT, caches, the database's own work), so both sides are measured
+        System.out.println(">> calm tenant alone again, " + CALM_RATE + "/s for " + seconds + " s");
+        phases.add(
+                new Phase("calm tenant alone, again", pace(tls, calm, CALM_RATE, seconds, new AtomicBoolean()), null));
         return phases;
     }
 
@@ -187,6 +191,7 @@ final class QuotaLoad {
     static void write(List<Phase> phases, int seconds) throws IOException {
         Stream alone = phases.get(0).calm();
         Phase with = phases.get(1);
+        Stream again = phases.get(2).calm();
         StringBuilder t = new StringBuilder();
         t.append("Measured ")
                 .append(Instant.now().toString(), 0, 16)
@@ -208,14 +213,23 @@ final class QuotaLoad {
         row(t, phases.get(0).name(), "calm", alone);
         row(t, with.name(), "calm", with.calm());
         row(t, with.name(), "noisy", with.noisy());
+        row(t, phases.get(2).name(), "calm", again);
+        double worse = Math.max(with.calm().p99ms() / alone.p99ms(), with.calm().p99ms() / again.p99ms());
         t.append(String.format(
                 Locale.ROOT,
-                "%nThe calm tenant's p99 with the noisy neighbour ÷ alone: **%.2f×** (issue 21 asks for at most"
-                        + " 1.5×); p50 %.2f×. The noisy tenant was admitted %.0f/s against a quota of %d/s.%n",
+                "%nThe calm tenant's p99 with the noisy neighbour ÷ alone: **%.2f×** before, **%.2f×** after (issue 21"
+                        + " asks for at most 1.5×; the larger is %.2f×). The noisy tenant was admitted %.0f/s against a"
+                        + " quota of %d/s (its burst of %d included, over %d s + 2 s): its refusals (429) are answered"
+                        + " from the replica's memory, without the database or the HSM. A calm stream at 200/s leaves the"
+                        + " two cores idle between requests, and wake-ups show in its p99 when it is alone: a ratio"
+                        + " below 1 says the neighbour did not hurt, not that it helped.%n",
                 with.calm().p99ms() / alone.p99ms(),
-                with.calm().p50ms() / alone.p50ms(),
+                with.calm().p99ms() / again.p99ms(),
+                worse,
                 with.noisy().admittedPerSecond(),
-                NOISY_QUOTA));
+                NOISY_QUOTA,
+                NOISY_QUOTA,
+                seconds));
         EnrolmentLoadDriver.replaceSection("quota", "## Quotas: a noisy neighbour (issue 21)", t.toString());
         System.out.println(t);
     }

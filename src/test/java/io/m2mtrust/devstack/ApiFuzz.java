@@ -1,0 +1,165 @@
+package io.m2mtrust.devstack;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The admin API fuzzed from its own OpenAPI document with schemathesis (issue 21; src/bin/api-fuzz): a real PostgreSQL,
+ * the real Keycloak with the repo's realm, the packaged service on the script's SoftHSM2 token, a seeded tenant "demo";
+ * then schemathesis runs as the tenant's admin (every tenant path with {@code tenant=demo}) and as the platform admin,
+ * in rounds of a few minutes with a fresh token each. Checks: no 5xx, answers that conform to the documented schemas,
+ * status codes and content types. The exit status is schemathesis's; its JUnit reports are in target/api-fuzz.
+ */
+public final class ApiFuzz {
+
+    private ApiFuzz() {}
+
+    public static void main(String[] args) throws Exception {
+        int minutes = args.length > 0 ? Integer.parseInt(args[0]) : 4;
+        String schemathesis = System.getenv("M2M_SCHEMATHESIS");
+        Path work = Path.of("target/api-fuzz");
+        Files.createDirectories(work);
+        EmbeddedPostgres pg = EmbeddedPostgres.builder()
+                .setDataDirectory(work.resolve("pgdata"))
+                .setCleanDataDirectory(true)
+                .start();
+        try (Connection c = pg.getPostgresDatabase().getConnection();
+                Statement s = c.createStatement()) {
+            s.execute("create database m2mtrust");
+        }
+        KeycloakServer kc = KeycloakServer.start(
+                Path.of("target/keycloak"),
+                KeycloakServer.javaHome().orElseThrow(() -> new IllegalStateException("Keycloak needs Java 21+")),
+                Path.of(System.getProperty("m2m.keycloak.zip")),
+                System.getProperty("m2m.keycloak.version"));
+        int http = freePort();
+        ProcessBuilder pb = new ProcessBuilder(List.of(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED",
+                        "-jar",
+                        "target/quarkus-app/quarkus-run.jar"))
+                .redirectErrorStream(true)
+                .redirectOutput(work.resolve("service.log").toFile());
+        pb.environment().put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
+        pb.environment().put("M2M_DB_USER", "postgres");
+        pb.environment().put("M2M_OIDC_URL", kc.realmUrl());
+        pb.environment().put("M2M_KEYCLOAK_URL", kc.baseUrl());
+        pb.environment().put("M2M_KEYCLOAK_PROVISIONER_SECRET", kc.provisionerSecret());
+        pb.environment().put("M2M_HTTP_PORT", Integer.toString(http));
+        pb.environment().put("M2M_DEVICE_TLS_PORT", Integer.toString(freePort()));
+        pb.environment().put("M2M_DEVICE_DTLS_ENABLED", "false");
+        Process service = pb.start();
+        int status = 1;
+        try {
+            String base = "http://127.0.0.1:" + http;
+            awaitReady(base + "/q/health/ready", service);
+            String olivia = kc.passwordGrant("olivia", "olivia-demo-password");
+            HttpResponse<String> created = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create(base + "/api/v1/tenants"))
+                                    .header("Authorization", "Bearer " + olivia)
+                                    .header("Content-Type", "application/json")
+                                    .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"demo\",\"name\":\"Demo\"}"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
+            if (created.statusCode() != 201) {
+                throw new IllegalStateException("seeding tenant demo: " + created.statusCode() + " " + created.body());
+            }
+            Files.writeString(work.resolve("schemathesis.toml"), """
+                    # every {tenant} path parameter names the seeded tenant (random ones only reach 404)
+                    [parameters]
+                    tenant = "demo"
+                    """);
+            status = 0;
+            // rounds of at most four minutes (a token of the local realm lives five); the tenant admin's rounds first:
+            // the platform admin may suspend the tenant or disable its users, which the fuzzer is free to do
+            int rounds = Math.max(1, (minutes + 3) / 4);
+            int seconds = Math.max(30, minutes * 60 / rounds / 2);
+            for (String[] user : List.of(
+                    new String[] {"ada", "ada-demo-password", "tenant-admin"},
+                    new String[] {"olivia", "olivia-demo-password", "platform-admin"})) {
+                for (int round = 0; round < rounds; round++) {
+                    String token;
+                    try {
+                        token = kc.passwordGrant(user[0], user[1]);
+                    } catch (IllegalStateException refused) {
+                        System.out.println(">> " + user[0] + " can no longer sign in (the fuzzer changed the account):"
+                                + " no more rounds as " + user[2]);
+                        break;
+                    }
+                    List<String> cmd = new ArrayList<>(List.of(
+                            schemathesis,
+                            "--config-file",
+                            work.resolve("schemathesis.toml").toString(),
+                            "run",
+                            base + "/q/openapi?format=json",
+                            "--url",
+                            base,
+                            "-H",
+                            "Authorization: Bearer " + token,
+                            "--checks",
+                            "not_a_server_error,response_schema_conformance,status_code_conformance,"
+                                    + "content_type_conformance",
+                            "--max-time",
+                            Integer.toString(seconds),
+                            "--workers",
+                            "2",
+                            "--report",
+                            "junit",
+                            "--report-dir",
+                            work.resolve("reports-" + user[2] + "-" + round).toString()));
+                    System.out.println(
+                            ">> schemathesis as " + user[2] + ", round " + (round + 1) + ", " + seconds + " s");
+                    int s = new ProcessBuilder(cmd).inheritIO().start().waitFor();
+                    status = Math.max(status, s);
+                }
+            }
+        } finally {
+            service.destroy();
+            service.waitFor();
+            kc.close();
+            pg.close();
+        }
+        System.exit(status);
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void awaitReady(String url, Process service) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        long end = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+        while (System.nanoTime() < end) {
+            if (!service.isAlive()) {
+                throw new IllegalStateException("m2m-trust exited with status " + service.exitValue());
+            }
+            try {
+                if (http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding())
+                                .statusCode()
+                        == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // starting
+            }
+            Thread.sleep(500);
+        }
+        throw new IllegalStateException("m2m-trust did not become ready");
+    }
+}
