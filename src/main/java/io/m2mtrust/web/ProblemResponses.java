@@ -54,6 +54,14 @@ public class ProblemResponses implements OASFilter {
                 if (op.getResponses().getDefaultValue() == null) {
                     op.getResponses().setDefaultValue(oneM2M ? oneM2MError() : problem());
                 }
+                if (!oneM2M && op.getResponses().getAPIResponse("414") == null) {
+                    // refused by the HTTP server before any resource runs: no body (found by schemathesis)
+                    op.getResponses()
+                            .addAPIResponse(
+                                    "414",
+                                    OASFactory.createAPIResponse()
+                                            .description("The request line is longer than the server reads (4 KiB)"));
+                }
                 if (!oneM2M && op.getResponses().getAPIResponse("401") == null) {
                     // the HTTP layer's challenge has no body; a refused token's 401 is a problem (docs/api.md)
                     op.getResponses()

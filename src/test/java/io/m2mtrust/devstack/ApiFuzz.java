@@ -1,9 +1,8 @@
 package io.m2mtrust.devstack;
 
+import io.m2mtrust.testsupport.PackagedService;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,6 +14,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The admin API fuzzed from its own OpenAPI document with schemathesis (issue 21; src/bin/api-fuzz): a real PostgreSQL,
@@ -45,27 +45,13 @@ public final class ApiFuzz {
                 KeycloakServer.javaHome().orElseThrow(() -> new IllegalStateException("Keycloak needs Java 21+")),
                 Path.of(System.getProperty("m2m.keycloak.zip")),
                 System.getProperty("m2m.keycloak.version"));
-        int http = freePort();
-        ProcessBuilder pb = new ProcessBuilder(List.of(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED",
-                        "-jar",
-                        "target/quarkus-app/quarkus-run.jar"))
-                .redirectErrorStream(true)
-                .redirectOutput(work.resolve("service.log").toFile());
-        pb.environment().put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
-        pb.environment().put("M2M_DB_USER", "postgres");
-        pb.environment().put("M2M_OIDC_URL", kc.realmUrl());
-        pb.environment().put("M2M_KEYCLOAK_URL", kc.baseUrl());
-        pb.environment().put("M2M_KEYCLOAK_PROVISIONER_SECRET", kc.provisionerSecret());
-        pb.environment().put("M2M_HTTP_PORT", Integer.toString(http));
-        pb.environment().put("M2M_DEVICE_TLS_PORT", Integer.toString(freePort()));
-        pb.environment().put("M2M_DEVICE_DTLS_ENABLED", "false");
-        Process service = pb.start();
+        Map<String, String> env = PackagedService.environment(pg, kc);
+        env.put("M2M_DEVICE_DTLS_ENABLED", "false");
+        PackagedService service = PackagedService.start("api-fuzz", env, work);
         int status = 1;
         try {
-            String base = "http://127.0.0.1:" + http;
-            awaitReady(base + "/q/health/ready", service);
+            service.awaitReady(Duration.ofMinutes(3));
+            String base = service.base();
             String olivia = kc.passwordGrant("olivia", "olivia-demo-password");
             HttpResponse<String> created = HttpClient.newHttpClient()
                     .send(
@@ -128,38 +114,10 @@ public final class ApiFuzz {
                 }
             }
         } finally {
-            service.destroy();
-            service.waitFor();
+            service.close();
             kc.close();
             pg.close();
         }
         System.exit(status);
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static void awaitReady(String url, Process service) throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
-        long end = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-        while (System.nanoTime() < end) {
-            if (!service.isAlive()) {
-                throw new IllegalStateException("m2m-trust exited with status " + service.exitValue());
-            }
-            try {
-                if (http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding())
-                                .statusCode()
-                        == 200) {
-                    return;
-                }
-            } catch (IOException notYet) {
-                // starting
-            }
-            Thread.sleep(500);
-        }
-        throw new IllegalStateException("m2m-trust did not become ready");
     }
 }
