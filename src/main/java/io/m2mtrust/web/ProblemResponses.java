@@ -9,6 +9,8 @@ import org.eclipse.microprofile.openapi.models.media.MediaType;
 import org.eclipse.microprofile.openapi.models.media.Schema;
 import org.eclipse.microprofile.openapi.models.responses.APIResponse;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -37,10 +39,9 @@ public class ProblemResponses implements OASFilter {
             return;
         }
         // the console is HTML for people, not part of the admin API (its forms have their own CSRF and validation)
-        new java.util.ArrayList<>(openAPI.getPaths().getPathItems().keySet())
-                .stream()
-                        .filter(path -> path.equals("/console") || path.startsWith("/console/"))
-                        .forEach(openAPI.getPaths()::removePathItem);
+        List<String> console = new ArrayList<>(openAPI.getPaths().getPathItems().keySet());
+        console.removeIf(path -> !path.equals("/console") && !path.startsWith("/console/"));
+        console.forEach(openAPI.getPaths()::removePathItem);
         openAPI.getPaths().getPathItems().forEach((path, item) -> {
             Map<?, Operation> operations = item.getOperations();
             if (operations == null) {
@@ -54,41 +55,37 @@ public class ProblemResponses implements OASFilter {
                 if (op.getResponses().getDefaultValue() == null) {
                     op.getResponses().setDefaultValue(oneM2M ? oneM2MError() : problem());
                 }
-                if (!oneM2M && op.getResponses().getAPIResponse("414") == null) {
-                    // refused by the HTTP server before any resource runs: no body (found by schemathesis)
-                    op.getResponses()
-                            .addAPIResponse(
-                                    "414",
-                                    OASFactory.createAPIResponse()
-                                            .description("The request line is longer than the server reads (4 KiB)"));
+                if (oneM2M) {
+                    continue;
                 }
-                if (!oneM2M && op.getResponses().getAPIResponse("401") == null) {
-                    // the HTTP layer's challenge has no body; a refused token's 401 is a problem (docs/api.md)
-                    op.getResponses()
-                            .addAPIResponse(
-                                    "401",
-                                    OASFactory.createAPIResponse()
-                                            .description("No token (an empty body with WWW-Authenticate: Bearer), or"
-                                                    + " a refused one (problem details saying why)"));
-                }
-                if (!oneM2M && op.getResponses().getAPIResponse("2XX") == null) {
-                    // an operation answering a Response documents one success (200) at most; its 201 with a body or
-                    // its 204 fall here, not into the error default
-                    op.getResponses()
-                            .addAPIResponse(
-                                    "2XX",
-                                    OASFactory.createAPIResponse()
-                                            .description("Done: 201 with the created resource as JSON, or 204"));
-                }
+                // refused by the HTTP server before any resource runs: no body (found by schemathesis)
+                bodiless(op, "414", "The request line is longer than the server reads (4 KiB)");
+                // the HTTP layer's challenge has no body; a refused token's 401 is a problem (docs/api.md)
+                bodiless(
+                        op,
+                        "401",
+                        "No token (an empty body with WWW-Authenticate: Bearer), or a refused one (problem details"
+                                + " saying why)");
+                // an operation answering a Response documents one success (200) at most; its 201 with a body or its
+                // 204 fall here, not into the error default
+                bodiless(op, "2XX", "Done: 201 with the created resource as JSON, or 204");
             }
         });
+    }
+
+    /** A response documented by its status and a description only, unless the operation documents it already. */
+    private static void bodiless(Operation op, String status, String description) {
+        if (op.getResponses().getAPIResponse(status) == null) {
+            op.getResponses()
+                    .addAPIResponse(status, OASFactory.createAPIResponse().description(description));
+        }
     }
 
     private static void nullableProperties(Schema schema) {
         if (schema.getProperties() == null) {
             return;
         }
-        Map<String, Schema> properties = new java.util.LinkedHashMap<>(schema.getProperties());
+        Map<String, Schema> properties = new LinkedHashMap<>(schema.getProperties());
         properties.replaceAll((name, p) -> {
             if (p.getRef() != null) {
                 return OASFactory.createSchema()
