@@ -261,6 +261,7 @@ public final class CertificateEnvelopes {
                 if (!mine.test(h)) {
                     throw new Refused(Refused.Reason.UNKNOWN_KEY, "not encrypted for this end-point's certificate");
                 }
+                EnvelopeChecks.requireGcmParts(jwe.getIV(), jwe.getAuthTag());
                 jwe.decrypt(hsmDecrypter);
                 return jwe.getPayload().toBytes();
             }
@@ -279,6 +280,7 @@ public final class CertificateEnvelopes {
                         shared.getEncryptionMethod().getName(),
                         shared.getCriticalParams(),
                         shared.getCompressionAlgorithm() != null);
+                EnvelopeChecks.requireGcmParts(jwe.getIV(), jwe.getAuthTag());
                 jwe.decrypt(hsmDecrypter);
                 return jwe.getPayload().toBytes();
             }
@@ -303,6 +305,7 @@ public final class CertificateEnvelopes {
                 byte[] aadBytes = jwe.getAAD() != null
                         ? jwe.getAAD()
                         : JoseAlgorithms.jweJsonAad(shared, null); // Nimbus returns the full JSON AAD
+                EnvelopeChecks.requireGcmParts(jwe.getIV(), jwe.getAuthTag());
                 byte[] plain = hsmDecrypter.decrypt(
                         merged, r.getEncryptedKey(), jwe.getIV(), jwe.getCipherText(), jwe.getAuthTag(), aadBytes);
                 return plain;

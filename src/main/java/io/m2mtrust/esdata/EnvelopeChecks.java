@@ -125,6 +125,22 @@ final class EnvelopeChecks {
         }
     }
 
+    /**
+     * The IV and tag of an AES-GCM content encryption as RFC 7518 §5.3 fixes them: 96 and 128 bits. Checked before
+     * decrypting: the JDK's GCM throws an unchecked {@code ProviderException} for a tag shorter than its own length,
+     * which escaped Nimbus as a 500 (finding 4 of docs/fuzzing.md).
+     */
+    static void requireGcmParts(com.nimbusds.jose.util.Base64URL iv, com.nimbusds.jose.util.Base64URL tag)
+            throws Refused {
+        if (iv == null || iv.decode().length != 12) {
+            throw new Refused(Refused.Reason.MALFORMED, "the IV of AES-GCM is 96 bits (RFC 7518 §5.3)");
+        }
+        if (tag == null || tag.decode().length != 16) {
+            throw new Refused(
+                    Refused.Reason.MALFORMED, "the authentication tag of AES-GCM is 128 bits (RFC 7518 §5.3)");
+        }
+    }
+
     /** The protected header as sent: strict JSON (no duplicate members) and an allowed {@code alg}, before Nimbus sees it. */
     static void precheckHeader(String b64u, Policy policy) throws Refused {
         byte[] json;

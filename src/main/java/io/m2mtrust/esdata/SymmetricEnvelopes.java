@@ -258,6 +258,7 @@ public final class SymmetricEnvelopes {
                 String kid = jwe.getHeader().getKeyID();
                 SecretBytes key = EnvelopeChecks.lookup(keys, kid);
                 try (key) {
+                    EnvelopeChecks.requireGcmParts(jwe.getIV(), jwe.getAuthTag());
                     jwe.decrypt(JoseAlgorithms.decrypter(jwe.getHeader().getAlgorithm(), key));
                 }
                 return jwe.getPayload().toBytes();
@@ -297,6 +298,7 @@ public final class SymmetricEnvelopes {
                     throw new Refused(Refused.Reason.POLICY, "dir takes exactly one recipient");
                 }
                 try (SecretBytes k = key.get()) {
+                    EnvelopeChecks.requireGcmParts(jwe.getIV(), jwe.getAuthTag());
                     // the recipient's own encrypted key and the JSON AAD as sent: BASE64URL(protected) [ "." aad ]
                     // (§5.2 step 15)
                     byte[] plain = JoseAlgorithms.decrypter(merged.getAlgorithm(), k)

@@ -250,7 +250,8 @@ public class ProxyService {
             quotas.admit(tenantId, QuotaBucket.PROXY);
             return admitted(tenantId, in);
         } catch (QuotaExceededException e) {
-            // the proxy's quota, or the HSM's during ESPrim, ESCertKE or ESData (nothing was sent to the CSE)
+            // the proxy's quota, or the HSM's during ESPrim, ESCertKE or ESData: refused before anything that changes
+            // the CSE was sent (a retrieve whose answer could not be opened for the reader was only read)
             return done(overQuota(e.quota(), e.retryAfterSeconds(), in.header("X-M2M-RI")));
         }
     }

@@ -82,6 +82,27 @@ class EnvelopeInputFuzzTest {
         }
     }
 
+    /** Finding 4 of docs/fuzzing.md: a 3-byte GCM tag made the JDK throw a ProviderException out of Nimbus (a 500). */
+    @org.junit.jupiter.api.Test
+    void a_short_gcm_tag_is_malformed_not_a_500() {
+        java.util.Base64.Encoder b64u = java.util.Base64.getUrlEncoder().withoutPadding();
+        String header = b64u.encodeToString("{\"alg\":\"dir\",\"enc\":\"A256GCM\",\"kid\":\"k1\"}"
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        for (Serialization s : new Serialization[] {Serialization.COMPACT, Serialization.JSON}) {
+            String iv = b64u.encodeToString(new byte[12]);
+            String tag = b64u.encodeToString(new byte[3]);
+            String envelope = s == Serialization.COMPACT
+                    ? header + ".." + iv + ".AAAA." + tag
+                    : "{\"protected\":\"" + header + "\",\"iv\":\"" + iv + "\",\"ciphertext\":\"AAAA\",\"tag\":\"" + tag
+                            + "\"}";
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> SymmetricEnvelopes.decrypt(
+                            envelope, s, kid -> Optional.of(SecretBytes.copyOf(new byte[32])), POLICY))
+                    .as(s.name())
+                    .isInstanceOfSatisfying(
+                            Refused.class, r -> assertThat(r.reason).isEqualTo(Refused.Reason.MALFORMED));
+        }
+    }
+
     /** Finding 1 of docs/fuzzing.md: Nimbus threw a NullPointerException for a JWE header without enc. */
     @org.junit.jupiter.api.Test
     void a_jwe_header_without_enc_is_malformed_not_a_500() {
