@@ -3,14 +3,8 @@ package io.m2mtrust.devstack;
 import io.m2mtrust.testsupport.PackagedService;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,14 +26,7 @@ public final class ApiFuzz {
         String schemathesis = System.getenv("M2M_SCHEMATHESIS");
         Path work = Path.of("target/api-fuzz");
         Files.createDirectories(work);
-        EmbeddedPostgres pg = EmbeddedPostgres.builder()
-                .setDataDirectory(work.resolve("pgdata"))
-                .setCleanDataDirectory(true)
-                .start();
-        try (Connection c = pg.getPostgresDatabase().getConnection();
-                Statement s = c.createStatement()) {
-            s.execute("create database m2mtrust");
-        }
+        EmbeddedPostgres pg = LocalStack.postgres(work.resolve("pgdata"));
         KeycloakServer kc = KeycloakServer.start(
                 Path.of("target/keycloak"),
                 KeycloakServer.javaHome().orElseThrow(() -> new IllegalStateException("Keycloak needs Java 21+")),
@@ -52,18 +39,7 @@ public final class ApiFuzz {
         try {
             service.awaitReady(Duration.ofMinutes(3));
             String base = service.base();
-            String olivia = kc.passwordGrant("olivia", "olivia-demo-password");
-            HttpResponse<String> created = HttpClient.newHttpClient()
-                    .send(
-                            HttpRequest.newBuilder(URI.create(base + "/api/v1/tenants"))
-                                    .header("Authorization", "Bearer " + olivia)
-                                    .header("Content-Type", "application/json")
-                                    .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"demo\",\"name\":\"Demo\"}"))
-                                    .build(),
-                            HttpResponse.BodyHandlers.ofString());
-            if (created.statusCode() != 201) {
-                throw new IllegalStateException("seeding tenant demo: " + created.statusCode() + " " + created.body());
-            }
+            LocalStack.seedTenant(base, kc.passwordGrant("olivia", "olivia-demo-password"), "demo", "Demo");
             Files.writeString(work.resolve("schemathesis.toml"), """
                     # every {tenant} path parameter names the seeded tenant (random ones only reach 404)
                     [parameters]

@@ -30,14 +30,7 @@ public final class LocalStack {
                 Optional.ofNullable(System.getenv("M2M_HTTP_PORT")).orElse("8080"));
 
         log("starting PostgreSQL (embedded)");
-        EmbeddedPostgres pg = EmbeddedPostgres.builder()
-                .setDataDirectory(work.resolve("pgdata"))
-                .setCleanDataDirectory(true)
-                .start();
-        try (Connection c = pg.getPostgresDatabase().getConnection();
-                Statement s = c.createStatement()) {
-            s.execute("create database m2mtrust");
-        }
+        EmbeddedPostgres pg = postgres(work.resolve("pgdata"));
 
         Path javaHome = KeycloakServer.javaHome()
                 .orElseThrow(
@@ -84,19 +77,7 @@ public final class LocalStack {
 
         String base = "http://localhost:" + httpPort;
         awaitReady(base + "/q/health/ready", service);
-        String olivia = kc.passwordGrant("olivia", "olivia-demo-password");
-        HttpResponse<String> created = HttpClient.newHttpClient()
-                .send(
-                        HttpRequest.newBuilder(URI.create(base + "/api/v1/tenants"))
-                                .header("Authorization", "Bearer " + olivia)
-                                .header("Content-Type", "application/json")
-                                .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"demo\",\"name\":\"Demo tenant\"}"))
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString());
-        if (created.statusCode() != 201) {
-            throw new IllegalStateException(
-                    "seeding the demo tenant failed: HTTP " + created.statusCode() + " " + created.body());
-        }
+        seedTenant(base, kc.passwordGrant("olivia", "olivia-demo-password"), "demo", "Demo tenant");
 
         System.out.println("""
 
@@ -132,6 +113,36 @@ public final class LocalStack {
                 """.formatted(
                 base, kc.realmUrl(), kc.realmUrl().replace("/realms/m2m-trust", ""), kc.bootstrapAdminPassword()));
         System.exit(service.waitFor());
+    }
+
+    /** An embedded PostgreSQL in {@code dataDir} (emptied first) with the service's database created. */
+    static EmbeddedPostgres postgres(Path dataDir) throws Exception {
+        EmbeddedPostgres pg = EmbeddedPostgres.builder()
+                .setDataDirectory(dataDir)
+                .setCleanDataDirectory(true)
+                .start();
+        try (Connection c = pg.getPostgresDatabase().getConnection();
+                Statement s = c.createStatement()) {
+            s.execute("create database m2mtrust");
+        }
+        return pg;
+    }
+
+    /** Creates tenant {@code id} through the admin API as the platform admin whose token is given. */
+    static void seedTenant(String base, String platformAdminToken, String id, String name) throws Exception {
+        HttpResponse<String> created = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create(base + "/api/v1/tenants"))
+                                .header("Authorization", "Bearer " + platformAdminToken)
+                                .header("Content-Type", "application/json")
+                                .POST(HttpRequest.BodyPublishers.ofString(
+                                        "{\"id\":\"" + id + "\",\"name\":\"" + name + "\"}"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        if (created.statusCode() != 201) {
+            throw new IllegalStateException(
+                    "seeding tenant " + id + " failed: HTTP " + created.statusCode() + " " + created.body());
+        }
     }
 
     private static void awaitReady(String url, Process service) throws Exception {
