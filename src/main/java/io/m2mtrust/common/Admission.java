@@ -10,6 +10,7 @@ import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -19,6 +20,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * without bound (the worker pool's queue and the CSE client's wait queue are otherwise unbounded). A refusal costs no
  * database, HSM or CSE work, so under twice the peak load the admitted requests keep their latency. Health and metrics
  * ({@code /q/...}) and the console's static files are never refused: probes must answer under load.
+ *
+ * <p>Within the proxy lane each tenant has a share ({@code proxy-max-in-flight-per-tenant}): a tenant whose CSE is slow
+ * or flapping holds at most its share of slots and worker threads, never the whole lane (issue 21).
  *
  * <p>The device listener has its own bound (a bounded worker pool that sheds connections, {@code DeviceTlsListener}).
  * ADR 0020 explains the choice of limits over queues.
@@ -35,6 +39,13 @@ public class Admission {
         /** oneM2M proxy requests ({@code /onem2m/...}) in flight at once; beyond it 503 + Retry-After, oneM2M 5000. */
         @WithDefault("256")
         int proxyMaxInFlight();
+
+        /**
+         * oneM2M proxy requests of one tenant in flight at once (a share of the proxy lane): a tenant whose CSE is slow
+         * or gone fills its own share, not the lane, so the other tenants' requests are still admitted.
+         */
+        @WithDefault("64")
+        int proxyMaxInFlightPerTenant();
 
         /** Seconds a refused client is told to wait ({@code Retry-After}). */
         @WithDefault("1")
@@ -91,14 +102,83 @@ public class Admission {
     /** Runs before RESTEasy's routes and before authentication: a refusal is the cheapest answer the service has. */
     static final int PRIORITY = 1000;
 
+    /**
+     * Each tenant's share of the proxy lane: requests in flight per tenant id as it appears in the path. An entry
+     * lives only while its tenant has a request in flight, so the map never holds more entries than the lane admits,
+     * whatever names a client puts in paths (an unknown tenant is refused later, with 4004).
+     */
+    public static final class TenantShares {
+        private final int limit;
+        private final ConcurrentHashMap<String, Integer> inFlight = new ConcurrentHashMap<>();
+        private final Counter refused;
+
+        TenantShares(int limit, MeterRegistry meters) {
+            this.limit = limit;
+            this.refused = Counter.builder("m2m.admission.refused")
+                    .tag("lane", "proxy-tenant-share")
+                    .description("requests answered 503 because the lane was full")
+                    .register(meters);
+            Gauge.builder("m2m.admission.tenants_in_flight", inFlight, ConcurrentHashMap::size)
+                    .description("tenants with a proxy request in flight")
+                    .register(meters);
+        }
+
+        boolean tryEnter(String tenant) {
+            boolean[] admitted = {false};
+            inFlight.compute(tenant, (t, n) -> {
+                int now = n == null ? 0 : n;
+                if (now >= limit) {
+                    return n;
+                }
+                admitted[0] = true;
+                return now + 1;
+            });
+            if (!admitted[0]) {
+                refused.increment();
+            }
+            return admitted[0];
+        }
+
+        void leave(String tenant) {
+            inFlight.computeIfPresent(tenant, (t, n) -> n <= 1 ? null : n - 1);
+        }
+
+        public int inFlight(String tenant) {
+            return inFlight.getOrDefault(tenant, 0);
+        }
+
+        public int tenants() {
+            return inFlight.size();
+        }
+    }
+
     private final Lane api;
     private final Lane proxy;
+    private final TenantShares proxyShares;
     private final int retryAfter;
 
     Admission(Limits limits, MeterRegistry meters) {
         this.api = new Lane("api", limits.apiMaxInFlight(), meters);
         this.proxy = new Lane("proxy", limits.proxyMaxInFlight(), meters);
+        this.proxyShares = new TenantShares(limits.proxyMaxInFlightPerTenant(), meters);
         this.retryAfter = limits.retryAfterSeconds();
+    }
+
+    public TenantShares proxyShares() {
+        return proxyShares;
+    }
+
+    /**
+     * The tenant segment of a proxy path ({@code /onem2m/{tenant}/…}, {@code /onem2m-out/{tenant}/…}), or null when
+     * there is none (the route answers those); at most 64 characters count, as a tenant id is never longer.
+     */
+    static String proxyTenant(String path) {
+        int start = path.indexOf('/', 1) + 1;
+        int end = path.indexOf('/', start);
+        if (start <= 0 || end <= start) {
+            return null;
+        }
+        return path.substring(start, Math.min(end, start + 64));
     }
 
     public Lane api() {
@@ -115,13 +195,20 @@ public class Admission {
 
     private void admit(RoutingContext rc) {
         String path = rc.normalizedPath();
-        Lane lane = path.startsWith("/onem2m/") ? proxy : path.startsWith("/api/") ? api : null;
+        boolean oneM2m = path.startsWith("/onem2m/") || path.startsWith("/onem2m-out/");
+        Lane lane = oneM2m ? proxy : path.startsWith("/api/") ? api : null;
         if (lane == null) {
             rc.next();
             return;
         }
         if (!lane.tryEnter()) {
-            refuse(rc, lane == proxy);
+            refuse(rc, oneM2m);
+            return;
+        }
+        String tenant = oneM2m ? proxyTenant(path) : null;
+        if (tenant != null && !proxyShares.tryEnter(tenant)) {
+            lane.leave();
+            refuse(rc, true);
             return;
         }
         AtomicBoolean left = new AtomicBoolean();
@@ -129,6 +216,9 @@ public class Admission {
         rc.addEndHandler(x -> {
             if (left.compareAndSet(false, true)) {
                 lane.leave();
+                if (tenant != null) {
+                    proxyShares.leave(tenant);
+                }
             }
         });
         rc.next();
