@@ -39,8 +39,9 @@ CONF
   export M2M_HSM_PROVIDER_CONFIG="${M2M_HSM_PROVIDER_CONFIG:-$PWD/hsm-config/softhsm2.cfg}"
 }
 
-# JVM flag that lets the HSM layer re-initialise the PKCS#11 module after an outage (ADR 0002).
-export M2M_JVM_OPENS="--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED"
+# JVM flags that let the HSM layer re-initialise the PKCS#11 module after an outage and count SunPKCS11's sessions
+# (ADR 0002).
+export M2M_JVM_OPENS="--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED --add-opens=jdk.crypto.cryptoki/sun.security.pkcs11=ALL-UNNAMED"
 
 temurin_home() {
   local d

@@ -1,6 +1,7 @@
 package io.m2mtrust.audit;
 
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.common.DatabaseOutage;
 import io.m2mtrust.hsm.HsmCrypto;
 import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.HsmKeyNotFoundException;
@@ -142,8 +143,8 @@ public class AuditLog {
 
     /**
      * Runs an admin action and, when it is refused (conflict, precondition, validation), chains a
-     * FAILURE event in its own transaction before rethrowing. HSM outages are not chained: the head
-     * could not be signed; they are logged and visible in metrics.
+     * FAILURE event in its own transaction before rethrowing. HSM and database outages are not chained: the
+     * head could not be signed or stored; they are logged and visible in metrics.
      */
     public <T> T auditRefusals(String chain, String actor, String action, String target, Supplier<T> work) {
         try {
@@ -151,6 +152,9 @@ public class AuditLog {
         } catch (HsmUnavailableException e) {
             throw e;
         } catch (RuntimeException e) {
+            if (DatabaseOutage.causedBy(e)) {
+                throw e; // nothing to chain into: the database is what failed (503, retried by the client)
+            }
             String why = e instanceof ApiProblem p ? p.status() + " " + p.detail() : "refused: " + e.getMessage();
             try {
                 appendIndependently(chain, actor, action, target, Outcome.FAILURE, why);

@@ -15,8 +15,10 @@ import io.m2mtrust.policy.TenantPolicy;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.EntityManager;
+import org.bouncycastle.tls.AlertDescription;
 import org.bouncycastle.tls.CipherSuite;
 import org.bouncycastle.tls.TlsClientProtocol;
+import org.bouncycastle.tls.TlsFatalAlertReceived;
 import org.bouncycastle.tls.TlsProtocol;
 import org.bouncycastle.tls.TlsServerProtocol;
 import org.bouncycastle.tls.crypto.impl.bc.BcTlsCrypto;
@@ -379,6 +381,12 @@ public class EscertkeService {
                 throw new Failure(
                         NOT_AUTHENTICATED,
                         "the Terminating end-point's certificate was refused: " + client.outcome.refusal.getMessage());
+            }
+            if (e instanceof TlsFatalAlertReceived alert
+                    && alert.getAlertDescription() == AlertDescription.internal_error) {
+                // the Terminating end-point failed on its side (its HSM or database): not this request's fault
+                throw new Failure(
+                        BUSY, "message " + n + ": the Terminating end-point failed (internal_error); retry later");
             }
             throw new Failure(BAD_REQUEST, "message " + n + " was refused by TLS: " + e.getMessage());
         }

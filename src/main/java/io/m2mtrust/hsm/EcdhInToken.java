@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.interfaces.ECPublicKey;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * ECDH with an end-point's private key inside the token (CKM_ECDH1_DERIVE), for JOSE ECDH-ES: the JOSE
@@ -16,6 +17,9 @@ import java.security.interfaces.ECPublicKey;
  * per-message value like an unsealed key. The key must allow derivation ({@link #allowDerive}).
  */
 public final class EcdhInToken {
+
+    /** Sessions this class has open on the token now (each lives for one derivation); part of {@code m2m_hsm_sessions}. */
+    static final AtomicInteger OPEN_SESSIONS = new AtomicInteger();
 
     // PKCS#11 constants (v2.40)
     private static final long CKF_SERIAL_SESSION = 0x4, CKF_RW_SESSION = 0x2;
@@ -110,9 +114,11 @@ public final class EcdhInToken {
             long session = (long) p11.getClass()
                     .getMethod("C_OpenSession", long.class, long.class, Object.class, cls("CK_NOTIFY"))
                     .invoke(p11, slots[0], CKF_SERIAL_SESSION | CKF_RW_SESSION, null, null);
+            OPEN_SESSIONS.incrementAndGet();
             try {
                 return work.run(p11, session);
             } finally {
+                OPEN_SESSIONS.decrementAndGet();
                 p11.getClass().getMethod("C_CloseSession", long.class).invoke(p11, session);
             }
         } catch (HsmUnavailableException e) {

@@ -47,6 +47,14 @@ public class HsmBeans {
         Gauge.builder("m2m.hsm.reopens", token, Pkcs11Token::reopenCount)
                 .description("times the token was reopened after an outage")
                 .register(registry);
+        Gauge.builder("m2m.hsm.sessions", token, t -> {
+                    int pooled = t.providerSessions();
+                    return pooled < 0 ? Double.NaN : pooled + EcdhInToken.OPEN_SESSIONS.get();
+                })
+                .description(
+                        "PKCS#11 sessions open on the token (SunPKCS11's and ECDH's); NaN when the JVM does not open"
+                                + " sun.security.pkcs11 to the service")
+                .register(registry);
         return token;
     }
 

@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -99,6 +100,38 @@ public final class Pkcs11Token implements AutoCloseable {
 
     public long reopenCount() {
         return reopenCount.get();
+    }
+
+    /**
+     * Sessions SunPKCS11 holds on the token now (its pools and those in use): its session manager's own count, read by
+     * reflection, which needs {@code --add-opens=jdk.crypto.cryptoki/sun.security.pkcs11=ALL-UNNAMED} (the chart sets
+     * it). -1 when the JVM does not open the package; 0 while the token is down. A soak watches it for leaks.
+     */
+    public int providerSessions() {
+        Generation g = current;
+        if (g == null) {
+            return 0;
+        }
+        try {
+            Object token = declaredField(g.provider(), "token");
+            Object manager = declaredField(token, "sessionManager");
+            return ((AtomicInteger) declaredField(manager, "activeSessions")).get();
+        } catch (ReflectiveOperationException | RuntimeException notOpenOrNotThisJdk) {
+            return -1;
+        }
+    }
+
+    private static Object declaredField(Object owner, String name) throws ReflectiveOperationException {
+        for (Class<?> c = owner.getClass(); c != null; c = c.getSuperclass()) {
+            try {
+                Field f = c.getDeclaredField(name);
+                f.setAccessible(true);
+                return f.get(owner);
+            } catch (NoSuchFieldException inSuperclass) {
+                // keep looking up the hierarchy
+            }
+        }
+        throw new NoSuchFieldException(name);
     }
 
     // ---------------------------------------------------------------- key objects

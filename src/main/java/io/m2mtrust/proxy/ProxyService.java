@@ -3,11 +3,13 @@ package io.m2mtrust.proxy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.m2mtrust.cluster.ReplicaCache;
 import io.m2mtrust.cluster.ReplicaCaches;
+import io.m2mtrust.common.DatabaseOutage;
 import io.m2mtrust.common.QuotaExceededException;
 import io.m2mtrust.common.RequestSizeLimit;
 import io.m2mtrust.common.ResponseStatusCode;
 import io.m2mtrust.common.StrictJson;
 import io.m2mtrust.esprim.EsprimReceiver;
+import io.m2mtrust.hsm.HsmUnavailableException;
 import io.m2mtrust.quota.QuotaBucket;
 import io.m2mtrust.quota.TenantQuotas;
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -20,6 +22,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -105,6 +109,14 @@ public class ProxyService {
     /** A plain primitive of a legacy entity behind the proxy for the remote receiver {@code remoteName}: sent as ESPrim. */
     @jakarta.enterprise.context.control.ActivateRequestContext // also from the CoAP binding's workers
     public Outgoing originate(String tenantId, String remoteName, Incoming in) {
+        try {
+            return originateAdmitted(tenantId, remoteName, in);
+        } catch (RuntimeException e) {
+            return refusalFor(e, in.header("X-M2M-RI"));
+        }
+    }
+
+    private Outgoing originateAdmitted(String tenantId, String remoteName, Incoming in) {
         Optional<ProxyConfig> cfg = config(tenantId);
         Optional<ProxyRemote> remote = cfg.isEmpty() ? Optional.empty() : originator.remote(tenantId, remoteName);
         if (remote.isEmpty()) {
@@ -116,12 +128,8 @@ public class ProxyService {
         if (in.body() != null && in.body().length > MAX_REQUEST) {
             return answer(4000, "the primitive is larger than " + MAX_REQUEST + " bytes", in.header("X-M2M-RI"));
         }
-        try {
-            quotas.admit(tenantId, QuotaBucket.PROXY);
-            return originator.send(tenantId, cfg.get(), remote.get(), in);
-        } catch (QuotaExceededException e) {
-            return overQuota(e.quota(), e.retryAfterSeconds(), in.header("X-M2M-RI"));
-        }
+        quotas.admit(tenantId, QuotaBucket.PROXY); // over quota: refusalFor answers
+        return originator.send(tenantId, cfg.get(), remote.get(), in);
     }
 
     /**
@@ -246,14 +254,41 @@ public class ProxyService {
      * ESData opened for a reader) are made on the caller's thread.
      */
     public CompletionStage<Outgoing> handleAsync(String tenantId, Incoming in) {
+        String ri = in.header("X-M2M-RI");
+        CompletionStage<Outgoing> answer;
         try {
             quotas.admit(tenantId, QuotaBucket.PROXY);
-            return admitted(tenantId, in);
-        } catch (QuotaExceededException e) {
-            // the proxy's quota, or the HSM's during ESPrim, ESCertKE or ESData: refused before anything that changes
-            // the CSE was sent (a retrieve whose answer could not be opened for the reader was only read)
-            return done(overQuota(e.quota(), e.retryAfterSeconds(), in.header("X-M2M-RI")));
+            answer = admitted(tenantId, in);
+        } catch (RuntimeException e) {
+            answer = CompletableFuture.failedFuture(e);
         }
+        return answer.exceptionally(e -> refusalFor(e instanceof CompletionException c ? c.getCause() : e, ri));
+    }
+
+    /**
+     * The binding's answer to a failure that is the tenant's quota or an outage, not a bug: a quota refusal (the
+     * proxy's, or the HSM's during ESPrim, ESCertKE or ESData) is refused before anything that changes the CSE was
+     * sent (a retrieve whose answer could not be opened for the reader was only read); an HSM or database outage is
+     * HTTP 503 / CoAP 5.03 with Retry-After and RSC 5000 (issue 21). Anything else stays an error (logged, 500).
+     */
+    static Outgoing refusalFor(Throwable e, String ri) {
+        if (e instanceof QuotaExceededException q) {
+            return overQuota(q.quota(), q.retryAfterSeconds(), ri);
+        }
+        if (e instanceof HsmUnavailableException) {
+            return unavailable("the HSM is not available; retry later", 5, ri);
+        }
+        if (DatabaseOutage.causedBy(e)) {
+            return unavailable("the database is not reachable; retry later", DatabaseOutage.RETRY_AFTER_SECONDS, ri);
+        }
+        throw e instanceof RuntimeException r ? r : new CompletionException(e);
+    }
+
+    static Outgoing unavailable(String message, long retryAfterSeconds, String ri) {
+        Outgoing o = answer(5000, message, ri);
+        Map<String, String> h = new LinkedHashMap<>(o.headers());
+        h.put("Retry-After", Long.toString(retryAfterSeconds));
+        return new Outgoing(503, o.rsc(), o.contentType(), o.body(), h);
     }
 
     /**
@@ -336,7 +371,7 @@ public class ProxyService {
     }
 
     private static CompletionStage<Outgoing> done(Outgoing o) {
-        return java.util.concurrent.CompletableFuture.completedFuture(o);
+        return CompletableFuture.completedFuture(o);
     }
 
     /** The CSE-relative path of a To on this CSE (CSE-relative, SP-relative {@code /cse-id/...}, or absolute {@code //sp/cse-id/...}). */

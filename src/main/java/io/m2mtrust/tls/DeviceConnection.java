@@ -1,6 +1,5 @@
 package io.m2mtrust.tls;
 
-import io.m2mtrust.hsm.HsmUnavailableException;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetSocket;
@@ -196,10 +195,7 @@ final class DeviceConnection {
         DeviceRequestHandler h = handlers.apply(peer.function());
         try {
             return h.handle(peer, r);
-        } catch (HsmUnavailableException e) {
-            // the one place an HSM outage becomes an answer on the device listener: retry later, nothing was written
-            return DeviceHttp.Response.error(503, "the HSM is not available; retry later");
-        } catch (RuntimeException e) {
+        } catch (RuntimeException e) { // HSM and database outages were answered 503 by the GuardedHandler
             String id = UUID.randomUUID().toString();
             LOG.errorf(e, "[%s] device request %s %s failed", id, r.method(), r.path());
             return DeviceHttp.Response.json(500, Map.of("error", "internal error", "instance", "urn:uuid:" + id));

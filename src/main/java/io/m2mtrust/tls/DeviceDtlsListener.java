@@ -142,7 +142,7 @@ public class DeviceDtlsListener implements RevocationListener {
         this.policies = policies;
         resolvers.forEach(r -> pskResolvers.put(r.function(), r));
         // every function behind its tenant's quota (issue 21)
-        requestHandlers.forEach(h -> handlers.put(h.function(), new QuotaGuardedHandler(h, quotas)));
+        requestHandlers.forEach(h -> handlers.put(h.function(), new GuardedHandler(h, quotas)));
         this.quotas = quotas;
         this.certificates = certificates.isResolvable() ? certificates.get() : null;
         this.hsm = hsm;

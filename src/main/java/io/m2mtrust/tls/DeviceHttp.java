@@ -43,6 +43,12 @@ public final class DeviceHttp {
             return new Response(429, r.contentType(), r.body(), false, retryAfterSeconds);
         }
 
+        /** 503: the HSM or the database is out (issue 21); nothing was written, the device is told when to retry. */
+        public static Response unavailable(String message, long retryAfterSeconds) {
+            Response r = error(503, message);
+            return new Response(503, r.contentType(), r.body(), false, retryAfterSeconds);
+        }
+
         /** A JSON body already serialised by a JSON library. */
         public static Response json(int status, String json) {
             return new Response(status, "application/json", json.getBytes(StandardCharsets.UTF_8));

@@ -3,6 +3,7 @@ package io.m2mtrust.web;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import io.m2mtrust.common.ApiProblem;
+import io.m2mtrust.common.DatabaseOutage;
 import io.m2mtrust.common.QuotaExceededException;
 import io.m2mtrust.hsm.HsmKeyNotFoundException;
 import io.m2mtrust.hsm.HsmUnavailableException;
@@ -185,6 +186,20 @@ public class ProblemMapper {
     @ServerExceptionMapper
     public Response unexpected(Throwable t) {
         String id = UUID.randomUUID().toString();
+        if (DatabaseOutage.causedBy(t)) {
+            // the transaction was rolled back or never began (issue 21's PostgreSQL faults): like an HSM outage
+            LOG.warnf("[%s] database unavailable: %s", id, t);
+            Response r = respond(
+                    503,
+                    "urn:m2m-trust:problem:database-unavailable",
+                    "Service Unavailable",
+                    "the database is not reachable; retry later",
+                    List.of(),
+                    id);
+            return Response.fromResponse(r)
+                    .header("Retry-After", DatabaseOutage.RETRY_AFTER_SECONDS)
+                    .build();
+        }
         LOG.errorf(t, "[%s] unexpected error", id);
         return respond(
                 500,

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.m2mtrust.devstack.KeycloakServer;
 import io.m2mtrust.testsupport.AdminClient;
+import io.m2mtrust.testsupport.EscertkeOperators;
 import io.m2mtrust.testsupport.Haproxy;
 import io.m2mtrust.testsupport.IndependentEsprim;
 import io.m2mtrust.testsupport.MiniCse;
@@ -375,111 +376,15 @@ class ClusterIT {
         }
     }
 
-    static final String ESC_A = "esc-a";
-    static final String ESC_B = "esc-b";
-    static final String SP_A = "a.escertke.example";
-    static final String SP_B = "b.escertke.example";
+    static final String ESC_A = EscertkeOperators.A;
+    static final String SP_A = EscertkeOperators.SP_A;
 
-    /** Operator A's proxy initiates ESCertKE for its legacy AE towards operator B's CSE (as EscertkeTwoProxiesTest). */
-    static void twoOperators(MiniCse cseB) throws Exception {
-        String base = a().base() + "/api/v1/tenants/";
-        for (String[] t : List.of(
-                new String[] {ESC_A, SP_A, "/id-a", "cse-a", cse.url()},
-                new String[] {ESC_B, SP_B, "/id-b", "cse-b", cseB.url()})) {
-            assertThat(admin("POST", a().base() + "/api/v1/tenants", Map.of("id", t[0], "name", t[0]))
-                            .statusCode())
-                    .isEqualTo(201);
-            assertThat(admin("POST", base + t[0] + "/ca", null).statusCode()).isEqualTo(201);
-            assertThat(admin(
-                                    "PUT",
-                                    base + t[0] + "/proxy",
-                                    Map.of("cseUrl", t[4], "cseId", t[2], "cseBase", t[3], "spId", "//" + t[1]))
-                            .statusCode())
-                    .isEqualTo(200);
-        }
-        assertThat(admin(
-                                "PUT",
-                                base + ESC_B + "/proxy/entities",
-                                Map.of("entityId", "/id-b", "resourcePath", "cse-b", "esprimRequired", true))
-                        .statusCode())
-                .isEqualTo(200);
-        assertThat(admin(
-                                "POST",
-                                base + ESC_B + "/endpoints",
-                                Map.of("id", "cse-b", "subjectType", "CSE_ID", "subjectId", "id-b." + SP_B))
-                        .statusCode())
-                .isEqualTo(201);
-        assertThat(admin(
-                                "POST",
-                                base + ESC_A + "/endpoints",
-                                Map.of(
-                                        "id",
-                                        "legacy",
-                                        "subjectType",
-                                        "AE_ID",
-                                        "subjectId",
-                                        "https://" + SP_A + "/id-a/Clegacy"))
-                        .statusCode())
-                .isEqualTo(201);
-        trust(ESC_A, ESC_B);
-        trust(ESC_B, ESC_A);
-    }
-
-    static void trust(String truster, String issuer) throws Exception {
-        String pem = HTTP.send(
-                        HttpRequest.newBuilder(URI.create(b().base() + "/pki/" + issuer + "/ca.pem"))
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString())
-                .body();
-        String first =
-                pem.substring(0, pem.indexOf("-----END CERTIFICATE-----") + "-----END CERTIFICATE-----".length());
-        byte[] crl = HTTP.send(
-                        HttpRequest.newBuilder(URI.create(c().base() + "/pki/" + issuer + "/crl/1"))
-                                .build(),
-                        HttpResponse.BodyHandlers.ofByteArray())
-                .body();
-        HttpResponse<String> r = admin(
-                "PUT",
-                a().base() + "/api/v1/tenants/" + truster + "/escertke/trust-anchors",
-                Map.of(
-                        "id",
-                        issuer,
-                        "certificate",
-                        first,
-                        "crl",
-                        Base64.getEncoder().encodeToString(crl)));
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-    }
-
-    static void remoteAt(String url) throws Exception {
-        HttpResponse<String> r = admin(
-                "PUT",
-                a().base() + "/api/v1/tenants/" + ESC_A + "/proxy/remotes",
-                Map.of(
-                        "name",
-                        "b-cse",
-                        "receiverId",
-                        "//" + SP_B + "/id-b",
-                        "url",
-                        url + "/onem2m/" + ESC_B + "/cse-b"));
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    static EscertkeOperators operators() {
+        return new EscertkeOperators(adminClient, a().base(), b().base());
     }
 
     static HttpResponse<String> legacy(PackagedService via, String method, String path, String ri) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(
-                        URI.create(via.base() + "/onem2m-out/" + ESC_A + "/b-cse/" + path))
-                .timeout(Duration.ofSeconds(30))
-                .header("X-M2M-Origin", "Clegacy")
-                .header("X-M2M-RI", ri)
-                .header("X-M2M-RVI", "3");
-        if ("POST".equals(method)) {
-            b.header("Content-Type", "application/json;ty=2")
-                    .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(Map.of(
-                            "m2m:ae", Map.of("rn", "Clegacy", "api", "Nlegacy", "rr", false, "srv", List.of("3"))))));
-        } else {
-            b.GET();
-        }
-        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return EscertkeOperators.legacy(via.base(), method, path, ri);
     }
 
     @Test
@@ -487,10 +392,10 @@ class ClusterIT {
     void escertke_completes_across_replicas_when_the_balancer_routes_by_originator_and_fails_cleanly_otherwise()
             throws Exception {
         try (MiniCse cseB = MiniCse.start("/id-b", "cse-b")) {
-            twoOperators(cseB);
+            operators().setUp(cse, cseB);
             // a plain balancer: message 1 and message 3 reach different replicas; message 3 finds no handshake there
             // and the initiator gets a clean oneM2M error, never a hang or a wrong key (ADR 0024)
-            remoteAt(lb.roundRobinBase());
+            operators().remoteAt(lb.roundRobinBase());
             HttpResponse<String> split = legacy(b(), "POST", "cse-b", "split-1");
             System.out.printf(
                     "cluster: ESCertKE through a round-robin balancer: %d %s %s%n",
@@ -499,7 +404,7 @@ class ClusterIT {
             assertThat(rsc(split)).as(split.body()).matches("[456]\\d{3}");
             // hashing on X-M2M-Origin: the handshake stays on one replica and completes; the initiator runs on B with
             // the CA and end-point keys A made
-            remoteAt(lb.base());
+            operators().remoteAt(lb.base());
             HttpResponse<String> created = legacy(b(), "POST", "cse-b", "create-1");
             assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
             assertThat(rsc(created)).isEqualTo("2001");

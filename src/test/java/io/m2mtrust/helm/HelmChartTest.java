@@ -51,7 +51,8 @@ class HelmChartTest {
         // the JDK's PKCS#11 wrapper is opened for ECDH and HSM recovery (a manifest attribute does not survive Quarkus)
         assertThat(y)
                 .containsPattern("name: JDK_JAVA_OPTIONS\\s+value: \"--add-opens=jdk.crypto.cryptoki/"
-                        + "sun.security.pkcs11.wrapper=ALL-UNNAMED\"");
+                        + "sun.security.pkcs11.wrapper=ALL-UNNAMED "
+                        + "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11=ALL-UNNAMED\"");
         assertThat(y).contains("name: device-tls").contains("containerPort: 8443");
         // CoAP over DTLS: a UDP container port, Service port and NetworkPolicy rule, on by default and switchable
         assertThat(y)

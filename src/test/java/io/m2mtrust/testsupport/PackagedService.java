@@ -14,7 +14,9 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -33,10 +35,13 @@ public final class PackagedService implements AutoCloseable {
     public final int devicePort;
     public final Path log;
     private final Map<String, String> env;
+    private final List<String> jvmOptions;
     private Process process;
 
-    private PackagedService(String name, Map<String, String> env, Path log) throws IOException {
+    private PackagedService(String name, Map<String, String> env, Path log, List<String> jvmOptions)
+            throws IOException {
         this.name = name;
+        this.jvmOptions = List.copyOf(jvmOptions);
         this.httpPort = freePort();
         this.devicePort = freePort();
         this.log = log;
@@ -60,20 +65,28 @@ public final class PackagedService implements AutoCloseable {
 
     /** Starts the service (not waiting for it): {@code env} names the database, OIDC and whatever else it needs. */
     public static PackagedService start(String name, Map<String, String> env, Path logDir) throws IOException {
+        return start(name, env, logDir, List.of());
+    }
+
+    /** {@link #start(String, Map, Path)} with more JVM options (e.g. native memory tracking for a soak). */
+    public static PackagedService start(String name, Map<String, String> env, Path logDir, List<String> jvmOptions)
+            throws IOException {
         Files.createDirectories(logDir);
-        PackagedService s = new PackagedService(name, env, logDir.resolve(name + ".log"));
+        PackagedService s = new PackagedService(name, env, logDir.resolve(name + ".log"), jvmOptions);
         s.launch();
         return s;
     }
 
     private void launch() throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-Xmx512m",
-                        // PKCS#11 ECDH and HSM recovery, as the chart's JDK_JAVA_OPTIONS (ADR 0002)
-                        "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED",
-                        "-jar",
-                        "target/quarkus-app/quarkus-run.jar")
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m",
+                // PKCS#11 ECDH and HSM recovery, SunPKCS11's session count: as the chart's JDK_JAVA_OPTIONS (ADR 0002)
+                "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED",
+                "--add-opens=jdk.crypto.cryptoki/sun.security.pkcs11=ALL-UNNAMED"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-jar", "target/quarkus-app/quarkus-run.jar"));
+        ProcessBuilder pb = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().putAll(env);
