@@ -222,7 +222,7 @@ public final class Pkcs11Token implements AutoCloseable {
             // a miss on a token that does not answer is an outage, not a new object: no object search on it (SoftHSM
             // crashed in C_FindObjects once when its token directory had just gone). Before the probe key exists
             // (the first start) there is nothing to probe with.
-            markDown("the token did not answer while looking for an object");
+            markDown("the token did not answer while looking for an object (" + lastProbeFailure + ")");
             throw new HsmUnavailableException("HSM token unavailable: " + downReason);
         }
         lastRescanStarted = System.nanoTime();
@@ -393,7 +393,7 @@ public final class Pkcs11Token implements AutoCloseable {
             if (probeOnce(g)) {
                 return true;
             }
-            markDown("probe failed");
+            markDown("probe failed (" + lastProbeFailure + ")");
         }
         return tryReopen();
     }
@@ -405,12 +405,16 @@ public final class Pkcs11Token implements AutoCloseable {
         }
     }
 
+    /** Why the last probe failed (for the DOWN log line); guarded by the lifecycle lock. */
+    private String lastProbeFailure = "";
+
     private boolean probeUnlocked(Generation g) {
         try {
             Key k = g.handles().get(PROBE_KEY.value());
             if (k == null) {
                 k = g.keyStore().getKey(PROBE_KEY.value(), null);
                 if (k == null) {
+                    lastProbeFailure = "no probe key";
                     return false;
                 }
                 g.handles().put(PROBE_KEY.value(), k);
@@ -420,6 +424,7 @@ public final class Pkcs11Token implements AutoCloseable {
             mac.doFinal(new byte[] {1});
             return true;
         } catch (Exception | Error e) {
+            lastProbeFailure = e.toString();
             return false;
         }
     }
