@@ -4,6 +4,7 @@ import io.m2mtrust.common.ApiProblem;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.hsm.HsmCrypto;
 import io.m2mtrust.policy.PolicyService;
+import io.m2mtrust.quota.QuotaBucket;
 import io.m2mtrust.quota.TenantQuotas;
 import io.m2mtrust.security.CertificateRevoked;
 import io.m2mtrust.security.Revocation;
@@ -174,6 +175,7 @@ public class DeviceDtlsListener implements RevocationListener {
                         tenants::isActive,
                         this::negotiatedSuite,
                         this::suiteAllowed,
+                        host -> quotas.knownEmptyFor(host.tenantId(), QuotaBucket.of(host.function())) > 0,
                         workers))
                 .setSessionListener(new HandshakeTracker())
                 .setCipherSuiteSelector(new ServerPreference())

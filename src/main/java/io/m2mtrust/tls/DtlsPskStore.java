@@ -30,7 +30,8 @@ import java.util.function.Predicate;
  * otherwise from the FQDN that ends its psk_identity (KpmID, KeID and KmID all end in {@code @<function FQDN>}): the
  * interop profile's rule for constrained stacks without SNI. When both are present they must name the same tenant.
  * The cipher suite was negotiated at the ClientHello, before any identity: it must be one the tenant's policy allows,
- * else the handshake fails here, before the server's Finished. An unknown tenant,
+ * else the handshake fails here, before the server's Finished. So does a handshake for a tenant whose quota bucket for
+ * the function is known to be empty (ADR 0026), before any worker, database or HSM time. An unknown tenant,
  * function or identity fails the handshake with {@code unknown_psk_identity}; nothing is kept for it.
  */
 final class DtlsPskStore implements AdvancedPskStore {
@@ -45,6 +46,7 @@ final class DtlsPskStore implements AdvancedPskStore {
     private final Predicate<String> activeTenant;
     private final Function<ConnectionId, String> negotiatedSuite;
     private final BiPredicate<String, String> suiteAllowed;
+    private final Predicate<DeviceFqdns.Host> overQuota;
     private final Executor workers;
     private volatile HandshakeResultHandler results;
 
@@ -54,12 +56,14 @@ final class DtlsPskStore implements AdvancedPskStore {
             Predicate<String> activeTenant,
             Function<ConnectionId, String> negotiatedSuite,
             BiPredicate<String, String> suiteAllowed,
+            Predicate<DeviceFqdns.Host> overQuota,
             Executor workers) {
         this.fqdns = fqdns;
         this.resolvers = resolvers;
         this.activeTenant = activeTenant;
         this.negotiatedSuite = negotiatedSuite;
         this.suiteAllowed = suiteAllowed;
+        this.overQuota = overQuota;
         this.workers = workers;
     }
 
@@ -98,6 +102,11 @@ final class DtlsPskStore implements AdvancedPskStore {
         }
         Optional<DeviceFqdns.Host> host = hostOf(sni, id);
         if (host.isEmpty() || resolvers.apply(host.get().function()) == null) {
+            return unknown(cid, identity);
+        }
+        if (overQuota.test(host.get())) {
+            // a tenant whose bucket is known to be empty opens no new sessions: no worker, database or HSM time for
+            // it (issue 21, ADR 0026; the TLS listener refuses at the ClientHello the same way)
             return unknown(cid, identity);
         }
         // the suite was chosen at the ClientHello, before the identity named a tenant: read it here (a map lookup),

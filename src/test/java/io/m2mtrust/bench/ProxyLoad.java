@@ -225,6 +225,9 @@ final class ProxyLoad {
                 IndependentEsprim.sessionKey(pairwise, ero.get("esrv").asText(), (String) oro.get("esrv")));
     }
 
+    /** The last answer {@link #esprimRetrieve} did not accept (for a driver to say why). */
+    static volatile String lastFailure;
+
     /** One ESPrim retrieve: a fresh JWE (new IV, new rqi) with oro, the protected answer decrypted and checked. */
     static int esprimRetrieve(String proxyUrl, Session s, long n) throws Exception {
         String inner =
@@ -241,6 +244,7 @@ final class ProxyLoad {
         HttpResponse<String> r =
                 onem2m(proxyUrl, s.origin(), "POST", "{\"m2m:seci\":{\"sit\":5,\"epo\":\"" + jwe.serialize() + "\"}}");
         if (r.statusCode() != 200) {
+            lastFailure = r.statusCode() + " " + r.body();
             return r.statusCode();
         }
         JWEObject answer = JWEObject.parse(EsDataRestLoad.JSON

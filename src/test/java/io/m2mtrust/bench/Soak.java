@@ -109,6 +109,9 @@ final class Soak {
             for (int k = 0; k < kinds.size(); k++) {
                 System.out.printf(Locale.ROOT, "   %s: %.1f/s%n", kinds.get(k).name(), peak[k]);
             }
+            if (ProxyLoad.lastFailure != null) {
+                System.out.println("   (the last ESPrim answer refused: " + ProxyLoad.lastFailure + ")");
+            }
             System.out.printf(Locale.ROOT, ">> soak at %.0f %% of that peak for %d min%n", share * 100, minutes);
             List<Window[]> windows = new ArrayList<>();
             List<Sample> samples = new ArrayList<>();
@@ -172,6 +175,7 @@ final class Soak {
         // MAF: devices 0-2 (a source, two targets) and 200 keys; enrolments use devices 3-15
         MafLoad.Retrieval maf = MafLoad.prepare(svc.devicePort, TENANT, devices);
         // ESData: a source end-point and a key it encrypts under (dir, A256GCM), 1 KiB payloads
+        ProxyLoad.call(admin, "POST", t + "/ca", null, 201); // end-points are certified by the tenant CA
         ProxyLoad.call(
                 admin,
                 "POST",
@@ -232,6 +236,8 @@ final class Soak {
         }
         // one kept-alive MAF session per worker, opened again if the service ended it
         MafLoad.Session[] sessions = new MafLoad.Session[THREADS_PER_KIND];
+        // inner request ids are never reused: the receiver refuses a repeated one as a replay (TS-0003 §8.4)
+        AtomicLong esprimRequests = new AtomicLong();
         String mef = "mef." + TENANT + ".m2m-trust.local";
         List<Kind> kinds = new ArrayList<>();
         kinds.add(new Kind("MEF enrolment (new TLS-PSK session)", (w, n) -> {
@@ -261,7 +267,7 @@ final class Soak {
                         EsDataRestLoad.status(tokens.get(), t + "/endpoints/soak-src/esdata/protect", protect) == 200));
         kinds.add(new Kind(
                 "ESPrim retrieve through the proxy",
-                (w, n) -> ProxyLoad.esprimRetrieve(proxyUrl, esprim.get(w), n * THREADS_PER_KIND + w) == 200));
+                (w, n) -> ProxyLoad.esprimRetrieve(proxyUrl, esprim.get(w), esprimRequests.incrementAndGet()) == 200));
         kinds.add(new Kind(
                 "admin read (GET policy)",
                 (w, n) -> HTTP.send(

@@ -9,8 +9,10 @@ import io.m2mtrust.bench.MafLoad;
 import io.m2mtrust.common.QuotaExceededException;
 import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.MafDevices;
+import io.m2mtrust.testsupport.OpenSsl;
 import io.m2mtrust.testsupport.Policies;
 import io.m2mtrust.testsupport.Tokens;
+import io.m2mtrust.tls.DeviceDtlsListener;
 import io.m2mtrust.tls.DeviceTlsListener;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
@@ -18,6 +20,7 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -25,7 +28,7 @@ import java.util.regex.Pattern;
 
 /**
  * How a tenant over its quota is answered at each door (issue 21, ADR 0026), while another tenant is served: 429 with
- * Retry-After on the device listener's HTTP (and no new TLS session while the bucket is known empty), a problem+json
+ * Retry-After on the device listener's HTTP (and no new TLS or DTLS session while the bucket is known empty), a problem+json
  * 429 on the ESData API, HTTP 429 with oneM2M 5000 on the proxy.
  */
 @QuarkusTest
@@ -38,6 +41,9 @@ class QuotaRefusalsTest {
 
     @Inject
     TenantQuotas quotas;
+
+    @Inject
+    DeviceDtlsListener dtls;
 
     @Test
     void a_device_of_a_tenant_over_its_maf_quota_gets_429_while_another_tenant_is_served() throws Exception {
@@ -95,6 +101,44 @@ class QuotaRefusalsTest {
                 assertThat(s.exchange("GET", NO_KEY, null)).isEqualTo(404);
             }
         }
+    }
+
+    @Test
+    void a_dtls_handshake_of_a_tenant_whose_bucket_is_empty_is_refused_while_another_tenant_handshakes()
+            throws Exception {
+        MafDevices noisy = MafDevices.create("quota-dtls-noisy", listener.port(), List.of("n-1"), doc -> {});
+        MafDevices calm = MafDevices.create("quota-dtls-calm", listener.port(), List.of("c-1"), doc -> {});
+        Policies.quotas("quota-dtls-noisy", 1, 1, 1000, 2000);
+        // the bucket is emptied right before each try; a try may still land just as a token comes back (1/s)
+        String refusal = null;
+        for (int attempt = 0; attempt < 10 && refusal == null; attempt++) {
+            assertThatThrownBy(() -> {
+                        while (true) {
+                            quotas.admit("quota-dtls-noisy", QuotaBucket.MEF);
+                        }
+                    })
+                    .isInstanceOf(QuotaExceededException.class);
+            try (OpenSsl.Session s = dtlsHandshake(noisy, "n-1")) {
+                s.await("(?m)^\\s*Cipher\\s*: PSK", Duration.ofSeconds(15));
+            } catch (IllegalStateException handshakeFailed) {
+                refusal = handshakeFailed.getMessage();
+            }
+        }
+        assertThat(refusal)
+                .as("no DTLS session for a tenant over its MEF quota")
+                .isNotNull();
+        assertThat(refusal).contains("alert");
+        try (OpenSsl.Session s = dtlsHandshake(calm, "c-1")) {
+            s.await("(?m)^\\s*Cipher\\s*: PSK", Duration.ofSeconds(15));
+        }
+    }
+
+    private OpenSsl.Session dtlsHandshake(MafDevices fleet, String device) throws Exception {
+        return OpenSsl.start(OpenSsl.withPsk(
+                OpenSsl.sClientDtls(dtls.port(), fleet.mef),
+                fleet.kpmIds.get(device),
+                fleet.kpms.get(device),
+                "PSK-AES128-CCM8"));
     }
 
     @Test
