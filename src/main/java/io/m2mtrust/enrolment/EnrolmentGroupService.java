@@ -12,6 +12,9 @@ import io.m2mtrust.hsm.HsmKeyLabel;
 import io.m2mtrust.hsm.Pkcs11Token;
 import io.m2mtrust.keys.KeyState;
 import io.m2mtrust.policy.PolicyService;
+import io.m2mtrust.security.IdentityRevoked;
+import io.m2mtrust.security.RevocationEffects;
+import io.m2mtrust.security.Revocations;
 import io.m2mtrust.tenant.DeviceFqdns;
 import io.m2mtrust.tenant.TenantStore;
 import io.quarkus.narayana.jta.QuarkusTransaction;
@@ -42,6 +45,7 @@ public class EnrolmentGroupService {
     private final EnrolmentGroupStore store;
     private final ReplicaCaches caches;
     private final ReplicaCache<Boolean> liveEpochs;
+    private final Revocations revocations;
 
     EnrolmentGroupService(
             EntityManager em,
@@ -52,7 +56,9 @@ public class EnrolmentGroupService {
             PolicyService policies,
             TenantStore tenantRows,
             EnrolmentGroupStore store,
-            ReplicaCaches caches) {
+            ReplicaCaches caches,
+            Revocations revocations) {
+        this.revocations = revocations;
         this.caches = caches;
         this.liveEpochs = caches.cache(TOPIC, java.time.Duration.ofSeconds(60), 100_000);
         this.store = store;
@@ -237,9 +243,29 @@ public class EnrolmentGroupService {
                 .toList();
     }
 
-    /** Denies the device (it can no longer enrol); the first step of a cascading revoke. */
-    public void deny(String tenantId, String groupId, String deviceId, String actor) {
-        setStatus(tenantId, groupId, deviceId, EnrolmentDevice.Status.DENIED, actor);
+    /**
+     * Denies the device and ends every credential derived from its enrolments, in one transaction (issue 22): it can no
+     * longer enrol, its live enrolments are revoked (its KeIDs open no MAF session and fetch no credential), and its
+     * MAF client registrations with their Km and keys are deleted (its KmIDs and the SAEF keys it registered open no
+     * session), on every replica before the answer (ADR 0023). What went is in the audit event. Allowing the device
+     * again lets it enrol anew; nothing revoked comes back.
+     */
+    public RevocationEffects deny(String tenantId, String groupId, String deviceId, String actor) {
+        return audit.change(tenantId, actor, "device.deny", "group/" + groupId + "/device/" + deviceId, () -> {
+            get(tenantId, groupId);
+            EnrolmentDevice d = lockedDevice(tenantId, groupId, deviceId);
+            d.status = EnrolmentDevice.Status.DENIED;
+            d.updatedAt = now();
+            em.flush();
+            RevocationEffects e = revocations.publish(
+                    new IdentityRevoked(tenantId, kpmIds(tenantId, groupId, deviceId), "device.deny"));
+            return Audited.of(
+                    e,
+                    e.count(RevocationEffects.ENROLMENTS) + " enrolments revoked, "
+                            + e.count(RevocationEffects.REGISTRATIONS)
+                            + " client registrations (with Km and keys) deleted, "
+                            + e.count(RevocationEffects.ESCERTKE_KEYS) + " ESCertKE keys revoked");
+        });
     }
 
     /** Whether the device belongs to the group at all (a row, whatever its status, or a range). */
@@ -270,11 +296,15 @@ public class EnrolmentGroupService {
         });
     }
 
-    /** Denies or re-allows one device (also one from a range: its state row is created). */
+    /** Denies ({@link #deny}) or re-allows one device (also one from a range: its state row is created). */
     public EnrolmentDevice setStatus(
             String tenantId, String groupId, String deviceId, EnrolmentDevice.Status status, String actor) {
-        String action = status == EnrolmentDevice.Status.DENIED ? "device.deny" : "device.allow";
-        return audit.change(tenantId, actor, action, "group/" + groupId + "/device/" + deviceId, () -> {
+        if (status == EnrolmentDevice.Status.DENIED) {
+            deny(tenantId, groupId, deviceId, actor);
+            return QuarkusTransaction.requiringNew()
+                    .call(() -> em.find(EnrolmentDevice.class, new EnrolmentDevice.Key(tenantId, groupId, deviceId)));
+        }
+        return audit.change(tenantId, actor, "device.allow", "group/" + groupId + "/device/" + deviceId, () -> {
             get(tenantId, groupId);
             EnrolmentDevice d = lockedDevice(tenantId, groupId, deviceId);
             d.status = status;

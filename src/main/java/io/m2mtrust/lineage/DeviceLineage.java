@@ -132,16 +132,18 @@ public class DeviceLineage {
     public record Revoked(int enrolments, int registrations, int certificates, int escertkeKeys) {}
 
     /**
-     * Deny the device first (so nothing new enrols meanwhile), revoke its valid certificates (each audited by the
-     * CA), then revoke its identities in one transaction: every feature holding credentials bound to them revokes
-     * its own ({@link IdentityRevoked}); one summary audit event says what went.
+     * Deny the device first (so nothing new enrols meanwhile; the deny already revokes what its KpmIDs hold), revoke its
+     * valid certificates (each audited by the CA), then revoke its identities, the certificate subjects among them, in
+     * one transaction: every feature holding credentials bound to them revokes its own ({@link IdentityRevoked}); one
+     * summary audit event says what went, the deny's share included.
      */
     public Revoked revokeAll(String tenantId, String groupId, String deviceId, String actor) {
         List<String> ids = QuarkusTransaction.requiringNew().call(() -> {
             groups.requireDeviceStatus(tenantId, groupId, deviceId); // 404 before anything changes
             return groups.kpmIds(tenantId, groupId, deviceId);
         });
-        groups.deny(tenantId, groupId, deviceId, actor);
+        // the deny ends what was derived from the device's enrolments (its KpmIDs); then the certificates' subjects
+        RevocationEffects denied = groups.deny(tenantId, groupId, deviceId, actor);
         List<CertificateSummary> certs =
                 QuarkusTransaction.requiringNew().call(() -> certificates.issuedTo(tenantId, ids, 100));
         int revokedCertificates = 0;
@@ -154,7 +156,8 @@ public class DeviceLineage {
         int certificatesRevoked = revokedCertificates;
         List<String> identities = identities(ids, certs);
         return QuarkusTransaction.requiringNew().call(() -> {
-            RevocationEffects e = revocations.publish(new IdentityRevoked(tenantId, identities, "device.revoke-all"));
+            RevocationEffects e =
+                    denied.plus(revocations.publish(new IdentityRevoked(tenantId, identities, "device.revoke-all")));
             int enrolmentsRevoked = e.count(RevocationEffects.ENROLMENTS);
             int registrationsDeleted = e.count(RevocationEffects.REGISTRATIONS);
             int escertkeRevoked = e.count(RevocationEffects.ESCERTKE_KEYS);

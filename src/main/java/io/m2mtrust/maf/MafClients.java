@@ -10,6 +10,7 @@ import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
@@ -47,8 +48,17 @@ public class MafClients {
         this.fqdns = fqdns;
     }
 
+    /**
+     * An identity as this MAF keys it: a KmID's MAF_RELATIVE_KmID is not case sensitive (TS-0003 §10.6), and neither
+     * is an FQDN; the MAF assigns them in lower case, so a peer's upper-case spelling names the same Km.
+     */
+    public static String canonical(String identity) {
+        return identity.toLowerCase(Locale.ROOT);
+    }
+
     /** Km for a psk_identity on the MAF: a KmID this MAF assigned, or a KeID of this tenant's MEF. */
-    public Optional<KmHolder> km(String tenantId, String identity) {
+    public Optional<KmHolder> km(String tenantId, String rawIdentity) {
+        String identity = canonical(rawIdentity);
         var m = KEY_ID.matcher(identity);
         if (!m.matches()) {
             return Optional.empty();
@@ -62,14 +72,29 @@ public class MafClients {
         return Optional.empty(); // another tenant's or an unknown function's identifier
     }
 
+    /**
+     * The Km a KmID names, while it is live and so is the enrolment it was derived from: a Km derived from a Ke that was
+     * replaced (a re-enrolment) or revoked (a deny, a revoke-all) ends with it (TS-0003 §10.7; issue 22), checked at
+     * every handshake.
+     */
     private Optional<KmHolder> assigned(String tenantId, String kmId) {
-        return QuarkusTransaction.requiringNew()
-                .call(() -> kms.openLive(tenantId, kmId)
-                        .map(k -> new KmHolder(k.clientId(), k.km(), k.kmExpiresAt(), k.keId())));
+        return QuarkusTransaction.requiringNew().call(() -> {
+            Optional<MafKms.OpenedKm> opened = kms.openLive(tenantId, kmId);
+            if (opened.isEmpty()) {
+                return Optional.<KmHolder>empty();
+            }
+            MafKms.OpenedKm k = opened.get();
+            if (k.keId() != null && enrolments.liveEnroleeOf(tenantId, k.keId()).isEmpty()) {
+                k.km().close();
+                return Optional.<KmHolder>empty();
+            }
+            return Optional.of(new KmHolder(k.clientId(), k.km(), k.kmExpiresAt(), k.keId()));
+        });
     }
 
     /** Who the MAF Client behind a psk_identity is, without opening any key (per request). */
-    public Optional<String> clientIdOf(String tenantId, String identity) {
+    public Optional<String> clientIdOf(String tenantId, String rawIdentity) {
+        String identity = canonical(rawIdentity);
         var m = KEY_ID.matcher(identity);
         if (!m.matches()) {
             return Optional.empty();
@@ -89,7 +114,7 @@ public class MafClients {
 
     /** Whether {@code identity} is a KeID of this tenant's MEF (a first registration with a remotely provisioned Km). */
     public boolean isKeId(String tenantId, String identity) {
-        var m = KEY_ID.matcher(identity);
+        var m = KEY_ID.matcher(canonical(identity));
         return m.matches() && m.group(2).equals(fqdns.mef(tenantId));
     }
 

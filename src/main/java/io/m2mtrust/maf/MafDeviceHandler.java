@@ -49,7 +49,7 @@ public class MafDeviceHandler implements DeviceRequestHandler {
                 // the Km of this session's identity expired or was revoked since the handshake
                 return routes.error(401, "the credential of this session is no longer valid; enrol again");
             }
-            keId = clients.isKeId(peer.tenantId(), peer.identity()) ? peer.identity() : null;
+            keId = clients.isKeId(peer.tenantId(), peer.identity()) ? MafClients.canonical(peer.identity()) : null;
             client = peer.namedAs(clientId.get());
         }
         if (esdataCall) {

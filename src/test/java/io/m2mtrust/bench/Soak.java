@@ -60,8 +60,22 @@ final class Soak {
 
     record Kind(String name, Work work) {}
 
-    /** One minute of one kind. */
-    record Window(long ok, long errors, double p50ms, double p99ms) {}
+    /** One minute of one kind; {@code latencies} sorted, in nanoseconds. */
+    record Window(long ok, long errors, double p50ms, double p99ms, long[] latencies) {}
+
+    /**
+     * p50 and p99 (ms) of one kind over the minutes {@code from} (inclusive) to {@code to} (exclusive): a single minute's
+     * p99 rests on its slowest ~1 % (a few dozen requests) and swings with whatever else the two cores did in it; five
+     * minutes hold five times as many.
+     */
+    static double[] span(List<Window[]> windows, int kind, int from, int to) {
+        long[] all = java.util.stream.IntStream.range(from, to)
+                .mapToObj(m -> windows.get(m)[kind].latencies())
+                .flatMapToLong(java.util.Arrays::stream)
+                .sorted()
+                .toArray();
+        return new double[] {EnrolmentLoadDriver.pct(all, 0.50) / 1e6, EnrolmentLoadDriver.pct(all, 0.99) / 1e6};
+    }
 
     /** The service, sampled at the end of a minute (after a full GC). */
     record Sample(
@@ -395,7 +409,8 @@ final class Soak {
                         sorted.length,
                         errors[k].getAndSet(0),
                         EnrolmentLoadDriver.pct(sorted, 0.50) / 1e6,
-                        EnrolmentLoadDriver.pct(sorted, 0.99) / 1e6);
+                        EnrolmentLoadDriver.pct(sorted, 0.99) / 1e6,
+                        sorted);
             }
             windows.add(w);
             Sample s = sample(svc, pg);
@@ -480,9 +495,12 @@ final class Soak {
             List<Kind> kinds, double[] peak, double share, int minutes, List<Window[]> windows, List<Sample> samples)
             throws IOException {
         int n = kinds.size();
-        // the first minute is warm-up at the soak's own rate (JIT of the paced paths, pools filling)
-        Window[] first = windows.get(Math.min(1, windows.size() - 1));
-        Window[] last = windows.get(windows.size() - 1);
+        // the first minute is warm-up at the soak's own rate (JIT of the paced paths, pools filling); then the first
+        // and
+        // the last span of up to five minutes are compared
+        int spanLength = Math.max(1, Math.min(5, (windows.size() - 1) / 2));
+        int firstFrom = Math.min(1, windows.size() - 1);
+        int lastFrom = windows.size() - spanLength;
         Sample s1 = samples.get(Math.min(2, samples.size() - 1));
         Sample sN = samples.get(samples.size() - 1);
         long totalErrors = 0;
@@ -494,12 +512,16 @@ final class Soak {
                         " UTC, same machine (2 cores shared by the driver, PostgreSQL, Keycloak and the service). `bash"
                                 + " src/bin/soak %d`: each kind of work paced at %.0f %% of its rate at the mix's peak"
                                 + " (closed loop, all kinds at once, %d workers each) for %d minutes. Latency counts"
-                                + " from when a request was due. \"First\" is minute 2 (minute 1 is warm-up at the"
-                                + " soak's rate), \"last\" is minute %d.%n%n",
+                                + " from when a request was due. \"First\" is minutes %d–%d (minute 1 is warm-up at"
+                                + " the soak's rate), \"last\" is minutes %d–%d; each percentile is over all the"
+                                + " requests of its span.%n%n",
                         minutes,
                         share * 100,
                         THREADS_PER_KIND,
                         minutes,
+                        firstFrom + 1,
+                        firstFrom + spanLength,
+                        lastFrom + 1,
                         windows.size()));
         t.append("| Kind | Peak /s | Soak /s | Errors | p50 ms first → last | p99 ms first → last | p99 drift |\n")
                 .append("|---|---:|---:|---:|---:|---:|---:|\n");
@@ -512,7 +534,9 @@ final class Soak {
                 errs += w[k].errors();
             }
             totalErrors += errs;
-            double drift = last[k].p99ms() / first[k].p99ms() - 1;
+            double[] first = span(windows, k, firstFrom, firstFrom + spanLength);
+            double[] last = span(windows, k, lastFrom, windows.size());
+            double drift = last[1] / first[1] - 1;
             worstDrift = Math.max(worstDrift, drift);
             t.append(String.format(
                     Locale.ROOT,
@@ -521,10 +545,10 @@ final class Soak {
                     peak[k],
                     ok / (60.0 * windows.size()),
                     errs,
-                    first[k].p50ms(),
-                    last[k].p50ms(),
-                    first[k].p99ms(),
-                    last[k].p99ms(),
+                    first[0],
+                    last[0],
+                    first[1],
+                    last[1],
                     drift * 100));
         }
         t.append("\nThe service after a full GC, at the end of minute 2 and of the last minute:\n\n")
