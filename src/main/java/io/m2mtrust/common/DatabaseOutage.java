@@ -31,7 +31,8 @@ public final class DatabaseOutage {
         if (t == null || depth > 32) {
             return false;
         }
-        if (t instanceof SQLTransientConnectionException
+        if (t instanceof DatabaseUnavailableException
+                || t instanceof SQLTransientConnectionException
                 || t instanceof SQLNonTransientConnectionException
                 || t instanceof JDBCConnectionException
                 || (t instanceof SQLException s && unavailableState(s.getSQLState(), s.getMessage()))) {

@@ -5,10 +5,13 @@ import io.m2mtrust.ca.Certificates;
 import io.m2mtrust.ca.TenantCa;
 import io.m2mtrust.cluster.ReplicaCache;
 import io.m2mtrust.cluster.ReplicaCaches;
+import io.m2mtrust.common.DatabaseOutage;
+import io.m2mtrust.common.DatabaseUnavailableException;
 import io.m2mtrust.common.ResponseStatusCode;
 import io.m2mtrust.common.SecretBytes;
 import io.m2mtrust.esdata.EndpointService;
 import io.m2mtrust.hsm.HsmCrypto;
+import io.m2mtrust.hsm.HsmUnavailableException;
 import io.m2mtrust.keys.KeySealer;
 import io.m2mtrust.policy.PolicyService;
 import io.m2mtrust.policy.TenantPolicy;
@@ -381,6 +384,16 @@ public class EscertkeService {
                 throw new Failure(
                         NOT_AUTHENTICATED,
                         "the Terminating end-point's certificate was refused: " + client.outcome.refusal.getMessage());
+            }
+            // this end's own outage while it judged the answer (the peer's certificate against trust anchors and
+            // CRLs in the database, a signature in the HSM): the caller's 503, not a refusal of the peer
+            for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+                if (c instanceof HsmUnavailableException outage) {
+                    throw outage;
+                }
+            }
+            if (DatabaseOutage.causedBy(e)) {
+                throw new DatabaseUnavailableException("while judging ESCertKE message " + n, e);
             }
             if (e instanceof TlsFatalAlertReceived alert
                     && alert.getAlertDescription() == AlertDescription.internal_error) {

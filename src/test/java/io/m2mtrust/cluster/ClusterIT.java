@@ -11,7 +11,7 @@ import io.m2mtrust.testsupport.Haproxy;
 import io.m2mtrust.testsupport.IndependentEsprim;
 import io.m2mtrust.testsupport.MiniCse;
 import io.m2mtrust.testsupport.PackagedService;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import io.m2mtrust.testsupport.RestartablePostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -24,8 +24,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.sql.Connection;
@@ -62,46 +60,21 @@ class ClusterIT {
     static final String T = "cluster-co";
     static final String KEY_ID = "cluster-1@keys.cluster.example";
 
-    static EmbeddedPostgres pg;
+    static RestartablePostgres pg;
     static KeycloakServer kc;
     static MiniCse cse;
     static Haproxy lb;
     static final List<PackagedService> replicas = new ArrayList<>();
     static AdminClient adminClient;
 
-    static Path pgData = Path.of("target/cluster-it/pgdata");
-    static int pgPort;
-
-    /** The same data directory and port each time: the database survives its own restart. */
-    static EmbeddedPostgres startPostgres() throws IOException {
-        return EmbeddedPostgres.builder()
-                .setDataDirectory(pgData)
-                .setCleanDataDirectory(false)
-                .setPort(pgPort)
-                .start();
-    }
-
     @BeforeAll
     static void start() throws Exception {
-        deleteRecursively(pgData);
-        pgPort = PackagedService.freePort();
-        pg = startPostgres();
-        try (Connection c = pg.getPostgresDatabase().getConnection();
-                Statement s = c.createStatement()) {
-            s.execute("create database m2mtrust");
-        }
-        Path javaHome = KeycloakServer.javaHome()
-                .orElseThrow(() -> new IllegalStateException("Keycloak needs a Java 21+ JDK under /usr/lib/jvm"));
-        String version = new String(Files.readAllBytes(Path.of("pom.xml")), StandardCharsets.UTF_8)
-                .replaceAll("(?s).*<keycloak.version>([^<]+)</keycloak.version>.*", "$1");
-        kc = KeycloakServer.start(
-                Path.of("target/keycloak-cluster-it"),
-                javaHome,
-                Path.of("target/keycloak-dist/keycloak-quarkus-dist-" + version + ".zip"),
-                version);
+        // the same data directory and port each time: the database survives its own restart
+        pg = RestartablePostgres.start(Path.of("target/cluster-it/pgdata"));
+        kc = KeycloakServer.startForTests(Path.of("target/keycloak-cluster-it"));
         cse = MiniCse.start("/id-in", "cse-in");
         adminClient = new AdminClient(kc);
-        Map<String, String> env = PackagedService.environment(pg, kc);
+        Map<String, String> env = PackagedService.environment(pg.current(), kc);
         env.put("QUARKUS_LOG_CATEGORY__IO_M2MTRUST_CLUSTER__LEVEL", "DEBUG");
         Path logs = Path.of("target/cluster-it");
         // all three at once, as a Deployment starts them: the shared HSM objects are made once (ClusterLocks)
@@ -130,18 +103,6 @@ class ClusterIT {
         }
         if (pg != null) {
             pg.close();
-        }
-        deleteRecursively(pgData);
-    }
-
-    static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 
@@ -499,7 +460,7 @@ class ClusterIT {
         // and a device enrolling again and again through the balancer's TCP frontend
         AtomicInteger enrolled = new AtomicInteger();
         long enrolmentsBefore;
-        try (Connection c = pg.getDatabase("postgres", "m2mtrust").getConnection();
+        try (Connection c = pg.connect();
                 Statement st = c.createStatement()) {
             enrolmentsBefore = count(st, "select count(*) from enrolment where tenant_id = '" + T + "'");
         }
@@ -534,7 +495,7 @@ class ClusterIT {
         // every acknowledged key is there, and every key there has its audit event (nothing half-written)
         Set<String> stored = new HashSet<>();
         Set<String> audited = new HashSet<>();
-        try (Connection c = pg.getDatabase("postgres", "m2mtrust").getConnection()) {
+        try (Connection c = pg.connect()) {
             try (PreparedStatement ps = c.prepareStatement(
                             "select key_id from preprovisioned_key where tenant_id = ? and key_id like 'load-%'");
                     ResultSet rs = bind(ps, T).executeQuery()) {
@@ -553,7 +514,7 @@ class ClusterIT {
         assertThat(stored).containsAll(acknowledged);
         assertThat(audited).isEqualTo(stored);
         // every acknowledged enrolment is a row, and the device has exactly one live enrolment (none half-replaced)
-        try (Connection c = pg.getDatabase("postgres", "m2mtrust").getConnection();
+        try (Connection c = pg.connect();
                 Statement st = c.createStatement()) {
             long rows = count(st, "select count(*) from enrolment where tenant_id = '" + T + "'") - enrolmentsBefore;
             assertThat(rows).as("enrolment rows made under load").isGreaterThanOrEqualTo(enrolled.get());
@@ -672,21 +633,21 @@ class ClusterIT {
     void postgresql_restarted_takes_every_replica_down_and_up_again_and_nothing_is_lost() throws Exception {
         long keysBefore;
         long eventsBefore;
-        try (Connection c = pg.getDatabase("postgres", "m2mtrust").getConnection();
+        try (Connection c = pg.connect();
                 Statement s = c.createStatement()) {
             keysBefore = count(s, "select count(*) from preprovisioned_key");
             eventsBefore = count(s, "select count(*) from audit_event");
         }
-        pg.close();
+        pg.stop();
         for (PackagedService r : replicas) {
             awaitReadiness(r, false, Duration.ofSeconds(30));
         }
-        pg = startPostgres();
+        pg.startAgain();
         for (PackagedService r : replicas) {
             awaitReadiness(r, true, Duration.ofSeconds(60));
         }
         awaitBalancer(Duration.ofSeconds(10)); // its checks see them UP again (rise 2 × 300 ms)
-        try (Connection c = pg.getDatabase("postgres", "m2mtrust").getConnection();
+        try (Connection c = pg.connect();
                 Statement s = c.createStatement()) {
             assertThat(count(s, "select count(*) from preprovisioned_key")).isEqualTo(keysBefore);
             assertThat(count(s, "select count(*) from audit_event")).isEqualTo(eventsBefore);

@@ -65,6 +65,18 @@ public final class KeycloakServer implements AutoCloseable {
         return start(workDir, javaHome, distZip, version, 0);
     }
 
+    /**
+     * For the tests that start packaged services: the version in {@code pom.xml}, its distribution as the build
+     * downloaded it ({@code target/keycloak-dist}), a Java 21+ JDK from {@code /usr/lib/jvm}.
+     */
+    public static KeycloakServer startForTests(Path workDir) throws Exception {
+        Path java = javaHome()
+                .orElseThrow(() -> new IllegalStateException("Keycloak needs a Java 21+ JDK under /usr/lib/jvm"));
+        String version = Files.readString(Path.of("pom.xml"))
+                .replaceAll("(?s).*<keycloak.version>([^<]+)</keycloak.version>.*", "$1");
+        return start(workDir, java, Path.of("target/keycloak-dist/keycloak-quarkus-dist-" + version + ".zip"), version);
+    }
+
     /** Starts on {@code preferredPort} when it is free (0: any free port). */
     public static KeycloakServer start(Path workDir, Path javaHome, Path distZip, String version, int preferredPort)
             throws Exception {

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.m2mtrust.devstack.KeycloakServer;
 import io.m2mtrust.testsupport.IndependentEsprim;
 import io.m2mtrust.testsupport.MiniCse;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import io.m2mtrust.testsupport.RestartablePostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,12 +18,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.sql.Connection;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
@@ -39,26 +36,14 @@ class EsprimRestartIT {
 
     static final ObjectMapper JSON = new ObjectMapper();
     static final HttpClient HTTP = HttpClient.newHttpClient();
-    static EmbeddedPostgres pg;
+    static RestartablePostgres pg;
     static KeycloakServer kc;
     static MiniCse cse;
 
     @BeforeAll
     static void start() throws Exception {
-        pg = EmbeddedPostgres.builder().start();
-        try (Connection c = pg.getPostgresDatabase().getConnection();
-                Statement s = c.createStatement()) {
-            s.execute("create database m2mtrust");
-        }
-        Path javaHome = KeycloakServer.javaHome()
-                .orElseThrow(() -> new IllegalStateException("Keycloak needs a Java 21+ JDK under /usr/lib/jvm"));
-        String version = new String(Files.readAllBytes(Path.of("pom.xml")), StandardCharsets.UTF_8)
-                .replaceAll("(?s).*<keycloak.version>([^<]+)</keycloak.version>.*", "$1");
-        kc = KeycloakServer.start(
-                Path.of("target/keycloak-it"),
-                javaHome,
-                Path.of("target/keycloak-dist/keycloak-quarkus-dist-" + version + ".zip"),
-                version);
+        pg = RestartablePostgres.start(Path.of("target/esprim-restart-it/pgdata"));
+        kc = KeycloakServer.startForTests(Path.of("target/keycloak-it"));
         cse = MiniCse.start("/id-in", "cse-in");
     }
 
@@ -90,7 +75,7 @@ class EsprimRestartIT {
                         "target/quarkus-app/quarkus-run.jar")
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile());
-        pb.environment().put("M2M_DB_URL", pg.getJdbcUrl("postgres", "m2mtrust"));
+        pb.environment().put("M2M_DB_URL", pg.current().getJdbcUrl("postgres", "m2mtrust"));
         pb.environment().put("M2M_DB_USER", "postgres");
         pb.environment().put("M2M_OIDC_URL", kc.realmUrl());
         pb.environment().put("M2M_KEYCLOAK_URL", kc.baseUrl());

@@ -11,7 +11,7 @@ import io.m2mtrust.testsupport.MafDevices;
 import io.m2mtrust.testsupport.MiniCse;
 import io.m2mtrust.testsupport.OpenSsl;
 import io.m2mtrust.testsupport.PackagedService;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import io.m2mtrust.testsupport.RestartablePostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -23,20 +23,16 @@ import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -65,9 +61,7 @@ class FaultsIT {
     static final String MEF = "mef." + T + ".m2m-trust.local";
 
     static final Path WORK = Path.of("target/faults-it");
-    static final Path PG_DATA = WORK.resolve("pgdata");
-    static int pgPort;
-    static EmbeddedPostgres pg;
+    static RestartablePostgres pg;
     static KeycloakServer kc;
     static MiniCse cseA;
     static MiniCse cseB;
@@ -78,36 +72,14 @@ class FaultsIT {
     static MafDevices.Device target;
     static final List<String> registeredForTarget = new ArrayList<>();
 
-    static EmbeddedPostgres startPostgres() throws IOException {
-        return EmbeddedPostgres.builder()
-                .setDataDirectory(PG_DATA)
-                .setCleanDataDirectory(false)
-                .setPort(pgPort)
-                .start();
-    }
-
     @BeforeAll
     static void start() throws Exception {
-        deleteRecursively(PG_DATA);
-        pgPort = PackagedService.freePort();
-        pg = startPostgres();
-        try (Connection c = pg.getPostgresDatabase().getConnection();
-                Statement s = c.createStatement()) {
-            s.execute("create database m2mtrust");
-        }
-        Path javaHome = KeycloakServer.javaHome()
-                .orElseThrow(() -> new IllegalStateException("Keycloak needs a Java 21+ JDK under /usr/lib/jvm"));
-        String version = new String(Files.readAllBytes(Path.of("pom.xml")), StandardCharsets.UTF_8)
-                .replaceAll("(?s).*<keycloak.version>([^<]+)</keycloak.version>.*", "$1");
-        kc = KeycloakServer.start(
-                WORK.resolve("keycloak"),
-                javaHome,
-                Path.of("target/keycloak-dist/keycloak-quarkus-dist-" + version + ".zip"),
-                version);
+        pg = RestartablePostgres.start(WORK.resolve("pgdata"));
+        kc = KeycloakServer.startForTests(WORK.resolve("keycloak"));
         cseA = MiniCse.start("/id-a", "cse-a");
         cseB = MiniCse.start("/id-b", "cse-b");
         admin = new AdminClient(kc);
-        svc = PackagedService.start("faults", PackagedService.environment(pg, kc), WORK)
+        svc = PackagedService.start("faults", PackagedService.environment(pg.current(), kc), WORK)
                 .awaitReady(Duration.ofMinutes(3));
         fixtures();
     }
@@ -122,7 +94,6 @@ class FaultsIT {
                 c.close();
             }
         }
-        deleteRecursively(PG_DATA);
     }
 
     /** A tenant with devices (one enrols again and again, two are MAF clients), 20 keys for the target, ESCertKE. */
@@ -383,11 +354,11 @@ class FaultsIT {
         try (load) {
             awaitSuccesses(load, Phase.BEFORE);
             load.phase = Phase.FAULT;
-            pg.close(); // a fast shutdown: open connections are terminated mid-statement
+            pg.stop(); // a fast shutdown: open connections are terminated mid-statement
             awaitReadiness(false, Duration.ofSeconds(30));
             Thread.sleep(3_000); // the clients keep trying against the stopped database
             load.phase = Phase.RECOVERY;
-            pg = startPostgres();
+            pg.startAgain();
             awaitReadiness(true, Duration.ofSeconds(60));
             load.phase = Phase.AFTER;
             awaitSuccesses(load, Phase.AFTER);
@@ -536,7 +507,7 @@ class FaultsIT {
      * chains of the three tenants verify.
      */
     static void assertIntact(Load load) throws Exception {
-        try (Connection c = pg.getDatabase("postgres", "m2mtrust").getConnection()) {
+        try (Connection c = pg.connect()) {
             Set<String> keys = strings(
                     c,
                     "select key_id from preprovisioned_key where tenant_id = ? and key_id like ?",
@@ -622,16 +593,5 @@ class FaultsIT {
             }
         }
         return out;
-    }
-
-    static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

@@ -4,6 +4,7 @@ import static io.m2mtrust.testsupport.Api.as;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.m2mtrust.testsupport.Api;
 import io.m2mtrust.testsupport.FlightHoldingRelay;
 import io.m2mtrust.testsupport.MafDevices;
 import io.m2mtrust.testsupport.OpenSsl;
@@ -12,7 +13,6 @@ import io.m2mtrust.testsupport.TestHsm;
 import io.m2mtrust.testsupport.Tokens;
 import io.m2mtrust.tls.DeviceTlsListener;
 import io.quarkus.test.junit.QuarkusTest;
-import io.restassured.RestAssured;
 import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
 
@@ -24,7 +24,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.function.IntPredicate;
 
 /**
  * The HSM goes away in the middle of device work (issue 21), the token directory moved away and back as in
@@ -52,7 +51,7 @@ class HsmOutageMidFlightTest {
                         OpenSsl.withPsk(OpenSsl.sClient(relay.port(), d.mef), d.kpmIds.get("d1"), d.kpms.get("d1")))) {
             relay.awaitHeld(Duration.ofSeconds(20));
             Files.move(dir, away);
-            waitForReadiness(status -> status == 503, Duration.ofSeconds(15));
+            Api.awaitReadiness(status -> status == 503, Duration.ofSeconds(15));
             // the ClientKeyExchange names the PSK identity now: its Kpm is a derivation in the HSM (TS-0003 §8.2.2)
             relay.release();
             OpenSslClient.Result r = s.send(enrolment.getBytes(StandardCharsets.US_ASCII));
@@ -63,7 +62,7 @@ class HsmOutageMidFlightTest {
                 Files.move(away, dir);
             }
         }
-        waitForReadiness(status -> status == 200, Duration.ofSeconds(30));
+        Api.awaitReadiness(status -> status == 200, Duration.ofSeconds(30));
         assertThat(auditEvents(d.tenant, "enrolment.create"))
                 .as("no enrolment from the failed handshake")
                 .isEqualTo(eventsBefore);
@@ -116,7 +115,7 @@ class HsmOutageMidFlightTest {
             // the session is made while the HSM is there (its Km was unsealed in it); the batch comes after it left
             opened.await("(?m)^\\s*Cipher\\s*: PSK", Duration.ofSeconds(20));
             Files.move(dir, away);
-            waitForReadiness(status -> status == 503, Duration.ofSeconds(15));
+            Api.awaitReadiness(status -> status == 503, Duration.ofSeconds(15));
             OpenSsl.Answer refused = OpenSsl.answer(opened.send(request));
             assertThat(refused.status()).as(refused.output()).isEqualTo(503);
             assertThat(refused.output()).contains("Retry-After: 5");
@@ -132,7 +131,7 @@ class HsmOutageMidFlightTest {
         assertThat(auditEvents(d.tenant, "maf.key.retrieve"))
                 .as("the refused batch retrieved nothing, so nothing is audited")
                 .isEqualTo(auditedBefore);
-        waitForReadiness(status -> status == 200, Duration.ofSeconds(30));
+        Api.awaitReadiness(status -> status == 200, Duration.ofSeconds(30));
 
         OpenSsl.Answer whole = d.maf(target, "POST", "/keyRetrieval", batch);
         assertThat(whole.status()).as(whole.output()).isEqualTo(200);
@@ -152,18 +151,5 @@ class HsmOutageMidFlightTest {
                 .jsonPath()
                 .getList("action");
         return (int) actions.stream().filter(action::equals).count();
-    }
-
-    private static void waitForReadiness(IntPredicate status, Duration max) throws InterruptedException {
-        long end = System.nanoTime() + max.toNanos();
-        int last = -1;
-        while (System.nanoTime() < end) {
-            last = RestAssured.get("/q/health/ready").statusCode();
-            if (status.test(last)) {
-                return;
-            }
-            Thread.sleep(250);
-        }
-        throw new AssertionError("readiness did not reach the expected state in " + max + "; last status " + last);
     }
 }

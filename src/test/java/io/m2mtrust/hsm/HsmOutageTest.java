@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.function.IntPredicate;
 
 /**
  * A real token outage: SoftHSM's token directory is moved away (as root, file permissions would not
@@ -28,14 +27,14 @@ class HsmOutageTest {
     @Test
     void token_outage_makes_readiness_down_writes_503_and_recovers_without_restart() throws Exception {
         String t = Api.createTenant("outage-co");
-        waitForReadiness(s -> s == 200, Duration.ofSeconds(10));
+        Api.awaitReadiness(s -> s == 200, Duration.ofSeconds(10));
         int auditBefore = auditCount(t);
 
         Path dir = TestHsm.tokenDirectory();
         Path away = dir.resolveSibling(dir.getFileName() + ".away");
         Files.move(dir, away);
         try {
-            waitForReadiness(s -> s == 503, Duration.ofSeconds(15));
+            Api.awaitReadiness(s -> s == 503, Duration.ofSeconds(15));
             String body = RestAssured.get("/q/health/ready").asString();
             assertThat(body).contains("\"hsm\"").contains("DOWN");
 
@@ -59,7 +58,7 @@ class HsmOutageTest {
         } finally {
             Files.move(away, dir);
         }
-        waitForReadiness(s -> s == 200, Duration.ofSeconds(30));
+        Api.awaitReadiness(s -> s == 200, Duration.ofSeconds(30));
 
         // nothing was half-written while the HSM was away
         assertProblem(as(Tokens.platformAdmin()).get("/api/v1/tenants/outage-new"), 404, "not-found");
@@ -91,18 +90,5 @@ class HsmOutageTest {
                 .jsonPath()
                 .getList("seq")
                 .size();
-    }
-
-    private static void waitForReadiness(IntPredicate status, Duration max) throws InterruptedException {
-        long end = System.nanoTime() + max.toNanos();
-        int last = -1;
-        while (System.nanoTime() < end) {
-            last = RestAssured.get("/q/health/ready").statusCode();
-            if (status.test(last)) {
-                return;
-            }
-            Thread.sleep(250);
-        }
-        throw new AssertionError("readiness did not reach the expected state in " + max + "; last status " + last);
     }
 }

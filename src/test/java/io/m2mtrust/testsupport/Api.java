@@ -7,7 +7,9 @@ import io.restassured.http.ContentType;
 import io.restassured.response.Response;
 import io.restassured.specification.RequestSpecification;
 
+import java.time.Duration;
 import java.util.Map;
+import java.util.function.IntPredicate;
 
 /** Small helpers for admin API calls in tests. */
 public final class Api {
@@ -51,5 +53,19 @@ public final class Api {
                 .doesNotContain("Exception")
                 .doesNotContain("at io.")
                 .doesNotContain("io.m2mtrust.");
+    }
+
+    /** Polls {@code /q/health/ready} until its status satisfies {@code status}; fails after {@code max}. */
+    public static void awaitReadiness(IntPredicate status, Duration max) throws InterruptedException {
+        long end = System.nanoTime() + max.toNanos();
+        int last = -1;
+        while (System.nanoTime() < end) {
+            last = RestAssured.get("/q/health/ready").statusCode();
+            if (status.test(last)) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError("readiness did not reach the expected state in " + max + "; last status " + last);
     }
 }
