@@ -276,7 +276,8 @@ public class ProxyService {
             return overQuota(q.quota(), q.retryAfterSeconds(), ri);
         }
         if (e instanceof HsmUnavailableException) {
-            return unavailable("the HSM is not available; retry later", 5, ri);
+            return unavailable(
+                    "the HSM is not available; retry later", HsmUnavailableException.RETRY_AFTER_SECONDS, ri);
         }
         if (DatabaseOutage.causedBy(e)) {
             return unavailable("the database is not reachable; retry later", DatabaseOutage.RETRY_AFTER_SECONDS, ri);

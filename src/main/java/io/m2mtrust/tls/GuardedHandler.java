@@ -19,9 +19,6 @@ final class GuardedHandler implements DeviceRequestHandler {
 
     private static final Logger LOG = Logger.getLogger(GuardedHandler.class);
 
-    /** The HSM health probe runs every 5 s (ADR 0002): a device retries after about one probe. */
-    static final int HSM_RETRY_AFTER_SECONDS = 5;
-
     private final DeviceRequestHandler function;
     private final TenantQuotas quotas;
     private final QuotaBucket bucket;
@@ -46,7 +43,8 @@ final class GuardedHandler implements DeviceRequestHandler {
             return DeviceHttp.Response.tooManyRequests(
                     "the tenant is over its " + e.quota() + " quota; retry later", e.retryAfterSeconds());
         } catch (HsmUnavailableException e) {
-            return DeviceHttp.Response.unavailable("the HSM is not available; retry later", HSM_RETRY_AFTER_SECONDS);
+            return DeviceHttp.Response.unavailable(
+                    "the HSM is not available; retry later", HsmUnavailableException.RETRY_AFTER_SECONDS);
         } catch (RuntimeException e) {
             if (!DatabaseOutage.causedBy(e)) {
                 throw e; // the listener logs it with an instance id and answers 500

@@ -113,13 +113,16 @@ public class ProblemMapper {
     public Response hsmUnavailable(HsmUnavailableException e) {
         String id = UUID.randomUUID().toString();
         LOG.errorf("[%s] HSM unavailable: %s", id, e.getMessage());
-        return respond(
+        Response r = respond(
                 503,
                 "urn:m2m-trust:problem:hsm-unavailable",
                 "Service Unavailable",
                 "the HSM is not available; nothing was changed, retry later",
                 List.of(),
                 id);
+        return Response.fromResponse(r)
+                .header("Retry-After", HsmUnavailableException.RETRY_AFTER_SECONDS)
+                .build();
     }
 
     @ServerExceptionMapper

@@ -20,8 +20,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -416,41 +414,28 @@ class FaultsIT {
         kc.close();
         String t = svc.base() + "/api/v1/tenants/" + T;
         // tokens already issued verify against the realm keys the service holds (no call to Keycloak per request)
-        assertThat(bearer(token, "GET", t + "/policy", null).statusCode()).isEqualTo(200);
+        assertThat(AdminClient.callAs(token, "GET", t + "/policy", null).statusCode())
+                .isEqualTo(200);
         byte[] value = new byte[32];
         new SecureRandom().nextBytes(value);
-        HttpResponse<String> made = bearer(
+        HttpResponse<String> made = AdminClient.callAs(
                 token,
                 "POST",
                 t + "/preprovisioned-keys",
                 AdminClient.preprovisionedKey("while-keycloak-down@keys.faults.example", value));
         assertThat(made.statusCode()).as(made.body()).isEqualTo(201);
         // onboarding needs Keycloak: refused with a clear problem, nothing left behind
-        HttpResponse<String> onboard =
-                bearer(token, "POST", svc.base() + "/api/v1/tenants", Map.of("id", "faults-new", "name", "x"));
+        HttpResponse<String> onboard = AdminClient.callAs(
+                token, "POST", svc.base() + "/api/v1/tenants", Map.of("id", "faults-new", "name", "x"));
         assertThat(outcome(onboard)).isEqualTo("503 identity-provider-unavailable");
-        assertThat(bearer(token, "GET", svc.base() + "/api/v1/tenants/faults-new", null)
+        assertThat(AdminClient.callAs(token, "GET", svc.base() + "/api/v1/tenants/faults-new", null)
                         .statusCode())
                 .isEqualTo(404);
         // a token the service cannot verify is refused, not a server error
         String forged = token.substring(0, token.lastIndexOf('.') + 1) + "AAAA";
-        assertThat(bearer(forged, "GET", t + "/policy", null).statusCode()).isEqualTo(401);
+        assertThat(AdminClient.callAs(forged, "GET", t + "/policy", null).statusCode())
+                .isEqualTo(401);
         assertThat(svc.ready()).as("readiness does not depend on Keycloak").isTrue();
-    }
-
-    static HttpResponse<String> bearer(String token, String method, String url, Object body) throws Exception {
-        return AdminClient.HTTP.send(
-                HttpRequest.newBuilder(URI.create(url))
-                        .timeout(Duration.ofSeconds(30))
-                        .header("Authorization", "Bearer " + token)
-                        .header("Content-Type", "application/json")
-                        .method(
-                                method,
-                                body == null
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
     }
 
     // ---------------------------------------------------------------- checks

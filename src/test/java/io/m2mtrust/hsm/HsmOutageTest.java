@@ -44,10 +44,10 @@ class HsmOutageTest {
                             .post("/api/v1/tenants"),
                     503,
                     "hsm-unavailable");
-            assertProblem(
-                    as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/kek/rotate"),
-                    503,
-                    "hsm-unavailable");
+            io.restassured.response.Response rotate =
+                    as(Tokens.tenantAdmin(t)).post("/api/v1/tenants/" + t + "/keys/kek/rotate");
+            assertProblem(rotate, 503, "hsm-unavailable");
+            assertThat(rotate.header("Retry-After")).isEqualTo("5");
             // reads that need only the database still work
             as(Tokens.tenantAdmin(t))
                     .get("/api/v1/tenants/" + t + "/policy")

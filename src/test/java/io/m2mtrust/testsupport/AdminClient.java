@@ -62,9 +62,15 @@ public final class AdminClient {
 
     /** One call; {@code headers} are name, value pairs. */
     public HttpResponse<String> call(String method, String url, Object body, String... headers) throws Exception {
+        return callAs(token(), method, url, body, headers);
+    }
+
+    /** One call with a given bearer token (one issued earlier, a forged one); {@code headers} are name, value pairs. */
+    public static HttpResponse<String> callAs(String token, String method, String url, Object body, String... headers)
+            throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url))
                 .timeout(Duration.ofSeconds(30))
-                .header("Authorization", "Bearer " + token())
+                .header("Authorization", "Bearer " + token)
                 .header("Content-Type", "application/json")
                 .method(
                         method,
